@@ -1,0 +1,2 @@
+build/obj/src/base/err.o: src/base/err.c include/pacsvault/base/err.h
+include/pacsvault/base/err.h:

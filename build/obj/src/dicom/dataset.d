@@ -1,0 +1,16 @@
+build/obj/src/dicom/dataset.o: src/dicom/dataset.c \
+ include/pacsvault/dicom/dataset.h include/pacsvault/base/err.h \
+ include/pacsvault/base/mem.h include/pacsvault/dicom/reader.h \
+ include/pacsvault/dicom/dict.h include/pacsvault/dicom/vr.h \
+ include/pacsvault/dicom/ts.h include/pacsvault/dicom/value.h \
+ include/pacsvault/base/buf.h include/pacsvault/dicom/charset.h
+include/pacsvault/dicom/dataset.h:
+include/pacsvault/base/err.h:
+include/pacsvault/base/mem.h:
+include/pacsvault/dicom/reader.h:
+include/pacsvault/dicom/dict.h:
+include/pacsvault/dicom/vr.h:
+include/pacsvault/dicom/ts.h:
+include/pacsvault/dicom/value.h:
+include/pacsvault/base/buf.h:
+include/pacsvault/dicom/charset.h:

@@ -1,0 +1,19 @@
+/* fuzz.h: libFuzzer entry points, renamed for the replay binary. */
+#ifndef PV_FUZZ_H
+#define PV_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int fuzz_reader_one(const uint8_t *data, size_t size);
+int fuzz_roundtrip_one(const uint8_t *data, size_t size);
+
+#ifdef PV_REPLAY
+#define PV_FUZZ_ENTRY(fn) /* replay.c calls fn directly */
+#else
+#define PV_FUZZ_ENTRY(fn) \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size); \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return fn(data, size); }
+#endif
+
+#endif

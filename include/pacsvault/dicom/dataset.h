@@ -1,0 +1,124 @@
+/*
+ * dataset.h: the DOM: a Part 10 file as arena-owned data sets for editing.
+ *
+ * dcm_file_read() builds the tree from a reader's events. Small values are
+ * copied into the file's arena; bulk values stay in the source as
+ * (offset, length) references (DCM_EF_REF) and are fetched on demand with
+ * dcm_file_value(), so a 2 GiB pixel data element costs nothing to parse.
+ * The file owns the reader it was built from (it is the bulk data source).
+ * Everything is freed by dcm_file_free(). Values are little endian.
+ * Elements of a data set are kept in ascending tag order; when a tag occurs
+ * twice in one data set the first is kept (as dcmtk does) and counted.
+ */
+#ifndef PV_DICOM_DATASET_H
+#define PV_DICOM_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pacsvault/base/err.h"
+#include "pacsvault/base/mem.h"
+#include "pacsvault/dicom/reader.h"
+
+/* Element flags */
+#define DCM_EF_REF      0x01u  /* value not loaded: at v.off in the source */
+#define DCM_EF_UNDEF    0x02u  /* sequence or pixel data had undefined length */
+#define DCM_EF_ENCAPS   0x04u  /* encapsulated pixel data: fragments in seq */
+#define DCM_EF_UNSEQ    0x08u  /* read as a UN of undefined length (CP-246) */
+#define DCM_EF_ODD      0x10u  /* odd length as read */
+
+struct dcm_dataset;
+
+struct dcm_frag {
+	uint32_t length;
+	uint8_t ref;        /* 1: bytes at off in the source */
+	union { uint8_t *bytes; uint64_t off; } v;
+};
+
+struct dcm_seq {
+	struct dcm_dataset **items;
+	uint32_t nitems, cap;
+	struct dcm_frag *frags;   /* encapsulated pixel data: item 0 is the Basic Offset Table */
+	uint32_t nfrags, fcap;
+};
+
+struct dcm_elem {
+	uint32_t tag;
+	uint8_t vr;          /* enum dcm_vr */
+	uint8_t flags;       /* DCM_EF_* */
+	uint8_t swap;        /* DCM_EF_REF: byte-swap unit to get little endian */
+	uint32_t length;     /* value length (not padded) */
+	union { uint8_t *bytes; uint64_t off; } v;   /* bytes are NUL-terminated */
+	struct dcm_seq *seq; /* SQ and encapsulated pixel data */
+};
+
+struct dcm_dataset {
+	struct dcm_elem *e;
+	uint32_t n, cap;
+	uint8_t undef;       /* as an item: had undefined length */
+};
+
+struct dcm_file {
+	struct pv_arena arena;
+	struct dcm_reader *src;        /* bulk data source (owned), NULL for a new file */
+	const struct dcm_ts *ts;       /* transfer syntax as read */
+	int has_preamble, has_meta;
+	struct dcm_dataset meta;       /* group 0002 */
+	struct dcm_dataset ds;         /* the data set */
+	unsigned duplicates;           /* repeated tags dropped (the first is kept) */
+};
+
+/* Default cap on the arena of one file (values, not bulk data): 2 GiB. */
+#define DCM_FILE_ARENA_CAP ((size_t)2 << 30)
+
+/*
+ * Reads the whole tree from r. Takes ownership of r in every case (freed
+ * on failure). On success *out is the file; free with dcm_file_free().
+ */
+int dcm_file_read(struct dcm_reader *r, struct dcm_file **out, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
+/* dcm_reader_open + dcm_file_read. */
+int dcm_file_open(const char *path, const struct dcm_reader_opts *opts,
+    struct dcm_file **out, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/* An empty file to fill (no source). */
+int dcm_file_new(struct dcm_file **out) __attribute__((warn_unused_result));
+
+void dcm_file_free(struct dcm_file *f);
+
+/* The element with tag in ds, or NULL. */
+struct dcm_elem *dcm_ds_find(const struct dcm_dataset *ds, uint32_t tag);
+
+/*
+ * Inserts or replaces tag with a copy of len bytes at p (little endian).
+ * Returns the element through *out when out is not NULL.
+ */
+int dcm_ds_set(struct dcm_file *f, struct dcm_dataset *ds, uint32_t tag, enum dcm_vr vr,
+    const void *p, uint32_t len, struct dcm_elem **out) __attribute__((warn_unused_result));
+
+/* Sets a string value (padding is added by the writer). */
+int dcm_ds_set_str(struct dcm_file *f, struct dcm_dataset *ds, uint32_t tag, enum dcm_vr vr,
+    const char *s) __attribute__((warn_unused_result));
+
+/* Removes tag from ds; 0 or PV_ENOTFOUND. */
+int dcm_ds_remove(struct dcm_dataset *ds, uint32_t tag);
+
+/*
+ * Points *p at the whole value of e (little endian), loading a reference
+ * into the arena first. Returns 0, or PV_EIO/PV_ETRUNC/PV_ENOMEM.
+ */
+int dcm_file_value(struct dcm_file *f, struct dcm_elem *e, const uint8_t **p)
+	__attribute__((warn_unused_result));
+
+/*
+ * Copies the first value of a string element tag of ds into out (NUL-
+ * terminated, trimmed, truncated to n - 1). Returns 0 or PV_ENOTFOUND.
+ */
+int dcm_ds_get_str(struct dcm_file *f, const struct dcm_dataset *ds, uint32_t tag,
+    char *out, size_t n);
+
+/* Counts the elements of ds at every depth (items not counted). */
+size_t dcm_ds_count(const struct dcm_dataset *ds);
+
+#endif

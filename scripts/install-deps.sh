@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs every build, test and bench dependency of pacsvault on Debian 12.
+# Idempotent; quiet when everything is already present. Run as root.
+set -eu
+
+PKGS="
+build-essential pkg-config git ca-certificates
+clang libclang-rt-14-dev
+libssl-dev zlib1g-dev
+dcmtk python3-pydicom python3-numpy dicom3tools libgdcm-tools
+hyperfine bc
+"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run as root (or: sudo $0)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,26 @@
+/* app.h: the pacsvault command: shared pieces of the subcommands. */
+#ifndef PV_APP_APP_H
+#define PV_APP_APP_H
+
+#include <stdio.h>
+
+#include "pacsvault/base/err.h"
+
+/* Exit codes (documented in `pacsvault help` and docs/pacsvault.1). */
+#define PV_EXIT_OK 0       /* success */
+#define PV_EXIT_FAIL 1     /* some input could not be processed */
+#define PV_EXIT_USAGE 2    /* bad command line */
+#define PV_EXIT_INTERNAL 70
+
+#define PV_VERSION "0.1.0"
+
+int cmd_dump(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+/* Prints "pacsvault: CMD: FILE: offset N: path: message" to stderr. */
+void app_report(const char *cmd, const char *file, const struct pv_diag *d);
+
+/* Prints "pacsvault: CMD: message" and returns PV_EXIT_USAGE. */
+int app_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,95 @@
+/* main.c: the pacsvault command: subcommand dispatch, help, version. */
+#include "app.h"
+#include "pacsvault/dicom/dict.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static const char help_text[] =
+"usage: pacsvault COMMAND [OPTIONS] [ARGS...]\n"
+"\n"
+"pacsvault is a DICOM archive and de-identification system.\n"
+"\n"
+"Commands:\n"
+"  dump FILE...            list the elements of DICOM files (text or --json)\n"
+"  convert IN -o OUT       rewrite a file in another uncompressed transfer syntax\n"
+"  help [COMMAND]          this text, or a command's own help\n"
+"  version                 the version and the data dictionary edition\n"
+"\n"
+"Run 'pacsvault COMMAND --help' for the options of a command.\n"
+"\n"
+"Exit status:\n"
+"  0   success\n"
+"  1   one or more inputs could not be processed (each is reported on stderr)\n"
+"  2   bad command line\n"
+"  70  internal error\n"
+"\n"
+"Error messages name the file, the byte offset and the tag path; they never\n"
+"print element values, so they cannot leak patient data.\n";
+
+void
+app_report(const char *cmd, const char *file, const struct pv_diag *d)
+{
+	char line[1024];
+
+	pv_diag_format(d, file, line, sizeof(line));
+	/* File names come from the user; still strip control characters. */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = '?';
+	fprintf(stderr, "pacsvault: %s: %s\n", cmd, line);
+}
+
+int
+app_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "pacsvault: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'pacsvault %s --help'.\n", cmd);
+	return PV_EXIT_USAGE;
+}
+
+static void
+print_version(void)
+{
+	printf("pacsvault %s (data dictionary: DICOM PS3.6 %s)\n", PV_VERSION, dcm_dict_edition());
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		fputs(help_text, stderr);
+		return PV_EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		if (argc > 2 && strcmp(cmd, "help") == 0) {
+			char *sub[] = { argv[2], (char *)"--help", NULL };
+			if (strcmp(argv[2], "dump") == 0)
+				return cmd_dump(2, sub);
+			if (strcmp(argv[2], "convert") == 0)
+				return cmd_convert(2, sub);
+			fprintf(stderr, "pacsvault: help: no command '%s'\n", argv[2]);
+			return PV_EXIT_USAGE;
+		}
+		fputs(help_text, stdout);
+		return PV_EXIT_OK;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		print_version();
+		return PV_EXIT_OK;
+	}
+	if (strcmp(cmd, "dump") == 0)
+		return cmd_dump(argc - 1, argv + 1);
+	if (strcmp(cmd, "convert") == 0)
+		return cmd_convert(argc - 1, argv + 1);
+	fprintf(stderr, "pacsvault: unknown command '%s'\nTry 'pacsvault help'.\n", cmd);
+	return PV_EXIT_USAGE;
+}

@@ -1,0 +1,251 @@
+/* fsutil.c: atomic file writes and careful file I/O. */
+#include "pacsvault/base/fsutil.h"
+#include "pacsvault/base/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+pv_write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return PV_EIO;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+pv_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	unsigned char *c = p;
+	while (n > 0) {
+		ssize_t r = pread(fd, c, n, (off_t)off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return PV_EIO;
+		}
+		if (r == 0)
+			return PV_ETRUNC;
+		c += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+int
+pv_copy_range(int in, uint64_t in_off, int out, uint64_t n)
+{
+	loff_t off = (loff_t)in_off;
+	unsigned char buf[65536];
+
+	while (n > 0) {
+		ssize_t r = copy_file_range(in, &off, out, NULL, n, 0);
+		if (r > 0) {
+			n -= (uint64_t)r;
+			continue;
+		}
+		if (r == 0)
+			return PV_ETRUNC;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS &&
+		    errno != EOPNOTSUPP && errno != EBADF)
+			return PV_EIO;
+		break;
+	}
+	while (n > 0) {
+		size_t chunk = n < sizeof(buf) ? (size_t)n : sizeof(buf);
+		int rc = pv_pread_all(in, buf, chunk, (uint64_t)off);
+		if (rc != 0)
+			return rc;
+		if ((rc = pv_write_all(out, buf, chunk)) != 0)
+			return rc;
+		off += (loff_t)chunk;
+		n -= chunk;
+	}
+	return 0;
+}
+
+int
+pv_atomic_open(struct pv_atomic *af, const char *path, mode_t mode, struct pv_diag *d)
+{
+	unsigned char rnd[6];
+	size_t n = strlen(path);
+
+	af->fd = -1;
+	af->path = NULL;
+	af->tmp = NULL;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return pv_diag_set(d, PV_EIO, -1, "no randomness for a temporary name");
+	af->path = pv_strdup(path);
+	af->tmp = malloc(pv_size_add(n, 32));
+	if (af->path == NULL || af->tmp == NULL) {
+		pv_atomic_abort(af);
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	}
+	snprintf(af->tmp, n + 32, "%s.tmp-%02x%02x%02x%02x%02x%02x", path,
+	    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (af->fd < 0) {
+		int rc = pv_diag_set(d, PV_EIO, -1, "cannot create a file beside %s", path);
+		free(af->tmp);
+		af->tmp = NULL;
+		pv_atomic_abort(af);
+		return rc;
+	}
+	return 0;
+}
+
+static int
+fsync_dir_of(const char *path)
+{
+	char *copy = pv_strdup(path);
+	int fd, rc = 0;
+
+	if (copy == NULL)
+		return PV_ENOMEM;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0)
+		rc = PV_EIO;
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return rc;
+}
+
+int
+pv_atomic_commit(struct pv_atomic *af, struct pv_diag *d)
+{
+	int rc;
+
+	if (af->fd < 0 || af->tmp == NULL)
+		return pv_diag_set(d, PV_EINTERNAL, -1, "atomic file already released");
+	if (fsync(af->fd) != 0) {
+		rc = pv_diag_set(d, PV_EIO, -1, "fsync failed");
+		goto fail;
+	}
+	if (close(af->fd) != 0) {
+		af->fd = -1;
+		rc = pv_diag_set(d, PV_EIO, -1, "close failed");
+		goto fail;
+	}
+	af->fd = -1;
+	if (rename(af->tmp, af->path) != 0) {
+		rc = pv_diag_set(d, PV_EIO, -1, "rename failed");
+		goto fail;
+	}
+	free(af->tmp);
+	af->tmp = NULL;
+	if (fsync_dir_of(af->path) != 0) {
+		free(af->path);
+		af->path = NULL;
+		return pv_diag_set(d, PV_EIO, -1, "directory fsync failed");
+	}
+	free(af->path);
+	af->path = NULL;
+	return 0;
+fail:
+	pv_atomic_abort(af);
+	return rc;
+}
+
+void
+pv_atomic_abort(struct pv_atomic *af)
+{
+	if (af->fd >= 0)
+		close(af->fd);
+	af->fd = -1;
+	if (af->tmp != NULL)
+		unlink(af->tmp);
+	free(af->tmp);
+	free(af->path);
+	af->tmp = NULL;
+	af->path = NULL;
+}
+
+int
+pv_read_file(const char *path, size_t max, unsigned char **out, size_t *len, struct pv_diag *d)
+{
+	struct stat st;
+	unsigned char *p = NULL;
+	int fd, rc;
+
+	*out = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pv_diag_set(d, errno == ENOENT ? PV_ENOTFOUND : PV_EIO, -1, "cannot open");
+	if (fstat(fd, &st) != 0) {
+		rc = pv_diag_set(d, PV_EIO, -1, "cannot stat");
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = pv_diag_set(d, PV_EINVAL, -1, "not a regular file");
+		goto fail;
+	}
+	if ((uint64_t)st.st_size > max) {
+		rc = pv_diag_set(d, PV_ELIMIT, -1, "file is %lld bytes, over the %zu-byte limit",
+		    (long long)st.st_size, max);
+		goto fail;
+	}
+	p = malloc((size_t)st.st_size + 1);
+	if (p == NULL) {
+		rc = pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		goto fail;
+	}
+	if ((rc = pv_pread_all(fd, p, (size_t)st.st_size, 0)) != 0) {
+		pv_diag_set(d, rc, -1, "read failed");
+		goto fail;
+	}
+	p[st.st_size] = 0;
+	close(fd);
+	*out = p;
+	*len = (size_t)st.st_size;
+	return 0;
+fail:
+	free(p);
+	close(fd);
+	return rc;
+}
+
+int
+pv_mkdir_p(const char *path, mode_t mode)
+{
+	char *copy = pv_strdup(path);
+	int rc = 0;
+
+	if (copy == NULL)
+		return PV_ENOMEM;
+	for (char *p = copy + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(copy, mode) != 0 && errno != EEXIST) {
+				rc = PV_EIO;
+				break;
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(copy);
+	return rc;
+}

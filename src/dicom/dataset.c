@@ -1,0 +1,389 @@
+/* dataset.c: the DOM built from reader events. */
+#include "pacsvault/dicom/dataset.h"
+#include "pacsvault/dicom/value.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Grows an arena array (old storage stays in the arena: total <= 2x). */
+static void *
+arena_grow(struct pv_arena *a, void *old, uint32_t n, uint32_t *cap, size_t size)
+{
+	uint32_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return old;
+	ncap = *cap ? *cap * 2 : 8;
+	if (ncap < *cap)
+		return NULL;
+	p = pv_arena_alloc(a, pv_size_mul(ncap, size));
+	if (p == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(p, old, (size_t)n * size);
+	*cap = ncap;
+	return p;
+}
+
+static struct dcm_elem *
+ds_append(struct dcm_file *f, struct dcm_dataset *ds)
+{
+	struct dcm_elem *e = arena_grow(&f->arena, ds->e, ds->n, &ds->cap, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	ds->e = e;
+	memset(&ds->e[ds->n], 0, sizeof(ds->e[0]));
+	return &ds->e[ds->n++];
+}
+
+/*
+ * Data sets from real files are nearly always sorted; an insertion sort is
+ * linear then and stable otherwise (PS3.5 7.1). A tag that occurs twice is
+ * a defect: the first one is kept, as dcmtk does, and the count returned.
+ */
+static unsigned
+ds_finish(struct dcm_dataset *ds)
+{
+	unsigned dropped = 0;
+	uint32_t w;
+
+	for (uint32_t i = 1; i < ds->n; i++) {
+		struct dcm_elem t;
+		uint32_t j = i;
+		if (ds->e[i - 1].tag <= ds->e[i].tag)
+			continue;
+		t = ds->e[i];
+		while (j > 0 && ds->e[j - 1].tag > t.tag) {
+			ds->e[j] = ds->e[j - 1];
+			j--;
+		}
+		ds->e[j] = t;
+	}
+	for (uint32_t i = w = 0; i < ds->n; i++) {
+		if (w > 0 && ds->e[w - 1].tag == ds->e[i].tag) {
+			dropped++;
+			continue;
+		}
+		ds->e[w++] = ds->e[i];
+	}
+	ds->n = w;
+	return dropped;
+}
+
+struct build_frame {
+	struct dcm_dataset *ds;   /* the data set being filled */
+	struct dcm_seq *seq;      /* when inside a sequence (between items) */
+};
+
+int
+dcm_file_new(struct dcm_file **out)
+{
+	struct dcm_file *f = calloc(1, sizeof(*f));
+
+	*out = NULL;
+	if (f == NULL)
+		return PV_ENOMEM;
+	pv_arena_init(&f->arena, DCM_FILE_ARENA_CAP);
+	f->ts = dcm_ts_lookup(DCM_TS_EXPLICIT_LE, sizeof(DCM_TS_EXPLICIT_LE) - 1);
+	*out = f;
+	return 0;
+}
+
+void
+dcm_file_free(struct dcm_file *f)
+{
+	if (f == NULL)
+		return;
+	dcm_reader_free(f->src);
+	pv_arena_free(&f->arena);
+	free(f);
+}
+
+int
+dcm_file_read(struct dcm_reader *r, struct dcm_file **out, struct pv_diag *d)
+{
+	struct dcm_file *f = NULL;
+	struct build_frame *st = NULL;
+	unsigned sp = 0, cap = 0;
+	struct dcm_event ev;
+	int rc;
+
+	*out = NULL;
+	if ((rc = dcm_file_new(&f)) != 0) {
+		dcm_reader_free(r);
+		return pv_diag_set(d, rc, -1, "out of memory");
+	}
+	f->src = r;
+	cap = 2 * 1024 + 4;
+	st = calloc(cap, sizeof(*st));
+	if (st == NULL) {
+		rc = pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		goto fail;
+	}
+	st[0].ds = &f->ds;
+	sp = 1;
+	while ((rc = dcm_reader_next(r, &ev, d)) == 1) {
+		struct build_frame *top = &st[sp - 1];
+		struct dcm_elem *e;
+		switch (ev.type) {
+		case DCM_EV_ELEMENT:
+			e = ds_append(f, ev.meta ? &f->meta : top->ds);
+			if (e == NULL)
+				goto nomem;
+			e->tag = ev.tag;
+			e->vr = (uint8_t)ev.vr;
+			e->length = ev.length;
+			e->flags = ev.odd_length ? DCM_EF_ODD : 0;
+			if (ev.value != NULL) {
+				e->v.bytes = (uint8_t *)pv_arena_memdup(&f->arena, ev.value, ev.length);
+				if (e->v.bytes == NULL)
+					goto nomem;
+			} else {
+				e->flags |= DCM_EF_REF;
+				e->swap = (uint8_t)ev.swap;
+				e->v.off = ev.value_offset;
+			}
+			break;
+		case DCM_EV_SEQ_BEGIN:
+			e = ds_append(f, top->ds);
+			if (e == NULL)
+				goto nomem;
+			e->tag = ev.tag;
+			e->vr = (uint8_t)ev.vr;
+			e->length = ev.length;
+			e->flags = (ev.length == DCM_UNDEFINED_LENGTH ? DCM_EF_UNDEF : 0) |
+			    (ev.encapsulated ? DCM_EF_ENCAPS : 0) | (ev.un_sequence ? DCM_EF_UNSEQ : 0);
+			e->seq = pv_arena_zalloc(&f->arena, sizeof(*e->seq));
+			if (e->seq == NULL)
+				goto nomem;
+			if (sp >= cap) {
+				rc = pv_diag_set(d, PV_ELIMIT, (int64_t)ev.offset, "nesting too deep");
+				goto fail;
+			}
+			st[sp].ds = NULL;
+			st[sp].seq = e->seq;
+			sp++;
+			break;
+		case DCM_EV_ITEM_BEGIN: {
+			struct dcm_seq *s = top->seq;
+			struct dcm_dataset *item;
+			struct dcm_dataset **items;
+			if (s == NULL || sp >= cap) {
+				rc = pv_diag_set(d, PV_EINTERNAL, (int64_t)ev.offset, "item outside a sequence");
+				goto fail;
+			}
+			items = arena_grow(&f->arena, s->items, s->nitems, &s->cap, sizeof(*items));
+			item = pv_arena_zalloc(&f->arena, sizeof(*item));
+			if (items == NULL || item == NULL)
+				goto nomem;
+			s->items = items;
+			item->undef = !ev.defined_length;
+			s->items[s->nitems++] = item;
+			st[sp].ds = item;
+			st[sp].seq = NULL;
+			sp++;
+			break;
+		}
+		case DCM_EV_ITEM_END:
+			f->duplicates += ds_finish(top->ds);
+			sp--;
+			break;
+		case DCM_EV_SEQ_END:
+			sp--;
+			break;
+		case DCM_EV_FRAGMENT: {
+			struct dcm_seq *s = top->seq;
+			struct dcm_frag *fr;
+			if (s == NULL) {
+				rc = pv_diag_set(d, PV_EINTERNAL, (int64_t)ev.offset, "fragment outside pixel data");
+				goto fail;
+			}
+			fr = arena_grow(&f->arena, s->frags, s->nfrags, &s->fcap, sizeof(*fr));
+			if (fr == NULL)
+				goto nomem;
+			s->frags = fr;
+			fr = &s->frags[s->nfrags++];
+			fr->length = ev.length;
+			if (ev.value != NULL) {
+				fr->ref = 0;
+				fr->v.bytes = (uint8_t *)pv_arena_memdup(&f->arena, ev.value, ev.length);
+				if (fr->v.bytes == NULL)
+					goto nomem;
+			} else {
+				fr->ref = 1;
+				fr->v.off = ev.value_offset;
+			}
+			break;
+		}
+		}
+	}
+	if (rc < 0)
+		goto fail;
+	f->duplicates += ds_finish(&f->meta);
+	f->duplicates += ds_finish(&f->ds);
+	f->ts = dcm_reader_ts(r);
+	if (f->ts == NULL)
+		f->ts = dcm_ts_lookup(DCM_TS_EXPLICIT_LE, sizeof(DCM_TS_EXPLICIT_LE) - 1);
+	f->has_preamble = dcm_reader_has_preamble(r);
+	f->has_meta = dcm_reader_has_meta(r);
+	free(st);
+	*out = f;
+	return 0;
+nomem:
+	rc = pv_diag_set(d, PV_ENOMEM, (int64_t)ev.offset, "out of memory (or over the %zu-byte cap)",
+	    (size_t)DCM_FILE_ARENA_CAP);
+fail:
+	free(st);
+	dcm_file_free(f);
+	return rc;
+}
+
+int
+dcm_file_open(const char *path, const struct dcm_reader_opts *opts,
+    struct dcm_file **out, struct pv_diag *d)
+{
+	struct dcm_reader *r;
+	int rc = dcm_reader_open(path, opts, &r, d);
+
+	*out = NULL;
+	if (rc != 0)
+		return rc;
+	return dcm_file_read(r, out, d);
+}
+
+struct dcm_elem *
+dcm_ds_find(const struct dcm_dataset *ds, uint32_t tag)
+{
+	uint32_t lo = 0, hi = ds->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (ds->e[mid].tag == tag)
+			return &ds->e[mid];
+		if (ds->e[mid].tag < tag)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int
+dcm_ds_set(struct dcm_file *f, struct dcm_dataset *ds, uint32_t tag, enum dcm_vr vr,
+    const void *p, uint32_t len, struct dcm_elem **out)
+{
+	struct dcm_elem *e = dcm_ds_find(ds, tag);
+	uint8_t *copy = (uint8_t *)pv_arena_memdup(&f->arena, p, len);
+
+	if (copy == NULL)
+		return PV_ENOMEM;
+	if (e == NULL) {
+		uint32_t pos = 0;
+		if (ds_append(f, ds) == NULL)
+			return PV_ENOMEM;
+		while (pos < ds->n - 1 && ds->e[pos].tag < tag)
+			pos++;
+		memmove(&ds->e[pos + 1], &ds->e[pos], (size_t)(ds->n - 1 - pos) * sizeof(ds->e[0]));
+		e = &ds->e[pos];
+	}
+	memset(e, 0, sizeof(*e));
+	e->tag = tag;
+	e->vr = (uint8_t)vr;
+	e->length = len;
+	e->v.bytes = copy;
+	if (out != NULL)
+		*out = e;
+	return 0;
+}
+
+int
+dcm_ds_set_str(struct dcm_file *f, struct dcm_dataset *ds, uint32_t tag, enum dcm_vr vr,
+    const char *s)
+{
+	size_t n = strlen(s);
+	if (n > UINT32_MAX - 2)
+		return PV_ELIMIT;
+	return dcm_ds_set(f, ds, tag, vr, s, (uint32_t)n, NULL);
+}
+
+int
+dcm_ds_remove(struct dcm_dataset *ds, uint32_t tag)
+{
+	struct dcm_elem *e = dcm_ds_find(ds, tag);
+	size_t i;
+
+	if (e == NULL)
+		return PV_ENOTFOUND;
+	i = (size_t)(e - ds->e);
+	memmove(e, e + 1, (ds->n - i - 1) * sizeof(*e));
+	ds->n--;
+	return 0;
+}
+
+int
+dcm_file_value(struct dcm_file *f, struct dcm_elem *e, const uint8_t **p)
+{
+	uint8_t *buf;
+	int rc;
+
+	if (!(e->flags & DCM_EF_REF)) {
+		*p = e->v.bytes != NULL ? e->v.bytes : (const uint8_t *)"";
+		return 0;
+	}
+	if (f->src == NULL)
+		return PV_EINTERNAL;
+	buf = pv_arena_alloc(&f->arena, (size_t)e->length + 1);
+	if (buf == NULL)
+		return PV_ENOMEM;
+	if ((rc = dcm_reader_pread(f->src, e->v.off, buf, e->length)) != 0)
+		return rc;
+	buf[e->length] = 0;
+	if (e->swap > 1)
+		for (uint32_t i = 0; i + e->swap <= e->length; i += e->swap)
+			for (unsigned j = 0; j < e->swap / 2u; j++) {
+				uint8_t t = buf[i + j];
+				buf[i + j] = buf[i + e->swap - 1 - j];
+				buf[i + e->swap - 1 - j] = t;
+			}
+	e->v.bytes = buf;
+	e->flags &= (uint8_t)~DCM_EF_REF;
+	e->swap = 0;
+	*p = buf;
+	return 0;
+}
+
+int
+dcm_ds_get_str(struct dcm_file *f, const struct dcm_dataset *ds, uint32_t tag, char *out, size_t n)
+{
+	struct dcm_elem *e = dcm_ds_find(ds, tag);
+	const uint8_t *v, *s;
+	size_t len;
+
+	if (n == 0)
+		return PV_EINVAL;
+	out[0] = '\0';
+	if (e == NULL || e->seq != NULL || dcm_file_value(f, e, &v) != 0)
+		return PV_ENOTFOUND;
+	if (dcm_value_string_at((enum dcm_vr)e->vr, v, e->length, 0, &s, &len) != 0)
+		return PV_ENOTFOUND;
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+size_t
+dcm_ds_count(const struct dcm_dataset *ds)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < ds->n; i++) {
+		n++;
+		if (ds->e[i].seq != NULL)
+			for (uint32_t k = 0; k < ds->e[i].seq->nitems; k++)
+				n += dcm_ds_count(ds->e[i].seq->items[k]);
+	}
+	return n;
+}

@@ -1,0 +1,37 @@
+#!/bin/sh
+# 010-cli: help, version, usage errors and exit codes.
+. "$(dirname "$0")/lib.sh"
+out=$TMPROOT/cli
+mkdir -p "$out"
+
+$PV help > "$out/help.txt" 2>&1
+check "help exits 0" [ $? -eq 0 ]
+check "help lists dump" grep -q '^  dump' "$out/help.txt"
+check "help lists convert" grep -q '^  convert' "$out/help.txt"
+check "help documents exit status" grep -q 'Exit status' "$out/help.txt"
+$PV --version > "$out/v.txt"
+check "version names the dictionary edition" grep -q 'PS3.6 2022b' "$out/v.txt"
+for c in dump convert; do
+	$PV $c --help > "$out/h.txt"
+	check "$c --help exits 0" [ $? -eq 0 ]
+	check "$c --help documents exit status" grep -q 'Exit status' "$out/h.txt"
+	$PV help $c > "$out/h2.txt"
+	check "help $c is $c --help" cmp -s "$out/h.txt" "$out/h2.txt"
+done
+$PV > /dev/null 2>&1
+check "no command is a usage error (2)" [ $? -eq 2 ]
+$PV frobnicate > /dev/null 2> "$out/e.txt"
+check "unknown command is a usage error (2)" [ $? -eq 2 ]
+check "unknown command is named" grep -q frobnicate "$out/e.txt"
+$PV dump > /dev/null 2>&1
+check "dump without files is a usage error" [ $? -eq 2 ]
+$PV dump --bogus x > /dev/null 2>&1
+check "dump with an unknown option is a usage error" [ $? -eq 2 ]
+$PV convert "$PYDICOM_DATA/test_files/CT_small.dcm" > /dev/null 2>&1
+check "convert without -o is a usage error" [ $? -eq 2 ]
+$PV convert -t no-such-ts -o "$out/x.dcm" "$PYDICOM_DATA/test_files/CT_small.dcm" > /dev/null 2>&1
+check "convert with an unknown syntax is a usage error" [ $? -eq 2 ]
+check "nothing written on usage errors" [ ! -e "$out/x.dcm" ]
+$PV dump /nonexistent.dcm > /dev/null 2> "$out/e.txt"
+check "a missing file exits 1" [ $? -eq 1 ]
+check "a missing file is named" grep -q 'nonexistent.dcm' "$out/e.txt"

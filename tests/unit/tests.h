@@ -1,0 +1,30 @@
+/* tests.h: the unit tests, registered in main.c. */
+#ifndef PV_TESTS_H
+#define PV_TESTS_H
+
+#define PV_TEST_LIST(X) \
+	X(test_err_strings) \
+	X(test_diag_sticky_and_format) \
+	X(test_arena) \
+	X(test_checked_sizes) \
+	X(test_buf_bounded) \
+	X(test_siphash_vector) \
+	X(test_log_no_control_chars) \
+	X(test_atomic_write) \
+	X(test_pool_runs_each_job_once) \
+	X(test_json_writer) \
+	X(test_vr_table) \
+	X(test_dictionary) \
+	X(test_transfer_syntaxes) \
+	X(test_uids) \
+	X(test_charsets) \
+	X(test_value_format) \
+	X(test_reader_syntaxes) \
+	X(test_reader_rejects_bad_lengths) \
+	X(test_reader_odd_length_warns) \
+	X(test_writer_round_trip_all_syntaxes)
+
+#define PV_DECLARE_TEST(name) void name(void);
+PV_TEST_LIST(PV_DECLARE_TEST)
+
+#endif
