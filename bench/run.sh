@@ -3,7 +3,8 @@
 # 1,000 CT-like 512x512 16-bit instances with realistic headers and nested
 # sequences, 1,000 small mixed files in four syntaxes and three character
 # sets), then times, in one run over the same files with a warm cache:
-#   pacsvault dump > /dev/null,  dcmtk dcmdump > /dev/null,
+#   pacsvault dump > /dev/null (all cores, and --jobs 1),
+#   dcmtk dcmdump > /dev/null (one core),
 #   pydicom dcmread (no printing),  cat > /dev/null
 # Each is run RUNS times (default 3) and the fastest counts. Prints the
 # rates and the ratios to pacsvault. Timings are for information: no test
@@ -34,7 +35,7 @@ best() {
 	i=0
 	while [ "$i" -lt "$RUNS" ]; do
 		t0=$(now)
-		find "$corpus/$set_name" -name '*.dcm' -print0 | sort -z | xargs -0 "$@" > /dev/null 2>&1 || true
+		xargs -0 -a "$corpus/$set_name.list" "$@" > /dev/null 2>&1 || true
 		t1=$(now)
 		t=$(echo "$t1 - $t0" | bc -l)
 		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
@@ -43,28 +44,21 @@ best() {
 	echo "$b"
 }
 
-pyread() {
-	/usr/bin/python3 -c '
-import sys
-from pydicom import dcmread
-for p in sys.argv[1:]:
-    dcmread(p)
-' "$@"
-}
-
 for set_name in ct small; do
+	find "$corpus/$set_name" -name '*.dcm' -print0 | sort -z > "$corpus/$set_name.list"
 	n=$(find "$corpus/$set_name" -name '*.dcm' | wc -l)
 	bytes=$(du -sb "$corpus/$set_name" | cut -f1)
 	# warm the cache
 	find "$corpus/$set_name" -name '*.dcm' -print0 | xargs -0 cat > /dev/null
 	t_pv=$(best "$set_name" "$PV" dump)
+	t_pv1=$(best "$set_name" "$PV" dump --jobs 1)
 	t_dcm=$(best "$set_name" dcmdump -q)
-	t_py=$(best "$set_name" pyread)
+	t_py=$(best "$set_name" /usr/bin/python3 bench/pyread.py)
 	t_cat=$(best "$set_name" cat)
 	echo
 	echo "== $set_name: $n files, $((bytes / 1048576)) MiB (fastest of $RUNS runs)"
 	printf '%-22s %10s %12s %s\n' tool seconds files/s "ratio (tool time / pacsvault time)"
-	for row in "pacsvault dump:$t_pv" "dcmtk dcmdump:$t_dcm" "pydicom dcmread:$t_py" "cat:$t_cat"; do
+	for row in "pacsvault dump:$t_pv" "pacsvault dump -j1:$t_pv1" "dcmtk dcmdump:$t_dcm" "pydicom dcmread:$t_py" "cat:$t_cat"; do
 		name=${row%%:*}
 		t=${row#*:}
 		printf '%-22s %10.3f %12.0f %8.2fx\n' "$name" "$t" "$(echo "$n / $t" | bc -l)" "$(echo "$t / $t_pv" | bc -l)"

@@ -1,6 +1,8 @@
 /* cmd_dump.c: `pacsvault dump`: list the elements of DICOM files. */
 #include "app.h"
 #include "pacsvault/base/buf.h"
+#include "pacsvault/base/mem.h"
+#include "pacsvault/base/pool.h"
 #include "pacsvault/dicom/charset.h"
 #include "pacsvault/dicom/dataset.h"
 #include "pacsvault/dicom/json.h"
@@ -31,6 +33,8 @@ static const char dump_help[] =
 "  --partial         on a malformed file, print what was read before the\n"
 "                    error (default: print nothing for that file)\n"
 "  --no-meta         leave out the File Meta Information\n"
+"  --jobs N          read files on N threads (default 0: one per CPU); the\n"
+"                    output is always in the order of the command line\n"
 "  -h, --help        this text\n"
 "\n"
 "Exit status: 0 when every file was read, 1 when any could not be (each is\n"
@@ -40,6 +44,25 @@ struct dump_opts {
 	int json, partial, no_meta;
 	unsigned max_values;
 	uint32_t inline_max;
+	unsigned jobs;          /* worker threads, 0 = one per CPU */
+};
+
+/* Files are dumped in batches by the worker pool; each batch is printed in order. */
+#define DUMP_BATCH 256
+#define DUMP_OUT_MAX ((size_t)1 << 32)
+
+struct dump_job {
+	const char *path;
+	int first;
+	int rc;
+	struct pv_diag d;
+	struct pv_buf out, warn;
+};
+
+struct dump_ctx {
+	const struct dump_opts *o;
+	struct dump_job *jobs;
+	int multi;
 };
 
 #define VALUE_COLUMN 56
@@ -66,18 +89,30 @@ put_line(struct pv_buf *out, unsigned indent, const char *head, size_t headlen, 
 	int rc;
 	size_t col = indent + headlen;
 
-	for (unsigned i = 0; i < indent; i++)
-		if ((rc = pv_buf_putc(out, ' ')) != 0)
-			return rc;
+	if ((rc = pv_buf_fill(out, ' ', indent)) != 0)
+		return rc;
 	if ((rc = pv_buf_append(out, head, headlen)) != 0)
 		return rc;
-	do {
-		if ((rc = pv_buf_putc(out, ' ')) != 0)
-			return rc;
-	} while (++col < VALUE_COLUMN + indent);
+	if ((rc = pv_buf_fill(out, ' ', col + 1 < VALUE_COLUMN + indent ? VALUE_COLUMN + indent - col : 1)) != 0)
+		return rc;
 	if ((rc = pv_buf_puts(out, tail)) != 0)
 		return rc;
 	return pv_buf_putc(out, '\n');
+}
+
+/* "(gggg,eeee) " in lower-case hex, as dcmdump prints tags; 12 bytes. */
+static void
+tag_text(char *s, uint32_t tag)
+{
+	static const char hex[] = "0123456789abcdef";
+	s[0] = '(';
+	for (int i = 0; i < 4; i++)
+		s[1 + i] = hex[(tag >> (28 - 4 * i)) & 15];
+	s[5] = ',';
+	for (int i = 0; i < 4; i++)
+		s[6 + i] = hex[(tag >> (12 - 4 * i)) & 15];
+	s[10] = ')';
+	s[11] = ' ';
 }
 
 static void
@@ -89,23 +124,61 @@ len_text(char *s, size_t n, uint32_t len)
 		snprintf(s, n, "%3u", len);
 }
 
+/* The comment column: "# LEN, VM Keyword", without printf on the hot path. */
+static int
+put_tail(struct pv_buf *tail, uint32_t len, unsigned vm, const char *keyword)
+{
+	char b[32];
+	int k = 0, rc;
+	uint32_t v = len;
+
+	if (len == DCM_UNDEFINED_LENGTH) {
+		rc = pv_buf_puts(tail, "# u/l, ");
+	} else {
+		do {
+			b[sizeof(b) - 1 - k++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v != 0);
+		while (k < 3)
+			b[sizeof(b) - 1 - k++] = ' ';
+		rc = pv_buf_append(tail, "# ", 2);
+		if (rc == 0)
+			rc = pv_buf_append(tail, b + sizeof(b) - k, (size_t)k);
+		if (rc == 0)
+			rc = pv_buf_append(tail, ", ", 2);
+	}
+	k = 0;
+	do {
+		b[sizeof(b) - 1 - k++] = (char)('0' + vm % 10);
+		vm /= 10;
+	} while (vm != 0);
+	if (rc == 0)
+		rc = pv_buf_append(tail, b + sizeof(b) - k, (size_t)k);
+	if (rc == 0)
+		rc = pv_buf_putc(tail, ' ');
+	if (rc == 0)
+		rc = pv_buf_puts(tail, keyword);
+	return rc;
+}
+
 /* Dumps one file as text into out. Returns 0 or the reader's error. */
-/* Reports the reader's pending warnings on stderr (no values, only tags and offsets). */
+/* Collects the reader's pending warnings (tags and offsets, never values). */
 static void
-drain_warnings(struct dcm_reader *r, const char *file)
+drain_warnings(struct dcm_reader *r, const char *file, struct pv_buf *warn)
 {
 	struct pv_diag w;
 	char line[1024];
 
 	while (dcm_reader_take_warning(r, &w)) {
 		pv_diag_format(&w, file, line, sizeof(line));
-		fprintf(stderr, "pacsvault: dump: warning: %s\n", line);
+		if (pv_buf_printf(warn, "pacsvault: dump: warning: %s\n", line) != 0)
+			return;
 	}
 }
 
 static int
 dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, struct pv_buf *out,
-    struct pv_diag *d)
+    struct pv_buf *warn, struct pv_diag *d)
 {
 	struct pv_buf line, tail;
 	struct dcm_event ev;
@@ -121,7 +194,7 @@ dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, str
 		unsigned depth = ev.depth < 128 ? ev.depth : 127;
 		unsigned indent;
 		rc = 0;
-		drain_warnings(r, file);
+		drain_warnings(r, file, warn);
 		pv_buf_reset(&line);
 		pv_buf_reset(&tail);
 		if (ev.meta && !in_meta_hdr) {
@@ -172,8 +245,13 @@ dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, str
 				v = peek;
 				shown = want;
 			}
-			rc = pv_buf_printf(&line, "(%04x,%04x) %s ", DCM_GROUP(ev.tag), DCM_ELEM(ev.tag),
-			    ev.vr_unknown ? "??" : dcm_vr_name(ev.vr));
+			{
+				char h[15];
+				tag_text(h, ev.tag);
+				memcpy(h + 12, ev.vr_unknown ? "??" : dcm_vr_name(ev.vr), 2);
+				h[14] = ' ';
+				rc = pv_buf_append(&line, h, sizeof(h));
+			}
 			if (rc == 0)
 				rc = dcm_value_format(ev.vr, v, shown, &cs[depth],
 				    dcm_vr_info(ev.vr)->kind == DCM_VRK_STRING ? 0 : o->max_values, &line);
@@ -181,9 +259,8 @@ dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, str
 				rc = pv_buf_puts(&line, "...");
 			if (rc == 0 && ev.tag == DCM_TAG_SPECIFIC_CHARSET && ev.value != NULL)
 				(void)dcm_charset_parse(ev.value, ev.length, &cs[depth]);
-			len_text(lenbuf, sizeof(lenbuf), ev.length);
 			if (rc == 0)
-				rc = pv_buf_printf(&tail, "# %s, %u %s", lenbuf,
+				rc = put_tail(&tail, ev.length,
 				    v == ev.value ? dcm_value_vm(ev.vr, v, shown) : 1, keyword_of(ev.tag));
 			break;
 		}
@@ -247,7 +324,7 @@ dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, str
 		if ((rc = put_line(out, indent, line.data, line.len, tail.data)) != 0)
 			break;
 	}
-	drain_warnings(r, file);
+	drain_warnings(r, file, warn);
 	if (rc > 0)
 		rc = 0;
 	if (rc < 0 && d->code == 0)
@@ -255,6 +332,43 @@ dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, str
 	pv_buf_free(&line);
 	pv_buf_free(&tail);
 	return rc;
+}
+
+static void
+dump_one(void *arg, size_t k, unsigned worker)
+{
+	struct dump_ctx *ctx = arg;
+	const struct dump_opts *o = ctx->o;
+	struct dump_job *j = &ctx->jobs[k];
+	struct dcm_reader *r = NULL;
+	struct dcm_reader_opts ro;
+	int rc;
+
+	(void)worker;
+	pv_diag_clear(&j->d);
+	pv_buf_init(&j->out, DUMP_OUT_MAX);
+	pv_buf_init(&j->warn, 1 << 20);
+	dcm_reader_opts_default(&ro);
+	if (o->json)
+		ro.inline_max = o->inline_max;
+	rc = dcm_reader_open(j->path, &ro, &r, &j->d);
+	if (rc == 0) {
+		if (o->json) {
+			struct dcm_file *f = NULL;
+			rc = dcm_file_read(r, &f, &j->d);
+			r = NULL; /* owned by f now, or freed */
+			if (rc == 0)
+				rc = dcm_json_write_file(f, j->path, o->inline_max, &j->out, &j->d);
+			dcm_file_free(f);
+		} else {
+			if (ctx->multi)
+				rc = pv_buf_printf(&j->out, "%s# File: %s\n", j->first ? "" : "\n", j->path);
+			if (rc == 0)
+				rc = dump_text(r, j->path, o, &j->out, &j->warn, &j->d);
+		}
+	}
+	dcm_reader_free(r);
+	j->rc = rc;
 }
 
 int
@@ -266,11 +380,11 @@ cmd_dump(int argc, char **argv)
 		{ "no-meta", no_argument, NULL, 'n' },
 		{ "max-values", required_argument, NULL, 'm' },
 		{ "inline-max", required_argument, NULL, 'i' },
+		{ "jobs", required_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct dump_opts o = { 0, 0, 0, 16, 256 };
-	struct pv_buf out;
+	struct dump_opts o = { 0, 0, 0, 16, 256, 0 };
 	int c, failed = 0;
 	char *end;
 
@@ -290,6 +404,11 @@ cmd_dump(int argc, char **argv)
 			if (*end != '\0' || o.inline_max > (1u << 30))
 				return app_usage_error("dump", "--inline-max wants a byte count up to 1 GiB");
 			break;
+		case 'J':
+			o.jobs = (unsigned)strtoul(optarg, &end, 10);
+			if (*end != '\0' || o.jobs > 256)
+				return app_usage_error("dump", "--jobs wants a number of threads up to 256 (0 = all CPUs)");
+			break;
 		case 'h':
 			fputs(dump_help, stdout);
 			return PV_EXIT_OK;
@@ -300,50 +419,54 @@ cmd_dump(int argc, char **argv)
 	if (optind >= argc)
 		return app_usage_error("dump", "no input files");
 	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
-	pv_buf_init(&out, (size_t)1 << 32);
-	if (o.json && argc - optind > 1)
-		fputs("[\n", stdout);
-	for (int i = optind; i < argc; i++) {
-		struct pv_diag d;
-		struct dcm_reader *r = NULL;
-		struct dcm_reader_opts ro;
-		int rc;
+	{
+		struct dump_ctx ctx;
+		size_t nfiles = (size_t)(argc - optind), emitted = 0;
 
-		pv_diag_clear(&d);
-		pv_buf_reset(&out);
-		dcm_reader_opts_default(&ro);
-		if (o.json)
-			ro.inline_max = o.inline_max;
-		rc = dcm_reader_open(argv[i], &ro, &r, &d);
-		if (rc == 0) {
-			if (o.json) {
-				struct dcm_file *f = NULL;
-				rc = dcm_file_read(r, &f, &d);
-				r = NULL; /* owned by f now, or freed */
-				if (rc == 0)
-					rc = dcm_json_write_file(f, argv[i], o.inline_max, &out, &d);
-				dcm_file_free(f);
-			} else {
-				if (argc - optind > 1)
-					rc = pv_buf_printf(&out, "%s# File: %s\n", i > optind ? "\n" : "", argv[i]);
-				if (rc == 0)
-					rc = dump_text(r, argv[i], &o, &out, &d);
+		ctx.o = &o;
+		ctx.multi = nfiles > 1;
+		ctx.jobs = pv_calloc(DUMP_BATCH, sizeof(*ctx.jobs));
+		if (ctx.jobs == NULL) {
+			fprintf(stderr, "pacsvault: dump: out of memory\n");
+			return PV_EXIT_INTERNAL;
+		}
+		if (o.json && ctx.multi)
+			fputs("[\n", stdout);
+		for (size_t start = 0; start < nfiles; start += DUMP_BATCH) {
+			size_t n = nfiles - start < DUMP_BATCH ? nfiles - start : DUMP_BATCH;
+			for (size_t k = 0; k < n; k++) {
+				ctx.jobs[k].path = argv[optind + (int)(start + k)];
+				ctx.jobs[k].first = start + k == 0;
+			}
+			if (pv_pool_for(o.jobs, n, dump_one, &ctx) != 0) {
+				fprintf(stderr, "pacsvault: dump: cannot start workers\n");
+				return PV_EXIT_INTERNAL;
+			}
+			/* Output in the order of the command line, whatever finished first. */
+			for (size_t k = 0; k < n; k++) {
+				struct dump_job *j = &ctx.jobs[k];
+				if (j->warn.len > 0 || j->rc != 0)
+					fflush(stdout); /* keep stdout and stderr in order */
+				if (j->warn.len > 0)
+					fwrite(j->warn.data, 1, j->warn.len, stderr);
+				if (j->rc != 0) {
+					failed = 1;
+					app_report("dump", j->path, &j->d);
+				}
+				if (j->rc == 0 || (o.partial && !o.json)) {
+					if (o.json && ctx.multi && emitted > 0)
+						fputs(",\n", stdout);
+					fwrite(j->out.data ? j->out.data : "", 1, j->out.len, stdout);
+					emitted++;
+				}
+				pv_buf_free(&j->out);
+				pv_buf_free(&j->warn);
 			}
 		}
-		dcm_reader_free(r);
-		if (rc != 0) {
-			failed = 1;
-			app_report("dump", argv[i], &d);
-			if (!o.partial || o.json)
-				continue;
-		}
-		if (o.json && argc - optind > 1 && i > optind)
-			fputs(",\n", stdout);
-		fwrite(out.data ? out.data : "", 1, out.len, stdout);
+		free(ctx.jobs);
 	}
 	if (o.json && argc - optind > 1)
 		fputs("]\n", stdout);
 	fflush(stdout);
-	pv_buf_free(&out);
 	return failed ? PV_EXIT_FAIL : PV_EXIT_OK;
 }

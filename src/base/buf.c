@@ -50,7 +50,16 @@ pv_buf_reserve(struct pv_buf *b, size_t n)
 int
 pv_buf_append(struct pv_buf *b, const void *p, size_t n)
 {
-	int rc = buf_grow(b, n);
+	int rc;
+
+	if (n < b->cap - b->len && b->data != NULL) {
+		/* room already there (cap never exceeds max + 1) */
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	rc = buf_grow(b, n);
 	if (rc != 0)
 		return rc;
 	if (n > 0)
@@ -69,7 +78,24 @@ pv_buf_puts(struct pv_buf *b, const char *s)
 int
 pv_buf_putc(struct pv_buf *b, char c)
 {
+	if (b->len + 2 <= b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
 	return pv_buf_append(b, &c, 1);
+}
+
+int
+pv_buf_fill(struct pv_buf *b, char c, size_t n)
+{
+	char *p = pv_buf_reserve(b, n);
+	if (p == NULL)
+		return n > b->max - b->len ? PV_ELIMIT : PV_ENOMEM;
+	memset(p, c, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
 }
 
 int
@@ -78,11 +104,31 @@ pv_buf_vprintf(struct pv_buf *b, const char *fmt, va_list ap)
 	va_list ap2;
 	int n, rc;
 
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n < 0)
-		return PV_EINVAL;
+	/* Most lines fit in the room already there: format once. */
+	if (b->cap > b->len + 1) {
+		va_copy(ap2, ap);
+		n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap2);
+		va_end(ap2);
+		if (n < 0) {
+			b->data[b->len] = '\0';
+			return PV_EINVAL;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			if ((size_t)n > b->max - b->len) {
+				b->data[b->len] = '\0';
+				return PV_ELIMIT;
+			}
+			b->len += (size_t)n;
+			return 0;
+		}
+		b->data[b->len] = '\0';
+	} else {
+		va_copy(ap2, ap);
+		n = vsnprintf(NULL, 0, fmt, ap2);
+		va_end(ap2);
+		if (n < 0)
+			return PV_EINVAL;
+	}
 	if ((rc = buf_grow(b, (size_t)n)) != 0)
 		return rc;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

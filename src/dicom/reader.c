@@ -20,7 +20,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define WIN_SIZE (256u * 1024u)
+#define WIN_SIZE (64u * 1024u)    /* under malloc's mmap threshold: reused, no page faults */
+#define WIN_FIRST (16u * 1024u)   /* the first read: most headers fit */
 #define META_MAX (1u << 20)       /* File Meta Information larger than this is hostile */
 #define NO_END UINT64_MAX
 
@@ -48,6 +49,7 @@ struct dcm_reader {
 	uint8_t *win;
 	uint64_t win_off;
 	size_t win_len;
+	size_t read_size;        /* next refill size: grows from WIN_FIRST to WIN_SIZE */
 	/* state */
 	enum phase phase;
 	int err;                 /* sticky error */
@@ -159,7 +161,11 @@ src_get(struct dcm_reader *r, uint64_t off, size_t n, int *ioerr)
 	if (off >= r->win_off && off - r->win_off + n <= r->win_len)
 		return r->win + (off - r->win_off);
 	{
-		size_t want = WIN_SIZE;
+		size_t want = r->read_size;
+		if (want < n)
+			want = n;
+		if (r->read_size < WIN_SIZE)
+			r->read_size *= 2;
 		if ((uint64_t)want > r->size - off)
 			want = (size_t)(r->size - off);
 		size_t got = 0;
@@ -265,11 +271,11 @@ dcm_reader_open(const char *path, const struct dcm_reader_opts *opts,
 	}
 	r->size = (uint64_t)st.st_size;
 	r->win = malloc(WIN_SIZE);
+	r->read_size = WIN_FIRST;
 	if (r->win == NULL) {
 		rc = pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
 		goto fail;
 	}
-	posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	*out = r;
 	return 0;
 fail:
@@ -683,6 +689,14 @@ next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
 			return 0;
 		}
 		return rd_fail(r, d, PV_ETRUNC, r->pos, "data ends inside an item of undefined length");
+	}
+	if (r->phase == PH_META && r->size - r->pos < 8) {
+		/* Too short for another meta element: what follows is the data set
+		 * (for Deflate, a stream that may be only a few bytes). */
+		int rc = start_dataset(r, d);
+		if (rc != 0)
+			return rc;
+		return next_in_dataset(r, ev, d);
 	}
 	if (r->size - r->pos < 8 || end - r->pos < 8) {
 		if (top->kind == FR_DATASET && r->phase == PH_DATA && r->size - r->pos < 8) {

@@ -83,6 +83,37 @@ dcm_value_string_at(enum dcm_vr vr, const uint8_t *v, uint32_t len, unsigned idx
 	}
 }
 
+/* Decimal of v without printf (the dump's hot path). */
+static int
+fmt_u64(struct pv_buf *out, uint64_t v, int neg)
+{
+	char d[24];
+	int n = 0;
+	do {
+		d[sizeof(d) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (neg)
+		d[sizeof(d) - 1 - n++] = '-';
+	return pv_buf_append(out, d + sizeof(d) - n, (size_t)n);
+}
+
+static int
+fmt_i64(struct pv_buf *out, int64_t v)
+{
+	return v < 0 ? fmt_u64(out, (uint64_t)0 - (uint64_t)v, 1) : fmt_u64(out, (uint64_t)v, 0);
+}
+
+static int
+fmt_hex(struct pv_buf *out, uint64_t v, unsigned digits)
+{
+	static const char hex[] = "0123456789abcdef";
+	char d[16];
+	for (unsigned i = 0; i < digits; i++)
+		d[digits - 1 - i] = hex[(v >> (4 * i)) & 15];
+	return pv_buf_append(out, d, digits);
+}
+
 static int
 fmt_double(struct pv_buf *out, double x, int prec)
 {
@@ -121,12 +152,12 @@ dcm_value_format(enum dcm_vr vr, const uint8_t *v, uint32_t len,
 			if (i > 0 && (rc = pv_buf_putc(out, '\\')) != 0)
 				break;
 			switch (vr) {
-			case DCM_VR_US: rc = pv_buf_printf(out, "%u", dcm_le16(p)); break;
-			case DCM_VR_SS: rc = pv_buf_printf(out, "%d", (int16_t)dcm_le16(p)); break;
-			case DCM_VR_UL: rc = pv_buf_printf(out, "%lu", (unsigned long)dcm_le32(p)); break;
-			case DCM_VR_SL: rc = pv_buf_printf(out, "%ld", (long)(int32_t)dcm_le32(p)); break;
-			case DCM_VR_UV: rc = pv_buf_printf(out, "%llu", (unsigned long long)dcm_le64(p)); break;
-			case DCM_VR_SV: rc = pv_buf_printf(out, "%lld", (long long)(int64_t)dcm_le64(p)); break;
+			case DCM_VR_US: rc = fmt_u64(out, dcm_le16(p), 0); break;
+			case DCM_VR_SS: rc = fmt_i64(out, (int16_t)dcm_le16(p)); break;
+			case DCM_VR_UL: rc = fmt_u64(out, dcm_le32(p), 0); break;
+			case DCM_VR_SL: rc = fmt_i64(out, (int32_t)dcm_le32(p)); break;
+			case DCM_VR_UV: rc = fmt_u64(out, dcm_le64(p), 0); break;
+			case DCM_VR_SV: rc = fmt_i64(out, (int64_t)dcm_le64(p)); break;
 			case DCM_VR_AT:
 				rc = pv_buf_printf(out, "(%04x,%04x)", dcm_le16(p), dcm_le16(p + 2));
 				break;
@@ -174,13 +205,13 @@ dcm_value_format(enum dcm_vr vr, const uint8_t *v, uint32_t len,
 				memcpy(&f, &u, 8);
 				rc = fmt_double(out, f, 17);
 			} else if (sz == 1) {
-				rc = pv_buf_printf(out, "%02x", p[0]);
+				rc = fmt_hex(out, p[0], 2);
 			} else if (sz == 2) {
-				rc = pv_buf_printf(out, "%04x", dcm_le16(p));
+				rc = fmt_hex(out, dcm_le16(p), 4);
 			} else if (sz == 4) {
-				rc = pv_buf_printf(out, "%08lx", (unsigned long)dcm_le32(p));
+				rc = fmt_hex(out, dcm_le32(p), 8);
 			} else {
-				rc = pv_buf_printf(out, "%016llx", (unsigned long long)dcm_le64(p));
+				rc = fmt_hex(out, dcm_le64(p), 16);
 			}
 		}
 		return rc;

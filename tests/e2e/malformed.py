@@ -35,9 +35,17 @@ def verdict(name, ok, why=""):
         print("FAIL: malformed %s: %s" % (name, why))
 
 
+CASES = []
+
+
 def try_bytes(name, data, secret=None):
-    path = os.path.join(TMP, "mal.dcm")
-    outdir = os.path.join(TMP, "malout")
+    CASES.append((name, data, secret))
+
+
+def run_case(idx, name, data, secret):
+    """Returns None when fine, else why."""
+    path = os.path.join(TMP, "mal%d.dcm" % idx)
+    outdir = os.path.join(TMP, "malout%d" % idx)
     os.makedirs(outdir, exist_ok=True)
     with open(path, "wb") as f:
         f.write(data)
@@ -46,22 +54,19 @@ def try_bytes(name, data, secret=None):
                  ["convert", "-t", "explicit-be", "-o", os.path.join(outdir, "o.dcm"), path]):
         rc, err = run(args)
         if "Sanitizer" in err or "runtime error" in err or rc not in (0, 1):
-            verdict(name, False, "%s: status %d %s" % (args[0], rc, err[-300:]))
-            return
+            return "%s: status %d %s" % (args[0], rc, err[-300:])
         if rc == 1:
             refusal = "needs a codec" in err or "unknown transfer syntax" in err
             if path not in err or ("offset" not in err and not refusal):
-                verdict(name, False, "%s error lacks file or offset: %s" % (args[0], err.strip()))
-                return
+                return "%s error lacks file or offset: %s" % (args[0], err.strip())
             if secret and secret in err:
-                verdict(name, False, "error message quotes a value")
-                return
+                return "error message quotes a value"
             if args[0] == "convert" and os.listdir(outdir):
-                verdict(name, False, "refused convert left %s" % os.listdir(outdir))
-                return
+                return "refused convert left %s" % os.listdir(outdir)
         for f in os.listdir(outdir):
             os.unlink(os.path.join(outdir, f))
-    verdict(name, True)
+    os.unlink(path)
+    return None
 
 
 def main():
@@ -96,6 +101,11 @@ def main():
     try_bytes("garbage", bytes(rnd.randrange(256) for _ in range(5000)))
     try_bytes("empty", b"")
     try_bytes("only a preamble", b"\0" * 128 + b"DICM")
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        results = list(pool.map(lambda a: run_case(a[0], *a[1]), enumerate(CASES)))
+    for (name, _, _), why in zip(CASES, results):
+        verdict(name, why is None, why or "")
     print("%s: %d checks" % ("malformed", checks), file=sys.stderr)
     if failures == 0:
         print("PASS: malformed inputs (%d cases): no crash, clear errors, nothing left behind" % checks)

@@ -151,13 +151,20 @@ def check(path, idx):
 
 
 def main(files):
-    bad = 0
-    for i, f in enumerate(files):
-        name = os.path.relpath(f, os.environ.get("PYDICOM_DATA", "/"))
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(args):
+        i, f = args
         try:
-            why = check(f, i)
+            return check(f, i)
         except RuntimeError as e:
-            why = str(e)
+            return str(e)
+
+    bad = 0
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        results = list(pool.map(one, enumerate(files)))
+    for f, why in zip(files, results):
+        name = os.path.relpath(f, os.environ.get("PYDICOM_DATA", "/"))
         if why is None:
             print("PASS: roundtrip %s" % name)
         else:

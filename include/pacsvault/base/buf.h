@@ -27,6 +27,8 @@ int pv_buf_append(struct pv_buf *b, const void *p, size_t n) __attribute__((warn
 int pv_buf_puts(struct pv_buf *b, const char *s) __attribute__((warn_unused_result));
 /* Appends one byte. */
 int pv_buf_putc(struct pv_buf *b, char c) __attribute__((warn_unused_result));
+/* Appends n copies of c. */
+int pv_buf_fill(struct pv_buf *b, char c, size_t n) __attribute__((warn_unused_result));
 /* Appends formatted text. */
 int pv_buf_printf(struct pv_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), warn_unused_result));
