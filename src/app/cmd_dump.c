@@ -83,23 +83,6 @@ keyword_of(uint32_t tag)
 	return de != NULL ? de->keyword : "UnknownTagData";
 }
 
-static int
-put_line(struct pv_buf *out, unsigned indent, const char *head, size_t headlen, const char *tail)
-{
-	int rc;
-	size_t col = indent + headlen;
-
-	if ((rc = pv_buf_fill(out, ' ', indent)) != 0)
-		return rc;
-	if ((rc = pv_buf_append(out, head, headlen)) != 0)
-		return rc;
-	if ((rc = pv_buf_fill(out, ' ', col + 1 < VALUE_COLUMN + indent ? VALUE_COLUMN + indent - col : 1)) != 0)
-		return rc;
-	if ((rc = pv_buf_puts(out, tail)) != 0)
-		return rc;
-	return pv_buf_putc(out, '\n');
-}
-
 /* "(gggg,eeee) " in lower-case hex, as dcmdump prints tags; 12 bytes. */
 static void
 tag_text(char *s, uint32_t tag)
@@ -176,27 +159,46 @@ drain_warnings(struct dcm_reader *r, const char *file, struct pv_buf *warn)
 	}
 }
 
+/* Starts a line: the indentation; returns where the line starts. */
+static size_t
+line_begin(struct pv_buf *out, unsigned indent, int *rc)
+{
+	size_t start = out->len;
+	if (*rc == 0)
+		*rc = pv_buf_fill(out, ' ', indent);
+	return start;
+}
+
+/* Pads the line that began at start to the comment column (at least one space). */
+static int
+line_pad(struct pv_buf *out, size_t start, unsigned indent)
+{
+	size_t col = out->len - start, want = VALUE_COLUMN + indent;
+	return pv_buf_fill(out, ' ', col + 1 < want ? want - col : 1);
+}
+
+/*
+ * Dumps one file as text into out, writing each line in place: head, padding
+ * to the comment column, "# length, VM keyword". Returns 0 or the error.
+ */
 static int
 dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, struct pv_buf *out,
     struct pv_buf *warn, struct pv_diag *d)
 {
-	struct pv_buf line, tail;
 	struct dcm_event ev;
 	struct dcm_charset cs[130];
 	uint8_t peek[16 * 8];
 	char lenbuf[16];
 	int rc, in_meta_hdr = 0, data_hdr = 0;
 
-	pv_buf_init(&line, (size_t)1 << 30);
-	pv_buf_init(&tail, 4096);
 	dcm_charset_default(&cs[0]);
 	while ((rc = dcm_reader_next(r, &ev, d)) == 1) {
 		unsigned depth = ev.depth < 128 ? ev.depth : 127;
 		unsigned indent;
+		size_t start;
 		rc = 0;
-		drain_warnings(r, file, warn);
-		pv_buf_reset(&line);
-		pv_buf_reset(&tail);
+		if (dcm_reader_warnings(r) > 0)
+			drain_warnings(r, file, warn);
 		if (ev.meta && !in_meta_hdr) {
 			in_meta_hdr = 1;
 			if (!o->no_meta)
@@ -219,6 +221,7 @@ dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, str
 			const uint8_t *v = ev.value;
 			uint32_t shown = ev.length;
 			int cut = 0;
+			char h[15];
 			indent = 4 * depth;
 			if (v == NULL) {
 				unsigned unit = dcm_vr_info(ev.vr)->swap ? dcm_vr_info(ev.vr)->swap : 1;
@@ -245,83 +248,104 @@ dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, str
 				v = peek;
 				shown = want;
 			}
-			{
-				char h[15];
-				tag_text(h, ev.tag);
-				memcpy(h + 12, ev.vr_unknown ? "??" : dcm_vr_name(ev.vr), 2);
-				h[14] = ' ';
-				rc = pv_buf_append(&line, h, sizeof(h));
-			}
+			start = line_begin(out, indent, &rc);
+			tag_text(h, ev.tag);
+			memcpy(h + 12, ev.vr_unknown ? "??" : dcm_vr_name(ev.vr), 2);
+			h[14] = ' ';
+			if (rc == 0)
+				rc = pv_buf_append(out, h, sizeof(h));
 			if (rc == 0)
 				rc = dcm_value_format(ev.vr, v, shown, &cs[depth],
-				    dcm_vr_info(ev.vr)->kind == DCM_VRK_STRING ? 0 : o->max_values, &line);
-			if (rc == 0 && cut && !(line.len >= 3 && memcmp(line.data + line.len - 3, "...", 3) == 0))
-				rc = pv_buf_puts(&line, "...");
+				    dcm_vr_info(ev.vr)->kind == DCM_VRK_STRING ? 0 : o->max_values, out);
+			if (rc == 0 && cut && !(out->len >= 3 && memcmp(out->data + out->len - 3, "...", 3) == 0))
+				rc = pv_buf_puts(out, "...");
 			if (rc == 0 && ev.tag == DCM_TAG_SPECIFIC_CHARSET && ev.value != NULL)
 				(void)dcm_charset_parse(ev.value, ev.length, &cs[depth]);
 			if (rc == 0)
-				rc = put_tail(&tail, ev.length,
+				rc = line_pad(out, start, indent);
+			if (rc == 0)
+				rc = put_tail(out, ev.length,
 				    v == ev.value ? dcm_value_vm(ev.vr, v, shown) : 1, keyword_of(ev.tag));
 			break;
 		}
 		case DCM_EV_SEQ_BEGIN:
 			indent = 4 * depth;
+			start = line_begin(out, indent, &rc);
 			len_text(lenbuf, sizeof(lenbuf), ev.length);
-			rc = pv_buf_printf(&line, "(%04x,%04x) %s (%s)", DCM_GROUP(ev.tag), DCM_ELEM(ev.tag),
-			    ev.encapsulated ? dcm_vr_name(ev.vr) : "SQ",
-			    ev.encapsulated ? "PixelSequence" :
-			    ev.length == DCM_UNDEFINED_LENGTH ? "Sequence with undefined length" :
-			    "Sequence with explicit length");
 			if (rc == 0)
-				rc = pv_buf_printf(&tail, "# %s, 1 %s", lenbuf, keyword_of(ev.tag));
+				rc = pv_buf_printf(out, "(%04x,%04x) %s (%s)", DCM_GROUP(ev.tag), DCM_ELEM(ev.tag),
+				    ev.encapsulated ? dcm_vr_name(ev.vr) : "SQ",
+				    ev.encapsulated ? "PixelSequence" :
+				    ev.length == DCM_UNDEFINED_LENGTH ? "Sequence with undefined length" :
+				    "Sequence with explicit length");
+			if (rc == 0)
+				rc = line_pad(out, start, indent);
+			if (rc == 0)
+				rc = pv_buf_printf(out, "# %s, 1 %s", lenbuf, keyword_of(ev.tag));
 			break;
 		case DCM_EV_SEQ_END:
 			if (ev.defined_length)
 				continue;
 			indent = 4 * depth;
-			rc = pv_buf_puts(&line, "(fffe,e0dd) na (SequenceDelimitationItem)");
+			start = line_begin(out, indent, &rc);
 			if (rc == 0)
-				rc = pv_buf_puts(&tail, "#   0, 0 SequenceDelimitationItem");
+				rc = pv_buf_puts(out, "(fffe,e0dd) na (SequenceDelimitationItem)");
+			if (rc == 0)
+				rc = line_pad(out, start, indent);
+			if (rc == 0)
+				rc = pv_buf_puts(out, "#   0, 0 SequenceDelimitationItem");
 			break;
 		case DCM_EV_ITEM_BEGIN:
 			if (depth < 129)
 				cs[depth] = cs[depth - 1];
 			indent = 4 * depth - 2;
+			start = line_begin(out, indent, &rc);
 			len_text(lenbuf, sizeof(lenbuf), ev.length);
-			rc = pv_buf_printf(&line, "(fffe,e000) na (Item with %s length)",
-			    ev.defined_length ? "explicit" : "undefined");
 			if (rc == 0)
-				rc = pv_buf_printf(&tail, "# %s, 1 Item", lenbuf);
+				rc = pv_buf_printf(out, "(fffe,e000) na (Item with %s length)",
+				    ev.defined_length ? "explicit" : "undefined");
+			if (rc == 0)
+				rc = line_pad(out, start, indent);
+			if (rc == 0)
+				rc = pv_buf_printf(out, "# %s, 1 Item", lenbuf);
 			break;
 		case DCM_EV_ITEM_END:
 			if (ev.defined_length)
 				continue;
 			indent = 4 * depth - 2;
-			rc = pv_buf_puts(&line, "(fffe,e00d) na (ItemDelimitationItem)");
+			start = line_begin(out, indent, &rc);
 			if (rc == 0)
-				rc = pv_buf_puts(&tail, "#   0, 0 ItemDelimitationItem");
+				rc = pv_buf_puts(out, "(fffe,e00d) na (ItemDelimitationItem)");
+			if (rc == 0)
+				rc = line_pad(out, start, indent);
+			if (rc == 0)
+				rc = pv_buf_puts(out, "#   0, 0 ItemDelimitationItem");
 			break;
 		case DCM_EV_FRAGMENT: {
 			uint32_t want = ev.length < 16 ? ev.length : 16;
 			indent = 4 * depth - 2;
-			rc = pv_buf_puts(&line, "(fffe,e000) pi ");
+			start = line_begin(out, indent, &rc);
+			if (rc == 0)
+				rc = pv_buf_puts(out, "(fffe,e000) pi ");
 			if (rc == 0 && dcm_reader_pread(r, ev.value_offset, peek, want) != 0)
 				rc = pv_diag_set(d, PV_ETRUNC, (int64_t)ev.value_offset, "fragment cut short");
 			if (rc == 0)
-				rc = dcm_value_format(DCM_VR_OB, peek, want, &cs[0], 0, &line);
+				rc = dcm_value_format(DCM_VR_OB, peek, want, &cs[0], 0, out);
 			if (rc == 0 && want < ev.length)
-				rc = pv_buf_puts(&line, "...");
+				rc = pv_buf_puts(out, "...");
 			len_text(lenbuf, sizeof(lenbuf), ev.length);
 			if (rc == 0)
-				rc = pv_buf_printf(&tail, "# %s, 1 Item", lenbuf);
+				rc = line_pad(out, start, indent);
+			if (rc == 0)
+				rc = pv_buf_printf(out, "# %s, 1 Item", lenbuf);
 			break;
 		}
 		default:
 			continue;
 		}
+		if (rc == 0)
+			rc = pv_buf_putc(out, '\n');
 		if (rc != 0)
-			break;
-		if ((rc = put_line(out, indent, line.data, line.len, tail.data)) != 0)
 			break;
 	}
 	drain_warnings(r, file, warn);
@@ -329,8 +353,6 @@ dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, str
 		rc = 0;
 	if (rc < 0 && d->code == 0)
 		pv_diag_set(d, rc, -1, "%s", pv_strerror(rc));
-	pv_buf_free(&line);
-	pv_buf_free(&tail);
 	return rc;
 }
 

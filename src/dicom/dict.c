@@ -6,14 +6,26 @@
 const struct dcm_dict_entry *
 dcm_dict_lookup(uint32_t tag)
 {
+	/* Data sets are in tag order: the entry is usually just after the last one. */
+	static _Thread_local unsigned hint;
 	unsigned lo = 0, hi = dcm_dict_exact_count;
 	uint16_t g = DCM_GROUP(tag), e = DCM_ELEM(tag);
 
+	for (unsigned i = hint; i < hint + 4 && i < dcm_dict_exact_count; i++) {
+		if (dcm_dict_exact[i].tag == tag) {
+			hint = i + 1;
+			return &dcm_dict_exact[i];
+		}
+		if (dcm_dict_exact[i].tag > tag)
+			break;
+	}
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
 		uint32_t t = dcm_dict_exact[mid].tag;
-		if (t == tag)
+		if (t == tag) {
+			hint = mid + 1;
 			return &dcm_dict_exact[mid];
+		}
 		if (t < tag)
 			lo = mid + 1;
 		else

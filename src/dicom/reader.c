@@ -801,8 +801,9 @@ have_header:
 			seq_implicit = 1; /* CP-246 */
 		} else if (vr == DCM_VR_OB || vr == DCM_VR_OW || tag == DCM_TAG_PIXEL_DATA) {
 			pixseq = 1;
-		} else if (implicit && vr == DCM_VR_UN) {
-			/* Implicit VR with a tag the dictionary lacks: a sequence. */
+		} else if (implicit) {
+			/* Implicit VR, undefined length: a sequence whatever the
+			 * dictionary says (how dcmtk reads it; PS3.5 7.5.1). */
 		} else {
 			return rd_fail(r, d, PV_EPARSE, hdr, "(%04x,%04x) %s has undefined length",
 			    DCM_GROUP(tag), DCM_ELEM(tag), dcm_vr_name(vr));

@@ -39,9 +39,8 @@ dcm_value_vm(enum dcm_vr vr, const uint8_t *v, uint32_t len)
 	case DCM_VRK_STRING:
 		if (!vi->multi)
 			return 1;
-		for (uint32_t i = 0; i < len; i++)
-			if (v[i] == '\\')
-				vm++;
+		for (const uint8_t *q = v, *end = v + len; (q = memchr(q, '\\', (size_t)(end - q))) != NULL; q++)
+			vm++;
 		return vm;
 	case DCM_VRK_NUMBER:
 		sz = num_size(vr);

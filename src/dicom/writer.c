@@ -106,6 +106,19 @@ write_vr(const struct wctx *w, const struct dcm_elem *e, uint32_t padded)
 
 static uint64_t ds_encoded_len(struct wctx *w, const struct dcm_dataset *ds);
 
+/*
+ * In Implicit VR a reader knows a sequence only from the dictionary, or
+ * from an undefined length (PS3.5 7.5.1, as dcmtk reads it): a sequence
+ * whose tag the dictionary does not call SQ is written with undefined length.
+ */
+static int
+seq_undefined(const struct wctx *w, const struct dcm_elem *e)
+{
+	if (e->flags & DCM_EF_UNDEF)
+		return 1;
+	return w->implicit && dcm_dict_vr(e->tag) != DCM_VR_SQ;
+}
+
 static uint64_t
 header_len(const struct wctx *w, enum dcm_vr vr)
 {
@@ -133,7 +146,7 @@ elem_encoded_len(struct wctx *w, const struct dcm_elem *e)
 			if (e->seq->items[i]->undef)
 				n += 8;
 		}
-		if (e->flags & DCM_EF_UNDEF)
+		if (seq_undefined(w, e))
 			n += 8;
 		return n;
 	}
@@ -261,7 +274,8 @@ write_elem(struct wctx *w, const struct dcm_dataset *ds, uint32_t idx)
 	}
 	if (e->seq != NULL) {
 		uint64_t len = DCM_UNDEFINED_LENGTH;
-		if (!(e->flags & DCM_EF_UNDEF)) {
+		int undef = seq_undefined(w, e);
+		if (!undef) {
 			len = elem_encoded_len(w, e) - header_len(w, DCM_VR_SQ);
 			if (len >= DCM_UNDEFINED_LENGTH)
 				return pv_diag_set(w->d, PV_ELIMIT, -1,
@@ -282,7 +296,7 @@ write_elem(struct wctx *w, const struct dcm_dataset *ds, uint32_t idx)
 			if (item->undef && (rc = put_header(w, DCM_TAG_ITEM_DELIM, DCM_VR__, 0, 1)) != 0)
 				return rc;
 		}
-		if (e->flags & DCM_EF_UNDEF)
+		if (undef)
 			return put_header(w, DCM_TAG_SEQ_DELIM, DCM_VR__, 0, 1);
 		return 0;
 	}
@@ -391,6 +405,31 @@ check_pixels(const struct dcm_dataset *ds, const struct dcm_ts *ts, uint32_t *ba
 	return 0;
 }
 
+/*
+ * Implicit VR cannot carry an element whose kind the dictionary contradicts:
+ * a value where the dictionary says SQ, or a sequence where it says OB/OW
+ * (both would be read back as something else). Finds the first such tag.
+ */
+static int
+check_implicit(const struct dcm_dataset *ds, uint32_t *bad_tag)
+{
+	for (uint32_t i = 0; i < ds->n; i++) {
+		const struct dcm_elem *e = &ds->e[i];
+		enum dcm_vr dv = dcm_dict_vr(e->tag);
+		int is_seq = e->seq != NULL && !(e->flags & DCM_EF_ENCAPS);
+		if ((!is_seq && dv == DCM_VR_SQ && !(e->flags & DCM_EF_ENCAPS)) ||
+		    (is_seq && (dv == DCM_VR_OB || dv == DCM_VR_OW || e->tag == DCM_TAG_PIXEL_DATA))) {
+			*bad_tag = e->tag;
+			return 1;
+		}
+		if (is_seq)
+			for (uint32_t k = 0; k < e->seq->nitems; k++)
+				if (check_implicit(e->seq->items[k], bad_tag))
+					return 1;
+	}
+	return 0;
+}
+
 int
 dcm_write_fd(struct dcm_file *f, const struct dcm_ts *ts, int fd, struct pv_diag *d)
 {
@@ -413,6 +452,10 @@ dcm_write_fd(struct dcm_file *f, const struct dcm_ts *ts, int fd, struct pv_diag
 		return pv_diag_set(d, PV_EUNSUPPORTED, -1,
 		    "(%04x,%04x) is compressed; converting it to %s needs a codec",
 		    DCM_GROUP(bad_tag), DCM_ELEM(bad_tag), ts->name);
+	if (!ts->explicit_vr && check_implicit(&f->ds, &bad_tag))
+		return pv_diag_set(d, PV_EUNSUPPORTED, -1,
+		    "(%04x,%04x) is encoded against its dictionary VR; Implicit VR cannot carry it",
+		    DCM_GROUP(bad_tag), DCM_ELEM(bad_tag));
 	if ((rc = build_meta(f, ts, &meta)) != 0)
 		return pv_diag_set(d, rc, -1, "cannot build the File Meta Information");
 	s.buf = malloc(SINK_BUF);

@@ -56,7 +56,8 @@ def run_case(idx, name, data, secret):
         if "Sanitizer" in err or "runtime error" in err or rc not in (0, 1):
             return "%s: status %d %s" % (args[0], rc, err[-300:])
         if rc == 1:
-            refusal = "needs a codec" in err or "unknown transfer syntax" in err
+            refusal = ("needs a codec" in err or "unknown transfer syntax" in err
+                       or "cannot carry it" in err)
             if path not in err or ("offset" not in err and not refusal):
                 return "%s error lacks file or offset: %s" % (args[0], err.strip())
             if secret and secret in err:
