@@ -52,18 +52,24 @@ DICOM_SRC := \
 	src/dicom/json.c \
 	src/dicom/uid.c
 
-LIB_SRC := $(BASE_SRC) $(DICOM_SRC)
+CRYPTO_SRC := \
+	src/crypto/hash.c \
+	src/crypto/keyfile.c
+
+LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC)
 
 APP_SRC := \
 	src/app/main.c \
 	src/app/cmd_dump.c \
-	src/app/cmd_convert.c
+	src/app/cmd_convert.c \
+	src/app/cmd_keygen.c
 
 UNIT_SRC := \
 	tests/unit/harness.c \
 	tests/unit/main.c \
 	tests/unit/test_base.c \
 	tests/unit/test_dicom.c \
+	tests/unit/test_crypto.c \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip

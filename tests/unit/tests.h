@@ -22,7 +22,9 @@
 	X(test_reader_syntaxes) \
 	X(test_reader_rejects_bad_lengths) \
 	X(test_reader_odd_length_warns) \
-	X(test_writer_round_trip_all_syntaxes)
+	X(test_writer_round_trip_all_syntaxes) \
+	X(test_sha256_hmac_vectors) \
+	X(test_keyfile)
 
 #define PV_DECLARE_TEST(name) void name(void);
 PV_TEST_LIST(PV_DECLARE_TEST)

@@ -1,0 +1,39 @@
+/*
+ * hash.h: SHA-256, HMAC-SHA256, randomness and secret hygiene.
+ *
+ * The only module that calls OpenSSL's primitives (DESIGN.md, layer 1).
+ * Buffers that held secrets are wiped with pv_cleanse().
+ */
+#ifndef PV_CRYPTO_HASH_H
+#define PV_CRYPTO_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PV_SHA256_LEN 32
+
+/* SHA-256 of n bytes (FIPS 180-4). 0 or PV_EINTERNAL. */
+int pv_sha256(const void *p, size_t n, uint8_t out[PV_SHA256_LEN])
+	__attribute__((warn_unused_result));
+
+/* HMAC-SHA256 (RFC 2104) of n bytes under key. 0 or PV_EINTERNAL. */
+int pv_hmac_sha256(const uint8_t *key, size_t keylen, const void *p, size_t n,
+    uint8_t out[PV_SHA256_LEN]) __attribute__((warn_unused_result));
+
+/*
+ * HMAC-SHA256 of the concatenation of two parts (a label and a value), so
+ * callers can domain-separate without building a buffer: HMAC(key, a || b).
+ */
+int pv_hmac_sha256_2(const uint8_t *key, size_t keylen, const void *a, size_t an,
+    const void *b, size_t bn, uint8_t out[PV_SHA256_LEN]) __attribute__((warn_unused_result));
+
+/* n bytes from the operating system's CSPRNG. 0 or PV_EIO. */
+int pv_random(void *p, size_t n) __attribute__((warn_unused_result));
+
+/* Wipes n bytes in a way the compiler cannot drop. */
+void pv_cleanse(void *p, size_t n);
+
+/* 1 when the n bytes are equal, in time independent of where they differ. */
+int pv_memeq_ct(const void *a, const void *b, size_t n);
+
+#endif

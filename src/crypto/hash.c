@@ -1,0 +1,76 @@
+/* hash.c: SHA-256, HMAC-SHA256, randomness (OpenSSL 3). */
+#include "pacsvault/crypto/hash.h"
+#include "pacsvault/base/err.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+int
+pv_sha256(const void *p, size_t n, uint8_t out[PV_SHA256_LEN])
+{
+	unsigned int len = 0;
+
+	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 || len != PV_SHA256_LEN)
+		return PV_EINTERNAL;
+	return 0;
+}
+
+int
+pv_hmac_sha256_2(const uint8_t *key, size_t keylen, const void *a, size_t an,
+    const void *b, size_t bn, uint8_t out[PV_SHA256_LEN])
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	size_t outlen = 0;
+	int rc = PV_EINTERNAL;
+
+	if (mac == NULL)
+		return PV_EINTERNAL;
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_MAC_CTX_new(mac)) == NULL)
+		goto done;
+	if (EVP_MAC_init(ctx, key, keylen, params) != 1)
+		goto done;
+	if (an > 0 && EVP_MAC_update(ctx, a, an) != 1)
+		goto done;
+	if (bn > 0 && EVP_MAC_update(ctx, b, bn) != 1)
+		goto done;
+	if (EVP_MAC_final(ctx, out, &outlen, PV_SHA256_LEN) != 1 || outlen != PV_SHA256_LEN)
+		goto done;
+	rc = 0;
+done:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return rc;
+}
+
+int
+pv_hmac_sha256(const uint8_t *key, size_t keylen, const void *p, size_t n,
+    uint8_t out[PV_SHA256_LEN])
+{
+	return pv_hmac_sha256_2(key, keylen, p, n, NULL, 0, out);
+}
+
+int
+pv_random(void *p, size_t n)
+{
+	if (n > INT32_MAX)
+		return PV_EINVAL;
+	return RAND_bytes(p, (int)n) == 1 ? 0 : PV_EIO;
+}
+
+void
+pv_cleanse(void *p, size_t n)
+{
+	if (p != NULL)
+		OPENSSL_cleanse(p, n);
+}
+
+int
+pv_memeq_ct(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
