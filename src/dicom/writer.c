@@ -488,7 +488,11 @@ dcm_write_fd(struct dcm_file *f, const struct dcm_ts *ts, int fd, struct pv_diag
 	if (rc == 0) {
 		w.implicit = !ts->explicit_vr;
 		w.big = ts->big_endian;
-		rc = write_ds(&w, &f->ds);
+		/* Group 0002 belongs to the meta only (PS3.10 7.1); stray ones in
+		 * the data set would be read back as meta. */
+		for (uint32_t i = 0; i < f->ds.n && rc == 0; i++)
+			if (DCM_GROUP(f->ds.e[i].tag) != 0x0002)
+				rc = write_elem(&w, &f->ds, i);
 		if (rc == 0)
 			rc = sink_flush(&s);
 	}
