@@ -8,6 +8,7 @@
 #   make fuzz        libFuzzer targets (clang) in build/fuzz/
 #   make install     PREFIX=/usr/local DESTDIR=
 #   make dict        regenerate src/dicom/dict_table.c
+#   make profile     regenerate src/deid/profile_table.c (PS3.15 E.1-1)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -56,7 +57,11 @@ CRYPTO_SRC := \
 	src/crypto/hash.c \
 	src/crypto/keyfile.c
 
-LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC)
+DEID_SRC := \
+	src/deid/profile.c \
+	src/deid/profile_table.c
+
+LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(DEID_SRC)
 
 APP_SRC := \
 	src/app/main.c \
@@ -70,6 +75,7 @@ UNIT_SRC := \
 	tests/unit/test_base.c \
 	tests/unit/test_dicom.c \
 	tests/unit/test_crypto.c \
+	tests/unit/test_deid.c \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip
@@ -80,7 +86,7 @@ TEST_LIB_OBJ := $(patsubst %.c,$(BUILD)/test/obj/%.o,$(LIB_SRC))
 TEST_APP_OBJ := $(patsubst %.c,$(BUILD)/test/obj/%.o,$(APP_SRC))
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/test/obj/%.o,$(UNIT_SRC))
 
-.PHONY: all test unit e2e demo bench fuzz fuzz-run install clean dict check-layers
+.PHONY: all test unit e2e demo bench fuzz fuzz-run install clean dict profile check-layers
 
 all: $(BUILD)/pacsvault
 
@@ -90,7 +96,7 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/test/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -Isrc/dicom -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/pacsvault: $(REL_OBJ)
 	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LDLIBS)
@@ -136,6 +142,9 @@ install: $(BUILD)/pacsvault
 
 dict:
 	$(PYTHON) scripts/gen-dict.py data/dict/dicom-dict.tsv src/dicom/dict_table.c
+
+profile:
+	$(PYTHON) scripts/gen-profile.py data/ps3.15/ps3.15_e1_1.tsv src/deid/profile_table.c
 
 clean:
 	rm -rf $(BUILD)

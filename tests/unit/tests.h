@@ -24,7 +24,8 @@
 	X(test_reader_odd_length_warns) \
 	X(test_writer_round_trip_all_syntaxes) \
 	X(test_sha256_hmac_vectors) \
-	X(test_keyfile)
+	X(test_keyfile) \
+	X(test_profile_table)
 
 #define PV_DECLARE_TEST(name) void name(void);
 PV_TEST_LIST(PV_DECLARE_TEST)
