@@ -59,7 +59,9 @@ CRYPTO_SRC := \
 
 DEID_SRC := \
 	src/deid/profile.c \
-	src/deid/profile_table.c
+	src/deid/profile_table.c \
+	src/deid/textclean.c \
+	src/deid/engine.c
 
 LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(DEID_SRC)
 
@@ -67,7 +69,8 @@ APP_SRC := \
 	src/app/main.c \
 	src/app/cmd_dump.c \
 	src/app/cmd_convert.c \
-	src/app/cmd_keygen.c
+	src/app/cmd_keygen.c \
+	src/app/cmd_deid.c
 
 UNIT_SRC := \
 	tests/unit/harness.c \
@@ -144,7 +147,8 @@ dict:
 	$(PYTHON) scripts/gen-dict.py data/dict/dicom-dict.tsv src/dicom/dict_table.c
 
 profile:
-	$(PYTHON) scripts/gen-profile.py data/ps3.15/ps3.15_e1_1.tsv src/deid/profile_table.c
+	$(PYTHON) scripts/gen-profile.py data/ps3.15/ps3.15_e1_1.tsv src/deid/profile_table.c \
+		data/ps3.15/safe_private.tsv
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Generates src/deid/profile_table.c from data/ps3.15/ps3.15_e1_1.tsv.
+"""Generates src/deid/profile_table.c from data/ps3.15/ps3.15_e1_1.tsv and
+data/ps3.15/safe_private.tsv.
 
 PS3.15 2024c Table E.1-1: one rule per row, the Basic Profile action and
 the action of each of the ten options. Exact tags are sorted for binary
@@ -21,7 +22,24 @@ def c_str(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def main(src, dst):
+def safe_private(path):
+    """Table E.3.10-1 rows as (group, offset in block, creator, vr)."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        col = {name: i for i, name in enumerate(header)}
+        for line in f:
+            cells = line.rstrip("\n").split("\t")
+            group = int(cells[col["group"]], 16)
+            offset = int(cells[col["element_in_block"]], 16)
+            if group % 2 == 0 or not 0 <= offset <= 0xff:
+                raise SystemExit("bad safe private row: " + line)
+            rows.append((group, offset, cells[col["private_creator"]], cells[col["vr"]]))
+    rows.sort()
+    return rows
+
+
+def main(src, dst, safe_src):
     exact, masked, private = [], [], None
     with open(src, encoding="utf-8") as f:
         header = f.readline().rstrip("\n").split("\t")
@@ -78,10 +96,34 @@ def main(src, dst):
             "const struct deid_rule deid_rules_masked[] = {"]
     out += [emit(r) for r in masked]
     out += ["};", "const unsigned deid_rules_masked_count = %d;" % len(masked), "",
-            "const struct deid_rule deid_rule_private = %s" % emit(private).strip().rstrip(",") + ";"]
+            "const struct deid_rule deid_rule_private = %s" % emit(private).strip().rstrip(",") + ";", ""]
+    safe = safe_private(safe_src)
+    out += ["/* PS3.15 Table E.3.10-1 Safe Private Attributes, sorted by group, offset, creator. */",
+            "const struct deid_safe_private deid_safe_private_table[] = {"]
+    out += ['\t{ 0x%04x, 0x%02x, %s, %s },' % (g, o, c_str(c), c_str(v)) for g, o, c, v in safe]
+    out += ["};", "const unsigned deid_safe_private_count = %d;" % len(safe), ""]
+    # CID 7050 De-identification Method codes, by the option column they stand for.
+    import os
+    cid = os.path.join(os.path.dirname(src), "cid7050_deid_method_codes.tsv")
+    out += ["/* CID 7050 codes: option index (-1 Basic Profile, -2 not an E.1-1 column). */",
+            "const struct deid_method_code deid_cid7050[] = {"]
+    n = 0
+    with open(cid, encoding="utf-8") as f:
+        f.readline()
+        for line in f:
+            code, scheme, meaning, column = line.rstrip("\n").split("\t")
+            if column == "basic_profile":
+                idx = -1
+            elif column in OPTION_COLUMNS:
+                idx = OPTION_COLUMNS.index(column)
+            else:
+                idx = -2
+            out.append("\t{ %s, %s, %s, %d }," % (c_str(code), c_str(scheme), c_str(meaning), idx))
+            n += 1
+    out += ["};", "const unsigned deid_cid7050_count = %d;" % n]
     with open(dst, "w", encoding="utf-8") as f:
         f.write("\n".join(out) + "\n")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3])

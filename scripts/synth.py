@@ -4,7 +4,8 @@
 Every value is invented here, from a seeded random generator: no patient
 data is ever involved. Used by `make demo` and `make bench`.
 
-  synth.py demo OUTDIR            a few small studies for the demo
+  synth.py demo OUTDIR [MANIFEST]  a few small studies for the demo (and the
+                                  planted values as JSON, for the tests)
   synth.py bench OUTDIR [N] [M]   N CT-like 512x512 16-bit instances and
                                   M small mixed files (default 1000 each)
 """
@@ -153,16 +154,42 @@ def study(rnd):
             "date": "%04d%02d%02d" % (rnd.randrange(2015, 2026), rnd.randrange(1, 13), rnd.randrange(1, 29))}
 
 
-def demo(out):
+def planted(p, st, ds):
+    """The identifying values planted in one file (for the tests' search)."""
+    vals = [p["name"], p["name"].replace("^", " "), p["hanzi"], p["id"], p["nid"], p["phone"],
+            p["mrn"], p["birth"], st["acc"], st["date"], st["id"], "Example Road",
+            "First People's Hospital", "CT_SCANNER_3F", str(ds.ReferringPhysicianName).split("=")[0],
+            str(ds.OperatorsName), ds.StationName]
+    for part in p["name"].split("^") + str(ds.ReferringPhysicianName).split("=")[0].split("^"):
+        if len(part) >= 4:
+            vals.append(part)
+    return sorted(set(v for v in vals if v))
+
+
+def demo(out, manifest=None):
     rnd = random.Random(7)
     os.makedirs(out, exist_ok=True)
+    plants = {}
     for i, (ts, cs) in enumerate([(ExplicitVRLittleEndian, "ISO_IR 192"),
                                   (ImplicitVRLittleEndian, "ISO_IR 100"),
                                   (ExplicitVRLittleEndian, "GB18030")]):
         p, st = person(rnd), study(rnd)
         ds = base_dataset(rnd, p, st, uid(rnd), 1, "CT", 64, 64, cs)
         ds.PixelData = pixels(rnd, 64, 64)
-        save(ds, os.path.join(out, "study%d.dcm" % (i + 1)), ts)
+        name = "study%d.dcm" % (i + 1)
+        plants[name] = planted(p, st, ds)
+        save(ds, os.path.join(out, name), ts)
+        if i == 0:
+            # a second series of the same patient and study: references across files
+            ds2 = base_dataset(rnd, p, st, uid(rnd), 2, "CT", 64, 64, cs)
+            ds2.PixelData = pixels(rnd, 64, 64)
+            ds2.ReferencedImageSequence[0].ReferencedSOPInstanceUID = ds.SOPInstanceUID
+            plants["study1b.dcm"] = planted(p, st, ds2)
+            save(ds2, os.path.join(out, "study1b.dcm"), ts)
+    if manifest:
+        import json
+        with open(manifest, "w", encoding="utf-8") as f:
+            json.dump(plants, f, ensure_ascii=False, indent=1)
 
 
 def bench(out, n_ct, n_small):
@@ -195,7 +222,7 @@ def bench(out, n_ct, n_small):
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "demo":
-        demo(sys.argv[2])
+        demo(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif len(sys.argv) >= 3 and sys.argv[1] == "bench":
         bench(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1000,
               int(sys.argv[4]) if len(sys.argv) > 4 else 1000)

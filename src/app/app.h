@@ -17,6 +17,7 @@
 int cmd_dump(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_deid(int argc, char **argv);
 
 /* Prints "pacsvault: CMD: FILE: offset N: path: message" to stderr. */
 void app_report(const char *cmd, const char *file, const struct pv_diag *d);

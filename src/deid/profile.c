@@ -2,6 +2,7 @@
 #include "profile_table.h"
 
 #include <stddef.h>
+#include <string.h>
 
 const struct deid_rule *
 deid_profile_rule(uint32_t tag)
@@ -93,4 +94,39 @@ unsigned
 deid_profile_row_count(void)
 {
 	return deid_profile_rows;
+}
+
+int
+deid_safe_private(uint16_t group, uint8_t offset, const char *creator, size_t n)
+{
+	unsigned lo = 0, hi = deid_safe_private_count;
+
+	while (n > 0 && (creator[n - 1] == ' ' || creator[n - 1] == '\0'))
+		n--;
+	/* First row of (group, offset), then scan its creators. */
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		const struct deid_safe_private *r = &deid_safe_private_table[mid];
+		if (r->group < group || (r->group == group && r->offset < offset))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < deid_safe_private_count; lo++) {
+		const struct deid_safe_private *r = &deid_safe_private_table[lo];
+		if (r->group != group || r->offset != offset)
+			break;
+		if (strlen(r->creator) == n && memcmp(r->creator, creator, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+const struct deid_method_code *
+deid_method_code(int option)
+{
+	for (unsigned i = 0; i < deid_cid7050_count; i++)
+		if (deid_cid7050[i].option == option)
+			return &deid_cid7050[i];
+	return NULL;
 }

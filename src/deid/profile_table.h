@@ -11,5 +11,9 @@ extern const unsigned deid_rules_exact_count;
 extern const struct deid_rule deid_rules_masked[];
 extern const unsigned deid_rules_masked_count;
 extern const struct deid_rule deid_rule_private;
+extern const struct deid_safe_private deid_safe_private_table[];
+extern const unsigned deid_safe_private_count;
+extern const struct deid_method_code deid_cid7050[];
+extern const unsigned deid_cid7050_count;
 
 #endif

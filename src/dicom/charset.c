@@ -363,3 +363,47 @@ dcm_charset_to_utf8(const struct dcm_charset *cs, enum dcm_vr vr,
 	}
 	return rc != 0 ? rc : bad ? PV_ECHARSET : 0;
 }
+
+int
+dcm_charset_from_utf8(const struct dcm_charset *cs, const uint8_t *in, size_t n, struct pv_buf *out)
+{
+	const char *name;
+	iconv_t cd;
+	char *ip = (char *)in;
+	size_t il = n, before = out->len;
+	int rc = 0;
+
+	if (dcm_charset_is_plain(in, n))
+		return pv_buf_append(out, in, n);
+	if (cs->n == 0 || cs->iso2022 || cs->unknown || terms[cs->term[0]].kind == K_ASCII)
+		return PV_ECHARSET;
+	name = terms[cs->term[0]].iconv;
+	if (strcmp(name, "UTF-8") == 0)
+		return pv_buf_append(out, in, n);
+	cd = iconv_open(name, "UTF-8");
+	if (cd == (iconv_t)-1)
+		return PV_ECHARSET;
+	while (il > 0) {
+		size_t ol = il * 4 + 8, room = ol;
+		char *op = pv_buf_reserve(out, ol);
+		if (op == NULL) {
+			rc = PV_ELIMIT;
+			break;
+		}
+		size_t k = iconv(cd, &ip, &il, &op, &ol);
+		out->len += room - ol;
+		if (k == (size_t)-1 && errno != E2BIG) {
+			rc = PV_ECHARSET;
+			break;
+		}
+	}
+	iconv_close(cd);
+	if (rc != 0) {
+		out->len = before;
+		if (out->data != NULL)
+			out->data[before] = '\0';
+		return rc;
+	}
+	out->data[out->len] = '\0';
+	return 0;
+}

@@ -387,3 +387,33 @@ dcm_ds_count(const struct dcm_dataset *ds)
 	}
 	return n;
 }
+
+int
+dcm_ds_set_seq(struct dcm_file *f, struct dcm_dataset *ds, uint32_t tag, struct dcm_seq **out)
+{
+	struct dcm_elem *e;
+	struct dcm_seq *seq = pv_arena_zalloc(&f->arena, sizeof(*seq));
+	int rc;
+
+	if (seq == NULL)
+		return PV_ENOMEM;
+	if ((rc = dcm_ds_set(f, ds, tag, DCM_VR_SQ, "", 0, &e)) != 0)
+		return rc;
+	e->seq = seq;
+	*out = seq;
+	return 0;
+}
+
+int
+dcm_seq_add_item(struct dcm_file *f, struct dcm_seq *seq, struct dcm_dataset **out)
+{
+	struct dcm_dataset **items = arena_grow(&f->arena, seq->items, seq->nitems, &seq->cap, sizeof(*items));
+	struct dcm_dataset *item = pv_arena_zalloc(&f->arena, sizeof(*item));
+
+	if (items == NULL || item == NULL)
+		return PV_ENOMEM;
+	seq->items = items;
+	seq->items[seq->nitems++] = item;
+	*out = item;
+	return 0;
+}

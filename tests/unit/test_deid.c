@@ -1,7 +1,13 @@
 /* test_deid.c: unit tests of src/deid. */
 #include "harness.h"
 #include "tests.h"
+#include "dcmbuild.h"
+#include "pacsvault/deid/engine.h"
 #include "pacsvault/deid/profile.h"
+#include "pacsvault/deid/textclean.h"
+#include "pacsvault/dicom/dataset.h"
+
+#include <stdio.h>
 
 #include <string.h>
 
@@ -48,4 +54,197 @@ test_profile_table(void)
 
 	T_EQ_STR(deid_action_name(DEID_A_XZD), "X/Z/D");
 	T_EQ_STR(deid_option_flag(DEID_OPT_CLEAN_GRAPHICS), "clean-graphics");
+}
+
+static const char *
+cleaned(const char *in, const char *term)
+{
+	static char out[512];
+	const char *t[1] = { term };
+	size_t tn[1] = { term ? strlen(term) : 0 };
+	struct deid_terms terms = { t, tn, term ? 1u : 0u };
+	struct pv_buf b;
+	unsigned red;
+
+	pv_buf_init(&b, 4096);
+	if (deid_text_clean(in, strlen(in), &terms, &b, &red) != 0)
+		return NULL;
+	snprintf(out, sizeof(out), "%s", b.data ? b.data : "");
+	pv_buf_free(&b);
+	return out;
+}
+
+void
+test_text_clean(void)
+{
+	/* GB 11643 check digit: 11010519491231002X is the standard's example */
+	T_ASSERT(deid_prc_id_valid("11010519491231002X"));
+	T_ASSERT(!deid_prc_id_valid("110105194912310021"));  /* wrong check */
+	T_ASSERT(!deid_prc_id_valid("11010519491331002X"));  /* month 13 */
+	T_EQ_STR(cleaned("ID 11010519491231002X, ok", NULL), "ID ***, ok");
+	T_EQ_STR(cleaned("ID 110105194912310021 stays", NULL), "ID *** stays");  /* 18 digits: a long number */
+	T_EQ_STR(cleaned("call +86 138 0013 8000 now", NULL), "call *** now");
+	T_EQ_STR(cleaned("ssn 123-45-6789.", NULL), "ssn ***.");
+	T_EQ_STR(cleaned("seen 2023-07-02 and 02/07/2023", NULL), "seen *** and ***");
+	T_EQ_STR(cleaned("mail j.doe@example.org please", NULL), "mail *** please");
+	T_EQ_STR(cleaned("Mr zhang wei came", "ZHANG WEI"), "Mr *** came");
+	T_EQ_STR(cleaned("ZHANGWEI is one word", "ZHANG"), "ZHANGWEI is one word");  /* word boundary */
+	T_EQ_STR(cleaned("\xe5\xbc\xa0\xe4\xbc\x9f\xe5\x85\x88\xe7\x94\x9f", "\xe5\xbc\xa0\xe4\xbc\x9f"),
+	    "***\xe5\x85\x88\xe7\x94\x9f");
+	T_EQ_STR(cleaned("CT 120 kV, 5 mm", NULL), "CT 120 kV, 5 mm");  /* short numbers stay */
+	T_EQ_STR(cleaned("", NULL), "");
+}
+
+void
+test_pseudonyms_and_dates(void)
+{
+	uint8_t key[32];
+	char uid[48], d[9];
+	int days;
+
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)(i + 1);
+	/* Expected values computed independently (Python hmac, see the commit). */
+	T_EQ_INT(deid_uid_pseudonym(key, "1.2.3\0", 6, uid), 0);
+	T_EQ_STR(uid, "2.25.149347474785893291069661964005833264340");
+	T_EQ_INT(deid_date_offset(key, "P123", 4, &days), 0);
+	T_EQ_INT(days, -1624);
+	T_EQ_INT(deid_shift_date("20240301", -1, d), 0);
+	T_EQ_STR(d, "20240229");
+	T_EQ_INT(deid_shift_date("20000101", -3650, d), 0);
+	T_EQ_STR(d, "19900103");
+	T_EQ_INT(deid_shift_date("2000AB01", 1, d), PV_EPARSE);
+}
+
+/* Builds a file, de-identifies it with opts, and returns it (caller frees). */
+static struct dcm_file *
+deid_sample(unsigned opts, struct deid_counts *c)
+{
+	static const uint8_t ovl[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct tb t;
+	struct dcm_reader *r;
+	struct dcm_file *f = NULL;
+	struct deid_config cfg;
+	struct pv_diag d;
+
+	tb_init(&t, 0, 0);
+	tb_meta(&t, "1.2.840.10008.1.2.1");
+	tb_str(&t, 0x00080018, "UI", "1.2.3.4");
+	tb_str(&t, 0x00080050, "SH", "ACC123");
+	tb_str(&t, 0x00080080, "LO", "General Hospital");
+	tb_seq(&t, 0x00081140, 0);              /* Referenced Image Sequence: X/Z/U* */
+	tb_item(&t, 0);
+	tb_str(&t, 0x00081155, "UI", "1.2.3.5");
+	tb_seq(&t, 0x0040a170, 1);              /* nested, not in E.1-1: kept, recursed */
+	tb_item(&t, 1);
+	tb_str(&t, 0x00100010, "PN", "Deep^Name"); /* a name three levels down */
+	tb_end(&t);
+	tb_end(&t);
+	tb_end(&t);
+	tb_end(&t);
+	tb_str(&t, 0x00090010, "LO", "Philips PET Private Group");
+	tb_str(&t, 0x00091000, "LO", "not safe");   /* offset 00: not in E.3.10-1 for group 0009 */
+	tb_str(&t, 0x00100010, "PN", "Doe^Jane");
+	tb_str(&t, 0x00100020, "LO", "P123");
+	tb_str(&t, 0x00101010, "AS", "093Y");
+	tb_str(&t, 0x00204000, "LT", "patient P123 ID 11010519491231002X");
+	tb_u16(&t, 0x60000010, 512);
+	tb_elem(&t, 0x60003000, "OB", ovl, 8);
+	tb_str(&t, 0x70530010, "LO", "Philips PET Private Group");
+	tb_str(&t, 0x70531000, "DS", "1.5");        /* (7053,xx00): safe */
+	tb_str(&t, 0x70531001, "LO", "secret");     /* (7053,xx01): not safe */
+	pv_diag_clear(&d);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.opts = opts;
+	for (int i = 0; i < 32; i++)
+		cfg.key[i] = (uint8_t)(i + 1);
+	memset(c, 0, sizeof(*c));
+	if (dcm_reader_open_mem(t.b.data, t.b.len, NULL, &r, &d) != 0 || dcm_file_read(r, &f, &d) != 0) {
+		tb_free(&t);
+		return NULL;
+	}
+	/* the file keeps pointers into t's bytes only for bulk data: all loaded here */
+	if (deid_apply(f, &cfg, c, NULL, &d) != 0) {
+		dcm_file_free(f);
+		f = NULL;
+	}
+	tb_free(&t);
+	return f;
+}
+
+void
+test_engine_basic_profile(void)
+{
+	struct deid_counts c;
+	struct dcm_file *f = deid_sample(0, &c);
+	struct dcm_elem *e;
+	char s[128];
+
+	T_ASSERT(f != NULL);
+	if (f == NULL)
+		return;
+	T_EQ_INT(dcm_ds_get_str(f, &f->ds, 0x00080018, s, sizeof(s)), 0);
+	T_ASSERT(strncmp(s, "2.25.", 5) == 0 && strcmp(s, "1.2.3.4") != 0);
+	e = dcm_ds_find(&f->ds, 0x00080050);
+	T_ASSERT(e != NULL && e->length == 0);                     /* Z */
+	T_EQ_INT(dcm_ds_get_str(f, &f->ds, 0x00080080, s, sizeof(s)), 0);
+	T_EQ_STR(s, "ANONYMIZED");                                  /* X/Z/D -> D */
+	T_ASSERT(dcm_ds_find(&f->ds, 0x00204000) == NULL);          /* X */
+	T_ASSERT(dcm_ds_find(&f->ds, 0x60000010) == NULL);          /* overlay group gone */
+	T_ASSERT(dcm_ds_find(&f->ds, 0x60003000) == NULL);
+	for (uint32_t i = 0; i < f->ds.n; i++)
+		T_ASSERT(!DCM_IS_PRIVATE(f->ds.e[i].tag));              /* private gone */
+	T_EQ_INT(dcm_ds_get_str(f, &f->ds, 0x00100020, s, sizeof(s)), 0);
+	T_ASSERT(strncmp(s, "PV", 2) == 0 && strlen(s) == 22);      /* keyed pseudonym */
+	T_ASSERT(dcm_ds_find(&f->ds, 0x00101010) == NULL);          /* age: X */
+	e = dcm_ds_find(&f->ds, 0x00081140);                        /* kept, UID mapped inside */
+	T_ASSERT(e != NULL && e->seq != NULL && e->seq->nitems == 1);
+	if (e != NULL && e->seq != NULL && e->seq->nitems == 1) {
+		struct dcm_dataset *item = e->seq->items[0];
+		struct dcm_elem *n;
+		T_EQ_INT(dcm_ds_get_str(f, item, 0x00081155, s, sizeof(s)), 0);
+		T_ASSERT(strncmp(s, "2.25.", 5) == 0);
+		n = dcm_ds_find(item, 0x0040a170);
+		T_ASSERT(n != NULL && n->seq != NULL && n->seq->nitems == 1);
+		if (n != NULL && n->seq != NULL && n->seq->nitems == 1) {
+			T_EQ_INT(dcm_ds_get_str(f, n->seq->items[0], 0x00100010, s, sizeof(s)), 0);
+			T_ASSERT(strncmp(s, "PV^", 3) == 0);                 /* pseudonym at depth 2 */
+		}
+	}
+	T_EQ_INT(dcm_ds_get_str(f, &f->ds, 0x00120062, s, sizeof(s)), 0);
+	T_EQ_STR(s, "YES");
+	T_EQ_INT(dcm_ds_get_str(f, &f->ds, 0x00280303, s, sizeof(s)), 0);
+	T_EQ_STR(s, "REMOVED");
+	e = dcm_ds_find(&f->ds, 0x00120064);
+	T_ASSERT(e != NULL && e->seq != NULL && e->seq->nitems == 1);
+	T_EQ_INT(f->meta.n, 0);
+	dcm_file_free(f);
+}
+
+void
+test_engine_options(void)
+{
+	struct deid_counts c;
+	struct dcm_file *f;
+	char s[128];
+
+	/* Retain Safe Private keeps (7053,xx00) of its creator only. */
+	f = deid_sample(DEID_OPT_BIT(DEID_OPT_SAFE_PRIVATE) | DEID_OPT_BIT(DEID_OPT_PATIENT_CHARS) |
+	    DEID_OPT_BIT(DEID_OPT_UIDS), &c);
+	T_ASSERT(f != NULL);
+	if (f == NULL)
+		return;
+	T_ASSERT(dcm_ds_find(&f->ds, 0x70531000) != NULL);
+	T_ASSERT(dcm_ds_find(&f->ds, 0x70530010) != NULL);          /* its creator stays */
+	T_ASSERT(dcm_ds_find(&f->ds, 0x70531001) == NULL);
+	T_ASSERT(dcm_ds_find(&f->ds, 0x00091000) == NULL);
+	T_ASSERT(dcm_ds_find(&f->ds, 0x00090010) == NULL);          /* an emptied block's creator goes */
+	T_EQ_INT(c.kept_private, 1);
+	/* Retain Patient Characteristics: the age stays, over 89 as 090Y. */
+	T_EQ_INT(dcm_ds_get_str(f, &f->ds, 0x00101010, s, sizeof(s)), 0);
+	T_EQ_STR(s, "090Y");
+	/* Retain UIDs */
+	T_EQ_INT(dcm_ds_get_str(f, &f->ds, 0x00080018, s, sizeof(s)), 0);
+	T_EQ_STR(s, "1.2.3.4");
+	dcm_file_free(f);
 }

@@ -25,7 +25,11 @@
 	X(test_writer_round_trip_all_syntaxes) \
 	X(test_sha256_hmac_vectors) \
 	X(test_keyfile) \
-	X(test_profile_table)
+	X(test_profile_table) \
+	X(test_text_clean) \
+	X(test_pseudonyms_and_dates) \
+	X(test_engine_basic_profile) \
+	X(test_engine_options)
 
 #define PV_DECLARE_TEST(name) void name(void);
 PV_TEST_LIST(PV_DECLARE_TEST)

@@ -10,6 +10,7 @@
 #ifndef PV_DEID_PROFILE_H
 #define PV_DEID_PROFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Actions of Table E.1-1 (PS3.15 E.1.1). */
@@ -72,6 +73,31 @@ const struct deid_rule *deid_profile_private_rule(void);
  * Modified Dates exclude each other (the caller refuses both).
  */
 enum deid_action deid_profile_action(const struct deid_rule *rule, unsigned opts);
+
+/* A row of PS3.15 Table E.3.10-1 (Safe Private Attributes). */
+struct deid_safe_private {
+	uint16_t group;        /* odd group */
+	uint8_t offset;        /* element within the creator's block (the xx of ggggxxee's ee) */
+	const char *creator;   /* private creator value */
+	const char *vr;
+};
+
+/*
+ * 1 when the private data element at (group, offset in its block) of the
+ * block reserved by creator (n bytes, trailing spaces ignored) is a safe
+ * private attribute (PS3.15 E.3.10). Matched by creator and offset, never
+ * by raw tag: blocks move between files.
+ */
+int deid_safe_private(uint16_t group, uint8_t offset, const char *creator, size_t n);
+
+/* A CID 7050 De-identification Method code (PS3.16). */
+struct deid_method_code {
+	const char *value, *scheme, *meaning;
+	int option;   /* enum deid_option, -1 for the Basic Profile, -2 for pixel options */
+};
+
+/* The code for option o (-1: the Basic Profile); NULL if none. */
+const struct deid_method_code *deid_method_code(int option);
 
 /* "D", "X/Z", ... for reports. */
 const char *deid_action_name(enum deid_action a);

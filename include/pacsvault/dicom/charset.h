@@ -45,6 +45,15 @@ int dcm_charset_parse(const uint8_t *v, size_t n, struct dcm_charset *cs);
 int dcm_charset_to_utf8(const struct dcm_charset *cs, enum dcm_vr vr,
     const uint8_t *in, size_t n, struct pv_buf *out) __attribute__((warn_unused_result));
 
+/*
+ * Appends the n bytes of UTF-8 text at in, encoded in the character set cs
+ * (the inverse of dcm_charset_to_utf8), to out. PV_ECHARSET when the text
+ * cannot be represented (or cs uses ISO 2022 code extensions and the text
+ * is not plain ASCII): out is then unchanged.
+ */
+int dcm_charset_from_utf8(const struct dcm_charset *cs, const uint8_t *in, size_t n,
+    struct pv_buf *out) __attribute__((warn_unused_result));
+
 /* The defined term of the first set ("ISO_IR 100"), "" for the default. */
 const char *dcm_charset_name(const struct dcm_charset *cs);
 

@@ -101,6 +101,14 @@ int dcm_ds_set(struct dcm_file *f, struct dcm_dataset *ds, uint32_t tag, enum dc
 int dcm_ds_set_str(struct dcm_file *f, struct dcm_dataset *ds, uint32_t tag, enum dcm_vr vr,
     const char *s) __attribute__((warn_unused_result));
 
+/* Inserts or replaces tag in ds with an empty sequence (defined length form); *out is it. */
+int dcm_ds_set_seq(struct dcm_file *f, struct dcm_dataset *ds, uint32_t tag, struct dcm_seq **out)
+	__attribute__((warn_unused_result));
+
+/* Appends an empty item to seq; *out is its data set. */
+int dcm_seq_add_item(struct dcm_file *f, struct dcm_seq *seq, struct dcm_dataset **out)
+	__attribute__((warn_unused_result));
+
 /* Removes tag from ds; 0 or PV_ENOTFOUND. */
 int dcm_ds_remove(struct dcm_dataset *ds, uint32_t tag);
 

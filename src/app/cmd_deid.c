@@ -1,0 +1,391 @@
+/* cmd_deid.c: `pacsvault deid`: de-identify files and folders (PS3.15 Annex E). */
+#include "app.h"
+#include "pacsvault/base/buf.h"
+#include "pacsvault/base/fsutil.h"
+#include "pacsvault/base/jsonw.h"
+#include "pacsvault/base/mem.h"
+#include "pacsvault/base/pool.h"
+#include "pacsvault/crypto/hash.h"
+#include "pacsvault/crypto/keyfile.h"
+#include "pacsvault/deid/engine.h"
+#include "pacsvault/dicom/dataset.h"
+#include "pacsvault/dicom/writer.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char deid_help[] =
+"usage: pacsvault deid [OPTIONS] --key FILE INPUT... -o OUTDIR\n"
+"\n"
+"De-identifies DICOM files by the Application Level Confidentiality Profile\n"
+"of PS3.15 Annex E (Table E.1-1, 2024c) at every depth of every sequence.\n"
+"INPUT may be files or folders; OUTDIR mirrors them. UIDs and the patient's\n"
+"ID and name become pseudonyms keyed by the project key: the same in every\n"
+"run. Private attributes are removed. Inputs are never modified; each output\n"
+"is written atomically; a file that cannot be read is reported and skipped,\n"
+"the rest of the batch goes on. Pixel data is copied, not decoded.\n"
+"\n"
+"Options:\n"
+"  -o, --output DIR                  where to write (created; must not be inside an input)\n"
+"  -k, --key FILE                    the project key (make one: pacsvault keygen -o FILE)\n"
+"  --retain-safe-private             keep the safe private attributes of PS3.15 E.3.10-1\n"
+"  --retain-uids                     keep UIDs\n"
+"  --retain-device-identity          keep device names and serial numbers\n"
+"  --retain-institution-identity     keep institution names and addresses\n"
+"  --retain-patient-characteristics  keep sex, age, size, weight... (ages over 89: 090Y)\n"
+"  --retain-full-dates               keep dates and times\n"
+"  --retain-modified-dates           shift every date of a patient by one keyed offset\n"
+"  --clean-descriptors               keep descriptions with identifiers redacted\n"
+"  --clean-structured-content        keep SR content with identifiers redacted\n"
+"  --clean-graphics                  keep graphics and overlays\n"
+"  -j, --jobs N                      worker threads (default 0: one per CPU)\n"
+"  --report FILE                     one JSON line per file: the action on each\n"
+"                                    tag path, counts, errors; never a value\n"
+"  -q, --quiet                       no progress bar and no summary\n"
+"  -h, --help                        this text\n"
+"\n"
+"Exit status: 0 when every file was de-identified, 1 when any could not be\n"
+"(each is reported with its byte offset and tag path), 2 on bad usage.\n";
+
+struct job {
+	char *in;        /* input path */
+	char *out;       /* output path */
+	int rc;
+	struct pv_diag d;
+	struct deid_counts counts;
+	struct pv_buf report;
+	uint64_t bytes;
+};
+
+struct run {
+	struct deid_config cfg;
+	struct job *jobs;
+	size_t njobs, cap;
+	int want_report, progress;
+	atomic_size_t done;
+	atomic_ullong bytes;
+	pthread_mutex_t progress_lock;
+	struct timespec t0;
+	double last_draw;
+};
+
+static double
+elapsed(const struct run *r)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - r->t0.tv_sec) + (double)(t.tv_nsec - r->t0.tv_nsec) / 1e9;
+}
+
+static void
+draw_progress(struct run *r, int final)
+{
+	size_t done = atomic_load(&r->done);
+	double t = elapsed(r), mb = (double)atomic_load(&r->bytes) / 1048576.0;
+	double rate = t > 0 ? (double)done / t : 0, eta = rate > 0 ? (double)(r->njobs - done) / rate : 0;
+	int width = 30, fill = r->njobs ? (int)((double)width * (double)done / (double)r->njobs) : width;
+
+	fprintf(stderr, "\r[%.*s%*s] %zu/%zu files  %.1f MB/s  ETA %.0fs ", fill,
+	    "##############################", width - fill, "", done, r->njobs, t > 0 ? mb / t : 0, eta);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void
+deid_one(void *arg, size_t i, unsigned worker)
+{
+	struct run *r = arg;
+	struct job *j = &r->jobs[i];
+	struct dcm_file *f = NULL;
+	struct stat st;
+	char *slash;
+
+	(void)worker;
+	pv_diag_clear(&j->d);
+	pv_buf_init(&j->report, 1 << 24);
+	if (stat(j->in, &st) == 0)
+		j->bytes = (uint64_t)st.st_size;
+	j->rc = dcm_file_open(j->in, NULL, &f, &j->d);
+	if (j->rc == 0)
+		j->rc = deid_apply(f, &r->cfg, &j->counts, r->want_report ? &j->report : NULL, &j->d);
+	if (j->rc == 0 && (slash = strrchr(j->out, '/')) != NULL) {
+		*slash = '\0';
+		if (pv_mkdir_p(j->out, 0755) != 0)
+			j->rc = pv_diag_set(&j->d, PV_EIO, -1, "cannot create the output folder");
+		*slash = '/';
+	}
+	if (j->rc == 0)
+		j->rc = dcm_write_path(f, NULL, j->out, 0644, &j->d);
+	dcm_file_free(f);
+	atomic_fetch_add(&r->done, 1);
+	atomic_fetch_add(&r->bytes, j->bytes);
+	if (r->progress && pthread_mutex_trylock(&r->progress_lock) == 0) {
+		double t = elapsed(r);
+		if (t - r->last_draw > 0.1) {
+			r->last_draw = t;
+			draw_progress(r, 0);
+		}
+		pthread_mutex_unlock(&r->progress_lock);
+	}
+}
+
+static int
+add_job(struct run *r, const char *in, const char *out)
+{
+	if (r->njobs == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 256;
+		struct job *n = pv_reallocarray(r->jobs, ncap, sizeof(*n));
+		if (n == NULL)
+			return PV_ENOMEM;
+		r->jobs = n;
+		r->cap = ncap;
+	}
+	memset(&r->jobs[r->njobs], 0, sizeof(r->jobs[0]));
+	r->jobs[r->njobs].in = pv_strdup(in);
+	r->jobs[r->njobs].out = pv_strdup(out);
+	if (r->jobs[r->njobs].in == NULL || r->jobs[r->njobs].out == NULL)
+		return PV_ENOMEM;
+	r->njobs++;
+	return 0;
+}
+
+/* Adds every regular file under dir (sorted, recursively) mirrored under out. */
+static int
+add_tree(struct run *r, const char *dir, const char *out, unsigned depth)
+{
+	struct dirent **names = NULL;
+	int n, rc = 0;
+
+	if (depth > 64)
+		return PV_ELIMIT;
+	n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0)
+		return PV_EIO;
+	for (int i = 0; i < n; i++) {
+		char in_path[PATH_MAX], out_path[PATH_MAX];
+		struct stat st;
+		const char *name = names[i]->d_name;
+		if (rc == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+			if ((size_t)snprintf(in_path, sizeof(in_path), "%s/%s", dir, name) >= sizeof(in_path) ||
+			    (size_t)snprintf(out_path, sizeof(out_path), "%s/%s", out, name) >= sizeof(out_path))
+				rc = PV_ELIMIT;
+			else if (lstat(in_path, &st) == 0 && S_ISDIR(st.st_mode))
+				rc = add_tree(r, in_path, out_path, depth + 1);
+			else if (lstat(in_path, &st) == 0 && S_ISREG(st.st_mode))
+				rc = add_job(r, in_path, out_path);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/* 1 when child is parent or inside it (both resolved). */
+static int
+path_inside(const char *child, const char *parent)
+{
+	size_t n = strlen(parent);
+	return strncmp(child, parent, n) == 0 && (child[n] == '\0' || child[n] == '/' || (n == 1 && parent[0] == '/'));
+}
+
+int
+cmd_deid(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "report", required_argument, NULL, 'R' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
+		{ "retain-uids", no_argument, NULL, 1000 + DEID_OPT_UIDS },
+		{ "retain-device-identity", no_argument, NULL, 1000 + DEID_OPT_DEVICE },
+		{ "retain-institution-identity", no_argument, NULL, 1000 + DEID_OPT_INSTITUTION },
+		{ "retain-patient-characteristics", no_argument, NULL, 1000 + DEID_OPT_PATIENT_CHARS },
+		{ "retain-full-dates", no_argument, NULL, 1000 + DEID_OPT_FULL_DATES },
+		{ "retain-modified-dates", no_argument, NULL, 1000 + DEID_OPT_MODIFIED_DATES },
+		{ "clean-descriptors", no_argument, NULL, 1000 + DEID_OPT_CLEAN_DESCRIPTORS },
+		{ "clean-structured-content", no_argument, NULL, 1000 + DEID_OPT_CLEAN_STRUCTURED },
+		{ "clean-graphics", no_argument, NULL, 1000 + DEID_OPT_CLEAN_GRAPHICS },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *outdir = NULL, *keypath = NULL, *report_path = NULL;
+	char out_real[PATH_MAX];
+	unsigned jobs = 0;
+	int c, quiet = 0, failed = 0, rc;
+	struct run r;
+	struct pv_key key;
+	struct pv_diag d;
+	FILE *rep = NULL;
+	char *end;
+
+	memset(&r, 0, sizeof(r));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:k:j:qh", longopts, NULL)) != -1) {
+		if (c >= 1000 && c < 1000 + DEID_OPT_COUNT) {
+			r.cfg.opts |= DEID_OPT_BIT(c - 1000);
+			continue;
+		}
+		switch (c) {
+		case 'o': outdir = optarg; break;
+		case 'k': keypath = optarg; break;
+		case 'R': report_path = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'j':
+			jobs = (unsigned)strtoul(optarg, &end, 10);
+			if (*end != '\0' || jobs > 256)
+				return app_usage_error("deid", "--jobs wants a number up to 256 (0 = all CPUs)");
+			break;
+		case 'h':
+			fputs(deid_help, stdout);
+			return PV_EXIT_OK;
+		default:
+			return app_usage_error("deid", "unknown option");
+		}
+	}
+	if (outdir == NULL)
+		return app_usage_error("deid", "-o OUTDIR is required");
+	if (keypath == NULL)
+		return app_usage_error("deid", "--key FILE is required (make one with: pacsvault keygen -o FILE)");
+	if (optind >= argc)
+		return app_usage_error("deid", "no inputs");
+	if ((r.cfg.opts & DEID_OPT_BIT(DEID_OPT_FULL_DATES)) && (r.cfg.opts & DEID_OPT_BIT(DEID_OPT_MODIFIED_DATES)))
+		return app_usage_error("deid", "--retain-full-dates and --retain-modified-dates exclude each other");
+	pv_diag_clear(&d);
+	if (pv_key_read(keypath, PV_KEY_PROJECT, &key, &d) != 0) {
+		app_report("deid", keypath, &d);
+		return PV_EXIT_USAGE;
+	}
+	memcpy(r.cfg.key, key.key, sizeof(r.cfg.key));
+	pv_key_clear(&key);
+	if (pv_mkdir_p(outdir, 0755) != 0 || realpath(outdir, out_real) == NULL) {
+		fprintf(stderr, "pacsvault: deid: %s: cannot create the output folder\n", outdir);
+		rc = PV_EXIT_FAIL;
+		goto done;
+	}
+	for (int i = optind; i < argc; i++) {
+		char in_real[PATH_MAX], outp[PATH_MAX];
+		struct stat st;
+		const char *base;
+		if (stat(argv[i], &st) != 0 || realpath(argv[i], in_real) == NULL) {
+			fprintf(stderr, "pacsvault: deid: %s: no such file or folder\n", argv[i]);
+			failed = 1;
+			continue;
+		}
+		if (S_ISDIR(st.st_mode) && path_inside(out_real, in_real)) {
+			rc = app_usage_error("deid", "the output folder %s is inside the input %s", outdir, argv[i]);
+			goto done;
+		}
+		base = strrchr(in_real, '/');
+		base = base != NULL && base[1] != '\0' ? base + 1 : in_real;
+		if ((size_t)snprintf(outp, sizeof(outp), "%s/%s", out_real, base) >= sizeof(outp)) {
+			failed = 1;
+			continue;
+		}
+		if (S_ISDIR(st.st_mode))
+			rc = add_tree(&r, argv[i], outp, 0);
+		else
+			rc = add_job(&r, argv[i], outp);
+		if (rc != 0) {
+			fprintf(stderr, "pacsvault: deid: %s: cannot list: %s\n", argv[i], pv_strerror(rc));
+			failed = 1;
+		}
+	}
+	for (size_t i = 0; i < r.njobs; i++) {
+		char in_real[PATH_MAX];
+		if (realpath(r.jobs[i].in, in_real) != NULL && strcmp(in_real, r.jobs[i].out) == 0) {
+			rc = app_usage_error("deid", "an output would replace its input: %s", r.jobs[i].in);
+			goto done;
+		}
+	}
+	if (report_path != NULL) {
+		r.want_report = 1;
+		if ((rep = fopen(report_path, "w")) == NULL) {
+			fprintf(stderr, "pacsvault: deid: %s: cannot write the report\n", report_path);
+			rc = PV_EXIT_FAIL;
+			goto done;
+		}
+	}
+	r.progress = !quiet && isatty(2);
+	pthread_mutex_init(&r.progress_lock, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	if (pv_pool_for(jobs, r.njobs, deid_one, &r) != 0) {
+		rc = PV_EXIT_INTERNAL;
+		goto done;
+	}
+	if (r.progress)
+		draw_progress(&r, 1);
+	{
+		size_t ok = 0;
+		for (size_t i = 0; i < r.njobs; i++) {
+			struct job *j = &r.jobs[i];
+			if (j->rc != 0) {
+				failed = 1;
+				app_report("deid", j->in, &j->d);
+			} else {
+				ok++;
+			}
+			if (rep != NULL) {
+				struct pv_buf line;
+				struct pv_jw w;
+				pv_buf_init(&line, (size_t)1 << 26);
+				pv_jw_init(&w, &line, 0);
+				pv_jw_begin_object(&w);
+				pv_jw_key(&w, "file", 4);
+				pv_jw_string(&w, j->in, strlen(j->in));
+				pv_jw_key(&w, "status", 6);
+				pv_jw_string(&w, j->rc == 0 ? "ok" : "error", j->rc == 0 ? 2 : 5);
+				if (j->rc != 0) {
+					char msg[1024];
+					pv_diag_format(&j->d, NULL, msg, sizeof(msg));
+					pv_jw_key(&w, "error", 5);
+					pv_jw_string(&w, msg, strlen(msg));
+				} else {
+					char counts[256];
+					int n = snprintf(counts, sizeof(counts),
+					    "{\"removed\":%u,\"emptied\":%u,\"dummy\":%u,\"uids\":%u,\"cleaned\":%u,"
+					    "\"shifted\":%u,\"kept_private\":%u}", j->counts.removed, j->counts.emptied,
+					    j->counts.dummied, j->counts.uids, j->counts.cleaned, j->counts.shifted,
+					    j->counts.kept_private);
+					pv_jw_key(&w, "counts", 6);
+					pv_jw_raw(&w, counts, (size_t)n);
+					pv_jw_key(&w, "actions", 7);
+					pv_jw_raw(&w, j->report.data ? j->report.data : "{}", j->report.data ? j->report.len : 2);
+				}
+				pv_jw_end_object(&w);
+				if (w.err == 0)
+					fprintf(rep, "%s\n", line.data);
+				pv_buf_free(&line);
+			}
+		}
+		if (!quiet) {
+			double t = elapsed(&r);
+			fprintf(stderr, "pacsvault: deid: %zu of %zu files de-identified, %zu failed, %.1f MB in %.2f s (%.0f files/s)\n",
+			    ok, r.njobs, r.njobs - ok, (double)atomic_load(&r.bytes) / 1048576.0, t,
+			    t > 0 ? (double)r.njobs / t : 0.0);
+		}
+	}
+	rc = failed ? PV_EXIT_FAIL : PV_EXIT_OK;
+done:
+	if (rep != NULL && fclose(rep) != 0)
+		rc = PV_EXIT_FAIL;
+	for (size_t i = 0; i < r.njobs; i++) {
+		free(r.jobs[i].in);
+		free(r.jobs[i].out);
+		pv_buf_free(&r.jobs[i].report);
+	}
+	free(r.jobs);
+	pv_cleanse(r.cfg.key, sizeof(r.cfg.key));
+	return rc;
+}

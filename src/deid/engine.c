@@ -1,0 +1,644 @@
+/* engine.c: applies PS3.15 Annex E to a data set (see engine.h, docs/DEID.md). */
+#include "pacsvault/deid/engine.h"
+#include "pacsvault/base/jsonw.h"
+#include "pacsvault/crypto/hash.h"
+#include "pacsvault/deid/textclean.h"
+#include "pacsvault/dicom/charset.h"
+#include "pacsvault/dicom/dict.h"
+#include "pacsvault/dicom/uid.h"
+#include "pacsvault/dicom/value.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG_PATIENT_NAME        0x00100010u
+#define TAG_PATIENT_ID          0x00100020u
+#define TAG_PATIENT_AGE         0x00101010u
+#define TAG_ISSUER_PATIENT_ID   0x00100021u
+#define TAG_IDENTITY_REMOVED    0x00120062u
+#define TAG_DEID_METHOD         0x00120063u
+#define TAG_DEID_METHOD_CODES   0x00120064u
+#define TAG_LONGITUDINAL        0x00280303u
+#define TAG_CODE_VALUE          0x00080100u
+#define TAG_CODING_SCHEME       0x00080102u
+#define TAG_CODE_MEANING        0x00080104u
+
+struct dctx {
+	struct dcm_file *f;
+	const struct deid_config *cfg;
+	struct deid_counts *c;
+	struct pv_jw *jw;
+	int date_offset;
+	int have_offset;
+	struct pv_buf termbuf;        /* the data set's identifiers, NUL-separated UTF-8 */
+	const char *terms[256];
+	size_t term_len[256];
+	unsigned nterms;
+	struct pv_buf tmp, tmp2;
+	struct pv_diag *d;
+};
+
+int
+deid_uid_pseudonym(const uint8_t key[32], const char *uid, size_t n, char out[48])
+{
+	uint8_t h[PV_SHA256_LEN];
+	int rc;
+
+	while (n > 0 && (uid[n - 1] == '\0' || uid[n - 1] == ' '))
+		n--;
+	if ((rc = pv_hmac_sha256_2(key, 32, "uid", 3, uid, n, h)) != 0)
+		return rc;
+	dcm_uid_from_128(h, out);  /* the first 128 bits (DESIGN.md, Pseudonyms) */
+	return 0;
+}
+
+int
+deid_date_offset(const uint8_t key[32], const char *patient_id, size_t n, int *days)
+{
+	uint8_t h[PV_SHA256_LEN];
+	int rc = pv_hmac_sha256_2(key, 32, "date-shift", 10, patient_id, n, h);
+	uint32_t v;
+
+	if (rc != 0)
+		return rc;
+	v = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+	*days = -(int)(1 + v % 3650);
+	return 0;
+}
+
+/* Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms). */
+static long
+days_from_civil(long y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long)doe - 719468;
+}
+
+static void
+civil_from_days(long z, long *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	long era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (long)yoe + era * 400 + (*m <= 2);
+}
+
+int
+deid_shift_date(const char *da, int days, char out[9])
+{
+	long y;
+	unsigned m, d;
+
+	for (int i = 0; i < 8; i++)
+		if (da[i] < '0' || da[i] > '9')
+			return PV_EPARSE;
+	y = (da[0] - '0') * 1000 + (da[1] - '0') * 100 + (da[2] - '0') * 10 + (da[3] - '0');
+	m = (unsigned)((da[4] - '0') * 10 + (da[5] - '0'));
+	d = (unsigned)((da[6] - '0') * 10 + (da[7] - '0'));
+	if (m < 1 || m > 12 || d < 1 || d > 31)
+		return PV_EPARSE;
+	civil_from_days(days_from_civil(y, m, d) + days, &y, &m, &d);
+	if (y < 0 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+		return PV_EPARSE;
+	{
+		char buf[40];
+		snprintf(buf, sizeof(buf), "%04ld%02u%02u", y, m, d);
+		memcpy(out, buf, 8);
+		out[8] = '\0';
+	}
+	return 0;
+}
+
+static void
+report(struct dctx *x, const char *path, enum deid_action a)
+{
+	if (x->jw == NULL)
+		return;
+	pv_jw_key(x->jw, path, strlen(path));
+	pv_jw_string(x->jw, deid_action_name(a), strlen(deid_action_name(a)));
+}
+
+/* Replaces e's value with n bytes (copied into the arena). */
+static int
+set_value(struct dctx *x, struct dcm_elem *e, const void *p, size_t n)
+{
+	uint8_t *b;
+
+	if (n > UINT32_MAX - 2)
+		return PV_ELIMIT;
+	b = (uint8_t *)pv_arena_memdup(&x->f->arena, p, n);
+	if (b == NULL)
+		return PV_ENOMEM;
+	e->v.bytes = b;
+	e->length = (uint32_t)n;
+	e->flags &= (uint8_t)~(DCM_EF_REF | DCM_EF_ODD);
+	e->swap = 0;
+	return 0;
+}
+
+static int
+set_str(struct dctx *x, struct dcm_elem *e, const char *s)
+{
+	return set_value(x, e, s, strlen(s));
+}
+
+/* A keyed pseudonym of a value, for Patient ID ("PV" + 20 hex) and Name ("PV^" + 12 hex). */
+static int
+pseudonym(struct dctx *x, const char *label, const uint8_t *v, size_t n, char *out, size_t outsz,
+    const char *prefix, unsigned hexdigits)
+{
+	uint8_t h[PV_SHA256_LEN];
+	static const char hex[] = "0123456789ABCDEF";
+	size_t k;
+	int rc;
+
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
+		n--;
+	if ((rc = pv_hmac_sha256_2(x->cfg->key, 32, label, strlen(label), v, n, h)) != 0)
+		return rc;
+	k = (size_t)snprintf(out, outsz, "%s", prefix);
+	for (unsigned i = 0; i < hexdigits && k + 1 < outsz; i++)
+		out[k++] = hex[(h[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	out[k] = '\0';
+	return 0;
+}
+
+static int
+uid_values(struct dctx *x, struct dcm_elem *e)
+{
+	const uint8_t *v;
+	char p[48];
+	int rc;
+
+	if ((rc = dcm_file_value(x->f, e, &v)) != 0)
+		return rc;
+	pv_buf_reset(&x->tmp);
+	for (unsigned i = 0;; i++) {
+		const uint8_t *s;
+		size_t n;
+		if (dcm_value_string_at(DCM_VR_UI, v, e->length, i, &s, &n) != 0)
+			break;
+		if (i > 0 && (rc = pv_buf_putc(&x->tmp, '\\')) != 0)
+			return rc;
+		if (n == 0)
+			continue;
+		if ((rc = deid_uid_pseudonym(x->cfg->key, (const char *)s, n, p)) != 0)
+			return rc;
+		if ((rc = pv_buf_puts(&x->tmp, p)) != 0)
+			return rc;
+	}
+	x->c->uids++;
+	return set_value(x, e, x->tmp.data ? x->tmp.data : "", x->tmp.len);
+}
+
+/* A dummy value valid for the VR (PS3.15 E.1.1, action D). */
+static int
+dummy(struct dctx *x, struct dcm_elem *e)
+{
+	static const uint8_t zeros[8];
+	enum dcm_vr vr = (enum dcm_vr)e->vr;
+	const uint8_t *v;
+	char p[80];
+	int rc;
+
+	x->c->dummied++;
+	if (e->tag == TAG_PATIENT_ID || e->tag == TAG_PATIENT_NAME) {
+		if ((rc = dcm_file_value(x->f, e, &v)) != 0)
+			return rc;
+		x->c->pseudonyms++;
+		if (e->tag == TAG_PATIENT_ID)
+			rc = pseudonym(x, "patient-id", v, e->length, p, sizeof(p), "PV", 20);
+		else
+			rc = pseudonym(x, "patient-name", v, e->length, p, sizeof(p), "PV^", 12);
+		return rc != 0 ? rc : set_str(x, e, p);
+	}
+	switch (vr) {
+	case DCM_VR_UI: return uid_values(x, e);
+	case DCM_VR_DA: return set_str(x, e, "19000101");
+	case DCM_VR_DT: return set_str(x, e, "19000101000000");
+	case DCM_VR_TM: return set_str(x, e, "000000");
+	case DCM_VR_AS: return set_str(x, e, "000Y");
+	case DCM_VR_DS: case DCM_VR_IS: return set_str(x, e, "0");
+	case DCM_VR_CS: return set_str(x, e, "ANONYMIZED");
+	case DCM_VR_UR: return set_value(x, e, "", 0);
+	case DCM_VR_AE: case DCM_VR_PN: case DCM_VR_SH: case DCM_VR_LO:
+	case DCM_VR_ST: case DCM_VR_LT: case DCM_VR_UT: case DCM_VR_UC:
+		return set_str(x, e, "ANONYMIZED");
+	default: {
+		/* numbers and binary: zeros of the same length (one value for numbers) */
+		const struct dcm_vr_info *vi = dcm_vr_info(vr);
+		size_t n = vi->kind == DCM_VRK_NUMBER ? vi->max_len : e->length;
+		if (n <= sizeof(zeros))
+			return set_value(x, e, zeros, n);
+		uint8_t *z = pv_arena_zalloc(&x->f->arena, n + 1);
+		if (z == NULL)
+			return PV_ENOMEM;
+		e->v.bytes = z;
+		e->length = (uint32_t)n;
+		e->flags &= (uint8_t)~(DCM_EF_REF | DCM_EF_ODD);
+		return 0;
+	}
+	}
+}
+
+/* Action C on a value: dates shift, text is cleaned (docs/DEID.md). */
+static int
+clean_value(struct dctx *x, struct dcm_elem *e, const struct dcm_charset *cs)
+{
+	enum dcm_vr vr = (enum dcm_vr)e->vr;
+	const struct dcm_vr_info *vi = dcm_vr_info(vr);
+	const uint8_t *v;
+	unsigned red = 0;
+	int rc;
+
+	if ((rc = dcm_file_value(x->f, e, &v)) != 0)
+		return rc;
+	if (vr == DCM_VR_DA || vr == DCM_VR_DT) {
+		/* Modified dates: every date of the patient moves by one offset. */
+		char out[9];
+		pv_buf_reset(&x->tmp);
+		if (!x->have_offset)
+			return dummy(x, e);
+		for (unsigned i = 0;; i++) {
+			const uint8_t *s;
+			size_t n;
+			if (dcm_value_string_at(vr, v, e->length, i, &s, &n) != 0)
+				break;
+			if (i > 0 && (rc = pv_buf_putc(&x->tmp, '\\')) != 0)
+				return rc;
+			if (n == 0)
+				continue;
+			if (n < 8 || deid_shift_date((const char *)s, x->date_offset, out) != 0)
+				return dummy(x, e);  /* not a date we can move: no guess */
+			if ((rc = pv_buf_append(&x->tmp, out, 8)) != 0)
+				return rc;
+			/* DT keeps its time of day and zone after the date */
+			if (vr == DCM_VR_DT && n > 8 && (rc = pv_buf_append(&x->tmp, s + 8, n - 8)) != 0)
+				return rc;
+		}
+		x->c->shifted++;
+		return set_value(x, e, x->tmp.data ? x->tmp.data : "", x->tmp.len);
+	}
+	if (vr == DCM_VR_TM) {
+		/* a whole-day shift leaves the time of day as it is */
+		return 0;
+	}
+	if (vr == DCM_VR_UI)
+		return uid_values(x, e);
+	if (vi->kind != DCM_VRK_STRING) {
+		/* Binary data (overlay bitmaps...) cannot be cleaned here: removed instead. */
+		return PV_ENOTFOUND;
+	}
+	{
+		struct deid_terms t = { x->terms, x->term_len, x->nterms };
+		pv_buf_reset(&x->tmp);
+		pv_buf_reset(&x->tmp2);
+		rc = dcm_charset_to_utf8(cs, vr, v, dcm_value_trim_len(vr, v, e->length), &x->tmp);
+		if (rc != 0 && rc != PV_ECHARSET)
+			return rc;
+		if ((rc = deid_text_clean(x->tmp.data ? x->tmp.data : "", x->tmp.len, &t, &x->tmp2, &red)) != 0)
+			return rc;
+		if (red == 0)
+			return 0;
+		x->c->cleaned++;
+		pv_buf_reset(&x->tmp);
+		if (dcm_charset_from_utf8(cs, (const uint8_t *)x->tmp2.data, x->tmp2.len, &x->tmp) != 0)
+			return set_str(x, e, "***"); /* cannot re-encode: redact the whole value */
+		return set_value(x, e, x->tmp.data ? x->tmp.data : "", x->tmp.len);
+	}
+}
+
+/* Collects the identifying values of ds (and below) as UTF-8 terms for cleaning. */
+static void
+collect_terms(struct dctx *x, const struct dcm_dataset *ds, const struct dcm_charset *parent)
+{
+	struct dcm_charset cs = *parent;
+	struct dcm_elem *sc = dcm_ds_find(ds, DCM_TAG_SPECIFIC_CHARSET);
+	const uint8_t *v;
+
+	if (sc != NULL && sc->seq == NULL && dcm_file_value(x->f, sc, &v) == 0)
+		(void)dcm_charset_parse(v, sc->length, &cs);
+	for (uint32_t i = 0; i < ds->n; i++) {
+		struct dcm_elem *e = &ds->e[i];
+		int want;
+		if (e->seq != NULL) {
+			if (!(e->flags & DCM_EF_ENCAPS))
+				for (uint32_t k = 0; k < e->seq->nitems; k++)
+					collect_terms(x, e->seq->items[k], &cs);
+			continue;
+		}
+		want = e->vr == DCM_VR_PN || e->tag == TAG_PATIENT_ID || e->tag == 0x00101000u ||
+		    e->tag == 0x00080050u || e->tag == 0x00102154u || e->tag == 0x00101040u ||
+		    e->tag == 0x00101001u || (DCM_IS_PRIVATE(e->tag) && (e->vr == DCM_VR_LO || e->vr == DCM_VR_SH) &&
+		    !DCM_IS_PRIVATE_CREATOR(e->tag));
+		if (!want || e->length == 0 || e->length > 1024 || dcm_file_value(x->f, e, &v) != 0)
+			continue;
+		pv_buf_reset(&x->tmp);
+		if (dcm_charset_to_utf8(&cs, (enum dcm_vr)e->vr, v, e->length, &x->tmp) == PV_ENOMEM)
+			continue;
+		/* whole values and, for names, each component of 2 or more characters */
+		const char *s = x->tmp.data ? x->tmp.data : "";
+		size_t n = x->tmp.len, a = 0;
+		for (size_t b = 0; b <= n; b++) {
+			int sep = b == n || s[b] == '\\' || (e->vr == DCM_VR_PN && (s[b] == '^' || s[b] == '=' || s[b] == ' '));
+			if (!sep)
+				continue;
+			size_t len = b - a;
+			while (len > 0 && s[a + len - 1] == ' ')
+				len--;
+			int cjk = len > 0 && (unsigned char)s[a] >= 0x80;
+			if ((len >= 3 || (cjk && len >= 6)) && x->nterms < 256) {
+				size_t at = x->termbuf.len;
+				if (pv_buf_append(&x->termbuf, s + a, len) == 0 && pv_buf_putc(&x->termbuf, '\0') == 0) {
+					x->term_len[x->nterms] = len;
+					x->terms[x->nterms++] = (const char *)(uintptr_t)at; /* fixed up below */
+				}
+			}
+			a = b + 1;
+		}
+	}
+}
+
+static int walk(struct dctx *x, struct dcm_dataset *ds, const struct dcm_charset *parent, const char *path,
+    unsigned depth);
+
+#define PATH_MAX_LEN (PV_DIAG_PATH + 16)
+
+/* Applies the action to element i of ds; sets *remove when it goes. */
+static int
+apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_charset *cs, const char *path,
+    unsigned depth, int *remove)
+{
+	struct dcm_elem *e = &ds->e[i];
+	unsigned opts = x->cfg->opts;
+	enum deid_action a;
+	char here[PATH_MAX_LEN + 16];
+	int rc, is_seq = e->seq != NULL && !(e->flags & DCM_EF_ENCAPS);
+
+	*remove = 0;
+	if (snprintf(here, sizeof(here), "%s%s%04X%04X", path, path[0] ? "." : "", DCM_GROUP(e->tag),
+	    DCM_ELEM(e->tag)) >= (int)sizeof(here))
+		here[sizeof(here) - 1] = '\0'; /* a very deep path is cut in the report */
+	if (DCM_ELEM(e->tag) == 0 || DCM_GROUP(e->tag) == 0x0002) {
+		/* group lengths (retired) and stray meta: the writer recomputes what it needs */
+		*remove = 1;
+		return 0;
+	}
+	if (DCM_IS_PRIVATE(e->tag)) {
+		if (DCM_IS_PRIVATE_CREATOR(e->tag))
+			return 0; /* decided once the block is known (walk) */
+		a = deid_profile_action(deid_profile_private_rule(), opts);
+		if (a == DEID_A_C && DCM_ELEM(e->tag) >= 0x1000) {
+			struct dcm_elem *ce = dcm_ds_find(ds, DCM_PRIVATE_CREATOR_OF(e->tag));
+			const uint8_t *cv;
+			if (ce != NULL && ce->seq == NULL && dcm_file_value(x->f, ce, &cv) == 0 &&
+			    deid_safe_private(DCM_GROUP(e->tag), (uint8_t)(DCM_ELEM(e->tag) & 0xff),
+			    (const char *)cv, ce->length)) {
+				x->c->kept_private++;
+				report(x, here, DEID_A_K);
+				return 0;
+			}
+		}
+		x->c->removed++;
+		report(x, here, DEID_A_X);
+		*remove = 1;
+		return 0;
+	}
+	if ((DCM_GROUP(e->tag) & 0xff00) == 0x6000 && !(opts & DEID_OPT_BIT(DEID_OPT_CLEAN_GRAPHICS))) {
+		/* Overlays (60xx): the data goes (E.1-1 X), so the whole overlay group goes. */
+		x->c->removed++;
+		report(x, here, DEID_A_X);
+		*remove = 1;
+		return 0;
+	}
+	a = deid_profile_action(deid_profile_rule(e->tag), opts);
+	if (e->tag == TAG_PATIENT_ID || e->tag == TAG_PATIENT_NAME)
+		a = DEID_A_D;  /* keyed pseudonyms instead of Z (issue #3) */
+	/* Compound actions: the choice that keeps a valid object (docs/DEID.md). */
+	switch (a) {
+	case DEID_A_XZ: a = DEID_A_Z; break;
+	case DEID_A_XD: case DEID_A_XZD: case DEID_A_ZD: a = DEID_A_D; break;
+	case DEID_A_XZU:
+		/* a UID is replaced; a reference sequence is kept with its UIDs replaced */
+		a = e->vr == DCM_VR_UI || is_seq ? DEID_A_U : DEID_A_Z;
+		break;
+	default: break;
+	}
+	if (a != DEID_A_NONE && a != DEID_A_K)
+		report(x, here, a);
+	switch (a) {
+	case DEID_A_NONE:
+	case DEID_A_K:
+		break;
+	case DEID_A_X:
+		x->c->removed++;
+		*remove = 1;
+		return 0;
+	case DEID_A_Z:
+		x->c->emptied++;
+		if (is_seq) {
+			e->seq->nitems = 0;
+			return 0;
+		}
+		if (e->flags & DCM_EF_ENCAPS) {
+			*remove = 1;
+			return 0;
+		}
+		return set_value(x, e, "", 0);
+	case DEID_A_D:
+		if (is_seq)
+			break; /* a valid dummy sequence: its items with the profile applied */
+		return dummy(x, e);
+	case DEID_A_U:
+		if (is_seq)
+			break; /* recurse: the UIDs inside are replaced by their own rules */
+		if (e->vr != DCM_VR_UI) {
+			x->c->emptied++;
+			return set_value(x, e, "", 0);
+		}
+		return uid_values(x, e);
+	case DEID_A_C:
+		if (is_seq)
+			break;
+		rc = clean_value(x, e, cs);
+		if (rc == PV_ENOTFOUND) {
+			x->c->removed++;
+			*remove = 1;
+			return 0;
+		}
+		return rc;
+	default:
+		break;
+	}
+	if (a == DEID_A_K && e->tag == TAG_PATIENT_AGE && e->length >= 4) {
+		/* Ages over 89 become 090Y where ages are kept (PS3.15 E.3.5 note, HIPAA). */
+		const uint8_t *v;
+		if ((rc = dcm_file_value(x->f, e, &v)) != 0)
+			return rc;
+		if (v[3] == 'Y' && ((v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0')) > 89)
+			return set_str(x, e, "090Y");
+	}
+	if (is_seq) {
+		for (uint32_t k = 0; k < e->seq->nitems; k++) {
+			char ipath[sizeof(here)];
+			if (snprintf(ipath, sizeof(ipath), "%s[%u]", here, k) >= (int)sizeof(ipath))
+				ipath[sizeof(ipath) - 1] = '\0';
+			if ((rc = walk(x, e->seq->items[k], cs, ipath, depth + 1)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+walk(struct dctx *x, struct dcm_dataset *ds, const struct dcm_charset *parent, const char *path,
+    unsigned depth)
+{
+	struct dcm_charset cs = *parent;
+	struct dcm_elem *sc = dcm_ds_find(ds, DCM_TAG_SPECIFIC_CHARSET);
+	uint8_t *gone;
+	uint32_t w = 0;
+	int rc = 0;
+
+	if (depth > 256)
+		return pv_diag_set(x->d, PV_ELIMIT, -1, "nesting too deep");
+	if (sc != NULL && sc->seq == NULL) {
+		const uint8_t *v;
+		if (dcm_file_value(x->f, sc, &v) == 0)
+			(void)dcm_charset_parse(v, sc->length, &cs);
+	}
+	gone = calloc(ds->n + 1, 1);
+	if (gone == NULL)
+		return PV_ENOMEM;
+	for (uint32_t i = 0; i < ds->n && rc == 0; i++) {
+		int remove;
+		rc = apply(x, ds, i, &cs, path, depth, &remove);
+		gone[i] = (uint8_t)remove;
+	}
+	/* A private creator stays only while its block keeps an element. */
+	for (uint32_t i = 0; i < ds->n && rc == 0; i++) {
+		struct dcm_elem *e = &ds->e[i];
+		int used = 0;
+		if (!DCM_IS_PRIVATE_CREATOR(e->tag))
+			continue;
+		for (uint32_t k = 0; k < ds->n; k++)
+			if (!gone[k] && DCM_IS_PRIVATE(ds->e[k].tag) && DCM_ELEM(ds->e[k].tag) >= 0x1000 &&
+			    DCM_PRIVATE_CREATOR_OF(ds->e[k].tag) == e->tag)
+				used = 1;
+		if (!used) {
+			gone[i] = 1;
+			x->c->removed++;
+		}
+	}
+	for (uint32_t i = 0; i < ds->n; i++)
+		if (!gone[i])
+			ds->e[w++] = ds->e[i];
+	ds->n = w;
+	free(gone);
+	return rc;
+}
+
+/* PS3.15 E.1.1: the attributes a de-identified object carries. */
+static int
+add_required(struct dctx *x)
+{
+	struct dcm_file *f = x->f;
+	unsigned opts = x->cfg->opts;
+	struct dcm_seq *seq;
+	char method[512];
+	size_t n;
+	int rc;
+
+	if ((rc = dcm_ds_set_str(f, &f->ds, TAG_IDENTITY_REMOVED, DCM_VR_CS, "YES")) != 0)
+		return rc;
+	n = (size_t)snprintf(method, sizeof(method), "PS3.15 E.1-1 %s Basic Profile", deid_profile_edition());
+	for (unsigned o = 0; o < DEID_OPT_COUNT && n < sizeof(method) - 64; o++)
+		if (opts & DEID_OPT_BIT(o))
+			n += (size_t)snprintf(method + n, sizeof(method) - n, "\\%s", deid_option_flag((enum deid_option)o));
+	if ((rc = dcm_ds_set_str(f, &f->ds, TAG_DEID_METHOD, DCM_VR_LO, method)) != 0)
+		return rc;
+	if ((rc = dcm_ds_set_seq(f, &f->ds, TAG_DEID_METHOD_CODES, &seq)) != 0)
+		return rc;
+	for (int o = -1; o < DEID_OPT_COUNT; o++) {
+		const struct deid_method_code *mc;
+		struct dcm_dataset *item;
+		if (o >= 0 && !(opts & DEID_OPT_BIT(o)))
+			continue;
+		if ((mc = deid_method_code(o)) == NULL)
+			continue;
+		if ((rc = dcm_seq_add_item(f, seq, &item)) != 0 ||
+		    (rc = dcm_ds_set_str(f, item, TAG_CODE_VALUE, DCM_VR_SH, mc->value)) != 0 ||
+		    (rc = dcm_ds_set_str(f, item, TAG_CODING_SCHEME, DCM_VR_SH, mc->scheme)) != 0 ||
+		    (rc = dcm_ds_set_str(f, item, TAG_CODE_MEANING, DCM_VR_LO, mc->meaning)) != 0)
+			return rc;
+	}
+	return dcm_ds_set_str(f, &f->ds, TAG_LONGITUDINAL, DCM_VR_CS,
+	    (opts & DEID_OPT_BIT(DEID_OPT_FULL_DATES)) ? "UNMODIFIED" :
+	    (opts & DEID_OPT_BIT(DEID_OPT_MODIFIED_DATES)) ? "MODIFIED" : "REMOVED");
+}
+
+int
+deid_apply(struct dcm_file *f, const struct deid_config *cfg, struct deid_counts *counts,
+    struct pv_buf *rep, struct pv_diag *d)
+{
+	struct deid_counts local;
+	struct dcm_charset cs;
+	struct pv_jw jw;
+	struct dctx x;
+	char pid[80];
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	memset(&local, 0, sizeof(local));
+	x.f = f;
+	x.cfg = cfg;
+	x.c = counts != NULL ? counts : &local;
+	x.d = d;
+	pv_buf_init(&x.termbuf, 1 << 20);
+	pv_buf_init(&x.tmp, (size_t)1 << 31);
+	pv_buf_init(&x.tmp2, (size_t)1 << 31);
+	if (rep != NULL) {
+		pv_jw_init(&jw, rep, 0);
+		x.jw = &jw;
+		pv_jw_begin_object(&jw);
+	}
+	/* The per-patient date offset is keyed by the original Patient ID. */
+	if (dcm_ds_get_str(f, &f->ds, TAG_PATIENT_ID, pid, sizeof(pid)) == 0) {
+		if ((rc = deid_date_offset(cfg->key, pid, strlen(pid), &x.date_offset)) != 0)
+			goto out;
+		x.have_offset = 1;
+	}
+	dcm_charset_default(&cs);
+	collect_terms(&x, &f->ds, &cs);
+	for (unsigned t = 0; t < x.nterms; t++)
+		x.terms[t] = x.termbuf.data + (uintptr_t)x.terms[t];
+	rc = walk(&x, &f->ds, &cs, "", 0);
+	if (rc == 0)
+		rc = add_required(&x);
+	/* The writer regenerates the meta from the new data set: no source AE
+	 * titles, no private meta, the new SOP Instance UID (PS3.10 7.1). */
+	f->meta.n = 0;
+	f->has_preamble = 0;
+out:
+	if (rc == 0 && x.jw != NULL) {
+		pv_jw_end_object(x.jw);
+		rc = x.jw->err;
+	}
+	pv_cleanse(pid, sizeof(pid));
+	pv_buf_free_scrub(&x.termbuf);
+	pv_buf_free_scrub(&x.tmp);
+	pv_buf_free_scrub(&x.tmp2);
+	if (rc != 0 && (d == NULL || d->code == 0))
+		pv_diag_set(d, rc, -1, "de-identification failed: %s", pv_strerror(rc));
+	return rc;
+}
