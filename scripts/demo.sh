@@ -2,7 +2,8 @@
 # demo.sh: the README's first command runs this (through `make demo`).
 # Makes synthetic studies full of planted identifiers and runs them through
 # what pacsvault does so far: read every element at every depth, in every
-# character set, rewrite in every native transfer syntax, DICOM JSON.
+# character set, de-identify (before and after, and a search for every
+# planted value), DICOM JSON, rewrite in every native transfer syntax.
 set -eu
 cd "$(dirname "$0")/.."
 PV=build/pacsvault
@@ -12,18 +13,53 @@ mkdir -p "$out/in" "$out/out"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*" 2>/dev/null || printf '\n== %s\n' "$*"; }
 
-say "1. Three synthetic CT studies (all values invented, seeded)"
-/usr/bin/python3 scripts/synth.py demo "$out/in" 2>/dev/null
+say "1. Synthetic CT studies (all values invented, seeded)"
+/usr/bin/python3 scripts/synth.py demo "$out/in" "$out/planted.json" 2>/dev/null
 for f in "$out"/in/*.dcm; do
 	printf '  %s  %s bytes  %s\n' "$f" "$(wc -c < "$f")" \
 		"$($PV dump --no-meta "$f" | sed -n 's/^# Used TransferSyntax: //p')"
 done
 
-say "2. Where the identifiers hide (pacsvault dump, study3: GB18030 text)"
-echo "   names, IDs, the national ID in a nested sequence and in free text, a private block:"
-$PV dump "$out/in/study3.dcm" | grep -E '^\(0002,0016\)|PN \[|\(0010,0020\)|\(0010,0030\)|\(0010,2154\)|\(0008,0050\)|\(0008,0080\)|\(0009,|\(0020,4000\)|OtherPatientIDs|^    \(0010,0020\)|RequestedProcedureCode|^        \(0008,0104\)' | sed 's/^/   /'
+show() {
+	$PV dump "$1" | grep -E '^\(0002,0016\)|PN \[|PN \(|\(0010,0020\)|\(0010,0030\)|\(0010,2154\)|\(0008,0050\)|\(0008,0080\)|\(0009,|\(0020,4000\)|OtherPatientIDs|^    \(0010,0020\)|RequestAttributes|\(0008,0018\)|\(0012,006' | sed 's/^/   /'
+}
 
-say "3. The same file as DICOM JSON (PS3.18 F.2), GB18030 decoded to UTF-8"
+say "2. BEFORE: where the identifiers hide (pacsvault dump, study3: GB18030 text)"
+echo "   names, IDs, the national ID in a nested sequence and in free text, a private block:"
+show "$out/in/study3.dcm"
+
+say "3. De-identify (PS3.15 E.1-1 Basic Profile, keyed pseudonyms)"
+$PV keygen -o "$out/project.key"
+$PV deid -q --key "$out/project.key" --report "$out/report.jsonl" "$out/in" -o "$out/deid"
+echo "   pacsvault deid --key $out/project.key $out/in -o $out/deid"
+
+say "4. AFTER: the same file"
+show "$out/deid/in/study3.dcm"
+
+say "5. Search every output byte for every planted value (UTF-8, GB18030, Latin-1)"
+/usr/bin/python3 - "$out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+plants = json.load(open(os.path.join(out, "planted.json"), encoding="utf-8"))
+def encodings(v):
+    for e in ("utf-8", "gb18030", "latin-1"):
+        try:
+            yield v.encode(e)
+        except UnicodeEncodeError:
+            pass
+total = found = 0
+for name, values in sorted(plants.items()):
+    raw_in = open(os.path.join(out, "in", name), "rb").read()
+    raw = open(os.path.join(out, "deid", "in", name), "rb").read()
+    n_in = sum(1 for v in values if any(b in raw_in for b in encodings(v)))
+    n = sum(1 for v in values if any(b in raw for b in encodings(v)))
+    total += len(values)
+    found += n
+    print("   %-12s planted values found: before %2d, after %d" % (name, n_in, n))
+print("   %s" % ("no planted value survives" if found == 0 else "LEAK: %d values survive" % found))
+PY
+
+say "6. The original as DICOM JSON (PS3.18 F.2), GB18030 decoded to UTF-8"
 $PV dump --json "$out/in/study3.dcm" | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -31,7 +67,7 @@ for tag in ("00100010", "00080090", "00101002"):
     print("   %s: %s" % (tag, json.dumps(d[tag], ensure_ascii=False)))
 print("   7FE00010: %s" % json.dumps(d["7FE00010"]))'
 
-say "4. Rewritten in every native transfer syntax, checked by dcmtk"
+say "7. Rewritten in every native transfer syntax, checked by dcmtk"
 for ts in implicit-le explicit-le explicit-be deflated-le; do
 	$PV convert -t "$ts" -o "$out/out/study1-$ts.dcm" "$out/in/study1.dcm"
 	if dcmdump -q "$out/out/study1-$ts.dcm" > "$out/out/dcmdump-$ts.txt" 2>&1; then
@@ -50,7 +86,7 @@ for ts in implicit-le explicit-le explicit-be deflated-le; do
 		"$(wc -c < "$out/out/study1-$ts.dcm")" "$verdict" "$same"
 done
 
-say "5. A malformed file: a clear error with file, byte offset and tag path, no value"
+say "8. A malformed file: a clear error with file, byte offset and tag path, no value"
 head -c 700 "$out/in/study2.dcm" > "$out/out/truncated.dcm"
 $PV dump "$out/out/truncated.dcm" 2>&1 >/dev/null | sed 's/^/   /' || true
 
