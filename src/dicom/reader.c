@@ -60,6 +60,7 @@ struct dcm_reader {
 	int explicit_vr;
 	int has_preamble, has_meta, ts_detected, is_inflated;
 	uint64_t meta_start;
+	uint64_t meta_end;       /* from (0002,0000) when given and plausible, else 0 */
 	unsigned warnings;
 	struct pv_diag warn[8];  /* pending warnings, oldest first */
 	unsigned nwarn;
@@ -82,6 +83,10 @@ dcm_reader_opts_default(struct dcm_reader_opts *o)
 }
 
 static uint16_t dcm_le16_(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t dcm_le32_(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static uint16_t rd16le(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint16_t rd16be(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static uint32_t rd32le(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -714,7 +719,10 @@ next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
 		return rd_fail(r, d, ioerr ? PV_EIO : PV_ETRUNC, r->pos, "element header cut short");
 
 	if (r->phase == PH_META) {
-		if (rd16le(p) != 0x0002) {
+		/* The meta ends where its group length says (as dcmtk reads it: a
+		 * big-endian data set can start with bytes that look like group 2),
+		 * or, without one, at the first tag of another group. */
+		if ((r->meta_end != 0 && r->pos >= r->meta_end) || (r->meta_end == 0 && rd16le(p) != 0x0002)) {
 			int rc = start_dataset(r, d);
 			if (rc != 0)
 				return rc;
@@ -868,6 +876,11 @@ have_header:
 		} else {
 			ev->swap = swap;
 		}
+	}
+	if (ev->meta && tag == DCM_TAG_META_GROUP_LENGTH && len == 4 && ev->value != NULL) {
+		uint64_t end_meta = r->pos + len + dcm_le32_(ev->value);
+		if (end_meta <= r->size && end_meta > r->pos + len)
+			r->meta_end = end_meta;
 	}
 	if (tag == 0x00280103u && ev->value != NULL && len >= 2)
 		r->pixrep[r->depth] = (uint8_t)(dcm_le16_(ev->value) == 1);
