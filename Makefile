@@ -81,7 +81,7 @@ UNIT_SRC := \
 	tests/unit/test_deid.c \
 	tests/unit/dcmbuild.c
 
-FUZZ_TARGETS := fuzz_reader fuzz_roundtrip
+FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid
 
 BUILD := build
 REL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(APP_SRC))
@@ -110,7 +110,8 @@ $(BUILD)/test/pacsvault: $(TEST_LIB_OBJ) $(TEST_APP_OBJ)
 $(BUILD)/test/unit: $(TEST_LIB_OBJ) $(UNIT_OBJ)
 	$(CC) $(TEST_LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test/regress: $(TEST_LIB_OBJ) $(BUILD)/test/obj/fuzz/replay.o $(BUILD)/test/obj/fuzz/fuzz_reader.o $(BUILD)/test/obj/fuzz/fuzz_roundtrip.o
+$(BUILD)/test/regress: $(TEST_LIB_OBJ) $(BUILD)/test/obj/fuzz/replay.o $(BUILD)/test/obj/fuzz/fuzz_reader.o \
+		$(BUILD)/test/obj/fuzz/fuzz_roundtrip.o $(BUILD)/test/obj/fuzz/fuzz_deid.o
 	$(CC) $(TEST_LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 check-layers:
