@@ -205,6 +205,11 @@ dcm_reader_pread(struct dcm_reader *r, uint64_t off, void *buf, size_t n)
 		memcpy(buf, r->mem + off, n);
 		return 0;
 	}
+	if (off >= r->win_off && off - r->win_off + n <= r->win_len) {
+		/* already in the window (the first bytes of pixel data often are) */
+		memcpy(buf, r->win + (off - r->win_off), n);
+		return 0;
+	}
 	while (n > 0) {
 		ssize_t k = pread(r->fd, buf, n, (off_t)(r->fd_base + off));
 		if (k < 0) {
