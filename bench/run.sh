@@ -64,3 +64,9 @@ for set_name in ct small; do
 		printf '%-22s %10.3f %12.0f %8.2fx\n' "$name" "$t" "$(echo "$n / $t" | bc -l)" "$(echo "$t / $t_pv" | bc -l)"
 	done
 done
+
+# De-identification (issue #3): pacsvault deid against gdcmanon, a dcmodify
+# script, a pydicom script and cp -r, on both sets.
+for set_name in ct small; do
+	sh bench/deid.sh "$corpus/$set_name"
+done

@@ -8,7 +8,7 @@ build-essential pkg-config git ca-certificates
 clang libclang-rt-14-dev
 libssl-dev zlib1g-dev
 dcmtk python3-pydicom python3-numpy dicom3tools libgdcm-tools
-hyperfine bc
+hyperfine bc openssl
 "
 
 missing=""

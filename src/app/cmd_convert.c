@@ -69,7 +69,7 @@ cmd_convert(int argc, char **argv)
 		app_report("convert", argv[optind], &d);
 		return PV_EXIT_FAIL;
 	}
-	rc = dcm_write_path(f, ts, outpath, 0644, &d);
+	rc = dcm_write_path(f, ts, outpath, 0644, DCM_WRITE_DURABLE, &d);
 	dcm_file_free(f);
 	if (rc != 0) {
 		/* A refusal is about the input; an I/O failure about the output. */

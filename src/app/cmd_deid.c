@@ -125,7 +125,7 @@ deid_one(void *arg, size_t i, unsigned worker)
 		*slash = '/';
 	}
 	if (j->rc == 0)
-		j->rc = dcm_write_path(f, NULL, j->out, 0644, &j->d);
+		j->rc = dcm_write_path(f, NULL, j->out, 0644, 0, &j->d);
 	dcm_file_free(f);
 	atomic_fetch_add(&r->done, 1);
 	atomic_fetch_add(&r->bytes, j->bytes);
@@ -326,6 +326,12 @@ cmd_deid(int argc, char **argv)
 	}
 	if (r.progress)
 		draw_progress(&r, 1);
+	/* Outputs were renamed into place without a per-file fsync: one syncfs
+	 * makes them all durable before success is reported. */
+	if (pv_sync_fs(out_real) != 0) {
+		fprintf(stderr, "pacsvault: deid: %s: cannot sync the output to disk\n", outdir);
+		failed = 1;
+	}
 	{
 		size_t ok = 0;
 		for (size_t i = 0; i < r.njobs; i++) {

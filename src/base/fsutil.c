@@ -166,6 +166,43 @@ fail:
 	return rc;
 }
 
+int
+pv_atomic_commit_nosync(struct pv_atomic *af, struct pv_diag *d)
+{
+	int rc = 0;
+
+	if (af->fd < 0 || af->tmp == NULL)
+		return pv_diag_set(d, PV_EINTERNAL, -1, "atomic file already released");
+	if (close(af->fd) != 0) {
+		af->fd = -1;
+		rc = pv_diag_set(d, PV_EIO, -1, "close failed");
+	}
+	af->fd = -1;
+	if (rc == 0 && rename(af->tmp, af->path) != 0)
+		rc = pv_diag_set(d, PV_EIO, -1, "rename failed");
+	if (rc != 0) {
+		pv_atomic_abort(af);
+		return rc;
+	}
+	free(af->tmp);
+	free(af->path);
+	af->tmp = af->path = NULL;
+	return 0;
+}
+
+int
+pv_sync_fs(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return PV_EIO;
+	if (syncfs(fd) != 0)
+		rc = PV_EIO;
+	close(fd);
+	return rc;
+}
+
 void
 pv_atomic_abort(struct pv_atomic *af)
 {

@@ -521,7 +521,7 @@ dcm_write_fd(struct dcm_file *f, const struct dcm_ts *ts, int fd, struct pv_diag
 
 int
 dcm_write_path(struct dcm_file *f, const struct dcm_ts *ts, const char *path, mode_t mode,
-    struct pv_diag *d)
+    unsigned flags, struct pv_diag *d)
 {
 	struct pv_atomic af;
 	int rc;
@@ -532,5 +532,5 @@ dcm_write_path(struct dcm_file *f, const struct dcm_ts *ts, const char *path, mo
 		pv_atomic_abort(&af);
 		return rc;
 	}
-	return pv_atomic_commit(&af, d);
+	return (flags & DCM_WRITE_DURABLE) ? pv_atomic_commit(&af, d) : pv_atomic_commit_nosync(&af, d);
 }

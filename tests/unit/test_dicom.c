@@ -365,7 +365,7 @@ rewrite(struct dcm_file *f, const char *tsuid, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", t_tmpdir(), name);
 	pv_diag_clear(&d);
-	if (dcm_write_path(f, ts, path, 0600, &d) != 0) {
+	if (dcm_write_path(f, ts, path, 0600, DCM_WRITE_DURABLE, &d) != 0) {
 		t_fail(__FILE__, __LINE__, "write %s: %s", name, d.msg);
 		return NULL;
 	}

@@ -27,6 +27,16 @@ int pv_atomic_open(struct pv_atomic *af, const char *path, mode_t mode, struct p
 	__attribute__((warn_unused_result));
 /* fsync, rename over the target, fsync the directory; releases af. */
 int pv_atomic_commit(struct pv_atomic *af, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/*
+ * Rename over the target without fsync: still atomic for readers (never a
+ * partial file), durable only after a later pv_sync_dir_fs(). For batches
+ * that sync once at the end. Releases af.
+ */
+int pv_atomic_commit_nosync(struct pv_atomic *af, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/* syncfs() of the file system holding path: makes earlier nosync commits durable. */
+int pv_sync_fs(const char *path) __attribute__((warn_unused_result));
 /* Closes and unlinks the temporary; releases af. Safe on a released af. */
 void pv_atomic_abort(struct pv_atomic *af);
 

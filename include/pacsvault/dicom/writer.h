@@ -35,8 +35,15 @@
 int dcm_write_fd(struct dcm_file *f, const struct dcm_ts *ts, int fd, struct pv_diag *d)
 	__attribute__((warn_unused_result));
 
-/* Same to path, atomically (temporary + fsync + rename + directory fsync). */
+/* Flags of dcm_write_path */
+#define DCM_WRITE_DURABLE 0x1  /* fsync the file and its directory before returning */
+
+/*
+ * Same to path, atomically: a temporary beside it, renamed over it, so a
+ * reader never sees part of a file. With DCM_WRITE_DURABLE also fsync of
+ * the file and the directory; without, the caller syncs later (pv_sync_fs).
+ */
 int dcm_write_path(struct dcm_file *f, const struct dcm_ts *ts, const char *path, mode_t mode,
-    struct pv_diag *d) __attribute__((warn_unused_result));
+    unsigned flags, struct pv_diag *d) __attribute__((warn_unused_result));
 
 #endif

@@ -1,0 +1,51 @@
+#!/bin/sh
+# bench/deid.sh CORPUS_SET_DIR: times de-identification of one corpus set by
+# pacsvault deid (all cores), gdcmanon (E.1 basic profile, -e with a
+# certificate), a dcmodify-based script, a pydicom script (bench/pydeid.py)
+# and cp -r, each writing a fresh output folder. Prints wall time, files/s,
+# MB/s, CPU time (user + sys) per file, and ratios to pacsvault.
+set -eu
+cd "$(dirname "$0")/.."
+set_dir=$1
+PV=$PWD/build/pacsvault
+work=build/bench/work
+rm -rf "$work"
+mkdir -p "$work"
+n=$(find "$set_dir" -name '*.dcm' | wc -l)
+bytes=$(du -sb "$set_dir" | cut -f1)
+[ -f build/bench/project.key ] || "$PV" keygen -o build/bench/project.key > /dev/null
+if [ ! -f build/bench/gdcm-cert.pem ]; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=pacsvault bench" \
+		-keyout build/bench/gdcm-key.pem -out build/bench/gdcm-cert.pem > /dev/null 2>&1
+fi
+
+# measure NAME CMD...: wall and CPU seconds of CMD, kept as NAME_wall / NAME_cpu
+measure() {
+	name=$1
+	shift
+	sync
+	/usr/bin/time -f "%e %U %S" -o "$work/time.txt" "$@" > /dev/null 2>&1 || true
+	t=$(tail -1 "$work/time.txt")
+	eval "${name}_wall=$(echo "$t" | cut -d' ' -f1)"
+	eval "${name}_cpu=$(echo "$t" | awk '{print $2 + $3}')"
+}
+
+measure cp cp -r "$set_dir" "$work/cp"
+measure pv "$PV" deid -q --key build/bench/project.key "$set_dir" -o "$work/pv"
+measure gdcm gdcmanon -e --continue -c build/bench/gdcm-cert.pem -r -i "$set_dir" -o "$work/gdcm"
+measure dcmod sh bench/dcmodify-deid.sh "$set_dir" "$work/dcmod"
+measure py /usr/bin/python3 bench/pydeid.py "$set_dir" "$work/py"
+
+echo
+echo "== deid: $(basename "$set_dir"): $n files, $((bytes / 1048576)) MiB (each tool writes a new folder)"
+printf '%-20s %8s %10s %8s %14s %s\n' tool seconds files/s MB/s "CPU ms/file" "time vs pacsvault"
+for t in "pacsvault deid:pv" "gdcmanon:gdcm" "dcmodify script:dcmod" "pydicom script:py" "cp -r:cp"; do
+	label=${t%%:*}
+	k=${t#*:}
+	eval "w=\$${k}_wall; c=\$${k}_cpu"
+	[ "$(echo "$w < 0.001" | bc -l)" = 1 ] && w=0.001
+	printf '%-20s %8.2f %10.0f %8.1f %14.2f %8.2fx\n' "$label" "$w" "$(echo "$n / $w" | bc -l)" \
+		"$(echo "$bytes / 1048576 / $w" | bc -l)" "$(echo "$c * 1000 / $n" | bc -l)" \
+		"$(echo "$w / $pv_wall" | bc -l)"
+done
+rm -rf "$work"
