@@ -184,6 +184,15 @@ test_atomic_write(void)
 	free(data);
 	pv_atomic_abort(&af);  /* twice is harmless */
 
+	/* A batch commit: renamed into place now, durable at the sync. */
+	T_EQ_INT(pv_atomic_open(&af, path, 0600, &d), 0);
+	T_EQ_INT(pv_write_all(af.fd, "third", 5), 0);
+	T_EQ_INT(pv_atomic_commit_nosync(&af, &d), 0);
+	T_EQ_INT(pv_sync_fs(t_tmpdir()), 0);
+	T_EQ_INT(pv_read_file(path, 100, &data, &len, &d), 0);
+	T_EQ_MEM(data, "third", 5);
+	free(data);
+
 	pv_diag_clear(&d);
 	T_EQ_INT(pv_read_file(path, 3, &data, &len, &d), PV_ELIMIT);
 	pv_diag_clear(&d);

@@ -148,6 +148,22 @@ test_charsets(void)
 	T_EQ_STR(to_utf8("ISO_IR 192", DCM_VR_LO, "a\xffz"), "a\xef\xbf\xbdz");
 	/* CS is not affected by the character set. */
 	T_EQ_STR(to_utf8("ISO_IR 100", DCM_VR_CS, "ABC"), "ABC");
+	/* and back: UTF-8 to the data set's own character set */
+	{
+		struct pv_buf b;
+		pv_buf_init(&b, 256);
+		dcm_charset_parse((const uint8_t *)"GB18030", 7, &cs);
+		T_EQ_INT(dcm_charset_from_utf8(&cs, (const uint8_t *)"\xe7\x8e\x8b***", 6, &b), 0);
+		T_EQ_MEM(b.data, "\xcd\xf5***", 5);
+		pv_buf_reset(&b);
+		dcm_charset_parse((const uint8_t *)"ISO_IR 100", 10, &cs);
+		T_EQ_INT(dcm_charset_from_utf8(&cs, (const uint8_t *)"\xe7\x8e\x8b", 3, &b), PV_ECHARSET);
+		T_EQ_INT(b.len, 0);
+		dcm_charset_parse((const uint8_t *)"\\ISO 2022 IR 87", 15, &cs);
+		T_EQ_INT(dcm_charset_from_utf8(&cs, (const uint8_t *)"abc", 3, &b), 0);
+		T_EQ_INT(dcm_charset_from_utf8(&cs, (const uint8_t *)"\xe5\xb1\xb1", 3, &b), PV_ECHARSET);
+		pv_buf_free(&b);
+	}
 	T_EQ_INT(dcm_charset_parse((const uint8_t *)"ISO_IR 999", 10, &cs), PV_ECHARSET);
 	T_EQ_INT(cs.unknown, 1);
 	T_EQ_INT(dcm_charset_parse((const uint8_t *)"ISO_IR 100 ", 11, &cs), 0);
