@@ -315,6 +315,21 @@ write_elem(struct wctx *w, const struct dcm_dataset *ds, uint32_t idx)
 	}
 	if ((rc = put_header(w, e->tag, vr, padded, 0)) != 0)
 		return rc;
+	if ((e->length & 1) && w->big && vi->swap > 1) {
+		/* An odd length (a defect) with byte swapping: swap the padded value
+		 * as whole units, so the pad byte lands where a reader expects it. */
+		const uint8_t *v;
+		uint8_t *tmp;
+		if ((rc = dcm_file_value(w->f, (struct dcm_elem *)e, &v)) != 0)
+			return rc;
+		if ((tmp = malloc((size_t)padded)) == NULL)
+			return PV_ENOMEM;
+		memcpy(tmp, v, e->length);
+		tmp[e->length] = (uint8_t)vi->pad;
+		rc = put_swapped(w, tmp, padded, vi->swap);
+		free(tmp);
+		return rc;
+	}
 	{
 		unsigned unit = vi->swap;
 		int src_big = (e->flags & DCM_EF_REF) && e->swap > 1;
