@@ -61,7 +61,8 @@ DEID_SRC := \
 	src/deid/profile.c \
 	src/deid/profile_table.c \
 	src/deid/textclean.c \
-	src/deid/engine.c
+	src/deid/engine.c \
+	src/deid/recipe.c
 
 LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(DEID_SRC)
 
@@ -81,7 +82,7 @@ UNIT_SRC := \
 	tests/unit/test_deid.c \
 	tests/unit/dcmbuild.c
 
-FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid
+FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe
 
 BUILD := build
 REL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(APP_SRC))
@@ -111,7 +112,8 @@ $(BUILD)/test/unit: $(TEST_LIB_OBJ) $(UNIT_OBJ)
 	$(CC) $(TEST_LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test/regress: $(TEST_LIB_OBJ) $(BUILD)/test/obj/fuzz/replay.o $(BUILD)/test/obj/fuzz/fuzz_reader.o \
-		$(BUILD)/test/obj/fuzz/fuzz_roundtrip.o $(BUILD)/test/obj/fuzz/fuzz_deid.o
+		$(BUILD)/test/obj/fuzz/fuzz_roundtrip.o $(BUILD)/test/obj/fuzz/fuzz_deid.o \
+		$(BUILD)/test/obj/fuzz/fuzz_recipe.o
 	$(CC) $(TEST_LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 check-layers:

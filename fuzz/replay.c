@@ -33,6 +33,7 @@ run_file(const char *path)
 	fuzz_reader_one(buf, (size_t)n);
 	fuzz_roundtrip_one(buf, (size_t)n);
 	fuzz_deid_one(buf, (size_t)n);
+	fuzz_recipe_one(buf, (size_t)n);
 	free(buf);
 	printf("PASS: replay %s\n", path);
 	passed++;

@@ -8,6 +8,7 @@
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/crypto/keyfile.h"
 #include "pacsvault/deid/engine.h"
+#include "pacsvault/deid/recipe.h"
 #include "pacsvault/dicom/dataset.h"
 #include "pacsvault/dicom/writer.h"
 
@@ -48,6 +49,9 @@ static const char deid_help[] =
 "  --clean-structured-content        keep SR content with identifiers redacted\n"
 "  --clean-graphics                  keep graphics and overlays\n"
 "  -j, --jobs N                      worker threads (default 0: one per CPU)\n"
+"  --recipe FILE                     site overrides: keep, remove, empty or replace\n"
+"                                    by tag, mask, keyword or private creator\n"
+"                                    (format in docs/DEID.md); errors name the line\n"
 "  --report FILE                     one JSON line per file: the action on each\n"
 "                                    tag path, counts, errors; never a value\n"
 "  -q, --quiet                       no progress bar and no summary\n"
@@ -206,6 +210,7 @@ cmd_deid(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "report", required_argument, NULL, 'R' },
+		{ "recipe", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
@@ -220,7 +225,8 @@ cmd_deid(int argc, char **argv)
 		{ "clean-graphics", no_argument, NULL, 1000 + DEID_OPT_CLEAN_GRAPHICS },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *outdir = NULL, *keypath = NULL, *report_path = NULL;
+	const char *outdir = NULL, *keypath = NULL, *report_path = NULL, *recipe_path = NULL;
+	struct deid_recipe recipe = { NULL, 0 };
 	char out_real[PATH_MAX];
 	unsigned jobs = 0;
 	int c, quiet = 0, failed = 0, rc;
@@ -241,6 +247,7 @@ cmd_deid(int argc, char **argv)
 		case 'o': outdir = optarg; break;
 		case 'k': keypath = optarg; break;
 		case 'R': report_path = optarg; break;
+		case 'P': recipe_path = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, &end, 10);
@@ -269,6 +276,17 @@ cmd_deid(int argc, char **argv)
 	}
 	memcpy(r.cfg.key, key.key, sizeof(r.cfg.key));
 	pv_key_clear(&key);
+	if (recipe_path != NULL) {
+		pv_diag_clear(&d);
+		if (deid_recipe_load(recipe_path, &recipe, &d) != 0) {
+			char msg[1024];
+			pv_diag_format(&d, NULL, msg, sizeof(msg));
+			fprintf(stderr, "pacsvault: deid: %s\n", msg);
+			pv_cleanse(r.cfg.key, sizeof(r.cfg.key));
+			return PV_EXIT_USAGE;
+		}
+		r.cfg.recipe = &recipe;
+	}
 	if (pv_mkdir_p(outdir, 0755) != 0 || realpath(outdir, out_real) == NULL) {
 		fprintf(stderr, "pacsvault: deid: %s: cannot create the output folder\n", outdir);
 		rc = PV_EXIT_FAIL;
@@ -361,9 +379,9 @@ cmd_deid(int argc, char **argv)
 					char counts[256];
 					int n = snprintf(counts, sizeof(counts),
 					    "{\"removed\":%u,\"emptied\":%u,\"dummy\":%u,\"uids\":%u,\"cleaned\":%u,"
-					    "\"shifted\":%u,\"kept_private\":%u}", j->counts.removed, j->counts.emptied,
-					    j->counts.dummied, j->counts.uids, j->counts.cleaned, j->counts.shifted,
-					    j->counts.kept_private);
+					    "\"shifted\":%u,\"kept_private\":%u,\"recipe\":%u}", j->counts.removed,
+					    j->counts.emptied, j->counts.dummied, j->counts.uids, j->counts.cleaned,
+					    j->counts.shifted, j->counts.kept_private, j->counts.recipe);
 					pv_jw_key(&w, "counts", 6);
 					pv_jw_raw(&w, counts, (size_t)n);
 					pv_jw_key(&w, "actions", 7);
@@ -392,6 +410,7 @@ done:
 		pv_buf_free(&r.jobs[i].report);
 	}
 	free(r.jobs);
+	deid_recipe_free(&recipe);
 	pv_cleanse(r.cfg.key, sizeof(r.cfg.key));
 	return rc;
 }

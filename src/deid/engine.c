@@ -2,6 +2,7 @@
 #include "pacsvault/deid/engine.h"
 #include "pacsvault/base/jsonw.h"
 #include "pacsvault/crypto/hash.h"
+#include "pacsvault/deid/recipe.h"
 #include "pacsvault/deid/textclean.h"
 #include "pacsvault/dicom/charset.h"
 #include "pacsvault/dicom/dict.h"
@@ -393,6 +394,54 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 		/* group lengths (retired) and stray meta: the writer recomputes what it needs */
 		*remove = 1;
 		return 0;
+	}
+	if (x->cfg->recipe != NULL) {
+		/* Site overrides come first (docs/DEID.md, Recipes). */
+		const struct deid_recipe_rule *rr = NULL;
+		if (DCM_IS_PRIVATE(e->tag) && !DCM_IS_PRIVATE_CREATOR(e->tag) && DCM_ELEM(e->tag) >= 0x1000) {
+			struct dcm_elem *ce = dcm_ds_find(ds, DCM_PRIVATE_CREATOR_OF(e->tag));
+			const uint8_t *cv;
+			if (ce != NULL && ce->seq == NULL && dcm_file_value(x->f, ce, &cv) == 0)
+				rr = deid_recipe_match(x->cfg->recipe, e->tag, (const char *)cv, ce->length);
+		} else if (!DCM_IS_PRIVATE(e->tag)) {
+			rr = deid_recipe_match(x->cfg->recipe, e->tag, NULL, 0);
+		}
+		if (rr != NULL) {
+			x->c->recipe++;
+			report(x, here, rr->action == DEID_R_KEEP ? DEID_A_K : rr->action == DEID_R_REMOVE ?
+			    DEID_A_X : rr->action == DEID_R_EMPTY ? DEID_A_Z : DEID_A_D);
+			switch (rr->action) {
+			case DEID_R_REMOVE:
+				*remove = 1;
+				return 0;
+			case DEID_R_EMPTY:
+				if (is_seq) {
+					e->seq->nitems = 0;
+					return 0;
+				}
+				if (e->flags & DCM_EF_ENCAPS) {
+					*remove = 1;
+					return 0;
+				}
+				return set_value(x, e, "", 0);
+			case DEID_R_REPLACE:
+				if (is_seq || dcm_vr_info((enum dcm_vr)e->vr)->kind != DCM_VRK_STRING) {
+					*remove = 1;  /* only text can take a replacement: no guess */
+					return 0;
+				}
+				return set_str(x, e, rr->value);
+			default: /* keep: a sequence keeps the profile inside */
+				if (is_seq)
+					for (uint32_t k = 0; k < e->seq->nitems; k++) {
+						char ipath[sizeof(here)];
+						if (snprintf(ipath, sizeof(ipath), "%s[%u]", here, k) >= (int)sizeof(ipath))
+							ipath[sizeof(ipath) - 1] = '\0';
+						if ((rc = walk(x, e->seq->items[k], cs, ipath, depth + 1)) != 0)
+							return rc;
+					}
+				return 0;
+			}
+		}
 	}
 	if (DCM_IS_PRIVATE(e->tag)) {
 		if (DCM_IS_PRIVATE_CREATOR(e->tag))

@@ -186,6 +186,23 @@ def main(work):
     check("a malformed file: the rest is written",
           all(os.path.exists(os.path.join(ob, "badbatch", n)) for n in plants))
 
+    # 6b. a recipe
+    recipe = os.path.join(work, "recipe.txt")
+    open(recipe, "w").write('keep (0008,0080)\nreplace StudyDescription "RESEARCH"\n')
+    ro = os.path.join(work, "recipe-out")
+    r = pv("deid", "-q", "--key", keyfile, "--recipe", recipe, os.path.join(src, "study2.dcm"), "-o", ro)
+    rd = pydicom.dcmread(os.path.join(ro, "study2.dcm"))
+    check("recipe: keep wins over the profile", rd.InstitutionName == o2.InstitutionName)
+    check("recipe: replace", rd.StudyDescription == "RESEARCH")
+    check("recipe: the rest follows the profile", rd.PatientID != o2.PatientID)
+    open(recipe, "w").write('keep (0008,0080)\nkep (0010,0010)\n')
+    r = pv("deid", "-q", "--key", keyfile, "--recipe", recipe, os.path.join(src, "study2.dcm"),
+           "-o", os.path.join(work, "recipe-bad"))
+    err = r.stderr.decode("utf-8", "replace")
+    check("recipe: an error names the line and stops the run",
+          r.returncode == 2 and "recipe.txt:2: unknown action 'kep'" in err and
+          not os.path.exists(os.path.join(work, "recipe-bad", "study2.dcm")), err)
+
     # 7. output inside the input, missing key, report content
     r = pv("deid", "-q", "--key", keyfile, src, "-o", os.path.join(src, "inner"))
     check("output inside the input is refused (2)", r.returncode == 2)

@@ -4,6 +4,7 @@
 #include "dcmbuild.h"
 #include "pacsvault/deid/engine.h"
 #include "pacsvault/deid/profile.h"
+#include "pacsvault/deid/recipe.h"
 #include "pacsvault/deid/textclean.h"
 #include "pacsvault/dicom/dataset.h"
 
@@ -247,4 +248,70 @@ test_engine_options(void)
 	T_EQ_INT(dcm_ds_get_str(f, &f->ds, 0x00080018, s, sizeof(s)), 0);
 	T_EQ_STR(s, "1.2.3.4");
 	dcm_file_free(f);
+}
+
+static int
+recipe_error(const char *text, const char *want)
+{
+	struct deid_recipe r;
+	struct pv_diag d;
+	int rc;
+
+	pv_diag_clear(&d);
+	rc = deid_recipe_parse(text, strlen(text), "r.txt", &r, &d);
+	if (rc == 0) {
+		deid_recipe_free(&r);
+		t_fail(__FILE__, __LINE__, "accepted: %s", text);
+		return 0;
+	}
+	if (strstr(d.msg, want) == NULL) {
+		t_fail(__FILE__, __LINE__, "message '%s' lacks '%s'", d.msg, want);
+		return 0;
+	}
+	return 1;
+}
+
+void
+test_recipe(void)
+{
+	static const char good[] =
+	    "# site rules\n"
+	    "keep (0008,0080)   # institution\n"
+	    "\n"
+	    "replace StudyDescription \"RESEARCH \\\"A\\\"\"\n"
+	    "empty (60xx,0022)\n"
+	    "remove private \"ACME\" 1f\n"
+	    "keep private \"ACME\"\n";
+	struct deid_recipe r;
+	struct pv_diag d;
+	const struct deid_recipe_rule *m;
+
+	pv_diag_clear(&d);
+	T_EQ_INT(deid_recipe_parse(good, sizeof(good) - 1, "r.txt", &r, &d), 0);
+	T_EQ_INT(r.n, 5);
+	m = deid_recipe_match(&r, 0x00080080, NULL, 0);
+	T_ASSERT(m != NULL && m->action == DEID_R_KEEP && m->line == 2);
+	m = deid_recipe_match(&r, 0x00081030, NULL, 0);
+	T_ASSERT(m != NULL && m->action == DEID_R_REPLACE && strcmp(m->value, "RESEARCH \"A\"") == 0);
+	m = deid_recipe_match(&r, 0x60040022, NULL, 0);
+	T_ASSERT(m != NULL && m->action == DEID_R_EMPTY);
+	m = deid_recipe_match(&r, 0x0009101f, "ACME ", 5);   /* offset 1f of the ACME block */
+	T_ASSERT(m != NULL && m->action == DEID_R_REMOVE);
+	m = deid_recipe_match(&r, 0x00091020, "ACME", 4);    /* another offset: the block rule */
+	T_ASSERT(m != NULL && m->action == DEID_R_KEEP);
+	T_ASSERT(deid_recipe_match(&r, 0x00091020, "OTHER", 5) == NULL);
+	T_ASSERT(deid_recipe_match(&r, 0x00100010, NULL, 0) == NULL);
+	deid_recipe_free(&r);
+
+	recipe_error("keep (0008,0080)\nkep (0010,0010)\n", "r.txt:2: unknown action 'kep'");
+	recipe_error("remove (0010,001Z)\n", "r.txt:1: '(0010,001Z)' is not a tag");
+	recipe_error("remove NoSuchKeyword\n", "unknown keyword 'NoSuchKeyword'");
+	recipe_error("replace (0008,1030)\n", "replace needs one quoted value");
+	recipe_error("replace (0008,1030) \"open\n", "unterminated quote");
+	recipe_error("remove private ACME\n", "private needs a quoted creator");
+	recipe_error("remove private \"ACME\" 1g\n", "two hex digits");
+	recipe_error("remove (0009,1010)\n", "matched by creator");
+	recipe_error("keep (0008,0080) extra\n", "unexpected 'extra'");
+	recipe_error("replace (0008,1030) \"caf\xc3\xa9\"\n", "printable ASCII");
+	recipe_error("keep\n", "keep what?");
 }

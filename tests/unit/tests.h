@@ -29,7 +29,8 @@
 	X(test_text_clean) \
 	X(test_pseudonyms_and_dates) \
 	X(test_engine_basic_profile) \
-	X(test_engine_options)
+	X(test_engine_options) \
+	X(test_recipe)
 
 #define PV_DECLARE_TEST(name) void name(void);
 PV_TEST_LIST(PV_DECLARE_TEST)

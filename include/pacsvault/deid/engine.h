@@ -21,13 +21,16 @@
 #include "pacsvault/dicom/dataset.h"
 #include "pacsvault/deid/profile.h"
 
+struct deid_recipe;
+
 struct deid_config {
 	unsigned opts;           /* DEID_OPT_BIT() set */
 	uint8_t key[32];         /* the project key (HMAC key) */
+	const struct deid_recipe *recipe;  /* site overrides, or NULL (borrowed) */
 };
 
 struct deid_counts {
-	unsigned removed, emptied, dummied, uids, cleaned, shifted, kept_private, pseudonyms;
+	unsigned removed, emptied, dummied, uids, cleaned, shifted, kept_private, pseudonyms, recipe;
 };
 
 /*
