@@ -55,7 +55,8 @@ DICOM_SRC := \
 
 CRYPTO_SRC := \
 	src/crypto/hash.c \
-	src/crypto/keyfile.c
+	src/crypto/keyfile.c \
+	src/crypto/cms.c
 
 DEID_SRC := \
 	src/deid/profile.c \
@@ -71,7 +72,9 @@ APP_SRC := \
 	src/app/cmd_dump.c \
 	src/app/cmd_convert.c \
 	src/app/cmd_keygen.c \
-	src/app/cmd_deid.c
+	src/app/cmd_deid.c \
+	src/app/cmd_reid.c \
+	src/app/inputs.c
 
 UNIT_SRC := \
 	tests/unit/harness.c \

@@ -19,6 +19,30 @@ int cmd_convert(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_deid(int argc, char **argv);
 
+int cmd_reid(int argc, char **argv);
+
+/* The inputs of a batch command (files and folders), each with its output path. */
+struct app_input {
+	char *in;
+	char *out;
+};
+
+struct app_inputs {
+	struct app_input *v;
+	size_t n, cap;
+};
+
+/*
+ * Creates outdir and lists every file of paths (folders recursively, sorted)
+ * with its mirrored output path. Missing inputs are reported and set
+ * *failed. Returns PV_EXIT_OK, PV_EXIT_USAGE (an output inside an input,
+ * or replacing one) or PV_EXIT_FAIL.
+ */
+int app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npaths,
+    const char *outdir, int *failed);
+int app_inputs_add(struct app_inputs *r, const char *in, const char *out);
+void app_inputs_free(struct app_inputs *r);
+
 /* Prints "pacsvault: CMD: FILE: offset N: path: message" to stderr. */
 void app_report(const char *cmd, const char *file, const struct pv_diag *d);
 

@@ -5,6 +5,7 @@
 #include "pacsvault/base/jsonw.h"
 #include "pacsvault/base/mem.h"
 #include "pacsvault/base/pool.h"
+#include "pacsvault/crypto/cms.h"
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/crypto/keyfile.h"
 #include "pacsvault/deid/engine.h"
@@ -52,6 +53,10 @@ static const char deid_help[] =
 "  --recipe FILE                     site overrides: keep, remove, empty or replace\n"
 "                                    by tag, mask, keyword or private creator\n"
 "                                    (format in docs/DEID.md); errors name the line\n"
+"  --reid-cert CERT.pem              keep the original values of everything changed,\n"
+"                                    encrypted for this certificate's key, in the\n"
+"                                    Encrypted Attributes Sequence (PS3.15 E.1.2);\n"
+"                                    'pacsvault reid' restores them\n"
 "  --report FILE                     one JSON line per file: the action on each\n"
 "                                    tag path, counts, errors; never a value\n"
 "  -q, --quiet                       no progress bar and no summary\n"
@@ -69,6 +74,9 @@ struct job {
 	struct pv_buf report;
 	uint64_t bytes;
 };
+
+struct run;
+static int add_job(struct run *r, const char *in, const char *out);
 
 struct run {
 	struct deid_config cfg;
@@ -143,65 +151,6 @@ deid_one(void *arg, size_t i, unsigned worker)
 	}
 }
 
-static int
-add_job(struct run *r, const char *in, const char *out)
-{
-	if (r->njobs == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 256;
-		struct job *n = pv_reallocarray(r->jobs, ncap, sizeof(*n));
-		if (n == NULL)
-			return PV_ENOMEM;
-		r->jobs = n;
-		r->cap = ncap;
-	}
-	memset(&r->jobs[r->njobs], 0, sizeof(r->jobs[0]));
-	r->jobs[r->njobs].in = pv_strdup(in);
-	r->jobs[r->njobs].out = pv_strdup(out);
-	if (r->jobs[r->njobs].in == NULL || r->jobs[r->njobs].out == NULL)
-		return PV_ENOMEM;
-	r->njobs++;
-	return 0;
-}
-
-/* Adds every regular file under dir (sorted, recursively) mirrored under out. */
-static int
-add_tree(struct run *r, const char *dir, const char *out, unsigned depth)
-{
-	struct dirent **names = NULL;
-	int n, rc = 0;
-
-	if (depth > 64)
-		return PV_ELIMIT;
-	n = scandir(dir, &names, NULL, alphasort);
-	if (n < 0)
-		return PV_EIO;
-	for (int i = 0; i < n; i++) {
-		char in_path[PATH_MAX], out_path[PATH_MAX];
-		struct stat st;
-		const char *name = names[i]->d_name;
-		if (rc == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-			if ((size_t)snprintf(in_path, sizeof(in_path), "%s/%s", dir, name) >= sizeof(in_path) ||
-			    (size_t)snprintf(out_path, sizeof(out_path), "%s/%s", out, name) >= sizeof(out_path))
-				rc = PV_ELIMIT;
-			else if (lstat(in_path, &st) == 0 && S_ISDIR(st.st_mode))
-				rc = add_tree(r, in_path, out_path, depth + 1);
-			else if (lstat(in_path, &st) == 0 && S_ISREG(st.st_mode))
-				rc = add_job(r, in_path, out_path);
-		}
-		free(names[i]);
-	}
-	free(names);
-	return rc;
-}
-
-/* 1 when child is parent or inside it (both resolved). */
-static int
-path_inside(const char *child, const char *parent)
-{
-	size_t n = strlen(parent);
-	return strncmp(child, parent, n) == 0 && (child[n] == '\0' || child[n] == '/' || (n == 1 && parent[0] == '/'));
-}
-
 int
 cmd_deid(int argc, char **argv)
 {
@@ -211,6 +160,7 @@ cmd_deid(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "report", required_argument, NULL, 'R' },
 		{ "recipe", required_argument, NULL, 'P' },
+		{ "reid-cert", required_argument, NULL, 'C' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
@@ -226,6 +176,8 @@ cmd_deid(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *outdir = NULL, *keypath = NULL, *report_path = NULL, *recipe_path = NULL;
+	const char *cert_path = NULL;
+	struct pv_cms_recipient *cert = NULL;
 	struct deid_recipe recipe = { NULL, 0 };
 	char out_real[PATH_MAX];
 	unsigned jobs = 0;
@@ -248,6 +200,7 @@ cmd_deid(int argc, char **argv)
 		case 'k': keypath = optarg; break;
 		case 'R': report_path = optarg; break;
 		case 'P': recipe_path = optarg; break;
+		case 'C': cert_path = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, &end, 10);
@@ -287,43 +240,27 @@ cmd_deid(int argc, char **argv)
 		}
 		r.cfg.recipe = &recipe;
 	}
-	if (pv_mkdir_p(outdir, 0755) != 0 || realpath(outdir, out_real) == NULL) {
-		fprintf(stderr, "pacsvault: deid: %s: cannot create the output folder\n", outdir);
-		rc = PV_EXIT_FAIL;
-		goto done;
-	}
-	for (int i = optind; i < argc; i++) {
-		char in_real[PATH_MAX], outp[PATH_MAX];
-		struct stat st;
-		const char *base;
-		if (stat(argv[i], &st) != 0 || realpath(argv[i], in_real) == NULL) {
-			fprintf(stderr, "pacsvault: deid: %s: no such file or folder\n", argv[i]);
-			failed = 1;
-			continue;
+	if (cert_path != NULL) {
+		pv_diag_clear(&d);
+		if (pv_cms_recipient_load(cert_path, &cert, &d) != 0) {
+			app_report("deid", cert_path, &d);
+			deid_recipe_free(&recipe);
+			pv_cleanse(r.cfg.key, sizeof(r.cfg.key));
+			return PV_EXIT_USAGE;
 		}
-		if (S_ISDIR(st.st_mode) && path_inside(out_real, in_real)) {
-			rc = app_usage_error("deid", "the output folder %s is inside the input %s", outdir, argv[i]);
+		r.cfg.reid = cert;
+	}
+	{
+		struct app_inputs ins = { NULL, 0, 0 };
+		rc = app_inputs_collect(&ins, "deid", argv + optind, argc - optind, outdir, &failed);
+		for (size_t i = 0; rc == PV_EXIT_OK && i < ins.n; i++)
+			if (add_job(&r, ins.v[i].in, ins.v[i].out) != 0)
+				rc = PV_EXIT_INTERNAL;
+		app_inputs_free(&ins);
+		if (rc != PV_EXIT_OK)
 			goto done;
-		}
-		base = strrchr(in_real, '/');
-		base = base != NULL && base[1] != '\0' ? base + 1 : in_real;
-		if ((size_t)snprintf(outp, sizeof(outp), "%s/%s", out_real, base) >= sizeof(outp)) {
-			failed = 1;
-			continue;
-		}
-		if (S_ISDIR(st.st_mode))
-			rc = add_tree(&r, argv[i], outp, 0);
-		else
-			rc = add_job(&r, argv[i], outp);
-		if (rc != 0) {
-			fprintf(stderr, "pacsvault: deid: %s: cannot list: %s\n", argv[i], pv_strerror(rc));
-			failed = 1;
-		}
-	}
-	for (size_t i = 0; i < r.njobs; i++) {
-		char in_real[PATH_MAX];
-		if (realpath(r.jobs[i].in, in_real) != NULL && strcmp(in_real, r.jobs[i].out) == 0) {
-			rc = app_usage_error("deid", "an output would replace its input: %s", r.jobs[i].in);
+		if (realpath(outdir, out_real) == NULL) {
+			rc = PV_EXIT_FAIL;
 			goto done;
 		}
 	}
@@ -411,6 +348,27 @@ done:
 	}
 	free(r.jobs);
 	deid_recipe_free(&recipe);
+	pv_cms_recipient_free(cert);
 	pv_cleanse(r.cfg.key, sizeof(r.cfg.key));
 	return rc;
+}
+
+static int
+add_job(struct run *r, const char *in, const char *out)
+{
+	if (r->njobs == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 256;
+		struct job *n = pv_reallocarray(r->jobs, ncap, sizeof(*n));
+		if (n == NULL)
+			return PV_ENOMEM;
+		r->jobs = n;
+		r->cap = ncap;
+	}
+	memset(&r->jobs[r->njobs], 0, sizeof(r->jobs[0]));
+	r->jobs[r->njobs].in = pv_strdup(in);
+	r->jobs[r->njobs].out = pv_strdup(out);
+	if (r->jobs[r->njobs].in == NULL || r->jobs[r->njobs].out == NULL)
+		return PV_ENOMEM;
+	r->njobs++;
+	return 0;
 }

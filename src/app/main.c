@@ -14,6 +14,7 @@ static const char help_text[] =
 "  dump FILE...            list the elements of DICOM files (text or --json)\n"
 "  convert IN -o OUT       rewrite a file in another uncompressed transfer syntax\n"
 "  deid --key K IN... -o D de-identify files and folders (PS3.15 Annex E)\n"
+"  reid --key K.pem IN... -o D  restore originals kept by deid --reid-cert\n"
 "  keygen -o FILE          write a new project key file (0600)\n"
 "  help [COMMAND]          this text, or a command's own help\n"
 "  version                 the version and the data dictionary edition\n"
@@ -82,6 +83,8 @@ main(int argc, char **argv)
 				return cmd_keygen(2, sub);
 			if (strcmp(argv[2], "deid") == 0)
 				return cmd_deid(2, sub);
+			if (strcmp(argv[2], "reid") == 0)
+				return cmd_reid(2, sub);
 			fprintf(stderr, "pacsvault: help: no command '%s'\n", argv[2]);
 			return PV_EXIT_USAGE;
 		}
@@ -100,6 +103,8 @@ main(int argc, char **argv)
 		return cmd_keygen(argc - 1, argv + 1);
 	if (strcmp(cmd, "deid") == 0)
 		return cmd_deid(argc - 1, argv + 1);
+	if (strcmp(cmd, "reid") == 0)
+		return cmd_reid(argc - 1, argv + 1);
 	fprintf(stderr, "pacsvault: unknown command '%s'\nTry 'pacsvault help'.\n", cmd);
 	return PV_EXIT_USAGE;
 }

@@ -1,6 +1,7 @@
 /* engine.c: applies PS3.15 Annex E to a data set (see engine.h, docs/DEID.md). */
 #include "pacsvault/deid/engine.h"
 #include "pacsvault/base/jsonw.h"
+#include "pacsvault/crypto/cms.h"
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/deid/recipe.h"
 #include "pacsvault/deid/textclean.h"
@@ -8,6 +9,7 @@
 #include "pacsvault/dicom/dict.h"
 #include "pacsvault/dicom/uid.h"
 #include "pacsvault/dicom/value.h"
+#include "pacsvault/dicom/writer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,10 @@
 #define TAG_CODE_VALUE          0x00080100u
 #define TAG_CODING_SCHEME       0x00080102u
 #define TAG_CODE_MEANING        0x00080104u
+#define TAG_ENCRYPTED_ATTRS     0x04000500u
+#define TAG_ENCRYPTED_TS        0x04000510u
+#define TAG_ENCRYPTED_CONTENT   0x04000520u
+#define TAG_MODIFIED_ATTRS      0x04000550u
 
 struct dctx {
 	struct dcm_file *f;
@@ -636,10 +642,55 @@ add_required(struct dctx *x)
 	    (opts & DEID_OPT_BIT(DEID_OPT_MODIFIED_DATES)) ? "MODIFIED" : "REMOVED");
 }
 
+/*
+ * PS3.15 E.1.2: the original values of every top-level attribute that was
+ * changed or removed go, as a Modified Attributes Sequence item, into a
+ * data set encrypted (CMS) for the re-identification certificate.
+ */
+static int
+add_encrypted_originals(struct dctx *x, struct dcm_dataset *orig)
+{
+	struct dcm_file *f = x->f;
+	struct dcm_dataset wrapper, *item, *eitem;
+	struct dcm_seq *mod, *enc;
+	struct pv_buf plain, der;
+	struct dcm_elem *ce;
+	int rc;
+
+	memset(&wrapper, 0, sizeof(wrapper));
+	if ((rc = dcm_ds_set_seq(f, &wrapper, TAG_MODIFIED_ATTRS, &mod)) != 0 ||
+	    (rc = dcm_seq_add_item(f, mod, &item)) != 0)
+		return rc;
+	for (uint32_t i = 0; i < orig->n; i++) {
+		struct dcm_elem *o = &orig->e[i], *now = dcm_ds_find(&f->ds, o->tag);
+		if (now != NULL && dcm_elem_equal(f, o, f, now))
+			continue;
+		if ((rc = dcm_ds_copy_elem(f, item, f, o)) != 0)
+			return rc;
+	}
+	pv_buf_init(&plain, (size_t)1 << 31);
+	pv_buf_init(&der, (size_t)1 << 31);
+	rc = dcm_encode_dataset(f, &wrapper, dcm_ts_lookup(DCM_TS_EXPLICIT_LE, strlen(DCM_TS_EXPLICIT_LE)),
+	    &plain, x->d);
+	if (rc == 0)
+		rc = pv_cms_encrypt(x->cfg->reid, (const uint8_t *)(plain.data ? plain.data : ""), plain.len,
+		    &der, x->d);
+	pv_buf_free_scrub(&plain);
+	if (rc == 0 && der.len > UINT32_MAX - 2)
+		rc = PV_ELIMIT;
+	if (rc == 0 && (rc = dcm_ds_set_seq(f, &f->ds, TAG_ENCRYPTED_ATTRS, &enc)) == 0 &&
+	    (rc = dcm_seq_add_item(f, enc, &eitem)) == 0 &&
+	    (rc = dcm_ds_set_str(f, eitem, TAG_ENCRYPTED_TS, DCM_VR_UI, DCM_TS_EXPLICIT_LE)) == 0)
+		rc = dcm_ds_set(f, eitem, TAG_ENCRYPTED_CONTENT, DCM_VR_OB, der.data, (uint32_t)der.len, &ce);
+	pv_buf_free(&der);
+	return rc;
+}
+
 int
 deid_apply(struct dcm_file *f, const struct deid_config *cfg, struct deid_counts *counts,
     struct pv_buf *rep, struct pv_diag *d)
 {
+	struct dcm_dataset orig;
 	struct deid_counts local;
 	struct dcm_charset cs;
 	struct pv_jw jw;
@@ -671,9 +722,13 @@ deid_apply(struct dcm_file *f, const struct deid_config *cfg, struct deid_counts
 	collect_terms(&x, &f->ds, &cs);
 	for (unsigned t = 0; t < x.nterms; t++)
 		x.terms[t] = x.termbuf.data + (uintptr_t)x.terms[t];
+	if (cfg->reid != NULL && (rc = dcm_ds_clone(f, &f->ds, &orig)) != 0)
+		goto out;
 	rc = walk(&x, &f->ds, &cs, "", 0);
 	if (rc == 0)
 		rc = add_required(&x);
+	if (rc == 0 && cfg->reid != NULL)
+		rc = add_encrypted_originals(&x, &orig);
 	/* The writer regenerates the meta from the new data set: no source AE
 	 * titles, no private meta, the new SOP Instance UID (PS3.10 7.1). */
 	f->meta.n = 0;

@@ -417,3 +417,135 @@ dcm_seq_add_item(struct dcm_file *f, struct dcm_seq *seq, struct dcm_dataset **o
 	*out = item;
 	return 0;
 }
+
+/* Copies e (values loaded) into *to, allocating in dst's arena. */
+static int
+copy_elem_into(struct dcm_file *dst, struct dcm_file *src, struct dcm_elem *e, struct dcm_elem *to,
+    unsigned depth)
+{
+	const uint8_t *v;
+	int rc;
+
+	if (depth > 1024)
+		return PV_ELIMIT;
+	*to = *e;
+	to->seq = NULL;
+	if (e->seq != NULL) {
+		struct dcm_seq *s = pv_arena_zalloc(&dst->arena, sizeof(*s));
+		if (s == NULL)
+			return PV_ENOMEM;
+		to->seq = s;
+		if ((e->flags & DCM_EF_ENCAPS) && dst == src) {
+			*s = *e->seq;  /* fragments are never changed in place: share them */
+			return 0;
+		}
+		if (e->flags & DCM_EF_ENCAPS) {
+			s->frags = pv_arena_alloc(&dst->arena, (size_t)e->seq->nfrags * sizeof(*s->frags) + 1);
+			if (s->frags == NULL)
+				return PV_ENOMEM;
+			for (uint32_t i = 0; i < e->seq->nfrags; i++) {
+				struct dcm_frag *fr = &e->seq->frags[i];
+				s->frags[i] = *fr;
+				if (fr->ref) {
+					uint8_t *b = pv_arena_alloc(&dst->arena, (size_t)fr->length + 1);
+					if (b == NULL)
+						return PV_ENOMEM;
+					if ((rc = dcm_reader_pread(src->src, fr->v.off, b, fr->length)) != 0)
+						return rc;
+					s->frags[i].ref = 0;
+					s->frags[i].v.bytes = b;
+				}
+			}
+			s->nfrags = s->fcap = e->seq->nfrags;
+			return 0;
+		}
+		for (uint32_t k = 0; k < e->seq->nitems; k++) {
+			struct dcm_dataset *item;
+			const struct dcm_dataset *from = e->seq->items[k];
+			if ((rc = dcm_seq_add_item(dst, s, &item)) != 0)
+				return rc;
+			item->undef = from->undef;
+			if (from->n > 0) {
+				item->e = pv_arena_alloc(&dst->arena, (size_t)from->n * sizeof(*item->e));
+				if (item->e == NULL)
+					return PV_ENOMEM;
+				item->n = item->cap = from->n;
+				for (uint32_t i = 0; i < from->n; i++)
+					if ((rc = copy_elem_into(dst, src, &from->e[i], &item->e[i], depth + 1)) != 0)
+						return rc;
+			}
+		}
+		return 0;
+	}
+	if (dst == src)
+		return 0;  /* values are never changed in place: share them (and references) */
+	if ((rc = dcm_file_value(src, e, &v)) != 0)
+		return rc;
+	to->v.bytes = (uint8_t *)pv_arena_memdup(&dst->arena, v, e->length);
+	if (to->v.bytes == NULL)
+		return PV_ENOMEM;
+	to->flags &= (uint8_t)~DCM_EF_REF;
+	to->swap = 0;
+	return 0;
+}
+
+int
+dcm_ds_copy_elem(struct dcm_file *dst, struct dcm_dataset *ds, struct dcm_file *src, struct dcm_elem *e)
+{
+	struct dcm_elem copy, *slot;
+	int rc;
+
+	if ((rc = copy_elem_into(dst, src, e, &copy, 0)) != 0)
+		return rc;
+	if ((rc = dcm_ds_set(dst, ds, e->tag, (enum dcm_vr)e->vr, "", 0, &slot)) != 0)
+		return rc;
+	*slot = copy;
+	return 0;
+}
+
+int
+dcm_ds_clone(struct dcm_file *f, const struct dcm_dataset *src, struct dcm_dataset *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->undef = src->undef;
+	if (src->n == 0)
+		return 0;
+	out->e = pv_arena_alloc(&f->arena, (size_t)src->n * sizeof(*out->e));
+	if (out->e == NULL)
+		return PV_ENOMEM;
+	out->n = out->cap = src->n;
+	for (uint32_t i = 0; i < src->n; i++)
+		if ((rc = copy_elem_into(f, f, &src->e[i], &out->e[i], 0)) != 0)
+			return rc;
+	return 0;
+}
+
+int
+dcm_elem_equal(struct dcm_file *fa, struct dcm_elem *a, struct dcm_file *fb, struct dcm_elem *b)
+{
+	const uint8_t *va, *vb;
+
+	if (a->tag != b->tag || a->vr != b->vr || (a->seq == NULL) != (b->seq == NULL))
+		return 0;
+	if (a->seq != NULL) {
+		if ((a->flags & DCM_EF_ENCAPS) != (b->flags & DCM_EF_ENCAPS) ||
+		    a->seq->nitems != b->seq->nitems || a->seq->nfrags != b->seq->nfrags)
+			return 0;
+		for (uint32_t k = 0; k < a->seq->nitems; k++) {
+			struct dcm_dataset *x = a->seq->items[k], *y = b->seq->items[k];
+			if (x->n != y->n)
+				return 0;
+			for (uint32_t i = 0; i < x->n; i++)
+				if (!dcm_elem_equal(fa, &x->e[i], fb, &y->e[i]))
+					return 0;
+		}
+		return 1;  /* fragments are never modified in place */
+	}
+	if (a->length != b->length)
+		return 0;
+	if (dcm_file_value(fa, a, &va) != 0 || dcm_file_value(fb, b, &vb) != 0)
+		return 0;
+	return memcmp(va, vb, a->length) == 0;
+}

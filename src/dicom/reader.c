@@ -405,32 +405,43 @@ limit_end(const struct dcm_reader *r)
 	return r->size;
 }
 
+/* How well a tag read one way fits the dictionary (and the VR seen). */
+static int
+tag_score(uint32_t tag, enum dcm_vr explicit_vr)
+{
+	const struct dcm_dict_entry *de = DCM_IS_PRIVATE(tag) ? NULL : dcm_dict_lookup(tag);
+	int score = 0;
+
+	if (de != NULL) {
+		score += 2;
+		if (explicit_vr != DCM_VR__ && (enum dcm_vr)de->vr == explicit_vr)
+			score += 2;
+	}
+	if (DCM_GROUP(tag) <= 0x00ff)
+		score++;  /* data sets start with low groups */
+	return score;
+}
+
 /* Detects the encoding of a data set from its first bytes (no or bad meta). */
 static void
 detect_encoding(struct dcm_reader *r, uint64_t off, int *big, int *explicit_vr)
 {
 	int ioerr;
 	const uint8_t *p = src_get(r, off, 8, &ioerr);
-	uint16_t gle, gbe;
+	enum dcm_vr vr;
+	uint32_t tle, tbe;
 
 	*big = 0;
 	*explicit_vr = 0;
 	if (p == NULL)
 		return;
-	gle = rd16le(p);
-	gbe = rd16be(p);
-	/* Groups of a data set start low (0008); the wrong order reads them high. */
-	if (gbe < gle && gbe != 0 && gle > 0x00ff)
-		*big = 1;
-	if (dcm_vr_parse(p[4], p[5]) != DCM_VR__) {
-		/* Two VR letters, unless the implicit length happens to spell them. */
-		uint32_t tag = *big ? (uint32_t)gbe << 16 | rd16be(p + 2) : (uint32_t)gle << 16 | rd16le(p + 2);
-		enum dcm_vr dv = dcm_dict_vr(tag);
-		enum dcm_vr ev = dcm_vr_parse(p[4], p[5]);
-		*explicit_vr = 1;
-		(void)dv;
-		(void)ev;
-	}
+	tle = (uint32_t)rd16le(p) << 16 | rd16le(p + 2);
+	tbe = (uint32_t)rd16be(p) << 16 | rd16be(p + 2);
+	vr = dcm_vr_parse(p[4], p[5]);
+	*explicit_vr = vr != DCM_VR__;
+	/* The byte order under which the first tag makes more sense wins;
+	 * little endian on a tie (it is by far the most common). */
+	*big = tag_score(tbe, vr) > tag_score(tle, vr);
 }
 
 /* Called at the first data set byte: settle the transfer syntax. */

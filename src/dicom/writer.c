@@ -12,6 +12,7 @@
 
 struct sink {
 	int fd;
+	struct pv_buf *mem;   /* write here instead of fd */
 	z_stream *z;
 	uint8_t *buf;
 	size_t len;
@@ -28,6 +29,8 @@ struct wctx {
 static int
 sink_raw_write(struct sink *s, const uint8_t *p, size_t n)
 {
+	if (s->z == NULL && s->mem != NULL)
+		return pv_buf_append(s->mem, p, n);
 	if (s->z == NULL)
 		return pv_write_all(s->fd, p, n);
 	s->z->next_in = (Bytef *)p;
@@ -224,7 +227,7 @@ put_ref(struct wctx *w, uint64_t off, uint32_t len, unsigned unit)
 
 	if (w->f->src == NULL)
 		return PV_EINTERNAL;
-	if (fd >= 0 && unit <= 1 && w->s->z == NULL) {
+	if (fd >= 0 && unit <= 1 && w->s->z == NULL && w->s->mem == NULL) {
 		if ((rc = sink_flush(w->s)) != 0)
 			return rc;
 		return pv_copy_range(fd, base + off, w->s->fd, len);
@@ -449,7 +452,7 @@ int
 dcm_write_fd(struct dcm_file *f, const struct dcm_ts *ts, int fd, struct pv_diag *d)
 {
 	struct dcm_dataset meta;
-	struct sink s = { fd, NULL, NULL, 0, 0 };
+	struct sink s = { fd, NULL, NULL, NULL, 0, 0 };
 	z_stream zs;
 	struct wctx w = { f, &s, 0, 0, d };
 	uint8_t pre[132];
@@ -548,4 +551,28 @@ dcm_write_path(struct dcm_file *f, const struct dcm_ts *ts, const char *path, mo
 		return rc;
 	}
 	return (flags & DCM_WRITE_DURABLE) ? pv_atomic_commit(&af, d) : pv_atomic_commit_nosync(&af, d);
+}
+
+int
+dcm_encode_dataset(struct dcm_file *f, const struct dcm_dataset *ds, const struct dcm_ts *ts,
+    struct pv_buf *out, struct pv_diag *d)
+{
+	struct sink s = { -1, out, NULL, NULL, 0, 0 };
+	struct wctx w = { f, &s, !ts->explicit_vr, ts->big_endian, d };
+	int rc;
+
+	if (ts->deflated || ts->encapsulated)
+		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "encode a data set in a native, undeflated syntax");
+	if (!ts->explicit_vr && check_implicit(ds, &(uint32_t){ 0 }))
+		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "Implicit VR cannot carry this data set");
+	s.buf = malloc(SINK_BUF);
+	if (s.buf == NULL)
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	rc = write_ds(&w, ds);
+	if (rc == 0)
+		rc = sink_flush(&s);
+	free(s.buf);
+	if (rc != 0 && (d == NULL || d->code == 0))
+		pv_diag_set(d, rc, -1, "cannot encode the data set");
+	return rc;
 }

@@ -12,7 +12,7 @@ check "help lists keygen" grep -q "^  keygen" "$out/help.txt"
 check "help documents exit status" grep -q 'Exit status' "$out/help.txt"
 $PV --version > "$out/v.txt"
 check "version names the dictionary edition" grep -q 'PS3.6 2022b' "$out/v.txt"
-for c in dump convert keygen deid; do
+for c in dump convert keygen deid reid; do
 	$PV $c --help > "$out/h.txt"
 	check "$c --help exits 0" [ $? -eq 0 ]
 	check "$c --help documents exit status" grep -q 'Exit status' "$out/h.txt"

@@ -203,6 +203,40 @@ def main(work):
           r.returncode == 2 and "recipe.txt:2: unknown action 'kep'" in err and
           not os.path.exists(os.path.join(work, "recipe-bad", "study2.dcm")), err)
 
+    # 6c. re-identification (PS3.15 E.1.2): originals encrypted for a certificate
+    for tag in ("a", "b"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                        "-subj", "/CN=pacsvault test %s" % tag, "-keyout", os.path.join(work, "reid-%s.key" % tag),
+                        "-out", os.path.join(work, "reid-%s.pem" % tag)], check=True, capture_output=True)
+    eo = os.path.join(work, "enc-out")
+    r = pv("deid", "-q", "--key", keyfile, "--reid-cert", os.path.join(work, "reid-a.pem"), src, "-o", eo)
+    check("reid-cert: batch succeeds", r.returncode == 0, r.stderr.decode("utf-8", "replace"))
+    leaks = []
+    for name, values in plants.items():
+        raw = open(os.path.join(eo, "in", name), "rb").read()
+        for v in values:
+            for enc in ("utf-8", "gb18030", "latin-1"):
+                try:
+                    if v.encode(enc) in raw:
+                        leaks.append(v)
+                except UnicodeEncodeError:
+                    pass
+    check("reid-cert: the encrypted originals leak no planted value", not leaks, str(leaks[:3]))
+    ro2 = os.path.join(work, "reid-out")
+    r = pv("reid", "--key", os.path.join(work, "reid-a.key"), os.path.join(eo, "in"), "-o", ro2)
+    check("reid: restores with the right key", r.returncode == 0, r.stderr.decode("utf-8", "replace"))
+    for name in sorted(plants):
+        a = pv("dump", "--no-meta", os.path.join(src, name)).stdout
+        b = pv("dump", "--no-meta", os.path.join(ro2, "in", name)).stdout
+        check("reid: %s is the original data set again" % name, a == b and len(a) > 0)
+    r = pv("reid", "--key", os.path.join(work, "reid-b.key"), os.path.join(eo, "in", "study1.dcm"),
+           "-o", os.path.join(work, "reid-wrong"))
+    check("reid: another key is refused (1), nothing written",
+          r.returncode == 1 and not os.path.exists(os.path.join(work, "reid-wrong", "study1.dcm")))
+    r = pv("reid", "--key", os.path.join(work, "reid-a.key"), os.path.join(out, "in", "study1.dcm"),
+           "-o", os.path.join(work, "reid-none"))
+    check("reid: a file without encrypted attributes is refused (1)", r.returncode == 1)
+
     # 7. output inside the input, missing key, report content
     r = pv("deid", "-q", "--key", keyfile, src, "-o", os.path.join(src, "inner"))
     check("output inside the input is refused (2)", r.returncode == 2)

@@ -22,11 +22,13 @@
 #include "pacsvault/deid/profile.h"
 
 struct deid_recipe;
+struct pv_cms_recipient;
 
 struct deid_config {
 	unsigned opts;           /* DEID_OPT_BIT() set */
 	uint8_t key[32];         /* the project key (HMAC key) */
 	const struct deid_recipe *recipe;  /* site overrides, or NULL (borrowed) */
+	const struct pv_cms_recipient *reid;  /* PS3.15 E.1.2: encrypt the originals for it, or NULL */
 };
 
 struct deid_counts {

@@ -109,6 +109,21 @@ int dcm_ds_set_seq(struct dcm_file *f, struct dcm_dataset *ds, uint32_t tag, str
 int dcm_seq_add_item(struct dcm_file *f, struct dcm_seq *seq, struct dcm_dataset **out)
 	__attribute__((warn_unused_result));
 
+/*
+ * Inserts (or replaces) in ds of dst a deep copy of element e of src, values
+ * loaded and copied, sequences at every depth (bounded by the reader's cap).
+ * src and dst may be the same file.
+ */
+int dcm_ds_copy_elem(struct dcm_file *dst, struct dcm_dataset *ds, struct dcm_file *src,
+    struct dcm_elem *e) __attribute__((warn_unused_result));
+
+/* Deep-copies data set src of f into *out (in f's arena). */
+int dcm_ds_clone(struct dcm_file *f, const struct dcm_dataset *src, struct dcm_dataset *out)
+	__attribute__((warn_unused_result));
+
+/* 1 when elements a (of fa) and b (of fb) hold the same tag, VR and values at every depth. */
+int dcm_elem_equal(struct dcm_file *fa, struct dcm_elem *a, struct dcm_file *fb, struct dcm_elem *b);
+
 /* Removes tag from ds; 0 or PV_ENOTFOUND. */
 int dcm_ds_remove(struct dcm_dataset *ds, uint32_t tag);
 

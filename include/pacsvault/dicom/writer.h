@@ -20,6 +20,7 @@
 
 #include <sys/types.h>
 
+#include "pacsvault/base/buf.h"
 #include "pacsvault/base/err.h"
 #include "pacsvault/dicom/dataset.h"
 #include "pacsvault/dicom/ts.h"
@@ -45,5 +46,13 @@ int dcm_write_fd(struct dcm_file *f, const struct dcm_ts *ts, int fd, struct pv_
  */
 int dcm_write_path(struct dcm_file *f, const struct dcm_ts *ts, const char *path, mode_t mode,
     unsigned flags, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/*
+ * Appends the encoding of data set ds of f (no preamble, no meta) in the
+ * native, undeflated syntax ts to out: for data sets inside data sets, such
+ * as the Encrypted Content of PS3.15 E.1.2.
+ */
+int dcm_encode_dataset(struct dcm_file *f, const struct dcm_dataset *ds, const struct dcm_ts *ts,
+    struct pv_buf *out, struct pv_diag *d) __attribute__((warn_unused_result));
 
 #endif
