@@ -6,6 +6,19 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
+/* Fetching the HMAC implementation walks the provider tables: once is enough
+ * (EVP_MAC objects may be shared between threads). Kept for the process. */
+static EVP_MAC *hmac_impl;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+hmac_fetch(void)
+{
+	hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 int
 pv_sha256(const void *p, size_t n, uint8_t out[PV_SHA256_LEN])
 {
@@ -20,13 +33,14 @@ int
 pv_hmac_sha256_2(const uint8_t *key, size_t keylen, const void *a, size_t an,
     const void *b, size_t bn, uint8_t out[PV_SHA256_LEN])
 {
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC *mac;
 	EVP_MAC_CTX *ctx = NULL;
 	OSSL_PARAM params[2];
 	size_t outlen = 0;
 	int rc = PV_EINTERNAL;
 
-	if (mac == NULL)
+	pthread_once(&hmac_once, hmac_fetch);
+	if ((mac = hmac_impl) == NULL)
 		return PV_EINTERNAL;
 	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
@@ -43,7 +57,6 @@ pv_hmac_sha256_2(const uint8_t *key, size_t keylen, const void *a, size_t an,
 	rc = 0;
 done:
 	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
 	return rc;
 }
 
