@@ -57,18 +57,25 @@ static const char deid_help[] =
 "                                    encrypted for this certificate's key, in the\n"
 "                                    Encrypted Attributes Sequence (PS3.15 E.1.2);\n"
 "                                    'pacsvault reid' restores them\n"
+"  --quarantine DIR                  where files that may carry burned-in text go\n"
+"                                    (BurnedInAnnotation YES; US, XA, OT, SC; screen\n"
+"                                    captures), header de-identified: pixel cleaning\n"
+"                                    is not there yet, so they never go to OUTDIR\n"
 "  --report FILE                     one JSON line per file: the action on each\n"
 "                                    tag path, counts, errors; never a value\n"
 "  -q, --quiet                       no progress bar and no summary\n"
 "  -h, --help                        this text\n"
 "\n"
 "Exit status: 0 when every file was de-identified, 1 when any could not be\n"
-"(each is reported with its byte offset and tag path), 2 on bad usage.\n";
+"(each is reported with its byte offset and tag path) or was held back for\n"
+"burned-in text, 2 on bad usage.\n";
 
 struct job {
 	char *in;        /* input path */
 	char *out;       /* output path */
 	int rc;
+	int quarantined; /* may carry burned-in text: not written under OUTDIR */
+	char reason[96];
 	struct pv_diag d;
 	struct deid_counts counts;
 	struct pv_buf report;
@@ -80,6 +87,8 @@ static int add_job(struct run *r, const char *in, const char *out);
 
 struct run {
 	struct deid_config cfg;
+	const char *quarantine;  /* folder for files pixel cleaning would need, or NULL */
+	size_t out_prefix;       /* length of the resolved OUTDIR in job->out */
 	struct job *jobs;
 	size_t njobs, cap;
 	int want_report, progress;
@@ -128,8 +137,29 @@ deid_one(void *arg, size_t i, unsigned worker)
 	if (stat(j->in, &st) == 0)
 		j->bytes = (uint64_t)st.st_size;
 	j->rc = dcm_file_open(j->in, NULL, &f, &j->d);
+	if (j->rc == 0 && deid_burned_in_risk(f, j->reason, sizeof(j->reason))) {
+		/* No pixel rule covers it (issue #3): never written under OUTDIR as
+		 * it is. The header is still de-identified for the quarantine copy. */
+		j->quarantined = 1;
+		if (r->quarantine != NULL) {
+			char *q = malloc(strlen(r->quarantine) + strlen(j->out) + 2);
+			if (q == NULL) {
+				j->rc = pv_diag_set(&j->d, PV_ENOMEM, -1, "out of memory");
+			} else {
+				sprintf(q, "%s%s", r->quarantine, j->out + r->out_prefix);
+				free(j->out);
+				j->out = q;
+			}
+		}
+	}
 	if (j->rc == 0)
 		j->rc = deid_apply(f, &r->cfg, &j->counts, r->want_report ? &j->report : NULL, &j->d);
+	if (j->rc == 0 && j->quarantined && r->quarantine == NULL) {
+		dcm_file_free(f);
+		atomic_fetch_add(&r->done, 1);
+		atomic_fetch_add(&r->bytes, j->bytes);
+		return;
+	}
 	if (j->rc == 0 && (slash = strrchr(j->out, '/')) != NULL) {
 		*slash = '\0';
 		if (pv_mkdir_p(j->out, 0755) != 0)
@@ -161,6 +191,7 @@ cmd_deid(int argc, char **argv)
 		{ "report", required_argument, NULL, 'R' },
 		{ "recipe", required_argument, NULL, 'P' },
 		{ "reid-cert", required_argument, NULL, 'C' },
+		{ "quarantine", required_argument, NULL, 'Q' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
@@ -176,7 +207,8 @@ cmd_deid(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *outdir = NULL, *keypath = NULL, *report_path = NULL, *recipe_path = NULL;
-	const char *cert_path = NULL;
+	const char *cert_path = NULL, *quarantine = NULL;
+	char q_real[PATH_MAX];
 	struct pv_cms_recipient *cert = NULL;
 	struct deid_recipe recipe = { NULL, 0 };
 	char out_real[PATH_MAX];
@@ -201,6 +233,7 @@ cmd_deid(int argc, char **argv)
 		case 'R': report_path = optarg; break;
 		case 'P': recipe_path = optarg; break;
 		case 'C': cert_path = optarg; break;
+		case 'Q': quarantine = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, &end, 10);
@@ -263,6 +296,21 @@ cmd_deid(int argc, char **argv)
 			rc = PV_EXIT_FAIL;
 			goto done;
 		}
+		r.out_prefix = strlen(out_real);
+	}
+	if (quarantine != NULL) {
+		size_t n;
+		if (pv_mkdir_p(quarantine, 0700) != 0 || realpath(quarantine, q_real) == NULL) {
+			fprintf(stderr, "pacsvault: deid: %s: cannot create the quarantine folder\n", quarantine);
+			rc = PV_EXIT_FAIL;
+			goto done;
+		}
+		n = strlen(out_real);
+		if (strncmp(q_real, out_real, n) == 0 && (q_real[n] == '/' || q_real[n] == '\0')) {
+			rc = app_usage_error("deid", "the quarantine must be outside the output folder");
+			goto done;
+		}
+		r.quarantine = q_real;
 	}
 	if (report_path != NULL) {
 		r.want_report = 1;
@@ -288,12 +336,17 @@ cmd_deid(int argc, char **argv)
 		failed = 1;
 	}
 	{
-		size_t ok = 0;
+		size_t ok = 0, nquar = 0;
 		for (size_t i = 0; i < r.njobs; i++) {
 			struct job *j = &r.jobs[i];
 			if (j->rc != 0) {
 				failed = 1;
 				app_report("deid", j->in, &j->d);
+			} else if (j->quarantined) {
+				failed = 1;
+				nquar++;
+				fprintf(stderr, "pacsvault: deid: %s: %s: %s\n", j->in,
+				    r.quarantine ? "quarantined" : "not written", j->reason);
 			} else {
 				ok++;
 			}
@@ -306,7 +359,15 @@ cmd_deid(int argc, char **argv)
 				pv_jw_key(&w, "file", 4);
 				pv_jw_string(&w, j->in, strlen(j->in));
 				pv_jw_key(&w, "status", 6);
-				pv_jw_string(&w, j->rc == 0 ? "ok" : "error", j->rc == 0 ? 2 : 5);
+				{
+					const char *st = j->rc != 0 ? "error" : j->quarantined ?
+					    (r.quarantine ? "quarantined" : "not-written") : "ok";
+					pv_jw_string(&w, st, strlen(st));
+				}
+				if (j->rc == 0 && j->quarantined) {
+					pv_jw_key(&w, "reason", 6);
+					pv_jw_string(&w, j->reason, strlen(j->reason));
+				}
 				if (j->rc != 0) {
 					char msg[1024];
 					pv_diag_format(&j->d, NULL, msg, sizeof(msg));
@@ -332,8 +393,9 @@ cmd_deid(int argc, char **argv)
 		}
 		if (!quiet) {
 			double t = elapsed(&r);
-			fprintf(stderr, "pacsvault: deid: %zu of %zu files de-identified, %zu failed, %.1f MB in %.2f s (%.0f files/s)\n",
-			    ok, r.njobs, r.njobs - ok, (double)atomic_load(&r.bytes) / 1048576.0, t,
+			fprintf(stderr, "pacsvault: deid: %zu of %zu files de-identified, %zu held back for"
+			    " burned-in text, %zu failed, %.1f MB in %.2f s (%.0f files/s)\n",
+			    ok, r.njobs, nquar, r.njobs - ok - nquar, (double)atomic_load(&r.bytes) / 1048576.0, t,
 			    t > 0 ? (double)r.njobs / t : 0.0);
 		}
 	}

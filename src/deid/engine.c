@@ -746,3 +746,29 @@ out:
 		pv_diag_set(d, rc, -1, "de-identification failed: %s", pv_strerror(rc));
 	return rc;
 }
+
+int
+deid_burned_in_risk(struct dcm_file *f, char *reason, size_t n)
+{
+	static const char *const modalities[] = { "US", "XA", "OT", "SC" };
+	char v[80];
+
+	if (dcm_ds_find(&f->ds, DCM_TAG_PIXEL_DATA) == NULL)
+		return 0;
+	if (dcm_ds_get_str(f, &f->ds, 0x00280301u, v, sizeof(v)) == 0 && strcmp(v, "YES") == 0) {
+		snprintf(reason, n, "BurnedInAnnotation is YES");
+		return 1;
+	}
+	if (dcm_ds_get_str(f, &f->ds, 0x00080060u, v, sizeof(v)) == 0)
+		for (size_t i = 0; i < sizeof(modalities) / sizeof(modalities[0]); i++)
+			if (strcmp(v, modalities[i]) == 0) {
+				snprintf(reason, n, "modality %s usually carries burned-in text", modalities[i]);
+				return 1;
+			}
+	if (dcm_ds_get_str(f, &f->ds, DCM_TAG_SOP_CLASS_UID, v, sizeof(v)) == 0 &&
+	    strncmp(v, "1.2.840.10008.5.1.4.1.1.7", 25) == 0 && (v[25] == '\0' || v[25] == '.')) {
+		snprintf(reason, n, "a Secondary Capture (screen captures carry text)");
+		return 1;
+	}
+	return 0;
+}

@@ -237,6 +237,27 @@ def main(work):
            "-o", os.path.join(work, "reid-none"))
     check("reid: a file without encrypted attributes is refused (1)", r.returncode == 1)
 
+    # 6d. burned-in text: never written to OUTDIR as it is
+    us_in = os.path.join(work, "us-in")
+    os.makedirs(us_in)
+    u = pydicom.dcmread(os.path.join(src, "study2.dcm"))
+    u.Modality = "US"
+    u.save_as(os.path.join(us_in, "us.dcm"))
+    b2 = pydicom.dcmread(os.path.join(src, "study3.dcm"))
+    b2.BurnedInAnnotation = "YES"
+    b2.save_as(os.path.join(us_in, "bia.dcm"))
+    shutil.copy(os.path.join(src, "study1.dcm"), os.path.join(us_in, "ct.dcm"))
+    uo, uq = os.path.join(work, "us-out"), os.path.join(work, "us-quarantine")
+    r = pv("deid", "-q", "--key", keyfile, "--quarantine", uq, us_in, "-o", uo)
+    err = r.stderr.decode("utf-8", "replace")
+    check("burned-in risk: exit status 1 and the reason given",
+          r.returncode == 1 and "modality US" in err and "BurnedInAnnotation is YES" in err, err)
+    check("burned-in risk: nothing under OUTDIR but the CT",
+          sorted(os.listdir(os.path.join(uo, "us-in"))) == ["ct.dcm"])
+    check("burned-in risk: both in the quarantine, header de-identified",
+          sorted(os.listdir(os.path.join(uq, "us-in"))) == ["bia.dcm", "us.dcm"] and
+          pydicom.dcmread(os.path.join(uq, "us-in", "us.dcm")).get("PatientIdentityRemoved") == "YES")
+
     # 7. output inside the input, missing key, report content
     r = pv("deid", "-q", "--key", keyfile, src, "-o", os.path.join(src, "inner"))
     check("output inside the input is refused (2)", r.returncode == 2)

@@ -43,6 +43,15 @@ struct deid_counts {
 int deid_apply(struct dcm_file *f, const struct deid_config *cfg, struct deid_counts *counts,
     struct pv_buf *report, struct pv_diag *d) __attribute__((warn_unused_result));
 
+/*
+ * 1 when f's pixel data may carry burned-in text that no rule cleans: it has
+ * pixel data and BurnedInAnnotation is YES, or its modality usually carries
+ * text (US, XA, OT, SC) or it is a Secondary Capture (screen captures).
+ * reason (n bytes) says which, without values other than these codes.
+ * Call before deid_apply (it reads the original attributes).
+ */
+int deid_burned_in_risk(struct dcm_file *f, char *reason, size_t n);
+
 /* "2.25." + decimal of the first 128 bits of HMAC-SHA256(key, "uid" || uid) into out (48 bytes). */
 int deid_uid_pseudonym(const uint8_t key[32], const char *uid, size_t n, char out[48])
 	__attribute__((warn_unused_result));
