@@ -381,6 +381,38 @@ static int walk(struct dctx *x, struct dcm_dataset *ds, const struct dcm_charset
 
 #define PATH_MAX_LEN (PV_DIAG_PATH + 16)
 
+/* Z: an empty value; a sequence without items; encapsulated pixel data removed. */
+static int
+empty_elem(struct dctx *x, struct dcm_elem *e, int *remove)
+{
+	if (e->flags & DCM_EF_ENCAPS) {
+		*remove = 1;
+		return 0;
+	}
+	if (e->seq != NULL) {
+		e->seq->nitems = 0;
+		return 0;
+	}
+	return set_value(x, e, "", 0);
+}
+
+/* Applies the profile inside every item of sequence e (path: its tag path). */
+static int
+walk_items(struct dctx *x, struct dcm_elem *e, const struct dcm_charset *cs, const char *path,
+    unsigned depth)
+{
+	int rc;
+
+	for (uint32_t k = 0; k < e->seq->nitems; k++) {
+		char ipath[PATH_MAX_LEN + 32];
+		if (snprintf(ipath, sizeof(ipath), "%s[%u]", path, k) >= (int)sizeof(ipath))
+			ipath[sizeof(ipath) - 1] = '\0';
+		if ((rc = walk(x, e->seq->items[k], cs, ipath, depth + 1)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Applies the action to element i of ds; sets *remove when it goes. */
 static int
 apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_charset *cs, const char *path,
@@ -421,15 +453,7 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 				*remove = 1;
 				return 0;
 			case DEID_R_EMPTY:
-				if (is_seq) {
-					e->seq->nitems = 0;
-					return 0;
-				}
-				if (e->flags & DCM_EF_ENCAPS) {
-					*remove = 1;
-					return 0;
-				}
-				return set_value(x, e, "", 0);
+				return empty_elem(x, e, remove);
 			case DEID_R_REPLACE:
 				if (is_seq || dcm_vr_info((enum dcm_vr)e->vr)->kind != DCM_VRK_STRING) {
 					*remove = 1;  /* only text can take a replacement: no guess */
@@ -437,15 +461,7 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 				}
 				return set_str(x, e, rr->value);
 			default: /* keep: a sequence keeps the profile inside */
-				if (is_seq)
-					for (uint32_t k = 0; k < e->seq->nitems; k++) {
-						char ipath[sizeof(here)];
-						if (snprintf(ipath, sizeof(ipath), "%s[%u]", here, k) >= (int)sizeof(ipath))
-							ipath[sizeof(ipath) - 1] = '\0';
-						if ((rc = walk(x, e->seq->items[k], cs, ipath, depth + 1)) != 0)
-							return rc;
-					}
-				return 0;
+				return is_seq ? walk_items(x, e, cs, here, depth) : 0;
 			}
 		}
 	}
@@ -501,15 +517,7 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 		return 0;
 	case DEID_A_Z:
 		x->c->emptied++;
-		if (is_seq) {
-			e->seq->nitems = 0;
-			return 0;
-		}
-		if (e->flags & DCM_EF_ENCAPS) {
-			*remove = 1;
-			return 0;
-		}
-		return set_value(x, e, "", 0);
+		return empty_elem(x, e, remove);
 	case DEID_A_D:
 		if (is_seq)
 			break; /* a valid dummy sequence: its items with the profile applied */
@@ -543,16 +551,7 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 		if (v[3] == 'Y' && ((v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0')) > 89)
 			return set_str(x, e, "090Y");
 	}
-	if (is_seq) {
-		for (uint32_t k = 0; k < e->seq->nitems; k++) {
-			char ipath[sizeof(here)];
-			if (snprintf(ipath, sizeof(ipath), "%s[%u]", here, k) >= (int)sizeof(ipath))
-				ipath[sizeof(ipath) - 1] = '\0';
-			if ((rc = walk(x, e->seq->items[k], cs, ipath, depth + 1)) != 0)
-				return rc;
-		}
-	}
-	return 0;
+	return is_seq ? walk_items(x, e, cs, here, depth) : 0;
 }
 
 static int
