@@ -272,16 +272,21 @@ dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, str
 			indent = 4 * depth;
 			start = line_begin(out, indent, &rc);
 			len_text(lenbuf, sizeof(lenbuf), ev.length);
+			if (rc == 0) {
+				char h[15];
+				tag_text(h, ev.tag);
+				memcpy(h + 12, ev.encapsulated ? dcm_vr_name(ev.vr) : "SQ", 2);
+				h[14] = ' ';
+				rc = pv_buf_append(out, h, sizeof(h));
+			}
 			if (rc == 0)
-				rc = pv_buf_printf(out, "(%04x,%04x) %s (%s)", DCM_GROUP(ev.tag), DCM_ELEM(ev.tag),
-				    ev.encapsulated ? dcm_vr_name(ev.vr) : "SQ",
-				    ev.encapsulated ? "PixelSequence" :
-				    ev.length == DCM_UNDEFINED_LENGTH ? "Sequence with undefined length" :
-				    "Sequence with explicit length");
+				rc = pv_buf_puts(out, ev.encapsulated ? "(PixelSequence)" :
+				    ev.length == DCM_UNDEFINED_LENGTH ? "(Sequence with undefined length)" :
+				    "(Sequence with explicit length)");
 			if (rc == 0)
 				rc = line_pad(out, start, indent);
 			if (rc == 0)
-				rc = pv_buf_printf(out, "# %s, 1 %s", lenbuf, keyword_of(ev.tag));
+				rc = put_tail(out, ev.length, 1, keyword_of(ev.tag));
 			break;
 		case DCM_EV_SEQ_END:
 			if (ev.defined_length)
@@ -302,12 +307,12 @@ dump_text(struct dcm_reader *r, const char *file, const struct dump_opts *o, str
 			start = line_begin(out, indent, &rc);
 			len_text(lenbuf, sizeof(lenbuf), ev.length);
 			if (rc == 0)
-				rc = pv_buf_printf(out, "(fffe,e000) na (Item with %s length)",
-				    ev.defined_length ? "explicit" : "undefined");
+				rc = pv_buf_puts(out, ev.defined_length ? "(fffe,e000) na (Item with explicit length)" :
+				    "(fffe,e000) na (Item with undefined length)");
 			if (rc == 0)
 				rc = line_pad(out, start, indent);
 			if (rc == 0)
-				rc = pv_buf_printf(out, "# %s, 1 Item", lenbuf);
+				rc = put_tail(out, ev.length, 1, "Item");
 			break;
 		case DCM_EV_ITEM_END:
 			if (ev.defined_length)
