@@ -485,8 +485,9 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 		*remove = 1;
 		return 0;
 	}
-	if ((DCM_GROUP(e->tag) & 0xff00) == 0x6000 && !(opts & DEID_OPT_BIT(DEID_OPT_CLEAN_GRAPHICS))) {
-		/* Overlays (60xx): the data goes (E.1-1 X), so the whole overlay group goes. */
+	if ((DCM_GROUP(e->tag) & 0xff00) == 0x6000) {
+		/* Overlays (60xx): the data goes (E.1-1 X; under Clean Graphics C, but
+		 * a bitmap cannot be cleaned yet), so the whole overlay group goes. */
 		x->c->removed++;
 		report(x, here, DEID_A_X);
 		*remove = 1;
