@@ -42,6 +42,8 @@ buf_grow(struct pv_buf *b, size_t n)
 char *
 pv_buf_reserve(struct pv_buf *b, size_t n)
 {
+	if (b->data != NULL && n < b->cap - b->len)
+		return b->data + b->len;  /* room already there (cap never exceeds max + 1) */
 	if (buf_grow(b, n) != 0)
 		return NULL;
 	return b->data + b->len;

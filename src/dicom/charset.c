@@ -78,7 +78,18 @@ dcm_charset_name(const struct dcm_charset *cs)
 int
 dcm_charset_is_plain(const uint8_t *in, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	/* Eight bytes at a time: no high bit set, and no ESC (0x1b) byte. */
+	const uint64_t high = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, e;
+		memcpy(&w, in + i, 8);
+		e = w ^ (ones * 0x1b);
+		if ((w & high) != 0 || ((e - ones) & ~e & high) != 0)
+			return 0;
+	}
+	for (; i < n; i++)
 		if (in[i] >= 0x80 || in[i] == 0x1b)
 			return 0;
 	return 1;

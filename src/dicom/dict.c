@@ -11,13 +11,13 @@ dcm_dict_lookup(uint32_t tag)
 	unsigned lo = 0, hi = dcm_dict_exact_count;
 	uint16_t g = DCM_GROUP(tag), e = DCM_ELEM(tag);
 
-	for (unsigned i = hint; i < hint + 4 && i < dcm_dict_exact_count; i++) {
-		if (dcm_dict_exact[i].tag == tag) {
-			hint = i + 1;
-			return &dcm_dict_exact[i];
-		}
-		if (dcm_dict_exact[i].tag > tag)
-			break;
+	if (hint < dcm_dict_exact_count && dcm_dict_exact[hint].tag <= tag) {
+		/* Gallop forward from the last hit, then search that span only. */
+		unsigned step = 1;
+		while (hint + step < dcm_dict_exact_count && dcm_dict_exact[hint + step].tag <= tag)
+			step *= 2;
+		lo = hint + step / 2;
+		hi = hint + step < dcm_dict_exact_count ? hint + step + 1 : dcm_dict_exact_count;
 	}
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;

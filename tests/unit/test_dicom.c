@@ -63,6 +63,24 @@ test_dictionary(void)
 	dcm_dict_find_keyword("NoSuchKeyword", &found);
 	T_EQ_INT(found, 0);
 	T_EQ_STR(dcm_dict_edition(), "2022b");
+	/* Every entry is found, whatever the order of lookups (the search gallops
+	 * from the last hit): in order, backwards, and strided. */
+	{
+		extern const struct dcm_dict_entry dcm_dict_exact[];
+		unsigned n = dcm_dict_size(), bad = 0;
+		for (unsigned i = 0; i < n; i++)
+			bad += dcm_dict_lookup(dcm_dict_exact[i].tag) != &dcm_dict_exact[i];
+		for (unsigned i = n; i-- > 0;)
+			bad += dcm_dict_lookup(dcm_dict_exact[i].tag) != &dcm_dict_exact[i];
+		for (unsigned i = 0; i < n; i++) {
+			unsigned k = (i * 2654435761u) % n;
+			bad += dcm_dict_lookup(dcm_dict_exact[k].tag) != &dcm_dict_exact[k];
+			/* a tag just past an entry is not that entry */
+			const struct dcm_dict_entry *x = dcm_dict_lookup(dcm_dict_exact[k].tag + 1);
+			bad += x != NULL && x->tag != 0 && x->tag != dcm_dict_exact[k].tag + 1;
+		}
+		T_EQ_INT(bad, 0);
+	}
 	T_ASSERT(dcm_dict_size() > 4000);
 }
 
