@@ -83,15 +83,12 @@ struct job {
 	uint64_t bytes;
 };
 
-struct run;
-static int add_job(struct run *r, const char *in, const char *out);
-
 struct run {
 	struct deid_config cfg;
 	const char *quarantine;  /* folder for files pixel cleaning would need, or NULL */
 	size_t out_prefix;       /* length of the resolved OUTDIR in job->out */
 	struct job *jobs;
-	size_t njobs, cap;
+	size_t njobs;
 	int want_report, progress;
 	atomic_size_t done;
 	atomic_ullong bytes;
@@ -287,9 +284,15 @@ cmd_deid(int argc, char **argv)
 	{
 		struct app_inputs ins = { NULL, 0, 0 };
 		rc = app_inputs_collect(&ins, "deid", argv + optind, argc - optind, outdir, &failed);
-		for (size_t i = 0; rc == PV_EXIT_OK && i < ins.n; i++)
-			if (add_job(&r, ins.v[i].in, ins.v[i].out) != 0)
-				rc = PV_EXIT_INTERNAL;
+		/* The jobs take the listed paths over (no second copy). */
+		if (rc == PV_EXIT_OK && ins.n > 0 && (r.jobs = pv_calloc(ins.n, sizeof(*r.jobs))) == NULL)
+			rc = PV_EXIT_INTERNAL;
+		for (size_t i = 0; rc == PV_EXIT_OK && i < ins.n; i++) {
+			r.jobs[i].in = ins.v[i].in;
+			r.jobs[i].out = ins.v[i].out;
+			ins.v[i].in = ins.v[i].out = NULL;
+			r.njobs = i + 1;
+		}
 		app_inputs_free(&ins);
 		if (rc != PV_EXIT_OK)
 			goto done;
@@ -416,22 +419,3 @@ done:
 	return rc;
 }
 
-static int
-add_job(struct run *r, const char *in, const char *out)
-{
-	if (r->njobs == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 256;
-		struct job *n = pv_reallocarray(r->jobs, ncap, sizeof(*n));
-		if (n == NULL)
-			return PV_ENOMEM;
-		r->jobs = n;
-		r->cap = ncap;
-	}
-	memset(&r->jobs[r->njobs], 0, sizeof(r->jobs[0]));
-	r->jobs[r->njobs].in = pv_strdup(in);
-	r->jobs[r->njobs].out = pv_strdup(out);
-	if (r->jobs[r->njobs].in == NULL || r->jobs[r->njobs].out == NULL)
-		return PV_ENOMEM;
-	r->njobs++;
-	return 0;
-}
