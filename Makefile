@@ -14,9 +14,9 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
 
-PKGS     := openssl zlib
+PKGS     := openssl zlib libjpeg charls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lz)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lz -ljpeg -lcharls)
 
 CPPFLAGS := -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
@@ -58,14 +58,24 @@ CRYPTO_SRC := \
 	src/crypto/keyfile.c \
 	src/crypto/cms.c
 
+CODEC_SRC := \
+	src/codec/pixel.c \
+	src/codec/codec.c \
+	src/codec/rle.c \
+	src/codec/jpegll.c \
+	src/codec/jpeg.c \
+	src/codec/jpegls.c
+
 DEID_SRC := \
+	src/deid/pixrules.c \
+	src/deid/pixclean.c \
 	src/deid/profile.c \
 	src/deid/profile_table.c \
 	src/deid/textclean.c \
 	src/deid/engine.c \
 	src/deid/recipe.c
 
-LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(DEID_SRC)
+LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC)
 
 APP_SRC := \
 	src/app/main.c \
@@ -83,9 +93,11 @@ UNIT_SRC := \
 	tests/unit/test_dicom.c \
 	tests/unit/test_crypto.c \
 	tests/unit/test_deid.c \
+	tests/unit/test_codec.c \
 	tests/unit/dcmbuild.c
 
-FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe
+FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg \
+	fuzz_jpegls fuzz_pixrules
 
 BUILD := build
 REL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(APP_SRC))
@@ -114,9 +126,8 @@ $(BUILD)/test/pacsvault: $(TEST_LIB_OBJ) $(TEST_APP_OBJ)
 $(BUILD)/test/unit: $(TEST_LIB_OBJ) $(UNIT_OBJ)
 	$(CC) $(TEST_LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test/regress: $(TEST_LIB_OBJ) $(BUILD)/test/obj/fuzz/replay.o $(BUILD)/test/obj/fuzz/fuzz_reader.o \
-		$(BUILD)/test/obj/fuzz/fuzz_roundtrip.o $(BUILD)/test/obj/fuzz/fuzz_deid.o \
-		$(BUILD)/test/obj/fuzz/fuzz_recipe.o
+$(BUILD)/test/regress: $(TEST_LIB_OBJ) $(BUILD)/test/obj/fuzz/replay.o \
+		$(patsubst %,$(BUILD)/test/obj/fuzz/%.o,$(FUZZ_TARGETS))
 	$(CC) $(TEST_LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 check-layers:
@@ -134,7 +145,7 @@ demo: $(BUILD)/pacsvault
 bench: $(BUILD)/pacsvault
 	@sh bench/run.sh
 
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC)
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz.h fuzz/codec_common.h $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 

@@ -9,6 +9,11 @@ int fuzz_reader_one(const uint8_t *data, size_t size);
 int fuzz_roundtrip_one(const uint8_t *data, size_t size);
 int fuzz_deid_one(const uint8_t *data, size_t size);
 int fuzz_recipe_one(const uint8_t *data, size_t size);
+int fuzz_rle_one(const uint8_t *data, size_t size);
+int fuzz_jpegll_one(const uint8_t *data, size_t size);
+int fuzz_jpeg_one(const uint8_t *data, size_t size);
+int fuzz_jpegls_one(const uint8_t *data, size_t size);
+int fuzz_pixrules_one(const uint8_t *data, size_t size);
 
 #ifdef PV_REPLAY
 #define PV_FUZZ_ENTRY(fn) /* replay.c calls fn directly */

@@ -34,6 +34,11 @@ run_file(const char *path)
 	fuzz_roundtrip_one(buf, (size_t)n);
 	fuzz_deid_one(buf, (size_t)n);
 	fuzz_recipe_one(buf, (size_t)n);
+	fuzz_rle_one(buf, (size_t)n);
+	fuzz_jpegll_one(buf, (size_t)n);
+	fuzz_jpeg_one(buf, (size_t)n);
+	fuzz_jpegls_one(buf, (size_t)n);
+	fuzz_pixrules_one(buf, (size_t)n);
 	free(buf);
 	printf("PASS: replay %s\n", path);
 	passed++;

@@ -10,6 +10,14 @@ corpus=build/fuzz/corpus-$target
 crashes=build/fuzz/crash-$target
 mkdir -p "$corpus" "$crashes"
 seeds=/usr/lib/python3/dist-packages/pydicom/data
+case "$target" in
+fuzz_rle|fuzz_jpegll|fuzz_jpeg|fuzz_jpegls)
+	[ -z "$(ls -A "$corpus")" ] && /usr/bin/python3 fuzz/codec_seeds.py "$target" "$corpus"
+	;;
+fuzz_pixrules)
+	[ -z "$(ls -A "$corpus")" ] && cp tests/regress/pixrules-sample.txt "$corpus/"
+	;;
+esac
 if [ -d "$seeds" ] && [ -z "$(ls -A "$corpus")" ]; then
 	find "$seeds" -type f -size -200k ! -name '*.py*' ! -name '*.txt' ! -name '*.json' | \
 		while read -r f; do cp "$f" "$corpus/$(echo "$f" | md5sum | cut -c1-16)"; done

@@ -9,6 +9,7 @@
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/crypto/keyfile.h"
 #include "pacsvault/deid/engine.h"
+#include "pacsvault/deid/pixclean.h"
 #include "pacsvault/deid/recipe.h"
 #include "pacsvault/dicom/dataset.h"
 #include "pacsvault/dicom/writer.h"
@@ -50,6 +51,14 @@ static const char deid_help[] =
 "  --clean-structured-content        keep SR content with identifiers redacted\n"
 "  --clean-graphics                  keep graphic annotations, text cleaned (overlays\n"
 "                                    still go: bitmaps cannot be cleaned yet)\n"
+"  --clean-pixel-data                overwrite burned-in text in the stored pixels of\n"
+"                                    every frame where a pixel rule says it is\n"
+"                                    (uncompressed, RLE, JPEG lossless, JPEG baseline\n"
+"                                    and extended 8-bit, JPEG-LS; in the file's own\n"
+"                                    transfer syntax); BurnedInAnnotation becomes NO\n"
+"  --pixel-rules FILE                site pixel rules (format in docs/DEID.md), used\n"
+"                                    with the built-in ones\n"
+"  --no-builtin-rules                only the rules of --pixel-rules\n"
 "  -j, --jobs N                      worker threads (default 0: one per CPU)\n"
 "  --recipe FILE                     site overrides: keep, remove, empty or replace\n"
 "                                    by tag, mask, keyword or private creator\n"
@@ -60,8 +69,9 @@ static const char deid_help[] =
 "                                    'pacsvault reid' restores them\n"
 "  --quarantine DIR                  where files that may carry burned-in text go\n"
 "                                    (BurnedInAnnotation YES; US, XA, OT, SC; screen\n"
-"                                    captures), header de-identified: pixel cleaning\n"
-"                                    is not there yet, so they never go to OUTDIR\n"
+"                                    captures) when no pixel rule cleans them, or\n"
+"                                    their compression cannot be cleaned: header\n"
+"                                    de-identified, never in OUTDIR\n"
 "  --report FILE                     one JSON line per file: the action on each\n"
 "                                    tag path, counts, errors; never a value\n"
 "  -q, --quiet                       no progress bar and no summary\n"
@@ -76,16 +86,20 @@ struct job {
 	char *out;       /* output path */
 	int rc;
 	int quarantined; /* may carry burned-in text: not written under OUTDIR */
-	char reason[96];
+	char reason[320];
 	struct pv_diag d;
 	struct deid_counts counts;
 	struct pv_buf report;
 	uint64_t bytes;
+	const char *pix_rule;          /* the pixel rule that cleaned it, or NULL */
+	struct pixclean_result pix;
 };
 
 struct run {
 	struct deid_config cfg;
 	const char *quarantine;  /* folder for files pixel cleaning would need, or NULL */
+	int clean_pixels;        /* --clean-pixel-data */
+	const struct pixrules *rules;
 	size_t out_prefix;       /* length of the resolved OUTDIR in job->out */
 	struct job *jobs;
 	size_t njobs;
@@ -120,6 +134,55 @@ draw_progress(struct run *r, int final)
 	fflush(stderr);
 }
 
+/*
+ * Pixel cleaning before the header is touched (the rules read the original
+ * attributes). Sets j->quarantined with a reason when the file may carry
+ * burned-in text that was not cleaned.
+ */
+static void
+pixels(struct run *r, struct job *j, struct dcm_file *f)
+{
+	struct pix_subject subj;
+	struct pix_rect rects[256];
+	size_t nrects = 0, matched = 0;
+	const char *name = NULL;
+	struct pv_diag pd;
+	int risk = deid_burned_in_risk(f, j->reason, sizeof(j->reason));
+
+	if (!r->clean_pixels) {
+		j->quarantined = risk;
+		return;
+	}
+	if (pix_subject_read(f, &subj) != 0) {
+		j->quarantined = risk;  /* no pixel data: no risk either */
+		return;
+	}
+	matched = pixrules_match(r->rules, &subj, rects, sizeof(rects) / sizeof(rects[0]), &nrects, &name);
+	if (matched == PIXRULES_OVERFLOW) {
+		j->quarantined = 1;
+		snprintf(j->reason, sizeof(j->reason), "the matching pixel rules need over 256 rectangles");
+		return;
+	}
+	if (matched == 0) {
+		if (risk) {
+			size_t l = strlen(j->reason);
+			snprintf(j->reason + l, sizeof(j->reason) - l, "; no pixel rule matches");
+		}
+		j->quarantined = risk;
+		return;
+	}
+	pv_diag_clear(&pd);
+	if (deid_pixclean(f, rects, nrects, &j->pix, &pd) != 0) {
+		char msg[160];
+		pv_diag_format(&pd, NULL, msg, sizeof(msg));
+		j->quarantined = 1;
+		snprintf(j->reason, sizeof(j->reason), "pixel rule %s matches but: %s", name, msg);
+		return;
+	}
+	j->pix_rule = name;
+	j->quarantined = 0;
+}
+
 static void
 deid_one(void *arg, size_t i, unsigned worker)
 {
@@ -135,10 +198,11 @@ deid_one(void *arg, size_t i, unsigned worker)
 	if (stat(j->in, &st) == 0)
 		j->bytes = (uint64_t)st.st_size;
 	j->rc = dcm_file_open(j->in, NULL, &f, &j->d);
-	if (j->rc == 0 && deid_burned_in_risk(f, j->reason, sizeof(j->reason))) {
-		/* No pixel rule covers it (issue #3): never written under OUTDIR as
-		 * it is. The header is still de-identified for the quarantine copy. */
-		j->quarantined = 1;
+	if (j->rc == 0)
+		pixels(r, j, f);
+	if (j->rc == 0 && j->quarantined) {
+		/* Burned-in text that no rule cleaned: never written under OUTDIR
+		 * as it is. The header is still de-identified for the quarantine copy. */
 		if (r->quarantine != NULL) {
 			char *q = malloc(strlen(r->quarantine) + strlen(j->out) + 2);
 			if (q == NULL) {
@@ -152,6 +216,8 @@ deid_one(void *arg, size_t i, unsigned worker)
 	}
 	if (j->rc == 0)
 		j->rc = deid_apply(f, &r->cfg, &j->counts, r->want_report ? &j->report : NULL, &j->d);
+	if (j->rc == 0 && j->pix_rule != NULL)
+		j->rc = dcm_ds_set_str(f, &f->ds, 0x00280301u, DCM_VR_CS, "NO");
 	if (j->rc == 0 && j->quarantined && r->quarantine == NULL) {
 		dcm_file_free(f);
 		atomic_fetch_add(&r->done, 1);
@@ -179,6 +245,47 @@ deid_one(void *arg, size_t i, unsigned worker)
 	}
 }
 
+static int
+load_rules(const char *path, int no_builtin, struct pixrules **out)
+{
+	struct pixrules *all = NULL, *site = NULL;
+	struct pv_diag d;
+	unsigned char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if (no_builtin ? pixrules_parse("", 0, "none", &all, &d) != 0 : pixrules_builtin(&all) != 0)
+		return PV_EXIT_INTERNAL;
+	if (path == NULL) {
+		*out = all;
+		return PV_EXIT_OK;
+	}
+	pv_diag_clear(&d);
+	if (pv_read_file(path, PIXRULES_MAX_TEXT, &text, &len, &d) != 0) {
+		fprintf(stderr, "pacsvault: deid: %s: cannot read the pixel rules (at most %u bytes)\n", path,
+		    PIXRULES_MAX_TEXT);
+		rc = PV_EXIT_USAGE;
+	} else if (pixrules_parse(text ? (const char *)text : "", len, path, &site, &d) != 0) {
+		char msg[1024];
+		pv_diag_format(&d, NULL, msg, sizeof(msg));
+		fprintf(stderr, "pacsvault: deid: %s\n", msg);
+		rc = PV_EXIT_USAGE;
+	} else if (pixrules_merge(all, site) != 0) {
+		rc = PV_EXIT_INTERNAL;
+	} else {
+		rc = PV_EXIT_OK;
+	}
+	free(text);
+	pixrules_free(site);
+	if (rc != PV_EXIT_OK) {
+		pixrules_free(all);
+		return rc;
+	}
+	*out = all;
+	return PV_EXIT_OK;
+}
+
 int
 cmd_deid(int argc, char **argv)
 {
@@ -190,6 +297,9 @@ cmd_deid(int argc, char **argv)
 		{ "recipe", required_argument, NULL, 'P' },
 		{ "reid-cert", required_argument, NULL, 'C' },
 		{ "quarantine", required_argument, NULL, 'Q' },
+		{ "clean-pixel-data", no_argument, NULL, 'X' },
+		{ "pixel-rules", required_argument, NULL, 'Y' },
+		{ "no-builtin-rules", no_argument, NULL, 'Z' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
@@ -205,7 +315,9 @@ cmd_deid(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *outdir = NULL, *keypath = NULL, *report_path = NULL, *recipe_path = NULL;
-	const char *cert_path = NULL, *quarantine = NULL;
+	const char *cert_path = NULL, *quarantine = NULL, *rules_path = NULL;
+	struct pixrules *rules = NULL;
+	int no_builtin = 0;
 	char q_real[PATH_MAX];
 	struct pv_cms_recipient *cert = NULL;
 	struct deid_recipe recipe = { NULL, 0 };
@@ -232,6 +344,9 @@ cmd_deid(int argc, char **argv)
 		case 'P': recipe_path = optarg; break;
 		case 'C': cert_path = optarg; break;
 		case 'Q': quarantine = optarg; break;
+		case 'X': r.clean_pixels = 1; break;
+		case 'Y': rules_path = optarg; break;
+		case 'Z': no_builtin = 1; break;
 		case 'q': quiet = 1; break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, &end, 10);
@@ -253,8 +368,16 @@ cmd_deid(int argc, char **argv)
 		return app_usage_error("deid", "no inputs");
 	if ((r.cfg.opts & DEID_OPT_BIT(DEID_OPT_FULL_DATES)) && (r.cfg.opts & DEID_OPT_BIT(DEID_OPT_MODIFIED_DATES)))
 		return app_usage_error("deid", "--retain-full-dates and --retain-modified-dates exclude each other");
+	if ((rules_path != NULL || no_builtin) && !r.clean_pixels)
+		return app_usage_error("deid", "--pixel-rules and --no-builtin-rules go with --clean-pixel-data");
+	if (r.clean_pixels) {
+		if ((rc = load_rules(rules_path, no_builtin, &rules)) != PV_EXIT_OK)
+			return rc;
+		r.rules = rules;
+	}
 	pv_diag_clear(&d);
 	if (pv_key_read(keypath, PV_KEY_PROJECT, &key, &d) != 0) {
+		pixrules_free(rules);
 		app_report("deid", keypath, &d);
 		return PV_EXIT_USAGE;
 	}
@@ -386,6 +509,15 @@ cmd_deid(int argc, char **argv)
 					    j->counts.shifted, j->counts.kept_private, j->counts.recipe);
 					pv_jw_key(&w, "counts", 6);
 					pv_jw_raw(&w, counts, (size_t)n);
+					if (j->pix_rule != NULL) {
+						char px[256];
+						int m = snprintf(px, sizeof(px),
+						    "{\"rule\":\"%s\",\"codec\":\"%s\",\"frames\":%u,\"changed\":%llu}",
+						    j->pix_rule, pix_codec_name(j->pix.codec), (unsigned)j->pix.frames,
+						    (unsigned long long)j->pix.changed);
+						pv_jw_key(&w, "pixels", 6);
+						pv_jw_raw(&w, px, (size_t)m);
+					}
 					pv_jw_key(&w, "actions", 7);
 					pv_jw_raw(&w, j->report.data ? j->report.data : "{}", j->report.data ? j->report.len : 2);
 				}
@@ -415,6 +547,7 @@ done:
 	free(r.jobs);
 	deid_recipe_free(&recipe);
 	pv_cms_recipient_free(cert);
+	pixrules_free(rules);
 	pv_cleanse(r.cfg.key, sizeof(r.cfg.key));
 	return rc;
 }

@@ -66,6 +66,8 @@ sink_put(struct sink *s, const void *p, size_t n)
 {
 	if (s->err != 0)
 		return s->err;
+	if (n == 0)
+		return 0;
 	if (n > SINK_BUF - s->len) {
 		if (sink_flush(s) != 0)
 			return s->err;

@@ -4,6 +4,13 @@
 
 #define PV_TEST_LIST(X) \
 	X(test_err_strings) \
+	X(test_pix_blank) \
+	X(test_rle_round_trip) \
+	X(test_jpeg_lossless_round_trip) \
+	X(test_jpegls_round_trip) \
+	X(test_jpeg_dct_blank) \
+	X(test_pixel_rules) \
+	X(test_pixel_rules_outside_regions) \
 	X(test_diag_sticky_and_format) \
 	X(test_arena) \
 	X(test_checked_sizes) \

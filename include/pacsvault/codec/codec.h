@@ -1,0 +1,111 @@
+/*
+ * codec.h: the pixel codecs pixel cleaning needs (src/codec, layer 2).
+ *
+ * Decoders turn one compressed frame into a native frame (pixel.h); the
+ * encoders do the reverse with the parameters the decoder saw, so a frame
+ * goes back in its own transfer syntax. Every decoder checks every length
+ * and marker against its input and the pix_desc it is given: a frame that
+ * does not match the data set's description is an error, never a guess.
+ * The lossy JPEG processes are not decoded for cleaning at all: the
+ * rectangles are blanked in the DCT domain, so blocks outside them keep
+ * their exact coefficients (no second loss).
+ */
+#ifndef PV_CODEC_CODEC_H
+#define PV_CODEC_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pacsvault/base/buf.h"
+#include "pacsvault/base/err.h"
+#include "pacsvault/codec/pixel.h"
+
+enum pix_codec {
+	PIX_NATIVE = 0,     /* uncompressed (and deflated: inflated by the reader) */
+	PIX_RLE,            /* 1.2.840.10008.1.2.5 */
+	PIX_JPEG_LOSSLESS,  /* 1.2.840.10008.1.2.4.57 and .70: process 14 */
+	PIX_JPEG_DCT,       /* .50 baseline, .51 extended (8-bit through libjpeg-turbo) */
+	PIX_JPEG_LS,        /* .80 lossless, .81 near-lossless (CharLS) */
+	PIX_JPEG_2000,      /* .90, .91 and the HTJ2K syntaxes */
+	PIX_OTHER           /* MPEG, HEVC, unknown */
+};
+
+/* The codec of a transfer syntax UID (PIX_NATIVE for the uncompressed ones). */
+enum pix_codec pix_codec_of(const char *ts_uid, int encapsulated);
+const char *pix_codec_name(enum pix_codec c);
+
+/* RLE Lossless (PS3.5 Annex G), written here. */
+int rle_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *out,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+int rle_encode(const uint8_t *frame, const struct pix_desc *pd, struct pv_buf *out)
+	__attribute__((warn_unused_result));
+
+/* JPEG Lossless, process 14 (ITU T.81 Annex H), Huffman coded, written here. */
+struct jpegll_params {
+	unsigned precision;   /* P of the frame header, 2..16 */
+	unsigned predictor;   /* selection value 1..7 */
+	unsigned pt;          /* point transform */
+};
+int jpegll_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *out,
+    struct jpegll_params *used, struct pv_diag *d) __attribute__((warn_unused_result));
+int jpegll_encode(const uint8_t *frame, const struct pix_desc *pd, const struct jpegll_params *p,
+    struct pv_buf *out) __attribute__((warn_unused_result));
+
+/*
+ * JPEG baseline and extended (8-bit): every 8x8 block of every component
+ * that touches a rectangle gets the fill value (pix_fill_value) as its DC
+ * and zero AC coefficients; all other blocks are copied as they are. The
+ * result is a new JPEG stream in out (comment and application markers of
+ * the source are not copied: they can carry text). *blocks counts the
+ * blocks changed. 12-bit data is PV_EUNSUPPORTED.
+ */
+int jpeg_blank(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r,
+    size_t nr, struct pv_buf *out, uint64_t *blocks, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+/* Decodes an 8-bit JPEG frame to native samples (no colour conversion). */
+int jpeg_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *out,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+
+/* JPEG-LS (ITU T.87) through CharLS. */
+struct jpegls_params {
+	int near;             /* NEAR: 0 lossless */
+	int bits;             /* P of the stream (0: BitsStored) */
+	int interleave;       /* 0 none, 1 line, 2 sample */
+	int32_t t1, t2, t3, reset, maxval;  /* preset coding parameters (0: default) */
+};
+int jpegls_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *out,
+    struct jpegls_params *used, struct pv_diag *d) __attribute__((warn_unused_result));
+int jpegls_encode(const uint8_t *frame, const struct pix_desc *pd, const struct jpegls_params *p,
+    struct pv_buf *out, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/* ---- encapsulated pixel data (PS3.5 A.4) ---- */
+
+struct dcm_file;
+struct dcm_elem;
+
+struct pix_frame {
+	const uint8_t *p;     /* the frame's bytes */
+	size_t n;
+	uint8_t *owned;       /* set when p was assembled from several fragments */
+};
+
+/*
+ * Finds the compressed frames of encapsulated pixel data element e of f:
+ * one frame: every fragment; otherwise by the Basic Offset Table, or one
+ * fragment per frame, or (JPEG family) a new frame at each fragment that
+ * starts with an SOI marker. Fragment bytes are loaded into f's arena.
+ * *out (nframes entries) is freed with pix_frames_free().
+ */
+int pix_encaps_frames(struct dcm_file *f, struct dcm_elem *e, uint32_t nframes, enum pix_codec c,
+    struct pix_frame **out, struct pv_diag *d) __attribute__((warn_unused_result));
+void pix_frames_free(struct pix_frame *fr, uint32_t n);
+
+/*
+ * Replaces e's fragments by a Basic Offset Table (when n > 1) and one
+ * fragment per frame (frames[i], padded to even length), in f's arena,
+ * and removes an Extended Offset Table that would no longer be true.
+ */
+int pix_encaps_set(struct dcm_file *f, struct dcm_elem *e, const struct pv_buf *frames, uint32_t n)
+	__attribute__((warn_unused_result));
+
+#endif

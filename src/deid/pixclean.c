@@ -1,0 +1,132 @@
+/* pixclean.c: blanking rectangles in every frame, in the file's own transfer syntax. */
+#include "pacsvault/deid/pixclean.h"
+#include "pacsvault/base/buf.h"
+#include "pacsvault/base/mem.h"
+#include "pacsvault/dicom/dict.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FRAME_BUF_MAX ((size_t)1 << 31)
+
+static int
+clean_native(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd, const struct pix_rect *r,
+    size_t n, struct pixclean_result *res, struct pv_diag *d)
+{
+	size_t fb = pix_frame_bytes(pd);
+	const uint8_t *v;
+	int rc;
+
+	if (strncmp(pd->photometric, "YBR_", 4) == 0 && strstr(pd->photometric, "_422") != NULL)
+		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "uncompressed %s pixel data is not handled", pd->photometric);
+	if ((uint64_t)fb * pd->frames > e->length)
+		return pv_diag_set(d, PV_EPARSE, -1, "pixel data holds %u bytes, %u frames of %zu bytes need more",
+		    (unsigned)e->length, (unsigned)pd->frames, fb);
+	if ((rc = dcm_file_value(f, e, &v)) != 0)
+		return pv_diag_set(d, rc, -1, "pixel data cannot be read");
+	/* The value is in f's arena now (loaded or built there): ours to change. */
+	for (uint32_t i = 0; i < pd->frames; i++)
+		res->changed += pix_blank((uint8_t *)(uintptr_t)v + (size_t)i * fb, pd, r, n);
+	return 0;
+}
+
+static int
+clean_encaps(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd0, enum pix_codec c,
+    const struct pix_rect *r, size_t n, struct pixclean_result *res, struct pv_diag *d)
+{
+	struct pix_desc pd = *pd0;
+	struct pix_frame *fr = NULL;
+	struct pv_buf *outs;
+	uint8_t *frame = NULL;
+	size_t fb = pix_frame_bytes(&pd);
+	int rc;
+
+	pd.planar = 0;  /* decoders give pixel-interleaved frames */
+	if ((outs = pv_calloc(pd.frames, sizeof(*outs))) == NULL)
+		return PV_ENOMEM;
+	for (uint32_t i = 0; i < pd.frames; i++)
+		pv_buf_init(&outs[i], FRAME_BUF_MAX);
+	if ((rc = pix_encaps_frames(f, e, pd.frames, c, &fr, d)) != 0)
+		goto out;
+	if (c != PIX_JPEG_DCT && (frame = malloc(fb)) == NULL) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < pd.frames && rc == 0; i++) {
+		switch (c) {
+		case PIX_RLE:
+			if ((rc = rle_decode(fr[i].p, fr[i].n, &pd, frame, d)) == 0) {
+				res->changed += pix_blank(frame, &pd, r, n);
+				rc = rle_encode(frame, &pd, &outs[i]);
+			}
+			break;
+		case PIX_JPEG_LOSSLESS: {
+			struct jpegll_params p;
+			if ((rc = jpegll_decode(fr[i].p, fr[i].n, &pd, frame, &p, d)) == 0) {
+				res->changed += pix_blank(frame, &pd, r, n);
+				rc = jpegll_encode(frame, &pd, &p, &outs[i]);
+			}
+			break;
+		}
+		case PIX_JPEG_LS: {
+			struct jpegls_params p;
+			if ((rc = jpegls_decode(fr[i].p, fr[i].n, &pd, frame, &p, d)) == 0) {
+				res->changed += pix_blank(frame, &pd, r, n);
+				rc = jpegls_encode(frame, &pd, &p, &outs[i], d);
+			}
+			break;
+		}
+		case PIX_JPEG_DCT: {
+			uint64_t blocks = 0;
+			rc = jpeg_blank(fr[i].p, fr[i].n, &pd, r, n, &outs[i], &blocks, d);
+			res->changed += blocks;
+			break;
+		}
+		default:
+			rc = PV_EINTERNAL;
+			break;
+		}
+		if (rc != 0 && d != NULL && d->code == 0)
+			pv_diag_set(d, rc, -1, "frame %u could not be cleaned: %s", i + 1, pv_strerror(rc));
+	}
+	if (rc == 0)
+		rc = pix_encaps_set(f, e, outs, pd.frames);
+out:
+	for (uint32_t i = 0; i < pd.frames; i++)
+		pv_buf_free(&outs[i]);
+	free(outs);
+	free(frame);
+	pix_frames_free(fr, pd.frames);
+	return rc;
+}
+
+int
+deid_pixclean(struct dcm_file *f, const struct pix_rect *r, size_t n, struct pixclean_result *res,
+    struct pv_diag *d)
+{
+	struct dcm_elem *e = dcm_ds_find(&f->ds, DCM_TAG_PIXEL_DATA);
+	struct pix_desc pd;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (e == NULL)
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "the file has no pixel data");
+	if ((rc = pix_desc_read(f, &pd, d)) != 0)
+		return rc;
+	res->codec = pix_codec_of(f->ts->uid, (e->flags & DCM_EF_ENCAPS) != 0);
+	res->frames = pd.frames;
+	switch (res->codec) {
+	case PIX_NATIVE:
+		if (e->flags & DCM_EF_ENCAPS)
+			return pv_diag_set(d, PV_EPARSE, -1, "encapsulated pixel data in an uncompressed syntax");
+		return clean_native(f, e, &pd, r, n, res, d);
+	case PIX_RLE:
+	case PIX_JPEG_LOSSLESS:
+	case PIX_JPEG_LS:
+	case PIX_JPEG_DCT:
+		return clean_encaps(f, e, &pd, res->codec, r, n, res, d);
+	default:
+		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "pixel cleaning of %s is not available",
+		    pix_codec_name(res->codec));
+	}
+}

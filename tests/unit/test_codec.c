@@ -1,0 +1,401 @@
+/* test_codec.c: unit tests of src/codec and the pixel rules of src/deid. */
+#include "harness.h"
+#include "tests.h"
+#include "pacsvault/codec/codec.h"
+#include "pacsvault/deid/pixclean.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+
+/* A deterministic test image: smooth gradients, noise, flat runs and text-like blocks. */
+static uint8_t *
+make_frame(const struct pix_desc *pd, uint32_t seed)
+{
+	size_t fb = pix_frame_bytes(pd);
+	uint8_t *p = malloc(fb);
+	uint32_t mask = (1u << pd->bits_stored) - 1, s = seed * 2654435761u + 1;
+
+	for (uint32_t y = 0; y < pd->rows; y++)
+		for (uint32_t x = 0; x < pd->cols; x++)
+			for (uint32_t c = 0; c < pd->spp; c++) {
+				uint32_t v;
+				s = s * 1103515245u + 12345u;
+				if (y < pd->rows / 4)
+					v = (x / 3 % 2) ? mask : 0;         /* stripes: replicate runs */
+				else if (y < pd->rows / 2)
+					v = (x * 7 + y * 3 + c * 50) & mask; /* gradient */
+				else
+					v = (s >> 8) & mask;                /* noise: literals */
+				size_t i = ((size_t)y * pd->cols + x) * pd->spp + c;
+				if (pd->bits_alloc == 8)
+					p[i] = (uint8_t)v;
+				else {
+					p[2 * i] = (uint8_t)v;
+					p[2 * i + 1] = (uint8_t)(v >> 8);
+				}
+			}
+	return p;
+}
+
+static struct pix_desc
+desc(uint32_t rows, uint32_t cols, uint16_t spp, uint16_t ba, uint16_t bs, const char *pi)
+{
+	struct pix_desc pd;
+	memset(&pd, 0, sizeof(pd));
+	pd.rows = rows;
+	pd.cols = cols;
+	pd.frames = 1;
+	pd.spp = spp;
+	pd.bits_alloc = ba;
+	pd.bits_stored = bs;
+	snprintf(pd.photometric, sizeof(pd.photometric), "%s", pi);
+	return pd;
+}
+
+void
+test_pix_blank(void)
+{
+	struct pix_desc pd = desc(4, 5, 1, 16, 12, "MONOCHROME2");
+	uint8_t *p = make_frame(&pd, 1), *q;
+	struct pix_rect r[2] = { { 1, 1, 2, 2 }, { 4, 3, 10, 10 } };  /* the second is clipped to 1x1 */
+
+	q = malloc(pix_frame_bytes(&pd));
+	memcpy(q, p, pix_frame_bytes(&pd));
+	T_EQ_U64(pix_blank(q, &pd, r, 2), 5);
+	for (uint32_t y = 0; y < 4; y++)
+		for (uint32_t x = 0; x < 5; x++) {
+			size_t i = 2 * ((size_t)y * 5 + x);
+			int in = (x >= 1 && x < 3 && y >= 1 && y < 3) || (x == 4 && y == 3);
+			if (in)
+				T_ASSERT(q[i] == 0 && q[i + 1] == 0);
+			else
+				T_ASSERT(q[i] == p[i] && q[i + 1] == p[i + 1]);
+		}
+	/* MONOCHROME1: the largest stored value; YBR: neutral chroma; planar 1. */
+	pd = desc(2, 2, 1, 16, 12, "MONOCHROME1");
+	T_EQ_INT(pix_fill_value(&pd, 0), 4095);
+	pd = desc(2, 2, 3, 8, 8, "YBR_FULL");
+	T_EQ_INT(pix_fill_value(&pd, 0), 0);
+	T_EQ_INT(pix_fill_value(&pd, 1), 128);
+	pd.planar = 1;
+	{
+		uint8_t img[12];
+		struct pix_rect one = { 1, 0, 1, 1 };
+		memset(img, 7, sizeof(img));
+		T_EQ_U64(pix_blank(img, &pd, &one, 1), 1);
+		/* planes of 4: Y at 1, Cb at 5, Cr at 9 */
+		T_EQ_INT(img[1], 0);
+		T_EQ_INT(img[5], 128);
+		T_EQ_INT(img[9], 128);
+		T_EQ_INT(img[0], 7);
+		T_EQ_INT(img[4], 7);
+	}
+	free(p);
+	free(q);
+}
+
+void
+test_rle_round_trip(void)
+{
+	static const struct { uint16_t spp, ba, bs; } k[] = { { 1, 8, 8 }, { 1, 16, 12 }, { 3, 8, 8 }, { 1, 16, 16 }, { 3, 16, 16 } };
+	for (size_t t = 0; t < sizeof(k) / sizeof(k[0]); t++) {
+		struct pix_desc pd = desc(37, 301, k[t].spp, k[t].ba, k[t].bs, k[t].spp == 3 ? "RGB" : "MONOCHROME2");
+		size_t fb = pix_frame_bytes(&pd);
+		uint8_t *p = make_frame(&pd, (uint32_t)t), *q = calloc(1, fb);
+		struct pv_buf out;
+		struct pv_diag d;
+		pv_buf_init(&out, (size_t)1 << 28);
+		pv_diag_clear(&d);
+		T_EQ_INT(rle_encode(p, &pd, &out), 0);
+		T_EQ_INT(out.len % 2, 0);
+		T_EQ_INT(rle_decode((const uint8_t *)out.data, out.len, &pd, q, &d), 0);
+		T_EQ_MEM(p, q, fb);
+		/* Every truncation is refused (never a crash, never a partial success). */
+		for (size_t cut = 0; cut < out.len; cut += out.len / 23 + 1) {
+			pv_diag_clear(&d);
+			T_ASSERT(rle_decode((const uint8_t *)out.data, cut, &pd, q, &d) != 0);
+		}
+		/* A header that does not describe this image is refused. */
+		{
+			struct pix_desc other = pd;
+			other.spp = pd.spp == 1 ? 3 : 1;
+			pv_diag_clear(&d);
+			T_ASSERT(rle_decode((const uint8_t *)out.data, out.len, &other, q, &d) != 0);
+		}
+		pv_buf_free(&out);
+		free(p);
+		free(q);
+	}
+}
+
+void
+test_jpeg_lossless_round_trip(void)
+{
+	static const struct { uint16_t spp, ba, bs; unsigned prec; } k[] = {
+		{ 1, 8, 8, 8 }, { 1, 16, 12, 12 }, { 1, 16, 16, 16 }, { 3, 8, 8, 8 }, { 1, 16, 10, 16 },
+	};
+	for (size_t t = 0; t < sizeof(k) / sizeof(k[0]); t++)
+		for (unsigned sv = 1; sv <= 7; sv++)
+			for (unsigned pt = 0; pt <= 2; pt += 2) {
+				struct pix_desc pd = desc(33, 47, k[t].spp, k[t].ba, k[t].bs, k[t].spp == 3 ? "RGB" : "MONOCHROME2");
+				size_t fb = pix_frame_bytes(&pd);
+				uint8_t *p = make_frame(&pd, (uint32_t)(t * 100 + sv)), *q = calloc(1, fb);
+				struct jpegll_params in = { k[t].prec, sv, pt }, got;
+				struct pv_buf out;
+				struct pv_diag d;
+				int ok = 1;
+				pv_buf_init(&out, (size_t)1 << 28);
+				pv_diag_clear(&d);
+				T_EQ_INT(jpegll_encode(p, &pd, &in, &out), 0);
+				T_EQ_INT(jpegll_decode((const uint8_t *)out.data, out.len, &pd, q, &got, &d), 0);
+				T_EQ_INT(got.predictor, sv);
+				T_EQ_INT(got.pt, pt);
+				T_EQ_INT(got.precision, k[t].prec);
+				for (size_t i = 0; i < fb / (k[t].ba / 8u) && ok; i++) {
+					uint32_t a = k[t].ba == 8 ? p[i] : (uint32_t)(p[2 * i] | p[2 * i + 1] << 8);
+					uint32_t b = k[t].ba == 8 ? q[i] : (uint32_t)(q[2 * i] | q[2 * i + 1] << 8);
+					uint32_t want = ((a & ((1u << k[t].prec) - 1)) >> pt) << pt;
+					if (want != b) {
+						t_fail(__FILE__, __LINE__, "bits %u sv %u pt %u: sample %zu is %u, want %u",
+						    k[t].prec, sv, pt, i, b, want);
+						ok = 0;
+					}
+				}
+				for (size_t cut = 2; cut + 2 < out.len; cut += out.len / 7 + 1) {
+					pv_diag_clear(&d);
+					T_ASSERT(jpegll_decode((const uint8_t *)out.data, cut, &pd, q, &got, &d) != 0);
+				}
+				pv_buf_free(&out);
+				free(p);
+				free(q);
+			}
+}
+
+void
+test_jpegls_round_trip(void)
+{
+	static const struct { uint16_t spp, ba, bs; int near, il; } k[] = {
+		{ 1, 8, 8, 0, 0 }, { 1, 16, 12, 0, 0 }, { 3, 8, 8, 0, 0 }, { 3, 8, 8, 0, 1 }, { 3, 8, 8, 0, 2 },
+		{ 1, 16, 16, 0, 0 }, { 1, 8, 8, 3, 0 },
+	};
+	for (size_t t = 0; t < sizeof(k) / sizeof(k[0]); t++) {
+		struct pix_desc pd = desc(41, 29, k[t].spp, k[t].ba, k[t].bs, k[t].spp == 3 ? "RGB" : "MONOCHROME2");
+		size_t fb = pix_frame_bytes(&pd);
+		uint8_t *p = make_frame(&pd, (uint32_t)t + 7), *q = calloc(1, fb);
+		struct jpegls_params in, got;
+		struct pv_buf out;
+		struct pv_diag d;
+		memset(&in, 0, sizeof(in));
+		in.near = k[t].near;
+		in.interleave = k[t].il;
+		pv_buf_init(&out, (size_t)1 << 28);
+		pv_diag_clear(&d);
+		T_EQ_INT(jpegls_encode(p, &pd, &in, &out, &d), 0);
+		T_EQ_INT(jpegls_decode((const uint8_t *)out.data, out.len, &pd, q, &got, &d), 0);
+		T_EQ_INT(got.near, k[t].near);
+		if (pd.spp > 1)
+			T_EQ_INT(got.interleave, k[t].il);
+		if (k[t].near == 0) {
+			T_EQ_MEM(p, q, fb);
+		} else {
+			int worst = 0;
+			for (size_t i = 0; i < fb; i++) {
+				int dd = abs((int)p[i] - (int)q[i]);
+				worst = dd > worst ? dd : worst;
+			}
+			T_ASSERT(worst <= k[t].near);
+		}
+		pv_diag_clear(&d);
+		T_ASSERT(jpegls_decode((const uint8_t *)out.data, out.len / 2, &pd, q, &got, &d) != 0);
+		pv_buf_free(&out);
+		free(p);
+		free(q);
+	}
+}
+
+/* An 8-bit JPEG made by libjpeg itself, as a source for the DCT-domain test. */
+static unsigned char *
+libjpeg_encode(const uint8_t *img, unsigned w, unsigned h, int comps, unsigned long *len)
+{
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr e;
+	unsigned char *out = NULL;
+
+	c.err = jpeg_std_error(&e);
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &out, len);
+	c.image_width = w;
+	c.image_height = h;
+	c.input_components = comps;
+	c.in_color_space = comps == 1 ? JCS_GRAYSCALE : JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, 85, TRUE);
+	jpeg_start_compress(&c, TRUE);
+	while (c.next_scanline < h) {
+		JSAMPROW row = (JSAMPROW)(img + (size_t)c.next_scanline * w * (unsigned)comps);
+		jpeg_write_scanlines(&c, &row, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	return out;
+}
+
+void
+test_jpeg_dct_blank(void)
+{
+	struct pix_desc pd = desc(64, 80, 1, 8, 8, "MONOCHROME2");
+	uint8_t *img = make_frame(&pd, 3), *a = malloc(64 * 80), *b = malloc(64 * 80);
+	unsigned long len = 0;
+	unsigned char *src = libjpeg_encode(img, 80, 64, 1, &len);
+	struct pix_rect r = { 10, 5, 20, 4 };  /* blocks x 1..3, y 0..1 */
+	struct pv_buf out;
+	struct pv_diag d;
+	uint64_t blocks = 0;
+
+	pv_buf_init(&out, (size_t)1 << 28);
+	pv_diag_clear(&d);
+	T_EQ_INT(jpeg_decode(src, len, &pd, a, &d), 0);
+	T_EQ_INT(jpeg_blank(src, len, &pd, &r, 1, &out, &blocks, &d), 0);
+	T_EQ_U64(blocks, 6);
+	T_EQ_INT(jpeg_decode((const uint8_t *)out.data, out.len, &pd, b, &d), 0);
+	for (uint32_t y = 0; y < 64; y++)
+		for (uint32_t x = 0; x < 80; x++) {
+			int inblk = x / 8 >= 1 && x / 8 <= 3 && y / 8 <= 1;
+			size_t i = (size_t)y * 80 + x;
+			if (inblk && b[i] > 1)
+				t_fail(__FILE__, __LINE__, "blanked pixel %u,%u is %u", x, y, b[i]);
+			if (!inblk && a[i] != b[i]) {
+				t_fail(__FILE__, __LINE__, "untouched pixel %u,%u changed %u -> %u", x, y, a[i], b[i]);
+				y = 64;
+				break;
+			}
+		}
+	/* A damaged stream is refused, not re-encoded. */
+	pv_buf_reset(&out);
+	pv_diag_clear(&d);
+	T_ASSERT(jpeg_blank(src, len / 2, &pd, &r, 1, &out, &blocks, &d) != 0);
+	T_EQ_U64(out.len, 0);
+	/* A stream that is not the data set's image is refused. */
+	{
+		struct pix_desc other = desc(64, 81, 1, 8, 8, "MONOCHROME2");
+		pv_diag_clear(&d);
+		T_ASSERT(jpeg_blank(src, len, &other, &r, 1, &out, &blocks, &d) != 0);
+	}
+	free(src);
+	free(img);
+	free(a);
+	free(b);
+	pv_buf_free(&out);
+}
+
+void
+test_pixel_rules(void)
+{
+	static const char good[] =
+	    "# site rules\n"
+	    "rule vendor-x\n"
+	    "  modality US\n"
+	    "  manufacturer \"Vendor X*\"\n"
+	    "  size 640x480\n"
+	    "  rect 0 0 640 40   # the banner\n"
+	    "  rect 600 400 100 100\n"
+	    "end\n"
+	    "rule any-ct\n"
+	    "  modality CT\n"
+	    "  image-type ORIGINAL\\PRIMARY*\n"
+	    "  rect 0 0 10 10\n"
+	    "end\n";
+	static const struct { const char *text; const char *msg; } bad[] = {
+		{ "rule a\n modality US\nend\n", "t.txt:3: rule 'a' blanks nothing" },
+		{ "modality US\n", "t.txt:1: 'modality' outside a rule" },
+		{ "rule a\n rect 0 0 0 5\nend\n", "t.txt:2: rect is X Y WIDTH HEIGHT" },
+		{ "rule a\n colour red\nend\n", "t.txt:2: unknown word 'colour'" },
+		{ "rule a\n rect 1 1 1 1\n", "t.txt:2: rule 'a' has no 'end'" },
+		{ "rule a b\n", "t.txt:1: a rule name is" },
+		{ "rule a\n size 640\n", "t.txt:2: size is COLUMNSxROWS" },
+		{ "rule a\n modality US\n modality CT\n", "t.txt:3: 'modality' given twice" },
+		{ "rule a\n rect 0 0 70000 1\nend\n", "t.txt:2: rect is" },
+	};
+	struct pixrules *rs = NULL;
+	struct pv_diag d;
+	struct pix_subject s;
+	struct pix_rect rects[64];
+	size_t n = 0;
+	const char *name = NULL;
+
+	pv_diag_clear(&d);
+	T_EQ_INT(pixrules_parse(good, strlen(good), "t.txt", &rs, &d), 0);
+	T_EQ_INT(pixrules_count(rs), 2);
+	memset(&s, 0, sizeof(s));
+	strcpy(s.modality, "US");
+	strcpy(s.manufacturer, "vendor x medical");
+	s.cols = 640;
+	s.rows = 480;
+	T_EQ_INT(pixrules_match(rs, &s, rects, 64, &n, &name), 1);
+	T_EQ_STR(name, "vendor-x");
+	T_EQ_INT(n, 2);
+	T_EQ_INT(rects[1].w, 40);  /* clipped to the image */
+	T_EQ_INT(rects[1].h, 80);
+	s.cols = 800;              /* another size: no match */
+	T_EQ_INT(pixrules_match(rs, &s, rects, 64, &n, &name), 0);
+	strcpy(s.modality, "CT");
+	strcpy(s.image_type, "ORIGINAL\\PRIMARY\\AXIAL");
+	T_EQ_INT(pixrules_match(rs, &s, rects, 64, &n, &name), 1);
+	strcpy(s.image_type, "DERIVED\\SECONDARY");
+	T_EQ_INT(pixrules_match(rs, &s, rects, 64, &n, &name), 0);
+	T_EQ_INT(pixrules_match(rs, &s, rects, 1, &n, &name), 0);
+	pixrules_free(rs);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pv_diag_clear(&d);
+		rs = NULL;
+		T_ASSERT(pixrules_parse(bad[i].text, strlen(bad[i].text), "t.txt", &rs, &d) != 0);
+		T_ASSERT(rs == NULL);
+		if (strncmp(d.msg, bad[i].msg, strlen(bad[i].msg)) != 0)
+			t_fail(__FILE__, __LINE__, "rule error '%s', expected '%s...'", d.msg, bad[i].msg);
+	}
+}
+
+void
+test_pixel_rules_outside_regions(void)
+{
+	struct pixrules *rs = NULL;
+	struct pix_subject s;
+	struct pix_rect rects[256];
+	size_t n = 0;
+	const char *name = NULL;
+
+	T_EQ_INT(pixrules_builtin(&rs), 0);
+	memset(&s, 0, sizeof(s));
+	strcpy(s.modality, "US");
+	s.cols = 97;
+	s.rows = 61;
+	/* No regions: the built-in rule does not apply (the file is not trusted as clean). */
+	T_EQ_INT(pixrules_match(rs, &s, rects, 256, &n, &name), 0);
+	s.regions[0] = (struct pix_rect){ 10, 20, 30, 25 };
+	s.regions[1] = (struct pix_rect){ 35, 5, 40, 20 };   /* overlaps the first */
+	s.regions[2] = (struct pix_rect){ 80, 50, 17, 11 };  /* touches the corner */
+	s.nregions = 3;
+	T_EQ_INT(pixrules_match(rs, &s, rects, 256, &n, &name), 1);
+	T_EQ_STR(name, "builtin-us-outside-regions");
+	/* Every pixel is covered by a rectangle exactly when it is outside all regions. */
+	for (uint32_t y = 0; y < s.rows; y++)
+		for (uint32_t x = 0; x < s.cols; x++) {
+			int inside = 0, covered = 0;
+			for (unsigned k = 0; k < s.nregions; k++) {
+				const struct pix_rect *r = &s.regions[k];
+				inside |= x >= r->x && x < r->x + r->w && y >= r->y && y < r->y + r->h;
+			}
+			for (size_t k = 0; k < n; k++)
+				covered |= x >= rects[k].x && x < rects[k].x + rects[k].w && y >= rects[k].y &&
+				    y < rects[k].y + rects[k].h;
+			if (inside == covered) {
+				t_fail(__FILE__, __LINE__, "pixel %u,%u inside=%d covered=%d", x, y, inside, covered);
+				y = s.rows;
+				break;
+			}
+		}
+	pixrules_free(rs);
+}
