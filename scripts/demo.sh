@@ -3,7 +3,8 @@
 # Makes synthetic studies full of planted identifiers and runs them through
 # what pacsvault does so far: read every element at every depth, in every
 # character set, de-identify (before and after, and a search for every
-# planted value), DICOM JSON, rewrite in every native transfer syntax.
+# planted value), burned-in text blanked in the pixels, DICOM JSON, rewrite
+# in every native transfer syntax.
 set -eu
 cd "$(dirname "$0")/.."
 PV=build/pacsvault
@@ -58,6 +59,33 @@ for name, values in sorted(plants.items()):
     print("   %-12s planted values found: before %2d, after %d" % (name, n_in, n))
 print("   %s" % ("no planted value survives" if found == 0 else "LEAK: %d values survive" % found))
 PY
+
+say "5b. Burned-in text: an ultrasound image with a name and ID in its banner (RLE compressed)"
+mkdir -p "$out/us"
+/usr/bin/python3 scripts/synth.py usdemo "$out/us-native.dcm" 2>/dev/null
+dcmcrle "$out/us-native.dcm" "$out/us/us1.dcm"
+banner() {
+	# The top of the image as text: one character per 2x2 pixels.
+	dcmdrle "$1" "$out/banner.dcm" && /usr/bin/python3 - "$out/banner.dcm" <<'PY'
+import sys, warnings
+warnings.filterwarnings("ignore")
+import pydicom
+a = pydicom.dcmread(sys.argv[1]).pixel_array
+for y in range(4, 50, 2):
+    print("   |" + "".join("#" if a[y:y+2, x:x+2].max() > 180 else ("." if a[y:y+2, x:x+2].max() > 20 else " ") for x in range(4, 150, 2)) + "|")
+PY
+}
+echo "   before:"
+banner "$out/us/us1.dcm"
+$PV deid -q --key "$out/project.key" --clean-pixel-data --report "$out/us-report.jsonl" "$out/us" -o "$out/us-deid"
+echo "   pacsvault deid --key $out/project.key --clean-pixel-data $out/us -o $out/us-deid"
+echo "   after (built-in rule: everything outside the ultrasound region is blanked, still RLE):"
+banner "$out/us-deid/us/us1.dcm"
+/usr/bin/python3 -c '
+import json, sys
+j = json.loads(open(sys.argv[1]).readline())
+p = j["pixels"]
+print("   report: rule %s, %s, %d frame(s), %d pixels overwritten" % (p["rule"], p["codec"], p["frames"], p["changed"]))' "$out/us-report.jsonl"
 
 say "6. The original as DICOM JSON (PS3.18 F.2), GB18030 decoded to UTF-8"
 $PV dump --json "$out/in/study3.dcm" | /usr/bin/python3 -c '

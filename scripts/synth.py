@@ -6,6 +6,8 @@ data is ever involved. Used by `make demo` and `make bench`.
 
   synth.py demo OUTDIR [MANIFEST]  a few small studies for the demo (and the
                                   planted values as JSON, for the tests)
+  synth.py usdemo FILE            an ultrasound image with a name and ID
+                                  burned into its banner
   synth.py bench OUTDIR [N] [M]   N CT-like 512x512 16-bit instances and
                                   M small mixed files (default 1000 each)
 """
@@ -192,6 +194,41 @@ def demo(out, manifest=None):
             json.dump(plants, f, ensure_ascii=False, indent=1)
 
 
+def usdemo(path):
+    """An ultrasound image, 8-bit, one calibrated region, with the patient's
+    (invented) name and ID burned into the banner above the region."""
+    import numpy as np
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import pixfont
+    rnd = random.Random(5)
+    p, st = person(rnd), study(rnd)
+    rows, cols = 240, 320
+    img = pixfont.anatomy(rows, cols, 2)
+    img[:40, :] = 0
+    img[:, :8] = 0
+    img[:, 312:] = 0
+    pixfont.render(img, "DOE^JANE", 8, 6, 255, scale=2)
+    pixfont.render(img, "ID 110101199003078515", 8, 24, 200)
+    ds = base_dataset(rnd, p, st, uid(rnd), 1, "US", rows, cols, "ISO_IR 192")
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.6.1"
+    reg = Dataset()
+    reg.RegionSpatialFormat = 1
+    reg.RegionDataType = 1
+    reg.RegionFlags = 0
+    reg.RegionLocationMinX0, reg.RegionLocationMinY0 = 8, 40
+    reg.RegionLocationMaxX1, reg.RegionLocationMaxY1 = 311, 239
+    ds.SequenceOfUltrasoundRegions = [reg]
+    ds.BurnedInAnnotation = "YES"
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    for k in ("RescaleIntercept", "RescaleSlope", "ImagePositionPatient", "ImageOrientationPatient",
+              "SliceThickness", "PixelSpacing"):
+        if k in ds:
+            delattr(ds, k)
+    ds.PixelData = img.tobytes()
+    save(ds, path, ExplicitVRLittleEndian)
+
+
 def bench(out, n_ct, n_small):
     rnd = random.Random(11)
     ct_dir = os.path.join(out, "ct")
@@ -223,6 +260,8 @@ def bench(out, n_ct, n_small):
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "demo":
         demo(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    elif len(sys.argv) >= 3 and sys.argv[1] == "usdemo":
+        usdemo(sys.argv[2])
     elif len(sys.argv) >= 3 and sys.argv[1] == "bench":
         bench(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1000,
               int(sys.argv[4]) if len(sys.argv) > 4 else 1000)
