@@ -14,9 +14,9 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
 
-PKGS     := openssl zlib libjpeg charls
+PKGS     := openssl zlib libjpeg charls libopenjp2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lz -ljpeg -lcharls)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lz -ljpeg -lcharls -lopenjp2)
 
 CPPFLAGS := -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
@@ -38,7 +38,8 @@ BASE_SRC := \
 	src/base/log.c \
 	src/base/fsutil.c \
 	src/base/pool.c \
-	src/base/jsonw.c
+	src/base/jsonw.c \
+	src/base/sandbox.c
 
 DICOM_SRC := \
 	src/dicom/vr.c \
@@ -64,7 +65,8 @@ CODEC_SRC := \
 	src/codec/rle.c \
 	src/codec/jpegll.c \
 	src/codec/jpeg.c \
-	src/codec/jpegls.c
+	src/codec/jpegls.c \
+	src/codec/j2k.c
 
 DEID_SRC := \
 	src/deid/pixrules.c \
@@ -97,7 +99,7 @@ UNIT_SRC := \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg \
-	fuzz_jpegls fuzz_pixrules
+	fuzz_jpegls fuzz_pixrules fuzz_j2k
 
 BUILD := build
 REL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(APP_SRC))

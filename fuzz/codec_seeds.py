@@ -22,6 +22,7 @@ TOOLS = {
     "fuzz_jpegll": [["dcmcjpeg", "+e1"], ["dcmcjpeg", "+el", "+sv", "6"], ["dcmcjpeg", "+el", "+sv", "3"]],
     "fuzz_jpeg": [["dcmcjpeg", "+eb"], ["dcmcjpeg", "+ep"]],
     "fuzz_jpegls": [["dcmcjpls"], ["dcmcjpls", "+en"], ["dcmcjpls", "+in"]],
+    "fuzz_j2k": [["gdcmconv", "--j2k"], ["gdcmconv", "--j2k", "--lossy", "--irreversible", "-q", "30"]],
 }
 
 
@@ -65,6 +66,8 @@ def main():
                 ds.save_as(src, write_like_original=False)
                 for k, tool in enumerate(TOOLS[target]):
                     dst = os.path.join(tmp, "dst.dcm")
+                    if os.path.exists(dst):
+                        os.unlink(dst)
                     if subprocess.run(tool + [src, dst], capture_output=True).returncode != 0:
                         continue
                     d2 = pydicom.dcmread(dst)

@@ -39,6 +39,7 @@ run_file(const char *path)
 	fuzz_jpeg_one(buf, (size_t)n);
 	fuzz_jpegls_one(buf, (size_t)n);
 	fuzz_pixrules_one(buf, (size_t)n);
+	fuzz_j2k_one(buf, (size_t)n);
 	free(buf);
 	printf("PASS: replay %s\n", path);
 	passed++;

@@ -1,8 +1,11 @@
 /* main.c: the pacsvault command: subcommand dispatch, help, version. */
 #include "app.h"
+#include "pacsvault/base/sandbox.h"
+#include "pacsvault/codec/codec.h"
 #include "pacsvault/dicom/dict.h"
 
 #include <stdarg.h>
+#include <signal.h>
 #include <string.h>
 
 static const char help_text[] =
@@ -67,6 +70,13 @@ main(int argc, char **argv)
 {
 	const char *cmd;
 
+	/* A helper process for a third-party decoder (not a user command). */
+	if (argc == 3 && strcmp(argv[1], "__codec-helper") == 0 && strcmp(argv[2], "j2k") == 0)
+		return j2k_helper_main();
+	if (argc == 3 && strcmp(argv[1], "__codec-helper") == 0 && strcmp(argv[2], "sandbox-check") == 0)
+		return pv_sandbox_selftest();
+	/* A helper that dies must not take us with it (EPIPE instead). */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		fputs(help_text, stderr);
 		return PV_EXIT_USAGE;

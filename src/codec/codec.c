@@ -19,11 +19,9 @@ pix_codec_of(const char *uid, int encapsulated)
 		{ "1.2.840.10008.1.2.4.81", PIX_JPEG_LS },
 		{ "1.2.840.10008.1.2.4.90", PIX_JPEG_2000 },
 		{ "1.2.840.10008.1.2.4.91", PIX_JPEG_2000 },
-		{ "1.2.840.10008.1.2.4.92", PIX_JPEG_2000 },
-		{ "1.2.840.10008.1.2.4.93", PIX_JPEG_2000 },
-		{ "1.2.840.10008.1.2.4.201", PIX_JPEG_2000 },
-		{ "1.2.840.10008.1.2.4.202", PIX_JPEG_2000 },
-		{ "1.2.840.10008.1.2.4.203", PIX_JPEG_2000 },
+		{ "1.2.840.10008.1.2.4.201", PIX_HTJ2K },
+		{ "1.2.840.10008.1.2.4.202", PIX_HTJ2K },
+		{ "1.2.840.10008.1.2.4.203", PIX_HTJ2K },
 	};
 	if (!encapsulated)
 		return PIX_NATIVE;
@@ -43,6 +41,7 @@ pix_codec_name(enum pix_codec c)
 	case PIX_JPEG_DCT: return "JPEG baseline/extended";
 	case PIX_JPEG_LS: return "JPEG-LS";
 	case PIX_JPEG_2000: return "JPEG 2000";
+	case PIX_HTJ2K: return "High-Throughput JPEG 2000";
 	default: return "an unsupported compression";
 	}
 }

@@ -9,6 +9,33 @@
 
 #define FRAME_BUF_MAX ((size_t)1 << 31)
 
+/* Pixels covered by the rectangles (overlaps counted once): for the report. */
+static uint64_t
+pix_blanked_area(const struct pix_desc *pd, const struct pix_rect *r, size_t n)
+{
+	uint64_t total = 0;
+	uint8_t *row = pv_calloc(pd->cols, 1);
+	if (row == NULL)
+		return 0;
+	for (uint32_t y = 0; y < pd->rows; y++) {
+		int any = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct pix_rect c;
+			if (pix_rect_clip(pd, &r[i], &c) && y >= c.y && y < c.y + c.h) {
+				memset(row + c.x, 1, c.w);
+				any = 1;
+			}
+		}
+		if (any) {
+			for (uint32_t x = 0; x < pd->cols; x++)
+				total += row[x];
+			memset(row, 0, pd->cols);
+		}
+	}
+	free(row);
+	return total;
+}
+
 static int
 clean_native(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd, const struct pix_rect *r,
     size_t n, struct pixclean_result *res, struct pv_diag *d)
@@ -39,7 +66,7 @@ clean_encaps(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd0,
 	struct pv_buf *outs;
 	uint8_t *frame = NULL;
 	size_t fb = pix_frame_bytes(&pd);
-	int rc;
+	int rc, any_rct = 0;
 
 	pd.planar = 0;  /* decoders give pixel-interleaved frames */
 	if ((outs = pv_calloc(pd.frames, sizeof(*outs))) == NULL)
@@ -48,7 +75,7 @@ clean_encaps(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd0,
 		pv_buf_init(&outs[i], FRAME_BUF_MAX);
 	if ((rc = pix_encaps_frames(f, e, pd.frames, c, &fr, d)) != 0)
 		goto out;
-	if (c != PIX_JPEG_DCT && (frame = malloc(fb)) == NULL) {
+	if (c != PIX_JPEG_DCT && c != PIX_JPEG_2000 && (frame = malloc(fb)) == NULL) {
 		rc = PV_ENOMEM;
 		goto out;
 	}
@@ -82,6 +109,13 @@ clean_encaps(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd0,
 			res->changed += blocks;
 			break;
 		}
+		case PIX_JPEG_2000: {
+			int rct = 0;
+			rc = j2k_clean(fr[i].p, fr[i].n, &pd, r, n, &outs[i], &rct, d);
+			if (rc == 0 && rct)
+				any_rct = 1;
+			break;
+		}
 		default:
 			rc = PV_EINTERNAL;
 			break;
@@ -91,6 +125,11 @@ clean_encaps(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd0,
 	}
 	if (rc == 0)
 		rc = pix_encaps_set(f, e, outs, pd.frames);
+	/* Re-encoded reversibly: an irreversible colour transform became the reversible one. */
+	if (rc == 0 && any_rct && strcmp(pd.photometric, "YBR_ICT") == 0)
+		rc = dcm_ds_set_str(f, &f->ds, 0x00280004u, DCM_VR_CS, "YBR_RCT");
+	if (rc == 0 && c == PIX_JPEG_2000)
+		res->changed = pix_blanked_area(&pd, r, n) * pd.frames;
 out:
 	for (uint32_t i = 0; i < pd.frames; i++)
 		pv_buf_free(&outs[i]);
@@ -124,6 +163,7 @@ deid_pixclean(struct dcm_file *f, const struct pix_rect *r, size_t n, struct pix
 	case PIX_JPEG_LOSSLESS:
 	case PIX_JPEG_LS:
 	case PIX_JPEG_DCT:
+	case PIX_JPEG_2000:
 		return clean_encaps(f, e, &pd, res->codec, r, n, res, d);
 	default:
 		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "pixel cleaning of %s is not available",

@@ -213,9 +213,15 @@ def main():
             else:
                 run(comp + [path, dst])
             cases.append((name, vname, ts, dst, decomp, kind, mask, fill, boxes))
-    # Cases that must be held back: JPEG 2000, 12-bit extended JPEG.
-    j2k = os.path.join(inp, "us_grey_j2k.dcm")
-    run(["gdcmconv", "--j2k", originals["us_grey"][0], j2k])
+    # JPEG 2000 (gdcmconv: lossless and lossy), cleaned through the OpenJPEG helper.
+    for name in ("us_grey", "us_rgb_mf", "ct16"):
+        path, mask, fill, boxes = originals[name]
+        for vname, extra, ts, kind in (("j2k", [], "1.2.840.10008.1.2.4.90", "exact"),
+                                       ("j2k-lossy", ["--lossy", "--irreversible", "-q", "40"], "1.2.840.10008.1.2.4.91", "exact")):
+            dst = os.path.join(inp, "%s_%s.dcm" % (name, vname))
+            run(["gdcmconv", "--j2k"] + extra + [path, dst])
+            cases.append((name, vname, ts, dst, ["gdcmconv", "--raw"], kind, mask, fill, boxes))
+    # Must be held back: 12-bit extended JPEG.
     ext12 = os.path.join(inp, "ct16_jpeg12.dcm")
     run(["dcmcjpeg", "+ee", originals["ct16"][0], ext12])
     rules = os.path.join(root, "rules.txt")
@@ -235,7 +241,6 @@ def main():
     # Held back, with a reason.
     for fname, why in (("screen_native.dcm", "no pixel rule matches"),
                        ("us_noregion_native.dcm", "no pixel rule matches"),
-                       ("us_grey_j2k.dcm", "JPEG 2000"),
                        ("ct16_jpeg12.dcm", "12-bit JPEG")):
         j = rep.get(fname, {})
         check(j.get("status") == "quarantined" and why in j.get("reason", ""),
@@ -333,11 +338,15 @@ DECOMP = {
     "1.2.840.10008.1.2.4.51": (["dcmdjpeg"], "blocks"),
     "1.2.840.10008.1.2.4.80": (["dcmdjpls"], "exact"),
     "1.2.840.10008.1.2.4.81": (["dcmdjpls"], "near"),
+    "1.2.840.10008.1.2.4.90": (["gdcmconv", "--raw"], "exact"),
+    "1.2.840.10008.1.2.4.91": (["gdcmconv", "--raw"], "exact"),
 }
 # What the cleaner may refuse in the pydicom corpus, and why (a quarantine).
 REFUSED = {
     "JPEG-lossy.dcm": "12-bit JPEG",
     "JPGExtended.dcm": "12-bit JPEG",
+    # a deliberately broken codestream (a tile count of 4292730882): no decoder reads it
+    "JPEG2000-embedded-sequence-delimiter.dcm": "JPEG 2000 header",
 }
 # dcmtk, the oracle here, misreads this one (its data set is not what it says).
 NO_ORACLE = {"SC_rgb_jpeg.dcm"}

@@ -26,7 +26,8 @@ enum pix_codec {
 	PIX_JPEG_LOSSLESS,  /* 1.2.840.10008.1.2.4.57 and .70: process 14 */
 	PIX_JPEG_DCT,       /* .50 baseline, .51 extended (8-bit through libjpeg-turbo) */
 	PIX_JPEG_LS,        /* .80 lossless, .81 near-lossless (CharLS) */
-	PIX_JPEG_2000,      /* .90, .91 and the HTJ2K syntaxes */
+	PIX_JPEG_2000,      /* .90, .91 (OpenJPEG, in a helper process) */
+	PIX_HTJ2K,          /* .201, .202, .203: not cleaned yet */
 	PIX_OTHER           /* MPEG, HEVC, unknown */
 };
 
@@ -77,6 +78,20 @@ int jpegls_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_
     struct jpegls_params *used, struct pv_diag *d) __attribute__((warn_unused_result));
 int jpegls_encode(const uint8_t *frame, const struct pix_desc *pd, const struct jpegls_params *p,
     struct pv_buf *out, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/*
+ * JPEG 2000: decoded, blanked and encoded again (reversibly) by OpenJPEG
+ * in a sandboxed helper process ("pacsvault __codec-helper j2k", see
+ * j2k.c). *rct is set when the new stream uses the reversible component
+ * transform (the photometric is then YBR_RCT).
+ */
+int j2k_clean(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r, size_t nr,
+    struct pv_buf *out, int *rct, struct pv_diag *d) __attribute__((warn_unused_result));
+/* The same, in this process (the helper and the fuzz target use it). */
+int j2k_clean_local(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r,
+    size_t nr, struct pv_buf *out, int *rct, struct pv_diag *d) __attribute__((warn_unused_result));
+/* The helper's main: a request on stdin, the answer on stdout; the exit status. */
+int j2k_helper_main(void);
 
 /* ---- encapsulated pixel data (PS3.5 A.4) ---- */
 
