@@ -70,3 +70,6 @@ done
 for set_name in ct small; do
 	sh bench/deid.sh "$corpus/$set_name"
 done
+
+# Pixel cleaning (issue #3): deid --clean-pixel-data per transfer syntax.
+sh bench/pixclean.sh 200

@@ -8,6 +8,7 @@ data is ever involved. Used by `make demo` and `make bench`.
                                   planted values as JSON, for the tests)
   synth.py usdemo FILE            an ultrasound image with a name and ID
                                   burned into its banner
+  synth.py usbench OUTDIR N       N such images (for make bench)
   synth.py bench OUTDIR [N] [M]   N CT-like 512x512 16-bit instances and
                                   M small mixed files (default 1000 each)
 """
@@ -194,16 +195,16 @@ def demo(out, manifest=None):
             json.dump(plants, f, ensure_ascii=False, indent=1)
 
 
-def usdemo(path):
+def usdemo(path, seed=5):
     """An ultrasound image, 8-bit, one calibrated region, with the patient's
     (invented) name and ID burned into the banner above the region."""
     import numpy as np
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import pixfont
-    rnd = random.Random(5)
+    rnd = random.Random(seed)
     p, st = person(rnd), study(rnd)
     rows, cols = 240, 320
-    img = pixfont.anatomy(rows, cols, 2)
+    img = pixfont.anatomy(rows, cols, seed)
     img[:40, :] = 0
     img[:, :8] = 0
     img[:, 312:] = 0
@@ -262,6 +263,10 @@ if __name__ == "__main__":
         demo(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif len(sys.argv) >= 3 and sys.argv[1] == "usdemo":
         usdemo(sys.argv[2])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "usbench":
+        os.makedirs(sys.argv[2], exist_ok=True)
+        for i in range(int(sys.argv[3])):
+            usdemo(os.path.join(sys.argv[2], "us%04d.dcm" % i), seed=100 + i)
     elif len(sys.argv) >= 3 and sys.argv[1] == "bench":
         bench(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1000,
               int(sys.argv[4]) if len(sys.argv) > 4 else 1000)
