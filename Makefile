@@ -66,7 +66,8 @@ CODEC_SRC := \
 	src/codec/jpegll.c \
 	src/codec/jpeg.c \
 	src/codec/jpegls.c \
-	src/codec/j2k.c
+	src/codec/j2k.c \
+	src/codec/helper.c
 
 DEID_SRC := \
 	src/deid/pixrules.c \

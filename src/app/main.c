@@ -71,8 +71,8 @@ main(int argc, char **argv)
 	const char *cmd;
 
 	/* A helper process for a third-party decoder (not a user command). */
-	if (argc == 3 && strcmp(argv[1], "__codec-helper") == 0 && strcmp(argv[2], "j2k") == 0)
-		return j2k_helper_main();
+	if (argc == 3 && strcmp(argv[1], "__codec-helper") == 0 && strcmp(argv[2], "frames") == 0)
+		return pix_helper_main();
 	if (argc == 3 && strcmp(argv[1], "__codec-helper") == 0 && strcmp(argv[2], "sandbox-check") == 0)
 		return pv_sandbox_selftest();
 	/* A helper that dies must not take us with it (EPIPE instead). */

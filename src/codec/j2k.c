@@ -2,36 +2,23 @@
  * j2k.c: JPEG 2000 (1.2.840.10008.1.2.4.90, .91) through OpenJPEG, in a
  * helper process.
  *
- * OpenJPEG is a large decoder with a history of memory-safety bugs, so it
- * never runs in the pacsvault process: j2k_clean() sends the frame, the
- * image description and the rectangles to "pacsvault __codec-helper j2k"
- * (this same program), which enters its sandbox (pv_sandbox_enter: memory
- * and CPU limits, no new files, a seccomp filter) before it parses a byte
- * of the frame. The helper decodes, blanks the rectangles in every
- * component, and encodes again reversibly (5/3 wavelet, RCT when the
- * source used a component transform), so nothing outside the rectangles
- * changes: a lossy (.91) source is not made lossier.
- *
- * Request: "PVJ2" u32 version, u32 rows, cols, spp, bits_alloc,
- * bits_stored, pixrep, then 20 bytes of photometric, u32 nrects, 4 x u32
- * per rectangle, u32 length, the frame. Answer: u8 status (0 ok), then
- * the new frame and a u8 flag (1: it uses RCT) at the end; or on error
- * i32 code and a message.
+ * OpenJPEG is a large decoder with a history of memory-safety bugs, so
+ * pacsvault runs this only in its sandboxed helper process (helper.c).
+ * The frame is decoded, the rectangles blanked in every component, and the
+ * image encoded again reversibly (5/3 wavelet, RCT when the source used a
+ * component transform), so nothing outside the rectangles changes: a
+ * lossy (.91) source is not made lossier.
  */
 #include "pacsvault/codec/codec.h"
-#include "pacsvault/base/fsutil.h"
 #include "pacsvault/base/mem.h"
-#include "pacsvault/base/sandbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openjpeg.h>
 
 #define J2K_MAX_FRAME ((size_t)1 << 30)
-#define J2K_MAX_RECTS 4096
 
 struct mem {
 	const uint8_t *p;
@@ -261,172 +248,3 @@ out:
 	return rc;
 }
 
-/* ---- the request and the answer ---- */
-
-static int
-put32(struct pv_buf *b, uint32_t v)
-{
-	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-	return pv_buf_append(b, x, 4);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-int
-j2k_clean(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r, size_t nr,
-    struct pv_buf *out, int *rct, struct pv_diag *d)
-{
-	static char *const argv[] = { "pacsvault", "__codec-helper", "j2k", NULL };
-	struct pv_buf req, ans;
-	int rc = 0;
-
-	*rct = 0;
-	if (n > J2K_MAX_FRAME || nr > J2K_MAX_RECTS)
-		return pv_diag_set(d, PV_ELIMIT, 0, "JPEG 2000 frame over the helper's size cap");
-	pv_buf_init(&req, J2K_MAX_FRAME + 65536 + 16 * nr);
-	pv_buf_init(&ans, 2 * J2K_MAX_FRAME);
-	rc = pv_buf_append(&req, "PVJ2", 4);
-	uint32_t h[7] = { 1, pd->rows, pd->cols, pd->spp, pd->bits_alloc, pd->bits_stored, pd->pixrep };
-	for (int i = 0; rc == 0 && i < 7; i++)
-		rc = put32(&req, h[i]);
-	if (rc == 0)
-		rc = pv_buf_append(&req, pd->photometric, sizeof(pd->photometric));
-	if (rc == 0)
-		rc = put32(&req, (uint32_t)nr);
-	for (size_t i = 0; rc == 0 && i < nr; i++)
-		if ((rc = put32(&req, r[i].x)) == 0 && (rc = put32(&req, r[i].y)) == 0 && (rc = put32(&req, r[i].w)) == 0)
-			rc = put32(&req, r[i].h);
-	if (rc == 0)
-		rc = put32(&req, (uint32_t)n);
-	if (rc == 0)
-		rc = pv_buf_append(&req, in, n);
-	if (rc == 0)
-		rc = pv_helper_exchange(argv, req.data, req.len, &ans, 120, d);
-	if (rc == 0) {
-		const uint8_t *a = (const uint8_t *)ans.data;
-		if (ans.len >= 2 && a[0] == 0) {
-			rc = pv_buf_append(out, a + 1, ans.len - 2);
-			*rct = a[ans.len - 1] == 1;
-		} else if (ans.len >= 5 && a[0] == 1) {
-			int code = (int)get32(a + 1);
-			if (code >= 0 || code < -(PV_ERR_COUNT - 1))
-				code = PV_EINTERNAL;
-			rc = pv_diag_set(d, code, -1, "%.*s", (int)(ans.len - 5 > 200 ? 200 : ans.len - 5), (const char *)a + 5);
-		} else {
-			rc = pv_diag_set(d, PV_EINTERNAL, -1, "the JPEG 2000 helper gave no answer");
-		}
-	}
-	pv_buf_free(&req);
-	pv_buf_free(&ans);
-	return rc;
-}
-
-static int
-read_all(int fd, struct pv_buf *b)
-{
-	char chunk[65536];
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
-		if (r == 0)
-			return 0;
-		if (r < 0)
-			return PV_EIO;
-		if (pv_buf_append(b, chunk, (size_t)r) != 0)
-			return PV_ELIMIT;
-	}
-}
-
-static int
-answer_error(int code, const char *msg)
-{
-	struct pv_buf a;
-	int rc;
-	pv_buf_init(&a, 4096);
-	rc = pv_buf_putc(&a, 1);
-	if (rc == 0)
-		rc = put32(&a, (uint32_t)code);
-	if (rc == 0)
-		rc = pv_buf_puts(&a, msg);
-	if (rc == 0)
-		rc = pv_write_all(1, a.data, a.len);
-	pv_buf_free(&a);
-	return rc == 0 ? 0 : 1;
-}
-
-int
-j2k_helper_main(void)
-{
-	static const struct pv_sandbox_limits lim = { (size_t)4 << 30, 60 };
-	struct pv_buf req, out;
-	struct pv_diag d;
-	struct pix_desc pd;
-	struct pix_rect *rects = NULL;
-	const uint8_t *p;
-	size_t left, nr;
-	int rct = 0, rc;
-
-	pv_buf_init(&req, J2K_MAX_FRAME + 65536 + 16 * J2K_MAX_RECTS);
-	pv_buf_init(&out, 2 * J2K_MAX_FRAME);
-	pv_diag_clear(&d);
-	if (read_all(0, &req) != 0) {
-		pv_buf_free(&req);
-		return answer_error(PV_EIO, "the helper could not read its request");
-	}
-	if (pv_sandbox_enter(&lim) != 0) {
-		pv_buf_free(&req);
-		return answer_error(PV_EINTERNAL, "the helper could not enter its sandbox");
-	}
-	p = (const uint8_t *)req.data;
-	left = req.len;
-	if (left < 4 + 28 + 20 + 4 || memcmp(p, "PVJ2", 4) != 0 || get32(p + 4) != 1) {
-		pv_buf_free(&req);
-		return answer_error(PV_EPARSE, "the helper's request is malformed");
-	}
-	memset(&pd, 0, sizeof(pd));
-	pd.rows = get32(p + 8);
-	pd.cols = get32(p + 12);
-	pd.spp = (uint16_t)get32(p + 16);
-	pd.bits_alloc = (uint16_t)get32(p + 20);
-	pd.bits_stored = (uint16_t)get32(p + 24);
-	pd.pixrep = (uint16_t)get32(p + 28);
-	pd.frames = 1;
-	memcpy(pd.photometric, p + 32, sizeof(pd.photometric));
-	pd.photometric[sizeof(pd.photometric) - 1] = '\0';
-	nr = get32(p + 52);
-	p += 56;
-	left -= 56;
-	if (nr > J2K_MAX_RECTS || left < 16 * nr + 4 || pix_frame_bytes(&pd) == 0 ||
-	    (rects = pv_calloc(nr + 1, sizeof(*rects))) == NULL) {
-		pv_buf_free(&req);
-		return answer_error(PV_EPARSE, "the helper's request is malformed");
-	}
-	for (size_t i = 0; i < nr; i++, p += 16)
-		rects[i] = (struct pix_rect){ get32(p), get32(p + 4), get32(p + 8), get32(p + 12) };
-	left -= 16 * nr;
-	if (get32(p) != left - 4) {
-		free(rects);
-		pv_buf_free(&req);
-		return answer_error(PV_EPARSE, "the helper's request is malformed");
-	}
-	rc = pv_buf_putc(&out, 0);
-	if (rc == 0 && (rc = j2k_clean_local(p + 4, left - 4, &pd, rects, nr, &out, &rct, &d)) != 0) {
-		char msg[512];
-		pv_diag_format(&d, NULL, msg, sizeof(msg));
-		free(rects);
-		pv_buf_free(&req);
-		pv_buf_free(&out);
-		return answer_error(rc, msg);
-	}
-	if (rc == 0)
-		rc = pv_buf_putc(&out, (char)(rct ? 1 : 0));
-	if (rc == 0)
-		rc = pv_write_all(1, out.data, out.len);
-	free(rects);
-	pv_buf_free(&req);
-	pv_buf_free(&out);
-	return rc == 0 ? 0 : 1;
-}

@@ -75,11 +75,17 @@ clean_encaps(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd0,
 		pv_buf_init(&outs[i], FRAME_BUF_MAX);
 	if ((rc = pix_encaps_frames(f, e, pd.frames, c, &fr, d)) != 0)
 		goto out;
-	if (c != PIX_JPEG_DCT && c != PIX_JPEG_2000 && (frame = malloc(fb)) == NULL) {
+	if ((c == PIX_RLE || c == PIX_JPEG_LOSSLESS) && (frame = malloc(fb)) == NULL) {
 		rc = PV_ENOMEM;
 		goto out;
 	}
-	for (uint32_t i = 0; i < pd.frames && rc == 0; i++) {
+	if (c == PIX_JPEG_2000 || c == PIX_JPEG_LS) {
+		/* Third-party decoders: every frame in one sandboxed helper process. */
+		rc = pix_helper_clean(c, fr, pd.frames, &pd, r, n, outs, &any_rct, d);
+		if (rc == 0)
+			res->changed = pix_blanked_area(&pd, r, n) * pd.frames;
+	}
+	for (uint32_t i = 0; c != PIX_JPEG_2000 && c != PIX_JPEG_LS && i < pd.frames && rc == 0; i++) {
 		switch (c) {
 		case PIX_RLE:
 			if ((rc = rle_decode(fr[i].p, fr[i].n, &pd, frame, d)) == 0) {
@@ -95,25 +101,10 @@ clean_encaps(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd0,
 			}
 			break;
 		}
-		case PIX_JPEG_LS: {
-			struct jpegls_params p;
-			if ((rc = jpegls_decode(fr[i].p, fr[i].n, &pd, frame, &p, d)) == 0) {
-				res->changed += pix_blank(frame, &pd, r, n);
-				rc = jpegls_encode(frame, &pd, &p, &outs[i], d);
-			}
-			break;
-		}
 		case PIX_JPEG_DCT: {
 			uint64_t blocks = 0;
 			rc = jpeg_blank(fr[i].p, fr[i].n, &pd, r, n, &outs[i], &blocks, d);
 			res->changed += blocks;
-			break;
-		}
-		case PIX_JPEG_2000: {
-			int rct = 0;
-			rc = j2k_clean(fr[i].p, fr[i].n, &pd, r, n, &outs[i], &rct, d);
-			if (rc == 0 && rct)
-				any_rct = 1;
 			break;
 		}
 		default:
@@ -128,8 +119,6 @@ clean_encaps(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd0,
 	/* Re-encoded reversibly: an irreversible colour transform became the reversible one. */
 	if (rc == 0 && any_rct && strcmp(pd.photometric, "YBR_ICT") == 0)
 		rc = dcm_ds_set_str(f, &f->ds, 0x00280004u, DCM_VR_CS, "YBR_RCT");
-	if (rc == 0 && c == PIX_JPEG_2000)
-		res->changed = pix_blanked_area(&pd, r, n) * pd.frames;
 out:
 	for (uint32_t i = 0; i < pd.frames; i++)
 		pv_buf_free(&outs[i]);

@@ -80,18 +80,27 @@ int jpegls_encode(const uint8_t *frame, const struct pix_desc *pd, const struct 
     struct pv_buf *out, struct pv_diag *d) __attribute__((warn_unused_result));
 
 /*
- * JPEG 2000: decoded, blanked and encoded again (reversibly) by OpenJPEG
- * in a sandboxed helper process ("pacsvault __codec-helper j2k", see
- * j2k.c). *rct is set when the new stream uses the reversible component
- * transform (the photometric is then YBR_RCT).
+ * JPEG 2000, in this process: decoded, blanked and encoded again
+ * reversibly (OpenJPEG). *rct is set when the new stream uses the
+ * reversible component transform (the photometric is then YBR_RCT).
+ * pacsvault calls it only inside the helper (below) and the fuzz target.
  */
-int j2k_clean(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r, size_t nr,
-    struct pv_buf *out, int *rct, struct pv_diag *d) __attribute__((warn_unused_result));
-/* The same, in this process (the helper and the fuzz target use it). */
 int j2k_clean_local(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r,
     size_t nr, struct pv_buf *out, int *rct, struct pv_diag *d) __attribute__((warn_unused_result));
+
+struct pix_frame;
+
+/*
+ * Cleans every frame of one file whose codec is PIX_JPEG_2000 or
+ * PIX_JPEG_LS in one sandboxed helper process ("pacsvault __codec-helper
+ * frames", see helper.c): outs[i] gets frame i's new stream; *rct_any is
+ * set when a JPEG 2000 stream uses RCT.
+ */
+int pix_helper_clean(enum pix_codec c, const struct pix_frame *fr, uint32_t nf, const struct pix_desc *pd,
+    const struct pix_rect *r, size_t nr, struct pv_buf *outs, int *rct_any, struct pv_diag *d)
+	__attribute__((warn_unused_result));
 /* The helper's main: a request on stdin, the answer on stdout; the exit status. */
-int j2k_helper_main(void);
+int pix_helper_main(void);
 
 /* ---- encapsulated pixel data (PS3.5 A.4) ---- */
 
