@@ -72,6 +72,8 @@ CODEC_SRC := \
 DEID_SRC := \
 	src/deid/pixrules.c \
 	src/deid/pixclean.c \
+	src/deid/scan.c \
+	src/deid/textdetect.c \
 	src/deid/profile.c \
 	src/deid/profile_table.c \
 	src/deid/textclean.c \
@@ -87,6 +89,7 @@ APP_SRC := \
 	src/app/cmd_keygen.c \
 	src/app/cmd_deid.c \
 	src/app/cmd_reid.c \
+	src/app/cmd_scan.c \
 	src/app/inputs.c
 
 UNIT_SRC := \

@@ -21,6 +21,8 @@ int cmd_deid(int argc, char **argv);
 
 int cmd_reid(int argc, char **argv);
 
+int cmd_scan(int argc, char **argv);
+
 /* The inputs of a batch command (files and folders), each with its output path. */
 struct app_input {
 	char *in;
@@ -34,7 +36,7 @@ struct app_inputs {
 
 /*
  * Creates outdir and lists every file of paths (folders recursively, sorted)
- * with its mirrored output path. Missing inputs are reported and set
+ * with its mirrored output path (outdir NULL: no output, out = in). Missing inputs are reported and set
  * *failed. Returns PV_EXIT_OK, PV_EXIT_USAGE (an output inside an input,
  * or replacing one) or PV_EXIT_FAIL.
  */

@@ -78,6 +78,23 @@ app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npat
 	char out_real[PATH_MAX];
 	int rc;
 
+	if (outdir == NULL) {
+		/* no output: each input is listed as its own "output" */
+		for (int i = 0; i < npaths; i++) {
+			struct stat st;
+			if (stat(paths[i], &st) != 0) {
+				fprintf(stderr, "pacsvault: %s: %s: no such file or folder\n", cmd, paths[i]);
+				*failed = 1;
+				continue;
+			}
+			rc = S_ISDIR(st.st_mode) ? add_tree(r, paths[i], paths[i], 0) : app_inputs_add(r, paths[i], paths[i]);
+			if (rc != 0) {
+				fprintf(stderr, "pacsvault: %s: %s: cannot list: %s\n", cmd, paths[i], pv_strerror(rc));
+				*failed = 1;
+			}
+		}
+		return PV_EXIT_OK;
+	}
 	if (pv_mkdir_p(outdir, 0755) != 0 || realpath(outdir, out_real) == NULL) {
 		fprintf(stderr, "pacsvault: %s: %s: cannot create the output folder\n", cmd, outdir);
 		return PV_EXIT_FAIL;

@@ -18,6 +18,8 @@ static const char help_text[] =
 "  convert IN -o OUT       rewrite a file in another uncompressed transfer syntax\n"
 "  deid --key K IN... -o D de-identify files and folders (PS3.15 Annex E)\n"
 "  reid --key K.pem IN... -o D  restore originals kept by deid --reid-cert\n"
+"  scan PATH...            look for residual identifiers (attributes, text, UIDs,\n"
+"                          private tags, file meta, burned-in text); --against\n"
 "  keygen -o FILE          write a new project key file (0600)\n"
 "  help [COMMAND]          this text, or a command's own help\n"
 "  version                 the version and the data dictionary edition\n"
@@ -26,8 +28,9 @@ static const char help_text[] =
 "\n"
 "Exit status:\n"
 "  0   success\n"
-"  1   one or more inputs could not be processed (each is reported on stderr)\n"
-"  2   bad command line\n"
+"  1   one or more inputs could not be processed (each is reported on stderr);\n"
+"      scan: something identifying was found\n"
+"  2   bad command line; scan: a file could not be read\n"
 "  70  internal error\n"
 "\n"
 "Error messages name the file, the byte offset and the tag path; they never\n"
@@ -93,6 +96,8 @@ main(int argc, char **argv)
 				return cmd_keygen(2, sub);
 			if (strcmp(argv[2], "deid") == 0)
 				return cmd_deid(2, sub);
+			if (strcmp(argv[2], "scan") == 0)
+				return cmd_scan(2, sub);
 			if (strcmp(argv[2], "reid") == 0)
 				return cmd_reid(2, sub);
 			fprintf(stderr, "pacsvault: help: no command '%s'\n", argv[2]);
@@ -115,6 +120,8 @@ main(int argc, char **argv)
 		return cmd_deid(argc - 1, argv + 1);
 	if (strcmp(cmd, "reid") == 0)
 		return cmd_reid(argc - 1, argv + 1);
+	if (strcmp(cmd, "scan") == 0)
+		return cmd_scan(argc - 1, argv + 1);
 	fprintf(stderr, "pacsvault: unknown command '%s'\nTry 'pacsvault help'.\n", cmd);
 	return PV_EXIT_USAGE;
 }

@@ -65,17 +65,84 @@ term_at(const char *in, size_t n, size_t i, const char *t, size_t tn)
 	return 1;
 }
 
-int
-deid_text_clean(const char *in, size_t n, const struct deid_terms *terms, struct pv_buf *out,
-    unsigned *redactions)
+/* Letters of a word from i: ASCII letters, apostrophes and hyphens inside. */
+static size_t
+word_end(const char *in, size_t n, size_t i)
 {
-	uint8_t *m = calloc(n + 1, 1);
-	unsigned spans = 0;
-	int rc = 0;
+	size_t j = i;
+	while (j < n && (((in[j] | 0x20) >= 'a' && (in[j] | 0x20) <= 'z') ||
+	    ((in[j] == '\'' || in[j] == '-') && j > i && j + 1 < n && ((in[j + 1] | 0x20) >= 'a' && (in[j + 1] | 0x20) <= 'z'))))
+		j++;
+	return j;
+}
 
-	*redactions = 0;
-	if (m == NULL)
-		return PV_ENOMEM;
+static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+
+/*
+ * The end of a person-name-like span starting at i, or i: "Family^Given"
+ * (two or more letters each side, more components allowed), or an
+ * honorific (Mr, Mrs, Ms, Miss, Dr, Prof, with or without a dot) followed
+ * by one or two capitalised words, or 患者/姓名 (optionally a colon)
+ * followed by two to four CJK characters.
+ */
+static size_t
+name_at(const char *in, size_t n, size_t i)
+{
+	static const char *const hon[] = { "Mr", "Mrs", "Ms", "Miss", "Dr", "Prof" };
+	size_t e = word_end(in, n, i);
+
+	if (e >= i + 2 && e < n && in[e] == '^') {
+		size_t e2 = word_end(in, n, e + 1);
+		if (e2 >= e + 3) {
+			while (e2 < n && in[e2] == '^' && word_end(in, n, e2 + 1) > e2 + 1)
+				e2 = word_end(in, n, e2 + 1);
+			return e2;
+		}
+	}
+	for (size_t h = 0; h < sizeof(hon) / sizeof(hon[0]); h++) {
+		size_t hl = strlen(hon[h]);
+		if (e - i != hl || memcmp(in + i, hon[h], hl) != 0)
+			continue;
+		size_t j = e;
+		if (j < n && in[j] == '.')
+			j++;
+		if (j >= n || in[j] != ' ')
+			return i;
+		j++;
+		if (j >= n || !is_upper(in[j]))
+			return i;
+		size_t w = word_end(in, n, j);
+		if (w < j + 2)
+			return i;
+		if (w + 1 < n && in[w] == ' ' && is_upper(in[w + 1]) && word_end(in, n, w + 1) >= w + 3)
+			w = word_end(in, n, w + 1);
+		return w;
+	}
+	/* 患者 (E6 82 A3 E8 80 85) or 姓名 (E5 A7 93 E5 90 8D), then a name of 2-4 CJK characters. */
+	if (n - i >= 6 && (memcmp(in + i, "\xe6\x82\xa3\xe8\x80\x85", 6) == 0 ||
+	    memcmp(in + i, "\xe5\xa7\x93\xe5\x90\x8d", 6) == 0)) {
+		size_t j = i + 6, k, chars = 0;
+		if (j < n && (in[j] == ':' || in[j] == ' '))
+			j++;
+		else if (n - j >= 3 && memcmp(in + j, "\xef\xbc\x9a", 3) == 0)  /* full-width colon */
+			j += 3;
+		k = j;
+		while (chars < 4 && n - k >= 3 && (unsigned char)in[k] >= 0xe4 && (unsigned char)in[k] <= 0xe9) {
+			k += 3;
+			chars++;
+		}
+		if (chars >= 2)
+			return k;
+	}
+	return i;
+}
+
+int
+deid_text_find(const char *in, size_t n, const struct deid_terms *terms, deid_text_span_fn fn, void *arg)
+{
+	int rc;
+	size_t ne;
+
 	for (size_t i = 0; i < n; i++) {
 		/* The data set's own identifiers, at word boundaries for ASCII terms. */
 		if (terms != NULL) {
@@ -87,14 +154,23 @@ deid_text_clean(const char *in, size_t n, const struct deid_terms *terms, struct
 				if (ascii && ((i > 0 && is_alnum(in[i - 1]) && (unsigned char)in[i - 1] < 0x80) ||
 				    (i + tn < n && is_alnum(in[i + tn]) && (unsigned char)in[i + tn] < 0x80)))
 					continue;
-				mark(m, i, i + tn);
+				if ((rc = fn(arg, DEID_TK_TERM, i, i + tn)) != 0)
+					return rc;
 			}
 		}
 		if (i > 0 && is_alnum(in[i - 1]) && (unsigned char)in[i - 1] < 0x80)
 			continue; /* the patterns below start at a word boundary */
+		/* Person-name-like text: DICOM "Family^Given", or an honorific and a name. */
+		if ((ne = name_at(in, n, i)) > i) {
+			if ((rc = fn(arg, DEID_TK_NAME, i, ne)) != 0)
+				return rc;
+			i = ne - 1;
+			continue;
+		}
 		/* PRC resident ID */
 		if (n - i >= 18 && deid_prc_id_valid(in + i) && (i + 18 == n || !is_alnum(in[i + 18]))) {
-			mark(m, i, i + 18);
+			if ((rc = fn(arg, DEID_TK_PRC_ID, i, i + 18)) != 0)
+				return rc;
 			continue;
 		}
 		/* US SSN ddd-dd-dddd */
@@ -102,7 +178,8 @@ deid_text_clean(const char *in, size_t n, const struct deid_terms *terms, struct
 		    is_digit(in[i + 4]) && is_digit(in[i + 5]) && in[i + 6] == '-' && is_digit(in[i + 7]) &&
 		    is_digit(in[i + 8]) && is_digit(in[i + 9]) && is_digit(in[i + 10]) &&
 		    (i + 11 == n || !is_digit(in[i + 11]))) {
-			mark(m, i, i + 11);
+			if ((rc = fn(arg, DEID_TK_SSN, i, i + 11)) != 0)
+				return rc;
 			continue;
 		}
 		/* Dates: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, DD/MM/YYYY, DD.MM.YYYY, DD-MM-YYYY */
@@ -111,14 +188,16 @@ deid_text_clean(const char *in, size_t n, const struct deid_terms *terms, struct
 			if (is_digit(s[2]) && is_digit(s[3]) && (s[4] == '-' || s[4] == '/' || s[4] == '.') &&
 			    s[7] == s[4] && is_digit(s[5]) && is_digit(s[6]) && is_digit(s[8]) && is_digit(s[9]) &&
 			    valid_date(num(s, 4), num(s + 5, 2), num(s + 8, 2))) {
-				mark(m, i, i + 10);
+				if ((rc = fn(arg, DEID_TK_DATE, i, i + 10)) != 0)
+					return rc;
 				continue;
 			}
 			if ((s[2] == '/' || s[2] == '.' || s[2] == '-') && s[5] == s[2] && is_digit(s[3]) &&
 			    is_digit(s[4]) && is_digit(s[6]) && is_digit(s[7]) && is_digit(s[8]) && is_digit(s[9]) &&
 			    (valid_date(num(s + 6, 4), num(s + 3, 2), num(s, 2)) ||
 			    valid_date(num(s + 6, 4), num(s, 2), num(s + 3, 2)))) {
-				mark(m, i, i + 10);
+				if ((rc = fn(arg, DEID_TK_DATE, i, i + 10)) != 0)
+					return rc;
 				continue;
 			}
 		}
@@ -136,7 +215,8 @@ deid_text_clean(const char *in, size_t n, const struct deid_terms *terms, struct
 				j++;
 			}
 			if (digits >= 7 && (last == n || !is_alnum(in[last]))) {
-				mark(m, i, last);
+				if ((rc = fn(arg, DEID_TK_PHONE, i, last)) != 0)
+					return rc;
 				i = last - 1;
 				continue;
 			}
@@ -154,13 +234,37 @@ deid_text_clean(const char *in, size_t n, const struct deid_terms *terms, struct
 					k++;
 				}
 				if (dot > j + 1 && dot + 1 < k) {
-					mark(m, i, k);
+					if ((rc = fn(arg, DEID_TK_EMAIL, i, k)) != 0)
+						return rc;
 					i = k - 1;
 					continue;
 				}
 			}
 		}
 	}
+	return 0;
+}
+
+static int
+mark_span(void *arg, enum deid_text_kind kind, size_t a, size_t b)
+{
+	(void)kind;
+	mark(arg, a, b);
+	return 0;
+}
+
+int
+deid_text_clean(const char *in, size_t n, const struct deid_terms *terms, struct pv_buf *out,
+    unsigned *redactions)
+{
+	uint8_t *m = calloc(n + 1, 1);
+	unsigned spans = 0;
+	int rc = 0;
+
+	*redactions = 0;
+	if (m == NULL)
+		return PV_ENOMEM;
+	(void)deid_text_find(in, n, terms, mark_span, m);
 	for (size_t i = 0; i < n && rc == 0;) {
 		if (!m[i]) {
 			size_t j = i;

@@ -1,0 +1,422 @@
+/* cmd_scan.c: `pacsvault scan`: residual identifiers in files and folders. */
+#include "app.h"
+#include "pacsvault/base/fsutil.h"
+#include "pacsvault/base/jsonw.h"
+#include "pacsvault/base/mem.h"
+#include "pacsvault/base/pool.h"
+#include "pacsvault/deid/scan.h"
+#include "pacsvault/dicom/dataset.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char scan_help[] =
+"usage: pacsvault scan [OPTIONS] PATH...\n"
+"\n"
+"Looks for anything that could still identify a patient in DICOM files and\n"
+"folders (all cores): values left in the identifying attributes of PS3.15\n"
+"Table E.1-1 (the options a file declares are respected unless --strict),\n"
+"national ID numbers (PRC resident ID with its check digit and birth date,\n"
+"US SSN), phone numbers, e-mail addresses, dates and person-name-like text\n"
+"in any text value at any depth, private elements that are not safe,\n"
+"UIDs not in the 2.25 form or with a known organisation root, File Meta\n"
+"leaks, overlays and curves, BurnedInAnnotation, and text-like regions in\n"
+"the pixels (5x7 bitmap fonts and up). Each finding names the file, the\n"
+"tag path, the kind and a masked excerpt, never the whole value.\n"
+"\n"
+"Options:\n"
+"  --against PATH        also collect every identifying value of these\n"
+"                        originals and search each file for them, element\n"
+"                        by element and as raw bytes in UTF-8, the originals'\n"
+"                        own encoding, Latin-1 and GB18030 (repeatable)\n"
+"  --pattern NAME=REGEX  a site pattern (POSIX extended, case-insensitive)\n"
+"                        searched in every text value (repeatable, up to 32)\n"
+"  --strict              ignore the de-identification options a file declares\n"
+"  --no-pixels           do not look for text in the pixels\n"
+"  --json                one JSON object per file, then a summary object\n"
+"  -j, --jobs N          worker threads (default 0: one per CPU)\n"
+"  -q, --quiet           no progress bar and no summary\n"
+"  -h, --help            this text\n"
+"\n"
+"Exit status: 0 when nothing was found, 1 when anything was found, 2 when a\n"
+"file could not be read or on bad usage.\n";
+
+struct job {
+	char *in;
+	int rc;
+	struct pv_diag d;
+	struct scan_report rep;
+};
+
+struct run {
+	struct scan_config cfg;
+	struct job *jobs;
+	size_t njobs;
+	int progress;
+	atomic_size_t done;
+	pthread_mutex_t lock;
+	struct timespec t0;
+	double last;
+};
+
+static double
+elapsed(const struct run *r)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - r->t0.tv_sec) + (double)(t.tv_nsec - r->t0.tv_nsec) / 1e9;
+}
+
+static void
+draw(struct run *r, size_t total, int final, const char *what)
+{
+	size_t done = atomic_load(&r->done);
+	double t = elapsed(r), rate = t > 0 ? (double)done / t : 0;
+	int width = 30, fill = total ? (int)((double)width * (double)done / (double)total) : width;
+	fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu files  %.0f files/s ", what, fill, "##############################",
+	    width - fill, "", done, total, rate);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void
+tick(struct run *r, size_t total, const char *what)
+{
+	atomic_fetch_add(&r->done, 1);
+	if (r->progress && pthread_mutex_trylock(&r->lock) == 0) {
+		double t = elapsed(r);
+		if (t - r->last > 0.1) {
+			r->last = t;
+			draw(r, total, 0, what);
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+static void
+scan_one(void *arg, size_t i, unsigned worker)
+{
+	struct run *r = arg;
+	struct job *j = &r->jobs[i];
+	struct dcm_file *f = NULL;
+	struct scan_config cfg = r->cfg;
+	unsigned char *raw = NULL;
+	size_t rawlen = 0;
+
+	(void)worker;
+	pv_diag_clear(&j->d);
+	j->rc = dcm_file_open(j->in, NULL, &f, &j->d);
+	if (j->rc == 0 && cfg.against != NULL) {
+		struct pv_diag rd;
+		pv_diag_clear(&rd);
+		if (pv_read_file(j->in, (size_t)1 << 31, &raw, &rawlen, &rd) == 0) {
+			cfg.raw = raw;
+			cfg.raw_len = rawlen;
+		}
+	}
+	if (j->rc == 0)
+		j->rc = scan_file(f, &cfg, &j->rep, &j->d);
+	free(raw);
+	dcm_file_free(f);
+	tick(r, r->njobs, "scan");
+}
+
+struct orig {
+	struct run *r;
+	struct app_inputs *in;
+	struct scan_against *a;
+	pthread_mutex_t lock;
+	size_t failed;
+};
+
+static void
+collect_one(void *arg, size_t i, unsigned worker)
+{
+	struct orig *o = arg;
+	struct dcm_file *f = NULL;
+	struct pv_diag d;
+
+	(void)worker;
+	pv_diag_clear(&d);
+	if (dcm_file_open(o->in->v[i].in, NULL, &f, &d) != 0) {
+		pthread_mutex_lock(&o->lock);
+		o->failed++;
+		pthread_mutex_unlock(&o->lock);
+	} else {
+		pthread_mutex_lock(&o->lock);
+		if (scan_against_add_file(&o->a, f) != 0)
+			o->failed++;
+		pthread_mutex_unlock(&o->lock);
+	}
+	dcm_file_free(f);
+	tick(o->r, o->in->n, "originals");
+}
+
+static void
+print_text(const struct job *j)
+{
+	if (j->rc != 0) {
+		app_report("scan", j->in, &j->d);
+		return;
+	}
+	for (size_t k = 0; k < j->rep.n; k++) {
+		const struct scan_finding *f = &j->rep.f[k];
+		printf("%s: %s: %s: %s", j->in, scan_kind_name((enum scan_kind)f->kind), f->path, f->detail);
+		if (f->kind == SCAN_BURNED_IN_TEXT)
+			printf(": frame %u, box %u,%u %ux%u", f->frame + 1, f->box.x, f->box.y, f->box.w, f->box.h);
+		else if (f->excerpt[0] != '\0')
+			printf(": %s", f->excerpt);
+		putchar('\n');
+	}
+	if (j->rep.dropped)
+		printf("%s: and %zu findings more\n", j->in, j->rep.dropped);
+}
+
+static void
+jw_uint(struct pv_jw *w, unsigned long long v)
+{
+	char b[24];
+	int n = snprintf(b, sizeof(b), "%llu", v);
+	pv_jw_raw(w, b, (size_t)n);
+}
+
+static void
+print_json(const struct job *j)
+{
+	struct pv_buf b;
+	struct pv_jw w;
+
+	pv_buf_init(&b, (size_t)1 << 26);
+	pv_jw_init(&w, &b, 0);
+	pv_jw_begin_object(&w);
+	pv_jw_key(&w, "file", 4);
+	pv_jw_string(&w, j->in, strlen(j->in));
+	pv_jw_key(&w, "status", 6);
+	{
+		const char *st = j->rc != 0 ? "error" : j->rep.n ? "findings" : "clean";
+		pv_jw_string(&w, st, strlen(st));
+	}
+	if (j->rc != 0) {
+		char msg[1024];
+		pv_diag_format(&j->d, NULL, msg, sizeof(msg));
+		pv_jw_key(&w, "error", 5);
+		pv_jw_string(&w, msg, strlen(msg));
+	} else {
+		pv_jw_key(&w, "findings", 8);
+		pv_jw_begin_array(&w);
+		for (size_t k = 0; k < j->rep.n; k++) {
+			const struct scan_finding *f = &j->rep.f[k];
+			const char *kn = scan_kind_name((enum scan_kind)f->kind);
+			pv_jw_begin_object(&w);
+			pv_jw_key(&w, "kind", 4);
+			pv_jw_string(&w, kn, strlen(kn));
+			pv_jw_key(&w, "path", 4);
+			pv_jw_string(&w, f->path, strlen(f->path));
+			pv_jw_key(&w, "detail", 6);
+			pv_jw_string(&w, f->detail, strlen(f->detail));
+			if (f->kind == SCAN_BURNED_IN_TEXT) {
+				pv_jw_key(&w, "frame", 5);
+				jw_uint(&w, f->frame);
+				pv_jw_key(&w, "box", 3);
+				pv_jw_begin_array(&w);
+				jw_uint(&w, f->box.x);
+				jw_uint(&w, f->box.y);
+				jw_uint(&w, f->box.w);
+				jw_uint(&w, f->box.h);
+				pv_jw_end_array(&w);
+			} else {
+				pv_jw_key(&w, "excerpt", 7);
+				pv_jw_string(&w, f->excerpt, strlen(f->excerpt));
+			}
+			pv_jw_end_object(&w);
+		}
+		pv_jw_end_array(&w);
+		pv_jw_key(&w, "more", 4);
+		jw_uint(&w, j->rep.dropped);
+		pv_jw_key(&w, "pixel_frames", 12);
+		jw_uint(&w, j->rep.pixel_frames);
+		if (j->rep.pixel_note[0]) {
+			pv_jw_key(&w, "pixel_note", 10);
+			pv_jw_string(&w, j->rep.pixel_note, strlen(j->rep.pixel_note));
+		}
+	}
+	pv_jw_end_object(&w);
+	if (w.err == 0)
+		printf("%s\n", b.data);
+	pv_buf_free(&b);
+}
+
+int
+cmd_scan(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "against", required_argument, NULL, 'A' },
+		{ "pattern", required_argument, NULL, 'P' },
+		{ "strict", no_argument, NULL, 'S' },
+		{ "no-pixels", no_argument, NULL, 'N' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run r;
+	struct scan_patterns *patterns = NULL;
+	struct scan_against *against = NULL;
+	char **against_paths = NULL;
+	int nagainst = 0, json = 0, quiet = 0, c, failed = 0, rc = PV_EXIT_OK;
+	unsigned jobs = 0;
+	struct pv_diag d;
+	char *end;
+	size_t counts[SCAN_KIND_COUNT] = { 0 }, with = 0, errors = 0, total = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.cfg.pixels = 1;
+	optind = 1;
+	if ((against_paths = pv_calloc((size_t)argc + 1, sizeof(char *))) == NULL)
+		return PV_EXIT_INTERNAL;
+	while ((c = getopt_long(argc, argv, "j:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'A': against_paths[nagainst++] = optarg; break;
+		case 'P':
+			pv_diag_clear(&d);
+			if (scan_patterns_add(&patterns, optarg, &d) != 0) {
+				rc = app_usage_error("scan", "--pattern %s: %s", optarg, d.msg);
+				goto done;
+			}
+			break;
+		case 'S': r.cfg.strict = 1; break;
+		case 'N': r.cfg.pixels = 0; break;
+		case 'J': json = 1; break;
+		case 'q': quiet = 1; break;
+		case 'j':
+			jobs = (unsigned)strtoul(optarg, &end, 10);
+			if (*end != '\0' || jobs > 256) {
+				rc = app_usage_error("scan", "--jobs wants a number up to 256 (0 = all CPUs)");
+				goto done;
+			}
+			break;
+		case 'h':
+			fputs(scan_help, stdout);
+			goto done;
+		default:
+			rc = app_usage_error("scan", "unknown option");
+			goto done;
+		}
+	}
+	if (optind >= argc) {
+		rc = app_usage_error("scan", "no inputs");
+		goto done;
+	}
+	r.cfg.patterns = patterns;
+	r.progress = !quiet && isatty(2);
+	pthread_mutex_init(&r.lock, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	if (nagainst > 0) {
+		struct app_inputs ins = { NULL, 0, 0 };
+		struct orig o;
+		int ofailed = 0;
+		if ((rc = app_inputs_collect(&ins, "scan", against_paths, nagainst, NULL, &ofailed)) != PV_EXIT_OK ||
+		    ofailed) {
+			app_inputs_free(&ins);
+			rc = PV_EXIT_USAGE;
+			goto done;
+		}
+		memset(&o, 0, sizeof(o));
+		o.r = &r;
+		o.in = &ins;
+		pthread_mutex_init(&o.lock, NULL);
+		if (pv_pool_for(jobs, ins.n, collect_one, &o) != 0 || scan_against_finish(o.a) != 0) {
+			scan_against_free(o.a);
+			app_inputs_free(&ins);
+			rc = PV_EXIT_INTERNAL;
+			goto done;
+		}
+		if (r.progress)
+			draw(&r, ins.n, 1, "originals");
+		if (!quiet)
+			fprintf(stderr, "pacsvault: scan: %zu identifying values from %zu originals (%zu unreadable)\n",
+			    scan_against_count(o.a), ins.n, o.failed);
+		against = o.a;
+		r.cfg.against = against;
+		app_inputs_free(&ins);
+		atomic_store(&r.done, 0);
+	}
+	{
+		struct app_inputs ins = { NULL, 0, 0 };
+		if ((rc = app_inputs_collect(&ins, "scan", argv + optind, argc - optind, NULL, &failed)) != PV_EXIT_OK) {
+			app_inputs_free(&ins);
+			goto done;
+		}
+		if (ins.n > 0 && (r.jobs = pv_calloc(ins.n, sizeof(*r.jobs))) == NULL) {
+			app_inputs_free(&ins);
+			rc = PV_EXIT_INTERNAL;
+			goto done;
+		}
+		for (size_t i = 0; i < ins.n; i++) {
+			r.jobs[i].in = ins.v[i].in;
+			ins.v[i].in = NULL;
+		}
+		r.njobs = ins.n;
+		app_inputs_free(&ins);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	if (pv_pool_for(jobs, r.njobs, scan_one, &r) != 0) {
+		rc = PV_EXIT_INTERNAL;
+		goto done;
+	}
+	if (r.progress)
+		draw(&r, r.njobs, 1, "scan");
+	for (size_t i = 0; i < r.njobs; i++) {
+		struct job *j = &r.jobs[i];
+		if (json)
+			print_json(j);
+		else
+			print_text(j);
+		if (j->rc != 0) {
+			errors++;
+			continue;
+		}
+		if (j->rep.n)
+			with++;
+		total += j->rep.n + j->rep.dropped;
+		for (size_t k = 0; k < j->rep.n; k++)
+			counts[j->rep.f[k].kind]++;
+	}
+	if (json) {
+		printf("{\"summary\":{\"files\":%zu,\"with_findings\":%zu,\"errors\":%zu,\"findings\":%zu,\"by_kind\":{",
+		    r.njobs, with, errors, total);
+		for (int k = 0, first = 1; k < SCAN_KIND_COUNT; k++)
+			if (counts[k]) {
+				printf("%s\"%s\":%zu", first ? "" : ",", scan_kind_name((enum scan_kind)k), counts[k]);
+				first = 0;
+			}
+		printf("}}}\n");
+	}
+	if (!quiet) {
+		double t = elapsed(&r);
+		fprintf(stderr, "pacsvault: scan: %zu files, %zu with findings, %zu findings, %zu unreadable, %.2f s", r.njobs,
+		    with, total, errors + (size_t)failed, t);
+		for (int k = 0; k < SCAN_KIND_COUNT; k++)
+			if (counts[k])
+				fprintf(stderr, "%s %s %zu", k ? "," : ";", scan_kind_name((enum scan_kind)k), counts[k]);
+		fputc('\n', stderr);
+	}
+	rc = errors || failed ? PV_EXIT_USAGE : with ? PV_EXIT_FAIL : PV_EXIT_OK;
+done:
+	for (size_t i = 0; i < r.njobs; i++) {
+		free(r.jobs[i].in);
+		scan_report_free(&r.jobs[i].rep);
+	}
+	free(r.jobs);
+	free(against_paths);
+	scan_patterns_free(patterns);
+	scan_against_free(against);
+	return rc;
+}
