@@ -344,7 +344,8 @@ static int
 against_raw(struct scan_against *a, const uint8_t *b, size_t n, uint32_t value)
 {
 	int fresh;
-	if (n < 6 || n > 1024)
+	/* 5 bytes at least: shorter patterns match by chance in megabytes of pixels */
+	if (n < 5 || n > 1024)
 		return 0;
 	if ((fresh = seen_insert(a, fnv(b, n, 7809847782465536322ull))) <= 0)
 		return fresh < 0 ? PV_ENOMEM : 0;
@@ -398,20 +399,24 @@ collect_ds(struct collect *c, const struct dcm_dataset *ds, const struct dcm_cha
 					collect_ds(c, e->seq->items[k], &cs, depth + 1);
 			continue;
 		}
-		if (dcm_vr_info((enum dcm_vr)e->vr)->kind != DCM_VRK_STRING || e->length == 0 || e->length > 65536)
+		enum dcm_vr vr = (enum dcm_vr)e->vr;
+		const struct dcm_dict_entry *de = dcm_dict_lookup(e->tag);
+		if (vr == DCM_VR_UN && de != NULL && dcm_vr_info((enum dcm_vr)de->vr)->kind == DCM_VRK_STRING)
+			vr = (enum dcm_vr)de->vr;
+		if (dcm_vr_info(vr)->kind != DCM_VRK_STRING || e->length == 0 || e->length > 65536)
 			continue;
 		if (DCM_IS_PRIVATE(e->tag)) {
 			if (DCM_IS_PRIVATE_CREATOR(e->tag))
 				continue;
 		} else if ((rule = deid_profile_rule(e->tag)) == NULL || rule->basic == DEID_A_K ||
-		    e->vr == DCM_VR_CS) {
+		    vr == DCM_VR_CS) {
 			continue;
 		}
 		if (dcm_file_value(c->f, e, &v) != 0)
 			continue;
-		uint32_t len = dcm_value_trim_len((enum dcm_vr)e->vr, v, e->length);
+		uint32_t len = dcm_value_trim_len(vr, v, e->length);
 		pv_buf_reset(&c->u);
-		if (dcm_charset_to_utf8(&cs, (enum dcm_vr)e->vr, v, len, &c->u) == PV_ENOMEM) {
+		if (dcm_charset_to_utf8(&cs, vr, v, len, &c->u) == PV_ENOMEM) {
 			c->rc = PV_ENOMEM;
 			return;
 		}
@@ -434,7 +439,7 @@ collect_ds(struct collect *c, const struct dcm_dataset *ds, const struct dcm_cha
 				if (c->rc == 0 && !dcm_charset_is_plain(v, len))
 					c->rc = against_raw(c->a, v, len, id);
 			}
-			if (e->vr == DCM_VR_PN) {
+			if (vr == DCM_VR_PN) {
 				size_t p0 = a0;
 				for (size_t k = a0; k <= a0 + seg && c->rc == 0; k++)
 					if (k == a0 + seg || s[k] == '^' || s[k] == '=') {
@@ -629,6 +634,8 @@ is_dummy(struct dcm_elem *e, const char *s, size_t n)
 {
 	static const char *const dummies[] = { "ANONYMIZED", "ANONYMOUS", "19000101", "19000101000000", "000000",
 		"000Y", "0", "REMOVED" };
+	while (n > 0 && (s[n - 1] == '\0' || s[n - 1] == ' '))
+		n--;
 	if (n == 0)
 		return 1;
 	for (size_t i = 0; i < sizeof(dummies) / sizeof(dummies[0]); i++)
@@ -821,7 +828,11 @@ walk(struct sctx *x, const struct dcm_dataset *ds, const struct dcm_charset *par
 		}
 		if (e->seq != NULL || e->length == 0)
 			continue;
-		const struct dcm_vr_info *vi = dcm_vr_info((enum dcm_vr)e->vr);
+		/* A UN element (an implicit file read without a dictionary) is read as its dictionary VR. */
+		enum dcm_vr vr = (enum dcm_vr)e->vr;
+		if (vr == DCM_VR_UN && de != NULL && dcm_vr_info((enum dcm_vr)de->vr)->kind == DCM_VRK_STRING)
+			vr = (enum dcm_vr)de->vr;
+		const struct dcm_vr_info *vi = dcm_vr_info(vr);
 		if (vi->kind != DCM_VRK_STRING) {
 			if (rule != NULL && act != DEID_A_K && act != DEID_A_C && act != DEID_A_U && act != DEID_A_NONE &&
 			    !DCM_IS_PRIVATE(e->tag)) {
@@ -846,22 +857,24 @@ walk(struct sctx *x, const struct dcm_dataset *ds, const struct dcm_charset *par
 			x->rc = PV_EIO;
 			return;
 		}
-		uint32_t len = dcm_value_trim_len((enum dcm_vr)e->vr, v, e->length);
+		uint32_t len = dcm_value_trim_len(vr, v, e->length);
 		pv_buf_reset(&x->u);
-		if (dcm_charset_to_utf8(&cs, (enum dcm_vr)e->vr, v, len, &x->u) == PV_ENOMEM) {
+		if (dcm_charset_to_utf8(&cs, vr, v, len, &x->u) == PV_ENOMEM) {
 			x->rc = PV_ENOMEM;
 			return;
 		}
 		const char *s = x->u.data ? x->u.data : "";
 		size_t n = x->u.len;
-		if (e->vr == DCM_VR_UI) {
-			if (g != 0x0002)
+		if (vr == DCM_VR_UI) {
+			/* Instance UIDs (those the profile replaces: U, X/Z/U*); class,
+			 * coding scheme and syntax UIDs identify nobody. */
+			if (g != 0x0002 && rule != NULL && (rule->basic == DEID_A_U || rule->basic == DEID_A_XZU))
 				uid_checks(x, s, n);
 			continue;
 		}
 		if (rule != NULL && act != DEID_A_K && act != DEID_A_C && act != DEID_A_U && act != DEID_A_NONE &&
-		    !is_dummy(e, s, n) && !(x->modified_dates && (e->vr == DCM_VR_DA || e->vr == DCM_VR_DT ||
-		    e->vr == DCM_VR_TM))) {
+		    !is_dummy(e, s, n) && !(x->modified_dates && (vr == DCM_VR_DA || vr == DCM_VR_DT ||
+		    vr == DCM_VR_TM))) {
 			char detail[96];
 			struct scan_finding *f;
 			snprintf(detail, sizeof(detail), "%s (should be %s)", de ? de->keyword : "element",
@@ -869,8 +882,8 @@ walk(struct sctx *x, const struct dcm_dataset *ds, const struct dcm_charset *par
 			if ((f = add(x->rep, SCAN_PHI_ATTRIBUTE, here, detail)) != NULL)
 				scan_mask(s, n, f->excerpt, sizeof(f->excerpt));
 		}
-		if (e->vr != DCM_VR_DA && e->vr != DCM_VR_TM && e->vr != DCM_VR_DT && e->vr != DCM_VR_CS &&
-		    e->vr != DCM_VR_AS && e->vr != DCM_VR_DS && e->vr != DCM_VR_IS && e->vr != DCM_VR_UR)
+		if (vr != DCM_VR_DA && vr != DCM_VR_TM && vr != DCM_VR_DT && vr != DCM_VR_CS &&
+		    vr != DCM_VR_AS && vr != DCM_VR_DS && vr != DCM_VR_IS && vr != DCM_VR_UR)
 			text_checks(x, e, s, n);
 	}
 }

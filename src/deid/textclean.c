@@ -16,7 +16,10 @@ static int
 valid_date(int y, int m, int d)
 {
 	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return y >= 1800 && y <= 2199 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1];
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (!(y >= 1800 && y <= 2199 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1]))
+		return 0;
+	return m != 2 || d != 29 || leap;
 }
 
 static int

@@ -24,6 +24,7 @@
 
 struct comp {
 	uint32_t x0, y0, x1, y1, count;
+	uint64_t sum;   /* of the grey values of its pixels */
 };
 
 static uint32_t
@@ -36,9 +37,14 @@ find(uint32_t *p, uint32_t a)
 	return a;
 }
 
-/* The flatness of the ring of width 2 around a box: max - min of the non-ink pixels. */
+/*
+ * The ring of width 2 around a box must be flat (max - min of its non-ink
+ * pixels at most 48) and the glyph must stand out from it (its mean at
+ * least 40 beyond the ring's extreme): text is drawn to be read, while a
+ * threshold crossing a smooth structure gives marks barely past it.
+ */
 static int
-ring_flat(const uint8_t *g, const uint8_t *ink, uint32_t w, uint32_t h, const struct comp *c)
+ring_flat(const uint8_t *g, const uint8_t *ink, uint32_t w, uint32_t h, const struct comp *c, int dark)
 {
 	int lo = 255, hi = 0, n = 0;
 	int64_t x0 = (int64_t)c->x0 - 2, y0 = (int64_t)c->y0 - 2, x1 = (int64_t)c->x1 + 2, y1 = (int64_t)c->y1 + 2;
@@ -57,7 +63,10 @@ ring_flat(const uint8_t *g, const uint8_t *ink, uint32_t w, uint32_t h, const st
 				hi = g[i];
 			n++;
 		}
-	return n > 0 && hi - lo <= 48;
+	if (n == 0 || hi - lo > 48)
+		return 0;
+	int mean = (int)(c->sum / c->count);
+	return dark ? lo - mean >= 40 : mean - hi >= 40;
 }
 
 static size_t
@@ -133,6 +142,7 @@ detect(const uint8_t *g, uint32_t w, uint32_t h, int dark, struct pix_rect *out,
 			if (x > c->x1) c->x1 = x;
 			if (y > c->y1) c->y1 = y;
 			c->count++;
+			c->sum += g[i];
 		}
 	ncomp = next;
 	if ((gl = pv_calloc(MAX_GLYPHS, sizeof(*gl))) == NULL)
@@ -147,7 +157,7 @@ detect(const uint8_t *g, uint32_t w, uint32_t h, int dark, struct pix_rect *out,
 		uint64_t area = (uint64_t)cw * ch;
 		if (c->count * 100 < area * 10 || c->count * 100 > area * 95)
 			continue;
-		if (!ring_flat(g, ink, w, h, c))
+		if (!ring_flat(g, ink, w, h, c, dark))
 			continue;
 		gl[ngl++] = *c;
 	}

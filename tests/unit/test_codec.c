@@ -3,6 +3,8 @@
 #include "tests.h"
 #include "pacsvault/codec/codec.h"
 #include "pacsvault/deid/pixclean.h"
+#include "pacsvault/deid/scan.h"
+#include "pacsvault/deid/textclean.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,4 +400,142 @@ test_pixel_rules_outside_regions(void)
 			}
 		}
 	pixrules_free(rs);
+}
+
+/* ---- the scanner's detectors ---- */
+
+struct spans {
+	unsigned n;
+	enum deid_text_kind k[16];
+	size_t a[16], b[16];
+};
+
+static int
+collect_span(void *arg, enum deid_text_kind k, size_t a, size_t b)
+{
+	struct spans *s = arg;
+	if (s->n < 16) {
+		s->k[s->n] = k;
+		s->a[s->n] = a;
+		s->b[s->n] = b;
+		s->n++;
+	}
+	return 0;
+}
+
+static int
+finds(const char *text, enum deid_text_kind k, const char *what)
+{
+	struct spans s = { 0 };
+	(void)deid_text_find(text, strlen(text), NULL, collect_span, &s);
+	for (unsigned i = 0; i < s.n; i++)
+		if (s.k[i] == k && s.b[i] - s.a[i] == strlen(what) && memcmp(text + s.a[i], what, strlen(what)) == 0)
+			return 1;
+	return 0;
+}
+
+void
+test_resident_id_detector(void)
+{
+	/* ISO 7064 MOD 11-2 check digits computed by hand (weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2). */
+	static const char *const valid[] = { "11010519491231002X", "110101199003078515", "440308200002291231" };
+	static const char *const bad_check[] = { "110105194912310021", "110101199003078516", "440308200002291236" };
+	static const char *const bad_date[] = {
+		"110101199013078519",  /* month 13 (each with its check digit right) */
+		"110101199002308518",  /* 30 February */
+		"110101190002298515",  /* 29 February 1900 */
+		"110101179912318514",  /* year 1799 */
+	};
+	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+		T_ASSERT(deid_prc_id_valid(valid[i]));
+		char text[64];
+		snprintf(text, sizeof(text), "ID:%s.", valid[i]);
+		T_ASSERT(finds(text, DEID_TK_PRC_ID, valid[i]));
+	}
+	for (size_t i = 0; i < sizeof(bad_check) / sizeof(bad_check[0]); i++)
+		T_ASSERT(!deid_prc_id_valid(bad_check[i]));
+	for (size_t i = 0; i < sizeof(bad_date) / sizeof(bad_date[0]); i++)
+		T_ASSERT(!deid_prc_id_valid(bad_date[i]));
+	/* inside a longer digit run it is not an ID (but the run is a long number) */
+	T_ASSERT(!finds("9110101199003078515", DEID_TK_PRC_ID, "110101199003078515"));
+	T_ASSERT(finds("ssn 123-45-6789 ok", DEID_TK_SSN, "123-45-6789"));
+	T_ASSERT(finds("mail li.lei@example.cn now", DEID_TK_EMAIL, "li.lei@example.cn"));
+	T_ASSERT(finds("on 2024-03-01 at", DEID_TK_DATE, "2024-03-01"));
+	T_ASSERT(finds("call +86 138 0013 8000", DEID_TK_PHONE, "+86 138 0013 8000"));
+	T_ASSERT(finds("seen by Dr. Wang Lei today", DEID_TK_NAME, "Dr. Wang Lei"));
+	T_ASSERT(finds("ref DOE^JANE here", DEID_TK_NAME, "DOE^JANE"));
+	T_ASSERT(finds("\xe6\x82\xa3\xe8\x80\x85\xef\xbc\x9a\xe5\xbc\xa0\xe4\xbc\x9f", DEID_TK_NAME,
+	    "\xe6\x82\xa3\xe8\x80\x85\xef\xbc\x9a\xe5\xbc\xa0\xe4\xbc\x9f"));
+	/* not names: an honorific without a capitalised name, a lone caret */
+	T_ASSERT(!finds("Dr. said", DEID_TK_NAME, "Dr. said"));
+	T_ASSERT(!finds("A^B", DEID_TK_NAME, "A^B"));
+}
+
+void
+test_scan_mask(void)
+{
+	char out[40];
+	scan_mask("110101199003078515", 18, out, sizeof(out));
+	T_EQ_STR(out, "11**************15");
+	scan_mask("JANE", 4, out, sizeof(out));
+	T_EQ_STR(out, "J**E");
+	scan_mask("M", 1, out, sizeof(out));
+	T_EQ_STR(out, "*");
+	scan_mask("\xe7\x8e\x8b^\xe5\xb0\x8f\xe6\x98\x8e", 10, out, sizeof(out));  /* 王^小明: 4 characters */
+	T_EQ_STR(out, "\xe7\x8e\x8b**\xe6\x98\x8e");
+	/* never longer than 2 + 16 + 2 characters, never the whole value */
+	scan_mask("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 36, out, sizeof(out));
+	T_EQ_STR(out, "AB****************89");
+}
+
+/* 5x7 glyphs drawn into a grey image. */
+static void
+draw_text(uint8_t *g, uint32_t w, uint32_t x, uint32_t y, unsigned nchars, unsigned scale, uint8_t v)
+{
+	static const char *const glyph[7] = { "11110", "10001", "10001", "11110", "10100", "10010", "10001" };  /* R */
+	for (unsigned c = 0; c < nchars; c++)
+		for (unsigned r = 0; r < 7; r++)
+			for (unsigned k = 0; k < 5; k++)
+				if (glyph[r][k] == '1')
+					for (unsigned dy = 0; dy < scale; dy++)
+						for (unsigned dx = 0; dx < scale; dx++)
+							g[(size_t)(y + r * scale + dy) * w + x + (c * 6 + k) * scale + dx] = v;
+}
+
+void
+test_text_regions(void)
+{
+	uint32_t w = 200, h = 120;
+	uint8_t *g = calloc((size_t)w * h, 1);
+	struct pix_rect r[8];
+	size_t n;
+
+	/* smooth 'anatomy': a bright disc with soft edges, no text */
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++) {
+			double dx = (double)x - 100, dy = (double)y - 60, d2 = dx * dx + dy * dy;
+			g[(size_t)y * w + x] = (uint8_t)(d2 < 1600 ? 220 : d2 < 2500 ? 220 - (d2 - 1600) / 10 : 130);
+		}
+	T_EQ_INT(scan_text_regions(g, w, h, r, 8), 0);
+	/* 5x7 text (scale 1) on a flat dark band */
+	for (uint32_t y = 0; y < 14; y++)
+		memset(g + (size_t)y * w, 0, w);
+	draw_text(g, w, 4, 3, 8, 1, 255);
+	n = scan_text_regions(g, w, h, r, 8);
+	T_EQ_INT(n, 1);
+	if (n == 1) {
+		T_ASSERT(r[0].x <= 4 && r[0].y <= 3 && r[0].x + r[0].w >= 4 + 47 && r[0].y + r[0].h >= 10);
+		T_ASSERT(r[0].h <= 14);
+	}
+	/* dark text on light ground, scale 2 */
+	for (uint32_t y = 100; y < h; y++)
+		memset(g + (size_t)y * w, 240, w);
+	draw_text(g, w, 20, 103, 5, 2, 10);
+	n = scan_text_regions(g, w, h, r, 8);
+	T_EQ_INT(n, 2);
+	/* two glyphs are not a line of text */
+	memset(g, 0, (size_t)w * h);
+	draw_text(g, w, 30, 30, 2, 1, 255);
+	T_EQ_INT(scan_text_regions(g, w, h, r, 8), 0);
+	free(g);
 }

@@ -11,6 +11,9 @@
 	X(test_jpeg_dct_blank) \
 	X(test_pixel_rules) \
 	X(test_pixel_rules_outside_regions) \
+	X(test_resident_id_detector) \
+	X(test_scan_mask) \
+	X(test_text_regions) \
 	X(test_diag_sticky_and_format) \
 	X(test_arena) \
 	X(test_checked_sizes) \
