@@ -74,6 +74,8 @@ DEID_SRC := \
 	src/deid/pixclean.c \
 	src/deid/scan.c \
 	src/deid/textdetect.c \
+	src/deid/risk.c \
+	src/deid/ocr.c \
 	src/deid/profile.c \
 	src/deid/profile_table.c \
 	src/deid/textclean.c \
@@ -90,6 +92,7 @@ APP_SRC := \
 	src/app/cmd_deid.c \
 	src/app/cmd_reid.c \
 	src/app/cmd_scan.c \
+	src/app/cmd_risk.c \
 	src/app/inputs.c
 
 UNIT_SRC := \
@@ -123,8 +126,14 @@ $(BUILD)/test/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/pacsvault: $(REL_OBJ)
-	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LDLIBS)
+$(BUILD)/pacsvault: $(REL_OBJ) $(BUILD)/pacsvault-ocr
+	$(CC) $(CFLAGS) -pthread -o $@ $(REL_OBJ) $(LDLIBS)
+
+# The OCR helper: a separate program, so that pacsvault does not link Tesseract.
+OCR_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,src/app/ocr_helper.c src/base/err.c src/base/mem.c src/base/buf.c \
+	src/base/fsutil.c src/base/sandbox.c)
+$(BUILD)/pacsvault-ocr: $(OCR_OBJ)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(shell pkg-config --libs tesseract 2>/dev/null || echo -ltesseract)
 
 $(BUILD)/test/pacsvault: $(TEST_LIB_OBJ) $(TEST_APP_OBJ)
 	$(CC) $(TEST_LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
@@ -164,6 +173,8 @@ fuzz-run: fuzz
 install: $(BUILD)/pacsvault
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BUILD)/pacsvault $(DESTDIR)$(PREFIX)/bin/pacsvault
+	install -d $(DESTDIR)$(PREFIX)/libexec/pacsvault
+	install -m 0755 $(BUILD)/pacsvault-ocr $(DESTDIR)$(PREFIX)/libexec/pacsvault/pacsvault-ocr
 	install -m 0644 docs/pacsvault.1 $(DESTDIR)$(PREFIX)/share/man/man1/pacsvault.1
 
 dict:

@@ -73,3 +73,6 @@ done
 
 # Pixel cleaning (issue #3): deid --clean-pixel-data per transfer syntax.
 sh bench/pixclean.sh 200
+
+# The residual-PHI scanner (issue #4): against cat and a pydicom walk.
+sh bench/scan.sh

@@ -83,3 +83,16 @@ def anatomy(rows, cols, seed, lo=30, hi=200, dtype=np.uint8):
     img = img / img.max()
     img = lo + (hi - lo) * img + rng.normal(0, 2, size=img.shape)
     return np.clip(img, lo, hi).astype(dtype)
+
+
+def render_ttf(img, text, x, y, value, size=12, font="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+    """Burns text in a TrueType font (pixel height size) into img at x, y.
+    Returns the bounding box (x, y, w, h) of the inked pixels."""
+    from PIL import Image, ImageDraw, ImageFont
+    h, w = img.shape[:2]
+    mask = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(mask).text((x, y), text, fill=255, font=ImageFont.truetype(font, size))
+    m = np.asarray(mask) > 127
+    img[m] = value
+    ys, xs = np.nonzero(m)
+    return (int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))

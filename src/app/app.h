@@ -23,6 +23,8 @@ int cmd_reid(int argc, char **argv);
 
 int cmd_scan(int argc, char **argv);
 
+int cmd_risk(int argc, char **argv);
+
 /* The inputs of a batch command (files and folders), each with its output path. */
 struct app_input {
 	char *in;

@@ -10,6 +10,7 @@
 #include "pacsvault/crypto/keyfile.h"
 #include "pacsvault/deid/engine.h"
 #include "pacsvault/deid/pixclean.h"
+#include "pacsvault/deid/scan.h"
 #include "pacsvault/deid/recipe.h"
 #include "pacsvault/dicom/dataset.h"
 #include "pacsvault/dicom/writer.h"
@@ -60,6 +61,12 @@ static const char deid_help[] =
 "  --pixel-rules FILE                site pixel rules (format in docs/DEID.md), used\n"
 "                                    with the built-in ones\n"
 "  --no-builtin-rules                only the rules of --pixel-rules\n"
+"                                    A file that may carry burned-in text and that\n"
+"                                    no rule covers: the text the detector and OCR\n"
+"                                    (pacsvault-ocr, Tesseract, sandboxed) find is\n"
+"                                    blanked with a margin and they look again; it\n"
+"                                    is written only when nothing is left\n"
+"  --no-ocr                          no OCR: such files go to quarantine\n"
 "  -j, --jobs N                      worker threads (default 0: one per CPU)\n"
 "  --recipe FILE                     site overrides: keep, remove, empty or replace\n"
 "                                    by tag, mask, keyword or private creator\n"
@@ -100,6 +107,7 @@ struct run {
 	struct deid_config cfg;
 	const char *quarantine;  /* folder for files pixel cleaning would need, or NULL */
 	int clean_pixels;        /* --clean-pixel-data */
+	int no_ocr;              /* --no-ocr: no rule, no cleaning */
 	const struct pixrules *rules;
 	size_t out_prefix;       /* length of the resolved OUTDIR in job->out */
 	struct job *jobs;
@@ -136,6 +144,61 @@ draw_progress(struct run *r, int final)
 }
 
 /*
+ * A file that may carry burned-in text and that no rule covers: the text
+ * the detector and the OCR find is blanked (4 pixels of margin), then they
+ * look again; the file is written only when nothing is left. Anything
+ * they cannot judge goes to quarantine.
+ */
+static void
+ocr_clean(struct job *j, struct dcm_file *f)
+{
+	enum { MAXB = 512 };
+	struct pix_rect *boxes = malloc(MAXB * sizeof(*boxes));
+	char note[256];
+	size_t nb = 0, l = strlen(j->reason);
+	struct pv_diag pd;
+
+	j->quarantined = 1;
+	if (boxes == NULL) {
+		snprintf(j->reason + l, sizeof(j->reason) - l, "; out of memory");
+		return;
+	}
+	if (scan_text_boxes(f, 1, boxes, MAXB, &nb, note, sizeof(note)) != 0) {
+		snprintf(j->reason + l, sizeof(j->reason) - l, "; no pixel rule matches and %s", note);
+		free(boxes);
+		return;
+	}
+	for (size_t i = 0; i < nb; i++) {
+		uint32_t x0 = boxes[i].x >= 4 ? boxes[i].x - 4 : 0, y0 = boxes[i].y >= 4 ? boxes[i].y - 4 : 0;
+		boxes[i].w += boxes[i].x - x0 + 4;
+		boxes[i].h += boxes[i].y - y0 + 4;
+		boxes[i].x = x0;
+		boxes[i].y = y0;
+	}
+	pv_diag_clear(&pd);
+	if (nb > 0 && deid_pixclean(f, boxes, nb, &j->pix, &pd) != 0) {
+		char msg[160];
+		pv_diag_format(&pd, NULL, msg, sizeof(msg));
+		snprintf(j->reason + l, sizeof(j->reason) - l, "; the text found could not be blanked: %s", msg);
+		free(boxes);
+		return;
+	}
+	if (nb > 0) {
+		size_t left = 0;
+		if (scan_text_boxes(f, 1, boxes, MAXB, &left, note, sizeof(note)) != 0 || left > 0) {
+			snprintf(j->reason + l, sizeof(j->reason) - l, "; text remains after blanking what OCR found%s%s",
+			    note[0] ? ": " : "", note);
+			free(boxes);
+			return;
+		}
+	}
+	free(boxes);
+	j->pix_rule = "ocr-and-text-detection";
+	j->quarantined = 0;
+	j->reason[0] = '\0';
+}
+
+/*
  * Pixel cleaning before the header is touched (the rules read the original
  * attributes). Sets j->quarantined with a reason when the file may carry
  * burned-in text that was not cleaned.
@@ -165,11 +228,15 @@ pixels(struct run *r, struct job *j, struct dcm_file *f)
 		return;
 	}
 	if (matched == 0) {
-		if (risk) {
+		if (!risk)
+			return;
+		if (r->no_ocr) {
 			size_t l = strlen(j->reason);
 			snprintf(j->reason + l, sizeof(j->reason) - l, "; no pixel rule matches");
+			j->quarantined = 1;
+			return;
 		}
-		j->quarantined = risk;
+		ocr_clean(j, f);
 		return;
 	}
 	pv_diag_clear(&pd);
@@ -301,6 +368,7 @@ cmd_deid(int argc, char **argv)
 		{ "clean-pixel-data", no_argument, NULL, 'X' },
 		{ "pixel-rules", required_argument, NULL, 'Y' },
 		{ "no-builtin-rules", no_argument, NULL, 'Z' },
+		{ "no-ocr", no_argument, NULL, 'W' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
@@ -348,6 +416,7 @@ cmd_deid(int argc, char **argv)
 		case 'X': r.clean_pixels = 1; break;
 		case 'Y': rules_path = optarg; break;
 		case 'Z': no_builtin = 1; break;
+		case 'W': r.no_ocr = 1; break;
 		case 'q': quiet = 1; break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, &end, 10);

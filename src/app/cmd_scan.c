@@ -26,7 +26,8 @@ static const char scan_help[] =
 "in any text value at any depth, private elements that are not safe,\n"
 "UIDs not in the 2.25 form or with a known organisation root, File Meta\n"
 "leaks, overlays and curves, BurnedInAnnotation, and text-like regions in\n"
-"the pixels (5x7 bitmap fonts and up). Each finding names the file, the\n"
+"the pixels (5x7 bitmap fonts and up, and words read by OCR, flagged when\n"
+"they match the file's own name or IDs). Each finding names the file, the\n"
 "tag path, the kind and a masked excerpt, never the whole value.\n"
 "\n"
 "Options:\n"
@@ -38,6 +39,9 @@ static const char scan_help[] =
 "                        searched in every text value (repeatable, up to 32)\n"
 "  --strict              ignore the de-identification options a file declares\n"
 "  --no-pixels           do not look for text in the pixels\n"
+"  --no-ocr              look for text-like regions, but do not read them (OCR\n"
+"                        runs Tesseract in the sandboxed helper pacsvault-ocr\n"
+"                        on the first, middle and last frame)\n"
 "  --json                one JSON object per file, then a summary object\n"
 "  -j, --jobs N          worker threads (default 0: one per CPU)\n"
 "  -q, --quiet           no progress bar and no summary\n"
@@ -170,7 +174,7 @@ print_text(const struct job *j)
 		printf("%s: %s: %s: %s", j->in, scan_kind_name((enum scan_kind)f->kind), f->path, f->detail);
 		if (f->kind == SCAN_BURNED_IN_TEXT)
 			printf(": frame %u, box %u,%u %ux%u", f->frame + 1, f->box.x, f->box.y, f->box.w, f->box.h);
-		else if (f->excerpt[0] != '\0')
+		if (f->excerpt[0] != '\0' && !(f->kind == SCAN_BURNED_IN_TEXT && f->detail[0] == 'a'))
 			printf(": %s", f->excerpt);
 		putchar('\n');
 	}
@@ -230,10 +234,9 @@ print_json(const struct job *j)
 				jw_uint(&w, f->box.w);
 				jw_uint(&w, f->box.h);
 				pv_jw_end_array(&w);
-			} else {
-				pv_jw_key(&w, "excerpt", 7);
-				pv_jw_string(&w, f->excerpt, strlen(f->excerpt));
 			}
+			pv_jw_key(&w, "excerpt", 7);
+			pv_jw_string(&w, f->excerpt, strlen(f->excerpt));
 			pv_jw_end_object(&w);
 		}
 		pv_jw_end_array(&w);
@@ -241,6 +244,8 @@ print_json(const struct job *j)
 		jw_uint(&w, j->rep.dropped);
 		pv_jw_key(&w, "pixel_frames", 12);
 		jw_uint(&w, j->rep.pixel_frames);
+		pv_jw_key(&w, "ocr_frames", 10);
+		jw_uint(&w, j->rep.ocr_frames);
 		if (j->rep.pixel_note[0]) {
 			pv_jw_key(&w, "pixel_note", 10);
 			pv_jw_string(&w, j->rep.pixel_note, strlen(j->rep.pixel_note));
@@ -260,6 +265,7 @@ cmd_scan(int argc, char **argv)
 		{ "pattern", required_argument, NULL, 'P' },
 		{ "strict", no_argument, NULL, 'S' },
 		{ "no-pixels", no_argument, NULL, 'N' },
+		{ "no-ocr", no_argument, NULL, 'O' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -278,6 +284,7 @@ cmd_scan(int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	r.cfg.pixels = 1;
+	r.cfg.ocr = 1;
 	optind = 1;
 	if ((against_paths = pv_calloc((size_t)argc + 1, sizeof(char *))) == NULL)
 		return PV_EXIT_INTERNAL;
@@ -293,6 +300,7 @@ cmd_scan(int argc, char **argv)
 			break;
 		case 'S': r.cfg.strict = 1; break;
 		case 'N': r.cfg.pixels = 0; break;
+		case 'O': r.cfg.ocr = 0; break;
 		case 'J': json = 1; break;
 		case 'q': quiet = 1; break;
 		case 'j':

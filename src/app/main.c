@@ -20,6 +20,7 @@ static const char help_text[] =
 "  reid --key K.pem IN... -o D  restore originals kept by deid --reid-cert\n"
 "  scan PATH...            look for residual identifiers (attributes, text, UIDs,\n"
 "                          private tags, file meta, burned-in text); --against\n"
+"  risk PATH...            re-identification risk: k-anonymity by quasi-identifiers\n"
 "  keygen -o FILE          write a new project key file (0600)\n"
 "  help [COMMAND]          this text, or a command's own help\n"
 "  version                 the version and the data dictionary edition\n"
@@ -29,7 +30,7 @@ static const char help_text[] =
 "Exit status:\n"
 "  0   success\n"
 "  1   one or more inputs could not be processed (each is reported on stderr);\n"
-"      scan: something identifying was found\n"
+"      scan: something identifying was found; risk: patients below the target k\n"
 "  2   bad command line; scan: a file could not be read\n"
 "  70  internal error\n"
 "\n"
@@ -98,6 +99,8 @@ main(int argc, char **argv)
 				return cmd_deid(2, sub);
 			if (strcmp(argv[2], "scan") == 0)
 				return cmd_scan(2, sub);
+			if (strcmp(argv[2], "risk") == 0)
+				return cmd_risk(2, sub);
 			if (strcmp(argv[2], "reid") == 0)
 				return cmd_reid(2, sub);
 			fprintf(stderr, "pacsvault: help: no command '%s'\n", argv[2]);
@@ -122,6 +125,8 @@ main(int argc, char **argv)
 		return cmd_reid(argc - 1, argv + 1);
 	if (strcmp(cmd, "scan") == 0)
 		return cmd_scan(argc - 1, argv + 1);
+	if (strcmp(cmd, "risk") == 0)
+		return cmd_risk(argc - 1, argv + 1);
 	fprintf(stderr, "pacsvault: unknown command '%s'\nTry 'pacsvault help'.\n", cmd);
 	return PV_EXIT_USAGE;
 }

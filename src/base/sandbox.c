@@ -119,6 +119,13 @@ int
 pv_helper_exchange(char *const argv[], const void *in, size_t n, struct pv_buf *out, unsigned timeout_s,
     struct pv_diag *d)
 {
+	return pv_helper_exchange_exe("/proc/self/exe", argv, NULL, in, n, out, timeout_s, d);
+}
+
+int
+pv_helper_exchange_exe(const char *exe, char *const argv[], char *const envp[], const void *in, size_t n,
+    struct pv_buf *out, unsigned timeout_s, struct pv_diag *d)
+{
 	int pin[2], pout[2], status = 0, rc = 0;
 	size_t off = 0;
 	pid_t pid;
@@ -144,7 +151,10 @@ pv_helper_exchange(char *const argv[], const void *in, size_t n, struct pv_buf *
 		/* Only async-signal-safe calls until exec. */
 		if (dup2(pin[0], 0) < 0 || dup2(pout[1], 1) < 0)
 			_exit(127);
-		execv("/proc/self/exe", argv);
+		if (envp != NULL)
+			execve(exe, argv, envp);
+		else
+			execv(exe, argv);
 		_exit(127);
 	}
 	close(pin[0]);

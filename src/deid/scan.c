@@ -3,6 +3,7 @@
 #include "pacsvault/base/buf.h"
 #include "pacsvault/base/mem.h"
 #include "pacsvault/codec/codec.h"
+#include "pacsvault/deid/ocr.h"
 #include "pacsvault/deid/profile.h"
 #include "pacsvault/deid/textclean.h"
 #include "pacsvault/dicom/charset.h"
@@ -968,6 +969,105 @@ meta_checks(struct sctx *x)
 
 /* ---- pixels ---- */
 
+/* The file's own identifiers, upper-cased, for matching OCR words: name parts, IDs, dates. */
+struct idterms {
+	char t[32][48];
+	unsigned n;
+};
+
+static void
+add_term(struct idterms *it, const char *s, size_t n)
+{
+	if (n < 2 || n >= sizeof(it->t[0]) || it->n == 32)
+		return;
+	for (size_t i = 0; i < n; i++)
+		it->t[it->n][i] = (char)toupper((unsigned char)s[i]);
+	it->t[it->n][n] = '\0';
+	it->n++;
+}
+
+static void
+collect_ids(struct dcm_file *f, const struct dcm_dataset *ds, struct idterms *it, unsigned depth)
+{
+	static const uint32_t tags[] = { 0x00100010u, 0x00100020u, 0x00101000u, 0x00080050u, 0x00100030u, 0x00101001u };
+	char v[128];
+	for (size_t k = 0; k < sizeof(tags) / sizeof(tags[0]); k++) {
+		if (dcm_ds_get_str(f, ds, tags[k], v, sizeof(v)) != 0 || v[0] == '\0')
+			continue;
+		size_t a = 0, n = strlen(v);
+		add_term(it, v, n);
+		for (size_t b = 0; b <= n; b++)
+			if (b == n || v[b] == '^' || v[b] == '=' || v[b] == ' ' || v[b] == '\\') {
+				if (b - a < n)
+					add_term(it, v + a, b - a);
+				a = b + 1;
+			}
+	}
+	struct dcm_elem *e = dcm_ds_find(ds, 0x00101002u);  /* OtherPatientIDsSequence */
+	if (depth == 0 && e != NULL && e->seq != NULL && !(e->flags & DCM_EF_ENCAPS))
+		for (uint32_t i = 0; i < e->seq->nitems; i++)
+			collect_ids(f, e->seq->items[i], it, depth + 1);
+}
+
+/*
+ * Whether an OCR word counts: two letters or digits at least, 5 pixels
+ * high at least, confidence 50 at least. Tesseract reads shapes in
+ * anatomy as short, flat, unsure "words" ("ah", "be."); real burned-in
+ * text of 12 pixels reads at 80-95 (tests/e2e/090-scan).
+ */
+static int
+ocr_word_counts(const struct ocr_word *w)
+{
+	size_t alnum = 0;
+	for (const char *c = w->text; *c; c++)
+		if (isalnum((unsigned char)*c) || (unsigned char)*c >= 0x80)
+			alnum++;
+	return alnum >= 2 && w->box.h >= 5 && w->conf >= 50;
+}
+
+static void
+ocr_checks(struct sctx *x, const uint8_t *g, uint32_t w, uint32_t h, uint32_t frame, const struct idterms *ids)
+{
+	struct ocr_result res;
+	struct pv_diag d;
+
+	pv_diag_clear(&d);
+	if (ocr_frame(g, w, h, &res, &d) != 0) {
+		snprintf(x->rep->pixel_note, sizeof(x->rep->pixel_note), "OCR not done: %.200s", d.msg);
+		return;
+	}
+	x->rep->ocr_frames++;
+	for (size_t i = 0; i < res.n; i++) {
+		struct ocr_word *ow = &res.w[i];
+		char up[64], detail[96];
+		size_t n = 0, alnum = 0;
+		for (const char *c = ow->text; *c && n + 1 < sizeof(up); c++) {
+			unsigned char ch = (unsigned char)*c;
+			if (isalnum(ch) || ch >= 0x80 || ch == '^') {
+				up[n++] = (char)toupper(ch);
+				alnum++;
+			}
+		}
+		up[n] = '\0';
+		if (alnum < 2 || !ocr_word_counts(ow))
+			continue;  /* noise: a letter or two, or a guess */
+		snprintf(detail, sizeof(detail), "OCR read text (confidence %d)", ow->conf);
+		for (unsigned k = 0; k < ids->n; k++)
+			if (strlen(ids->t[k]) >= 3 && strstr(up, ids->t[k]) != NULL) {
+				snprintf(detail, sizeof(detail), "OCR read text that matches an identifier of this file (confidence %d)",
+				    ow->conf);
+				break;
+			}
+		struct scan_finding *sf = add(x->rep, SCAN_BURNED_IN_TEXT, "pixels", detail);
+		if (sf != NULL) {
+			sf->box = ow->box;
+			sf->frame = frame;
+			scan_mask(ow->text, strlen(ow->text), sf->excerpt, sizeof(sf->excerpt));
+		}
+	}
+	ocr_result_free(&res);
+}
+
 /* Native frame -> 8-bit grey, stretched between the 0.5 and 99.5 percentiles' bounds of the frame. */
 static void
 to_grey(const uint8_t *fr, const struct pix_desc *pd, uint8_t *g)
@@ -1013,50 +1113,62 @@ to_grey(const uint8_t *fr, const struct pix_desc *pd, uint8_t *g)
 	free(tmp);
 }
 
-static void
-pixel_checks(struct sctx *x)
+/* Called with each frame looked at, as 8-bit grey; ocr says whether OCR should read this one. */
+typedef int (*frame_fn)(void *arg, const uint8_t *g, uint32_t w, uint32_t h, uint32_t frame, int ocr);
+
+/*
+ * Decodes the frames of f (every step-th, step chosen so that at most
+ * max_frames are looked at; 0: all) and calls fn with each, marking up to
+ * ocr_max of them (spread) for OCR. Returns 0, or an error with the reason
+ * in note when the pixels cannot be looked at (a compression the scanner
+ * does not decode, a frame that does not decode).
+ */
+static int
+each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn fn, void *arg, char *note,
+    size_t nn, unsigned *looked)
 {
-	struct dcm_file *f = x->f;
 	struct dcm_elem *e = dcm_ds_find(&f->ds, DCM_TAG_PIXEL_DATA);
 	struct pix_desc pd;
 	struct pv_diag d;
 	struct pix_frame *fr = NULL;
 	enum pix_codec c;
 	uint8_t *frame = NULL, *g = NULL;
-	uint32_t step, looked = 0;
+	uint32_t step, ocr_step;
+	int rc = 0;
 
+	*looked = 0;
 	if (e == NULL)
-		return;
+		return 0;
 	pv_diag_clear(&d);
-	if (pix_desc_read(f, &pd, &d) != 0) {
-		snprintf(x->rep->pixel_note, sizeof(x->rep->pixel_note), "pixels not looked at: %.200s", d.msg);
-		return;
+	if ((rc = pix_desc_read(f, &pd, &d)) != 0) {
+		snprintf(note, nn, "pixels not looked at: %.200s", d.msg);
+		return rc;
 	}
 	c = pix_codec_of(f->ts->uid, (e->flags & DCM_EF_ENCAPS) != 0);
 	if (c != PIX_NATIVE && c != PIX_RLE && c != PIX_JPEG_LOSSLESS && !(c == PIX_JPEG_DCT && pd.bits_alloc == 8)) {
-		snprintf(x->rep->pixel_note, sizeof(x->rep->pixel_note), "pixels not looked at: %s is not decoded by the scanner yet",
-		    pix_codec_name(c));
-		return;
+		snprintf(note, nn, "pixels not looked at: %s is not decoded by the scanner yet", pix_codec_name(c));
+		return PV_EUNSUPPORTED;
 	}
 	size_t fb = pix_frame_bytes(&pd), npix = (size_t)pd.rows * pd.cols;
 	const uint8_t *native = NULL;
 	if (c == PIX_NATIVE) {
 		if ((uint64_t)fb * pd.frames > e->length || dcm_file_value(f, e, &native) != 0) {
-			snprintf(x->rep->pixel_note, sizeof(x->rep->pixel_note), "pixels not looked at: pixel data shorter than its frames");
-			return;
+			snprintf(note, nn, "pixels not looked at: pixel data shorter than its frames");
+			return PV_EPARSE;
 		}
-	} else if (pix_encaps_frames(f, e, pd.frames, c, &fr, &d) != 0) {
-		snprintf(x->rep->pixel_note, sizeof(x->rep->pixel_note), "pixels not looked at: %.200s", d.msg);
-		return;
+	} else if ((rc = pix_encaps_frames(f, e, pd.frames, c, &fr, &d)) != 0) {
+		snprintf(note, nn, "pixels not looked at: %.200s", d.msg);
+		return rc;
 	}
-	if ((frame = malloc(fb)) == NULL || (g = malloc(npix)) == NULL)
+	if ((frame = malloc(fb)) == NULL || (g = malloc(npix)) == NULL) {
+		rc = PV_ENOMEM;
 		goto out;
-	/* at most 16 frames, spread over the series: burned-in text is on every frame */
-	step = pd.frames > 16 ? (pd.frames + 15) / 16 : 1;
-	for (uint32_t i = 0; i < pd.frames; i += step) {
+	}
+	step = max_frames && pd.frames > max_frames ? (pd.frames + max_frames - 1) / max_frames : 1;
+	ocr_step = ocr_max && pd.frames > ocr_max ? (pd.frames + ocr_max - 1) / ocr_max : 1;
+	for (uint32_t i = 0; i < pd.frames && rc == 0; i += step) {
 		struct pix_desc one = pd;
 		struct jpegll_params lp;
-		int rc = 0;
 		one.frames = 1;
 		if (c == PIX_NATIVE) {
 			memcpy(frame, native + (size_t)i * fb, fb);
@@ -1065,30 +1177,122 @@ pixel_checks(struct sctx *x)
 			rc = c == PIX_RLE ? rle_decode(fr[i].p, fr[i].n, &one, frame, &d) :
 			    c == PIX_JPEG_LOSSLESS ? jpegll_decode(fr[i].p, fr[i].n, &one, frame, &lp, &d) :
 			    jpeg_decode(fr[i].p, fr[i].n, &one, frame, &d);
-		}
-		if (rc != 0) {
-			snprintf(x->rep->pixel_note, sizeof(x->rep->pixel_note), "frame %u not decoded: %.200s", i + 1, d.msg);
-			continue;
-		}
-		to_grey(frame, &one, g);
-		struct pix_rect boxes[64];
-		size_t nb = scan_text_regions(g, pd.cols, pd.rows, boxes, 64);
-		for (size_t k = 0; k < nb; k++) {
-			struct scan_finding *sf = add(x->rep, SCAN_BURNED_IN_TEXT, "pixels", "a text-like region");
-			if (sf != NULL) {
-				sf->box = boxes[k];
-				sf->frame = i;
-				snprintf(sf->excerpt, sizeof(sf->excerpt), "%ux%u at %u,%u", boxes[k].w, boxes[k].h, boxes[k].x,
-				    boxes[k].y);
+			if (rc != 0) {
+				snprintf(note, nn, "frame %u not decoded: %.200s", i + 1, d.msg);
+				break;
 			}
 		}
-		looked++;
+		to_grey(frame, &one, g);
+		rc = fn(arg, g, pd.cols, pd.rows, i, ocr_max != 0 && (i % ocr_step) < step);
+		(*looked)++;
 	}
-	x->rep->pixel_frames = looked;
 out:
 	free(frame);
 	free(g);
 	pix_frames_free(fr, pd.frames);
+	return rc;
+}
+
+struct scan_frames {
+	struct sctx *x;
+	struct idterms ids;
+};
+
+static int
+scan_frame(void *arg, const uint8_t *g, uint32_t w, uint32_t h, uint32_t i, int ocr)
+{
+	struct scan_frames *sf0 = arg;
+	struct sctx *x = sf0->x;
+	struct pix_rect boxes[64];
+	size_t nb = scan_text_regions(g, w, h, boxes, 64);
+	for (size_t k = 0; k < nb; k++) {
+		struct scan_finding *sf = add(x->rep, SCAN_BURNED_IN_TEXT, "pixels", "a text-like region");
+		if (sf != NULL) {
+			sf->box = boxes[k];
+			sf->frame = i;
+			snprintf(sf->excerpt, sizeof(sf->excerpt), "%ux%u at %u,%u", boxes[k].w, boxes[k].h, boxes[k].x,
+			    boxes[k].y);
+		}
+	}
+	if (ocr)
+		ocr_checks(x, g, w, h, i, &sf0->ids);
+	return 0;
+}
+
+static void
+pixel_checks(struct sctx *x)
+{
+	struct scan_frames sf;
+	memset(&sf, 0, sizeof(sf));
+	sf.x = x;
+	if (x->cfg->ocr)
+		collect_ids(x->f, &x->f->ds, &sf.ids, 0);
+	/* at most 16 frames, spread over the series (burned-in text is on every frame); OCR on 3 */
+	(void)each_frame(x->f, 16, x->cfg->ocr ? 3 : 0, scan_frame, &sf, x->rep->pixel_note, sizeof(x->rep->pixel_note),
+	    &x->rep->pixel_frames);
+}
+
+struct box_collect {
+	struct pix_rect *out;
+	size_t max, n;
+	int overflow;
+	char *note;
+	size_t nn;
+	int ocr_failed;
+};
+
+static void
+box_add(struct box_collect *b, struct pix_rect r)
+{
+	if (b->n == b->max) {
+		b->overflow = 1;
+		return;
+	}
+	b->out[b->n++] = r;
+}
+
+static int
+box_frame(void *arg, const uint8_t *g, uint32_t w, uint32_t h, uint32_t i, int ocr)
+{
+	struct box_collect *b = arg;
+	struct pix_rect boxes[64];
+	size_t nb = scan_text_regions(g, w, h, boxes, 64);
+	(void)i;
+	for (size_t k = 0; k < nb; k++)
+		box_add(b, boxes[k]);
+	if (ocr) {
+		struct ocr_result res;
+		struct pv_diag d;
+		pv_diag_clear(&d);
+		if (ocr_frame(g, w, h, &res, &d) != 0) {
+			snprintf(b->note, b->nn, "OCR cannot judge it: %.200s", d.msg);
+			b->ocr_failed = 1;
+			return PV_EUNSUPPORTED;
+		}
+		for (size_t k = 0; k < res.n; k++)
+			if (ocr_word_counts(&res.w[k]))
+				box_add(b, res.w[k].box);
+		ocr_result_free(&res);
+	}
+	return 0;
+}
+
+int
+scan_text_boxes(struct dcm_file *f, int ocr, struct pix_rect *out, size_t max, size_t *n, char *note, size_t nn)
+{
+	struct box_collect b = { out, max, 0, 0, note, nn, 0 };
+	unsigned looked = 0;
+	int rc;
+
+	note[0] = '\0';
+	*n = 0;
+	rc = each_frame(f, 0, ocr ? 16 : 0, box_frame, &b, note, nn, &looked);
+	*n = b.n;
+	if (rc == 0 && b.overflow) {
+		snprintf(note, nn, "more than %zu text boxes", max);
+		return PV_ELIMIT;
+	}
+	return rc;
 }
 
 int

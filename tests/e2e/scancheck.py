@@ -225,6 +225,52 @@ def main():
     boxes = [x["box"] for x in files["d.dcm"]["findings"] if x["kind"] == "burned-in-text"]
     check(any(b[0] <= 4 and b[1] <= 6 and b[0] + b[2] >= 60 and b[1] + b[3] >= 13 for b in boxes),
           "the 5x7 text box of d.dcm is found where it is (%s)" % boxes)
+    # OCR (Tesseract in pacsvault-ocr): 12- and 16-pixel names and IDs in 8- and 16-bit images.
+    ocr = os.path.join(root, "ocr")
+    os.makedirs(ocr)
+    ds = base("ISO_IR 100", "20", "US")
+    ds.PatientName, ds.PatientID = "SMITH^JOHN", "123456789"
+    img = pixfont.anatomy(240, 320, 7)
+    img[:40, :] = 0
+    pixfont.render_ttf(img, "SMITH JOHN", 6, 4, 255, 12)
+    pixfont.render_ttf(img, "ID 123456789", 6, 20, 255, 16)
+    image(ds, img)
+    ds.save_as(os.path.join(ocr, "o8.dcm"), write_like_original=False)
+    ds = base("ISO_IR 100", "21", "CT")
+    ds.PatientName, ds.PatientID = "DOE^JANE", "P77"
+    img = pixfont.anatomy(256, 256, 8, lo=0, hi=3000, dtype=np.uint16)
+    img[230:, :] = 0
+    pixfont.render_ttf(img, "DOE JANE 19900307", 4, 236, 4000, 12)
+    image(ds, img, bits=12)
+    ds.BurnedInAnnotation = "YES"
+    ds.save_as(os.path.join(ocr, "o16.dcm"), write_like_original=False)
+    run(["dcmcrle", os.path.join(ocr, "o16.dcm"), os.path.join(ocr, "o16_rle.dcm")])
+    rc, files, summary = scan_json([ocr])
+    for f, want in (("o8.dcm", ((7, 7), (47, 7), (30, 23))), ("o16.dcm", ((33, 239),)), ("o16_rle.dcm", ((33, 239),))):
+        got = [x for x in files[f]["findings"] if x["kind"] == "burned-in-text" and "matches an identifier" in x["detail"]]
+        for (wx, wy) in want:
+            check(any(abs(x["box"][0] - wx) <= 3 and abs(x["box"][1] - wy) <= 3 for x in got),
+                  "%s: OCR reads the identifier at %d,%d and matches it to the file (%s)" % (
+                      f, wx, wy, [(x["box"], x["excerpt"]) for x in got]))
+        check(files[f]["ocr_frames"] == 1, "%s: OCR read the frame" % f)
+    # deid --clean-pixel-data on a file no rule covers: OCR and the detector find the text, it is blanked,
+    # they look again, nothing is left: written with BurnedInAnnotation NO.
+    key0 = os.path.join(root, "key0")
+    run([PV, "keygen", "-o", key0])
+    ocrout = os.path.join(root, "ocr-deid")
+    run([PV, "deid", "-q", "--key", key0, "--clean-pixel-data", "--no-builtin-rules", ocr, "-o", ocrout])
+    rc, files, summary = scan_json(["--no-ocr", ocrout]) if False else scan_json([ocrout])
+    left = [(n, x["kind"], x["detail"]) for n, j in files.items() for x in j.get("findings", [])]
+    check(rc == 0 and not left, "OCR-cleaned files: scan finds nothing left (%s)" % left[:4])
+    a = pydicom.dcmread(os.path.join(ocr, "o8.dcm")).pixel_array
+    b = pydicom.dcmread(os.path.join(ocrout, "ocr", "o8.dcm"))
+    check(b.BurnedInAnnotation == "NO", "OCR-cleaned o8.dcm: BurnedInAnnotation NO")
+    bb = b.pixel_array
+    check(int(bb[0:40, :].max()) == 0 and bool((bb[52:, :] == a[52:, :]).all()) and bool((bb[:, 140:] == a[:, 140:]).all()),
+          "OCR-cleaned o8.dcm: the banner is black, the image away from the text untouched")
+    p = run([PV, "deid", "-q", "--key", key0, "--clean-pixel-data", "--no-ocr", "--no-builtin-rules", ocr, "-o",
+             os.path.join(root, "ocr-deid2")], ok=(1,))
+    check(b"no pixel rule matches" in p.stderr, "with --no-ocr such files are held back")
     # Clean files: nothing at all.
     rc, files, summary = scan_json([clean])
     check(rc == 0 and summary["findings"] == 0, "no finding on text-free anatomy images (%s)" % summary)

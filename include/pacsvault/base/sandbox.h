@@ -40,6 +40,10 @@ int pv_sandbox_enter(const struct pv_sandbox_limits *lim);
 int pv_helper_exchange(char *const argv[], const void *in, size_t n, struct pv_buf *out,
     unsigned timeout_s, struct pv_diag *d) __attribute__((warn_unused_result));
 
+/* The same with another program and, when envp is not NULL, that environment. */
+int pv_helper_exchange_exe(const char *exe, char *const argv[], char *const envp[], const void *in, size_t n,
+    struct pv_buf *out, unsigned timeout_s, struct pv_diag *d) __attribute__((warn_unused_result));
+
 /*
  * Enters the sandbox and tries to open a file: returns only when the
  * filter failed to stop it (3), or there is no filter in this build (4).

@@ -59,6 +59,7 @@ struct scan_report {
 	size_t n, cap;
 	size_t dropped;        /* findings past SCAN_MAX_FINDINGS */
 	unsigned pixel_frames; /* frames looked at for text */
+	unsigned ocr_frames;   /* frames read by OCR */
 	char pixel_note[320];  /* why pixels were not looked at, or "" */
 };
 
@@ -68,6 +69,7 @@ struct scan_against;       /* values of the originals */
 struct scan_config {
 	int strict;            /* ignore the options the file declares it used */
 	int pixels;            /* look for text-like regions in the pixels */
+	int ocr;               /* and read them with the OCR helper (pacsvault-ocr) */
 	const struct scan_patterns *patterns;
 	const struct scan_against *against;
 	const uint8_t *raw;    /* with against: the file's bytes, searched as well */
@@ -112,5 +114,16 @@ void scan_against_free(struct scan_against *a);
  * fonts and up). Returns the number of boxes (at most max) in out.
  */
 size_t scan_text_regions(const uint8_t *g, uint32_t w, uint32_t h, struct pix_rect *out, size_t max);
+
+/*
+ * Every text box in f's pixels: the text-like regions of every frame and,
+ * when ocr, the words OCR reads on up to 16 frames spread over the series
+ * (deid --clean-pixel-data blanks them when no rule covers a file).
+ * Returns 0, or an error with the reason in note when the pixels cannot be
+ * judged (a compression the scanner does not decode, OCR unavailable, more
+ * than max boxes).
+ */
+int scan_text_boxes(struct dcm_file *f, int ocr, struct pix_rect *out, size_t max, size_t *n, char *note,
+    size_t nn) __attribute__((warn_unused_result));
 
 #endif
