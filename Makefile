@@ -39,7 +39,8 @@ BASE_SRC := \
 	src/base/fsutil.c \
 	src/base/pool.c \
 	src/base/jsonw.c \
-	src/base/sandbox.c
+	src/base/sandbox.c \
+	src/base/png.c
 
 DICOM_SRC := \
 	src/dicom/vr.c \
@@ -93,6 +94,7 @@ APP_SRC := \
 	src/app/cmd_reid.c \
 	src/app/cmd_scan.c \
 	src/app/cmd_risk.c \
+	src/app/html.c \
 	src/app/inputs.c
 
 UNIT_SRC := \

@@ -31,6 +31,8 @@ static const char risk_help[] =
 "  --qi LIST        the quasi-identifiers to use, comma-separated (default all)\n"
 "  -k N             the target k (default 5)\n"
 "  --json           the report as one JSON object\n"
+"  --html FILE      also a self-contained report page with a histogram of\n"
+"                   class sizes\n"
 "  -j, --jobs N     worker threads for reading (default 0: one per CPU)\n"
 "  -q, --quiet      no progress messages\n"
 "  -h, --help       this text\n"
@@ -89,6 +91,7 @@ cmd_risk(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "qi", required_argument, NULL, 'Q' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -98,6 +101,7 @@ cmd_risk(int argc, char **argv)
 	unsigned mask = RISK_QI_ALL, jobs = 0;
 	size_t k = 5;
 	int c, json = 0, quiet = 0, failed = 0, rc;
+	const char *html_path = NULL;
 	char *end;
 	struct app_inputs ins = { NULL, 0, 0 };
 	struct rrun r;
@@ -120,6 +124,7 @@ cmd_risk(int argc, char **argv)
 				return app_usage_error("risk", "-k wants a number from 2 to 1000");
 			break;
 		case 'J': json = 1; break;
+		case 'H': html_path = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, &end, 10);
@@ -270,6 +275,58 @@ cmd_risk(int argc, char **argv)
 				if (nsteps == 0 || steps[nsteps - 1].res.below_k > 0)
 					printf("  k=%zu is not reached by these steps\n", k);
 			}
+		}
+	}
+	if (html_path != NULL) {
+		FILE *h = fopen(html_path, "w");
+		size_t maxh = 1;
+		if (h == NULL) {
+			fprintf(stderr, "pacsvault: risk: %s: cannot write the report\n", html_path);
+			failed = 1;
+		} else {
+			html_head(h, "pacsvault re-identification risk report");
+			fprintf(h, "<p><b>%zu</b> patients in %zu files; target k = %zu.</p>\n<table>", base.patients, ins.n, k);
+			fprintf(h, "<tr><th>quasi-identifiers</th><td>");
+			for (int q = 0; q < RQ_COUNT; q++)
+				if (mask & (1u << q))
+					fprintf(h, "<code>%s</code> ", risk_qi_name((enum risk_qi)q));
+			fprintf(h, "</td></tr>\n<tr><th>equivalence classes</th><td>%zu</td></tr>\n"
+			    "<tr><th>smallest class (k)</th><td class=\"%s\">%zu</td></tr>\n"
+			    "<tr><th>unique patients</th><td>%zu (%.1f%%)</td></tr>\n"
+			    "<tr><th>patients in classes smaller than k=%zu</th><td class=\"%s\">%zu (%.1f%%)</td></tr></table>\n",
+			    base.classes, base.kmin >= k ? "ok" : "bad", base.patients ? base.kmin : 0, base.unique,
+			    pct(base.unique, base.patients), k, base.below_k ? "bad" : "ok", base.below_k,
+			    pct(base.below_k, base.patients));
+			for (int i = 0; i < 6; i++)
+				if (base.hist[i] > maxh)
+					maxh = base.hist[i];
+			fputs("<h2>Patients by the size of their class</h2>\n<svg width=\"520\" height=\"240\" "
+			    "viewBox=\"0 0 520 240\" role=\"img\" aria-label=\"histogram of class sizes\">\n", h);
+			for (int i = 0; i < 6; i++) {
+				double bh = 180.0 * (double)base.hist[i] / (double)maxh;
+				fprintf(h, "<rect class=\"bar\" x=\"%d\" y=\"%.1f\" width=\"60\" height=\"%.1f\"/>"
+				    "<text x=\"%d\" y=\"225\" text-anchor=\"middle\">%s</text>"
+				    "<text x=\"%d\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%zu</text>\n",
+				    20 + i * 82, 200 - bh, bh, 50 + i * 82, hist_names[i], 50 + i * 82, 195 - bh, base.hist[i]);
+			}
+			fputs("</svg>\n<h2>What drives uniqueness</h2>\n<table><tr><th>left out</th><th>patients below k</th></tr>\n", h);
+			for (int q = 0; q < RQ_COUNT; q++)
+				if (mask & (1u << q))
+					fprintf(h, "<tr><td><code>%s</code></td><td>%zu (%.1f%%)</td></tr>\n", risk_qi_name((enum risk_qi)q),
+					    drop[q].below_k, pct(drop[q].below_k, base.patients));
+			fputs("</table>\n<h2>Generalisations towards the target</h2>\n<ol>\n", h);
+			for (size_t i = 0; i < nsteps; i++) {
+				fputs("<li>", h);
+				html_escape(h, steps[i].what);
+				fprintf(h, ": k=%zu, %zu below k (%.1f%%), %zu classes</li>\n", steps[i].res.kmin, steps[i].res.below_k,
+				    pct(steps[i].res.below_k, base.patients), steps[i].res.classes);
+			}
+			fprintf(h, "</ol>\n<p>%s</p>\n", base.below_k == 0 ? "Every patient is in a class of at least k." :
+			    (nsteps && steps[nsteps - 1].res.below_k == 0) ? "The steps above reach the target." :
+			    "The target is not reached by these steps.");
+			html_tail(h);
+			if (fclose(h) != 0)
+				failed = 1;
 		}
 	}
 	if (!quiet && (r.failed || failed))

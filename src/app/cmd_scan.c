@@ -3,6 +3,7 @@
 #include "pacsvault/base/fsutil.h"
 #include "pacsvault/base/jsonw.h"
 #include "pacsvault/base/mem.h"
+#include "pacsvault/base/png.h"
 #include "pacsvault/base/pool.h"
 #include "pacsvault/deid/scan.h"
 #include "pacsvault/dicom/dataset.h"
@@ -43,6 +44,9 @@ static const char scan_help[] =
 "                        runs Tesseract in the sandboxed helper pacsvault-ocr\n"
 "                        on the first, middle and last frame)\n"
 "  --json                one JSON object per file, then a summary object\n"
+"  --html FILE           also a self-contained report page: findings by kind\n"
+"                        and by file, text boxes drawn on a thumbnail of each\n"
+"                        image where text was found\n"
 "  -j, --jobs N          worker threads (default 0: one per CPU)\n"
 "  -q, --quiet           no progress bar and no summary\n"
 "  -h, --help            this text\n"
@@ -257,6 +261,111 @@ print_json(const struct job *j)
 	pv_buf_free(&b);
 }
 
+static int
+write_html(const char *path, const struct run *r, const size_t *counts, size_t with, size_t total, size_t errors)
+{
+	FILE *f = fopen(path, "w");
+	size_t thumbs = 0;
+
+	if (f == NULL)
+		return -1;
+	html_head(f, "pacsvault scan report");
+	fprintf(f, "<p><b>%zu</b> files, <b class=\"%s\">%zu</b> with findings, <b>%zu</b> findings, %zu unreadable.</p>\n",
+	    r->njobs, with ? "bad" : "ok", with, total, errors);
+	fputs("<h2>Findings by kind</h2>\n<table><tr><th>kind</th><th>findings</th><th>files</th></tr>\n", f);
+	for (int k = 0; k < SCAN_KIND_COUNT; k++) {
+		size_t files = 0;
+		if (!counts[k])
+			continue;
+		for (size_t i = 0; i < r->njobs; i++) {
+			int has = 0;
+			for (size_t n = 0; n < r->jobs[i].rep.n && !has; n++)
+				has = r->jobs[i].rep.f[n].kind == k;
+			files += (size_t)has;
+		}
+		fprintf(f, "<tr><td><code>%s</code></td><td>%zu</td><td>%zu</td></tr>\n", scan_kind_name((enum scan_kind)k),
+		    counts[k], files);
+	}
+	fputs("</table>\n<h2>Files</h2>\n<p class=\"muted\">Files with text in their pixels first.</p>\n", f);
+	for (size_t pass = 0, i = 0; pass < 2; i = i + 1 < r->njobs ? i + 1 : (pass++, 0)) {
+		const struct job *j = &r->jobs[i];
+		if (r->njobs == 0)
+			break;
+		if (j->rc == 0 && j->rep.n == 0)
+			continue;
+		if ((pass == 0) != (j->rc == 0 && j->rep.thumb != NULL))
+			continue;
+		fputs("<div class=\"file\"><h3><code>", f);
+		html_escape(f, j->in);
+		fputs("</code></h3>\n", f);
+		if (j->rc != 0) {
+			char msg[1024];
+			pv_diag_format(&j->d, NULL, msg, sizeof(msg));
+			fputs("<p class=\"bad\">unreadable: ", f);
+			html_escape(f, msg);
+			fputs("</p></div>\n", f);
+			continue;
+		}
+		if (j->rep.thumb != NULL && thumbs < 500) {
+			struct pv_buf png, b64;
+			pv_buf_init(&png, (size_t)1 << 22);
+			pv_buf_init(&b64, (size_t)1 << 23);
+			/* The text areas are covered in the thumbnail: the report itself must not
+			 * carry the burned-in identifiers (the red outlines show where they are). */
+			for (size_t n = 0; n < j->rep.n; n++) {
+				const struct scan_finding *sf = &j->rep.f[n];
+				if (sf->kind != SCAN_BURNED_IN_TEXT || sf->frame != j->rep.thumb_frame || j->rep.img_w == 0)
+					continue;
+				uint32_t x0 = (uint32_t)((uint64_t)sf->box.x * j->rep.thumb_w / j->rep.img_w);
+				uint32_t y0 = (uint32_t)((uint64_t)sf->box.y * j->rep.thumb_h / j->rep.img_h);
+				uint32_t x1 = (uint32_t)(((uint64_t)sf->box.x + sf->box.w) * j->rep.thumb_w / j->rep.img_w + 1);
+				uint32_t y1 = (uint32_t)(((uint64_t)sf->box.y + sf->box.h) * j->rep.thumb_h / j->rep.img_h + 1);
+				for (uint32_t y = y0; y < y1 && y < j->rep.thumb_h; y++)
+					for (uint32_t x = x0; x < x1 && x < j->rep.thumb_w; x++)
+						j->rep.thumb[(size_t)y * j->rep.thumb_w + x] = (uint8_t)(((x + y) & 4) ? 96 : 160);
+			}
+			if (pv_png_grey(j->rep.thumb, j->rep.thumb_w, j->rep.thumb_h, &png) == 0 &&
+			    pv_base64((const uint8_t *)png.data, png.len, &b64) == 0) {
+				fprintf(f, "<div class=\"thumb\" style=\"width:%upx;height:%upx\"><img alt=\"frame %u\" width=\"%u\" "
+				    "height=\"%u\" src=\"data:image/png;base64,%s\"><svg viewBox=\"0 0 %u %u\" "
+				    "preserveAspectRatio=\"none\">", j->rep.thumb_w * 2, j->rep.thumb_h * 2, j->rep.thumb_frame + 1,
+				    j->rep.thumb_w * 2, j->rep.thumb_h * 2, b64.data, j->rep.img_w, j->rep.img_h);
+				for (size_t n = 0; n < j->rep.n; n++) {
+					const struct scan_finding *sf = &j->rep.f[n];
+					if (sf->kind == SCAN_BURNED_IN_TEXT && sf->frame == j->rep.thumb_frame)
+						fprintf(f, "<rect class=\"box\" x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\"/>", sf->box.x,
+						    sf->box.y, sf->box.w, sf->box.h);
+				}
+				fprintf(f, "</svg></div><p class=\"muted\">frame %u: text found (red boxes, covered here so that this "
+				    "page holds no identifier)</p>\n",
+				    j->rep.thumb_frame + 1);
+				thumbs++;
+			}
+			pv_buf_free(&png);
+			pv_buf_free(&b64);
+		}
+		fputs("<table><tr><th>kind</th><th>where</th><th>what</th><th>excerpt</th></tr>\n", f);
+		for (size_t n = 0; n < j->rep.n; n++) {
+			const struct scan_finding *sf = &j->rep.f[n];
+			fprintf(f, "<tr><td><code>%s</code></td><td><code>", scan_kind_name((enum scan_kind)sf->kind));
+			html_escape(f, sf->path);
+			if (sf->kind == SCAN_BURNED_IN_TEXT)
+				fprintf(f, " frame %u, %u,%u %ux%u", sf->frame + 1, sf->box.x, sf->box.y, sf->box.w, sf->box.h);
+			fputs("</code></td><td>", f);
+			html_escape(f, sf->detail);
+			fputs("</td><td><code>", f);
+			html_escape(f, sf->excerpt);
+			fputs("</code></td></tr>\n", f);
+		}
+		fputs("</table>", f);
+		if (j->rep.dropped)
+			fprintf(f, "<p>and %zu findings more</p>", j->rep.dropped);
+		fputs("</div>\n", f);
+	}
+	html_tail(f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 int
 cmd_scan(int argc, char **argv)
 {
@@ -267,6 +376,7 @@ cmd_scan(int argc, char **argv)
 		{ "no-pixels", no_argument, NULL, 'N' },
 		{ "no-ocr", no_argument, NULL, 'O' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -277,6 +387,7 @@ cmd_scan(int argc, char **argv)
 	struct scan_against *against = NULL;
 	char **against_paths = NULL;
 	int nagainst = 0, json = 0, quiet = 0, c, failed = 0, rc = PV_EXIT_OK;
+	const char *html_path = NULL;
 	unsigned jobs = 0;
 	struct pv_diag d;
 	char *end;
@@ -302,6 +413,7 @@ cmd_scan(int argc, char **argv)
 		case 'N': r.cfg.pixels = 0; break;
 		case 'O': r.cfg.ocr = 0; break;
 		case 'J': json = 1; break;
+		case 'H': html_path = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, &end, 10);
@@ -323,6 +435,7 @@ cmd_scan(int argc, char **argv)
 		goto done;
 	}
 	r.cfg.patterns = patterns;
+	r.cfg.thumbs = html_path != NULL;
 	r.progress = !quiet && isatty(2);
 	pthread_mutex_init(&r.lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
@@ -415,6 +528,10 @@ cmd_scan(int argc, char **argv)
 			if (counts[k])
 				fprintf(stderr, "%s %s %zu", k ? "," : ";", scan_kind_name((enum scan_kind)k), counts[k]);
 		fputc('\n', stderr);
+	}
+	if (html_path != NULL && write_html(html_path, &r, counts, with, total, errors) != 0) {
+		fprintf(stderr, "pacsvault: scan: %s: cannot write the report\n", html_path);
+		errors++;
 	}
 	rc = errors || failed ? PV_EXIT_USAGE : with ? PV_EXIT_FAIL : PV_EXIT_OK;
 done:

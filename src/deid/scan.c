@@ -94,6 +94,7 @@ add(struct scan_report *r, enum scan_kind k, const char *path, const char *detai
 void
 scan_report_free(struct scan_report *r)
 {
+	free(r->thumb);
 	free(r->f);
 	memset(r, 0, sizeof(*r));
 }
@@ -1216,6 +1217,34 @@ scan_frame(void *arg, const uint8_t *g, uint32_t w, uint32_t h, uint32_t i, int 
 	}
 	if (ocr)
 		ocr_checks(x, g, w, h, i, &sf0->ids);
+	/* a thumbnail of the first frame with text found, for the HTML report */
+	if (x->cfg->thumbs && x->rep->thumb == NULL) {
+		int text = 0;
+		for (size_t k = 0; k < x->rep->n; k++)
+			text |= x->rep->f[k].kind == SCAN_BURNED_IN_TEXT && x->rep->f[k].frame == i;
+		if (text) {
+			uint32_t big = w > h ? w : h, tw = w, th = h;
+			if (big > 256) {
+				tw = (uint32_t)((uint64_t)w * 256 / big);
+				th = (uint32_t)((uint64_t)h * 256 / big);
+			}
+			if (tw == 0)
+				tw = 1;
+			if (th == 0)
+				th = 1;
+			if ((x->rep->thumb = malloc((size_t)tw * th)) != NULL) {
+				for (uint32_t ty = 0; ty < th; ty++)
+					for (uint32_t tx = 0; tx < tw; tx++)
+						x->rep->thumb[(size_t)ty * tw + tx] =
+						    g[(size_t)((uint64_t)ty * h / th) * w + (size_t)((uint64_t)tx * w / tw)];
+				x->rep->thumb_w = tw;
+				x->rep->thumb_h = th;
+				x->rep->thumb_frame = i;
+				x->rep->img_w = w;
+				x->rep->img_h = h;
+			}
+		}
+	}
 	return 0;
 }
 

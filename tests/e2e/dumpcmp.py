@@ -174,7 +174,7 @@ def pydicom_texts(path):
 
 
 def compare(path):
-    d = subprocess.run(["dcmdump", "-q", "+L", "-Un", "+E" if False else "-E", path],
+    d = subprocess.run(["dcmdump", "-q", "+L", "-Un", "-E", path],
                        capture_output=True)
     p = subprocess.run([PV, "dump", "--max-values", "0", path], capture_output=True)
     if p.returncode < 0 or p.returncode > 2 or b"Sanitizer" in p.stderr or b"runtime error" in p.stderr:

@@ -61,6 +61,9 @@ struct scan_report {
 	unsigned pixel_frames; /* frames looked at for text */
 	unsigned ocr_frames;   /* frames read by OCR */
 	char pixel_note[320];  /* why pixels were not looked at, or "" */
+	uint8_t *thumb;        /* with cfg->thumbs: the first frame with text, grey, at most 256 wide/high */
+	uint32_t thumb_w, thumb_h, thumb_frame;
+	uint32_t img_w, img_h; /* the frame's size (the boxes are in it) */
 };
 
 struct scan_patterns;      /* site patterns: POSIX extended regexes */
@@ -70,6 +73,7 @@ struct scan_config {
 	int strict;            /* ignore the options the file declares it used */
 	int pixels;            /* look for text-like regions in the pixels */
 	int ocr;               /* and read them with the OCR helper (pacsvault-ocr) */
+	int thumbs;            /* keep a thumbnail of the first frame with text (HTML reports) */
 	const struct scan_patterns *patterns;
 	const struct scan_against *against;
 	const uint8_t *raw;    /* with against: the file's bytes, searched as well */
