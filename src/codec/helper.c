@@ -53,8 +53,32 @@ budget_s(const struct pix_desc *pd, uint32_t nf)
 	return s > 3600 ? 3600 : (unsigned)s;
 }
 
+#define HELPER_DECODE 0x100u   /* in the codec field: decode, do not clean */
+
+static int helper_call(uint32_t op, const struct pix_frame *fr, uint32_t nf, const struct pix_desc *pd,
+    const struct pix_rect *r, size_t nr, struct pv_buf *outs, int *rct_any, struct pv_diag *d);
+
 int
 pix_helper_clean(enum pix_codec c, const struct pix_frame *fr, uint32_t nf, const struct pix_desc *pd,
+    const struct pix_rect *r, size_t nr, struct pv_buf *outs, int *rct_any, struct pv_diag *d)
+{
+	if (c != PIX_JPEG_2000 && c != PIX_JPEG_LS)
+		return PV_EINVAL;
+	return helper_call((uint32_t)c, fr, nf, pd, r, nr, outs, rct_any, d);
+}
+
+int
+pix_helper_decode(enum pix_codec c, const struct pix_frame *fr, uint32_t nf, const struct pix_desc *pd,
+    struct pv_buf *outs, struct pv_diag *d)
+{
+	int rct;
+	if (c != PIX_JPEG_2000 && c != PIX_JPEG_LS)
+		return PV_EINVAL;
+	return helper_call((uint32_t)c | HELPER_DECODE, fr, nf, pd, NULL, 0, outs, &rct, d);
+}
+
+static int
+helper_call(uint32_t op, const struct pix_frame *fr, uint32_t nf, const struct pix_desc *pd,
     const struct pix_rect *r, size_t nr, struct pv_buf *outs, int *rct_any, struct pv_diag *d)
 {
 	static char *const argv[] = { "pacsvault", "__codec-helper", "frames", NULL };
@@ -63,8 +87,6 @@ pix_helper_clean(enum pix_codec c, const struct pix_frame *fr, uint32_t nf, cons
 	int rc = 0;
 
 	*rct_any = 0;
-	if (c != PIX_JPEG_2000 && c != PIX_JPEG_LS)
-		return PV_EINVAL;
 	for (uint32_t i = 0; i < nf; i++)
 		total += fr[i].n + 4;
 	if (nr > HELPER_MAX_RECTS || nf > HELPER_MAX_FRAMES || total > HELPER_MAX_REQUEST - 65536 - 16 * nr)
@@ -72,7 +94,7 @@ pix_helper_clean(enum pix_codec c, const struct pix_frame *fr, uint32_t nf, cons
 	pv_buf_init(&req, HELPER_MAX_REQUEST);
 	pv_buf_init(&ans, HELPER_MAX_REQUEST);
 	rc = pv_buf_append(&req, "PVCH", 4);
-	uint32_t h[8] = { 1, (uint32_t)c, pd->rows, pd->cols, pd->spp, pd->bits_alloc, pd->bits_stored, pd->pixrep };
+	uint32_t h[8] = { 1, op, pd->rows, pd->cols, pd->spp, pd->bits_alloc, pd->bits_stored, pd->pixrep };
 	for (int i = 0; rc == 0 && i < 8; i++)
 		rc = put32(&req, h[i]);
 	if (rc == 0)
@@ -209,6 +231,8 @@ pix_helper_main(void)
 	nr = get32(p + 56);
 	p += 60;
 	left -= 60;
+	uint32_t decode_only = codec & HELPER_DECODE;
+	codec &= ~HELPER_DECODE;
 	if ((codec != PIX_JPEG_2000 && codec != PIX_JPEG_LS) || nr > HELPER_MAX_RECTS || left < 16 * nr + 4 ||
 	    pix_frame_bytes(&pd) == 0 || (rects = pv_calloc(nr + 1, sizeof(*rects))) == NULL)
 		goto malformed;
@@ -236,8 +260,23 @@ pix_helper_main(void)
 		at = out.len;
 		if ((rc = put32(&out, 0)) != 0)
 			break;
-		rc = codec == PIX_JPEG_2000 ? j2k_clean_local(p + 4, len, &pd, rects, nr, &out, &rct, &d) :
-		    jpegls_clean_local(p + 4, len, &pd, rects, nr, &out, &d);
+		if (decode_only) {
+			size_t fb = pix_frame_bytes(&pd);
+			uint8_t *nat = malloc(fb);
+			struct jpegls_params jp;
+			if (nat == NULL) {
+				rc = PV_ENOMEM;
+			} else {
+				rc = codec == PIX_JPEG_2000 ? j2k_decode_local(p + 4, len, &pd, nat, &d) :
+				    jpegls_decode(p + 4, len, &pd, nat, &jp, &d);
+				if (rc == 0)
+					rc = pv_buf_append(&out, nat, fb);
+				free(nat);
+			}
+		} else {
+			rc = codec == PIX_JPEG_2000 ? j2k_clean_local(p + 4, len, &pd, rects, nr, &out, &rct, &d) :
+			    jpegls_clean_local(p + 4, len, &pd, rects, nr, &out, &d);
+		}
 		if (rc != 0) {
 			char msg[512], full[600];
 			pv_diag_format(&d, NULL, msg, sizeof(msg));

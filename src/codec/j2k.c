@@ -133,9 +133,27 @@ fill_for(const struct pix_desc *pd, unsigned c, int mct)
 	return pix_fill_value(pd, c);
 }
 
+static int j2k_work(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r, size_t nr,
+    struct pv_buf *out, int *rct, uint8_t *native, struct pv_diag *d);
+
 int
 j2k_clean_local(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r, size_t nr,
     struct pv_buf *out, int *rct, struct pv_diag *d)
+{
+	return j2k_work(in, n, pd, r, nr, out, rct, NULL, d);
+}
+
+int
+j2k_decode_local(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *native, struct pv_diag *d)
+{
+	int rct;
+	return j2k_work(in, n, pd, NULL, 0, NULL, &rct, native, d);
+}
+
+/* Decodes; with native, writes the samples there (pixel.h layout) and stops; else blanks and encodes. */
+static int
+j2k_work(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r, size_t nr,
+    struct pv_buf *out, int *rct, uint8_t *native, struct pv_diag *d)
 {
 	opj_codec_t *dec = NULL, *enc = NULL;
 	opj_stream_t *s = NULL, *os = NULL;
@@ -146,7 +164,7 @@ j2k_clean_local(const uint8_t *in, size_t n, const struct pix_desc *pd, const st
 	struct mem mi = { in, n, 0, NULL, 0 }, mo;
 	char err[160] = "";
 	int rc = 0, mct = 0, jp2;
-	size_t start = out->len;
+	size_t start = out != NULL ? out->len : 0;
 
 	*rct = 0;
 	if (n < 12)
@@ -185,6 +203,25 @@ j2k_clean_local(const uint8_t *in, size_t n, const struct pix_desc *pd, const st
 		mct = info->m_default_tile_info.mct != 0;
 	if (!opj_decode(dec, s, img) || !opj_end_decompress(dec, s)) {
 		rc = pv_diag_set(d, PV_EPARSE, (int64_t)mi.pos, "JPEG 2000 data: %s", err[0] ? err : "undecodable");
+		goto out;
+	}
+	if (native != NULL) {
+		unsigned bytes = pd->bits_alloc / 8u;
+		size_t npix = (size_t)pd->rows * pd->cols;
+		for (unsigned c = 0; c < img->numcomps; c++) {
+			opj_image_comp_t *cc = &img->comps[c];
+			if (cc->data == NULL || cc->w != pd->cols || cc->h != pd->rows) {
+				rc = pv_diag_set(d, PV_EPARSE, 0, "JPEG 2000 component %u was not decoded", c);
+				goto out;
+			}
+			for (size_t i = 0; i < npix; i++) {
+				uint32_t v = (uint32_t)cc->data[i];
+				size_t o = (i * pd->spp + c) * bytes;
+				native[o] = (uint8_t)v;
+				if (bytes == 2)
+					native[o + 1] = (uint8_t)(v >> 8);
+			}
+		}
 		goto out;
 	}
 	for (unsigned c = 0; c < img->numcomps; c++) {

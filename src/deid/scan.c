@@ -1146,7 +1146,8 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 		return rc;
 	}
 	c = pix_codec_of(f->ts->uid, (e->flags & DCM_EF_ENCAPS) != 0);
-	if (c != PIX_NATIVE && c != PIX_RLE && c != PIX_JPEG_LOSSLESS && !(c == PIX_JPEG_DCT && pd.bits_alloc == 8)) {
+	if (c != PIX_NATIVE && c != PIX_RLE && c != PIX_JPEG_LOSSLESS && !(c == PIX_JPEG_DCT && pd.bits_alloc == 8) &&
+	    c != PIX_JPEG_2000 && c != PIX_JPEG_LS) {
 		snprintf(note, nn, "pixels not looked at: %s is not decoded by the scanner yet", pix_codec_name(c));
 		return PV_EUNSUPPORTED;
 	}
@@ -1167,6 +1168,44 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 	}
 	step = max_frames && pd.frames > max_frames ? (pd.frames + max_frames - 1) / max_frames : 1;
 	ocr_step = ocr_max && pd.frames > ocr_max ? (pd.frames + ocr_max - 1) / ocr_max : 1;
+	if (c == PIX_JPEG_2000 || c == PIX_JPEG_LS) {
+		/* Third-party decoders: the frames looked at go to the sandboxed helper, in one request. */
+		uint32_t nsel = (pd.frames + step - 1) / step;
+		struct pix_frame *sel = pv_calloc(nsel, sizeof(*sel));
+		struct pv_buf *nat = pv_calloc(nsel, sizeof(*nat));
+		struct pix_desc one = pd;
+		one.frames = 1;
+		one.planar = 0;
+		if (sel == NULL || nat == NULL) {
+			free(sel);
+			free(nat);
+			rc = PV_ENOMEM;
+			goto out;
+		}
+		for (uint32_t k = 0; k < nsel; k++) {
+			sel[k] = fr[k * step];
+			sel[k].owned = NULL;
+			pv_buf_init(&nat[k], fb + 1);
+		}
+		rc = pix_helper_decode(c, sel, nsel, &one, nat, &d);
+		if (rc != 0)
+			snprintf(note, nn, "pixels not looked at: %.200s", d.msg);
+		for (uint32_t k = 0; k < nsel && rc == 0; k++) {
+			if (nat[k].len != fb) {
+				snprintf(note, nn, "frame %u not decoded", k * step + 1);
+				rc = PV_EPARSE;
+				break;
+			}
+			to_grey((const uint8_t *)nat[k].data, &one, g);
+			rc = fn(arg, g, pd.cols, pd.rows, k * step, ocr_max != 0 && ((k * step) % ocr_step) < step);
+			(*looked)++;
+		}
+		for (uint32_t k = 0; k < nsel; k++)
+			pv_buf_free(&nat[k]);
+		free(nat);
+		free(sel);
+		goto out;
+	}
 	for (uint32_t i = 0; i < pd.frames && rc == 0; i += step) {
 		struct pix_desc one = pd;
 		struct jpegll_params lp;

@@ -166,7 +166,9 @@ def make_planted(d):
     ds.save_as(p, write_like_original=False)
     run(["dcmcrle", p, os.path.join(d, "e_rle.dcm")])
     run(["dcmcjpeg", "+e1", p, os.path.join(d, "e_jpll.dcm")])
-    for f in ("e.dcm", "e_rle.dcm", "e_jpll.dcm"):
+    run(["dcmcjpls", p, os.path.join(d, "e_jls.dcm")])
+    run(["gdcmconv", "--j2k", p, os.path.join(d, "e_j2k.dcm")])
+    for f in ("e.dcm", "e_rle.dcm", "e_jpll.dcm", "e_jls.dcm", "e_j2k.dcm"):
         exp.append((f, "burned-in-text", "pixels"))
     # F: dark text on a light screen capture background.
     ds = base("ISO_IR 100", "6", "OT")

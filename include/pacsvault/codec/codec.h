@@ -88,7 +88,18 @@ int jpegls_encode(const uint8_t *frame, const struct pix_desc *pd, const struct 
 int j2k_clean_local(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r,
     size_t nr, struct pv_buf *out, int *rct, struct pv_diag *d) __attribute__((warn_unused_result));
 
+/* Decodes a JPEG 2000 frame to native samples, in this process (the helper uses it). */
+int j2k_decode_local(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *native, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
 struct pix_frame;
+
+/*
+ * Decodes frames of a PIX_JPEG_2000 or PIX_JPEG_LS file in the sandboxed
+ * helper: outs[i] gets frame i's native samples (pixel.h layout).
+ */
+int pix_helper_decode(enum pix_codec c, const struct pix_frame *fr, uint32_t nf, const struct pix_desc *pd,
+    struct pv_buf *outs, struct pv_diag *d) __attribute__((warn_unused_result));
 
 /*
  * Cleans every frame of one file whose codec is PIX_JPEG_2000 or
