@@ -83,7 +83,10 @@ DEID_SRC := \
 	src/deid/engine.c \
 	src/deid/recipe.c
 
-LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC)
+LEDGER_SRC := \
+	src/ledger/merkle.c
+
+LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC)
 
 APP_SRC := \
 	src/app/main.c \
@@ -105,6 +108,7 @@ UNIT_SRC := \
 	tests/unit/test_crypto.c \
 	tests/unit/test_deid.c \
 	tests/unit/test_codec.c \
+	tests/unit/test_ledger.c \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg \

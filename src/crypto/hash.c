@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 
 #include <pthread.h>
+#include <stdlib.h>
 
 /* Fetching the HMAC implementation walks the provider tables: once is enough
  * (EVP_MAC objects may be shared between threads). Kept for the process. */
@@ -86,4 +87,42 @@ int
 pv_memeq_ct(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+struct pv_hasher {
+	EVP_MD_CTX *ctx;
+};
+
+struct pv_hasher *
+pv_hasher_new(void)
+{
+	struct pv_hasher *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return NULL;
+	if ((h->ctx = EVP_MD_CTX_new()) == NULL) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+pv_hasher_free(struct pv_hasher *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
+
+int
+pv_hasher_sha256(struct pv_hasher *h, const void *a, size_t an, const void *b, size_t bn, const void *c, size_t cn,
+    uint8_t out[PV_SHA256_LEN])
+{
+	unsigned int len = 0;
+	if (EVP_DigestInit_ex2(h->ctx, EVP_sha256(), NULL) != 1 || (an && EVP_DigestUpdate(h->ctx, a, an) != 1) ||
+	    (bn && EVP_DigestUpdate(h->ctx, b, bn) != 1) || (cn && EVP_DigestUpdate(h->ctx, c, cn) != 1) ||
+	    EVP_DigestFinal_ex(h->ctx, out, &len) != 1 || len != PV_SHA256_LEN)
+		return PV_EINTERNAL;
+	return 0;
 }

@@ -14,6 +14,9 @@
 	X(test_resident_id_detector) \
 	X(test_scan_mask) \
 	X(test_text_regions) \
+	X(test_merkle_probes) \
+	X(test_merkle_8leaf_reference) \
+	X(test_merkle_exhaustive_64) \
 	X(test_diag_sticky_and_format) \
 	X(test_arena) \
 	X(test_checked_sizes) \

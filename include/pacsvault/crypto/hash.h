@@ -28,6 +28,17 @@ int pv_hmac_sha256_2(const uint8_t *key, size_t keylen, const void *a, size_t an
     const void *b, size_t bn, uint8_t out[PV_SHA256_LEN]) __attribute__((warn_unused_result));
 
 /* n bytes from the operating system's CSPRNG. 0 or PV_EIO. */
+/*
+ * A reusable SHA-256 context (no allocation per hash): SHA-256(a || b || c),
+ * any part may be empty. For the Merkle log, which hashes millions of
+ * small nodes.
+ */
+struct pv_hasher;
+struct pv_hasher *pv_hasher_new(void);
+void pv_hasher_free(struct pv_hasher *h);
+int pv_hasher_sha256(struct pv_hasher *h, const void *a, size_t an, const void *b, size_t bn, const void *c,
+    size_t cn, uint8_t out[PV_SHA256_LEN]) __attribute__((warn_unused_result));
+
 int pv_random(void *p, size_t n) __attribute__((warn_unused_result));
 
 /* Wipes n bytes in a way the compiler cannot drop. */
