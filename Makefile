@@ -58,7 +58,8 @@ DICOM_SRC := \
 CRYPTO_SRC := \
 	src/crypto/hash.c \
 	src/crypto/keyfile.c \
-	src/crypto/cms.c
+	src/crypto/cms.c \
+	src/crypto/sign.c
 
 CODEC_SRC := \
 	src/codec/pixel.c \
@@ -84,7 +85,8 @@ DEID_SRC := \
 	src/deid/recipe.c
 
 LEDGER_SRC := \
-	src/ledger/merkle.c
+	src/ledger/merkle.c \
+	src/ledger/note.c
 
 LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC)
 

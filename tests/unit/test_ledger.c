@@ -249,3 +249,193 @@ test_merkle_exhaustive_64(void)
 	T_ASSERT(flips > 20000);
 	lg_tree_free(&t);
 }
+
+/* ---- signed notes and checkpoints ---- */
+
+#include "pacsvault/crypto/sign.h"
+#include "pacsvault/ledger/note.h"
+
+void
+test_note_keys(void)
+{
+	FILE *fp = open_vector("note_keys.tsv");
+	char line[4096], *f[8];
+	unsigned n = 0;
+	if (fp == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		uint8_t seed[32], pub[32], gpub[32];
+		struct lg_verifier v;
+		struct pv_buf b;
+		uint32_t id;
+		if (line[0] == '#' || fields(line, f, 8) != 6 || strcmp(f[1], "1") != 0)
+			continue;  /* Ed25519 note keys (type 1) */
+		T_ASSERT(unhex(f[3], strlen(f[3]), pub, 32) == 32);
+		T_EQ_INT(lg_key_id(f[0], pub, &id), 0);
+		T_EQ_U64(id, strtoul(f[4], NULL, 16));
+		if (strcmp(f[2], "-") != 0) {
+			T_ASSERT(unhex(f[2], strlen(f[2]), seed, 32) == 32);
+			T_EQ_INT(pv_ed25519_public(seed, gpub), 0);
+			T_EQ_MEM(gpub, pub, 32);
+		}
+		pv_buf_init(&b, 1024);
+		T_EQ_INT(lg_vkey_format(f[0], pub, &b), 0);
+		T_EQ_STR(b.data, f[5]);
+		pv_buf_free(&b);
+		T_EQ_INT(lg_vkey_parse(f[5], &v), 0);
+		T_EQ_STR(v.name, f[0]);
+		T_EQ_MEM(v.pub, pub, 32);
+		n++;
+	}
+	fclose(fp);
+	T_ASSERT(n >= 2);
+}
+
+void
+test_note_vkey_parse(void)
+{
+	FILE *fp = open_vector("note_vkey_parse.tsv");
+	char line[4096], *f[4], good[256] = "";
+	unsigned ok = 0, bad = 0;
+	struct lg_verifier v;
+	if (fp == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '#' || fields(line, f, 4) != 2)
+			continue;
+		int want = strcmp(f[0], "OK") == 0, got = lg_vkey_parse(f[1], &v) == 0;
+		if (got != want)
+			t_fail(__FILE__, __LINE__, "vkey %s: parsed %d, expected %d", f[1], got, want);
+		if (want && good[0] == '\0')
+			snprintf(good, sizeof(good), "%s", f[1]);
+		want ? ok++ : bad++;
+	}
+	fclose(fp);
+	T_EQ_INT(ok, 2);
+	T_ASSERT(bad >= 66);
+	/* every proper substring of a valid key fails */
+	size_t gl = strlen(good);
+	for (size_t i = 0; i < gl; i++)
+		for (size_t j = i + 1; j <= gl; j++) {
+			char sub[256];
+			if (i == 0 && j == gl)
+				continue;
+			memcpy(sub, good + i, j - i);
+			sub[j - i] = '\0';
+			if (lg_vkey_parse(sub, &v) == 0)
+				t_fail(__FILE__, __LINE__, "substring [%zu,%zu) of a vkey parsed", i, j);
+		}
+}
+
+void
+test_note_open_vectors(void)
+{
+	FILE *fp = open_vector("note_open.tsv");
+	char line[16384], *f[8];
+	unsigned n = 0;
+	if (fp == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		struct lg_verifier v[8];
+		int verified[8];
+		size_t nv = 0, tl = 0;
+		uint8_t note[4096], text[4096];
+		int nn, tn;
+		struct pv_diag d;
+		if (line[0] == '#' || fields(line, f, 8) < 6)
+			continue;
+		if (strcmp(f[1], "-") != 0)
+			for (char *k = strtok(f[1], ","); k != NULL && nv < 8; k = strtok(NULL, ","))
+				T_EQ_INT(lg_vkey_parse(k, &v[nv++]), 0);
+		nn = unhex(f[2], strlen(f[2]), note, sizeof(note));
+		tn = unhex(f[4], strlen(f[4]), text, sizeof(text));
+		T_ASSERT(nn >= 0 && tn >= 0);
+		pv_diag_clear(&d);
+		int got = lg_note_open(note, (size_t)nn, v, nv, &tl, verified, &d) == 0, want = strcmp(f[0], "ok") == 0;
+		if (got != want) {
+			t_fail(__FILE__, __LINE__, "note '%s': opened %d, expected %d (%s)", f[5], got, want, d.msg);
+			continue;
+		}
+		if (want) {
+			char names[512] = "";
+			T_EQ_INT(tl, tn);
+			if ((int)tl == tn)
+				T_EQ_MEM(note, text, tl);
+			for (size_t k = 0; k < nv; k++)
+				if (verified[k])
+					snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? "," : "", v[k].name);
+			if (strcmp(names, f[3]) != 0)
+				t_fail(__FILE__, __LINE__, "note '%s': verified %s, expected %s", f[5], names, f[3]);
+		}
+		n++;
+	}
+	fclose(fp);
+	T_EQ_INT(n, 23);
+}
+
+void
+test_note_sign_and_checkpoint(void)
+{
+	static const uint8_t seed[32] = { 7, 1, 2, 3 };
+	uint8_t pub[32];
+	struct lg_verifier v;
+	struct lg_checkpoint c, c2;
+	struct pv_buf body, note, vk;
+	struct pv_diag d;
+	size_t tl;
+	int verified[1];
+	FILE *fp = open_vector("checkpoint_parse.tsv");
+	char line[4096], *f[4];
+	unsigned n = 0;
+
+	T_EQ_INT(pv_ed25519_public(seed, pub), 0);
+	pv_buf_init(&body, 4096);
+	pv_buf_init(&note, 4096);
+	pv_buf_init(&vk, 256);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.origin, sizeof(c.origin), "pacsvault.example/ledger/test");
+	c.size = 1234567;
+	for (int i = 0; i < 32; i++)
+		c.root[i] = (uint8_t)(i * 9);
+	T_EQ_INT(lg_checkpoint_format(&c, &body), 0);
+	pv_diag_clear(&d);
+	T_EQ_INT(lg_checkpoint_parse(body.data, body.len, &c2, &d), 0);
+	T_EQ_STR(c2.origin, c.origin);
+	T_EQ_U64(c2.size, c.size);
+	T_EQ_MEM(c2.root, c.root, 32);
+	T_EQ_INT(lg_note_sign(body.data, body.len, "pacsvault.example/ledger/test", seed, &note), 0);
+	T_EQ_INT(lg_vkey_format("pacsvault.example/ledger/test", pub, &vk), 0);
+	T_EQ_INT(lg_vkey_parse(vk.data, &v), 0);
+	T_EQ_INT(lg_note_open((const uint8_t *)note.data, note.len, &v, 1, &tl, verified, &d), 0);
+	T_EQ_INT(tl, body.len);
+	T_EQ_INT(verified[0], 1);
+	/* a changed byte of the body or of the signature fails */
+	for (size_t i = 0; i < note.len; i += 3) {
+		char save = note.data[i];
+		note.data[i] = (char)(save ^ 0x01);
+		pv_diag_clear(&d);
+		if (lg_note_open((const uint8_t *)note.data, note.len, &v, 1, &tl, verified, &d) == 0)
+			t_fail(__FILE__, __LINE__, "a note with byte %zu changed opened", i);
+		note.data[i] = save;
+	}
+	pv_buf_free(&body);
+	pv_buf_free(&note);
+	pv_buf_free(&vk);
+	if (fp == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		uint8_t t[1024];
+		int tn;
+		if (line[0] == '#' || fields(line, f, 4) < 3)
+			continue;
+		tn = unhex(f[1], strlen(f[1]), t, sizeof(t));
+		T_ASSERT(tn >= 0);
+		pv_diag_clear(&d);
+		int got = lg_checkpoint_parse((const char *)t, (size_t)tn, &c, &d) == 0, want = strcmp(f[0], "ok") == 0;
+		if (got != want)
+			t_fail(__FILE__, __LINE__, "checkpoint '%s': parsed %d, expected %d (%s)", f[2], got, want, d.msg);
+		n++;
+	}
+	fclose(fp);
+	T_EQ_INT(n, 21);
+}

@@ -17,6 +17,10 @@
 	X(test_merkle_probes) \
 	X(test_merkle_8leaf_reference) \
 	X(test_merkle_exhaustive_64) \
+	X(test_note_keys) \
+	X(test_note_vkey_parse) \
+	X(test_note_open_vectors) \
+	X(test_note_sign_and_checkpoint) \
 	X(test_diag_sticky_and_format) \
 	X(test_arena) \
 	X(test_checked_sizes) \
