@@ -17,6 +17,27 @@ fuzz_rle|fuzz_jpegll|fuzz_jpeg|fuzz_jpegls|fuzz_j2k)
 fuzz_pixrules)
 	[ -z "$(ls -A "$corpus")" ] && cp tests/regress/pixrules-sample.txt "$corpus/"
 	;;
+fuzz_note)
+	if [ -z "$(ls -A "$corpus")" ]; then
+		# the notes and checkpoint bodies of the test vectors, one per file
+		/usr/bin/python3 -c '
+import sys
+for i, name in enumerate(("tests/vectors/note_open.tsv", "tests/vectors/checkpoint_parse.tsv")):
+    for k, line in enumerate(open(name)):
+        if line.startswith("#"):
+            continue
+        f = line.split("\t")
+        hexs = f[2] if i == 0 else f[1]
+        if hexs != "-":
+            open("%s/seed-%d-%d" % (sys.argv[1], i, k), "wb").write(bytes.fromhex(hexs))
+' "$corpus"
+	fi
+	;;
+esac
+case "$target" in
+fuzz_scan)
+	[ -d build/demo/in ] && cp build/demo/in/*.dcm build/demo/us/*.dcm "$corpus/" 2>/dev/null || true
+	;;
 esac
 if [ -d "$seeds" ] && [ -z "$(ls -A "$corpus")" ]; then
 	find "$seeds" -type f -size -200k ! -name '*.py*' ! -name '*.txt' ! -name '*.json' | \
