@@ -28,7 +28,8 @@ fuzz_note_one(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(z, data, size);
 	z[size] = '\0';
-	(void)lg_vkey_parse(z, &v[0]);
+	if (lg_vkey_parse(z, &v[0]) == 0 && !lg_name_valid(v[0].name, strlen(v[0].name)))
+		abort();
 	if (lg_vkey_parse(vk[0], &v[0]) != 0 || lg_vkey_parse(vk[1], &v[1]) != 0)
 		abort();
 	pv_diag_clear(&d);
