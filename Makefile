@@ -86,7 +86,8 @@ DEID_SRC := \
 
 LEDGER_SRC := \
 	src/ledger/merkle.c \
-	src/ledger/note.c
+	src/ledger/note.c \
+	src/ledger/log.c
 
 LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC)
 
@@ -100,6 +101,7 @@ APP_SRC := \
 	src/app/cmd_scan.c \
 	src/app/cmd_risk.c \
 	src/app/html.c \
+	src/app/cmd_ledger.c \
 	src/app/inputs.c
 
 UNIT_SRC := \

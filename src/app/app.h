@@ -25,6 +25,8 @@ int cmd_scan(int argc, char **argv);
 
 int cmd_risk(int argc, char **argv);
 
+int cmd_ledger(int argc, char **argv);
+
 /* HTML reports (html.c): escaping, the page head with its style, the tail. */
 void html_escape(FILE *f, const char *s);
 void html_head(FILE *f, const char *title);

@@ -21,6 +21,8 @@ static const char help_text[] =
 "  scan PATH...            look for residual identifiers (attributes, text, UIDs,\n"
 "                          private tags, file meta, burned-in text); --against\n"
 "  risk PATH...            re-identification risk: k-anonymity by quasi-identifiers\n"
+"  ledger CMD DIR ...      the audit log: init, append, checkpoint, verify, prove,\n"
+"                          verify-proof (RFC 9162 Merkle tree, C2SP checkpoints)\n"
 "  keygen -o FILE          write a new project key file (0600)\n"
 "  help [COMMAND]          this text, or a command's own help\n"
 "  version                 the version and the data dictionary edition\n"
@@ -101,6 +103,8 @@ main(int argc, char **argv)
 				return cmd_scan(2, sub);
 			if (strcmp(argv[2], "risk") == 0)
 				return cmd_risk(2, sub);
+			if (strcmp(argv[2], "ledger") == 0)
+				return cmd_ledger(2, sub);
 			if (strcmp(argv[2], "reid") == 0)
 				return cmd_reid(2, sub);
 			fprintf(stderr, "pacsvault: help: no command '%s'\n", argv[2]);
@@ -127,6 +131,8 @@ main(int argc, char **argv)
 		return cmd_scan(argc - 1, argv + 1);
 	if (strcmp(cmd, "risk") == 0)
 		return cmd_risk(argc - 1, argv + 1);
+	if (strcmp(cmd, "ledger") == 0)
+		return cmd_ledger(argc - 1, argv + 1);
 	fprintf(stderr, "pacsvault: unknown command '%s'\nTry 'pacsvault help'.\n", cmd);
 	return PV_EXIT_USAGE;
 }

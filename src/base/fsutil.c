@@ -50,6 +50,24 @@ pv_pread_all(int fd, void *p, size_t n, uint64_t off)
 }
 
 int
+pv_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	const unsigned char *c = p;
+	while (n > 0) {
+		ssize_t w = pwrite(fd, c, n, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return PV_EIO;
+		}
+		c += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+int
 pv_copy_range(int in, uint64_t in_off, int out, uint64_t n)
 {
 	loff_t off = (loff_t)in_off;

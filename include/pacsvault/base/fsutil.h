@@ -42,6 +42,8 @@ void pv_atomic_abort(struct pv_atomic *af);
 
 /* Writes all n bytes (retrying short writes and EINTR). */
 int pv_write_all(int fd, const void *p, size_t n) __attribute__((warn_unused_result));
+/* Writes all n bytes at off (retrying short writes and EINTR). */
+int pv_pwrite_all(int fd, const void *p, size_t n, uint64_t off) __attribute__((warn_unused_result));
 /* Reads exactly n bytes at off; PV_ETRUNC when the file is shorter. */
 int pv_pread_all(int fd, void *p, size_t n, uint64_t off) __attribute__((warn_unused_result));
 

@@ -1,0 +1,408 @@
+/* cmd_ledger.c: `pacsvault ledger`: the tamper-evident audit log. */
+#include "app.h"
+#include "pacsvault/base/buf.h"
+#include "pacsvault/base/fsutil.h"
+#include "pacsvault/crypto/hash.h"
+#include "pacsvault/ledger/log.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char ledger_help[] =
+"usage: pacsvault ledger COMMAND DIR [OPTIONS]\n"
+"\n"
+"The audit log: an append-only RFC 9162 Merkle tree in the folder DIR, with\n"
+"signed C2SP checkpoints (Ed25519) anyone holding the log's verifier key can\n"
+"check. Entries are opaque records (audit events; never patient data).\n"
+"\n"
+"Commands:\n"
+"  init DIR [--origin NAME]    create a log and its signing key (0600); prints\n"
+"                              the verifier key (vkey) to publish\n"
+"  vkey DIR                    the verifier key\n"
+"  append DIR [FILE] [--batch N]  every line of FILE (or standard input) is an\n"
+"                              entry; a batch of N (default 1000) is made\n"
+"                              durable at once (group commit) and acknowledged\n"
+"                              on standard output: \"committed SIZE\"\n"
+"  entry DIR --index N         entry N, as it was appended\n"
+"  checkpoint DIR              sign a checkpoint of the committed size, after\n"
+"                              checking it is consistent with the last one\n"
+"  verify DIR                  recompute every hash, check every checkpoint's\n"
+"                              signature, root and consistency; the first\n"
+"                              problem is named (exit status 1)\n"
+"  prove DIR --index N         a c2sp.org/tlog-proof@v1 bundle: the inclusion\n"
+"                              proof of entry N in the last checkpoint\n"
+"  prove DIR --from M --to N   a consistency proof between sizes M and N\n"
+"  verify-proof BUNDLE --vkey VKEY (--entry FILE | --leaf-hash HEX)\n"
+"                              check a tlog-proof offline: the checkpoint's\n"
+"                              signature by VKEY and the inclusion proof\n"
+"\n"
+"Exit status: 0 success, 1 verification failed or an operation failed, 2 bad usage.\n";
+
+static void
+report(const struct pv_diag *d)
+{
+	fprintf(stderr, "pacsvault: ledger: %s\n", d->msg);
+}
+
+static const char b64c[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void
+put_b64(FILE *f, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+		fputc(b64c[(v >> 18) & 63], f);
+		fputc(b64c[(v >> 12) & 63], f);
+		fputc(i + 1 < n ? b64c[(v >> 6) & 63] : '=', f);
+		fputc(i + 2 < n ? b64c[v & 63] : '=', f);
+	}
+}
+
+static int
+cmd_append(struct lg_log *l, const char *path, unsigned long batch)
+{
+	FILE *in = path ? fopen(path, "r") : stdin;
+	char *line = NULL;
+	size_t cap = 0, pending = 0, total = 0;
+	ssize_t n;
+	struct pv_diag d;
+
+	if (in == NULL) {
+		fprintf(stderr, "pacsvault: ledger: %s: cannot read\n", path);
+		return PV_EXIT_FAIL;
+	}
+	pv_diag_clear(&d);
+	while ((n = getline(&line, &cap, in)) >= 0) {
+		uint64_t idx;
+		if (n > 0 && line[n - 1] == '\n')
+			n--;
+		if (lg_log_append(l, line, (size_t)n, &idx, &d) != 0)
+			break;
+		total++;
+		if (++pending == batch) {
+			if (lg_log_commit(l, &d) != 0)
+				break;
+			printf("committed %llu\n", (unsigned long long)lg_log_size(l));
+			fflush(stdout);
+			pending = 0;
+		}
+	}
+	free(line);
+	if (path)
+		fclose(in);
+	if (d.code == 0 && pending > 0) {
+		if (lg_log_commit(l, &d) == 0) {
+			printf("committed %llu\n", (unsigned long long)lg_log_size(l));
+			fflush(stdout);
+		}
+	}
+	if (d.code != 0) {
+		report(&d);
+		return PV_EXIT_FAIL;
+	}
+	fprintf(stderr, "pacsvault: ledger: %zu entries appended, size %llu\n", total, (unsigned long long)lg_log_size(l));
+	return PV_EXIT_OK;
+}
+
+static int
+parse_hex32(const char *s, uint8_t out[32])
+{
+	if (strlen(s) != 64)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* Offline verification of a c2sp.org/tlog-proof@v1 bundle. */
+static int
+verify_proof(const char *bundle_path, const char *vkey, const char *entry_path, const char *leaf_hex)
+{
+	unsigned char *b = NULL;
+	size_t n = 0, pos, tl;
+	struct pv_diag d;
+	struct lg_verifier v;
+	struct lg_checkpoint c;
+	uint8_t leaf[LG_HASH], proof[LG_MAX_PROOF][LG_HASH];
+	size_t plen = 0;
+	uint64_t index = 0;
+	int verified, have_index = 0;
+	struct pv_hasher *h = pv_hasher_new();
+
+	pv_diag_clear(&d);
+	if (h == NULL)
+		return PV_EXIT_INTERNAL;
+	if (lg_vkey_parse(vkey, &v) != 0) {
+		pv_hasher_free(h);
+		return app_usage_error("ledger", "--vkey is not a verifier key (NAME+KEYID+BASE64)");
+	}
+	if (entry_path != NULL) {
+		unsigned char *e = NULL;
+		size_t en = 0;
+		if (pv_read_file(entry_path, LG_ENTRY_MAX, &e, &en, &d) != 0 || lg_leaf_hash(h, e, en, leaf) != 0) {
+			free(e);
+			pv_hasher_free(h);
+			fprintf(stderr, "pacsvault: ledger: %s: cannot read the entry\n", entry_path);
+			return PV_EXIT_USAGE;
+		}
+		free(e);
+	} else if (leaf_hex == NULL || parse_hex32(leaf_hex, leaf) != 0) {
+		pv_hasher_free(h);
+		return app_usage_error("ledger", "--leaf-hash wants 64 hex digits (or give --entry FILE)");
+	}
+	if (pv_read_file(bundle_path, 1 << 20, &b, &n, &d) != 0) {
+		pv_hasher_free(h);
+		fprintf(stderr, "pacsvault: ledger: %s: cannot read the proof\n", bundle_path);
+		return PV_EXIT_USAGE;
+	}
+	/* header, optional extra, index, hashes, blank line, checkpoint note */
+	const char *s = (const char *)b;
+	int ok = n > 23 && memcmp(s, "c2sp.org/tlog-proof@v1\n", 23) == 0;
+	pos = 23;
+	while (ok && pos < n && s[pos] != '\n') {
+		const char *eol = memchr(s + pos, '\n', n - pos);
+		size_t ll;
+		if (eol == NULL) {
+			ok = 0;
+			break;
+		}
+		ll = (size_t)(eol - (s + pos));
+		if (ll > 6 && memcmp(s + pos, "extra ", 6) == 0 && !have_index) {
+			/* opaque application data: not interpreted */
+		} else if (ll > 6 && memcmp(s + pos, "index ", 6) == 0 && !have_index) {
+			char num[32];
+			char *end;
+			if (ll - 6 >= sizeof(num)) {
+				ok = 0;
+				break;
+			}
+			memcpy(num, s + pos + 6, ll - 6);
+			num[ll - 6] = '\0';
+			index = strtoull(num, &end, 10);
+			ok = *end == '\0' && num[0] >= '0' && num[0] <= '9' && (num[0] != '0' || num[1] == '\0');
+			have_index = 1;
+		} else if (have_index && plen < LG_MAX_PROOF && lg_b64_decode(s + pos, ll, proof[plen], LG_HASH) == LG_HASH) {
+			plen++;
+		} else {
+			ok = 0;
+		}
+		pos += ll + 1;
+	}
+	if (!ok || !have_index || pos >= n) {
+		free(b);
+		pv_hasher_free(h);
+		fprintf(stderr, "pacsvault: ledger: %s: not a c2sp.org/tlog-proof@v1 bundle\n", bundle_path);
+		return PV_EXIT_FAIL;
+	}
+	pos++;  /* the blank line */
+	if (lg_note_open(b + pos, n - pos, &v, 1, &tl, &verified, &d) != 0 ||
+	    lg_checkpoint_parse((const char *)b + pos, tl, &c, &d) != 0) {
+		free(b);
+		pv_hasher_free(h);
+		fprintf(stderr, "pacsvault: ledger: the checkpoint does not verify: %s\n", d.msg);
+		return PV_EXIT_FAIL;
+	}
+	if (strcmp(c.origin, v.name) != 0 ||
+	    lg_verify_inclusion(h, index, c.size, leaf, (const uint8_t (*)[LG_HASH])proof, plen, c.root) != 0) {
+		free(b);
+		pv_hasher_free(h);
+		fprintf(stderr, "pacsvault: ledger: the inclusion proof does not verify\n");
+		return PV_EXIT_FAIL;
+	}
+	printf("ok: entry %llu is in %s at size %llu, signed by its key\n", (unsigned long long)index, c.origin,
+	    (unsigned long long)c.size);
+	free(b);
+	pv_hasher_free(h);
+	return PV_EXIT_OK;
+}
+
+int
+cmd_ledger(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "origin", required_argument, NULL, 'O' },
+		{ "batch", required_argument, NULL, 'B' },
+		{ "index", required_argument, NULL, 'I' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "vkey", required_argument, NULL, 'V' },
+		{ "entry", required_argument, NULL, 'E' },
+		{ "leaf-hash", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *origin = NULL, *vkey = NULL, *entry = NULL, *leaf = NULL, *sub, *dir;
+	unsigned long batch = 1000;
+	long long index = -1, from = -1, to = -1;
+	int c, rc = PV_EXIT_OK;
+	char *end;
+	struct pv_diag d;
+	struct lg_log *l = NULL;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(ledger_help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? PV_EXIT_USAGE : PV_EXIT_OK;
+	}
+	sub = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'O': origin = optarg; break;
+		case 'V': vkey = optarg; break;
+		case 'E': entry = optarg; break;
+		case 'L': leaf = optarg; break;
+		case 'B':
+			batch = strtoul(optarg, &end, 10);
+			if (*end || batch == 0 || batch > 1000000)
+				return app_usage_error("ledger", "--batch wants 1 to 1000000");
+			break;
+		case 'I': case 'F': case 'T': {
+			long long v = strtoll(optarg, &end, 10);
+			if (*end || v < 0)
+				return app_usage_error("ledger", "--index, --from and --to want a number");
+			if (c == 'I') index = v; else if (c == 'F') from = v; else to = v;
+			break;
+		}
+		case 'h':
+			fputs(ledger_help, stdout);
+			return PV_EXIT_OK;
+		default:
+			return app_usage_error("ledger", "unknown option");
+		}
+	}
+	if (optind >= argc)
+		return app_usage_error("ledger", "%s wants a folder (or, for verify-proof, a bundle)", sub);
+	dir = argv[optind];
+	pv_diag_clear(&d);
+	if (strcmp(sub, "verify-proof") == 0) {
+		if (vkey == NULL || (entry == NULL) == (leaf == NULL))
+			return app_usage_error("ledger", "verify-proof wants --vkey and one of --entry, --leaf-hash");
+		return verify_proof(dir, vkey, entry, leaf);
+	}
+	if (strcmp(sub, "init") == 0) {
+		struct pv_buf vk;
+		if (lg_log_create(dir, origin ? origin : "pacsvault.local/ledger", &d) != 0 || lg_log_open(dir, &l, &d) != 0) {
+			report(&d);
+			return d.code == PV_EEXIST || d.code == PV_EINVAL ? PV_EXIT_USAGE : PV_EXIT_FAIL;
+		}
+		pv_buf_init(&vk, 1024);
+		if (lg_log_vkey(l, &vk) == 0)
+			printf("%s\n", vk.data);
+		pv_buf_free(&vk);
+		lg_log_close(l);
+		return PV_EXIT_OK;
+	}
+	if (strcmp(sub, "verify") == 0) {
+		uint64_t ne, nc;
+		if (lg_log_verify(dir, &ne, &nc, &d) != 0) {
+			fprintf(stderr, "pacsvault: ledger: %s: verification failed: %s\n", dir, d.msg);
+			return PV_EXIT_FAIL;
+		}
+		printf("ok: %llu entries and %llu checkpoints verified\n", (unsigned long long)ne, (unsigned long long)nc);
+		return PV_EXIT_OK;
+	}
+	if (lg_log_open(dir, &l, &d) != 0) {
+		report(&d);
+		return PV_EXIT_FAIL;
+	}
+	if (strcmp(sub, "vkey") == 0) {
+		struct pv_buf vk;
+		pv_buf_init(&vk, 1024);
+		if (lg_log_vkey(l, &vk) == 0)
+			printf("%s\n", vk.data);
+		pv_buf_free(&vk);
+	} else if (strcmp(sub, "append") == 0) {
+		rc = cmd_append(l, optind + 1 < argc ? argv[optind + 1] : NULL, batch);
+	} else if (strcmp(sub, "entry") == 0) {
+		struct pv_buf e;
+		pv_buf_init(&e, LG_ENTRY_MAX + 16);
+		if (index < 0)
+			rc = app_usage_error("ledger", "entry wants --index N");
+		else if (lg_log_entry(l, (uint64_t)index, &e, &d) != 0) {
+			report(&d);
+			rc = PV_EXIT_FAIL;
+		} else {
+			fwrite(e.data ? e.data : "", 1, e.len, stdout);
+			putchar('\n');
+		}
+		pv_buf_free(&e);
+	} else if (strcmp(sub, "checkpoint") == 0) {
+		struct pv_buf note;
+		pv_buf_init(&note, 65536);
+		if (lg_log_checkpoint(l, &note, &d) != 0) {
+			report(&d);
+			rc = PV_EXIT_FAIL;
+		} else {
+			fwrite(note.data, 1, note.len, stdout);
+		}
+		pv_buf_free(&note);
+	} else if (strcmp(sub, "prove") == 0) {
+		uint8_t proof[LG_MAX_PROOF][LG_HASH];
+		size_t plen = 0;
+		if (index >= 0 && from < 0 && to < 0) {
+			struct pv_buf note;
+			struct lg_verifier v;
+			struct lg_checkpoint cp;
+			size_t tl;
+			int verified;
+			struct pv_buf vk;
+			pv_buf_init(&note, 65536);
+			pv_buf_init(&vk, 1024);
+			if (lg_log_last_checkpoint(l, &note, &d) != 0 || note.len == 0 || lg_log_vkey(l, &vk) != 0 ||
+			    lg_vkey_parse(vk.data, &v) != 0 ||
+			    lg_note_open((const uint8_t *)note.data, note.len, &v, 1, &tl, &verified, &d) != 0 ||
+			    lg_checkpoint_parse(note.data, tl, &cp, &d) != 0) {
+				fprintf(stderr, "pacsvault: ledger: no valid checkpoint to prove against (make one: ledger checkpoint)\n");
+				rc = PV_EXIT_FAIL;
+			} else if ((uint64_t)index >= cp.size) {
+				fprintf(stderr, "pacsvault: ledger: entry %lld is not in the last checkpoint (size %llu): make a new one\n",
+				    index, (unsigned long long)cp.size);
+				rc = PV_EXIT_FAIL;
+			} else if (lg_tree_inclusion(lg_log_tree(l), (uint64_t)index, cp.size, proof, &plen) != 0) {
+				rc = PV_EXIT_FAIL;
+			} else {
+				printf("c2sp.org/tlog-proof@v1\nindex %lld\n", index);
+				for (size_t i = 0; i < plen; i++) {
+					put_b64(stdout, proof[i], LG_HASH);
+					putchar('\n');
+				}
+				putchar('\n');
+				fwrite(note.data, 1, note.len, stdout);
+			}
+			pv_buf_free(&note);
+			pv_buf_free(&vk);
+		} else if (from >= 0 && to >= 0 && index < 0) {
+			if (lg_tree_consistency(lg_log_tree(l), (uint64_t)from, (uint64_t)to, proof, &plen) != 0 ||
+			    (uint64_t)to > lg_log_size(l)) {
+				fprintf(stderr, "pacsvault: ledger: no consistency proof from %lld to %lld (size %llu)\n", from, to,
+				    (unsigned long long)lg_log_size(l));
+				rc = PV_EXIT_FAIL;
+			} else {
+				uint8_t r1[LG_HASH], r2[LG_HASH];
+				if (lg_tree_root(lg_log_tree(l), (uint64_t)from, r1) == 0 && lg_tree_root(lg_log_tree(l), (uint64_t)to, r2) == 0) {
+					printf("pacsvault.ledger/consistency-proof@v1\nfrom %lld ", from);
+					put_b64(stdout, r1, LG_HASH);
+					printf("\nto %lld ", to);
+					put_b64(stdout, r2, LG_HASH);
+					putchar('\n');
+					for (size_t i = 0; i < plen; i++) {
+						put_b64(stdout, proof[i], LG_HASH);
+						putchar('\n');
+					}
+				}
+			}
+		} else {
+			rc = app_usage_error("ledger", "prove wants --index N, or --from M --to N");
+		}
+	} else {
+		rc = app_usage_error("ledger", "unknown command '%s' (see pacsvault ledger --help)", sub);
+	}
+	lg_log_close(l);
+	return rc;
+}

@@ -1,0 +1,636 @@
+/* log.c: the append-only audit log on disk (see log.h). */
+#include "pacsvault/ledger/log.h"
+#include "pacsvault/base/fsutil.h"
+#include "pacsvault/base/mem.h"
+#include "pacsvault/crypto/hash.h"
+#include "pacsvault/crypto/sign.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct lg_log {
+	char *dir;
+	char origin[LG_NAME_MAX];
+	uint8_t seed[32], pub[32];
+	int fd_dat, fd_idx, fd_cp;
+	int fd_lvl[LG_MAX_PROOF];
+	uint64_t committed;         /* entries durable (HEAD) */
+	uint64_t dat_end;           /* end of entries.dat including pending */
+	uint64_t dat_committed;
+	uint64_t lvl_written[LG_MAX_PROOF];  /* hashes of level k in its file (pending included) */
+	uint64_t cp_len;
+	struct pv_buf pend_dat, pend_idx;
+	struct lg_tree t;
+};
+
+static int
+joinpath(char *out, size_t n, const char *dir, const char *name)
+{
+	return snprintf(out, n, "%s/%s", dir, name) < (int)n ? 0 : PV_ELIMIT;
+}
+
+static int
+open_file(const char *dir, const char *name, int flags, int *fd)
+{
+	char p[4096];
+	if (joinpath(p, sizeof(p), dir, name) != 0)
+		return PV_ELIMIT;
+	*fd = open(p, flags | O_CLOEXEC, 0600);
+	return *fd >= 0 ? 0 : (errno == ENOENT ? PV_ENOTFOUND : PV_EIO);
+}
+
+static int
+read_small(const char *dir, const char *name, char *buf, size_t n, size_t *len)
+{
+	int fd, rc;
+	ssize_t r;
+	if ((rc = open_file(dir, name, O_RDONLY, &fd)) != 0)
+		return rc;
+	r = read(fd, buf, n - 1);
+	close(fd);
+	if (r < 0)
+		return PV_EIO;
+	buf[r] = '\0';
+	*len = (size_t)r;
+	return 0;
+}
+
+static int
+write_atomic(const char *dir, const char *name, const void *p, size_t n, mode_t mode, struct pv_diag *d)
+{
+	char path[4096];
+	struct pv_atomic af;
+	int rc;
+	if (joinpath(path, sizeof(path), dir, name) != 0)
+		return PV_ELIMIT;
+	if ((rc = pv_atomic_open(&af, path, mode, d)) != 0)
+		return rc;
+	if (pv_write_all(af.fd, p, n) != 0) {
+		pv_atomic_abort(&af);
+		return pv_diag_set(d, PV_EIO, -1, "%s: cannot write", name);
+	}
+	return pv_atomic_commit(&af, d);
+}
+
+int
+lg_log_create(const char *dir, const char *origin, struct pv_diag *d)
+{
+	uint8_t seed[32];
+	char head[64];
+	int rc, n;
+
+	if (!lg_name_valid(origin, strlen(origin)))
+		return pv_diag_set(d, PV_EINVAL, -1, "the log's origin must be a key name (no spaces, no '+')");
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return pv_diag_set(d, PV_EIO, -1, "%s: cannot create the folder", dir);
+	{
+		char p[4096];
+		struct stat st;
+		if (joinpath(p, sizeof(p), dir, "HEAD") != 0)
+			return PV_ELIMIT;
+		if (stat(p, &st) == 0)
+			return pv_diag_set(d, PV_EEXIST, -1, "%s: a ledger exists there already", dir);
+	}
+	if ((rc = pv_random(seed, sizeof(seed))) != 0)
+		return rc;
+	rc = write_atomic(dir, "key", seed, sizeof(seed), 0600, d);
+	pv_cleanse(seed, sizeof(seed));
+	if (rc == 0)
+		rc = write_atomic(dir, "origin", origin, strlen(origin), 0644, d);
+	n = snprintf(head, sizeof(head), "pacsvault-ledger 1\nsize 0\n");
+	if (rc == 0)
+		rc = write_atomic(dir, "HEAD", head, (size_t)n, 0644, d);
+	return rc;
+}
+
+static int
+parse_head(const char *s, uint64_t *size)
+{
+	char *end;
+	if (strncmp(s, "pacsvault-ledger 1\nsize ", 24) != 0)
+		return PV_EPARSE;
+	errno = 0;
+	unsigned long long v = strtoull(s + 24, &end, 10);
+	if (errno != 0 || end == s + 24 || strcmp(end, "\n") != 0)
+		return PV_EPARSE;
+	*size = v;
+	return 0;
+}
+
+static uint64_t
+be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void
+lg_log_close(struct lg_log *l)
+{
+	if (l == NULL)
+		return;
+	if (l->fd_dat >= 0)
+		close(l->fd_dat);
+	if (l->fd_idx >= 0)
+		close(l->fd_idx);
+	if (l->fd_cp >= 0)
+		close(l->fd_cp);
+	for (int k = 0; k < LG_MAX_PROOF; k++)
+		if (l->fd_lvl[k] >= 0)
+			close(l->fd_lvl[k]);
+	pv_buf_free(&l->pend_dat);
+	pv_buf_free(&l->pend_idx);
+	lg_tree_free(&l->t);
+	pv_cleanse(l->seed, sizeof(l->seed));
+	free(l->dir);
+	free(l);
+}
+
+static int
+level_fd(struct lg_log *l, int k)
+{
+	char name[16];
+	if (l->fd_lvl[k] < 0) {
+		snprintf(name, sizeof(name), "tree.%d", k);
+		if (open_file(l->dir, name, O_RDWR | O_CREAT, &l->fd_lvl[k]) != 0)
+			return -1;
+	}
+	return l->fd_lvl[k];
+}
+
+int
+lg_log_open(const char *dir, struct lg_log **out, struct pv_diag *d)
+{
+	struct lg_log *l;
+	char buf[512];
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if ((l = pv_calloc(1, sizeof(*l))) == NULL)
+		return PV_ENOMEM;
+	l->fd_dat = l->fd_idx = l->fd_cp = -1;
+	for (int k = 0; k < LG_MAX_PROOF; k++)
+		l->fd_lvl[k] = -1;
+	pv_buf_init(&l->pend_dat, (size_t)1 << 30);
+	pv_buf_init(&l->pend_idx, (size_t)1 << 28);
+	if ((l->dir = strdup(dir)) == NULL || (rc = lg_tree_init(&l->t)) != 0) {
+		lg_log_close(l);
+		return PV_ENOMEM;
+	}
+	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &l->committed) != 0) {
+		lg_log_close(l);
+		return pv_diag_set(d, PV_EPARSE, -1, "%s: not a ledger (no readable HEAD)", dir);
+	}
+	if (read_small(dir, "origin", l->origin, sizeof(l->origin), &n) != 0 || !lg_name_valid(l->origin, n)) {
+		lg_log_close(l);
+		return pv_diag_set(d, PV_EPARSE, -1, "%s: the ledger's origin is missing", dir);
+	}
+	{
+		int fd;
+		struct stat st;
+		if (open_file(dir, "key", O_RDONLY, &fd) != 0 || fstat(fd, &st) != 0 || (st.st_mode & 077) != 0 ||
+		    read(fd, l->seed, 32) != 32 || pv_ed25519_public(l->seed, l->pub) != 0) {
+			if (fd >= 0)
+				close(fd);
+			lg_log_close(l);
+			return pv_diag_set(d, PV_EPARSE, -1, "%s: the ledger's key is missing, short or readable by others", dir);
+		}
+		close(fd);
+	}
+	if ((rc = open_file(dir, "entries.dat", O_RDWR | O_CREAT, &l->fd_dat)) != 0 ||
+	    (rc = open_file(dir, "entries.idx", O_RDWR | O_CREAT, &l->fd_idx)) != 0 ||
+	    (rc = open_file(dir, "checkpoints", O_RDWR | O_CREAT, &l->fd_cp)) != 0) {
+		lg_log_close(l);
+		return pv_diag_set(d, rc, -1, "%s: cannot open the ledger's files", dir);
+	}
+	/* Recovery: everything is cut back to what HEAD committed. */
+	uint64_t N = l->committed;
+	struct stat st;
+	if (fstat(l->fd_idx, &st) != 0 || (uint64_t)st.st_size < N * 8) {
+		lg_log_close(l);
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: entries.idx is shorter than the committed size %llu", dir,
+		    (unsigned long long)N);
+	}
+	l->dat_committed = 0;
+	if (N > 0) {
+		uint8_t b[8], lb[4];
+		if (pv_pread_all(l->fd_idx, b, 8, (N - 1) * 8) != 0 || pv_pread_all(l->fd_dat, lb, 4, be64(b)) != 0) {
+			lg_log_close(l);
+			return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the last committed entry is missing", dir);
+		}
+		l->dat_committed = be64(b) + 4 + be32(lb);
+	}
+	if (ftruncate(l->fd_idx, (off_t)(N * 8)) != 0 || ftruncate(l->fd_dat, (off_t)l->dat_committed) != 0 ||
+	    fstat(l->fd_dat, &st) != 0 || (uint64_t)st.st_size != l->dat_committed) {
+		lg_log_close(l);
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: entries.dat is shorter than its index", dir);
+	}
+	l->dat_end = l->dat_committed;
+	for (int k = 0; k < LG_MAX_PROOF && (N >> k) > 0; k++) {
+		uint64_t cnt = N >> k;
+		int fd = level_fd(l, k);
+		if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size < cnt * LG_HASH || ftruncate(fd, (off_t)(cnt * LG_HASH)) != 0) {
+			lg_log_close(l);
+			return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: tree.%d is shorter than the committed size", dir, k);
+		}
+		if ((l->t.level[k] = malloc((size_t)cnt * LG_HASH)) == NULL) {
+			lg_log_close(l);
+			return PV_ENOMEM;
+		}
+		if (pv_pread_all(fd, l->t.level[k], (size_t)cnt * LG_HASH, 0) != 0) {
+			lg_log_close(l);
+			return pv_diag_set(d, PV_EIO, -1, "%s: tree.%d cannot be read", dir, k);
+		}
+		l->t.count[k] = l->t.cap[k] = cnt;
+		l->lvl_written[k] = cnt;
+	}
+	l->t.size = N;
+	/* checkpoints: drop a partial record left by a crash */
+	{
+		uint64_t pos = 0, len;
+		uint8_t lb[4];
+		if (fstat(l->fd_cp, &st) != 0) {
+			lg_log_close(l);
+			return PV_EIO;
+		}
+		len = (uint64_t)st.st_size;
+		while (pos + 4 <= len && pv_pread_all(l->fd_cp, lb, 4, pos) == 0 && pos + 4 + be32(lb) <= len)
+			pos += 4 + be32(lb);
+		if (pos != len && ftruncate(l->fd_cp, (off_t)pos) != 0) {
+			lg_log_close(l);
+			return PV_EIO;
+		}
+		l->cp_len = pos;
+	}
+	*out = l;
+	return 0;
+}
+
+uint64_t
+lg_log_size(const struct lg_log *l)
+{
+	return l->t.size;
+}
+
+struct lg_tree *
+lg_log_tree(struct lg_log *l)
+{
+	return &l->t;
+}
+
+const char *
+lg_log_origin(const struct lg_log *l)
+{
+	return l->origin;
+}
+
+int
+lg_log_append(struct lg_log *l, const void *entry, size_t n, uint64_t *index, struct pv_diag *d)
+{
+	uint8_t hdr[8], leaf[LG_HASH];
+	int rc;
+
+	if (n > LG_ENTRY_MAX)
+		return pv_diag_set(d, PV_ELIMIT, -1, "an entry is over %u bytes", LG_ENTRY_MAX);
+	for (int i = 0; i < 8; i++)
+		hdr[i] = (uint8_t)(l->dat_end >> (56 - 8 * i));
+	if ((rc = pv_buf_append(&l->pend_idx, hdr, 8)) != 0)
+		return rc;
+	hdr[0] = (uint8_t)(n >> 24);
+	hdr[1] = (uint8_t)(n >> 16);
+	hdr[2] = (uint8_t)(n >> 8);
+	hdr[3] = (uint8_t)n;
+	if ((rc = pv_buf_append(&l->pend_dat, hdr, 4)) != 0 || (rc = pv_buf_append(&l->pend_dat, entry, n)) != 0)
+		return rc;
+	if ((rc = lg_leaf_hash(l->t.h, entry, n, leaf)) != 0 || (rc = lg_tree_append(&l->t, leaf)) != 0)
+		return rc;
+	l->dat_end += 4 + n;
+	*index = l->t.size - 1;
+	return 0;
+}
+
+int
+lg_log_commit(struct lg_log *l, struct pv_diag *d)
+{
+	char head[64];
+	int n, rc;
+
+	if (l->t.size == l->committed)
+		return 0;
+	/* the data first, each file synced once ... */
+	if (pv_pwrite_all(l->fd_dat, l->pend_dat.data, l->pend_dat.len, l->dat_committed) != 0 ||
+	    pv_pwrite_all(l->fd_idx, l->pend_idx.data, l->pend_idx.len, l->committed * 8) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's entries");
+	for (int k = 0; k < LG_MAX_PROOF && l->t.count[k] > 0; k++) {
+		if (l->t.count[k] == l->lvl_written[k])
+			continue;
+		int fd = level_fd(l, k);
+		if (fd < 0 || pv_pwrite_all(fd, l->t.level[k] + l->lvl_written[k] * LG_HASH,
+		    (size_t)(l->t.count[k] - l->lvl_written[k]) * LG_HASH, l->lvl_written[k] * LG_HASH) != 0 || fdatasync(fd) != 0)
+			return pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's tree");
+		l->lvl_written[k] = l->t.count[k];
+	}
+	if (fdatasync(l->fd_dat) != 0 || fdatasync(l->fd_idx) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "cannot sync the ledger's entries");
+	/* ... then the commit record */
+	n = snprintf(head, sizeof(head), "pacsvault-ledger 1\nsize %llu\n", (unsigned long long)l->t.size);
+	if ((rc = write_atomic(l->dir, "HEAD", head, (size_t)n, 0644, d)) != 0)
+		return rc;
+	l->committed = l->t.size;
+	l->dat_committed = l->dat_end;
+	pv_buf_reset(&l->pend_dat);
+	pv_buf_reset(&l->pend_idx);
+	return 0;
+}
+
+int
+lg_log_entry(struct lg_log *l, uint64_t i, struct pv_buf *out, struct pv_diag *d)
+{
+	uint8_t b[8], lb[4];
+	if (i >= l->committed)
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "no committed entry %llu", (unsigned long long)i);
+	if (pv_pread_all(l->fd_idx, b, 8, i * 8) != 0 || pv_pread_all(l->fd_dat, lb, 4, be64(b)) != 0 ||
+	    be32(lb) > LG_ENTRY_MAX)
+		return pv_diag_set(d, PV_EIO, -1, "entry %llu cannot be read", (unsigned long long)i);
+	size_t at = out->len;
+	if (pv_buf_fill(out, 0, be32(lb)) != 0)
+		return PV_ENOMEM;
+	if (pv_pread_all(l->fd_dat, out->data + at, be32(lb), be64(b) + 4) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "entry %llu cannot be read", (unsigned long long)i);
+	return 0;
+}
+
+int
+lg_log_vkey(struct lg_log *l, struct pv_buf *out)
+{
+	return lg_vkey_format(l->origin, l->pub, out);
+}
+
+int
+lg_log_last_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag *d)
+{
+	uint64_t pos = 0, last = UINT64_MAX;
+	uint8_t lb[4];
+	while (pos + 4 <= l->cp_len && pv_pread_all(l->fd_cp, lb, 4, pos) == 0) {
+		last = pos;
+		pos += 4 + be32(lb);
+	}
+	if (last == UINT64_MAX)
+		return 0;
+	if (pv_pread_all(l->fd_cp, lb, 4, last) != 0 || be32(lb) > 65536)
+		return pv_diag_set(d, PV_EIO, -1, "the last checkpoint cannot be read");
+	size_t at = out->len;
+	if (pv_buf_fill(out, 0, be32(lb)) != 0)
+		return PV_ENOMEM;
+	if (pv_pread_all(l->fd_cp, out->data + at, be32(lb), last + 4) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "the last checkpoint cannot be read");
+	return 0;
+}
+
+/* Opens a checkpoint note with the log's key and parses its body. */
+static int
+open_checkpoint(const uint8_t *note, size_t n, const struct lg_verifier *v, const char *origin, struct lg_checkpoint *c,
+    struct pv_diag *d)
+{
+	size_t tl;
+	int verified;
+	int rc = lg_note_open(note, n, v, 1, &tl, &verified, d);
+	if (rc != 0)
+		return rc;
+	if ((rc = lg_checkpoint_parse((const char *)note, tl, c, d)) != 0)
+		return rc;
+	if (strcmp(c->origin, origin) != 0)
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "its origin is not this log's");
+	return 0;
+}
+
+int
+lg_log_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag *d)
+{
+	struct lg_checkpoint c, prev;
+	struct lg_verifier v;
+	struct pv_buf body, note, last;
+	uint8_t lb[4];
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.origin, sizeof(c.origin), "%s", l->origin);
+	c.size = l->committed;
+	if ((rc = lg_tree_root(&l->t, c.size, c.root)) != 0)
+		return rc;
+	memset(&v, 0, sizeof(v));
+	snprintf(v.name, sizeof(v.name), "%s", l->origin);
+	memcpy(v.pub, l->pub, 32);
+	if ((rc = lg_key_id(v.name, v.pub, &v.key_id)) != 0)
+		return rc;
+	pv_buf_init(&body, 4096);
+	pv_buf_init(&note, 65536);
+	pv_buf_init(&last, 65536);
+	/* the previous checkpoint must be consistent with this one */
+	if ((rc = lg_log_last_checkpoint(l, &last, d)) == 0 && last.len > 0) {
+		if ((rc = open_checkpoint((const uint8_t *)last.data, last.len, &v, l->origin, &prev, d)) != 0) {
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "the last checkpoint does not open: %s", d->msg);
+		} else {
+			uint8_t r[LG_HASH], proof[LG_MAX_PROOF][LG_HASH];
+			size_t len;
+			if (prev.size > c.size || lg_tree_root(&l->t, prev.size, r) != 0 || memcmp(r, prev.root, LG_HASH) != 0)
+				rc = pv_diag_set(d, PV_EINTEGRITY, -1, "the last checkpoint (size %llu) is not a prefix of this log",
+				    (unsigned long long)prev.size);
+			else if (prev.size > 0 && prev.size < c.size &&
+			    (lg_tree_consistency(&l->t, prev.size, c.size, proof, &len) != 0 ||
+			    lg_verify_consistency(l->t.h, prev.size, c.size, prev.root, c.root, (const uint8_t (*)[LG_HASH])proof, len) != 0))
+				rc = pv_diag_set(d, PV_EINTEGRITY, -1, "no consistency proof from the last checkpoint");
+		}
+	}
+	if (rc == 0 && (rc = lg_checkpoint_format(&c, &body)) == 0)
+		rc = lg_note_sign(body.data, body.len, l->origin, l->seed, &note);
+	if (rc == 0) {
+		lb[0] = (uint8_t)(note.len >> 24);
+		lb[1] = (uint8_t)(note.len >> 16);
+		lb[2] = (uint8_t)(note.len >> 8);
+		lb[3] = (uint8_t)note.len;
+		if (pv_pwrite_all(l->fd_cp, lb, 4, l->cp_len) != 0 ||
+		    pv_pwrite_all(l->fd_cp, note.data, note.len, l->cp_len + 4) != 0 || fdatasync(l->fd_cp) != 0)
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot store the checkpoint");
+		else
+			l->cp_len += 4 + note.len;
+	}
+	if (rc == 0)
+		rc = pv_buf_append(out, note.data, note.len);
+	pv_buf_free(&body);
+	pv_buf_free(&note);
+	pv_buf_free(&last);
+	return rc;
+}
+
+int
+lg_log_verify(const char *dir, uint64_t *entries, uint64_t *checkpoints, struct pv_diag *d)
+{
+	char buf[512], origin[LG_NAME_MAX];
+	size_t n;
+	uint64_t N;
+	uint8_t seed[32];
+	struct lg_verifier v;
+	struct lg_tree t;
+	int fd_dat = -1, fd_idx = -1, fd_cp = -1, rc = 0;
+	struct pv_buf e;
+	uint64_t prev_end = 0;
+
+	*entries = *checkpoints = 0;
+	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &N) != 0)
+		return pv_diag_set(d, PV_EPARSE, -1, "not a ledger (no readable HEAD)");
+	if (read_small(dir, "origin", origin, sizeof(origin), &n) != 0 || !lg_name_valid(origin, n))
+		return pv_diag_set(d, PV_EPARSE, -1, "the ledger's origin is missing");
+	{
+		int fd;
+		if (open_file(dir, "key", O_RDONLY, &fd) != 0)
+			return pv_diag_set(d, PV_EPARSE, -1, "the ledger's key is missing");
+		ssize_t r = read(fd, seed, 32);
+		close(fd);
+		memset(&v, 0, sizeof(v));
+		snprintf(v.name, sizeof(v.name), "%s", origin);
+		if (r != 32 || pv_ed25519_public(seed, v.pub) != 0 || lg_key_id(v.name, v.pub, &v.key_id) != 0)
+			return pv_diag_set(d, PV_EPARSE, -1, "the ledger's key is unreadable");
+		pv_cleanse(seed, sizeof(seed));
+	}
+	if (lg_tree_init(&t) != 0)
+		return PV_ENOMEM;
+	pv_buf_init(&e, LG_ENTRY_MAX + 16);
+	if (open_file(dir, "entries.dat", O_RDONLY, &fd_dat) != 0 || open_file(dir, "entries.idx", O_RDONLY, &fd_idx) != 0) {
+		if (N > 0)
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "the entry files are missing");
+	}
+	/* every entry: where the index says, right after the previous one */
+	for (uint64_t i = 0; i < N && rc == 0; i++) {
+		uint8_t b[8], lb[4], leaf[LG_HASH];
+		if (pv_pread_all(fd_idx, b, 8, i * 8) != 0) {
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "entry %llu: missing from the index (entries were deleted)",
+			    (unsigned long long)i);
+			break;
+		}
+		if (be64(b) != prev_end) {
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "entry %llu: the index does not follow the entries", (unsigned long long)i);
+			break;
+		}
+		if (pv_pread_all(fd_dat, lb, 4, be64(b)) != 0 || be32(lb) > LG_ENTRY_MAX) {
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "entry %llu: missing or cut (entries were deleted)", (unsigned long long)i);
+			break;
+		}
+		pv_buf_reset(&e);
+		if (pv_buf_fill(&e, 0, be32(lb)) != 0 || pv_pread_all(fd_dat, e.data, be32(lb), be64(b) + 4) != 0) {
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "entry %llu: cut short", (unsigned long long)i);
+			break;
+		}
+		prev_end = be64(b) + 4 + be32(lb);
+		if (lg_leaf_hash(t.h, e.data, e.len, leaf) != 0 || lg_tree_append(&t, leaf) != 0) {
+			rc = PV_ENOMEM;
+			break;
+		}
+		(*entries)++;
+	}
+	/* the stored tree must be the tree of the entries */
+	for (int k = 0; k < LG_MAX_PROOF && rc == 0 && (N >> k) > 0; k++) {
+		char name[16];
+		int fd;
+		uint64_t cnt = N >> k;
+		uint8_t *h = malloc((size_t)cnt * LG_HASH);
+		snprintf(name, sizeof(name), "tree.%d", k);
+		if (h == NULL) {
+			rc = PV_ENOMEM;
+			break;
+		}
+		if (open_file(dir, name, O_RDONLY, &fd) != 0 || pv_pread_all(fd, h, (size_t)cnt * LG_HASH, 0) != 0) {
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "%s: missing or short", name);
+		} else {
+			for (uint64_t i = 0; i < cnt; i++)
+				if (memcmp(h + i * LG_HASH, t.level[k] + i * LG_HASH, LG_HASH) != 0) {
+					rc = pv_diag_set(d, PV_EINTEGRITY, -1,
+					    "entry %llu: its hash does not match the stored tree (tree.%d, node %llu)",
+					    (unsigned long long)(i << k), k, (unsigned long long)i);
+					break;
+				}
+		}
+		if (fd >= 0)
+			close(fd);
+		free(h);
+	}
+	/* every checkpoint: signed by the log, of a prefix of this log, consistent with the one before */
+	if (rc == 0 && open_file(dir, "checkpoints", O_RDONLY, &fd_cp) == 0) {
+		uint64_t pos = 0, k = 0;
+		struct lg_checkpoint prev;
+		int have_prev = 0;
+		struct stat st;
+		uint64_t len = fstat(fd_cp, &st) == 0 ? (uint64_t)st.st_size : 0;
+		while (rc == 0 && pos + 4 <= len) {
+			uint8_t lb[4], root[LG_HASH];
+			struct lg_checkpoint c;
+			struct pv_diag cd;
+			if (pv_pread_all(fd_cp, lb, 4, pos) != 0 || be32(lb) > 65536 || pos + 4 + be32(lb) > len) {
+				rc = pv_diag_set(d, PV_EINTEGRITY, -1, "checkpoint %llu: cut short", (unsigned long long)k + 1);
+				break;
+			}
+			pv_buf_reset(&e);
+			if (pv_buf_fill(&e, 0, be32(lb)) != 0 || pv_pread_all(fd_cp, e.data, be32(lb), pos + 4) != 0) {
+				rc = PV_EIO;
+				break;
+			}
+			pv_diag_clear(&cd);
+			if (open_checkpoint((const uint8_t *)e.data, e.len, &v, origin, &c, &cd) != 0) {
+				rc = pv_diag_set(d, PV_EINTEGRITY, -1, "checkpoint %llu: %s", (unsigned long long)k + 1, cd.msg);
+				break;
+			}
+			if (c.size > N) {
+				rc = pv_diag_set(d, PV_EINTEGRITY, -1, "checkpoint %llu: size %llu is beyond the log's %llu entries (entries were deleted)",
+				    (unsigned long long)k + 1, (unsigned long long)c.size, (unsigned long long)N);
+				break;
+			}
+			if (lg_tree_root(&t, c.size, root) != 0 || memcmp(root, c.root, LG_HASH) != 0) {
+				rc = pv_diag_set(d, PV_EINTEGRITY, -1, "checkpoint %llu: its root is not the root of the log's first %llu entries",
+				    (unsigned long long)k + 1, (unsigned long long)c.size);
+				break;
+			}
+			if (have_prev && prev.size > c.size) {
+				rc = pv_diag_set(d, PV_EINTEGRITY, -1, "checkpoint %llu: smaller than the one before", (unsigned long long)k + 1);
+				break;
+			}
+			if (have_prev && prev.size > 0 && prev.size < c.size) {
+				uint8_t proof[LG_MAX_PROOF][LG_HASH];
+				size_t plen;
+				if (lg_tree_consistency(&t, prev.size, c.size, proof, &plen) != 0 ||
+				    lg_verify_consistency(t.h, prev.size, c.size, prev.root, c.root, (const uint8_t (*)[LG_HASH])proof, plen) != 0) {
+					rc = pv_diag_set(d, PV_EINTEGRITY, -1, "checkpoint %llu: not consistent with the one before",
+					    (unsigned long long)k + 1);
+					break;
+				}
+			}
+			prev = c;
+			have_prev = 1;
+			pos += 4 + be32(lb);
+			k++;
+			(*checkpoints)++;
+		}
+	}
+	if (fd_dat >= 0)
+		close(fd_dat);
+	if (fd_idx >= 0)
+		close(fd_idx);
+	if (fd_cp >= 0)
+		close(fd_cp);
+	pv_buf_free(&e);
+	lg_tree_free(&t);
+	return rc;
+}
