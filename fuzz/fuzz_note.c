@@ -1,6 +1,7 @@
 /*
  * fuzz_note.c: the ledger's text parsers on arbitrary bytes: verifier keys,
- * signed notes (opened with two known keys) and checkpoint bodies. What
+ * signed notes (opened with two known keys), checkpoint bodies and
+ * tlog-proof bundles. What
  * parses must format back to the same bytes (checkpoints) and what opens
  * must have a text ending in a newline inside the input.
  */
@@ -44,6 +45,13 @@ fuzz_note_one(const uint8_t *data, size_t size)
 		    c2.size != c.size || memcmp(c2.root, c.root, 32) != 0 || strcmp(c2.origin, c.origin) != 0)
 			abort();
 		pv_buf_free(&b);
+	}
+	{
+		uint64_t idx;
+		uint8_t proof[64][32];
+		size_t plen, off;
+		if (lg_proof_parse(data, size, &idx, proof, &plen, &off) == 0 && (off >= size || plen > 64))
+			abort();
 	}
 	free(z);
 	return 0;

@@ -132,7 +132,7 @@ verify_proof(const char *bundle_path, const char *vkey, const char *entry_path, 
 	uint8_t leaf[LG_HASH], proof[LG_MAX_PROOF][LG_HASH];
 	size_t plen = 0;
 	uint64_t index = 0;
-	int verified, have_index = 0;
+	int verified;
 	struct pv_hasher *h = pv_hasher_new();
 
 	pv_diag_clear(&d);
@@ -161,46 +161,12 @@ verify_proof(const char *bundle_path, const char *vkey, const char *entry_path, 
 		fprintf(stderr, "pacsvault: ledger: %s: cannot read the proof\n", bundle_path);
 		return PV_EXIT_USAGE;
 	}
-	/* header, optional extra, index, hashes, blank line, checkpoint note */
-	const char *s = (const char *)b;
-	int ok = n > 23 && memcmp(s, "c2sp.org/tlog-proof@v1\n", 23) == 0;
-	pos = 23;
-	while (ok && pos < n && s[pos] != '\n') {
-		const char *eol = memchr(s + pos, '\n', n - pos);
-		size_t ll;
-		if (eol == NULL) {
-			ok = 0;
-			break;
-		}
-		ll = (size_t)(eol - (s + pos));
-		if (ll > 6 && memcmp(s + pos, "extra ", 6) == 0 && !have_index) {
-			/* opaque application data: not interpreted */
-		} else if (ll > 6 && memcmp(s + pos, "index ", 6) == 0 && !have_index) {
-			char num[32];
-			char *end;
-			if (ll - 6 >= sizeof(num)) {
-				ok = 0;
-				break;
-			}
-			memcpy(num, s + pos + 6, ll - 6);
-			num[ll - 6] = '\0';
-			index = strtoull(num, &end, 10);
-			ok = *end == '\0' && num[0] >= '0' && num[0] <= '9' && (num[0] != '0' || num[1] == '\0');
-			have_index = 1;
-		} else if (have_index && plen < LG_MAX_PROOF && lg_b64_decode(s + pos, ll, proof[plen], LG_HASH) == LG_HASH) {
-			plen++;
-		} else {
-			ok = 0;
-		}
-		pos += ll + 1;
-	}
-	if (!ok || !have_index || pos >= n) {
+	if (lg_proof_parse(b, n, &index, proof, &plen, &pos) != 0) {
 		free(b);
 		pv_hasher_free(h);
 		fprintf(stderr, "pacsvault: ledger: %s: not a c2sp.org/tlog-proof@v1 bundle\n", bundle_path);
 		return PV_EXIT_FAIL;
 	}
-	pos++;  /* the blank line */
 	if (lg_note_open(b + pos, n - pos, &v, 1, &tl, &verified, &d) != 0 ||
 	    lg_checkpoint_parse((const char *)b + pos, tl, &c, &d) != 0) {
 		free(b);

@@ -297,3 +297,46 @@ lg_checkpoint_format(const struct lg_checkpoint *c, struct pv_buf *out)
 		return rc;
 	return pv_buf_putc(out, '\n');
 }
+
+int
+lg_proof_parse(const uint8_t *b, size_t n, uint64_t *index, uint8_t proof[][32], size_t *plen, size_t *note_off)
+{
+	const char *s = (const char *)b;
+	size_t pos = 23;
+	int have_index = 0, have_extra = 0;
+
+	*plen = 0;
+	*index = 0;
+	if (n <= 23 || memcmp(s, "c2sp.org/tlog-proof@v1\n", 23) != 0)
+		return PV_EPARSE;
+	while (pos < n && s[pos] != '\n') {
+		const char *eol = memchr(s + pos, '\n', n - pos);
+		size_t ll;
+		if (eol == NULL)
+			return PV_EPARSE;
+		ll = (size_t)(eol - (s + pos));
+		if (!have_index && !have_extra && ll > 6 && memcmp(s + pos, "extra ", 6) == 0) {
+			have_extra = 1;  /* opaque application data, not interpreted */
+		} else if (!have_index && ll > 6 && memcmp(s + pos, "index ", 6) == 0) {
+			uint64_t v = 0;
+			if (ll - 6 > 20 || (ll - 6 > 1 && s[pos + 6] == '0'))
+				return PV_EPARSE;
+			for (size_t i = pos + 6; i < pos + ll; i++) {
+				if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+					return PV_EPARSE;
+				v = v * 10 + (uint64_t)(s[i] - '0');
+			}
+			*index = v;
+			have_index = 1;
+		} else if (have_index && *plen < 64 && lg_b64_decode(s + pos, ll, proof[*plen], 32) == 32) {
+			(*plen)++;
+		} else {
+			return PV_EPARSE;
+		}
+		pos += ll + 1;
+	}
+	if (!have_index || pos + 1 >= n)
+		return PV_EPARSE;
+	*note_off = pos + 1;
+	return 0;
+}

@@ -59,6 +59,14 @@ int lg_checkpoint_parse(const char *text, size_t n, struct lg_checkpoint *c, str
 	__attribute__((warn_unused_result));
 int lg_checkpoint_format(const struct lg_checkpoint *c, struct pv_buf *out) __attribute__((warn_unused_result));
 
+/*
+ * Parses a c2sp.org/tlog-proof@v1 bundle: the header line, an optional
+ * "extra" line, "index N", the proof hashes (base64, one per line), a
+ * blank line, then the signed checkpoint (its offset in *note_off).
+ */
+int lg_proof_parse(const uint8_t *b, size_t n, uint64_t *index, uint8_t proof[][32], size_t *plen, size_t *note_off)
+	__attribute__((warn_unused_result));
+
 /* Standard base64 with padding, canonical (unused bits zero); -1 on any other input. */
 int lg_b64_decode(const char *s, size_t n, uint8_t *out, size_t max);
 
