@@ -76,3 +76,6 @@ sh bench/pixclean.sh 200
 
 # The residual-PHI scanner (issue #4): against cat and a pydicom walk.
 sh bench/scan.sh
+
+# The audit log (issue #6).
+sh bench/ledger.sh

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char ledger_help[] =
 "usage: pacsvault ledger COMMAND DIR [OPTIONS]\n"
@@ -37,6 +38,7 @@ static const char ledger_help[] =
 "  verify-proof BUNDLE --vkey VKEY (--entry FILE | --leaf-hash HEX)\n"
 "                              check a tlog-proof offline: the checkpoint's\n"
 "                              signature by VKEY and the inclusion proof\n"
+"  time-proofs DIR             time 1,000 random proofs on the log (make bench)\n"
 "\n"
 "Exit status: 0 success, 1 verification failed or an operation failed, 2 bad usage.\n";
 
@@ -365,6 +367,42 @@ cmd_ledger(int argc, char **argv)
 			}
 		} else {
 			rc = app_usage_error("ledger", "prove wants --index N, or --from M --to N");
+		}
+	} else if (strcmp(sub, "time-proofs") == 0) {
+		/* for make bench: the cost of proofs on this log, in process */
+		struct lg_tree *t = lg_log_tree(l);
+		uint64_t size = lg_log_size(l), seed = 88172645463325252ull;
+		uint8_t proof[LG_MAX_PROOF][LG_HASH], root[LG_HASH], r1[LG_HASH], lh[LG_HASH];
+		size_t plen;
+		struct timespec t0, t1;
+		double gen = 0, ver = 0, cgen = 0;
+		int bad = 0, rounds = 1000;
+		if (size < 2 || lg_tree_root(t, size, root) != 0) {
+			fprintf(stderr, "pacsvault: ledger: the log is too small to time proofs\n");
+			rc = PV_EXIT_FAIL;
+		} else {
+			for (int i = 0; i < rounds; i++) {
+				seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+				uint64_t idx = seed % size, m = 1 + seed % (size - 1);
+				memcpy(lh, t->level[0] + idx * LG_HASH, LG_HASH);
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+				bad |= lg_tree_inclusion(t, idx, size, proof, &plen) != 0;
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				gen += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+				bad |= lg_verify_inclusion(t->h, idx, size, lh, (const uint8_t (*)[LG_HASH])proof, plen, root) != 0;
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				ver += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+				bad |= lg_tree_root(t, m, r1) != 0 || lg_tree_consistency(t, m, size, proof, &plen) != 0;
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				cgen += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+				bad |= lg_verify_consistency(t->h, m, size, r1, root, (const uint8_t (*)[LG_HASH])proof, plen) != 0;
+			}
+			printf("size %llu: inclusion proof %.1f us, its verification %.1f us, consistency proof (with the old root) %.1f us%s\n",
+			    (unsigned long long)size, gen * 1e6 / rounds, ver * 1e6 / rounds, cgen * 1e6 / rounds,
+			    bad ? " (A PROOF FAILED)" : "");
+			rc = bad ? PV_EXIT_FAIL : PV_EXIT_OK;
 		}
 	} else {
 		rc = app_usage_error("ledger", "unknown command '%s' (see pacsvault ledger --help)", sub);
