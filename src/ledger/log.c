@@ -86,7 +86,7 @@ lg_log_create(const char *dir, const char *origin, struct pv_diag *d)
 
 	if (!lg_name_valid(origin, strlen(origin)))
 		return pv_diag_set(d, PV_EINVAL, -1, "the log's origin must be a key name (no spaces, no '+')");
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	if (pv_mkdir_p(dir, 0700) != 0)
 		return pv_diag_set(d, PV_EIO, -1, "%s: cannot create the folder", dir);
 	{
 		char p[4096];
