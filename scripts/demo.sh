@@ -87,6 +87,24 @@ j = json.loads(open(sys.argv[1]).readline())
 p = j["pixels"]
 print("   report: rule %s, %s, %d frame(s), %d pixels overwritten" % (p["rule"], p["codec"], p["frames"], p["changed"]))' "$out/us-report.jsonl"
 
+say "5c. What is left? pacsvault scan, before and after (attributes, text, private tags, UIDs, pixels with OCR)"
+summary() {
+	$PV scan -q --json "$@" | /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    j = json.loads(line)
+    if "summary" in j:
+        s = j["summary"]
+        kinds = ", ".join("%s %d" % kv for kv in sorted(s["by_kind"].items(), key=lambda kv: -kv[1]))
+        print("   %d files, %d findings%s" % (s["files"], s["findings"], (": " + kinds) if kinds else ""))'
+}
+echo "   before (the originals):"
+summary "$out/in" "$out/us"
+echo "   after (pacsvault deid, pixels cleaned):"
+summary "$out/deid" "$out/us-deid"
+$PV scan -q --html "$out/scan-before.html" "$out/in" "$out/us" > /dev/null || true
+echo "   the report page of the originals: $out/scan-before.html (values masked, text in the pixels covered)"
+
 say "6. The original as DICOM JSON (PS3.18 F.2), GB18030 decoded to UTF-8"
 $PV dump --json "$out/in/study3.dcm" | /usr/bin/python3 -c '
 import json, sys
