@@ -555,7 +555,33 @@ struct hitctx {
 	const char *path;
 	int raw;
 	uint8_t *reported;   /* per value: already reported for this element/file */
+	const uint8_t *text; /* what is searched */
+	size_t n;
 };
+
+static int
+word_char(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '.';
+}
+
+/*
+ * A match counts when it is a whole token: an ASCII pattern that starts or
+ * ends with a letter, digit or dot must not continue into one (an original
+ * UID 2.25.82 is not found inside a pseudonym 2.25.8213...; a name is found
+ * in "note: Yamada" but not in "Yamadas"). Non-ASCII edges are not checked.
+ */
+static int
+whole_token(const struct hitctx *h, size_t start, size_t end, const uint8_t *pat, size_t plen)
+{
+	if (plen == 0)
+		return 0;
+	if (word_char(pat[0]) && start > 0 && word_char(h->text[start - 1]))
+		return 0;
+	if (word_char(pat[plen - 1]) && end < h->n && word_char(h->text[end]))
+		return 0;
+	return 1;
+}
 
 static void
 against_finding(struct hitctx *h, uint32_t value, const char *path)
@@ -578,8 +604,8 @@ static int
 hit_elem(void *arg, uint32_t id, size_t end)
 {
 	struct hitctx *h = arg;
-	(void)end;
-	if (h->reported[id])
+	const struct against_value *v = &h->a->v[id];
+	if (h->reported[id] || !whole_token(h, end - v->len, end, (const uint8_t *)h->a->text.data + v->off, v->len))
 		return 0;
 	h->reported[id] = 1;
 	against_finding(h, id, h->path);
@@ -592,7 +618,8 @@ hit_raw(void *arg, uint32_t id, size_t end)
 	struct hitctx *h = arg;
 	uint32_t value = h->a->raw_value[id];
 	char path[64];
-	if (h->reported[value])
+	if (h->reported[value] || !whole_token(h, end - h->a->raw_len[id], end,
+	    (const uint8_t *)h->a->rawtext.data + h->a->raw_off[id], h->a->raw_len[id]))
 		return 0;
 	h->reported[value] = 1;
 	snprintf(path, sizeof(path), "byte %zu", end - h->a->raw_len[id]);
@@ -722,7 +749,7 @@ text_checks(struct sctx *x, struct dcm_elem *e, const char *s, size_t n)
 		}
 	}
 	if (x->cfg->against != NULL && x->cfg->against->finished && x->against_seen != NULL) {
-		struct hitctx h = { x->cfg->against, x->rep, x->path, 0, x->against_seen };
+		struct hitctx h = { x->cfg->against, x->rep, x->path, 0, x->against_seen, (const uint8_t *)s, n };
 		ac_scan(&x->cfg->against->lc, (const uint8_t *)s, n, 1, hit_elem, &h);
 	}
 }
@@ -1390,7 +1417,7 @@ scan_file(struct dcm_file *f, const struct scan_config *cfg, struct scan_report 
 	if (x.rc == 0 && cfg->raw != NULL && x.against_seen != NULL && cfg->against->finished) {
 		/* The raw bytes too: values in binary elements, in other encodings,
 		 * in places the parser does not show. Each value once per file. */
-		struct hitctx h = { cfg->against, rep, "", 1, x.against_seen };
+		struct hitctx h = { cfg->against, rep, "", 1, x.against_seen, cfg->raw, cfg->raw_len };
 		ac_scan(&cfg->against->raw, cfg->raw, cfg->raw_len, 0, hit_raw, &h);
 	}
 	pv_buf_free_scrub(&x.u);

@@ -326,10 +326,13 @@ def main():
     ds = pydicom.dcmread(victim2)
     ds.add_new(0x00091010, "LO", "SCANTEST")
     ds.add_new(0x00091011, "LO", "note: Yamada")
+    ds.add_new(0x00091012, "LO", "ref 2.25.8212345")  # an original UID 2.25.82 as the prefix of another number
     ds.save_as(victim2)
     rc, files, summary = scan_json(["--no-pixels", "--against", origs, victim2])
     hit = [x for x in files["f0100.dcm"]["findings"] if x["kind"] == "against"]
     check(any(x["path"] == "00091011" for x in hit), "--against finds a name component in a private text element")
+    check(not any(x["path"] == "00091012" for x in hit),
+          "--against matches whole tokens: an original UID is not found inside a longer number (%s)" % hit)
     # False positives on de-identified python3-pydicom test files (stated, not asserted).
     data = os.environ.get("PYDICOM_DATA", "/usr/lib/python3/dist-packages/pydicom/data")
     pdeid = os.path.join(root, "pydeid")
