@@ -247,8 +247,20 @@ def main():
     ds.BurnedInAnnotation = "YES"
     ds.save_as(os.path.join(ocr, "o16.dcm"), write_like_original=False)
     run(["dcmcrle", os.path.join(ocr, "o16.dcm"), os.path.join(ocr, "o16_rle.dcm")])
+    # Chinese: a name and a resident ID rendered in a CJK font (OCR with the chi_sim data).
+    ds = base("ISO_IR 192", "22", "OT")
+    ds.PatientName, ds.PatientID = "王^小明", "110101199003078515"
+    img = pixfont.anatomy(200, 320, 11)
+    img[:48, :] = 0
+    cjk = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    pixfont.render_ttf(img, "患者 王小明", 6, 6, 255, 20, font=cjk)
+    pixfont.render_ttf(img, "110101199003078515", 6, 30, 255, 14, font=cjk)
+    image(ds, img)
+    ds.BurnedInAnnotation = "YES"
+    ds.save_as(os.path.join(ocr, "zh.dcm"), write_like_original=False)
     rc, files, summary = scan_json([ocr])
-    for f, want in (("o8.dcm", ((7, 7), (47, 7), (30, 23))), ("o16.dcm", ((33, 239),)), ("o16_rle.dcm", ((33, 239),))):
+    for f, want in (("o8.dcm", ((7, 7), (47, 7), (30, 23))), ("o16.dcm", ((33, 239),)), ("o16_rle.dcm", ((33, 239),)),
+                    ("zh.dcm", ((52, 9), (8, 34)))):
         got = [x for x in files[f]["findings"] if x["kind"] == "burned-in-text" and "matches an identifier" in x["detail"]]
         for (wx, wy) in want:
             check(any(abs(x["box"][0] - wx) <= 3 and abs(x["box"][1] - wy) <= 3 for x in got),
