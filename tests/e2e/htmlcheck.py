@@ -17,18 +17,11 @@ from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import pixfont  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import check, finish  # noqa: E402
+
 PV = os.environ["PV"]
-FAILS = PASSES = 0
 
-
-def check(cond, what):
-    global FAILS, PASSES
-    if cond:
-        PASSES += 1
-        print("PASS: " + what)
-    else:
-        FAILS += 1
-        print("FAIL: " + what)
 
 
 def write(path, n, pid, name, sex, age, img=None, modality="CT"):
@@ -127,8 +120,7 @@ def main():
             name, shot, os.path.getsize(shot) if os.path.exists(shot) else 0))
         console = [l for l in err.splitlines() if "CONSOLE" in l or "Refused to" in l]
         check(not console, "%s: nothing on the console (%s)" % (name, console[:2]))
-    print("%d passed, %d failed" % (PASSES, FAILS))
-    return 1 if FAILS else 0
+    return finish()
 
 
 if __name__ == "__main__":

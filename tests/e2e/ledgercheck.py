@@ -16,19 +16,12 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import check, finish  # noqa: E402
+
 PV = os.environ["PV"]
 PVR = os.environ.get("PV_RELEASE", PV)
-FAILS = PASSES = 0
 
-
-def check(cond, what):
-    global FAILS, PASSES
-    if cond:
-        PASSES += 1
-        print("PASS: " + what)
-    else:
-        FAILS += 1
-        print("FAIL: " + what)
 
 
 def run(args, inp=None, ok=(0,), exe=None):
@@ -197,8 +190,7 @@ def main():
     rc, vout = verify(crash)
     check(not bad and rc == 0, "50 SIGKILLs during appends: every time the log verifies, keeps every acknowledged "
           "entry and the next checkpoint is consistent (%d entries, %s)" % (total_acked, bad[:2] or vout.strip()))
-    print("%d passed, %d failed" % (PASSES, FAILS))
-    return 1 if FAILS else 0
+    return finish()
 
 
 if __name__ == "__main__":

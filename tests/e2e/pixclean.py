@@ -28,29 +28,15 @@ from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import pixfont  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import check, finish, run  # noqa: E402
+
 PV = os.environ["PV"]
-FAILS = 0
-PASSES = 0
 
 NAME = "DOE^JANE"
 PID = "110101199003078515"
 
 
-def check(cond, what):
-    global FAILS, PASSES
-    if cond:
-        PASSES += 1
-        print("PASS: " + what)
-    else:
-        FAILS += 1
-        print("FAIL: " + what)
-
-
-def run(args, ok=(0,)):
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if p.returncode not in ok:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(args), p.returncode, p.stderr.decode(errors="replace")[-400:]))
-    return p
 
 
 def new_ds(modality, sop_class, rows, cols, spp, bits_stored, signed, pi, frames, uid_tail):
@@ -327,8 +313,7 @@ def main():
     check(b"rules.txt:3:" in p.stderr and not os.path.exists(out3),
           "a bad rule is refused with its line, nothing written")
     corpus(root, key)
-    print("%d passed, %d failed" % (PASSES, FAILS))
-    return 1 if FAILS else 0
+    return finish()
 
 
 DECOMP = {

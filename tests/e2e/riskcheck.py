@@ -13,18 +13,11 @@ warnings.filterwarnings("ignore")
 from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
 from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import check, finish  # noqa: E402
+
 PV = os.environ["PV"]
-FAILS = PASSES = 0
 
-
-def check(cond, what):
-    global FAILS, PASSES
-    if cond:
-        PASSES += 1
-        print("PASS: " + what)
-    else:
-        FAILS += 1
-        print("FAIL: " + what)
 
 
 def write(path, pid, n, **kw):
@@ -122,8 +115,7 @@ def main():
     check(j["generalisations"] and j["generalisations"][-1]["below_k"] < j["below_k"],
           "10,000 patients: the generalisations lower the risk: %s -> %d below k, reached=%s" % (
               steps, j["generalisations"][-1]["below_k"] if j["generalisations"] else -1, j["reached"]))
-    print("%d passed, %d failed" % (PASSES, FAILS))
-    return 1 if FAILS else 0
+    return finish()
 
 
 if __name__ == "__main__":

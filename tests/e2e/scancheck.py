@@ -29,25 +29,12 @@ from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import pixfont  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import check, finish, run  # noqa: E402
+
 PV = os.environ["PV"]
-FAILS = PASSES = 0
 
 
-def check(cond, what):
-    global FAILS, PASSES
-    if cond:
-        PASSES += 1
-        print("PASS: " + what)
-    else:
-        FAILS += 1
-        print("FAIL: " + what)
-
-
-def run(args, ok=(0,)):
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if p.returncode not in ok:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(args[:3]), p.returncode, p.stderr.decode(errors="replace")[-600:]))
-    return p
 
 
 SOP = {"CT": "1.2.840.10008.5.1.4.1.1.2", "US": "1.2.840.10008.5.1.4.1.1.6.1", "OT": "1.2.840.10008.5.1.4.1.1.7"}
@@ -356,8 +343,7 @@ def main():
             kinds[x["kind"]] = kinds.get(x["kind"], 0) + 1
     check(summary is not None, "de-identified pydicom test files: %d files, %d with findings, %d findings %s" % (
         summary["files"], summary["with_findings"], summary["findings"], kinds))
-    print("%d passed, %d failed" % (PASSES, FAILS))
-    return 1 if FAILS else 0
+    return finish()
 
 
 if __name__ == "__main__":
