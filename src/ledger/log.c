@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,7 +18,7 @@ struct lg_log {
 	char *dir;
 	char origin[LG_NAME_MAX];
 	uint8_t seed[32], pub[32];
-	int fd_dat, fd_idx, fd_cp;
+	int fd_dat, fd_idx, fd_cp, fd_lock;
 	int fd_lvl[LG_MAX_PROOF];
 	uint64_t committed;         /* entries durable (HEAD) */
 	uint64_t dat_end;           /* end of entries.dat including pending */
@@ -137,11 +138,28 @@ be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* flock on DIR/lock, not waiting: another pacsvault process using the log is an error, not a hang. */
+static int
+lock_log(const char *dir, int how, int *fd, struct pv_diag *d)
+{
+	int rc = open_file(dir, "lock", O_RDWR | O_CREAT, fd);
+	if (rc != 0)
+		return pv_diag_set(d, rc, -1, "%s: cannot open the ledger's lock file", dir);
+	if (flock(*fd, how | LOCK_NB) != 0) {
+		close(*fd);
+		*fd = -1;
+		return pv_diag_set(d, PV_EEXIST, -1, "%s: the ledger is in use by another process", dir);
+	}
+	return 0;
+}
+
 void
 lg_log_close(struct lg_log *l)
 {
 	if (l == NULL)
 		return;
+	if (l->fd_lock >= 0)
+		close(l->fd_lock);  /* releases the lock */
 	if (l->fd_dat >= 0)
 		close(l->fd_dat);
 	if (l->fd_idx >= 0)
@@ -182,7 +200,7 @@ lg_log_open(const char *dir, struct lg_log **out, struct pv_diag *d)
 	*out = NULL;
 	if ((l = pv_calloc(1, sizeof(*l))) == NULL)
 		return PV_ENOMEM;
-	l->fd_dat = l->fd_idx = l->fd_cp = -1;
+	l->fd_dat = l->fd_idx = l->fd_cp = l->fd_lock = -1;
 	for (int k = 0; k < LG_MAX_PROOF; k++)
 		l->fd_lvl[k] = -1;
 	pv_buf_init(&l->pend_dat, (size_t)1 << 30);
@@ -191,6 +209,17 @@ lg_log_open(const char *dir, struct lg_log **out, struct pv_diag *d)
 		lg_log_close(l);
 		return PV_ENOMEM;
 	}
+	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &l->committed) != 0) {
+		lg_log_close(l);
+		return pv_diag_set(d, PV_EPARSE, -1, "%s: not a ledger (no readable HEAD)", dir);
+	}
+	/* One process at a time: opening cuts uncommitted tails, which would
+	 * destroy the batch another process has written but not yet committed. */
+	if ((rc = lock_log(dir, LOCK_EX, &l->fd_lock, d)) != 0) {
+		lg_log_close(l);
+		return rc;
+	}
+	/* HEAD again, under the lock: a commit may have landed in between */
 	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &l->committed) != 0) {
 		lg_log_close(l);
 		return pv_diag_set(d, PV_EPARSE, -1, "%s: not a ledger (no readable HEAD)", dir);
@@ -526,25 +555,43 @@ lg_log_verify(const char *dir, uint64_t *entries, uint64_t *checkpoints, struct 
 	struct pv_buf e;
 	uint64_t prev_end = 0;
 
+	int fd_lock = -1;
+
 	*entries = *checkpoints = 0;
 	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &N) != 0)
 		return pv_diag_set(d, PV_EPARSE, -1, "not a ledger (no readable HEAD)");
-	if (read_small(dir, "origin", origin, sizeof(origin), &n) != 0 || !lg_name_valid(origin, n))
+	/* a shared lock: nobody appends or signs while the files are read */
+	if ((rc = lock_log(dir, LOCK_SH, &fd_lock, d)) != 0)
+		return rc;
+	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &N) != 0) {
+		close(fd_lock);
+		return pv_diag_set(d, PV_EPARSE, -1, "not a ledger (no readable HEAD)");
+	}
+	if (read_small(dir, "origin", origin, sizeof(origin), &n) != 0 || !lg_name_valid(origin, n)) {
+		close(fd_lock);
 		return pv_diag_set(d, PV_EPARSE, -1, "the ledger's origin is missing");
+	}
 	{
 		int fd;
-		if (open_file(dir, "key", O_RDONLY, &fd) != 0)
+		if (open_file(dir, "key", O_RDONLY, &fd) != 0) {
+			close(fd_lock);
 			return pv_diag_set(d, PV_EPARSE, -1, "the ledger's key is missing");
+		}
 		ssize_t r = read(fd, seed, 32);
 		close(fd);
 		memset(&v, 0, sizeof(v));
 		snprintf(v.name, sizeof(v.name), "%s", origin);
-		if (r != 32 || pv_ed25519_public(seed, v.pub) != 0 || lg_key_id(v.name, v.pub, &v.key_id) != 0)
+		if (r != 32 || pv_ed25519_public(seed, v.pub) != 0 || lg_key_id(v.name, v.pub, &v.key_id) != 0) {
+			pv_cleanse(seed, sizeof(seed));
+			close(fd_lock);
 			return pv_diag_set(d, PV_EPARSE, -1, "the ledger's key is unreadable");
+		}
 		pv_cleanse(seed, sizeof(seed));
 	}
-	if (lg_tree_init(&t) != 0)
+	if (lg_tree_init(&t) != 0) {
+		close(fd_lock);
 		return PV_ENOMEM;
+	}
 	pv_buf_init(&e, LG_ENTRY_MAX + 16);
 	if (open_file(dir, "entries.dat", O_RDONLY, &fd_dat) != 0 || open_file(dir, "entries.idx", O_RDONLY, &fd_idx) != 0) {
 		if (N > 0)
@@ -675,6 +722,7 @@ lg_log_verify(const char *dir, uint64_t *entries, uint64_t *checkpoints, struct 
 		close(fd_idx);
 	if (fd_cp >= 0)
 		close(fd_cp);
+	close(fd_lock);
 	pv_buf_free(&e);
 	lg_tree_free(&t);
 	return rc;

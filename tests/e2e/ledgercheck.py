@@ -148,6 +148,21 @@ def main():
     p = run(["verify-proof", proof, "--vkey", other_vkey, "--entry", ent], ok=(0, 1))
     check(p.returncode == 1, "... nor with another log's key")
 
+    # One process at a time: an open log is locked (opening cuts uncommitted tails).
+    holder = subprocess.Popen([PV, "ledger", "append", base], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    holder.stdin.write(b"held 1\n")
+    holder.stdin.flush()
+    time.sleep(0.5)
+    p = run(["entry", base, "--index", "0"], ok=(0, 1))
+    p2 = run(["verify", base], ok=(0, 1))
+    holder.stdin.close()
+    holder.wait()
+    rc, out = verify(base)
+    check(p.returncode == 1 and b"in use" in p.stderr and p2.returncode == 1 and b"in use" in p2.stderr and
+          rc == 0 and "301 entries" in out,
+          "while one process appends, others are refused (\"in use\"), and its batch lands whole (%s)" % out.strip())
+
     # Crash safety: SIGKILL during heavy appends, 50 times.
     crash = os.path.join(root, "crash")
     run(["init", crash, "--origin", "pacsvault.test/crash"])
