@@ -101,6 +101,7 @@ APP_SRC := \
 	src/app/cmd_scan.c \
 	src/app/cmd_risk.c \
 	src/app/html.c \
+	src/app/progress.c \
 	src/app/cmd_ledger.c \
 	src/app/inputs.c
 

@@ -2,7 +2,11 @@
 #ifndef PV_APP_APP_H
 #define PV_APP_APP_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "pacsvault/base/err.h"
 
@@ -26,6 +30,25 @@ int cmd_scan(int argc, char **argv);
 int cmd_risk(int argc, char **argv);
 
 int cmd_ledger(int argc, char **argv);
+
+/*
+ * The progress bar of a batch (progress.c): drawn on stderr at most ten
+ * times a second when on (a terminal), from any worker thread.
+ */
+struct app_progress {
+	int on;
+	const char *what;
+	size_t total;
+	atomic_size_t done;
+	atomic_ullong bytes;
+	pthread_mutex_t lock;
+	struct timespec t0;
+	double last;
+};
+void app_progress_start(struct app_progress *p, int on, const char *what, size_t total);
+void app_progress_tick(struct app_progress *p, uint64_t bytes);
+void app_progress_end(struct app_progress *p);
+double app_progress_seconds(const struct app_progress *p);
 
 /* HTML reports (html.c): escaping, the page head with its style, the tail. */
 void html_escape(FILE *f, const char *s);

@@ -113,36 +113,9 @@ struct run {
 	size_t out_prefix;       /* length of the resolved OUTDIR in job->out */
 	struct job *jobs;
 	size_t njobs;
-	int want_report, progress;
-	atomic_size_t done;
-	atomic_ullong bytes;
-	pthread_mutex_t progress_lock;
-	struct timespec t0;
-	double last_draw;
+	int want_report;
+	struct app_progress pg;
 };
-
-static double
-elapsed(const struct run *r)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - r->t0.tv_sec) + (double)(t.tv_nsec - r->t0.tv_nsec) / 1e9;
-}
-
-static void
-draw_progress(struct run *r, int final)
-{
-	size_t done = atomic_load(&r->done);
-	double t = elapsed(r), mb = (double)atomic_load(&r->bytes) / 1048576.0;
-	double rate = t > 0 ? (double)done / t : 0, eta = rate > 0 ? (double)(r->njobs - done) / rate : 0;
-	int width = 30, fill = r->njobs ? (int)((double)width * (double)done / (double)r->njobs) : width;
-
-	fprintf(stderr, "\r[%.*s%*s] %zu/%zu files  %.1f MB/s  ETA %.0fs ", fill,
-	    "##############################", width - fill, "", done, r->njobs, t > 0 ? mb / t : 0, eta);
-	if (final)
-		fputc('\n', stderr);
-	fflush(stderr);
-}
 
 /*
  * A file that may carry burned-in text and that no rule covers: the text
@@ -289,8 +262,7 @@ deid_one(void *arg, size_t i, unsigned worker)
 		j->rc = dcm_ds_set_str(f, &f->ds, 0x00280301u, DCM_VR_CS, "NO");
 	if (j->rc == 0 && j->quarantined && r->quarantine == NULL) {
 		dcm_file_free(f);
-		atomic_fetch_add(&r->done, 1);
-		atomic_fetch_add(&r->bytes, j->bytes);
+		app_progress_tick(&r->pg, j->bytes);
 		return;
 	}
 	if (j->rc == 0 && (slash = strrchr(j->out, '/')) != NULL) {
@@ -302,16 +274,7 @@ deid_one(void *arg, size_t i, unsigned worker)
 	if (j->rc == 0)
 		j->rc = dcm_write_path(f, NULL, j->out, 0644, 0, &j->d);
 	dcm_file_free(f);
-	atomic_fetch_add(&r->done, 1);
-	atomic_fetch_add(&r->bytes, j->bytes);
-	if (r->progress && pthread_mutex_trylock(&r->progress_lock) == 0) {
-		double t = elapsed(r);
-		if (t - r->last_draw > 0.1) {
-			r->last_draw = t;
-			draw_progress(r, 0);
-		}
-		pthread_mutex_unlock(&r->progress_lock);
-	}
+	app_progress_tick(&r->pg, j->bytes);
 }
 
 static int
@@ -518,15 +481,12 @@ cmd_deid(int argc, char **argv)
 			goto done;
 		}
 	}
-	r.progress = !quiet && isatty(2);
-	pthread_mutex_init(&r.progress_lock, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	app_progress_start(&r.pg, !quiet && isatty(2), "deid", r.njobs);
 	if (pv_pool_for(jobs, r.njobs, deid_one, &r) != 0) {
 		rc = PV_EXIT_INTERNAL;
 		goto done;
 	}
-	if (r.progress)
-		draw_progress(&r, 1);
+	app_progress_end(&r.pg);
 	/* Outputs were renamed into place without a per-file fsync: one syncfs
 	 * makes them all durable before success is reported. */
 	if (pv_sync_fs(out_real) != 0) {
@@ -599,10 +559,10 @@ cmd_deid(int argc, char **argv)
 			}
 		}
 		if (!quiet) {
-			double t = elapsed(&r);
+			double t = app_progress_seconds(&r.pg);
 			fprintf(stderr, "pacsvault: deid: %zu of %zu files de-identified, %zu held back for"
 			    " burned-in text, %zu failed, %.1f MB in %.2f s (%.0f files/s)\n",
-			    ok, r.njobs, nquar, r.njobs - ok - nquar, (double)atomic_load(&r.bytes) / 1048576.0, t,
+			    ok, r.njobs, nquar, r.njobs - ok - nquar, (double)atomic_load(&r.pg.bytes) / 1048576.0, t,
 			    t > 0 ? (double)r.njobs / t : 0.0);
 		}
 	}

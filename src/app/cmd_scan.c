@@ -66,46 +66,8 @@ struct run {
 	struct job *jobs;
 	size_t njobs;
 	int progress;
-	atomic_size_t done;
-	pthread_mutex_t lock;
-	struct timespec t0;
-	double last;
+	struct app_progress pg;
 };
-
-static double
-elapsed(const struct run *r)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - r->t0.tv_sec) + (double)(t.tv_nsec - r->t0.tv_nsec) / 1e9;
-}
-
-static void
-draw(struct run *r, size_t total, int final, const char *what)
-{
-	size_t done = atomic_load(&r->done);
-	double t = elapsed(r), rate = t > 0 ? (double)done / t : 0;
-	int width = 30, fill = total ? (int)((double)width * (double)done / (double)total) : width;
-	fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu files  %.0f files/s ", what, fill, "##############################",
-	    width - fill, "", done, total, rate);
-	if (final)
-		fputc('\n', stderr);
-	fflush(stderr);
-}
-
-static void
-tick(struct run *r, size_t total, const char *what)
-{
-	atomic_fetch_add(&r->done, 1);
-	if (r->progress && pthread_mutex_trylock(&r->lock) == 0) {
-		double t = elapsed(r);
-		if (t - r->last > 0.1) {
-			r->last = t;
-			draw(r, total, 0, what);
-		}
-		pthread_mutex_unlock(&r->lock);
-	}
-}
 
 static void
 scan_one(void *arg, size_t i, unsigned worker)
@@ -132,7 +94,7 @@ scan_one(void *arg, size_t i, unsigned worker)
 		j->rc = scan_file(f, &cfg, &j->rep, &j->d);
 	free(raw);
 	dcm_file_free(f);
-	tick(r, r->njobs, "scan");
+	app_progress_tick(&r->pg, 0);
 }
 
 struct orig {
@@ -163,7 +125,7 @@ collect_one(void *arg, size_t i, unsigned worker)
 		pthread_mutex_unlock(&o->lock);
 	}
 	dcm_file_free(f);
-	tick(o->r, o->in->n, "originals");
+	app_progress_tick(&o->r->pg, 0);
 }
 
 static void
@@ -437,8 +399,6 @@ cmd_scan(int argc, char **argv)
 	r.cfg.patterns = patterns;
 	r.cfg.thumbs = html_path != NULL;
 	r.progress = !quiet && isatty(2);
-	pthread_mutex_init(&r.lock, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	if (nagainst > 0) {
 		struct app_inputs ins = { NULL, 0, 0 };
 		struct orig o;
@@ -451,6 +411,7 @@ cmd_scan(int argc, char **argv)
 		}
 		memset(&o, 0, sizeof(o));
 		o.r = &r;
+		app_progress_start(&r.pg, r.progress, "originals", ins.n);
 		o.in = &ins;
 		pthread_mutex_init(&o.lock, NULL);
 		if (pv_pool_for(jobs, ins.n, collect_one, &o) != 0 || scan_against_finish(o.a) != 0) {
@@ -459,15 +420,13 @@ cmd_scan(int argc, char **argv)
 			rc = PV_EXIT_INTERNAL;
 			goto done;
 		}
-		if (r.progress)
-			draw(&r, ins.n, 1, "originals");
+		app_progress_end(&r.pg);
 		if (!quiet)
 			fprintf(stderr, "pacsvault: scan: %zu identifying values from %zu originals (%zu unreadable)\n",
 			    scan_against_count(o.a), ins.n, o.failed);
 		against = o.a;
 		r.cfg.against = against;
 		app_inputs_free(&ins);
-		atomic_store(&r.done, 0);
 	}
 	{
 		struct app_inputs ins = { NULL, 0, 0 };
@@ -487,13 +446,12 @@ cmd_scan(int argc, char **argv)
 		r.njobs = ins.n;
 		app_inputs_free(&ins);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	app_progress_start(&r.pg, r.progress, "scan", r.njobs);
 	if (pv_pool_for(jobs, r.njobs, scan_one, &r) != 0) {
 		rc = PV_EXIT_INTERNAL;
 		goto done;
 	}
-	if (r.progress)
-		draw(&r, r.njobs, 1, "scan");
+	app_progress_end(&r.pg);
 	for (size_t i = 0; i < r.njobs; i++) {
 		struct job *j = &r.jobs[i];
 		if (json)
@@ -521,7 +479,7 @@ cmd_scan(int argc, char **argv)
 		printf("}}}\n");
 	}
 	if (!quiet) {
-		double t = elapsed(&r);
+		double t = app_progress_seconds(&r.pg);
 		fprintf(stderr, "pacsvault: scan: %zu files, %zu with findings, %zu findings, %zu unreadable, %.2f s", r.njobs,
 		    with, total, errors + (size_t)failed, t);
 		for (int k = 0; k < SCAN_KIND_COUNT; k++)
