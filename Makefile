@@ -14,9 +14,9 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
 
-PKGS     := openssl zlib libjpeg charls libopenjp2
+PKGS     := openssl zlib libjpeg charls libopenjp2 sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lz -ljpeg -lcharls -lopenjp2)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lz -ljpeg -lcharls -lopenjp2 -lsqlite3)
 
 CPPFLAGS := -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
@@ -59,7 +59,8 @@ CRYPTO_SRC := \
 	src/crypto/hash.c \
 	src/crypto/keyfile.c \
 	src/crypto/cms.c \
-	src/crypto/sign.c
+	src/crypto/sign.c \
+	src/crypto/sealed.c
 
 CODEC_SRC := \
 	src/codec/pixel.c \
@@ -89,7 +90,12 @@ LEDGER_SRC := \
 	src/ledger/note.c \
 	src/ledger/log.c
 
-LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC)
+STORE_SRC := \
+	src/store/query.c \
+	src/store/index_sqlite.c \
+	src/store/vault.c
+
+LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC) $(STORE_SRC)
 
 APP_SRC := \
 	src/app/main.c \
@@ -103,6 +109,7 @@ APP_SRC := \
 	src/app/html.c \
 	src/app/progress.c \
 	src/app/cmd_ledger.c \
+	src/app/cmd_vault.c \
 	src/app/inputs.c
 
 UNIT_SRC := \
@@ -114,6 +121,7 @@ UNIT_SRC := \
 	tests/unit/test_deid.c \
 	tests/unit/test_codec.c \
 	tests/unit/test_ledger.c \
+	tests/unit/test_store.c \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg \

@@ -31,6 +31,13 @@ int cmd_risk(int argc, char **argv);
 
 int cmd_ledger(int argc, char **argv);
 
+/* The vault (cmd_vault.c). */
+int cmd_vault(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+
 /*
  * The progress bar of a batch (progress.c): drawn on stderr at most ten
  * times a second when on (a terminal), from any worker thread.

@@ -16,7 +16,9 @@ static const char keygen_help[] =
 "Options:\n"
 "  -o, --output FILE   the key file to create (required)\n"
 "  --type TYPE         project (default): pseudonyms and date shifts for\n"
-"                      'pacsvault deid --key FILE'\n"
+"                      'pacsvault deid --key FILE'; master: a vault's master\n"
+"                      key kept outside the vault ('pacsvault vault init\n"
+"                      --master-key FILE')\n"
 "  -h, --help          this text\n"
 "\n"
 "Exit status: 0 when written, 1 when the file exists or cannot be written,\n"
@@ -43,9 +45,12 @@ cmd_keygen(int argc, char **argv)
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 't':
-			if (strcmp(optarg, "project") != 0)
-				return app_usage_error("keygen", "unknown key type '%s' (project)", optarg);
-			type = PV_KEY_PROJECT;
+			if (strcmp(optarg, "project") == 0)
+				type = PV_KEY_PROJECT;
+			else if (strcmp(optarg, "master") == 0)
+				type = PV_KEY_MASTER;
+			else
+				return app_usage_error("keygen", "unknown key type '%s' (project, master)", optarg);
 			break;
 		case 'h':
 			fputs(keygen_help, stdout);

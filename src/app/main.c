@@ -23,7 +23,13 @@ static const char help_text[] =
 "  risk PATH...            re-identification risk: k-anonymity by quasi-identifiers\n"
 "  ledger CMD DIR ...      the audit log: init, append, checkpoint, verify, prove,\n"
 "                          verify-proof (RFC 9162 Merkle tree, C2SP checkpoints)\n"
-"  keygen -o FILE          write a new project key file (0600)\n"
+"  vault init|rotate-key|fsck|quarantine\n"
+"                          the encrypted vault: create, re-key, check\n"
+"  import PATH...          seal DICOM files into the vault (durable, deduplicated)\n"
+"  find [KEY=VALUE]...     C-FIND style query of the vault's index\n"
+"  get UID -o PATH         the exact imported bytes of an instance, series, study\n"
+"  rm UID...               crypto-shred instances, series or studies\n"
+"  keygen -o FILE          write a new key file (project or master, 0600)\n"
 "  help [COMMAND]          this text, or a command's own help\n"
 "  version                 the version and the data dictionary edition\n"
 "\n"
@@ -71,6 +77,16 @@ print_version(void)
 	printf("pacsvault %s (data dictionary: DICOM PS3.6 %s)\n", PV_VERSION, dcm_dict_edition());
 }
 
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{ "dump", cmd_dump }, { "convert", cmd_convert }, { "keygen", cmd_keygen }, { "deid", cmd_deid },
+	{ "reid", cmd_reid }, { "scan", cmd_scan }, { "risk", cmd_risk }, { "ledger", cmd_ledger },
+	{ "vault", cmd_vault }, { "import", cmd_import }, { "find", cmd_find }, { "get", cmd_get },
+	{ "rm", cmd_rm },
+};
+
 int
 main(int argc, char **argv)
 {
@@ -91,22 +107,10 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		if (argc > 2 && strcmp(cmd, "help") == 0) {
 			char *sub[] = { argv[2], (char *)"--help", NULL };
-			if (strcmp(argv[2], "dump") == 0)
-				return cmd_dump(2, sub);
-			if (strcmp(argv[2], "convert") == 0)
-				return cmd_convert(2, sub);
-			if (strcmp(argv[2], "keygen") == 0)
-				return cmd_keygen(2, sub);
-			if (strcmp(argv[2], "deid") == 0)
-				return cmd_deid(2, sub);
-			if (strcmp(argv[2], "scan") == 0)
-				return cmd_scan(2, sub);
-			if (strcmp(argv[2], "risk") == 0)
-				return cmd_risk(2, sub);
-			if (strcmp(argv[2], "ledger") == 0)
-				return cmd_ledger(2, sub);
-			if (strcmp(argv[2], "reid") == 0)
-				return cmd_reid(2, sub);
+
+			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				if (strcmp(argv[2], commands[i].name) == 0)
+					return commands[i].fn(2, sub);
 			fprintf(stderr, "pacsvault: help: no command '%s'\n", argv[2]);
 			return PV_EXIT_USAGE;
 		}
@@ -117,22 +121,9 @@ main(int argc, char **argv)
 		print_version();
 		return PV_EXIT_OK;
 	}
-	if (strcmp(cmd, "dump") == 0)
-		return cmd_dump(argc - 1, argv + 1);
-	if (strcmp(cmd, "convert") == 0)
-		return cmd_convert(argc - 1, argv + 1);
-	if (strcmp(cmd, "keygen") == 0)
-		return cmd_keygen(argc - 1, argv + 1);
-	if (strcmp(cmd, "deid") == 0)
-		return cmd_deid(argc - 1, argv + 1);
-	if (strcmp(cmd, "reid") == 0)
-		return cmd_reid(argc - 1, argv + 1);
-	if (strcmp(cmd, "scan") == 0)
-		return cmd_scan(argc - 1, argv + 1);
-	if (strcmp(cmd, "risk") == 0)
-		return cmd_risk(argc - 1, argv + 1);
-	if (strcmp(cmd, "ledger") == 0)
-		return cmd_ledger(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "pacsvault: unknown command '%s'\nTry 'pacsvault help'.\n", cmd);
 	return PV_EXIT_USAGE;
 }

@@ -126,3 +126,50 @@ pv_hasher_sha256(struct pv_hasher *h, const void *a, size_t an, const void *b, s
 		return PV_EINTERNAL;
 	return 0;
 }
+
+struct pv_mac {
+	EVP_MAC_CTX *ctx;
+};
+
+struct pv_mac *
+pv_mac_new(const uint8_t *key, size_t keylen)
+{
+	struct pv_mac *m;
+	OSSL_PARAM params[2];
+
+	pthread_once(&hmac_once, hmac_fetch);
+	if (hmac_impl == NULL || (m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((m->ctx = EVP_MAC_CTX_new(hmac_impl)) == NULL || EVP_MAC_init(m->ctx, key, keylen, params) != 1) {
+		pv_mac_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int
+pv_mac_update(struct pv_mac *m, const void *p, size_t n)
+{
+	return n == 0 || EVP_MAC_update(m->ctx, p, n) == 1 ? 0 : PV_EINTERNAL;
+}
+
+int
+pv_mac_final(struct pv_mac *m, uint8_t out[PV_SHA256_LEN])
+{
+	size_t len = 0;
+
+	if (EVP_MAC_final(m->ctx, out, &len, PV_SHA256_LEN) != 1 || len != PV_SHA256_LEN)
+		return PV_EINTERNAL;
+	return 0;
+}
+
+void
+pv_mac_free(struct pv_mac *m)
+{
+	if (m == NULL)
+		return;
+	EVP_MAC_CTX_free(m->ctx);
+	free(m);
+}

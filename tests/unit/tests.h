@@ -47,7 +47,11 @@
 	X(test_pseudonyms_and_dates) \
 	X(test_engine_basic_profile) \
 	X(test_engine_options) \
-	X(test_recipe)
+	X(test_recipe) \
+	X(test_sealed_vectors) \
+	X(test_sealed_tamper) \
+	X(test_sealed_small) \
+	X(test_query_matching)
 
 #define PV_DECLARE_TEST(name) void name(void);
 PV_TEST_LIST(PV_DECLARE_TEST)

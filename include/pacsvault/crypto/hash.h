@@ -40,6 +40,15 @@ int pv_hasher_sha256(struct pv_hasher *h, const void *a, size_t an, const void *
     size_t cn, uint8_t out[PV_SHA256_LEN]) __attribute__((warn_unused_result));
 
 int pv_random(void *p, size_t n) __attribute__((warn_unused_result));
+/*
+ * Streaming HMAC-SHA256 for data read in pieces (the vault's content MAC).
+ * pv_mac_new returns NULL when out of memory; pv_mac_free is NULL-safe.
+ */
+struct pv_mac;
+struct pv_mac *pv_mac_new(const uint8_t *key, size_t keylen);
+int pv_mac_update(struct pv_mac *m, const void *p, size_t n) __attribute__((warn_unused_result));
+int pv_mac_final(struct pv_mac *m, uint8_t out[PV_SHA256_LEN]) __attribute__((warn_unused_result));
+void pv_mac_free(struct pv_mac *m);
 
 /* Wipes n bytes in a way the compiler cannot drop. */
 void pv_cleanse(void *p, size_t n);

@@ -1,0 +1,168 @@
+/*
+ * vault.h: the encrypted vault (docs/FORMATS.md "Vault").
+ *
+ * A vault is a folder:
+ *   VAULT            format line and the master key id (clear, no secret)
+ *   master.key       the master key (0600), unless kept outside (recommended)
+ *   index.key.pvo    the index key, sealed like an object under the master key
+ *   index.db         the SQLite index (+ -wal, -shm): blind indexes and sealed columns
+ *   objects/XY/ID.pvo   sealed instances, ID = 32 random hex digits (never a UID)
+ *   quarantine/ID.pvo   sealed malformed input
+ *   tmp/             objects being written
+ *   lock             flock: one writing process at a time
+ *
+ * From the index key come three subkeys (HMAC-SHA256(index key, label)):
+ * "blind" for the blind-index columns, "column" for the sealed columns,
+ * "content" for the MAC of each object's plaintext (duplicates, and an
+ * end-to-end check on every read).
+ *
+ * Thread safety: vault_import_file may run on many threads at once; every
+ * other call is for one thread.
+ */
+#ifndef PV_STORE_VAULT_H
+#define PV_STORE_VAULT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "pacsvault/base/buf.h"
+#include "pacsvault/base/err.h"
+#include "pacsvault/crypto/keyfile.h"
+#include "pacsvault/store/index.h"
+#include "pacsvault/store/query.h"
+
+struct vault;
+
+/*
+ * Creates a vault in dir (which must not exist or be empty). With
+ * master_key_path the master key is that file (made by `keygen --type
+ * master`) and nothing secret is kept in the vault but the sealed index
+ * key; else a new master.key is written inside. keyid gets the master key
+ * id. PV_EEXIST when dir already holds a vault.
+ */
+int vault_create(const char *dir, const char *master_key_path, char keyid[9], struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
+/*
+ * Opens the vault in dir with its master key (master_key_path, else
+ * dir/master.key). writer: takes the vault's lock (exclusive) and cleans
+ * tmp/; readers take it shared. PV_EAUTH for a key that is not the vault's;
+ * PV_EINVAL while a key rotation is unfinished.
+ */
+int vault_open(const char *dir, const char *master_key_path, int writer, struct vault **out,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+void vault_close(struct vault *v);
+const char *vault_dir(const struct vault *v);
+
+/* What import did with one file. */
+enum vault_status {
+	VAULT_STORED = 0,     /* sealed, indexed: durable once acknowledged */
+	VAULT_DUPLICATE,      /* same SOP Instance UID, same bytes: already there */
+	VAULT_CONFLICT,       /* same SOP Instance UID, other bytes: not stored */
+	VAULT_QUARANTINED,    /* not a readable instance: sealed into quarantine */
+	VAULT_FAILED          /* an I/O or internal error: nothing stored */
+};
+const char *vault_status_name(int status);
+
+/* Called for each file of a batch once its batch is durable (under the vault's lock), with its status. */
+typedef void (*vault_ack_fn)(void *ctx, void *cookie, int status);
+
+/*
+ * Sets how many files a batch holds before it is made durable (one syncfs
+ * and one index commit per batch) and who hears of it. Default 128 files.
+ */
+void vault_import_batching(struct vault *v, size_t files, vault_ack_fn ack, void *ctx);
+
+/*
+ * Imports one file (thread-safe). *status says what happened; reason (n
+ * bytes) says why for a conflict, quarantine or failure (never a value of
+ * the file). STORED and QUARANTINED files are acknowledged through the ack
+ * callback with cookie when their batch is durable; the others are not.
+ * bytes gets the file's size.
+ */
+int vault_import_file(struct vault *v, const char *path, void *cookie, int *status, char *reason, size_t n,
+    uint64_t *bytes);
+
+/* Makes the open batch durable now and acknowledges it. */
+int vault_import_flush(struct vault *v, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/* A found entity: level's attributes (and parents'), as UTF-8, for printing. */
+struct vault_match {
+	int level;
+	size_t n;
+	uint32_t tag[48];
+	const char *value[48];      /* NULL: absent */
+	const char *objid;          /* IMAGE level */
+	uint64_t size;
+};
+typedef int (*vault_match_fn)(void *ctx, const struct vault_match *m);
+
+/*
+ * C-FIND at level with keys (query.h): narrows by blind indexes and clear
+ * columns, opens the sealed attributes of the candidates and matches the
+ * rest. Every sealed value that does not open is an integrity error.
+ */
+int vault_find(struct vault *v, int level, const struct query_key *keys, size_t nkeys, vault_match_fn fn,
+    void *ctx, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/* One instance of a resolved UID. */
+struct vault_instance {
+	char objid[STORE_OBJID_HEX];
+	char sop_uid[65], series_uid[65], study_uid[65];
+	uint64_t size;
+	uint8_t sop_b[STORE_BLIND_LEN];
+};
+
+/*
+ * The instances of uid: an instance, or every instance of a series or of
+ * a study (in that order of trial). *level gets which it was. Caller frees
+ * *out. PV_ENOTFOUND.
+ */
+int vault_resolve(struct vault *v, const char *uid, struct vault_instance **out, size_t *n, int *level,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+
+/*
+ * Writes the exact imported bytes of an instance to fd, after checking its
+ * index row, every chunk and the content MAC. When a check fails some
+ * bytes may be in fd already: write to a temporary and keep it only on
+ * success. PV_EINTEGRITY / PV_EAUTH naming the object in d.
+ */
+int vault_get(struct vault *v, const struct vault_instance *inst, int fd, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
+/* Crypto-shreds the instance's object, removes its index rows (durably), unlinks the object. */
+int vault_rm(struct vault *v, const struct vault_instance *inst, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
+/* What fsck found. */
+struct vault_fsck {
+	uint64_t instances, objects_ok, bad, missing, orphans, quarantined, temporaries, pruned;
+};
+typedef void (*vault_fsck_report_fn)(void *ctx, const char *what, const char *objid, const struct pv_diag *d);
+
+/*
+ * Checks the index (backend integrity), every indexed object (opens every
+ * chunk, content MAC, sealed columns), every quarantined object, and the
+ * objects folder against the index. repair: removes orphan objects
+ * (shredded), leftover temporaries and childless parent rows, and index
+ * rows whose object is missing or shredded. Each problem is reported.
+ */
+int vault_fsck(struct vault *v, int repair, vault_fsck_report_fn report, void *ctx, struct vault_fsck *out,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+
+/*
+ * Rotates the master key: every object's data key (and the index key) is
+ * wrapped again under the new key, then the old wraps are dropped, then
+ * the vault switches keys. new_key_path NULL: a new master.key inside the
+ * vault (for vaults that keep theirs inside). Resumable: after a crash run
+ * it again with the same arguments. progress(ctx, done, total) may be NULL.
+ */
+int vault_rotate_key(const char *dir, const char *master_key_path, const char *new_key_path,
+    void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx, char newid[9], uint64_t *objects,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+
+/* Quarantine listing: the reason and the original path, opened. */
+typedef int (*vault_quarantine_fn)(void *ctx, const char *objid, uint64_t size, const char *reason,
+    const char *path);
+int vault_quarantine_list(struct vault *v, vault_quarantine_fn fn, void *ctx, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,2124 @@
+/* vault.c: the encrypted vault (see vault.h and docs/FORMATS.md "Vault"). */
+#include "pacsvault/store/vault.h"
+#include "pacsvault/base/fsutil.h"
+#include "pacsvault/crypto/hash.h"
+#include "pacsvault/crypto/sealed.h"
+#include "pacsvault/dicom/charset.h"
+#include "pacsvault/dicom/dataset.h"
+#include "pacsvault/dicom/reader.h"
+#include "pacsvault/dicom/uid.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VAULT_FORMAT "pacsvault vault 1"
+#define VAULT_IO_BUF (1u << 20)
+#define VAULT_VALUE_MAX 1024      /* longest indexed value kept (bytes of UTF-8) */
+#define VAULT_ATTRS_MAX 16384     /* largest sealed attribute blob */
+
+struct vault {
+	char *dir;
+	struct pv_key master;
+	uint8_t k_blind[PV_KEY_LEN], k_col[PV_KEY_LEN], k_content[PV_KEY_LEN];
+	const struct store_index_ops *ops;
+	struct store_index *ix;
+	int lockfd;
+	int writer;
+	pthread_mutex_t lock;
+	int in_txn;
+	size_t batch_files;
+	struct { void *cookie; int status; } *pending;
+	size_t npending, cappending;
+	vault_ack_fn ack;
+	void *ack_ctx;
+	int sticky;              /* first failure of a batch commit: no later batch is acknowledged */
+};
+
+const char *
+vault_status_name(int status)
+{
+	switch (status) {
+	case VAULT_STORED: return "stored";
+	case VAULT_DUPLICATE: return "duplicate";
+	case VAULT_CONFLICT: return "conflict";
+	case VAULT_QUARANTINED: return "quarantined";
+	}
+	return "failed";
+}
+
+const char *
+vault_dir(const struct vault *v)
+{
+	return v->dir;
+}
+
+/* ---- paths and small helpers ---- */
+
+static char *
+path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+static void
+hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+unhex(const char *s, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int v = 0;
+
+		for (int j = 0; j < 2; j++) {
+			char c = s[2 * i + j];
+
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= c - '0';
+			else if (c >= 'a' && c <= 'f')
+				v |= c - 'a' + 10;
+			else
+				return -1;
+		}
+		out[i] = (uint8_t)v;
+	}
+	return s[2 * n] == '\0' ? 0 : -1;
+}
+
+/* dir/objects/XY/ID.pvo (kind "objects") or dir/quarantine/ID.pvo. */
+static void
+object_path(const struct vault *v, const char *kind, const char *objid, char *out, size_t n)
+{
+	if (strcmp(kind, "objects") == 0)
+		snprintf(out, n, "%s/objects/%.2s/%s.pvo", v->dir, objid, objid);
+	else
+		snprintf(out, n, "%s/%s/%s.pvo", v->dir, kind, objid);
+}
+
+static int
+sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return PV_EIO;
+	if (fsync(fd) != 0)
+		rc = PV_EIO;
+	close(fd);
+	return rc;
+}
+
+/* The three subkeys of the index key. */
+static int
+derive_keys(struct vault *v, const uint8_t ik[PV_KEY_LEN])
+{
+	if (pv_hmac_sha256(ik, PV_KEY_LEN, "blind", 5, v->k_blind) != 0 ||
+	    pv_hmac_sha256(ik, PV_KEY_LEN, "column", 6, v->k_col) != 0 ||
+	    pv_hmac_sha256(ik, PV_KEY_LEN, "content", 7, v->k_content) != 0)
+		return PV_EINTERNAL;
+	return 0;
+}
+
+/* blind(label, value): HMAC-SHA256(blind key, label || 0x00 || value), first 16 bytes. */
+static void
+blind(const struct vault *v, const char *label, const char *value, uint8_t out[STORE_BLIND_LEN])
+{
+	uint8_t h[PV_SHA256_LEN], pre[32];
+	size_t ln = strlen(label);
+
+	if (ln > sizeof(pre) - 1)
+		ln = sizeof(pre) - 1;
+	memcpy(pre, label, ln);
+	pre[ln] = 0;
+	if (pv_hmac_sha256_2(v->k_blind, PV_KEY_LEN, pre, ln + 1, value, strlen(value), h) != 0)
+		memset(h, 0, sizeof(h));
+	memcpy(out, h, STORE_BLIND_LEN);
+}
+
+/* The associated data of a sealed column: table || 0x00 || row key (|| objid). */
+static size_t
+col_aad(const char *table, const uint8_t *b, const char *objid, uint8_t out[96])
+{
+	size_t n = strlen(table);
+
+	memcpy(out, table, n);
+	out[n++] = 0;
+	if (b != NULL) {
+		memcpy(out + n, b, STORE_BLIND_LEN);
+		n += STORE_BLIND_LEN;
+	}
+	if (objid != NULL) {
+		memcpy(out + n, objid, 32);
+		n += 32;
+	}
+	return n;
+}
+
+/* ---- attribute sets: tag u32le | length u16le | UTF-8 bytes, repeated ---- */
+
+struct attrs {
+	size_t n;
+	uint32_t tag[48];
+	char *val[48];
+	char *mem;
+};
+
+static void
+attrs_free(struct attrs *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		free(a->val[i]);
+	free(a->mem);
+	memset(a, 0, sizeof(*a));
+}
+
+static const char *
+attrs_get(const struct attrs *a, uint32_t tag)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->tag[i] == tag)
+			return a->val[i];
+	return NULL;
+}
+
+static int
+attrs_encode(const struct attrs *a, int level, struct pv_buf *out)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const struct query_attr *qa = NULL;
+		uint8_t h[6];
+		size_t len;
+
+		for (const struct query_attr *q = query_attrs; q->tag != 0; q++)
+			if (q->tag == a->tag[i])
+				qa = q;
+		if (qa == NULL || qa->level != level || a->val[i] == NULL)
+			continue;
+		len = strlen(a->val[i]);
+		h[0] = (uint8_t)a->tag[i];
+		h[1] = (uint8_t)(a->tag[i] >> 8);
+		h[2] = (uint8_t)(a->tag[i] >> 16);
+		h[3] = (uint8_t)(a->tag[i] >> 24);
+		h[4] = (uint8_t)len;
+		h[5] = (uint8_t)(len >> 8);
+		if (pv_buf_append(out, h, 6) != 0 || pv_buf_append(out, a->val[i], len) != 0)
+			return PV_ENOMEM;
+	}
+	return 0;
+}
+
+/* Adds the decoded entries of p to a (values copied). PV_EINTEGRITY when malformed. */
+static int
+attrs_decode(const uint8_t *p, size_t n, struct attrs *a)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		uint32_t tag;
+		size_t len;
+
+		if (n - off < 6 || a->n >= 48)
+			return PV_EINTEGRITY;
+		tag = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16 |
+		    (uint32_t)p[off + 3] << 24;
+		len = (size_t)p[off + 4] | (size_t)p[off + 5] << 8;
+		off += 6;
+		if (len > n - off)
+			return PV_EINTEGRITY;
+		if ((a->val[a->n] = malloc(len + 1)) == NULL)
+			return PV_ENOMEM;
+		memcpy(a->val[a->n], p + off, len);
+		a->val[a->n][len] = '\0';
+		a->tag[a->n++] = tag;
+		off += len;
+	}
+	return 0;
+}
+
+/* Seals the level's attributes of a into out (PV_SEALED_SMALL_OVERHEAD more than the encoding). */
+static int
+attrs_seal(const struct vault *v, const struct attrs *a, int level, const char *table, const uint8_t *b,
+    const char *objid, struct pv_buf *out)
+{
+	struct pv_buf plain;
+	uint8_t aad[96];
+	size_t an = col_aad(table, b, objid, aad);
+	char *dst;
+	int rc;
+
+	pv_buf_init(&plain, VAULT_ATTRS_MAX);
+	if ((rc = attrs_encode(a, level, &plain)) != 0)
+		goto done;
+	pv_buf_reset(out);
+	if ((dst = pv_buf_reserve(out, plain.len + PV_SEALED_SMALL_OVERHEAD)) == NULL) {
+		rc = PV_ELIMIT;
+		goto done;
+	}
+	if ((rc = pv_seal_small(v->k_col, aad, an, plain.len > 0 ? (const void *)plain.data : "", plain.len,
+	    (uint8_t *)dst)) != 0)
+		goto done;
+	out->len += plain.len + PV_SEALED_SMALL_OVERHEAD;
+done:
+	pv_buf_free_scrub(&plain);
+	return rc;
+}
+
+static int
+attrs_open(const struct vault *v, const uint8_t *p, size_t n, const char *table, const uint8_t *b,
+    const char *objid, struct attrs *a)
+{
+	uint8_t aad[96], stackbuf[1024], *plain = stackbuf;
+	size_t an = col_aad(table, b, objid, aad);
+	int rc;
+
+	if (p == NULL || n < PV_SEALED_SMALL_OVERHEAD || n > VAULT_ATTRS_MAX + PV_SEALED_SMALL_OVERHEAD)
+		return PV_EINTEGRITY;
+	if (n - PV_SEALED_SMALL_OVERHEAD > sizeof(stackbuf) && (plain = malloc(n)) == NULL)
+		return PV_ENOMEM;
+	rc = pv_open_small(v->k_col, aad, an, p, n, plain);
+	if (rc == 0)
+		rc = attrs_decode(plain, n - PV_SEALED_SMALL_OVERHEAD, a);
+	pv_cleanse(plain, n - PV_SEALED_SMALL_OVERHEAD);
+	if (plain != stackbuf)
+		free(plain);
+	return rc;
+}
+
+/* ---- the vault file, keys, locking ---- */
+
+static int
+read_vault_file(const char *dir, char keyid[9], struct pv_diag *d)
+{
+	char *p = path_join(dir, "VAULT"), line[128];
+	FILE *f;
+	int rc = 0;
+
+	if (p == NULL)
+		return PV_ENOMEM;
+	f = fopen(p, "r");
+	free(p);
+	if (f == NULL)
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "%s is not a vault (no VAULT file; 'pacsvault vault "
+		    "init' makes one)", dir);
+	keyid[0] = '\0';
+	if (fgets(line, sizeof(line), f) == NULL || strcmp(line, VAULT_FORMAT "\n") != 0)
+		rc = pv_diag_set(d, PV_EPARSE, 0, "VAULT: first line is not '" VAULT_FORMAT "'");
+	else if (fgets(line, sizeof(line), f) == NULL || sscanf(line, "master-key %8s", keyid) != 1 ||
+	    strlen(keyid) != 8)
+		rc = pv_diag_set(d, PV_EPARSE, -1, "VAULT: line 2 is not 'master-key XXXXXXXX'");
+	fclose(f);
+	return rc;
+}
+
+static int
+write_vault_file(const char *dir, const char *keyid, int inside, struct pv_diag *d)
+{
+	struct pv_atomic af;
+	char *p = path_join(dir, "VAULT"), text[160];
+	int rc, n;
+
+	if (p == NULL)
+		return PV_ENOMEM;
+	n = snprintf(text, sizeof(text), VAULT_FORMAT "\nmaster-key %s\nmaster-key-file %s\n", keyid,
+	    inside ? "inside (master.key)" : "outside");
+	rc = pv_atomic_open(&af, p, 0644, d);
+	free(p);
+	if (rc != 0)
+		return rc;
+	if (pv_write_all(af.fd, text, (size_t)n) != 0) {
+		pv_atomic_abort(&af);
+		return pv_diag_set(d, PV_EIO, -1, "cannot write VAULT");
+	}
+	return pv_atomic_commit(&af, d);
+}
+
+static int
+lock_vault(const char *dir, int exclusive, int *fdout, struct pv_diag *d)
+{
+	char *p = path_join(dir, "lock");
+	int fd;
+
+	*fdout = -1;
+	if (p == NULL)
+		return PV_ENOMEM;
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(p);
+	if (fd < 0)
+		return pv_diag_set(d, PV_EIO, -1, "cannot open the vault's lock file: %s", strerror(errno));
+	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+		close(fd);
+		return pv_diag_set(d, PV_EEXIST, -1, "the vault is in use by another pacsvault process");
+	}
+	*fdout = fd;
+	return 0;
+}
+
+/* Seals the index key as dir/index.key.pvo (a sealed object holding 32 bytes). */
+static int
+write_index_key(const char *dir, const struct pv_key *master, const uint8_t ik[PV_KEY_LEN], struct pv_diag *d)
+{
+	struct pv_atomic af;
+	struct pv_sealer s;
+	uint8_t objid[PV_SEALED_OBJID];
+	char *p = path_join(dir, "index.key.pvo");
+	int rc;
+
+	if (p == NULL)
+		return PV_ENOMEM;
+	memset(objid, 0, sizeof(objid));
+	rc = pv_atomic_open(&af, p, 0600, d);
+	free(p);
+	if (rc != 0)
+		return rc;
+	if ((rc = pv_sealer_begin(&s, master, objid, af.fd, d)) == 0 &&
+	    (rc = pv_sealer_update(&s, ik, PV_KEY_LEN, d)) == 0)
+		rc = pv_sealer_finish(&s, d);
+	pv_sealer_free(&s);
+	if (rc != 0) {
+		pv_atomic_abort(&af);
+		return rc;
+	}
+	return pv_atomic_commit(&af, d);
+}
+
+static int
+read_index_key(const char *dir, const struct pv_key *master, uint8_t ik[PV_KEY_LEN], struct pv_diag *d)
+{
+	struct pv_opener o;
+	uint8_t objid[PV_SEALED_OBJID], *chunk = NULL;
+	char *p = path_join(dir, "index.key.pvo");
+	size_t n = 0;
+	int fd, rc;
+
+	if (p == NULL)
+		return PV_ENOMEM;
+	memset(objid, 0, sizeof(objid));
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "index.key.pvo missing: %s", strerror(errno));
+	if ((chunk = malloc(PV_SEALED_CHUNK)) == NULL) {
+		close(fd);
+		return PV_ENOMEM;
+	}
+	if ((rc = pv_opener_begin(&o, master, fd, objid, d)) == 0) {
+		if (o.nchunks != 1)
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "index.key.pvo: not one chunk");
+		else if ((rc = pv_opener_chunk(&o, 0, chunk, &n, d)) == 0 && n != PV_KEY_LEN)
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "index.key.pvo: wrong length");
+	}
+	if (rc == 0)
+		memcpy(ik, chunk, PV_KEY_LEN);
+	pv_cleanse(chunk, PV_SEALED_CHUNK);
+	free(chunk);
+	pv_opener_free(&o);
+	close(fd);
+	if (rc != 0)
+		pv_diag_set_path(d, "index.key.pvo");
+	return rc;
+}
+
+int
+vault_create(const char *dir, const char *master_key_path, char keyid[9], struct pv_diag *d)
+{
+	static const char *const sub[] = { "objects", "quarantine", "tmp" };
+	struct pv_key master;
+	struct store_index *ix = NULL;
+	uint8_t ik[PV_KEY_LEN];
+	struct stat st;
+	DIR *dp;
+	char *p = NULL;
+	int rc;
+
+	memset(&master, 0, sizeof(master));
+	if (stat(dir, &st) == 0) {
+		struct dirent *e;
+		int empty = 1;
+
+		if (!S_ISDIR(st.st_mode))
+			return pv_diag_set(d, PV_EEXIST, -1, "%s exists and is not a folder", dir);
+		if ((dp = opendir(dir)) == NULL)
+			return pv_diag_set(d, PV_EIO, -1, "cannot read %s: %s", dir, strerror(errno));
+		while ((e = readdir(dp)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				empty = 0;
+		closedir(dp);
+		if (!empty)
+			return pv_diag_set(d, PV_EEXIST, -1, "%s is not empty: a vault is never created over "
+			    "existing files", dir);
+	}
+	if (pv_mkdir_p(dir, 0700) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "cannot create %s: %s", dir, strerror(errno));
+	for (size_t i = 0; i < 3; i++) {
+		if ((p = path_join(dir, sub[i])) == NULL)
+			return PV_ENOMEM;
+		rc = mkdir(p, 0700);
+		free(p);
+		if (rc != 0)
+			return pv_diag_set(d, PV_EIO, -1, "cannot create %s/%s: %s", dir, sub[i], strerror(errno));
+	}
+	if (master_key_path != NULL) {
+		if ((rc = pv_key_read(master_key_path, PV_KEY_MASTER, &master, d)) != 0)
+			return rc;
+	} else {
+		if ((rc = pv_key_generate(&master, PV_KEY_MASTER)) != 0)
+			return pv_diag_set(d, rc, -1, "no randomness for a master key");
+		if ((p = path_join(dir, "master.key")) == NULL)
+			return PV_ENOMEM;
+		rc = pv_key_write(p, &master, d);
+		free(p);
+		if (rc != 0)
+			goto done;
+	}
+	pv_key_id_hex(&master, keyid);
+	if ((rc = pv_random(ik, sizeof(ik))) != 0) {
+		pv_diag_set(d, rc, -1, "no randomness for the index key");
+		goto done;
+	}
+	if ((rc = write_index_key(dir, &master, ik, d)) != 0)
+		goto done;
+	if ((p = path_join(dir, "index.db")) == NULL) {
+		rc = PV_ENOMEM;
+		goto done;
+	}
+	rc = store_index_sqlite.open(p, 1, &ix, d);
+	free(p);
+	if (rc != 0)
+		goto done;
+	if ((rc = store_index_sqlite.meta_set(ix, "master_key_id", keyid, d)) != 0)
+		goto done;
+	if ((rc = write_vault_file(dir, keyid, master_key_path == NULL, d)) != 0)
+		goto done;
+	rc = sync_dir(dir);
+done:
+	if (ix != NULL)
+		store_index_sqlite.close(ix);
+	pv_cleanse(ik, sizeof(ik));
+	pv_key_clear(&master);
+	return rc;
+}
+
+static int
+load_master(const char *dir, const char *path, struct pv_key *k, struct pv_diag *d)
+{
+	char *p = NULL;
+	int rc;
+
+	if (path == NULL) {
+		if ((p = path_join(dir, "master.key")) == NULL)
+			return PV_ENOMEM;
+		if (access(p, F_OK) != 0) {
+			free(p);
+			return pv_diag_set(d, PV_ENOTFOUND, -1, "this vault keeps its master key outside: give "
+			    "--master-key FILE (or PACSVAULT_MASTER_KEY)");
+		}
+		path = p;
+	}
+	rc = pv_key_read(path, PV_KEY_MASTER, k, d);
+	free(p);
+	return rc;
+}
+
+int
+vault_open(const char *dir, const char *master_key_path, int writer, struct vault **out, struct pv_diag *d)
+{
+	struct vault *v;
+	char want[9], have[9], *p;
+	uint8_t ik[PV_KEY_LEN];
+	int rc;
+
+	*out = NULL;
+	if ((rc = read_vault_file(dir, want, d)) != 0)
+		return rc;
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return PV_ENOMEM;
+	v->lockfd = -1;
+	v->batch_files = 128;
+	v->ops = &store_index_sqlite;
+	pthread_mutex_init(&v->lock, NULL);
+	if ((v->dir = strdup(dir)) == NULL) {
+		rc = PV_ENOMEM;
+		goto fail;
+	}
+	if ((rc = lock_vault(dir, writer, &v->lockfd, d)) != 0)
+		goto fail;
+	v->writer = writer;
+	if ((p = path_join(dir, "rotate.state")) == NULL) {
+		rc = PV_ENOMEM;
+		goto fail;
+	}
+	rc = access(p, F_OK);
+	free(p);
+	if (rc == 0) {
+		rc = pv_diag_set(d, PV_EINVAL, -1, "a master key rotation is unfinished: run 'pacsvault vault "
+		    "rotate-key' again with the same arguments");
+		goto fail;
+	}
+	if ((rc = load_master(dir, master_key_path, &v->master, d)) != 0)
+		goto fail;
+	pv_key_id_hex(&v->master, have);
+	if (strcmp(have, want) != 0) {
+		rc = pv_diag_set(d, PV_EAUTH, -1, "master key %s is not this vault's (%s)", have, want);
+		goto fail;
+	}
+	if ((rc = read_index_key(dir, &v->master, ik, d)) != 0)
+		goto fail;
+	rc = derive_keys(v, ik);
+	pv_cleanse(ik, sizeof(ik));
+	if (rc != 0)
+		goto fail;
+	if ((p = path_join(dir, "index.db")) == NULL) {
+		rc = PV_ENOMEM;
+		goto fail;
+	}
+	rc = v->ops->open(p, 0, &v->ix, d);
+	free(p);
+	if (rc != 0)
+		goto fail;
+	if (writer) {
+		/* Temporaries are objects whose import never finished: never acknowledged, sealed anyway. */
+		char *t = path_join(dir, "tmp");
+		DIR *dp = t != NULL ? opendir(t) : NULL;
+		struct dirent *e;
+
+		while (dp != NULL && (e = readdir(dp)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			(void)unlinkat(dirfd(dp), e->d_name, 0);
+		}
+		if (dp != NULL)
+			closedir(dp);
+		free(t);
+	}
+	*out = v;
+	return 0;
+fail:
+	vault_close(v);
+	return rc;
+}
+
+void
+vault_close(struct vault *v)
+{
+	if (v == NULL)
+		return;
+	if (v->in_txn && v->ix != NULL)
+		v->ops->rollback(v->ix);
+	if (v->ix != NULL)
+		v->ops->close(v->ix);
+	if (v->lockfd >= 0)
+		close(v->lockfd);
+	pthread_mutex_destroy(&v->lock);
+	pv_key_clear(&v->master);
+	pv_cleanse(v->k_blind, sizeof(v->k_blind));
+	pv_cleanse(v->k_col, sizeof(v->k_col));
+	pv_cleanse(v->k_content, sizeof(v->k_content));
+	free(v->pending);
+	free(v->dir);
+	free(v);
+}
+
+/* ---- import ---- */
+
+void
+vault_import_batching(struct vault *v, size_t files, vault_ack_fn ack, void *ctx)
+{
+	v->batch_files = files > 0 ? files : 1;
+	v->ack = ack;
+	v->ack_ctx = ctx;
+}
+
+/* Under v->lock: syncfs (objects durable), then the index commit, then the acknowledgements. */
+static int
+flush_locked(struct vault *v, struct pv_diag *d)
+{
+	int rc;
+
+	if (!v->in_txn)
+		return v->sticky;
+	if (v->sticky != 0) {
+		v->ops->rollback(v->ix);
+		v->in_txn = 0;
+		v->npending = 0;
+		return v->sticky;
+	}
+	if (pv_sync_fs(v->dir) != 0) {
+		rc = pv_diag_set(d, PV_EIO, -1, "syncfs of the vault failed: nothing of this batch is "
+		    "acknowledged");
+		v->ops->rollback(v->ix);
+		v->in_txn = 0;
+		v->npending = 0;
+		v->sticky = rc;
+		return rc;
+	}
+	if ((rc = v->ops->commit(v->ix, d)) != 0) {
+		v->ops->rollback(v->ix);
+		v->in_txn = 0;
+		v->npending = 0;
+		v->sticky = rc;
+		return rc;
+	}
+	v->in_txn = 0;
+	for (size_t i = 0; i < v->npending; i++)
+		if (v->ack != NULL)
+			v->ack(v->ack_ctx, v->pending[i].cookie, v->pending[i].status);
+	v->npending = 0;
+	return 0;
+}
+
+int
+vault_import_flush(struct vault *v, struct pv_diag *d)
+{
+	int rc;
+
+	pthread_mutex_lock(&v->lock);
+	rc = flush_locked(v, d);
+	pthread_mutex_unlock(&v->lock);
+	return rc;
+}
+
+/* Under v->lock: opens a transaction if none, records cookie as waiting for the batch. */
+static int
+pending_add(struct vault *v, void *cookie, int status)
+{
+	if (v->npending == v->cappending) {
+		size_t cap = v->cappending ? v->cappending * 2 : 64;
+		void *p = realloc(v->pending, cap * sizeof(*v->pending));
+
+		if (p == NULL)
+			return PV_ENOMEM;
+		v->pending = p;
+		v->cappending = cap;
+	}
+	v->pending[v->npending].cookie = cookie;
+	v->pending[v->npending++].status = status;
+	return 0;
+}
+
+static int
+txn_locked(struct vault *v, struct pv_diag *d)
+{
+	int rc;
+
+	if (v->sticky != 0)
+		return v->sticky;
+	if (v->in_txn)
+		return 0;
+	if ((rc = v->ops->begin(v->ix, d)) != 0)
+		return rc;
+	v->in_txn = 1;
+	return 0;
+}
+
+/* The content MAC of a whole file (duplicates). */
+static int
+file_mac(const struct vault *v, int fd, uint8_t mac[STORE_MAC_LEN])
+{
+	struct pv_mac *m = pv_mac_new(v->k_content, PV_KEY_LEN);
+	uint8_t *buf = malloc(VAULT_IO_BUF);
+	uint64_t off = 0;
+	ssize_t r;
+	int rc = 0;
+
+	if (m == NULL || buf == NULL) {
+		rc = PV_ENOMEM;
+		goto done;
+	}
+	while ((r = pread(fd, buf, VAULT_IO_BUF, (off_t)off)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = PV_EIO;
+			goto done;
+		}
+		if ((rc = pv_mac_update(m, buf, (size_t)r)) != 0)
+			goto done;
+		off += (uint64_t)r;
+	}
+	rc = pv_mac_final(m, mac);
+done:
+	pv_mac_free(m);
+	free(buf);
+	return rc;
+}
+
+/*
+ * Seals the bytes of fd into dir/KIND/.../ID.pvo through a temporary in
+ * tmp/ (not fsynced: the batch's syncfs makes it durable before the index
+ * commit). objid gets the new id, mac the content MAC.
+ */
+static int
+seal_file(struct vault *v, int fd, const char *kind, char objid[STORE_OBJID_HEX], uint8_t mac[STORE_MAC_LEN],
+    struct pv_diag *d)
+{
+	struct pv_sealer s;
+	struct pv_mac *m = NULL;
+	uint8_t id[PV_SEALED_OBJID], *buf = NULL;
+	char tmp[4096], dst[4096];
+	uint64_t off = 0;
+	int out = -1, rc;
+	ssize_t r;
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = pv_random(id, sizeof(id))) != 0)
+		return pv_diag_set(d, rc, -1, "no randomness");
+	hex(id, sizeof(id), objid);
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%s.tmp", v->dir, objid);
+	object_path(v, kind, objid, dst, sizeof(dst));
+	if ((m = pv_mac_new(v->k_content, PV_KEY_LEN)) == NULL || (buf = malloc(VAULT_IO_BUF)) == NULL) {
+		rc = pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		goto done;
+	}
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		rc = pv_diag_set(d, PV_EIO, -1, "cannot create a temporary in the vault: %s", strerror(errno));
+		goto done;
+	}
+	if ((rc = pv_sealer_begin(&s, &v->master, id, out, d)) != 0)
+		goto done;
+	while ((r = pread(fd, buf, VAULT_IO_BUF, (off_t)off)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = pv_diag_set(d, PV_EIO, (int64_t)off, "read failed: %s", strerror(errno));
+			goto done;
+		}
+		if ((rc = pv_mac_update(m, buf, (size_t)r)) != 0 ||
+		    (rc = pv_sealer_update(&s, buf, (size_t)r, d)) != 0)
+			goto done;
+		off += (uint64_t)r;
+	}
+	if ((rc = pv_sealer_finish(&s, d)) != 0 || (rc = pv_mac_final(m, mac)) != 0)
+		goto done;
+	if (close(out) != 0) {
+		out = -1;
+		rc = pv_diag_set(d, PV_EIO, -1, "cannot write a sealed object: %s", strerror(errno));
+		goto done;
+	}
+	out = -1;
+	if (strcmp(kind, "objects") == 0) {
+		char sub[4096];
+
+		snprintf(sub, sizeof(sub), "%s/objects/%.2s", v->dir, objid);
+		if (mkdir(sub, 0700) != 0 && errno != EEXIST) {
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot create %s: %s", sub, strerror(errno));
+			goto done;
+		}
+	}
+	if (rename(tmp, dst) != 0) {
+		rc = pv_diag_set(d, PV_EIO, -1, "cannot move a sealed object into place: %s", strerror(errno));
+		goto done;
+	}
+	tmp[0] = '\0';
+done:
+	if (out >= 0)
+		close(out);
+	if (rc != 0 && tmp[0] != '\0')
+		(void)unlink(tmp);
+	pv_sealer_free(&s);
+	pv_mac_free(m);
+	if (buf != NULL) {
+		pv_cleanse(buf, VAULT_IO_BUF);
+		free(buf);
+	}
+	return rc;
+}
+
+/* Reads the indexed attributes of f's data set as UTF-8 (trailing padding trimmed). */
+static int
+extract_attrs(struct dcm_file *f, struct attrs *a)
+{
+	struct dcm_charset cs;
+	struct dcm_elem *e;
+	const uint8_t *p;
+
+	dcm_charset_default(&cs);
+	if ((e = dcm_ds_find(&f->ds, 0x00080005u)) != NULL && dcm_file_value(f, e, &p) == 0)
+		(void)dcm_charset_parse(p, e->length, &cs);
+	for (const struct query_attr *q = query_attrs; q->tag != 0; q++) {
+		struct pv_buf b;
+		size_t len;
+
+		if (q->computed || (e = dcm_ds_find(&f->ds, q->tag)) == NULL || e->seq != NULL)
+			continue;
+		if (e->length > 4 * VAULT_VALUE_MAX || dcm_file_value(f, e, &p) != 0)
+			continue;
+		len = e->length;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\0'))
+			len--;
+		pv_buf_init(&b, VAULT_VALUE_MAX + 8);
+		if (dcm_charset_is_plain(p, len)) {
+			if (pv_buf_append(&b, p, len > VAULT_VALUE_MAX ? VAULT_VALUE_MAX : len) != 0) {
+				pv_buf_free(&b);
+				continue;
+			}
+		} else {
+			/* Unconvertible bytes become U+FFFD: the value is still indexed. */
+			if (dcm_charset_to_utf8(&cs, (enum dcm_vr)e->vr, p, len, &b) == PV_ENOMEM) {
+				pv_buf_free(&b);
+				continue;
+			}
+		}
+		if (pv_buf_putc(&b, '\0') != 0 || a->n >= 48) {
+			pv_buf_free(&b);
+			continue;
+		}
+		a->tag[a->n] = q->tag;
+		a->val[a->n++] = b.data;   /* ownership moves to a */
+	}
+	return 0;
+}
+
+static int
+uid_ok(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strlen(s) <= 64 && dcm_uid_valid(s, strlen(s));
+}
+
+static int
+quarantine_file(struct vault *v, int fd, const char *path, const char *why, void *cookie, struct pv_diag *d)
+{
+	char objid[STORE_OBJID_HEX];
+	uint8_t mac[STORE_MAC_LEN], aad[96], *sealed = NULL;
+	struct store_quarantine_row q;
+	struct stat st;
+	size_t wl = strlen(why), pl = strlen(path), n = wl + 1 + pl, an;
+	char *plain;
+	int rc;
+
+	if ((rc = seal_file(v, fd, "quarantine", objid, mac, d)) != 0)
+		return rc;
+	if ((plain = malloc(n)) == NULL || (sealed = malloc(n + PV_SEALED_SMALL_OVERHEAD)) == NULL) {
+		free(plain);
+		return PV_ENOMEM;
+	}
+	memcpy(plain, why, wl + 1);
+	memcpy(plain + wl + 1, path, pl);
+	an = col_aad("quarantine", NULL, objid, aad);
+	rc = pv_seal_small(v->k_col, aad, an, plain, n, sealed);
+	pv_cleanse(plain, n);
+	free(plain);
+	if (rc != 0) {
+		free(sealed);
+		return pv_diag_set(d, rc, -1, "sealing failed");
+	}
+	q.objid = objid;
+	q.size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	q.info = sealed;
+	q.info_n = n + PV_SEALED_SMALL_OVERHEAD;
+	q.stored = (int64_t)time(NULL);
+	pthread_mutex_lock(&v->lock);
+	if ((rc = txn_locked(v, d)) == 0 && (rc = v->ops->quarantine_put(v->ix, &q, d)) == 0 &&
+	    (rc = pending_add(v, cookie, VAULT_QUARANTINED)) == 0 && v->npending >= v->batch_files)
+		rc = flush_locked(v, d);
+	pthread_mutex_unlock(&v->lock);
+	free(sealed);
+	return rc;
+}
+
+/* Under no lock: 1 when the stored instance with sop_b has the same bytes as fd. */
+static int
+same_bytes(struct vault *v, int fd, const uint8_t stored[STORE_MAC_LEN])
+{
+	uint8_t mac[STORE_MAC_LEN];
+
+	if (file_mac(v, fd, mac) != 0)
+		return -1;
+	return pv_memeq_ct(mac, stored, STORE_MAC_LEN);
+}
+
+static void
+remove_object(struct vault *v, const char *kind, const char *objid)
+{
+	char p[4096];
+	int fd;
+
+	object_path(v, kind, objid, p, sizeof(p));
+	if ((fd = open(p, O_RDWR | O_CLOEXEC)) >= 0) {
+		if (pv_sealed_shred(fd, NULL) != 0) {
+			/* Best effort: the unlink follows anyway, and fsck finds what is left. */
+		}
+		close(fd);
+	}
+	(void)unlink(p);
+}
+
+int
+vault_import_file(struct vault *v, const char *path, void *cookie, int *status, char *reason, size_t rn,
+    uint64_t *bytes)
+{
+	struct dcm_reader_opts ro;
+	struct dcm_file *f = NULL;
+	struct attrs a;
+	struct pv_diag d;
+	struct store_instance_row row;
+	struct pv_buf bp, bs, bse, bi;
+	char objid[STORE_OBJID_HEX], key[2 * VAULT_VALUE_MAX + 2];
+	const char *pid, *issuer, *sop, *study, *series, *acc, *cls, *mod;
+	uint8_t mac[STORE_MAC_LEN], smac[STORE_MAC_LEN];
+	uint64_t ssize;
+	struct stat st;
+	int fd, rc;
+
+	*status = VAULT_FAILED;
+	reason[0] = '\0';
+	*bytes = 0;
+	memset(&a, 0, sizeof(a));
+	memset(&row, 0, sizeof(row));
+	pv_diag_clear(&d);
+	pv_buf_init(&bp, VAULT_ATTRS_MAX * 2);
+	pv_buf_init(&bs, VAULT_ATTRS_MAX * 2);
+	pv_buf_init(&bse, VAULT_ATTRS_MAX * 2);
+	pv_buf_init(&bi, VAULT_ATTRS_MAX * 2);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(reason, rn, "cannot read: %s", fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return PV_EIO;
+	}
+	*bytes = (uint64_t)st.st_size;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	dcm_reader_opts_default(&ro);
+	if ((rc = dcm_file_open(path, &ro, &f, &d)) != 0) {
+		pv_diag_format(&d, NULL, reason, rn);
+		goto quarantine;
+	}
+	extract_attrs(f, &a);
+	sop = attrs_get(&a, 0x00080018u);
+	study = attrs_get(&a, 0x0020000du);
+	series = attrs_get(&a, 0x0020000eu);
+	cls = attrs_get(&a, 0x00080016u);
+	if (!uid_ok(sop) || !uid_ok(study) || !uid_ok(series) || !uid_ok(cls)) {
+		snprintf(reason, rn, "no valid %s (an instance needs SOP Class, SOP Instance, Study and "
+		    "Series Instance UIDs)", !uid_ok(sop) ? "SOPInstanceUID" : !uid_ok(study) ?
+		    "StudyInstanceUID" : !uid_ok(series) ? "SeriesInstanceUID" : "SOPClassUID");
+		goto quarantine;
+	}
+	pid = attrs_get(&a, 0x00100020u);
+	issuer = attrs_get(&a, 0x00100021u);
+	acc = attrs_get(&a, 0x00080050u);
+	mod = attrs_get(&a, 0x00080060u);
+	if (pid == NULL)
+		pid = "";
+	snprintf(key, sizeof(key), "%s%c%s", pid, 1, issuer != NULL ? issuer : "");
+	blind(v, "patient", key, row.pat_key_b);
+	blind(v, "PatientID", pid, row.pid_b);
+	blind(v, "StudyInstanceUID", study, row.study_b);
+	if (acc != NULL && acc[0] != '\0') {
+		blind(v, "AccessionNumber", acc, row.acc_b);
+		row.has_acc = 1;
+	}
+	blind(v, "SeriesInstanceUID", series, row.series_b);
+	blind(v, "SOPInstanceUID", sop, row.sop_b);
+	row.modality = mod != NULL ? mod : "";
+	row.sop_class = cls;
+
+	/* Already there? Same bytes: a duplicate; other bytes: a conflict. */
+	pthread_mutex_lock(&v->lock);
+	rc = v->ops->instance_get(v->ix, row.sop_b, objid, &ssize, smac);
+	pthread_mutex_unlock(&v->lock);
+	if (rc == 0) {
+		int same = same_bytes(v, fd, smac);
+
+		*status = same > 0 ? VAULT_DUPLICATE : VAULT_CONFLICT;
+		if (same <= 0)
+			snprintf(reason, rn, "another instance with this SOP Instance UID and other bytes is "
+			    "stored: not replaced");
+		rc = same < 0 ? PV_EIO : 0;
+		goto done;
+	}
+	if ((rc = seal_file(v, fd, "objects", objid, mac, &d)) != 0) {
+		pv_diag_format(&d, NULL, reason, rn);
+		goto done;
+	}
+	if ((rc = attrs_seal(v, &a, QUERY_PATIENT, "patient", row.pat_key_b, NULL, &bp)) != 0 ||
+	    (rc = attrs_seal(v, &a, QUERY_STUDY, "study", row.study_b, NULL, &bs)) != 0 ||
+	    (rc = attrs_seal(v, &a, QUERY_SERIES, "series", row.series_b, NULL, &bse)) != 0 ||
+	    (rc = attrs_seal(v, &a, QUERY_IMAGE, "instance", row.sop_b, objid, &bi)) != 0) {
+		snprintf(reason, rn, "cannot seal the index columns: %s", pv_strerror(rc));
+		remove_object(v, "objects", objid);
+		goto done;
+	}
+	row.pat_attrs = (const uint8_t *)bp.data;
+	row.pat_attrs_n = bp.len;
+	row.study_attrs = (const uint8_t *)bs.data;
+	row.study_attrs_n = bs.len;
+	row.series_attrs = (const uint8_t *)bse.data;
+	row.series_attrs_n = bse.len;
+	row.inst_attrs = (const uint8_t *)bi.data;
+	row.inst_attrs_n = bi.len;
+	memcpy(row.objid, objid, sizeof(objid));
+	row.size = (uint64_t)st.st_size;
+	memcpy(row.mac, mac, sizeof(mac));
+	row.stored = (int64_t)time(NULL);
+	pthread_mutex_lock(&v->lock);
+	if ((rc = txn_locked(v, &d)) == 0) {
+		rc = v->ops->instance_put(v->ix, &row, &d);
+		if (rc == PV_EEXIST) {
+			/* Another file of this run had the same UID and got there first. */
+			int ok = v->ops->instance_get(v->ix, row.sop_b, objid + 0, &ssize, smac) == 0;
+
+			pthread_mutex_unlock(&v->lock);
+			remove_object(v, "objects", row.objid);
+			*status = ok && pv_memeq_ct(mac, smac, STORE_MAC_LEN) ? VAULT_DUPLICATE : VAULT_CONFLICT;
+			if (*status == VAULT_CONFLICT)
+				snprintf(reason, rn, "another instance with this SOP Instance UID and other bytes "
+				    "is stored: not replaced");
+			rc = 0;
+			goto done;
+		}
+		if (rc == 0 && (rc = pending_add(v, cookie, VAULT_STORED)) == 0 && v->npending >= v->batch_files)
+			rc = flush_locked(v, &d);
+	}
+	pthread_mutex_unlock(&v->lock);
+	if (rc != 0) {
+		pv_diag_format(&d, NULL, reason, rn);
+		goto done;
+	}
+	*status = VAULT_STORED;
+	goto done;
+quarantine:
+	{
+		struct pv_diag qd;
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", reason);
+		pv_diag_clear(&qd);
+		if ((rc = quarantine_file(v, fd, path, why, cookie, &qd)) != 0) {
+			pv_diag_format(&qd, NULL, reason, rn);
+		} else {
+			*status = VAULT_QUARANTINED;
+		}
+	}
+done:
+	attrs_free(&a);
+	pv_buf_free_scrub(&bp);
+	pv_buf_free_scrub(&bs);
+	pv_buf_free_scrub(&bse);
+	pv_buf_free_scrub(&bi);
+	dcm_file_free(f);
+	close(fd);
+	return rc;
+}
+
+/* ---- find ---- */
+
+struct find_ctx {
+	struct vault *v;
+	int level;
+	const struct query_key *keys;
+	size_t nkeys;
+	vault_match_fn fn;
+	void *ctx;
+	struct pv_diag *d;
+	int err;
+};
+
+static void
+match_add(struct vault_match *m, uint32_t tag, const char *v)
+{
+	if (m->n < 48) {
+		m->tag[m->n] = tag;
+		m->value[m->n++] = v;
+	}
+}
+
+static int
+find_row(void *arg, const struct store_row *r)
+{
+	struct find_ctx *c = arg;
+	struct attrs a;
+	struct vault_match m;
+	char counts[3][24], objid[STORE_OBJID_HEX];
+	int rc = 0;
+
+	memset(&a, 0, sizeof(a));
+	memset(&m, 0, sizeof(m));
+	m.level = c->level;
+	if (attrs_open(c->v, r->pat_attrs, r->pat_attrs_n, "patient", r->pat_key_b, NULL, &a) != 0 ||
+	    (c->level >= QUERY_STUDY &&
+	    attrs_open(c->v, r->study_attrs, r->study_attrs_n, "study", r->study_b, NULL, &a) != 0) ||
+	    (c->level >= QUERY_SERIES &&
+	    attrs_open(c->v, r->series_attrs, r->series_attrs_n, "series", r->series_b, NULL, &a) != 0)) {
+		rc = pv_diag_set(c->d, PV_EINTEGRITY, -1, "integrity error: index: a sealed %s row does not "
+		    "open (changed or moved rows)", c->level >= QUERY_SERIES ? "patient/study/series" : "patient/study");
+		goto done;
+	}
+	if (c->level == QUERY_IMAGE) {
+		snprintf(objid, sizeof(objid), "%s", r->objid != NULL ? r->objid : "");
+		if (strlen(objid) != 32 ||
+		    attrs_open(c->v, r->inst_attrs, r->inst_attrs_n, "instance", r->sop_b, objid, &a) != 0) {
+			rc = pv_diag_set(c->d, PV_EINTEGRITY, -1, "integrity error: index: the sealed instance "
+			    "row of object %s does not open (changed or moved rows)", objid);
+			goto done;
+		}
+		m.objid = r->objid;
+		m.size = r->size;
+	}
+	snprintf(counts[0], sizeof(counts[0]), "%llu", (unsigned long long)r->n_studies);
+	snprintf(counts[1], sizeof(counts[1]), "%llu", (unsigned long long)r->n_series);
+	snprintf(counts[2], sizeof(counts[2]), "%llu", (unsigned long long)r->n_instances);
+	for (size_t i = 0; i < c->nkeys; i++) {
+		const struct query_key *k = &c->keys[i];
+		const char *val;
+
+		switch (k->attr->tag) {
+		case 0x00080061u:
+			val = r->modalities != NULL ? r->modalities : "";
+			if (!query_key_match_any(k, val))
+				goto done;
+			continue;
+		case 0x00080060u:
+			val = r->modality;
+			break;
+		case 0x00080016u:
+			val = r->sop_class;
+			break;
+		default:
+			if (k->attr->computed)
+				continue;
+			val = attrs_get(&a, k->attr->tag);
+			break;
+		}
+		if (!query_key_match(k, val))
+			goto done;
+	}
+	for (const struct query_attr *q = query_attrs; q->tag != 0; q++) {
+		if (q->level > c->level)
+			continue;
+		if (q->tag == 0x00080060u)
+			match_add(&m, q->tag, r->modality);
+		else if (q->tag == 0x00080016u)
+			match_add(&m, q->tag, r->sop_class);
+		else if (q->tag == 0x00080061u)
+			match_add(&m, q->tag, c->level == QUERY_STUDY ? (r->modalities ? r->modalities : "") : NULL);
+		else if (q->tag == 0x00201200u)
+			match_add(&m, q->tag, c->level == QUERY_PATIENT ? counts[0] : NULL);
+		else if (q->tag == 0x00201206u)
+			match_add(&m, q->tag, c->level == QUERY_STUDY ? counts[1] : NULL);
+		else if (q->tag == 0x00201208u)
+			match_add(&m, q->tag, c->level == QUERY_STUDY ? counts[2] : NULL);
+		else if (q->tag == 0x00201209u)
+			match_add(&m, q->tag, c->level == QUERY_SERIES ? counts[2] : NULL);
+		else
+			match_add(&m, q->tag, attrs_get(&a, q->tag));
+	}
+	rc = c->fn(c->ctx, &m);
+done:
+	attrs_free(&a);
+	return rc;
+}
+
+int
+vault_find(struct vault *v, int level, const struct query_key *keys, size_t nkeys, vault_match_fn fn,
+    void *ctx, struct pv_diag *d)
+{
+	struct store_filter f;
+	uint8_t (*b)[STORE_BLIND_LEN] = NULL;
+	size_t nb = 0, cap = 0;
+	const char **classes = NULL;
+	size_t ncls = 0;
+	struct find_ctx c;
+	/* Where each blind list starts in b. */
+	size_t at[5] = { 0 }, cnt[5] = { 0 };
+	static const uint32_t btags[5] = { 0x00100020u, 0x0020000du, 0x00080050u, 0x0020000eu, 0x00080018u };
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	f.level = level;
+	for (size_t i = 0; i < nkeys; i++)
+		if (keys[i].attr->level > level)
+			return pv_diag_set(d, PV_EINVAL, -1, "%s is a %s key; this query is at %s level",
+			    keys[i].attr->keyword, query_level_name(keys[i].attr->level), query_level_name(level));
+	for (int t = 0; t < 5; t++) {
+		at[t] = nb;
+		for (size_t i = 0; i < nkeys; i++) {
+			const struct query_key *k = &keys[i];
+			const char *p;
+
+			if (k->attr->tag != btags[t] || (k->kind != QK_SINGLE && k->kind != QK_LIST))
+				continue;
+			if (cnt[t] > 0) {
+				/* Two keys for one attribute: match both in C, narrow by the first. */
+				continue;
+			}
+			p = k->value;
+			for (;;) {
+				const char *e = k->kind == QK_LIST ? strchr(p, '\\') : NULL;
+				size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+				char one[VAULT_VALUE_MAX + 1];
+
+				if (nb == cap) {
+					size_t nc = cap ? cap * 2 : 16;
+					void *q = realloc(b, nc * sizeof(*b));
+
+					if (q == NULL) {
+						free(b);
+						return PV_ENOMEM;
+					}
+					b = q;
+					cap = nc;
+				}
+				if (n > VAULT_VALUE_MAX)
+					n = VAULT_VALUE_MAX;
+				memcpy(one, p, n);
+				one[n] = '\0';
+				blind(v, k->attr->keyword, one, b[nb++]);
+				cnt[t]++;
+				if (e == NULL)
+					break;
+				p = e + 1;
+			}
+		}
+	}
+	f.pid_b = cnt[0] ? (const uint8_t (*)[STORE_BLIND_LEN])b + at[0] : NULL;
+	f.n_pid = cnt[0];
+	f.study_b = cnt[1] ? (const uint8_t (*)[STORE_BLIND_LEN])b + at[1] : NULL;
+	f.n_study = cnt[1];
+	f.acc_b = cnt[2] ? (const uint8_t (*)[STORE_BLIND_LEN])b + at[2] : NULL;
+	f.n_acc = cnt[2];
+	f.series_b = cnt[3] ? (const uint8_t (*)[STORE_BLIND_LEN])b + at[3] : NULL;
+	f.n_series = cnt[3];
+	f.sop_b = cnt[4] ? (const uint8_t (*)[STORE_BLIND_LEN])b + at[4] : NULL;
+	f.n_sop = cnt[4];
+	for (size_t i = 0; i < nkeys; i++) {
+		if (keys[i].attr->tag == 0x00080060u && keys[i].kind == QK_SINGLE && f.modality == NULL)
+			f.modality = keys[i].value;
+		if (keys[i].attr->tag == 0x00080016u && (keys[i].kind == QK_SINGLE || keys[i].kind == QK_LIST) &&
+		    classes == NULL) {
+			const char *p = keys[i].value;
+
+			ncls = 1;
+			for (const char *q = p; *q != '\0'; q++)
+				ncls += *q == '\\';
+			if (ncls > STORE_MAX_LIST || (classes = calloc(ncls, sizeof(*classes))) == NULL) {
+				free(b);
+				return ncls > STORE_MAX_LIST ? pv_diag_set(d, PV_ELIMIT, -1, "too many SOP classes") :
+				    PV_ENOMEM;
+			}
+			/* Split a copy in place. */
+			char *copy = strdup(p);
+
+			if (copy == NULL) {
+				free(b);
+				free(classes);
+				return PV_ENOMEM;
+			}
+			ncls = 0;
+			for (char *s = copy, *e; s != NULL; s = e) {
+				e = strchr(s, '\\');
+				if (e != NULL)
+					*e++ = '\0';
+				classes[ncls++] = s;
+			}
+			f.sop_class = classes;
+			f.n_sop_class = ncls;
+		}
+	}
+	memset(&c, 0, sizeof(c));
+	c.v = v;
+	c.level = level;
+	c.keys = keys;
+	c.nkeys = nkeys;
+	c.fn = fn;
+	c.ctx = ctx;
+	c.d = d;
+	pthread_mutex_lock(&v->lock);
+	rc = v->ops->query(v->ix, &f, find_row, &c, d);
+	pthread_mutex_unlock(&v->lock);
+	if (classes != NULL) {
+		free((void *)classes[0]);
+		free(classes);
+	}
+	free(b);
+	return rc;
+}
+
+/* ---- resolve, get, rm ---- */
+
+struct resolve_ctx {
+	struct vault_instance *v;
+	size_t n, cap;
+};
+
+static int
+resolve_one(void *arg, const struct vault_match *m)
+{
+	struct resolve_ctx *c = arg;
+	struct vault_instance *in;
+
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 16;
+		void *p = realloc(c->v, nc * sizeof(*c->v));
+
+		if (p == NULL)
+			return PV_ENOMEM;
+		c->v = p;
+		c->cap = nc;
+	}
+	in = &c->v[c->n++];
+	memset(in, 0, sizeof(*in));
+	snprintf(in->objid, sizeof(in->objid), "%s", m->objid);
+	in->size = m->size;
+	for (size_t i = 0; i < m->n; i++) {
+		const char *s = m->value[i] != NULL ? m->value[i] : "";
+
+		if (m->tag[i] == 0x00080018u)
+			snprintf(in->sop_uid, sizeof(in->sop_uid), "%s", s);
+		else if (m->tag[i] == 0x0020000eu)
+			snprintf(in->series_uid, sizeof(in->series_uid), "%s", s);
+		else if (m->tag[i] == 0x0020000du)
+			snprintf(in->study_uid, sizeof(in->study_uid), "%s", s);
+	}
+	return 0;
+}
+
+int
+vault_resolve(struct vault *v, const char *uid, struct vault_instance **out, size_t *n, int *level,
+    struct pv_diag *d)
+{
+	static const char *const kw[] = { "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID" };
+	static const int lv[] = { QUERY_IMAGE, QUERY_SERIES, QUERY_STUDY };
+	struct resolve_ctx c;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	memset(&c, 0, sizeof(c));
+	if (!uid_ok(uid))
+		return pv_diag_set(d, PV_EINVAL, -1, "not a valid UID");
+	for (int i = 0; i < 3 && c.n == 0; i++) {
+		struct query_key k;
+		char arg[128];
+
+		snprintf(arg, sizeof(arg), "%s=%s", kw[i], uid);
+		if ((rc = query_key_parse(arg, &k, d)) != 0) {
+			query_key_free(&k);
+			break;
+		}
+		rc = vault_find(v, QUERY_IMAGE, &k, 1, resolve_one, &c, d);
+		query_key_free(&k);
+		if (rc != 0)
+			break;
+		*level = lv[i];
+	}
+	if (rc != 0) {
+		free(c.v);
+		return rc;
+	}
+	if (c.n == 0)
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "no instance, series or study with this UID in the vault");
+	for (size_t i = 0; i < c.n; i++)
+		blind(v, "SOPInstanceUID", c.v[i].sop_uid, c.v[i].sop_b);
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+/* Opens an object and streams its verified plaintext to fd (-1: verify only), checking the MAC when given. */
+static int
+open_object(struct vault *v, const char *kind, const char *objid, int fd, const uint8_t *mac, struct pv_diag *d)
+{
+	struct pv_opener o;
+	struct pv_mac *m = NULL;
+	uint8_t id[PV_SEALED_OBJID], got[STORE_MAC_LEN], *buf = NULL;
+	char p[4096];
+	int in, rc;
+
+	memset(&o, 0, sizeof(o));
+	if (unhex(objid, id, sizeof(id)) != 0)
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "object id '%.40s' is malformed", objid);
+	object_path(v, kind, objid, p, sizeof(p));
+	if ((in = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+		return pv_diag_set(d, errno == ENOENT ? PV_ENOTFOUND : PV_EIO, -1, "object %s: %s", objid,
+		    strerror(errno));
+	(void)posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if ((buf = malloc(PV_SEALED_CHUNK)) == NULL || (m = pv_mac_new(v->k_content, PV_KEY_LEN)) == NULL) {
+		rc = PV_ENOMEM;
+		goto done;
+	}
+	if ((rc = pv_opener_begin(&o, &v->master, in, id, d)) != 0)
+		goto done;
+	for (uint64_t i = 0; i < o.nchunks; i++) {
+		size_t n;
+
+		if ((rc = pv_opener_chunk(&o, i, buf, &n, d)) != 0)
+			goto done;
+		if ((rc = pv_mac_update(m, buf, n)) != 0)
+			goto done;
+		if (fd >= 0 && pv_write_all(fd, buf, n) != 0) {
+			rc = pv_diag_set(d, PV_EIO, -1, "write failed: %s", strerror(errno));
+			goto done;
+		}
+	}
+	if ((rc = pv_mac_final(m, got)) != 0)
+		goto done;
+	if (mac != NULL && !pv_memeq_ct(got, mac, STORE_MAC_LEN))
+		rc = pv_diag_set(d, PV_EINTEGRITY, -1, "integrity error: object %s opens but is not the "
+		    "instance the index holds (content MAC differs)", objid);
+done:
+	/* In the vault every object was written sealed under the vault's key (checked at open): a
+	 * malformed one, or one without a slot for the key, is a damaged one, unless shredded. */
+	if (rc == PV_EPARSE || rc == PV_ETRUNC || (rc == PV_EAUTH && !pv_sealed_shredded(in))) {
+		rc = PV_EINTEGRITY;
+		if (d != NULL)
+			d->code = PV_EINTEGRITY;
+	}
+	if (rc != 0 && d != NULL && d->msg[0] != '\0' && strstr(d->msg, objid) == NULL) {
+		char msg[PV_DIAG_MSG + 64];
+
+		snprintf(msg, sizeof(msg), "%sobject %.32s: %s", rc == PV_EINTEGRITY ? "integrity error: " : "",
+		    objid, d->msg);
+		msg[sizeof(d->msg) - 1] = '\0';
+		memcpy(d->msg, msg, sizeof(d->msg));
+	}
+	pv_opener_free(&o);
+	pv_mac_free(m);
+	if (buf != NULL) {
+		pv_cleanse(buf, PV_SEALED_CHUNK);
+		free(buf);
+	}
+	close(in);
+	return rc;
+}
+
+int
+vault_get(struct vault *v, const struct vault_instance *inst, int fd, struct pv_diag *d)
+{
+	char objid[STORE_OBJID_HEX];
+	uint8_t mac[STORE_MAC_LEN];
+	uint64_t size;
+	int rc;
+
+	pthread_mutex_lock(&v->lock);
+	rc = v->ops->instance_get(v->ix, inst->sop_b, objid, &size, mac);
+	pthread_mutex_unlock(&v->lock);
+	if (rc != 0)
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "instance not in the index");
+	if (strcmp(objid, inst->objid) != 0)
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "index: instance rows disagree on object %s", inst->objid);
+	return open_object(v, "objects", objid, fd, mac, d);
+}
+
+int
+vault_rm(struct vault *v, const struct vault_instance *inst, struct pv_diag *d)
+{
+	char p[4096], dir[4096];
+	int fd, rc;
+
+	if (!v->writer)
+		return pv_diag_set(d, PV_EINVAL, -1, "vault opened read-only");
+	object_path(v, "objects", inst->objid, p, sizeof(p));
+	/* 1. Destroy the wrapped data key (durably): the body can never be opened again. */
+	if ((fd = open(p, O_RDWR | O_CLOEXEC)) >= 0) {
+		rc = pv_sealed_shred(fd, d);
+		close(fd);
+		if (rc != 0)
+			return rc;
+	} else if (errno != ENOENT) {
+		return pv_diag_set(d, PV_EIO, -1, "object %s: %s", inst->objid, strerror(errno));
+	}
+	/* 2. The index rows. */
+	pthread_mutex_lock(&v->lock);
+	if ((rc = v->ops->begin(v->ix, d)) == 0) {
+		if ((rc = v->ops->instance_remove(v->ix, inst->sop_b, d)) == 0)
+			rc = v->ops->commit(v->ix, d);
+		if (rc != 0)
+			v->ops->rollback(v->ix);
+	}
+	pthread_mutex_unlock(&v->lock);
+	if (rc != 0)
+		return rc;
+	/* 3. The object file. */
+	if (unlink(p) != 0 && errno != ENOENT)
+		return pv_diag_set(d, PV_EIO, -1, "object %s shredded but not removed: %s", inst->objid,
+		    strerror(errno));
+	snprintf(dir, sizeof(dir), "%s/objects/%.2s", v->dir, inst->objid);
+	(void)sync_dir(dir);
+	return 0;
+}
+
+/* ---- fsck ---- */
+
+struct idset {
+	char (*v)[STORE_OBJID_HEX];
+	size_t n, cap;
+};
+
+static int
+idset_add(struct idset *s, const char *id)
+{
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 256;
+		void *p = realloc(s->v, nc * sizeof(*s->v));
+
+		if (p == NULL)
+			return PV_ENOMEM;
+		s->v = p;
+		s->cap = nc;
+	}
+	snprintf(s->v[s->n++], STORE_OBJID_HEX, "%s", id);
+	return 0;
+}
+
+static int
+idcmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int
+idset_has(const struct idset *s, const char *id)
+{
+	return bsearch(id, s->v, s->n, sizeof(*s->v), idcmp) != NULL;
+}
+
+struct fsck_ctx {
+	struct vault *v;
+	vault_fsck_report_fn report;
+	void *rctx;
+	struct vault_fsck *out;
+	struct idset seen;
+	struct vault_instance *drop;   /* rows to remove on repair */
+	size_t ndrop, capdrop;
+	int err;
+};
+
+static int
+fsck_row(void *arg, const struct vault_match *m)
+{
+	struct fsck_ctx *c = arg;
+	struct pv_diag d;
+	char objid[STORE_OBJID_HEX], ix_objid[STORE_OBJID_HEX];
+	uint8_t mac[STORE_MAC_LEN], sop_b[STORE_BLIND_LEN];
+	const char *sop = NULL;
+	uint64_t size;
+	int rc;
+
+	c->out->instances++;
+	snprintf(objid, sizeof(objid), "%s", m->objid);
+	if (idset_add(&c->seen, objid) != 0)
+		return PV_ENOMEM;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->tag[i] == 0x00080018u)
+			sop = m->value[i];
+	blind(c->v, "SOPInstanceUID", sop != NULL ? sop : "", sop_b);
+	if (c->v->ops->instance_get(c->v->ix, sop_b, ix_objid, &size, mac) != 0 || strcmp(ix_objid, objid) != 0) {
+		pv_diag_clear(&d);
+		pv_diag_set(&d, PV_EINTEGRITY, -1, "index row's UID does not lead back to it");
+		c->out->bad++;
+		c->report(c->rctx, "bad", objid, &d);
+		return 0;
+	}
+	pv_diag_clear(&d);
+	rc = open_object(c->v, "objects", objid, -1, mac, &d);
+	if (rc == 0) {
+		c->out->objects_ok++;
+		return 0;
+	}
+	if (rc == PV_ENOTFOUND)
+		c->out->missing++;
+	else
+		c->out->bad++;
+	c->report(c->rctx, rc == PV_ENOTFOUND ? "missing" : "bad", objid, &d);
+	/* Missing or shredded (an interrupted rm): nothing can be read; the row goes on repair. */
+	if (rc == PV_ENOTFOUND || rc == PV_EAUTH) {
+		struct vault_instance *in;
+
+		if (c->ndrop == c->capdrop) {
+			size_t nc = c->capdrop ? c->capdrop * 2 : 16;
+			void *p = realloc(c->drop, nc * sizeof(*c->drop));
+
+			if (p == NULL)
+				return PV_ENOMEM;
+			c->drop = p;
+			c->capdrop = nc;
+		}
+		in = &c->drop[c->ndrop++];
+		memset(in, 0, sizeof(*in));
+		snprintf(in->objid, sizeof(in->objid), "%s", objid);
+		memcpy(in->sop_b, sop_b, sizeof(sop_b));
+	}
+	return 0;
+}
+
+static int
+fsck_quarantine(void *arg, const struct store_quarantine_row *r)
+{
+	struct fsck_ctx *c = arg;
+	struct pv_diag d;
+	int rc;
+
+	c->out->quarantined++;
+	if (idset_add(&c->seen, r->objid) != 0)
+		return PV_ENOMEM;
+	pv_diag_clear(&d);
+	if ((rc = open_object(c->v, "quarantine", r->objid, -1, NULL, &d)) != 0) {
+		c->out->bad++;
+		c->report(c->rctx, rc == PV_ENOTFOUND ? "missing" : "bad", r->objid, &d);
+	}
+	return 0;
+}
+
+/* Walks dir (objects/XY/ or quarantine/) for objects the index does not know. */
+static int
+fsck_walk(struct fsck_ctx *c, const char *path, int depth, const char *kind, int repair)
+{
+	DIR *dp = opendir(path);
+	struct dirent *e;
+	char sub[4096];
+
+	if (dp == NULL)
+		return errno == ENOENT ? 0 : PV_EIO;
+	while ((e = readdir(dp)) != NULL) {
+		size_t l = strlen(e->d_name);
+		uint8_t id[PV_SEALED_OBJID];
+		char objid[STORE_OBJID_HEX];
+		struct pv_diag d;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		if (depth == 0 && strcmp(kind, "objects") == 0) {
+			if (fsck_walk(c, sub, 1, kind, repair) != 0) {
+				closedir(dp);
+				return PV_EIO;
+			}
+			continue;
+		}
+		pv_diag_clear(&d);
+		if (l != 36 || strcmp(e->d_name + 32, ".pvo") != 0) {
+			pv_diag_set(&d, PV_EINTEGRITY, -1, "a file that is not a vault object: %s", sub);
+			c->report(c->rctx, "stray", "-", &d);
+			continue;
+		}
+		memcpy(objid, e->d_name, 32);
+		objid[32] = '\0';
+		if (unhex(objid, id, sizeof(id)) != 0 || idset_has(&c->seen, objid))
+			continue;
+		c->out->orphans++;
+		pv_diag_set(&d, PV_ENOTFOUND, -1, "object not in the index (an import that was never "
+		    "acknowledged)%s", repair ? ": shredded and removed" : "");
+		c->report(c->rctx, "orphan", objid, &d);
+		if (repair)
+			remove_object(c->v, kind, objid);
+	}
+	closedir(dp);
+	return 0;
+}
+
+int
+vault_fsck(struct vault *v, int repair, vault_fsck_report_fn report, void *ctx, struct vault_fsck *out,
+    struct pv_diag *d)
+{
+	struct fsck_ctx c;
+	char p[4096];
+	uint8_t ik[PV_KEY_LEN];
+	DIR *dp;
+	struct dirent *e;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	c.v = v;
+	c.report = report;
+	c.rctx = ctx;
+	c.out = out;
+	if (repair && !v->writer)
+		return pv_diag_set(d, PV_EINVAL, -1, "repair needs the vault opened for writing");
+	if ((rc = read_index_key(v->dir, &v->master, ik, d)) != 0)
+		return rc;
+	pv_cleanse(ik, sizeof(ik));
+	if ((rc = v->ops->check(v->ix, d)) != 0)
+		return rc;
+	if ((rc = vault_find(v, QUERY_IMAGE, NULL, 0, fsck_row, &c, d)) != 0)
+		goto done;
+	if ((rc = v->ops->quarantine_list(v->ix, fsck_quarantine, &c, d)) != 0)
+		goto done;
+	qsort(c.seen.v, c.seen.n, sizeof(*c.seen.v), idcmp);
+	snprintf(p, sizeof(p), "%s/objects", v->dir);
+	if ((rc = fsck_walk(&c, p, 0, "objects", repair)) != 0)
+		goto done;
+	snprintf(p, sizeof(p), "%s/quarantine", v->dir);
+	if ((rc = fsck_walk(&c, p, 0, "quarantine", repair)) != 0)
+		goto done;
+	snprintf(p, sizeof(p), "%s/tmp", v->dir);
+	if ((dp = opendir(p)) != NULL) {
+		while ((e = readdir(dp)) != NULL) {
+			struct pv_diag td;
+
+			if (e->d_name[0] == '.')
+				continue;
+			out->temporaries++;
+			pv_diag_clear(&td);
+			pv_diag_set(&td, PV_ETRUNC, -1, "an unfinished object in tmp/%s", repair ? ": removed" : "");
+			report(ctx, "temporary", e->d_name, &td);
+			if (repair)
+				(void)unlinkat(dirfd(dp), e->d_name, 0);
+		}
+		closedir(dp);
+	}
+	if (repair) {
+		if ((rc = v->ops->begin(v->ix, d)) != 0)
+			goto done;
+		for (size_t i = 0; i < c.ndrop && rc == 0; i++)
+			rc = v->ops->instance_remove(v->ix, c.drop[i].sop_b, d);
+		if (rc == 0)
+			rc = v->ops->prune(v->ix, &out->pruned, d);
+		if (rc == 0)
+			rc = v->ops->commit(v->ix, d);
+		else
+			v->ops->rollback(v->ix);
+		if (rc == 0) {
+			for (size_t i = 0; i < c.ndrop; i++) {
+				object_path(v, "objects", c.drop[i].objid, p, sizeof(p));
+				(void)unlink(p);
+			}
+		}
+	}
+done:
+	free(c.seen.v);
+	free(c.drop);
+	return rc;
+}
+
+int
+vault_quarantine_list(struct vault *v, vault_quarantine_fn fn, void *ctx, struct pv_diag *d);
+
+struct qlist_ctx {
+	struct vault *v;
+	vault_quarantine_fn fn;
+	void *ctx;
+};
+
+static int
+qlist_row(void *arg, const struct store_quarantine_row *r)
+{
+	struct qlist_ctx *c = arg;
+	uint8_t aad[96], *plain;
+	size_t an, n;
+	int rc;
+
+	if (r->info_n < PV_SEALED_SMALL_OVERHEAD || strlen(r->objid) != 32)
+		return PV_EINTEGRITY;
+	n = r->info_n - PV_SEALED_SMALL_OVERHEAD;
+	if ((plain = malloc(n + 1)) == NULL)
+		return PV_ENOMEM;
+	an = col_aad("quarantine", NULL, r->objid, aad);
+	if ((rc = pv_open_small(c->v->k_col, aad, an, r->info, r->info_n, plain)) == 0) {
+		size_t wl;
+
+		plain[n] = '\0';
+		wl = strlen((char *)plain);
+		rc = c->fn(c->ctx, r->objid, r->size, (char *)plain, wl < n ? (char *)plain + wl + 1 : "");
+	}
+	pv_cleanse(plain, n);
+	free(plain);
+	return rc;
+}
+
+int
+vault_quarantine_list(struct vault *v, vault_quarantine_fn fn, void *ctx, struct pv_diag *d)
+{
+	struct qlist_ctx c = { v, fn, ctx };
+	int rc;
+
+	pthread_mutex_lock(&v->lock);
+	rc = v->ops->quarantine_list(v->ix, qlist_row, &c, d);
+	pthread_mutex_unlock(&v->lock);
+	if (rc == PV_EINTEGRITY)
+		pv_diag_set(d, rc, -1, "a sealed quarantine row does not open");
+	return rc;
+}
+
+/* ---- rotate-key ---- */
+
+struct rot_walk {
+	const struct pv_key *old, *nw;
+	int drop;                 /* second pass: drop the old slots */
+	uint64_t done, total;
+	void (*progress)(void *, uint64_t, uint64_t);
+	void *pctx;
+	struct pv_diag *d;
+};
+
+static int
+rot_file(struct rot_walk *w, const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return pv_diag_set(w->d, PV_EIO, -1, "%s: %s", path, strerror(errno));
+	if (w->drop)
+		rc = pv_sealed_drop_other_slots(fd, w->nw, w->d);
+	else
+		rc = pv_sealed_rewrap(fd, w->old, w->nw, NULL, w->d);
+	close(fd);
+	if (rc == PV_EAUTH && strstr(path, "index.key.pvo") == NULL) {
+		/* The vault's key was checked: no slot for it means a shredded object (an rm that
+		 * was interrupted before its index rows went); it has nothing left to wrap. */
+		rc = 0;
+		pv_diag_clear(w->d);
+	}
+	if (rc != 0) {
+		pv_diag_set_path(w->d, path);
+		return rc;
+	}
+	w->done++;
+	if (w->progress != NULL)
+		w->progress(w->pctx, w->done, w->total);
+	return 0;
+}
+
+/* Applies rot_file (count only, when w is NULL) to every object of the vault. */
+static int
+rot_walk(const char *dir, struct rot_walk *w, uint64_t *count)
+{
+	static const char *const kinds[] = { "objects", "quarantine" };
+	char p[2048], q[4096];
+	int rc;
+
+	snprintf(p, sizeof(p), "%s/index.key.pvo", dir);
+	if (w != NULL && (rc = rot_file(w, p)) != 0)
+		return rc;
+	(*count)++;
+	for (int k = 0; k < 2; k++) {
+		DIR *dp, *sp;
+		struct dirent *e, *f;
+
+		snprintf(p, sizeof(p), "%s/%s", dir, kinds[k]);
+		if ((dp = opendir(p)) == NULL)
+			continue;
+		while ((e = readdir(dp)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(q, sizeof(q), "%s/%s", p, e->d_name);
+			if (k == 1) {
+				if (strlen(e->d_name) == 36 && strcmp(e->d_name + 32, ".pvo") == 0) {
+					(*count)++;
+					if (w != NULL && (rc = rot_file(w, q)) != 0) {
+						closedir(dp);
+						return rc;
+					}
+				}
+				continue;
+			}
+			if ((sp = opendir(q)) == NULL)
+				continue;
+			while ((f = readdir(sp)) != NULL) {
+				char r[4400];
+
+				if (strlen(f->d_name) != 36 || strcmp(f->d_name + 32, ".pvo") != 0)
+					continue;
+				(*count)++;
+				snprintf(r, sizeof(r), "%s/%s", q, f->d_name);
+				if (w != NULL && (rc = rot_file(w, r)) != 0) {
+					closedir(sp);
+					closedir(dp);
+					return rc;
+				}
+			}
+			closedir(sp);
+		}
+		closedir(dp);
+	}
+	return 0;
+}
+
+int
+vault_rotate_key(const char *dir, const char *master_key_path, const char *new_key_path,
+    void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx, char newid[9], uint64_t *objects,
+    struct pv_diag *d)
+{
+	struct pv_key old, nw;
+	struct rot_walk w;
+	char want[9], have[9], state_old[9] = "", state_new[9] = "", line[64];
+	char *state = NULL, *next = NULL, *inside = NULL;
+	int lockfd = -1, rc, keep_inside;
+	uint64_t total = 0;
+	FILE *f;
+
+	memset(&old, 0, sizeof(old));
+	memset(&nw, 0, sizeof(nw));
+	*objects = 0;
+	if ((rc = read_vault_file(dir, want, d)) != 0)
+		return rc;
+	if ((rc = lock_vault(dir, 1, &lockfd, d)) != 0)
+		return rc;
+	state = path_join(dir, "rotate.state");
+	next = path_join(dir, "master.key.new");
+	inside = path_join(dir, "master.key");
+	if (state == NULL || next == NULL || inside == NULL) {
+		rc = PV_ENOMEM;
+		goto done;
+	}
+	keep_inside = master_key_path == NULL;
+	if ((f = fopen(state, "r")) != NULL) {
+		if (fgets(line, sizeof(line), f) == NULL || sscanf(line, "rotate %8s %8s", state_old, state_new) != 2)
+			state_old[0] = '\0';
+		fclose(f);
+		if (state_old[0] == '\0') {
+			rc = pv_diag_set(d, PV_EPARSE, -1, "rotate.state is damaged");
+			goto done;
+		}
+	}
+	/* Run again after it finished: the vault names the new key already. */
+	if (state_old[0] == '\0' && new_key_path != NULL) {
+		char nid[9];
+
+		if ((rc = pv_key_read(new_key_path, PV_KEY_MASTER, &nw, d)) != 0)
+			goto done;
+		pv_key_id_hex(&nw, nid);
+		pv_key_clear(&nw);
+		if (strcmp(nid, want) == 0) {
+			snprintf(newid, 9, "%s", nid);
+			rc = rot_walk(dir, NULL, objects);
+			goto done;
+		}
+	}
+	/* The vault file names the new key already: only rotate.state was left. */
+	if (state_old[0] != '\0' && strcmp(want, state_new) == 0) {
+		snprintf(newid, 9, "%s", state_new);
+		keep_inside = access(inside, F_OK) == 0;
+		goto cleanup;
+	}
+	if ((rc = load_master(dir, master_key_path, &old, d)) != 0)
+		goto done;
+	pv_key_id_hex(&old, have);
+	/* An inside rotation that got past its commit point: master.key is the new key already. */
+	if (state_old[0] != '\0' && strcmp(have, state_new) == 0 && keep_inside) {
+		nw = old;
+		goto finish;
+	}
+	if (strcmp(have, want) != 0) {
+		rc = pv_diag_set(d, PV_EAUTH, -1, "master key %s is not this vault's (%s)", have, want);
+		goto done;
+	}
+	if (new_key_path != NULL) {
+		if ((rc = pv_key_read(new_key_path, PV_KEY_MASTER, &nw, d)) != 0)
+			goto done;
+	} else if (!keep_inside) {
+		rc = pv_diag_set(d, PV_EINVAL, -1, "this vault keeps its master key outside: give the new "
+		    "key with --new-master-key FILE ('pacsvault keygen --type master')");
+		goto done;
+	} else if (access(next, F_OK) == 0) {
+		if ((rc = pv_key_read(next, PV_KEY_MASTER, &nw, d)) != 0)
+			goto done;
+	} else {
+		if ((rc = pv_key_generate(&nw, PV_KEY_MASTER)) != 0 || (rc = pv_key_write(next, &nw, d)) != 0)
+			goto done;
+	}
+	pv_key_id_hex(&nw, newid);
+	if (strcmp(newid, have) == 0) {
+		rc = pv_diag_set(d, PV_EINVAL, -1, "the new master key is the current one");
+		goto done;
+	}
+	if (state_old[0] != '\0' && strcmp(state_new, newid) != 0) {
+		rc = pv_diag_set(d, PV_EINVAL, -1, "an unfinished rotation is to key %s, not %s: finish it "
+		    "with that key first", state_new, newid);
+		goto done;
+	}
+	if (state_old[0] == '\0') {
+		struct pv_atomic af;
+
+		snprintf(line, sizeof(line), "rotate %s %s\n", have, newid);
+		if ((rc = pv_atomic_open(&af, state, 0600, d)) != 0)
+			goto done;
+		if (pv_write_all(af.fd, line, strlen(line)) != 0) {
+			pv_atomic_abort(&af);
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot write rotate.state");
+			goto done;
+		}
+		if ((rc = pv_atomic_commit(&af, d)) != 0)
+			goto done;
+	}
+	memset(&w, 0, sizeof(w));
+	w.old = &old;
+	w.nw = &nw;
+	w.progress = progress;
+	w.pctx = ctx;
+	w.d = d;
+	if ((rc = rot_walk(dir, NULL, &total)) != 0)
+		goto done;
+	w.total = 2 * total;
+	/* Pass 1: a wrap under the new key beside the old one. Pass 2: the old wraps go. */
+	if ((rc = rot_walk(dir, &w, objects)) != 0)
+		goto done;
+	w.drop = 1;
+	*objects = 0;
+	if ((rc = rot_walk(dir, &w, objects)) != 0)
+		goto done;
+	if (keep_inside) {
+		/* The commit point: master.key becomes the new key in one rename. */
+		if (rename(next, inside) != 0) {
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot install the new master key: %s", strerror(errno));
+			goto done;
+		}
+		if (sync_dir(dir) != 0) {
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot sync the vault folder");
+			goto done;
+		}
+	}
+finish:
+	pv_key_id_hex(&nw, newid);
+	{
+		struct store_index *ix = NULL;
+		char *dbp = path_join(dir, "index.db");
+
+		if (dbp == NULL) {
+			rc = PV_ENOMEM;
+			goto done;
+		}
+		rc = store_index_sqlite.open(dbp, 0, &ix, d);
+		free(dbp);
+		if (rc == 0)
+			rc = store_index_sqlite.meta_set(ix, "master_key_id", newid, d);
+		if (ix != NULL)
+			store_index_sqlite.close(ix);
+		if (rc != 0)
+			goto done;
+	}
+	if ((rc = write_vault_file(dir, newid, keep_inside, d)) != 0)
+		goto done;
+cleanup:
+	if (unlink(state) != 0 || sync_dir(dir) != 0) {
+		rc = pv_diag_set(d, PV_EIO, -1, "cannot remove rotate.state");
+		goto done;
+	}
+	if (*objects == 0)
+		(void)rot_walk(dir, NULL, objects);
+	rc = 0;
+done:
+	if (lockfd >= 0)
+		close(lockfd);
+	pv_key_clear(&old);
+	pv_key_clear(&nw);
+	free(state);
+	free(next);
+	free(inside);
+	return rc;
+}

@@ -1,0 +1,633 @@
+"""vaultcheck.py: the encrypted vault end to end (issue #5 must-shows).
+
+1. Round trip: pydicom's test files and a generated 2,000-instance set are
+   imported; `get` gives back byte-identical files; `find` answers a table of
+   C-FIND queries whose expected sets are computed here from the generated
+   metadata.
+2. No clear PHI at rest: a raw byte search of every file under the vault
+   (objects, index.db and its -wal/-shm) finds none of the planted names,
+   IDs, birth dates or accession numbers, in any character set used.
+3. Tampering: a flipped bit, a truncated object, two swapped objects, two
+   swapped chunks, swapped index rows and a wrong key each give an
+   integrity error naming the object; no output file is left behind.
+4. Crash safety: 50 SIGKILLs of `import` at random moments; after each,
+   fsck finds nothing damaged or missing, and every acknowledged instance
+   is there, byte-identical; 50 SIGKILLs of `vault rotate-key`, each run
+   again to the end; afterwards the old master key opens nothing.
+5. `rm`: the object is shredded before it goes (a hard link kept to it
+   cannot be opened with the master key), no trace in the index.
+An independent reader of the sealed format (python3-cryptography, from
+docs/FORMATS.md) decrypts the objects and compares them with the inputs.
+"""
+import glob
+import hashlib
+import hmac
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import check, finish  # noqa: E402
+
+PV = os.environ["PV"]
+PVR = os.environ.get("PV_RELEASE", PV)
+DATA = os.environ.get("PYDICOM_DATA", "/usr/lib/python3/dist-packages/pydicom/data")
+
+
+def pv(args, ok=(0,), exe=None, env=None):
+    p = subprocess.run([exe or PV] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    if p.returncode not in ok:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(args[:2]), p.returncode, p.stderr.decode()[-800:]))
+    return p
+
+
+# ---- an independent reader of the sealed object format (docs/FORMATS.md) ----
+
+def read_key(path):
+    b = open(path, "rb").read()
+    assert len(b) == 48 and b[:8] == b"PVKEY\0\0\0"
+    return b[16:48]
+
+
+def key_id(ktype, key):
+    return hashlib.sha256(b"pacsvault key id" + bytes([ktype]) + key).digest()[:4]
+
+
+def unseal(path, master):
+    """The plaintext of a sealed object, or raises ValueError."""
+    b = open(path, "rb").read()
+    if len(b) < 176 or b[:8] != b"PVSEALED" or b[8] != 1 or b[9] != 1:
+        raise ValueError("not a sealed object")
+    kid = key_id(2, master)
+    kek = hmac.new(master, b"pacsvault v1 wrap", hashlib.sha256).digest()
+    dk = None
+    for slot in (0, 1):
+        s = b[32 + 64 * slot:96 + 64 * slot]
+        if s[:4] == kid:
+            dk = AESGCM(kek).decrypt(s[4:16], s[16:64], b[:32] + kid + bytes([slot]))
+    if dk is None:
+        raise ValueError("no slot for this key")
+    objid = b[16:32]
+    body = b[160:]
+    n = -(-len(body) // 65552)
+    out = b""
+    for i in range(n):
+        c = body[i * 65552:(i + 1) * 65552]
+        final = 1 if i == n - 1 else 0
+        out += AESGCM(dk).decrypt(b"\0\0\0\0" + struct.pack(">Q", i), c, objid + struct.pack(">Q", i) + bytes([final]))
+    return out
+
+
+def objects(vault):
+    return sorted(glob.glob(os.path.join(vault, "objects", "*", "*.pvo")))
+
+
+# ---- the generated set ----
+
+CHARSETS = [
+    ("ISO_IR 100", lambda i: "Müller^Jürgen%03d" % i, "latin-1"),
+    ("ISO_IR 192", lambda i: "王^小明%03d" % i, "utf-8"),
+    ("GB18030", lambda i: "张^伟%03d" % i, "gb18030"),
+    (["", "ISO 2022 IR 87"], lambda i: "Yamada%03d^Tarou=山田^太郎%03d" % (i, i), "iso2022_jp"),
+    ("", lambda i: "O'NEIL^MARY%03d" % i, "ascii"),
+]
+
+
+def gen_set(root, n_total=2000, n_patients=40, seed=5):
+    rnd = random.Random(seed)
+    meta = []   # one dict per instance
+    plants = []  # (label, bytes) that must never appear in clear
+    os.makedirs(root, exist_ok=True)
+    pats = []
+    for p in range(n_patients):
+        cs, namef, enc = CHARSETS[p % len(CHARSETS)]
+        name = namef(p)
+        pid = "PVID%05dQ" % (p * 37 + 11)
+        birth = "19%02d%02d%02d" % (30 + p % 60, 1 + p % 12, 1 + p % 27)
+        sex = "MF"[p % 2]
+        pats.append(dict(cs=cs, name=name, enc=enc, pid=pid, birth=birth, sex=sex, studies=[]))
+        for part in name.replace("=", "^").split("^"):
+            if len(part) >= 3:
+                plants.append(("name %d" % p, part.encode(enc if enc != "iso2022_jp" else "utf-8")))
+                if enc == "iso2022_jp" and any(ord(c) > 127 for c in part):
+                    plants.append(("name %d (iso2022)" % p, part.encode("iso2022_jp")))
+                    plants.append(("name %d (euc-jp)" % p, part.encode("euc_jp")))
+        plants.append(("name %d utf-8" % p, name.encode("utf-8")))
+        plants.append(("id %d" % p, pid.encode()))
+        plants.append(("birth %d" % p, birth.encode()))
+    uid_n = [0]
+
+    def uid():
+        uid_n[0] += 1
+        return "2.25.%d" % (10 ** 20 + rnd.randrange(10 ** 18) * 1000 + uid_n[0])
+    # Distribute instances: each patient 1-3 studies, each 1-3 series.
+    series = []
+    for p, pt in enumerate(pats):
+        for s in range(1 + p % 3):
+            st = dict(uid=uid(), date="20%02d%02d%02d" % (5 + (p + s) % 15, 1 + s * 4, 2 + p % 25),
+                      time="%02d%02d%02d" % (7 + (p * 3 + s) % 12, (p * 7) % 60, s * 11),
+                      acc="ACC%07d" % (p * 100 + s), desc=["HEAD routine", "CHEST low dose", "Abdomen"][(p + s) % 3],
+                      series=[])
+            pt["studies"].append(st)
+            plants.append(("accession %d/%d" % (p, s), st["acc"].encode()))
+            for r in range(1 + (p + s) % 3):
+                se = dict(uid=uid(), modality=["CT", "MR", "CT", "US"][(p + s + r) % 4], number=r + 1,
+                          desc=["Axial 5mm", "Sagittal", "axial thin"][(s + r) % 3], inst=[])
+                st["series"].append(se)
+                series.append((pt, st, se))
+    for k in range(n_total):
+        pt, st, se = series[k % len(series)]
+        se["inst"].append(dict(uid=uid(), number=len(se["inst"]) + 1))
+    k = 0
+    for pt in pats:
+        for st in pt["studies"]:
+            for se in st["series"]:
+                for inst in se["inst"]:
+                    fm = FileMetaDataset()
+                    fm.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+                    fm.MediaStorageSOPInstanceUID = inst["uid"]
+                    fm.TransferSyntaxUID = ExplicitVRLittleEndian
+                    ds = Dataset()
+                    ds.file_meta = fm
+                    ds.SpecificCharacterSet = pt["cs"]
+                    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+                    ds.SOPInstanceUID = inst["uid"]
+                    ds.StudyInstanceUID = st["uid"]
+                    ds.SeriesInstanceUID = se["uid"]
+                    ds.PatientName = pt["name"]
+                    ds.PatientID = pt["pid"]
+                    ds.PatientBirthDate = pt["birth"]
+                    ds.PatientSex = pt["sex"]
+                    ds.StudyDate = st["date"]
+                    ds.StudyTime = st["time"]
+                    ds.AccessionNumber = st["acc"]
+                    ds.StudyDescription = st["desc"]
+                    ds.Modality = se["modality"]
+                    ds.SeriesNumber = se["number"]
+                    ds.SeriesDescription = se["desc"]
+                    ds.InstanceNumber = inst["number"]
+                    ds.Rows = ds.Columns = 8
+                    ds.BitsAllocated = ds.BitsStored = 16
+                    ds.HighBit = 15
+                    ds.PixelRepresentation = 0
+                    ds.SamplesPerPixel = 1
+                    ds.PhotometricInterpretation = "MONOCHROME2"
+                    ds.PixelData = bytes(rnd.randrange(256) for _ in range(128))
+                    ds.is_little_endian = True
+                    ds.is_implicit_VR = False
+                    path = os.path.join(root, "%04d.dcm" % k)
+                    ds.save_as(path, write_like_original=False)
+                    inst["path"] = path
+                    meta.append(dict(pt=pt, st=st, se=se, inst=inst))
+                    k += 1
+    return pats, meta, plants
+
+
+def find(vault, level, keys):
+    p = pv(["find", "--vault", vault, "--level", level, "--json"] + keys)
+    return json.loads(p.stdout.decode())
+
+
+def query_table(vault, pats, meta):
+    """(description, level, keys, expected set of unique keys)."""
+    studies = [(pt, st) for pt in pats for st in pt["studies"]]
+    seriesl = [(pt, st, se) for pt in pats for st in pt["studies"] for se in st["series"]]
+    p5, p7 = pats[5], pats[7]
+    some_series = seriesl[11][2]
+    three = [studies[i][1]["uid"] for i in (0, 9, 20)]
+    sops = [m["inst"]["uid"] for m in meta[100:104]]
+    t = [
+        ("studies of a patient ID", "STUDY", ["PatientID=" + p5["pid"]],
+         {st["uid"] for st in p5["studies"]}),
+        ("a Latin-1 name, wildcard, lower case", "PATIENT", ["PatientName=müller^jürgen00*"],
+         {pt["pid"] for pt in pats if pt["name"].lower().startswith("müller^jürgen00")}),
+        ("a UTF-8 Chinese name with ?", "PATIENT", ["PatientName=王^小明?05"],
+         {pt["pid"] for pt in pats if pt["name"].startswith("王^小明") and len(pt["name"]) == 8 and pt["name"].endswith("05")}),
+        ("a GB18030 name, exact", "PATIENT", ["PatientName=" + pats[2]["name"]], {pats[2]["pid"]}),
+        ("an ISO 2022 IR 87 name by its ideographic group", "PATIENT", ["PatientName=*=山田^太郎%03d" % 3],
+         {pats[3]["pid"]}),
+        ("a study date range", "STUDY", ["StudyDate=20100101-20121231"],
+         {st["uid"] for pt, st in studies if "20100101" <= st["date"] <= "20121231"}),
+        ("an open date range", "STUDY", ["StudyDate=-20080615"],
+         {st["uid"] for pt, st in studies if st["date"] <= "20080615"}),
+        ("an accession number", "STUDY", ["AccessionNumber=" + p7["studies"][0]["acc"]], {p7["studies"][0]["uid"]}),
+        ("modalities in study", "STUDY", ["ModalitiesInStudy=MR"],
+         {st["uid"] for pt, st in studies if any(se["modality"] == "MR" for se in st["series"])}),
+        ("series by modality of a patient", "SERIES", ["PatientID=" + p7["pid"], "Modality=CT"],
+         {se["uid"] for st in p7["studies"] for se in st["series"] if se["modality"] == "CT"}),
+        ("instances of a series", "IMAGE", ["SeriesInstanceUID=" + some_series["uid"]],
+         {i["uid"] for i in some_series["inst"]}),
+        ("a UID list", "STUDY", ["StudyInstanceUID=" + "\\".join(three)], set(three)),
+        ("birth date range", "PATIENT", ["PatientBirthDate=19500101-19691231"],
+         {pt["pid"] for pt in pats if "19500101" <= pt["birth"] <= "19691231"}),
+        ("sex and date", "STUDY", ["PatientSex=F", "StudyDate=-20120101"],
+         {st["uid"] for pt, st in studies if pt["sex"] == "F" and st["date"] <= "20120101"}),
+        ("description wildcard is case-sensitive", "STUDY", ["StudyDescription=*HEAD*"],
+         {st["uid"] for pt, st in studies if "HEAD" in st["desc"]}),
+        ("series description with ?", "SERIES", ["SeriesDescription=?xial*"],
+         {se["uid"] for pt, st, se in seriesl if se["desc"][1:].startswith("xial")}),
+        ("a SOP instance UID list", "IMAGE", ["SOPInstanceUID=" + "\\".join(sops)], set(sops)),
+        ("an unknown patient ID", "STUDY", ["PatientID=NOSUCHID"], set()),
+        ("every study (universal)", "STUDY", [], {st["uid"] for pt, st in studies}),
+        ("a time range", "STUDY", ["StudyTime=0900-1130"],
+         {st["uid"] for pt, st in studies if "090000" <= st["time"] <= "113059"}),
+        ("patient ID and study date", "STUDY", ["PatientID=" + p5["pid"], "StudyDate=" + p5["studies"][0]["date"]],
+         {st["uid"] for st in p5["studies"] if st["date"] == p5["studies"][0]["date"]}),
+    ]
+    keyname = {"PATIENT": "PatientID", "STUDY": "StudyInstanceUID", "SERIES": "SeriesInstanceUID",
+               "IMAGE": "SOPInstanceUID"}
+    for desc, level, keys, want in t:
+        rows = find(vault, level, keys)
+        got = {r[keyname[level]] for r in rows}
+        check(got == want and len(rows) == len(got),
+              "find %s: %d of %d expected (%s)" % (desc, len(got & want), len(want), " ".join(keys)[:80]))
+    # Counts returned at the patient and study levels.
+    rows = find(vault, "PATIENT", ["PatientID=" + p5["pid"], "NumberOfPatientRelatedStudies="])
+    check(len(rows) == 1 and rows[0]["NumberOfPatientRelatedStudies"] == str(len(p5["studies"])),
+          "NumberOfPatientRelatedStudies returned")
+    st = p5["studies"][0]
+    rows = find(vault, "STUDY", ["StudyInstanceUID=" + st["uid"], "NumberOfStudyRelatedInstances=",
+                                 "PatientName=", "ModalitiesInStudy="])
+    n_inst = sum(len(se["inst"]) for se in st["series"])
+    mods = "\\".join(sorted({se["modality"] for se in st["series"]}))
+    check(len(rows) == 1 and rows[0]["NumberOfStudyRelatedInstances"] == str(n_inst) and
+          rows[0]["PatientName"] == p5["name"] and rows[0]["ModalitiesInStudy"] == mods,
+          "study row returns counts, modalities and the UTF-8 name")
+    p = pv(["find", "--vault", vault, "--level", "STUDY", "SeriesDescription=x"], ok=(2,))
+    check(b"SERIES" in p.stderr, "a SERIES key in a STUDY query is refused")
+
+
+def main():
+    root = sys.argv[1]
+    os.makedirs(root, exist_ok=True)
+    gen = os.path.join(root, "gen")
+    pats, meta, plants = gen_set(gen)
+    vault = os.path.join(root, "vault")
+    out = pv(["vault", "init", vault]).stdout.decode()
+    check("master key" in out and os.stat(os.path.join(vault, "master.key")).st_mode & 0o777 == 0o600,
+          "vault init: master key inside, 0600")
+    p = pv(["vault", "init", vault], ok=(1,))
+    check(b"not empty" in p.stderr, "vault init refuses an existing vault")
+    master = read_key(os.path.join(vault, "master.key"))
+
+    # 1. Round trip: pydicom's files (a vault of their own: the query table below knows only
+    # the generated set).
+    pyvault = os.path.join(root, "pyvault")
+    pv(["vault", "init", pyvault])
+    pymaster = read_key(os.path.join(pyvault, "master.key"))
+    pyfiles = sorted(glob.glob(os.path.join(DATA, "test_files", "*")) + glob.glob(os.path.join(DATA, "charset_files", "*")))
+    pyfiles = [f for f in pyfiles if os.path.isfile(f)]
+    p = pv(["import", "--vault", pyvault, "--verbose"] + pyfiles, ok=(0, 1))
+    status = {}
+    for line in p.stdout.decode().splitlines():
+        st, path = line.split("\t", 1)
+        status[path] = st
+    check(len(status) == len(pyfiles), "import reports every pydicom file (%d of %d)" % (len(status), len(pyfiles)))
+    stored = [f for f in pyfiles if status.get(f) == "stored"]
+    conflicts = [f for f in pyfiles if status.get(f) == "conflict"]
+    quarantined = [f for f in pyfiles if status.get(f) == "quarantined"]
+    check(len(stored) > 40 and len(quarantined) > 0, "%d stored, %d conflicts, %d quarantined" %
+          (len(stored), len(conflicts), len(quarantined)))
+    bad = []
+    for f in stored + conflicts:
+        ds = pydicom.dcmread(f, stop_before_pixels=True, force=True)
+        dst = os.path.join(root, "get.dcm")
+        if os.path.exists(dst):
+            os.unlink(dst)
+        pv(["get", "--vault", pyvault, str(ds.SOPInstanceUID).strip(), "-o", dst])
+        got = open(dst, "rb").read()
+        if f in stored and got != open(f, "rb").read():
+            bad.append(f)
+        if f in conflicts and got == open(f, "rb").read():
+            bad.append(f)
+    check(not bad, "get gives back the exact bytes of every stored pydicom file, and the first of each "
+          "conflicting UID (%d files; wrong: %s)" % (len(stored) + len(conflicts), bad[:3]))
+    q = json.loads(pv(["vault", "quarantine", "--vault", pyvault, "--json"]).stdout.decode())
+    check(sorted(r["path"] for r in q) == sorted(quarantined) and all(r["reason"] for r in q),
+          "vault quarantine lists every quarantined file with its reason")
+    # Stdout form.
+    f0 = stored[0]
+    uid0 = str(pydicom.dcmread(f0, stop_before_pixels=True, force=True).SOPInstanceUID)
+    p = pv(["get", "--vault", pyvault, uid0, "-o", "-"])
+    check(p.stdout == open(f0, "rb").read(), "get -o - writes the exact bytes")
+
+    # The generated set.
+    t0 = time.time()
+    p = pv(["import", "--vault", vault, "--json", gen])
+    s = json.loads(p.stdout.decode())
+    check(s["stored"] == 2000 and s["failed"] == 0, "2,000 generated instances stored (%.1f s)" % (time.time() - t0))
+    p = pv(["import", "--vault", vault, "--json", gen])
+    s = json.loads(p.stdout.decode())
+    check(s["duplicates"] == 2000 and s["stored"] == 0, "imported again: 2,000 duplicates, nothing stored twice")
+    study = meta[0]["st"]["uid"]
+    dst = os.path.join(root, "study")
+    pv(["get", "--vault", vault, study, "-o", dst])
+    want = {m["inst"]["uid"]: m["inst"]["path"] for m in meta if m["st"]["uid"] == study}
+    ok = sorted(os.listdir(dst)) == sorted(u + ".dcm" for u in want) and all(
+        open(os.path.join(dst, u + ".dcm"), "rb").read() == open(pth, "rb").read() for u, pth in want.items())
+    check(ok, "get of a study: %d instances, byte-identical" % len(want))
+    # The independent reader: every object decrypts to one of the inputs.
+    inputs = {hashlib.sha256(open(f, "rb").read()).digest() for f in pyfiles + [m["inst"]["path"] for m in meta]}
+    objs = objects(vault) + objects(pyvault)
+    okn = sum(1 for o in objects(vault) if hashlib.sha256(unseal(o, master)).digest() in inputs)
+    okn += sum(1 for o in objects(pyvault) if hashlib.sha256(unseal(o, pymaster)).digest() in inputs)
+    check(okn == len(objs) == len(stored) + 2000,
+          "every object (%d) opens with the Python reader of docs/FORMATS.md to an input file" % len(objs))
+    names = {os.path.basename(o)[:-4] for o in objs}
+    check(all(len(n) == 32 and all(c in "0123456789abcdef" for c in n) for n in names),
+          "object names are 32 random hex digits, never UIDs")
+    query_table(vault, pats, meta)
+
+    # 2. No clear PHI at rest.
+    files = [os.path.join(dp, f) for v in (vault, pyvault) for dp, dn, fn in os.walk(v) for f in fn]
+    blob = b"".join(open(f, "rb").read() for f in files if "/ledger/" not in f)
+    found = [lbl for lbl, b in plants if b in blob]
+    check(not found, "no planted name, ID, birth date or accession number in any vault file "
+          "(%d strings, %d files incl. index.db/-wal; found: %s)" % (len(plants), len(files), found[:3]))
+
+    # 3. Tampering.
+    tamper(root, vault, meta, master)
+    # 5. rm.
+    rm_checks(root, vault, meta, master)
+    # 4. Crash safety.
+    crash_import(root, gen, meta)
+    crash_rotate(root, gen)
+    return finish()
+
+
+def get_fails(vault, uid, dst, want_obj=None, extra=()):
+    if os.path.exists(dst):
+        os.unlink(dst)
+    p = pv(["get", "--vault", vault, uid, "-o", dst] + list(extra), ok=(1,))
+    err = p.stderr.decode()
+    return (not os.path.exists(dst)) and (want_obj is None or want_obj in err), err
+
+
+def tamper(root, vault, meta, master):
+    # A bigger instance for chunk swaps (3 chunks).
+    big = os.path.join(root, "big.dcm")
+    ds = pydicom.dcmread(meta[0]["inst"]["path"])
+    ds.SOPInstanceUID = "2.25.4242424242"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.Rows = ds.Columns = 256
+    ds.PixelData = os.urandom(256 * 256 * 2)
+    ds.save_as(big)
+    before = set(objects(vault))
+    pv(["import", "--vault", vault, big])
+    obj_big = objects(vault)
+    big_obj = sorted(set(obj_big) - before)
+    r = json.loads(pv(["vault", "fsck", "--vault", vault, "--json"]).stdout.decode())
+    check(r["bad"] == 0 and r["orphans"] == 0 and r["objects_ok"] == len(obj_big),
+          "fsck of the clean vault: %d objects verified, nothing wrong" % r["objects_ok"])
+
+    check(len(big_obj) == 1 and os.path.getsize(big_obj[0]) > 2 * 65552, "the large instance is one object of %d bytes" % (os.path.getsize(big_obj[0]) if big_obj else 0))
+    bo = big_obj[0]
+    bid = os.path.basename(bo)[:-4]
+    orig = open(bo, "rb").read()
+    dst = os.path.join(root, "t.dcm")
+    uid = "2.25.4242424242"
+
+    def restore():
+        with open(bo, "wb") as f:
+            f.write(orig)
+
+    cases = []
+    # Magic, object id, slot 0 (key id, nonce, wrapped key, tag), chunk 0, chunk 1, the last tag.
+    # Slot 1 (96..159) is unused until a rotation.
+    for off in (5, 20, 33, 40, 60, 90, 200, 70000, len(orig) - 3):
+        b = bytearray(orig)
+        b[off] ^= 0x10
+        cases.append(("a flipped bit at %d" % off, bytes(b)))
+    cases.append(("truncated by one byte", orig[:-1]))
+    cases.append(("truncated at a chunk boundary", orig[:160 + 65552]))
+    b = bytearray(orig)
+    c0, c1 = orig[160:160 + 65552], orig[160 + 65552:160 + 2 * 65552]
+    b[160:160 + 65552] = c1
+    b[160 + 65552:160 + 2 * 65552] = c0
+    cases.append(("two chunks swapped", bytes(b)))
+    for name, content in cases:
+        with open(bo, "wb") as f:
+            f.write(content)
+        ok, err = get_fails(vault, uid, dst, bid)
+        check(ok and "integrity error" in err,
+              "tamper: %s: get fails naming the object, nothing written (%s)" % (name, err.strip()[-120:]))
+        p = pv(["vault", "fsck", "--vault", vault, "--json"], ok=(1,))
+        r = json.loads(p.stdout.decode())
+        check(r["bad"] == 1 and r["problems"][0]["object"] == bid, "tamper: %s: fsck names the object" % name)
+        restore()
+    # Two whole objects swapped (renamed into each other's place).
+    others = [o for o in objects(vault) if o != bo]
+    a, b2 = others[10], others[20]
+    da, db = open(a, "rb").read(), open(b2, "rb").read()
+    with open(a, "wb") as f:
+        f.write(db)
+    with open(b2, "wb") as f:
+        f.write(da)
+    p = pv(["vault", "fsck", "--vault", vault, "--json"], ok=(1,))
+    r = json.loads(p.stdout.decode())
+    named = {x["object"] for x in r["problems"]}
+    check(r["bad"] == 2 and named == {os.path.basename(a)[:-4], os.path.basename(b2)[:-4]},
+          "tamper: two swapped objects: fsck names both")
+    with open(a, "wb") as f:
+        f.write(da)
+    with open(b2, "wb") as f:
+        f.write(db)
+    # Swapped index rows (object ids exchanged between two instances).
+    conn = sqlite3.connect(os.path.join(vault, "index.db"))
+    r1, r2 = conn.execute("SELECT pk, objid FROM instance ORDER BY pk LIMIT 2").fetchall()
+    conn.execute("UPDATE instance SET objid = 'x' WHERE pk = ?", (r1[0],))
+    conn.execute("UPDATE instance SET objid = ? WHERE pk = ?", (r1[1], r2[0]))
+    conn.execute("UPDATE instance SET objid = ? WHERE pk = ?", (r2[1], r1[0]))
+    conn.commit()
+    conn.close()
+    p = pv(["vault", "fsck", "--vault", vault], ok=(1,))
+    check(b"integrity error" in p.stderr and b"does not open" in p.stderr,
+          "tamper: swapped index rows: the sealed row does not open (%s)" % p.stderr.decode().strip()[-100:])
+    conn = sqlite3.connect(os.path.join(vault, "index.db"))
+    conn.execute("UPDATE instance SET objid = 'x' WHERE pk = ?", (r1[0],))
+    conn.execute("UPDATE instance SET objid = ? WHERE pk = ?", (r2[1], r2[0]))
+    conn.execute("UPDATE instance SET objid = ? WHERE pk = ?", (r1[1], r1[0]))
+    conn.commit()
+    conn.close()
+    pv(["vault", "fsck", "--vault", vault])
+    # A wrong master key.
+    wrong = os.path.join(root, "wrong.key")
+    pv(["keygen", "--type", "master", "-o", wrong])
+    ok, err = get_fails(vault, uid, dst, None, ["--master-key", wrong])
+    check(ok and "is not this vault's" in err, "a wrong master key: refused (%s)" % err.strip()[-90:])
+    # The right key id but the objects sealed by another vault: swap in an object of a second vault.
+    v2 = os.path.join(root, "vault2")
+    pv(["vault", "init", v2])
+    pv(["import", "--vault", v2, big])
+    o2 = objects(v2)[0]
+    shutil.copyfile(o2, bo)
+    ok, err = get_fails(vault, uid, dst, bid)
+    check(ok and "integrity error" in err,
+          "an object of another vault in its place: refused (%s)" % err.strip()[-90:])
+    restore()
+    p = pv(["get", "--vault", vault, uid, "-o", dst])
+    check(open(dst, "rb").read() == open(big, "rb").read(), "restored: the object opens again, byte-identical")
+
+
+def rm_checks(root, vault, meta, master):
+    uid = "2.25.4242424242"
+    big = [o for o in objects(vault) if os.path.getsize(o) > 2 * 65552][0]
+    keep = os.path.join(root, "remnant.pvo")
+    if os.path.exists(keep):
+        os.unlink(keep)
+    os.link(big, keep)   # what a disk might still hold after the unlink
+    p = pv(["rm", "--vault", vault, uid])
+    check(not os.path.exists(big), "rm: the object file is gone")
+    try:
+        unseal(keep, master)
+        ok = False
+    except Exception:
+        ok = True
+    check(ok, "rm: the freed object cannot be opened with the master key (its key slots were shredded)")
+    check(len(find(vault, "IMAGE", ["SOPInstanceUID=" + uid])) == 0, "rm: the index no longer knows the instance")
+    p = pv(["get", "--vault", vault, uid, "-o", os.path.join(root, "x.dcm")], ok=(1,))
+    check(b"no instance" in p.stderr, "rm: get says not found")
+    # A whole series.
+    se = meta[30]["se"]
+    n = len(se["inst"])
+    before = len(objects(vault))
+    pv(["rm", "--vault", vault, se["uid"]])
+    check(len(objects(vault)) == before - n and not find(vault, "SERIES", ["SeriesInstanceUID=" + se["uid"]]),
+          "rm of a series: %d objects shredded, the series row gone" % n)
+    r = json.loads(pv(["vault", "fsck", "--vault", vault, "--json"]).stdout.decode())
+    check(r["bad"] == 0 and r["orphans"] == 0 and r["missing"] == 0, "fsck after rm: consistent")
+    os.unlink(keep)
+
+
+def stored_lines(out):
+    acked = set()
+    for line in out.decode(errors="replace").splitlines():
+        if "\t" in line:
+            st, path = line.split("\t", 1)
+            if st == "stored":
+                acked.add(path)
+    return acked
+
+
+def crash_import(root, gen, meta):
+    vault = os.path.join(root, "crash")
+    pv(["vault", "init", vault])
+    files = sorted(glob.glob(os.path.join(gen, "*.dcm")))
+    rnd = random.Random(7)
+    acked = set()
+    trials = 50
+    damaged = 0
+    lost = 0
+    for t in range(trials):
+        part = files[:]
+        rnd.shuffle(part)
+        proc = subprocess.Popen([PVR, "import", "--vault", vault, "--verbose", "--batch", "8", "--jobs", "2"] + part[:400],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.01, 0.35))
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate()
+        acked |= stored_lines(out)
+        p = pv(["vault", "fsck", "--vault", vault, "--json"], ok=(0, 1), exe=PVR)
+        r = json.loads(p.stdout.decode())
+        if r["bad"] or r["missing"]:
+            damaged += 1
+        pv(["vault", "fsck", "--vault", vault, "--repair"], ok=(0, 1), exe=PVR)
+    check(damaged == 0, "import killed %d times: fsck never finds a damaged or missing object" % trials)
+    r = json.loads(pv(["vault", "fsck", "--vault", vault, "--json"], exe=PVR).stdout.decode())
+    check(r["orphans"] == 0 and r["temporaries"] == 0 and r["bad"] == 0, "after --repair the vault is clean")
+    # Every acknowledged instance is there, byte-identical (fetched study by study).
+    by_path = {m["inst"]["path"]: m for m in meta}
+    studies = {by_path[p]["st"]["uid"] for p in acked}
+    got = {}
+    for s in studies:
+        d = os.path.join(root, "crash-get", s)
+        pv(["get", "--vault", vault, s, "-o", d], exe=PVR)
+        for f in os.listdir(d):
+            got[f[:-4]] = open(os.path.join(d, f), "rb").read()
+    for pth in acked:
+        u = by_path[pth]["inst"]["uid"]
+        if got.get(u) != open(pth, "rb").read():
+            lost += 1
+    check(len(acked) > 100 and lost == 0,
+          "every instance acknowledged before a SIGKILL (%d) is stored, byte-identical" % len(acked))
+    shutil.rmtree(os.path.join(root, "crash-get"), ignore_errors=True)
+
+
+def crash_rotate(root, gen):
+    files = sorted(glob.glob(os.path.join(gen, "*.dcm")))[:300]
+    for mode in ("inside", "outside"):
+        vault = os.path.join(root, "rot-" + mode)
+        keys = []
+        if mode == "outside":
+            k0 = os.path.join(root, "rot-k0.key")
+            pv(["keygen", "--type", "master", "-o", k0])
+            keys.append(k0)
+            pv(["vault", "init", vault, "--master-key", k0])
+        else:
+            pv(["vault", "init", vault])
+            keys.append(os.path.join(root, "rot-old0.key"))
+            shutil.copyfile(os.path.join(vault, "master.key"), keys[0])
+            os.chmod(keys[0], 0o600)
+        pv(["import", "--vault", vault] + files + (["--master-key", keys[0]] if mode == "outside" else []))
+        rnd = random.Random(11)
+        bad = 0
+        trials = 25
+        for t in range(trials):
+            args = ["vault", "rotate-key", "--vault", vault]
+            if mode == "outside":
+                nk = os.path.join(root, "rot-k%d.key" % (t + 1))
+                pv(["keygen", "--type", "master", "-o", nk])
+                args += ["--master-key", keys[-1], "--new-master-key", nk]
+            proc = subprocess.Popen([PVR] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rnd.uniform(0.0, 0.25))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            p = pv(args, ok=(0, 1), exe=PVR)
+            if p.returncode != 0:
+                bad += 1
+                continue
+            if mode == "outside":
+                keys.append(nk)
+            else:
+                cur = os.path.join(root, "rot-old%d.key" % (t + 1))
+                shutil.copyfile(os.path.join(vault, "master.key"), cur)
+                keys.append(cur)
+            fa = ["--master-key", keys[-1]] if mode == "outside" else []
+            r = pv(["vault", "fsck", "--vault", vault, "--json"] + fa, ok=(0, 1), exe=PVR)
+            j = json.loads(r.stdout.decode())
+            if j["objects_ok"] != len(files) or j["bad"]:
+                bad += 1
+        check(bad == 0, "rotate-key (%s key) killed %d times, each run again to the end: the vault "
+              "opens with the new key, every object verifies" % (mode, trials))
+        cur = read_key(keys[-1]) if mode == "outside" else read_key(os.path.join(vault, "master.key"))
+        olds = [read_key(k) for k in keys[:-1]]
+        opened_old = 0
+        for o in objects(vault):
+            for k in olds:
+                try:
+                    unseal(o, k)
+                    opened_old += 1
+                except Exception:
+                    pass
+        check(opened_old == 0 and all(len(unseal(o, cur)) > 0 for o in objects(vault)),
+              "after rotation no old master key (%d of them) opens any object" % len(olds))
+        # The index key moved with it: the vault still answers queries.
+        fa = ["--master-key", keys[-1]] if mode == "outside" else []
+        rows = json.loads(pv(["find", "--vault", vault, "--level", "IMAGE", "--json"] + fa).stdout.decode())
+        check(len(rows) == len(files), "after rotation find sees all %d instances" % len(files))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
