@@ -88,14 +88,18 @@ DEID_SRC := \
 LEDGER_SRC := \
 	src/ledger/merkle.c \
 	src/ledger/note.c \
-	src/ledger/log.c
+	src/ledger/log.c \
+	src/ledger/event.c
 
 STORE_SRC := \
 	src/store/query.c \
 	src/store/index_sqlite.c \
 	src/store/vault.c
 
-LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC) $(STORE_SRC)
+SVC_SRC := \
+	src/svc/audit.c
+
+LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC) $(STORE_SRC) $(SVC_SRC)
 
 APP_SRC := \
 	src/app/main.c \
@@ -125,7 +129,7 @@ UNIT_SRC := \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg \
-	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan
+	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan fuzz_vault fuzz_event
 
 BUILD := build
 REL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(APP_SRC))

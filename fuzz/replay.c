@@ -42,6 +42,8 @@ run_file(const char *path)
 	fuzz_j2k_one(buf, (size_t)n);
 	fuzz_note_one(buf, (size_t)n);
 	fuzz_scan_one(buf, (size_t)n);
+	fuzz_vault_one(buf, (size_t)n);
+	fuzz_event_one(buf, (size_t)n);
 	free(buf);
 	printf("PASS: replay %s\n", path);
 	passed++;

@@ -33,6 +33,21 @@ for i, name in enumerate(("tests/vectors/note_open.tsv", "tests/vectors/checkpoi
 ' "$corpus"
 	fi
 	;;
+fuzz_event)
+	if [ -z "$(ls -A "$corpus")" ]; then
+		printf 'pacsvault-audit 1\nevent 110107\naction C\noutcome 0\ntime 2026-11-29T06:04:00.123Z\nparticipant R root operator pacsvault%%20import - vm\nobject patient 97306d469bf47cc61ac16df4d96c01d6\nobject instance 1.2.3 1.2.840.10008.5.1.4.1.1.2\n' > "$corpus/seed-import"
+		printf 'pacsvault-audit 1\nevent 110112\naction E\noutcome 4\ntime 1970-01-01T00:00:00.000Z\nobject query STUDY keys=PatientID%%2CStudyDate\n' > "$corpus/seed-query"
+	fi
+	;;
+fuzz_vault)
+	if [ -z "$(ls -A "$corpus")" ]; then
+		printf 'PatientName=D?E*\nDOE^JOHN\nDOE\n' > "$corpus/seed-pn"
+		printf 'StudyDate=20200101-20201231\n20200615\n1997.04.24\n' > "$corpus/seed-da"
+		printf 'StudyTime=0800-1200\n120059.5\n' > "$corpus/seed-tm"
+		/usr/bin/python3 tests/vectors/gen_sealed.py | awk -F'\t' '$3 != "-" && $1 !~ /^#/ {print $3}' | \
+			while read -r h; do echo "$h" | xxd -r -p > "$corpus/seed-sealed-$(echo "$h" | md5sum | cut -c1-8)"; done
+	fi
+	;;
 esac
 case "$target" in
 fuzz_scan)

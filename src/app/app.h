@@ -37,6 +37,7 @@ int cmd_import(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_ledger_show(int argc, char **argv);
 
 /*
  * The progress bar of a batch (progress.c): drawn on stderr at most ten

@@ -38,6 +38,9 @@ static const char ledger_help[] =
 "  verify-proof BUNDLE --vkey VKEY (--entry FILE | --leaf-hash HEX)\n"
 "                              check a tlog-proof offline: the checkpoint's\n"
 "                              signature by VKEY and the inclusion proof\n"
+"  show [DIR] [--vault V] [--patient ID] [--since T] [--until T] [--event CODE]\n"
+"              [--user NAME] [--json]\n"
+"                              the audit events, filtered ('ledger show --help')\n"
 "  time-proofs DIR             time 1,000 random proofs on the log (make bench)\n"
 "\n"
 "Exit status: 0 success, 1 verification failed or an operation failed, 2 bad usage.\n";
@@ -218,6 +221,8 @@ cmd_ledger(int argc, char **argv)
 		return argc < 2 ? PV_EXIT_USAGE : PV_EXIT_OK;
 	}
 	sub = argv[1];
+	if (strcmp(sub, "show") == 0)
+		return cmd_ledger_show(argc - 1, argv + 1);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -384,7 +389,7 @@ cmd_ledger(int argc, char **argv)
 			for (int i = 0; i < rounds; i++) {
 				seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
 				uint64_t idx = seed % size, m = 1 + seed % (size - 1);
-				memcpy(lh, t->level[0] + idx * LG_HASH, LG_HASH);
+				bad |= lg_tree_node(t, 0, idx, lh) != 0;
 				clock_gettime(CLOCK_MONOTONIC, &t0);
 				bad |= lg_tree_inclusion(t, idx, size, proof, &plen) != 0;
 				clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -9,6 +9,7 @@
 #include "pacsvault/base/pool.h"
 #include "pacsvault/ledger/log.h"
 #include "pacsvault/store/vault.h"
+#include "pacsvault/svc/audit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -158,6 +159,30 @@ open_vault(const char *cmd, const struct vopts *o, int writer, struct vault **v)
 	return PV_EXIT_OK;
 }
 
+/*
+ * Appends one event about the vault (no patient) to its ledger; reports and
+ * returns PV_EXIT_FAIL when it cannot: the command then fails.
+ */
+static int
+audit_simple(const char *cmd, const char *dir, struct vault *v, uint32_t code, char action, const char *type,
+    const char *id, const char *detail)
+{
+	struct svc_audit *a = NULL;
+	struct lg_object o = { type, id, detail };
+	struct pv_diag d;
+	int rc;
+
+	pv_diag_clear(&d);
+	if ((rc = svc_audit_open(dir, v, cmd, &a, &d)) == 0)
+		rc = svc_audit_event(a, code, action, 0, NULL, &o, 1, &d);
+	svc_audit_close(a);
+	if (rc != 0) {
+		app_report(cmd, "audit ledger", &d);
+		return PV_EXIT_FAIL;
+	}
+	return PV_EXIT_OK;
+}
+
 /* ---- vault init / rotate-key / fsck / quarantine ---- */
 
 static int
@@ -183,6 +208,10 @@ vault_init_cmd(const struct vopts *o, const char *dir)
 		return PV_EXIT_FAIL;
 	}
 	lg_log_close(l);
+	if (audit_simple("vault init", dir, NULL, 110100, 'E', "vault", id, "init") != PV_EXIT_OK) {
+		pv_buf_free(&vk);
+		return PV_EXIT_FAIL;
+	}
 	printf("created vault %s\n", dir);
 	printf("master key %s: %s\n", id, o->master != NULL ? o->master : "inside (master.key, 0600); keep a "
 	    "copy elsewhere, or use --master-key FILE");
@@ -224,6 +253,13 @@ vault_rotate_cmd(const struct vopts *o, const char *newkey)
 	if (rc != 0) {
 		app_report("vault rotate-key", o->dir, &d);
 		return PV_EXIT_FAIL;
+	}
+	{
+		char detail[64];
+
+		snprintf(detail, sizeof(detail), "master key rotated, %llu objects", (unsigned long long)n);
+		if (audit_simple("vault rotate-key", o->dir, NULL, 110113, 'E', "key", id, detail) != PV_EXIT_OK)
+			return PV_EXIT_FAIL;
 	}
 	printf("master key is now %s: %llu objects re-wrapped, old wraps dropped\n", id, (unsigned long long)n);
 	return PV_EXIT_OK;
@@ -280,11 +316,24 @@ vault_fsck_cmd(const struct vopts *o, int repair, int json)
 	}
 	pv_diag_clear(&d);
 	rc = vault_fsck(v, repair, fsck_report, &p, &r, &d);
-	vault_close(v);
 	if (rc != 0) {
+		vault_close(v);
 		pv_buf_free(&out);
 		app_report("vault fsck", o->dir, &d);
 		return PV_EXIT_FAIL;
+	}
+	{
+		char detail[160];
+
+		snprintf(detail, sizeof(detail), "fsck%s: %llu instances, %llu damaged, %llu missing, %llu orphans",
+		    repair ? " --repair" : "", (unsigned long long)r.instances, (unsigned long long)r.bad,
+		    (unsigned long long)r.missing, (unsigned long long)r.orphans);
+		rc = audit_simple("vault fsck", o->dir, v, 110100, 'E', "vault", "fsck", detail);
+	}
+	vault_close(v);
+	if (rc != PV_EXIT_OK) {
+		pv_buf_free(&out);
+		return rc;
 	}
 	ret = p.problems == 0 ? PV_EXIT_OK : PV_EXIT_FAIL;
 	if (json) {
@@ -304,7 +353,8 @@ vault_fsck_cmd(const struct vopts *o, int repair, int json)
 		pv_jw_key(&w, "repaired", 8);
 		pv_jw_raw(&w, repair ? "true" : "false", repair ? 4 : 5);
 		pv_jw_end_object(&w);
-		fwrite(out.data, 1, out.len, stdout);
+		if (out.len > 0)
+			fwrite(out.data, 1, out.len, stdout);
 		putchar('\n');
 	} else {
 		printf("fsck: %llu instances, %llu objects verified, %llu damaged, %llu missing, %llu orphans, "
@@ -343,8 +393,9 @@ qlist_print(void *ctx, const char *objid, uint64_t size, const char *reason, con
 		pv_jw_key(p->w, "path", 4);
 		pv_jw_string(p->w, path, strlen(path));
 		pv_jw_end_object(p->w);
-	} else {
-		printf("%s\t%llu\t%s\t%s\n", objid, (unsigned long long)size, path, reason);
+	} else if (pv_buf_printf(p->w->out, "%s\t%llu\t%s\t%s\n", objid, (unsigned long long)size, path,
+	    reason) != 0) {
+		return PV_ENOMEM;
 	}
 	return 0;
 }
@@ -370,17 +421,29 @@ vault_quarantine_cmd(const struct vopts *o, int json)
 		pv_jw_begin_array(&w);
 	pv_diag_clear(&d);
 	rc = vault_quarantine_list(v, qlist_print, &p, &d);
-	vault_close(v);
 	if (rc != 0) {
+		vault_close(v);
 		pv_buf_free(&out);
 		app_report("vault quarantine", o->dir, &d);
 		return PV_EXIT_FAIL;
 	}
-	if (json) {
-		pv_jw_end_array(&w);
-		fwrite(out.data, 1, out.len, stdout);
-		putchar('\n');
+	{
+		char detail[64];
+
+		snprintf(detail, sizeof(detail), "%zu quarantined files listed", p.n);
+		rc = audit_simple("vault quarantine", o->dir, v, 110103, 'R', "quarantine", "list", detail);
 	}
+	vault_close(v);
+	if (rc != PV_EXIT_OK) {
+		pv_buf_free(&out);
+		return rc;
+	}
+	if (json)
+		pv_jw_end_array(&w);
+	if (out.len > 0)
+		fwrite(out.data, 1, out.len, stdout);
+	if (json)
+		putchar('\n');
 	pv_buf_free(&out);
 	return PV_EXIT_OK;
 }
@@ -506,6 +569,7 @@ cmd_import(int argc, char **argv)
 	};
 	struct vopts o;
 	struct imp_run r;
+	struct svc_audit *audit = NULL;
 	struct app_inputs ins = { NULL, 0, 0 };
 	struct pv_diag d;
 	unsigned jobs = 0;
@@ -560,6 +624,13 @@ cmd_import(int argc, char **argv)
 	for (size_t i = 0; i < ins.n; i++)
 		r.jobs[i].path = ins.v[i].in;
 	r.njobs = ins.n;
+	pv_diag_clear(&d);
+	if (svc_audit_open(o.dir, r.v, "import", &audit, &d) != 0) {
+		app_report("import", "audit ledger", &d);
+		rc = PV_EXIT_FAIL;
+		goto done;
+	}
+	vault_set_commit_hook(r.v, svc_audit_import_hook, audit);
 	vault_import_batching(r.v, batch, imp_ack, &r);
 	app_progress_start(&r.pg, !quiet && !r.verbose && isatty(2), "import", r.njobs);
 	if (pv_pool_for(jobs, r.njobs, imp_one, &r) != 0) {
@@ -603,6 +674,7 @@ cmd_import(int argc, char **argv)
 	rc = failed ? PV_EXIT_FAIL : PV_EXIT_OK;
 done:
 	vault_close(r.v);
+	svc_audit_close(audit);
 	free(r.jobs);
 	app_inputs_free(&ins);
 	return rc;
@@ -682,10 +754,55 @@ find_print_row(void *ctx, const struct vault_match *m)
 
 		/* Values are the user's own data on their terminal; control characters are not. */
 		for (const char *s = v != NULL ? v : ""; *s != '\0'; s++)
-			putchar((unsigned char)*s < 0x20 ? '?' : *s);
-		putchar(i + 1 < nc ? '\t' : '\n');
+			if (pv_buf_putc(p->w->out, (unsigned char)*s < 0x20 ? '?' : *s) != 0)
+				return PV_ENOMEM;
+		if (pv_buf_putc(p->w->out, i + 1 < nc ? '\t' : '\n') != 0)
+			return PV_ENOMEM;
 	}
 	return 0;
+}
+
+/*
+ * The Query event (DCM 110112) of a find: the level, the keywords (never
+ * the values) and the number of matches; the patient's pseudonym when the
+ * query named one Patient ID.
+ */
+static int
+audit_query(const char *dir, struct vault *v, int level, const struct query_key *keys, size_t nkeys, size_t rows)
+{
+	struct svc_audit *a = NULL;
+	struct lg_object o;
+	struct pv_buf detail;
+	struct pv_diag d;
+	const char *pid = NULL;
+	int rc;
+
+	pv_buf_init(&detail, 4096);
+	rc = pv_buf_puts(&detail, "keys=");
+	for (size_t i = 0; i < nkeys && rc == 0; i++) {
+		rc = pv_buf_printf(&detail, "%s%s", i ? "," : "", keys[i].attr->keyword);
+		if (keys[i].attr->tag == 0x00100020u && keys[i].kind == QK_SINGLE)
+			pid = keys[i].value;
+	}
+	if (rc == 0)
+		rc = pv_buf_printf(&detail, " matches=%zu", rows);
+	if (rc != 0) {
+		pv_buf_free(&detail);
+		return PV_EXIT_INTERNAL;
+	}
+	o.type = "query";
+	o.id = query_level_name(level);
+	o.detail = detail.data;
+	pv_diag_clear(&d);
+	if ((rc = svc_audit_open(dir, v, "find", &a, &d)) == 0)
+		rc = svc_audit_event(a, 110112, 'E', 0, pid, &o, 1, &d);
+	svc_audit_close(a);
+	pv_buf_free(&detail);
+	if (rc != 0) {
+		app_report("find", "audit ledger", &d);
+		return PV_EXIT_FAIL;
+	}
+	return PV_EXIT_OK;
 }
 
 int
@@ -759,10 +876,14 @@ cmd_find(int argc, char **argv)
 		if (vault_find(v, level, keys, nkeys, find_print_row, &p, &d) != 0) {
 			app_report("find", o.dir, &d);
 			rc = d.code == PV_EINVAL ? PV_EXIT_USAGE : PV_EXIT_FAIL;
-		} else if (json) {
-			pv_jw_end_array(&w);
-			fwrite(out.data, 1, out.len, stdout);
-			putchar('\n');
+		} else if ((rc = audit_query(o.dir, v, level, keys, nkeys, p.rows)) == PV_EXIT_OK) {
+			/* Printed only once the query is in the audit trail. */
+			if (json)
+				pv_jw_end_array(&w);
+			if (out.len > 0)
+				fwrite(out.data, 1, out.len, stdout);
+			if (json)
+				putchar('\n');
 		}
 		pv_buf_free(&out);
 		vault_close(v);
@@ -777,7 +898,7 @@ cmd_find(int argc, char **argv)
 
 /* Verifies then writes an instance to stdout (two passes: nothing unverified reaches it). */
 static int
-get_stdout(struct vault *v, const struct vault_instance *in, struct pv_diag *d)
+get_stdout(struct vault *v, struct svc_audit *a, const struct vault_instance *in, struct pv_diag *d)
 {
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), rc;
 
@@ -785,20 +906,23 @@ get_stdout(struct vault *v, const struct vault_instance *in, struct pv_diag *d)
 		return pv_diag_set(d, PV_EIO, -1, "cannot open /dev/null");
 	rc = vault_get(v, in, null, d);
 	close(null);
-	if (rc != 0)
+	if (rc != 0 || (rc = svc_audit_instances(a, 110106, 'R', 0, in, 1, "get", d)) != 0)
 		return rc;
 	return vault_get(v, in, STDOUT_FILENO, d);
 }
 
+/* Verified into a temporary, audited, then renamed into place. */
 static int
-get_file(struct vault *v, const struct vault_instance *in, const char *path, struct pv_diag *d)
+get_file(struct vault *v, struct svc_audit *a, const struct vault_instance *in, const char *path,
+    struct pv_diag *d)
 {
 	struct pv_atomic af;
 	int rc;
 
 	if ((rc = pv_atomic_open(&af, path, 0600, d)) != 0)
 		return rc;
-	if ((rc = vault_get(v, in, af.fd, d)) != 0) {
+	if ((rc = vault_get(v, in, af.fd, d)) != 0 ||
+	    (rc = svc_audit_instances(a, 110106, 'R', 0, in, 1, "get", d)) != 0) {
 		pv_atomic_abort(&af);
 		return rc;
 	}
@@ -817,6 +941,7 @@ cmd_get(int argc, char **argv)
 	};
 	struct vopts o;
 	struct vault *v = NULL;
+	struct svc_audit *audit = NULL;
 	struct vault_instance *ins = NULL;
 	struct pv_diag d;
 	const char *out = NULL;
@@ -849,9 +974,16 @@ cmd_get(int argc, char **argv)
 		return PV_EXIT_FAIL;
 	}
 	rc = PV_EXIT_OK;
+	pv_diag_clear(&d);
+	if (svc_audit_open(o.dir, v, "get", &audit, &d) != 0) {
+		app_report("get", "audit ledger", &d);
+		free(ins);
+		vault_close(v);
+		return PV_EXIT_FAIL;
+	}
 	if (level == QUERY_IMAGE) {
 		pv_diag_clear(&d);
-		if ((strcmp(out, "-") == 0 ? get_stdout(v, &ins[0], &d) : get_file(v, &ins[0], out, &d)) != 0) {
+		if ((strcmp(out, "-") == 0 ? get_stdout(v, audit, &ins[0], &d) : get_file(v, audit, &ins[0], out, &d)) != 0) {
 			app_report("get", argv[optind], &d);
 			rc = PV_EXIT_FAIL;
 		}
@@ -866,7 +998,7 @@ cmd_get(int argc, char **argv)
 
 			snprintf(path, sizeof(path), "%s/%s.dcm", out, ins[i].sop_uid);
 			pv_diag_clear(&d);
-			if (get_file(v, &ins[i], path, &d) != 0) {
+			if (get_file(v, audit, &ins[i], path, &d) != 0) {
 				app_report("get", path, &d);
 				rc = PV_EXIT_FAIL;
 			}
@@ -875,6 +1007,7 @@ cmd_get(int argc, char **argv)
 			fprintf(stderr, "get: %zu instances of the %s written to %s\n", n,
 			    level == QUERY_SERIES ? "series" : "study", out);
 	}
+	svc_audit_close(audit);
 	free(ins);
 	vault_close(v);
 	return rc;
@@ -893,6 +1026,7 @@ cmd_rm(int argc, char **argv)
 	};
 	struct vopts o;
 	struct vault *v = NULL;
+	struct svc_audit *audit = NULL;
 	struct pv_diag d;
 	int c, rc = PV_EXIT_OK;
 	size_t total = 0;
@@ -915,6 +1049,12 @@ cmd_rm(int argc, char **argv)
 		return app_usage_error("rm", "which UIDs?");
 	if ((rc = open_vault("rm", &o, 1, &v)) != PV_EXIT_OK)
 		return rc;
+	pv_diag_clear(&d);
+	if (svc_audit_open(o.dir, v, "rm", &audit, &d) != 0) {
+		app_report("rm", "audit ledger", &d);
+		vault_close(v);
+		return PV_EXIT_FAIL;
+	}
 	for (int a = optind; a < argc; a++) {
 		struct vault_instance *ins = NULL;
 		size_t n = 0;
@@ -925,6 +1065,14 @@ cmd_rm(int argc, char **argv)
 			app_report("rm", argv[a], &d);
 			rc = PV_EXIT_FAIL;
 			continue;
+		}
+		/* Written ahead: the deletion is in the audit trail before it cannot be undone. */
+		pv_diag_clear(&d);
+		if (svc_audit_instances(audit, 110103, 'D', 0, ins, n, "rm (crypto-shred)", &d) != 0) {
+			app_report("rm", "audit ledger", &d);
+			free(ins);
+			rc = PV_EXIT_FAIL;
+			break;
 		}
 		for (size_t i = 0; i < n; i++) {
 			pv_diag_clear(&d);
@@ -937,7 +1085,306 @@ cmd_rm(int argc, char **argv)
 		}
 		free(ins);
 	}
+	svc_audit_close(audit);
 	vault_close(v);
 	fprintf(stderr, "rm: %zu instances shredded\n", total);
+	return rc;
+}
+
+/* ---- ledger show ---- */
+
+static const char show_help[] =
+"usage: pacsvault ledger show [DIR] [OPTIONS]\n"
+"\n"
+"Lists the audit events of a ledger (DIR, or the ledger of --vault), oldest\n"
+"first, filtered. Entries that are not audit events are listed as such when\n"
+"no filter is given.\n"
+"\n"
+"Options:\n"
+"  --patient ID     only events about this Patient ID: its keyed pseudonym\n"
+"                   is computed with the vault's audit key (needs --vault and\n"
+"                   its master key); who accessed this patient's images\n"
+"  --since T        from T (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.mmmZ, UTC)\n"
+"  --until T        before T\n"
+"  --event CODE     only this DCM event code (110100 .. 110114)\n"
+"  --user NAME      only events whose requestor is NAME\n"
+"  --json           an array of events\n"
+"  -h, --help       this text\n"
+"\n"
+"Reading a vault's ledger is itself audited (Audit Log Used, DCM 110101).\n"
+"Exit status: 0 listed, 1 a ledger that cannot be read, 2 bad usage.\n";
+
+struct show_filter {
+	const char *pseudonym;
+	int64_t since, until;
+	uint32_t code;
+	const char *user;
+};
+
+static int
+show_match(const struct show_filter *f, const struct lg_event *e)
+{
+	if (f->since >= 0 && e->time_ms < f->since)
+		return 0;
+	if (f->until >= 0 && e->time_ms >= f->until)
+		return 0;
+	if (f->code != 0 && e->code != f->code)
+		return 0;
+	if (f->user != NULL) {
+		int ok = 0;
+
+		for (size_t i = 0; i < e->np; i++)
+			ok |= e->p[i].requestor && e->p[i].user != NULL && strcmp(e->p[i].user, f->user) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (f->pseudonym != NULL) {
+		int ok = 0;
+
+		for (size_t i = 0; i < e->no; i++)
+			ok |= strcmp(e->o[i].type, "patient") == 0 && strcmp(e->o[i].id, f->pseudonym) == 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+show_text(struct pv_buf *out, uint64_t idx, const struct lg_event *e)
+{
+	char t[32];
+
+	lg_event_time(e->time_ms, t);
+	if (pv_buf_printf(out, "%llu\t%s\t%u %s\t%c\t%d", (unsigned long long)idx, t, (unsigned)e->code,
+	    lg_event_name(e->code), e->action, e->outcome) != 0)
+		return;
+	for (size_t i = 0; i < e->np; i++)
+		if (e->p[i].requestor &&
+		    pv_buf_printf(out, "\t%s (%s)", e->p[i].user ? e->p[i].user : "-",
+		    e->p[i].process ? e->p[i].process : "-") != 0)
+			return;
+	for (size_t i = 0; i < e->no; i++)
+		if (pv_buf_printf(out, "\t%s=%s%s%s", e->o[i].type, e->o[i].id, e->o[i].detail ? " " : "",
+		    e->o[i].detail ? e->o[i].detail : "") != 0)
+			return;
+	if (pv_buf_putc(out, '\n') != 0)
+		return;
+}
+
+static void
+jw_str(struct pv_jw *w, const char *k, const char *v)
+{
+	pv_jw_key(w, k, strlen(k));
+	if (v == NULL)
+		pv_jw_raw(w, "null", 4);
+	else
+		pv_jw_string(w, v, strlen(v));
+}
+
+static void
+show_json(struct pv_jw *w, uint64_t idx, const struct lg_event *e)
+{
+	char t[32], num[32];
+
+	lg_event_time(e->time_ms, t);
+	pv_jw_begin_object(w);
+	pv_jw_key(w, "index", 5);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)idx);
+	pv_jw_raw(w, num, strlen(num));
+	jw_str(w, "time", t);
+	pv_jw_key(w, "event", 5);
+	snprintf(num, sizeof(num), "%u", (unsigned)e->code);
+	pv_jw_raw(w, num, strlen(num));
+	jw_str(w, "event_name", lg_event_name(e->code));
+	num[0] = e->action;
+	num[1] = '\0';
+	jw_str(w, "action", num);
+	pv_jw_key(w, "outcome", 7);
+	snprintf(num, sizeof(num), "%d", e->outcome);
+	pv_jw_raw(w, num, strlen(num));
+	pv_jw_key(w, "participants", 12);
+	pv_jw_begin_array(w);
+	for (size_t i = 0; i < e->np; i++) {
+		pv_jw_begin_object(w);
+		pv_jw_key(w, "requestor", 9);
+		pv_jw_raw(w, e->p[i].requestor ? "true" : "false", e->p[i].requestor ? 4 : 5);
+		jw_str(w, "user", e->p[i].user);
+		jw_str(w, "role", e->p[i].role);
+		jw_str(w, "process", e->p[i].process);
+		jw_str(w, "ae", e->p[i].ae);
+		jw_str(w, "address", e->p[i].addr);
+		pv_jw_end_object(w);
+	}
+	pv_jw_end_array(w);
+	pv_jw_key(w, "objects", 7);
+	pv_jw_begin_array(w);
+	for (size_t i = 0; i < e->no; i++) {
+		pv_jw_begin_object(w);
+		jw_str(w, "type", e->o[i].type);
+		jw_str(w, "id", e->o[i].id);
+		jw_str(w, "detail", e->o[i].detail);
+		pv_jw_end_object(w);
+	}
+	pv_jw_end_array(w);
+	pv_jw_end_object(w);
+}
+
+int
+cmd_ledger_show(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "vault", required_argument, NULL, 'V' },
+		{ "master-key", required_argument, NULL, 'M' },
+		{ "patient", required_argument, NULL, 'P' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "event", required_argument, NULL, 'E' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vopts o;
+	struct show_filter f = { NULL, -1, -1, 0, NULL };
+	const char *vault_dir = NULL, *patient = NULL, *dir;
+	char ledger_dir[PATH_MAX], pseud[33];
+	struct vault *v = NULL;
+	struct svc_audit *a = NULL;
+	struct lg_log *l = NULL;
+	struct pv_buf out, entry;
+	struct pv_jw w;
+	struct pv_diag d;
+	char *scratch = NULL, *end;
+	uint64_t size, shown = 0;
+	int c, json = 0, rc = PV_EXIT_OK, filtered = 0;
+
+	vopts_default(&o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'V': vault_dir = optarg; break;
+		case 'M': o.master = optarg; break;
+		case 'P': patient = optarg; filtered = 1; break;
+		case 'u': f.user = optarg; filtered = 1; break;
+		case 'J': json = 1; break;
+		case 'S': case 'U': {
+			int64_t t = lg_event_time_parse(optarg);
+
+			if (t < 0)
+				return app_usage_error("ledger show", "a time is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.mmmZ");
+			if (c == 'S')
+				f.since = t;
+			else
+				f.until = t;
+			filtered = 1;
+			break;
+		}
+		case 'E':
+			f.code = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end != '\0' || lg_event_name(f.code) == NULL)
+				return app_usage_error("ledger show", "--event wants a DCM code 110100 .. 110114");
+			filtered = 1;
+			break;
+		case 'h':
+			fputs(show_help, stdout);
+			fputs(vault_common_help, stdout);
+			return PV_EXIT_OK;
+		default:
+			return app_usage_error("ledger show", "unknown option");
+		}
+	}
+	if (argc - optind > 1 || (argc == optind && vault_dir == NULL))
+		return app_usage_error("ledger show", "one ledger folder, or --vault DIR");
+	if (patient != NULL && vault_dir == NULL)
+		return app_usage_error("ledger show", "--patient needs --vault (its audit key makes the pseudonym)");
+	if (argc > optind) {
+		dir = argv[optind];
+	} else {
+		snprintf(ledger_dir, sizeof(ledger_dir), "%s/ledger", vault_dir);
+		dir = ledger_dir;
+	}
+	pv_diag_clear(&d);
+	if (vault_dir != NULL) {
+		o.dir = vault_dir;
+		if ((rc = open_vault("ledger show", &o, 0, &v)) != PV_EXIT_OK)
+			return rc;
+		if (svc_audit_open(vault_dir, v, "ledger show", &a, &d) != 0) {
+			app_report("ledger show", vault_dir, &d);
+			vault_close(v);
+			return PV_EXIT_FAIL;
+		}
+		if (patient != NULL) {
+			if (svc_audit_pseudonym(a, patient, pseud) != 0) {
+				svc_audit_close(a);
+				vault_close(v);
+				return PV_EXIT_INTERNAL;
+			}
+			f.pseudonym = pseud;
+		}
+	}
+	pv_buf_init(&out, (size_t)1 << 31);
+	pv_buf_init(&entry, LG_ENTRY_MAX + 16);
+	pv_jw_init(&w, &out, 0);
+	if (json)
+		pv_jw_begin_array(&w);
+	if ((scratch = malloc(LG_EVENT_SCRATCH(LG_ENTRY_MAX))) == NULL ||
+	    lg_log_open_wait(dir, 30000, &l, &d) != 0) {
+		app_report("ledger show", dir, &d);
+		rc = PV_EXIT_FAIL;
+		goto done;
+	}
+	size = lg_log_size(l);
+	for (uint64_t i = 0; i < size; i++) {
+		struct lg_event e;
+		struct pv_diag ed;
+
+		pv_buf_reset(&entry);
+		if (lg_log_entry(l, i, &entry, &d) != 0) {
+			app_report("ledger show", dir, &d);
+			rc = PV_EXIT_FAIL;
+			goto done;
+		}
+		pv_diag_clear(&ed);
+		if (lg_event_parse((const uint8_t *)entry.data, entry.len, &e, scratch, &ed) != 0) {
+			if (!filtered && !json && pv_buf_printf(&out, "%llu\t(not an audit event: %zu bytes)\n",
+			    (unsigned long long)i, entry.len) != 0)
+				break;
+			continue;
+		}
+		if (!show_match(&f, &e))
+			continue;
+		shown++;
+		if (json)
+			show_json(&w, i, &e);
+		else
+			show_text(&out, i, &e);
+	}
+	lg_log_close(l);
+	l = NULL;
+	if (a != NULL) {
+		char detail[96];
+		struct lg_object ob = { "ledger", "show", detail };
+
+		snprintf(detail, sizeof(detail), "%llu events shown%s", (unsigned long long)shown,
+		    patient != NULL ? " for a patient" : "");
+		if (svc_audit_event(a, 110101, 'R', 0, patient, &ob, 1, &d) != 0) {
+			app_report("ledger show", "audit ledger", &d);
+			rc = PV_EXIT_FAIL;
+			goto done;
+		}
+	}
+	if (json)
+		pv_jw_end_array(&w);
+	if (out.len > 0)
+		fwrite(out.data, 1, out.len, stdout);
+	if (json)
+		putchar('\n');
+done:
+	lg_log_close(l);
+	free(scratch);
+	pv_buf_free(&entry);
+	pv_buf_free(&out);
+	svc_audit_close(a);
+	vault_close(v);
 	return rc;
 }

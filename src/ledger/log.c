@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct lg_log {
@@ -138,17 +139,28 @@ be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* flock on DIR/lock, not waiting: another pacsvault process using the log is an error, not a hang. */
+/*
+ * flock on DIR/lock, waiting at most wait_ms: another pacsvault process
+ * holding the log past that is an error, never a hang.
+ */
 static int
-lock_log(const char *dir, int how, int *fd, struct pv_diag *d)
+lock_log(const char *dir, int how, unsigned wait_ms, int *fd, struct pv_diag *d)
 {
 	int rc = open_file(dir, "lock", O_RDWR | O_CREAT, fd);
+	unsigned waited = 0;
+
 	if (rc != 0)
 		return pv_diag_set(d, rc, -1, "%s: cannot open the ledger's lock file", dir);
-	if (flock(*fd, how | LOCK_NB) != 0) {
-		close(*fd);
-		*fd = -1;
-		return pv_diag_set(d, PV_EEXIST, -1, "%s: the ledger is in use by another process", dir);
+	while (flock(*fd, how | LOCK_NB) != 0) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+		if (waited >= wait_ms) {
+			close(*fd);
+			*fd = -1;
+			return pv_diag_set(d, PV_EEXIST, -1, "%s: the ledger is in use by another process", dir);
+		}
+		nanosleep(&ts, NULL);
+		waited += 5;
 	}
 	return 0;
 }
@@ -189,8 +201,26 @@ level_fd(struct lg_log *l, int k)
 	return l->fd_lvl[k];
 }
 
+/* The tree's reader of hashes that are only on disk (merkle.h). */
+static int
+tree_fetch(void *ctx, int k, uint64_t i, uint8_t out[LG_HASH])
+{
+	struct lg_log *l = ctx;
+	int fd = level_fd(l, k);
+
+	if (fd < 0)
+		return PV_EIO;
+	return pv_pread_all(fd, out, LG_HASH, i * LG_HASH) == 0 ? 0 : PV_EIO;
+}
+
 int
 lg_log_open(const char *dir, struct lg_log **out, struct pv_diag *d)
+{
+	return lg_log_open_wait(dir, 0, out, d);
+}
+
+int
+lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct pv_diag *d)
 {
 	struct lg_log *l;
 	char buf[512];
@@ -209,13 +239,15 @@ lg_log_open(const char *dir, struct lg_log **out, struct pv_diag *d)
 		lg_log_close(l);
 		return PV_ENOMEM;
 	}
+	l->t.fetch = tree_fetch;
+	l->t.fetch_ctx = l;
 	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &l->committed) != 0) {
 		lg_log_close(l);
 		return pv_diag_set(d, PV_EPARSE, -1, "%s: not a ledger (no readable HEAD)", dir);
 	}
 	/* One process at a time: opening cuts uncommitted tails, which would
 	 * destroy the batch another process has written but not yet committed. */
-	if ((rc = lock_log(dir, LOCK_EX, &l->fd_lock, d)) != 0) {
+	if ((rc = lock_log(dir, LOCK_EX, wait_ms, &l->fd_lock, d)) != 0) {
 		lg_log_close(l);
 		return rc;
 	}
@@ -276,15 +308,8 @@ lg_log_open(const char *dir, struct lg_log **out, struct pv_diag *d)
 			lg_log_close(l);
 			return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: tree.%d is shorter than the committed size", dir, k);
 		}
-		if ((l->t.level[k] = malloc((size_t)cnt * LG_HASH)) == NULL) {
-			lg_log_close(l);
-			return PV_ENOMEM;
-		}
-		if (pv_pread_all(fd, l->t.level[k], (size_t)cnt * LG_HASH, 0) != 0) {
-			lg_log_close(l);
-			return pv_diag_set(d, PV_EIO, -1, "%s: tree.%d cannot be read", dir, k);
-		}
-		l->t.count[k] = l->t.cap[k] = cnt;
+		/* Nothing is read now: the tree reads what a proof or an append needs (tree_fetch). */
+		l->t.count[k] = l->t.base[k] = cnt;
 		l->lvl_written[k] = cnt;
 	}
 	l->t.size = N;
@@ -368,7 +393,7 @@ lg_log_commit(struct lg_log *l, struct pv_diag *d)
 		if (l->t.count[k] == l->lvl_written[k])
 			continue;
 		int fd = level_fd(l, k);
-		if (fd < 0 || pv_pwrite_all(fd, l->t.level[k] + l->lvl_written[k] * LG_HASH,
+		if (fd < 0 || pv_pwrite_all(fd, l->t.level[k] + (l->lvl_written[k] - l->t.base[k]) * LG_HASH,
 		    (size_t)(l->t.count[k] - l->lvl_written[k]) * LG_HASH, l->lvl_written[k] * LG_HASH) != 0 || fdatasync(fd) != 0)
 			return pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's tree");
 		l->lvl_written[k] = l->t.count[k];
@@ -381,6 +406,8 @@ lg_log_commit(struct lg_log *l, struct pv_diag *d)
 		return rc;
 	l->committed = l->t.size;
 	l->dat_committed = l->dat_end;
+	/* Everything is in the level files now: memory stays at one batch. */
+	lg_tree_spill(&l->t);
 	pv_buf_reset(&l->pend_dat);
 	pv_buf_reset(&l->pend_idx);
 	return 0;
@@ -561,7 +588,7 @@ lg_log_verify(const char *dir, uint64_t *entries, uint64_t *checkpoints, struct 
 	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &N) != 0)
 		return pv_diag_set(d, PV_EPARSE, -1, "not a ledger (no readable HEAD)");
 	/* a shared lock: nobody appends or signs while the files are read */
-	if ((rc = lock_log(dir, LOCK_SH, &fd_lock, d)) != 0)
+	if ((rc = lock_log(dir, LOCK_SH, 0, &fd_lock, d)) != 0)
 		return rc;
 	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &N) != 0) {
 		close(fd_lock);

@@ -40,10 +40,39 @@ lg_tree_free(struct lg_tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
+int
+lg_tree_node(struct lg_tree *t, int k, uint64_t i, uint8_t out[LG_HASH])
+{
+	if (k < 0 || k >= LG_MAX_PROOF || i >= t->count[k])
+		return PV_EINVAL;
+	if (i >= t->base[k]) {
+		memcpy(out, t->level[k] + (i - t->base[k]) * LG_HASH, LG_HASH);
+		return 0;
+	}
+	if (t->fetch == NULL)
+		return PV_EINTERNAL;
+	return t->fetch(t->fetch_ctx, k, i, out);
+}
+
+void
+lg_tree_spill(struct lg_tree *t)
+{
+	if (t->fetch == NULL)
+		return;
+	for (int k = 0; k < LG_MAX_PROOF; k++) {
+		free(t->level[k]);
+		t->level[k] = NULL;
+		t->cap[k] = 0;
+		t->base[k] = t->count[k];
+	}
+}
+
 static int
 level_push(struct lg_tree *t, int k, const uint8_t hsh[LG_HASH])
 {
-	if (t->count[k] == t->cap[k]) {
+	uint64_t at = t->count[k] - t->base[k];
+
+	if (at == t->cap[k]) {
 		uint64_t nc = t->cap[k] ? t->cap[k] * 2 : 64;
 		uint8_t *n = pv_reallocarray(t->level[k], (size_t)nc, LG_HASH);
 		if (n == NULL)
@@ -51,7 +80,7 @@ level_push(struct lg_tree *t, int k, const uint8_t hsh[LG_HASH])
 		t->level[k] = n;
 		t->cap[k] = nc;
 	}
-	memcpy(t->level[k] + t->count[k] * LG_HASH, hsh, LG_HASH);
+	memcpy(t->level[k] + at * LG_HASH, hsh, LG_HASH);
 	t->count[k]++;
 	return 0;
 }
@@ -68,8 +97,10 @@ lg_tree_append(struct lg_tree *t, const uint8_t leaf[LG_HASH])
 	memcpy(cur, leaf, LG_HASH);
 	/* each trailing one bit of the new size closes a subtree one level up */
 	for (int k = 0; k + 1 < LG_MAX_PROOF && (t->count[k] & 1) == 0; k++) {
-		const uint8_t *left = t->level[k] + (t->count[k] - 2) * LG_HASH;
-		if ((rc = lg_node_hash(t->h, left, cur, cur)) != 0 || (rc = level_push(t, k + 1, cur)) != 0)
+		uint8_t left[LG_HASH];
+
+		if ((rc = lg_tree_node(t, k, t->count[k] - 2, left)) != 0 ||
+		    (rc = lg_node_hash(t->h, left, cur, cur)) != 0 || (rc = level_push(t, k + 1, cur)) != 0)
 			return rc;
 	}
 	return 0;
@@ -86,10 +117,8 @@ subtree(struct lg_tree *t, uint64_t start, uint64_t n, uint8_t out[LG_HASH])
 	if ((n & (n - 1)) == 0) {
 		while ((1ull << lvl) < n)
 			lvl++;
-		if (start % n == 0 && start / n < t->count[lvl]) {
-			memcpy(out, t->level[lvl] + (start / n) * LG_HASH, LG_HASH);
-			return 0;
-		}
+		if (start % n == 0 && start / n < t->count[lvl])
+			return lg_tree_node(t, lvl, start / n, out);
 	}
 	while (k << 1 < n)
 		k <<= 1;  /* the largest power of two smaller than n */

@@ -36,8 +36,11 @@ struct vault {
 	pthread_mutex_t lock;
 	int in_txn;
 	size_t batch_files;
-	struct { void *cookie; int status; } *pending;
+	struct { void *cookie; int status; struct vault_batch_item item; } *pending;
 	size_t npending, cappending;
+	vault_commit_hook hook;
+	void *hook_ctx;
+	struct vault_batch_item *hook_items;
 	vault_ack_fn ack;
 	void *ack_ctx;
 	int sticky;              /* first failure of a batch commit: no later batch is acknowledged */
@@ -378,14 +381,15 @@ lock_vault(const char *dir, int exclusive, int *fdout, struct pv_diag *d)
 	return 0;
 }
 
-/* Seals the index key as dir/index.key.pvo (a sealed object holding 32 bytes). */
+/* Seals a 32-byte key as dir/NAME (a sealed object with the all-zero object id). */
 static int
-write_index_key(const char *dir, const struct pv_key *master, const uint8_t ik[PV_KEY_LEN], struct pv_diag *d)
+write_sealed_key(const char *dir, const char *name, const struct pv_key *master, const uint8_t ik[PV_KEY_LEN],
+    struct pv_diag *d)
 {
 	struct pv_atomic af;
 	struct pv_sealer s;
 	uint8_t objid[PV_SEALED_OBJID];
-	char *p = path_join(dir, "index.key.pvo");
+	char *p = path_join(dir, name);
 	int rc;
 
 	if (p == NULL)
@@ -407,11 +411,12 @@ write_index_key(const char *dir, const struct pv_key *master, const uint8_t ik[P
 }
 
 static int
-read_index_key(const char *dir, const struct pv_key *master, uint8_t ik[PV_KEY_LEN], struct pv_diag *d)
+read_sealed_key(const char *dir, const char *name, const struct pv_key *master, uint8_t ik[PV_KEY_LEN],
+    struct pv_diag *d)
 {
 	struct pv_opener o;
 	uint8_t objid[PV_SEALED_OBJID], *chunk = NULL;
-	char *p = path_join(dir, "index.key.pvo");
+	char *p = path_join(dir, name);
 	size_t n = 0;
 	int fd, rc;
 
@@ -421,16 +426,16 @@ read_index_key(const char *dir, const struct pv_key *master, uint8_t ik[PV_KEY_L
 	fd = open(p, O_RDONLY | O_CLOEXEC);
 	free(p);
 	if (fd < 0)
-		return pv_diag_set(d, PV_ENOTFOUND, -1, "index.key.pvo missing: %s", strerror(errno));
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "%s missing: %s", name, strerror(errno));
 	if ((chunk = malloc(PV_SEALED_CHUNK)) == NULL) {
 		close(fd);
 		return PV_ENOMEM;
 	}
 	if ((rc = pv_opener_begin(&o, master, fd, objid, d)) == 0) {
 		if (o.nchunks != 1)
-			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "index.key.pvo: not one chunk");
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "%s: not one chunk", name);
 		else if ((rc = pv_opener_chunk(&o, 0, chunk, &n, d)) == 0 && n != PV_KEY_LEN)
-			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "index.key.pvo: wrong length");
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "%s: wrong length", name);
 	}
 	if (rc == 0)
 		memcpy(ik, chunk, PV_KEY_LEN);
@@ -439,7 +444,7 @@ read_index_key(const char *dir, const struct pv_key *master, uint8_t ik[PV_KEY_L
 	pv_opener_free(&o);
 	close(fd);
 	if (rc != 0)
-		pv_diag_set_path(d, "index.key.pvo");
+		pv_diag_set_path(d, name);
 	return rc;
 }
 
@@ -500,7 +505,10 @@ vault_create(const char *dir, const char *master_key_path, char keyid[9], struct
 		pv_diag_set(d, rc, -1, "no randomness for the index key");
 		goto done;
 	}
-	if ((rc = write_index_key(dir, &master, ik, d)) != 0)
+	if ((rc = write_sealed_key(dir, "index.key.pvo", &master, ik, d)) != 0)
+		goto done;
+	if ((rc = pv_random(ik, sizeof(ik))) != 0 ||
+	    (rc = write_sealed_key(dir, "ledger.key.pvo", &master, ik, d)) != 0)
 		goto done;
 	if ((p = path_join(dir, "index.db")) == NULL) {
 		rc = PV_ENOMEM;
@@ -586,7 +594,7 @@ vault_open(const char *dir, const char *master_key_path, int writer, struct vaul
 		rc = pv_diag_set(d, PV_EAUTH, -1, "master key %s is not this vault's (%s)", have, want);
 		goto fail;
 	}
-	if ((rc = read_index_key(dir, &v->master, ik, d)) != 0)
+	if ((rc = read_sealed_key(dir, "index.key.pvo", &v->master, ik, d)) != 0)
 		goto fail;
 	rc = derive_keys(v, ik);
 	pv_cleanse(ik, sizeof(ik));
@@ -639,6 +647,7 @@ vault_close(struct vault *v)
 	pv_cleanse(v->k_col, sizeof(v->k_col));
 	pv_cleanse(v->k_content, sizeof(v->k_content));
 	free(v->pending);
+	free(v->hook_items);
 	free(v->dir);
 	free(v);
 }
@@ -653,7 +662,20 @@ vault_import_batching(struct vault *v, size_t files, vault_ack_fn ack, void *ctx
 	v->ack_ctx = ctx;
 }
 
-/* Under v->lock: syncfs (objects durable), then the index commit, then the acknowledgements. */
+void
+vault_set_commit_hook(struct vault *v, vault_commit_hook hook, void *ctx)
+{
+	v->hook = hook;
+	v->hook_ctx = ctx;
+}
+
+int
+vault_audit_key(struct vault *v, uint8_t key[PV_KEY_LEN])
+{
+	return read_sealed_key(v->dir, "ledger.key.pvo", &v->master, key, NULL);
+}
+
+/* Under v->lock: syncfs (objects durable), the commit hook (audit), the index commit, the acknowledgements. */
 static int
 flush_locked(struct vault *v, struct pv_diag *d)
 {
@@ -676,6 +698,27 @@ flush_locked(struct vault *v, struct pv_diag *d)
 		v->sticky = rc;
 		return rc;
 	}
+	if (v->hook != NULL && v->npending > 0) {
+		void *p = realloc(v->hook_items, v->npending * sizeof(*v->hook_items));
+
+		rc = PV_ENOMEM;
+		if (p != NULL) {
+			v->hook_items = p;
+			for (size_t i = 0; i < v->npending; i++)
+				v->hook_items[i] = v->pending[i].item;
+			rc = v->hook(v->hook_ctx, v->hook_items, v->npending, d);
+			pv_cleanse(v->hook_items, v->npending * sizeof(*v->hook_items));
+		}
+		if (rc != 0) {
+			pv_diag_set(d, rc, -1, "the batch's audit entries could not be written: nothing of it "
+			    "is acknowledged");
+			v->ops->rollback(v->ix);
+			v->in_txn = 0;
+			v->npending = 0;
+			v->sticky = rc;
+			return rc;
+		}
+	}
 	if ((rc = v->ops->commit(v->ix, d)) != 0) {
 		v->ops->rollback(v->ix);
 		v->in_txn = 0;
@@ -687,6 +730,7 @@ flush_locked(struct vault *v, struct pv_diag *d)
 	for (size_t i = 0; i < v->npending; i++)
 		if (v->ack != NULL)
 			v->ack(v->ack_ctx, v->pending[i].cookie, v->pending[i].status);
+	pv_cleanse(v->pending, v->npending * sizeof(*v->pending));
 	v->npending = 0;
 	return 0;
 }
@@ -704,7 +748,7 @@ vault_import_flush(struct vault *v, struct pv_diag *d)
 
 /* Under v->lock: opens a transaction if none, records cookie as waiting for the batch. */
 static int
-pending_add(struct vault *v, void *cookie, int status)
+pending_add(struct vault *v, void *cookie, int status, const struct vault_batch_item *item)
 {
 	if (v->npending == v->cappending) {
 		size_t cap = v->cappending ? v->cappending * 2 : 64;
@@ -716,6 +760,8 @@ pending_add(struct vault *v, void *cookie, int status)
 		v->cappending = cap;
 	}
 	v->pending[v->npending].cookie = cookie;
+	v->pending[v->npending].item = *item;
+	v->pending[v->npending].item.status = status;
 	v->pending[v->npending++].status = status;
 	return 0;
 }
@@ -905,6 +951,7 @@ quarantine_file(struct vault *v, int fd, const char *path, const char *why, void
 	char objid[STORE_OBJID_HEX];
 	uint8_t mac[STORE_MAC_LEN], aad[96], *sealed = NULL;
 	struct store_quarantine_row q;
+	struct vault_batch_item item;
 	struct stat st;
 	size_t wl = strlen(why), pl = strlen(path), n = wl + 1 + pl, an;
 	char *plain;
@@ -928,12 +975,15 @@ quarantine_file(struct vault *v, int fd, const char *path, const char *why, void
 	}
 	q.objid = objid;
 	q.size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	memset(&item, 0, sizeof(item));
+	memcpy(item.objid, objid, sizeof(item.objid));
+	item.size = q.size;
 	q.info = sealed;
 	q.info_n = n + PV_SEALED_SMALL_OVERHEAD;
 	q.stored = (int64_t)time(NULL);
 	pthread_mutex_lock(&v->lock);
 	if ((rc = txn_locked(v, d)) == 0 && (rc = v->ops->quarantine_put(v->ix, &q, d)) == 0 &&
-	    (rc = pending_add(v, cookie, VAULT_QUARANTINED)) == 0 && v->npending >= v->batch_files)
+	    (rc = pending_add(v, cookie, VAULT_QUARANTINED, &item)) == 0 && v->npending >= v->batch_files)
 		rc = flush_locked(v, d);
 	pthread_mutex_unlock(&v->lock);
 	free(sealed);
@@ -976,6 +1026,7 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 	struct attrs a;
 	struct pv_diag d;
 	struct store_instance_row row;
+	struct vault_batch_item item;
 	struct pv_buf bp, bs, bse, bi;
 	char objid[STORE_OBJID_HEX], key[2 * VAULT_VALUE_MAX + 2];
 	const char *pid, *issuer, *sop, *study, *series, *acc, *cls, *mod;
@@ -1075,6 +1126,15 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 	row.size = (uint64_t)st.st_size;
 	memcpy(row.mac, mac, sizeof(mac));
 	row.stored = (int64_t)time(NULL);
+	memset(&item, 0, sizeof(item));
+	memcpy(item.objid, objid, sizeof(item.objid));
+	snprintf(item.sop_uid, sizeof(item.sop_uid), "%s", sop);
+	snprintf(item.series_uid, sizeof(item.series_uid), "%s", series);
+	snprintf(item.study_uid, sizeof(item.study_uid), "%s", study);
+	snprintf(item.sop_class, sizeof(item.sop_class), "%s", cls);
+	snprintf(item.patient_id, sizeof(item.patient_id), "%s", pid);
+	snprintf(item.issuer, sizeof(item.issuer), "%s", issuer != NULL ? issuer : "");
+	item.size = row.size;
 	pthread_mutex_lock(&v->lock);
 	if ((rc = txn_locked(v, &d)) == 0) {
 		rc = v->ops->instance_put(v->ix, &row, &d);
@@ -1091,7 +1151,8 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 			rc = 0;
 			goto done;
 		}
-		if (rc == 0 && (rc = pending_add(v, cookie, VAULT_STORED)) == 0 && v->npending >= v->batch_files)
+		if (rc == 0 && (rc = pending_add(v, cookie, VAULT_STORED, &item)) == 0 &&
+		    v->npending >= v->batch_files)
 			rc = flush_locked(v, &d);
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -1115,6 +1176,7 @@ quarantine:
 		}
 	}
 done:
+	pv_cleanse(&item, sizeof(item));
 	attrs_free(&a);
 	pv_buf_free_scrub(&bp);
 	pv_buf_free_scrub(&bs);
@@ -1393,6 +1455,10 @@ resolve_one(void *arg, const struct vault_match *m)
 			snprintf(in->series_uid, sizeof(in->series_uid), "%s", s);
 		else if (m->tag[i] == 0x0020000du)
 			snprintf(in->study_uid, sizeof(in->study_uid), "%s", s);
+		else if (m->tag[i] == 0x00100020u)
+			snprintf(in->patient_id, sizeof(in->patient_id), "%s", s);
+		else if (m->tag[i] == 0x00100021u)
+			snprintf(in->issuer, sizeof(in->issuer), "%s", s);
 	}
 	return 0;
 }
@@ -1750,7 +1816,7 @@ vault_fsck(struct vault *v, int repair, vault_fsck_report_fn report, void *ctx, 
 	c.out = out;
 	if (repair && !v->writer)
 		return pv_diag_set(d, PV_EINVAL, -1, "repair needs the vault opened for writing");
-	if ((rc = read_index_key(v->dir, &v->master, ik, d)) != 0)
+	if ((rc = read_sealed_key(v->dir, "index.key.pvo", &v->master, ik, d)) != 0)
 		return rc;
 	pv_cleanse(ik, sizeof(ik));
 	if ((rc = v->ops->check(v->ix, d)) != 0)
@@ -1878,7 +1944,7 @@ rot_file(struct rot_walk *w, const char *path)
 	else
 		rc = pv_sealed_rewrap(fd, w->old, w->nw, NULL, w->d);
 	close(fd);
-	if (rc == PV_EAUTH && strstr(path, "index.key.pvo") == NULL) {
+	if (rc == PV_EAUTH && strstr(path, ".key.pvo") == NULL) {
 		/* The vault's key was checked: no slot for it means a shredded object (an rm that
 		 * was interrupted before its index rows went); it has nothing left to wrap. */
 		rc = 0;
@@ -1902,10 +1968,12 @@ rot_walk(const char *dir, struct rot_walk *w, uint64_t *count)
 	char p[2048], q[4096];
 	int rc;
 
-	snprintf(p, sizeof(p), "%s/index.key.pvo", dir);
-	if (w != NULL && (rc = rot_file(w, p)) != 0)
-		return rc;
-	(*count)++;
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, i == 0 ? "index.key.pvo" : "ledger.key.pvo");
+		if (w != NULL && (rc = rot_file(w, p)) != 0)
+			return rc;
+		(*count)++;
+	}
 	for (int k = 0; k < 2; k++) {
 		DIR *dp, *sp;
 		struct dirent *e, *f;

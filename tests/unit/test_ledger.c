@@ -2,6 +2,7 @@
 #include "harness.h"
 #include "tests.h"
 #include "pacsvault/crypto/hash.h"
+#include "pacsvault/ledger/event.h"
 #include "pacsvault/ledger/merkle.h"
 
 #include <stdio.h>
@@ -438,4 +439,93 @@ test_note_sign_and_checkpoint(void)
 	}
 	fclose(fp);
 	T_EQ_INT(n, 21);
+}
+
+void
+test_audit_event_encoding(void)
+{
+	static const char want[] =
+	    "pacsvault-audit 1\n"
+	    "event 110107\n"
+	    "action C\n"
+	    "outcome 0\n"
+	    "time 2026-11-29T06:04:00.123Z\n"
+	    "participant R ana operator pacsvault%20import - host-1\n"
+	    "participant - %2D - - STORESCU 10.0.0.7\n"
+	    "object patient 97306d469bf47cc61ac16df4d96c01d6\n"
+	    "object instance 1.2.3 a%25b%0Ac%7F\xc3\xa9\n";
+	struct lg_event e, back;
+	struct pv_buf b;
+	struct pv_diag d;
+	char *scratch = malloc(LG_EVENT_SCRATCH(sizeof(want)));
+
+	memset(&e, 0, sizeof(e));
+	e.code = 110107;
+	e.action = 'C';
+	e.outcome = 0;
+	e.time_ms = lg_event_time_parse("2026-11-29T06:04:00.123Z");
+	T_ASSERT(e.time_ms > 0);
+	e.np = 2;
+	e.p[0] = (struct lg_participant){ 1, "ana", "operator", "pacsvault import", NULL, "host-1" };
+	e.p[1] = (struct lg_participant){ 0, "-", "", NULL, "STORESCU", "10.0.0.7" };
+	e.no = 2;
+	e.o[0] = (struct lg_object){ "patient", "97306d469bf47cc61ac16df4d96c01d6", NULL };
+	e.o[1] = (struct lg_object){ "instance", "1.2.3", "a%b\nc\x7f\xc3\xa9" };
+	pv_buf_init(&b, 4096);
+	T_EQ_INT(lg_event_encode(&e, &b), 0);
+	T_EQ_STR(b.data, want);
+	pv_diag_clear(&d);
+	T_EQ_INT(lg_event_parse((const uint8_t *)want, strlen(want), &back, scratch, &d), 0);
+	T_EQ_INT(back.code, 110107);
+	T_EQ_INT(back.np, 2);
+	T_EQ_INT(back.no, 2);
+	T_EQ_STR(back.p[0].process, "pacsvault import");
+	T_EQ_STR(back.p[1].user, "-");
+	T_ASSERT(back.p[1].role == NULL && back.p[1].requestor == 0);
+	T_EQ_STR(back.o[1].detail, "a%b\nc\x7f\xc3\xa9");
+	T_EQ_INT(back.time_ms, e.time_ms);
+	/* Not canonical, or not an event: refused, each with a reason. */
+	{
+		static const char *const bad[] = {
+			"pacsvault-audit 1\nevent 110107\naction C\noutcome 0\ntime 2026-11-29T06:04:00.123Z\n"
+			    "object study 1.2%2e3\n",                       /* lower-case hex */
+			"pacsvault-audit 1\nevent 110107\naction C\noutcome 0\ntime 2026-11-29T06:04:00.123Z\n"
+			    "object study 1.2%2E3\n",                       /* escaped without need */
+			"pacsvault-audit 1\nevent 110107\naction C\noutcome 0\ntime 2026-11-29T06:04:00.123Z\n"
+			    "object study 1.2.3 \n",                        /* trailing space */
+			"pacsvault-audit 1\nevent 110115\naction C\noutcome 0\ntime 2026-11-29T06:04:00.123Z\n",
+			"pacsvault-audit 1\nevent 110107\naction X\noutcome 0\ntime 2026-11-29T06:04:00.123Z\n",
+			"pacsvault-audit 1\nevent 110107\naction C\noutcome 2\ntime 2026-11-29T06:04:00.123Z\n",
+			"pacsvault-audit 1\nevent 110107\naction C\noutcome 0\ntime 2026-11-29 06:04:00\n",
+			"pacsvault-audit 1\nevent 110107\naction C\noutcome 0\ntime 2026-11-29T06:04:00.123Z",
+			"pacsvault-audit 1\nevent 110107\naction C\noutcome 0\ntime 2026-11-29T06:04:00.123Z\n"
+			    "object study 1.2.3\nparticipant R a b c d e\n",  /* participant after object */
+			"pacsvault-audit 1\nevent 110107\naction C\noutcome 0\ntime 2026-11-29T06:04:00.123Z\n"
+			    "participant X a b c d e\n",
+			"pacsvault-audit 1\nevent 0110107\naction C\noutcome 0\ntime 2026-11-29T06:04:00.123Z\n",
+			"event 110107\n",
+			"audit-event-1\n",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			pv_diag_clear(&d);
+			if (lg_event_parse((const uint8_t *)bad[i], strlen(bad[i]), &back, scratch, &d) == 0)
+				t_fail(__FILE__, __LINE__, "bad event %zu parsed", i);
+			else
+				T_ASSERT(d.msg[0] != '\0');
+		}
+	}
+	/* Invalid events are not encoded. */
+	e.code = 99;
+	pv_buf_reset(&b);
+	T_EQ_INT(lg_event_encode(&e, &b), PV_EINVAL);
+	e.code = 110112;
+	e.o[1].id = "";
+	T_EQ_INT(lg_event_encode(&e, &b), PV_EINVAL);
+	T_EQ_INT(lg_event_name(110114) != NULL, 1);
+	T_EQ_STR(lg_event_name(110107), "Import");
+	T_EQ_INT(lg_event_time_parse("2026-02-30"), lg_event_time_parse("2026-03-02"));
+	T_EQ_INT(lg_event_time_parse("2026-13-01"), -1);
+	T_EQ_INT(lg_event_time_parse("1970-01-01"), 0);
+	pv_buf_free(&b);
+	free(scratch);
 }

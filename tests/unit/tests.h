@@ -51,7 +51,8 @@
 	X(test_sealed_vectors) \
 	X(test_sealed_tamper) \
 	X(test_sealed_small) \
-	X(test_query_matching)
+	X(test_query_matching) \
+	X(test_audit_event_encoding)
 
 #define PV_DECLARE_TEST(name) void name(void);
 PV_TEST_LIST(PV_DECLARE_TEST)

@@ -34,8 +34,15 @@ struct lg_log;
 /* Creates the folder (which must not exist, or be empty) with a new key. */
 int lg_log_create(const char *dir, const char *origin, struct pv_diag *d) __attribute__((warn_unused_result));
 
-/* Opens a log, recovering to its last committed size. */
+/*
+ * Opens a log, recovering to its last committed size. One process at a
+ * time: PV_EEXIST when another holds it (lg_log_open_wait waits up to
+ * wait_ms for it first). Opening reads no tree level: proofs and appends
+ * read the hashes they need.
+ */
 int lg_log_open(const char *dir, struct lg_log **out, struct pv_diag *d) __attribute__((warn_unused_result));
+int lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct pv_diag *d)
+	__attribute__((warn_unused_result));
 void lg_log_close(struct lg_log *l);
 
 uint64_t lg_log_size(const struct lg_log *l);          /* committed and pending */

@@ -21,12 +21,27 @@
 struct pv_hasher;
 
 struct lg_tree {
-	uint8_t *level[LG_MAX_PROOF];  /* level[k]: hashes of complete subtrees of 2^k leaves */
+	/*
+	 * level[k] holds hashes base[k] .. count[k] - 1 of level k in memory;
+	 * those below base[k] are read through fetch (the log's level files),
+	 * so opening a log of any size reads nothing and a proof reads
+	 * O(log^2 n) hashes. A tree built in memory has base 0 everywhere.
+	 */
+	uint8_t *level[LG_MAX_PROOF];
+	uint64_t base[LG_MAX_PROOF];
 	uint64_t count[LG_MAX_PROOF];  /* how many at each level */
-	uint64_t cap[LG_MAX_PROOF];
+	uint64_t cap[LG_MAX_PROOF];    /* room in level[k] (from base[k]) */
 	uint64_t size;                 /* leaves */
 	struct pv_hasher *h;
+	int (*fetch)(void *ctx, int k, uint64_t i, uint8_t out[LG_HASH]);
+	void *fetch_ctx;
 };
+
+/* Hash i of level k (i < count[k]), from memory or through fetch. */
+int lg_tree_node(struct lg_tree *t, int k, uint64_t i, uint8_t out[LG_HASH]) __attribute__((warn_unused_result));
+
+/* Drops the in-memory hashes (after they were written): base[k] = count[k]. Needs fetch. */
+void lg_tree_spill(struct lg_tree *t);
 
 int lg_tree_init(struct lg_tree *t) __attribute__((warn_unused_result));
 void lg_tree_free(struct lg_tree *t);

@@ -5,6 +5,8 @@
  *   VAULT            format line and the master key id (clear, no secret)
  *   master.key       the master key (0600), unless kept outside (recommended)
  *   index.key.pvo    the index key, sealed like an object under the master key
+ *   ledger.key.pvo   the audit key (patient pseudonyms in the ledger), sealed the same way
+ *   ledger/          the audit ledger (src/ledger), written through svc/audit.c
  *   index.db         the SQLite index (+ -wal, -shm): blind indexes and sealed columns
  *   objects/XY/ID.pvo   sealed instances, ID = 32 random hex digits (never a UID)
  *   quarantine/ID.pvo   sealed malformed input
@@ -30,6 +32,8 @@
 #include "pacsvault/store/query.h"
 
 struct vault;
+
+#define VAULT_PID_MAX 128   /* longest Patient ID (and Issuer) handed to the commit hook */
 
 /*
  * Creates a vault in dir (which must not exist or be empty). With
@@ -71,6 +75,30 @@ typedef void (*vault_ack_fn)(void *ctx, void *cookie, int status);
  */
 void vault_import_batching(struct vault *v, size_t files, vault_ack_fn ack, void *ctx);
 
+/* One file of a batch as the commit hook sees it (clear values: memory only, never stored). */
+struct vault_batch_item {
+	int status;                     /* VAULT_STORED or VAULT_QUARANTINED */
+	char objid[STORE_OBJID_HEX];
+	char sop_uid[65], series_uid[65], study_uid[65], sop_class[65];
+	char patient_id[VAULT_PID_MAX], issuer[VAULT_PID_MAX];
+	uint64_t size;
+};
+
+/*
+ * Called with every file of a batch after its objects are durable and
+ * before the index commit (the audit trail: svc/audit.c). A non-zero
+ * return fails the batch: nothing of it is committed or acknowledged.
+ */
+typedef int (*vault_commit_hook)(void *ctx, const struct vault_batch_item *items, size_t n, struct pv_diag *d);
+void vault_set_commit_hook(struct vault *v, vault_commit_hook hook, void *ctx);
+
+/*
+ * The vault's audit key (a PV_KEY_LEDGER key sealed under the master key
+ * in ledger.key.pvo): the ledger names patients by HMAC under it, apart
+ * from the data and index keys.
+ */
+int vault_audit_key(struct vault *v, uint8_t key[PV_KEY_LEN]) __attribute__((warn_unused_result));
+
 /*
  * Imports one file (thread-safe). *status says what happened; reason (n
  * bytes) says why for a conflict, quarantine or failure (never a value of
@@ -107,6 +135,7 @@ int vault_find(struct vault *v, int level, const struct query_key *keys, size_t 
 struct vault_instance {
 	char objid[STORE_OBJID_HEX];
 	char sop_uid[65], series_uid[65], study_uid[65];
+	char patient_id[VAULT_PID_MAX], issuer[VAULT_PID_MAX];   /* for the audit pseudonym; memory only */
 	uint64_t size;
 	uint8_t sop_b[STORE_BLIND_LEN];
 };

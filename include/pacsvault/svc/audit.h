@@ -1,0 +1,56 @@
+/*
+ * audit.h: the audit trail of vault operations (DESIGN.md "audit hooks").
+ *
+ * Every vault operation appends its events (ledger/event.h) to the vault's
+ * ledger (DIR/ledger) before it reports success; when the append fails the
+ * operation fails. Events are written ahead of the action they record where
+ * the action cannot be undone (rm), and with the batch before the index
+ * commit for import: a crash can leave an event for an action that did not
+ * complete, never an action without its event.
+ *
+ * Patients appear only as pseudonyms: the first 16 bytes of
+ * HMAC-SHA256(audit key, "patient" 0x00 PatientID)
+ * in hex, under the vault's audit key (ledger.key.pvo), apart from the data
+ * and index keys. The ledger itself is opened per batch (waiting up to 30 s
+ * for another process that holds it), so concurrent commands interleave.
+ */
+#ifndef PV_SVC_AUDIT_H
+#define PV_SVC_AUDIT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "pacsvault/base/err.h"
+#include "pacsvault/ledger/event.h"
+#include "pacsvault/store/vault.h"
+
+struct svc_audit;
+
+/*
+ * The audit trail of command (e.g. "import") on vault v (NULL: a vault
+ * folder without an open vault, for events that name no patient). The
+ * participant is this process: the user of its effective uid, role
+ * "operator", process "pacsvault COMMAND", this host's name.
+ */
+int svc_audit_open(const char *vault_dir, struct vault *v, const char *command, struct svc_audit **out,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+void svc_audit_close(struct svc_audit *a);
+
+/* The pseudonym of a patient (33 bytes with NUL). */
+int svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, char out[33])
+	__attribute__((warn_unused_result));
+
+/* The commit hook of import (vault_set_commit_hook): one Import event per file of the batch. */
+int svc_audit_import_hook(void *ctx, const struct vault_batch_item *items, size_t n, struct pv_diag *d);
+
+/* One event per instance (code, action) with its patient, study, series and instance. */
+int svc_audit_instances(struct svc_audit *a, uint32_t code, char action, int outcome,
+    const struct vault_instance *in, size_t n, const char *detail, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
+/*
+ * One event with the given objects (type, id, detail triples; id NULL ends
+ * early), plus the patient pseudonym of patient_id when not NULL.
+ */
+int svc_audit_event(struct svc_audit *a, uint32_t code, char action, int outcome, const char *patient_id,
+    const struct lg_object *objects, size_t nobjects, struct pv_diag *d) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,257 @@
+/* audit.c: the audit trail of vault operations (see audit.h). */
+#include "pacsvault/svc/audit.h"
+#include "pacsvault/base/buf.h"
+#include "pacsvault/crypto/hash.h"
+#include "pacsvault/ledger/log.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AUDIT_WAIT_MS 30000
+
+struct svc_audit {
+	char *ledger_dir;
+	int has_key;
+	uint8_t key[PV_KEY_LEN];
+	char user[64], process[96], host[256];
+};
+
+int
+svc_audit_open(const char *vault_dir, struct vault *v, const char *command, struct svc_audit **out,
+    struct pv_diag *d)
+{
+	struct svc_audit *a;
+	struct passwd *pw;
+	size_t n = strlen(vault_dir) + sizeof("/ledger");
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL || (a->ledger_dir = malloc(n)) == NULL) {
+		free(a);
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	}
+	snprintf(a->ledger_dir, n, "%s/ledger", vault_dir);
+	if (v != NULL) {
+		if (vault_audit_key(v, a->key) != 0) {
+			svc_audit_close(a);
+			return pv_diag_set(d, PV_EINTEGRITY, -1, "the vault's audit key (ledger.key.pvo) does "
+			    "not open");
+		}
+		a->has_key = 1;
+	}
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(a->user, sizeof(a->user), "%s", pw->pw_name);
+	else
+		snprintf(a->user, sizeof(a->user), "uid %u", (unsigned)geteuid());
+	snprintf(a->process, sizeof(a->process), "pacsvault %s", command);
+	if (gethostname(a->host, sizeof(a->host) - 1) != 0)
+		snprintf(a->host, sizeof(a->host), "localhost");
+	*out = a;
+	return 0;
+}
+
+void
+svc_audit_close(struct svc_audit *a)
+{
+	if (a == NULL)
+		return;
+	pv_cleanse(a->key, sizeof(a->key));
+	free(a->ledger_dir);
+	free(a);
+}
+
+int
+svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, char out[33])
+{
+	static const char digits[] = "0123456789abcdef";
+	struct pv_buf b;
+	uint8_t h[PV_SHA256_LEN];
+	int rc;
+
+	if (!a->has_key)
+		return PV_EINVAL;
+	pv_buf_init(&b, 2 * VAULT_PID_MAX + 16);
+	if ((rc = pv_buf_append(&b, "patient", 8)) != 0 || (rc = pv_buf_puts(&b, patient_id)) != 0 ||
+	    (rc = pv_hmac_sha256(a->key, PV_KEY_LEN, b.data, b.len, h)) != 0) {
+		pv_buf_free_scrub(&b);
+		return rc;
+	}
+	pv_buf_free_scrub(&b);
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = digits[h[i] >> 4];
+		out[2 * i + 1] = digits[h[i] & 15];
+	}
+	out[32] = '\0';
+	return 0;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+event_init(const struct svc_audit *a, struct lg_event *e, uint32_t code, char action, int outcome)
+{
+	memset(e, 0, sizeof(*e));
+	e->code = code;
+	e->action = action;
+	e->outcome = outcome;
+	e->time_ms = now_ms();
+	e->np = 1;
+	e->p[0].requestor = 1;
+	e->p[0].user = a->user;
+	e->p[0].role = "operator";
+	e->p[0].process = a->process;
+	e->p[0].addr = a->host;
+}
+
+/* Appends the n encoded events of buf (entry boundaries in ends) and commits them. */
+static int
+append_all(const struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, size_t n, struct pv_diag *d)
+{
+	struct lg_log *l = NULL;
+	size_t start = 0;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = lg_log_open_wait(a->ledger_dir, AUDIT_WAIT_MS, &l, d)) != 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		uint64_t idx;
+
+		rc = lg_log_append(l, buf->data + start, ends[i] - start, &idx, d);
+		start = ends[i];
+	}
+	if (rc == 0)
+		rc = lg_log_commit(l, d);
+	lg_log_close(l);
+	return rc;
+}
+
+/* Encodes e into buf and records its end. */
+static int
+add_event(const struct lg_event *e, struct pv_buf *buf, size_t **ends, size_t *n, size_t *cap)
+{
+	int rc;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		void *p = realloc(*ends, nc * sizeof(**ends));
+
+		if (p == NULL)
+			return PV_ENOMEM;
+		*ends = p;
+		*cap = nc;
+	}
+	if ((rc = lg_event_encode(e, buf)) != 0)
+		return rc;
+	(*ends)[(*n)++] = buf->len;
+	return 0;
+}
+
+int
+svc_audit_import_hook(void *ctx, const struct vault_batch_item *items, size_t n, struct pv_diag *d)
+{
+	struct svc_audit *a = ctx;
+	struct pv_buf buf;
+	size_t *ends = NULL, ne = 0, cap = 0;
+	int rc = 0;
+
+	pv_buf_init(&buf, (size_t)1 << 30);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct vault_batch_item *it = &items[i];
+		struct lg_event e;
+		char pseud[33];
+
+		if (it->status == VAULT_QUARANTINED) {
+			event_init(a, &e, 110107, 'C', 4);
+			e.o[0] = (struct lg_object){ "quarantine", it->objid, "not a readable instance" };
+			e.no = 1;
+		} else {
+			event_init(a, &e, 110107, 'C', 0);
+			if ((rc = svc_audit_pseudonym(a, it->patient_id, pseud)) != 0)
+				break;
+			e.o[0] = (struct lg_object){ "patient", pseud, NULL };
+			e.o[1] = (struct lg_object){ "study", it->study_uid, NULL };
+			e.o[2] = (struct lg_object){ "series", it->series_uid, NULL };
+			e.o[3] = (struct lg_object){ "instance", it->sop_uid, it->sop_class };
+			e.no = 4;
+		}
+		rc = add_event(&e, &buf, &ends, &ne, &cap);
+	}
+	if (rc == 0)
+		rc = append_all(a, &buf, ends, ne, d);
+	pv_buf_free(&buf);
+	free(ends);
+	return rc;
+}
+
+int
+svc_audit_instances(struct svc_audit *a, uint32_t code, char action, int outcome, const struct vault_instance *in,
+    size_t n, const char *detail, struct pv_diag *d)
+{
+	struct pv_buf buf;
+	size_t *ends = NULL, ne = 0, cap = 0;
+	int rc = 0;
+
+	pv_buf_init(&buf, (size_t)1 << 30);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct lg_event e;
+		char pseud[33];
+
+		event_init(a, &e, code, action, outcome);
+		if ((rc = svc_audit_pseudonym(a, in[i].patient_id, pseud)) != 0)
+			break;
+		e.o[0] = (struct lg_object){ "patient", pseud, NULL };
+		e.o[1] = (struct lg_object){ "study", in[i].study_uid, NULL };
+		e.o[2] = (struct lg_object){ "series", in[i].series_uid, NULL };
+		e.o[3] = (struct lg_object){ "instance", in[i].sop_uid, detail };
+		e.no = 4;
+		rc = add_event(&e, &buf, &ends, &ne, &cap);
+	}
+	if (rc == 0)
+		rc = append_all(a, &buf, ends, ne, d);
+	else
+		pv_diag_set(d, rc, -1, "cannot encode an audit event");
+	pv_buf_free(&buf);
+	free(ends);
+	return rc;
+}
+
+int
+svc_audit_event(struct svc_audit *a, uint32_t code, char action, int outcome, const char *patient_id,
+    const struct lg_object *objects, size_t nobjects, struct pv_diag *d)
+{
+	struct pv_buf buf;
+	struct lg_event e;
+	size_t end = 0;
+	char pseud[33];
+	int rc;
+
+	event_init(a, &e, code, action, outcome);
+	if (patient_id != NULL) {
+		if ((rc = svc_audit_pseudonym(a, patient_id, pseud)) != 0)
+			return pv_diag_set(d, rc, -1, "no audit key for a patient pseudonym");
+		e.o[e.no++] = (struct lg_object){ "patient", pseud, NULL };
+	}
+	for (size_t i = 0; i < nobjects && e.no < LG_EVENT_MAX_OBJECTS && objects[i].id != NULL; i++)
+		e.o[e.no++] = objects[i];
+	pv_buf_init(&buf, (size_t)1 << 20);
+	if ((rc = lg_event_encode(&e, &buf)) != 0) {
+		pv_buf_free(&buf);
+		return pv_diag_set(d, rc, -1, "cannot encode an audit event");
+	}
+	end = buf.len;
+	rc = append_all(a, &buf, &end, 1, d);
+	pv_buf_free(&buf);
+	return rc;
+}
