@@ -23,6 +23,22 @@ int cmd_convert(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_deid(int argc, char **argv);
 
+/*
+ * Inputs of a de-identification that come from somewhere else than files
+ * (the vault's export): n inputs, each loaded into memory on demand by
+ * load (thread-safe), written to OUTDIR/names[i].
+ */
+struct pv_buf;
+struct deid_source {
+	size_t n;
+	const char *const *names;
+	int (*load)(void *ctx, size_t i, struct pv_buf *out, struct pv_diag *d);
+	void *ctx;
+};
+/* cmd_deid's engine: argv as for deid, the inputs from src (NULL: the files of argv). */
+int deid_main(int argc, char **argv, const struct deid_source *src);
+int cmd_export(int argc, char **argv);
+
 int cmd_reid(int argc, char **argv);
 
 int cmd_scan(int argc, char **argv);

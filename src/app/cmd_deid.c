@@ -91,7 +91,9 @@ static const char deid_help[] =
 "burned-in text, 2 on bad usage.\n";
 
 struct job {
-	char *in;        /* input path */
+	char *in;        /* input path (or, from a vault, the name shown) */
+	size_t index;    /* position in the source (deid_source) */
+	struct pv_buf mem;  /* the decrypted input, when it comes from a vault */
 	char *out;       /* output path */
 	int rc;
 	int quarantined; /* may carry burned-in text: not written under OUTDIR */
@@ -115,6 +117,7 @@ struct run {
 	size_t njobs;
 	int want_report;
 	struct app_progress pg;
+	const struct deid_source *src;   /* inputs from a vault, or NULL: files */
 };
 
 /*
@@ -237,9 +240,20 @@ deid_one(void *arg, size_t i, unsigned worker)
 	(void)worker;
 	pv_diag_clear(&j->d);
 	pv_buf_init(&j->report, 1 << 24);
-	if (stat(j->in, &st) == 0)
-		j->bytes = (uint64_t)st.st_size;
-	j->rc = dcm_file_open(j->in, NULL, &f, &j->d);
+	if (r->src != NULL) {
+		/* From the vault: decrypted into memory, never to a clear file. */
+		struct dcm_reader *rd = NULL;
+
+		pv_buf_init(&j->mem, (size_t)1 << 40);
+		j->rc = r->src->load(r->src->ctx, j->index, &j->mem, &j->d);
+		j->bytes = j->mem.len;
+		if (j->rc == 0 && (j->rc = dcm_reader_open_mem(j->mem.data, j->mem.len, NULL, &rd, &j->d)) == 0)
+			j->rc = dcm_file_read(rd, &f, &j->d);
+	} else {
+		if (stat(j->in, &st) == 0)
+			j->bytes = (uint64_t)st.st_size;
+		j->rc = dcm_file_open(j->in, NULL, &f, &j->d);
+	}
 	if (j->rc == 0)
 		pixels(r, j, f);
 	if (j->rc == 0 && j->quarantined) {
@@ -262,6 +276,7 @@ deid_one(void *arg, size_t i, unsigned worker)
 		j->rc = dcm_ds_set_str(f, &f->ds, 0x00280301u, DCM_VR_CS, "NO");
 	if (j->rc == 0 && j->quarantined && r->quarantine == NULL) {
 		dcm_file_free(f);
+		pv_buf_free_scrub(&j->mem);
 		app_progress_tick(&r->pg, j->bytes);
 		return;
 	}
@@ -274,6 +289,7 @@ deid_one(void *arg, size_t i, unsigned worker)
 	if (j->rc == 0)
 		j->rc = dcm_write_path(f, NULL, j->out, 0644, 0, &j->d);
 	dcm_file_free(f);
+	pv_buf_free_scrub(&j->mem);
 	app_progress_tick(&r->pg, j->bytes);
 }
 
@@ -320,6 +336,12 @@ load_rules(const char *path, int no_builtin, struct pixrules **out)
 
 int
 cmd_deid(int argc, char **argv)
+{
+	return deid_main(argc, argv, NULL);
+}
+
+int
+deid_main(int argc, char **argv, const struct deid_source *src)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -398,8 +420,10 @@ cmd_deid(int argc, char **argv)
 		return app_usage_error("deid", "-o OUTDIR is required");
 	if (keypath == NULL)
 		return app_usage_error("deid", "--key FILE is required (make one with: pacsvault keygen -o FILE)");
-	if (optind >= argc)
+	if (src == NULL && optind >= argc)
 		return app_usage_error("deid", "no inputs");
+	if (src != NULL && optind != argc)
+		return app_usage_error("export", "unexpected argument '%s'", argv[optind]);
 	if ((r.cfg.opts & DEID_OPT_BIT(DEID_OPT_FULL_DATES)) && (r.cfg.opts & DEID_OPT_BIT(DEID_OPT_MODIFIED_DATES)))
 		return app_usage_error("deid", "--retain-full-dates and --retain-modified-dates exclude each other");
 	if ((rules_path != NULL || no_builtin) && !r.clean_pixels)
@@ -438,7 +462,33 @@ cmd_deid(int argc, char **argv)
 		}
 		r.cfg.reid = cert;
 	}
-	{
+	r.src = src;
+	if (src != NULL) {
+		/* From a vault: named by the caller, under OUTDIR. */
+		if (pv_mkdir_p(outdir, 0755) != 0 || realpath(outdir, out_real) == NULL) {
+			fprintf(stderr, "pacsvault: export: %s: cannot create the output folder\n", outdir);
+			rc = PV_EXIT_FAIL;
+			goto done;
+		}
+		r.out_prefix = strlen(out_real);
+		if (src->n > 0 && (r.jobs = pv_calloc(src->n, sizeof(*r.jobs))) == NULL) {
+			rc = PV_EXIT_INTERNAL;
+			goto done;
+		}
+		for (size_t i = 0; i < src->n; i++) {
+			struct job *j = &r.jobs[i];
+
+			j->index = i;
+			j->in = strdup(src->names[i]);
+			j->out = malloc(strlen(out_real) + strlen(src->names[i]) + 2);
+			r.njobs = i + 1;
+			if (j->in == NULL || j->out == NULL) {
+				rc = PV_EXIT_INTERNAL;
+				goto done;
+			}
+			sprintf(j->out, "%s/%s", out_real, src->names[i]);
+		}
+	} else {
 		struct app_inputs ins = { NULL, 0, 0 };
 		rc = app_inputs_collect(&ins, "deid", argv + optind, argc - optind, outdir, &failed);
 		/* The jobs take the listed paths over (no second copy). */
@@ -574,6 +624,7 @@ done:
 		free(r.jobs[i].in);
 		free(r.jobs[i].out);
 		pv_buf_free(&r.jobs[i].report);
+		pv_buf_free_scrub(&r.jobs[i].mem);
 	}
 	free(r.jobs);
 	deid_recipe_free(&recipe);

@@ -28,6 +28,7 @@ static const char help_text[] =
 "  import PATH...          seal DICOM files into the vault (durable, deduplicated)\n"
 "  find [KEY=VALUE]...     C-FIND style query of the vault's index\n"
 "  get UID -o PATH         the exact imported bytes of an instance, series, study\n"
+"  export UID... -o DIR [--deid ...]  identified, or through the deid engine\n"
 "  rm UID...               crypto-shred instances, series or studies\n"
 "  keygen -o FILE          write a new key file (project or master, 0600)\n"
 "  help [COMMAND]          this text, or a command's own help\n"
@@ -84,7 +85,7 @@ static const struct {
 	{ "dump", cmd_dump }, { "convert", cmd_convert }, { "keygen", cmd_keygen }, { "deid", cmd_deid },
 	{ "reid", cmd_reid }, { "scan", cmd_scan }, { "risk", cmd_risk }, { "ledger", cmd_ledger },
 	{ "vault", cmd_vault }, { "import", cmd_import }, { "find", cmd_find }, { "get", cmd_get },
-	{ "rm", cmd_rm },
+	{ "rm", cmd_rm }, { "export", cmd_export },
 };
 
 int

@@ -1507,7 +1507,8 @@ vault_resolve(struct vault *v, const char *uid, struct vault_instance **out, siz
 
 /* Opens an object and streams its verified plaintext to fd (-1: verify only), checking the MAC when given. */
 static int
-open_object(struct vault *v, const char *kind, const char *objid, int fd, const uint8_t *mac, struct pv_diag *d)
+open_object(struct vault *v, const char *kind, const char *objid, int fd, struct pv_buf *mem, const uint8_t *mac,
+    struct pv_diag *d)
 {
 	struct pv_opener o;
 	struct pv_mac *m = NULL;
@@ -1538,6 +1539,10 @@ open_object(struct vault *v, const char *kind, const char *objid, int fd, const 
 			goto done;
 		if (fd >= 0 && pv_write_all(fd, buf, n) != 0) {
 			rc = pv_diag_set(d, PV_EIO, -1, "write failed: %s", strerror(errno));
+			goto done;
+		}
+		if (mem != NULL && pv_buf_append(mem, buf, n) != 0) {
+			rc = pv_diag_set(d, PV_ENOMEM, -1, "out of memory for the instance");
 			goto done;
 		}
 	}
@@ -1587,7 +1592,29 @@ vault_get(struct vault *v, const struct vault_instance *inst, int fd, struct pv_
 		return pv_diag_set(d, PV_ENOTFOUND, -1, "instance not in the index");
 	if (strcmp(objid, inst->objid) != 0)
 		return pv_diag_set(d, PV_EINTEGRITY, -1, "index: instance rows disagree on object %s", inst->objid);
-	return open_object(v, "objects", objid, fd, mac, d);
+	return open_object(v, "objects", objid, fd, NULL, mac, d);
+}
+
+int
+vault_get_mem(struct vault *v, const struct vault_instance *inst, struct pv_buf *out, struct pv_diag *d)
+{
+	char objid[STORE_OBJID_HEX];
+	uint8_t mac[STORE_MAC_LEN];
+	uint64_t size;
+	int rc;
+
+	pthread_mutex_lock(&v->lock);
+	rc = v->ops->instance_get(v->ix, inst->sop_b, objid, &size, mac);
+	pthread_mutex_unlock(&v->lock);
+	if (rc != 0)
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "instance not in the index");
+	if (strcmp(objid, inst->objid) != 0)
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "index: instance rows disagree on object %s", inst->objid);
+	pv_buf_reset(out);
+	rc = open_object(v, "objects", objid, -1, out, mac, d);
+	if (rc != 0)
+		pv_buf_free_scrub(out);
+	return rc;
 }
 
 int
@@ -1701,7 +1728,7 @@ fsck_row(void *arg, const struct vault_match *m)
 		return 0;
 	}
 	pv_diag_clear(&d);
-	rc = open_object(c->v, "objects", objid, -1, mac, &d);
+	rc = open_object(c->v, "objects", objid, -1, NULL, mac, &d);
 	if (rc == 0) {
 		c->out->objects_ok++;
 		return 0;
@@ -1743,7 +1770,7 @@ fsck_quarantine(void *arg, const struct store_quarantine_row *r)
 	if (idset_add(&c->seen, r->objid) != 0)
 		return PV_ENOMEM;
 	pv_diag_clear(&d);
-	if ((rc = open_object(c->v, "quarantine", r->objid, -1, NULL, &d)) != 0) {
+	if ((rc = open_object(c->v, "quarantine", r->objid, -1, NULL, NULL, &d)) != 0) {
 		c->out->bad++;
 		c->report(c->rctx, rc == PV_ENOTFOUND ? "missing" : "bad", r->objid, &d);
 	}

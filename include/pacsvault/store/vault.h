@@ -157,6 +157,10 @@ int vault_resolve(struct vault *v, const char *uid, struct vault_instance **out,
 int vault_get(struct vault *v, const struct vault_instance *inst, int fd, struct pv_diag *d)
 	__attribute__((warn_unused_result));
 
+/* vault_get into memory (out reset first; scrubbed and freed on failure). Thread-safe. */
+int vault_get_mem(struct vault *v, const struct vault_instance *inst, struct pv_buf *out, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
 /* Crypto-shreds the instance's object, removes its index rows (durably), unlinks the object. */
 int vault_rm(struct vault *v, const struct vault_instance *inst, struct pv_diag *d)
 	__attribute__((warn_unused_result));
