@@ -105,6 +105,36 @@ summary "$out/deid" "$out/us-deid"
 $PV scan -q --html "$out/scan-before.html" "$out/in" "$out/us" > /dev/null || true
 echo "   the report page of the originals: $out/scan-before.html (values masked, text in the pixels covered)"
 
+say "5d. The encrypted vault: import, find, a byte search of the vault, the audit trail"
+rm -rf "$out/vault"
+$PV keygen --type master -o "$out/vault-master.key" > /dev/null
+$PV vault init "$out/vault" --master-key "$out/vault-master.key" | sed 's/^/   /'
+export PACSVAULT_DIR="$out/vault" PACSVAULT_MASTER_KEY="$out/vault-master.key"
+$PV import -q "$out/in" "$out/us"
+echo "   pacsvault find PatientName='*' PatientID StudyDate ModalitiesInStudy (C-FIND matching):"
+$PV find "PatientName=*" PatientID StudyDate ModalitiesInStudy | sed 's/^/   /'
+/usr/bin/python3 - "$out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+plants = sorted({v for vs in json.load(open(os.path.join(out, "planted.json"), encoding="utf-8")).values() for v in vs})
+def encodings(v):
+    for e in ("utf-8", "gb18030", "latin-1"):
+        try:
+            yield v.encode(e)
+        except UnicodeEncodeError:
+            pass
+blob_in = b"".join(open(os.path.join(out, "in", f), "rb").read() for f in os.listdir(os.path.join(out, "in")))
+blob = b"".join(open(os.path.join(dp, f), "rb").read() for dp, dn, fn in os.walk(os.path.join(out, "vault")) for f in fn)
+n_in = sum(1 for v in plants if any(b in blob_in for b in encodings(v)))
+n = sum(1 for v in plants if any(b in blob for b in encodings(v)))
+print("   a byte search of every file of the vault (objects, index, ledger) for the %d planted values: "
+      "%d in the originals, %d in the vault" % (len(plants), n_in, n))
+PY
+echo "   pacsvault ledger show (who did what; patients only as keyed pseudonyms):"
+$PV ledger show --vault "$out/vault" | tail -3 | cut -c1-150 | sed 's/^/   /'
+$PV vault fsck | sed 's/^/   /'
+unset PACSVAULT_DIR PACSVAULT_MASTER_KEY
+
 say "6. The original as DICOM JSON (PS3.18 F.2), GB18030 decoded to UTF-8"
 $PV dump --json "$out/in/study3.dcm" | /usr/bin/python3 -c '
 import json, sys
