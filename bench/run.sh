@@ -79,3 +79,7 @@ sh bench/scan.sh
 
 # The audit log (issue #6).
 sh bench/ledger.sh
+
+# The encrypted vault (issue #5): import against Orthanc and cp, get against
+# cat, find at 1,000,000 instances.
+sh bench/vault.sh "$corpus/ct"

@@ -9,7 +9,7 @@ clang libclang-rt-14-dev
 libssl-dev zlib1g-dev libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev libsqlite3-dev
 libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim
 dcmtk python3-pydicom python3-numpy python3-pil python3-cryptography fonts-dejavu-core fonts-wqy-microhei dicom3tools libgdcm-tools
-hyperfine bc openssl chromium
+hyperfine bc openssl chromium curl orthanc
 "
 
 missing=""
@@ -30,5 +30,20 @@ fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Orthanc is a bench peer only: make bench starts its own on loopback. Its
+# package would start a system service listening for DICOM on every
+# address (the exposed test PACS of the story), so no service may start
+# during this install, and it is disabled afterwards.
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy"
+	chmod 755 "$policy"
+	made_policy=1
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+[ -n "$made_policy" ] && rm -f "$policy"
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+	systemctl disable --now orthanc >/dev/null 2>&1 || true
+fi

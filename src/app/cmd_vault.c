@@ -912,9 +912,12 @@ get_stdout(struct vault *v, struct svc_audit *a, const struct vault_instance *in
 	return vault_get(v, in, STDOUT_FILENO, d);
 }
 
-/* Verified into a temporary, audited, then renamed into place. */
+/*
+ * Verified into a temporary, audited, then renamed into place; sync 0: no
+ * fsync (a folder of files is synced once at the end).
+ */
 static int
-get_file(struct vault *v, struct svc_audit *a, const struct vault_instance *in, const char *path,
+get_file(struct vault *v, struct svc_audit *a, const struct vault_instance *in, const char *path, int sync,
     struct pv_diag *d)
 {
 	struct pv_atomic af;
@@ -923,11 +926,11 @@ get_file(struct vault *v, struct svc_audit *a, const struct vault_instance *in, 
 	if ((rc = pv_atomic_open(&af, path, 0600, d)) != 0)
 		return rc;
 	if ((rc = vault_get(v, in, af.fd, d)) != 0 ||
-	    (rc = svc_audit_instances(a, 110106, 'R', 0, in, 1, "get", d)) != 0) {
+	    (a != NULL && (rc = svc_audit_instances(a, 110106, 'R', 0, in, 1, "get", d)) != 0)) {
 		pv_atomic_abort(&af);
 		return rc;
 	}
-	return pv_atomic_commit(&af, d);
+	return sync ? pv_atomic_commit(&af, d) : pv_atomic_commit_nosync(&af, d);
 }
 
 int
@@ -984,7 +987,7 @@ cmd_get(int argc, char **argv)
 	}
 	if (level == QUERY_IMAGE) {
 		pv_diag_clear(&d);
-		if ((strcmp(out, "-") == 0 ? get_stdout(v, audit, &ins[0], &d) : get_file(v, audit, &ins[0], out, &d)) != 0) {
+		if ((strcmp(out, "-") == 0 ? get_stdout(v, audit, &ins[0], &d) : get_file(v, audit, &ins[0], out, 1, &d)) != 0) {
 			app_report("get", argv[optind], &d);
 			rc = PV_EXIT_FAIL;
 		}
@@ -994,15 +997,27 @@ cmd_get(int argc, char **argv)
 		fprintf(stderr, "pacsvault: get: %s: cannot create the folder\n", out);
 		rc = PV_EXIT_FAIL;
 	} else {
+		/* A series or study: its events go first, in one ledger commit (written ahead). */
+		pv_diag_clear(&d);
+		if (svc_audit_instances(audit, 110106, 'R', 0, ins, n, "get", &d) != 0) {
+			app_report("get", "audit ledger", &d);
+			n = 0;
+			rc = PV_EXIT_FAIL;
+		}
 		for (size_t i = 0; i < n; i++) {
 			char path[PATH_MAX];
 
 			snprintf(path, sizeof(path), "%s/%s.dcm", out, ins[i].sop_uid);
 			pv_diag_clear(&d);
-			if (get_file(v, audit, &ins[i], path, &d) != 0) {
+			if (get_file(v, NULL, &ins[i], path, 0, &d) != 0) {
 				app_report("get", path, &d);
 				rc = PV_EXIT_FAIL;
 			}
+		}
+		/* One sync for the whole folder before success is reported. */
+		if (rc == PV_EXIT_OK && pv_sync_fs(out) != 0) {
+			fprintf(stderr, "pacsvault: get: %s: cannot sync the output to disk\n", out);
+			rc = PV_EXIT_FAIL;
 		}
 		if (rc == PV_EXIT_OK)
 			fprintf(stderr, "get: %zu instances of the %s written to %s\n", n,
@@ -1567,10 +1582,14 @@ cmd_export(int argc, char **argv)
 			snprintf(path, sizeof(path), "%s/%s/%s/%s.dcm", outdir, all[k].study_uid, all[k].series_uid,
 			    all[k].sop_uid);
 			if (pv_atomic_open(&af, path, 0600, &d) != 0 || (vault_get(v, &all[k], af.fd, &d) != 0 &&
-			    (pv_atomic_abort(&af), 1)) || pv_atomic_commit(&af, &d) != 0) {
+			    (pv_atomic_abort(&af), 1)) || pv_atomic_commit_nosync(&af, &d) != 0) {
 				app_report("export", path, &d);
 				rc = PV_EXIT_FAIL;
 			}
+		}
+		if (rc == PV_EXIT_OK && pv_sync_fs(outdir) != 0) {
+			fprintf(stderr, "pacsvault: export: %s: cannot sync the output to disk\n", outdir);
+			rc = PV_EXIT_FAIL;
 		}
 		if (rc == PV_EXIT_OK)
 			fprintf(stderr, "export: %zu instances written to %s\n", nall, outdir);
@@ -1588,4 +1607,108 @@ done:
 	svc_audit_close(audit);
 	vault_close(v);
 	return rc;
+}
+
+/* ---- make bench support (not a user command) ---- */
+
+static int
+bench_count(void *ctx, const struct vault_match *m)
+{
+	(void)m;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static int
+dblcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * pacsvault __vault-bench fill DIR N: N synthetic instances in DIR's index.
+ * pacsvault __vault-bench find DIR ROUNDS PATIENTS: the in-process latency of
+ * a STUDY query by one random Patient ID (median, p99, max in ms).
+ */
+int
+cmd_vault_bench(int argc, char **argv)
+{
+	struct vopts o;
+	struct vault *v = NULL;
+	struct pv_diag d;
+	int rc;
+
+	vopts_default(&o);
+	if (argc < 4)
+		return app_usage_error("__vault-bench", "fill DIR N | find DIR ROUNDS PATIENTS");
+	o.dir = argv[2];
+	pv_diag_clear(&d);
+	if (strcmp(argv[1], "fill") == 0) {
+		struct timespec t0, t1;
+		uint64_t n = strtoull(argv[3], NULL, 10);
+
+		if ((rc = open_vault("__vault-bench", &o, 1, &v)) != PV_EXIT_OK)
+			return rc;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = vault_bench_fill(v, n, 100, &d);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		vault_close(v);
+		if (rc != 0) {
+			app_report("__vault-bench", o.dir, &d);
+			return PV_EXIT_FAIL;
+		}
+		printf("%llu instances indexed in %.1f s\n", (unsigned long long)n,
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		return PV_EXIT_OK;
+	}
+	if (strcmp(argv[1], "find") == 0 && argc >= 5) {
+		unsigned rounds = (unsigned)strtoul(argv[3], NULL, 10), patients = (unsigned)strtoul(argv[4], NULL, 10);
+		double *t = calloc(rounds ? rounds : 1, sizeof(*t));
+		uint64_t seed = 88172645463325252ull;
+		size_t total = 0;
+
+		if (t == NULL || rounds == 0 || patients == 0) {
+			free(t);
+			return app_usage_error("__vault-bench", "find DIR ROUNDS PATIENTS");
+		}
+		if ((rc = open_vault("__vault-bench", &o, 0, &v)) != PV_EXIT_OK) {
+			free(t);
+			return rc;
+		}
+		for (unsigned r = 0; r < rounds; r++) {
+			struct query_key k;
+			struct timespec t0, t1;
+			char arg[64];
+			size_t n = 0;
+
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			snprintf(arg, sizeof(arg), "PatientID=BENCH%08llu", (unsigned long long)(seed % patients));
+			if (query_key_parse(arg, &k, &d) != 0) {
+				query_key_free(&k);
+				break;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			rc = vault_find(v, QUERY_STUDY, &k, 1, bench_count, &n, &d);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			query_key_free(&k);
+			if (rc != 0) {
+				app_report("__vault-bench", o.dir, &d);
+				break;
+			}
+			total += n;
+			t[r] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		}
+		vault_close(v);
+		qsort(t, rounds, sizeof(*t), dblcmp);
+		printf("find STUDY by PatientID: %u queries, %.1f studies each, median %.3f ms, p99 %.3f ms, "
+		    "max %.3f ms\n", rounds, (double)total / rounds, t[rounds / 2], t[rounds * 99 / 100],
+		    t[rounds - 1]);
+		free(t);
+		return PV_EXIT_OK;
+	}
+	return app_usage_error("__vault-bench", "fill DIR N | find DIR ROUNDS PATIENTS");
 }

@@ -2217,3 +2217,96 @@ done:
 	free(inside);
 	return rc;
 }
+
+/* ---- bench support ---- */
+
+int
+vault_bench_fill(struct vault *v, uint64_t n, unsigned per_study, struct pv_diag *d)
+{
+	struct pv_buf bp, bs, bse, bi;
+	uint64_t i;
+	int rc = 0;
+
+	if (!v->writer)
+		return pv_diag_set(d, PV_EINVAL, -1, "vault opened read-only");
+	if (per_study == 0)
+		per_study = 100;
+	pv_buf_init(&bp, VAULT_ATTRS_MAX * 2);
+	pv_buf_init(&bs, VAULT_ATTRS_MAX * 2);
+	pv_buf_init(&bse, VAULT_ATTRS_MAX * 2);
+	pv_buf_init(&bi, VAULT_ATTRS_MAX * 2);
+	for (i = 0; i < n && rc == 0; i++) {
+		/* 4 studies per patient, 4 series per study, per_study / 4 instances per series. */
+		uint64_t study = i / per_study, patient = study / 4, series = i / (per_study / 4 ? per_study / 4 : 1);
+		struct store_instance_row row;
+		struct attrs a;
+		char pid[32], name[48], suid[64], seuid[64], sop[64], date[16], acc[32], num[16], key[64];
+		uint8_t id[PV_SEALED_OBJID];
+
+		memset(&a, 0, sizeof(a));
+		memset(&row, 0, sizeof(row));
+		snprintf(pid, sizeof(pid), "BENCH%08llu", (unsigned long long)patient);
+		snprintf(name, sizeof(name), "PATIENT%llu^GIVEN%llu", (unsigned long long)patient,
+		    (unsigned long long)(patient % 97));
+		snprintf(suid, sizeof(suid), "2.25.1%llu", (unsigned long long)study);
+		snprintf(seuid, sizeof(seuid), "2.25.2%llu", (unsigned long long)series);
+		snprintf(sop, sizeof(sop), "2.25.3%llu", (unsigned long long)i);
+		snprintf(date, sizeof(date), "20%02llu%02llu%02llu", (unsigned long long)(study % 20),
+		    (unsigned long long)(1 + study % 12), (unsigned long long)(1 + study % 28));
+		snprintf(acc, sizeof(acc), "A%09llu", (unsigned long long)study);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)(i % per_study + 1));
+		{
+			const uint32_t tags[] = { 0x00100020u, 0x00100010u, 0x0020000du, 0x00080020u, 0x00080050u,
+			    0x0020000eu, 0x00080018u, 0x00200013u };
+			const char *vals[] = { pid, name, suid, date, acc, seuid, sop, num };
+
+			for (size_t k = 0; k < 8; k++) {
+				a.tag[a.n] = tags[k];
+				if ((a.val[a.n++] = strdup(vals[k])) == NULL)
+					rc = PV_ENOMEM;
+			}
+		}
+		snprintf(key, sizeof(key), "%s%c", pid, 1);
+		blind(v, "patient", key, row.pat_key_b);
+		blind(v, "PatientID", pid, row.pid_b);
+		blind(v, "StudyInstanceUID", suid, row.study_b);
+		blind(v, "AccessionNumber", acc, row.acc_b);
+		row.has_acc = 1;
+		blind(v, "SeriesInstanceUID", seuid, row.series_b);
+		blind(v, "SOPInstanceUID", sop, row.sop_b);
+		row.modality = series % 4 == 3 ? "MR" : "CT";
+		row.sop_class = "1.2.840.10008.5.1.4.1.1.2";
+		if (rc == 0 && (rc = pv_random(id, sizeof(id))) == 0) {
+			hex(id, sizeof(id), row.objid);
+			if ((rc = attrs_seal(v, &a, QUERY_PATIENT, "patient", row.pat_key_b, NULL, &bp)) == 0 &&
+			    (rc = attrs_seal(v, &a, QUERY_STUDY, "study", row.study_b, NULL, &bs)) == 0 &&
+			    (rc = attrs_seal(v, &a, QUERY_SERIES, "series", row.series_b, NULL, &bse)) == 0)
+				rc = attrs_seal(v, &a, QUERY_IMAGE, "instance", row.sop_b, row.objid, &bi);
+		}
+		attrs_free(&a);
+		if (rc != 0)
+			break;
+		row.pat_attrs = (const uint8_t *)bp.data;
+		row.pat_attrs_n = bp.len;
+		row.study_attrs = (const uint8_t *)bs.data;
+		row.study_attrs_n = bs.len;
+		row.series_attrs = (const uint8_t *)bse.data;
+		row.series_attrs_n = bse.len;
+		row.inst_attrs = (const uint8_t *)bi.data;
+		row.inst_attrs_n = bi.len;
+		row.stored = (int64_t)time(NULL);
+		if (i % 20000 == 0 && (rc = v->ops->begin(v->ix, d)) != 0)
+			break;
+		if ((rc = v->ops->instance_put(v->ix, &row, d)) != 0)
+			break;
+		if ((i + 1) % 20000 == 0 || i + 1 == n)
+			rc = v->ops->commit(v->ix, d);
+	}
+	if (rc != 0)
+		v->ops->rollback(v->ix);
+	pv_buf_free(&bp);
+	pv_buf_free(&bs);
+	pv_buf_free(&bse);
+	pv_buf_free(&bi);
+	return rc;
+}

@@ -198,4 +198,13 @@ typedef int (*vault_quarantine_fn)(void *ctx, const char *objid, uint64_t size, 
 int vault_quarantine_list(struct vault *v, vault_quarantine_fn fn, void *ctx, struct pv_diag *d)
 	__attribute__((warn_unused_result));
 
+/*
+ * make bench only: adds n synthetic instances (patients BENCH00000000...,
+ * 4 studies each, per_study instances per study in 4 series) to the index,
+ * sealed and blind-indexed like imported ones, without objects (fsck
+ * reports them missing). For the find latency at 1,000,000 instances.
+ */
+int vault_bench_fill(struct vault *v, uint64_t n, unsigned per_study, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
 #endif
