@@ -89,7 +89,8 @@ LEDGER_SRC := \
 	src/ledger/merkle.c \
 	src/ledger/note.c \
 	src/ledger/log.c \
-	src/ledger/event.c
+	src/ledger/event.c \
+	src/ledger/atna.c
 
 STORE_SRC := \
 	src/store/query.c \
@@ -99,7 +100,11 @@ STORE_SRC := \
 SVC_SRC := \
 	src/svc/audit.c
 
-LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC) $(STORE_SRC) $(SVC_SRC)
+NET_SRC := \
+	src/net/tls.c \
+	src/net/syslog.c
+
+LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC) $(STORE_SRC) $(SVC_SRC) $(NET_SRC)
 
 APP_SRC := \
 	src/app/main.c \
@@ -114,6 +119,7 @@ APP_SRC := \
 	src/app/progress.c \
 	src/app/cmd_ledger.c \
 	src/app/cmd_vault.c \
+	src/app/cmd_atna.c \
 	src/app/inputs.c
 
 UNIT_SRC := \

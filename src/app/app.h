@@ -55,6 +55,7 @@ int cmd_get(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_ledger_show(int argc, char **argv);
 int cmd_vault_bench(int argc, char **argv);
+int cmd_ledger_atna(int argc, char **argv);
 
 /*
  * The progress bar of a batch (progress.c): drawn on stderr at most ten

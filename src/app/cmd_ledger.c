@@ -41,6 +41,12 @@ static const char ledger_help[] =
 "  show [DIR] [--vault V] [--patient ID] [--since T] [--until T] [--event CODE]\n"
 "              [--user NAME] [--json]\n"
 "                              the audit events, filtered ('ledger show --help')\n"
+"  atna [DIR] --index N        entry N as a DICOM audit message (PS3.15 A.5.1)\n"
+"  export [DIR] --to HOST:PORT --ca CA.pem [--cert C --key K] [--follow S]\n"
+"                              every audit event not yet delivered, as DICOM\n"
+"                              audit messages in RFC 5424 syslog over TLS\n"
+"                              (RFC 5425), in order, nothing lost while the\n"
+"                              collector is down ('ledger export --help')\n"
 "  time-proofs DIR             time 1,000 random proofs on the log (make bench)\n"
 "\n"
 "Exit status: 0 success, 1 verification failed or an operation failed, 2 bad usage.\n";
@@ -223,6 +229,8 @@ cmd_ledger(int argc, char **argv)
 	sub = argv[1];
 	if (strcmp(sub, "show") == 0)
 		return cmd_ledger_show(argc - 1, argv + 1);
+	if (strcmp(sub, "atna") == 0 || strcmp(sub, "export") == 0)
+		return cmd_ledger_atna(argc - 1, argv + 1);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
