@@ -90,7 +90,8 @@ LEDGER_SRC := \
 	src/ledger/note.c \
 	src/ledger/log.c \
 	src/ledger/event.c \
-	src/ledger/atna.c
+	src/ledger/atna.c \
+	src/ledger/witness.c
 
 STORE_SRC := \
 	src/store/query.c \
@@ -120,6 +121,7 @@ APP_SRC := \
 	src/app/cmd_ledger.c \
 	src/app/cmd_vault.c \
 	src/app/cmd_atna.c \
+	src/app/cmd_witness.c \
 	src/app/inputs.c
 
 UNIT_SRC := \

@@ -7,6 +7,7 @@
  */
 #include "fuzz.h"
 #include "pacsvault/ledger/note.h"
+#include "pacsvault/ledger/witness.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,28 @@ fuzz_note_one(const uint8_t *data, size_t size)
 		size_t plen, off;
 		if (lg_proof_parse(data, size, &idx, proof, &plen, &off) == 0 && (off >= size || plen > 64))
 			abort();
+	}
+	{
+		/* Witness policies; and the input as a note with the cosignature key of a witness. */
+		static struct lg_policy p;
+		static const char *const cosig_vkey = "example.com/witness+10a1c019+BGSEitir7W6FmBs7OHWyUrh2frtLAvcDrKOx5xu9ao5Q";
+		struct lg_verifier w;
+		uint64_t ts = 0;
+
+		pv_diag_clear(&d);
+		if (lg_policy_parse(z, size, &p, &d) == 0) {
+			int cos[LG_POLICY_MAX] = { 0 };
+
+			if (p.quorum_kind < 0 || p.nwit > LG_POLICY_MAX || p.ngroups > LG_POLICY_MAX)
+				abort();
+			(void)lg_policy_satisfied(&p, cos);
+		} else if (d.msg[0] == '\0') {
+			abort();
+		}
+		if (lg_vkey_parse(cosig_vkey, &w) != 0 || w.type != LG_SIG_COSIGNATURE)
+			abort();
+		pv_diag_clear(&d);
+		(void)lg_note_open_ts(data, size, &w, 1, &tl, verified, &ts, &d);
 	}
 	free(z);
 	return 0;

@@ -56,6 +56,9 @@ int cmd_rm(int argc, char **argv);
 int cmd_ledger_show(int argc, char **argv);
 int cmd_vault_bench(int argc, char **argv);
 int cmd_ledger_atna(int argc, char **argv);
+int cmd_ledger_witness(int argc, char **argv);
+/* The kept cosignature lines of the checkpoint at size of the ledger in dir, appended to out. */
+int ledger_cosignatures(const char *dir, uint64_t size, struct pv_buf *out);
 
 /*
  * The progress bar of a batch (progress.c): drawn on stderr at most ten

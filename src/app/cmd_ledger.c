@@ -4,6 +4,8 @@
 #include "pacsvault/base/fsutil.h"
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/ledger/log.h"
+#include "pacsvault/ledger/note.h"
+#include "pacsvault/ledger/witness.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -35,9 +37,13 @@ static const char ledger_help[] =
 "  prove DIR --index N         a c2sp.org/tlog-proof@v1 bundle: the inclusion\n"
 "                              proof of entry N in the last checkpoint\n"
 "  prove DIR --from M --to N   a consistency proof between sizes M and N\n"
-"  verify-proof BUNDLE --vkey VKEY (--entry FILE | --leaf-hash HEX)\n"
+"  verify-proof BUNDLE --vkey VKEY [--policy FILE] (--entry FILE | --leaf-hash HEX)\n"
 "                              check a tlog-proof offline: the checkpoint's\n"
-"                              signature by VKEY and the inclusion proof\n"
+"                              signature by VKEY, with --policy the witnesses'\n"
+"                              cosignatures against its quorum, and the\n"
+"                              inclusion proof\n"
+"  witness init|add-checkpoint, witness-request, cosignature\n"
+"                              witnessing ('ledger witness --help')\n"
 "  show [DIR] [--vault V] [--patient ID] [--since T] [--until T] [--event CODE]\n"
 "              [--user NAME] [--json]\n"
 "                              the audit events, filtered ('ledger show --help')\n"
@@ -133,26 +139,54 @@ parse_hex32(const char *s, uint8_t out[32])
 
 /* Offline verification of a c2sp.org/tlog-proof@v1 bundle. */
 static int
-verify_proof(const char *bundle_path, const char *vkey, const char *entry_path, const char *leaf_hex)
+verify_proof(const char *bundle_path, const char *vkey, const char *policy_path, const char *entry_path,
+    const char *leaf_hex)
 {
 	unsigned char *b = NULL;
-	size_t n = 0, pos, tl;
+	size_t n = 0, pos, tl, nv = 0, nlog = 0;
 	struct pv_diag d;
-	struct lg_verifier v;
+	static struct lg_policy pol;
+	static struct lg_verifier vs[8 + LG_POLICY_MAX];
 	struct lg_checkpoint c;
 	uint8_t leaf[LG_HASH], proof[LG_MAX_PROOF][LG_HASH];
 	size_t plen = 0;
-	uint64_t index = 0;
-	int verified;
+	uint64_t index = 0, ts[8 + LG_POLICY_MAX];
+	int verified[8 + LG_POLICY_MAX], cosigned[LG_POLICY_MAX], logok = 0;
 	struct pv_hasher *h = pv_hasher_new();
 
 	pv_diag_clear(&d);
 	if (h == NULL)
 		return PV_EXIT_INTERNAL;
-	if (lg_vkey_parse(vkey, &v) != 0) {
-		pv_hasher_free(h);
-		return app_usage_error("ledger", "--vkey is not a verifier key (NAME+KEYID+BASE64)");
+	memset(&pol, 0, sizeof(pol));
+	if (policy_path != NULL) {
+		unsigned char *pt = NULL;
+		size_t pn = 0;
+
+		if (pv_read_file(policy_path, 1 << 20, &pt, &pn, &d) != 0 ||
+		    lg_policy_parse(pt != NULL ? (const char *)pt : "", pn, &pol, &d) != 0) {
+			free(pt);
+			pv_hasher_free(h);
+			fprintf(stderr, "pacsvault: ledger: %s: %s\n", policy_path, d.msg[0] ? d.msg : "cannot read");
+			return PV_EXIT_USAGE;
+		}
+		free(pt);
+		for (size_t i = 0; i < pol.nlogs; i++)
+			vs[nv++] = pol.logs[i];
 	}
+	if (vkey != NULL) {
+		if (lg_vkey_parse(vkey, &vs[nv]) != 0 || vs[nv].type != LG_SIG_ED25519) {
+			pv_hasher_free(h);
+			return app_usage_error("ledger", "--vkey is not a log verifier key (NAME+KEYID+BASE64)");
+		}
+		nv++;
+	}
+	if (nv == 0) {
+		pv_hasher_free(h);
+		return app_usage_error("ledger", "verify-proof wants the log's key: --vkey, or a 'log' line in --policy");
+	}
+	nlog = nv;
+	for (size_t i = 0; i < pol.nwit; i++)
+		vs[nv++] = pol.wit[i];
 	if (entry_path != NULL) {
 		unsigned char *e = NULL;
 		size_t en = 0;
@@ -178,22 +212,51 @@ verify_proof(const char *bundle_path, const char *vkey, const char *entry_path, 
 		fprintf(stderr, "pacsvault: ledger: %s: not a c2sp.org/tlog-proof@v1 bundle\n", bundle_path);
 		return PV_EXIT_FAIL;
 	}
-	if (lg_note_open(b + pos, n - pos, &v, 1, &tl, &verified, &d) != 0 ||
+	if (lg_note_open_ts(b + pos, n - pos, vs, nv, &tl, verified, ts, &d) != 0 ||
 	    lg_checkpoint_parse((const char *)b + pos, tl, &c, &d) != 0) {
 		free(b);
 		pv_hasher_free(h);
 		fprintf(stderr, "pacsvault: ledger: the checkpoint does not verify: %s\n", d.msg);
 		return PV_EXIT_FAIL;
 	}
-	if (strcmp(c.origin, v.name) != 0 ||
+	/* The log's own signature, by a log key whose name is the checkpoint's origin. */
+	for (size_t i = 0; i < nlog; i++)
+		logok |= verified[i] && strcmp(vs[i].name, c.origin) == 0;
+	if (!logok) {
+		free(b);
+		pv_hasher_free(h);
+		fprintf(stderr, "pacsvault: ledger: the checkpoint is not signed by the log's key\n");
+		return PV_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < pol.nwit; i++)
+		cosigned[i] = verified[nlog + i];
+	if (policy_path != NULL && !lg_policy_satisfied(&pol, cosigned)) {
+		size_t got = 0;
+
+		for (size_t i = 0; i < pol.nwit; i++)
+			got += cosigned[i] != 0;
+		free(b);
+		pv_hasher_free(h);
+		fprintf(stderr, "pacsvault: ledger: the witness quorum of the policy is not met (%zu of its %zu "
+		    "witnesses cosigned)\n", got, pol.nwit);
+		return PV_EXIT_FAIL;
+	}
+	if (
 	    lg_verify_inclusion(h, index, c.size, leaf, (const uint8_t (*)[LG_HASH])proof, plen, c.root) != 0) {
 		free(b);
 		pv_hasher_free(h);
 		fprintf(stderr, "pacsvault: ledger: the inclusion proof does not verify\n");
 		return PV_EXIT_FAIL;
 	}
-	printf("ok: entry %llu is in %s at size %llu, signed by its key\n", (unsigned long long)index, c.origin,
+	printf("ok: entry %llu is in %s at size %llu, signed by its key", (unsigned long long)index, c.origin,
 	    (unsigned long long)c.size);
+	if (policy_path != NULL) {
+		printf("; witness quorum met:");
+		for (size_t i = 0; i < pol.nwit; i++)
+			if (cosigned[i])
+				printf(" %s (at %llu)", pol.wit_name[i], (unsigned long long)ts[nlog + i]);
+	}
+	putchar('\n');
 	free(b);
 	pv_hasher_free(h);
 	return PV_EXIT_OK;
@@ -211,10 +274,11 @@ cmd_ledger(int argc, char **argv)
 		{ "vkey", required_argument, NULL, 'V' },
 		{ "entry", required_argument, NULL, 'E' },
 		{ "leaf-hash", required_argument, NULL, 'L' },
+		{ "policy", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *origin = NULL, *vkey = NULL, *entry = NULL, *leaf = NULL, *sub, *dir;
+	const char *origin = NULL, *vkey = NULL, *entry = NULL, *leaf = NULL, *policy = NULL, *sub, *dir;
 	unsigned long batch = 1000;
 	long long index = -1, from = -1, to = -1;
 	int c, rc = PV_EXIT_OK;
@@ -231,6 +295,8 @@ cmd_ledger(int argc, char **argv)
 		return cmd_ledger_show(argc - 1, argv + 1);
 	if (strcmp(sub, "atna") == 0 || strcmp(sub, "export") == 0)
 		return cmd_ledger_atna(argc - 1, argv + 1);
+	if (strcmp(sub, "witness") == 0 || strcmp(sub, "witness-request") == 0 || strcmp(sub, "cosignature") == 0)
+		return cmd_ledger_witness(argc - 1, argv + 1);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -238,6 +304,7 @@ cmd_ledger(int argc, char **argv)
 		case 'V': vkey = optarg; break;
 		case 'E': entry = optarg; break;
 		case 'L': leaf = optarg; break;
+		case 'P': policy = optarg; break;
 		case 'B':
 			batch = strtoul(optarg, &end, 10);
 			if (*end || batch == 0 || batch > 1000000)
@@ -262,9 +329,10 @@ cmd_ledger(int argc, char **argv)
 	dir = argv[optind];
 	pv_diag_clear(&d);
 	if (strcmp(sub, "verify-proof") == 0) {
-		if (vkey == NULL || (entry == NULL) == (leaf == NULL))
-			return app_usage_error("ledger", "verify-proof wants --vkey and one of --entry, --leaf-hash");
-		return verify_proof(dir, vkey, entry, leaf);
+		if ((vkey == NULL && policy == NULL) || (entry == NULL) == (leaf == NULL))
+			return app_usage_error("ledger", "verify-proof wants --vkey (or --policy) and one of --entry, "
+			    "--leaf-hash");
+		return verify_proof(dir, vkey, policy, entry, leaf);
 	}
 	if (strcmp(sub, "init") == 0) {
 		struct pv_buf vk;
@@ -354,6 +422,9 @@ cmd_ledger(int argc, char **argv)
 					putchar('\n');
 				}
 				putchar('\n');
+				/* The witnesses' cosignatures kept for this checkpoint follow the log's signature. */
+				if (ledger_cosignatures(dir, cp.size, &note) != 0)
+					rc = PV_EXIT_INTERNAL;
 				fwrite(note.data, 1, note.len, stdout);
 			}
 			pv_buf_free(&note);

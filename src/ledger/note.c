@@ -105,6 +105,12 @@ lg_name_valid(const char *name, size_t n)
 int
 lg_key_id(const char *name, const uint8_t pub[32], uint32_t *id)
 {
+	return lg_key_id_typed(name, LG_SIG_ED25519, pub, id);
+}
+
+int
+lg_key_id_typed(const char *name, uint8_t type, const uint8_t pub[32], uint32_t *id)
+{
 	uint8_t pre[LG_NAME_MAX + 2 + 32], h[32];
 	size_t n = strlen(name);
 	int rc;
@@ -112,7 +118,7 @@ lg_key_id(const char *name, const uint8_t pub[32], uint32_t *id)
 		return PV_EINVAL;
 	memcpy(pre, name, n);
 	pre[n] = '\n';
-	pre[n + 1] = LG_SIG_ED25519;
+	pre[n + 1] = type;
 	memcpy(pre + n + 2, pub, 32);
 	if ((rc = pv_sha256(pre, n + 34, h)) != 0)
 		return rc;
@@ -137,27 +143,35 @@ lg_vkey_parse(const char *vkey, struct lg_verifier *v)
 			return PV_EPARSE;
 		id = id << 4 | (uint32_t)d;
 	}
-	if ((kn = lg_b64_decode(p2 + 1, strlen(p2 + 1), key, sizeof(key))) != 33 || key[0] != LG_SIG_ED25519)
+	if ((kn = lg_b64_decode(p2 + 1, strlen(p2 + 1), key, sizeof(key))) != 33 ||
+	    (key[0] != LG_SIG_ED25519 && key[0] != LG_SIG_COSIGNATURE))
 		return PV_EPARSE;
 	memcpy(v->name, vkey, (size_t)(p1 - vkey));
 	memcpy(v->pub, key + 1, 32);
-	if (lg_key_id(v->name, v->pub, &want) != 0 || want != id)
+	if (lg_key_id_typed(v->name, key[0], v->pub, &want) != 0 || want != id)
 		return PV_EPARSE;
 	v->key_id = id;
+	v->type = key[0];
 	return 0;
 }
 
 int
 lg_vkey_format(const char *name, const uint8_t pub[32], struct pv_buf *out)
 {
+	return lg_vkey_format_typed(name, LG_SIG_ED25519, pub, out);
+}
+
+int
+lg_vkey_format_typed(const char *name, uint8_t type, const uint8_t pub[32], struct pv_buf *out)
+{
 	uint8_t key[33];
 	uint32_t id;
 	int rc;
 	if (!lg_name_valid(name, strlen(name)))
 		return PV_EINVAL;
-	if ((rc = lg_key_id(name, pub, &id)) != 0)
+	if ((rc = lg_key_id_typed(name, type, pub, &id)) != 0)
 		return rc;
-	key[0] = LG_SIG_ED25519;
+	key[0] = type;
 	memcpy(key + 1, pub, 32);
 	if ((rc = pv_buf_printf(out, "%s+%08x+", name, (unsigned)id)) != 0)
 		return rc;
@@ -186,9 +200,55 @@ lg_note_sign(const char *text, size_t n, const char *name, const uint8_t seed[32
 	return pv_buf_putc(out, '\n');
 }
 
+/* The message a cosignature/v1 signs: "cosignature/v1\ntime T\n" || text (C2SP tlog-cosignature). */
+static int
+cosig_message(const uint8_t *text, size_t n, uint64_t ts, struct pv_buf *out)
+{
+	int rc;
+
+	if ((rc = pv_buf_printf(out, "cosignature/v1\ntime %llu\n", (unsigned long long)ts)) != 0)
+		return rc;
+	return pv_buf_append(out, text, n);
+}
+
+int
+lg_cosign(const char *text, size_t n, const char *name, const uint8_t seed[32], uint64_t timestamp,
+    struct pv_buf *out)
+{
+	struct pv_buf msg;
+	uint8_t pub[32], blob[76];
+	uint32_t id;
+	int rc;
+
+	if (n == 0 || text[n - 1] != '\n' || !lg_name_valid(name, strlen(name)))
+		return PV_EINVAL;
+	pv_buf_init(&msg, n + 64);
+	if ((rc = pv_ed25519_public(seed, pub)) != 0 || (rc = lg_key_id_typed(name, LG_SIG_COSIGNATURE, pub, &id)) != 0 ||
+	    (rc = cosig_message((const uint8_t *)text, n, timestamp, &msg)) != 0 ||
+	    (rc = pv_ed25519_sign(seed, msg.data, msg.len, blob + 12)) != 0) {
+		pv_buf_free(&msg);
+		return rc;
+	}
+	pv_buf_free(&msg);
+	for (int i = 0; i < 4; i++)
+		blob[i] = (uint8_t)(id >> (24 - 8 * i));
+	for (int i = 0; i < 8; i++)
+		blob[4 + i] = (uint8_t)(timestamp >> (56 - 8 * i));
+	if ((rc = pv_buf_printf(out, "\xe2\x80\x94 %s ", name)) != 0 || (rc = b64_encode(blob, sizeof(blob), out)) != 0)
+		return rc;
+	return pv_buf_putc(out, '\n');
+}
+
 int
 lg_note_open(const uint8_t *note, size_t n, const struct lg_verifier *v, size_t nv, size_t *text_len, int *verified,
     struct pv_diag *d)
+{
+	return lg_note_open_ts(note, n, v, nv, text_len, verified, NULL, d);
+}
+
+int
+lg_note_open_ts(const uint8_t *note, size_t n, const struct lg_verifier *v, size_t nv, size_t *text_len,
+    int *verified, uint64_t *timestamps, struct pv_diag *d)
 {
 	size_t split = SIZE_MAX, pos, nsig = 0, good = 0;
 
@@ -232,8 +292,28 @@ lg_note_open(const uint8_t *note, size_t n, const struct lg_verifier *v, size_t 
 				continue;
 			if (verified[k])
 				break;  /* a repeated signature by one key counts once */
-			if (sl != 68 || pv_ed25519_verify(v[k].pub, note, *text_len, sig + 4) != 0)
+			if (v[k].type == LG_SIG_COSIGNATURE) {
+				struct pv_buf msg;
+				uint64_t ts = 0;
+				int bad;
+
+				if (sl != 76)
+					return pv_diag_set(d, PV_EINTEGRITY, -1, "the cosignature of %.*s is not "
+					    "cosignature/v1", (int)nl, line);
+				for (int b = 0; b < 8; b++)
+					ts = ts << 8 | sig[4 + b];
+				pv_buf_init(&msg, *text_len + 64);
+				bad = cosig_message(note, *text_len, ts, &msg) != 0 ||
+				    pv_ed25519_verify(v[k].pub, msg.data, msg.len, sig + 12) != 0;
+				pv_buf_free(&msg);
+				if (bad)
+					return pv_diag_set(d, PV_EINTEGRITY, -1, "the cosignature of %.*s does not verify",
+					    (int)nl, line);
+				if (timestamps != NULL)
+					timestamps[k] = ts;
+			} else if (sl != 68 || pv_ed25519_verify(v[k].pub, note, *text_len, sig + 4) != 0) {
 				return pv_diag_set(d, PV_EINTEGRITY, -1, "the signature of %.*s does not verify", (int)nl, line);
+			}
 			verified[k] = 1;
 			good++;
 			break;
