@@ -933,6 +933,26 @@ get_file(struct vault *v, struct svc_audit *a, const struct vault_instance *in, 
 	return sync ? pv_atomic_commit(&af, d) : pv_atomic_commit_nosync(&af, d);
 }
 
+struct get_run {
+	struct vault *v;
+	const struct vault_instance *ins;
+	const char *out;
+	struct pv_diag *d;
+};
+
+static void
+get_one(void *arg, size_t i, unsigned worker)
+{
+	struct get_run *g = arg;
+	char path[PATH_MAX];
+
+	(void)worker;
+	snprintf(path, sizeof(path), "%s/%s.dcm", g->out, g->ins[i].sop_uid);
+	pv_diag_clear(&g->d[i]);
+	if (get_file(g->v, NULL, &g->ins[i], path, 0, &g->d[i]) != 0 && g->d[i].code == 0)
+		g->d[i].code = PV_EIO;
+}
+
 int
 cmd_get(int argc, char **argv)
 {
@@ -1004,15 +1024,20 @@ cmd_get(int argc, char **argv)
 			n = 0;
 			rc = PV_EXIT_FAIL;
 		}
-		for (size_t i = 0; i < n; i++) {
-			char path[PATH_MAX];
+		if (n > 0) {
+			/* Decrypted and written on every core; errors reported in order afterwards. */
+			struct get_run gr = { v, ins, out, NULL };
 
-			snprintf(path, sizeof(path), "%s/%s.dcm", out, ins[i].sop_uid);
-			pv_diag_clear(&d);
-			if (get_file(v, NULL, &ins[i], path, 0, &d) != 0) {
-				app_report("get", path, &d);
-				rc = PV_EXIT_FAIL;
+			if ((gr.d = pv_calloc(n, sizeof(*gr.d))) == NULL || pv_pool_for(0, n, get_one, &gr) != 0) {
+				rc = PV_EXIT_INTERNAL;
+			} else {
+				for (size_t i = 0; i < n; i++)
+					if (gr.d[i].code != 0) {
+						app_report("get", ins[i].sop_uid, &gr.d[i]);
+						rc = PV_EXIT_FAIL;
+					}
 			}
+			free(gr.d);
 		}
 		/* One sync for the whole folder before success is reported. */
 		if (rc == PV_EXIT_OK && pv_sync_fs(out) != 0) {
