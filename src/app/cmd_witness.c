@@ -94,6 +94,10 @@ witness_cmd(int argc, char **argv)
 	struct pv_diag d;
 	int c;
 
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(witness_help, stdout);
+		return PV_EXIT_OK;
+	}
 	if (argc < 3)
 		return app_usage_error("ledger witness", "init WDIR --name NAME | add-checkpoint WDIR --log-vkey VKEY");
 	sub = argv[1];

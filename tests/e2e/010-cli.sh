@@ -12,12 +12,16 @@ check "help lists keygen" grep -q "^  keygen" "$out/help.txt"
 check "help documents exit status" grep -q 'Exit status' "$out/help.txt"
 $PV --version > "$out/v.txt"
 check "version names the dictionary edition" grep -q 'PS3.6 2022b' "$out/v.txt"
-for c in dump convert keygen deid reid; do
+for c in dump convert keygen deid reid scan risk ledger vault import find get export rm; do
 	$PV $c --help > "$out/h.txt"
 	check "$c --help exits 0" [ $? -eq 0 ]
 	check "$c --help documents exit status" grep -q 'Exit status' "$out/h.txt"
 	$PV help $c > "$out/h2.txt"
 	check "help $c is $c --help" cmp -s "$out/h.txt" "$out/h2.txt"
+done
+for c in show witness export atna; do
+	$PV ledger $c --help > "$out/h.txt"
+	check "ledger $c --help exits 0 and documents exit status" grep -q 'Exit status' "$out/h.txt"
 done
 $PV > /dev/null 2>&1
 check "no command is a usage error (2)" [ $? -eq 2 ]
