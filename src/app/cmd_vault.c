@@ -48,9 +48,10 @@ static const char vault_help[] =
 "              Resumable: after a crash run it again with the same\n"
 "              arguments. Inside keys: the new key replaces master.key.\n"
 "  fsck        open every object (every chunk, the content MAC), check the\n"
-"              index, cross-check objects and index; lists orphans, missing\n"
-"              and damaged objects and leftovers. --repair removes orphans\n"
-"              (shredded), leftovers, rows of missing or shredded objects.\n"
+"              index, cross-check objects and index, verify the ledger; lists\n"
+"              orphans, missing and damaged objects, leftovers, a damaged\n"
+"              audit trail. --repair removes orphans (shredded), leftovers,\n"
+"              rows of missing or shredded objects.\n"
 "  quarantine  list the quarantined files with their reasons and paths.\n"
 "\n"
 "Exit status: 0 success (fsck: nothing wrong), 1 failure or problems found,\n"
@@ -322,6 +323,17 @@ vault_fsck_cmd(const struct vopts *o, int repair, int json)
 		pv_buf_free(&out);
 		app_report("vault fsck", o->dir, &d);
 		return PV_EXIT_FAIL;
+	}
+	{
+		/* The audit trail is part of the vault: every hash and checkpoint recomputed. */
+		char ledger[PATH_MAX];
+		uint64_t ne = 0, nc = 0;
+		struct pv_diag ld;
+
+		snprintf(ledger, sizeof(ledger), "%s/ledger", o->dir);
+		pv_diag_clear(&ld);
+		if (lg_log_verify(ledger, &ne, &nc, &ld) != 0)
+			fsck_report(&p, "ledger", "-", &ld);
 	}
 	{
 		char detail[160];

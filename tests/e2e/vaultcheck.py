@@ -451,6 +451,22 @@ def audit_checks(root, vault, pats, meta):
     check(not os.path.exists(os.path.join(root, "noaudit.dcm")), "with a broken ledger, get writes nothing")
     r = json.loads(pv(["vault", "fsck", "--vault", vault, "--json", "--repair"], ok=(0, 1)).stdout.decode())
     check(r["bad"] == 0 and r["missing"] == 0, "the unacknowledged object is an orphan fsck removes (%d)" % r["orphans"])
+    # A changed byte in the audit trail is one of fsck's problems.
+    led = os.path.join(vault, "ledger")
+    shutil.copytree(led, led + ".saved")
+    dat = os.path.join(led, "entries.dat")
+    raw = bytearray(open(dat, "rb").read())
+    raw[100] ^= 0x20
+    with open(dat, "wb") as f:
+        f.write(raw)
+    p = pv(["vault", "fsck", "--vault", vault, "--json"], ok=(1,))
+    r = json.loads(p.stdout.decode())
+    shutil.rmtree(led)
+    os.rename(led + ".saved", led)
+    check(any(x["problem"] == "ledger" and "entry" in x["error"] for x in r["problems"]),
+          "vault fsck verifies the ledger and names a changed entry")
+    r = json.loads(pv(["vault", "fsck", "--vault", vault, "--json"]).stdout.decode())
+    check(r["bad"] == 0 and not r["problems"], "restored: fsck is clean again")
 
 
 def get_fails(vault, uid, dst, want_obj=None, extra=()):
