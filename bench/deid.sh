@@ -31,6 +31,8 @@ measure() {
 }
 
 measure cp cp -r "$set_dir" "$work/cp"
+# pacsvault deid makes its outputs durable (one syncfs) before it reports success; cp does not.
+measure cps sh -c 'cp -r "$1" "$2" && sync' sh "$set_dir" "$work/cps"
 measure pv "$PV" deid -q --key build/bench/project.key "$set_dir" -o "$work/pv"
 measure gdcm gdcmanon -e --continue -c build/bench/gdcm-cert.pem -r -i "$set_dir" -o "$work/gdcm"
 measure dcmod sh bench/dcmodify-deid.sh "$set_dir" "$work/dcmod"
@@ -39,7 +41,7 @@ measure py /usr/bin/python3 bench/pydeid.py "$set_dir" "$work/py"
 echo
 echo "== deid: $(basename "$set_dir"): $n files, $((bytes / 1048576)) MiB (each tool writes a new folder)"
 printf '%-20s %8s %10s %8s %14s %s\n' tool seconds files/s MB/s "CPU ms/file" "time vs pacsvault"
-for t in "pacsvault deid:pv" "gdcmanon:gdcm" "dcmodify script:dcmod" "pydicom script:py" "cp -r:cp"; do
+for t in "pacsvault deid:pv" "gdcmanon:gdcm" "dcmodify script:dcmod" "pydicom script:py" "cp -r:cp" "cp -r + sync:cps"; do
 	label=${t%%:*}
 	k=${t#*:}
 	eval "w=\$${k}_wall; c=\$${k}_cpu"
