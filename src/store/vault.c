@@ -1427,23 +1427,34 @@ struct resolve_ctx {
 	size_t n, cap;
 };
 
+/* Appends a zeroed instance to *v (n used, cap allocated); NULL when out of memory. */
+static struct vault_instance *
+instance_push(struct vault_instance **v, size_t *n, size_t *cap)
+{
+	struct vault_instance *in;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		void *p = realloc(*v, nc * sizeof(**v));
+
+		if (p == NULL)
+			return NULL;
+		*v = p;
+		*cap = nc;
+	}
+	in = &(*v)[(*n)++];
+	memset(in, 0, sizeof(*in));
+	return in;
+}
+
 static int
 resolve_one(void *arg, const struct vault_match *m)
 {
 	struct resolve_ctx *c = arg;
 	struct vault_instance *in;
 
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 16;
-		void *p = realloc(c->v, nc * sizeof(*c->v));
-
-		if (p == NULL)
-			return PV_ENOMEM;
-		c->v = p;
-		c->cap = nc;
-	}
-	in = &c->v[c->n++];
-	memset(in, 0, sizeof(*in));
+	if ((in = instance_push(&c->v, &c->n, &c->cap)) == NULL)
+		return PV_ENOMEM;
 	snprintf(in->objid, sizeof(in->objid), "%s", m->objid);
 	in->size = m->size;
 	for (size_t i = 0; i < m->n; i++) {
@@ -1742,17 +1753,8 @@ fsck_row(void *arg, const struct vault_match *m)
 	if (rc == PV_ENOTFOUND || rc == PV_EAUTH) {
 		struct vault_instance *in;
 
-		if (c->ndrop == c->capdrop) {
-			size_t nc = c->capdrop ? c->capdrop * 2 : 16;
-			void *p = realloc(c->drop, nc * sizeof(*c->drop));
-
-			if (p == NULL)
-				return PV_ENOMEM;
-			c->drop = p;
-			c->capdrop = nc;
-		}
-		in = &c->drop[c->ndrop++];
-		memset(in, 0, sizeof(*in));
+		if ((in = instance_push(&c->drop, &c->ndrop, &c->capdrop)) == NULL)
+			return PV_ENOMEM;
 		snprintf(in->objid, sizeof(in->objid), "%s", objid);
 		memcpy(in->sop_b, sop_b, sizeof(sop_b));
 	}
@@ -1843,7 +1845,8 @@ vault_fsck(struct vault *v, int repair, vault_fsck_report_fn report, void *ctx, 
 	c.out = out;
 	if (repair && !v->writer)
 		return pv_diag_set(d, PV_EINVAL, -1, "repair needs the vault opened for writing");
-	if ((rc = read_sealed_key(v->dir, "index.key.pvo", &v->master, ik, d)) != 0)
+	if ((rc = read_sealed_key(v->dir, "index.key.pvo", &v->master, ik, d)) != 0 ||
+	    (rc = read_sealed_key(v->dir, "ledger.key.pvo", &v->master, ik, d)) != 0)
 		return rc;
 	pv_cleanse(ik, sizeof(ik));
 	if ((rc = v->ops->check(v->ix, d)) != 0)
