@@ -108,7 +108,7 @@ static const char get_help[] =
 "\n"
 "Writes the exact bytes that were imported. UID is an instance (PATH is\n"
 "the file), a series or a study (PATH is a folder: one SOPInstanceUID.dcm\n"
-"per instance). Every chunk and the content MAC are checked; a file is\n"
+"per instance). Every chunk and the index row are checked; a file is\n"
 "written atomically and only when all of it verified.\n"
 "\n"
 "Options:\n"

@@ -150,7 +150,7 @@ int vault_resolve(struct vault *v, const char *uid, struct vault_instance **out,
 
 /*
  * Writes the exact imported bytes of an instance to fd, after checking its
- * index row, every chunk and the content MAC. When a check fails some
+ * index row and every chunk (fsck also checks the content MAC). When a check fails some
  * bytes may be in fd already: write to a temporary and keep it only on
  * success. PV_EINTEGRITY / PV_EAUTH naming the object in d.
  */
