@@ -14,9 +14,10 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
 
-PKGS     := openssl zlib libjpeg charls libopenjp2 sqlite3
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lz -ljpeg -lcharls -lopenjp2 -lsqlite3)
+# CharLS and OpenJPEG: headers only; they are loaded at run time by the codec helper (dlopen).
+PKGS     := openssl zlib libjpeg sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) charls libopenjp2 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lz -ljpeg -lsqlite3)
 
 CPPFLAGS := -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla

@@ -245,6 +245,13 @@ pix_helper_main(void)
 	if (nf == 0 || nf > HELPER_MAX_FRAMES)
 		goto malformed;
 	lim.max_cpu_s = budget_s(&pd, nf);
+	/* The decoder library is loaded now: in the sandbox nothing can be opened or mapped from a file. */
+	if (!(codec == PIX_JPEG_2000 ? j2k_available() : jpegls_available())) {
+		free(rects);
+		pv_buf_free(&req);
+		return answer_error(PV_EUNSUPPORTED, codec == PIX_JPEG_2000 ? "OpenJPEG (libopenjp2.so.7) cannot be loaded" :
+		    "CharLS (libcharls.so.2) cannot be loaded");
+	}
 	if (pv_sandbox_enter(&lim) != 0) {
 		free(rects);
 		pv_buf_free(&req);

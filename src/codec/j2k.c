@@ -17,6 +17,74 @@
 #include <string.h>
 
 #include <openjpeg.h>
+#include <dlfcn.h>
+#include <pthread.h>
+
+/*
+ * OpenJPEG is loaded on first use, not linked (as CharLS in jpegls.c): only
+ * the sandboxed codec helper decodes JPEG 2000, and it loads the library
+ * before it enters its sandbox.
+ */
+#define OPJ_FUNCS(X) \
+	X(opj_create_compress) X(opj_create_decompress) X(opj_decode) X(opj_destroy_codec) \
+	X(opj_destroy_cstr_info) X(opj_encode) X(opj_end_compress) X(opj_end_decompress) \
+	X(opj_get_cstr_info) X(opj_image_destroy) X(opj_read_header) X(opj_set_default_decoder_parameters) \
+	X(opj_set_default_encoder_parameters) X(opj_set_error_handler) X(opj_set_info_handler) \
+	X(opj_set_warning_handler) X(opj_setup_decoder) X(opj_setup_encoder) X(opj_start_compress) \
+	X(opj_stream_create) X(opj_stream_destroy) X(opj_stream_set_read_function) \
+	X(opj_stream_set_seek_function) X(opj_stream_set_skip_function) X(opj_stream_set_user_data) \
+	X(opj_stream_set_user_data_length) X(opj_stream_set_write_function)
+#define OPJ_DECL(f) static __typeof__(&f) p_##f;
+OPJ_FUNCS(OPJ_DECL)
+static pthread_once_t opj_once = PTHREAD_ONCE_INIT;
+static int opj_ok;
+
+static void
+opj_load(void)
+{
+	void *h = dlopen("libopenjp2.so.7", RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL)
+		return;
+#define OPJ_LOAD(f) if ((p_##f = (__typeof__(p_##f))dlsym(h, #f)) == NULL) return;
+	OPJ_FUNCS(OPJ_LOAD)
+	opj_ok = 1;
+}
+
+int
+j2k_available(void)
+{
+	pthread_once(&opj_once, opj_load);
+	return opj_ok;
+}
+
+#define opj_create_compress (*p_opj_create_compress)
+#define opj_create_decompress (*p_opj_create_decompress)
+#define opj_decode (*p_opj_decode)
+#define opj_destroy_codec (*p_opj_destroy_codec)
+#define opj_destroy_cstr_info (*p_opj_destroy_cstr_info)
+#define opj_encode (*p_opj_encode)
+#define opj_end_compress (*p_opj_end_compress)
+#define opj_end_decompress (*p_opj_end_decompress)
+#define opj_get_cstr_info (*p_opj_get_cstr_info)
+#define opj_image_destroy (*p_opj_image_destroy)
+#define opj_read_header (*p_opj_read_header)
+#define opj_set_default_decoder_parameters (*p_opj_set_default_decoder_parameters)
+#define opj_set_default_encoder_parameters (*p_opj_set_default_encoder_parameters)
+#define opj_set_error_handler (*p_opj_set_error_handler)
+#define opj_set_info_handler (*p_opj_set_info_handler)
+#define opj_set_warning_handler (*p_opj_set_warning_handler)
+#define opj_setup_decoder (*p_opj_setup_decoder)
+#define opj_setup_encoder (*p_opj_setup_encoder)
+#define opj_start_compress (*p_opj_start_compress)
+#define opj_stream_create (*p_opj_stream_create)
+#define opj_stream_destroy (*p_opj_stream_destroy)
+#define opj_stream_set_read_function (*p_opj_stream_set_read_function)
+#define opj_stream_set_seek_function (*p_opj_stream_set_seek_function)
+#define opj_stream_set_skip_function (*p_opj_stream_set_skip_function)
+#define opj_stream_set_user_data (*p_opj_stream_set_user_data)
+#define opj_stream_set_user_data_length (*p_opj_stream_set_user_data_length)
+#define opj_stream_set_write_function (*p_opj_stream_set_write_function)
 
 #define J2K_MAX_FRAME ((size_t)1 << 30)
 
@@ -140,6 +208,8 @@ int
 j2k_clean_local(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r, size_t nr,
     struct pv_buf *out, int *rct, struct pv_diag *d)
 {
+	if (!j2k_available())
+		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "JPEG 2000: OpenJPEG (libopenjp2.so.7) cannot be loaded");
 	return j2k_work(in, n, pd, r, nr, out, rct, NULL, d);
 }
 
@@ -147,6 +217,9 @@ int
 j2k_decode_local(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *native, struct pv_diag *d)
 {
 	int rct;
+
+	if (!j2k_available())
+		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "JPEG 2000: OpenJPEG (libopenjp2.so.7) cannot be loaded");
 	return j2k_work(in, n, pd, NULL, 0, NULL, &rct, native, d);
 }
 

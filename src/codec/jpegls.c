@@ -15,6 +15,74 @@
 #include <string.h>
 
 #include <charls/charls.h>
+#include <dlfcn.h>
+#include <pthread.h>
+
+/*
+ * CharLS is loaded on first use, not linked: only the sandboxed codec
+ * helper decodes JPEG-LS, so the pacsvault process itself never maps
+ * CharLS (nor the C++ runtime it pulls in), and every command starts
+ * faster. The helper loads it before it enters its sandbox.
+ */
+#define CHARLS_FUNCS(X) \
+	X(charls_get_error_message) X(charls_jpegls_decoder_create) X(charls_jpegls_decoder_destroy) \
+	X(charls_jpegls_decoder_set_source_buffer) X(charls_jpegls_decoder_read_header) \
+	X(charls_jpegls_decoder_get_frame_info) X(charls_jpegls_decoder_get_near_lossless) \
+	X(charls_jpegls_decoder_get_interleave_mode) X(charls_jpegls_decoder_get_color_transformation) \
+	X(charls_jpegls_decoder_get_preset_coding_parameters) X(charls_jpegls_decoder_get_destination_size) \
+	X(charls_jpegls_decoder_decode_to_buffer) X(charls_jpegls_encoder_create) \
+	X(charls_jpegls_encoder_destroy) X(charls_jpegls_encoder_set_frame_info) \
+	X(charls_jpegls_encoder_set_near_lossless) X(charls_jpegls_encoder_set_interleave_mode) \
+	X(charls_jpegls_encoder_set_preset_coding_parameters) \
+	X(charls_jpegls_encoder_get_estimated_destination_size) \
+	X(charls_jpegls_encoder_set_destination_buffer) X(charls_jpegls_encoder_encode_from_buffer) \
+	X(charls_jpegls_encoder_get_bytes_written)
+#define CHARLS_DECL(f) static __typeof__(&f) p_##f;
+CHARLS_FUNCS(CHARLS_DECL)
+static pthread_once_t charls_once = PTHREAD_ONCE_INIT;
+static int charls_ok;
+
+static void
+charls_load(void)
+{
+	void *h = dlopen("libcharls.so.2", RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL)
+		return;
+#define CHARLS_LOAD(f) if ((p_##f = (__typeof__(p_##f))dlsym(h, #f)) == NULL) return;
+	CHARLS_FUNCS(CHARLS_LOAD)
+	charls_ok = 1;
+}
+
+int
+jpegls_available(void)
+{
+	pthread_once(&charls_once, charls_load);
+	return charls_ok;
+}
+
+#define charls_get_error_message (*p_charls_get_error_message)
+#define charls_jpegls_decoder_create (*p_charls_jpegls_decoder_create)
+#define charls_jpegls_decoder_destroy (*p_charls_jpegls_decoder_destroy)
+#define charls_jpegls_decoder_set_source_buffer (*p_charls_jpegls_decoder_set_source_buffer)
+#define charls_jpegls_decoder_read_header (*p_charls_jpegls_decoder_read_header)
+#define charls_jpegls_decoder_get_frame_info (*p_charls_jpegls_decoder_get_frame_info)
+#define charls_jpegls_decoder_get_near_lossless (*p_charls_jpegls_decoder_get_near_lossless)
+#define charls_jpegls_decoder_get_interleave_mode (*p_charls_jpegls_decoder_get_interleave_mode)
+#define charls_jpegls_decoder_get_color_transformation (*p_charls_jpegls_decoder_get_color_transformation)
+#define charls_jpegls_decoder_get_preset_coding_parameters (*p_charls_jpegls_decoder_get_preset_coding_parameters)
+#define charls_jpegls_decoder_get_destination_size (*p_charls_jpegls_decoder_get_destination_size)
+#define charls_jpegls_decoder_decode_to_buffer (*p_charls_jpegls_decoder_decode_to_buffer)
+#define charls_jpegls_encoder_create (*p_charls_jpegls_encoder_create)
+#define charls_jpegls_encoder_destroy (*p_charls_jpegls_encoder_destroy)
+#define charls_jpegls_encoder_set_frame_info (*p_charls_jpegls_encoder_set_frame_info)
+#define charls_jpegls_encoder_set_near_lossless (*p_charls_jpegls_encoder_set_near_lossless)
+#define charls_jpegls_encoder_set_interleave_mode (*p_charls_jpegls_encoder_set_interleave_mode)
+#define charls_jpegls_encoder_set_preset_coding_parameters (*p_charls_jpegls_encoder_set_preset_coding_parameters)
+#define charls_jpegls_encoder_get_estimated_destination_size (*p_charls_jpegls_encoder_get_estimated_destination_size)
+#define charls_jpegls_encoder_set_destination_buffer (*p_charls_jpegls_encoder_set_destination_buffer)
+#define charls_jpegls_encoder_encode_from_buffer (*p_charls_jpegls_encoder_encode_from_buffer)
+#define charls_jpegls_encoder_get_bytes_written (*p_charls_jpegls_encoder_get_bytes_written)
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "jpegls.c assumes a little-endian host (CharLS uses host byte order)"
@@ -51,6 +119,8 @@ jpegls_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *o
 	int rc = 0;
 
 	memset(used, 0, sizeof(*used));
+	if (!jpegls_available())
+		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "JPEG-LS: CharLS (libcharls.so.2) cannot be loaded");
 	if (pd->bits_alloc > 16)
 		return pv_diag_set(d, PV_EUNSUPPORTED, 0, "JPEG-LS holds at most 16-bit samples");
 	if (need == 0)
@@ -132,6 +202,8 @@ jpegls_encode(const uint8_t *frame, const struct pix_desc *pd, const struct jpeg
 	uint8_t *tmp = NULL, *dst = NULL;
 	int rc = 0;
 
+	if (!jpegls_available())
+		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "JPEG-LS: CharLS (libcharls.so.2) cannot be loaded");
 	if (need == 0 || pd->bits_alloc > 16)
 		return PV_ELIMIT;
 	if ((enc = charls_jpegls_encoder_create()) == NULL)

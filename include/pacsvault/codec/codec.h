@@ -74,6 +74,13 @@ struct jpegls_params {
 	int interleave;       /* 0 none, 1 line, 2 sample */
 	int32_t t1, t2, t3, reset, maxval;  /* preset coding parameters (0: default) */
 };
+/*
+ * CharLS and OpenJPEG are loaded on first use (dlopen), never linked: 1 when
+ * the library is there. The codec helper calls both before its sandbox.
+ */
+int jpegls_available(void);
+int j2k_available(void);
+
 int jpegls_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *out,
     struct jpegls_params *used, struct pv_diag *d) __attribute__((warn_unused_result));
 int jpegls_encode(const uint8_t *frame, const struct pix_desc *pd, const struct jpegls_params *p,
