@@ -1589,8 +1589,15 @@ done:
 	return rc;
 }
 
-int
-vault_get(struct vault *v, const struct vault_instance *inst, int fd, struct pv_diag *d)
+/*
+ * The index still maps the instance to inst's object: get and get_mem open
+ * nothing else. Every chunk then authenticates under the object's own key,
+ * and the object id is bound to the instance's sealed row (vault_resolve
+ * opened it with the id as associated data): the content MAC would check
+ * the same thing again, so only fsck recomputes it.
+ */
+static int
+instance_object(struct vault *v, const struct vault_instance *inst, struct pv_diag *d)
 {
 	char objid[STORE_OBJID_HEX];
 	uint8_t mac[STORE_MAC_LEN];
@@ -1604,31 +1611,28 @@ vault_get(struct vault *v, const struct vault_instance *inst, int fd, struct pv_
 		return pv_diag_set(d, PV_ENOTFOUND, -1, "instance not in the index");
 	if (strcmp(objid, inst->objid) != 0)
 		return pv_diag_set(d, PV_EINTEGRITY, -1, "index: instance rows disagree on object %s", inst->objid);
-	/*
-	 * Every chunk authenticates under the object's own key, and the object id is bound to this
-	 * instance's sealed row (vault_resolve opened it with the id as associated data): the
-	 * content MAC would check the same thing again. fsck still recomputes it.
-	 */
-	return open_object(v, "objects", objid, fd, NULL, NULL, d);
+	return 0;
+}
+
+int
+vault_get(struct vault *v, const struct vault_instance *inst, int fd, struct pv_diag *d)
+{
+	int rc;
+
+	if ((rc = instance_object(v, inst, d)) != 0)
+		return rc;
+	return open_object(v, "objects", inst->objid, fd, NULL, NULL, d);
 }
 
 int
 vault_get_mem(struct vault *v, const struct vault_instance *inst, struct pv_buf *out, struct pv_diag *d)
 {
-	char objid[STORE_OBJID_HEX];
-	uint8_t mac[STORE_MAC_LEN];
-	uint64_t size;
 	int rc;
 
-	pthread_mutex_lock(&v->lock);
-	rc = v->ops->instance_get(v->ix, inst->sop_b, objid, &size, mac);
-	pthread_mutex_unlock(&v->lock);
-	if (rc != 0)
-		return pv_diag_set(d, PV_ENOTFOUND, -1, "instance not in the index");
-	if (strcmp(objid, inst->objid) != 0)
-		return pv_diag_set(d, PV_EINTEGRITY, -1, "index: instance rows disagree on object %s", inst->objid);
+	if ((rc = instance_object(v, inst, d)) != 0)
+		return rc;
 	pv_buf_reset(out);
-	rc = open_object(v, "objects", objid, -1, out, NULL, d);
+	rc = open_object(v, "objects", inst->objid, -1, out, NULL, d);
 	if (rc != 0)
 		pv_buf_free_scrub(out);
 	return rc;
