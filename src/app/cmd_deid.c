@@ -118,7 +118,25 @@ struct run {
 	int want_report;
 	struct app_progress pg;
 	const struct deid_source *src;   /* inputs from a vault, or NULL: files */
+	char *made[256];                 /* per worker: the output folder made last */
 };
+
+/* Makes dir (and its parents) unless this worker made it last. */
+static int
+make_out_dir(struct run *r, unsigned worker, const char *dir)
+{
+	char **last = worker < sizeof(r->made) / sizeof(r->made[0]) ? &r->made[worker] : NULL;
+
+	if (last != NULL && *last != NULL && strcmp(*last, dir) == 0)
+		return 0;
+	if (pv_mkdir_p(dir, 0755) != 0)
+		return PV_EIO;
+	if (last != NULL) {
+		free(*last);
+		*last = pv_strdup(dir);  /* NULL on no memory: made again next time */
+	}
+	return 0;
+}
 
 /*
  * A file that may carry burned-in text and that no rule covers: the text
@@ -234,10 +252,8 @@ deid_one(void *arg, size_t i, unsigned worker)
 	struct run *r = arg;
 	struct job *j = &r->jobs[i];
 	struct dcm_file *f = NULL;
-	struct stat st;
 	char *slash;
 
-	(void)worker;
 	pv_diag_clear(&j->d);
 	pv_buf_init(&j->report, 1 << 24);
 	if (r->src != NULL) {
@@ -250,9 +266,9 @@ deid_one(void *arg, size_t i, unsigned worker)
 		if (j->rc == 0 && (j->rc = dcm_reader_open_mem(j->mem.data, j->mem.len, NULL, &rd, &j->d)) == 0)
 			j->rc = dcm_file_read(rd, &f, &j->d);
 	} else {
-		if (stat(j->in, &st) == 0)
-			j->bytes = (uint64_t)st.st_size;
 		j->rc = dcm_file_open(j->in, NULL, &f, &j->d);
+		if (j->rc == 0)
+			j->bytes = dcm_reader_size(f->src);
 	}
 	if (j->rc == 0)
 		pixels(r, j, f);
@@ -282,7 +298,7 @@ deid_one(void *arg, size_t i, unsigned worker)
 	}
 	if (j->rc == 0 && (slash = strrchr(j->out, '/')) != NULL) {
 		*slash = '\0';
-		if (pv_mkdir_p(j->out, 0755) != 0)
+		if (make_out_dir(r, worker, j->out) != 0)
 			j->rc = pv_diag_set(&j->d, PV_EIO, -1, "cannot create the output folder");
 		*slash = '/';
 	}
@@ -627,6 +643,8 @@ done:
 		pv_buf_free_scrub(&r.jobs[i].mem);
 	}
 	free(r.jobs);
+	for (size_t i = 0; i < sizeof(r.made) / sizeof(r.made[0]); i++)
+		free(r.made[i]);
 	deid_recipe_free(&recipe);
 	pv_cms_recipient_free(cert);
 	pixrules_free(rules);

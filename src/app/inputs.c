@@ -51,10 +51,18 @@ add_tree(struct app_inputs *r, const char *dir, const char *out, unsigned depth)
 			if ((size_t)snprintf(in_path, sizeof(in_path), "%s/%s", dir, name) >= sizeof(in_path) ||
 			    (size_t)snprintf(out_path, sizeof(out_path), "%s/%s", out, name) >= sizeof(out_path))
 				rc = PV_ELIMIT;
-			else if (lstat(in_path, &st) == 0 && S_ISDIR(st.st_mode))
-				rc = add_tree(r, in_path, out_path, depth + 1);
-			else if (lstat(in_path, &st) == 0 && S_ISREG(st.st_mode))
-				rc = app_inputs_add(r, in_path, out_path);
+			else {
+				/* The entry's type from the directory itself where the file
+				 * system gives it; symbolic links are never followed. */
+				unsigned char t = names[i]->d_type;
+				if (t == DT_UNKNOWN)
+					t = lstat(in_path, &st) != 0 ? DT_UNKNOWN :
+					    S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+				if (t == DT_DIR)
+					rc = add_tree(r, in_path, out_path, depth + 1);
+				else if (t == DT_REG)
+					rc = app_inputs_add(r, in_path, out_path);
+			}
 		}
 		free(names[i]);
 	}
@@ -124,7 +132,10 @@ app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npat
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		char in_real[PATH_MAX];
-		if (realpath(r->v[i].in, in_real) != NULL && strcmp(in_real, r->v[i].out) == 0)
+		struct stat st;
+		/* Only an output path that exists already can be an input. */
+		if (lstat(r->v[i].out, &st) == 0 && realpath(r->v[i].in, in_real) != NULL &&
+		    strcmp(in_real, r->v[i].out) == 0)
 			return app_usage_error(cmd, "an output would replace its input: %s", r->v[i].in);
 	}
 	return PV_EXIT_OK;

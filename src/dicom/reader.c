@@ -308,6 +308,12 @@ dcm_reader_open_mem(const void *p, size_t n, const struct dcm_reader_opts *opts,
 	return 0;
 }
 
+uint64_t
+dcm_reader_size(const struct dcm_reader *r)
+{
+	return r->size;
+}
+
 void
 dcm_reader_free(struct dcm_reader *r)
 {

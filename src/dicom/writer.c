@@ -495,8 +495,8 @@ dcm_write_fd(struct dcm_file *f, const struct dcm_ts *ts, int fd, struct pv_diag
 		rc = sink_put(&s, pre, sizeof(pre));
 		if (rc == 0)
 			rc = write_ds(&w, &meta);
-		if (rc == 0)
-			rc = sink_flush(&s);
+		if (rc == 0 && ts->deflated)
+			rc = sink_flush(&s);  /* the deflate stream starts after the meta */
 	}
 	if (rc == 0 && ts->deflated) {
 		memset(&zs, 0, sizeof(zs));

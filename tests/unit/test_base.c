@@ -193,10 +193,45 @@ test_atomic_write(void)
 	T_EQ_MEM(data, "third", 5);
 	free(data);
 
+	/* Two writers of the same path at once get distinct temporaries. */
+	{
+		struct pv_atomic a2;
+		T_EQ_INT(pv_atomic_open(&af, path, 0600, &d), 0);
+		T_EQ_INT(pv_atomic_open(&a2, path, 0600, &d), 0);
+		T_ASSERT(strcmp(af.tmp, a2.tmp) != 0);
+		T_ASSERT(strncmp(af.tmp, path, strlen(path)) == 0);
+		pv_atomic_abort(&af);
+		pv_atomic_abort(&a2);
+	}
+
 	pv_diag_clear(&d);
 	T_EQ_INT(pv_read_file(path, 3, &data, &len, &d), PV_ELIMIT);
 	pv_diag_clear(&d);
 	T_EQ_INT(pv_read_file("/nonexistent/x", 3, &data, &len, &d), PV_ENOTFOUND);
+}
+
+void
+test_mkdir_p(void)
+{
+	char path[400], file[400];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/mk/a/b/c", t_tmpdir());
+	T_EQ_INT(pv_mkdir_p(path, 0700), 0);
+	T_EQ_INT(stat(path, &st), 0);
+	T_ASSERT(S_ISDIR(st.st_mode));
+	T_EQ_INT(pv_mkdir_p(path, 0700), 0);  /* there already */
+	/* A file in the way is an error, as the folder or as a parent. */
+	snprintf(file, sizeof(file), "%s/mk/file", t_tmpdir());
+	{
+		FILE *fp = fopen(file, "w");
+		T_ASSERT(fp != NULL);
+		if (fp != NULL)
+			fclose(fp);
+	}
+	T_ASSERT(pv_mkdir_p(file, 0700) != 0);
+	snprintf(path, sizeof(path), "%s/mk/file/sub", t_tmpdir());
+	T_ASSERT(pv_mkdir_p(path, 0700) != 0);
 }
 
 static void

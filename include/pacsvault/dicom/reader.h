@@ -136,4 +136,7 @@ unsigned dcm_reader_warnings(const struct dcm_reader *r);
 /* Closes and frees r. NULL-safe. */
 void dcm_reader_free(struct dcm_reader *r);
 
+/* The size in bytes of the file or memory r reads. */
+uint64_t dcm_reader_size(const struct dcm_reader *r);
+
 #endif
