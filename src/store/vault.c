@@ -788,6 +788,7 @@ file_mac(const struct vault *v, int fd, uint8_t mac[STORE_MAC_LEN])
 	struct pv_mac *m = pv_mac_new(v->k_content, PV_KEY_LEN);
 	uint8_t *buf = malloc(VAULT_IO_BUF);
 	uint64_t off = 0;
+	size_t used = 0;
 	ssize_t r;
 	int rc = 0;
 
@@ -802,6 +803,8 @@ file_mac(const struct vault *v, int fd, uint8_t mac[STORE_MAC_LEN])
 			rc = PV_EIO;
 			goto done;
 		}
+		if ((size_t)r > used)
+			used = (size_t)r;
 		if ((rc = pv_mac_update(m, buf, (size_t)r)) != 0)
 			goto done;
 		off += (uint64_t)r;
@@ -809,6 +812,8 @@ file_mac(const struct vault *v, int fd, uint8_t mac[STORE_MAC_LEN])
 	rc = pv_mac_final(m, mac);
 done:
 	pv_mac_free(m);
+	if (buf != NULL)
+		pv_cleanse(buf, used);  /* the file's bytes */
 	free(buf);
 	return rc;
 }
@@ -827,6 +832,7 @@ seal_file(struct vault *v, int fd, const char *kind, char objid[STORE_OBJID_HEX]
 	uint8_t id[PV_SEALED_OBJID], *buf = NULL;
 	char tmp[4096], dst[4096];
 	uint64_t off = 0;
+	size_t used = 0;  /* bytes of buf that ever held file data */
 	int out = -1, rc;
 	ssize_t r;
 
@@ -853,6 +859,8 @@ seal_file(struct vault *v, int fd, const char *kind, char objid[STORE_OBJID_HEX]
 			rc = pv_diag_set(d, PV_EIO, (int64_t)off, "read failed: %s", strerror(errno));
 			goto done;
 		}
+		if ((size_t)r > used)
+			used = (size_t)r;
 		if ((rc = pv_mac_update(m, buf, (size_t)r)) != 0 ||
 		    (rc = pv_sealer_update(&s, buf, (size_t)r, d)) != 0)
 			goto done;
@@ -888,7 +896,8 @@ done:
 	pv_sealer_free(&s);
 	pv_mac_free(m);
 	if (buf != NULL) {
-		pv_cleanse(buf, VAULT_IO_BUF);
+		/* Only what was read in holds plaintext. */
+		pv_cleanse(buf, used);
 		free(buf);
 	}
 	return rc;
