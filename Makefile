@@ -67,6 +67,8 @@ CODEC_SRC := \
 	src/codec/pixel.c \
 	src/codec/codec.c \
 	src/codec/rle.c \
+	src/codec/huff.c \
+	src/codec/jpegdct.c \
 	src/codec/jpegll.c \
 	src/codec/jpeg.c \
 	src/codec/jpegls.c \
@@ -137,7 +139,7 @@ UNIT_SRC := \
 	tests/unit/test_store.c \
 	tests/unit/dcmbuild.c
 
-FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg \
+FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg fuzz_jpegdct \
 	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan fuzz_vault fuzz_event
 
 BUILD := build

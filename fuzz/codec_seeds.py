@@ -21,6 +21,7 @@ TOOLS = {
     "fuzz_rle": [["dcmcrle"]],
     "fuzz_jpegll": [["dcmcjpeg", "+e1"], ["dcmcjpeg", "+el", "+sv", "6"], ["dcmcjpeg", "+el", "+sv", "3"]],
     "fuzz_jpeg": [["dcmcjpeg", "+eb"], ["dcmcjpeg", "+ep"]],
+    "fuzz_jpegdct": [["dcmcjpeg", "+eb"], ["dcmcjpeg", "+ee"], ["dcmcjpeg", "+ee", "-ho"], ["dcmcjpeg", "+ee", "+n1"]],
     "fuzz_jpegls": [["dcmcjpls"], ["dcmcjpls", "+en"], ["dcmcjpls", "+in"]],
     "fuzz_j2k": [["gdcmconv", "--j2k"], ["gdcmconv", "--j2k", "--lossy", "--irreversible", "-q", "30"]],
 }

@@ -12,6 +12,7 @@ int fuzz_recipe_one(const uint8_t *data, size_t size);
 int fuzz_rle_one(const uint8_t *data, size_t size);
 int fuzz_jpegll_one(const uint8_t *data, size_t size);
 int fuzz_jpeg_one(const uint8_t *data, size_t size);
+int fuzz_jpegdct_one(const uint8_t *data, size_t size);
 int fuzz_jpegls_one(const uint8_t *data, size_t size);
 int fuzz_pixrules_one(const uint8_t *data, size_t size);
 int fuzz_j2k_one(const uint8_t *data, size_t size);

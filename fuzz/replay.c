@@ -37,6 +37,7 @@ run_file(const char *path)
 	fuzz_rle_one(buf, (size_t)n);
 	fuzz_jpegll_one(buf, (size_t)n);
 	fuzz_jpeg_one(buf, (size_t)n);
+	fuzz_jpegdct_one(buf, (size_t)n);
 	fuzz_jpegls_one(buf, (size_t)n);
 	fuzz_pixrules_one(buf, (size_t)n);
 	fuzz_j2k_one(buf, (size_t)n);

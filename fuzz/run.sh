@@ -11,7 +11,7 @@ crashes=build/fuzz/crash-$target
 mkdir -p "$corpus" "$crashes"
 seeds=/usr/lib/python3/dist-packages/pydicom/data
 case "$target" in
-fuzz_rle|fuzz_jpegll|fuzz_jpeg|fuzz_jpegls|fuzz_j2k)
+fuzz_rle|fuzz_jpegll|fuzz_jpeg|fuzz_jpegdct|fuzz_jpegls|fuzz_j2k)
 	[ -z "$(ls -A "$corpus")" ] && /usr/bin/python3 fuzz/codec_seeds.py "$target" "$corpus"
 	;;
 fuzz_pixrules)

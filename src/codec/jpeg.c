@@ -1,5 +1,6 @@
 /*
- * jpeg.c: JPEG baseline and extended (8-bit) through libjpeg-turbo.
+ * jpeg.c: JPEG baseline and extended (8-bit) through libjpeg-turbo; 12-bit
+ * streams are handed to the in-house coefficient codec (jpegdct.c).
  *
  * Cleaning works on the quantised DCT coefficients (jpeg_read_coefficients
  * / jpeg_write_coefficients): the blocks under a rectangle become flat
@@ -162,9 +163,8 @@ jpeg_blank(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct 
 	*blocks = 0;
 	if (n == 0 || n > 0x7fffffffu)
 		return pv_diag_set(d, PV_EPARSE, 0, "JPEG frame is empty or too large");
-	if (sof_precision(in, n) > 8)
-		return pv_diag_set(d, PV_EUNSUPPORTED, 0, "%d-bit JPEG (process 4) cannot be cleaned here",
-		    sof_precision(in, n));
+	if (sof_precision(in, n) == 12)
+		return jpegdct_blank(in, n, pd, r, nr, out, blocks, d);  /* libjpeg-turbo 2.1 is 8-bit only */
 	if ((j = jctx_new(in, n)) == NULL)
 		return PV_ENOMEM;
 	if (setjmp(j->jb)) {
@@ -199,7 +199,13 @@ jpeg_blank(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct 
 			if (v > 255)
 				v = 255;
 			dc = (int)(((int)v - 128) * 8);
-			dc = dc >= 0 ? (dc + q0 / 2) / q0 : -((-dc + q0 / 2) / q0);
+			/* rounded to nearest; outwards at 0 and 255, where the decoder clamps */
+			if (v == 0)
+				dc = -((-dc + q0 - 1) / q0);
+			else if (v == 255)
+				dc = (dc + q0 - 1) / q0;
+			else
+				dc = dc >= 0 ? (dc + q0 / 2) / q0 : -((-dc + q0 / 2) / q0);
 			for (size_t k = 0; k < nr; k++) {
 				struct pix_rect cr;
 				uint64_t bw = (uint64_t)8 * (uint64_t)maxh, bh = (uint64_t)8 * (uint64_t)maxv;

@@ -13,118 +13,10 @@
  */
 #include "pacsvault/codec/codec.h"
 #include "pacsvault/base/mem.h"
+#include "huff.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- Huffman tables (T.81 C, F.2.2.3) ---- */
-
-struct htab {
-	int defined;
-	uint8_t bits[17];      /* bits[l]: number of codes of length l */
-	uint8_t vals[256];
-	int32_t mincode[17], maxcode[18], valptr[17];
-	uint16_t code[256];    /* encoder: code of symbol, by symbol */
-	uint8_t size[256];     /* encoder: its length (0: none) */
-};
-
-static int
-htab_derive(struct htab *h, struct pv_diag *d, int64_t off)
-{
-	int32_t code = 0, k = 0;
-
-	memset(h->size, 0, sizeof(h->size));
-	for (int l = 1; l <= 16; l++) {
-		h->valptr[l] = k;
-		h->mincode[l] = code;
-		for (int i = 0; i < h->bits[l]; i++) {
-			uint8_t v = h->vals[k];
-			h->code[v] = (uint16_t)code;
-			h->size[v] = (uint8_t)l;
-			code++;
-			k++;
-		}
-		h->maxcode[l] = h->bits[l] ? code - 1 : -1;
-		if (code > (1 << l))
-			return pv_diag_set(d, PV_EPARSE, off, "JPEG Huffman table has too many codes of length %d", l);
-		code <<= 1;
-	}
-	h->maxcode[17] = 0x7fffffff;
-	h->defined = 1;
-	return 0;
-}
-
-/* ---- bit reader with byte stuffing ---- */
-
-struct breader {
-	const uint8_t *p;
-	size_t pos, end;
-	uint64_t acc;
-	int nbits;
-	int at_marker;      /* a marker (or the end) was reached: zeros follow */
-	int fake;           /* of nbits, how many (the last ones) are such zeros */
-	int eof;            /* the input ended without a marker */
-	unsigned overrun;   /* zero bits consumed past the data */
-};
-
-static void
-br_fill(struct breader *b)
-{
-	while (b->nbits <= 56) {
-		uint8_t c = 0;
-		if (!b->at_marker && b->pos < b->end) {
-			c = b->p[b->pos];
-			if (c == 0xff) {
-				if (b->pos + 1 < b->end && b->p[b->pos + 1] == 0x00) {
-					b->pos += 2;
-				} else {
-					b->at_marker = 1;
-					c = 0;
-					b->fake += 8;
-				}
-			} else {
-				b->pos++;
-			}
-		} else {
-			if (!b->at_marker)
-				b->eof = 1;
-			b->at_marker = 1;
-			b->fake += 8;
-		}
-		b->acc |= (uint64_t)c << (56 - b->nbits);
-		b->nbits += 8;
-	}
-}
-
-static inline uint32_t
-br_bits(struct breader *b, int n)
-{
-	uint32_t v;
-	if (n == 0)
-		return 0;
-	if (b->nbits < n)
-		br_fill(b);
-	v = (uint32_t)(b->acc >> (64 - n));
-	b->acc <<= n;
-	b->nbits -= n;
-	if (b->fake > b->nbits) {
-		b->overrun += (unsigned)(b->fake - b->nbits);
-		b->fake = b->nbits;
-	}
-	return v;
-}
-
-static int
-br_decode(struct breader *b, const struct htab *h)
-{
-	int32_t code = 0;
-	for (int l = 1; l <= 16; l++) {
-		code = (code << 1) | (int32_t)br_bits(b, 1);
-		if (h->bits[l] && code <= h->maxcode[l])
-			return h->vals[h->valptr[l] + code - h->mincode[l]];
-	}
-	return -1;
-}
 
 static uint16_t
 be16(const uint8_t *p)
@@ -141,7 +33,7 @@ struct llstate {
 	uint8_t *out;
 	unsigned precision, ncomp, restart;
 	struct comp comp[4];
-	struct htab ht[4];
+	struct jh_table ht[4];
 	int have_frame;
 	uint8_t *done_comp;   /* per component: decoded */
 };
@@ -165,7 +57,7 @@ decode_scan(struct llstate *s, const uint8_t *in, size_t n, size_t *pos, const u
 	unsigned ns = hdr[0], sel, pt, ci[4], td[4];
 	uint32_t cols = s->pd->cols, rows = s->pd->rows;
 	int32_t *line[4][2] = { { NULL } };
-	struct breader b;
+	struct jh_reader b;
 	int rc = 0;
 	uint32_t mcus_left;
 
@@ -229,7 +121,7 @@ decode_scan(struct llstate *s, const uint8_t *in, size_t n, size_t *pos, const u
 					}
 				}
 				for (unsigned i = 0; i < ns; i++) {
-					int t = br_decode(&b, &s->ht[td[i]]);
+					int t = jh_decode(&b, &s->ht[td[i]]);
 					int32_t diff, pred, ra, rb, rc_;
 					if (t < 0 || t > 16) {
 						rc = pv_diag_set(d, PV_EPARSE, (int64_t)b.pos, "JPEG bad Huffman code");
@@ -240,7 +132,7 @@ decode_scan(struct llstate *s, const uint8_t *in, size_t n, size_t *pos, const u
 					} else if (t == 16) {
 						diff = 32768;
 					} else {
-						diff = (int32_t)br_bits(&b, t);
+						diff = (int32_t)jh_bits(&b, t);
 						if (diff < (1 << (t - 1)))
 							diff += 1 - (1 << t);
 					}
@@ -377,7 +269,7 @@ jpegll_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *o
 			size_t k = 0;
 			while (k < slen && rc == 0) {
 				unsigned tc = seg[k] >> 4, th = seg[k] & 15, total = 0;
-				struct htab *h;
+				struct jh_table *h;
 				if (tc != 0 || th > 3 || slen - k < 17) {
 					rc = pv_diag_set(d, PV_EPARSE, (int64_t)(segoff + k), "JPEG Huffman table header is malformed");
 					break;
@@ -390,7 +282,7 @@ jpegll_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *o
 					break;
 				}
 				memcpy(h->vals, seg + k + 17, total);
-				rc = htab_derive(h, d, (int64_t)(segoff + k));
+				rc = jh_derive(h, d, (int64_t)(segoff + k));
 				k += 17 + total;
 			}
 			break;
@@ -426,104 +318,6 @@ jpegll_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *o
 }
 
 /* ---- encoder ---- */
-
-/* T.81 K.2: code lengths from frequencies, limited to 16 bits. */
-static void
-htab_optimal(struct htab *h, const uint32_t freq_in[17])
-{
-	int64_t freq[258];
-	int codesize[258], others[258];
-	int nbits[40] = { 0 };
-
-	memset(h, 0, sizeof(*h));
-	for (int i = 0; i < 258; i++) {
-		freq[i] = i < 17 ? freq_in[i] : 0;
-		codesize[i] = 0;
-		others[i] = -1;
-	}
-	freq[256] = 1;  /* reserved so no code is all ones */
-	for (;;) {
-		int c1 = -1, c2 = -1;
-		int64_t v = INT64_MAX;
-		for (int i = 0; i <= 256; i++)
-			if (freq[i] && freq[i] <= v) {
-				v = freq[i];
-				c1 = i;
-			}
-		v = INT64_MAX;
-		for (int i = 0; i <= 256; i++)
-			if (freq[i] && freq[i] <= v && i != c1) {
-				v = freq[i];
-				c2 = i;
-			}
-		if (c2 < 0)
-			break;
-		freq[c1] += freq[c2];
-		freq[c2] = 0;
-		codesize[c1]++;
-		while (others[c1] >= 0) {
-			c1 = others[c1];
-			codesize[c1]++;
-		}
-		others[c1] = c2;
-		codesize[c2]++;
-		while (others[c2] >= 0) {
-			c2 = others[c2];
-			codesize[c2]++;
-		}
-	}
-	for (int i = 0; i <= 256; i++)
-		if (codesize[i])
-			nbits[codesize[i]]++;
-	for (int i = 39; i > 16; i--)
-		while (nbits[i] > 0) {
-			int j = i - 2;
-			while (nbits[j] == 0)
-				j--;
-			nbits[i] -= 2;
-			nbits[i - 1]++;
-			nbits[j + 1] += 2;
-			nbits[j]--;
-		}
-	{
-		int i = 16;
-		while (nbits[i] == 0)
-			i--;
-		nbits[i]--;  /* drop the reserved code */
-	}
-	int k = 0;
-	for (int l = 1; l <= 32 && k < 17; l++)
-		for (int s = 0; s <= 16; s++)
-			if (codesize[s] == l)
-				h->vals[k++] = (uint8_t)s;
-	for (int l = 1; l <= 16; l++)
-		h->bits[l] = (uint8_t)nbits[l];
-}
-
-struct bwriter {
-	struct pv_buf *out;
-	uint32_t acc;
-	int n;
-	int rc;
-};
-
-static void
-bw_put(struct bwriter *w, uint32_t v, int n)
-{
-	if (n == 0)
-		return;
-	w->acc = (w->acc << n) | (v & ((1u << n) - 1));
-	w->n += n;
-	while (w->n >= 8) {
-		uint8_t c = (uint8_t)(w->acc >> (w->n - 8));
-		w->n -= 8;
-		if (w->rc == 0)
-			w->rc = pv_buf_putc(w->out, (char)c);
-		if (c == 0xff && w->rc == 0)
-			w->rc = pv_buf_putc(w->out, 0);
-	}
-	w->acc &= (1u << w->n) - 1;
-}
 
 static uint32_t
 get_in(const uint8_t *frame, const struct pix_desc *pd, size_t i)
@@ -574,29 +368,14 @@ ll_diffs(const uint8_t *frame, const struct pix_desc *pd, const struct jpegll_pa
 	return diff;
 }
 
-static unsigned
-category(int32_t dv)
-{
-	uint32_t a;
-	unsigned s = 0;
-	if (dv == -32768)
-		return 16;
-	a = (uint32_t)(dv < 0 ? -dv : dv);
-	while (a) {
-		s++;
-		a >>= 1;
-	}
-	return s;
-}
-
 int
 jpegll_encode(const uint8_t *frame, const struct pix_desc *pd, const struct jpegll_params *p,
     struct pv_buf *out)
 {
-	uint32_t freq[17] = { 0 };
+	uint32_t freq[256] = { 0 };
 	size_t nsamp = (size_t)pd->rows * pd->cols * pd->spp;
-	struct htab h;
-	struct bwriter w = { out, 0, 0, 0 };
+	struct jh_table h;
+	struct jh_writer w = { out, 0, 0, 0 };
 	int32_t *diff;
 	int rc;
 	uint8_t b[32];
@@ -607,11 +386,11 @@ jpegll_encode(const uint8_t *frame, const struct pix_desc *pd, const struct jpeg
 	if ((diff = ll_diffs(frame, pd, p)) == NULL)
 		return PV_ENOMEM;
 	for (size_t i = 0; i < nsamp; i++)
-		freq[category(diff[i])]++;
-	htab_optimal(&h, freq);
+		freq[jh_category(diff[i])]++;
+	jh_optimal(&h, freq);
 	{
 		struct pv_diag d;
-		if (htab_derive(&h, &d, 0) != 0) {
+		if (jh_derive(&h, &d, 0) != 0) {
 			free(diff);
 			return PV_EINTERNAL;
 		}
@@ -657,13 +436,13 @@ jpegll_encode(const uint8_t *frame, const struct pix_desc *pd, const struct jpeg
 	w.rc = rc;
 	for (size_t i = 0; i < nsamp && w.rc == 0; i++) {
 		int32_t dv = diff[i];
-		unsigned s = category(dv);
-		bw_put(&w, h.code[s], h.size[s]);
+		unsigned s = jh_category(dv);
+		jh_put(&w, h.code[s], h.size[s]);
 		if (s > 0 && s < 16)
-			bw_put(&w, (uint32_t)(dv < 0 ? dv - 1 : dv), (int)s);
+			jh_put(&w, (uint32_t)(dv < 0 ? dv - 1 : dv), (int)s);
 	}
 	if (w.n > 0)
-		bw_put(&w, 0x7f, 8 - w.n);  /* pad with ones */
+		jh_put(&w, 0x7f, 8 - w.n);  /* pad with ones */
 	rc = w.rc;
 	free(diff);
 	if (rc == 0) {

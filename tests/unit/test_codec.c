@@ -218,13 +218,17 @@ test_jpegls_round_trip(void)
 	}
 }
 
-/* An 8-bit JPEG made by libjpeg itself, as a source for the DCT-domain test. */
+/* An 8-bit JPEG made by libjpeg itself, as a source for the DCT-domain test.
+ * layout: 0 libjpeg's defaults (one interleaved scan; 4:2:0 for colour),
+ * 1 restart interval of 3 MCUs, 2 one scan per component (non-interleaved)
+ * with a restart interval of 5, 3 colour 4:2:2 with restarts every row. */
 static unsigned char *
-libjpeg_encode(const uint8_t *img, unsigned w, unsigned h, int comps, unsigned long *len)
+libjpeg_encode_layout(const uint8_t *img, unsigned w, unsigned h, int comps, int layout, unsigned long *len)
 {
 	struct jpeg_compress_struct c;
 	struct jpeg_error_mgr e;
 	unsigned char *out = NULL;
+	jpeg_scan_info scans[3];
 
 	c.err = jpeg_std_error(&e);
 	jpeg_create_compress(&c);
@@ -235,6 +239,26 @@ libjpeg_encode(const uint8_t *img, unsigned w, unsigned h, int comps, unsigned l
 	c.in_color_space = comps == 1 ? JCS_GRAYSCALE : JCS_RGB;
 	jpeg_set_defaults(&c);
 	jpeg_set_quality(&c, 85, TRUE);
+	if (layout == 1)
+		c.restart_interval = 3;
+	if (layout == 2) {
+		for (int i = 0; i < comps; i++) {
+			scans[i].comps_in_scan = 1;
+			scans[i].component_index[0] = i;
+			scans[i].Ss = 0;
+			scans[i].Se = 63;
+			scans[i].Ah = 0;
+			scans[i].Al = 0;
+		}
+		c.scan_info = scans;
+		c.num_scans = comps;
+		c.restart_interval = 5;
+	}
+	if (layout == 3 && comps == 3) {
+		c.comp_info[0].h_samp_factor = 2;
+		c.comp_info[0].v_samp_factor = 1;
+		c.restart_in_rows = 1;
+	}
 	jpeg_start_compress(&c, TRUE);
 	while (c.next_scanline < h) {
 		JSAMPROW row = (JSAMPROW)(img + (size_t)c.next_scanline * w * (unsigned)comps);
@@ -243,6 +267,106 @@ libjpeg_encode(const uint8_t *img, unsigned w, unsigned h, int comps, unsigned l
 	jpeg_finish_compress(&c);
 	jpeg_destroy_compress(&c);
 	return out;
+}
+
+static unsigned char *
+libjpeg_encode(const uint8_t *img, unsigned w, unsigned h, int comps, unsigned long *len)
+{
+	return libjpeg_encode_layout(img, w, h, comps, 0, len);
+}
+
+/*
+ * The in-house coefficient codec (jpegdct.c) against libjpeg on 8-bit
+ * streams of every layout: with no rectangle its output decodes (by
+ * libjpeg) to exactly the source's pixels; with rectangles, to exactly
+ * what libjpeg's own coefficient path gives. (12-bit streams are checked
+ * end to end against dcmtk's IJG 12-bit decoder in 080-pixclean.)
+ */
+void
+test_jpegdct_against_libjpeg(void)
+{
+	static const struct { unsigned w, h; int comps, layout; const char *pi; } cases[] = {
+		{ 80, 64, 1, 0, "MONOCHROME2" }, { 77, 45, 1, 1, "MONOCHROME2" }, { 77, 45, 1, 2, "MONOCHROME2" },
+		{ 64, 48, 3, 0, "YBR_FULL_422" }, { 61, 37, 3, 1, "YBR_FULL_422" }, { 61, 37, 3, 2, "YBR_FULL" },
+		{ 83, 29, 3, 3, "YBR_FULL_422" },
+	};
+	struct pix_rect rects[2] = { { 10, 5, 20, 4 }, { 40, 20, 3, 30 } };
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct pix_desc pd = desc(cases[k].h, cases[k].w, (uint16_t)cases[k].comps, 8, 8, cases[k].pi);
+		size_t fb = pix_frame_bytes(&pd);
+		uint8_t *img = make_frame(&pd, 7 + (uint32_t)k), *a = malloc(fb), *b = malloc(fb);
+		unsigned long len = 0;
+		unsigned char *src = libjpeg_encode_layout(img, cases[k].w, cases[k].h, cases[k].comps,
+		    cases[k].layout, &len);
+		struct pv_buf o1, o2;
+		struct pv_diag d;
+		uint64_t n1 = 0, n2 = 0;
+
+		pv_buf_init(&o1, (size_t)1 << 26);
+		pv_buf_init(&o2, (size_t)1 << 26);
+		pv_diag_clear(&d);
+		T_EQ_INT(jpeg_decode(src, len, &pd, a, &d), 0);
+		/* no rectangle: the same image */
+		T_EQ_INT(jpegdct_blank(src, len, &pd, NULL, 0, &o1, &n1, &d), 0);
+		T_EQ_U64(n1, 0);
+		T_EQ_INT(jpeg_decode((const uint8_t *)o1.data, o1.len, &pd, b, &d), 0);
+		if (memcmp(a, b, fb) != 0)
+			t_fail(__FILE__, __LINE__, "case %zu: the transcoded stream decodes to other pixels", k);
+		/* rectangles: what libjpeg's coefficient path gives */
+		pv_buf_reset(&o1);
+		T_EQ_INT(jpegdct_blank(src, len, &pd, rects, 2, &o1, &n1, &d), 0);
+		T_EQ_INT(jpeg_blank(src, len, &pd, rects, 2, &o2, &n2, &d), 0);
+		T_EQ_U64(n1, n2);
+		T_ASSERT(n1 > 0);
+		T_EQ_INT(jpeg_decode((const uint8_t *)o1.data, o1.len, &pd, a, &d), 0);
+		T_EQ_INT(jpeg_decode((const uint8_t *)o2.data, o2.len, &pd, b, &d), 0);
+		if (memcmp(a, b, fb) != 0)
+			t_fail(__FILE__, __LINE__, "case %zu: blanked image differs from libjpeg's", k);
+		if (d.code != 0)
+			t_fail(__FILE__, __LINE__, "case %zu: %s", k, d.msg);
+		/* damaged streams are refused, nothing written */
+		for (unsigned long cut = 2; cut < len; cut += len / 7 + 1) {
+			pv_buf_reset(&o1);
+			pv_diag_clear(&d);
+			if (jpegdct_blank(src, cut, &pd, rects, 2, &o1, &n1, &d) == 0 || o1.len != 0)
+				t_fail(__FILE__, __LINE__, "case %zu: a stream cut at %lu was accepted", k, cut);
+		}
+		free(src);
+		free(img);
+		free(a);
+		free(b);
+		pv_buf_free(&o1);
+		pv_buf_free(&o2);
+	}
+	/* A wrong restart marker, and a frame that is not the data set's, are refused. */
+	{
+		struct pix_desc pd = desc(45, 77, 1, 8, 8, "MONOCHROME2");
+		uint8_t *img = make_frame(&pd, 3);
+		unsigned long len = 0;
+		unsigned char *src = libjpeg_encode_layout(img, 77, 45, 1, 1, &len);
+		struct pv_buf o;
+		struct pv_diag d;
+		uint64_t n;
+		size_t i;
+
+		pv_buf_init(&o, (size_t)1 << 26);
+		for (i = 2; i + 1 < len && !(src[i] == 0xff && src[i + 1] == 0xd0); i++)
+			;
+		T_ASSERT(i + 1 < len);
+		src[i + 1] = 0xd3;
+		pv_diag_clear(&d);
+		T_ASSERT(jpegdct_blank(src, len, &pd, NULL, 0, &o, &n, &d) != 0);
+		T_ASSERT(strstr(d.msg, "restart marker") != NULL);
+		src[i + 1] = 0xd0;
+		pd.cols = 78;
+		pv_diag_clear(&d);
+		T_ASSERT(jpegdct_blank(src, len, &pd, NULL, 0, &o, &n, &d) != 0);
+		T_EQ_U64(o.len, 0);
+		free(src);
+		free(img);
+		pv_buf_free(&o);
+	}
 }
 
 void

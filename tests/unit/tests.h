@@ -9,6 +9,7 @@
 	X(test_jpeg_lossless_round_trip) \
 	X(test_jpegls_round_trip) \
 	X(test_jpeg_dct_blank) \
+	X(test_jpegdct_against_libjpeg) \
 	X(test_pixel_rules) \
 	X(test_pixel_rules_outside_regions) \
 	X(test_resident_id_detector) \

@@ -58,9 +58,19 @@ int jpegll_encode(const uint8_t *frame, const struct pix_desc *pd, const struct 
  * and zero AC coefficients; all other blocks are copied as they are. The
  * result is a new JPEG stream in out (comment and application markers of
  * the source are not copied: they can carry text). *blocks counts the
- * blocks changed. 12-bit data is PV_EUNSUPPORTED.
+ * blocks changed. 8-bit streams go through libjpeg-turbo, 12-bit ones
+ * (process 4) through jpegdct_blank.
  */
 int jpeg_blank(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r,
+    size_t nr, struct pv_buf *out, uint64_t *blocks, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+/*
+ * The same for sequential Huffman DCT streams (SOF0/SOF1) of 8- or 12-bit
+ * samples, with the in-house coefficient codec (src/codec/jpegdct.c): same
+ * quantisation tables, frame header, restart interval and scans; Huffman
+ * tables fitted to the new coefficients; no APPn/COM segments.
+ */
+int jpegdct_blank(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r,
     size_t nr, struct pv_buf *out, uint64_t *blocks, struct pv_diag *d)
 	__attribute__((warn_unused_result));
 /* Decodes an 8-bit JPEG frame to native samples (no colour conversion). */
