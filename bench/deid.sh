@@ -53,7 +53,7 @@ measure cps "$R" "$work/cps" sh -c 'cp -r "$1" "$2" && sync' sh "$set_dir" "$wor
 measure pv "$R" "$work/pv" "$PV" deid -q --key build/bench/project.key "$set_dir" -o "$work/pv"
 measure gdcm "$R" "$work/gdcm" gdcmanon -e --continue -c build/bench/gdcm-cert.pem -r -i "$set_dir" -o "$work/gdcm"
 # SKIP_SCRIPTS=1 (by hand, while working on pacsvault): leave the two slow scripts out.
-dcmod_wall=""; py_wall=""
+dcmod_wall=""; py_wall=""; dcmod_cpu=""; py_cpu=""
 [ -n "${SKIP_SCRIPTS:-}" ] || measure dcmod 1 "$work/dcmod" sh bench/dcmodify-deid.sh "$set_dir" "$work/dcmod"
 [ -n "${SKIP_SCRIPTS:-}" ] || measure py 1 "$work/py" /usr/bin/python3 bench/pydeid.py "$set_dir" "$work/py"
 

@@ -103,6 +103,7 @@ struct job {
 	struct pv_buf report;
 	uint64_t bytes;
 	const char *pix_rule;          /* the pixel rule that cleaned it, or NULL */
+	uint64_t unused_bits;          /* samples whose unused bits were cleared */
 	struct pixclean_result pix;
 };
 
@@ -304,6 +305,8 @@ deid_one(void *arg, size_t i, unsigned worker)
 	}
 	if (j->rc == 0)
 		j->rc = dcm_write_path(f, NULL, j->out, 0644, 0, &j->d);
+	if (j->rc == 0)
+		j->unused_bits = f->pixfix.changed;
 	dcm_file_free(f);
 	pv_buf_free_scrub(&j->mem);
 	app_progress_tick(&r->pg, j->bytes);
@@ -598,12 +601,13 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 					pv_jw_key(&w, "error", 5);
 					pv_jw_string(&w, msg, strlen(msg));
 				} else {
-					char counts[256];
+					char counts[320];
 					int n = snprintf(counts, sizeof(counts),
 					    "{\"removed\":%u,\"emptied\":%u,\"dummy\":%u,\"uids\":%u,\"cleaned\":%u,"
-					    "\"shifted\":%u,\"kept_private\":%u,\"recipe\":%u}", j->counts.removed,
-					    j->counts.emptied, j->counts.dummied, j->counts.uids, j->counts.cleaned,
-					    j->counts.shifted, j->counts.kept_private, j->counts.recipe);
+					    "\"shifted\":%u,\"kept_private\":%u,\"recipe\":%u,\"unused_bits\":%llu}",
+					    j->counts.removed, j->counts.emptied, j->counts.dummied, j->counts.uids,
+					    j->counts.cleaned, j->counts.shifted, j->counts.kept_private, j->counts.recipe,
+					    (unsigned long long)j->unused_bits);
 					pv_jw_key(&w, "counts", 6);
 					pv_jw_raw(&w, counts, (size_t)n);
 					if (j->pix_rule != NULL) {

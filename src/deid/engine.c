@@ -733,6 +733,10 @@ deid_apply(struct dcm_file *f, const struct deid_config *cfg, struct deid_counts
 	 * titles, no private meta, the new SOP Instance UID (PS3.10 7.1). */
 	f->meta.n = 0;
 	f->has_preamble = 0;
+	/* Overlay data goes (E.1-1 X), also an overlay embedded in the unused
+	 * bits of the pixels (PS3.5 8.1.2, retired): the writer clears them. */
+	if (rc == 0)
+		x.c->unused_bits = (unsigned)dcm_pixfix_setup(f);
 out:
 	if (rc == 0 && x.jw != NULL) {
 		pv_jw_end_object(x.jw);

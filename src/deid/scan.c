@@ -1327,6 +1327,58 @@ pixel_checks(struct sctx *x)
 	    &x->rep->pixel_frames);
 }
 
+/*
+ * Native pixels with bits set outside BitsStored/HighBit: an overlay
+ * embedded there (PS3.5 8.1.2, retired) or any other payload travels
+ * unseen by viewers. pacsvault deid clears them; this reports them.
+ */
+static void
+unused_bits_check(struct sctx *x)
+{
+	struct dcm_file *f = x->f;
+	struct dcm_elem *px = dcm_ds_find(&f->ds, 0x7fe00010u);
+	struct dcm_pixfix fx;
+	uint8_t *buf;
+	uint64_t found = 0, off = 0;
+	int src_big;
+
+	if (!dcm_pixfix_setup(f))
+		return;
+	fx = f->pixfix;
+	memset(&f->pixfix, 0, sizeof(f->pixfix));
+	src_big = (px->flags & DCM_EF_REF) && px->swap > 1;
+	if ((buf = malloc((size_t)1 << 20)) == NULL) {
+		x->rc = PV_ENOMEM;
+		return;
+	}
+	while (off < px->length) {
+		size_t chunk = px->length - off < ((size_t)1 << 20) ? (size_t)(px->length - off) : (size_t)1 << 20;
+		size_t whole = chunk - chunk % fx.unit;
+		if (px->flags & DCM_EF_REF) {
+			if (dcm_reader_pread(f->src, px->v.off + off, buf, chunk) != 0)
+				break;
+		} else {
+			memcpy(buf, px->v.bytes + off, chunk);
+		}
+		if (src_big)
+			for (size_t i = 0; i + fx.unit <= whole; i += fx.unit)
+				for (unsigned j = 0; j < fx.unit / 2u; j++) {
+					uint8_t t = buf[i + j];
+					buf[i + j] = buf[i + fx.unit - 1 - j];
+					buf[i + fx.unit - 1 - j] = t;
+				}
+		found += dcm_pixfix_count(&fx, buf, whole);
+		off += chunk;
+	}
+	free(buf);
+	if (found > 0) {
+		char detail[160];
+		snprintf(detail, sizeof(detail), "%llu samples with bits set outside BitsStored/HighBit (%u/%u): "
+		    "an embedded overlay?", (unsigned long long)found, fx.bits_stored, fx.high_bit);
+		add(x->rep, SCAN_OVERLAY, "7FE00010", detail);
+	}
+}
+
 struct box_collect {
 	struct pix_rect *out;
 	size_t max, n;
@@ -1414,6 +1466,8 @@ scan_file(struct dcm_file *f, const struct scan_config *cfg, struct scan_report 
 		burned_in_checks(&x);
 	if (x.rc == 0 && cfg->pixels)
 		pixel_checks(&x);
+	if (x.rc == 0 && cfg->pixels)
+		unused_bits_check(&x);
 	if (x.rc == 0 && cfg->raw != NULL && x.against_seen != NULL && cfg->against->finished) {
 		/* The raw bytes too: values in binary elements, in other encodings,
 		 * in places the parser does not show. Each value once per file. */

@@ -549,3 +549,131 @@ dcm_elem_equal(struct dcm_file *fa, struct dcm_elem *a, struct dcm_file *fb, str
 		return 0;
 	return memcmp(va, vb, a->length) == 0;
 }
+
+static int
+pixfix_us(struct dcm_file *f, uint32_t tag, unsigned *out)
+{
+	struct dcm_elem *e = dcm_ds_find(&f->ds, tag);
+	const uint8_t *v;
+
+	if (e == NULL || e->seq != NULL || e->length != 2 || dcm_file_value(f, e, &v) != 0)
+		return -1;
+	*out = (unsigned)(v[0] | v[1] << 8);
+	return 0;
+}
+
+int
+dcm_pixfix_setup(struct dcm_file *f)
+{
+	struct dcm_elem *px = dcm_ds_find(&f->ds, 0x7fe00010u);
+	unsigned ba, bs, hb, rep;
+
+	memset(&f->pixfix, 0, sizeof(f->pixfix));
+	if (px == NULL || px->seq != NULL || (px->flags & DCM_EF_ENCAPS) || px->length == 0)
+		return 0;
+	if (pixfix_us(f, 0x00280100u, &ba) != 0 || pixfix_us(f, 0x00280101u, &bs) != 0 ||
+	    pixfix_us(f, 0x00280102u, &hb) != 0)
+		return 0;
+	if (pixfix_us(f, 0x00280103u, &rep) != 0)
+		rep = 0;
+	if ((ba != 8 && ba != 16 && ba != 32) || bs < 1 || bs > ba || hb + 1 < bs || hb >= ba || rep > 1)
+		return 0;
+	if (bs == ba)
+		return 0;
+	f->pixfix.unit = (uint8_t)(ba / 8);
+	f->pixfix.is_signed = (uint8_t)rep;
+	f->pixfix.high_bit = (uint8_t)hb;
+	f->pixfix.bits_stored = (uint8_t)bs;
+	return 1;
+}
+
+/*
+ * The 16-bit case, branch-free and vectorised (it runs over every sample of
+ * every CT and MR image de-identified): bits outside keep cleared, ext set
+ * when the sign bit is and the pixels are signed. At most 2^31 samples.
+ */
+__attribute__((optimize("tree-vectorize")))
+static uint32_t
+fix16(uint8_t *p, size_t nsamp, uint16_t keep, uint16_t ext, unsigned hb, uint16_t sg)
+{
+	const uint16_t sm = sg ? (uint16_t)(1u << hb) : 0;  /* the sign bit, when signed */
+	uint32_t ch = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (size_t i = 0; i < nsamp; i++) {
+		uint16_t v, o;
+		memcpy(&v, p + 2 * i, 2);
+		o = (uint16_t)((v & keep) | ((v & sm) != 0 ? ext : 0));
+		ch += o != v;
+		memcpy(p + 2 * i, &o, 2);
+	}
+#else
+	for (size_t i = 0; i < nsamp; i++) {
+		uint16_t v = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+		uint16_t o = (uint16_t)((v & keep) | ((uint16_t)-(uint16_t)((v >> hb) & sg) & ext));
+		ch += o != v;
+		p[2 * i] = (uint8_t)o;
+		p[2 * i + 1] = (uint8_t)(o >> 8);
+	}
+#endif
+	return ch;
+}
+
+uint64_t
+dcm_pixfix_apply(const struct dcm_pixfix *fx, uint8_t *p, size_t n)
+{
+	const unsigned unit = fx->unit;
+	const uint32_t lo = (uint32_t)fx->high_bit + 1u - fx->bits_stored;
+	const uint32_t keep = (uint32_t)(((1ull << fx->bits_stored) - 1) << lo);
+	const uint32_t sign = 1u << fx->high_bit;
+	const uint32_t ext = (uint32_t)(((1ull << (8 * unit)) - 1) & ~((2ull << fx->high_bit) - 1));
+	uint64_t changed = 0;
+
+	if (unit == 0)
+		return 0;
+	n -= n % unit;
+	if (unit == 2) {
+		(void)sign;
+		for (size_t base = 0; base < n; base += (size_t)1 << 20) {
+			size_t len = n - base < ((size_t)1 << 20) ? n - base : (size_t)1 << 20;
+			changed += fix16(p + base, len / 2, (uint16_t)keep, (uint16_t)ext, fx->high_bit,
+			    fx->is_signed ? 1 : 0);
+		}
+		return changed;
+	}
+	for (size_t i = 0; i < n; i += unit) {
+		uint32_t v = 0, o;
+		for (unsigned k = 0; k < unit; k++)
+			v |= (uint32_t)p[i + k] << (8 * k);
+		o = v & keep;
+		if (fx->is_signed && (v & sign))
+			o |= ext;
+		changed += o != v;
+		for (unsigned k = 0; k < unit; k++)
+			p[i + k] = (uint8_t)(o >> (8 * k));
+	}
+	return changed;
+}
+
+uint64_t
+dcm_pixfix_count(const struct dcm_pixfix *fx, const uint8_t *p, size_t n)
+{
+	const unsigned unit = fx->unit;
+	const uint32_t lo = (uint32_t)fx->high_bit + 1u - fx->bits_stored;
+	const uint32_t low = (uint32_t)((1ull << lo) - 1);
+	const uint32_t ext = (uint32_t)(((1ull << (8 * unit)) - 1) & ~((2ull << fx->high_bit) - 1));
+	const uint32_t sign = 1u << fx->high_bit;
+	uint64_t found = 0;
+
+	if (unit == 0)
+		return 0;
+	n -= n % unit;
+	for (size_t i = 0; i < n; i += unit) {
+		uint32_t v = 0, high;
+		for (unsigned k = 0; k < unit; k++)
+			v |= (uint32_t)p[i + k] << (8 * k);
+		high = v & ext;
+		found += (v & low) != 0 || (high != 0 && !(fx->is_signed && (v & sign) && high == ext));
+	}
+	return found;
+}

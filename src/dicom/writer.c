@@ -251,6 +251,64 @@ put_ref(struct wctx *w, uint64_t off, uint32_t len, unsigned unit)
 
 static int write_ds(struct wctx *w, const struct dcm_dataset *ds);
 
+static void
+swap_units(uint8_t *p, size_t n, unsigned unit)
+{
+	for (size_t i = 0; i + unit <= n; i += unit)
+		for (unsigned j = 0; j < unit / 2; j++) {
+			uint8_t t = p[i + j];
+			p[i + j] = p[i + unit - 1 - j];
+			p[i + unit - 1 - j] = t;
+		}
+}
+
+/* Larger than the sink's buffer: each chunk goes straight to the file. */
+#define PIXFIX_CHUNK ((size_t)1 << 20)
+
+/*
+ * Native Pixel Data with its unused bits rewritten (struct dcm_pixfix):
+ * the value in chunks, in little-endian order while the samples are
+ * fixed, then in the output's order.
+ */
+static int
+put_pixfix(struct wctx *w, const struct dcm_elem *e, unsigned vr_unit)
+{
+	struct dcm_pixfix *fx = &w->f->pixfix;
+	const unsigned unit = fx->unit;
+	const int src_big = (e->flags & DCM_EF_REF) && e->swap > 1;
+	uint8_t *buf;
+	uint64_t off = 0, changed = 0;
+	int rc = 0;
+
+	/* Samples in a byte order this can tell: little endian, or swapped by
+	 * whole samples (OW in a big-endian syntax); OB in one is ambiguous. */
+	if ((src_big || w->big) && vr_unit != unit && unit > 1)
+		return pv_diag_set(w->d, PV_EUNSUPPORTED, -1,
+		    "cannot clear the unused bits of %u-bit Pixel Data of VR OB in a big-endian syntax", 8 * unit);
+	if ((buf = malloc(PIXFIX_CHUNK)) == NULL)
+		return PV_ENOMEM;
+	while (off < e->length && rc == 0) {
+		size_t chunk = e->length - off < PIXFIX_CHUNK ? (size_t)(e->length - off) : PIXFIX_CHUNK;
+		size_t whole = chunk - chunk % unit;
+		if (e->flags & DCM_EF_REF)
+			rc = dcm_reader_pread(w->f->src, e->v.off + off, buf, chunk);
+		else
+			memcpy(buf, e->v.bytes + off, chunk);
+		if (rc != 0)
+			break;
+		if (src_big)
+			swap_units(buf, whole, unit);
+		changed += dcm_pixfix_apply(fx, buf, whole);
+		if (w->big)
+			swap_units(buf, whole, unit);
+		rc = sink_put(w->s, buf, chunk);  /* a stray tail shorter than a sample stays as is */
+		off += chunk;
+	}
+	free(buf);
+	fx->changed += changed;
+	return rc;
+}
+
 static int
 write_elem(struct wctx *w, const struct dcm_dataset *ds, uint32_t idx)
 {
@@ -258,6 +316,8 @@ write_elem(struct wctx *w, const struct dcm_dataset *ds, uint32_t idx)
 	uint32_t padded = e->length + (e->length & 1);
 	enum dcm_vr vr = write_vr(w, e, padded);
 	const struct dcm_vr_info *vi = dcm_vr_info((enum dcm_vr)e->vr);
+	const int pixfix = e->tag == 0x7fe00010u && ds == &w->f->ds && w->f->pixfix.unit != 0 &&
+	    !(e->flags & DCM_EF_ENCAPS) && e->seq == NULL;
 	int rc;
 
 	if (e->flags & DCM_EF_ENCAPS) {
@@ -320,7 +380,7 @@ write_elem(struct wctx *w, const struct dcm_dataset *ds, uint32_t idx)
 	}
 	if ((rc = put_header(w, e->tag, vr, padded, 0)) != 0)
 		return rc;
-	if ((e->length & 1) && w->big && vi->swap > 1) {
+	if ((e->length & 1) && w->big && vi->swap > 1 && !pixfix) {
 		/* An odd length (a defect) with byte swapping: swap the padded value
 		 * as whole units, so the pad byte lands where a reader expects it. */
 		const uint8_t *v;
@@ -335,7 +395,9 @@ write_elem(struct wctx *w, const struct dcm_dataset *ds, uint32_t idx)
 		free(tmp);
 		return rc;
 	}
-	{
+	if (pixfix)
+		rc = put_pixfix(w, e, vi->swap);
+	else {
 		unsigned unit = vi->swap;
 		int src_big = (e->flags & DCM_EF_REF) && e->swap > 1;
 		unit = (w->big != src_big) ? unit : 0;

@@ -16,7 +16,9 @@ title in the meta), de-identifies them, and checks:
   - --retain-modified-dates moves a date by the keyed offset, computed here;
   - dcmdump reads every output; dciodvfy finds no error the input lacked;
   - a malformed file in the batch is refused while the rest is written;
-  - an output folder inside the input is refused; the report holds no value.
+  - an output folder inside the input is refused; the report holds no value;
+  - overlays embedded in the unused bits of the pixels (every syntax and
+    layout) and in 60xx,3000 are gone, every stored value kept.
 Prints PASS/FAIL lines.
 """
 import datetime
@@ -269,7 +271,145 @@ def main(work):
     text = open(report, encoding="utf-8").read()
     leaked = [v for vals in plants.values() for v in vals if v in text]
     check("report: no planted value", not leaked, str(leaked[:3]))
+    embedded_overlays(work, keyfile)
     return 1 if failures else 0
+
+
+def stored_values(ds):
+    """Pixel values as a conforming reader sees them: bits HighBit-BitsStored+1
+    .. HighBit, sign-extended when PixelRepresentation is 1 (computed here from
+    the raw bytes, not through pydicom's pixel handlers)."""
+    import numpy as np
+    dt = {8: "u1", 16: "u2", 32: "u4"}[ds.BitsAllocated]
+    r = np.frombuffer(ds.PixelData, dtype=("<" if ds.is_little_endian else ">") + dt).astype(np.int64)
+    bs, hb = ds.BitsStored, ds.HighBit
+    v = (r >> (hb + 1 - bs)) & ((1 << bs) - 1)
+    if ds.PixelRepresentation:
+        v = np.where(v >= (1 << (bs - 1)), v - (1 << bs), v)
+    return v, r
+
+
+def embedded_overlays(work, keyfile):
+    """An overlay drawn in the unused high bits of the pixels (PS3.5 8.1.2,
+    retired) and one in 60xx,3000: both gone after deid, in every syntax and
+    layout, with every stored value unchanged."""
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+    d = os.path.join(work, "ovl-in")
+    os.makedirs(d)
+    rng = np.random.default_rng(5)
+    # a text-like bitmap: strokes of a name, 1 where the overlay draws
+    bm = np.zeros((32, 48), dtype=bool)
+    bm[4:6, 2:44] = True
+    bm[4:28, 2:4] = True
+    bm[14:16, 2:30] = True
+    cases = {
+        # name: (ts, bits allocated, bits stored, high bit, signed, samples, overlay bit)
+        "u12.dcm": (ExplicitVRLittleEndian, 16, 12, 11, 0, 1, 15),
+        "s12.dcm": (ExplicitVRLittleEndian, 16, 12, 11, 1, 1, 12),
+        "s12-implicit.dcm": (ImplicitVRLittleEndian, 16, 12, 11, 1, 1, 14),
+        "u12-big.dcm": (ExplicitVRBigEndian, 16, 12, 11, 0, 1, 13),
+        "s10-hb13.dcm": (ExplicitVRLittleEndian, 16, 10, 13, 1, 1, 0),
+        "rgb12.dcm": (ExplicitVRLittleEndian, 16, 12, 11, 0, 3, 15),
+        "u16-full.dcm": (ExplicitVRLittleEndian, 16, 16, 15, 0, 1, None),
+        "u6-of-8.dcm": (ExplicitVRLittleEndian, 8, 6, 5, 0, 1, 7),
+    }
+    expect = {}
+    for k, (name, (ts, ba, bs, hb, signed, spp, obit)) in enumerate(sorted(cases.items())):
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ts
+        ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+        ds.file_meta.MediaStorageSOPInstanceUID = "2.25.4242%d" % k
+        ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+        ds.StudyInstanceUID = "2.25.4243"
+        ds.SeriesInstanceUID = "2.25.4244"
+        ds.Modality = "MR"
+        ds.PatientName = "OVERLAY^PLANTED"
+        ds.PatientID = "OVL-1"
+        ds.BurnedInAnnotation = "NO"
+        ds.Rows, ds.Columns, ds.SamplesPerPixel = 32, 48, spp
+        ds.PhotometricInterpretation = "RGB" if spp == 3 else "MONOCHROME2"
+        if spp == 3:
+            ds.PlanarConfiguration = 0
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = ba, bs, hb, signed
+        lo = hb + 1 - bs
+        vals = rng.integers(-(1 << (bs - 1)) if signed else 0, (1 << (bs - 1)) if signed else (1 << bs),
+                            size=(32, 48, spp) if spp > 1 else (32, 48))
+        raw = ((vals.astype(np.int64) & ((1 << bs) - 1)) << lo)   # stored bits only, no sign extension
+        if obit is not None:
+            m = bm if spp == 1 else bm[..., None].repeat(spp, axis=2)
+            raw = raw | (m.astype(np.int64) << obit)
+            ds.add_new(0x60000010, "US", 32)
+            ds.add_new(0x60000011, "US", 48)
+            ds.add_new(0x60000040, "CS", "G")
+            ds.add_new(0x60000050, "SS", [1, 1])
+            ds.add_new(0x60000100, "US", 1)
+            ds.add_new(0x60000102, "US", obit)
+        # and a separate overlay plane with the same drawing (60xx,3000)
+        ds.add_new(0x60020010, "US", 32)
+        ds.add_new(0x60020011, "US", 48)
+        ds.add_new(0x60020040, "CS", "G")
+        ds.add_new(0x60020050, "SS", [1, 1])
+        ds.add_new(0x60020100, "US", 1)
+        ds.add_new(0x60020102, "US", 0)
+        ds.add_new(0x60023000, "OW", np.packbits(bm.ravel(), bitorder="little").tobytes())
+        dt = {8: "u1", 16: "u2"}[ba]
+        big = ts == ExplicitVRBigEndian
+        ds.PixelData = raw.astype(">" + dt if big else "<" + dt).tobytes()
+        ds.is_little_endian = not big
+        ds.is_implicit_VR = ts == ImplicitVRLittleEndian
+        ds.save_as(os.path.join(d, name), write_like_original=False)
+        expect[name] = (vals, int(((raw & ~(((1 << bs) - 1) << lo) & ((1 << ba) - 1)) != 0).sum()) if not signed
+                        else None)
+    out = os.path.join(work, "ovl-out")
+    rep = os.path.join(work, "ovl-report.jsonl")
+    r = pv("deid", "-q", "--key", keyfile, "--report", rep, d, "-o", out)
+    check("embedded overlays: batch succeeds", r.returncode == 0, r.stderr.decode("utf-8", "replace"))
+    reps = {os.path.basename(j["file"]): j for j in map(json.loads, open(rep, encoding="utf-8"))}
+    for name, (ts, ba, bs, hb, signed, spp, obit) in sorted(cases.items()):
+        p = os.path.join(out, "ovl-in", name)
+        if not os.path.exists(p):
+            check("embedded overlays: %s written" % name, False)
+            continue
+        a = pydicom.dcmread(os.path.join(d, name))
+        b = pydicom.dcmread(p)
+        va, _ = stored_values(a)
+        vb, rb = stored_values(b)
+        check("embedded overlays: %s keeps every stored value" % name, np.array_equal(va, vb))
+        lo = hb + 1 - bs
+        unused = ((1 << ba) - 1) & ~(((1 << bs) - 1) << lo)
+        if signed:
+            ext = ((1 << ba) - 1) & ~((2 << hb) - 1)
+            want = np.where((rb >> hb) & 1, ext, 0)
+            ok = np.array_equal(rb & unused, want)
+        else:
+            ok = not (rb & unused).any()
+        check("embedded overlays: %s: unused bits %s" % (name, "are the sign extension" if signed else "are zero"),
+              ok)
+        check("embedded overlays: %s: no overlay group left" % name,
+              not any(0x6000 <= t.group <= 0x60ff for t in b.keys()))
+        n = reps.get(name, {}).get("counts", {}).get("unused_bits")
+        if expect[name][1] is not None:
+            check("embedded overlays: %s: report counts %s rewritten samples" % (name, expect[name][1]),
+                  n == expect[name][1], "report says %s" % n)
+        else:
+            check("embedded overlays: %s: report counts rewritten samples" % name, isinstance(n, int) and n > 0)
+        check("embedded overlays: %s: dcmdump reads it" % name,
+              subprocess.run(["dcmdump", "-q", p], capture_output=True).returncode == 0)
+        # the scanner sees the embedded overlay in the input, nothing in the output
+        found = []
+        for f in (os.path.join(d, name), p):
+            r = pv("scan", "--json", "--no-ocr", f)
+            lines = [json.loads(l) for l in r.stdout.decode("utf-8").splitlines() if l.startswith("{\"file\"")]
+            found.append([x for x in (lines[0]["findings"] if lines else [])
+                          if x["kind"] == "overlay" and x["path"] == "7FE00010"])
+        planted = obit is not None  # the stored values are written without sign extension here
+        check("embedded overlays: %s: scan %s the unused bits of the input, nothing in the output" %
+              (name, "flags" if planted else "does not flag"), bool(found[0]) == planted and not found[1],
+              str(found))
 
 
 if __name__ == "__main__":

@@ -497,3 +497,36 @@ test_writer_round_trip_all_syntaxes(void)
 	dcm_file_free(f);
 	tb_free(&t);
 }
+
+/* The unused bits of pixel samples: cleared, sign-extended, counted. */
+void
+test_pixfix(void)
+{
+	struct dcm_pixfix u16 = { 2, 0, 11, 12, 0 }, s16 = { 2, 1, 11, 12, 0 }, s32 = { 4, 1, 23, 24, 0 },
+	    hb13 = { 2, 0, 13, 10, 0 };
+	uint8_t a[8] = { 0xff, 0xff, 0x34, 0x02, 0xff, 0x0f, 0x00, 0xf4 };  /* 0xffff 0x0234 0x0fff 0xf400 */
+	uint8_t b[8];
+	uint8_t c[8] = { 0x01, 0x00, 0x80, 0xff, 0x01, 0x00, 0x80, 0x7f };  /* 0xff800001 0x7f800001 */
+	uint8_t h[4] = { 0x03, 0x00, 0xf0, 0x3f };                        /* 0x0003 0x3ff0 */
+
+	memcpy(b, a, 8);
+	T_EQ_U64(dcm_pixfix_count(&u16, b, 8), 2);   /* 0xffff and 0xf400 */
+	T_EQ_U64(dcm_pixfix_apply(&u16, b, 8), 2);
+	T_EQ_INT(b[0] | b[1] << 8, 0x0fff);
+	T_EQ_INT(b[6] | b[7] << 8, 0x0400);
+	memcpy(b, a, 8);
+	/* signed: 0xffff is already the extension of a negative; 0x0fff is a negative without it */
+	T_EQ_U64(dcm_pixfix_count(&s16, b, 8), 1);   /* 0xf400: bit 11 clear, high bits set */
+	T_EQ_U64(dcm_pixfix_apply(&s16, b, 8), 2);
+	T_EQ_INT(b[0] | b[1] << 8, 0xffff);
+	T_EQ_INT(b[4] | b[5] << 8, 0xffff);
+	T_EQ_INT(b[6] | b[7] << 8, 0x0400);
+	T_EQ_U64(dcm_pixfix_count(&s32, c, 8), 1);   /* 0x7f800001: bit 23 set, high 0x7f */
+	T_EQ_U64(dcm_pixfix_apply(&s32, c, 8), 1);
+	T_EQ_INT(c[7], 0xff);
+	T_EQ_U64(dcm_pixfix_count(&hb13, h, 4), 1);  /* bits 0..3 unused below, 14..15 above */
+	T_EQ_U64(dcm_pixfix_apply(&hb13, h, 4), 1);
+	T_EQ_INT(h[0] | h[1] << 8, 0x0000);
+	T_EQ_INT(h[2] | h[3] << 8, 0x3ff0);
+	T_EQ_U64(dcm_pixfix_apply(&u16, a, 7), 1);    /* a stray odd byte is left alone */
+}

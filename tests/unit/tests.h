@@ -29,6 +29,7 @@
 	X(test_siphash_vector) \
 	X(test_log_no_control_chars) \
 	X(test_atomic_write) \
+	X(test_pixfix) \
 	X(test_mkdir_p) \
 	X(test_pool_runs_each_job_once) \
 	X(test_json_writer) \

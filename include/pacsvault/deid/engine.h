@@ -33,6 +33,7 @@ struct deid_config {
 
 struct deid_counts {
 	unsigned removed, emptied, dummied, uids, cleaned, shifted, kept_private, pseudonyms, recipe;
+	unsigned unused_bits;    /* 1: the native Pixel Data's unused bits are cleared as it is written */
 };
 
 /*

@@ -58,6 +58,19 @@ struct dcm_dataset {
 	uint8_t undef;       /* as an item: had undefined length */
 };
 
+/*
+ * Native Pixel Data that the writer rewrites sample by sample: bits outside
+ * BitsStored/HighBit are cleared (unsigned) or made the sign extension of
+ * HighBit (signed), so nothing hides there (an overlay embedded in the
+ * unused bits, PS3.5 8.1.2 before 2004, or any other payload). unit 0: off.
+ */
+struct dcm_pixfix {
+	uint8_t unit;        /* bytes per sample: 1, 2 or 4; 0 = off */
+	uint8_t is_signed;
+	uint8_t high_bit, bits_stored;
+	uint64_t changed;    /* samples the writer changed (set as it writes) */
+};
+
 struct dcm_file {
 	struct pv_arena arena;
 	struct dcm_reader *src;        /* bulk data source (owned), NULL for a new file */
@@ -66,7 +79,27 @@ struct dcm_file {
 	struct dcm_dataset meta;       /* group 0002 */
 	struct dcm_dataset ds;         /* the data set */
 	unsigned duplicates;           /* repeated tags dropped (the first is kept) */
+	struct dcm_pixfix pixfix;      /* unused pixel bits the writer clears */
 };
+
+/*
+ * Asks the writer to clear the unused bits of the native Pixel Data of f
+ * (see struct dcm_pixfix): 1 when there are such bits (BitsStored below
+ * BitsAllocated, or HighBit above BitsStored - 1), 0 when there are none,
+ * the pixel data is encapsulated or absent, or the Image Pixel attributes
+ * do not describe a valid layout (BitsAllocated 8, 16 or 32; BitsStored
+ * 1..BitsAllocated; HighBit BitsStored - 1..BitsAllocated - 1).
+ */
+int dcm_pixfix_setup(struct dcm_file *f);
+
+/* Rewrites the whole little-endian samples in p[0..n) as fx says; returns
+ * how many changed. */
+uint64_t dcm_pixfix_apply(const struct dcm_pixfix *fx, uint8_t *p, size_t n);
+
+/* How many of the little-endian samples in p[0..n) carry something in their
+ * unused bits: a low unused bit set, or high unused bits that are neither
+ * zero nor (signed) the sign extension. */
+uint64_t dcm_pixfix_count(const struct dcm_pixfix *fx, const uint8_t *p, size_t n);
 
 /* Default cap on the arena of one file (values, not bulk data): 2 GiB. */
 #define DCM_FILE_ARENA_CAP ((size_t)2 << 30)
