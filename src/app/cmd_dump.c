@@ -10,6 +10,7 @@
 #include "pacsvault/dicom/value.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,14 +48,19 @@ struct dump_opts {
 	unsigned jobs;          /* worker threads, 0 = one per CPU */
 };
 
-/* Files are dumped in batches by the worker pool; each batch is printed in order. */
-#define DUMP_BATCH 256
+/*
+ * The worker pool dumps the files; each is printed in the order of the
+ * command line as soon as it and every file before it are done, by
+ * whichever thread finishes the one that was holding the output back (no
+ * barrier: printing overlaps the reading of later files).
+ */
 #define DUMP_OUT_MAX ((size_t)1 << 32)
 
 struct dump_job {
 	const char *path;
 	int first;
 	int rc;
+	int done;               /* under ctx->lock */
 	struct pv_diag d;
 	struct pv_buf out, warn;
 };
@@ -62,8 +68,15 @@ struct dump_job {
 struct dump_ctx {
 	const struct dump_opts *o;
 	struct dump_job *jobs;
+	size_t njobs;
 	int multi;
+	pthread_mutex_t lock;   /* done flags, the cursor, the output */
+	size_t next;            /* the first job not printed yet */
+	size_t emitted;
+	int failed;
 };
+
+static void dump_emit(struct dump_ctx *ctx, struct dump_job *j);
 
 #define VALUE_COLUMN 56
 
@@ -396,6 +409,35 @@ dump_one(void *arg, size_t k, unsigned worker)
 	}
 	dcm_reader_free(r);
 	j->rc = rc;
+	pthread_mutex_lock(&ctx->lock);
+	j->done = 1;
+	while (ctx->next < ctx->njobs && ctx->jobs[ctx->next].done)
+		dump_emit(ctx, &ctx->jobs[ctx->next++]);
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+/* Prints one finished job (under ctx->lock) and frees its buffers. */
+static void
+dump_emit(struct dump_ctx *ctx, struct dump_job *j)
+{
+	const struct dump_opts *o = ctx->o;
+
+	if (j->warn.len > 0 || j->rc != 0)
+		fflush(stdout); /* keep stdout and stderr in order */
+	if (j->warn.len > 0)
+		fwrite(j->warn.data, 1, j->warn.len, stderr);
+	if (j->rc != 0) {
+		ctx->failed = 1;
+		app_report("dump", j->path, &j->d);
+	}
+	if (j->rc == 0 || (o->partial && !o->json)) {
+		if (o->json && ctx->multi && ctx->emitted > 0)
+			fputs(",\n", stdout);
+		fwrite(j->out.data ? j->out.data : "", 1, j->out.len, stdout);
+		ctx->emitted++;
+	}
+	pv_buf_free(&j->out);
+	pv_buf_free(&j->warn);
 }
 
 int
@@ -445,51 +487,38 @@ cmd_dump(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return app_usage_error("dump", "no input files");
-	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+	{
+		/* glibc ignores the size when it allocates the buffer itself (it
+		 * takes st_blksize, 4 KiB for a pipe or /dev/null): give it one. */
+		static char outbuf[1 << 20];
+		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	}
 	{
 		struct dump_ctx ctx;
-		size_t nfiles = (size_t)(argc - optind), emitted = 0;
+		size_t nfiles = (size_t)(argc - optind);
 
+		memset(&ctx, 0, sizeof(ctx));
 		ctx.o = &o;
 		ctx.multi = nfiles > 1;
-		ctx.jobs = pv_calloc(DUMP_BATCH, sizeof(*ctx.jobs));
-		if (ctx.jobs == NULL) {
+		ctx.njobs = nfiles;
+		ctx.jobs = pv_calloc(nfiles, sizeof(*ctx.jobs));
+		if (ctx.jobs == NULL || pthread_mutex_init(&ctx.lock, NULL) != 0) {
+			free(ctx.jobs);
 			fprintf(stderr, "pacsvault: dump: out of memory\n");
 			return PV_EXIT_INTERNAL;
 		}
+		for (size_t k = 0; k < nfiles; k++) {
+			ctx.jobs[k].path = argv[optind + (int)k];
+			ctx.jobs[k].first = k == 0;
+		}
 		if (o.json && ctx.multi)
 			fputs("[\n", stdout);
-		for (size_t start = 0; start < nfiles; start += DUMP_BATCH) {
-			size_t n = nfiles - start < DUMP_BATCH ? nfiles - start : DUMP_BATCH;
-			for (size_t k = 0; k < n; k++) {
-				ctx.jobs[k].path = argv[optind + (int)(start + k)];
-				ctx.jobs[k].first = start + k == 0;
-			}
-			if (pv_pool_for(o.jobs, n, dump_one, &ctx) != 0) {
-				fprintf(stderr, "pacsvault: dump: cannot start workers\n");
-				return PV_EXIT_INTERNAL;
-			}
-			/* Output in the order of the command line, whatever finished first. */
-			for (size_t k = 0; k < n; k++) {
-				struct dump_job *j = &ctx.jobs[k];
-				if (j->warn.len > 0 || j->rc != 0)
-					fflush(stdout); /* keep stdout and stderr in order */
-				if (j->warn.len > 0)
-					fwrite(j->warn.data, 1, j->warn.len, stderr);
-				if (j->rc != 0) {
-					failed = 1;
-					app_report("dump", j->path, &j->d);
-				}
-				if (j->rc == 0 || (o.partial && !o.json)) {
-					if (o.json && ctx.multi && emitted > 0)
-						fputs(",\n", stdout);
-					fwrite(j->out.data ? j->out.data : "", 1, j->out.len, stdout);
-					emitted++;
-				}
-				pv_buf_free(&j->out);
-				pv_buf_free(&j->warn);
-			}
+		if (pv_pool_for(o.jobs, nfiles, dump_one, &ctx) != 0) {
+			fprintf(stderr, "pacsvault: dump: cannot start workers\n");
+			return PV_EXIT_INTERNAL;
 		}
+		failed = ctx.failed;
+		pthread_mutex_destroy(&ctx.lock);
 		free(ctx.jobs);
 	}
 	if (o.json && argc - optind > 1)
