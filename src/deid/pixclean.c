@@ -3,6 +3,7 @@
 #include "pacsvault/base/buf.h"
 #include "pacsvault/base/mem.h"
 #include "pacsvault/dicom/dict.h"
+#include "pacsvault/dicom/ts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -79,13 +80,15 @@ clean_encaps(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd0,
 		rc = PV_ENOMEM;
 		goto out;
 	}
-	if (c == PIX_JPEG_2000 || c == PIX_JPEG_LS) {
-		/* Third-party decoders: every frame in one sandboxed helper process. */
-		rc = pix_helper_clean(c, fr, pd.frames, &pd, r, n, outs, &any_rct, d);
+	if (c == PIX_JPEG_2000 || c == PIX_JPEG_LS || c == PIX_HTJ2K) {
+		/* Third-party decoders: every frame in one sandboxed helper process.
+		 * OpenJPEG reads High-Throughput codestreams too (2.5: decoding only);
+		 * they are written back as reversible JPEG 2000 (below). */
+		rc = pix_helper_clean(c == PIX_HTJ2K ? PIX_JPEG_2000 : c, fr, pd.frames, &pd, r, n, outs, &any_rct, d);
 		if (rc == 0)
 			res->changed = pix_blanked_area(&pd, r, n) * pd.frames;
 	}
-	for (uint32_t i = 0; c != PIX_JPEG_2000 && c != PIX_JPEG_LS && i < pd.frames && rc == 0; i++) {
+	for (uint32_t i = 0; c != PIX_JPEG_2000 && c != PIX_JPEG_LS && c != PIX_HTJ2K && i < pd.frames && rc == 0; i++) {
 		switch (c) {
 		case PIX_RLE:
 			if ((rc = rle_decode(fr[i].p, fr[i].n, &pd, frame, d)) == 0) {
@@ -116,6 +119,16 @@ clean_encaps(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd0,
 	}
 	if (rc == 0)
 		rc = pix_encaps_set(f, e, outs, pd.frames);
+	/* No HTJ2K encoder with a C interface here: the frames are now reversible
+	 * JPEG 2000 (Part 1), and the file says so (lossless stays lossless). */
+	if (rc == 0 && c == PIX_HTJ2K) {
+		static const char j2k_lossless[] = "1.2.840.10008.1.2.4.90";
+		const struct dcm_ts *ts = dcm_ts_lookup(j2k_lossless, sizeof(j2k_lossless) - 1);
+		if (ts == NULL)
+			rc = PV_EINTERNAL;
+		else
+			f->ts = ts;
+	}
 	/* Re-encoded reversibly: an irreversible colour transform became the reversible one. */
 	if (rc == 0 && any_rct && strcmp(pd.photometric, "YBR_ICT") == 0)
 		rc = dcm_ds_set_str(f, &f->ds, 0x00280004u, DCM_VR_CS, "YBR_RCT");
@@ -153,6 +166,7 @@ deid_pixclean(struct dcm_file *f, const struct pix_rect *r, size_t n, struct pix
 	case PIX_JPEG_LS:
 	case PIX_JPEG_DCT:
 	case PIX_JPEG_2000:
+	case PIX_HTJ2K:
 		return clean_encaps(f, e, &pd, res->codec, r, n, res, d);
 	default:
 		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "pixel cleaning of %s is not available",

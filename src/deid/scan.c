@@ -1174,7 +1174,7 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 	}
 	c = pix_codec_of(f->ts->uid, (e->flags & DCM_EF_ENCAPS) != 0);
 	if (c != PIX_NATIVE && c != PIX_RLE && c != PIX_JPEG_LOSSLESS && !(c == PIX_JPEG_DCT && pd.bits_alloc == 8) &&
-	    c != PIX_JPEG_2000 && c != PIX_JPEG_LS) {
+	    c != PIX_JPEG_2000 && c != PIX_JPEG_LS && c != PIX_HTJ2K) {
 		snprintf(note, nn, "pixels not looked at: %s is not decoded by the scanner yet", pix_codec_name(c));
 		return PV_EUNSUPPORTED;
 	}
@@ -1195,8 +1195,9 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 	}
 	step = max_frames && pd.frames > max_frames ? (pd.frames + max_frames - 1) / max_frames : 1;
 	ocr_step = ocr_max && pd.frames > ocr_max ? (pd.frames + ocr_max - 1) / ocr_max : 1;
-	if (c == PIX_JPEG_2000 || c == PIX_JPEG_LS) {
-		/* Third-party decoders: the frames looked at go to the sandboxed helper, in one request. */
+	if (c == PIX_JPEG_2000 || c == PIX_JPEG_LS || c == PIX_HTJ2K) {
+		/* Third-party decoders: the frames looked at go to the sandboxed helper, in one request
+		 * (OpenJPEG decodes High-Throughput JPEG 2000 too). */
 		uint32_t nsel = (pd.frames + step - 1) / step;
 		struct pix_frame *sel = pv_calloc(nsel, sizeof(*sel));
 		struct pv_buf *nat = pv_calloc(nsel, sizeof(*nat));
@@ -1214,7 +1215,7 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 			sel[k].owned = NULL;
 			pv_buf_init(&nat[k], fb + 1);
 		}
-		rc = pix_helper_decode(c, sel, nsel, &one, nat, &d);
+		rc = pix_helper_decode(c == PIX_HTJ2K ? PIX_JPEG_2000 : c, sel, nsel, &one, nat, &d);
 		if (rc != 0)
 			snprintf(note, nn, "pixels not looked at: %.200s", d.msg);
 		for (uint32_t k = 0; k < nsel && rc == 0; k++) {

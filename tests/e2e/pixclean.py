@@ -315,7 +315,107 @@ def main():
     check(b"rules.txt:3:" in p.stderr and not os.path.exists(out3),
           "a bad rule is refused with its line, nothing written")
     corpus(root, key)
+    htj2k(root, key)
     return finish()
+
+
+def htj2k(root, key):
+    """High-Throughput JPEG 2000 (made by OpenJPH's ojph_compress, an encoder
+    independent of pacsvault's OpenJPEG): blanked and written as reversible
+    JPEG 2000 (.4.90, lossless stays lossless). Inputs are checked against
+    the image they were made from (lossless) or ojph_expand's decoding
+    (lossy); outputs decoded by gdcm."""
+    from pydicom._uid_dict import UID_dictionary
+    for u, n in (("1.2.840.10008.1.2.4.201", "HTJ2KLossless"), ("1.2.840.10008.1.2.4.202", "HTJ2KLosslessRPCL"),
+                 ("1.2.840.10008.1.2.4.203", "HTJ2K")):
+        UID_dictionary.setdefault(u, (n, "Transfer Syntax", "", "", n))  # pydicom 2.3 predates HTJ2K
+    from pydicom.encaps import encapsulate
+    d = os.path.join(root, "htj2k")
+    inp, out, work = (os.path.join(d, x) for x in ("in", "out", "work"))
+    for x in (inp, work):
+        os.makedirs(x, exist_ok=True)
+    rows, cols = 64, 80
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    grey12 = ((yy * 13 + xx * 7) % 4096).astype(np.uint16)
+    grey8 = ((yy * 3 + xx * 5) % 256).astype(np.uint8)
+    rgb = np.stack([grey8, grey8 // 2, 255 - grey8], axis=-1)
+
+    def j2c(img, name, extra):
+        if img.ndim == 3:
+            src = os.path.join(work, name + ".ppm")
+            with open(src, "wb") as f:
+                f.write(b"P6\n%d %d\n255\n" % (cols, rows) + img.tobytes())
+        else:
+            src = os.path.join(work, name + ".pgm")
+            mx = 4095 if img.dtype == np.uint16 else 255
+            with open(src, "wb") as f:
+                f.write(b"P5\n%d %d\n%d\n" % (cols, rows, mx) + img.astype(">u2" if mx > 255 else "u1").tobytes())
+        dst = os.path.join(work, name + ".j2c")
+        run(["ojph_compress", "-i", src, "-o", dst] + extra)
+        return open(dst, "rb").read()
+
+    def expand(code, name, shape, dtype):
+        src = os.path.join(work, name + "-x.j2c")
+        open(src, "wb").write(code)
+        dst = os.path.join(work, name + "-x.pgm")
+        run(["ojph_expand", "-i", src, "-o", dst])
+        data = open(dst, "rb").read()
+        return np.frombuffer(data[len(data) - int(np.prod(shape)) * np.dtype(dtype).itemsize:],
+                             dtype=">u2" if dtype == np.uint16 else "u1").reshape(shape).astype(dtype)
+
+    cases = []
+    for idx, (name, ts, frames, spp, bits, extra, lossy) in enumerate((
+            ("grey12", "1.2.840.10008.1.2.4.201", [grey12], 1, 12, ["-reversible", "true"], False),
+            ("rgb-rpcl", "1.2.840.10008.1.2.4.202", [rgb], 3, 8, ["-reversible", "true", "-prog_order", "RPCL"], False),
+            ("grey8-2frames", "1.2.840.10008.1.2.4.201", [grey8, 255 - grey8], 1, 8, ["-reversible", "true"], False),
+            ("grey8-lossy", "1.2.840.10008.1.2.4.203", [grey8], 1, 8, ["-qstep", "0.02"], True))):
+        codes = [j2c(img, "%s-%d" % (name, k), extra) for k, img in enumerate(frames)]
+        expect = [expand(c, "%s-%d" % (name, k), frames[k].shape, frames[k].dtype) if lossy else frames[k]
+                  for k, c in enumerate(codes)]
+        ds = new_ds("US", "1.2.840.10008.5.1.4.1.1.6.1", rows, cols, spp, bits, False,
+                    "RGB" if spp == 3 else "MONOCHROME2", len(frames), str(900 + idx))
+        ds.file_meta.TransferSyntaxUID = ts
+        ds.PixelData = encapsulate(codes)
+        ds["PixelData"].VR = "OB"
+        path = os.path.join(inp, name + ".dcm")
+        ds.save_as(path, write_like_original=False)
+        cases.append((name, path, expect, lossy))
+    rules = os.path.join(d, "rules.txt")
+    with open(rules, "w") as f:
+        f.write("rule banner\n  rect 5 3 30 10\nend\n")
+    report = os.path.join(d, "report.jsonl")
+    run([PV, "deid", "--key", key, "--clean-pixel-data", "--no-ocr", "--pixel-rules", rules, "--no-builtin-rules",
+         "--report", report, "-q", inp, "-o", out], ok=(0,))
+    with open(report) as f:
+        rep = {os.path.basename(j["file"]): j for j in map(json.loads, f)}
+    m = np.zeros((rows, cols), dtype=bool)
+    m[3:13, 5:35] = True
+    for name, path, expect, lossy in cases:
+        fname = os.path.basename(path)
+        o = os.path.join(out, "in", fname)
+        j = rep.get(fname, {})
+        if j.get("status") != "ok" or not os.path.exists(o):
+            check(False, "HTJ2K %s cleaned (%s)" % (fname, j.get("reason") or j.get("error")))
+            continue
+        ds = pydicom.dcmread(o)
+        check(str(ds.file_meta.TransferSyntaxUID) == "1.2.840.10008.1.2.4.90",
+              "HTJ2K %s is written as JPEG 2000 Lossless (.4.90)" % fname)
+        check(j.get("pixels", {}).get("codec") == "High-Throughput JPEG 2000" and
+              j["pixels"]["frames"] == len(expect), "HTJ2K %s: the report names the codec and every frame" % fname)
+        b = pixels(o, work, ["gdcmconv", "--raw"])
+        if b.shape[0] != len(expect):
+            check(False, "HTJ2K %s: %d frames decoded" % (fname, b.shape[0]))
+            continue
+        inside = outside = True
+        for k, a in enumerate(expect):
+            bk = b[k]
+            mm = m if bk.ndim == 2 else np.broadcast_to(m[..., None], bk.shape)
+            inside &= bool((bk[mm] == 0).all())
+            diff = np.abs(bk[~mm].astype(int) - a[~mm].astype(int))
+            outside &= bool((diff <= (1 if lossy else 0)).all())
+            check(int(np.abs(a[mm].astype(int)).max()) > 0, "HTJ2K %s: frame %d had content under the rule" % (fname, k))
+        check(inside, "HTJ2K %s: every pixel under the rule is blanked in every frame" % fname)
+        check(outside, "HTJ2K %s: every other pixel is unchanged (%s)" % (fname, "within 1 of ojph_expand, lossy source" if lossy else "exact"))
 
 
 DECOMP = {
