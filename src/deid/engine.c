@@ -1,9 +1,11 @@
 /* engine.c: applies PS3.15 Annex E to a data set (see engine.h, docs/DEID.md). */
 #include "pacsvault/deid/engine.h"
 #include "pacsvault/base/jsonw.h"
+#include "pacsvault/base/mem.h"
 #include "pacsvault/crypto/cms.h"
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/deid/recipe.h"
+#include "pacsvault/deid/scan.h"
 #include "pacsvault/deid/textclean.h"
 #include "pacsvault/dicom/charset.h"
 #include "pacsvault/dicom/dict.h"
@@ -414,6 +416,19 @@ walk_items(struct dctx *x, struct dcm_elem *e, const struct dcm_charset *cs, con
 }
 
 /* Applies the action to element i of ds; sets *remove when it goes. */
+/* The elements of an overlay plane that describe its bitmap (PS3.3 C.9.2). */
+static int
+overlay_layout_elem(uint16_t el)
+{
+	switch (el) {
+	case 0x0010: case 0x0011: case 0x0015: case 0x0040: case 0x0045: case 0x0050: case 0x0051:
+	case 0x0100: case 0x0102: case 0x3000:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static int
 apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_charset *cs, const char *path,
     unsigned depth, int *remove)
@@ -486,8 +501,14 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 		return 0;
 	}
 	if ((DCM_GROUP(e->tag) & 0xff00) == 0x6000) {
-		/* Overlays (60xx): the data goes (E.1-1 X; under Clean Graphics C, but
-		 * a bitmap cannot be cleaned yet), so the whole overlay group goes. */
+		/* Overlays (60xx): the data goes (E.1-1 X), so the whole overlay group
+		 * goes. Under Clean Graphics (C) a top-level overlay plane keeps its
+		 * bitmap and layout for clean_overlays(), which blanks the text in it
+		 * or removes the group; its free text (description, label,
+		 * comments, ROI statistics) goes. */
+		if (depth == 0 && (opts & DEID_OPT_BIT(DEID_OPT_CLEAN_GRAPHICS)) && !(DCM_GROUP(e->tag) & 1) &&
+		    overlay_layout_elem(DCM_ELEM(e->tag)))
+			return 0;
 		x->c->removed++;
 		report(x, here, DEID_A_X);
 		*remove = 1;
@@ -600,6 +621,125 @@ walk(struct dctx *x, struct dcm_dataset *ds, const struct dcm_charset *parent, c
 			ds->e[w++] = ds->e[i];
 	ds->n = w;
 	free(gone);
+	return rc;
+}
+
+/* Removes every element of group g from the top level. */
+static void
+remove_group(struct dcm_file *f, uint16_t g)
+{
+	uint32_t w = 0;
+	for (uint32_t i = 0; i < f->ds.n; i++)
+		if (DCM_GROUP(f->ds.e[i].tag) != g)
+			f->ds.e[w++] = f->ds.e[i];
+	f->ds.n = w;
+}
+
+static int
+overlay_us(struct dcm_file *f, uint16_t g, uint16_t el, unsigned *out)
+{
+	struct dcm_elem *e = dcm_ds_find(&f->ds, (uint32_t)g << 16 | el);
+	const uint8_t *v;
+	if (e == NULL || e->seq != NULL || e->length != 2 || dcm_file_value(f, e, &v) != 0)
+		return -1;
+	*out = (unsigned)(v[0] | v[1] << 8);
+	return 0;
+}
+
+#define OVERLAY_MAX_BOXES 512
+#define OVERLAY_MARGIN 4
+
+/* The text-like regions of frame k of an overlay bitmap, grown by the margin. */
+static size_t
+overlay_text(const uint8_t *bits, uint64_t first, unsigned rows, unsigned cols, uint8_t *g, struct pix_rect *box)
+{
+	size_t n;
+	for (uint64_t i = 0; i < (uint64_t)rows * cols; i++) {
+		uint64_t b = first + i;
+		g[i] = (bits[b >> 3] >> (b & 7)) & 1 ? 255 : 0;
+	}
+	n = scan_text_regions(g, cols, rows, box, OVERLAY_MAX_BOXES);
+	for (size_t k = 0; k < n; k++) {
+		uint32_t x0 = box[k].x > OVERLAY_MARGIN ? box[k].x - OVERLAY_MARGIN : 0;
+		uint32_t y0 = box[k].y > OVERLAY_MARGIN ? box[k].y - OVERLAY_MARGIN : 0;
+		uint32_t x1 = box[k].x + box[k].w + OVERLAY_MARGIN, y1 = box[k].y + box[k].h + OVERLAY_MARGIN;
+		box[k].x = x0;
+		box[k].y = y0;
+		box[k].w = (x1 < cols ? x1 : cols) - x0;
+		box[k].h = (y1 < rows ? y1 : rows) - y0;
+	}
+	return n;
+}
+
+/*
+ * Clean Graphics on overlay planes (60xx,3000 under C): in every frame of
+ * every top-level 1-bit overlay, the text-like regions (the detector the
+ * scanner uses: rows of glyphs) are cleared with a margin and the plane is
+ * looked at again; graphics (outlines, marks) stay. A plane the detector
+ * still finds text in after that, or that does not describe a valid 1-bit
+ * bitmap, is removed whole, as without the option.
+ */
+static int
+clean_overlays(struct dctx *x)
+{
+	struct dcm_file *f = x->f;
+	struct pix_rect *box = pv_calloc(OVERLAY_MAX_BOXES, sizeof(*box));
+	int rc = 0;
+
+	if (box == NULL)
+		return PV_ENOMEM;
+	for (uint16_t g = 0x6000; g <= 0x601e && rc == 0; g += 2) {
+		struct dcm_elem *data = dcm_ds_find(&f->ds, (uint32_t)g << 16 | 0x3000);
+		unsigned rows, cols, ba, bp, frames = 1;
+		char here[16], nf[16];
+		const uint8_t *v;
+		uint8_t *img = NULL;
+		uint64_t plane, need;
+		int ok = 1;
+
+		if (data == NULL) {
+			if (dcm_ds_find(&f->ds, (uint32_t)g << 16 | 0x0010) != NULL)
+				remove_group(f, g);  /* no bitmap (an embedded overlay: the pixels' bits are cleared) */
+			continue;
+		}
+		snprintf(here, sizeof(here), "%04X3000", g);
+		if (dcm_ds_get_str(f, &f->ds, (uint32_t)g << 16 | 0x0015, nf, sizeof(nf)) == 0 && nf[0] != '\0')
+			frames = (unsigned)strtoul(nf, NULL, 10);
+		if (overlay_us(f, g, 0x0010, &rows) != 0 || overlay_us(f, g, 0x0011, &cols) != 0 ||
+		    overlay_us(f, g, 0x0100, &ba) != 0 || overlay_us(f, g, 0x0102, &bp) != 0 || ba != 1 || bp != 0 ||
+		    rows == 0 || cols == 0 || frames == 0 || frames > 65535 || data->seq != NULL)
+			ok = 0;
+		plane = (uint64_t)rows * cols;
+		need = ok ? (plane * frames + 7) / 8 : 0;
+		if (ok && (data->length < need || dcm_file_value(f, data, &v) != 0))
+			ok = 0;
+		if (ok && (img = malloc((size_t)plane)) == NULL) {
+			rc = PV_ENOMEM;
+			break;
+		}
+		for (unsigned k = 0; ok && k < frames; k++) {
+			uint8_t *bits = (uint8_t *)(uintptr_t)v;  /* in f's arena: ours to change */
+			size_t n = overlay_text(bits, plane * k, rows, cols, img, box);
+			for (size_t b = 0; b < n; b++)
+				for (uint32_t yy = box[b].y; yy < box[b].y + box[b].h; yy++)
+					for (uint32_t xx = box[b].x; xx < box[b].x + box[b].w; xx++) {
+						uint64_t bit = plane * k + (uint64_t)yy * cols + xx;
+						bits[bit >> 3] &= (uint8_t)~(1u << (bit & 7));
+					}
+			if (n > 0 && overlay_text(bits, plane * k, rows, cols, img, box) > 0)
+				ok = 0;  /* text left: the plane goes */
+		}
+		free(img);
+		if (!ok) {
+			remove_group(f, g);
+			x->c->removed++;
+			report(x, here, DEID_A_X);
+		} else {
+			x->c->cleaned++;
+			report(x, here, DEID_A_C);
+		}
+	}
+	free(box);
 	return rc;
 }
 
@@ -725,6 +865,8 @@ deid_apply(struct dcm_file *f, const struct deid_config *cfg, struct deid_counts
 	if (cfg->reid != NULL && (rc = dcm_ds_clone(f, &f->ds, &orig)) != 0)
 		goto out;
 	rc = walk(&x, &f->ds, &cs, "", 0);
+	if (rc == 0 && (cfg->opts & DEID_OPT_BIT(DEID_OPT_CLEAN_GRAPHICS)))
+		rc = clean_overlays(&x);
 	if (rc == 0)
 		rc = add_required(&x);
 	if (rc == 0 && cfg->reid != NULL)
