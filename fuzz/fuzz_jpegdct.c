@@ -3,7 +3,8 @@
  * arbitrary 8- and 12-bit sequential streams. When a stream is accepted,
  * its output must be accepted too, and transcoding that output again
  * without a rectangle must give the same bytes (the codec is a fixed
- * point on its own output: nothing is lost or invented between passes).
+ * point on its own output: nothing is lost or invented between passes),
+ * and its decoder must read that output.
  * For 8-bit streams libjpeg must decode the output whenever it decodes
  * the source.
  */
@@ -32,6 +33,15 @@ fuzz_jpegdct_one(const uint8_t *data, size_t size)
 		if (jpegdct_blank((const uint8_t *)a.data, a.len, &pd, NULL, 0, &b, &blocks, &d) != 0 ||
 		    a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
 			abort();
+		{
+			/* and its own decoder reads what it wrote */
+			uint8_t *px = malloc(pix_frame_bytes(&pd));
+			pv_diag_clear(&d);
+			if (px != NULL && jpegdct_decode((const uint8_t *)a.data, a.len, &pd, px, &d) != 0 &&
+			    d.code != PV_EUNSUPPORTED)
+				abort();
+			free(px);
+		}
 		if (pd.bits_alloc == 8) {
 			uint8_t *px = malloc(pix_frame_bytes(&pd));
 			pv_diag_clear(&d);

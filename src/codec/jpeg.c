@@ -257,6 +257,8 @@ jpeg_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *out
 	struct jctx *j;
 	int rc = 0;
 
+	if (sof_precision(in, n) == 12)
+		return jpegdct_decode(in, n, pd, out, d);  /* libjpeg-turbo 2.1 is 8-bit only */
 	if (pd->bits_alloc != 8)
 		return pv_diag_set(d, PV_EUNSUPPORTED, 0, "JPEG decoding needs 8-bit samples");
 	if (n == 0 || n > 0x7fffffffu)

@@ -22,6 +22,7 @@
 #include "pacsvault/base/mem.h"
 #include "huff.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -663,4 +664,108 @@ jpegdct_blank(const uint8_t *in, size_t n, const struct pix_desc *pd, const stru
 	}
 	jd_free(im);
 	return rc;
+}
+
+/* ---- decoding to samples (for the scanner: text detection and OCR) ---- */
+
+/* Zigzag position k -> natural (row-major) index in the 8x8 block. */
+static const uint8_t natural_of[64] = {
+	0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5,
+	12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+	35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+	58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+};
+
+/* The inverse DCT of T.81 A.3.3 (separable, in double precision), level
+ * shifted and clamped to 0..2^P-1. */
+static void
+idct_block(const int16_t *z, const uint8_t *qt, int q16, unsigned precision, int32_t out[64])
+{
+	static double cosk[8][8];
+	static int ready;
+	double f[64], t[64];
+	const int32_t half = 1 << (precision - 1), max = (1 << precision) - 1;
+
+	if (!ready) {  /* benign race: every thread writes the same values */
+		for (int x = 0; x < 8; x++)
+			for (int u = 0; u < 8; u++)
+				cosk[x][u] = (u == 0 ? sqrt(0.5) : 1.0) * cos((2.0 * x + 1.0) * u * M_PI / 16.0);
+		ready = 1;
+	}
+	memset(f, 0, sizeof(f));
+	for (int k = 0; k < 64; k++) {
+		int q = q16 ? (qt[1 + 2 * k] << 8 | qt[2 + 2 * k]) : qt[1 + k];
+		f[natural_of[k]] = (double)z[k] * q;
+	}
+	for (int y = 0; y < 8; y++)          /* rows: v -> y */
+		for (int u = 0; u < 8; u++) {
+			double a = 0;
+			for (int v = 0; v < 8; v++)
+				a += cosk[y][v] * f[v * 8 + u];
+			t[y * 8 + u] = a / 2.0;
+		}
+	for (int y = 0; y < 8; y++)          /* columns: u -> x */
+		for (int x = 0; x < 8; x++) {
+			double a = 0;
+			for (int u = 0; u < 8; u++)
+				a += cosk[x][u] * t[y * 8 + u];
+			int32_t v = (int32_t)lround(a / 2.0) + half;
+			out[y * 8 + x] = v < 0 ? 0 : v > max ? max : v;
+		}
+}
+
+int
+jpegdct_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *out, struct pv_diag *d)
+{
+	struct jd_image *im = NULL;
+	int32_t blk[64];
+	int rc;
+
+	if ((rc = jd_read(in, n, &im, d)) != 0)
+		return rc;
+	if (im->width != pd->cols || im->height != pd->rows || im->ncomp != pd->spp ||
+	    im->precision != (pd->bits_alloc == 8 ? 8u : 12u) || pd->bits_alloc > 16) {
+		rc = pv_diag_set(d, PV_EPARSE, 0,
+		    "JPEG frame is %ux%u with %u components of %u bits, the data set says %ux%u with %u of %u",
+		    im->width, im->height, im->ncomp, im->precision, (unsigned)pd->cols, (unsigned)pd->rows,
+		    (unsigned)pd->spp, (unsigned)pd->bits_alloc);
+		jd_free(im);
+		return rc;
+	}
+	/* Each block of each component to samples; subsampled components are
+	 * replicated up to the full grid (no colour conversion: the data set's
+	 * photometric says what the components are). */
+	for (unsigned c = 0; c < im->ncomp; c++) {
+		const struct jd_comp *ci = &im->comp[c];
+		const uint8_t *qt = im->dqt[ci->tq];
+		int q16 = (qt[0] >> 4) != 0;
+		unsigned sx = im->hmax / ci->h, sy = im->vmax / ci->v;
+		if (im->hmax % ci->h != 0 || im->vmax % ci->v != 0) {
+			jd_free(im);
+			return pv_diag_set(d, PV_EUNSUPPORTED, 0, "JPEG with fractional sampling factors is not decoded here");
+		}
+		for (uint32_t by = 0; by < ci->bh; by++)
+			for (uint32_t bx = 0; bx < ci->bw; bx++) {
+				idct_block(ci->coef + ((size_t)by * ci->pbw + bx) * 64, qt, q16, im->precision, blk);
+				for (unsigned yy = 0; yy < 8; yy++)
+					for (unsigned xx = 0; xx < 8; xx++)
+						for (unsigned ry = 0; ry < sy; ry++)
+							for (unsigned rx = 0; rx < sx; rx++) {
+								uint64_t X = ((uint64_t)bx * 8 + xx) * sx + rx;
+								uint64_t Y = ((uint64_t)by * 8 + yy) * sy + ry;
+								size_t i;
+								if (X >= pd->cols || Y >= pd->rows)
+									continue;
+								i = ((size_t)Y * pd->cols + (size_t)X) * pd->spp + c;
+								if (pd->bits_alloc == 8) {
+									out[i] = (uint8_t)blk[yy * 8 + xx];
+								} else {
+									out[2 * i] = (uint8_t)blk[yy * 8 + xx];
+									out[2 * i + 1] = (uint8_t)(blk[yy * 8 + xx] >> 8);
+								}
+							}
+			}
+	}
+	jd_free(im);
+	return 0;
 }

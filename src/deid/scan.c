@@ -1173,7 +1173,7 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 		return rc;
 	}
 	c = pix_codec_of(f->ts->uid, (e->flags & DCM_EF_ENCAPS) != 0);
-	if (c != PIX_NATIVE && c != PIX_RLE && c != PIX_JPEG_LOSSLESS && !(c == PIX_JPEG_DCT && pd.bits_alloc == 8) &&
+	if (c != PIX_NATIVE && c != PIX_RLE && c != PIX_JPEG_LOSSLESS && c != PIX_JPEG_DCT &&
 	    c != PIX_JPEG_2000 && c != PIX_JPEG_LS && c != PIX_HTJ2K) {
 		snprintf(note, nn, "pixels not looked at: %s is not decoded by the scanner yet", pix_codec_name(c));
 		return PV_EUNSUPPORTED;

@@ -234,6 +234,8 @@ def main():
     ds.BurnedInAnnotation = "YES"
     ds.save_as(os.path.join(ocr, "o16.dcm"), write_like_original=False)
     run(["dcmcrle", os.path.join(ocr, "o16.dcm"), os.path.join(ocr, "o16_rle.dcm")])
+    # 12-bit JPEG (process 4, IJG's encoder in dcmtk): decoded by pacsvault's own coefficient codec.
+    run(["dcmcjpeg", "+ee", os.path.join(ocr, "o16.dcm"), os.path.join(ocr, "o16_jpeg12.dcm")])
     # Chinese: a name and a resident ID rendered in a CJK font (OCR with the chi_sim data).
     ds = base("ISO_IR 192", "22", "OT")
     ds.PatientName, ds.PatientID = "王^小明", "110101199003078515"
@@ -247,6 +249,7 @@ def main():
     ds.save_as(os.path.join(ocr, "zh.dcm"), write_like_original=False)
     rc, files, summary = scan_json([ocr])
     for f, want in (("o8.dcm", ((7, 7), (47, 7), (30, 23))), ("o16.dcm", ((33, 239),)), ("o16_rle.dcm", ((33, 239),)),
+                    ("o16_jpeg12.dcm", ((33, 239),)),
                     ("zh.dcm", ((52, 9), (8, 34)))):
         got = [x for x in files[f]["findings"] if x["kind"] == "burned-in-text" and "matches an identifier" in x["detail"]]
         for (wx, wy) in want:
@@ -269,6 +272,14 @@ def main():
     bb = b.pixel_array
     check(int(bb[0:40, :].max()) == 0 and bool((bb[52:, :] == a[52:, :]).all()) and bool((bb[:, 140:] == a[:, 140:]).all()),
           "OCR-cleaned o8.dcm: the banner is black, the image away from the text untouched")
+    # The 12-bit JPEG: decoded by dcmtk (IJG 12-bit), the text is gone, the image above its 8x8 blocks unchanged.
+    for name, out in (("in", os.path.join(ocr, "o16_jpeg12.dcm")), ("out", os.path.join(ocrout, "ocr", "o16_jpeg12.dcm"))):
+        run(["dcmdjpeg", out, os.path.join(root, "j12-%s.dcm" % name)])
+    a = pydicom.dcmread(os.path.join(root, "j12-in.dcm")).pixel_array.astype(int)
+    b = pydicom.dcmread(os.path.join(root, "j12-out.dcm")).pixel_array.astype(int)
+    check(int(a[232:252, 4:200].max()) > 3000 and int(b[232:252, 4:200].max()) < 100 and
+          bool((b[:216, :] == a[:216, :]).all()),
+          "OCR-cleaned o16_jpeg12.dcm (checked with dcmtk): the text is gone, the image above it untouched")
     p = run([PV, "deid", "-q", "--key", key0, "--clean-pixel-data", "--no-ocr", "--no-builtin-rules", ocr, "-o",
              os.path.join(root, "ocr-deid2")], ok=(1,))
     check(b"no pixel rule matches" in p.stderr, "with --no-ocr such files are held back")

@@ -279,7 +279,8 @@ libjpeg_encode(const uint8_t *img, unsigned w, unsigned h, int comps, unsigned l
  * The in-house coefficient codec (jpegdct.c) against libjpeg on 8-bit
  * streams of every layout: with no rectangle its output decodes (by
  * libjpeg) to exactly the source's pixels; with rectangles, to exactly
- * what libjpeg's own coefficient path gives. (12-bit streams are checked
+ * what libjpeg's own coefficient path gives; its own decoder is within 2
+ * grey levels of libjpeg's. (12-bit streams are checked
  * end to end against dcmtk's IJG 12-bit decoder in 080-pixclean.)
  */
 void
@@ -313,6 +314,21 @@ test_jpegdct_against_libjpeg(void)
 		T_EQ_INT(jpeg_decode((const uint8_t *)o1.data, o1.len, &pd, b, &d), 0);
 		if (memcmp(a, b, fb) != 0)
 			t_fail(__FILE__, __LINE__, "case %zu: the transcoded stream decodes to other pixels", k);
+		/* the in-house decoder: within 2 grey levels of libjpeg on full-resolution
+		 * components (libjpeg's chroma upsampling is smoother than replication) */
+		{
+			uint8_t *c = malloc(fb);
+			int worst = 0;
+			T_EQ_INT(jpegdct_decode(src, len, &pd, c, &d), 0);
+			for (size_t i = 0; i < fb; i += (size_t)pd.spp) {
+				int dv = abs((int)c[i] - (int)a[i]);
+				if (dv > worst)
+					worst = dv;
+			}
+			if (worst > 2)
+				t_fail(__FILE__, __LINE__, "case %zu: jpegdct_decode is %d grey levels off", k, worst);
+			free(c);
+		}
 		/* rectangles: what libjpeg's coefficient path gives */
 		pv_buf_reset(&o1);
 		T_EQ_INT(jpegdct_blank(src, len, &pd, rects, 2, &o1, &n1, &d), 0);

@@ -73,7 +73,17 @@ int jpeg_blank(const uint8_t *in, size_t n, const struct pix_desc *pd, const str
 int jpegdct_blank(const uint8_t *in, size_t n, const struct pix_desc *pd, const struct pix_rect *r,
     size_t nr, struct pv_buf *out, uint64_t *blocks, struct pv_diag *d)
 	__attribute__((warn_unused_result));
-/* Decodes an 8-bit JPEG frame to native samples (no colour conversion). */
+/*
+ * Decodes a sequential Huffman DCT frame (8- or 12-bit) to native samples
+ * with the in-house codec: an IEEE double inverse DCT, subsampled
+ * components replicated, no colour conversion. Within a grey level or two
+ * of IJG's decoder: for looking at pixels (text detection, OCR), not for
+ * reproducing them.
+ */
+int jpegdct_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *out,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+/* Decodes a JPEG baseline/extended frame to native samples (no colour
+ * conversion): 8-bit by libjpeg-turbo, 12-bit by jpegdct_decode. */
 int jpeg_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *out,
     struct pv_diag *d) __attribute__((warn_unused_result));
 
