@@ -20,10 +20,27 @@ if [ ! -f build/bench/gdcm-cert.pem ]; then
 		-keyout build/bench/gdcm-key.pem -out build/bench/gdcm-cert.pem > /dev/null 2>&1
 fi
 
-# measure NAME RUNS OUT CMD...: wall and CPU seconds of CMD (which writes
-# the folder OUT, removed before each run), the fastest of RUNS runs, kept as
-# NAME_wall / NAME_cpu. The machine's disk and page cache make single runs
-# vary by 2x or more; the fast tools are run RUNS_FAST times (default 3).
+# measure NAME RUNS OUT CMD...: wall and CPU seconds of CMD, the fastest of
+# RUNS runs, kept as NAME_wall / NAME_cpu, and the files it wrote as
+# NAME_out. Each run writes a new folder OUT.1, OUT.2... (the argument @OUT@
+# of CMD stands for it). For a set of many small files they are removed at
+# the end of this script, not between runs: ext4 slows the allocation of
+# new inodes right after many were deleted, which would bill one tool for
+# another's clean-up. For a large set (the CT series) each run's folder
+# goes before the next run: there gigabytes of page cache and writeback
+# weigh more than a thousand inodes. The
+# machine's disk and page cache make single runs vary by 2x or more; the
+# fast tools are run RUNS_FAST times (default 3). Timed by bench/timeit.py
+# (microseconds: the small set takes ~50 ms).
+with_out() { # DIR CMD...: CMD with every @OUT@ replaced by DIR
+	o=$1
+	shift
+	for a in "$@"; do
+		shift
+		if [ "$a" = "@OUT@" ]; then set -- "$@" "$o"; else set -- "$@" "$a"; fi
+	done
+	"$@"
+}
 measure() {
 	name=$1
 	runs=$2
@@ -32,9 +49,10 @@ measure() {
 	bw=""
 	i=0
 	while [ "$i" -lt "$runs" ]; do
-		rm -rf "$out"
+		i=$((i + 1))
+		[ "$keep_runs" = 1 ] || rm -rf "$out.$((i - 1))"
 		sync
-		/usr/bin/time -f "%e %U %S" -o "$work/time.txt" "$@" > /dev/null 2>&1 || true
+		with_out "$out.$i" /usr/bin/python3 bench/timeit.py "$work/time.txt" "$@" || true
 		t=$(tail -1 "$work/time.txt")
 		w=$(echo "$t" | cut -d' ' -f1)
 		if [ -z "$bw" ] || [ "$(echo "$w < $bw" | bc -l)" = 1 ]; then
@@ -42,34 +60,39 @@ measure() {
 			eval "${name}_wall=$w"
 			eval "${name}_cpu=$(echo "$t" | awk '{print $2 + $3}')"
 		fi
-		i=$((i + 1))
+		# what the tool wrote: a tool that holds files back or fails is not faster
+		if [ "$w" = "$bw" ]; then
+			eval "${name}_out=$(find "$out.$i" -type f 2>/dev/null | wc -l)"
+		fi
 	done
 }
 R=${RUNS_FAST:-3}
+keep_runs=0
+[ "$bytes" -lt $((64 * 1048576)) ] && keep_runs=1
 
-measure cp "$R" "$work/cp" cp -r "$set_dir" "$work/cp"
+measure cp "$R" "$work/cp" cp -r "$set_dir" @OUT@
 # pacsvault deid makes its outputs durable (one syncfs) before it reports success; cp does not.
-measure cps "$R" "$work/cps" sh -c 'cp -r "$1" "$2" && sync' sh "$set_dir" "$work/cps"
-measure pv "$R" "$work/pv" "$PV" deid -q --key build/bench/project.key "$set_dir" -o "$work/pv"
-measure gdcm "$R" "$work/gdcm" gdcmanon -e --continue -c build/bench/gdcm-cert.pem -r -i "$set_dir" -o "$work/gdcm"
+measure cps "$R" "$work/cps" sh -c 'cp -r "$1" "$2" && sync' sh "$set_dir" @OUT@
+measure pv "$R" "$work/pv" "$PV" deid -q --key build/bench/project.key "$set_dir" -o @OUT@
+measure gdcm "$R" "$work/gdcm" gdcmanon -e --continue -c build/bench/gdcm-cert.pem -r -i "$set_dir" -o @OUT@
 # SKIP_SCRIPTS=1 (by hand, while working on pacsvault): leave the two slow scripts out.
-dcmod_wall=""; py_wall=""; dcmod_cpu=""; py_cpu=""
-[ -n "${SKIP_SCRIPTS:-}" ] || measure dcmod 1 "$work/dcmod" sh bench/dcmodify-deid.sh "$set_dir" "$work/dcmod"
-[ -n "${SKIP_SCRIPTS:-}" ] || measure py 1 "$work/py" /usr/bin/python3 bench/pydeid.py "$set_dir" "$work/py"
+dcmod_wall=""; py_wall=""; dcmod_cpu=""; py_cpu=""; dcmod_out=""; py_out=""
+[ -n "${SKIP_SCRIPTS:-}" ] || measure dcmod 1 "$work/dcmod" sh bench/dcmodify-deid.sh "$set_dir" @OUT@
+[ -n "${SKIP_SCRIPTS:-}" ] || measure py 1 "$work/py" /usr/bin/python3 bench/pydeid.py "$set_dir" @OUT@
 
 echo
 echo "== deid: $(basename "$set_dir"): $n files, $((bytes / 1048576)) MiB (each tool writes a new folder; fastest of $R runs but the two scripts)"
-printf '%-20s %8s %10s %8s %14s %s\n' tool seconds files/s MB/s "CPU ms/file" "time, CPU vs pacsvault"
+printf '%-20s %8s %10s %8s %14s %s\n' tool seconds files/s MB/s "CPU ms/file" "time, CPU vs pacsvault, files written"
 for t in "pacsvault deid:pv" "gdcmanon:gdcm" "dcmodify script:dcmod" "pydicom script:py" "cp -r:cp" "cp -r + sync:cps"; do
 	label=${t%%:*}
 	k=${t#*:}
-	eval "w=\$${k}_wall; c=\$${k}_cpu"
+	eval "w=\$${k}_wall; c=\$${k}_cpu; o=\$${k}_out"
 	[ -n "$w" ] || continue
 	[ "$(echo "$w < 0.001" | bc -l)" = 1 ] && w=0.001
 	pc=$pv_cpu
 	[ "$(echo "$pc < 0.001" | bc -l)" = 1 ] && pc=0.001
-	printf '%-20s %8.2f %10.0f %8.1f %14.2f %8.2fx %6.2fx\n' "$label" "$w" "$(echo "$n / $w" | bc -l)" \
+	printf '%-20s %8.3f %10.0f %8.1f %14.3f %8.2fx %6.2fx  %s of %s\n' "$label" "$w" "$(echo "$n / $w" | bc -l)" \
 		"$(echo "$bytes / 1048576 / $w" | bc -l)" "$(echo "$c * 1000 / $n" | bc -l)" \
-		"$(echo "$w / $pv_wall" | bc -l)" "$(echo "$c / $pc" | bc -l)"
+		"$(echo "$w / $pv_wall" | bc -l)" "$(echo "$c / $pc" | bc -l)" "$o" "$n"
 done
 rm -rf "$work"

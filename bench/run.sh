@@ -1,8 +1,8 @@
 #!/bin/sh
 # bench/run.sh: `make bench`. Generates the corpus once (build/bench/corpus:
 # 1,000 CT-like 512x512 16-bit instances with realistic headers and nested
-# sequences, 1,000 small mixed files in four syntaxes and three character
-# sets), then times, in one run over the same files with a warm cache:
+# sequences, 1,000 small mixed files (MR, CT, NM, PT, CR) in four syntaxes
+# and three character sets), then times, in one run over the same files with a warm cache:
 #   pacsvault dump > /dev/null (all cores, and --jobs 1),
 #   dcmtk dcmdump > /dev/null (one core),
 #   pydicom dcmread (no printing),  cat > /dev/null
@@ -16,7 +16,7 @@ RUNS=${RUNS:-3}
 N_CT=${N_CT:-1000}
 N_SMALL=${N_SMALL:-1000}
 corpus=build/bench/corpus
-stamp="$corpus/.made-$N_CT-$N_SMALL"
+stamp="$corpus/.made-v2-$N_CT-$N_SMALL"  # v2: small files of MR/CT/NM/PT/CR, BurnedInAnnotation NO
 if [ ! -f "$stamp" ]; then
 	echo "bench: generating $N_CT CT and $N_SMALL small files in $corpus (once)..."
 	rm -rf "$corpus"

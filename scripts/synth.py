@@ -248,10 +248,19 @@ def bench(out, n_ct, n_small):
     kinds = [(ExplicitVRLittleEndian, "ISO_IR 100"), (ImplicitVRLittleEndian, "ISO_IR 100"),
              (ExplicitVRBigEndian, "ISO_IR 100"), (ExplicitVRLittleEndian, "GB18030"),
              (ExplicitVRLittleEndian, "ISO_IR 192")]
+    # Small images of modalities that do not carry burned-in text, each with
+    # BurnedInAnnotation NO: a de-identifier writes every one of them (OT and
+    # the other screen-capture-like modalities would be held back).
+    smalls = [("MR", "1.2.840.10008.5.1.4.1.1.4"), ("CT", "1.2.840.10008.5.1.4.1.1.2"),
+              ("NM", "1.2.840.10008.5.1.4.1.1.20"), ("PT", "1.2.840.10008.5.1.4.1.1.128"),
+              ("CR", "1.2.840.10008.5.1.4.1.1.1")]
     for i in range(n_small):
         ts, cs = kinds[i % len(kinds)]
+        mod, sop_class = smalls[(i // len(kinds)) % len(smalls)]
         p, st = person(rnd), study(rnd)
-        ds = base_dataset(rnd, p, st, uid(rnd), 1, "OT", 32, 32, cs)
+        ds = base_dataset(rnd, p, st, uid(rnd), 1, mod, 32, 32, cs)
+        ds.SOPClassUID = sop_class
+        ds.BurnedInAnnotation = "NO"
         ds.PixelData = pixels(rnd, 32, 32)
         if ts == ExplicitVRBigEndian:
             ds.PixelData = np.frombuffer(ds.PixelData, "<u2").astype(">u2").tobytes()

@@ -127,6 +127,52 @@ tmp_name_prefix(uint32_t *prefix)
 	return 0;
 }
 
+/* 1 when an open file can be named through /proc/self/fd (linkat of an O_TMPFILE). */
+static int
+proc_fd_ok(void)
+{
+	static _Atomic int state;  /* 0 unknown, 1 yes, 2 no */
+	int s = atomic_load(&state);
+
+	if (s == 0) {
+		s = access("/proc/self/fd", X_OK) == 0 ? 1 : 2;
+		atomic_store(&state, s);
+	}
+	return s == 1;
+}
+
+/*
+ * Gives the unnamed temporary of af its final name: linkat() through
+ * /proc/self/fd; when the name exists already, through a named temporary
+ * renamed over it (the same replace-or-create as rename()).
+ */
+static int
+name_anon(struct pv_atomic *af, struct pv_diag *d)
+{
+	char fdpath[64];
+	uint32_t prefix;
+	static _Atomic uint64_t counter;
+
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", af->fd);
+	if (linkat(AT_FDCWD, fdpath, AT_FDCWD, af->path, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return pv_diag_set(d, PV_EIO, -1, "cannot name the new file: %s", strerror(errno));
+	if (tmp_name_prefix(&prefix) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "no randomness for a temporary name");
+	if ((af->tmp = malloc(pv_size_add(strlen(af->path), 48))) == NULL)
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	snprintf(af->tmp, strlen(af->path) + 48, "%s.tmp-%08x-%llx", af->path, (unsigned)prefix,
+	    (unsigned long long)atomic_fetch_add(&counter, 1));
+	if (linkat(AT_FDCWD, fdpath, AT_FDCWD, af->tmp, AT_SYMLINK_FOLLOW) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "cannot name the new file: %s", strerror(errno));
+	if (rename(af->tmp, af->path) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "rename failed");
+	free(af->tmp);
+	af->tmp = NULL;
+	return 0;
+}
+
 int
 pv_atomic_open(struct pv_atomic *af, const char *path, mode_t mode, struct pv_diag *d)
 {
@@ -140,8 +186,24 @@ pv_atomic_open(struct pv_atomic *af, const char *path, mode_t mode, struct pv_di
 	if (tmp_name_prefix(&prefix) != 0)
 		return pv_diag_set(d, PV_EIO, -1, "no randomness for a temporary name");
 	af->path = pv_strdup(path);
+	if (af->path == NULL) {
+		pv_atomic_abort(af);
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	}
+	if (proc_fd_ok()) {
+		char *dir = pv_strdup(path);
+		if (dir == NULL) {
+			pv_atomic_abort(af);
+			return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		}
+		af->fd = open(dirname(dir), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+		free(dir);
+		if (af->fd >= 0)
+			return 0;
+		/* EOPNOTSUPP, EISDIR, EINVAL...: no unnamed files here; a named one */
+	}
 	af->tmp = malloc(pv_size_add(n, 48));
-	if (af->path == NULL || af->tmp == NULL) {
+	if (af->tmp == NULL) {
 		pv_atomic_abort(af);
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
 	}
@@ -180,11 +242,23 @@ pv_atomic_commit(struct pv_atomic *af, struct pv_diag *d)
 {
 	int rc;
 
-	if (af->fd < 0 || af->tmp == NULL)
+	if (af->fd < 0 || af->path == NULL)
 		return pv_diag_set(d, PV_EINTERNAL, -1, "atomic file already released");
 	if (fsync(af->fd) != 0) {
 		rc = pv_diag_set(d, PV_EIO, -1, "fsync failed");
 		goto fail;
+	}
+	if (af->tmp == NULL) {
+		/* unnamed: named into place, then closed */
+		if ((rc = name_anon(af, d)) != 0)
+			goto fail;
+		if (close(af->fd) != 0) {
+			af->fd = -1;
+			rc = pv_diag_set(d, PV_EIO, -1, "close failed");
+			goto fail;
+		}
+		af->fd = -1;
+		goto named;
 	}
 	if (close(af->fd) != 0) {
 		af->fd = -1;
@@ -198,6 +272,7 @@ pv_atomic_commit(struct pv_atomic *af, struct pv_diag *d)
 	}
 	free(af->tmp);
 	af->tmp = NULL;
+named:
 	if (fsync_dir_of(af->path) != 0) {
 		free(af->path);
 		af->path = NULL;
@@ -216,14 +291,18 @@ pv_atomic_commit_nosync(struct pv_atomic *af, struct pv_diag *d)
 {
 	int rc = 0;
 
-	if (af->fd < 0 || af->tmp == NULL)
+	if (af->fd < 0 || af->path == NULL)
 		return pv_diag_set(d, PV_EINTERNAL, -1, "atomic file already released");
+	if (af->tmp == NULL && (rc = name_anon(af, d)) != 0) {
+		pv_atomic_abort(af);
+		return rc;
+	}
 	if (close(af->fd) != 0) {
 		af->fd = -1;
 		rc = pv_diag_set(d, PV_EIO, -1, "close failed");
 	}
 	af->fd = -1;
-	if (rc == 0 && rename(af->tmp, af->path) != 0)
+	if (rc == 0 && af->tmp != NULL && rename(af->tmp, af->path) != 0)
 		rc = pv_diag_set(d, PV_EIO, -1, "rename failed");
 	if (rc != 0) {
 		pv_atomic_abort(af);

@@ -8,16 +8,79 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Fetching the HMAC implementation walks the provider tables: once is enough
  * (EVP_MAC objects may be shared between threads). Kept for the process. */
 static EVP_MAC *hmac_impl;
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Per thread, the keyed HMAC context of the last key used: de-identification
+ * computes a dozen HMACs per file under one project key, and setting a key
+ * up (the digest fetched, the padded key hashed) costs more than the MAC of
+ * a UID. Each call duplicates the keyed context. Keys up to 64 bytes are
+ * cached (the context holds what the key gives anyway); the cache is
+ * scrubbed and freed with the thread.
+ */
+struct hmac_cache {
+	uint8_t key[64];
+	size_t keylen;
+	EVP_MAC_CTX *keyed;
+};
+
+static pthread_key_t hmac_tls;
+
+static void
+hmac_cache_free(void *p)
+{
+	struct hmac_cache *c = p;
+	if (c != NULL) {
+		EVP_MAC_CTX_free(c->keyed);
+		OPENSSL_cleanse(c, sizeof(*c));
+		free(c);
+	}
+}
+
 static void
 hmac_fetch(void)
 {
 	hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (pthread_key_create(&hmac_tls, hmac_cache_free) != 0)
+		hmac_impl = NULL;
+}
+
+/* A fresh context keyed with key: a copy of the thread's cached one, or new. */
+static EVP_MAC_CTX *
+hmac_keyed(const uint8_t *key, size_t keylen)
+{
+	struct hmac_cache *c = pthread_getspecific(hmac_tls);
+	OSSL_PARAM params[2];
+	EVP_MAC_CTX *ctx;
+
+	if (c != NULL && c->keyed != NULL && c->keylen == keylen && CRYPTO_memcmp(c->key, key, keylen) == 0)
+		return EVP_MAC_CTX_dup(c->keyed);
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_MAC_CTX_new(hmac_impl)) == NULL)
+		return NULL;
+	if (EVP_MAC_init(ctx, key, keylen, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		return NULL;
+	}
+	if (keylen > sizeof(c->key))
+		return ctx;
+	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL && pthread_setspecific(hmac_tls, c) != 0) {
+		free(c);
+		c = NULL;
+	}
+	if (c != NULL) {
+		EVP_MAC_CTX_free(c->keyed);
+		c->keyed = EVP_MAC_CTX_dup(ctx);
+		memcpy(c->key, key, keylen);
+		c->keylen = keylen;
+	}
+	return ctx;
 }
 
 int
@@ -34,20 +97,14 @@ int
 pv_hmac_sha256_2(const uint8_t *key, size_t keylen, const void *a, size_t an,
     const void *b, size_t bn, uint8_t out[PV_SHA256_LEN])
 {
-	EVP_MAC *mac;
 	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
 	size_t outlen = 0;
 	int rc = PV_EINTERNAL;
 
 	pthread_once(&hmac_once, hmac_fetch);
-	if ((mac = hmac_impl) == NULL)
+	if (hmac_impl == NULL)
 		return PV_EINTERNAL;
-	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_MAC_CTX_new(mac)) == NULL)
-		goto done;
-	if (EVP_MAC_init(ctx, key, keylen, params) != 1)
+	if ((ctx = hmac_keyed(key, keylen)) == NULL)
 		goto done;
 	if (an > 0 && EVP_MAC_update(ctx, a, an) != 1)
 		goto done;

@@ -19,10 +19,15 @@
 struct pv_atomic {
 	int fd;            /* write here */
 	char *path;        /* final path (owned) */
-	char *tmp;         /* temporary path (owned) */
+	char *tmp;         /* temporary path (owned), NULL for an unnamed one */
 };
 
-/* Opens a temporary beside path with the given mode. */
+/*
+ * Opens a temporary beside path with the given mode: an unnamed file in
+ * path's folder (O_TMPFILE) where the file system has them, named into
+ * place at commit (no temporary name ever visible, nothing left behind by
+ * a crash, one directory change per file); else a named temporary.
+ */
 int pv_atomic_open(struct pv_atomic *af, const char *path, mode_t mode, struct pv_diag *d)
 	__attribute__((warn_unused_result));
 /* fsync, rename over the target, fsync the directory; releases af. */
