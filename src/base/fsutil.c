@@ -127,6 +127,14 @@ tmp_name_prefix(uint32_t *prefix)
 	return 0;
 }
 
+static _Atomic int named_only;
+
+void
+pv_atomic_named_only(int on)
+{
+	atomic_store(&named_only, on);
+}
+
 /* 1 when an open file can be named through /proc/self/fd (linkat of an O_TMPFILE). */
 static int
 proc_fd_ok(void)
@@ -134,6 +142,8 @@ proc_fd_ok(void)
 	static _Atomic int state;  /* 0 unknown, 1 yes, 2 no */
 	int s = atomic_load(&state);
 
+	if (atomic_load(&named_only))
+		return 0;
 	if (s == 0) {
 		s = access("/proc/self/fd", X_OK) == 0 ? 1 : 2;
 		atomic_store(&state, s);

@@ -153,8 +153,8 @@ test_log_no_control_chars(void)
 	T_EQ_INT(strlen(fp1), 18);
 }
 
-void
-test_atomic_write(void)
+static void
+atomic_write_cases(const char *name, int named)
 {
 	char path[300];
 	struct pv_atomic af;
@@ -163,7 +163,7 @@ test_atomic_write(void)
 	size_t len;
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/atomic.bin", t_tmpdir());
+	snprintf(path, sizeof(path), "%s/%s", t_tmpdir(), name);
 	pv_diag_clear(&d);
 	T_EQ_INT(pv_atomic_open(&af, path, 0600, &d), 0);
 	T_EQ_INT(pv_write_all(af.fd, "first", 5), 0);
@@ -200,7 +200,9 @@ test_atomic_write(void)
 		T_EQ_INT(pv_atomic_open(&af, path, 0600, &d), 0);
 		T_EQ_INT(pv_atomic_open(&a2, path, 0600, &d), 0);
 		T_ASSERT(af.fd != a2.fd);
-		if (af.tmp != NULL && a2.tmp != NULL) {   /* named temporaries (no O_TMPFILE here) */
+		if (named)
+			T_ASSERT(af.tmp != NULL && a2.tmp != NULL);
+		if (af.tmp != NULL && a2.tmp != NULL) {   /* named temporaries */
 			T_ASSERT(strcmp(af.tmp, a2.tmp) != 0);
 			T_ASSERT(strncmp(af.tmp, path, strlen(path)) == 0);
 		}
@@ -219,7 +221,7 @@ test_atomic_write(void)
 			int others = 0;
 			T_ASSERT(dir != NULL);
 			while (dir != NULL && (de = readdir(dir)) != NULL)
-				others += strncmp(de->d_name, "atomic.bin.", 11) == 0;
+				others += strncmp(de->d_name, name, strlen(name)) == 0 && de->d_name[strlen(name)] == '.';
 			if (dir != NULL)
 				closedir(dir);
 			T_EQ_INT(others, 0);
@@ -237,6 +239,17 @@ test_atomic_write(void)
 	T_EQ_INT(pv_read_file(path, 2, &data, &len, &d), PV_ELIMIT);
 	pv_diag_clear(&d);
 	T_EQ_INT(pv_read_file("/nonexistent/x", 3, &data, &len, &d), PV_ENOTFOUND);
+}
+
+/* Atomic files: unnamed (O_TMPFILE) where the file system has them, and the
+ * named-temporary fallback, both. */
+void
+test_atomic_write(void)
+{
+	atomic_write_cases("atomic.bin", 0);
+	pv_atomic_named_only(1);
+	atomic_write_cases("atomic-named.bin", 1);
+	pv_atomic_named_only(0);
 }
 
 void

@@ -45,6 +45,10 @@ int pv_sync_fs(const char *path) __attribute__((warn_unused_result));
 /* Closes and unlinks the temporary; releases af. Safe on a released af. */
 void pv_atomic_abort(struct pv_atomic *af);
 
+/* Tests only: 1 makes pv_atomic_open use named temporaries, as on a file
+ * system without O_TMPFILE (the fallback is tested on every machine). */
+void pv_atomic_named_only(int on);
+
 /* Writes all n bytes (retrying short writes and EINTR). */
 int pv_write_all(int fd, const void *p, size_t n) __attribute__((warn_unused_result));
 /* Writes all n bytes at off (retrying short writes and EINTR). */
