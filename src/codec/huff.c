@@ -1,4 +1,4 @@
-/* huff.c: Huffman tables, bit reader and code lengths for JPEG (see huff.h). */
+/* huff.c: JPEG markers, Huffman tables, bit reader and code lengths (see huff.h). */
 #include "huff.h"
 
 #include <string.h>
@@ -129,4 +129,68 @@ jh_optimal(struct jh_table *h, const uint32_t freq_in[256])
 				h->vals[k++] = (uint8_t)s;
 	for (int l = 1; l <= 16; l++)
 		h->bits[l] = (uint8_t)nbits[l];
+}
+
+int
+jh_segment(const uint8_t *in, size_t n, size_t *pos, uint8_t *m, const uint8_t **seg, size_t *slen,
+    struct pv_diag *d)
+{
+	size_t p = *pos, len;
+
+	while (p + 1 < n && in[p] == 0xff && in[p + 1] == 0xff)
+		p++;  /* fill bytes */
+	*pos = p;
+	*seg = NULL;
+	*slen = 0;
+	if (p + 2 > n)
+		return pv_diag_set(d, PV_ETRUNC, (int64_t)p, "JPEG stream ends before EOI");
+	if (in[p] != 0xff)
+		return pv_diag_set(d, PV_EPARSE, (int64_t)p, "JPEG marker expected");
+	*m = in[p + 1];
+	if (*m == 0xd9)
+		return 0;
+	if (*m >= 0xd0 && *m <= 0xd7)
+		return pv_diag_set(d, PV_EPARSE, (int64_t)p, "JPEG restart marker outside a scan");
+	if (*m == 0xd8 || *m == 0x01)
+		return pv_diag_set(d, PV_EPARSE, (int64_t)p, "JPEG marker FF%02X out of place", *m);
+	if (p + 4 > n || (len = jh_be16(in + p + 2)) < 2 || len > n - p - 2)
+		return pv_diag_set(d, PV_ETRUNC, (int64_t)p, "JPEG marker segment passes the end");
+	*seg = in + p + 4;
+	*slen = len - 2;
+	*pos = p + 2 + len;
+	return 0;
+}
+
+int
+jh_read_dht(struct jh_table dc[4], struct jh_table *ac, const uint8_t *seg, size_t slen, int64_t off,
+    struct pv_diag *d)
+{
+	size_t k = 0;
+	int rc;
+
+	while (k < slen) {
+		unsigned tc = seg[k] >> 4, th = seg[k] & 15, total = 0;
+		struct jh_table *h;
+		if (tc > (ac != NULL ? 1u : 0u) || th > 3 || slen - k < 17)
+			return pv_diag_set(d, PV_EPARSE, off + (int64_t)k, "JPEG Huffman table header is malformed");
+		h = tc ? &ac[th] : &dc[th];
+		memset(h, 0, sizeof(*h));
+		for (int l = 1; l <= 16; l++)
+			total += (h->bits[l] = seg[k + (size_t)l]);
+		if (total > 256 || slen - k - 17 < total)
+			return pv_diag_set(d, PV_EPARSE, off + (int64_t)k, "JPEG Huffman table passes its segment");
+		memcpy(h->vals, seg + k + 17, total);
+		if ((rc = jh_derive(h, d, off + (int64_t)k)) != 0)
+			return rc;
+		k += 17 + total;
+	}
+	return 0;
+}
+
+size_t
+jh_after_scan(const uint8_t *in, size_t n, size_t pos)
+{
+	while (pos + 1 < n && !(in[pos] == 0xff && in[pos + 1] != 0x00 && in[pos + 1] != 0xff))
+		pos++;
+	return pos;
 }

@@ -29,6 +29,28 @@ int jh_derive(struct jh_table *h, struct pv_diag *d, int64_t off);
 /* T.81 K.2: a table for the symbols counted in freq (lengths at most 16). */
 void jh_optimal(struct jh_table *h, const uint32_t freq[256]);
 
+static inline uint16_t
+jh_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/*
+ * The next marker of a JPEG stream at *pos (fill bytes skipped), checked
+ * against the input. *m is the marker. For EOI *seg is NULL and *pos stays;
+ * for a marker segment *seg and *slen are its body (length checked) and *pos
+ * moves past it. A restart marker, SOI or TEM here is an error.
+ */
+int jh_segment(const uint8_t *in, size_t n, size_t *pos, uint8_t *m, const uint8_t **seg, size_t *slen,
+    struct pv_diag *d);
+
+/* A DHT segment into dc[Th] or (class 1) ac[Th]; ac NULL: DC-class tables only (lossless). */
+int jh_read_dht(struct jh_table dc[4], struct jh_table *ac, const uint8_t *seg, size_t slen, int64_t off,
+    struct pv_diag *d);
+
+/* After a scan's entropy-coded data: the position of the next marker at or after pos. */
+size_t jh_after_scan(const uint8_t *in, size_t n, size_t pos);
+
 struct jh_reader {
 	const uint8_t *p;
 	size_t pos, end;

@@ -59,12 +59,6 @@ struct jd_image {
 	struct jh_table dc[4], ac[4];
 };
 
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static void
 jd_free(struct jd_image *im)
 {
@@ -129,8 +123,8 @@ read_frame(struct jd_image *im, const uint8_t *seg, size_t slen, int64_t off, st
 	if (im->ncomp != 0 || slen < 6 || slen != 6 + 3u * seg[5] || seg[5] < 1 || seg[5] > JD_MAXCOMP)
 		return pv_diag_set(d, PV_EPARSE, off, "JPEG frame header is malformed or repeated");
 	im->precision = seg[0];
-	im->height = be16(seg + 1);
-	im->width = be16(seg + 3);
+	im->height = jh_be16(seg + 1);
+	im->width = jh_be16(seg + 3);
 	im->ncomp = seg[5];
 	if (im->precision != 8 && im->precision != 12)
 		return pv_diag_set(d, PV_EPARSE, off, "JPEG DCT precision %u is not 8 or 12", im->precision);
@@ -195,36 +189,11 @@ read_dqt(struct jd_image *im, const uint8_t *seg, size_t slen, int64_t off, stru
 			    "JPEG quantisation table redefined between scans is not handled");
 		memcpy(im->dqt[tq], seg + k, 1 + tl);
 		im->dqt_len[tq] = 1 + tl;
-		im->q0[tq] = pq ? be16(seg + k + 1) : seg[k + 1];
+		im->q0[tq] = pq ? jh_be16(seg + k + 1) : seg[k + 1];
 		for (size_t i = 0; i < 64; i++)
-			if ((pq ? be16(seg + k + 1 + 2 * i) : seg[k + 1 + i]) == 0)
+			if ((pq ? jh_be16(seg + k + 1 + 2 * i) : seg[k + 1 + i]) == 0)
 				return pv_diag_set(d, PV_EPARSE, off + (int64_t)k, "JPEG quantisation table has a zero");
 		k += 1 + tl;
-	}
-	return 0;
-}
-
-static int
-read_dht(struct jd_image *im, const uint8_t *seg, size_t slen, int64_t off, struct pv_diag *d)
-{
-	size_t k = 0;
-	int rc;
-
-	while (k < slen) {
-		unsigned tc = seg[k] >> 4, th = seg[k] & 15, total = 0;
-		struct jh_table *h;
-		if (tc > 1 || th > 3 || slen - k < 17)
-			return pv_diag_set(d, PV_EPARSE, off + (int64_t)k, "JPEG Huffman table header is malformed");
-		h = tc ? &im->ac[th] : &im->dc[th];
-		memset(h, 0, sizeof(*h));
-		for (int l = 1; l <= 16; l++)
-			total += (h->bits[l] = seg[k + (size_t)l]);
-		if (total > 256 || slen - k - 17 < total)
-			return pv_diag_set(d, PV_EPARSE, off + (int64_t)k, "JPEG Huffman table passes its segment");
-		memcpy(h->vals, seg + k + 17, total);
-		if ((rc = jh_derive(h, d, off + (int64_t)k)) != 0)
-			return rc;
-		k += 17 + total;
 	}
 	return 0;
 }
@@ -334,13 +303,7 @@ read_scan(struct jd_image *im, const uint8_t *in, size_t n, size_t *pos, const u
 				    "JPEG scan data ends early");
 		}
 	}
-	/* The next marker (padding bits went with the accumulator). */
-	{
-		size_t p = b.pos;
-		while (p + 1 < n && !(in[p] == 0xff && in[p + 1] != 0x00 && in[p + 1] != 0xff))
-			p++;
-		*pos = p;
-	}
+	*pos = jh_after_scan(in, n, b.pos);  /* padding bits went with the accumulator */
 	for (unsigned i = 0; i < sc->ns; i++)
 		im->comp[sc->ci[i]].coded = 1;
 	im->nscans++;
@@ -360,35 +323,17 @@ jd_read(const uint8_t *in, size_t n, struct jd_image **out, struct pv_diag *d)
 	if ((im = pv_calloc(1, sizeof(*im))) == NULL)
 		return PV_ENOMEM;
 	while (rc == 0 && !eoi) {
+		const uint8_t *seg;
+		size_t slen;
+		int64_t segoff;
 		uint8_t m;
-		size_t len;
-		while (pos + 1 < n && in[pos] == 0xff && in[pos + 1] == 0xff)
-			pos++;  /* fill bytes */
-		if (pos + 2 > n) {
-			rc = pv_diag_set(d, PV_ETRUNC, (int64_t)pos, "JPEG stream ends before EOI");
+		if ((rc = jh_segment(in, n, &pos, &m, &seg, &slen, d)) != 0)
 			break;
-		}
-		if (in[pos] != 0xff) {
-			rc = pv_diag_set(d, PV_EPARSE, (int64_t)pos, "JPEG marker expected");
-			break;
-		}
-		m = in[pos + 1];
-		if (m == 0xd9) {
+		if (seg == NULL) {  /* EOI */
 			eoi = 1;
 			break;
 		}
-		if ((m >= 0xd0 && m <= 0xd7) || m == 0xd8 || m == 0x01) {
-			rc = pv_diag_set(d, PV_EPARSE, (int64_t)pos, "JPEG marker FF%02X out of place", m);
-			break;
-		}
-		if (pos + 4 > n || (len = be16(in + pos + 2)) < 2 || len > n - pos - 2) {
-			rc = pv_diag_set(d, PV_ETRUNC, (int64_t)pos, "JPEG marker segment passes the end");
-			break;
-		}
-		const uint8_t *seg = in + pos + 4;
-		size_t slen = len - 2;
-		int64_t segoff = (int64_t)pos + 4;
-		pos += 2 + len;
+		segoff = (int64_t)(seg - in);
 		switch (m) {
 		case 0xc0: case 0xc1:
 			im->sof = m;
@@ -398,13 +343,13 @@ jd_read(const uint8_t *in, size_t n, struct jd_image **out, struct pv_diag *d)
 			rc = read_dqt(im, seg, slen, segoff, d);
 			break;
 		case 0xc4:
-			rc = read_dht(im, seg, slen, segoff, d);
+			rc = jh_read_dht(im->dc, im->ac, seg, slen, segoff, d);
 			break;
 		case 0xdd:
 			if (slen != 2)
 				rc = pv_diag_set(d, PV_EPARSE, segoff, "JPEG restart interval segment is malformed");
 			else
-				im->restart = be16(seg);
+				im->restart = jh_be16(seg);
 			break;
 		case 0xda:
 			rc = read_scan(im, in, n, &pos, seg, slen, d);
@@ -427,6 +372,28 @@ jd_read(const uint8_t *in, size_t n, struct jd_image **out, struct pv_diag *d)
 		if (!im->comp[i].coded)
 			rc = pv_diag_set(d, PV_ETRUNC, (int64_t)pos, "JPEG stream ends before component %u is coded", i + 1);
 	if (rc != 0) {
+		jd_free(im);
+		return rc;
+	}
+	*out = im;
+	return 0;
+}
+
+/* jd_read, and the frame must be the data set's image (size, samples, 8 or 12 bits). */
+static int
+jd_read_for(const uint8_t *in, size_t n, const struct pix_desc *pd, struct jd_image **out, struct pv_diag *d)
+{
+	struct jd_image *im;
+	int rc;
+
+	if ((rc = jd_read(in, n, &im, d)) != 0)
+		return rc;
+	if (im->width != pd->cols || im->height != pd->rows || im->ncomp != pd->spp ||
+	    im->precision != (pd->bits_alloc == 8 ? 8u : 12u) || pd->bits_alloc > 16) {
+		rc = pv_diag_set(d, PV_EPARSE, 0,
+		    "JPEG frame is %ux%u with %u components of %u bits, the data set says %ux%u with %u of %u",
+		    im->width, im->height, im->ncomp, im->precision, (unsigned)pd->cols, (unsigned)pd->rows,
+		    (unsigned)pd->spp, (unsigned)pd->bits_alloc);
 		jd_free(im);
 		return rc;
 	}
@@ -606,17 +573,8 @@ jpegdct_blank(const uint8_t *in, size_t n, const struct pix_desc *pd, const stru
 	int rc;
 
 	*blocks = 0;
-	if ((rc = jd_read(in, n, &im, d)) != 0)
+	if ((rc = jd_read_for(in, n, pd, &im, d)) != 0)
 		return rc;
-	if (im->width != pd->cols || im->height != pd->rows || im->ncomp != pd->spp ||
-	    im->precision != (pd->bits_alloc == 8 ? 8u : 12u) || pd->bits_alloc > 16) {
-		rc = pv_diag_set(d, PV_EPARSE, 0,
-		    "JPEG frame is %ux%u with %u components of %u bits, the data set says %ux%u with %u of %u",
-		    im->width, im->height, im->ncomp, im->precision, (unsigned)pd->cols, (unsigned)pd->rows,
-		    (unsigned)pd->spp, (unsigned)pd->bits_alloc);
-		jd_free(im);
-		return rc;
-	}
 	for (unsigned c = 0; c < im->ncomp; c++) {
 		struct jd_comp *ci = &im->comp[c];
 		int64_t q0 = im->q0[ci->tq], half = (int64_t)1 << (im->precision - 1);
@@ -721,17 +679,8 @@ jpegdct_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *
 	int32_t blk[64];
 	int rc;
 
-	if ((rc = jd_read(in, n, &im, d)) != 0)
+	if ((rc = jd_read_for(in, n, pd, &im, d)) != 0)
 		return rc;
-	if (im->width != pd->cols || im->height != pd->rows || im->ncomp != pd->spp ||
-	    im->precision != (pd->bits_alloc == 8 ? 8u : 12u) || pd->bits_alloc > 16) {
-		rc = pv_diag_set(d, PV_EPARSE, 0,
-		    "JPEG frame is %ux%u with %u components of %u bits, the data set says %ux%u with %u of %u",
-		    im->width, im->height, im->ncomp, im->precision, (unsigned)pd->cols, (unsigned)pd->rows,
-		    (unsigned)pd->spp, (unsigned)pd->bits_alloc);
-		jd_free(im);
-		return rc;
-	}
 	/* Each block of each component to samples; subsampled components are
 	 * replicated up to the full grid (no colour conversion: the data set's
 	 * photometric says what the components are). */

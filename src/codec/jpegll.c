@@ -18,12 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 struct comp {
 	uint8_t id, h, v, tq;
 };
@@ -170,11 +164,8 @@ decode_scan(struct llstate *s, const uint8_t *in, size_t n, size_t *pos, const u
 		}
 	}
 	if (rc == 0) {
-		/* Skip to the next marker (padding bits are in the dropped accumulator). */
-		size_t p = b.pos;
-		while (p + 1 < n && !(in[p] == 0xff && in[p + 1] != 0x00 && in[p + 1] != 0xff))
-			p++;
-		*pos = p;
+		/* the next marker (padding bits are in the dropped accumulator) */
+		*pos = jh_after_scan(in, n, b.pos);
 		for (unsigned i = 0; i < ns; i++)
 			s->done_comp[ci[i]] = 1;
 	}
@@ -204,34 +195,16 @@ jpegll_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *o
 	s->done_comp = done;
 	memset(used, 0, sizeof(*used));
 	while (rc == 0 && !eoi) {
+		const uint8_t *seg;
+		size_t slen, segoff;
 		uint8_t m;
-		size_t len;
-		while (pos < n && in[pos] == 0xff && pos + 1 < n && in[pos + 1] == 0xff)
-			pos++;  /* fill bytes */
-		if (pos + 2 > n) {
-			rc = pv_diag_set(d, PV_ETRUNC, (int64_t)pos, "JPEG stream ends before EOI");
+		if ((rc = jh_segment(in, n, &pos, &m, &seg, &slen, d)) != 0)
 			break;
-		}
-		if (in[pos] != 0xff) {
-			rc = pv_diag_set(d, PV_EPARSE, (int64_t)pos, "JPEG marker expected");
-			break;
-		}
-		m = in[pos + 1];
-		if (m == 0xd9) {
+		if (seg == NULL) {  /* EOI */
 			eoi = 1;
 			break;
 		}
-		if (m >= 0xd0 && m <= 0xd7) {
-			rc = pv_diag_set(d, PV_EPARSE, (int64_t)pos, "JPEG restart marker outside a scan");
-			break;
-		}
-		if (pos + 4 > n || (len = be16(in + pos + 2)) < 2 || len > n - pos - 2) {
-			rc = pv_diag_set(d, PV_ETRUNC, (int64_t)pos, "JPEG marker segment passes the end");
-			break;
-		}
-		const uint8_t *seg = in + pos + 4;
-		size_t slen = len - 2, segoff = pos + 4;
-		pos += 2 + len;
+		segoff = (size_t)(seg - in);
 		switch (m) {
 		case 0xc3:  /* SOF3: lossless, Huffman */
 			if (s->have_frame || slen < 6 || slen != 6 + 3u * seg[5]) {
@@ -245,10 +218,10 @@ jpegll_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *o
 				    "JPEG precision %u does not fit %u bits allocated", s->precision, (unsigned)pd->bits_alloc);
 				break;
 			}
-			if (be16(seg + 1) != pd->rows || be16(seg + 3) != pd->cols || s->ncomp != pd->spp) {
+			if (jh_be16(seg + 1) != pd->rows || jh_be16(seg + 3) != pd->cols || s->ncomp != pd->spp) {
 				rc = pv_diag_set(d, PV_EPARSE, (int64_t)segoff,
 				    "JPEG frame is %ux%u with %u components, the data set says %ux%u with %u",
-				    be16(seg + 3), be16(seg + 1), s->ncomp, (unsigned)pd->cols, (unsigned)pd->rows,
+				    jh_be16(seg + 3), jh_be16(seg + 1), s->ncomp, (unsigned)pd->cols, (unsigned)pd->rows,
 				    (unsigned)pd->spp);
 				break;
 			}
@@ -265,34 +238,15 @@ jpegll_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_t *o
 			s->have_frame = 1;
 			used->precision = s->precision;
 			break;
-		case 0xc4: {  /* DHT */
-			size_t k = 0;
-			while (k < slen && rc == 0) {
-				unsigned tc = seg[k] >> 4, th = seg[k] & 15, total = 0;
-				struct jh_table *h;
-				if (tc != 0 || th > 3 || slen - k < 17) {
-					rc = pv_diag_set(d, PV_EPARSE, (int64_t)(segoff + k), "JPEG Huffman table header is malformed");
-					break;
-				}
-				h = &s->ht[th];
-				for (int l = 1; l <= 16; l++)
-					total += (h->bits[l] = seg[k + (size_t)l]);
-				if (total > 256 || slen - k - 17 < total) {
-					rc = pv_diag_set(d, PV_EPARSE, (int64_t)(segoff + k), "JPEG Huffman table passes its segment");
-					break;
-				}
-				memcpy(h->vals, seg + k + 17, total);
-				rc = jh_derive(h, d, (int64_t)(segoff + k));
-				k += 17 + total;
-			}
+		case 0xc4:  /* DHT */
+			rc = jh_read_dht(s->ht, NULL, seg, slen, (int64_t)segoff, d);
 			break;
-		}
 		case 0xdd:  /* DRI */
 			if (slen != 2) {
 				rc = pv_diag_set(d, PV_EPARSE, (int64_t)segoff, "JPEG restart interval segment is malformed");
 				break;
 			}
-			s->restart = be16(seg);
+			s->restart = jh_be16(seg);
 			break;
 		case 0xda:  /* SOS */
 			rc = decode_scan(s, in, n, &pos, seg, slen, used, d);
