@@ -285,7 +285,6 @@ def clean_graphics_overlays(work, keyfile):
     import numpy as np
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     import pixfont
-    from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
     d = os.path.join(work, "cg-in")
     os.makedirs(d)
@@ -305,34 +304,14 @@ def clean_graphics_overlays(work, keyfile):
     graphics[60, 10:30] = 1              # a cross
     graphics[50:70, 20] = 1
     planes |= graphics[np.newaxis]
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
-    ds.file_meta.MediaStorageSOPInstanceUID = "2.25.5151"
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
-    ds.SOPInstanceUID = "2.25.5151"
-    ds.StudyInstanceUID = "2.25.5152"
-    ds.SeriesInstanceUID = "2.25.5153"
-    ds.Modality = "MR"
-    ds.PatientName = "DOE^JOHN"
-    ds.PatientID = "4471"
-    ds.BurnedInAnnotation = "NO"
-    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, cols, 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds = mr_dataset(ExplicitVRLittleEndian, "2.25.5151", rows, cols, 1, "DOE^JOHN", "4471")
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
     ds.NumberOfFrames = nf
     ds.PixelData = np.zeros((nf, rows, cols), dtype=np.uint8).tobytes()
-    ds.add_new(0x60000010, "US", rows)
-    ds.add_new(0x60000011, "US", cols)
+    add_overlay(ds, 0x6000, rows, cols, 0, planes)
     ds.add_new(0x60000015, "IS", str(nf))
     ds.add_new(0x60000022, "LO", "annotations of DOE JOHN")
-    ds.add_new(0x60000040, "CS", "G")
-    ds.add_new(0x60000050, "SS", [1, 1])
-    ds.add_new(0x60000100, "US", 1)
-    ds.add_new(0x60000102, "US", 0)
     ds.add_new(0x60001500, "LO", "DOE JOHN")
-    ds.add_new(0x60003000, "OW", np.packbits(planes.ravel(), bitorder="little").tobytes())
     ds.add_new(0x60004000, "LT", "drawn for DOE JOHN")
     ds.save_as(os.path.join(d, "ovl.dcm"), write_like_original=False)
     for opt, keep in (("--clean-graphics", True), (None, False)):
@@ -369,6 +348,44 @@ def clean_graphics_overlays(work, keyfile):
         check("clean graphics: no planted text in the file", b"DOE" not in raw and b"4471" not in raw)
 
 
+def mr_dataset(ts, sop, rows, cols, spp, name, pid):
+    """A minimal MR image data set (no pixel attributes beyond the layout)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ts
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    ds.file_meta.MediaStorageSOPInstanceUID = sop
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    ds.SOPInstanceUID = sop
+    ds.StudyInstanceUID = sop + ".1"
+    ds.SeriesInstanceUID = sop + ".2"
+    ds.Modality = "MR"
+    ds.PatientName = name
+    ds.PatientID = pid
+    ds.BurnedInAnnotation = "NO"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, cols, spp
+    ds.PhotometricInterpretation = "RGB" if spp == 3 else "MONOCHROME2"
+    if spp == 3:
+        ds.PlanarConfiguration = 0
+    return ds
+
+
+def add_overlay(ds, group, rows, cols, bit_position, bitmap=None):
+    """An overlay plane in group 0x60gg: the layout, and the packed bitmap
+    (60gg,3000) when given (none: an overlay embedded in the pixels)."""
+    import numpy as np
+    g = group << 16
+    ds.add_new(g | 0x0010, "US", rows)
+    ds.add_new(g | 0x0011, "US", cols)
+    ds.add_new(g | 0x0040, "CS", "G")
+    ds.add_new(g | 0x0050, "SS", [1, 1])
+    ds.add_new(g | 0x0100, "US", 1)
+    ds.add_new(g | 0x0102, "US", bit_position)
+    if bitmap is not None:
+        ds.add_new(g | 0x3000, "OW", np.packbits(bitmap.ravel(), bitorder="little").tobytes())
+
+
 def stored_values(ds):
     """Pixel values as a conforming reader sees them: bits HighBit-BitsStored+1
     .. HighBit, sign-extended when PixelRepresentation is 1 (computed here from
@@ -388,7 +405,6 @@ def embedded_overlays(work, keyfile):
     retired) and one in 60xx,3000: both gone after deid, in every syntax and
     layout, with every stored value unchanged."""
     import numpy as np
-    from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
     d = os.path.join(work, "ovl-in")
     os.makedirs(d)
@@ -411,23 +427,7 @@ def embedded_overlays(work, keyfile):
     }
     expect = {}
     for k, (name, (ts, ba, bs, hb, signed, spp, obit)) in enumerate(sorted(cases.items())):
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.TransferSyntaxUID = ts
-        ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
-        ds.file_meta.MediaStorageSOPInstanceUID = "2.25.4242%d" % k
-        ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
-        ds.StudyInstanceUID = "2.25.4243"
-        ds.SeriesInstanceUID = "2.25.4244"
-        ds.Modality = "MR"
-        ds.PatientName = "OVERLAY^PLANTED"
-        ds.PatientID = "OVL-1"
-        ds.BurnedInAnnotation = "NO"
-        ds.Rows, ds.Columns, ds.SamplesPerPixel = 32, 48, spp
-        ds.PhotometricInterpretation = "RGB" if spp == 3 else "MONOCHROME2"
-        if spp == 3:
-            ds.PlanarConfiguration = 0
+        ds = mr_dataset(ts, "2.25.4242%d" % k, 32, 48, spp, "OVERLAY^PLANTED", "OVL-1")
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = ba, bs, hb, signed
         lo = hb + 1 - bs
         vals = rng.integers(-(1 << (bs - 1)) if signed else 0, (1 << (bs - 1)) if signed else (1 << bs),
@@ -436,20 +436,9 @@ def embedded_overlays(work, keyfile):
         if obit is not None:
             m = bm if spp == 1 else bm[..., None].repeat(spp, axis=2)
             raw = raw | (m.astype(np.int64) << obit)
-            ds.add_new(0x60000010, "US", 32)
-            ds.add_new(0x60000011, "US", 48)
-            ds.add_new(0x60000040, "CS", "G")
-            ds.add_new(0x60000050, "SS", [1, 1])
-            ds.add_new(0x60000100, "US", 1)
-            ds.add_new(0x60000102, "US", obit)
+            add_overlay(ds, 0x6000, 32, 48, obit)
         # and a separate overlay plane with the same drawing (60xx,3000)
-        ds.add_new(0x60020010, "US", 32)
-        ds.add_new(0x60020011, "US", 48)
-        ds.add_new(0x60020040, "CS", "G")
-        ds.add_new(0x60020050, "SS", [1, 1])
-        ds.add_new(0x60020100, "US", 1)
-        ds.add_new(0x60020102, "US", 0)
-        ds.add_new(0x60023000, "OW", np.packbits(bm.ravel(), bitorder="little").tobytes())
+        add_overlay(ds, 0x6002, 32, 48, 0, bm)
         dt = {8: "u1", 16: "u2"}[ba]
         big = ts == ExplicitVRBigEndian
         ds.PixelData = raw.astype(">" + dt if big else "<" + dt).tobytes()
