@@ -95,23 +95,22 @@ printf 'import vs Orthanc REST: %.2fx, vs Orthanc storescu: %.2fx, %% of cp -r: 
 studies=$($PV find --vault "$w/v" --master-key "$w/master.key" --json | /usr/bin/python3 -c '
 import json, sys
 print(" ".join(r["StudyInstanceUID"] for r in json.load(sys.stdin)))')
-t0=$(now)
-for s in $studies; do
-	$PV get --vault "$w/v" --master-key "$w/master.key" "$s" -o "$w/get/$s" 2> /dev/null
-done
-t1=$(now)
-t_get=$(echo "$t1 - $t0" | bc -l)
+# get_all DIR: seconds to get every study into DIR/<study>
+get_all() {
+	t0=$(now)
+	for s in $studies; do
+		$PV get --vault "$w/v" --master-key "$w/master.key" "$s" -o "$1/$s" 2> /dev/null
+	done
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l
+}
+t_get=$(get_all "$w/get")
 got=$(find "$w/get" -name '*.dcm' | wc -l)
 # The same into memory (tmpfs: no disk under the writes and the sync): the vault's own cost.
 t_getm=""
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
 	shm=$(mktemp -d /dev/shm/pacsvault-bench.XXXXXX)
-	t0=$(now)
-	for s in $studies; do
-		$PV get --vault "$w/v" --master-key "$w/master.key" "$s" -o "$shm/$s" 2> /dev/null
-	done
-	t1=$(now)
-	t_getm=$(echo "$t1 - $t0" | bc -l)
+	t_getm=$(get_all "$shm")
 	rm -rf "$shm"
 fi
 t0=$(now); find "$corpus" -name '*.dcm' -print0 | xargs -0 cat > /dev/null; t1=$(now)
