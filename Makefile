@@ -14,10 +14,12 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
 
-# CharLS and OpenJPEG: headers only; they are loaded at run time by the codec helper (dlopen).
+# Linked: zlib. Headers only, loaded on first use (dlopen): OpenSSL, SQLite
+# and libjpeg (include/pacsvault/base/dynlib.h: commands such as dump start
+# without them); CharLS and OpenJPEG (by the codec helper).
 PKGS     := openssl zlib libjpeg sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) charls libopenjp2 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lz -ljpeg -lsqlite3)
+PKG_LIBS   := $(shell pkg-config --libs zlib 2>/dev/null || echo -lz)
 
 CPPFLAGS := -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
@@ -41,7 +43,8 @@ BASE_SRC := \
 	src/base/pool.c \
 	src/base/jsonw.c \
 	src/base/sandbox.c \
-	src/base/png.c
+	src/base/png.c \
+	src/base/dynlib.c
 
 DICOM_SRC := \
 	src/dicom/vr.c \
@@ -57,6 +60,7 @@ DICOM_SRC := \
 	src/dicom/uid.c
 
 CRYPTO_SRC := \
+	src/crypto/ossl.c \
 	src/crypto/hash.c \
 	src/crypto/keyfile.c \
 	src/crypto/cms.c \

@@ -12,7 +12,9 @@
  */
 #include "pacsvault/codec/codec.h"
 #include "pacsvault/base/mem.h"
+#include "pacsvault/base/dynlib.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,6 +22,58 @@
 #include <string.h>
 
 #include <jpeglib.h>
+
+#define JPEG_SONAME2(v) "libjpeg.so." #v
+#define JPEG_SONAME1(v) JPEG_SONAME2(v)
+#define JPEG_SONAME JPEG_SONAME1(JPEG_LIB_VERSION)
+
+/*
+ * libjpeg is loaded on first use, not linked (pacsvault/base/dynlib.h):
+ * only pixel cleaning and the scanner's OCR of JPEG images use it. Its
+ * soname follows the ABI version the headers declare (62 for
+ * libjpeg-turbo's default ABI).
+ */
+#define JL_FUNCS(X) \
+	X(jpeg_CreateCompress) X(jpeg_CreateDecompress) X(jpeg_copy_critical_parameters) \
+	X(jpeg_destroy_compress) X(jpeg_destroy_decompress) X(jpeg_finish_compress) \
+	X(jpeg_finish_decompress) X(jpeg_mem_src) X(jpeg_read_coefficients) X(jpeg_read_header) \
+	X(jpeg_read_scanlines) X(jpeg_start_decompress) X(jpeg_std_error) \
+	X(jpeg_write_coefficients)
+#define JL_FIELD(f) __typeof__(&f) f;
+static struct {
+	JL_FUNCS(JL_FIELD)
+} jl_api;
+static pthread_once_t jl_once = PTHREAD_ONCE_INIT;
+
+static void
+jl_load(void)
+{
+	void *h = pv_dynlib_open(JPEG_SONAME);
+#define JL_LOAD(f) jl_api.f = (__typeof__(jl_api.f))pv_dynlib_sym(h, JPEG_SONAME, #f);
+	JL_FUNCS(JL_LOAD)
+}
+
+static inline __typeof__(&jl_api)
+jl_fns(void)
+{
+	pthread_once(&jl_once, jl_load);
+	return &jl_api;
+}
+
+#define jpeg_CreateCompress (jl_fns()->jpeg_CreateCompress)
+#define jpeg_CreateDecompress (jl_fns()->jpeg_CreateDecompress)
+#define jpeg_copy_critical_parameters (jl_fns()->jpeg_copy_critical_parameters)
+#define jpeg_destroy_compress (jl_fns()->jpeg_destroy_compress)
+#define jpeg_destroy_decompress (jl_fns()->jpeg_destroy_decompress)
+#define jpeg_finish_compress (jl_fns()->jpeg_finish_compress)
+#define jpeg_finish_decompress (jl_fns()->jpeg_finish_decompress)
+#define jpeg_mem_src (jl_fns()->jpeg_mem_src)
+#define jpeg_read_coefficients (jl_fns()->jpeg_read_coefficients)
+#define jpeg_read_header (jl_fns()->jpeg_read_header)
+#define jpeg_read_scanlines (jl_fns()->jpeg_read_scanlines)
+#define jpeg_start_decompress (jl_fns()->jpeg_start_decompress)
+#define jpeg_std_error (jl_fns()->jpeg_std_error)
+#define jpeg_write_coefficients (jl_fns()->jpeg_write_coefficients)
 
 struct jctx {
 	struct jpeg_error_mgr pub;

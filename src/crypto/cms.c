@@ -1,11 +1,7 @@
 /* cms.c: CMS enveloped data (RFC 5652) through OpenSSL, for PS3.15 E.1.2. */
 #include "pacsvault/crypto/cms.h"
 
-#include <openssl/bio.h>
-#include <openssl/cms.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include "pacsvault/crypto/ossl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,12 +58,13 @@ int
 pv_cms_encrypt(const struct pv_cms_recipient *r, const uint8_t *p, size_t n, struct pv_buf *out,
     struct pv_diag *d)
 {
-	STACK_OF(X509) *certs = sk_X509_new_null();
+	/* OPENSSL_sk_*: the sk_X509_* inline wrappers would call libcrypto directly (ossl.h). */
+	STACK_OF(X509) *certs = (STACK_OF(X509) *)OPENSSL_sk_new_null();
 	BIO *in = NULL, *der = NULL;
 	CMS_ContentInfo *cms = NULL;
 	int rc = PV_EINTERNAL;
 
-	if (certs == NULL || !sk_X509_push(certs, r->cert))
+	if (certs == NULL || OPENSSL_sk_push((OPENSSL_STACK *)certs, r->cert) <= 0)
 		goto done;
 	if (n > INT32_MAX || (in = BIO_new_mem_buf(p, (int)n)) == NULL || (der = BIO_new(BIO_s_mem())) == NULL)
 		goto done;
@@ -83,7 +80,7 @@ done:
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 	BIO_free(der);
-	sk_X509_free(certs);  /* the certificate stays r's */
+	OPENSSL_sk_free((OPENSSL_STACK *)certs);  /* the certificate stays r's */
 	return rc;
 }
 

@@ -2,11 +2,11 @@
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/base/err.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include "pacsvault/crypto/ossl.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +37,7 @@ hmac_cache_free(void *p)
 	struct hmac_cache *c = p;
 	if (c != NULL) {
 		EVP_MAC_CTX_free(c->keyed);
-		OPENSSL_cleanse(c, sizeof(*c));
+		pv_cleanse(c, sizeof(*c));
 		free(c);
 	}
 }
@@ -58,7 +58,7 @@ hmac_keyed(const uint8_t *key, size_t keylen)
 	OSSL_PARAM params[2];
 	EVP_MAC_CTX *ctx;
 
-	if (c != NULL && c->keyed != NULL && c->keylen == keylen && CRYPTO_memcmp(c->key, key, keylen) == 0)
+	if (c != NULL && c->keyed != NULL && c->keylen == keylen && pv_memeq_ct(c->key, key, keylen))
 		return EVP_MAC_CTX_dup(c->keyed);
 	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
@@ -125,25 +125,47 @@ pv_hmac_sha256(const uint8_t *key, size_t keylen, const void *p, size_t n,
 	return pv_hmac_sha256_2(key, keylen, p, n, NULL, 0, out);
 }
 
+/*
+ * Randomness, wiping and comparison need no library: the kernel's CSPRNG
+ * (getrandom, which blocks only until it is first seeded), explicit_bzero
+ * (which the compiler may not remove), and a comparison whose time does not
+ * depend on where the inputs differ. The codec helper calls pv_cleanse in
+ * its sandbox, where no library can be loaded.
+ */
 int
 pv_random(void *p, size_t n)
 {
-	if (n > INT32_MAX)
-		return PV_EINVAL;
-	return RAND_bytes(p, (int)n) == 1 ? 0 : PV_EIO;
+	uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t got = getrandom(b, n > 256 ? 256 : n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return PV_EIO;
+		}
+		b += got;
+		n -= (size_t)got;
+	}
+	return 0;
 }
 
 void
 pv_cleanse(void *p, size_t n)
 {
 	if (p != NULL)
-		OPENSSL_cleanse(p, n);
+		explicit_bzero(p, n);
 }
 
 int
 pv_memeq_ct(const void *a, const void *b, size_t n)
 {
-	return CRYPTO_memcmp(a, b, n) == 0;
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= (uint8_t)(x[i] ^ y[i]);
+	return d == 0;
 }
 
 struct pv_hasher {

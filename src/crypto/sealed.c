@@ -3,7 +3,7 @@
 #include "pacsvault/base/fsutil.h"
 #include "pacsvault/crypto/hash.h"
 
-#include <openssl/evp.h>
+#include "pacsvault/crypto/ossl.h"
 
 #include <errno.h>
 #include <stdlib.h>

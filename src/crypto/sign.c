@@ -2,7 +2,7 @@
 #include "pacsvault/crypto/sign.h"
 #include "pacsvault/base/err.h"
 
-#include <openssl/evp.h>
+#include "pacsvault/crypto/ossl.h"
 
 int
 pv_ed25519_public(const uint8_t seed[32], uint8_t pub[32])

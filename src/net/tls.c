@@ -1,9 +1,7 @@
 /* tls.c: a TLS client connection with OpenSSL (see tls.h). */
 #include "pacsvault/net/tls.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+#include "pacsvault/crypto/ossl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -9,14 +9,71 @@
 #include "pacsvault/store/index.h"
 #include "pacsvault/store/query.h"
 
+#include "pacsvault/base/dynlib.h"
+
 #include <sqlite3.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/*
+ * SQLite is loaded on first use, not linked (pacsvault/base/dynlib.h): only
+ * the vault commands open an index. Its soname has been libsqlite3.so.0
+ * since SQLite 3.0.
+ */
+#define SQ_FUNCS(X) \
+	X(sqlite3_bind_blob) X(sqlite3_bind_int64) X(sqlite3_bind_null) X(sqlite3_bind_text) \
+	X(sqlite3_busy_timeout) X(sqlite3_changes) X(sqlite3_close) X(sqlite3_column_blob) \
+	X(sqlite3_column_bytes) X(sqlite3_column_int64) X(sqlite3_column_text) \
+	X(sqlite3_errcode) X(sqlite3_errmsg) X(sqlite3_exec) X(sqlite3_finalize) \
+	X(sqlite3_last_insert_rowid) X(sqlite3_open_v2) X(sqlite3_prepare_v2) X(sqlite3_reset) \
+	X(sqlite3_step)
+#define SQ_FIELD(f) __typeof__(&f) f;
+static struct {
+	SQ_FUNCS(SQ_FIELD)
+} sq_api;
+static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
+
+static void
+sq_load(void)
+{
+	void *h = pv_dynlib_open("libsqlite3.so.0");
+#define SQ_LOAD(f) sq_api.f = (__typeof__(sq_api.f))pv_dynlib_sym(h, "libsqlite3.so.0", #f);
+	SQ_FUNCS(SQ_LOAD)
+}
+
+static inline __typeof__(&sq_api)
+sq_fns(void)
+{
+	pthread_once(&sq_once, sq_load);
+	return &sq_api;
+}
+
+#define sqlite3_bind_blob (sq_fns()->sqlite3_bind_blob)
+#define sqlite3_bind_int64 (sq_fns()->sqlite3_bind_int64)
+#define sqlite3_bind_null (sq_fns()->sqlite3_bind_null)
+#define sqlite3_bind_text (sq_fns()->sqlite3_bind_text)
+#define sqlite3_busy_timeout (sq_fns()->sqlite3_busy_timeout)
+#define sqlite3_changes (sq_fns()->sqlite3_changes)
+#define sqlite3_close (sq_fns()->sqlite3_close)
+#define sqlite3_column_blob (sq_fns()->sqlite3_column_blob)
+#define sqlite3_column_bytes (sq_fns()->sqlite3_column_bytes)
+#define sqlite3_column_int64 (sq_fns()->sqlite3_column_int64)
+#define sqlite3_column_text (sq_fns()->sqlite3_column_text)
+#define sqlite3_errcode (sq_fns()->sqlite3_errcode)
+#define sqlite3_errmsg (sq_fns()->sqlite3_errmsg)
+#define sqlite3_exec (sq_fns()->sqlite3_exec)
+#define sqlite3_finalize (sq_fns()->sqlite3_finalize)
+#define sqlite3_last_insert_rowid (sq_fns()->sqlite3_last_insert_rowid)
+#define sqlite3_open_v2 (sq_fns()->sqlite3_open_v2)
+#define sqlite3_prepare_v2 (sq_fns()->sqlite3_prepare_v2)
+#define sqlite3_reset (sq_fns()->sqlite3_reset)
+#define sqlite3_step (sq_fns()->sqlite3_step)
 
 struct store_index {
 	sqlite3 *db;
