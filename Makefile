@@ -176,8 +176,9 @@ $(BUILD)/pacsvault-ocr: $(OCR_OBJ)
 $(BUILD)/test/pacsvault: $(TEST_LIB_OBJ) $(TEST_APP_OBJ)
 	$(CC) $(TEST_LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
+# The unit tests make JPEG streams with libjpeg's encoder, so they link it.
 $(BUILD)/test/unit: $(TEST_LIB_OBJ) $(UNIT_OBJ)
-	$(CC) $(TEST_LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
+	$(CC) $(TEST_LDFLAGS) -pthread -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libjpeg 2>/dev/null || echo -ljpeg)
 
 $(BUILD)/test/regress: $(TEST_LIB_OBJ) $(BUILD)/test/obj/fuzz/replay.o \
 		$(patsubst %,$(BUILD)/test/obj/fuzz/%.o,$(FUZZ_TARGETS))

@@ -93,7 +93,7 @@ keyword_of(uint32_t tag)
 		return "PrivateTagData";
 	}
 	de = dcm_dict_lookup(tag);
-	return de != NULL ? de->keyword : "UnknownTagData";
+	return de != NULL ? dcm_dict_keyword(de) : "UnknownTagData";
 }
 
 /* "(gggg,eeee) " in lower-case hex, as dcmdump prints tags; 12 bytes. */

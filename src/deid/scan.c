@@ -595,7 +595,7 @@ against_finding(struct hitctx *h, uint32_t value, const char *path)
 		snprintf(detail, sizeof(detail), "a value of the originals' private (%04X,%04X)", DCM_GROUP(v->tag),
 		    DCM_ELEM(v->tag));
 	else
-		snprintf(detail, sizeof(detail), "a value of the originals' %s", de ? de->keyword : "element");
+		snprintf(detail, sizeof(detail), "a value of the originals' %s", de ? dcm_dict_keyword(de) : "element");
 	if ((f = add(h->rep, SCAN_AGAINST, path, detail)) != NULL)
 		scan_mask(h->a->text.data + v->off, v->len, f->excerpt, sizeof(f->excerpt));
 }
@@ -843,7 +843,7 @@ walk(struct sctx *x, const struct dcm_dataset *ds, const struct dcm_charset *par
 			 * X/Z/U*, D and the others allow items (with the profile applied inside). */
 			if (rule != NULL && (act == DEID_A_X || act == DEID_A_Z) && e->seq->nitems > 0) {
 				char detail[96];
-				snprintf(detail, sizeof(detail), "%s (should be %s)", de ? de->keyword : "sequence",
+				snprintf(detail, sizeof(detail), "%s (should be %s)", de ? dcm_dict_keyword(de) : "sequence",
 				    deid_action_name(act));
 				add(x->rep, SCAN_PHI_ATTRIBUTE, here, detail);
 			}
@@ -873,7 +873,7 @@ walk(struct sctx *x, const struct dcm_dataset *ds, const struct dcm_charset *par
 						zero &= v[k] == 0;
 				}
 				if (!zero) {
-					snprintf(detail, sizeof(detail), "%s (should be %s)", de ? de->keyword : "element",
+					snprintf(detail, sizeof(detail), "%s (should be %s)", de ? dcm_dict_keyword(de) : "element",
 					    deid_action_name(act));
 					add(x->rep, SCAN_PHI_ATTRIBUTE, here, detail);
 				}
@@ -906,7 +906,7 @@ walk(struct sctx *x, const struct dcm_dataset *ds, const struct dcm_charset *par
 		    vr == DCM_VR_TM))) {
 			char detail[96];
 			struct scan_finding *f;
-			snprintf(detail, sizeof(detail), "%s (should be %s)", de ? de->keyword : "element",
+			snprintf(detail, sizeof(detail), "%s (should be %s)", de ? dcm_dict_keyword(de) : "element",
 			    deid_action_name(act));
 			if ((f = add(x->rep, SCAN_PHI_ATTRIBUTE, here, detail)) != NULL)
 				scan_mask(s, n, f->excerpt, sizeof(f->excerpt));

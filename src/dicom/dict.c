@@ -63,7 +63,7 @@ uint32_t
 dcm_dict_find_keyword(const char *keyword, int *found)
 {
 	for (unsigned i = 0; i < dcm_dict_exact_count; i++) {
-		if (strcmp(dcm_dict_exact[i].keyword, keyword) == 0) {
+		if (strcmp(dcm_dict_keyword(&dcm_dict_exact[i]), keyword) == 0) {
 			*found = 1;
 			return dcm_dict_exact[i].tag;
 		}

@@ -3,5006 +3,10025 @@
 
 const char dcm_dict_edition_str[] = "2022b";
 
+/* Every keyword and VM, each ended by a NUL; entries hold offsets into it. */
+const char dcm_dict_strings[] =
+	"CommandGroupLength\0"
+	"1\0"
+	"CommandLengthToEnd\0"
+	"AffectedSOPClassUID\0"
+	"RequestedSOPClassUID\0"
+	"CommandRecognitionCode\0"
+	"CommandField\0"
+	"MessageID\0"
+	"MessageIDBeingRespondedTo\0"
+	"Initiator\0"
+	"Receiver\0"
+	"FindLocation\0"
+	"MoveDestination\0"
+	"Priority\0"
+	"CommandDataSetType\0"
+	"NumberOfMatches\0"
+	"ResponseSequenceNumber\0"
+	"Status\0"
+	"OffendingElement\0"
+	"1-n\0"
+	"ErrorComment\0"
+	"ErrorID\0"
+	"AffectedSOPInstanceUID\0"
+	"RequestedSOPInstanceUID\0"
+	"EventTypeID\0"
+	"AttributeIdentifierList\0"
+	"ActionTypeID\0"
+	"NumberOfRemainingSuboperations\0"
+	"NumberOfCompletedSuboperations\0"
+	"NumberOfFailedSuboperations\0"
+	"NumberOfWarningSuboperations\0"
+	"MoveOriginatorApplicationEntityTitle\0"
+	"MoveOriginatorMessageID\0"
+	"DialogReceiver\0"
+	"TerminalType\0"
+	"MessageSetID\0"
+	"EndMessageID\0"
+	"DisplayFormat\0"
+	"PagePositionID\0"
+	"TextFormatID\0"
+	"NormalReverse\0"
+	"AddGrayScale\0"
+	"Borders\0"
+	"Copies\0"
+	"CommandMagnificationType\0"
+	"Erase\0"
+	"Print\0"
+	"Overlays\0"
+	"FileMetaInformationGroupLength\0"
+	"FileMetaInformationVersion\0"
+	"MediaStorageSOPClassUID\0"
+	"MediaStorageSOPInstanceUID\0"
+	"TransferSyntaxUID\0"
+	"ImplementationClassUID\0"
+	"ImplementationVersionName\0"
+	"SourceApplicationEntityTitle\0"
+	"SendingApplicationEntityTitle\0"
+	"ReceivingApplicationEntityTitle\0"
+	"SourcePresentationAddress\0"
+	"SendingPresentationAddress\0"
+	"ReceivingPresentationAddress\0"
+	"RTVMetaInformationVersion\0"
+	"RTVCommunicationSOPClassUID\0"
+	"RTVCommunicationSOPInstanceUID\0"
+	"RTVSourceIdentifier\0"
+	"RTVFlowIdentifier\0"
+	"RTVFlowRTPSamplingRate\0"
+	"RTVFlowActualFrameDuration\0"
+	"PrivateInformationCreatorUID\0"
+	"PrivateInformation\0"
+	"FileSetID\0"
+	"FileSetDescriptorFileID\0"
+	"1-8\0"
+	"SpecificCharacterSetOfFileSetDescriptorFile\0"
+	"OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity\0"
+	"OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity\0"
+	"FileSetConsistencyFlag\0"
+	"DirectoryRecordSequence\0"
+	"OffsetOfTheNextDirectoryRecord\0"
+	"RecordInUseFlag\0"
+	"OffsetOfReferencedLowerLevelDirectoryEntity\0"
+	"DirectoryRecordType\0"
+	"PrivateRecordUID\0"
+	"ReferencedFileID\0"
+	"MRDRDirectoryRecordOffset\0"
+	"ReferencedSOPClassUIDInFile\0"
+	"ReferencedSOPInstanceUIDInFile\0"
+	"ReferencedTransferSyntaxUIDInFile\0"
+	"ReferencedRelatedGeneralSOPClassUIDInFile\0"
+	"NumberOfReferences\0"
+	"CurrentFrameFunctionalGroupsSequence\0"
+	"LengthToEnd\0"
+	"SpecificCharacterSet\0"
+	"LanguageCodeSequence\0"
+	"ImageType\0"
+	"2-n\0"
+	"RecognitionCode\0"
+	"InstanceCreationDate\0"
+	"InstanceCreationTime\0"
+	"InstanceCreatorUID\0"
+	"InstanceCoercionDateTime\0"
+	"SOPClassUID\0"
+	"AcquisitionUID\0"
+	"SOPInstanceUID\0"
+	"PyramidUID\0"
+	"RelatedGeneralSOPClassUID\0"
+	"OriginalSpecializedSOPClassUID\0"
+	"StudyDate\0"
+	"SeriesDate\0"
+	"AcquisitionDate\0"
+	"ContentDate\0"
+	"OverlayDate\0"
+	"CurveDate\0"
+	"AcquisitionDateTime\0"
+	"StudyTime\0"
+	"SeriesTime\0"
+	"AcquisitionTime\0"
+	"ContentTime\0"
+	"OverlayTime\0"
+	"CurveTime\0"
+	"DataSetType\0"
+	"DataSetSubtype\0"
+	"NuclearMedicineSeriesType\0"
+	"AccessionNumber\0"
+	"IssuerOfAccessionNumberSequence\0"
+	"QueryRetrieveLevel\0"
+	"QueryRetrieveView\0"
+	"RetrieveAETitle\0"
+	"StationAETitle\0"
+	"InstanceAvailability\0"
+	"FailedSOPInstanceUIDList\0"
+	"Modality\0"
+	"ModalitiesInStudy\0"
+	"SOPClassesInStudy\0"
+	"AnatomicRegionsInStudyCodeSequence\0"
+	"ConversionType\0"
+	"PresentationIntentType\0"
+	"Manufacturer\0"
+	"InstitutionName\0"
+	"InstitutionAddress\0"
+	"InstitutionCodeSequence\0"
+	"ReferringPhysicianName\0"
+	"ReferringPhysicianAddress\0"
+	"ReferringPhysicianTelephoneNumbers\0"
+	"ReferringPhysicianIdentificationSequence\0"
+	"ConsultingPhysicianName\0"
+	"ConsultingPhysicianIdentificationSequence\0"
+	"CodeValue\0"
+	"ExtendedCodeValue\0"
+	"CodingSchemeDesignator\0"
+	"CodingSchemeVersion\0"
+	"CodeMeaning\0"
+	"MappingResource\0"
+	"ContextGroupVersion\0"
+	"ContextGroupLocalVersion\0"
+	"ExtendedCodeMeaning\0"
+	"CodingSchemeResourcesSequence\0"
+	"CodingSchemeURLType\0"
+	"ContextGroupExtensionFlag\0"
+	"CodingSchemeUID\0"
+	"ContextGroupExtensionCreatorUID\0"
+	"CodingSchemeURL\0"
+	"ContextIdentifier\0"
+	"CodingSchemeIdentificationSequence\0"
+	"CodingSchemeRegistry\0"
+	"CodingSchemeExternalID\0"
+	"CodingSchemeName\0"
+	"CodingSchemeResponsibleOrganization\0"
+	"ContextUID\0"
+	"MappingResourceUID\0"
+	"LongCodeValue\0"
+	"URNCodeValue\0"
+	"EquivalentCodeSequence\0"
+	"MappingResourceName\0"
+	"ContextGroupIdentificationSequence\0"
+	"MappingResourceIdentificationSequence\0"
+	"TimezoneOffsetFromUTC\0"
+	"ResponsibleGroupCodeSequence\0"
+	"EquipmentModality\0"
+	"ManufacturerRelatedModelGroup\0"
+	"PrivateDataElementCharacteristicsSequence\0"
+	"PrivateGroupReference\0"
+	"PrivateCreatorReference\0"
+	"BlockIdentifyingInformationStatus\0"
+	"NonidentifyingPrivateElements\0"
+	"DeidentificationActionSequence\0"
+	"IdentifyingPrivateElements\0"
+	"DeidentificationAction\0"
+	"PrivateDataElement\0"
+	"PrivateDataElementValueMultiplicity\0"
+	"1-3\0"
+	"PrivateDataElementValueRepresentation\0"
+	"PrivateDataElementNumberOfItems\0"
+	"1-2\0"
+	"PrivateDataElementName\0"
+	"PrivateDataElementKeyword\0"
+	"PrivateDataElementDescription\0"
+	"PrivateDataElementEncoding\0"
+	"PrivateDataElementDefinitionSequence\0"
+	"NetworkID\0"
+	"StationName\0"
+	"StudyDescription\0"
+	"ProcedureCodeSequence\0"
+	"SeriesDescription\0"
+	"SeriesDescriptionCodeSequence\0"
+	"InstitutionalDepartmentName\0"
+	"InstitutionalDepartmentTypeCodeSequence\0"
+	"PhysiciansOfRecord\0"
+	"PhysiciansOfRecordIdentificationSequence\0"
+	"PerformingPhysicianName\0"
+	"PerformingPhysicianIdentificationSequence\0"
+	"NameOfPhysiciansReadingStudy\0"
+	"PhysiciansReadingStudyIdentificationSequence\0"
+	"OperatorsName\0"
+	"OperatorIdentificationSequence\0"
+	"AdmittingDiagnosesDescription\0"
+	"AdmittingDiagnosesCodeSequence\0"
+	"PyramidDescription\0"
+	"ManufacturerModelName\0"
+	"ReferencedResultsSequence\0"
+	"ReferencedStudySequence\0"
+	"ReferencedPerformedProcedureStepSequence\0"
+	"ReferencedSeriesSequence\0"
+	"ReferencedPatientSequence\0"
+	"ReferencedVisitSequence\0"
+	"ReferencedOverlaySequence\0"
+	"ReferencedStereometricInstanceSequence\0"
+	"ReferencedWaveformSequence\0"
+	"ReferencedImageSequence\0"
+	"ReferencedCurveSequence\0"
+	"ReferencedInstanceSequence\0"
+	"ReferencedRealWorldValueMappingInstanceSequence\0"
+	"ReferencedSOPClassUID\0"
+	"ReferencedSOPInstanceUID\0"
+	"DefinitionSourceSequence\0"
+	"SOPClassesSupported\0"
+	"ReferencedFrameNumber\0"
+	"SimpleFrameList\0"
+	"CalculatedFrameList\0"
+	"3-3n\0"
+	"TimeRange\0"
+	"2\0"
+	"FrameExtractionSequence\0"
+	"MultiFrameSourceSOPInstanceUID\0"
+	"RetrieveURL\0"
+	"TransactionUID\0"
+	"WarningReason\0"
+	"FailureReason\0"
+	"FailedSOPSequence\0"
+	"ReferencedSOPSequence\0"
+	"OtherFailuresSequence\0"
+	"StudiesContainingOtherReferencedInstancesSequence\0"
+	"RelatedSeriesSequence\0"
+	"LossyImageCompressionRetired\0"
+	"DerivationDescription\0"
+	"SourceImageSequence\0"
+	"StageName\0"
+	"StageNumber\0"
+	"NumberOfStages\0"
+	"ViewName\0"
+	"ViewNumber\0"
+	"NumberOfEventTimers\0"
+	"NumberOfViewsInStage\0"
+	"EventElapsedTimes\0"
+	"EventTimerNames\0"
+	"EventTimerSequence\0"
+	"EventTimeOffset\0"
+	"EventCodeSequence\0"
+	"StartTrim\0"
+	"StopTrim\0"
+	"RecommendedDisplayFrameRate\0"
+	"TransducerPosition\0"
+	"TransducerOrientation\0"
+	"AnatomicStructure\0"
+	"AnatomicRegionSequence\0"
+	"AnatomicRegionModifierSequence\0"
+	"PrimaryAnatomicStructureSequence\0"
+	"AnatomicStructureSpaceOrRegionSequence\0"
+	"PrimaryAnatomicStructureModifierSequence\0"
+	"TransducerPositionSequence\0"
+	"TransducerPositionModifierSequence\0"
+	"TransducerOrientationSequence\0"
+	"TransducerOrientationModifierSequence\0"
+	"AnatomicStructureSpaceOrRegionCodeSequenceTrial\0"
+	"AnatomicPortalOfEntranceCodeSequenceTrial\0"
+	"AnatomicApproachDirectionCodeSequenceTrial\0"
+	"AnatomicPerspectiveDescriptionTrial\0"
+	"AnatomicPerspectiveCodeSequenceTrial\0"
+	"AnatomicLocationOfExaminingInstrumentDescriptionTrial\0"
+	"AnatomicLocationOfExaminingInstrumentCodeSequenceTrial\0"
+	"AnatomicStructureSpaceOrRegionModifierCodeSequenceTrial\0"
+	"OnAxisBackgroundAnatomicStructureCodeSequenceTrial\0"
+	"AlternateRepresentationSequence\0"
+	"AvailableTransferSyntaxUID\0"
+	"IrradiationEventUID\0"
+	"SourceIrradiationEventSequence\0"
+	"RadiopharmaceuticalAdministrationEventUID\0"
+	"IdentifyingComments\0"
+	"FrameType\0"
+	"4\0"
+	"ReferencedImageEvidenceSequence\0"
+	"ReferencedRawDataSequence\0"
+	"CreatorVersionUID\0"
+	"DerivationImageSequence\0"
+	"SourceImageEvidenceSequence\0"
+	"PixelPresentation\0"
+	"VolumetricProperties\0"
+	"VolumeBasedCalculationTechnique\0"
+	"ComplexImageComponent\0"
+	"AcquisitionContrast\0"
+	"DerivationCodeSequence\0"
+	"ReferencedPresentationStateSequence\0"
+	"ReferencedOtherPlaneSequence\0"
+	"FrameDisplaySequence\0"
+	"RecommendedDisplayFrameRateInFloat\0"
+	"SkipFrameRangeFlag\0"
+	"PatientName\0"
+	"PatientID\0"
+	"IssuerOfPatientID\0"
+	"TypeOfPatientID\0"
+	"IssuerOfPatientIDQualifiersSequence\0"
+	"SourcePatientGroupIdentificationSequence\0"
+	"GroupOfPatientsIdentificationSequence\0"
+	"SubjectRelativePositionInImage\0"
+	"3\0"
+	"PatientBirthDate\0"
+	"PatientBirthTime\0"
+	"PatientBirthDateInAlternativeCalendar\0"
+	"PatientDeathDateInAlternativeCalendar\0"
+	"PatientAlternativeCalendar\0"
+	"PatientSex\0"
+	"PatientInsurancePlanCodeSequence\0"
+	"PatientPrimaryLanguageCodeSequence\0"
+	"PatientPrimaryLanguageModifierCodeSequence\0"
+	"QualityControlSubject\0"
+	"QualityControlSubjectTypeCodeSequence\0"
+	"StrainDescription\0"
+	"StrainNomenclature\0"
+	"StrainStockNumber\0"
+	"StrainSourceRegistryCodeSequence\0"
+	"StrainStockSequence\0"
+	"StrainSource\0"
+	"StrainAdditionalInformation\0"
+	"StrainCodeSequence\0"
+	"GeneticModificationsSequence\0"
+	"GeneticModificationsDescription\0"
+	"GeneticModificationsNomenclature\0"
+	"GeneticModificationsCodeSequence\0"
+	"OtherPatientIDs\0"
+	"OtherPatientNames\0"
+	"OtherPatientIDsSequence\0"
+	"PatientBirthName\0"
+	"PatientAge\0"
+	"PatientSize\0"
+	"PatientSizeCodeSequence\0"
+	"PatientBodyMassIndex\0"
+	"MeasuredAPDimension\0"
+	"MeasuredLateralDimension\0"
+	"PatientWeight\0"
+	"PatientAddress\0"
+	"InsurancePlanIdentification\0"
+	"PatientMotherBirthName\0"
+	"MilitaryRank\0"
+	"BranchOfService\0"
+	"MedicalRecordLocator\0"
+	"ReferencedPatientPhotoSequence\0"
+	"MedicalAlerts\0"
+	"Allergies\0"
+	"CountryOfResidence\0"
+	"RegionOfResidence\0"
+	"PatientTelephoneNumbers\0"
+	"PatientTelecomInformation\0"
+	"EthnicGroup\0"
+	"Occupation\0"
+	"SmokingStatus\0"
+	"AdditionalPatientHistory\0"
+	"PregnancyStatus\0"
+	"LastMenstrualDate\0"
+	"PatientReligiousPreference\0"
+	"PatientSpeciesDescription\0"
+	"PatientSpeciesCodeSequence\0"
+	"PatientSexNeutered\0"
+	"AnatomicalOrientationType\0"
+	"PatientBreedDescription\0"
+	"PatientBreedCodeSequence\0"
+	"BreedRegistrationSequence\0"
+	"BreedRegistrationNumber\0"
+	"BreedRegistryCodeSequence\0"
+	"ResponsiblePerson\0"
+	"ResponsiblePersonRole\0"
+	"ResponsibleOrganization\0"
+	"PatientComments\0"
+	"ExaminedBodyThickness\0"
+	"ClinicalTrialSponsorName\0"
+	"ClinicalTrialProtocolID\0"
+	"ClinicalTrialProtocolName\0"
+	"ClinicalTrialSiteID\0"
+	"ClinicalTrialSiteName\0"
+	"ClinicalTrialSubjectID\0"
+	"ClinicalTrialSubjectReadingID\0"
+	"ClinicalTrialTimePointID\0"
+	"ClinicalTrialTimePointDescription\0"
+	"LongitudinalTemporalOffsetFromEvent\0"
+	"LongitudinalTemporalEventType\0"
+	"ClinicalTrialCoordinatingCenterName\0"
+	"PatientIdentityRemoved\0"
+	"DeidentificationMethod\0"
+	"DeidentificationMethodCodeSequence\0"
+	"ClinicalTrialSeriesID\0"
+	"ClinicalTrialSeriesDescription\0"
+	"ClinicalTrialProtocolEthicsCommitteeName\0"
+	"ClinicalTrialProtocolEthicsCommitteeApprovalNumber\0"
+	"ConsentForClinicalTrialUseSequence\0"
+	"DistributionType\0"
+	"ConsentForDistributionFlag\0"
+	"EthicsCommitteeApprovalEffectivenessStartDate\0"
+	"EthicsCommitteeApprovalEffectivenessEndDate\0"
+	"CADFileFormat\0"
+	"ComponentReferenceSystem\0"
+	"ComponentManufacturingProcedure\0"
+	"ComponentManufacturer\0"
+	"MaterialThickness\0"
+	"MaterialPipeDiameter\0"
+	"MaterialIsolationDiameter\0"
+	"MaterialGrade\0"
+	"MaterialPropertiesDescription\0"
+	"MaterialPropertiesFileFormatRetired\0"
+	"MaterialNotes\0"
+	"ComponentShape\0"
+	"CurvatureType\0"
+	"OuterDiameter\0"
+	"InnerDiameter\0"
+	"ComponentWelderIDs\0"
+	"SecondaryApprovalStatus\0"
+	"SecondaryReviewDate\0"
+	"SecondaryReviewTime\0"
+	"SecondaryReviewerName\0"
+	"RepairID\0"
+	"MultipleComponentApprovalSequence\0"
+	"OtherApprovalStatus\0"
+	"OtherSecondaryApprovalStatus\0"
+	"ActualEnvironmentalConditions\0"
+	"ExpiryDate\0"
+	"EnvironmentalConditions\0"
+	"EvaluatorSequence\0"
+	"EvaluatorNumber\0"
+	"EvaluatorName\0"
+	"EvaluationAttempt\0"
+	"IndicationSequence\0"
+	"IndicationNumber\0"
+	"IndicationLabel\0"
+	"IndicationDescription\0"
+	"IndicationType\0"
+	"IndicationDisposition\0"
+	"IndicationROISequence\0"
+	"IndicationPhysicalPropertySequence\0"
+	"PropertyLabel\0"
+	"CoordinateSystemNumberOfAxes\0"
+	"CoordinateSystemAxesSequence\0"
+	"CoordinateSystemAxisDescription\0"
+	"CoordinateSystemDataSetMapping\0"
+	"CoordinateSystemAxisNumber\0"
+	"CoordinateSystemAxisType\0"
+	"CoordinateSystemAxisUnits\0"
+	"CoordinateSystemAxisValues\0"
+	"CoordinateSystemTransformSequence\0"
+	"TransformDescription\0"
+	"TransformNumberOfAxes\0"
+	"TransformOrderOfAxes\0"
+	"TransformedAxisUnits\0"
+	"CoordinateSystemTransformRotationAndScaleMatrix\0"
+	"CoordinateSystemTransformTranslationMatrix\0"
+	"InternalDetectorFrameTime\0"
+	"NumberOfFramesIntegrated\0"
+	"DetectorTemperatureSequence\0"
+	"SensorName\0"
+	"HorizontalOffsetOfSensor\0"
+	"VerticalOffsetOfSensor\0"
+	"SensorTemperature\0"
+	"DarkCurrentSequence\0"
+	"DarkCurrentCounts\0"
+	"GainCorrectionReferenceSequence\0"
+	"AirCounts\0"
+	"KVUsedInGainCalibration\0"
+	"MAUsedInGainCalibration\0"
+	"NumberOfFramesUsedForIntegration\0"
+	"FilterMaterialUsedInGainCalibration\0"
+	"FilterThicknessUsedInGainCalibration\0"
+	"DateOfGainCalibration\0"
+	"TimeOfGainCalibration\0"
+	"BadPixelImage\0"
+	"CalibrationNotes\0"
+	"LinearityCorrectionTechnique\0"
+	"BeamHardeningCorrectionTechnique\0"
+	"PulserEquipmentSequence\0"
+	"PulserType\0"
+	"PulserNotes\0"
+	"ReceiverEquipmentSequence\0"
+	"AmplifierType\0"
+	"ReceiverNotes\0"
+	"PreAmplifierEquipmentSequence\0"
+	"PreAmplifierNotes\0"
+	"TransmitTransducerSequence\0"
+	"ReceiveTransducerSequence\0"
+	"NumberOfElements\0"
+	"ElementShape\0"
+	"ElementDimensionA\0"
+	"ElementDimensionB\0"
+	"ElementPitchA\0"
+	"MeasuredBeamDimensionA\0"
+	"MeasuredBeamDimensionB\0"
+	"LocationOfMeasuredBeamDiameter\0"
+	"NominalFrequency\0"
+	"MeasuredCenterFrequency\0"
+	"MeasuredBandwidth\0"
+	"ElementPitchB\0"
+	"PulserSettingsSequence\0"
+	"PulseWidth\0"
+	"ExcitationFrequency\0"
+	"ModulationType\0"
+	"Damping\0"
+	"ReceiverSettingsSequence\0"
+	"AcquiredSoundpathLength\0"
+	"AcquisitionCompressionType\0"
+	"AcquisitionSampleSize\0"
+	"RectifierSmoothing\0"
+	"DACSequence\0"
+	"DACType\0"
+	"DACGainPoints\0"
+	"DACTimePoints\0"
+	"DACAmplitude\0"
+	"PreAmplifierSettingsSequence\0"
+	"TransmitTransducerSettingsSequence\0"
+	"ReceiveTransducerSettingsSequence\0"
+	"IncidentAngle\0"
+	"CouplingTechnique\0"
+	"CouplingMedium\0"
+	"CouplingVelocity\0"
+	"ProbeCenterLocationX\0"
+	"ProbeCenterLocationZ\0"
+	"SoundPathLength\0"
+	"DelayLawIdentifier\0"
+	"GateSettingsSequence\0"
+	"GateThreshold\0"
+	"VelocityOfSound\0"
+	"CalibrationSettingsSequence\0"
+	"CalibrationProcedure\0"
+	"ProcedureVersion\0"
+	"ProcedureCreationDate\0"
+	"ProcedureExpirationDate\0"
+	"ProcedureLastModifiedDate\0"
+	"CalibrationTime\0"
+	"CalibrationDate\0"
+	"ProbeDriveEquipmentSequence\0"
+	"DriveType\0"
+	"ProbeDriveNotes\0"
+	"DriveProbeSequence\0"
+	"ProbeInductance\0"
+	"ProbeResistance\0"
+	"ReceiveProbeSequence\0"
+	"ProbeDriveSettingsSequence\0"
+	"BridgeResistors\0"
+	"ProbeOrientationAngle\0"
+	"UserSelectedGainY\0"
+	"UserSelectedPhase\0"
+	"UserSelectedOffsetX\0"
+	"UserSelectedOffsetY\0"
+	"ChannelSettingsSequence\0"
+	"ChannelThreshold\0"
+	"ScannerSettingsSequence\0"
+	"ScanProcedure\0"
+	"TranslationRateX\0"
+	"TranslationRateY\0"
+	"ChannelOverlap\0"
+	"ImageQualityIndicatorType\0"
+	"ImageQualityIndicatorMaterial\0"
+	"ImageQualityIndicatorSize\0"
+	"LINACEnergy\0"
+	"LINACOutput\0"
+	"ActiveAperture\0"
+	"TotalAperture\0"
+	"ApertureElevation\0"
+	"MainLobeAngle\0"
+	"MainRoofAngle\0"
+	"ConnectorType\0"
+	"WedgeModelNumber\0"
+	"WedgeAngleFloat\0"
+	"WedgeRoofAngle\0"
+	"WedgeElement1Position\0"
+	"WedgeMaterialVelocity\0"
+	"WedgeMaterial\0"
+	"WedgeOffsetZ\0"
+	"WedgeOriginOffsetX\0"
+	"WedgeTimeDelay\0"
+	"WedgeName\0"
+	"WedgeManufacturerName\0"
+	"WedgeDescription\0"
+	"NominalBeamAngle\0"
+	"WedgeOffsetX\0"
+	"WedgeOffsetY\0"
+	"WedgeTotalLength\0"
+	"WedgeInContactLength\0"
+	"WedgeFrontGap\0"
+	"WedgeTotalHeight\0"
+	"WedgeFrontHeight\0"
+	"WedgeRearHeight\0"
+	"WedgeTotalWidth\0"
+	"WedgeInContactWidth\0"
+	"WedgeChamferHeight\0"
+	"WedgeCurve\0"
+	"RadiusAlongWedge\0"
+	"WhitePoint\0"
+	"PrimaryChromaticities\0"
+	"BatteryLevel\0"
+	"ExposureTimeInSeconds\0"
+	"FNumber\0"
+	"OECFRows\0"
+	"OECFColumns\0"
+	"OECFColumnNames\0"
+	"OECFValues\0"
+	"SpatialFrequencyResponseRows\0"
+	"SpatialFrequencyResponseColumns\0"
+	"SpatialFrequencyResponseColumnNames\0"
+	"SpatialFrequencyResponseValues\0"
+	"ColorFilterArrayPatternRows\0"
+	"ColorFilterArrayPatternColumns\0"
+	"ColorFilterArrayPatternValues\0"
+	"FlashFiringStatus\0"
+	"FlashReturnStatus\0"
+	"FlashMode\0"
+	"FlashFunctionPresent\0"
+	"FlashRedEyeMode\0"
+	"ExposureProgram\0"
+	"SpectralSensitivity\0"
+	"PhotographicSensitivity\0"
+	"SelfTimerMode\0"
+	"SensitivityType\0"
+	"StandardOutputSensitivity\0"
+	"RecommendedExposureIndex\0"
+	"ISOSpeed\0"
+	"ISOSpeedLatitudeyyy\0"
+	"ISOSpeedLatitudezzz\0"
+	"EXIFVersion\0"
+	"ShutterSpeedValue\0"
+	"ApertureValue\0"
+	"BrightnessValue\0"
+	"ExposureBiasValue\0"
+	"MaxApertureValue\0"
+	"SubjectDistance\0"
+	"MeteringMode\0"
+	"LightSource\0"
+	"FocalLength\0"
+	"SubjectArea\0"
+	"2-4\0"
+	"MakerNote\0"
+	"Temperature\0"
+	"Humidity\0"
+	"Pressure\0"
+	"WaterDepth\0"
+	"Acceleration\0"
+	"CameraElevationAngle\0"
+	"FlashEnergy\0"
+	"SubjectLocation\0"
+	"PhotographicExposureIndex\0"
+	"SensingMethod\0"
+	"FileSource\0"
+	"SceneType\0"
+	"CustomRendered\0"
+	"ExposureMode\0"
+	"WhiteBalance\0"
+	"DigitalZoomRatio\0"
+	"FocalLengthIn35mmFilm\0"
+	"SceneCaptureType\0"
+	"GainControl\0"
+	"Contrast\0"
+	"Saturation\0"
+	"Sharpness\0"
+	"DeviceSettingDescription\0"
+	"SubjectDistanceRange\0"
+	"CameraOwnerName\0"
+	"LensSpecification\0"
+	"LensMake\0"
+	"LensModel\0"
+	"LensSerialNumber\0"
+	"InteroperabilityIndex\0"
+	"InteroperabilityVersion\0"
+	"GPSVersionID\0"
+	"GPSLatitudeRef\0"
+	"GPSLatitude\0"
+	"GPSLongitudeRef\0"
+	"GPSLongitude\0"
+	"GPSAltitudeRef\0"
+	"GPSAltitude\0"
+	"GPSTimeStamp\0"
+	"GPSSatellites\0"
+	"GPSStatus\0"
+	"GPSMeasureMode\0"
+	"GPSDOP\0"
+	"GPSSpeedRef\0"
+	"GPSSpeed\0"
+	"GPSTrackRef\0"
+	"GPSTrack\0"
+	"GPSImgDirectionRef\0"
+	"GPSImgDirection\0"
+	"GPSMapDatum\0"
+	"GPSDestLatitudeRef\0"
+	"GPSDestLatitude\0"
+	"GPSDestLongitudeRef\0"
+	"GPSDestLongitude\0"
+	"GPSDestBearingRef\0"
+	"GPSDestBearing\0"
+	"GPSDestDistanceRef\0"
+	"GPSDestDistance\0"
+	"GPSProcessingMethod\0"
+	"GPSAreaInformation\0"
+	"GPSDateStamp\0"
+	"GPSDifferential\0"
+	"LightSourcePolarization\0"
+	"EmitterColorTemperature\0"
+	"ContactMethod\0"
+	"ImmersionMedia\0"
+	"OpticalMagnificationFactor\0"
+	"ContrastBolusAgent\0"
+	"ContrastBolusAgentSequence\0"
+	"ContrastBolusT1Relaxivity\0"
+	"ContrastBolusAdministrationRouteSequence\0"
+	"BodyPartExamined\0"
+	"ScanningSequence\0"
+	"SequenceVariant\0"
+	"ScanOptions\0"
+	"MRAcquisitionType\0"
+	"SequenceName\0"
+	"AngioFlag\0"
+	"InterventionDrugInformationSequence\0"
+	"InterventionDrugStopTime\0"
+	"InterventionDrugDose\0"
+	"InterventionDrugCodeSequence\0"
+	"AdditionalDrugSequence\0"
+	"Radionuclide\0"
+	"Radiopharmaceutical\0"
+	"EnergyWindowCenterline\0"
+	"EnergyWindowTotalWidth\0"
+	"InterventionDrugName\0"
+	"InterventionDrugStartTime\0"
+	"InterventionSequence\0"
+	"TherapyType\0"
+	"InterventionStatus\0"
+	"TherapyDescription\0"
+	"InterventionDescription\0"
+	"CineRate\0"
+	"InitialCineRunState\0"
+	"SliceThickness\0"
+	"KVP\0"
+	"CountsAccumulated\0"
+	"AcquisitionTerminationCondition\0"
+	"EffectiveDuration\0"
+	"AcquisitionStartCondition\0"
+	"AcquisitionStartConditionData\0"
+	"AcquisitionTerminationConditionData\0"
+	"RepetitionTime\0"
+	"EchoTime\0"
+	"InversionTime\0"
+	"NumberOfAverages\0"
+	"ImagingFrequency\0"
+	"ImagedNucleus\0"
+	"EchoNumbers\0"
+	"MagneticFieldStrength\0"
+	"SpacingBetweenSlices\0"
+	"NumberOfPhaseEncodingSteps\0"
+	"DataCollectionDiameter\0"
+	"EchoTrainLength\0"
+	"PercentSampling\0"
+	"PercentPhaseFieldOfView\0"
+	"PixelBandwidth\0"
+	"DeviceSerialNumber\0"
+	"DeviceUID\0"
+	"DeviceID\0"
+	"PlateID\0"
+	"GeneratorID\0"
+	"GridID\0"
+	"CassetteID\0"
+	"GantryID\0"
+	"UniqueDeviceIdentifier\0"
+	"UDISequence\0"
+	"ManufacturerDeviceClassUID\0"
+	"SecondaryCaptureDeviceID\0"
+	"HardcopyCreationDeviceID\0"
+	"DateOfSecondaryCapture\0"
+	"TimeOfSecondaryCapture\0"
+	"SecondaryCaptureDeviceManufacturer\0"
+	"HardcopyDeviceManufacturer\0"
+	"SecondaryCaptureDeviceManufacturerModelName\0"
+	"SecondaryCaptureDeviceSoftwareVersions\0"
+	"HardcopyDeviceSoftwareVersion\0"
+	"HardcopyDeviceManufacturerModelName\0"
+	"SoftwareVersions\0"
+	"VideoImageFormatAcquired\0"
+	"DigitalImageFormatAcquired\0"
+	"ProtocolName\0"
+	"ContrastBolusRoute\0"
+	"ContrastBolusVolume\0"
+	"ContrastBolusStartTime\0"
+	"ContrastBolusStopTime\0"
+	"ContrastBolusTotalDose\0"
+	"SyringeCounts\0"
+	"ContrastFlowRate\0"
+	"ContrastFlowDuration\0"
+	"ContrastBolusIngredient\0"
+	"ContrastBolusIngredientConcentration\0"
+	"SpatialResolution\0"
+	"TriggerTime\0"
+	"TriggerSourceOrType\0"
+	"NominalInterval\0"
+	"FrameTime\0"
+	"CardiacFramingType\0"
+	"FrameTimeVector\0"
+	"FrameDelay\0"
+	"ImageTriggerDelay\0"
+	"MultiplexGroupTimeOffset\0"
+	"TriggerTimeOffset\0"
+	"SynchronizationTrigger\0"
+	"SynchronizationChannel\0"
+	"TriggerSamplePosition\0"
+	"RadiopharmaceuticalRoute\0"
+	"RadiopharmaceuticalVolume\0"
+	"RadiopharmaceuticalStartTime\0"
+	"RadiopharmaceuticalStopTime\0"
+	"RadionuclideTotalDose\0"
+	"RadionuclideHalfLife\0"
+	"RadionuclidePositronFraction\0"
+	"RadiopharmaceuticalSpecificActivity\0"
+	"RadiopharmaceuticalStartDateTime\0"
+	"RadiopharmaceuticalStopDateTime\0"
+	"BeatRejectionFlag\0"
+	"LowRRValue\0"
+	"HighRRValue\0"
+	"IntervalsAcquired\0"
+	"IntervalsRejected\0"
+	"PVCRejection\0"
+	"SkipBeats\0"
+	"HeartRate\0"
+	"CardiacNumberOfImages\0"
+	"TriggerWindow\0"
+	"ReconstructionDiameter\0"
+	"DistanceSourceToDetector\0"
+	"DistanceSourceToPatient\0"
+	"EstimatedRadiographicMagnificationFactor\0"
+	"GantryDetectorTilt\0"
+	"GantryDetectorSlew\0"
+	"TableHeight\0"
+	"TableTraverse\0"
+	"TableMotion\0"
+	"TableVerticalIncrement\0"
+	"TableLateralIncrement\0"
+	"TableLongitudinalIncrement\0"
+	"TableAngle\0"
+	"TableType\0"
+	"RotationDirection\0"
+	"AngularPosition\0"
+	"RadialPosition\0"
+	"ScanArc\0"
+	"AngularStep\0"
+	"CenterOfRotationOffset\0"
+	"RotationOffset\0"
+	"FieldOfViewShape\0"
+	"FieldOfViewDimensions\0"
+	"ExposureTime\0"
+	"XRayTubeCurrent\0"
+	"Exposure\0"
+	"ExposureInuAs\0"
+	"AveragePulseWidth\0"
+	"RadiationSetting\0"
+	"RectificationType\0"
+	"RadiationMode\0"
+	"ImageAndFluoroscopyAreaDoseProduct\0"
+	"FilterType\0"
+	"TypeOfFilters\0"
+	"IntensifierSize\0"
+	"ImagerPixelSpacing\0"
+	"Grid\0"
+	"GeneratorPower\0"
+	"CollimatorGridName\0"
+	"CollimatorType\0"
+	"FocalDistance\0"
+	"XFocusCenter\0"
+	"YFocusCenter\0"
+	"FocalSpots\0"
+	"AnodeTargetMaterial\0"
+	"BodyPartThickness\0"
+	"CompressionForce\0"
+	"CompressionPressure\0"
+	"PaddleDescription\0"
+	"CompressionContactArea\0"
+	"AcquisitionMode\0"
+	"DoseModeName\0"
+	"AcquiredSubtractionMaskFlag\0"
+	"FluoroscopyPersistenceFlag\0"
+	"FluoroscopyLastImageHoldPersistenceFlag\0"
+	"UpperLimitNumberOfPersistentFluoroscopyFrames\0"
+	"ContrastBolusAutoInjectionTriggerFlag\0"
+	"ContrastBolusInjectionDelay\0"
+	"XAAcquisitionPhaseDetailsSequence\0"
+	"XAAcquisitionFrameRate\0"
+	"XAPlaneDetailsSequence\0"
+	"AcquisitionFieldOfViewLabel\0"
+	"XRayFilterDetailsSequence\0"
+	"XAAcquisitionDuration\0"
+	"ReconstructionPipelineType\0"
+	"ImageFilterDetailsSequence\0"
+	"AppliedMaskSubtractionFlag\0"
+	"RequestedSeriesDescriptionCodeSequence\0"
+	"DateOfLastCalibration\0"
+	"TimeOfLastCalibration\0"
+	"DateTimeOfLastCalibration\0"
+	"CalibrationDateTime\0"
+	"ConvolutionKernel\0"
+	"UpperLowerPixelValues\0"
+	"ActualFrameDuration\0"
+	"CountRate\0"
+	"PreferredPlaybackSequencing\0"
+	"ReceiveCoilName\0"
+	"TransmitCoilName\0"
+	"PlateType\0"
+	"PhosphorType\0"
+	"WaterEquivalentDiameter\0"
+	"WaterEquivalentDiameterCalculationMethodCodeSequence\0"
+	"ScanVelocity\0"
+	"WholeBodyTechnique\0"
+	"ScanLength\0"
+	"AcquisitionMatrix\0"
+	"InPlanePhaseEncodingDirection\0"
+	"FlipAngle\0"
+	"VariableFlipAngleFlag\0"
+	"SAR\0"
+	"dBdt\0"
+	"B1rms\0"
+	"AcquisitionDeviceProcessingDescription\0"
+	"AcquisitionDeviceProcessingCode\0"
+	"CassetteOrientation\0"
+	"CassetteSize\0"
+	"ExposuresOnPlate\0"
+	"RelativeXRayExposure\0"
+	"ExposureIndex\0"
+	"TargetExposureIndex\0"
+	"DeviationIndex\0"
+	"ColumnAngulation\0"
+	"TomoLayerHeight\0"
+	"TomoAngle\0"
+	"TomoTime\0"
+	"TomoType\0"
+	"TomoClass\0"
+	"NumberOfTomosynthesisSourceImages\0"
+	"PositionerMotion\0"
+	"PositionerType\0"
+	"PositionerPrimaryAngle\0"
+	"PositionerSecondaryAngle\0"
+	"PositionerPrimaryAngleIncrement\0"
+	"PositionerSecondaryAngleIncrement\0"
+	"DetectorPrimaryAngle\0"
+	"DetectorSecondaryAngle\0"
+	"ShutterShape\0"
+	"ShutterLeftVerticalEdge\0"
+	"ShutterRightVerticalEdge\0"
+	"ShutterUpperHorizontalEdge\0"
+	"ShutterLowerHorizontalEdge\0"
+	"CenterOfCircularShutter\0"
+	"RadiusOfCircularShutter\0"
+	"VerticesOfThePolygonalShutter\0"
+	"2-2n\0"
+	"ShutterPresentationValue\0"
+	"ShutterOverlayGroup\0"
+	"ShutterPresentationColorCIELabValue\0"
+	"OutlineShapeType\0"
+	"OutlineLeftVerticalEdge\0"
+	"OutlineRightVerticalEdge\0"
+	"OutlineUpperHorizontalEdge\0"
+	"OutlineLowerHorizontalEdge\0"
+	"CenterOfCircularOutline\0"
+	"DiameterOfCircularOutline\0"
+	"NumberOfPolygonalVertices\0"
+	"VerticesOfThePolygonalOutline\0"
+	"CollimatorShape\0"
+	"CollimatorLeftVerticalEdge\0"
+	"CollimatorRightVerticalEdge\0"
+	"CollimatorUpperHorizontalEdge\0"
+	"CollimatorLowerHorizontalEdge\0"
+	"CenterOfCircularCollimator\0"
+	"RadiusOfCircularCollimator\0"
+	"VerticesOfThePolygonalCollimator\0"
+	"AcquisitionTimeSynchronized\0"
+	"TimeSource\0"
+	"TimeDistributionProtocol\0"
+	"NTPSourceAddress\0"
+	"PageNumberVector\0"
+	"FrameLabelVector\0"
+	"FramePrimaryAngleVector\0"
+	"FrameSecondaryAngleVector\0"
+	"SliceLocationVector\0"
+	"DisplayWindowLabelVector\0"
+	"NominalScannedPixelSpacing\0"
+	"DigitizingDeviceTransportDirection\0"
+	"RotationOfScannedFilm\0"
+	"BiopsyTargetSequence\0"
+	"TargetUID\0"
+	"LocalizingCursorPosition\0"
+	"CalculatedTargetPosition\0"
+	"TargetLabel\0"
+	"DisplayedZValue\0"
+	"IVUSAcquisition\0"
+	"IVUSPullbackRate\0"
+	"IVUSGatedRate\0"
+	"IVUSPullbackStartFrameNumber\0"
+	"IVUSPullbackStopFrameNumber\0"
+	"LesionNumber\0"
+	"AcquisitionComments\0"
+	"OutputPower\0"
+	"TransducerData\0"
+	"TransducerIdentificationSequence\0"
+	"FocusDepth\0"
+	"ProcessingFunction\0"
+	"PostprocessingFunction\0"
+	"MechanicalIndex\0"
+	"BoneThermalIndex\0"
+	"CranialThermalIndex\0"
+	"SoftTissueThermalIndex\0"
+	"SoftTissueFocusThermalIndex\0"
+	"SoftTissueSurfaceThermalIndex\0"
+	"DynamicRange\0"
+	"TotalGain\0"
+	"DepthOfScanField\0"
+	"PatientPosition\0"
+	"ViewPosition\0"
+	"ProjectionEponymousNameCodeSequence\0"
+	"ImageTransformationMatrix\0"
+	"6\0"
+	"ImageTranslationVector\0"
+	"Sensitivity\0"
+	"SequenceOfUltrasoundRegions\0"
+	"RegionSpatialFormat\0"
+	"RegionDataType\0"
+	"RegionFlags\0"
+	"RegionLocationMinX0\0"
+	"RegionLocationMinY0\0"
+	"RegionLocationMaxX1\0"
+	"RegionLocationMaxY1\0"
+	"ReferencePixelX0\0"
+	"ReferencePixelY0\0"
+	"PhysicalUnitsXDirection\0"
+	"PhysicalUnitsYDirection\0"
+	"ReferencePixelPhysicalValueX\0"
+	"ReferencePixelPhysicalValueY\0"
+	"PhysicalDeltaX\0"
+	"PhysicalDeltaY\0"
+	"TransducerFrequency\0"
+	"TransducerType\0"
+	"PulseRepetitionFrequency\0"
+	"DopplerCorrectionAngle\0"
+	"SteeringAngle\0"
+	"DopplerSampleVolumeXPositionRetired\0"
+	"DopplerSampleVolumeXPosition\0"
+	"DopplerSampleVolumeYPositionRetired\0"
+	"DopplerSampleVolumeYPosition\0"
+	"TMLinePositionX0Retired\0"
+	"TMLinePositionX0\0"
+	"TMLinePositionY0Retired\0"
+	"TMLinePositionY0\0"
+	"TMLinePositionX1Retired\0"
+	"TMLinePositionX1\0"
+	"TMLinePositionY1Retired\0"
+	"TMLinePositionY1\0"
+	"PixelComponentOrganization\0"
+	"PixelComponentMask\0"
+	"PixelComponentRangeStart\0"
+	"PixelComponentRangeStop\0"
+	"PixelComponentPhysicalUnits\0"
+	"PixelComponentDataType\0"
+	"NumberOfTableBreakPoints\0"
+	"TableOfXBreakPoints\0"
+	"TableOfYBreakPoints\0"
+	"NumberOfTableEntries\0"
+	"TableOfPixelValues\0"
+	"TableOfParameterValues\0"
+	"RWaveTimeVector\0"
+	"ActiveImageAreaOverlayGroup\0"
+	"DetectorConditionsNominalFlag\0"
+	"DetectorTemperature\0"
+	"DetectorType\0"
+	"DetectorConfiguration\0"
+	"DetectorDescription\0"
+	"DetectorMode\0"
+	"DetectorID\0"
+	"DateOfLastDetectorCalibration\0"
+	"TimeOfLastDetectorCalibration\0"
+	"ExposuresOnDetectorSinceLastCalibration\0"
+	"ExposuresOnDetectorSinceManufactured\0"
+	"DetectorTimeSinceLastExposure\0"
+	"DetectorActiveTime\0"
+	"DetectorActivationOffsetFromExposure\0"
+	"DetectorBinning\0"
+	"DetectorElementPhysicalSize\0"
+	"DetectorElementSpacing\0"
+	"DetectorActiveShape\0"
+	"DetectorActiveDimensions\0"
+	"DetectorActiveOrigin\0"
+	"DetectorManufacturerName\0"
+	"DetectorManufacturerModelName\0"
+	"FieldOfViewOrigin\0"
+	"FieldOfViewRotation\0"
+	"FieldOfViewHorizontalFlip\0"
+	"PixelDataAreaOriginRelativeToFOV\0"
+	"PixelDataAreaRotationAngleRelativeToFOV\0"
+	"GridAbsorbingMaterial\0"
+	"GridSpacingMaterial\0"
+	"GridThickness\0"
+	"GridPitch\0"
+	"GridAspectRatio\0"
+	"GridPeriod\0"
+	"GridFocalDistance\0"
+	"FilterMaterial\0"
+	"FilterThicknessMinimum\0"
+	"FilterThicknessMaximum\0"
+	"FilterBeamPathLengthMinimum\0"
+	"FilterBeamPathLengthMaximum\0"
+	"ExposureControlMode\0"
+	"ExposureControlModeDescription\0"
+	"ExposureStatus\0"
+	"PhototimerSetting\0"
+	"ExposureTimeInuS\0"
+	"XRayTubeCurrentInuA\0"
+	"ContentQualification\0"
+	"PulseSequenceName\0"
+	"MRImagingModifierSequence\0"
+	"EchoPulseSequence\0"
+	"InversionRecovery\0"
+	"FlowCompensation\0"
+	"MultipleSpinEcho\0"
+	"MultiPlanarExcitation\0"
+	"PhaseContrast\0"
+	"TimeOfFlightContrast\0"
+	"Spoiling\0"
+	"SteadyStatePulseSequence\0"
+	"EchoPlanarPulseSequence\0"
+	"TagAngleFirstAxis\0"
+	"MagnetizationTransfer\0"
+	"T2Preparation\0"
+	"BloodSignalNulling\0"
+	"SaturationRecovery\0"
+	"SpectrallySelectedSuppression\0"
+	"SpectrallySelectedExcitation\0"
+	"SpatialPresaturation\0"
+	"Tagging\0"
+	"OversamplingPhase\0"
+	"TagSpacingFirstDimension\0"
+	"GeometryOfKSpaceTraversal\0"
+	"SegmentedKSpaceTraversal\0"
+	"RectilinearPhaseEncodeReordering\0"
+	"TagThickness\0"
+	"PartialFourierDirection\0"
+	"CardiacSynchronizationTechnique\0"
+	"ReceiveCoilManufacturerName\0"
+	"MRReceiveCoilSequence\0"
+	"ReceiveCoilType\0"
+	"QuadratureReceiveCoil\0"
+	"MultiCoilDefinitionSequence\0"
+	"MultiCoilConfiguration\0"
+	"MultiCoilElementName\0"
+	"MultiCoilElementUsed\0"
+	"MRTransmitCoilSequence\0"
+	"TransmitCoilManufacturerName\0"
+	"TransmitCoilType\0"
+	"SpectralWidth\0"
+	"ChemicalShiftReference\0"
+	"VolumeLocalizationTechnique\0"
+	"MRAcquisitionFrequencyEncodingSteps\0"
+	"Decoupling\0"
+	"DecoupledNucleus\0"
+	"DecouplingFrequency\0"
+	"DecouplingMethod\0"
+	"DecouplingChemicalShiftReference\0"
+	"KSpaceFiltering\0"
+	"TimeDomainFiltering\0"
+	"NumberOfZeroFills\0"
+	"BaselineCorrection\0"
+	"ParallelReductionFactorInPlane\0"
+	"CardiacRRIntervalSpecified\0"
+	"AcquisitionDuration\0"
+	"FrameAcquisitionDateTime\0"
+	"DiffusionDirectionality\0"
+	"DiffusionGradientDirectionSequence\0"
+	"ParallelAcquisition\0"
+	"ParallelAcquisitionTechnique\0"
+	"InversionTimes\0"
+	"MetaboliteMapDescription\0"
+	"PartialFourier\0"
+	"EffectiveEchoTime\0"
+	"MetaboliteMapCodeSequence\0"
+	"ChemicalShiftSequence\0"
+	"CardiacSignalSource\0"
+	"DiffusionBValue\0"
+	"DiffusionGradientOrientation\0"
+	"VelocityEncodingDirection\0"
+	"VelocityEncodingMinimumValue\0"
+	"VelocityEncodingAcquisitionSequence\0"
+	"NumberOfKSpaceTrajectories\0"
+	"CoverageOfKSpace\0"
+	"SpectroscopyAcquisitionPhaseRows\0"
+	"ParallelReductionFactorInPlaneRetired\0"
+	"TransmitterFrequency\0"
+	"ResonantNucleus\0"
+	"FrequencyCorrection\0"
+	"MRSpectroscopyFOVGeometrySequence\0"
+	"SlabThickness\0"
+	"SlabOrientation\0"
+	"MidSlabPosition\0"
+	"MRSpatialSaturationSequence\0"
+	"MRTimingAndRelatedParametersSequence\0"
+	"MREchoSequence\0"
+	"MRModifierSequence\0"
+	"MRDiffusionSequence\0"
+	"CardiacSynchronizationSequence\0"
+	"MRAveragesSequence\0"
+	"MRFOVGeometrySequence\0"
+	"VolumeLocalizationSequence\0"
+	"SpectroscopyAcquisitionDataColumns\0"
+	"DiffusionAnisotropyType\0"
+	"FrameReferenceDateTime\0"
+	"MRMetaboliteMapSequence\0"
+	"ParallelReductionFactorOutOfPlane\0"
+	"SpectroscopyAcquisitionOutOfPlanePhaseSteps\0"
+	"BulkMotionStatus\0"
+	"ParallelReductionFactorSecondInPlane\0"
+	"CardiacBeatRejectionTechnique\0"
+	"RespiratoryMotionCompensationTechnique\0"
+	"RespiratorySignalSource\0"
+	"BulkMotionCompensationTechnique\0"
+	"BulkMotionSignalSource\0"
+	"ApplicableSafetyStandardAgency\0"
+	"ApplicableSafetyStandardDescription\0"
+	"OperatingModeSequence\0"
+	"OperatingModeType\0"
+	"OperatingMode\0"
+	"SpecificAbsorptionRateDefinition\0"
+	"GradientOutputType\0"
+	"SpecificAbsorptionRateValue\0"
+	"GradientOutput\0"
+	"FlowCompensationDirection\0"
+	"TaggingDelay\0"
+	"RespiratoryMotionCompensationTechniqueDescription\0"
+	"RespiratorySignalSourceID\0"
+	"ChemicalShiftMinimumIntegrationLimitInHz\0"
+	"ChemicalShiftMaximumIntegrationLimitInHz\0"
+	"MRVelocityEncodingSequence\0"
+	"FirstOrderPhaseCorrection\0"
+	"WaterReferencedPhaseCorrection\0"
+	"MRSpectroscopyAcquisitionType\0"
+	"RespiratoryCyclePosition\0"
+	"VelocityEncodingMaximumValue\0"
+	"TagSpacingSecondDimension\0"
+	"TagAngleSecondAxis\0"
+	"FrameAcquisitionDuration\0"
+	"MRImageFrameTypeSequence\0"
+	"MRSpectroscopyFrameTypeSequence\0"
+	"MRAcquisitionPhaseEncodingStepsInPlane\0"
+	"MRAcquisitionPhaseEncodingStepsOutOfPlane\0"
+	"SpectroscopyAcquisitionPhaseColumns\0"
+	"CardiacCyclePosition\0"
+	"SpecificAbsorptionRateSequence\0"
+	"RFEchoTrainLength\0"
+	"GradientEchoTrainLength\0"
+	"ArterialSpinLabelingContrast\0"
+	"MRArterialSpinLabelingSequence\0"
+	"ASLTechniqueDescription\0"
+	"ASLSlabNumber\0"
+	"ASLSlabThickness\0"
+	"ASLSlabOrientation\0"
+	"ASLMidSlabPosition\0"
+	"ASLContext\0"
+	"ASLPulseTrainDuration\0"
+	"ASLCrusherFlag\0"
+	"ASLCrusherFlowLimit\0"
+	"ASLCrusherDescription\0"
+	"ASLBolusCutoffFlag\0"
+	"ASLBolusCutoffTimingSequence\0"
+	"ASLBolusCutoffTechnique\0"
+	"ASLBolusCutoffDelayTime\0"
+	"ASLSlabSequence\0"
+	"ChemicalShiftMinimumIntegrationLimitInppm\0"
+	"ChemicalShiftMaximumIntegrationLimitInppm\0"
+	"WaterReferenceAcquisition\0"
+	"EchoPeakPosition\0"
+	"CTAcquisitionTypeSequence\0"
+	"AcquisitionType\0"
+	"TubeAngle\0"
+	"CTAcquisitionDetailsSequence\0"
+	"RevolutionTime\0"
+	"SingleCollimationWidth\0"
+	"TotalCollimationWidth\0"
+	"CTTableDynamicsSequence\0"
+	"TableSpeed\0"
+	"TableFeedPerRotation\0"
+	"SpiralPitchFactor\0"
+	"CTGeometrySequence\0"
+	"DataCollectionCenterPatient\0"
+	"CTReconstructionSequence\0"
+	"ReconstructionAlgorithm\0"
+	"ConvolutionKernelGroup\0"
+	"ReconstructionFieldOfView\0"
+	"ReconstructionTargetCenterPatient\0"
+	"ReconstructionAngle\0"
+	"ImageFilter\0"
+	"CTExposureSequence\0"
+	"ReconstructionPixelSpacing\0"
+	"ExposureModulationType\0"
+	"EstimatedDoseSaving\0"
+	"CTXRayDetailsSequence\0"
+	"CTPositionSequence\0"
+	"TablePosition\0"
+	"ExposureTimeInms\0"
+	"CTImageFrameTypeSequence\0"
+	"XRayTubeCurrentInmA\0"
+	"ExposureInmAs\0"
+	"ConstantVolumeFlag\0"
+	"FluoroscopyFlag\0"
+	"DistanceSourceToDataCollectionCenter\0"
+	"ContrastBolusAgentNumber\0"
+	"ContrastBolusIngredientCodeSequence\0"
+	"ContrastAdministrationProfileSequence\0"
+	"ContrastBolusUsageSequence\0"
+	"ContrastBolusAgentAdministered\0"
+	"ContrastBolusAgentDetected\0"
+	"ContrastBolusAgentPhase\0"
+	"CTDIvol\0"
+	"CTDIPhantomTypeCodeSequence\0"
+	"CalciumScoringMassFactorPatient\0"
+	"CalciumScoringMassFactorDevice\0"
+	"EnergyWeightingFactor\0"
+	"CTAdditionalXRaySourceSequence\0"
+	"MultienergyCTAcquisition\0"
+	"MultienergyCTAcquisitionSequence\0"
+	"MultienergyCTProcessingSequence\0"
+	"MultienergyCTCharacteristicsSequence\0"
+	"MultienergyCTXRaySourceSequence\0"
+	"XRaySourceIndex\0"
+	"XRaySourceID\0"
+	"MultienergySourceTechnique\0"
+	"SourceStartDateTime\0"
+	"SourceEndDateTime\0"
+	"SwitchingPhaseNumber\0"
+	"SwitchingPhaseNominalDuration\0"
+	"SwitchingPhaseTransitionDuration\0"
+	"EffectiveBinEnergy\0"
+	"MultienergyCTXRayDetectorSequence\0"
+	"XRayDetectorIndex\0"
+	"XRayDetectorID\0"
+	"MultienergyDetectorType\0"
+	"XRayDetectorLabel\0"
+	"NominalMaxEnergy\0"
+	"NominalMinEnergy\0"
+	"ReferencedXRayDetectorIndex\0"
+	"ReferencedXRaySourceIndex\0"
+	"ReferencedPathIndex\0"
+	"MultienergyCTPathSequence\0"
+	"MultienergyCTPathIndex\0"
+	"MultienergyAcquisitionDescription\0"
+	"MonoenergeticEnergyEquivalent\0"
+	"MaterialCodeSequence\0"
+	"DecompositionMethod\0"
+	"DecompositionDescription\0"
+	"DecompositionAlgorithmIdentificationSequence\0"
+	"DecompositionMaterialSequence\0"
+	"MaterialAttenuationSequence\0"
+	"PhotonEnergy\0"
+	"XRayMassAttenuationCoefficient\0"
+	"ProjectionPixelCalibrationSequence\0"
+	"DistanceSourceToIsocenter\0"
+	"DistanceObjectToTableTop\0"
+	"ObjectPixelSpacingInCenterOfBeam\0"
+	"PositionerPositionSequence\0"
+	"TablePositionSequence\0"
+	"CollimatorShapeSequence\0"
+	"PlanesInAcquisition\0"
+	"XAXRFFrameCharacteristicsSequence\0"
+	"FrameAcquisitionSequence\0"
+	"XRayReceptorType\0"
+	"AcquisitionProtocolName\0"
+	"AcquisitionProtocolDescription\0"
+	"ContrastBolusIngredientOpaque\0"
+	"DistanceReceptorPlaneToDetectorHousing\0"
+	"IntensifierActiveShape\0"
+	"IntensifierActiveDimensions\0"
+	"PhysicalDetectorSize\0"
+	"PositionOfIsocenterProjection\0"
+	"FieldOfViewSequence\0"
+	"FieldOfViewDescription\0"
+	"ExposureControlSensingRegionsSequence\0"
+	"ExposureControlSensingRegionShape\0"
+	"ExposureControlSensingRegionLeftVerticalEdge\0"
+	"ExposureControlSensingRegionRightVerticalEdge\0"
+	"ExposureControlSensingRegionUpperHorizontalEdge\0"
+	"ExposureControlSensingRegionLowerHorizontalEdge\0"
+	"CenterOfCircularExposureControlSensingRegion\0"
+	"RadiusOfCircularExposureControlSensingRegion\0"
+	"VerticesOfThePolygonalExposureControlSensingRegion\0"
+	"ColumnAngulationPatient\0"
+	"BeamAngle\0"
+	"FrameDetectorParametersSequence\0"
+	"CalculatedAnatomyThickness\0"
+	"CalibrationSequence\0"
+	"ObjectThicknessSequence\0"
+	"PlaneIdentification\0"
+	"FieldOfViewDimensionsInFloat\0"
+	"IsocenterReferenceSystemSequence\0"
+	"PositionerIsocenterPrimaryAngle\0"
+	"PositionerIsocenterSecondaryAngle\0"
+	"PositionerIsocenterDetectorRotationAngle\0"
+	"TableXPositionToIsocenter\0"
+	"TableYPositionToIsocenter\0"
+	"TableZPositionToIsocenter\0"
+	"TableHorizontalRotationAngle\0"
+	"TableHeadTiltAngle\0"
+	"TableCradleTiltAngle\0"
+	"FrameDisplayShutterSequence\0"
+	"AcquiredImageAreaDoseProduct\0"
+	"CArmPositionerTabletopRelationship\0"
+	"XRayGeometrySequence\0"
+	"IrradiationEventIdentificationSequence\0"
+	"XRay3DFrameTypeSequence\0"
+	"ContributingSourcesSequence\0"
+	"XRay3DAcquisitionSequence\0"
+	"PrimaryPositionerScanArc\0"
+	"SecondaryPositionerScanArc\0"
+	"PrimaryPositionerScanStartAngle\0"
+	"SecondaryPositionerScanStartAngle\0"
+	"PrimaryPositionerIncrement\0"
+	"SecondaryPositionerIncrement\0"
+	"StartAcquisitionDateTime\0"
+	"EndAcquisitionDateTime\0"
+	"PrimaryPositionerIncrementSign\0"
+	"SecondaryPositionerIncrementSign\0"
+	"ApplicationName\0"
+	"ApplicationVersion\0"
+	"ApplicationManufacturer\0"
+	"AlgorithmType\0"
+	"AlgorithmDescription\0"
+	"XRay3DReconstructionSequence\0"
+	"ReconstructionDescription\0"
+	"PerProjectionAcquisitionSequence\0"
+	"DetectorPositionSequence\0"
+	"XRayAcquisitionDoseSequence\0"
+	"XRaySourceIsocenterPrimaryAngle\0"
+	"XRaySourceIsocenterSecondaryAngle\0"
+	"BreastSupportIsocenterPrimaryAngle\0"
+	"BreastSupportIsocenterSecondaryAngle\0"
+	"BreastSupportXPositionToIsocenter\0"
+	"BreastSupportYPositionToIsocenter\0"
+	"BreastSupportZPositionToIsocenter\0"
+	"DetectorIsocenterPrimaryAngle\0"
+	"DetectorIsocenterSecondaryAngle\0"
+	"DetectorXPositionToIsocenter\0"
+	"DetectorYPositionToIsocenter\0"
+	"DetectorZPositionToIsocenter\0"
+	"XRayGridSequence\0"
+	"XRayFilterSequence\0"
+	"DetectorActiveAreaTLHCPosition\0"
+	"DetectorActiveAreaOrientation\0"
+	"PositionerPrimaryAngleDirection\0"
+	"DiffusionBMatrixSequence\0"
+	"DiffusionBValueXX\0"
+	"DiffusionBValueXY\0"
+	"DiffusionBValueXZ\0"
+	"DiffusionBValueYY\0"
+	"DiffusionBValueYZ\0"
+	"DiffusionBValueZZ\0"
+	"FunctionalMRSequence\0"
+	"FunctionalSettlingPhaseFramesPresent\0"
+	"FunctionalSyncPulse\0"
+	"SettlingPhaseFrame\0"
+	"DecayCorrectionDateTime\0"
+	"StartDensityThreshold\0"
+	"StartRelativeDensityDifferenceThreshold\0"
+	"StartCardiacTriggerCountThreshold\0"
+	"StartRespiratoryTriggerCountThreshold\0"
+	"TerminationCountsThreshold\0"
+	"TerminationDensityThreshold\0"
+	"TerminationRelativeDensityThreshold\0"
+	"TerminationTimeThreshold\0"
+	"TerminationCardiacTriggerCountThreshold\0"
+	"TerminationRespiratoryTriggerCountThreshold\0"
+	"DetectorGeometry\0"
+	"TransverseDetectorSeparation\0"
+	"AxialDetectorDimension\0"
+	"RadiopharmaceuticalAgentNumber\0"
+	"PETFrameAcquisitionSequence\0"
+	"PETDetectorMotionDetailsSequence\0"
+	"PETTableDynamicsSequence\0"
+	"PETPositionSequence\0"
+	"PETFrameCorrectionFactorsSequence\0"
+	"RadiopharmaceuticalUsageSequence\0"
+	"AttenuationCorrectionSource\0"
+	"NumberOfIterations\0"
+	"NumberOfSubsets\0"
+	"PETReconstructionSequence\0"
+	"PETFrameTypeSequence\0"
+	"TimeOfFlightInformationUsed\0"
+	"ReconstructionType\0"
+	"DecayCorrected\0"
+	"AttenuationCorrected\0"
+	"ScatterCorrected\0"
+	"DeadTimeCorrected\0"
+	"GantryMotionCorrected\0"
+	"PatientMotionCorrected\0"
+	"CountLossNormalizationCorrected\0"
+	"RandomsCorrected\0"
+	"NonUniformRadialSamplingCorrected\0"
+	"SensitivityCalibrated\0"
+	"DetectorNormalizationCorrection\0"
+	"IterativeReconstructionMethod\0"
+	"AttenuationCorrectionTemporalRelationship\0"
+	"PatientPhysiologicalStateSequence\0"
+	"PatientPhysiologicalStateCodeSequence\0"
+	"DepthsOfFocus\0"
+	"ExcludedIntervalsSequence\0"
+	"ExclusionStartDateTime\0"
+	"ExclusionDuration\0"
+	"USImageDescriptionSequence\0"
+	"ImageDataTypeSequence\0"
+	"DataType\0"
+	"TransducerScanPatternCodeSequence\0"
+	"AliasedDataType\0"
+	"PositionMeasuringDeviceUsed\0"
+	"TransducerGeometryCodeSequence\0"
+	"TransducerBeamSteeringCodeSequence\0"
+	"TransducerApplicationCodeSequence\0"
+	"ZeroVelocityPixelValue\0"
+	"ReferenceLocationLabel\0"
+	"ReferenceLocationDescription\0"
+	"ReferenceBasisCodeSequence\0"
+	"ReferenceGeometryCodeSequence\0"
+	"OffsetDistance\0"
+	"OffsetDirection\0"
+	"PotentialScheduledProtocolCodeSequence\0"
+	"PotentialRequestedProcedureCodeSequence\0"
+	"PotentialReasonsForProcedure\0"
+	"PotentialReasonsForProcedureCodeSequence\0"
+	"PotentialDiagnosticTasks\0"
+	"ContraindicationsCodeSequence\0"
+	"ReferencedDefinedProtocolSequence\0"
+	"ReferencedPerformedProtocolSequence\0"
+	"PredecessorProtocolSequence\0"
+	"ProtocolPlanningInformation\0"
+	"ProtocolDesignRationale\0"
+	"PatientSpecificationSequence\0"
+	"ModelSpecificationSequence\0"
+	"ParametersSpecificationSequence\0"
+	"InstructionSequence\0"
+	"InstructionIndex\0"
+	"InstructionText\0"
+	"InstructionDescription\0"
+	"InstructionPerformedFlag\0"
+	"InstructionPerformedDateTime\0"
+	"InstructionPerformanceComment\0"
+	"PatientPositioningInstructionSequence\0"
+	"PositioningMethodCodeSequence\0"
+	"PositioningLandmarkSequence\0"
+	"TargetFrameOfReferenceUID\0"
+	"AcquisitionProtocolElementSpecificationSequence\0"
+	"AcquisitionProtocolElementSequence\0"
+	"ProtocolElementNumber\0"
+	"ProtocolElementName\0"
+	"ProtocolElementCharacteristicsSummary\0"
+	"ProtocolElementPurpose\0"
+	"AcquisitionMotion\0"
+	"AcquisitionStartLocationSequence\0"
+	"AcquisitionEndLocationSequence\0"
+	"ReconstructionProtocolElementSpecificationSequence\0"
+	"ReconstructionProtocolElementSequence\0"
+	"StorageProtocolElementSpecificationSequence\0"
+	"StorageProtocolElementSequence\0"
+	"RequestedSeriesDescription\0"
+	"SourceAcquisitionProtocolElementNumber\0"
+	"SourceAcquisitionBeamNumber\0"
+	"SourceReconstructionProtocolElementNumber\0"
+	"ReconstructionStartLocationSequence\0"
+	"ReconstructionEndLocationSequence\0"
+	"ReconstructionAlgorithmSequence\0"
+	"ReconstructionTargetCenterLocationSequence\0"
+	"ImageFilterDescription\0"
+	"CTDIvolNotificationTrigger\0"
+	"DLPNotificationTrigger\0"
+	"AutoKVPSelectionType\0"
+	"AutoKVPUpperBound\0"
+	"AutoKVPLowerBound\0"
+	"ProtocolDefinedPatientPosition\0"
+	"ContributingEquipmentSequence\0"
+	"ContributionDateTime\0"
+	"ContributionDescription\0"
+	"StudyInstanceUID\0"
+	"SeriesInstanceUID\0"
+	"StudyID\0"
+	"SeriesNumber\0"
+	"AcquisitionNumber\0"
+	"InstanceNumber\0"
+	"IsotopeNumber\0"
+	"PhaseNumber\0"
+	"IntervalNumber\0"
+	"TimeSlotNumber\0"
+	"AngleNumber\0"
+	"ItemNumber\0"
+	"PatientOrientation\0"
+	"OverlayNumber\0"
+	"CurveNumber\0"
+	"LUTNumber\0"
+	"PyramidLabel\0"
+	"ImagePosition\0"
+	"ImagePositionPatient\0"
+	"ImageOrientation\0"
+	"ImageOrientationPatient\0"
+	"Location\0"
+	"FrameOfReferenceUID\0"
+	"Laterality\0"
+	"ImageLaterality\0"
+	"ImageGeometryType\0"
+	"MaskingImage\0"
+	"ReportNumber\0"
+	"TemporalPositionIdentifier\0"
+	"NumberOfTemporalPositions\0"
+	"TemporalResolution\0"
+	"SynchronizationFrameOfReferenceUID\0"
+	"SOPInstanceUIDOfConcatenationSource\0"
+	"SeriesInStudy\0"
+	"AcquisitionsInSeries\0"
+	"ImagesInAcquisition\0"
+	"ImagesInSeries\0"
+	"AcquisitionsInStudy\0"
+	"ImagesInStudy\0"
+	"Reference\0"
+	"TargetPositionReferenceIndicator\0"
+	"PositionReferenceIndicator\0"
+	"SliceLocation\0"
+	"OtherStudyNumbers\0"
+	"NumberOfPatientRelatedStudies\0"
+	"NumberOfPatientRelatedSeries\0"
+	"NumberOfPatientRelatedInstances\0"
+	"NumberOfStudyRelatedSeries\0"
+	"NumberOfStudyRelatedInstances\0"
+	"NumberOfSeriesRelatedInstances\0"
+	"ModifyingDeviceID\0"
+	"ModifiedImageID\0"
+	"ModifiedImageDate\0"
+	"ModifyingDeviceManufacturer\0"
+	"ModifiedImageTime\0"
+	"ModifiedImageDescription\0"
+	"ImageComments\0"
+	"OriginalImageIdentification\0"
+	"OriginalImageIdentificationNomenclature\0"
+	"StackID\0"
+	"InStackPositionNumber\0"
+	"FrameAnatomySequence\0"
+	"FrameLaterality\0"
+	"FrameContentSequence\0"
+	"PlanePositionSequence\0"
+	"PlaneOrientationSequence\0"
+	"TemporalPositionIndex\0"
+	"NominalCardiacTriggerDelayTime\0"
+	"NominalCardiacTriggerTimePriorToRPeak\0"
+	"ActualCardiacTriggerTimePriorToRPeak\0"
+	"FrameAcquisitionNumber\0"
+	"DimensionIndexValues\0"
+	"FrameComments\0"
+	"ConcatenationUID\0"
+	"InConcatenationNumber\0"
+	"InConcatenationTotalNumber\0"
+	"DimensionOrganizationUID\0"
+	"DimensionIndexPointer\0"
+	"FunctionalGroupPointer\0"
+	"UnassignedSharedConvertedAttributesSequence\0"
+	"UnassignedPerFrameConvertedAttributesSequence\0"
+	"ConversionSourceAttributesSequence\0"
+	"DimensionIndexPrivateCreator\0"
+	"DimensionOrganizationSequence\0"
+	"DimensionIndexSequence\0"
+	"ConcatenationFrameOffsetNumber\0"
+	"FunctionalGroupPrivateCreator\0"
+	"NominalPercentageOfCardiacPhase\0"
+	"NominalPercentageOfRespiratoryPhase\0"
+	"StartingRespiratoryAmplitude\0"
+	"StartingRespiratoryPhase\0"
+	"EndingRespiratoryAmplitude\0"
+	"EndingRespiratoryPhase\0"
+	"RespiratoryTriggerType\0"
+	"RRIntervalTimeNominal\0"
+	"ActualCardiacTriggerDelayTime\0"
+	"RespiratorySynchronizationSequence\0"
+	"RespiratoryIntervalTime\0"
+	"NominalRespiratoryTriggerDelayTime\0"
+	"RespiratoryTriggerDelayThreshold\0"
+	"ActualRespiratoryTriggerDelayTime\0"
+	"ImagePositionVolume\0"
+	"ImageOrientationVolume\0"
+	"UltrasoundAcquisitionGeometry\0"
+	"ApexPosition\0"
+	"VolumeToTransducerMappingMatrix\0"
+	"16\0"
+	"VolumeToTableMappingMatrix\0"
+	"VolumeToTransducerRelationship\0"
+	"PatientFrameOfReferenceSource\0"
+	"TemporalPositionTimeOffset\0"
+	"PlanePositionVolumeSequence\0"
+	"PlaneOrientationVolumeSequence\0"
+	"TemporalPositionSequence\0"
+	"DimensionOrganizationType\0"
+	"VolumeFrameOfReferenceUID\0"
+	"TableFrameOfReferenceUID\0"
+	"DimensionDescriptionLabel\0"
+	"PatientOrientationInFrameSequence\0"
+	"FrameLabel\0"
+	"AcquisitionIndex\0"
+	"ContributingSOPInstancesReferenceSequence\0"
+	"ReconstructionIndex\0"
+	"LightPathFilterPassThroughWavelength\0"
+	"LightPathFilterPassBand\0"
+	"ImagePathFilterPassThroughWavelength\0"
+	"ImagePathFilterPassBand\0"
+	"PatientEyeMovementCommanded\0"
+	"PatientEyeMovementCommandCodeSequence\0"
+	"SphericalLensPower\0"
+	"CylinderLensPower\0"
+	"CylinderAxis\0"
+	"EmmetropicMagnification\0"
+	"IntraOcularPressure\0"
+	"HorizontalFieldOfView\0"
+	"PupilDilated\0"
+	"DegreeOfDilation\0"
+	"StereoBaselineAngle\0"
+	"StereoBaselineDisplacement\0"
+	"StereoHorizontalPixelOffset\0"
+	"StereoVerticalPixelOffset\0"
+	"StereoRotation\0"
+	"AcquisitionDeviceTypeCodeSequence\0"
+	"IlluminationTypeCodeSequence\0"
+	"LightPathFilterTypeStackCodeSequence\0"
+	"ImagePathFilterTypeStackCodeSequence\0"
+	"LensesCodeSequence\0"
+	"ChannelDescriptionCodeSequence\0"
+	"RefractiveStateSequence\0"
+	"MydriaticAgentCodeSequence\0"
+	"RelativeImagePositionCodeSequence\0"
+	"CameraAngleOfView\0"
+	"StereoPairsSequence\0"
+	"LeftImageSequence\0"
+	"RightImageSequence\0"
+	"StereoPairsPresent\0"
+	"AxialLengthOfTheEye\0"
+	"OphthalmicFrameLocationSequence\0"
+	"ReferenceCoordinates\0"
+	"DepthSpatialResolution\0"
+	"MaximumDepthDistortion\0"
+	"AlongScanSpatialResolution\0"
+	"MaximumAlongScanDistortion\0"
+	"OphthalmicImageOrientation\0"
+	"DepthOfTransverseImage\0"
+	"MydriaticAgentConcentrationUnitsSequence\0"
+	"AcrossScanSpatialResolution\0"
+	"MaximumAcrossScanDistortion\0"
+	"MydriaticAgentConcentration\0"
+	"IlluminationWaveLength\0"
+	"IlluminationPower\0"
+	"IlluminationBandwidth\0"
+	"MydriaticAgentSequence\0"
+	"OphthalmicAxialMeasurementsRightEyeSequence\0"
+	"OphthalmicAxialMeasurementsLeftEyeSequence\0"
+	"OphthalmicAxialMeasurementsDeviceType\0"
+	"OphthalmicAxialLengthMeasurementsType\0"
+	"OphthalmicAxialLengthSequence\0"
+	"OphthalmicAxialLength\0"
+	"LensStatusCodeSequence\0"
+	"VitreousStatusCodeSequence\0"
+	"IOLFormulaCodeSequence\0"
+	"IOLFormulaDetail\0"
+	"KeratometerIndex\0"
+	"SourceOfOphthalmicAxialLengthCodeSequence\0"
+	"SourceOfCornealSizeDataCodeSequence\0"
+	"TargetRefraction\0"
+	"RefractiveProcedureOccurred\0"
+	"RefractiveSurgeryTypeCodeSequence\0"
+	"OphthalmicUltrasoundMethodCodeSequence\0"
+	"SurgicallyInducedAstigmatismSequence\0"
+	"TypeOfOpticalCorrection\0"
+	"ToricIOLPowerSequence\0"
+	"PredictedToricErrorSequence\0"
+	"PreSelectedForImplantation\0"
+	"ToricIOLPowerForExactEmmetropiaSequence\0"
+	"ToricIOLPowerForExactTargetRefractionSequence\0"
+	"OphthalmicAxialLengthMeasurementsSequence\0"
+	"IOLPower\0"
+	"PredictedRefractiveError\0"
+	"OphthalmicAxialLengthVelocity\0"
+	"LensStatusDescription\0"
+	"VitreousStatusDescription\0"
+	"IOLPowerSequence\0"
+	"LensConstantSequence\0"
+	"IOLManufacturer\0"
+	"LensConstantDescription\0"
+	"ImplantName\0"
+	"KeratometryMeasurementTypeCodeSequence\0"
+	"ImplantPartNumber\0"
+	"ReferencedOphthalmicAxialMeasurementsSequence\0"
+	"OphthalmicAxialLengthMeasurementsSegmentNameCodeSequence\0"
+	"RefractiveErrorBeforeRefractiveSurgeryCodeSequence\0"
+	"IOLPowerForExactEmmetropia\0"
+	"IOLPowerForExactTargetRefraction\0"
+	"AnteriorChamberDepthDefinitionCodeSequence\0"
+	"LensThicknessSequence\0"
+	"AnteriorChamberDepthSequence\0"
+	"CalculationCommentSequence\0"
+	"CalculationCommentType\0"
+	"CalculationComment\0"
+	"LensThickness\0"
+	"AnteriorChamberDepth\0"
+	"SourceOfLensThicknessDataCodeSequence\0"
+	"SourceOfAnteriorChamberDepthDataCodeSequence\0"
+	"SourceOfRefractiveMeasurementsSequence\0"
+	"SourceOfRefractiveMeasurementsCodeSequence\0"
+	"OphthalmicAxialLengthMeasurementModified\0"
+	"OphthalmicAxialLengthDataSourceCodeSequence\0"
+	"OphthalmicAxialLengthAcquisitionMethodCodeSequence\0"
+	"SignalToNoiseRatio\0"
+	"OphthalmicAxialLengthDataSourceDescription\0"
+	"OphthalmicAxialLengthMeasurementsTotalLengthSequence\0"
+	"OphthalmicAxialLengthMeasurementsSegmentalLengthSequence\0"
+	"OphthalmicAxialLengthMeasurementsLengthSummationSequence\0"
+	"UltrasoundOphthalmicAxialLengthMeasurementsSequence\0"
+	"OpticalOphthalmicAxialLengthMeasurementsSequence\0"
+	"UltrasoundSelectedOphthalmicAxialLengthSequence\0"
+	"OphthalmicAxialLengthSelectionMethodCodeSequence\0"
+	"OpticalSelectedOphthalmicAxialLengthSequence\0"
+	"SelectedSegmentalOphthalmicAxialLengthSequence\0"
+	"SelectedTotalOphthalmicAxialLengthSequence\0"
+	"OphthalmicAxialLengthQualityMetricSequence\0"
+	"OphthalmicAxialLengthQualityMetricTypeCodeSequence\0"
+	"OphthalmicAxialLengthQualityMetricTypeDescription\0"
+	"IntraocularLensCalculationsRightEyeSequence\0"
+	"IntraocularLensCalculationsLeftEyeSequence\0"
+	"ReferencedOphthalmicAxialLengthMeasurementQCImageSequence\0"
+	"OphthalmicMappingDeviceType\0"
+	"AcquisitionMethodCodeSequence\0"
+	"AcquisitionMethodAlgorithmSequence\0"
+	"OphthalmicThicknessMapTypeCodeSequence\0"
+	"OphthalmicThicknessMappingNormalsSequence\0"
+	"RetinalThicknessDefinitionCodeSequence\0"
+	"PixelValueMappingToCodedConceptSequence\0"
+	"MappedPixelValue\0"
+	"PixelValueMappingExplanation\0"
+	"OphthalmicThicknessMapQualityThresholdSequence\0"
+	"OphthalmicThicknessMapThresholdQualityRating\0"
+	"AnatomicStructureReferencePoint\0"
+	"RegistrationToLocalizerSequence\0"
+	"RegisteredLocalizerUnits\0"
+	"RegisteredLocalizerTopLeftHandCorner\0"
+	"RegisteredLocalizerBottomRightHandCorner\0"
+	"OphthalmicThicknessMapQualityRatingSequence\0"
+	"RelevantOPTAttributesSequence\0"
+	"TransformationMethodCodeSequence\0"
+	"TransformationAlgorithmSequence\0"
+	"OphthalmicAxialLengthMethod\0"
+	"OphthalmicFOV\0"
+	"TwoDimensionalToThreeDimensionalMapSequence\0"
+	"WideFieldOphthalmicPhotographyQualityRatingSequence\0"
+	"WideFieldOphthalmicPhotographyQualityThresholdSequence\0"
+	"WideFieldOphthalmicPhotographyThresholdQualityRating\0"
+	"XCoordinatesCenterPixelViewAngle\0"
+	"YCoordinatesCenterPixelViewAngle\0"
+	"NumberOfMapPoints\0"
+	"TwoDimensionalToThreeDimensionalMapData\0"
+	"DerivationAlgorithmSequence\0"
+	"OphthalmicImageTypeCodeSequence\0"
+	"OphthalmicImageTypeDescription\0"
+	"ScanPatternTypeCodeSequence\0"
+	"ReferencedSurfaceMeshIdentificationSequence\0"
+	"OphthalmicVolumetricPropertiesFlag\0"
+	"OphthalmicAnatomicReferencePointXCoordinate\0"
+	"OphthalmicAnatomicReferencePointYCoordinate\0"
+	"OphthalmicEnFaceImageQualityRatingSequence\0"
+	"QualityThreshold\0"
+	"OCTBscanAnalysisAcquisitionParametersSequence\0"
+	"NumberOfBscansPerFrame\0"
+	"BscanSlabThickness\0"
+	"DistanceBetweenBscanSlabs\0"
+	"BscanCycleTime\0"
+	"BscanCycleTimeVector\0"
+	"AscanRate\0"
+	"BscanRate\0"
+	"SurfaceMeshZPixelOffset\0"
+	"VisualFieldHorizontalExtent\0"
+	"VisualFieldVerticalExtent\0"
+	"VisualFieldShape\0"
+	"ScreeningTestModeCodeSequence\0"
+	"MaximumStimulusLuminance\0"
+	"BackgroundLuminance\0"
+	"StimulusColorCodeSequence\0"
+	"BackgroundIlluminationColorCodeSequence\0"
+	"StimulusArea\0"
+	"StimulusPresentationTime\0"
+	"FixationSequence\0"
+	"FixationMonitoringCodeSequence\0"
+	"VisualFieldCatchTrialSequence\0"
+	"FixationCheckedQuantity\0"
+	"PatientNotProperlyFixatedQuantity\0"
+	"PresentedVisualStimuliDataFlag\0"
+	"NumberOfVisualStimuli\0"
+	"ExcessiveFixationLossesDataFlag\0"
+	"ExcessiveFixationLosses\0"
+	"StimuliRetestingQuantity\0"
+	"CommentsOnPatientPerformanceOfVisualField\0"
+	"FalseNegativesEstimateFlag\0"
+	"FalseNegativesEstimate\0"
+	"NegativeCatchTrialsQuantity\0"
+	"FalseNegativesQuantity\0"
+	"ExcessiveFalseNegativesDataFlag\0"
+	"ExcessiveFalseNegatives\0"
+	"FalsePositivesEstimateFlag\0"
+	"FalsePositivesEstimate\0"
+	"CatchTrialsDataFlag\0"
+	"PositiveCatchTrialsQuantity\0"
+	"TestPointNormalsDataFlag\0"
+	"TestPointNormalsSequence\0"
+	"GlobalDeviationProbabilityNormalsFlag\0"
+	"FalsePositivesQuantity\0"
+	"ExcessiveFalsePositivesDataFlag\0"
+	"ExcessiveFalsePositives\0"
+	"VisualFieldTestNormalsFlag\0"
+	"ResultsNormalsSequence\0"
+	"AgeCorrectedSensitivityDeviationAlgorithmSequence\0"
+	"GlobalDeviationFromNormal\0"
+	"GeneralizedDefectSensitivityDeviationAlgorithmSequence\0"
+	"LocalizedDeviationFromNormal\0"
+	"PatientReliabilityIndicator\0"
+	"VisualFieldMeanSensitivity\0"
+	"GlobalDeviationProbability\0"
+	"LocalDeviationProbabilityNormalsFlag\0"
+	"LocalizedDeviationProbability\0"
+	"ShortTermFluctuationCalculated\0"
+	"ShortTermFluctuation\0"
+	"ShortTermFluctuationProbabilityCalculated\0"
+	"ShortTermFluctuationProbability\0"
+	"CorrectedLocalizedDeviationFromNormalCalculated\0"
+	"CorrectedLocalizedDeviationFromNormal\0"
+	"CorrectedLocalizedDeviationFromNormalProbabilityCalculated\0"
+	"CorrectedLocalizedDeviationFromNormalProbability\0"
+	"GlobalDeviationProbabilitySequence\0"
+	"LocalizedDeviationProbabilitySequence\0"
+	"FovealSensitivityMeasured\0"
+	"FovealSensitivity\0"
+	"VisualFieldTestDuration\0"
+	"VisualFieldTestPointSequence\0"
+	"VisualFieldTestPointXCoordinate\0"
+	"VisualFieldTestPointYCoordinate\0"
+	"AgeCorrectedSensitivityDeviationValue\0"
+	"StimulusResults\0"
+	"SensitivityValue\0"
+	"RetestStimulusSeen\0"
+	"RetestSensitivityValue\0"
+	"VisualFieldTestPointNormalsSequence\0"
+	"QuantifiedDefect\0"
+	"AgeCorrectedSensitivityDeviationProbabilityValue\0"
+	"GeneralizedDefectCorrectedSensitivityDeviationFlag\0"
+	"GeneralizedDefectCorrectedSensitivityDeviationValue\0"
+	"GeneralizedDefectCorrectedSensitivityDeviationProbabilityValue\0"
+	"MinimumSensitivityValue\0"
+	"BlindSpotLocalized\0"
+	"BlindSpotXCoordinate\0"
+	"BlindSpotYCoordinate\0"
+	"VisualAcuityMeasurementSequence\0"
+	"RefractiveParametersUsedOnPatientSequence\0"
+	"MeasurementLaterality\0"
+	"OphthalmicPatientClinicalInformationLeftEyeSequence\0"
+	"OphthalmicPatientClinicalInformationRightEyeSequence\0"
+	"FovealPointNormativeDataFlag\0"
+	"FovealPointProbabilityValue\0"
+	"ScreeningBaselineMeasured\0"
+	"ScreeningBaselineMeasuredSequence\0"
+	"ScreeningBaselineType\0"
+	"ScreeningBaselineValue\0"
+	"AlgorithmSource\0"
+	"DataSetName\0"
+	"DataSetVersion\0"
+	"DataSetSource\0"
+	"DataSetDescription\0"
+	"VisualFieldTestReliabilityGlobalIndexSequence\0"
+	"VisualFieldGlobalResultsIndexSequence\0"
+	"DataObservationSequence\0"
+	"IndexNormalsFlag\0"
+	"IndexProbability\0"
+	"IndexProbabilitySequence\0"
+	"SamplesPerPixel\0"
+	"SamplesPerPixelUsed\0"
+	"PhotometricInterpretation\0"
+	"ImageDimensions\0"
+	"PlanarConfiguration\0"
+	"NumberOfFrames\0"
+	"FrameIncrementPointer\0"
+	"FrameDimensionPointer\0"
+	"Rows\0"
+	"Columns\0"
+	"Planes\0"
+	"UltrasoundColorDataPresent\0"
+	"PixelSpacing\0"
+	"ZoomFactor\0"
+	"ZoomCenter\0"
+	"PixelAspectRatio\0"
+	"ImageFormat\0"
+	"ManipulatedImage\0"
+	"CorrectedImage\0"
+	"CompressionRecognitionCode\0"
+	"CompressionCode\0"
+	"CompressionOriginator\0"
+	"CompressionLabel\0"
+	"CompressionDescription\0"
+	"CompressionSequence\0"
+	"CompressionStepPointers\0"
+	"RepeatInterval\0"
+	"BitsGrouped\0"
+	"PerimeterTable\0"
+	"PerimeterValue\0"
+	"PredictorRows\0"
+	"PredictorColumns\0"
+	"PredictorConstants\0"
+	"BlockedPixels\0"
+	"BlockRows\0"
+	"BlockColumns\0"
+	"RowOverlap\0"
+	"ColumnOverlap\0"
+	"BitsAllocated\0"
+	"BitsStored\0"
+	"HighBit\0"
+	"PixelRepresentation\0"
+	"SmallestValidPixelValue\0"
+	"LargestValidPixelValue\0"
+	"SmallestImagePixelValue\0"
+	"LargestImagePixelValue\0"
+	"SmallestPixelValueInSeries\0"
+	"LargestPixelValueInSeries\0"
+	"SmallestImagePixelValueInPlane\0"
+	"LargestImagePixelValueInPlane\0"
+	"PixelPaddingValue\0"
+	"PixelPaddingRangeLimit\0"
+	"FloatPixelPaddingValue\0"
+	"DoubleFloatPixelPaddingValue\0"
+	"FloatPixelPaddingRangeLimit\0"
+	"DoubleFloatPixelPaddingRangeLimit\0"
+	"ImageLocation\0"
+	"QualityControlImage\0"
+	"BurnedInAnnotation\0"
+	"RecognizableVisualFeatures\0"
+	"LongitudinalTemporalInformationModified\0"
+	"ReferencedColorPaletteInstanceUID\0"
+	"TransformLabel\0"
+	"TransformVersionNumber\0"
+	"NumberOfTransformSteps\0"
+	"SequenceOfCompressedData\0"
+	"DetailsOfCoefficients\0"
+	"RowsForNthOrderCoefficients\0"
+	"ColumnsForNthOrderCoefficients\0"
+	"CoefficientCoding\0"
+	"CoefficientCodingPointers\0"
+	"DCTLabel\0"
+	"DataBlockDescription\0"
+	"DataBlock\0"
+	"NormalizationFactorFormat\0"
+	"ZonalMapNumberFormat\0"
+	"ZonalMapLocation\0"
+	"ZonalMapFormat\0"
+	"AdaptiveMapFormat\0"
+	"CodeNumberFormat\0"
+	"CodeLabel\0"
+	"NumberOfTables\0"
+	"CodeTableLocation\0"
+	"BitsForCodeWord\0"
+	"ImageDataLocation\0"
+	"PixelSpacingCalibrationType\0"
+	"PixelSpacingCalibrationDescription\0"
+	"PixelIntensityRelationship\0"
+	"PixelIntensityRelationshipSign\0"
+	"WindowCenter\0"
+	"WindowWidth\0"
+	"RescaleIntercept\0"
+	"RescaleSlope\0"
+	"RescaleType\0"
+	"WindowCenterWidthExplanation\0"
+	"VOILUTFunction\0"
+	"GrayScale\0"
+	"RecommendedViewingMode\0"
+	"GrayLookupTableDescriptor\0"
+	"RedPaletteColorLookupTableDescriptor\0"
+	"GreenPaletteColorLookupTableDescriptor\0"
+	"BluePaletteColorLookupTableDescriptor\0"
+	"AlphaPaletteColorLookupTableDescriptor\0"
+	"LargeRedPaletteColorLookupTableDescriptor\0"
+	"LargeGreenPaletteColorLookupTableDescriptor\0"
+	"LargeBluePaletteColorLookupTableDescriptor\0"
+	"PaletteColorLookupTableUID\0"
+	"GrayLookupTableData\0"
+	"RedPaletteColorLookupTableData\0"
+	"GreenPaletteColorLookupTableData\0"
+	"BluePaletteColorLookupTableData\0"
+	"AlphaPaletteColorLookupTableData\0"
+	"LargeRedPaletteColorLookupTableData\0"
+	"LargeGreenPaletteColorLookupTableData\0"
+	"LargeBluePaletteColorLookupTableData\0"
+	"LargePaletteColorLookupTableUID\0"
+	"SegmentedRedPaletteColorLookupTableData\0"
+	"SegmentedGreenPaletteColorLookupTableData\0"
+	"SegmentedBluePaletteColorLookupTableData\0"
+	"SegmentedAlphaPaletteColorLookupTableData\0"
+	"StoredValueColorRangeSequence\0"
+	"MinimumStoredValueMapped\0"
+	"MaximumStoredValueMapped\0"
+	"BreastImplantPresent\0"
+	"PartialView\0"
+	"PartialViewDescription\0"
+	"PartialViewCodeSequence\0"
+	"SpatialLocationsPreserved\0"
+	"DataFrameAssignmentSequence\0"
+	"DataPathAssignment\0"
+	"BitsMappedToColorLookupTable\0"
+	"BlendingLUT1Sequence\0"
+	"BlendingLUT1TransferFunction\0"
+	"BlendingWeightConstant\0"
+	"BlendingLookupTableDescriptor\0"
+	"BlendingLookupTableData\0"
+	"EnhancedPaletteColorLookupTableSequence\0"
+	"BlendingLUT2Sequence\0"
+	"BlendingLUT2TransferFunction\0"
+	"DataPathID\0"
+	"RGBLUTTransferFunction\0"
+	"AlphaLUTTransferFunction\0"
+	"ICCProfile\0"
+	"ColorSpace\0"
+	"LossyImageCompression\0"
+	"LossyImageCompressionRatio\0"
+	"LossyImageCompressionMethod\0"
+	"ModalityLUTSequence\0"
+	"LUTDescriptor\0"
+	"LUTExplanation\0"
+	"ModalityLUTType\0"
+	"LUTData\0"
+	"VOILUTSequence\0"
+	"SoftcopyVOILUTSequence\0"
+	"ImagePresentationComments\0"
+	"BiPlaneAcquisitionSequence\0"
+	"RepresentativeFrameNumber\0"
+	"FrameNumbersOfInterest\0"
+	"FrameOfInterestDescription\0"
+	"FrameOfInterestType\0"
+	"MaskPointers\0"
+	"RWavePointer\0"
+	"MaskSubtractionSequence\0"
+	"MaskOperation\0"
+	"ApplicableFrameRange\0"
+	"MaskFrameNumbers\0"
+	"ContrastFrameAveraging\0"
+	"MaskSubPixelShift\0"
+	"TIDOffset\0"
+	"MaskOperationExplanation\0"
+	"EquipmentAdministratorSequence\0"
+	"NumberOfDisplaySubsystems\0"
+	"CurrentConfigurationID\0"
+	"DisplaySubsystemID\0"
+	"DisplaySubsystemName\0"
+	"DisplaySubsystemDescription\0"
+	"SystemStatus\0"
+	"SystemStatusComment\0"
+	"TargetLuminanceCharacteristicsSequence\0"
+	"LuminanceCharacteristicsID\0"
+	"DisplaySubsystemConfigurationSequence\0"
+	"ConfigurationID\0"
+	"ConfigurationName\0"
+	"ConfigurationDescription\0"
+	"ReferencedTargetLuminanceCharacteristicsID\0"
+	"QAResultsSequence\0"
+	"DisplaySubsystemQAResultsSequence\0"
+	"ConfigurationQAResultsSequence\0"
+	"MeasurementEquipmentSequence\0"
+	"MeasurementFunctions\0"
+	"MeasurementEquipmentType\0"
+	"VisualEvaluationResultSequence\0"
+	"DisplayCalibrationResultSequence\0"
+	"DDLValue\0"
+	"CIExyWhitePoint\0"
+	"DisplayFunctionType\0"
+	"GammaValue\0"
+	"NumberOfLuminancePoints\0"
+	"LuminanceResponseSequence\0"
+	"TargetMinimumLuminance\0"
+	"TargetMaximumLuminance\0"
+	"LuminanceValue\0"
+	"LuminanceResponseDescription\0"
+	"WhitePointFlag\0"
+	"DisplayDeviceTypeCodeSequence\0"
+	"DisplaySubsystemSequence\0"
+	"LuminanceResultSequence\0"
+	"AmbientLightValueSource\0"
+	"MeasuredCharacteristics\0"
+	"LuminanceUniformityResultSequence\0"
+	"VisualEvaluationTestSequence\0"
+	"TestResult\0"
+	"TestResultComment\0"
+	"TestImageValidation\0"
+	"TestPatternCodeSequence\0"
+	"MeasurementPatternCodeSequence\0"
+	"VisualEvaluationMethodCodeSequence\0"
+	"PixelDataProviderURL\0"
+	"DataPointRows\0"
+	"DataPointColumns\0"
+	"SignalDomainColumns\0"
+	"LargestMonochromePixelValue\0"
+	"DataRepresentation\0"
+	"PixelMeasuresSequence\0"
+	"FrameVOILUTSequence\0"
+	"PixelValueTransformationSequence\0"
+	"SignalDomainRows\0"
+	"DisplayFilterPercentage\0"
+	"FramePixelShiftSequence\0"
+	"SubtractionItemID\0"
+	"PixelIntensityRelationshipLUTSequence\0"
+	"FramePixelDataPropertiesSequence\0"
+	"GeometricalProperties\0"
+	"GeometricMaximumDistortion\0"
+	"ImageProcessingApplied\0"
+	"MaskSelectionMode\0"
+	"LUTFunction\0"
+	"MaskVisibilityPercentage\0"
+	"PixelShiftSequence\0"
+	"RegionPixelShiftSequence\0"
+	"VerticesOfTheRegion\0"
+	"MultiFramePresentationSequence\0"
+	"PixelShiftFrameRange\0"
+	"LUTFrameRange\0"
+	"ImageToEquipmentMappingMatrix\0"
+	"EquipmentCoordinateSystemIdentification\0"
+	"StudyStatusID\0"
+	"StudyPriorityID\0"
+	"StudyIDIssuer\0"
+	"StudyVerifiedDate\0"
+	"StudyVerifiedTime\0"
+	"StudyReadDate\0"
+	"StudyReadTime\0"
+	"ScheduledStudyStartDate\0"
+	"ScheduledStudyStartTime\0"
+	"ScheduledStudyStopDate\0"
+	"ScheduledStudyStopTime\0"
+	"ScheduledStudyLocation\0"
+	"ScheduledStudyLocationAETitle\0"
+	"ReasonForStudy\0"
+	"RequestingPhysicianIdentificationSequence\0"
+	"RequestingPhysician\0"
+	"RequestingService\0"
+	"RequestingServiceCodeSequence\0"
+	"StudyArrivalDate\0"
+	"StudyArrivalTime\0"
+	"StudyCompletionDate\0"
+	"StudyCompletionTime\0"
+	"StudyComponentStatusID\0"
+	"RequestedProcedureDescription\0"
+	"RequestedProcedureCodeSequence\0"
+	"RequestedLateralityCodeSequence\0"
+	"ReasonForVisit\0"
+	"ReasonForVisitCodeSequence\0"
+	"RequestedContrastAgent\0"
+	"StudyComments\0"
+	"FlowIdentifierSequence\0"
+	"FlowIdentifier\0"
+	"FlowTransferSyntaxUID\0"
+	"FlowRTPSamplingRate\0"
+	"SourceIdentifier\0"
+	"FrameOriginTimestamp\0"
+	"IncludesImagingSubject\0"
+	"FrameUsefulnessGroupSequence\0"
+	"RealTimeBulkDataFlowSequence\0"
+	"CameraPositionGroupSequence\0"
+	"IncludesInformation\0"
+	"TimeOfFrameGroupSequence\0"
+	"ReferencedPatientAliasSequence\0"
+	"VisitStatusID\0"
+	"AdmissionID\0"
+	"IssuerOfAdmissionID\0"
+	"IssuerOfAdmissionIDSequence\0"
+	"RouteOfAdmissions\0"
+	"ScheduledAdmissionDate\0"
+	"ScheduledAdmissionTime\0"
+	"ScheduledDischargeDate\0"
+	"ScheduledDischargeTime\0"
+	"ScheduledPatientInstitutionResidence\0"
+	"AdmittingDate\0"
+	"AdmittingTime\0"
+	"DischargeDate\0"
+	"DischargeTime\0"
+	"DischargeDiagnosisDescription\0"
+	"DischargeDiagnosisCodeSequence\0"
+	"SpecialNeeds\0"
+	"ServiceEpisodeID\0"
+	"IssuerOfServiceEpisodeID\0"
+	"ServiceEpisodeDescription\0"
+	"IssuerOfServiceEpisodeIDSequence\0"
+	"PertinentDocumentsSequence\0"
+	"PertinentResourcesSequence\0"
+	"ResourceDescription\0"
+	"CurrentPatientLocation\0"
+	"PatientInstitutionResidence\0"
+	"PatientState\0"
+	"PatientClinicalTrialParticipationSequence\0"
+	"VisitComments\0"
+	"WaveformOriginality\0"
+	"NumberOfWaveformChannels\0"
+	"NumberOfWaveformSamples\0"
+	"SamplingFrequency\0"
+	"MultiplexGroupLabel\0"
+	"ChannelDefinitionSequence\0"
+	"WaveformChannelNumber\0"
+	"ChannelLabel\0"
+	"ChannelStatus\0"
+	"ChannelSourceSequence\0"
+	"ChannelSourceModifiersSequence\0"
+	"SourceWaveformSequence\0"
+	"ChannelDerivationDescription\0"
+	"ChannelSensitivity\0"
+	"ChannelSensitivityUnitsSequence\0"
+	"ChannelSensitivityCorrectionFactor\0"
+	"ChannelBaseline\0"
+	"ChannelTimeSkew\0"
+	"ChannelSampleSkew\0"
+	"ChannelOffset\0"
+	"WaveformBitsStored\0"
+	"FilterLowFrequency\0"
+	"FilterHighFrequency\0"
+	"NotchFilterFrequency\0"
+	"NotchFilterBandwidth\0"
+	"WaveformDataDisplayScale\0"
+	"WaveformDisplayBackgroundCIELabValue\0"
+	"WaveformPresentationGroupSequence\0"
+	"PresentationGroupNumber\0"
+	"ChannelDisplaySequence\0"
+	"ChannelRecommendedDisplayCIELabValue\0"
+	"ChannelPosition\0"
+	"DisplayShadingFlag\0"
+	"FractionalChannelDisplayScale\0"
+	"AbsoluteChannelDisplayScale\0"
+	"MultiplexedAudioChannelsDescriptionCodeSequence\0"
+	"ChannelIdentificationCode\0"
+	"ChannelMode\0"
+	"MultiplexGroupUID\0"
+	"PowerlineFrequency\0"
+	"ChannelImpedanceSequence\0"
+	"ImpedanceValue\0"
+	"ImpedanceMeasurementDateTime\0"
+	"ImpedanceMeasurementFrequency\0"
+	"ImpedanceMeasurementCurrentType\0"
+	"ScheduledStationAETitle\0"
+	"ScheduledProcedureStepStartDate\0"
+	"ScheduledProcedureStepStartTime\0"
+	"ScheduledProcedureStepEndDate\0"
+	"ScheduledProcedureStepEndTime\0"
+	"ScheduledPerformingPhysicianName\0"
+	"ScheduledProcedureStepDescription\0"
+	"ScheduledProtocolCodeSequence\0"
+	"ScheduledProcedureStepID\0"
+	"StageCodeSequence\0"
+	"ScheduledPerformingPhysicianIdentificationSequence\0"
+	"ScheduledStationName\0"
+	"ScheduledProcedureStepLocation\0"
+	"PreMedication\0"
+	"ScheduledProcedureStepStatus\0"
+	"OrderPlacerIdentifierSequence\0"
+	"OrderFillerIdentifierSequence\0"
+	"LocalNamespaceEntityID\0"
+	"UniversalEntityID\0"
+	"UniversalEntityIDType\0"
+	"IdentifierTypeCode\0"
+	"AssigningFacilitySequence\0"
+	"AssigningJurisdictionCodeSequence\0"
+	"AssigningAgencyOrDepartmentCodeSequence\0"
+	"ScheduledProcedureStepSequence\0"
+	"ReferencedNonImageCompositeSOPInstanceSequence\0"
+	"PerformedStationAETitle\0"
+	"PerformedStationName\0"
+	"PerformedLocation\0"
+	"PerformedProcedureStepStartDate\0"
+	"PerformedProcedureStepStartTime\0"
+	"PerformedProcedureStepEndDate\0"
+	"PerformedProcedureStepEndTime\0"
+	"PerformedProcedureStepStatus\0"
+	"PerformedProcedureStepID\0"
+	"PerformedProcedureStepDescription\0"
+	"PerformedProcedureTypeDescription\0"
+	"PerformedProtocolCodeSequence\0"
+	"PerformedProtocolType\0"
+	"ScheduledStepAttributesSequence\0"
+	"RequestAttributesSequence\0"
+	"CommentsOnThePerformedProcedureStep\0"
+	"PerformedProcedureStepDiscontinuationReasonCodeSequence\0"
+	"QuantitySequence\0"
+	"Quantity\0"
+	"MeasuringUnitsSequence\0"
+	"BillingItemSequence\0"
+	"TotalTimeOfFluoroscopy\0"
+	"TotalNumberOfExposures\0"
+	"EntranceDose\0"
+	"ExposedArea\0"
+	"DistanceSourceToEntrance\0"
+	"DistanceSourceToSupport\0"
+	"ExposureDoseSequence\0"
+	"CommentsOnRadiationDose\0"
+	"XRayOutput\0"
+	"HalfValueLayer\0"
+	"OrganDose\0"
+	"OrganExposed\0"
+	"BillingProcedureStepSequence\0"
+	"FilmConsumptionSequence\0"
+	"BillingSuppliesAndDevicesSequence\0"
+	"ReferencedProcedureStepSequence\0"
+	"PerformedSeriesSequence\0"
+	"CommentsOnTheScheduledProcedureStep\0"
+	"ProtocolContextSequence\0"
+	"ContentItemModifierSequence\0"
+	"ScheduledSpecimenSequence\0"
+	"SpecimenAccessionNumber\0"
+	"ContainerIdentifier\0"
+	"IssuerOfTheContainerIdentifierSequence\0"
+	"AlternateContainerIdentifierSequence\0"
+	"ContainerTypeCodeSequence\0"
+	"ContainerDescription\0"
+	"ContainerComponentSequence\0"
+	"SpecimenSequence\0"
+	"SpecimenIdentifier\0"
+	"SpecimenDescriptionSequenceTrial\0"
+	"SpecimenDescriptionTrial\0"
+	"SpecimenUID\0"
+	"AcquisitionContextSequence\0"
+	"AcquisitionContextDescription\0"
+	"SpecimenDescriptionSequence\0"
+	"IssuerOfTheSpecimenIdentifierSequence\0"
+	"SpecimenTypeCodeSequence\0"
+	"SpecimenShortDescription\0"
+	"SpecimenDetailedDescription\0"
+	"SpecimenPreparationSequence\0"
+	"SpecimenPreparationStepContentItemSequence\0"
+	"SpecimenLocalizationContentItemSequence\0"
+	"SlideIdentifier\0"
+	"WholeSlideMicroscopyImageFrameTypeSequence\0"
+	"ImageCenterPointCoordinatesSequence\0"
+	"XOffsetInSlideCoordinateSystem\0"
+	"YOffsetInSlideCoordinateSystem\0"
+	"ZOffsetInSlideCoordinateSystem\0"
+	"PixelSpacingSequence\0"
+	"CoordinateSystemAxisCodeSequence\0"
+	"MeasurementUnitsCodeSequence\0"
+	"VitalStainCodeSequenceTrial\0"
+	"RequestedProcedureID\0"
+	"ReasonForTheRequestedProcedure\0"
+	"RequestedProcedurePriority\0"
+	"PatientTransportArrangements\0"
+	"RequestedProcedureLocation\0"
+	"PlacerOrderNumberProcedure\0"
+	"FillerOrderNumberProcedure\0"
+	"ConfidentialityCode\0"
+	"ReportingPriority\0"
+	"ReasonForRequestedProcedureCodeSequence\0"
+	"NamesOfIntendedRecipientsOfResults\0"
+	"IntendedRecipientsOfResultsIdentificationSequence\0"
+	"ReasonForPerformedProcedureCodeSequence\0"
+	"RequestedProcedureDescriptionTrial\0"
+	"PersonIdentificationCodeSequence\0"
+	"PersonAddress\0"
+	"PersonTelephoneNumbers\0"
+	"PersonTelecomInformation\0"
+	"RequestedProcedureComments\0"
+	"ReasonForTheImagingServiceRequest\0"
+	"IssueDateOfImagingServiceRequest\0"
+	"IssueTimeOfImagingServiceRequest\0"
+	"PlacerOrderNumberImagingServiceRequestRetired\0"
+	"FillerOrderNumberImagingServiceRequestRetired\0"
+	"OrderEnteredBy\0"
+	"OrderEntererLocation\0"
+	"OrderCallbackPhoneNumber\0"
+	"OrderCallbackTelecomInformation\0"
+	"PlacerOrderNumberImagingServiceRequest\0"
+	"FillerOrderNumberImagingServiceRequest\0"
+	"ImagingServiceRequestComments\0"
+	"ConfidentialityConstraintOnPatientDataDescription\0"
+	"GeneralPurposeScheduledProcedureStepStatus\0"
+	"GeneralPurposePerformedProcedureStepStatus\0"
+	"GeneralPurposeScheduledProcedureStepPriority\0"
+	"ScheduledProcessingApplicationsCodeSequence\0"
+	"ScheduledProcedureStepStartDateTime\0"
+	"MultipleCopiesFlag\0"
+	"PerformedProcessingApplicationsCodeSequence\0"
+	"ScheduledProcedureStepExpirationDateTime\0"
+	"HumanPerformerCodeSequence\0"
+	"ScheduledProcedureStepModificationDateTime\0"
+	"ExpectedCompletionDateTime\0"
+	"ResultingGeneralPurposePerformedProcedureStepsSequence\0"
+	"ReferencedGeneralPurposeScheduledProcedureStepSequence\0"
+	"ScheduledWorkitemCodeSequence\0"
+	"PerformedWorkitemCodeSequence\0"
+	"InputAvailabilityFlag\0"
+	"InputInformationSequence\0"
+	"RelevantInformationSequence\0"
+	"ReferencedGeneralPurposeScheduledProcedureStepTransactionUID\0"
+	"ScheduledStationNameCodeSequence\0"
+	"ScheduledStationClassCodeSequence\0"
+	"ScheduledStationGeographicLocationCodeSequence\0"
+	"PerformedStationNameCodeSequence\0"
+	"PerformedStationClassCodeSequence\0"
+	"PerformedStationGeographicLocationCodeSequence\0"
+	"RequestedSubsequentWorkitemCodeSequence\0"
+	"NonDICOMOutputCodeSequence\0"
+	"OutputInformationSequence\0"
+	"ScheduledHumanPerformersSequence\0"
+	"ActualHumanPerformersSequence\0"
+	"HumanPerformerOrganization\0"
+	"HumanPerformerName\0"
+	"RawDataHandling\0"
+	"InputReadinessState\0"
+	"PerformedProcedureStepStartDateTime\0"
+	"PerformedProcedureStepEndDateTime\0"
+	"ProcedureStepCancellationDateTime\0"
+	"OutputDestinationSequence\0"
+	"DICOMStorageSequence\0"
+	"STOWRSStorageSequence\0"
+	"StorageURL\0"
+	"XDSStorageSequence\0"
+	"EntranceDoseInmGy\0"
+	"EntranceDoseDerivation\0"
+	"ParametricMapFrameTypeSequence\0"
+	"ReferencedImageRealWorldValueMappingSequence\0"
+	"RealWorldValueMappingSequence\0"
+	"PixelValueMappingCodeSequence\0"
+	"LUTLabel\0"
+	"RealWorldValueLastValueMapped\0"
+	"RealWorldValueLUTData\0"
+	"DoubleFloatRealWorldValueLastValueMapped\0"
+	"DoubleFloatRealWorldValueFirstValueMapped\0"
+	"RealWorldValueFirstValueMapped\0"
+	"QuantityDefinitionSequence\0"
+	"RealWorldValueIntercept\0"
+	"RealWorldValueSlope\0"
+	"FindingsFlagTrial\0"
+	"RelationshipType\0"
+	"FindingsSequenceTrial\0"
+	"FindingsGroupUIDTrial\0"
+	"ReferencedFindingsGroupUIDTrial\0"
+	"FindingsGroupRecordingDateTrial\0"
+	"FindingsGroupRecordingTimeTrial\0"
+	"FindingsSourceCategoryCodeSequenceTrial\0"
+	"VerifyingOrganization\0"
+	"DocumentingOrganizationIdentifierCodeSequenceTrial\0"
+	"VerificationDateTime\0"
+	"ObservationDateTime\0"
+	"ObservationStartDateTime\0"
+	"ValueType\0"
+	"ConceptNameCodeSequence\0"
+	"MeasurementPrecisionDescriptionTrial\0"
+	"ContinuityOfContent\0"
+	"UrgencyOrPriorityAlertsTrial\0"
+	"SequencingIndicatorTrial\0"
+	"DocumentIdentifierCodeSequenceTrial\0"
+	"DocumentAuthorTrial\0"
+	"DocumentAuthorIdentifierCodeSequenceTrial\0"
+	"IdentifierCodeSequenceTrial\0"
+	"VerifyingObserverSequence\0"
+	"ObjectBinaryIdentifierTrial\0"
+	"VerifyingObserverName\0"
+	"DocumentingObserverIdentifierCodeSequenceTrial\0"
+	"AuthorObserverSequence\0"
+	"ParticipantSequence\0"
+	"CustodialOrganizationSequence\0"
+	"ParticipationType\0"
+	"ParticipationDateTime\0"
+	"ObserverType\0"
+	"ProcedureIdentifierCodeSequenceTrial\0"
+	"VerifyingObserverIdentificationCodeSequence\0"
+	"ObjectDirectoryBinaryIdentifierTrial\0"
+	"EquivalentCDADocumentSequence\0"
+	"ReferencedWaveformChannels\0"
+	"DateOfDocumentOrVerbalTransactionTrial\0"
+	"TimeOfDocumentCreationOrVerbalTransactionTrial\0"
+	"DateTime\0"
+	"Date\0"
+	"Time\0"
+	"PersonName\0"
+	"UID\0"
+	"ReportStatusIDTrial\0"
+	"TemporalRangeType\0"
+	"ReferencedSamplePositions\0"
+	"ReferencedFrameNumbers\0"
+	"ReferencedTimeOffsets\0"
+	"ReferencedDateTime\0"
+	"TextValue\0"
+	"FloatingPointValue\0"
+	"RationalNumeratorValue\0"
+	"RationalDenominatorValue\0"
+	"ObservationCategoryCodeSequenceTrial\0"
+	"ConceptCodeSequence\0"
+	"BibliographicCitationTrial\0"
+	"PurposeOfReferenceCodeSequence\0"
+	"ObservationUID\0"
+	"ReferencedObservationUIDTrial\0"
+	"ReferencedObservationClassTrial\0"
+	"ReferencedObjectObservationClassTrial\0"
+	"AnnotationGroupNumber\0"
+	"ObservationDateTrial\0"
+	"ObservationTimeTrial\0"
+	"MeasurementAutomationTrial\0"
+	"ModifierCodeSequence\0"
+	"IdentificationDescriptionTrial\0"
+	"CoordinatesSetGeometricTypeTrial\0"
+	"AlgorithmCodeSequenceTrial\0"
+	"AlgorithmDescriptionTrial\0"
+	"PixelCoordinatesSetTrial\0"
+	"MeasuredValueSequence\0"
+	"NumericValueQualifierCodeSequence\0"
+	"CurrentObserverTrial\0"
+	"NumericValue\0"
+	"ReferencedAccessionSequenceTrial\0"
+	"ReportStatusCommentTrial\0"
+	"ProcedureContextSequenceTrial\0"
+	"VerbalSourceTrial\0"
+	"AddressTrial\0"
+	"TelephoneNumberTrial\0"
+	"VerbalSourceIdentifierCodeSequenceTrial\0"
+	"PredecessorDocumentsSequence\0"
+	"ReferencedRequestSequence\0"
+	"PerformedProcedureCodeSequence\0"
+	"CurrentRequestedProcedureEvidenceSequence\0"
+	"ReportDetailSequenceTrial\0"
+	"PertinentOtherEvidenceSequence\0"
+	"HL7StructuredDocumentReferenceSequence\0"
+	"ObservationSubjectUIDTrial\0"
+	"ObservationSubjectClassTrial\0"
+	"ObservationSubjectTypeCodeSequenceTrial\0"
+	"CompletionFlag\0"
+	"CompletionFlagDescription\0"
+	"VerificationFlag\0"
+	"ArchiveRequested\0"
+	"PreliminaryFlag\0"
+	"ContentTemplateSequence\0"
+	"IdenticalDocumentsSequence\0"
+	"ObservationSubjectContextFlagTrial\0"
+	"ObserverContextFlagTrial\0"
+	"ProcedureContextFlagTrial\0"
+	"ContentSequence\0"
+	"RelationshipSequenceTrial\0"
+	"RelationshipTypeCodeSequenceTrial\0"
+	"LanguageCodeSequenceTrial\0"
+	"TabulatedValuesSequence\0"
+	"NumberOfTableRows\0"
+	"NumberOfTableColumns\0"
+	"TableRowNumber\0"
+	"TableColumnNumber\0"
+	"TableRowDefinitionSequence\0"
+	"TableColumnDefinitionSequence\0"
+	"CellValuesSequence\0"
+	"UniformResourceLocatorTrial\0"
+	"WaveformAnnotationSequence\0"
+	"TemplateIdentifier\0"
+	"TemplateVersion\0"
+	"TemplateLocalVersion\0"
+	"TemplateExtensionFlag\0"
+	"TemplateExtensionOrganizationUID\0"
+	"TemplateExtensionCreatorUID\0"
+	"ReferencedContentItemIdentifier\0"
+	"HL7InstanceIdentifier\0"
+	"HL7DocumentEffectiveTime\0"
+	"HL7DocumentTypeCodeSequence\0"
+	"DocumentClassCodeSequence\0"
+	"RetrieveURI\0"
+	"RetrieveLocationUID\0"
+	"TypeOfInstances\0"
+	"DICOMRetrievalSequence\0"
+	"DICOMMediaRetrievalSequence\0"
+	"WADORetrievalSequence\0"
+	"XDSRetrievalSequence\0"
+	"WADORSRetrievalSequence\0"
+	"RepositoryUniqueID\0"
+	"HomeCommunityID\0"
+	"DocumentTitle\0"
+	"EncapsulatedDocument\0"
+	"MIMETypeOfEncapsulatedDocument\0"
+	"SourceInstanceSequence\0"
+	"ListOfMIMETypes\0"
+	"EncapsulatedDocumentLength\0"
+	"ProductPackageIdentifier\0"
+	"SubstanceAdministrationApproval\0"
+	"ApprovalStatusFurtherDescription\0"
+	"ApprovalStatusDateTime\0"
+	"ProductTypeCodeSequence\0"
+	"ProductName\0"
+	"ProductDescription\0"
+	"ProductLotIdentifier\0"
+	"ProductExpirationDateTime\0"
+	"SubstanceAdministrationDateTime\0"
+	"SubstanceAdministrationNotes\0"
+	"SubstanceAdministrationDeviceID\0"
+	"ProductParameterSequence\0"
+	"SubstanceAdministrationParameterSequence\0"
+	"ApprovalSequence\0"
+	"AssertionCodeSequence\0"
+	"AssertionUID\0"
+	"AsserterIdentificationSequence\0"
+	"AssertionDateTime\0"
+	"AssertionExpirationDateTime\0"
+	"AssertionComments\0"
+	"RelatedAssertionSequence\0"
+	"ReferencedAssertionUID\0"
+	"ApprovalSubjectSequence\0"
+	"OrganizationalRoleCodeSequence\0"
+	"LensDescription\0"
+	"RightLensSequence\0"
+	"LeftLensSequence\0"
+	"UnspecifiedLateralityLensSequence\0"
+	"CylinderSequence\0"
+	"PrismSequence\0"
+	"HorizontalPrismPower\0"
+	"HorizontalPrismBase\0"
+	"VerticalPrismPower\0"
+	"VerticalPrismBase\0"
+	"LensSegmentType\0"
+	"OpticalTransmittance\0"
+	"ChannelWidth\0"
+	"PupilSize\0"
+	"CornealSize\0"
+	"CornealSizeSequence\0"
+	"AutorefractionRightEyeSequence\0"
+	"AutorefractionLeftEyeSequence\0"
+	"DistancePupillaryDistance\0"
+	"NearPupillaryDistance\0"
+	"IntermediatePupillaryDistance\0"
+	"OtherPupillaryDistance\0"
+	"KeratometryRightEyeSequence\0"
+	"KeratometryLeftEyeSequence\0"
+	"SteepKeratometricAxisSequence\0"
+	"RadiusOfCurvature\0"
+	"KeratometricPower\0"
+	"KeratometricAxis\0"
+	"FlatKeratometricAxisSequence\0"
+	"BackgroundColor\0"
+	"Optotype\0"
+	"OptotypePresentation\0"
+	"SubjectiveRefractionRightEyeSequence\0"
+	"SubjectiveRefractionLeftEyeSequence\0"
+	"AddNearSequence\0"
+	"AddIntermediateSequence\0"
+	"AddOtherSequence\0"
+	"AddPower\0"
+	"ViewingDistance\0"
+	"CorneaMeasurementsSequence\0"
+	"SourceOfCorneaMeasurementDataCodeSequence\0"
+	"SteepCornealAxisSequence\0"
+	"FlatCornealAxisSequence\0"
+	"CornealPower\0"
+	"CornealAxis\0"
+	"CorneaMeasurementMethodCodeSequence\0"
+	"RefractiveIndexOfCornea\0"
+	"RefractiveIndexOfAqueousHumor\0"
+	"VisualAcuityTypeCodeSequence\0"
+	"VisualAcuityRightEyeSequence\0"
+	"VisualAcuityLeftEyeSequence\0"
+	"VisualAcuityBothEyesOpenSequence\0"
+	"ViewingDistanceType\0"
+	"VisualAcuityModifiers\0"
+	"DecimalVisualAcuity\0"
+	"OptotypeDetailedDefinition\0"
+	"ReferencedRefractiveMeasurementsSequence\0"
+	"SpherePower\0"
+	"CylinderPower\0"
+	"CornealTopographySurface\0"
+	"CornealVertexLocation\0"
+	"PupilCentroidXCoordinate\0"
+	"PupilCentroidYCoordinate\0"
+	"EquivalentPupilRadius\0"
+	"CornealTopographyMapTypeCodeSequence\0"
+	"VerticesOfTheOutlineOfPupil\0"
+	"CornealTopographyMappingNormalsSequence\0"
+	"MaximumCornealCurvatureSequence\0"
+	"MaximumCornealCurvature\0"
+	"MaximumCornealCurvatureLocation\0"
+	"MinimumKeratometricSequence\0"
+	"SimulatedKeratometricCylinderSequence\0"
+	"AverageCornealPower\0"
+	"CornealISValue\0"
+	"AnalyzedArea\0"
+	"SurfaceRegularityIndex\0"
+	"SurfaceAsymmetryIndex\0"
+	"CornealEccentricityIndex\0"
+	"KeratoconusPredictionIndex\0"
+	"DecimalPotentialVisualAcuity\0"
+	"CornealTopographyMapQualityEvaluation\0"
+	"SourceImageCornealProcessedDataSequence\0"
+	"CornealPointLocation\0"
+	"CornealPointEstimated\0"
+	"AxialPower\0"
+	"TangentialPower\0"
+	"RefractivePower\0"
+	"RelativeElevation\0"
+	"CornealWavefront\0"
+	"ImagedVolumeWidth\0"
+	"ImagedVolumeHeight\0"
+	"ImagedVolumeDepth\0"
+	"TotalPixelMatrixColumns\0"
+	"TotalPixelMatrixRows\0"
+	"TotalPixelMatrixOriginSequence\0"
+	"SpecimenLabelInImage\0"
+	"FocusMethod\0"
+	"ExtendedDepthOfField\0"
+	"NumberOfFocalPlanes\0"
+	"DistanceBetweenFocalPlanes\0"
+	"RecommendedAbsentPixelCIELabValue\0"
+	"IlluminatorTypeCodeSequence\0"
+	"ImageOrientationSlide\0"
+	"OpticalPathSequence\0"
+	"OpticalPathIdentifier\0"
+	"OpticalPathDescription\0"
+	"IlluminationColorCodeSequence\0"
+	"SpecimenReferenceSequence\0"
+	"CondenserLensPower\0"
+	"ObjectiveLensPower\0"
+	"ObjectiveLensNumericalAperture\0"
+	"PaletteColorLookupTableSequence\0"
+	"ReferencedImageNavigationSequence\0"
+	"TopLeftHandCornerOfLocalizerArea\0"
+	"BottomRightHandCornerOfLocalizerArea\0"
+	"OpticalPathIdentificationSequence\0"
+	"PlanePositionSlideSequence\0"
+	"ColumnPositionInTotalImagePixelMatrix\0"
+	"RowPositionInTotalImagePixelMatrix\0"
+	"PixelOriginInterpretation\0"
+	"NumberOfOpticalPaths\0"
+	"TotalPixelMatrixFocalPlanes\0"
+	"CalibrationImage\0"
+	"DeviceSequence\0"
+	"ContainerComponentTypeCodeSequence\0"
+	"ContainerComponentThickness\0"
+	"DeviceLength\0"
+	"ContainerComponentWidth\0"
+	"DeviceDiameter\0"
+	"DeviceDiameterUnits\0"
+	"DeviceVolume\0"
+	"InterMarkerDistance\0"
+	"ContainerComponentMaterial\0"
+	"ContainerComponentID\0"
+	"ContainerComponentLength\0"
+	"ContainerComponentDiameter\0"
+	"ContainerComponentDescription\0"
+	"DeviceDescription\0"
+	"LongDeviceDescription\0"
+	"ContrastBolusIngredientPercentByVolume\0"
+	"OCTFocalDistance\0"
+	"BeamSpotSize\0"
+	"EffectiveRefractiveIndex\0"
+	"OCTAcquisitionDomain\0"
+	"OCTOpticalCenterWavelength\0"
+	"AxialResolution\0"
+	"RangingDepth\0"
+	"ALineRate\0"
+	"ALinesPerFrame\0"
+	"CatheterRotationalRate\0"
+	"ALinePixelSpacing\0"
+	"ModeOfPercutaneousAccessSequence\0"
+	"IntravascularOCTFrameTypeSequence\0"
+	"OCTZOffsetApplied\0"
+	"IntravascularFrameContentSequence\0"
+	"IntravascularLongitudinalDistance\0"
+	"IntravascularOCTFrameContentSequence\0"
+	"OCTZOffsetCorrection\0"
+	"CatheterDirectionOfRotation\0"
+	"SeamLineLocation\0"
+	"FirstALineLocation\0"
+	"SeamLineIndex\0"
+	"NumberOfPaddedALines\0"
+	"InterpolationType\0"
+	"RefractiveIndexApplied\0"
+	"EnergyWindowVector\0"
+	"NumberOfEnergyWindows\0"
+	"EnergyWindowInformationSequence\0"
+	"EnergyWindowRangeSequence\0"
+	"EnergyWindowLowerLimit\0"
+	"EnergyWindowUpperLimit\0"
+	"RadiopharmaceuticalInformationSequence\0"
+	"ResidualSyringeCounts\0"
+	"EnergyWindowName\0"
+	"DetectorVector\0"
+	"NumberOfDetectors\0"
+	"DetectorInformationSequence\0"
+	"PhaseVector\0"
+	"NumberOfPhases\0"
+	"PhaseInformationSequence\0"
+	"NumberOfFramesInPhase\0"
+	"PhaseDelay\0"
+	"PauseBetweenFrames\0"
+	"PhaseDescription\0"
+	"RotationVector\0"
+	"NumberOfRotations\0"
+	"RotationInformationSequence\0"
+	"NumberOfFramesInRotation\0"
+	"RRIntervalVector\0"
+	"NumberOfRRIntervals\0"
+	"GatedInformationSequence\0"
+	"DataInformationSequence\0"
+	"TimeSlotVector\0"
+	"NumberOfTimeSlots\0"
+	"TimeSlotInformationSequence\0"
+	"TimeSlotTime\0"
+	"SliceVector\0"
+	"NumberOfSlices\0"
+	"AngularViewVector\0"
+	"TimeSliceVector\0"
+	"NumberOfTimeSlices\0"
+	"StartAngle\0"
+	"TypeOfDetectorMotion\0"
+	"TriggerVector\0"
+	"NumberOfTriggersInPhase\0"
+	"ViewCodeSequence\0"
+	"ViewModifierCodeSequence\0"
+	"RadionuclideCodeSequence\0"
+	"AdministrationRouteCodeSequence\0"
+	"RadiopharmaceuticalCodeSequence\0"
+	"CalibrationDataSequence\0"
+	"EnergyWindowNumber\0"
+	"ImageID\0"
+	"PatientOrientationCodeSequence\0"
+	"PatientOrientationModifierCodeSequence\0"
+	"PatientGantryRelationshipCodeSequence\0"
+	"SliceProgressionDirection\0"
+	"ScanProgressionDirection\0"
+	"SeriesType\0"
+	"Units\0"
+	"CountsSource\0"
+	"ReprojectionMethod\0"
+	"SUVType\0"
+	"RandomsCorrectionMethod\0"
+	"AttenuationCorrectionMethod\0"
+	"DecayCorrection\0"
+	"ReconstructionMethod\0"
+	"DetectorLinesOfResponseUsed\0"
+	"ScatterCorrectionMethod\0"
+	"AxialAcceptance\0"
+	"AxialMash\0"
+	"TransverseMash\0"
+	"DetectorElementSize\0"
+	"CoincidenceWindowWidth\0"
+	"SecondaryCountsType\0"
+	"FrameReferenceTime\0"
+	"PrimaryPromptsCountsAccumulated\0"
+	"SecondaryCountsAccumulated\0"
+	"SliceSensitivityFactor\0"
+	"DecayFactor\0"
+	"DoseCalibrationFactor\0"
+	"ScatterFractionFactor\0"
+	"DeadTimeFactor\0"
+	"ImageIndex\0"
+	"CountsIncluded\0"
+	"DeadTimeCorrectionFlag\0"
+	"HistogramSequence\0"
+	"HistogramNumberOfBins\0"
+	"HistogramFirstBinValue\0"
+	"HistogramLastBinValue\0"
+	"HistogramBinWidth\0"
+	"HistogramExplanation\0"
+	"HistogramData\0"
+	"SegmentationType\0"
+	"SegmentSequence\0"
+	"SegmentedPropertyCategoryCodeSequence\0"
+	"SegmentNumber\0"
+	"SegmentLabel\0"
+	"SegmentDescription\0"
+	"SegmentationAlgorithmIdentificationSequence\0"
+	"SegmentAlgorithmType\0"
+	"SegmentAlgorithmName\0"
+	"SegmentIdentificationSequence\0"
+	"ReferencedSegmentNumber\0"
+	"RecommendedDisplayGrayscaleValue\0"
+	"RecommendedDisplayCIELabValue\0"
+	"MaximumFractionalValue\0"
+	"SegmentedPropertyTypeCodeSequence\0"
+	"SegmentationFractionalType\0"
+	"SegmentedPropertyTypeModifierCodeSequence\0"
+	"UsedSegmentsSequence\0"
+	"SegmentsOverlap\0"
+	"TrackingID\0"
+	"TrackingUID\0"
+	"DeformableRegistrationSequence\0"
+	"SourceFrameOfReferenceUID\0"
+	"DeformableRegistrationGridSequence\0"
+	"GridDimensions\0"
+	"GridResolution\0"
+	"VectorGridData\0"
+	"PreDeformationMatrixRegistrationSequence\0"
+	"PostDeformationMatrixRegistrationSequence\0"
+	"NumberOfSurfaces\0"
+	"SurfaceSequence\0"
+	"SurfaceNumber\0"
+	"SurfaceComments\0"
+	"SurfaceProcessing\0"
+	"SurfaceProcessingRatio\0"
+	"SurfaceProcessingDescription\0"
+	"RecommendedPresentationOpacity\0"
+	"RecommendedPresentationType\0"
+	"FiniteVolume\0"
+	"Manifold\0"
+	"SurfacePointsSequence\0"
+	"SurfacePointsNormalsSequence\0"
+	"SurfaceMeshPrimitivesSequence\0"
+	"NumberOfSurfacePoints\0"
+	"PointCoordinatesData\0"
+	"PointPositionAccuracy\0"
+	"MeanPointDistance\0"
+	"MaximumPointDistance\0"
+	"PointsBoundingBoxCoordinates\0"
+	"AxisOfRotation\0"
+	"CenterOfRotation\0"
+	"NumberOfVectors\0"
+	"VectorDimensionality\0"
+	"VectorAccuracy\0"
+	"VectorCoordinateData\0"
+	"DoublePointCoordinatesData\0"
+	"TrianglePointIndexList\0"
+	"EdgePointIndexList\0"
+	"VertexPointIndexList\0"
+	"TriangleStripSequence\0"
+	"TriangleFanSequence\0"
+	"LineSequence\0"
+	"PrimitivePointIndexList\0"
+	"SurfaceCount\0"
+	"ReferencedSurfaceSequence\0"
+	"ReferencedSurfaceNumber\0"
+	"SegmentSurfaceGenerationAlgorithmIdentificationSequence\0"
+	"SegmentSurfaceSourceInstanceSequence\0"
+	"AlgorithmFamilyCodeSequence\0"
+	"AlgorithmNameCodeSequence\0"
+	"AlgorithmVersion\0"
+	"AlgorithmParameters\0"
+	"FacetSequence\0"
+	"SurfaceProcessingAlgorithmIdentificationSequence\0"
+	"AlgorithmName\0"
+	"RecommendedPointRadius\0"
+	"RecommendedLineThickness\0"
+	"LongPrimitivePointIndexList\0"
+	"LongTrianglePointIndexList\0"
+	"LongEdgePointIndexList\0"
+	"LongVertexPointIndexList\0"
+	"TrackSetSequence\0"
+	"TrackSequence\0"
+	"RecommendedDisplayCIELabValueList\0"
+	"TrackingAlgorithmIdentificationSequence\0"
+	"TrackSetNumber\0"
+	"TrackSetLabel\0"
+	"TrackSetDescription\0"
+	"TrackSetAnatomicalTypeCodeSequence\0"
+	"MeasurementsSequence\0"
+	"TrackSetStatisticsSequence\0"
+	"FloatingPointValues\0"
+	"TrackPointIndexList\0"
+	"TrackStatisticsSequence\0"
+	"MeasurementValuesSequence\0"
+	"DiffusionAcquisitionCodeSequence\0"
+	"DiffusionModelCodeSequence\0"
+	"ImplantSize\0"
+	"ImplantTemplateVersion\0"
+	"ReplacedImplantTemplateSequence\0"
+	"ImplantType\0"
+	"DerivationImplantTemplateSequence\0"
+	"OriginalImplantTemplateSequence\0"
+	"EffectiveDateTime\0"
+	"ImplantTargetAnatomySequence\0"
+	"InformationFromManufacturerSequence\0"
+	"NotificationFromManufacturerSequence\0"
+	"InformationIssueDateTime\0"
+	"InformationSummary\0"
+	"ImplantRegulatoryDisapprovalCodeSequence\0"
+	"OverallTemplateSpatialTolerance\0"
+	"HPGLDocumentSequence\0"
+	"HPGLDocumentID\0"
+	"HPGLDocumentLabel\0"
+	"ViewOrientationCodeSequence\0"
+	"ViewOrientationModifierCodeSequence\0"
+	"HPGLDocumentScaling\0"
+	"HPGLDocument\0"
+	"HPGLContourPenNumber\0"
+	"HPGLPenSequence\0"
+	"HPGLPenNumber\0"
+	"HPGLPenLabel\0"
+	"HPGLPenDescription\0"
+	"RecommendedRotationPoint\0"
+	"BoundingRectangle\0"
+	"ImplantTemplate3DModelSurfaceNumber\0"
+	"SurfaceModelDescriptionSequence\0"
+	"SurfaceModelLabel\0"
+	"SurfaceModelScalingFactor\0"
+	"MaterialsCodeSequence\0"
+	"CoatingMaterialsCodeSequence\0"
+	"ImplantTypeCodeSequence\0"
+	"FixationMethodCodeSequence\0"
+	"MatingFeatureSetsSequence\0"
+	"MatingFeatureSetID\0"
+	"MatingFeatureSetLabel\0"
+	"MatingFeatureSequence\0"
+	"MatingFeatureID\0"
+	"MatingFeatureDegreeOfFreedomSequence\0"
+	"DegreeOfFreedomID\0"
+	"DegreeOfFreedomType\0"
+	"TwoDMatingFeatureCoordinatesSequence\0"
+	"ReferencedHPGLDocumentID\0"
+	"TwoDMatingPoint\0"
+	"TwoDMatingAxes\0"
+	"TwoDDegreeOfFreedomSequence\0"
+	"ThreeDDegreeOfFreedomAxis\0"
+	"RangeOfFreedom\0"
+	"ThreeDMatingPoint\0"
+	"ThreeDMatingAxes\0"
+	"9\0"
+	"TwoDDegreeOfFreedomAxis\0"
+	"PlanningLandmarkPointSequence\0"
+	"PlanningLandmarkLineSequence\0"
+	"PlanningLandmarkPlaneSequence\0"
+	"PlanningLandmarkID\0"
+	"PlanningLandmarkDescription\0"
+	"PlanningLandmarkIdentificationCodeSequence\0"
+	"TwoDPointCoordinatesSequence\0"
+	"TwoDPointCoordinates\0"
+	"ThreeDPointCoordinates\0"
+	"TwoDLineCoordinatesSequence\0"
+	"TwoDLineCoordinates\0"
+	"ThreeDLineCoordinates\0"
+	"TwoDPlaneCoordinatesSequence\0"
+	"TwoDPlaneIntersection\0"
+	"ThreeDPlaneOrigin\0"
+	"ThreeDPlaneNormal\0"
+	"ModelModification\0"
+	"ModelMirroring\0"
+	"ModelUsageCodeSequence\0"
+	"ModelGroupUID\0"
+	"RelativeURIReferenceWithinEncapsulatedDocument\0"
+	"AnnotationCoordinateType\0"
+	"AnnotationGroupSequence\0"
+	"AnnotationGroupUID\0"
+	"AnnotationGroupLabel\0"
+	"AnnotationGroupDescription\0"
+	"AnnotationGroupGenerationType\0"
+	"AnnotationGroupAlgorithmIdentificationSequence\0"
+	"AnnotationPropertyCategoryCodeSequence\0"
+	"AnnotationPropertyTypeCodeSequence\0"
+	"AnnotationPropertyTypeModifierCodeSequence\0"
+	"NumberOfAnnotations\0"
+	"AnnotationAppliesToAllOpticalPaths\0"
+	"ReferencedOpticalPathIdentifier\0"
+	"AnnotationAppliesToAllZPlanes\0"
+	"CommonZCoordinateValue\0"
+	"AnnotationIndexList\0"
+	"GraphicAnnotationSequence\0"
+	"GraphicLayer\0"
+	"BoundingBoxAnnotationUnits\0"
+	"AnchorPointAnnotationUnits\0"
+	"GraphicAnnotationUnits\0"
+	"UnformattedTextValue\0"
+	"TextObjectSequence\0"
+	"GraphicObjectSequence\0"
+	"BoundingBoxTopLeftHandCorner\0"
+	"BoundingBoxBottomRightHandCorner\0"
+	"BoundingBoxTextHorizontalJustification\0"
+	"AnchorPoint\0"
+	"AnchorPointVisibility\0"
+	"GraphicDimensions\0"
+	"NumberOfGraphicPoints\0"
+	"GraphicData\0"
+	"GraphicType\0"
+	"GraphicFilled\0"
+	"ImageRotationRetired\0"
+	"ImageHorizontalFlip\0"
+	"ImageRotation\0"
+	"DisplayedAreaTopLeftHandCornerTrial\0"
+	"DisplayedAreaBottomRightHandCornerTrial\0"
+	"DisplayedAreaTopLeftHandCorner\0"
+	"DisplayedAreaBottomRightHandCorner\0"
+	"DisplayedAreaSelectionSequence\0"
+	"GraphicLayerSequence\0"
+	"GraphicLayerOrder\0"
+	"GraphicLayerRecommendedDisplayGrayscaleValue\0"
+	"GraphicLayerRecommendedDisplayRGBValue\0"
+	"GraphicLayerDescription\0"
+	"ContentLabel\0"
+	"ContentDescription\0"
+	"PresentationCreationDate\0"
+	"PresentationCreationTime\0"
+	"ContentCreatorName\0"
+	"ContentCreatorIdentificationCodeSequence\0"
+	"AlternateContentDescriptionSequence\0"
+	"PresentationSizeMode\0"
+	"PresentationPixelSpacing\0"
+	"PresentationPixelAspectRatio\0"
+	"PresentationPixelMagnificationRatio\0"
+	"GraphicGroupLabel\0"
+	"GraphicGroupDescription\0"
+	"CompoundGraphicSequence\0"
+	"CompoundGraphicInstanceID\0"
+	"FontName\0"
+	"FontNameType\0"
+	"CSSFontName\0"
+	"RotationAngle\0"
+	"TextStyleSequence\0"
+	"LineStyleSequence\0"
+	"FillStyleSequence\0"
+	"GraphicGroupSequence\0"
+	"TextColorCIELabValue\0"
+	"HorizontalAlignment\0"
+	"VerticalAlignment\0"
+	"ShadowStyle\0"
+	"ShadowOffsetX\0"
+	"ShadowOffsetY\0"
+	"ShadowColorCIELabValue\0"
+	"Underlined\0"
+	"Bold\0"
+	"Italic\0"
+	"PatternOnColorCIELabValue\0"
+	"PatternOffColorCIELabValue\0"
+	"LineThickness\0"
+	"LineDashingStyle\0"
+	"LinePattern\0"
+	"FillPattern\0"
+	"FillMode\0"
+	"ShadowOpacity\0"
+	"GapLength\0"
+	"DiameterOfVisibility\0"
+	"RotationPoint\0"
+	"TickAlignment\0"
+	"ShowTickLabel\0"
+	"TickLabelAlignment\0"
+	"CompoundGraphicUnits\0"
+	"PatternOnOpacity\0"
+	"PatternOffOpacity\0"
+	"MajorTicksSequence\0"
+	"TickPosition\0"
+	"TickLabel\0"
+	"CompoundGraphicType\0"
+	"GraphicGroupID\0"
+	"ShapeType\0"
+	"RegistrationSequence\0"
+	"MatrixRegistrationSequence\0"
+	"MatrixSequence\0"
+	"FrameOfReferenceToDisplayedCoordinateSystemTransformationMatrix\0"
+	"FrameOfReferenceTransformationMatrixType\0"
+	"RegistrationTypeCodeSequence\0"
+	"FiducialDescription\0"
+	"FiducialIdentifier\0"
+	"FiducialIdentifierCodeSequence\0"
+	"ContourUncertaintyRadius\0"
+	"UsedFiducialsSequence\0"
+	"GraphicCoordinatesDataSequence\0"
+	"FiducialUID\0"
+	"ReferencedFiducialUID\0"
+	"FiducialSetSequence\0"
+	"FiducialSequence\0"
+	"FiducialsPropertyCategoryCodeSequence\0"
+	"GraphicLayerRecommendedDisplayCIELabValue\0"
+	"BlendingSequence\0"
+	"RelativeOpacity\0"
+	"ReferencedSpatialRegistrationSequence\0"
+	"BlendingPosition\0"
+	"PresentationDisplayCollectionUID\0"
+	"PresentationSequenceCollectionUID\0"
+	"PresentationSequencePositionIndex\0"
+	"RenderedImageReferenceSequence\0"
+	"VolumetricPresentationStateInputSequence\0"
+	"PresentationInputType\0"
+	"InputSequencePositionIndex\0"
+	"Crop\0"
+	"CroppingSpecificationIndex\0"
+	"CompositingMethod\0"
+	"VolumetricPresentationInputNumber\0"
+	"ImageVolumeGeometry\0"
+	"VolumetricPresentationInputSetUID\0"
+	"VolumetricPresentationInputSetSequence\0"
+	"GlobalCrop\0"
+	"GlobalCroppingSpecificationIndex\0"
+	"RenderingMethod\0"
+	"VolumeCroppingSequence\0"
+	"VolumeCroppingMethod\0"
+	"BoundingBoxCrop\0"
+	"ObliqueCroppingPlaneSequence\0"
+	"Plane\0"
+	"PlaneNormal\0"
+	"CroppingSpecificationNumber\0"
+	"MultiPlanarReconstructionStyle\0"
+	"MPRThicknessType\0"
+	"MPRSlabThickness\0"
+	"MPRTopLeftHandCorner\0"
+	"MPRViewWidthDirection\0"
+	"MPRViewWidth\0"
+	"NumberOfVolumetricCurvePoints\0"
+	"VolumetricCurvePoints\0"
+	"MPRViewHeightDirection\0"
+	"MPRViewHeight\0"
+	"RenderProjection\0"
+	"ViewpointPosition\0"
+	"ViewpointLookAtPoint\0"
+	"ViewpointUpDirection\0"
+	"RenderFieldOfView\0"
+	"SamplingStepSize\0"
+	"ShadingStyle\0"
+	"AmbientReflectionIntensity\0"
+	"LightDirection\0"
+	"DiffuseReflectionIntensity\0"
+	"SpecularReflectionIntensity\0"
+	"Shininess\0"
+	"PresentationStateClassificationComponentSequence\0"
+	"ComponentType\0"
+	"ComponentInputSequence\0"
+	"VolumetricPresentationInputIndex\0"
+	"PresentationStateCompositorComponentSequence\0"
+	"WeightingTransferFunctionSequence\0"
+	"WeightingLookupTableDescriptor\0"
+	"WeightingLookupTableData\0"
+	"VolumetricAnnotationSequence\0"
+	"ReferencedStructuredContextSequence\0"
+	"ReferencedContentItem\0"
+	"VolumetricPresentationInputAnnotationSequence\0"
+	"AnnotationClipping\0"
+	"PresentationAnimationStyle\0"
+	"RecommendedAnimationRate\0"
+	"AnimationCurveSequence\0"
+	"AnimationStepSize\0"
+	"SwivelRange\0"
+	"VolumetricCurveUpDirections\0"
+	"VolumeStreamSequence\0"
+	"RGBATransferFunctionDescription\0"
+	"AdvancedBlendingSequence\0"
+	"BlendingInputNumber\0"
+	"BlendingDisplayInputSequence\0"
+	"BlendingDisplaySequence\0"
+	"BlendingMode\0"
+	"TimeSeriesBlending\0"
+	"GeometryForDisplay\0"
+	"ThresholdSequence\0"
+	"ThresholdValueSequence\0"
+	"ThresholdType\0"
+	"ThresholdValue\0"
+	"HangingProtocolName\0"
+	"HangingProtocolDescription\0"
+	"HangingProtocolLevel\0"
+	"HangingProtocolCreator\0"
+	"HangingProtocolCreationDateTime\0"
+	"HangingProtocolDefinitionSequence\0"
+	"HangingProtocolUserIdentificationCodeSequence\0"
+	"HangingProtocolUserGroupName\0"
+	"SourceHangingProtocolSequence\0"
+	"NumberOfPriorsReferenced\0"
+	"ImageSetsSequence\0"
+	"ImageSetSelectorSequence\0"
+	"ImageSetSelectorUsageFlag\0"
+	"SelectorAttribute\0"
+	"SelectorValueNumber\0"
+	"TimeBasedImageSetsSequence\0"
+	"ImageSetNumber\0"
+	"ImageSetSelectorCategory\0"
+	"RelativeTime\0"
+	"RelativeTimeUnits\0"
+	"AbstractPriorValue\0"
+	"AbstractPriorCodeSequence\0"
+	"ImageSetLabel\0"
+	"SelectorAttributeVR\0"
+	"SelectorSequencePointer\0"
+	"SelectorSequencePointerPrivateCreator\0"
+	"SelectorAttributePrivateCreator\0"
+	"SelectorAEValue\0"
+	"SelectorASValue\0"
+	"SelectorATValue\0"
+	"SelectorDAValue\0"
+	"SelectorCSValue\0"
+	"SelectorDTValue\0"
+	"SelectorISValue\0"
+	"SelectorOBValue\0"
+	"SelectorLOValue\0"
+	"SelectorOFValue\0"
+	"SelectorLTValue\0"
+	"SelectorOWValue\0"
+	"SelectorPNValue\0"
+	"SelectorTMValue\0"
+	"SelectorSHValue\0"
+	"SelectorUNValue\0"
+	"SelectorSTValue\0"
+	"SelectorUCValue\0"
+	"SelectorUTValue\0"
+	"SelectorURValue\0"
+	"SelectorDSValue\0"
+	"SelectorODValue\0"
+	"SelectorFDValue\0"
+	"SelectorOLValue\0"
+	"SelectorFLValue\0"
+	"SelectorULValue\0"
+	"SelectorUSValue\0"
+	"SelectorSLValue\0"
+	"SelectorSSValue\0"
+	"SelectorUIValue\0"
+	"SelectorCodeSequenceValue\0"
+	"SelectorOVValue\0"
+	"SelectorSVValue\0"
+	"SelectorUVValue\0"
+	"NumberOfScreens\0"
+	"NominalScreenDefinitionSequence\0"
+	"NumberOfVerticalPixels\0"
+	"NumberOfHorizontalPixels\0"
+	"DisplayEnvironmentSpatialPosition\0"
+	"ScreenMinimumGrayscaleBitDepth\0"
+	"ScreenMinimumColorBitDepth\0"
+	"ApplicationMaximumRepaintTime\0"
+	"DisplaySetsSequence\0"
+	"DisplaySetNumber\0"
+	"DisplaySetLabel\0"
+	"DisplaySetPresentationGroup\0"
+	"DisplaySetPresentationGroupDescription\0"
+	"PartialDataDisplayHandling\0"
+	"SynchronizedScrollingSequence\0"
+	"DisplaySetScrollingGroup\0"
+	"NavigationIndicatorSequence\0"
+	"NavigationDisplaySet\0"
+	"ReferenceDisplaySets\0"
+	"ImageBoxesSequence\0"
+	"ImageBoxNumber\0"
+	"ImageBoxLayoutType\0"
+	"ImageBoxTileHorizontalDimension\0"
+	"ImageBoxTileVerticalDimension\0"
+	"ImageBoxScrollDirection\0"
+	"ImageBoxSmallScrollType\0"
+	"ImageBoxSmallScrollAmount\0"
+	"ImageBoxLargeScrollType\0"
+	"ImageBoxLargeScrollAmount\0"
+	"ImageBoxOverlapPriority\0"
+	"CineRelativeToRealTime\0"
+	"FilterOperationsSequence\0"
+	"FilterByCategory\0"
+	"FilterByAttributePresence\0"
+	"FilterByOperator\0"
+	"StructuredDisplayBackgroundCIELabValue\0"
+	"EmptyImageBoxCIELabValue\0"
+	"StructuredDisplayImageBoxSequence\0"
+	"StructuredDisplayTextBoxSequence\0"
+	"ReferencedFirstFrameSequence\0"
+	"ImageBoxSynchronizationSequence\0"
+	"SynchronizedImageBoxList\0"
+	"TypeOfSynchronization\0"
+	"BlendingOperationType\0"
+	"ReformattingOperationType\0"
+	"ReformattingThickness\0"
+	"ReformattingInterval\0"
+	"ReformattingOperationInitialViewDirection\0"
+	"ThreeDRenderingType\0"
+	"SortingOperationsSequence\0"
+	"SortByCategory\0"
+	"SortingDirection\0"
+	"DisplaySetPatientOrientation\0"
+	"VOIType\0"
+	"PseudoColorType\0"
+	"PseudoColorPaletteInstanceReferenceSequence\0"
+	"ShowGrayscaleInverted\0"
+	"ShowImageTrueSizeFlag\0"
+	"ShowGraphicAnnotationFlag\0"
+	"ShowPatientDemographicsFlag\0"
+	"ShowAcquisitionTechniquesFlag\0"
+	"DisplaySetHorizontalJustification\0"
+	"DisplaySetVerticalJustification\0"
+	"ContinuationStartMeterset\0"
+	"ContinuationEndMeterset\0"
+	"ProcedureStepState\0"
+	"ProcedureStepProgressInformationSequence\0"
+	"ProcedureStepProgress\0"
+	"ProcedureStepProgressDescription\0"
+	"ProcedureStepProgressParametersSequence\0"
+	"ProcedureStepCommunicationsURISequence\0"
+	"ContactURI\0"
+	"ContactDisplayName\0"
+	"ProcedureStepDiscontinuationReasonCodeSequence\0"
+	"BeamTaskSequence\0"
+	"BeamTaskType\0"
+	"BeamOrderIndexTrial\0"
+	"AutosequenceFlag\0"
+	"TableTopVerticalAdjustedPosition\0"
+	"TableTopLongitudinalAdjustedPosition\0"
+	"TableTopLateralAdjustedPosition\0"
+	"PatientSupportAdjustedAngle\0"
+	"TableTopEccentricAdjustedAngle\0"
+	"TableTopPitchAdjustedAngle\0"
+	"TableTopRollAdjustedAngle\0"
+	"DeliveryVerificationImageSequence\0"
+	"VerificationImageTiming\0"
+	"DoubleExposureFlag\0"
+	"DoubleExposureOrdering\0"
+	"DoubleExposureMetersetTrial\0"
+	"DoubleExposureFieldDeltaTrial\0"
+	"RelatedReferenceRTImageSequence\0"
+	"GeneralMachineVerificationSequence\0"
+	"ConventionalMachineVerificationSequence\0"
+	"IonMachineVerificationSequence\0"
+	"FailedAttributesSequence\0"
+	"OverriddenAttributesSequence\0"
+	"ConventionalControlPointVerificationSequence\0"
+	"IonControlPointVerificationSequence\0"
+	"AttributeOccurrenceSequence\0"
+	"AttributeOccurrencePointer\0"
+	"AttributeItemSelector\0"
+	"AttributeOccurrencePrivateCreator\0"
+	"SelectorSequencePointerItems\0"
+	"ScheduledProcedureStepPriority\0"
+	"WorklistLabel\0"
+	"ProcedureStepLabel\0"
+	"ScheduledProcessingParametersSequence\0"
+	"PerformedProcessingParametersSequence\0"
+	"UnifiedProcedureStepPerformedProcedureSequence\0"
+	"RelatedProcedureStepSequence\0"
+	"ProcedureStepRelationshipType\0"
+	"ReplacedProcedureStepSequence\0"
+	"DeletionLock\0"
+	"ReceivingAE\0"
+	"RequestingAE\0"
+	"ReasonForCancellation\0"
+	"SCPStatus\0"
+	"SubscriptionListStatus\0"
+	"UnifiedProcedureStepListStatus\0"
+	"BeamOrderIndex\0"
+	"DoubleExposureMeterset\0"
+	"DoubleExposureFieldDelta\0"
+	"BrachyTaskSequence\0"
+	"ContinuationStartTotalReferenceAirKerma\0"
+	"ContinuationEndTotalReferenceAirKerma\0"
+	"ContinuationPulseNumber\0"
+	"ChannelDeliveryOrderSequence\0"
+	"ReferencedChannelNumber\0"
+	"StartCumulativeTimeWeight\0"
+	"EndCumulativeTimeWeight\0"
+	"OmittedChannelSequence\0"
+	"ReasonForChannelOmission\0"
+	"ReasonForChannelOmissionDescription\0"
+	"ChannelDeliveryOrderIndex\0"
+	"ChannelDeliveryContinuationSequence\0"
+	"OmittedApplicationSetupSequence\0"
+	"ImplantAssemblyTemplateName\0"
+	"ImplantAssemblyTemplateIssuer\0"
+	"ImplantAssemblyTemplateVersion\0"
+	"ReplacedImplantAssemblyTemplateSequence\0"
+	"ImplantAssemblyTemplateType\0"
+	"OriginalImplantAssemblyTemplateSequence\0"
+	"DerivationImplantAssemblyTemplateSequence\0"
+	"ImplantAssemblyTemplateTargetAnatomySequence\0"
+	"ProcedureTypeCodeSequence\0"
+	"SurgicalTechnique\0"
+	"ComponentTypesSequence\0"
+	"ComponentTypeCodeSequence\0"
+	"ExclusiveComponentType\0"
+	"MandatoryComponentType\0"
+	"ComponentSequence\0"
+	"ComponentID\0"
+	"ComponentAssemblySequence\0"
+	"Component1ReferencedID\0"
+	"Component1ReferencedMatingFeatureSetID\0"
+	"Component1ReferencedMatingFeatureID\0"
+	"Component2ReferencedID\0"
+	"Component2ReferencedMatingFeatureSetID\0"
+	"Component2ReferencedMatingFeatureID\0"
+	"ImplantTemplateGroupName\0"
+	"ImplantTemplateGroupDescription\0"
+	"ImplantTemplateGroupIssuer\0"
+	"ImplantTemplateGroupVersion\0"
+	"ReplacedImplantTemplateGroupSequence\0"
+	"ImplantTemplateGroupTargetAnatomySequence\0"
+	"ImplantTemplateGroupMembersSequence\0"
+	"ImplantTemplateGroupMemberID\0"
+	"ThreeDImplantTemplateGroupMemberMatchingPoint\0"
+	"ThreeDImplantTemplateGroupMemberMatchingAxes\0"
+	"ImplantTemplateGroupMemberMatching2DCoordinatesSequence\0"
+	"TwoDImplantTemplateGroupMemberMatchingPoint\0"
+	"TwoDImplantTemplateGroupMemberMatchingAxes\0"
+	"ImplantTemplateGroupVariationDimensionSequence\0"
+	"ImplantTemplateGroupVariationDimensionName\0"
+	"ImplantTemplateGroupVariationDimensionRankSequence\0"
+	"ReferencedImplantTemplateGroupMemberID\0"
+	"ImplantTemplateGroupVariationDimensionRank\0"
+	"SurfaceScanAcquisitionTypeCodeSequence\0"
+	"SurfaceScanModeCodeSequence\0"
+	"RegistrationMethodCodeSequence\0"
+	"ShotDurationTime\0"
+	"ShotOffsetTime\0"
+	"SurfacePointPresentationValueData\0"
+	"SurfacePointColorCIELabValueData\0"
+	"UVMappingSequence\0"
+	"TextureLabel\0"
+	"UValueData\0"
+	"VValueData\0"
+	"ReferencedTextureSequence\0"
+	"ReferencedSurfaceDataSequence\0"
+	"AssessmentSummary\0"
+	"AssessmentSummaryDescription\0"
+	"AssessedSOPInstanceSequence\0"
+	"ReferencedComparisonSOPInstanceSequence\0"
+	"NumberOfAssessmentObservations\0"
+	"AssessmentObservationsSequence\0"
+	"ObservationSignificance\0"
+	"ObservationDescription\0"
+	"StructuredConstraintObservationSequence\0"
+	"AssessedAttributeValueSequence\0"
+	"AssessmentSetID\0"
+	"AssessmentRequesterSequence\0"
+	"SelectorAttributeName\0"
+	"SelectorAttributeKeyword\0"
+	"AssessmentTypeCodeSequence\0"
+	"ObservationBasisCodeSequence\0"
+	"AssessmentLabel\0"
+	"ConstraintType\0"
+	"SpecificationSelectionGuidance\0"
+	"ConstraintValueSequence\0"
+	"RecommendedDefaultValueSequence\0"
+	"ConstraintViolationSignificance\0"
+	"ConstraintViolationCondition\0"
+	"ModifiableConstraintFlag\0"
+	"StorageMediaFileSetID\0"
+	"StorageMediaFileSetUID\0"
+	"IconImageSequence\0"
+	"TopicTitle\0"
+	"TopicSubject\0"
+	"TopicAuthor\0"
+	"TopicKeywords\0"
+	"1-32\0"
+	"SOPInstanceStatus\0"
+	"SOPAuthorizationDateTime\0"
+	"SOPAuthorizationComment\0"
+	"AuthorizationEquipmentCertificationNumber\0"
+	"MACIDNumber\0"
+	"MACCalculationTransferSyntaxUID\0"
+	"MACAlgorithm\0"
+	"DataElementsSigned\0"
+	"DigitalSignatureUID\0"
+	"DigitalSignatureDateTime\0"
+	"CertificateType\0"
+	"CertificateOfSigner\0"
+	"Signature\0"
+	"CertifiedTimestampType\0"
+	"CertifiedTimestamp\0"
+	"DigitalSignaturePurposeCodeSequence\0"
+	"ReferencedDigitalSignatureSequence\0"
+	"ReferencedSOPInstanceMACSequence\0"
+	"MAC\0"
+	"EncryptedAttributesSequence\0"
+	"EncryptedContentTransferSyntaxUID\0"
+	"EncryptedContent\0"
+	"ModifiedAttributesSequence\0"
+	"NonconformingModifiedAttributesSequence\0"
+	"NonconformingDataElementValue\0"
+	"OriginalAttributesSequence\0"
+	"AttributeModificationDateTime\0"
+	"ModifyingSystem\0"
+	"SourceOfPreviousValues\0"
+	"ReasonForTheAttributeModification\0"
+	"InstanceOriginStatus\0"
+	"EscapeTriplet\0"
+	"RunLengthTriplet\0"
+	"HuffmanTableSize\0"
+	"HuffmanTableTriplet\0"
+	"ShiftTableSize\0"
+	"ShiftTableTriplet\0"
+	"ZonalMap\0"
+	"NumberOfCopies\0"
+	"PrinterConfigurationSequence\0"
+	"PrintPriority\0"
+	"MediumType\0"
+	"FilmDestination\0"
+	"FilmSessionLabel\0"
+	"MemoryAllocation\0"
+	"MaximumMemoryAllocation\0"
+	"ColorImagePrintingFlag\0"
+	"CollationFlag\0"
+	"AnnotationFlag\0"
+	"ImageOverlayFlag\0"
+	"PresentationLUTFlag\0"
+	"ImageBoxPresentationLUTFlag\0"
+	"MemoryBitDepth\0"
+	"PrintingBitDepth\0"
+	"MediaInstalledSequence\0"
+	"OtherMediaAvailableSequence\0"
+	"SupportedImageDisplayFormatsSequence\0"
+	"ReferencedFilmBoxSequence\0"
+	"ReferencedStoredPrintSequence\0"
+	"ImageDisplayFormat\0"
+	"AnnotationDisplayFormatID\0"
+	"FilmOrientation\0"
+	"FilmSizeID\0"
+	"PrinterResolutionID\0"
+	"DefaultPrinterResolutionID\0"
+	"MagnificationType\0"
+	"SmoothingType\0"
+	"DefaultMagnificationType\0"
+	"OtherMagnificationTypesAvailable\0"
+	"DefaultSmoothingType\0"
+	"OtherSmoothingTypesAvailable\0"
+	"BorderDensity\0"
+	"EmptyImageDensity\0"
+	"MinDensity\0"
+	"MaxDensity\0"
+	"Trim\0"
+	"ConfigurationInformation\0"
+	"ConfigurationInformationDescription\0"
+	"MaximumCollatedFilms\0"
+	"Illumination\0"
+	"ReflectedAmbientLight\0"
+	"PrinterPixelSpacing\0"
+	"ReferencedFilmSessionSequence\0"
+	"ReferencedImageBoxSequence\0"
+	"ReferencedBasicAnnotationBoxSequence\0"
+	"ImageBoxPosition\0"
+	"Polarity\0"
+	"RequestedImageSize\0"
+	"RequestedDecimateCropBehavior\0"
+	"RequestedResolutionID\0"
+	"RequestedImageSizeFlag\0"
+	"DecimateCropResult\0"
+	"BasicGrayscaleImageSequence\0"
+	"BasicColorImageSequence\0"
+	"ReferencedImageOverlayBoxSequence\0"
+	"ReferencedVOILUTBoxSequence\0"
+	"AnnotationPosition\0"
+	"TextString\0"
+	"ReferencedOverlayPlaneSequence\0"
+	"ReferencedOverlayPlaneGroups\0"
+	"1-99\0"
+	"OverlayPixelDataSequence\0"
+	"OverlayMagnificationType\0"
+	"OverlaySmoothingType\0"
+	"OverlayOrImageMagnification\0"
+	"MagnifyToNumberOfColumns\0"
+	"OverlayForegroundDensity\0"
+	"OverlayBackgroundDensity\0"
+	"OverlayMode\0"
+	"ThresholdDensity\0"
+	"ReferencedImageBoxSequenceRetired\0"
+	"PresentationLUTSequence\0"
+	"PresentationLUTShape\0"
+	"ReferencedPresentationLUTSequence\0"
+	"PrintJobID\0"
+	"ExecutionStatus\0"
+	"ExecutionStatusInfo\0"
+	"CreationDate\0"
+	"CreationTime\0"
+	"Originator\0"
+	"DestinationAE\0"
+	"OwnerID\0"
+	"NumberOfFilms\0"
+	"ReferencedPrintJobSequencePullStoredPrint\0"
+	"PrinterStatus\0"
+	"PrinterStatusInfo\0"
+	"PrinterName\0"
+	"PrintQueueID\0"
+	"QueueStatus\0"
+	"PrintJobDescriptionSequence\0"
+	"ReferencedPrintJobSequence\0"
+	"PrintManagementCapabilitiesSequence\0"
+	"PrinterCharacteristicsSequence\0"
+	"FilmBoxContentSequence\0"
+	"ImageBoxContentSequence\0"
+	"AnnotationContentSequence\0"
+	"ImageOverlayBoxContentSequence\0"
+	"PresentationLUTContentSequence\0"
+	"ProposedStudySequence\0"
+	"OriginalImageSequence\0"
+	"LabelUsingInformationExtractedFromInstances\0"
+	"LabelText\0"
+	"LabelStyleSelection\0"
+	"MediaDisposition\0"
+	"BarcodeValue\0"
+	"BarcodeSymbology\0"
+	"AllowMediaSplitting\0"
+	"IncludeNonDICOMObjects\0"
+	"IncludeDisplayApplication\0"
+	"PreserveCompositeInstancesAfterMediaCreation\0"
+	"TotalNumberOfPiecesOfMediaCreated\0"
+	"RequestedMediaApplicationProfile\0"
+	"ReferencedStorageMediaSequence\0"
+	"FailureAttributes\0"
+	"AllowLossyCompression\0"
+	"RequestPriority\0"
+	"RTImageLabel\0"
+	"RTImageName\0"
+	"RTImageDescription\0"
+	"ReportedValuesOrigin\0"
+	"RTImagePlane\0"
+	"XRayImageReceptorTranslation\0"
+	"XRayImageReceptorAngle\0"
+	"RTImageOrientation\0"
+	"ImagePlanePixelSpacing\0"
+	"RTImagePosition\0"
+	"RadiationMachineName\0"
+	"RadiationMachineSAD\0"
+	"RadiationMachineSSD\0"
+	"RTImageSID\0"
+	"SourceToReferenceObjectDistance\0"
+	"FractionNumber\0"
+	"ExposureSequence\0"
+	"MetersetExposure\0"
+	"DiaphragmPosition\0"
+	"FluenceMapSequence\0"
+	"FluenceDataSource\0"
+	"FluenceDataScale\0"
+	"PrimaryFluenceModeSequence\0"
+	"FluenceMode\0"
+	"FluenceModeID\0"
+	"DVHType\0"
+	"DoseUnits\0"
+	"DoseType\0"
+	"SpatialTransformOfDose\0"
+	"DoseComment\0"
+	"NormalizationPoint\0"
+	"DoseSummationType\0"
+	"GridFrameOffsetVector\0"
+	"DoseGridScaling\0"
+	"RTDoseROISequence\0"
+	"DoseValue\0"
+	"TissueHeterogeneityCorrection\0"
+	"DVHNormalizationPoint\0"
+	"DVHNormalizationDoseValue\0"
+	"DVHSequence\0"
+	"DVHDoseScaling\0"
+	"DVHVolumeUnits\0"
+	"DVHNumberOfBins\0"
+	"DVHData\0"
+	"DVHReferencedROISequence\0"
+	"DVHROIContributionType\0"
+	"DVHMinimumDose\0"
+	"DVHMaximumDose\0"
+	"DVHMeanDose\0"
+	"StructureSetLabel\0"
+	"StructureSetName\0"
+	"StructureSetDescription\0"
+	"StructureSetDate\0"
+	"StructureSetTime\0"
+	"ReferencedFrameOfReferenceSequence\0"
+	"RTReferencedStudySequence\0"
+	"RTReferencedSeriesSequence\0"
+	"ContourImageSequence\0"
+	"PredecessorStructureSetSequence\0"
+	"StructureSetROISequence\0"
+	"ROINumber\0"
+	"ReferencedFrameOfReferenceUID\0"
+	"ROIName\0"
+	"ROIDescription\0"
+	"ROIDisplayColor\0"
+	"ROIVolume\0"
+	"RTRelatedROISequence\0"
+	"RTROIRelationship\0"
+	"ROIGenerationAlgorithm\0"
+	"ROIDerivationAlgorithmIdentificationSequence\0"
+	"ROIGenerationDescription\0"
+	"ROIContourSequence\0"
+	"ContourSequence\0"
+	"ContourGeometricType\0"
+	"ContourSlabThickness\0"
+	"ContourOffsetVector\0"
+	"NumberOfContourPoints\0"
+	"ContourNumber\0"
+	"AttachedContours\0"
+	"SourcePixelPlanesCharacteristicsSequence\0"
+	"ContourData\0"
+	"RTROIObservationsSequence\0"
+	"ObservationNumber\0"
+	"ReferencedROINumber\0"
+	"ROIObservationLabel\0"
+	"RTROIIdentificationCodeSequence\0"
+	"ROIObservationDescription\0"
+	"RelatedRTROIObservationsSequence\0"
+	"RTROIInterpretedType\0"
+	"ROIInterpreter\0"
+	"ROIPhysicalPropertiesSequence\0"
+	"ROIPhysicalProperty\0"
+	"ROIPhysicalPropertyValue\0"
+	"ROIElementalCompositionSequence\0"
+	"ROIElementalCompositionAtomicNumber\0"
+	"ROIElementalCompositionAtomicMassFraction\0"
+	"AdditionalRTROIIdentificationCodeSequence\0"
+	"FrameOfReferenceRelationshipSequence\0"
+	"RelatedFrameOfReferenceUID\0"
+	"FrameOfReferenceTransformationType\0"
+	"FrameOfReferenceTransformationMatrix\0"
+	"FrameOfReferenceTransformationComment\0"
+	"PatientLocationCoordinatesSequence\0"
+	"PatientLocationCoordinatesCodeSequence\0"
+	"PatientSupportPositionSequence\0"
+	"MeasuredDoseReferenceSequence\0"
+	"MeasuredDoseDescription\0"
+	"MeasuredDoseType\0"
+	"MeasuredDoseValue\0"
+	"TreatmentSessionBeamSequence\0"
+	"TreatmentSessionIonBeamSequence\0"
+	"CurrentFractionNumber\0"
+	"TreatmentControlPointDate\0"
+	"TreatmentControlPointTime\0"
+	"TreatmentTerminationStatus\0"
+	"TreatmentTerminationCode\0"
+	"TreatmentVerificationStatus\0"
+	"ReferencedTreatmentRecordSequence\0"
+	"SpecifiedPrimaryMeterset\0"
+	"SpecifiedSecondaryMeterset\0"
+	"DeliveredPrimaryMeterset\0"
+	"DeliveredSecondaryMeterset\0"
+	"SpecifiedTreatmentTime\0"
+	"DeliveredTreatmentTime\0"
+	"ControlPointDeliverySequence\0"
+	"IonControlPointDeliverySequence\0"
+	"SpecifiedMeterset\0"
+	"DeliveredMeterset\0"
+	"MetersetRateSet\0"
+	"MetersetRateDelivered\0"
+	"ScanSpotMetersetsDelivered\0"
+	"DoseRateDelivered\0"
+	"TreatmentSummaryCalculatedDoseReferenceSequence\0"
+	"CumulativeDoseToDoseReference\0"
+	"FirstTreatmentDate\0"
+	"MostRecentTreatmentDate\0"
+	"NumberOfFractionsDelivered\0"
+	"OverrideSequence\0"
+	"ParameterSequencePointer\0"
+	"OverrideParameterPointer\0"
+	"ParameterItemIndex\0"
+	"MeasuredDoseReferenceNumber\0"
+	"ParameterPointer\0"
+	"OverrideReason\0"
+	"ParameterValueNumber\0"
+	"CorrectedParameterSequence\0"
+	"CorrectionValue\0"
+	"CalculatedDoseReferenceSequence\0"
+	"CalculatedDoseReferenceNumber\0"
+	"CalculatedDoseReferenceDescription\0"
+	"CalculatedDoseReferenceDoseValue\0"
+	"StartMeterset\0"
+	"EndMeterset\0"
+	"ReferencedMeasuredDoseReferenceSequence\0"
+	"ReferencedMeasuredDoseReferenceNumber\0"
+	"ReferencedCalculatedDoseReferenceSequence\0"
+	"ReferencedCalculatedDoseReferenceNumber\0"
+	"BeamLimitingDeviceLeafPairsSequence\0"
+	"RecordedWedgeSequence\0"
+	"RecordedCompensatorSequence\0"
+	"RecordedBlockSequence\0"
+	"RecordedBlockSlabSequence\0"
+	"TreatmentSummaryMeasuredDoseReferenceSequence\0"
+	"RecordedSnoutSequence\0"
+	"RecordedRangeShifterSequence\0"
+	"RecordedLateralSpreadingDeviceSequence\0"
+	"RecordedRangeModulatorSequence\0"
+	"RecordedSourceSequence\0"
+	"SourceSerialNumber\0"
+	"TreatmentSessionApplicationSetupSequence\0"
+	"ApplicationSetupCheck\0"
+	"RecordedBrachyAccessoryDeviceSequence\0"
+	"ReferencedBrachyAccessoryDeviceNumber\0"
+	"RecordedChannelSequence\0"
+	"SpecifiedChannelTotalTime\0"
+	"DeliveredChannelTotalTime\0"
+	"SpecifiedNumberOfPulses\0"
+	"DeliveredNumberOfPulses\0"
+	"SpecifiedPulseRepetitionInterval\0"
+	"DeliveredPulseRepetitionInterval\0"
+	"RecordedSourceApplicatorSequence\0"
+	"ReferencedSourceApplicatorNumber\0"
+	"RecordedChannelShieldSequence\0"
+	"ReferencedChannelShieldNumber\0"
+	"BrachyControlPointDeliveredSequence\0"
+	"SafePositionExitDate\0"
+	"SafePositionExitTime\0"
+	"SafePositionReturnDate\0"
+	"SafePositionReturnTime\0"
+	"PulseSpecificBrachyControlPointDeliveredSequence\0"
+	"PulseNumber\0"
+	"BrachyPulseControlPointDeliveredSequence\0"
+	"CurrentTreatmentStatus\0"
+	"TreatmentStatusComment\0"
+	"FractionGroupSummarySequence\0"
+	"ReferencedFractionNumber\0"
+	"FractionGroupType\0"
+	"BeamStopperPosition\0"
+	"FractionStatusSummarySequence\0"
+	"TreatmentDate\0"
+	"TreatmentTime\0"
+	"RTPlanLabel\0"
+	"RTPlanName\0"
+	"RTPlanDescription\0"
+	"RTPlanDate\0"
+	"RTPlanTime\0"
+	"TreatmentProtocols\0"
+	"PlanIntent\0"
+	"TreatmentSites\0"
+	"RTPlanGeometry\0"
+	"PrescriptionDescription\0"
+	"DoseReferenceSequence\0"
+	"DoseReferenceNumber\0"
+	"DoseReferenceUID\0"
+	"DoseReferenceStructureType\0"
+	"NominalBeamEnergyUnit\0"
+	"DoseReferenceDescription\0"
+	"DoseReferencePointCoordinates\0"
+	"NominalPriorDose\0"
+	"DoseReferenceType\0"
+	"ConstraintWeight\0"
+	"DeliveryWarningDose\0"
+	"DeliveryMaximumDose\0"
+	"TargetMinimumDose\0"
+	"TargetPrescriptionDose\0"
+	"TargetMaximumDose\0"
+	"TargetUnderdoseVolumeFraction\0"
+	"OrganAtRiskFullVolumeDose\0"
+	"OrganAtRiskLimitDose\0"
+	"OrganAtRiskMaximumDose\0"
+	"OrganAtRiskOverdoseVolumeFraction\0"
+	"ToleranceTableSequence\0"
+	"ToleranceTableNumber\0"
+	"ToleranceTableLabel\0"
+	"GantryAngleTolerance\0"
+	"BeamLimitingDeviceAngleTolerance\0"
+	"BeamLimitingDeviceToleranceSequence\0"
+	"BeamLimitingDevicePositionTolerance\0"
+	"SnoutPositionTolerance\0"
+	"PatientSupportAngleTolerance\0"
+	"TableTopEccentricAngleTolerance\0"
+	"TableTopPitchAngleTolerance\0"
+	"TableTopRollAngleTolerance\0"
+	"TableTopVerticalPositionTolerance\0"
+	"TableTopLongitudinalPositionTolerance\0"
+	"TableTopLateralPositionTolerance\0"
+	"RTPlanRelationship\0"
+	"FractionGroupSequence\0"
+	"FractionGroupNumber\0"
+	"FractionGroupDescription\0"
+	"NumberOfFractionsPlanned\0"
+	"NumberOfFractionPatternDigitsPerDay\0"
+	"RepeatFractionCycleLength\0"
+	"FractionPattern\0"
+	"NumberOfBeams\0"
+	"BeamDoseSpecificationPoint\0"
+	"ReferencedDoseReferenceUID\0"
+	"BeamDose\0"
+	"BeamMeterset\0"
+	"BeamDosePointDepth\0"
+	"BeamDosePointEquivalentDepth\0"
+	"BeamDosePointSSD\0"
+	"BeamDoseMeaning\0"
+	"BeamDoseVerificationControlPointSequence\0"
+	"AverageBeamDosePointDepth\0"
+	"AverageBeamDosePointEquivalentDepth\0"
+	"AverageBeamDosePointSSD\0"
+	"BeamDoseType\0"
+	"AlternateBeamDose\0"
+	"AlternateBeamDoseType\0"
+	"DepthValueAveragingFlag\0"
+	"BeamDosePointSourceToExternalContourDistance\0"
+	"NumberOfBrachyApplicationSetups\0"
+	"BrachyApplicationSetupDoseSpecificationPoint\0"
+	"BrachyApplicationSetupDose\0"
+	"BeamSequence\0"
+	"TreatmentMachineName\0"
+	"PrimaryDosimeterUnit\0"
+	"SourceAxisDistance\0"
+	"BeamLimitingDeviceSequence\0"
+	"RTBeamLimitingDeviceType\0"
+	"SourceToBeamLimitingDeviceDistance\0"
+	"IsocenterToBeamLimitingDeviceDistance\0"
+	"NumberOfLeafJawPairs\0"
+	"LeafPositionBoundaries\0"
+	"3-n\0"
+	"BeamNumber\0"
+	"BeamName\0"
+	"BeamDescription\0"
+	"BeamType\0"
+	"BeamDeliveryDurationLimit\0"
+	"RadiationType\0"
+	"HighDoseTechniqueType\0"
+	"ReferenceImageNumber\0"
+	"PlannedVerificationImageSequence\0"
+	"ImagingDeviceSpecificAcquisitionParameters\0"
+	"TreatmentDeliveryType\0"
+	"NumberOfWedges\0"
+	"WedgeSequence\0"
+	"WedgeNumber\0"
+	"WedgeType\0"
+	"WedgeID\0"
+	"WedgeAngle\0"
+	"WedgeFactor\0"
+	"TotalWedgeTrayWaterEquivalentThickness\0"
+	"WedgeOrientation\0"
+	"IsocenterToWedgeTrayDistance\0"
+	"SourceToWedgeTrayDistance\0"
+	"WedgeThinEdgePosition\0"
+	"BolusID\0"
+	"BolusDescription\0"
+	"EffectiveWedgeAngle\0"
+	"NumberOfCompensators\0"
+	"MaterialID\0"
+	"TotalCompensatorTrayFactor\0"
+	"CompensatorSequence\0"
+	"CompensatorNumber\0"
+	"CompensatorID\0"
+	"SourceToCompensatorTrayDistance\0"
+	"CompensatorRows\0"
+	"CompensatorColumns\0"
+	"CompensatorPixelSpacing\0"
+	"CompensatorPosition\0"
+	"CompensatorTransmissionData\0"
+	"CompensatorThicknessData\0"
+	"NumberOfBoli\0"
+	"CompensatorType\0"
+	"CompensatorTrayID\0"
+	"NumberOfBlocks\0"
+	"TotalBlockTrayFactor\0"
+	"TotalBlockTrayWaterEquivalentThickness\0"
+	"BlockSequence\0"
+	"BlockTrayID\0"
+	"SourceToBlockTrayDistance\0"
+	"IsocenterToBlockTrayDistance\0"
+	"BlockType\0"
+	"AccessoryCode\0"
+	"BlockDivergence\0"
+	"BlockMountingPosition\0"
+	"BlockNumber\0"
+	"BlockName\0"
+	"BlockThickness\0"
+	"BlockTransmission\0"
+	"BlockNumberOfPoints\0"
+	"BlockData\0"
+	"ApplicatorSequence\0"
+	"ApplicatorID\0"
+	"ApplicatorType\0"
+	"ApplicatorDescription\0"
+	"CumulativeDoseReferenceCoefficient\0"
+	"FinalCumulativeMetersetWeight\0"
+	"NumberOfControlPoints\0"
+	"ControlPointSequence\0"
+	"ControlPointIndex\0"
+	"NominalBeamEnergy\0"
+	"DoseRateSet\0"
+	"WedgePositionSequence\0"
+	"WedgePosition\0"
+	"BeamLimitingDevicePositionSequence\0"
+	"LeafJawPositions\0"
+	"GantryAngle\0"
+	"GantryRotationDirection\0"
+	"BeamLimitingDeviceAngle\0"
+	"BeamLimitingDeviceRotationDirection\0"
+	"PatientSupportAngle\0"
+	"PatientSupportRotationDirection\0"
+	"TableTopEccentricAxisDistance\0"
+	"TableTopEccentricAngle\0"
+	"TableTopEccentricRotationDirection\0"
+	"TableTopVerticalPosition\0"
+	"TableTopLongitudinalPosition\0"
+	"TableTopLateralPosition\0"
+	"IsocenterPosition\0"
+	"SurfaceEntryPoint\0"
+	"SourceToSurfaceDistance\0"
+	"AverageBeamDosePointSourceToExternalContourDistance\0"
+	"SourceToExternalContourDistance\0"
+	"ExternalContourEntryPoint\0"
+	"CumulativeMetersetWeight\0"
+	"TableTopPitchAngle\0"
+	"TableTopPitchRotationDirection\0"
+	"TableTopRollAngle\0"
+	"TableTopRollRotationDirection\0"
+	"HeadFixationAngle\0"
+	"GantryPitchAngle\0"
+	"GantryPitchRotationDirection\0"
+	"GantryPitchAngleTolerance\0"
+	"FixationEye\0"
+	"ChairHeadFramePosition\0"
+	"HeadFixationAngleTolerance\0"
+	"ChairHeadFramePositionTolerance\0"
+	"FixationLightAzimuthalAngleTolerance\0"
+	"FixationLightPolarAngleTolerance\0"
+	"PatientSetupSequence\0"
+	"PatientSetupNumber\0"
+	"PatientSetupLabel\0"
+	"PatientAdditionalPosition\0"
+	"FixationDeviceSequence\0"
+	"FixationDeviceType\0"
+	"FixationDeviceLabel\0"
+	"FixationDeviceDescription\0"
+	"FixationDevicePosition\0"
+	"FixationDevicePitchAngle\0"
+	"FixationDeviceRollAngle\0"
+	"ShieldingDeviceSequence\0"
+	"ShieldingDeviceType\0"
+	"ShieldingDeviceLabel\0"
+	"ShieldingDeviceDescription\0"
+	"ShieldingDevicePosition\0"
+	"SetupTechnique\0"
+	"SetupTechniqueDescription\0"
+	"SetupDeviceSequence\0"
+	"SetupDeviceType\0"
+	"SetupDeviceLabel\0"
+	"SetupDeviceDescription\0"
+	"SetupDeviceParameter\0"
+	"SetupReferenceDescription\0"
+	"TableTopVerticalSetupDisplacement\0"
+	"TableTopLongitudinalSetupDisplacement\0"
+	"TableTopLateralSetupDisplacement\0"
+	"BrachyTreatmentTechnique\0"
+	"BrachyTreatmentType\0"
+	"TreatmentMachineSequence\0"
+	"SourceSequence\0"
+	"SourceNumber\0"
+	"SourceType\0"
+	"SourceManufacturer\0"
+	"ActiveSourceDiameter\0"
+	"ActiveSourceLength\0"
+	"SourceModelID\0"
+	"SourceDescription\0"
+	"SourceEncapsulationNominalThickness\0"
+	"SourceEncapsulationNominalTransmission\0"
+	"SourceIsotopeName\0"
+	"SourceIsotopeHalfLife\0"
+	"SourceStrengthUnits\0"
+	"ReferenceAirKermaRate\0"
+	"SourceStrength\0"
+	"SourceStrengthReferenceDate\0"
+	"SourceStrengthReferenceTime\0"
+	"ApplicationSetupSequence\0"
+	"ApplicationSetupType\0"
+	"ApplicationSetupNumber\0"
+	"ApplicationSetupName\0"
+	"ApplicationSetupManufacturer\0"
+	"TemplateNumber\0"
+	"TemplateType\0"
+	"TemplateName\0"
+	"TotalReferenceAirKerma\0"
+	"BrachyAccessoryDeviceSequence\0"
+	"BrachyAccessoryDeviceNumber\0"
+	"BrachyAccessoryDeviceID\0"
+	"BrachyAccessoryDeviceType\0"
+	"BrachyAccessoryDeviceName\0"
+	"BrachyAccessoryDeviceNominalThickness\0"
+	"BrachyAccessoryDeviceNominalTransmission\0"
+	"ChannelEffectiveLength\0"
+	"ChannelInnerLength\0"
+	"AfterloaderChannelID\0"
+	"SourceApplicatorTipLength\0"
+	"ChannelSequence\0"
+	"ChannelNumber\0"
+	"ChannelLength\0"
+	"ChannelTotalTime\0"
+	"SourceMovementType\0"
+	"NumberOfPulses\0"
+	"PulseRepetitionInterval\0"
+	"SourceApplicatorNumber\0"
+	"SourceApplicatorID\0"
+	"SourceApplicatorType\0"
+	"SourceApplicatorName\0"
+	"SourceApplicatorLength\0"
+	"SourceApplicatorManufacturer\0"
+	"SourceApplicatorWallNominalThickness\0"
+	"SourceApplicatorWallNominalTransmission\0"
+	"SourceApplicatorStepSize\0"
+	"ApplicatorShapeReferencedROINumber\0"
+	"TransferTubeNumber\0"
+	"TransferTubeLength\0"
+	"ChannelShieldSequence\0"
+	"ChannelShieldNumber\0"
+	"ChannelShieldID\0"
+	"ChannelShieldName\0"
+	"ChannelShieldNominalThickness\0"
+	"ChannelShieldNominalTransmission\0"
+	"FinalCumulativeTimeWeight\0"
+	"BrachyControlPointSequence\0"
+	"ControlPointRelativePosition\0"
+	"ControlPoint3DPosition\0"
+	"CumulativeTimeWeight\0"
+	"CompensatorDivergence\0"
+	"CompensatorMountingPosition\0"
+	"SourceToCompensatorDistance\0"
+	"TotalCompensatorTrayWaterEquivalentThickness\0"
+	"IsocenterToCompensatorTrayDistance\0"
+	"CompensatorColumnOffset\0"
+	"IsocenterToCompensatorDistances\0"
+	"CompensatorRelativeStoppingPowerRatio\0"
+	"CompensatorMillingToolDiameter\0"
+	"IonRangeCompensatorSequence\0"
+	"CompensatorDescription\0"
+	"RadiationMassNumber\0"
+	"RadiationAtomicNumber\0"
+	"RadiationChargeState\0"
+	"ScanMode\0"
+	"ModulatedScanModeType\0"
+	"VirtualSourceAxisDistances\0"
+	"SnoutSequence\0"
+	"SnoutPosition\0"
+	"SnoutID\0"
+	"NumberOfRangeShifters\0"
+	"RangeShifterSequence\0"
+	"RangeShifterNumber\0"
+	"RangeShifterID\0"
+	"RangeShifterType\0"
+	"RangeShifterDescription\0"
+	"NumberOfLateralSpreadingDevices\0"
+	"LateralSpreadingDeviceSequence\0"
+	"LateralSpreadingDeviceNumber\0"
+	"LateralSpreadingDeviceID\0"
+	"LateralSpreadingDeviceType\0"
+	"LateralSpreadingDeviceDescription\0"
+	"LateralSpreadingDeviceWaterEquivalentThickness\0"
+	"NumberOfRangeModulators\0"
+	"RangeModulatorSequence\0"
+	"RangeModulatorNumber\0"
+	"RangeModulatorID\0"
+	"RangeModulatorType\0"
+	"RangeModulatorDescription\0"
+	"BeamCurrentModulationID\0"
+	"PatientSupportType\0"
+	"PatientSupportID\0"
+	"PatientSupportAccessoryCode\0"
+	"TrayAccessoryCode\0"
+	"FixationLightAzimuthalAngle\0"
+	"FixationLightPolarAngle\0"
+	"MetersetRate\0"
+	"RangeShifterSettingsSequence\0"
+	"RangeShifterSetting\0"
+	"IsocenterToRangeShifterDistance\0"
+	"RangeShifterWaterEquivalentThickness\0"
+	"LateralSpreadingDeviceSettingsSequence\0"
+	"LateralSpreadingDeviceSetting\0"
+	"IsocenterToLateralSpreadingDeviceDistance\0"
+	"RangeModulatorSettingsSequence\0"
+	"RangeModulatorGatingStartValue\0"
+	"RangeModulatorGatingStopValue\0"
+	"RangeModulatorGatingStartWaterEquivalentThickness\0"
+	"RangeModulatorGatingStopWaterEquivalentThickness\0"
+	"IsocenterToRangeModulatorDistance\0"
+	"ScanSpotTimeOffset\0"
+	"ScanSpotTuneID\0"
+	"ScanSpotPrescribedIndices\0"
+	"NumberOfScanSpotPositions\0"
+	"ScanSpotReordered\0"
+	"ScanSpotPositionMap\0"
+	"ScanSpotReorderingAllowed\0"
+	"ScanSpotMetersetWeights\0"
+	"ScanningSpotSize\0"
+	"ScanSpotSizesDelivered\0"
+	"NumberOfPaintings\0"
+	"IonToleranceTableSequence\0"
+	"IonBeamSequence\0"
+	"IonBeamLimitingDeviceSequence\0"
+	"IonBlockSequence\0"
+	"IonControlPointSequence\0"
+	"IonWedgeSequence\0"
+	"IonWedgePositionSequence\0"
+	"ReferencedSetupImageSequence\0"
+	"SetupImageComment\0"
+	"MotionSynchronizationSequence\0"
+	"ControlPointOrientation\0"
+	"GeneralAccessorySequence\0"
+	"GeneralAccessoryID\0"
+	"GeneralAccessoryDescription\0"
+	"GeneralAccessoryType\0"
+	"GeneralAccessoryNumber\0"
+	"SourceToGeneralAccessoryDistance\0"
+	"IsocenterToGeneralAccessoryDistance\0"
+	"ApplicatorGeometrySequence\0"
+	"ApplicatorApertureShape\0"
+	"ApplicatorOpening\0"
+	"ApplicatorOpeningX\0"
+	"ApplicatorOpeningY\0"
+	"SourceToApplicatorMountingPositionDistance\0"
+	"NumberOfBlockSlabItems\0"
+	"BlockSlabSequence\0"
+	"BlockSlabThickness\0"
+	"BlockSlabNumber\0"
+	"DeviceMotionControlSequence\0"
+	"DeviceMotionExecutionMode\0"
+	"DeviceMotionObservationMode\0"
+	"DeviceMotionParameterCodeSequence\0"
+	"DistalDepthFraction\0"
+	"DistalDepth\0"
+	"NominalRangeModulationFractions\0"
+	"NominalRangeModulatedRegionDepths\0"
+	"DepthDoseParametersSequence\0"
+	"DeliveredDepthDoseParametersSequence\0"
+	"DeliveredDistalDepthFraction\0"
+	"DeliveredDistalDepth\0"
+	"DeliveredNominalRangeModulationFractions\0"
+	"DeliveredNominalRangeModulatedRegionDepths\0"
+	"DeliveredReferenceDoseDefinition\0"
+	"ReferenceDoseDefinition\0"
+	"RTControlPointIndex\0"
+	"RadiationGenerationModeIndex\0"
+	"ReferencedDefinedDeviceIndex\0"
+	"RadiationDoseIdentificationIndex\0"
+	"NumberOfRTControlPoints\0"
+	"ReferencedRadiationGenerationModeIndex\0"
+	"TreatmentPositionIndex\0"
+	"ReferencedDeviceIndex\0"
+	"TreatmentPositionGroupLabel\0"
+	"TreatmentPositionGroupUID\0"
+	"TreatmentPositionGroupSequence\0"
+	"ReferencedTreatmentPositionIndex\0"
+	"ReferencedRadiationDoseIdentificationIndex\0"
+	"RTAccessoryHolderWaterEquivalentThickness\0"
+	"ReferencedRTAccessoryHolderDeviceIndex\0"
+	"RTAccessoryHolderSlotExistenceFlag\0"
+	"RTAccessoryHolderSlotSequence\0"
+	"RTAccessoryHolderSlotID\0"
+	"RTAccessoryHolderSlotDistance\0"
+	"RTAccessorySlotDistance\0"
+	"RTAccessoryHolderDefinitionSequence\0"
+	"RTAccessoryDeviceSlotID\0"
+	"RTRadiationSequence\0"
+	"RadiationDoseSequence\0"
+	"RadiationDoseIdentificationSequence\0"
+	"RadiationDoseIdentificationLabel\0"
+	"ReferenceDoseType\0"
+	"PrimaryDoseValueIndicator\0"
+	"DoseValuesSequence\0"
+	"DoseValuePurpose\0"
+	"ReferenceDosePointCoordinates\0"
+	"RadiationDoseValuesParametersSequence\0"
+	"MetersetToDoseMappingSequence\0"
+	"ExpectedInVivoMeasurementValuesSequence\0"
+	"ExpectedInVivoMeasurementValueIndex\0"
+	"RadiationDoseInVivoMeasurementLabel\0"
+	"RadiationDoseCentralAxisDisplacement\0"
+	"RadiationDoseValue\0"
+	"RadiationDoseSourceToSkinDistance\0"
+	"RadiationDoseMeasurementPointCoordinates\0"
+	"RadiationDoseSourceToExternalContourDistance\0"
+	"RTToleranceSetSequence\0"
+	"RTToleranceSetLabel\0"
+	"AttributeToleranceValuesSequence\0"
+	"ToleranceValue\0"
+	"PatientSupportPositionToleranceSequence\0"
+	"TreatmentTimeLimit\0"
+	"CArmPhotonElectronControlPointSequence\0"
+	"ReferencedRTRadiationSequence\0"
+	"ReferencedRTInstanceSequence\0"
+	"ReferencedRTPatientSetupSequence\0"
+	"SourceToPatientSurfaceDistance\0"
+	"TreatmentMachineSpecialModeCodeSequence\0"
+	"IntendedNumberOfFractions\0"
+	"RTRadiationSetIntent\0"
+	"RTRadiationPhysicalAndGeometricContentDetailFlag\0"
+	"RTRecordFlag\0"
+	"TreatmentDeviceIdentificationSequence\0"
+	"ReferencedRTPhysicianIntentSequence\0"
+	"CumulativeMeterset\0"
+	"DeliveryRate\0"
+	"DeliveryRateUnitSequence\0"
+	"TreatmentPositionSequence\0"
+	"RadiationSourceAxisDistance\0"
+	"NumberOfRTBeamLimitingDevices\0"
+	"RTBeamLimitingDeviceProximalDistance\0"
+	"RTBeamLimitingDeviceDistalDistance\0"
+	"ParallelRTBeamDelimiterDeviceOrientationLabelCodeSequence\0"
+	"BeamModifierOrientationAngle\0"
+	"FixedRTBeamDelimiterDeviceSequence\0"
+	"ParallelRTBeamDelimiterDeviceSequence\0"
+	"NumberOfParallelRTBeamDelimiters\0"
+	"ParallelRTBeamDelimiterBoundaries\0"
+	"ParallelRTBeamDelimiterPositions\0"
+	"RTBeamLimitingDeviceOffset\0"
+	"RTBeamDelimiterGeometrySequence\0"
+	"RTBeamLimitingDeviceDefinitionSequence\0"
+	"ParallelRTBeamDelimiterOpeningMode\0"
+	"ParallelRTBeamDelimiterLeafMountingSide\0"
+	"PatientSetupUID\0"
+	"WedgeDefinitionSequence\0"
+	"RadiationBeamWedgeAngle\0"
+	"RadiationBeamWedgeThinEdgeDistance\0"
+	"RadiationBeamEffectiveWedgeAngle\0"
+	"NumberOfWedgePositions\0"
+	"RTBeamLimitingDeviceOpeningSequence\0"
+	"NumberOfRTBeamLimitingDeviceOpenings\0"
+	"RadiationDosimeterUnitSequence\0"
+	"RTDeviceDistanceReferenceLocationCodeSequence\0"
+	"RadiationDeviceConfigurationAndCommissioningKeySequence\0"
+	"PatientSupportPositionParameterSequence\0"
+	"PatientSupportPositionSpecificationMethod\0"
+	"PatientSupportPositionDeviceParameterSequence\0"
+	"DeviceOrderIndex\0"
+	"PatientSupportPositionParameterOrderIndex\0"
+	"PatientSupportPositionDeviceToleranceSequence\0"
+	"PatientSupportPositionToleranceOrderIndex\0"
+	"CompensatorDefinitionSequence\0"
+	"CompensatorMapOrientation\0"
+	"CompensatorProximalThicknessMap\0"
+	"CompensatorDistalThicknessMap\0"
+	"CompensatorBasePlaneOffset\0"
+	"CompensatorShapeFabricationCodeSequence\0"
+	"CompensatorShapeSequence\0"
+	"RadiationBeamCompensatorMillingToolDiameter\0"
+	"BlockDefinitionSequence\0"
+	"BlockEdgeData\0"
+	"BlockOrientation\0"
+	"RadiationBeamBlockThickness\0"
+	"RadiationBeamBlockSlabThickness\0"
+	"BlockEdgeDataSequence\0"
+	"NumberOfRTAccessoryHolders\0"
+	"GeneralAccessoryDefinitionSequence\0"
+	"NumberOfGeneralAccessories\0"
+	"BolusDefinitionSequence\0"
+	"NumberOfBoluses\0"
+	"EquipmentFrameOfReferenceUID\0"
+	"EquipmentFrameOfReferenceDescription\0"
+	"EquipmentReferencePointCoordinatesSequence\0"
+	"EquipmentReferencePointCodeSequence\0"
+	"RTBeamLimitingDeviceAngle\0"
+	"SourceRollAngle\0"
+	"RadiationGenerationModeSequence\0"
+	"RadiationGenerationModeLabel\0"
+	"RadiationGenerationModeDescription\0"
+	"RadiationGenerationModeMachineCodeSequence\0"
+	"RadiationTypeCodeSequence\0"
+	"NominalEnergy\0"
+	"MinimumNominalEnergy\0"
+	"MaximumNominalEnergy\0"
+	"RadiationFluenceModifierCodeSequence\0"
+	"EnergyUnitCodeSequence\0"
+	"NumberOfRadiationGenerationModes\0"
+	"PatientSupportDevicesSequence\0"
+	"NumberOfPatientSupportDevices\0"
+	"RTBeamModifierDefinitionDistance\0"
+	"BeamAreaLimitSequence\0"
+	"ReferencedRTPrescriptionSequence\0"
+	"TreatmentSessionUID\0"
+	"RTRadiationUsage\0"
+	"ReferencedRTRadiationSetSequence\0"
+	"ReferencedRTRadiationRecordSequence\0"
+	"RTRadiationSetDeliveryNumber\0"
+	"ClinicalFractionNumber\0"
+	"RTTreatmentFractionCompletionStatus\0"
+	"RTRadiationSetUsage\0"
+	"TreatmentDeliveryContinuationFlag\0"
+	"TreatmentRecordContentOrigin\0"
+	"RTTreatmentTerminationStatus\0"
+	"RTTreatmentTerminationReasonCodeSequence\0"
+	"MachineSpecificTreatmentTerminationCodeSequence\0"
+	"RTRadiationSalvageRecordControlPointSequence\0"
+	"StartingMetersetValueKnownFlag\0"
+	"TreatmentTerminationDescription\0"
+	"TreatmentToleranceViolationSequence\0"
+	"TreatmentToleranceViolationCategory\0"
+	"TreatmentToleranceViolationAttributeSequence\0"
+	"TreatmentToleranceViolationDescription\0"
+	"TreatmentToleranceViolationIdentification\0"
+	"TreatmentToleranceViolationDateTime\0"
+	"RecordedRTControlPointDateTime\0"
+	"ReferencedRadiationRTControlPointIndex\0"
+	"AlternateValueSequence\0"
+	"ConfirmationSequence\0"
+	"InterlockSequence\0"
+	"InterlockDateTime\0"
+	"InterlockDescription\0"
+	"InterlockOriginatingDeviceSequence\0"
+	"InterlockCodeSequence\0"
+	"InterlockResolutionCodeSequence\0"
+	"InterlockResolutionUserSequence\0"
+	"OverrideDateTime\0"
+	"TreatmentToleranceViolationTypeCodeSequence\0"
+	"TreatmentToleranceViolationCauseCodeSequence\0"
+	"MeasuredMetersetToDoseMappingSequence\0"
+	"ReferencedExpectedInVivoMeasurementValueIndex\0"
+	"DoseMeasurementDeviceCodeSequence\0"
+	"AdditionalParameterRecordingInstanceSequence\0"
+	"InterlockOriginDescription\0"
+	"RTPatientPositionScopeSequence\0"
+	"ReferencedTreatmentPositionGroupUID\0"
+	"RadiationOrderIndex\0"
+	"OmittedRadiationSequence\0"
+	"ReasonForOmissionCodeSequence\0"
+	"RTDeliveryStartPatientPositionSequence\0"
+	"RTTreatmentPreparationPatientPositionSequence\0"
+	"ReferencedRTTreatmentPreparationSequence\0"
+	"ReferencedPatientSetupPhotoSequence\0"
+	"PatientTreatmentPreparationMethodCodeSequence\0"
+	"PatientTreatmentPreparationProcedureParameterDescription\0"
+	"PatientTreatmentPreparationDeviceSequence\0"
+	"PatientTreatmentPreparationProcedureSequence\0"
+	"PatientTreatmentPreparationProcedureCodeSequence\0"
+	"PatientTreatmentPreparationMethodDescription\0"
+	"PatientTreatmentPreparationProcedureParameterSequence\0"
+	"PatientSetupPhotoDescription\0"
+	"PatientTreatmentPreparationProcedureIndex\0"
+	"ReferencedPatientSetupProcedureIndex\0"
+	"RTRadiationTaskSequence\0"
+	"RTPatientPositionDisplacementSequence\0"
+	"RTPatientPositionSequence\0"
+	"DisplacementReferenceLabel\0"
+	"DisplacementMatrix\0"
+	"PatientSupportDisplacementSequence\0"
+	"DisplacementReferenceLocationCodeSequence\0"
+	"RTRadiationSetDeliveryUsage\0"
+	"ReferencedRTPlanSequence\0"
+	"ReferencedBeamSequence\0"
+	"ReferencedBeamNumber\0"
+	"ReferencedReferenceImageNumber\0"
+	"StartCumulativeMetersetWeight\0"
+	"EndCumulativeMetersetWeight\0"
+	"ReferencedBrachyApplicationSetupSequence\0"
+	"ReferencedBrachyApplicationSetupNumber\0"
+	"ReferencedSourceNumber\0"
+	"ReferencedFractionGroupSequence\0"
+	"ReferencedFractionGroupNumber\0"
+	"ReferencedVerificationImageSequence\0"
+	"ReferencedReferenceImageSequence\0"
+	"ReferencedDoseReferenceSequence\0"
+	"ReferencedDoseReferenceNumber\0"
+	"BrachyReferencedDoseReferenceSequence\0"
+	"ReferencedStructureSetSequence\0"
+	"ReferencedPatientSetupNumber\0"
+	"ReferencedDoseSequence\0"
+	"ReferencedToleranceTableNumber\0"
+	"ReferencedBolusSequence\0"
+	"ReferencedWedgeNumber\0"
+	"ReferencedCompensatorNumber\0"
+	"ReferencedBlockNumber\0"
+	"ReferencedControlPointIndex\0"
+	"ReferencedControlPointSequence\0"
+	"ReferencedStartControlPointIndex\0"
+	"ReferencedStopControlPointIndex\0"
+	"ReferencedRangeShifterNumber\0"
+	"ReferencedLateralSpreadingDeviceNumber\0"
+	"ReferencedRangeModulatorNumber\0"
+	"OmittedBeamTaskSequence\0"
+	"ReasonForOmission\0"
+	"ReasonForOmissionDescription\0"
+	"PrescriptionOverviewSequence\0"
+	"TotalPrescriptionDose\0"
+	"PlanOverviewSequence\0"
+	"PlanOverviewIndex\0"
+	"ReferencedPlanOverviewIndex\0"
+	"NumberOfFractionsIncluded\0"
+	"DoseCalibrationConditionsSequence\0"
+	"AbsorbedDoseToMetersetRatio\0"
+	"DelineatedRadiationFieldSize\0"
+	"DoseCalibrationConditionsVerifiedFlag\0"
+	"CalibrationReferencePointDepth\0"
+	"GatingBeamHoldTransitionSequence\0"
+	"BeamHoldTransition\0"
+	"BeamHoldTransitionDateTime\0"
+	"BeamHoldOriginatingDeviceSequence\0"
+	"ApprovalStatus\0"
+	"ReviewDate\0"
+	"ReviewTime\0"
+	"ReviewerName\0"
+	"RadiobiologicalDoseEffectSequence\0"
+	"RadiobiologicalDoseEffectFlag\0"
+	"EffectiveDoseCalculationMethodCategoryCodeSequence\0"
+	"EffectiveDoseCalculationMethodCodeSequence\0"
+	"EffectiveDoseCalculationMethodDescription\0"
+	"ConceptualVolumeUID\0"
+	"OriginatingSOPInstanceReferenceSequence\0"
+	"ConceptualVolumeConstituentSequence\0"
+	"EquivalentConceptualVolumeInstanceReferenceSequence\0"
+	"EquivalentConceptualVolumesSequence\0"
+	"ReferencedConceptualVolumeUID\0"
+	"ConceptualVolumeCombinationExpression\0"
+	"ConceptualVolumeConstituentIndex\0"
+	"ConceptualVolumeCombinationFlag\0"
+	"ConceptualVolumeCombinationDescription\0"
+	"ConceptualVolumeSegmentationDefinedFlag\0"
+	"ConceptualVolumeSegmentationReferenceSequence\0"
+	"ConceptualVolumeConstituentSegmentationReferenceSequence\0"
+	"ConstituentConceptualVolumeUID\0"
+	"DerivationConceptualVolumeSequence\0"
+	"SourceConceptualVolumeUID\0"
+	"ConceptualVolumeDerivationAlgorithmSequence\0"
+	"ConceptualVolumeDescription\0"
+	"SourceConceptualVolumeSequence\0"
+	"AuthorIdentificationSequence\0"
+	"ManufacturerModelVersion\0"
+	"DeviceAlternateIdentifier\0"
+	"DeviceAlternateIdentifierType\0"
+	"DeviceAlternateIdentifierFormat\0"
+	"SegmentationCreationTemplateLabel\0"
+	"SegmentationTemplateUID\0"
+	"ReferencedSegmentReferenceIndex\0"
+	"SegmentReferenceSequence\0"
+	"SegmentReferenceIndex\0"
+	"DirectSegmentReferenceSequence\0"
+	"CombinationSegmentReferenceSequence\0"
+	"ConceptualVolumeSequence\0"
+	"SegmentedRTAccessoryDeviceSequence\0"
+	"SegmentCharacteristicsSequence\0"
+	"RelatedSegmentCharacteristicsSequence\0"
+	"SegmentCharacteristicsPrecedence\0"
+	"RTSegmentAnnotationSequence\0"
+	"SegmentAnnotationCategoryCodeSequence\0"
+	"SegmentAnnotationTypeCodeSequence\0"
+	"DeviceLabel\0"
+	"DeviceTypeCodeSequence\0"
+	"SegmentAnnotationTypeModifierCodeSequence\0"
+	"PatientEquipmentRelationshipCodeSequence\0"
+	"ReferencedFiducialsUID\0"
+	"PatientTreatmentOrientationSequence\0"
+	"UserContentLabel\0"
+	"UserContentLongLabel\0"
+	"EntityLabel\0"
+	"EntityName\0"
+	"EntityDescription\0"
+	"EntityLongLabel\0"
+	"DeviceIndex\0"
+	"RTTreatmentPhaseIndex\0"
+	"RTTreatmentPhaseUID\0"
+	"RTPrescriptionIndex\0"
+	"RTSegmentAnnotationIndex\0"
+	"BasisRTTreatmentPhaseIndex\0"
+	"RelatedRTTreatmentPhaseIndex\0"
+	"ReferencedRTTreatmentPhaseIndex\0"
+	"ReferencedRTPrescriptionIndex\0"
+	"ReferencedParentRTPrescriptionIndex\0"
+	"ManufacturerDeviceIdentifier\0"
+	"InstanceLevelReferencedPerformedProcedureStepSequence\0"
+	"RTTreatmentPhaseIntentPresenceFlag\0"
+	"RadiotherapyTreatmentType\0"
+	"TeletherapyRadiationType\0"
+	"BrachytherapySourceType\0"
+	"ReferencedRTTreatmentPhaseSequence\0"
+	"ReferencedDirectSegmentInstanceSequence\0"
+	"IntendedRTTreatmentPhaseSequence\0"
+	"IntendedPhaseStartDate\0"
+	"IntendedPhaseEndDate\0"
+	"RTTreatmentPhaseIntervalSequence\0"
+	"TemporalRelationshipIntervalAnchor\0"
+	"MinimumNumberOfIntervalDays\0"
+	"MaximumNumberOfIntervalDays\0"
+	"PertinentSOPClassesInStudy\0"
+	"PertinentSOPClassesInSeries\0"
+	"RTPrescriptionLabel\0"
+	"RTPhysicianIntentPredecessorSequence\0"
+	"RTTreatmentApproachLabel\0"
+	"RTPhysicianIntentSequence\0"
+	"RTPhysicianIntentIndex\0"
+	"RTTreatmentIntentType\0"
+	"RTPhysicianIntentNarrative\0"
+	"RTProtocolCodeSequence\0"
+	"ReasonForSuperseding\0"
+	"RTDiagnosisCodeSequence\0"
+	"ReferencedRTPhysicianIntentIndex\0"
+	"RTPhysicianIntentInputInstanceSequence\0"
+	"RTAnatomicPrescriptionSequence\0"
+	"PriorTreatmentDoseDescription\0"
+	"PriorTreatmentReferenceSequence\0"
+	"DosimetricObjectiveEvaluationScope\0"
+	"TherapeuticRoleCategoryCodeSequence\0"
+	"TherapeuticRoleTypeCodeSequence\0"
+	"ConceptualVolumeOptimizationPrecedence\0"
+	"ConceptualVolumeCategoryCodeSequence\0"
+	"ConceptualVolumeBlockingConstraint\0"
+	"ConceptualVolumeTypeCodeSequence\0"
+	"ConceptualVolumeTypeModifierCodeSequence\0"
+	"RTPrescriptionSequence\0"
+	"DosimetricObjectiveSequence\0"
+	"DosimetricObjectiveTypeCodeSequence\0"
+	"DosimetricObjectiveUID\0"
+	"ReferencedDosimetricObjectiveUID\0"
+	"DosimetricObjectiveParameterSequence\0"
+	"ReferencedDosimetricObjectivesSequence\0"
+	"AbsoluteDosimetricObjectiveFlag\0"
+	"DosimetricObjectiveWeight\0"
+	"DosimetricObjectivePurpose\0"
+	"PlanningInputInformationSequence\0"
+	"TreatmentSite\0"
+	"TreatmentSiteCodeSequence\0"
+	"FractionPatternSequence\0"
+	"TreatmentTechniqueNotes\0"
+	"PrescriptionNotes\0"
+	"NumberOfIntervalFractions\0"
+	"NumberOfFractions\0"
+	"IntendedDeliveryDuration\0"
+	"FractionationNotes\0"
+	"RTTreatmentTechniqueCodeSequence\0"
+	"PrescriptionNotesSequence\0"
+	"FractionBasedRelationshipSequence\0"
+	"FractionBasedRelationshipIntervalAnchor\0"
+	"MinimumHoursBetweenFractions\0"
+	"IntendedFractionStartTime\0"
+	"IntendedStartDayOfWeek\0"
+	"WeekdayFractionPatternSequence\0"
+	"DeliveryTimeStructureCodeSequence\0"
+	"TreatmentSiteModifierCodeSequence\0"
+	"RoboticBaseLocationIndicator\0"
+	"RoboticPathNodeSetCodeSequence\0"
+	"RoboticNodeIdentifier\0"
+	"RTTreatmentSourceCoordinates\0"
+	"RadiationSourceCoordinateSystemYawAngle\0"
+	"RadiationSourceCoordinateSystemRollAngle\0"
+	"RadiationSourceCoordinateSystemPitchAngle\0"
+	"RoboticPathControlPointSequence\0"
+	"TomotherapeuticControlPointSequence\0"
+	"TomotherapeuticLeafOpenDurations\0"
+	"TomotherapeuticLeafInitialClosedDurations\0"
+	"Arbitrary\0"
+	"TextComments\0"
+	"ResultsID\0"
+	"ResultsIDIssuer\0"
+	"ReferencedInterpretationSequence\0"
+	"ReportProductionStatusTrial\0"
+	"InterpretationRecordedDate\0"
+	"InterpretationRecordedTime\0"
+	"InterpretationRecorder\0"
+	"ReferenceToRecordedSound\0"
+	"InterpretationTranscriptionDate\0"
+	"InterpretationTranscriptionTime\0"
+	"InterpretationTranscriber\0"
+	"InterpretationText\0"
+	"InterpretationAuthor\0"
+	"InterpretationApproverSequence\0"
+	"InterpretationApprovalDate\0"
+	"InterpretationApprovalTime\0"
+	"PhysicianApprovingInterpretation\0"
+	"InterpretationDiagnosisDescription\0"
+	"InterpretationDiagnosisCodeSequence\0"
+	"ResultsDistributionListSequence\0"
+	"DistributionName\0"
+	"DistributionAddress\0"
+	"InterpretationID\0"
+	"InterpretationIDIssuer\0"
+	"InterpretationTypeID\0"
+	"InterpretationStatusID\0"
+	"Impressions\0"
+	"ResultsComments\0"
+	"LowEnergyDetectors\0"
+	"HighEnergyDetectors\0"
+	"DetectorGeometrySequence\0"
+	"ThreatROIVoxelSequence\0"
+	"ThreatROIBase\0"
+	"ThreatROIExtents\0"
+	"ThreatROIBitmap\0"
+	"RouteSegmentID\0"
+	"GantryType\0"
+	"OOIOwnerType\0"
+	"RouteSegmentSequence\0"
+	"PotentialThreatObjectID\0"
+	"ThreatSequence\0"
+	"ThreatCategory\0"
+	"ThreatCategoryDescription\0"
+	"ATDAbilityAssessment\0"
+	"ATDAssessmentFlag\0"
+	"ATDAssessmentProbability\0"
+	"Mass\0"
+	"Density\0"
+	"ZEffective\0"
+	"BoardingPassID\0"
+	"CenterOfMass\0"
+	"CenterOfPTO\0"
+	"BoundingPolygon\0"
+	"6-n\0"
+	"RouteSegmentStartLocationID\0"
+	"RouteSegmentEndLocationID\0"
+	"RouteSegmentLocationIDType\0"
+	"AbortReason\0"
+	"VolumeOfPTO\0"
+	"AbortFlag\0"
+	"RouteSegmentStartTime\0"
+	"RouteSegmentEndTime\0"
+	"TDRType\0"
+	"InternationalRouteSegment\0"
+	"ThreatDetectionAlgorithmAndVersion\0"
+	"AssignedLocation\0"
+	"AlarmDecisionTime\0"
+	"AlarmDecision\0"
+	"NumberOfTotalObjects\0"
+	"NumberOfAlarmObjects\0"
+	"PTORepresentationSequence\0"
+	"ATDAssessmentSequence\0"
+	"TIPType\0"
+	"DICOSVersion\0"
+	"OOIOwnerCreationTime\0"
+	"OOIType\0"
+	"OOISize\0"
+	"AcquisitionStatus\0"
+	"BasisMaterialsCodeSequence\0"
+	"PhantomType\0"
+	"OOIOwnerSequence\0"
+	"ScanType\0"
+	"ItineraryID\0"
+	"ItineraryIDType\0"
+	"ItineraryIDAssigningAuthority\0"
+	"RouteID\0"
+	"RouteIDAssigningAuthority\0"
+	"InboundArrivalType\0"
+	"CarrierID\0"
+	"CarrierIDAssigningAuthority\0"
+	"SourceOrientation\0"
+	"SourcePosition\0"
+	"BeltHeight\0"
+	"AlgorithmRoutingCodeSequence\0"
+	"TransportClassification\0"
+	"OOITypeDescriptor\0"
+	"TotalProcessingTime\0"
+	"DetectorCalibrationData\0"
+	"AdditionalScreeningPerformed\0"
+	"AdditionalInspectionSelectionCriteria\0"
+	"AdditionalInspectionMethodSequence\0"
+	"AITDeviceType\0"
+	"QRMeasurementsSequence\0"
+	"TargetMaterialSequence\0"
+	"SNRThreshold\0"
+	"ImageScaleRepresentation\0"
+	"ReferencedPTOSequence\0"
+	"ReferencedTDRInstanceSequence\0"
+	"PTOLocationDescription\0"
+	"AnomalyLocatorIndicatorSequence\0"
+	"AnomalyLocatorIndicator\0"
+	"PTORegionSequence\0"
+	"InspectionSelectionCriteria\0"
+	"SecondaryInspectionMethodSequence\0"
+	"PRCSToRCSOrientation\0"
+	"MACParametersSequence\0"
+	"SharedFunctionalGroupsSequence\0"
+	"PerFrameFunctionalGroupsSequence\0"
+	"WaveformSequence\0"
+	"ChannelMinimumValue\0"
+	"ChannelMaximumValue\0"
+	"WaveformBitsAllocated\0"
+	"WaveformSampleInterpretation\0"
+	"WaveformPaddingValue\0"
+	"WaveformData\0"
+	"FirstOrderPhaseCorrectionAngle\0"
+	"SpectroscopyData\0"
+	"ExtendedOffsetTable\0"
+	"ExtendedOffsetTableLengths\0"
+	"FloatPixelData\0"
+	"DoubleFloatPixelData\0"
+	"PixelData\0"
+	"CoefficientsSDVN\0"
+	"CoefficientsSDHN\0"
+	"CoefficientsSDDN\0"
+	"DigitalSignaturesSequence\0"
+	"DataSetTrailingPadding\0"
+	"Item\0"
+	"ItemDelimitationItem\0"
+	"SequenceDelimitationItem\0"
+	"OverlayRows\0"
+	"OverlayColumns\0"
+	"NumberOfFramesInOverlay\0"
+	"OverlayDescription\0"
+	"OverlayType\0"
+	"OverlaySubtype\0"
+	"OverlayOrigin\0"
+	"ImageFrameOrigin\0"
+	"OverlayBitsAllocated\0"
+	"OverlayBitPosition\0"
+	"OverlayActivationLayer\0"
+	"ROIArea\0"
+	"ROIMean\0"
+	"ROIStandardDeviation\0"
+	"OverlayLabel\0"
+	"OverlayData\0"
+	"SourceImageIDs\0"
+	"CurveDimensions\0"
+	"NumberOfPoints\0"
+	"TypeOfData\0"
+	"CurveDescription\0"
+	"AxisUnits\0"
+	"AxisLabels\0"
+	"DataValueRepresentation\0"
+	"MinimumCoordinateValue\0"
+	"MaximumCoordinateValue\0"
+	"CurveRange\0"
+	"CurveDataDescriptor\0"
+	"CoordinateStartValue\0"
+	"CoordinateStepValue\0"
+	"CurveActivationLayer\0"
+	"AudioType\0"
+	"AudioSampleFormat\0"
+	"NumberOfChannels\0"
+	"NumberOfSamples\0"
+	"SampleRate\0"
+	"TotalTime\0"
+	"AudioSampleData\0"
+	"AudioComments\0"
+	"CurveLabel\0"
+	"CurveReferencedOverlaySequence\0"
+	"CurveReferencedOverlayGroup\0"
+	"CurveData\0"
+	"OverlayPlanes\0"
+	"OverlayPlaneOrigin\0"
+	"OverlayCompressionCode\0"
+	"OverlayCompressionOriginator\0"
+	"OverlayCompressionLabel\0"
+	"OverlayCompressionDescription\0"
+	"OverlayCompressionStepPointers\0"
+	"OverlayRepeatInterval\0"
+	"OverlayBitsGrouped\0"
+	"OverlayFormat\0"
+	"OverlayLocation\0"
+	"OverlayCodeLabel\0"
+	"OverlayNumberOfTables\0"
+	"OverlayCodeTableLocation\0"
+	"OverlayBitsForCodeWord\0"
+	"OverlayDescriptorGray\0"
+	"OverlayDescriptorRed\0"
+	"OverlayDescriptorGreen\0"
+	"OverlayDescriptorBlue\0"
+	"OverlaysGray\0"
+	"OverlaysRed\0"
+	"OverlaysGreen\0"
+	"OverlaysBlue\0"
+	"OverlayComments\0"
+	"VariablePixelData\0"
+	"VariableNextDataGroup\0"
+	"VariableCoefficientsSDVN\0"
+	"VariableCoefficientsSDHN\0"
+	"VariableCoefficientsSDDN\0"
+	"PrivateGroupLength\0"
+	"PrivateCreator\0"
+	"IllegalGroupLength\0"
+	"IllegalPrivateCreator\0"
+	"GenericGroupLength\0"
+	;
+
 const struct dcm_dict_entry dcm_dict_exact[] = {
-	{ 0x00000000u, DCM_VR_UL, 0, "CommandGroupLength", "1" },
-	{ 0x00000001u, DCM_VR_UL, DCM_DICT_RETIRED, "CommandLengthToEnd", "1" },
-	{ 0x00000002u, DCM_VR_UI, 0, "AffectedSOPClassUID", "1" },
-	{ 0x00000003u, DCM_VR_UI, 0, "RequestedSOPClassUID", "1" },
-	{ 0x00000010u, DCM_VR_SH, DCM_DICT_RETIRED, "CommandRecognitionCode", "1" },
-	{ 0x00000100u, DCM_VR_US, 0, "CommandField", "1" },
-	{ 0x00000110u, DCM_VR_US, 0, "MessageID", "1" },
-	{ 0x00000120u, DCM_VR_US, 0, "MessageIDBeingRespondedTo", "1" },
-	{ 0x00000200u, DCM_VR_AE, DCM_DICT_RETIRED, "Initiator", "1" },
-	{ 0x00000300u, DCM_VR_AE, DCM_DICT_RETIRED, "Receiver", "1" },
-	{ 0x00000400u, DCM_VR_AE, DCM_DICT_RETIRED, "FindLocation", "1" },
-	{ 0x00000600u, DCM_VR_AE, 0, "MoveDestination", "1" },
-	{ 0x00000700u, DCM_VR_US, 0, "Priority", "1" },
-	{ 0x00000800u, DCM_VR_US, 0, "CommandDataSetType", "1" },
-	{ 0x00000850u, DCM_VR_US, DCM_DICT_RETIRED, "NumberOfMatches", "1" },
-	{ 0x00000860u, DCM_VR_US, DCM_DICT_RETIRED, "ResponseSequenceNumber", "1" },
-	{ 0x00000900u, DCM_VR_US, 0, "Status", "1" },
-	{ 0x00000901u, DCM_VR_AT, 0, "OffendingElement", "1-n" },
-	{ 0x00000902u, DCM_VR_LO, 0, "ErrorComment", "1" },
-	{ 0x00000903u, DCM_VR_US, 0, "ErrorID", "1" },
-	{ 0x00001000u, DCM_VR_UI, 0, "AffectedSOPInstanceUID", "1" },
-	{ 0x00001001u, DCM_VR_UI, 0, "RequestedSOPInstanceUID", "1" },
-	{ 0x00001002u, DCM_VR_US, 0, "EventTypeID", "1" },
-	{ 0x00001005u, DCM_VR_AT, 0, "AttributeIdentifierList", "1-n" },
-	{ 0x00001008u, DCM_VR_US, 0, "ActionTypeID", "1" },
-	{ 0x00001020u, DCM_VR_US, 0, "NumberOfRemainingSuboperations", "1" },
-	{ 0x00001021u, DCM_VR_US, 0, "NumberOfCompletedSuboperations", "1" },
-	{ 0x00001022u, DCM_VR_US, 0, "NumberOfFailedSuboperations", "1" },
-	{ 0x00001023u, DCM_VR_US, 0, "NumberOfWarningSuboperations", "1" },
-	{ 0x00001030u, DCM_VR_AE, 0, "MoveOriginatorApplicationEntityTitle", "1" },
-	{ 0x00001031u, DCM_VR_US, 0, "MoveOriginatorMessageID", "1" },
-	{ 0x00004000u, DCM_VR_LT, DCM_DICT_RETIRED, "DialogReceiver", "1" },
-	{ 0x00004010u, DCM_VR_LT, DCM_DICT_RETIRED, "TerminalType", "1" },
-	{ 0x00005010u, DCM_VR_SH, DCM_DICT_RETIRED, "MessageSetID", "1" },
-	{ 0x00005020u, DCM_VR_SH, DCM_DICT_RETIRED, "EndMessageID", "1" },
-	{ 0x00005110u, DCM_VR_LT, DCM_DICT_RETIRED, "DisplayFormat", "1" },
-	{ 0x00005120u, DCM_VR_LT, DCM_DICT_RETIRED, "PagePositionID", "1" },
-	{ 0x00005130u, DCM_VR_CS, DCM_DICT_RETIRED, "TextFormatID", "1" },
-	{ 0x00005140u, DCM_VR_CS, DCM_DICT_RETIRED, "NormalReverse", "1" },
-	{ 0x00005150u, DCM_VR_CS, DCM_DICT_RETIRED, "AddGrayScale", "1" },
-	{ 0x00005160u, DCM_VR_CS, DCM_DICT_RETIRED, "Borders", "1" },
-	{ 0x00005170u, DCM_VR_IS, DCM_DICT_RETIRED, "Copies", "1" },
-	{ 0x00005180u, DCM_VR_CS, DCM_DICT_RETIRED, "CommandMagnificationType", "1" },
-	{ 0x00005190u, DCM_VR_CS, DCM_DICT_RETIRED, "Erase", "1" },
-	{ 0x000051a0u, DCM_VR_CS, DCM_DICT_RETIRED, "Print", "1" },
-	{ 0x000051b0u, DCM_VR_US, DCM_DICT_RETIRED, "Overlays", "1-n" },
-	{ 0x00020000u, DCM_VR_UL, 0, "FileMetaInformationGroupLength", "1" },
-	{ 0x00020001u, DCM_VR_OB, 0, "FileMetaInformationVersion", "1" },
-	{ 0x00020002u, DCM_VR_UI, 0, "MediaStorageSOPClassUID", "1" },
-	{ 0x00020003u, DCM_VR_UI, 0, "MediaStorageSOPInstanceUID", "1" },
-	{ 0x00020010u, DCM_VR_UI, 0, "TransferSyntaxUID", "1" },
-	{ 0x00020012u, DCM_VR_UI, 0, "ImplementationClassUID", "1" },
-	{ 0x00020013u, DCM_VR_SH, 0, "ImplementationVersionName", "1" },
-	{ 0x00020016u, DCM_VR_AE, 0, "SourceApplicationEntityTitle", "1" },
-	{ 0x00020017u, DCM_VR_AE, 0, "SendingApplicationEntityTitle", "1" },
-	{ 0x00020018u, DCM_VR_AE, 0, "ReceivingApplicationEntityTitle", "1" },
-	{ 0x00020026u, DCM_VR_UR, 0, "SourcePresentationAddress", "1" },
-	{ 0x00020027u, DCM_VR_UR, 0, "SendingPresentationAddress", "1" },
-	{ 0x00020028u, DCM_VR_UR, 0, "ReceivingPresentationAddress", "1" },
-	{ 0x00020031u, DCM_VR_OB, 0, "RTVMetaInformationVersion", "1" },
-	{ 0x00020032u, DCM_VR_UI, 0, "RTVCommunicationSOPClassUID", "1" },
-	{ 0x00020033u, DCM_VR_UI, 0, "RTVCommunicationSOPInstanceUID", "1" },
-	{ 0x00020035u, DCM_VR_OB, 0, "RTVSourceIdentifier", "1" },
-	{ 0x00020036u, DCM_VR_OB, 0, "RTVFlowIdentifier", "1" },
-	{ 0x00020037u, DCM_VR_UL, 0, "RTVFlowRTPSamplingRate", "1" },
-	{ 0x00020038u, DCM_VR_FD, 0, "RTVFlowActualFrameDuration", "1" },
-	{ 0x00020100u, DCM_VR_UI, 0, "PrivateInformationCreatorUID", "1" },
-	{ 0x00020102u, DCM_VR_OB, 0, "PrivateInformation", "1" },
-	{ 0x00041130u, DCM_VR_CS, 0, "FileSetID", "1" },
-	{ 0x00041141u, DCM_VR_CS, 0, "FileSetDescriptorFileID", "1-8" },
-	{ 0x00041142u, DCM_VR_CS, 0, "SpecificCharacterSetOfFileSetDescriptorFile", "1" },
-	{ 0x00041200u, DCM_VR_UL, 0, "OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity", "1" },
-	{ 0x00041202u, DCM_VR_UL, 0, "OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity", "1" },
-	{ 0x00041212u, DCM_VR_US, 0, "FileSetConsistencyFlag", "1" },
-	{ 0x00041220u, DCM_VR_SQ, 0, "DirectoryRecordSequence", "1" },
-	{ 0x00041400u, DCM_VR_UL, 0, "OffsetOfTheNextDirectoryRecord", "1" },
-	{ 0x00041410u, DCM_VR_US, 0, "RecordInUseFlag", "1" },
-	{ 0x00041420u, DCM_VR_UL, 0, "OffsetOfReferencedLowerLevelDirectoryEntity", "1" },
-	{ 0x00041430u, DCM_VR_CS, 0, "DirectoryRecordType", "1" },
-	{ 0x00041432u, DCM_VR_UI, 0, "PrivateRecordUID", "1" },
-	{ 0x00041500u, DCM_VR_CS, 0, "ReferencedFileID", "1-8" },
-	{ 0x00041504u, DCM_VR_UL, DCM_DICT_RETIRED, "MRDRDirectoryRecordOffset", "1" },
-	{ 0x00041510u, DCM_VR_UI, 0, "ReferencedSOPClassUIDInFile", "1" },
-	{ 0x00041511u, DCM_VR_UI, 0, "ReferencedSOPInstanceUIDInFile", "1" },
-	{ 0x00041512u, DCM_VR_UI, 0, "ReferencedTransferSyntaxUIDInFile", "1" },
-	{ 0x0004151au, DCM_VR_UI, 0, "ReferencedRelatedGeneralSOPClassUIDInFile", "1-n" },
-	{ 0x00041600u, DCM_VR_UL, DCM_DICT_RETIRED, "NumberOfReferences", "1" },
-	{ 0x00060001u, DCM_VR_SQ, 0, "CurrentFrameFunctionalGroupsSequence", "1" },
-	{ 0x00080001u, DCM_VR_UL, DCM_DICT_RETIRED, "LengthToEnd", "1" },
-	{ 0x00080005u, DCM_VR_CS, 0, "SpecificCharacterSet", "1-n" },
-	{ 0x00080006u, DCM_VR_SQ, 0, "LanguageCodeSequence", "1" },
-	{ 0x00080008u, DCM_VR_CS, 0, "ImageType", "2-n" },
-	{ 0x00080010u, DCM_VR_SH, DCM_DICT_RETIRED, "RecognitionCode", "1" },
-	{ 0x00080012u, DCM_VR_DA, 0, "InstanceCreationDate", "1" },
-	{ 0x00080013u, DCM_VR_TM, 0, "InstanceCreationTime", "1" },
-	{ 0x00080014u, DCM_VR_UI, 0, "InstanceCreatorUID", "1" },
-	{ 0x00080015u, DCM_VR_DT, 0, "InstanceCoercionDateTime", "1" },
-	{ 0x00080016u, DCM_VR_UI, 0, "SOPClassUID", "1" },
-	{ 0x00080017u, DCM_VR_UI, 0, "AcquisitionUID", "1" },
-	{ 0x00080018u, DCM_VR_UI, 0, "SOPInstanceUID", "1" },
-	{ 0x00080019u, DCM_VR_UI, 0, "PyramidUID", "1" },
-	{ 0x0008001au, DCM_VR_UI, 0, "RelatedGeneralSOPClassUID", "1-n" },
-	{ 0x0008001bu, DCM_VR_UI, 0, "OriginalSpecializedSOPClassUID", "1" },
-	{ 0x00080020u, DCM_VR_DA, 0, "StudyDate", "1" },
-	{ 0x00080021u, DCM_VR_DA, 0, "SeriesDate", "1" },
-	{ 0x00080022u, DCM_VR_DA, 0, "AcquisitionDate", "1" },
-	{ 0x00080023u, DCM_VR_DA, 0, "ContentDate", "1" },
-	{ 0x00080024u, DCM_VR_DA, DCM_DICT_RETIRED, "OverlayDate", "1" },
-	{ 0x00080025u, DCM_VR_DA, DCM_DICT_RETIRED, "CurveDate", "1" },
-	{ 0x0008002au, DCM_VR_DT, 0, "AcquisitionDateTime", "1" },
-	{ 0x00080030u, DCM_VR_TM, 0, "StudyTime", "1" },
-	{ 0x00080031u, DCM_VR_TM, 0, "SeriesTime", "1" },
-	{ 0x00080032u, DCM_VR_TM, 0, "AcquisitionTime", "1" },
-	{ 0x00080033u, DCM_VR_TM, 0, "ContentTime", "1" },
-	{ 0x00080034u, DCM_VR_TM, DCM_DICT_RETIRED, "OverlayTime", "1" },
-	{ 0x00080035u, DCM_VR_TM, DCM_DICT_RETIRED, "CurveTime", "1" },
-	{ 0x00080040u, DCM_VR_US, DCM_DICT_RETIRED, "DataSetType", "1" },
-	{ 0x00080041u, DCM_VR_LO, DCM_DICT_RETIRED, "DataSetSubtype", "1" },
-	{ 0x00080042u, DCM_VR_CS, DCM_DICT_RETIRED, "NuclearMedicineSeriesType", "1" },
-	{ 0x00080050u, DCM_VR_SH, 0, "AccessionNumber", "1" },
-	{ 0x00080051u, DCM_VR_SQ, 0, "IssuerOfAccessionNumberSequence", "1" },
-	{ 0x00080052u, DCM_VR_CS, 0, "QueryRetrieveLevel", "1" },
-	{ 0x00080053u, DCM_VR_CS, 0, "QueryRetrieveView", "1" },
-	{ 0x00080054u, DCM_VR_AE, 0, "RetrieveAETitle", "1-n" },
-	{ 0x00080055u, DCM_VR_AE, 0, "StationAETitle", "1" },
-	{ 0x00080056u, DCM_VR_CS, 0, "InstanceAvailability", "1" },
-	{ 0x00080058u, DCM_VR_UI, 0, "FailedSOPInstanceUIDList", "1-n" },
-	{ 0x00080060u, DCM_VR_CS, 0, "Modality", "1" },
-	{ 0x00080061u, DCM_VR_CS, 0, "ModalitiesInStudy", "1-n" },
-	{ 0x00080062u, DCM_VR_UI, 0, "SOPClassesInStudy", "1-n" },
-	{ 0x00080063u, DCM_VR_SQ, 0, "AnatomicRegionsInStudyCodeSequence", "1" },
-	{ 0x00080064u, DCM_VR_CS, 0, "ConversionType", "1" },
-	{ 0x00080068u, DCM_VR_CS, 0, "PresentationIntentType", "1" },
-	{ 0x00080070u, DCM_VR_LO, 0, "Manufacturer", "1" },
-	{ 0x00080080u, DCM_VR_LO, 0, "InstitutionName", "1" },
-	{ 0x00080081u, DCM_VR_ST, 0, "InstitutionAddress", "1" },
-	{ 0x00080082u, DCM_VR_SQ, 0, "InstitutionCodeSequence", "1" },
-	{ 0x00080090u, DCM_VR_PN, 0, "ReferringPhysicianName", "1" },
-	{ 0x00080092u, DCM_VR_ST, 0, "ReferringPhysicianAddress", "1" },
-	{ 0x00080094u, DCM_VR_SH, 0, "ReferringPhysicianTelephoneNumbers", "1-n" },
-	{ 0x00080096u, DCM_VR_SQ, 0, "ReferringPhysicianIdentificationSequence", "1" },
-	{ 0x0008009cu, DCM_VR_PN, 0, "ConsultingPhysicianName", "1-n" },
-	{ 0x0008009du, DCM_VR_SQ, 0, "ConsultingPhysicianIdentificationSequence", "1" },
-	{ 0x00080100u, DCM_VR_SH, 0, "CodeValue", "1" },
-	{ 0x00080101u, DCM_VR_LO, 0, "ExtendedCodeValue", "1" },
-	{ 0x00080102u, DCM_VR_SH, 0, "CodingSchemeDesignator", "1" },
-	{ 0x00080103u, DCM_VR_SH, 0, "CodingSchemeVersion", "1" },
-	{ 0x00080104u, DCM_VR_LO, 0, "CodeMeaning", "1" },
-	{ 0x00080105u, DCM_VR_CS, 0, "MappingResource", "1" },
-	{ 0x00080106u, DCM_VR_DT, 0, "ContextGroupVersion", "1" },
-	{ 0x00080107u, DCM_VR_DT, 0, "ContextGroupLocalVersion", "1" },
-	{ 0x00080108u, DCM_VR_LT, 0, "ExtendedCodeMeaning", "1" },
-	{ 0x00080109u, DCM_VR_SQ, 0, "CodingSchemeResourcesSequence", "1" },
-	{ 0x0008010au, DCM_VR_CS, 0, "CodingSchemeURLType", "1" },
-	{ 0x0008010bu, DCM_VR_CS, 0, "ContextGroupExtensionFlag", "1" },
-	{ 0x0008010cu, DCM_VR_UI, 0, "CodingSchemeUID", "1" },
-	{ 0x0008010du, DCM_VR_UI, 0, "ContextGroupExtensionCreatorUID", "1" },
-	{ 0x0008010eu, DCM_VR_UR, 0, "CodingSchemeURL", "1" },
-	{ 0x0008010fu, DCM_VR_CS, 0, "ContextIdentifier", "1" },
-	{ 0x00080110u, DCM_VR_SQ, 0, "CodingSchemeIdentificationSequence", "1" },
-	{ 0x00080112u, DCM_VR_LO, 0, "CodingSchemeRegistry", "1" },
-	{ 0x00080114u, DCM_VR_ST, 0, "CodingSchemeExternalID", "1" },
-	{ 0x00080115u, DCM_VR_ST, 0, "CodingSchemeName", "1" },
-	{ 0x00080116u, DCM_VR_ST, 0, "CodingSchemeResponsibleOrganization", "1" },
-	{ 0x00080117u, DCM_VR_UI, 0, "ContextUID", "1" },
-	{ 0x00080118u, DCM_VR_UI, 0, "MappingResourceUID", "1" },
-	{ 0x00080119u, DCM_VR_UC, 0, "LongCodeValue", "1" },
-	{ 0x00080120u, DCM_VR_UR, 0, "URNCodeValue", "1" },
-	{ 0x00080121u, DCM_VR_SQ, 0, "EquivalentCodeSequence", "1" },
-	{ 0x00080122u, DCM_VR_LO, 0, "MappingResourceName", "1" },
-	{ 0x00080123u, DCM_VR_SQ, 0, "ContextGroupIdentificationSequence", "1" },
-	{ 0x00080124u, DCM_VR_SQ, 0, "MappingResourceIdentificationSequence", "1" },
-	{ 0x00080201u, DCM_VR_SH, 0, "TimezoneOffsetFromUTC", "1" },
-	{ 0x00080220u, DCM_VR_SQ, 0, "ResponsibleGroupCodeSequence", "1" },
-	{ 0x00080221u, DCM_VR_CS, 0, "EquipmentModality", "1" },
-	{ 0x00080222u, DCM_VR_LO, 0, "ManufacturerRelatedModelGroup", "1" },
-	{ 0x00080300u, DCM_VR_SQ, 0, "PrivateDataElementCharacteristicsSequence", "1" },
-	{ 0x00080301u, DCM_VR_US, 0, "PrivateGroupReference", "1" },
-	{ 0x00080302u, DCM_VR_LO, 0, "PrivateCreatorReference", "1" },
-	{ 0x00080303u, DCM_VR_CS, 0, "BlockIdentifyingInformationStatus", "1" },
-	{ 0x00080304u, DCM_VR_US, 0, "NonidentifyingPrivateElements", "1-n" },
-	{ 0x00080305u, DCM_VR_SQ, 0, "DeidentificationActionSequence", "1" },
-	{ 0x00080306u, DCM_VR_US, 0, "IdentifyingPrivateElements", "1-n" },
-	{ 0x00080307u, DCM_VR_CS, 0, "DeidentificationAction", "1" },
-	{ 0x00080308u, DCM_VR_US, 0, "PrivateDataElement", "1" },
-	{ 0x00080309u, DCM_VR_UL, 0, "PrivateDataElementValueMultiplicity", "1-3" },
-	{ 0x0008030au, DCM_VR_CS, 0, "PrivateDataElementValueRepresentation", "1" },
-	{ 0x0008030bu, DCM_VR_UL, 0, "PrivateDataElementNumberOfItems", "1-2" },
-	{ 0x0008030cu, DCM_VR_UC, 0, "PrivateDataElementName", "1" },
-	{ 0x0008030du, DCM_VR_UC, 0, "PrivateDataElementKeyword", "1" },
-	{ 0x0008030eu, DCM_VR_UT, 0, "PrivateDataElementDescription", "1" },
-	{ 0x0008030fu, DCM_VR_UT, 0, "PrivateDataElementEncoding", "1" },
-	{ 0x00080310u, DCM_VR_SQ, 0, "PrivateDataElementDefinitionSequence", "1" },
-	{ 0x00081000u, DCM_VR_AE, DCM_DICT_RETIRED, "NetworkID", "1" },
-	{ 0x00081010u, DCM_VR_SH, 0, "StationName", "1" },
-	{ 0x00081030u, DCM_VR_LO, 0, "StudyDescription", "1" },
-	{ 0x00081032u, DCM_VR_SQ, 0, "ProcedureCodeSequence", "1" },
-	{ 0x0008103eu, DCM_VR_LO, 0, "SeriesDescription", "1" },
-	{ 0x0008103fu, DCM_VR_SQ, 0, "SeriesDescriptionCodeSequence", "1" },
-	{ 0x00081040u, DCM_VR_LO, 0, "InstitutionalDepartmentName", "1" },
-	{ 0x00081041u, DCM_VR_SQ, 0, "InstitutionalDepartmentTypeCodeSequence", "1" },
-	{ 0x00081048u, DCM_VR_PN, 0, "PhysiciansOfRecord", "1-n" },
-	{ 0x00081049u, DCM_VR_SQ, 0, "PhysiciansOfRecordIdentificationSequence", "1" },
-	{ 0x00081050u, DCM_VR_PN, 0, "PerformingPhysicianName", "1-n" },
-	{ 0x00081052u, DCM_VR_SQ, 0, "PerformingPhysicianIdentificationSequence", "1" },
-	{ 0x00081060u, DCM_VR_PN, 0, "NameOfPhysiciansReadingStudy", "1-n" },
-	{ 0x00081062u, DCM_VR_SQ, 0, "PhysiciansReadingStudyIdentificationSequence", "1" },
-	{ 0x00081070u, DCM_VR_PN, 0, "OperatorsName", "1-n" },
-	{ 0x00081072u, DCM_VR_SQ, 0, "OperatorIdentificationSequence", "1" },
-	{ 0x00081080u, DCM_VR_LO, 0, "AdmittingDiagnosesDescription", "1-n" },
-	{ 0x00081084u, DCM_VR_SQ, 0, "AdmittingDiagnosesCodeSequence", "1" },
-	{ 0x00081088u, DCM_VR_LO, 0, "PyramidDescription", "1" },
-	{ 0x00081090u, DCM_VR_LO, 0, "ManufacturerModelName", "1" },
-	{ 0x00081100u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedResultsSequence", "1" },
-	{ 0x00081110u, DCM_VR_SQ, 0, "ReferencedStudySequence", "1" },
-	{ 0x00081111u, DCM_VR_SQ, 0, "ReferencedPerformedProcedureStepSequence", "1" },
-	{ 0x00081115u, DCM_VR_SQ, 0, "ReferencedSeriesSequence", "1" },
-	{ 0x00081120u, DCM_VR_SQ, 0, "ReferencedPatientSequence", "1" },
-	{ 0x00081125u, DCM_VR_SQ, 0, "ReferencedVisitSequence", "1" },
-	{ 0x00081130u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedOverlaySequence", "1" },
-	{ 0x00081134u, DCM_VR_SQ, 0, "ReferencedStereometricInstanceSequence", "1" },
-	{ 0x0008113au, DCM_VR_SQ, 0, "ReferencedWaveformSequence", "1" },
-	{ 0x00081140u, DCM_VR_SQ, 0, "ReferencedImageSequence", "1" },
-	{ 0x00081145u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedCurveSequence", "1" },
-	{ 0x0008114au, DCM_VR_SQ, 0, "ReferencedInstanceSequence", "1" },
-	{ 0x0008114bu, DCM_VR_SQ, 0, "ReferencedRealWorldValueMappingInstanceSequence", "1" },
-	{ 0x00081150u, DCM_VR_UI, 0, "ReferencedSOPClassUID", "1" },
-	{ 0x00081155u, DCM_VR_UI, 0, "ReferencedSOPInstanceUID", "1" },
-	{ 0x00081156u, DCM_VR_SQ, 0, "DefinitionSourceSequence", "1" },
-	{ 0x0008115au, DCM_VR_UI, 0, "SOPClassesSupported", "1-n" },
-	{ 0x00081160u, DCM_VR_IS, 0, "ReferencedFrameNumber", "1-n" },
-	{ 0x00081161u, DCM_VR_UL, 0, "SimpleFrameList", "1-n" },
-	{ 0x00081162u, DCM_VR_UL, 0, "CalculatedFrameList", "3-3n" },
-	{ 0x00081163u, DCM_VR_FD, 0, "TimeRange", "2" },
-	{ 0x00081164u, DCM_VR_SQ, 0, "FrameExtractionSequence", "1" },
-	{ 0x00081167u, DCM_VR_UI, 0, "MultiFrameSourceSOPInstanceUID", "1" },
-	{ 0x00081190u, DCM_VR_UR, 0, "RetrieveURL", "1" },
-	{ 0x00081195u, DCM_VR_UI, 0, "TransactionUID", "1" },
-	{ 0x00081196u, DCM_VR_US, 0, "WarningReason", "1" },
-	{ 0x00081197u, DCM_VR_US, 0, "FailureReason", "1" },
-	{ 0x00081198u, DCM_VR_SQ, 0, "FailedSOPSequence", "1" },
-	{ 0x00081199u, DCM_VR_SQ, 0, "ReferencedSOPSequence", "1" },
-	{ 0x0008119au, DCM_VR_SQ, 0, "OtherFailuresSequence", "1" },
-	{ 0x00081200u, DCM_VR_SQ, 0, "StudiesContainingOtherReferencedInstancesSequence", "1" },
-	{ 0x00081250u, DCM_VR_SQ, 0, "RelatedSeriesSequence", "1" },
-	{ 0x00082110u, DCM_VR_CS, DCM_DICT_RETIRED, "LossyImageCompressionRetired", "1" },
-	{ 0x00082111u, DCM_VR_ST, 0, "DerivationDescription", "1" },
-	{ 0x00082112u, DCM_VR_SQ, 0, "SourceImageSequence", "1" },
-	{ 0x00082120u, DCM_VR_SH, 0, "StageName", "1" },
-	{ 0x00082122u, DCM_VR_IS, 0, "StageNumber", "1" },
-	{ 0x00082124u, DCM_VR_IS, 0, "NumberOfStages", "1" },
-	{ 0x00082127u, DCM_VR_SH, 0, "ViewName", "1" },
-	{ 0x00082128u, DCM_VR_IS, 0, "ViewNumber", "1" },
-	{ 0x00082129u, DCM_VR_IS, 0, "NumberOfEventTimers", "1" },
-	{ 0x0008212au, DCM_VR_IS, 0, "NumberOfViewsInStage", "1" },
-	{ 0x00082130u, DCM_VR_DS, 0, "EventElapsedTimes", "1-n" },
-	{ 0x00082132u, DCM_VR_LO, 0, "EventTimerNames", "1-n" },
-	{ 0x00082133u, DCM_VR_SQ, 0, "EventTimerSequence", "1" },
-	{ 0x00082134u, DCM_VR_FD, 0, "EventTimeOffset", "1" },
-	{ 0x00082135u, DCM_VR_SQ, 0, "EventCodeSequence", "1" },
-	{ 0x00082142u, DCM_VR_IS, 0, "StartTrim", "1" },
-	{ 0x00082143u, DCM_VR_IS, 0, "StopTrim", "1" },
-	{ 0x00082144u, DCM_VR_IS, 0, "RecommendedDisplayFrameRate", "1" },
-	{ 0x00082200u, DCM_VR_CS, DCM_DICT_RETIRED, "TransducerPosition", "1" },
-	{ 0x00082204u, DCM_VR_CS, DCM_DICT_RETIRED, "TransducerOrientation", "1" },
-	{ 0x00082208u, DCM_VR_CS, DCM_DICT_RETIRED, "AnatomicStructure", "1" },
-	{ 0x00082218u, DCM_VR_SQ, 0, "AnatomicRegionSequence", "1" },
-	{ 0x00082220u, DCM_VR_SQ, 0, "AnatomicRegionModifierSequence", "1" },
-	{ 0x00082228u, DCM_VR_SQ, 0, "PrimaryAnatomicStructureSequence", "1" },
-	{ 0x00082229u, DCM_VR_SQ, DCM_DICT_RETIRED, "AnatomicStructureSpaceOrRegionSequence", "1" },
-	{ 0x00082230u, DCM_VR_SQ, 0, "PrimaryAnatomicStructureModifierSequence", "1" },
-	{ 0x00082240u, DCM_VR_SQ, DCM_DICT_RETIRED, "TransducerPositionSequence", "1" },
-	{ 0x00082242u, DCM_VR_SQ, DCM_DICT_RETIRED, "TransducerPositionModifierSequence", "1" },
-	{ 0x00082244u, DCM_VR_SQ, DCM_DICT_RETIRED, "TransducerOrientationSequence", "1" },
-	{ 0x00082246u, DCM_VR_SQ, DCM_DICT_RETIRED, "TransducerOrientationModifierSequence", "1" },
-	{ 0x00082251u, DCM_VR_SQ, DCM_DICT_RETIRED, "AnatomicStructureSpaceOrRegionCodeSequenceTrial", "1" },
-	{ 0x00082253u, DCM_VR_SQ, DCM_DICT_RETIRED, "AnatomicPortalOfEntranceCodeSequenceTrial", "1" },
-	{ 0x00082255u, DCM_VR_SQ, DCM_DICT_RETIRED, "AnatomicApproachDirectionCodeSequenceTrial", "1" },
-	{ 0x00082256u, DCM_VR_ST, DCM_DICT_RETIRED, "AnatomicPerspectiveDescriptionTrial", "1" },
-	{ 0x00082257u, DCM_VR_SQ, DCM_DICT_RETIRED, "AnatomicPerspectiveCodeSequenceTrial", "1" },
-	{ 0x00082258u, DCM_VR_ST, DCM_DICT_RETIRED, "AnatomicLocationOfExaminingInstrumentDescriptionTrial", "1" },
-	{ 0x00082259u, DCM_VR_SQ, DCM_DICT_RETIRED, "AnatomicLocationOfExaminingInstrumentCodeSequenceTrial", "1" },
-	{ 0x0008225au, DCM_VR_SQ, DCM_DICT_RETIRED, "AnatomicStructureSpaceOrRegionModifierCodeSequenceTrial", "1" },
-	{ 0x0008225cu, DCM_VR_SQ, DCM_DICT_RETIRED, "OnAxisBackgroundAnatomicStructureCodeSequenceTrial", "1" },
-	{ 0x00083001u, DCM_VR_SQ, 0, "AlternateRepresentationSequence", "1" },
-	{ 0x00083002u, DCM_VR_UI, 0, "AvailableTransferSyntaxUID", "1-n" },
-	{ 0x00083010u, DCM_VR_UI, 0, "IrradiationEventUID", "1-n" },
-	{ 0x00083011u, DCM_VR_SQ, 0, "SourceIrradiationEventSequence", "1" },
-	{ 0x00083012u, DCM_VR_UI, 0, "RadiopharmaceuticalAdministrationEventUID", "1" },
-	{ 0x00084000u, DCM_VR_LT, DCM_DICT_RETIRED, "IdentifyingComments", "1" },
-	{ 0x00089007u, DCM_VR_CS, 0, "FrameType", "4" },
-	{ 0x00089092u, DCM_VR_SQ, 0, "ReferencedImageEvidenceSequence", "1" },
-	{ 0x00089121u, DCM_VR_SQ, 0, "ReferencedRawDataSequence", "1" },
-	{ 0x00089123u, DCM_VR_UI, 0, "CreatorVersionUID", "1" },
-	{ 0x00089124u, DCM_VR_SQ, 0, "DerivationImageSequence", "1" },
-	{ 0x00089154u, DCM_VR_SQ, 0, "SourceImageEvidenceSequence", "1" },
-	{ 0x00089205u, DCM_VR_CS, 0, "PixelPresentation", "1" },
-	{ 0x00089206u, DCM_VR_CS, 0, "VolumetricProperties", "1" },
-	{ 0x00089207u, DCM_VR_CS, 0, "VolumeBasedCalculationTechnique", "1" },
-	{ 0x00089208u, DCM_VR_CS, 0, "ComplexImageComponent", "1" },
-	{ 0x00089209u, DCM_VR_CS, 0, "AcquisitionContrast", "1" },
-	{ 0x00089215u, DCM_VR_SQ, 0, "DerivationCodeSequence", "1" },
-	{ 0x00089237u, DCM_VR_SQ, 0, "ReferencedPresentationStateSequence", "1" },
-	{ 0x00089410u, DCM_VR_SQ, 0, "ReferencedOtherPlaneSequence", "1" },
-	{ 0x00089458u, DCM_VR_SQ, 0, "FrameDisplaySequence", "1" },
-	{ 0x00089459u, DCM_VR_FL, 0, "RecommendedDisplayFrameRateInFloat", "1" },
-	{ 0x00089460u, DCM_VR_CS, 0, "SkipFrameRangeFlag", "1" },
-	{ 0x00100010u, DCM_VR_PN, 0, "PatientName", "1" },
-	{ 0x00100020u, DCM_VR_LO, 0, "PatientID", "1" },
-	{ 0x00100021u, DCM_VR_LO, 0, "IssuerOfPatientID", "1" },
-	{ 0x00100022u, DCM_VR_CS, 0, "TypeOfPatientID", "1" },
-	{ 0x00100024u, DCM_VR_SQ, 0, "IssuerOfPatientIDQualifiersSequence", "1" },
-	{ 0x00100026u, DCM_VR_SQ, 0, "SourcePatientGroupIdentificationSequence", "1" },
-	{ 0x00100027u, DCM_VR_SQ, 0, "GroupOfPatientsIdentificationSequence", "1" },
-	{ 0x00100028u, DCM_VR_US, 0, "SubjectRelativePositionInImage", "3" },
-	{ 0x00100030u, DCM_VR_DA, 0, "PatientBirthDate", "1" },
-	{ 0x00100032u, DCM_VR_TM, 0, "PatientBirthTime", "1" },
-	{ 0x00100033u, DCM_VR_LO, 0, "PatientBirthDateInAlternativeCalendar", "1" },
-	{ 0x00100034u, DCM_VR_LO, 0, "PatientDeathDateInAlternativeCalendar", "1" },
-	{ 0x00100035u, DCM_VR_CS, 0, "PatientAlternativeCalendar", "1" },
-	{ 0x00100040u, DCM_VR_CS, 0, "PatientSex", "1" },
-	{ 0x00100050u, DCM_VR_SQ, 0, "PatientInsurancePlanCodeSequence", "1" },
-	{ 0x00100101u, DCM_VR_SQ, 0, "PatientPrimaryLanguageCodeSequence", "1" },
-	{ 0x00100102u, DCM_VR_SQ, 0, "PatientPrimaryLanguageModifierCodeSequence", "1" },
-	{ 0x00100200u, DCM_VR_CS, 0, "QualityControlSubject", "1" },
-	{ 0x00100201u, DCM_VR_SQ, 0, "QualityControlSubjectTypeCodeSequence", "1" },
-	{ 0x00100212u, DCM_VR_UC, 0, "StrainDescription", "1" },
-	{ 0x00100213u, DCM_VR_LO, 0, "StrainNomenclature", "1" },
-	{ 0x00100214u, DCM_VR_LO, 0, "StrainStockNumber", "1" },
-	{ 0x00100215u, DCM_VR_SQ, 0, "StrainSourceRegistryCodeSequence", "1" },
-	{ 0x00100216u, DCM_VR_SQ, 0, "StrainStockSequence", "1" },
-	{ 0x00100217u, DCM_VR_LO, 0, "StrainSource", "1" },
-	{ 0x00100218u, DCM_VR_UT, 0, "StrainAdditionalInformation", "1" },
-	{ 0x00100219u, DCM_VR_SQ, 0, "StrainCodeSequence", "1" },
-	{ 0x00100221u, DCM_VR_SQ, 0, "GeneticModificationsSequence", "1" },
-	{ 0x00100222u, DCM_VR_UC, 0, "GeneticModificationsDescription", "1" },
-	{ 0x00100223u, DCM_VR_LO, 0, "GeneticModificationsNomenclature", "1" },
-	{ 0x00100229u, DCM_VR_SQ, 0, "GeneticModificationsCodeSequence", "1" },
-	{ 0x00101000u, DCM_VR_LO, DCM_DICT_RETIRED, "OtherPatientIDs", "1-n" },
-	{ 0x00101001u, DCM_VR_PN, 0, "OtherPatientNames", "1-n" },
-	{ 0x00101002u, DCM_VR_SQ, 0, "OtherPatientIDsSequence", "1" },
-	{ 0x00101005u, DCM_VR_PN, 0, "PatientBirthName", "1" },
-	{ 0x00101010u, DCM_VR_AS, 0, "PatientAge", "1" },
-	{ 0x00101020u, DCM_VR_DS, 0, "PatientSize", "1" },
-	{ 0x00101021u, DCM_VR_SQ, 0, "PatientSizeCodeSequence", "1" },
-	{ 0x00101022u, DCM_VR_DS, 0, "PatientBodyMassIndex", "1" },
-	{ 0x00101023u, DCM_VR_DS, 0, "MeasuredAPDimension", "1" },
-	{ 0x00101024u, DCM_VR_DS, 0, "MeasuredLateralDimension", "1" },
-	{ 0x00101030u, DCM_VR_DS, 0, "PatientWeight", "1" },
-	{ 0x00101040u, DCM_VR_LO, 0, "PatientAddress", "1" },
-	{ 0x00101050u, DCM_VR_LO, DCM_DICT_RETIRED, "InsurancePlanIdentification", "1-n" },
-	{ 0x00101060u, DCM_VR_PN, 0, "PatientMotherBirthName", "1" },
-	{ 0x00101080u, DCM_VR_LO, 0, "MilitaryRank", "1" },
-	{ 0x00101081u, DCM_VR_LO, 0, "BranchOfService", "1" },
-	{ 0x00101090u, DCM_VR_LO, DCM_DICT_RETIRED, "MedicalRecordLocator", "1" },
-	{ 0x00101100u, DCM_VR_SQ, 0, "ReferencedPatientPhotoSequence", "1" },
-	{ 0x00102000u, DCM_VR_LO, 0, "MedicalAlerts", "1-n" },
-	{ 0x00102110u, DCM_VR_LO, 0, "Allergies", "1-n" },
-	{ 0x00102150u, DCM_VR_LO, 0, "CountryOfResidence", "1" },
-	{ 0x00102152u, DCM_VR_LO, 0, "RegionOfResidence", "1" },
-	{ 0x00102154u, DCM_VR_SH, 0, "PatientTelephoneNumbers", "1-n" },
-	{ 0x00102155u, DCM_VR_LT, 0, "PatientTelecomInformation", "1" },
-	{ 0x00102160u, DCM_VR_SH, 0, "EthnicGroup", "1" },
-	{ 0x00102180u, DCM_VR_SH, 0, "Occupation", "1" },
-	{ 0x001021a0u, DCM_VR_CS, 0, "SmokingStatus", "1" },
-	{ 0x001021b0u, DCM_VR_LT, 0, "AdditionalPatientHistory", "1" },
-	{ 0x001021c0u, DCM_VR_US, 0, "PregnancyStatus", "1" },
-	{ 0x001021d0u, DCM_VR_DA, 0, "LastMenstrualDate", "1" },
-	{ 0x001021f0u, DCM_VR_LO, 0, "PatientReligiousPreference", "1" },
-	{ 0x00102201u, DCM_VR_LO, 0, "PatientSpeciesDescription", "1" },
-	{ 0x00102202u, DCM_VR_SQ, 0, "PatientSpeciesCodeSequence", "1" },
-	{ 0x00102203u, DCM_VR_CS, 0, "PatientSexNeutered", "1" },
-	{ 0x00102210u, DCM_VR_CS, 0, "AnatomicalOrientationType", "1" },
-	{ 0x00102292u, DCM_VR_LO, 0, "PatientBreedDescription", "1" },
-	{ 0x00102293u, DCM_VR_SQ, 0, "PatientBreedCodeSequence", "1" },
-	{ 0x00102294u, DCM_VR_SQ, 0, "BreedRegistrationSequence", "1" },
-	{ 0x00102295u, DCM_VR_LO, 0, "BreedRegistrationNumber", "1" },
-	{ 0x00102296u, DCM_VR_SQ, 0, "BreedRegistryCodeSequence", "1" },
-	{ 0x00102297u, DCM_VR_PN, 0, "ResponsiblePerson", "1" },
-	{ 0x00102298u, DCM_VR_CS, 0, "ResponsiblePersonRole", "1" },
-	{ 0x00102299u, DCM_VR_LO, 0, "ResponsibleOrganization", "1" },
-	{ 0x00104000u, DCM_VR_LT, 0, "PatientComments", "1" },
-	{ 0x00109431u, DCM_VR_FL, 0, "ExaminedBodyThickness", "1" },
-	{ 0x00120010u, DCM_VR_LO, 0, "ClinicalTrialSponsorName", "1" },
-	{ 0x00120020u, DCM_VR_LO, 0, "ClinicalTrialProtocolID", "1" },
-	{ 0x00120021u, DCM_VR_LO, 0, "ClinicalTrialProtocolName", "1" },
-	{ 0x00120030u, DCM_VR_LO, 0, "ClinicalTrialSiteID", "1" },
-	{ 0x00120031u, DCM_VR_LO, 0, "ClinicalTrialSiteName", "1" },
-	{ 0x00120040u, DCM_VR_LO, 0, "ClinicalTrialSubjectID", "1" },
-	{ 0x00120042u, DCM_VR_LO, 0, "ClinicalTrialSubjectReadingID", "1" },
-	{ 0x00120050u, DCM_VR_LO, 0, "ClinicalTrialTimePointID", "1" },
-	{ 0x00120051u, DCM_VR_ST, 0, "ClinicalTrialTimePointDescription", "1" },
-	{ 0x00120052u, DCM_VR_FD, 0, "LongitudinalTemporalOffsetFromEvent", "1" },
-	{ 0x00120053u, DCM_VR_CS, 0, "LongitudinalTemporalEventType", "1" },
-	{ 0x00120060u, DCM_VR_LO, 0, "ClinicalTrialCoordinatingCenterName", "1" },
-	{ 0x00120062u, DCM_VR_CS, 0, "PatientIdentityRemoved", "1" },
-	{ 0x00120063u, DCM_VR_LO, 0, "DeidentificationMethod", "1-n" },
-	{ 0x00120064u, DCM_VR_SQ, 0, "DeidentificationMethodCodeSequence", "1" },
-	{ 0x00120071u, DCM_VR_LO, 0, "ClinicalTrialSeriesID", "1" },
-	{ 0x00120072u, DCM_VR_LO, 0, "ClinicalTrialSeriesDescription", "1" },
-	{ 0x00120081u, DCM_VR_LO, 0, "ClinicalTrialProtocolEthicsCommitteeName", "1" },
-	{ 0x00120082u, DCM_VR_LO, 0, "ClinicalTrialProtocolEthicsCommitteeApprovalNumber", "1" },
-	{ 0x00120083u, DCM_VR_SQ, 0, "ConsentForClinicalTrialUseSequence", "1" },
-	{ 0x00120084u, DCM_VR_CS, 0, "DistributionType", "1" },
-	{ 0x00120085u, DCM_VR_CS, 0, "ConsentForDistributionFlag", "1" },
-	{ 0x00120086u, DCM_VR_DA, 0, "EthicsCommitteeApprovalEffectivenessStartDate", "1" },
-	{ 0x00120087u, DCM_VR_DA, 0, "EthicsCommitteeApprovalEffectivenessEndDate", "1" },
-	{ 0x00140023u, DCM_VR_ST, DCM_DICT_RETIRED, "CADFileFormat", "1" },
-	{ 0x00140024u, DCM_VR_ST, DCM_DICT_RETIRED, "ComponentReferenceSystem", "1" },
-	{ 0x00140025u, DCM_VR_ST, 0, "ComponentManufacturingProcedure", "1" },
-	{ 0x00140028u, DCM_VR_ST, 0, "ComponentManufacturer", "1" },
-	{ 0x00140030u, DCM_VR_DS, 0, "MaterialThickness", "1-n" },
-	{ 0x00140032u, DCM_VR_DS, 0, "MaterialPipeDiameter", "1-n" },
-	{ 0x00140034u, DCM_VR_DS, 0, "MaterialIsolationDiameter", "1-n" },
-	{ 0x00140042u, DCM_VR_ST, 0, "MaterialGrade", "1" },
-	{ 0x00140044u, DCM_VR_ST, 0, "MaterialPropertiesDescription", "1" },
-	{ 0x00140045u, DCM_VR_ST, DCM_DICT_RETIRED, "MaterialPropertiesFileFormatRetired", "1" },
-	{ 0x00140046u, DCM_VR_LT, 0, "MaterialNotes", "1" },
-	{ 0x00140050u, DCM_VR_CS, 0, "ComponentShape", "1" },
-	{ 0x00140052u, DCM_VR_CS, 0, "CurvatureType", "1" },
-	{ 0x00140054u, DCM_VR_DS, 0, "OuterDiameter", "1" },
-	{ 0x00140056u, DCM_VR_DS, 0, "InnerDiameter", "1" },
-	{ 0x00140100u, DCM_VR_LO, 0, "ComponentWelderIDs", "1-n" },
-	{ 0x00140101u, DCM_VR_CS, 0, "SecondaryApprovalStatus", "1" },
-	{ 0x00140102u, DCM_VR_DA, 0, "SecondaryReviewDate", "1" },
-	{ 0x00140103u, DCM_VR_TM, 0, "SecondaryReviewTime", "1" },
-	{ 0x00140104u, DCM_VR_PN, 0, "SecondaryReviewerName", "1" },
-	{ 0x00140105u, DCM_VR_ST, 0, "RepairID", "1" },
-	{ 0x00140106u, DCM_VR_SQ, 0, "MultipleComponentApprovalSequence", "1" },
-	{ 0x00140107u, DCM_VR_CS, 0, "OtherApprovalStatus", "1-n" },
-	{ 0x00140108u, DCM_VR_CS, 0, "OtherSecondaryApprovalStatus", "1-n" },
-	{ 0x00141010u, DCM_VR_ST, 0, "ActualEnvironmentalConditions", "1" },
-	{ 0x00141020u, DCM_VR_DA, 0, "ExpiryDate", "1" },
-	{ 0x00141040u, DCM_VR_ST, 0, "EnvironmentalConditions", "1" },
-	{ 0x00142002u, DCM_VR_SQ, 0, "EvaluatorSequence", "1" },
-	{ 0x00142004u, DCM_VR_IS, 0, "EvaluatorNumber", "1" },
-	{ 0x00142006u, DCM_VR_PN, 0, "EvaluatorName", "1" },
-	{ 0x00142008u, DCM_VR_IS, 0, "EvaluationAttempt", "1" },
-	{ 0x00142012u, DCM_VR_SQ, 0, "IndicationSequence", "1" },
-	{ 0x00142014u, DCM_VR_IS, 0, "IndicationNumber", "1" },
-	{ 0x00142016u, DCM_VR_SH, 0, "IndicationLabel", "1" },
-	{ 0x00142018u, DCM_VR_ST, 0, "IndicationDescription", "1" },
-	{ 0x0014201au, DCM_VR_CS, 0, "IndicationType", "1-n" },
-	{ 0x0014201cu, DCM_VR_CS, 0, "IndicationDisposition", "1" },
-	{ 0x0014201eu, DCM_VR_SQ, 0, "IndicationROISequence", "1" },
-	{ 0x00142030u, DCM_VR_SQ, 0, "IndicationPhysicalPropertySequence", "1" },
-	{ 0x00142032u, DCM_VR_SH, 0, "PropertyLabel", "1" },
-	{ 0x00142202u, DCM_VR_IS, 0, "CoordinateSystemNumberOfAxes", "1" },
-	{ 0x00142204u, DCM_VR_SQ, 0, "CoordinateSystemAxesSequence", "1" },
-	{ 0x00142206u, DCM_VR_ST, 0, "CoordinateSystemAxisDescription", "1" },
-	{ 0x00142208u, DCM_VR_CS, 0, "CoordinateSystemDataSetMapping", "1" },
-	{ 0x0014220au, DCM_VR_IS, 0, "CoordinateSystemAxisNumber", "1" },
-	{ 0x0014220cu, DCM_VR_CS, 0, "CoordinateSystemAxisType", "1" },
-	{ 0x0014220eu, DCM_VR_CS, 0, "CoordinateSystemAxisUnits", "1" },
-	{ 0x00142210u, DCM_VR_OB, 0, "CoordinateSystemAxisValues", "1" },
-	{ 0x00142220u, DCM_VR_SQ, 0, "CoordinateSystemTransformSequence", "1" },
-	{ 0x00142222u, DCM_VR_ST, 0, "TransformDescription", "1" },
-	{ 0x00142224u, DCM_VR_IS, 0, "TransformNumberOfAxes", "1" },
-	{ 0x00142226u, DCM_VR_IS, 0, "TransformOrderOfAxes", "1-n" },
-	{ 0x00142228u, DCM_VR_CS, 0, "TransformedAxisUnits", "1" },
-	{ 0x0014222au, DCM_VR_DS, 0, "CoordinateSystemTransformRotationAndScaleMatrix", "1-n" },
-	{ 0x0014222cu, DCM_VR_DS, 0, "CoordinateSystemTransformTranslationMatrix", "1-n" },
-	{ 0x00143011u, DCM_VR_DS, 0, "InternalDetectorFrameTime", "1" },
-	{ 0x00143012u, DCM_VR_DS, 0, "NumberOfFramesIntegrated", "1" },
-	{ 0x00143020u, DCM_VR_SQ, 0, "DetectorTemperatureSequence", "1" },
-	{ 0x00143022u, DCM_VR_ST, 0, "SensorName", "1" },
-	{ 0x00143024u, DCM_VR_DS, 0, "HorizontalOffsetOfSensor", "1" },
-	{ 0x00143026u, DCM_VR_DS, 0, "VerticalOffsetOfSensor", "1" },
-	{ 0x00143028u, DCM_VR_DS, 0, "SensorTemperature", "1" },
-	{ 0x00143040u, DCM_VR_SQ, 0, "DarkCurrentSequence", "1" },
-	{ 0x00143050u, DCM_VR_OW, DCM_DICT_OX, "DarkCurrentCounts", "1" },
-	{ 0x00143060u, DCM_VR_SQ, 0, "GainCorrectionReferenceSequence", "1" },
-	{ 0x00143070u, DCM_VR_OW, DCM_DICT_OX, "AirCounts", "1" },
-	{ 0x00143071u, DCM_VR_DS, 0, "KVUsedInGainCalibration", "1" },
-	{ 0x00143072u, DCM_VR_DS, 0, "MAUsedInGainCalibration", "1" },
-	{ 0x00143073u, DCM_VR_DS, 0, "NumberOfFramesUsedForIntegration", "1" },
-	{ 0x00143074u, DCM_VR_LO, 0, "FilterMaterialUsedInGainCalibration", "1" },
-	{ 0x00143075u, DCM_VR_DS, 0, "FilterThicknessUsedInGainCalibration", "1" },
-	{ 0x00143076u, DCM_VR_DA, 0, "DateOfGainCalibration", "1" },
-	{ 0x00143077u, DCM_VR_TM, 0, "TimeOfGainCalibration", "1" },
-	{ 0x00143080u, DCM_VR_OB, 0, "BadPixelImage", "1" },
-	{ 0x00143099u, DCM_VR_LT, 0, "CalibrationNotes", "1" },
-	{ 0x00143100u, DCM_VR_LT, 0, "LinearityCorrectionTechnique", "1" },
-	{ 0x00143101u, DCM_VR_LT, 0, "BeamHardeningCorrectionTechnique", "1" },
-	{ 0x00144002u, DCM_VR_SQ, 0, "PulserEquipmentSequence", "1" },
-	{ 0x00144004u, DCM_VR_CS, 0, "PulserType", "1" },
-	{ 0x00144006u, DCM_VR_LT, 0, "PulserNotes", "1" },
-	{ 0x00144008u, DCM_VR_SQ, 0, "ReceiverEquipmentSequence", "1" },
-	{ 0x0014400au, DCM_VR_CS, 0, "AmplifierType", "1" },
-	{ 0x0014400cu, DCM_VR_LT, 0, "ReceiverNotes", "1" },
-	{ 0x0014400eu, DCM_VR_SQ, 0, "PreAmplifierEquipmentSequence", "1" },
-	{ 0x0014400fu, DCM_VR_LT, 0, "PreAmplifierNotes", "1" },
-	{ 0x00144010u, DCM_VR_SQ, 0, "TransmitTransducerSequence", "1" },
-	{ 0x00144011u, DCM_VR_SQ, 0, "ReceiveTransducerSequence", "1" },
-	{ 0x00144012u, DCM_VR_US, 0, "NumberOfElements", "1" },
-	{ 0x00144013u, DCM_VR_CS, 0, "ElementShape", "1" },
-	{ 0x00144014u, DCM_VR_DS, 0, "ElementDimensionA", "1" },
-	{ 0x00144015u, DCM_VR_DS, 0, "ElementDimensionB", "1" },
-	{ 0x00144016u, DCM_VR_DS, 0, "ElementPitchA", "1" },
-	{ 0x00144017u, DCM_VR_DS, 0, "MeasuredBeamDimensionA", "1" },
-	{ 0x00144018u, DCM_VR_DS, 0, "MeasuredBeamDimensionB", "1" },
-	{ 0x00144019u, DCM_VR_DS, 0, "LocationOfMeasuredBeamDiameter", "1" },
-	{ 0x0014401au, DCM_VR_DS, 0, "NominalFrequency", "1" },
-	{ 0x0014401bu, DCM_VR_DS, 0, "MeasuredCenterFrequency", "1" },
-	{ 0x0014401cu, DCM_VR_DS, 0, "MeasuredBandwidth", "1" },
-	{ 0x0014401du, DCM_VR_DS, 0, "ElementPitchB", "1" },
-	{ 0x00144020u, DCM_VR_SQ, 0, "PulserSettingsSequence", "1" },
-	{ 0x00144022u, DCM_VR_DS, 0, "PulseWidth", "1" },
-	{ 0x00144024u, DCM_VR_DS, 0, "ExcitationFrequency", "1" },
-	{ 0x00144026u, DCM_VR_CS, 0, "ModulationType", "1" },
-	{ 0x00144028u, DCM_VR_DS, 0, "Damping", "1" },
-	{ 0x00144030u, DCM_VR_SQ, 0, "ReceiverSettingsSequence", "1" },
-	{ 0x00144031u, DCM_VR_DS, 0, "AcquiredSoundpathLength", "1" },
-	{ 0x00144032u, DCM_VR_CS, 0, "AcquisitionCompressionType", "1" },
-	{ 0x00144033u, DCM_VR_IS, 0, "AcquisitionSampleSize", "1" },
-	{ 0x00144034u, DCM_VR_DS, 0, "RectifierSmoothing", "1" },
-	{ 0x00144035u, DCM_VR_SQ, 0, "DACSequence", "1" },
-	{ 0x00144036u, DCM_VR_CS, 0, "DACType", "1" },
-	{ 0x00144038u, DCM_VR_DS, 0, "DACGainPoints", "1-n" },
-	{ 0x0014403au, DCM_VR_DS, 0, "DACTimePoints", "1-n" },
-	{ 0x0014403cu, DCM_VR_DS, 0, "DACAmplitude", "1-n" },
-	{ 0x00144040u, DCM_VR_SQ, 0, "PreAmplifierSettingsSequence", "1" },
-	{ 0x00144050u, DCM_VR_SQ, 0, "TransmitTransducerSettingsSequence", "1" },
-	{ 0x00144051u, DCM_VR_SQ, 0, "ReceiveTransducerSettingsSequence", "1" },
-	{ 0x00144052u, DCM_VR_DS, 0, "IncidentAngle", "1" },
-	{ 0x00144054u, DCM_VR_ST, 0, "CouplingTechnique", "1" },
-	{ 0x00144056u, DCM_VR_ST, 0, "CouplingMedium", "1" },
-	{ 0x00144057u, DCM_VR_DS, 0, "CouplingVelocity", "1" },
-	{ 0x00144058u, DCM_VR_DS, 0, "ProbeCenterLocationX", "1" },
-	{ 0x00144059u, DCM_VR_DS, 0, "ProbeCenterLocationZ", "1" },
-	{ 0x0014405au, DCM_VR_DS, 0, "SoundPathLength", "1" },
-	{ 0x0014405cu, DCM_VR_ST, 0, "DelayLawIdentifier", "1" },
-	{ 0x00144060u, DCM_VR_SQ, 0, "GateSettingsSequence", "1" },
-	{ 0x00144062u, DCM_VR_DS, 0, "GateThreshold", "1" },
-	{ 0x00144064u, DCM_VR_DS, 0, "VelocityOfSound", "1" },
-	{ 0x00144070u, DCM_VR_SQ, 0, "CalibrationSettingsSequence", "1" },
-	{ 0x00144072u, DCM_VR_ST, 0, "CalibrationProcedure", "1" },
-	{ 0x00144074u, DCM_VR_SH, 0, "ProcedureVersion", "1" },
-	{ 0x00144076u, DCM_VR_DA, 0, "ProcedureCreationDate", "1" },
-	{ 0x00144078u, DCM_VR_DA, 0, "ProcedureExpirationDate", "1" },
-	{ 0x0014407au, DCM_VR_DA, 0, "ProcedureLastModifiedDate", "1" },
-	{ 0x0014407cu, DCM_VR_TM, 0, "CalibrationTime", "1-n" },
-	{ 0x0014407eu, DCM_VR_DA, 0, "CalibrationDate", "1-n" },
-	{ 0x00144080u, DCM_VR_SQ, 0, "ProbeDriveEquipmentSequence", "1" },
-	{ 0x00144081u, DCM_VR_CS, 0, "DriveType", "1" },
-	{ 0x00144082u, DCM_VR_LT, 0, "ProbeDriveNotes", "1" },
-	{ 0x00144083u, DCM_VR_SQ, 0, "DriveProbeSequence", "1" },
-	{ 0x00144084u, DCM_VR_DS, 0, "ProbeInductance", "1" },
-	{ 0x00144085u, DCM_VR_DS, 0, "ProbeResistance", "1" },
-	{ 0x00144086u, DCM_VR_SQ, 0, "ReceiveProbeSequence", "1" },
-	{ 0x00144087u, DCM_VR_SQ, 0, "ProbeDriveSettingsSequence", "1" },
-	{ 0x00144088u, DCM_VR_DS, 0, "BridgeResistors", "1" },
-	{ 0x00144089u, DCM_VR_DS, 0, "ProbeOrientationAngle", "1" },
-	{ 0x0014408bu, DCM_VR_DS, 0, "UserSelectedGainY", "1" },
-	{ 0x0014408cu, DCM_VR_DS, 0, "UserSelectedPhase", "1" },
-	{ 0x0014408du, DCM_VR_DS, 0, "UserSelectedOffsetX", "1" },
-	{ 0x0014408eu, DCM_VR_DS, 0, "UserSelectedOffsetY", "1" },
-	{ 0x00144091u, DCM_VR_SQ, 0, "ChannelSettingsSequence", "1" },
-	{ 0x00144092u, DCM_VR_DS, 0, "ChannelThreshold", "1" },
-	{ 0x0014409au, DCM_VR_SQ, 0, "ScannerSettingsSequence", "1" },
-	{ 0x0014409bu, DCM_VR_ST, 0, "ScanProcedure", "1" },
-	{ 0x0014409cu, DCM_VR_DS, 0, "TranslationRateX", "1" },
-	{ 0x0014409du, DCM_VR_DS, 0, "TranslationRateY", "1" },
-	{ 0x0014409fu, DCM_VR_DS, 0, "ChannelOverlap", "1" },
-	{ 0x001440a0u, DCM_VR_LO, 0, "ImageQualityIndicatorType", "1-n" },
-	{ 0x001440a1u, DCM_VR_LO, 0, "ImageQualityIndicatorMaterial", "1-n" },
-	{ 0x001440a2u, DCM_VR_LO, 0, "ImageQualityIndicatorSize", "1-n" },
-	{ 0x00145002u, DCM_VR_IS, 0, "LINACEnergy", "1" },
-	{ 0x00145004u, DCM_VR_IS, 0, "LINACOutput", "1" },
-	{ 0x00145100u, DCM_VR_US, 0, "ActiveAperture", "1" },
-	{ 0x00145101u, DCM_VR_DS, 0, "TotalAperture", "1" },
-	{ 0x00145102u, DCM_VR_DS, 0, "ApertureElevation", "1" },
-	{ 0x00145103u, DCM_VR_DS, 0, "MainLobeAngle", "1" },
-	{ 0x00145104u, DCM_VR_DS, 0, "MainRoofAngle", "1" },
-	{ 0x00145105u, DCM_VR_CS, 0, "ConnectorType", "1" },
-	{ 0x00145106u, DCM_VR_SH, 0, "WedgeModelNumber", "1" },
-	{ 0x00145107u, DCM_VR_DS, 0, "WedgeAngleFloat", "1" },
-	{ 0x00145108u, DCM_VR_DS, 0, "WedgeRoofAngle", "1" },
-	{ 0x00145109u, DCM_VR_CS, 0, "WedgeElement1Position", "1" },
-	{ 0x0014510au, DCM_VR_DS, 0, "WedgeMaterialVelocity", "1" },
-	{ 0x0014510bu, DCM_VR_SH, 0, "WedgeMaterial", "1" },
-	{ 0x0014510cu, DCM_VR_DS, 0, "WedgeOffsetZ", "1" },
-	{ 0x0014510du, DCM_VR_DS, 0, "WedgeOriginOffsetX", "1" },
-	{ 0x0014510eu, DCM_VR_DS, 0, "WedgeTimeDelay", "1" },
-	{ 0x0014510fu, DCM_VR_SH, 0, "WedgeName", "1" },
-	{ 0x00145110u, DCM_VR_SH, 0, "WedgeManufacturerName", "1" },
-	{ 0x00145111u, DCM_VR_LO, 0, "WedgeDescription", "1" },
-	{ 0x00145112u, DCM_VR_DS, 0, "NominalBeamAngle", "1" },
-	{ 0x00145113u, DCM_VR_DS, 0, "WedgeOffsetX", "1" },
-	{ 0x00145114u, DCM_VR_DS, 0, "WedgeOffsetY", "1" },
-	{ 0x00145115u, DCM_VR_DS, 0, "WedgeTotalLength", "1" },
-	{ 0x00145116u, DCM_VR_DS, 0, "WedgeInContactLength", "1" },
-	{ 0x00145117u, DCM_VR_DS, 0, "WedgeFrontGap", "1" },
-	{ 0x00145118u, DCM_VR_DS, 0, "WedgeTotalHeight", "1" },
-	{ 0x00145119u, DCM_VR_DS, 0, "WedgeFrontHeight", "1" },
-	{ 0x0014511au, DCM_VR_DS, 0, "WedgeRearHeight", "1" },
-	{ 0x0014511bu, DCM_VR_DS, 0, "WedgeTotalWidth", "1" },
-	{ 0x0014511cu, DCM_VR_DS, 0, "WedgeInContactWidth", "1" },
-	{ 0x0014511du, DCM_VR_DS, 0, "WedgeChamferHeight", "1" },
-	{ 0x0014511eu, DCM_VR_CS, 0, "WedgeCurve", "1" },
-	{ 0x0014511fu, DCM_VR_DS, 0, "RadiusAlongWedge", "1" },
-	{ 0x00160001u, DCM_VR_DS, 0, "WhitePoint", "1" },
-	{ 0x00160002u, DCM_VR_DS, 0, "PrimaryChromaticities", "3" },
-	{ 0x00160003u, DCM_VR_UT, 0, "BatteryLevel", "1" },
-	{ 0x00160004u, DCM_VR_DS, 0, "ExposureTimeInSeconds", "1" },
-	{ 0x00160005u, DCM_VR_DS, 0, "FNumber", "1" },
-	{ 0x00160006u, DCM_VR_IS, 0, "OECFRows", "1" },
-	{ 0x00160007u, DCM_VR_IS, 0, "OECFColumns", "1" },
-	{ 0x00160008u, DCM_VR_UC, 0, "OECFColumnNames", "1-n" },
-	{ 0x00160009u, DCM_VR_DS, 0, "OECFValues", "1-n" },
-	{ 0x0016000au, DCM_VR_IS, 0, "SpatialFrequencyResponseRows", "1" },
-	{ 0x0016000bu, DCM_VR_IS, 0, "SpatialFrequencyResponseColumns", "1" },
-	{ 0x0016000cu, DCM_VR_UC, 0, "SpatialFrequencyResponseColumnNames", "1-n" },
-	{ 0x0016000du, DCM_VR_DS, 0, "SpatialFrequencyResponseValues", "1-n" },
-	{ 0x0016000eu, DCM_VR_IS, 0, "ColorFilterArrayPatternRows", "1" },
-	{ 0x0016000fu, DCM_VR_IS, 0, "ColorFilterArrayPatternColumns", "1" },
-	{ 0x00160010u, DCM_VR_DS, 0, "ColorFilterArrayPatternValues", "1-n" },
-	{ 0x00160011u, DCM_VR_US, 0, "FlashFiringStatus", "1" },
-	{ 0x00160012u, DCM_VR_US, 0, "FlashReturnStatus", "1" },
-	{ 0x00160013u, DCM_VR_US, 0, "FlashMode", "1" },
-	{ 0x00160014u, DCM_VR_US, 0, "FlashFunctionPresent", "1" },
-	{ 0x00160015u, DCM_VR_US, 0, "FlashRedEyeMode", "1" },
-	{ 0x00160016u, DCM_VR_US, 0, "ExposureProgram", "1" },
-	{ 0x00160017u, DCM_VR_UT, 0, "SpectralSensitivity", "1" },
-	{ 0x00160018u, DCM_VR_IS, 0, "PhotographicSensitivity", "1" },
-	{ 0x00160019u, DCM_VR_IS, 0, "SelfTimerMode", "1" },
-	{ 0x0016001au, DCM_VR_US, 0, "SensitivityType", "1" },
-	{ 0x0016001bu, DCM_VR_IS, 0, "StandardOutputSensitivity", "1" },
-	{ 0x0016001cu, DCM_VR_IS, 0, "RecommendedExposureIndex", "1" },
-	{ 0x0016001du, DCM_VR_IS, 0, "ISOSpeed", "1" },
-	{ 0x0016001eu, DCM_VR_IS, 0, "ISOSpeedLatitudeyyy", "1" },
-	{ 0x0016001fu, DCM_VR_IS, 0, "ISOSpeedLatitudezzz", "1" },
-	{ 0x00160020u, DCM_VR_UT, 0, "EXIFVersion", "1" },
-	{ 0x00160021u, DCM_VR_DS, 0, "ShutterSpeedValue", "1" },
-	{ 0x00160022u, DCM_VR_DS, 0, "ApertureValue", "1" },
-	{ 0x00160023u, DCM_VR_DS, 0, "BrightnessValue", "1" },
-	{ 0x00160024u, DCM_VR_DS, 0, "ExposureBiasValue", "1" },
-	{ 0x00160025u, DCM_VR_DS, 0, "MaxApertureValue", "1" },
-	{ 0x00160026u, DCM_VR_DS, 0, "SubjectDistance", "1" },
-	{ 0x00160027u, DCM_VR_US, 0, "MeteringMode", "1" },
-	{ 0x00160028u, DCM_VR_US, 0, "LightSource", "1" },
-	{ 0x00160029u, DCM_VR_DS, 0, "FocalLength", "1" },
-	{ 0x0016002au, DCM_VR_IS, 0, "SubjectArea", "2-4" },
-	{ 0x0016002bu, DCM_VR_OB, 0, "MakerNote", "1" },
-	{ 0x00160030u, DCM_VR_DS, 0, "Temperature", "1" },
-	{ 0x00160031u, DCM_VR_DS, 0, "Humidity", "1" },
-	{ 0x00160032u, DCM_VR_DS, 0, "Pressure", "1" },
-	{ 0x00160033u, DCM_VR_DS, 0, "WaterDepth", "1" },
-	{ 0x00160034u, DCM_VR_DS, 0, "Acceleration", "1" },
-	{ 0x00160035u, DCM_VR_DS, 0, "CameraElevationAngle", "1" },
-	{ 0x00160036u, DCM_VR_DS, 0, "FlashEnergy", "1-2" },
-	{ 0x00160037u, DCM_VR_IS, 0, "SubjectLocation", "2" },
-	{ 0x00160038u, DCM_VR_DS, 0, "PhotographicExposureIndex", "1" },
-	{ 0x00160039u, DCM_VR_US, 0, "SensingMethod", "1" },
-	{ 0x0016003au, DCM_VR_US, 0, "FileSource", "1" },
-	{ 0x0016003bu, DCM_VR_US, 0, "SceneType", "1" },
-	{ 0x00160041u, DCM_VR_US, 0, "CustomRendered", "1" },
-	{ 0x00160042u, DCM_VR_US, 0, "ExposureMode", "1" },
-	{ 0x00160043u, DCM_VR_US, 0, "WhiteBalance", "1" },
-	{ 0x00160044u, DCM_VR_DS, 0, "DigitalZoomRatio", "1" },
-	{ 0x00160045u, DCM_VR_IS, 0, "FocalLengthIn35mmFilm", "1" },
-	{ 0x00160046u, DCM_VR_US, 0, "SceneCaptureType", "1" },
-	{ 0x00160047u, DCM_VR_US, 0, "GainControl", "1" },
-	{ 0x00160048u, DCM_VR_US, 0, "Contrast", "1" },
-	{ 0x00160049u, DCM_VR_US, 0, "Saturation", "1" },
-	{ 0x0016004au, DCM_VR_US, 0, "Sharpness", "1" },
-	{ 0x0016004bu, DCM_VR_OB, 0, "DeviceSettingDescription", "1" },
-	{ 0x0016004cu, DCM_VR_US, 0, "SubjectDistanceRange", "1" },
-	{ 0x0016004du, DCM_VR_UT, 0, "CameraOwnerName", "1" },
-	{ 0x0016004eu, DCM_VR_DS, 0, "LensSpecification", "4" },
-	{ 0x0016004fu, DCM_VR_UT, 0, "LensMake", "1" },
-	{ 0x00160050u, DCM_VR_UT, 0, "LensModel", "1" },
-	{ 0x00160051u, DCM_VR_UT, 0, "LensSerialNumber", "1" },
-	{ 0x00160061u, DCM_VR_CS, 0, "InteroperabilityIndex", "1" },
-	{ 0x00160062u, DCM_VR_OB, 0, "InteroperabilityVersion", "1" },
-	{ 0x00160070u, DCM_VR_OB, 0, "GPSVersionID", "1" },
-	{ 0x00160071u, DCM_VR_CS, 0, "GPSLatitudeRef", "1" },
-	{ 0x00160072u, DCM_VR_DS, 0, "GPSLatitude", "3" },
-	{ 0x00160073u, DCM_VR_CS, 0, "GPSLongitudeRef", "1" },
-	{ 0x00160074u, DCM_VR_DS, 0, "GPSLongitude", "3" },
-	{ 0x00160075u, DCM_VR_US, 0, "GPSAltitudeRef", "1" },
-	{ 0x00160076u, DCM_VR_DS, 0, "GPSAltitude", "1" },
-	{ 0x00160077u, DCM_VR_DT, 0, "GPSTimeStamp", "1" },
-	{ 0x00160078u, DCM_VR_UT, 0, "GPSSatellites", "1" },
-	{ 0x00160079u, DCM_VR_CS, 0, "GPSStatus", "1" },
-	{ 0x0016007au, DCM_VR_CS, 0, "GPSMeasureMode", "1" },
-	{ 0x0016007bu, DCM_VR_DS, 0, "GPSDOP", "1" },
-	{ 0x0016007cu, DCM_VR_CS, 0, "GPSSpeedRef", "1" },
-	{ 0x0016007du, DCM_VR_DS, 0, "GPSSpeed", "1" },
-	{ 0x0016007eu, DCM_VR_CS, 0, "GPSTrackRef", "1" },
-	{ 0x0016007fu, DCM_VR_DS, 0, "GPSTrack", "1" },
-	{ 0x00160080u, DCM_VR_CS, 0, "GPSImgDirectionRef", "1" },
-	{ 0x00160081u, DCM_VR_DS, 0, "GPSImgDirection", "1" },
-	{ 0x00160082u, DCM_VR_UT, 0, "GPSMapDatum", "1" },
-	{ 0x00160083u, DCM_VR_CS, 0, "GPSDestLatitudeRef", "1" },
-	{ 0x00160084u, DCM_VR_DS, 0, "GPSDestLatitude", "3" },
-	{ 0x00160085u, DCM_VR_CS, 0, "GPSDestLongitudeRef", "1" },
-	{ 0x00160086u, DCM_VR_DS, 0, "GPSDestLongitude", "3" },
-	{ 0x00160087u, DCM_VR_CS, 0, "GPSDestBearingRef", "1" },
-	{ 0x00160088u, DCM_VR_DS, 0, "GPSDestBearing", "1" },
-	{ 0x00160089u, DCM_VR_CS, 0, "GPSDestDistanceRef", "1" },
-	{ 0x0016008au, DCM_VR_DS, 0, "GPSDestDistance", "1" },
-	{ 0x0016008bu, DCM_VR_OB, 0, "GPSProcessingMethod", "1" },
-	{ 0x0016008cu, DCM_VR_OB, 0, "GPSAreaInformation", "1" },
-	{ 0x0016008du, DCM_VR_DT, 0, "GPSDateStamp", "1" },
-	{ 0x0016008eu, DCM_VR_IS, 0, "GPSDifferential", "1" },
-	{ 0x00161001u, DCM_VR_CS, 0, "LightSourcePolarization", "1" },
-	{ 0x00161002u, DCM_VR_DS, 0, "EmitterColorTemperature", "1" },
-	{ 0x00161003u, DCM_VR_CS, 0, "ContactMethod", "1" },
-	{ 0x00161004u, DCM_VR_CS, 0, "ImmersionMedia", "1-n" },
-	{ 0x00161005u, DCM_VR_DS, 0, "OpticalMagnificationFactor", "1" },
-	{ 0x00180010u, DCM_VR_LO, 0, "ContrastBolusAgent", "1" },
-	{ 0x00180012u, DCM_VR_SQ, 0, "ContrastBolusAgentSequence", "1" },
-	{ 0x00180013u, DCM_VR_FL, 0, "ContrastBolusT1Relaxivity", "1" },
-	{ 0x00180014u, DCM_VR_SQ, 0, "ContrastBolusAdministrationRouteSequence", "1" },
-	{ 0x00180015u, DCM_VR_CS, 0, "BodyPartExamined", "1" },
-	{ 0x00180020u, DCM_VR_CS, 0, "ScanningSequence", "1-n" },
-	{ 0x00180021u, DCM_VR_CS, 0, "SequenceVariant", "1-n" },
-	{ 0x00180022u, DCM_VR_CS, 0, "ScanOptions", "1-n" },
-	{ 0x00180023u, DCM_VR_CS, 0, "MRAcquisitionType", "1" },
-	{ 0x00180024u, DCM_VR_SH, 0, "SequenceName", "1" },
-	{ 0x00180025u, DCM_VR_CS, 0, "AngioFlag", "1" },
-	{ 0x00180026u, DCM_VR_SQ, 0, "InterventionDrugInformationSequence", "1" },
-	{ 0x00180027u, DCM_VR_TM, 0, "InterventionDrugStopTime", "1" },
-	{ 0x00180028u, DCM_VR_DS, 0, "InterventionDrugDose", "1" },
-	{ 0x00180029u, DCM_VR_SQ, 0, "InterventionDrugCodeSequence", "1" },
-	{ 0x0018002au, DCM_VR_SQ, 0, "AdditionalDrugSequence", "1" },
-	{ 0x00180030u, DCM_VR_LO, DCM_DICT_RETIRED, "Radionuclide", "1-n" },
-	{ 0x00180031u, DCM_VR_LO, 0, "Radiopharmaceutical", "1" },
-	{ 0x00180032u, DCM_VR_DS, DCM_DICT_RETIRED, "EnergyWindowCenterline", "1" },
-	{ 0x00180033u, DCM_VR_DS, DCM_DICT_RETIRED, "EnergyWindowTotalWidth", "1-n" },
-	{ 0x00180034u, DCM_VR_LO, 0, "InterventionDrugName", "1" },
-	{ 0x00180035u, DCM_VR_TM, 0, "InterventionDrugStartTime", "1" },
-	{ 0x00180036u, DCM_VR_SQ, 0, "InterventionSequence", "1" },
-	{ 0x00180037u, DCM_VR_CS, DCM_DICT_RETIRED, "TherapyType", "1" },
-	{ 0x00180038u, DCM_VR_CS, 0, "InterventionStatus", "1" },
-	{ 0x00180039u, DCM_VR_CS, DCM_DICT_RETIRED, "TherapyDescription", "1" },
-	{ 0x0018003au, DCM_VR_ST, 0, "InterventionDescription", "1" },
-	{ 0x00180040u, DCM_VR_IS, 0, "CineRate", "1" },
-	{ 0x00180042u, DCM_VR_CS, 0, "InitialCineRunState", "1" },
-	{ 0x00180050u, DCM_VR_DS, 0, "SliceThickness", "1" },
-	{ 0x00180060u, DCM_VR_DS, 0, "KVP", "1" },
-	{ 0x00180070u, DCM_VR_IS, 0, "CountsAccumulated", "1" },
-	{ 0x00180071u, DCM_VR_CS, 0, "AcquisitionTerminationCondition", "1" },
-	{ 0x00180072u, DCM_VR_DS, 0, "EffectiveDuration", "1" },
-	{ 0x00180073u, DCM_VR_CS, 0, "AcquisitionStartCondition", "1" },
-	{ 0x00180074u, DCM_VR_IS, 0, "AcquisitionStartConditionData", "1" },
-	{ 0x00180075u, DCM_VR_IS, 0, "AcquisitionTerminationConditionData", "1" },
-	{ 0x00180080u, DCM_VR_DS, 0, "RepetitionTime", "1" },
-	{ 0x00180081u, DCM_VR_DS, 0, "EchoTime", "1" },
-	{ 0x00180082u, DCM_VR_DS, 0, "InversionTime", "1" },
-	{ 0x00180083u, DCM_VR_DS, 0, "NumberOfAverages", "1" },
-	{ 0x00180084u, DCM_VR_DS, 0, "ImagingFrequency", "1" },
-	{ 0x00180085u, DCM_VR_SH, 0, "ImagedNucleus", "1" },
-	{ 0x00180086u, DCM_VR_IS, 0, "EchoNumbers", "1-n" },
-	{ 0x00180087u, DCM_VR_DS, 0, "MagneticFieldStrength", "1" },
-	{ 0x00180088u, DCM_VR_DS, 0, "SpacingBetweenSlices", "1" },
-	{ 0x00180089u, DCM_VR_IS, 0, "NumberOfPhaseEncodingSteps", "1" },
-	{ 0x00180090u, DCM_VR_DS, 0, "DataCollectionDiameter", "1" },
-	{ 0x00180091u, DCM_VR_IS, 0, "EchoTrainLength", "1" },
-	{ 0x00180093u, DCM_VR_DS, 0, "PercentSampling", "1" },
-	{ 0x00180094u, DCM_VR_DS, 0, "PercentPhaseFieldOfView", "1" },
-	{ 0x00180095u, DCM_VR_DS, 0, "PixelBandwidth", "1" },
-	{ 0x00181000u, DCM_VR_LO, 0, "DeviceSerialNumber", "1" },
-	{ 0x00181002u, DCM_VR_UI, 0, "DeviceUID", "1" },
-	{ 0x00181003u, DCM_VR_LO, 0, "DeviceID", "1" },
-	{ 0x00181004u, DCM_VR_LO, 0, "PlateID", "1" },
-	{ 0x00181005u, DCM_VR_LO, 0, "GeneratorID", "1" },
-	{ 0x00181006u, DCM_VR_LO, 0, "GridID", "1" },
-	{ 0x00181007u, DCM_VR_LO, 0, "CassetteID", "1" },
-	{ 0x00181008u, DCM_VR_LO, 0, "GantryID", "1" },
-	{ 0x00181009u, DCM_VR_UT, 0, "UniqueDeviceIdentifier", "1" },
-	{ 0x0018100au, DCM_VR_SQ, 0, "UDISequence", "1" },
-	{ 0x0018100bu, DCM_VR_UI, 0, "ManufacturerDeviceClassUID", "1-n" },
-	{ 0x00181010u, DCM_VR_LO, 0, "SecondaryCaptureDeviceID", "1" },
-	{ 0x00181011u, DCM_VR_LO, DCM_DICT_RETIRED, "HardcopyCreationDeviceID", "1" },
-	{ 0x00181012u, DCM_VR_DA, 0, "DateOfSecondaryCapture", "1" },
-	{ 0x00181014u, DCM_VR_TM, 0, "TimeOfSecondaryCapture", "1" },
-	{ 0x00181016u, DCM_VR_LO, 0, "SecondaryCaptureDeviceManufacturer", "1" },
-	{ 0x00181017u, DCM_VR_LO, DCM_DICT_RETIRED, "HardcopyDeviceManufacturer", "1" },
-	{ 0x00181018u, DCM_VR_LO, 0, "SecondaryCaptureDeviceManufacturerModelName", "1" },
-	{ 0x00181019u, DCM_VR_LO, 0, "SecondaryCaptureDeviceSoftwareVersions", "1-n" },
-	{ 0x0018101au, DCM_VR_LO, DCM_DICT_RETIRED, "HardcopyDeviceSoftwareVersion", "1-n" },
-	{ 0x0018101bu, DCM_VR_LO, DCM_DICT_RETIRED, "HardcopyDeviceManufacturerModelName", "1" },
-	{ 0x00181020u, DCM_VR_LO, 0, "SoftwareVersions", "1-n" },
-	{ 0x00181022u, DCM_VR_SH, 0, "VideoImageFormatAcquired", "1" },
-	{ 0x00181023u, DCM_VR_LO, 0, "DigitalImageFormatAcquired", "1" },
-	{ 0x00181030u, DCM_VR_LO, 0, "ProtocolName", "1" },
-	{ 0x00181040u, DCM_VR_LO, 0, "ContrastBolusRoute", "1" },
-	{ 0x00181041u, DCM_VR_DS, 0, "ContrastBolusVolume", "1" },
-	{ 0x00181042u, DCM_VR_TM, 0, "ContrastBolusStartTime", "1" },
-	{ 0x00181043u, DCM_VR_TM, 0, "ContrastBolusStopTime", "1" },
-	{ 0x00181044u, DCM_VR_DS, 0, "ContrastBolusTotalDose", "1" },
-	{ 0x00181045u, DCM_VR_IS, 0, "SyringeCounts", "1" },
-	{ 0x00181046u, DCM_VR_DS, 0, "ContrastFlowRate", "1-n" },
-	{ 0x00181047u, DCM_VR_DS, 0, "ContrastFlowDuration", "1-n" },
-	{ 0x00181048u, DCM_VR_CS, 0, "ContrastBolusIngredient", "1" },
-	{ 0x00181049u, DCM_VR_DS, 0, "ContrastBolusIngredientConcentration", "1" },
-	{ 0x00181050u, DCM_VR_DS, 0, "SpatialResolution", "1" },
-	{ 0x00181060u, DCM_VR_DS, 0, "TriggerTime", "1" },
-	{ 0x00181061u, DCM_VR_LO, 0, "TriggerSourceOrType", "1" },
-	{ 0x00181062u, DCM_VR_IS, 0, "NominalInterval", "1" },
-	{ 0x00181063u, DCM_VR_DS, 0, "FrameTime", "1" },
-	{ 0x00181064u, DCM_VR_LO, 0, "CardiacFramingType", "1" },
-	{ 0x00181065u, DCM_VR_DS, 0, "FrameTimeVector", "1-n" },
-	{ 0x00181066u, DCM_VR_DS, 0, "FrameDelay", "1" },
-	{ 0x00181067u, DCM_VR_DS, 0, "ImageTriggerDelay", "1" },
-	{ 0x00181068u, DCM_VR_DS, 0, "MultiplexGroupTimeOffset", "1" },
-	{ 0x00181069u, DCM_VR_DS, 0, "TriggerTimeOffset", "1" },
-	{ 0x0018106au, DCM_VR_CS, 0, "SynchronizationTrigger", "1" },
-	{ 0x0018106cu, DCM_VR_US, 0, "SynchronizationChannel", "2" },
-	{ 0x0018106eu, DCM_VR_UL, 0, "TriggerSamplePosition", "1" },
-	{ 0x00181070u, DCM_VR_LO, 0, "RadiopharmaceuticalRoute", "1" },
-	{ 0x00181071u, DCM_VR_DS, 0, "RadiopharmaceuticalVolume", "1" },
-	{ 0x00181072u, DCM_VR_TM, 0, "RadiopharmaceuticalStartTime", "1" },
-	{ 0x00181073u, DCM_VR_TM, 0, "RadiopharmaceuticalStopTime", "1" },
-	{ 0x00181074u, DCM_VR_DS, 0, "RadionuclideTotalDose", "1" },
-	{ 0x00181075u, DCM_VR_DS, 0, "RadionuclideHalfLife", "1" },
-	{ 0x00181076u, DCM_VR_DS, 0, "RadionuclidePositronFraction", "1" },
-	{ 0x00181077u, DCM_VR_DS, 0, "RadiopharmaceuticalSpecificActivity", "1" },
-	{ 0x00181078u, DCM_VR_DT, 0, "RadiopharmaceuticalStartDateTime", "1" },
-	{ 0x00181079u, DCM_VR_DT, 0, "RadiopharmaceuticalStopDateTime", "1" },
-	{ 0x00181080u, DCM_VR_CS, 0, "BeatRejectionFlag", "1" },
-	{ 0x00181081u, DCM_VR_IS, 0, "LowRRValue", "1" },
-	{ 0x00181082u, DCM_VR_IS, 0, "HighRRValue", "1" },
-	{ 0x00181083u, DCM_VR_IS, 0, "IntervalsAcquired", "1" },
-	{ 0x00181084u, DCM_VR_IS, 0, "IntervalsRejected", "1" },
-	{ 0x00181085u, DCM_VR_LO, 0, "PVCRejection", "1" },
-	{ 0x00181086u, DCM_VR_IS, 0, "SkipBeats", "1" },
-	{ 0x00181088u, DCM_VR_IS, 0, "HeartRate", "1" },
-	{ 0x00181090u, DCM_VR_IS, 0, "CardiacNumberOfImages", "1" },
-	{ 0x00181094u, DCM_VR_IS, 0, "TriggerWindow", "1" },
-	{ 0x00181100u, DCM_VR_DS, 0, "ReconstructionDiameter", "1" },
-	{ 0x00181110u, DCM_VR_DS, 0, "DistanceSourceToDetector", "1" },
-	{ 0x00181111u, DCM_VR_DS, 0, "DistanceSourceToPatient", "1" },
-	{ 0x00181114u, DCM_VR_DS, 0, "EstimatedRadiographicMagnificationFactor", "1" },
-	{ 0x00181120u, DCM_VR_DS, 0, "GantryDetectorTilt", "1" },
-	{ 0x00181121u, DCM_VR_DS, 0, "GantryDetectorSlew", "1" },
-	{ 0x00181130u, DCM_VR_DS, 0, "TableHeight", "1" },
-	{ 0x00181131u, DCM_VR_DS, 0, "TableTraverse", "1" },
-	{ 0x00181134u, DCM_VR_CS, 0, "TableMotion", "1" },
-	{ 0x00181135u, DCM_VR_DS, 0, "TableVerticalIncrement", "1-n" },
-	{ 0x00181136u, DCM_VR_DS, 0, "TableLateralIncrement", "1-n" },
-	{ 0x00181137u, DCM_VR_DS, 0, "TableLongitudinalIncrement", "1-n" },
-	{ 0x00181138u, DCM_VR_DS, 0, "TableAngle", "1" },
-	{ 0x0018113au, DCM_VR_CS, 0, "TableType", "1" },
-	{ 0x00181140u, DCM_VR_CS, 0, "RotationDirection", "1" },
-	{ 0x00181141u, DCM_VR_DS, DCM_DICT_RETIRED, "AngularPosition", "1" },
-	{ 0x00181142u, DCM_VR_DS, 0, "RadialPosition", "1-n" },
-	{ 0x00181143u, DCM_VR_DS, 0, "ScanArc", "1" },
-	{ 0x00181144u, DCM_VR_DS, 0, "AngularStep", "1" },
-	{ 0x00181145u, DCM_VR_DS, 0, "CenterOfRotationOffset", "1" },
-	{ 0x00181146u, DCM_VR_DS, DCM_DICT_RETIRED, "RotationOffset", "1-n" },
-	{ 0x00181147u, DCM_VR_CS, 0, "FieldOfViewShape", "1" },
-	{ 0x00181149u, DCM_VR_IS, 0, "FieldOfViewDimensions", "1-2" },
-	{ 0x00181150u, DCM_VR_IS, 0, "ExposureTime", "1" },
-	{ 0x00181151u, DCM_VR_IS, 0, "XRayTubeCurrent", "1" },
-	{ 0x00181152u, DCM_VR_IS, 0, "Exposure", "1" },
-	{ 0x00181153u, DCM_VR_IS, 0, "ExposureInuAs", "1" },
-	{ 0x00181154u, DCM_VR_DS, 0, "AveragePulseWidth", "1" },
-	{ 0x00181155u, DCM_VR_CS, 0, "RadiationSetting", "1" },
-	{ 0x00181156u, DCM_VR_CS, 0, "RectificationType", "1" },
-	{ 0x0018115au, DCM_VR_CS, 0, "RadiationMode", "1" },
-	{ 0x0018115eu, DCM_VR_DS, 0, "ImageAndFluoroscopyAreaDoseProduct", "1" },
-	{ 0x00181160u, DCM_VR_SH, 0, "FilterType", "1" },
-	{ 0x00181161u, DCM_VR_LO, 0, "TypeOfFilters", "1-n" },
-	{ 0x00181162u, DCM_VR_DS, 0, "IntensifierSize", "1" },
-	{ 0x00181164u, DCM_VR_DS, 0, "ImagerPixelSpacing", "2" },
-	{ 0x00181166u, DCM_VR_CS, 0, "Grid", "1-n" },
-	{ 0x00181170u, DCM_VR_IS, 0, "GeneratorPower", "1" },
-	{ 0x00181180u, DCM_VR_SH, 0, "CollimatorGridName", "1" },
-	{ 0x00181181u, DCM_VR_CS, 0, "CollimatorType", "1" },
-	{ 0x00181182u, DCM_VR_IS, 0, "FocalDistance", "1-2" },
-	{ 0x00181183u, DCM_VR_DS, 0, "XFocusCenter", "1-2" },
-	{ 0x00181184u, DCM_VR_DS, 0, "YFocusCenter", "1-2" },
-	{ 0x00181190u, DCM_VR_DS, 0, "FocalSpots", "1-n" },
-	{ 0x00181191u, DCM_VR_CS, 0, "AnodeTargetMaterial", "1" },
-	{ 0x001811a0u, DCM_VR_DS, 0, "BodyPartThickness", "1" },
-	{ 0x001811a2u, DCM_VR_DS, 0, "CompressionForce", "1" },
-	{ 0x001811a3u, DCM_VR_DS, 0, "CompressionPressure", "1" },
-	{ 0x001811a4u, DCM_VR_LO, 0, "PaddleDescription", "1" },
-	{ 0x001811a5u, DCM_VR_DS, 0, "CompressionContactArea", "1" },
-	{ 0x001811b0u, DCM_VR_LO, 0, "AcquisitionMode", "1" },
-	{ 0x001811b1u, DCM_VR_LO, 0, "DoseModeName", "1" },
-	{ 0x001811b2u, DCM_VR_CS, 0, "AcquiredSubtractionMaskFlag", "1" },
-	{ 0x001811b3u, DCM_VR_CS, 0, "FluoroscopyPersistenceFlag", "1" },
-	{ 0x001811b4u, DCM_VR_CS, 0, "FluoroscopyLastImageHoldPersistenceFlag", "1" },
-	{ 0x001811b5u, DCM_VR_IS, 0, "UpperLimitNumberOfPersistentFluoroscopyFrames", "1" },
-	{ 0x001811b6u, DCM_VR_CS, 0, "ContrastBolusAutoInjectionTriggerFlag", "1" },
-	{ 0x001811b7u, DCM_VR_FD, 0, "ContrastBolusInjectionDelay", "1" },
-	{ 0x001811b8u, DCM_VR_SQ, 0, "XAAcquisitionPhaseDetailsSequence", "1" },
-	{ 0x001811b9u, DCM_VR_FD, 0, "XAAcquisitionFrameRate", "1" },
-	{ 0x001811bau, DCM_VR_SQ, 0, "XAPlaneDetailsSequence", "1" },
-	{ 0x001811bbu, DCM_VR_LO, 0, "AcquisitionFieldOfViewLabel", "1" },
-	{ 0x001811bcu, DCM_VR_SQ, 0, "XRayFilterDetailsSequence", "1" },
-	{ 0x001811bdu, DCM_VR_FD, 0, "XAAcquisitionDuration", "1" },
-	{ 0x001811beu, DCM_VR_CS, 0, "ReconstructionPipelineType", "1" },
-	{ 0x001811bfu, DCM_VR_SQ, 0, "ImageFilterDetailsSequence", "1" },
-	{ 0x001811c0u, DCM_VR_CS, 0, "AppliedMaskSubtractionFlag", "1" },
-	{ 0x001811c1u, DCM_VR_SQ, 0, "RequestedSeriesDescriptionCodeSequence", "1" },
-	{ 0x00181200u, DCM_VR_DA, 0, "DateOfLastCalibration", "1-n" },
-	{ 0x00181201u, DCM_VR_TM, 0, "TimeOfLastCalibration", "1-n" },
-	{ 0x00181202u, DCM_VR_DT, 0, "DateTimeOfLastCalibration", "1" },
-	{ 0x00181203u, DCM_VR_DT, 0, "CalibrationDateTime", "1" },
-	{ 0x00181210u, DCM_VR_SH, 0, "ConvolutionKernel", "1-n" },
-	{ 0x00181240u, DCM_VR_IS, DCM_DICT_RETIRED, "UpperLowerPixelValues", "1-n" },
-	{ 0x00181242u, DCM_VR_IS, 0, "ActualFrameDuration", "1" },
-	{ 0x00181243u, DCM_VR_IS, 0, "CountRate", "1" },
-	{ 0x00181244u, DCM_VR_US, 0, "PreferredPlaybackSequencing", "1" },
-	{ 0x00181250u, DCM_VR_SH, 0, "ReceiveCoilName", "1" },
-	{ 0x00181251u, DCM_VR_SH, 0, "TransmitCoilName", "1" },
-	{ 0x00181260u, DCM_VR_SH, 0, "PlateType", "1" },
-	{ 0x00181261u, DCM_VR_LO, 0, "PhosphorType", "1" },
-	{ 0x00181271u, DCM_VR_FD, 0, "WaterEquivalentDiameter", "1" },
-	{ 0x00181272u, DCM_VR_SQ, 0, "WaterEquivalentDiameterCalculationMethodCodeSequence", "1" },
-	{ 0x00181300u, DCM_VR_DS, 0, "ScanVelocity", "1" },
-	{ 0x00181301u, DCM_VR_CS, 0, "WholeBodyTechnique", "1-n" },
-	{ 0x00181302u, DCM_VR_IS, 0, "ScanLength", "1" },
-	{ 0x00181310u, DCM_VR_US, 0, "AcquisitionMatrix", "4" },
-	{ 0x00181312u, DCM_VR_CS, 0, "InPlanePhaseEncodingDirection", "1" },
-	{ 0x00181314u, DCM_VR_DS, 0, "FlipAngle", "1" },
-	{ 0x00181315u, DCM_VR_CS, 0, "VariableFlipAngleFlag", "1" },
-	{ 0x00181316u, DCM_VR_DS, 0, "SAR", "1" },
-	{ 0x00181318u, DCM_VR_DS, 0, "dBdt", "1" },
-	{ 0x00181320u, DCM_VR_FL, 0, "B1rms", "1" },
-	{ 0x00181400u, DCM_VR_LO, 0, "AcquisitionDeviceProcessingDescription", "1" },
-	{ 0x00181401u, DCM_VR_LO, 0, "AcquisitionDeviceProcessingCode", "1" },
-	{ 0x00181402u, DCM_VR_CS, 0, "CassetteOrientation", "1" },
-	{ 0x00181403u, DCM_VR_CS, 0, "CassetteSize", "1" },
-	{ 0x00181404u, DCM_VR_US, 0, "ExposuresOnPlate", "1" },
-	{ 0x00181405u, DCM_VR_IS, 0, "RelativeXRayExposure", "1" },
-	{ 0x00181411u, DCM_VR_DS, 0, "ExposureIndex", "1" },
-	{ 0x00181412u, DCM_VR_DS, 0, "TargetExposureIndex", "1" },
-	{ 0x00181413u, DCM_VR_DS, 0, "DeviationIndex", "1" },
-	{ 0x00181450u, DCM_VR_DS, 0, "ColumnAngulation", "1" },
-	{ 0x00181460u, DCM_VR_DS, 0, "TomoLayerHeight", "1" },
-	{ 0x00181470u, DCM_VR_DS, 0, "TomoAngle", "1" },
-	{ 0x00181480u, DCM_VR_DS, 0, "TomoTime", "1" },
-	{ 0x00181490u, DCM_VR_CS, 0, "TomoType", "1" },
-	{ 0x00181491u, DCM_VR_CS, 0, "TomoClass", "1" },
-	{ 0x00181495u, DCM_VR_IS, 0, "NumberOfTomosynthesisSourceImages", "1" },
-	{ 0x00181500u, DCM_VR_CS, 0, "PositionerMotion", "1" },
-	{ 0x00181508u, DCM_VR_CS, 0, "PositionerType", "1" },
-	{ 0x00181510u, DCM_VR_DS, 0, "PositionerPrimaryAngle", "1" },
-	{ 0x00181511u, DCM_VR_DS, 0, "PositionerSecondaryAngle", "1" },
-	{ 0x00181520u, DCM_VR_DS, 0, "PositionerPrimaryAngleIncrement", "1-n" },
-	{ 0x00181521u, DCM_VR_DS, 0, "PositionerSecondaryAngleIncrement", "1-n" },
-	{ 0x00181530u, DCM_VR_DS, 0, "DetectorPrimaryAngle", "1" },
-	{ 0x00181531u, DCM_VR_DS, 0, "DetectorSecondaryAngle", "1" },
-	{ 0x00181600u, DCM_VR_CS, 0, "ShutterShape", "1-3" },
-	{ 0x00181602u, DCM_VR_IS, 0, "ShutterLeftVerticalEdge", "1" },
-	{ 0x00181604u, DCM_VR_IS, 0, "ShutterRightVerticalEdge", "1" },
-	{ 0x00181606u, DCM_VR_IS, 0, "ShutterUpperHorizontalEdge", "1" },
-	{ 0x00181608u, DCM_VR_IS, 0, "ShutterLowerHorizontalEdge", "1" },
-	{ 0x00181610u, DCM_VR_IS, 0, "CenterOfCircularShutter", "2" },
-	{ 0x00181612u, DCM_VR_IS, 0, "RadiusOfCircularShutter", "1" },
-	{ 0x00181620u, DCM_VR_IS, 0, "VerticesOfThePolygonalShutter", "2-2n" },
-	{ 0x00181622u, DCM_VR_US, 0, "ShutterPresentationValue", "1" },
-	{ 0x00181623u, DCM_VR_US, 0, "ShutterOverlayGroup", "1" },
-	{ 0x00181624u, DCM_VR_US, 0, "ShutterPresentationColorCIELabValue", "3" },
-	{ 0x00181630u, DCM_VR_CS, 0, "OutlineShapeType", "1" },
-	{ 0x00181631u, DCM_VR_FD, 0, "OutlineLeftVerticalEdge", "1" },
-	{ 0x00181632u, DCM_VR_FD, 0, "OutlineRightVerticalEdge", "1" },
-	{ 0x00181633u, DCM_VR_FD, 0, "OutlineUpperHorizontalEdge", "1" },
-	{ 0x00181634u, DCM_VR_FD, 0, "OutlineLowerHorizontalEdge", "1" },
-	{ 0x00181635u, DCM_VR_FD, 0, "CenterOfCircularOutline", "2" },
-	{ 0x00181636u, DCM_VR_FD, 0, "DiameterOfCircularOutline", "1" },
-	{ 0x00181637u, DCM_VR_UL, 0, "NumberOfPolygonalVertices", "1" },
-	{ 0x00181638u, DCM_VR_OF, 0, "VerticesOfThePolygonalOutline", "1" },
-	{ 0x00181700u, DCM_VR_CS, 0, "CollimatorShape", "1-3" },
-	{ 0x00181702u, DCM_VR_IS, 0, "CollimatorLeftVerticalEdge", "1" },
-	{ 0x00181704u, DCM_VR_IS, 0, "CollimatorRightVerticalEdge", "1" },
-	{ 0x00181706u, DCM_VR_IS, 0, "CollimatorUpperHorizontalEdge", "1" },
-	{ 0x00181708u, DCM_VR_IS, 0, "CollimatorLowerHorizontalEdge", "1" },
-	{ 0x00181710u, DCM_VR_IS, 0, "CenterOfCircularCollimator", "2" },
-	{ 0x00181712u, DCM_VR_IS, 0, "RadiusOfCircularCollimator", "1" },
-	{ 0x00181720u, DCM_VR_IS, 0, "VerticesOfThePolygonalCollimator", "2-2n" },
-	{ 0x00181800u, DCM_VR_CS, 0, "AcquisitionTimeSynchronized", "1" },
-	{ 0x00181801u, DCM_VR_SH, 0, "TimeSource", "1" },
-	{ 0x00181802u, DCM_VR_CS, 0, "TimeDistributionProtocol", "1" },
-	{ 0x00181803u, DCM_VR_LO, 0, "NTPSourceAddress", "1" },
-	{ 0x00182001u, DCM_VR_IS, 0, "PageNumberVector", "1-n" },
-	{ 0x00182002u, DCM_VR_SH, 0, "FrameLabelVector", "1-n" },
-	{ 0x00182003u, DCM_VR_DS, 0, "FramePrimaryAngleVector", "1-n" },
-	{ 0x00182004u, DCM_VR_DS, 0, "FrameSecondaryAngleVector", "1-n" },
-	{ 0x00182005u, DCM_VR_DS, 0, "SliceLocationVector", "1-n" },
-	{ 0x00182006u, DCM_VR_SH, 0, "DisplayWindowLabelVector", "1-n" },
-	{ 0x00182010u, DCM_VR_DS, 0, "NominalScannedPixelSpacing", "2" },
-	{ 0x00182020u, DCM_VR_CS, 0, "DigitizingDeviceTransportDirection", "1" },
-	{ 0x00182030u, DCM_VR_DS, 0, "RotationOfScannedFilm", "1" },
-	{ 0x00182041u, DCM_VR_SQ, 0, "BiopsyTargetSequence", "1" },
-	{ 0x00182042u, DCM_VR_UI, 0, "TargetUID", "1" },
-	{ 0x00182043u, DCM_VR_FL, 0, "LocalizingCursorPosition", "2" },
-	{ 0x00182044u, DCM_VR_FL, 0, "CalculatedTargetPosition", "3" },
-	{ 0x00182045u, DCM_VR_SH, 0, "TargetLabel", "1" },
-	{ 0x00182046u, DCM_VR_FL, 0, "DisplayedZValue", "1" },
-	{ 0x00183100u, DCM_VR_CS, 0, "IVUSAcquisition", "1" },
-	{ 0x00183101u, DCM_VR_DS, 0, "IVUSPullbackRate", "1" },
-	{ 0x00183102u, DCM_VR_DS, 0, "IVUSGatedRate", "1" },
-	{ 0x00183103u, DCM_VR_IS, 0, "IVUSPullbackStartFrameNumber", "1" },
-	{ 0x00183104u, DCM_VR_IS, 0, "IVUSPullbackStopFrameNumber", "1" },
-	{ 0x00183105u, DCM_VR_IS, 0, "LesionNumber", "1-n" },
-	{ 0x00184000u, DCM_VR_LT, DCM_DICT_RETIRED, "AcquisitionComments", "1" },
-	{ 0x00185000u, DCM_VR_SH, 0, "OutputPower", "1-n" },
-	{ 0x00185010u, DCM_VR_LO, 0, "TransducerData", "1-n" },
-	{ 0x00185011u, DCM_VR_SQ, 0, "TransducerIdentificationSequence", "1" },
-	{ 0x00185012u, DCM_VR_DS, 0, "FocusDepth", "1" },
-	{ 0x00185020u, DCM_VR_LO, 0, "ProcessingFunction", "1" },
-	{ 0x00185021u, DCM_VR_LO, DCM_DICT_RETIRED, "PostprocessingFunction", "1" },
-	{ 0x00185022u, DCM_VR_DS, 0, "MechanicalIndex", "1" },
-	{ 0x00185024u, DCM_VR_DS, 0, "BoneThermalIndex", "1" },
-	{ 0x00185026u, DCM_VR_DS, 0, "CranialThermalIndex", "1" },
-	{ 0x00185027u, DCM_VR_DS, 0, "SoftTissueThermalIndex", "1" },
-	{ 0x00185028u, DCM_VR_DS, 0, "SoftTissueFocusThermalIndex", "1" },
-	{ 0x00185029u, DCM_VR_DS, 0, "SoftTissueSurfaceThermalIndex", "1" },
-	{ 0x00185030u, DCM_VR_DS, DCM_DICT_RETIRED, "DynamicRange", "1" },
-	{ 0x00185040u, DCM_VR_DS, DCM_DICT_RETIRED, "TotalGain", "1" },
-	{ 0x00185050u, DCM_VR_IS, 0, "DepthOfScanField", "1" },
-	{ 0x00185100u, DCM_VR_CS, 0, "PatientPosition", "1" },
-	{ 0x00185101u, DCM_VR_CS, 0, "ViewPosition", "1" },
-	{ 0x00185104u, DCM_VR_SQ, 0, "ProjectionEponymousNameCodeSequence", "1" },
-	{ 0x00185210u, DCM_VR_DS, DCM_DICT_RETIRED, "ImageTransformationMatrix", "6" },
-	{ 0x00185212u, DCM_VR_DS, DCM_DICT_RETIRED, "ImageTranslationVector", "3" },
-	{ 0x00186000u, DCM_VR_DS, 0, "Sensitivity", "1" },
-	{ 0x00186011u, DCM_VR_SQ, 0, "SequenceOfUltrasoundRegions", "1" },
-	{ 0x00186012u, DCM_VR_US, 0, "RegionSpatialFormat", "1" },
-	{ 0x00186014u, DCM_VR_US, 0, "RegionDataType", "1" },
-	{ 0x00186016u, DCM_VR_UL, 0, "RegionFlags", "1" },
-	{ 0x00186018u, DCM_VR_UL, 0, "RegionLocationMinX0", "1" },
-	{ 0x0018601au, DCM_VR_UL, 0, "RegionLocationMinY0", "1" },
-	{ 0x0018601cu, DCM_VR_UL, 0, "RegionLocationMaxX1", "1" },
-	{ 0x0018601eu, DCM_VR_UL, 0, "RegionLocationMaxY1", "1" },
-	{ 0x00186020u, DCM_VR_SL, 0, "ReferencePixelX0", "1" },
-	{ 0x00186022u, DCM_VR_SL, 0, "ReferencePixelY0", "1" },
-	{ 0x00186024u, DCM_VR_US, 0, "PhysicalUnitsXDirection", "1" },
-	{ 0x00186026u, DCM_VR_US, 0, "PhysicalUnitsYDirection", "1" },
-	{ 0x00186028u, DCM_VR_FD, 0, "ReferencePixelPhysicalValueX", "1" },
-	{ 0x0018602au, DCM_VR_FD, 0, "ReferencePixelPhysicalValueY", "1" },
-	{ 0x0018602cu, DCM_VR_FD, 0, "PhysicalDeltaX", "1" },
-	{ 0x0018602eu, DCM_VR_FD, 0, "PhysicalDeltaY", "1" },
-	{ 0x00186030u, DCM_VR_UL, 0, "TransducerFrequency", "1" },
-	{ 0x00186031u, DCM_VR_CS, 0, "TransducerType", "1" },
-	{ 0x00186032u, DCM_VR_UL, 0, "PulseRepetitionFrequency", "1" },
-	{ 0x00186034u, DCM_VR_FD, 0, "DopplerCorrectionAngle", "1" },
-	{ 0x00186036u, DCM_VR_FD, 0, "SteeringAngle", "1" },
-	{ 0x00186038u, DCM_VR_UL, DCM_DICT_RETIRED, "DopplerSampleVolumeXPositionRetired", "1" },
-	{ 0x00186039u, DCM_VR_SL, 0, "DopplerSampleVolumeXPosition", "1" },
-	{ 0x0018603au, DCM_VR_UL, DCM_DICT_RETIRED, "DopplerSampleVolumeYPositionRetired", "1" },
-	{ 0x0018603bu, DCM_VR_SL, 0, "DopplerSampleVolumeYPosition", "1" },
-	{ 0x0018603cu, DCM_VR_UL, DCM_DICT_RETIRED, "TMLinePositionX0Retired", "1" },
-	{ 0x0018603du, DCM_VR_SL, 0, "TMLinePositionX0", "1" },
-	{ 0x0018603eu, DCM_VR_UL, DCM_DICT_RETIRED, "TMLinePositionY0Retired", "1" },
-	{ 0x0018603fu, DCM_VR_SL, 0, "TMLinePositionY0", "1" },
-	{ 0x00186040u, DCM_VR_UL, DCM_DICT_RETIRED, "TMLinePositionX1Retired", "1" },
-	{ 0x00186041u, DCM_VR_SL, 0, "TMLinePositionX1", "1" },
-	{ 0x00186042u, DCM_VR_UL, DCM_DICT_RETIRED, "TMLinePositionY1Retired", "1" },
-	{ 0x00186043u, DCM_VR_SL, 0, "TMLinePositionY1", "1" },
-	{ 0x00186044u, DCM_VR_US, 0, "PixelComponentOrganization", "1" },
-	{ 0x00186046u, DCM_VR_UL, 0, "PixelComponentMask", "1" },
-	{ 0x00186048u, DCM_VR_UL, 0, "PixelComponentRangeStart", "1" },
-	{ 0x0018604au, DCM_VR_UL, 0, "PixelComponentRangeStop", "1" },
-	{ 0x0018604cu, DCM_VR_US, 0, "PixelComponentPhysicalUnits", "1" },
-	{ 0x0018604eu, DCM_VR_US, 0, "PixelComponentDataType", "1" },
-	{ 0x00186050u, DCM_VR_UL, 0, "NumberOfTableBreakPoints", "1" },
-	{ 0x00186052u, DCM_VR_UL, 0, "TableOfXBreakPoints", "1-n" },
-	{ 0x00186054u, DCM_VR_FD, 0, "TableOfYBreakPoints", "1-n" },
-	{ 0x00186056u, DCM_VR_UL, 0, "NumberOfTableEntries", "1" },
-	{ 0x00186058u, DCM_VR_UL, 0, "TableOfPixelValues", "1-n" },
-	{ 0x0018605au, DCM_VR_FL, 0, "TableOfParameterValues", "1-n" },
-	{ 0x00186060u, DCM_VR_FL, 0, "RWaveTimeVector", "1-n" },
-	{ 0x00186070u, DCM_VR_US, 0, "ActiveImageAreaOverlayGroup", "1" },
-	{ 0x00187000u, DCM_VR_CS, 0, "DetectorConditionsNominalFlag", "1" },
-	{ 0x00187001u, DCM_VR_DS, 0, "DetectorTemperature", "1" },
-	{ 0x00187004u, DCM_VR_CS, 0, "DetectorType", "1" },
-	{ 0x00187005u, DCM_VR_CS, 0, "DetectorConfiguration", "1" },
-	{ 0x00187006u, DCM_VR_LT, 0, "DetectorDescription", "1" },
-	{ 0x00187008u, DCM_VR_LT, 0, "DetectorMode", "1" },
-	{ 0x0018700au, DCM_VR_SH, 0, "DetectorID", "1" },
-	{ 0x0018700cu, DCM_VR_DA, 0, "DateOfLastDetectorCalibration", "1" },
-	{ 0x0018700eu, DCM_VR_TM, 0, "TimeOfLastDetectorCalibration", "1" },
-	{ 0x00187010u, DCM_VR_IS, 0, "ExposuresOnDetectorSinceLastCalibration", "1" },
-	{ 0x00187011u, DCM_VR_IS, 0, "ExposuresOnDetectorSinceManufactured", "1" },
-	{ 0x00187012u, DCM_VR_DS, 0, "DetectorTimeSinceLastExposure", "1" },
-	{ 0x00187014u, DCM_VR_DS, 0, "DetectorActiveTime", "1" },
-	{ 0x00187016u, DCM_VR_DS, 0, "DetectorActivationOffsetFromExposure", "1" },
-	{ 0x0018701au, DCM_VR_DS, 0, "DetectorBinning", "2" },
-	{ 0x00187020u, DCM_VR_DS, 0, "DetectorElementPhysicalSize", "2" },
-	{ 0x00187022u, DCM_VR_DS, 0, "DetectorElementSpacing", "2" },
-	{ 0x00187024u, DCM_VR_CS, 0, "DetectorActiveShape", "1" },
-	{ 0x00187026u, DCM_VR_DS, 0, "DetectorActiveDimensions", "1-2" },
-	{ 0x00187028u, DCM_VR_DS, 0, "DetectorActiveOrigin", "2" },
-	{ 0x0018702au, DCM_VR_LO, 0, "DetectorManufacturerName", "1" },
-	{ 0x0018702bu, DCM_VR_LO, 0, "DetectorManufacturerModelName", "1" },
-	{ 0x00187030u, DCM_VR_DS, 0, "FieldOfViewOrigin", "2" },
-	{ 0x00187032u, DCM_VR_DS, 0, "FieldOfViewRotation", "1" },
-	{ 0x00187034u, DCM_VR_CS, 0, "FieldOfViewHorizontalFlip", "1" },
-	{ 0x00187036u, DCM_VR_FL, 0, "PixelDataAreaOriginRelativeToFOV", "2" },
-	{ 0x00187038u, DCM_VR_FL, 0, "PixelDataAreaRotationAngleRelativeToFOV", "1" },
-	{ 0x00187040u, DCM_VR_LT, 0, "GridAbsorbingMaterial", "1" },
-	{ 0x00187041u, DCM_VR_LT, 0, "GridSpacingMaterial", "1" },
-	{ 0x00187042u, DCM_VR_DS, 0, "GridThickness", "1" },
-	{ 0x00187044u, DCM_VR_DS, 0, "GridPitch", "1" },
-	{ 0x00187046u, DCM_VR_IS, 0, "GridAspectRatio", "2" },
-	{ 0x00187048u, DCM_VR_DS, 0, "GridPeriod", "1" },
-	{ 0x0018704cu, DCM_VR_DS, 0, "GridFocalDistance", "1" },
-	{ 0x00187050u, DCM_VR_CS, 0, "FilterMaterial", "1-n" },
-	{ 0x00187052u, DCM_VR_DS, 0, "FilterThicknessMinimum", "1-n" },
-	{ 0x00187054u, DCM_VR_DS, 0, "FilterThicknessMaximum", "1-n" },
-	{ 0x00187056u, DCM_VR_FL, 0, "FilterBeamPathLengthMinimum", "1-n" },
-	{ 0x00187058u, DCM_VR_FL, 0, "FilterBeamPathLengthMaximum", "1-n" },
-	{ 0x00187060u, DCM_VR_CS, 0, "ExposureControlMode", "1" },
-	{ 0x00187062u, DCM_VR_LT, 0, "ExposureControlModeDescription", "1" },
-	{ 0x00187064u, DCM_VR_CS, 0, "ExposureStatus", "1" },
-	{ 0x00187065u, DCM_VR_DS, 0, "PhototimerSetting", "1" },
-	{ 0x00188150u, DCM_VR_DS, 0, "ExposureTimeInuS", "1" },
-	{ 0x00188151u, DCM_VR_DS, 0, "XRayTubeCurrentInuA", "1" },
-	{ 0x00189004u, DCM_VR_CS, 0, "ContentQualification", "1" },
-	{ 0x00189005u, DCM_VR_SH, 0, "PulseSequenceName", "1" },
-	{ 0x00189006u, DCM_VR_SQ, 0, "MRImagingModifierSequence", "1" },
-	{ 0x00189008u, DCM_VR_CS, 0, "EchoPulseSequence", "1" },
-	{ 0x00189009u, DCM_VR_CS, 0, "InversionRecovery", "1" },
-	{ 0x00189010u, DCM_VR_CS, 0, "FlowCompensation", "1" },
-	{ 0x00189011u, DCM_VR_CS, 0, "MultipleSpinEcho", "1" },
-	{ 0x00189012u, DCM_VR_CS, 0, "MultiPlanarExcitation", "1" },
-	{ 0x00189014u, DCM_VR_CS, 0, "PhaseContrast", "1" },
-	{ 0x00189015u, DCM_VR_CS, 0, "TimeOfFlightContrast", "1" },
-	{ 0x00189016u, DCM_VR_CS, 0, "Spoiling", "1" },
-	{ 0x00189017u, DCM_VR_CS, 0, "SteadyStatePulseSequence", "1" },
-	{ 0x00189018u, DCM_VR_CS, 0, "EchoPlanarPulseSequence", "1" },
-	{ 0x00189019u, DCM_VR_FD, 0, "TagAngleFirstAxis", "1" },
-	{ 0x00189020u, DCM_VR_CS, 0, "MagnetizationTransfer", "1" },
-	{ 0x00189021u, DCM_VR_CS, 0, "T2Preparation", "1" },
-	{ 0x00189022u, DCM_VR_CS, 0, "BloodSignalNulling", "1" },
-	{ 0x00189024u, DCM_VR_CS, 0, "SaturationRecovery", "1" },
-	{ 0x00189025u, DCM_VR_CS, 0, "SpectrallySelectedSuppression", "1" },
-	{ 0x00189026u, DCM_VR_CS, 0, "SpectrallySelectedExcitation", "1" },
-	{ 0x00189027u, DCM_VR_CS, 0, "SpatialPresaturation", "1" },
-	{ 0x00189028u, DCM_VR_CS, 0, "Tagging", "1" },
-	{ 0x00189029u, DCM_VR_CS, 0, "OversamplingPhase", "1" },
-	{ 0x00189030u, DCM_VR_FD, 0, "TagSpacingFirstDimension", "1" },
-	{ 0x00189032u, DCM_VR_CS, 0, "GeometryOfKSpaceTraversal", "1" },
-	{ 0x00189033u, DCM_VR_CS, 0, "SegmentedKSpaceTraversal", "1" },
-	{ 0x00189034u, DCM_VR_CS, 0, "RectilinearPhaseEncodeReordering", "1" },
-	{ 0x00189035u, DCM_VR_FD, 0, "TagThickness", "1" },
-	{ 0x00189036u, DCM_VR_CS, 0, "PartialFourierDirection", "1" },
-	{ 0x00189037u, DCM_VR_CS, 0, "CardiacSynchronizationTechnique", "1" },
-	{ 0x00189041u, DCM_VR_LO, 0, "ReceiveCoilManufacturerName", "1" },
-	{ 0x00189042u, DCM_VR_SQ, 0, "MRReceiveCoilSequence", "1" },
-	{ 0x00189043u, DCM_VR_CS, 0, "ReceiveCoilType", "1" },
-	{ 0x00189044u, DCM_VR_CS, 0, "QuadratureReceiveCoil", "1" },
-	{ 0x00189045u, DCM_VR_SQ, 0, "MultiCoilDefinitionSequence", "1" },
-	{ 0x00189046u, DCM_VR_LO, 0, "MultiCoilConfiguration", "1" },
-	{ 0x00189047u, DCM_VR_SH, 0, "MultiCoilElementName", "1" },
-	{ 0x00189048u, DCM_VR_CS, 0, "MultiCoilElementUsed", "1" },
-	{ 0x00189049u, DCM_VR_SQ, 0, "MRTransmitCoilSequence", "1" },
-	{ 0x00189050u, DCM_VR_LO, 0, "TransmitCoilManufacturerName", "1" },
-	{ 0x00189051u, DCM_VR_CS, 0, "TransmitCoilType", "1" },
-	{ 0x00189052u, DCM_VR_FD, 0, "SpectralWidth", "1-2" },
-	{ 0x00189053u, DCM_VR_FD, 0, "ChemicalShiftReference", "1-2" },
-	{ 0x00189054u, DCM_VR_CS, 0, "VolumeLocalizationTechnique", "1" },
-	{ 0x00189058u, DCM_VR_US, 0, "MRAcquisitionFrequencyEncodingSteps", "1" },
-	{ 0x00189059u, DCM_VR_CS, 0, "Decoupling", "1" },
-	{ 0x00189060u, DCM_VR_CS, 0, "DecoupledNucleus", "1-2" },
-	{ 0x00189061u, DCM_VR_FD, 0, "DecouplingFrequency", "1-2" },
-	{ 0x00189062u, DCM_VR_CS, 0, "DecouplingMethod", "1" },
-	{ 0x00189063u, DCM_VR_FD, 0, "DecouplingChemicalShiftReference", "1-2" },
-	{ 0x00189064u, DCM_VR_CS, 0, "KSpaceFiltering", "1" },
-	{ 0x00189065u, DCM_VR_CS, 0, "TimeDomainFiltering", "1-2" },
-	{ 0x00189066u, DCM_VR_US, 0, "NumberOfZeroFills", "1-2" },
-	{ 0x00189067u, DCM_VR_CS, 0, "BaselineCorrection", "1" },
-	{ 0x00189069u, DCM_VR_FD, 0, "ParallelReductionFactorInPlane", "1" },
-	{ 0x00189070u, DCM_VR_FD, 0, "CardiacRRIntervalSpecified", "1" },
-	{ 0x00189073u, DCM_VR_FD, 0, "AcquisitionDuration", "1" },
-	{ 0x00189074u, DCM_VR_DT, 0, "FrameAcquisitionDateTime", "1" },
-	{ 0x00189075u, DCM_VR_CS, 0, "DiffusionDirectionality", "1" },
-	{ 0x00189076u, DCM_VR_SQ, 0, "DiffusionGradientDirectionSequence", "1" },
-	{ 0x00189077u, DCM_VR_CS, 0, "ParallelAcquisition", "1" },
-	{ 0x00189078u, DCM_VR_CS, 0, "ParallelAcquisitionTechnique", "1" },
-	{ 0x00189079u, DCM_VR_FD, 0, "InversionTimes", "1-n" },
-	{ 0x00189080u, DCM_VR_ST, 0, "MetaboliteMapDescription", "1" },
-	{ 0x00189081u, DCM_VR_CS, 0, "PartialFourier", "1" },
-	{ 0x00189082u, DCM_VR_FD, 0, "EffectiveEchoTime", "1" },
-	{ 0x00189083u, DCM_VR_SQ, 0, "MetaboliteMapCodeSequence", "1" },
-	{ 0x00189084u, DCM_VR_SQ, 0, "ChemicalShiftSequence", "1" },
-	{ 0x00189085u, DCM_VR_CS, 0, "CardiacSignalSource", "1" },
-	{ 0x00189087u, DCM_VR_FD, 0, "DiffusionBValue", "1" },
-	{ 0x00189089u, DCM_VR_FD, 0, "DiffusionGradientOrientation", "3" },
-	{ 0x00189090u, DCM_VR_FD, 0, "VelocityEncodingDirection", "3" },
-	{ 0x00189091u, DCM_VR_FD, 0, "VelocityEncodingMinimumValue", "1" },
-	{ 0x00189092u, DCM_VR_SQ, 0, "VelocityEncodingAcquisitionSequence", "1" },
-	{ 0x00189093u, DCM_VR_US, 0, "NumberOfKSpaceTrajectories", "1" },
-	{ 0x00189094u, DCM_VR_CS, 0, "CoverageOfKSpace", "1" },
-	{ 0x00189095u, DCM_VR_UL, 0, "SpectroscopyAcquisitionPhaseRows", "1" },
-	{ 0x00189096u, DCM_VR_FD, DCM_DICT_RETIRED, "ParallelReductionFactorInPlaneRetired", "1" },
-	{ 0x00189098u, DCM_VR_FD, 0, "TransmitterFrequency", "1-2" },
-	{ 0x00189100u, DCM_VR_CS, 0, "ResonantNucleus", "1-2" },
-	{ 0x00189101u, DCM_VR_CS, 0, "FrequencyCorrection", "1" },
-	{ 0x00189103u, DCM_VR_SQ, 0, "MRSpectroscopyFOVGeometrySequence", "1" },
-	{ 0x00189104u, DCM_VR_FD, 0, "SlabThickness", "1" },
-	{ 0x00189105u, DCM_VR_FD, 0, "SlabOrientation", "3" },
-	{ 0x00189106u, DCM_VR_FD, 0, "MidSlabPosition", "3" },
-	{ 0x00189107u, DCM_VR_SQ, 0, "MRSpatialSaturationSequence", "1" },
-	{ 0x00189112u, DCM_VR_SQ, 0, "MRTimingAndRelatedParametersSequence", "1" },
-	{ 0x00189114u, DCM_VR_SQ, 0, "MREchoSequence", "1" },
-	{ 0x00189115u, DCM_VR_SQ, 0, "MRModifierSequence", "1" },
-	{ 0x00189117u, DCM_VR_SQ, 0, "MRDiffusionSequence", "1" },
-	{ 0x00189118u, DCM_VR_SQ, 0, "CardiacSynchronizationSequence", "1" },
-	{ 0x00189119u, DCM_VR_SQ, 0, "MRAveragesSequence", "1" },
-	{ 0x00189125u, DCM_VR_SQ, 0, "MRFOVGeometrySequence", "1" },
-	{ 0x00189126u, DCM_VR_SQ, 0, "VolumeLocalizationSequence", "1" },
-	{ 0x00189127u, DCM_VR_UL, 0, "SpectroscopyAcquisitionDataColumns", "1" },
-	{ 0x00189147u, DCM_VR_CS, 0, "DiffusionAnisotropyType", "1" },
-	{ 0x00189151u, DCM_VR_DT, 0, "FrameReferenceDateTime", "1" },
-	{ 0x00189152u, DCM_VR_SQ, 0, "MRMetaboliteMapSequence", "1" },
-	{ 0x00189155u, DCM_VR_FD, 0, "ParallelReductionFactorOutOfPlane", "1" },
-	{ 0x00189159u, DCM_VR_UL, 0, "SpectroscopyAcquisitionOutOfPlanePhaseSteps", "1" },
-	{ 0x00189166u, DCM_VR_CS, DCM_DICT_RETIRED, "BulkMotionStatus", "1" },
-	{ 0x00189168u, DCM_VR_FD, 0, "ParallelReductionFactorSecondInPlane", "1" },
-	{ 0x00189169u, DCM_VR_CS, 0, "CardiacBeatRejectionTechnique", "1" },
-	{ 0x00189170u, DCM_VR_CS, 0, "RespiratoryMotionCompensationTechnique", "1" },
-	{ 0x00189171u, DCM_VR_CS, 0, "RespiratorySignalSource", "1" },
-	{ 0x00189172u, DCM_VR_CS, 0, "BulkMotionCompensationTechnique", "1" },
-	{ 0x00189173u, DCM_VR_CS, 0, "BulkMotionSignalSource", "1" },
-	{ 0x00189174u, DCM_VR_CS, 0, "ApplicableSafetyStandardAgency", "1" },
-	{ 0x00189175u, DCM_VR_LO, 0, "ApplicableSafetyStandardDescription", "1" },
-	{ 0x00189176u, DCM_VR_SQ, 0, "OperatingModeSequence", "1" },
-	{ 0x00189177u, DCM_VR_CS, 0, "OperatingModeType", "1" },
-	{ 0x00189178u, DCM_VR_CS, 0, "OperatingMode", "1" },
-	{ 0x00189179u, DCM_VR_CS, 0, "SpecificAbsorptionRateDefinition", "1" },
-	{ 0x00189180u, DCM_VR_CS, 0, "GradientOutputType", "1" },
-	{ 0x00189181u, DCM_VR_FD, 0, "SpecificAbsorptionRateValue", "1" },
-	{ 0x00189182u, DCM_VR_FD, 0, "GradientOutput", "1" },
-	{ 0x00189183u, DCM_VR_CS, 0, "FlowCompensationDirection", "1" },
-	{ 0x00189184u, DCM_VR_FD, 0, "TaggingDelay", "1" },
-	{ 0x00189185u, DCM_VR_ST, 0, "RespiratoryMotionCompensationTechniqueDescription", "1" },
-	{ 0x00189186u, DCM_VR_SH, 0, "RespiratorySignalSourceID", "1" },
-	{ 0x00189195u, DCM_VR_FD, DCM_DICT_RETIRED, "ChemicalShiftMinimumIntegrationLimitInHz", "1" },
-	{ 0x00189196u, DCM_VR_FD, DCM_DICT_RETIRED, "ChemicalShiftMaximumIntegrationLimitInHz", "1" },
-	{ 0x00189197u, DCM_VR_SQ, 0, "MRVelocityEncodingSequence", "1" },
-	{ 0x00189198u, DCM_VR_CS, 0, "FirstOrderPhaseCorrection", "1" },
-	{ 0x00189199u, DCM_VR_CS, 0, "WaterReferencedPhaseCorrection", "1" },
-	{ 0x00189200u, DCM_VR_CS, 0, "MRSpectroscopyAcquisitionType", "1" },
-	{ 0x00189214u, DCM_VR_CS, 0, "RespiratoryCyclePosition", "1" },
-	{ 0x00189217u, DCM_VR_FD, 0, "VelocityEncodingMaximumValue", "1" },
-	{ 0x00189218u, DCM_VR_FD, 0, "TagSpacingSecondDimension", "1" },
-	{ 0x00189219u, DCM_VR_SS, 0, "TagAngleSecondAxis", "1" },
-	{ 0x00189220u, DCM_VR_FD, 0, "FrameAcquisitionDuration", "1" },
-	{ 0x00189226u, DCM_VR_SQ, 0, "MRImageFrameTypeSequence", "1" },
-	{ 0x00189227u, DCM_VR_SQ, 0, "MRSpectroscopyFrameTypeSequence", "1" },
-	{ 0x00189231u, DCM_VR_US, 0, "MRAcquisitionPhaseEncodingStepsInPlane", "1" },
-	{ 0x00189232u, DCM_VR_US, 0, "MRAcquisitionPhaseEncodingStepsOutOfPlane", "1" },
-	{ 0x00189234u, DCM_VR_UL, 0, "SpectroscopyAcquisitionPhaseColumns", "1" },
-	{ 0x00189236u, DCM_VR_CS, 0, "CardiacCyclePosition", "1" },
-	{ 0x00189239u, DCM_VR_SQ, 0, "SpecificAbsorptionRateSequence", "1" },
-	{ 0x00189240u, DCM_VR_US, 0, "RFEchoTrainLength", "1" },
-	{ 0x00189241u, DCM_VR_US, 0, "GradientEchoTrainLength", "1" },
-	{ 0x00189250u, DCM_VR_CS, 0, "ArterialSpinLabelingContrast", "1" },
-	{ 0x00189251u, DCM_VR_SQ, 0, "MRArterialSpinLabelingSequence", "1" },
-	{ 0x00189252u, DCM_VR_LO, 0, "ASLTechniqueDescription", "1" },
-	{ 0x00189253u, DCM_VR_US, 0, "ASLSlabNumber", "1" },
-	{ 0x00189254u, DCM_VR_FD, 0, "ASLSlabThickness", "1" },
-	{ 0x00189255u, DCM_VR_FD, 0, "ASLSlabOrientation", "3" },
-	{ 0x00189256u, DCM_VR_FD, 0, "ASLMidSlabPosition", "3" },
-	{ 0x00189257u, DCM_VR_CS, 0, "ASLContext", "1" },
-	{ 0x00189258u, DCM_VR_UL, 0, "ASLPulseTrainDuration", "1" },
-	{ 0x00189259u, DCM_VR_CS, 0, "ASLCrusherFlag", "1" },
-	{ 0x0018925au, DCM_VR_FD, 0, "ASLCrusherFlowLimit", "1" },
-	{ 0x0018925bu, DCM_VR_LO, 0, "ASLCrusherDescription", "1" },
-	{ 0x0018925cu, DCM_VR_CS, 0, "ASLBolusCutoffFlag", "1" },
-	{ 0x0018925du, DCM_VR_SQ, 0, "ASLBolusCutoffTimingSequence", "1" },
-	{ 0x0018925eu, DCM_VR_LO, 0, "ASLBolusCutoffTechnique", "1" },
-	{ 0x0018925fu, DCM_VR_UL, 0, "ASLBolusCutoffDelayTime", "1" },
-	{ 0x00189260u, DCM_VR_SQ, 0, "ASLSlabSequence", "1" },
-	{ 0x00189295u, DCM_VR_FD, 0, "ChemicalShiftMinimumIntegrationLimitInppm", "1" },
-	{ 0x00189296u, DCM_VR_FD, 0, "ChemicalShiftMaximumIntegrationLimitInppm", "1" },
-	{ 0x00189297u, DCM_VR_CS, 0, "WaterReferenceAcquisition", "1" },
-	{ 0x00189298u, DCM_VR_IS, 0, "EchoPeakPosition", "1" },
-	{ 0x00189301u, DCM_VR_SQ, 0, "CTAcquisitionTypeSequence", "1" },
-	{ 0x00189302u, DCM_VR_CS, 0, "AcquisitionType", "1" },
-	{ 0x00189303u, DCM_VR_FD, 0, "TubeAngle", "1" },
-	{ 0x00189304u, DCM_VR_SQ, 0, "CTAcquisitionDetailsSequence", "1" },
-	{ 0x00189305u, DCM_VR_FD, 0, "RevolutionTime", "1" },
-	{ 0x00189306u, DCM_VR_FD, 0, "SingleCollimationWidth", "1" },
-	{ 0x00189307u, DCM_VR_FD, 0, "TotalCollimationWidth", "1" },
-	{ 0x00189308u, DCM_VR_SQ, 0, "CTTableDynamicsSequence", "1" },
-	{ 0x00189309u, DCM_VR_FD, 0, "TableSpeed", "1" },
-	{ 0x00189310u, DCM_VR_FD, 0, "TableFeedPerRotation", "1" },
-	{ 0x00189311u, DCM_VR_FD, 0, "SpiralPitchFactor", "1" },
-	{ 0x00189312u, DCM_VR_SQ, 0, "CTGeometrySequence", "1" },
-	{ 0x00189313u, DCM_VR_FD, 0, "DataCollectionCenterPatient", "3" },
-	{ 0x00189314u, DCM_VR_SQ, 0, "CTReconstructionSequence", "1" },
-	{ 0x00189315u, DCM_VR_CS, 0, "ReconstructionAlgorithm", "1" },
-	{ 0x00189316u, DCM_VR_CS, 0, "ConvolutionKernelGroup", "1" },
-	{ 0x00189317u, DCM_VR_FD, 0, "ReconstructionFieldOfView", "2" },
-	{ 0x00189318u, DCM_VR_FD, 0, "ReconstructionTargetCenterPatient", "3" },
-	{ 0x00189319u, DCM_VR_FD, 0, "ReconstructionAngle", "1" },
-	{ 0x00189320u, DCM_VR_SH, 0, "ImageFilter", "1" },
-	{ 0x00189321u, DCM_VR_SQ, 0, "CTExposureSequence", "1" },
-	{ 0x00189322u, DCM_VR_FD, 0, "ReconstructionPixelSpacing", "2" },
-	{ 0x00189323u, DCM_VR_CS, 0, "ExposureModulationType", "1-n" },
-	{ 0x00189324u, DCM_VR_FD, DCM_DICT_RETIRED, "EstimatedDoseSaving", "1" },
-	{ 0x00189325u, DCM_VR_SQ, 0, "CTXRayDetailsSequence", "1" },
-	{ 0x00189326u, DCM_VR_SQ, 0, "CTPositionSequence", "1" },
-	{ 0x00189327u, DCM_VR_FD, 0, "TablePosition", "1" },
-	{ 0x00189328u, DCM_VR_FD, 0, "ExposureTimeInms", "1" },
-	{ 0x00189329u, DCM_VR_SQ, 0, "CTImageFrameTypeSequence", "1" },
-	{ 0x00189330u, DCM_VR_FD, 0, "XRayTubeCurrentInmA", "1" },
-	{ 0x00189332u, DCM_VR_FD, 0, "ExposureInmAs", "1" },
-	{ 0x00189333u, DCM_VR_CS, 0, "ConstantVolumeFlag", "1" },
-	{ 0x00189334u, DCM_VR_CS, 0, "FluoroscopyFlag", "1" },
-	{ 0x00189335u, DCM_VR_FD, 0, "DistanceSourceToDataCollectionCenter", "1" },
-	{ 0x00189337u, DCM_VR_US, 0, "ContrastBolusAgentNumber", "1" },
-	{ 0x00189338u, DCM_VR_SQ, 0, "ContrastBolusIngredientCodeSequence", "1" },
-	{ 0x00189340u, DCM_VR_SQ, 0, "ContrastAdministrationProfileSequence", "1" },
-	{ 0x00189341u, DCM_VR_SQ, 0, "ContrastBolusUsageSequence", "1" },
-	{ 0x00189342u, DCM_VR_CS, 0, "ContrastBolusAgentAdministered", "1" },
-	{ 0x00189343u, DCM_VR_CS, 0, "ContrastBolusAgentDetected", "1" },
-	{ 0x00189344u, DCM_VR_CS, 0, "ContrastBolusAgentPhase", "1" },
-	{ 0x00189345u, DCM_VR_FD, 0, "CTDIvol", "1" },
-	{ 0x00189346u, DCM_VR_SQ, 0, "CTDIPhantomTypeCodeSequence", "1" },
-	{ 0x00189351u, DCM_VR_FL, 0, "CalciumScoringMassFactorPatient", "1" },
-	{ 0x00189352u, DCM_VR_FL, 0, "CalciumScoringMassFactorDevice", "3" },
-	{ 0x00189353u, DCM_VR_FL, 0, "EnergyWeightingFactor", "1" },
-	{ 0x00189360u, DCM_VR_SQ, 0, "CTAdditionalXRaySourceSequence", "1" },
-	{ 0x00189361u, DCM_VR_CS, 0, "MultienergyCTAcquisition", "1" },
-	{ 0x00189362u, DCM_VR_SQ, 0, "MultienergyCTAcquisitionSequence", "1" },
-	{ 0x00189363u, DCM_VR_SQ, 0, "MultienergyCTProcessingSequence", "1" },
-	{ 0x00189364u, DCM_VR_SQ, 0, "MultienergyCTCharacteristicsSequence", "1" },
-	{ 0x00189365u, DCM_VR_SQ, 0, "MultienergyCTXRaySourceSequence", "1" },
-	{ 0x00189366u, DCM_VR_US, 0, "XRaySourceIndex", "1" },
-	{ 0x00189367u, DCM_VR_UC, 0, "XRaySourceID", "1" },
-	{ 0x00189368u, DCM_VR_CS, 0, "MultienergySourceTechnique", "1" },
-	{ 0x00189369u, DCM_VR_DT, 0, "SourceStartDateTime", "1" },
-	{ 0x0018936au, DCM_VR_DT, 0, "SourceEndDateTime", "1" },
-	{ 0x0018936bu, DCM_VR_US, 0, "SwitchingPhaseNumber", "1" },
-	{ 0x0018936cu, DCM_VR_DS, 0, "SwitchingPhaseNominalDuration", "1" },
-	{ 0x0018936du, DCM_VR_DS, 0, "SwitchingPhaseTransitionDuration", "1" },
-	{ 0x0018936eu, DCM_VR_DS, 0, "EffectiveBinEnergy", "1" },
-	{ 0x0018936fu, DCM_VR_SQ, 0, "MultienergyCTXRayDetectorSequence", "1" },
-	{ 0x00189370u, DCM_VR_US, 0, "XRayDetectorIndex", "1" },
-	{ 0x00189371u, DCM_VR_UC, 0, "XRayDetectorID", "1" },
-	{ 0x00189372u, DCM_VR_CS, 0, "MultienergyDetectorType", "1" },
-	{ 0x00189373u, DCM_VR_ST, 0, "XRayDetectorLabel", "1" },
-	{ 0x00189374u, DCM_VR_DS, 0, "NominalMaxEnergy", "1" },
-	{ 0x00189375u, DCM_VR_DS, 0, "NominalMinEnergy", "1" },
-	{ 0x00189376u, DCM_VR_US, 0, "ReferencedXRayDetectorIndex", "1-n" },
-	{ 0x00189377u, DCM_VR_US, 0, "ReferencedXRaySourceIndex", "1-n" },
-	{ 0x00189378u, DCM_VR_US, 0, "ReferencedPathIndex", "1-n" },
-	{ 0x00189379u, DCM_VR_SQ, 0, "MultienergyCTPathSequence", "1" },
-	{ 0x0018937au, DCM_VR_US, 0, "MultienergyCTPathIndex", "1" },
-	{ 0x0018937bu, DCM_VR_UT, 0, "MultienergyAcquisitionDescription", "1" },
-	{ 0x0018937cu, DCM_VR_FD, 0, "MonoenergeticEnergyEquivalent", "1" },
-	{ 0x0018937du, DCM_VR_SQ, 0, "MaterialCodeSequence", "1" },
-	{ 0x0018937eu, DCM_VR_CS, 0, "DecompositionMethod", "1" },
-	{ 0x0018937fu, DCM_VR_UT, 0, "DecompositionDescription", "1" },
-	{ 0x00189380u, DCM_VR_SQ, 0, "DecompositionAlgorithmIdentificationSequence", "1" },
-	{ 0x00189381u, DCM_VR_SQ, 0, "DecompositionMaterialSequence", "1" },
-	{ 0x00189382u, DCM_VR_SQ, 0, "MaterialAttenuationSequence", "1" },
-	{ 0x00189383u, DCM_VR_DS, 0, "PhotonEnergy", "1" },
-	{ 0x00189384u, DCM_VR_DS, 0, "XRayMassAttenuationCoefficient", "1" },
-	{ 0x00189401u, DCM_VR_SQ, 0, "ProjectionPixelCalibrationSequence", "1" },
-	{ 0x00189402u, DCM_VR_FL, 0, "DistanceSourceToIsocenter", "1" },
-	{ 0x00189403u, DCM_VR_FL, 0, "DistanceObjectToTableTop", "1" },
-	{ 0x00189404u, DCM_VR_FL, 0, "ObjectPixelSpacingInCenterOfBeam", "2" },
-	{ 0x00189405u, DCM_VR_SQ, 0, "PositionerPositionSequence", "1" },
-	{ 0x00189406u, DCM_VR_SQ, 0, "TablePositionSequence", "1" },
-	{ 0x00189407u, DCM_VR_SQ, 0, "CollimatorShapeSequence", "1" },
-	{ 0x00189410u, DCM_VR_CS, 0, "PlanesInAcquisition", "1" },
-	{ 0x00189412u, DCM_VR_SQ, 0, "XAXRFFrameCharacteristicsSequence", "1" },
-	{ 0x00189417u, DCM_VR_SQ, 0, "FrameAcquisitionSequence", "1" },
-	{ 0x00189420u, DCM_VR_CS, 0, "XRayReceptorType", "1" },
-	{ 0x00189423u, DCM_VR_LO, 0, "AcquisitionProtocolName", "1" },
-	{ 0x00189424u, DCM_VR_LT, 0, "AcquisitionProtocolDescription", "1" },
-	{ 0x00189425u, DCM_VR_CS, 0, "ContrastBolusIngredientOpaque", "1" },
-	{ 0x00189426u, DCM_VR_FL, 0, "DistanceReceptorPlaneToDetectorHousing", "1" },
-	{ 0x00189427u, DCM_VR_CS, 0, "IntensifierActiveShape", "1" },
-	{ 0x00189428u, DCM_VR_FL, 0, "IntensifierActiveDimensions", "1-2" },
-	{ 0x00189429u, DCM_VR_FL, 0, "PhysicalDetectorSize", "2" },
-	{ 0x00189430u, DCM_VR_FL, 0, "PositionOfIsocenterProjection", "2" },
-	{ 0x00189432u, DCM_VR_SQ, 0, "FieldOfViewSequence", "1" },
-	{ 0x00189433u, DCM_VR_LO, 0, "FieldOfViewDescription", "1" },
-	{ 0x00189434u, DCM_VR_SQ, 0, "ExposureControlSensingRegionsSequence", "1" },
-	{ 0x00189435u, DCM_VR_CS, 0, "ExposureControlSensingRegionShape", "1" },
-	{ 0x00189436u, DCM_VR_SS, 0, "ExposureControlSensingRegionLeftVerticalEdge", "1" },
-	{ 0x00189437u, DCM_VR_SS, 0, "ExposureControlSensingRegionRightVerticalEdge", "1" },
-	{ 0x00189438u, DCM_VR_SS, 0, "ExposureControlSensingRegionUpperHorizontalEdge", "1" },
-	{ 0x00189439u, DCM_VR_SS, 0, "ExposureControlSensingRegionLowerHorizontalEdge", "1" },
-	{ 0x00189440u, DCM_VR_SS, 0, "CenterOfCircularExposureControlSensingRegion", "2" },
-	{ 0x00189441u, DCM_VR_US, 0, "RadiusOfCircularExposureControlSensingRegion", "1" },
-	{ 0x00189442u, DCM_VR_SS, 0, "VerticesOfThePolygonalExposureControlSensingRegion", "2-n" },
-	{ 0x00189447u, DCM_VR_FL, 0, "ColumnAngulationPatient", "1" },
-	{ 0x00189449u, DCM_VR_FL, 0, "BeamAngle", "1" },
-	{ 0x00189451u, DCM_VR_SQ, 0, "FrameDetectorParametersSequence", "1" },
-	{ 0x00189452u, DCM_VR_FL, 0, "CalculatedAnatomyThickness", "1" },
-	{ 0x00189455u, DCM_VR_SQ, 0, "CalibrationSequence", "1" },
-	{ 0x00189456u, DCM_VR_SQ, 0, "ObjectThicknessSequence", "1" },
-	{ 0x00189457u, DCM_VR_CS, 0, "PlaneIdentification", "1" },
-	{ 0x00189461u, DCM_VR_FL, 0, "FieldOfViewDimensionsInFloat", "1-2" },
-	{ 0x00189462u, DCM_VR_SQ, 0, "IsocenterReferenceSystemSequence", "1" },
-	{ 0x00189463u, DCM_VR_FL, 0, "PositionerIsocenterPrimaryAngle", "1" },
-	{ 0x00189464u, DCM_VR_FL, 0, "PositionerIsocenterSecondaryAngle", "1" },
-	{ 0x00189465u, DCM_VR_FL, 0, "PositionerIsocenterDetectorRotationAngle", "1" },
-	{ 0x00189466u, DCM_VR_FL, 0, "TableXPositionToIsocenter", "1" },
-	{ 0x00189467u, DCM_VR_FL, 0, "TableYPositionToIsocenter", "1" },
-	{ 0x00189468u, DCM_VR_FL, 0, "TableZPositionToIsocenter", "1" },
-	{ 0x00189469u, DCM_VR_FL, 0, "TableHorizontalRotationAngle", "1" },
-	{ 0x00189470u, DCM_VR_FL, 0, "TableHeadTiltAngle", "1" },
-	{ 0x00189471u, DCM_VR_FL, 0, "TableCradleTiltAngle", "1" },
-	{ 0x00189472u, DCM_VR_SQ, 0, "FrameDisplayShutterSequence", "1" },
-	{ 0x00189473u, DCM_VR_FL, 0, "AcquiredImageAreaDoseProduct", "1" },
-	{ 0x00189474u, DCM_VR_CS, 0, "CArmPositionerTabletopRelationship", "1" },
-	{ 0x00189476u, DCM_VR_SQ, 0, "XRayGeometrySequence", "1" },
-	{ 0x00189477u, DCM_VR_SQ, 0, "IrradiationEventIdentificationSequence", "1" },
-	{ 0x00189504u, DCM_VR_SQ, 0, "XRay3DFrameTypeSequence", "1" },
-	{ 0x00189506u, DCM_VR_SQ, 0, "ContributingSourcesSequence", "1" },
-	{ 0x00189507u, DCM_VR_SQ, 0, "XRay3DAcquisitionSequence", "1" },
-	{ 0x00189508u, DCM_VR_FL, 0, "PrimaryPositionerScanArc", "1" },
-	{ 0x00189509u, DCM_VR_FL, 0, "SecondaryPositionerScanArc", "1" },
-	{ 0x00189510u, DCM_VR_FL, 0, "PrimaryPositionerScanStartAngle", "1" },
-	{ 0x00189511u, DCM_VR_FL, 0, "SecondaryPositionerScanStartAngle", "1" },
-	{ 0x00189514u, DCM_VR_FL, 0, "PrimaryPositionerIncrement", "1" },
-	{ 0x00189515u, DCM_VR_FL, 0, "SecondaryPositionerIncrement", "1" },
-	{ 0x00189516u, DCM_VR_DT, 0, "StartAcquisitionDateTime", "1" },
-	{ 0x00189517u, DCM_VR_DT, 0, "EndAcquisitionDateTime", "1" },
-	{ 0x00189518u, DCM_VR_SS, 0, "PrimaryPositionerIncrementSign", "1" },
-	{ 0x00189519u, DCM_VR_SS, 0, "SecondaryPositionerIncrementSign", "1" },
-	{ 0x00189524u, DCM_VR_LO, 0, "ApplicationName", "1" },
-	{ 0x00189525u, DCM_VR_LO, 0, "ApplicationVersion", "1" },
-	{ 0x00189526u, DCM_VR_LO, 0, "ApplicationManufacturer", "1" },
-	{ 0x00189527u, DCM_VR_CS, 0, "AlgorithmType", "1" },
-	{ 0x00189528u, DCM_VR_LO, 0, "AlgorithmDescription", "1" },
-	{ 0x00189530u, DCM_VR_SQ, 0, "XRay3DReconstructionSequence", "1" },
-	{ 0x00189531u, DCM_VR_LO, 0, "ReconstructionDescription", "1" },
-	{ 0x00189538u, DCM_VR_SQ, 0, "PerProjectionAcquisitionSequence", "1" },
-	{ 0x00189541u, DCM_VR_SQ, 0, "DetectorPositionSequence", "1" },
-	{ 0x00189542u, DCM_VR_SQ, 0, "XRayAcquisitionDoseSequence", "1" },
-	{ 0x00189543u, DCM_VR_FD, 0, "XRaySourceIsocenterPrimaryAngle", "1" },
-	{ 0x00189544u, DCM_VR_FD, 0, "XRaySourceIsocenterSecondaryAngle", "1" },
-	{ 0x00189545u, DCM_VR_FD, 0, "BreastSupportIsocenterPrimaryAngle", "1" },
-	{ 0x00189546u, DCM_VR_FD, 0, "BreastSupportIsocenterSecondaryAngle", "1" },
-	{ 0x00189547u, DCM_VR_FD, 0, "BreastSupportXPositionToIsocenter", "1" },
-	{ 0x00189548u, DCM_VR_FD, 0, "BreastSupportYPositionToIsocenter", "1" },
-	{ 0x00189549u, DCM_VR_FD, 0, "BreastSupportZPositionToIsocenter", "1" },
-	{ 0x00189550u, DCM_VR_FD, 0, "DetectorIsocenterPrimaryAngle", "1" },
-	{ 0x00189551u, DCM_VR_FD, 0, "DetectorIsocenterSecondaryAngle", "1" },
-	{ 0x00189552u, DCM_VR_FD, 0, "DetectorXPositionToIsocenter", "1" },
-	{ 0x00189553u, DCM_VR_FD, 0, "DetectorYPositionToIsocenter", "1" },
-	{ 0x00189554u, DCM_VR_FD, 0, "DetectorZPositionToIsocenter", "1" },
-	{ 0x00189555u, DCM_VR_SQ, 0, "XRayGridSequence", "1" },
-	{ 0x00189556u, DCM_VR_SQ, 0, "XRayFilterSequence", "1" },
-	{ 0x00189557u, DCM_VR_FD, 0, "DetectorActiveAreaTLHCPosition", "3" },
-	{ 0x00189558u, DCM_VR_FD, 0, "DetectorActiveAreaOrientation", "6" },
-	{ 0x00189559u, DCM_VR_CS, 0, "PositionerPrimaryAngleDirection", "1" },
-	{ 0x00189601u, DCM_VR_SQ, 0, "DiffusionBMatrixSequence", "1" },
-	{ 0x00189602u, DCM_VR_FD, 0, "DiffusionBValueXX", "1" },
-	{ 0x00189603u, DCM_VR_FD, 0, "DiffusionBValueXY", "1" },
-	{ 0x00189604u, DCM_VR_FD, 0, "DiffusionBValueXZ", "1" },
-	{ 0x00189605u, DCM_VR_FD, 0, "DiffusionBValueYY", "1" },
-	{ 0x00189606u, DCM_VR_FD, 0, "DiffusionBValueYZ", "1" },
-	{ 0x00189607u, DCM_VR_FD, 0, "DiffusionBValueZZ", "1" },
-	{ 0x00189621u, DCM_VR_SQ, 0, "FunctionalMRSequence", "1" },
-	{ 0x00189622u, DCM_VR_CS, 0, "FunctionalSettlingPhaseFramesPresent", "1" },
-	{ 0x00189623u, DCM_VR_DT, 0, "FunctionalSyncPulse", "1" },
-	{ 0x00189624u, DCM_VR_CS, 0, "SettlingPhaseFrame", "1" },
-	{ 0x00189701u, DCM_VR_DT, 0, "DecayCorrectionDateTime", "1" },
-	{ 0x00189715u, DCM_VR_FD, 0, "StartDensityThreshold", "1" },
-	{ 0x00189716u, DCM_VR_FD, 0, "StartRelativeDensityDifferenceThreshold", "1" },
-	{ 0x00189717u, DCM_VR_FD, 0, "StartCardiacTriggerCountThreshold", "1" },
-	{ 0x00189718u, DCM_VR_FD, 0, "StartRespiratoryTriggerCountThreshold", "1" },
-	{ 0x00189719u, DCM_VR_FD, 0, "TerminationCountsThreshold", "1" },
-	{ 0x00189720u, DCM_VR_FD, 0, "TerminationDensityThreshold", "1" },
-	{ 0x00189721u, DCM_VR_FD, 0, "TerminationRelativeDensityThreshold", "1" },
-	{ 0x00189722u, DCM_VR_FD, 0, "TerminationTimeThreshold", "1" },
-	{ 0x00189723u, DCM_VR_FD, 0, "TerminationCardiacTriggerCountThreshold", "1" },
-	{ 0x00189724u, DCM_VR_FD, 0, "TerminationRespiratoryTriggerCountThreshold", "1" },
-	{ 0x00189725u, DCM_VR_CS, 0, "DetectorGeometry", "1" },
-	{ 0x00189726u, DCM_VR_FD, 0, "TransverseDetectorSeparation", "1" },
-	{ 0x00189727u, DCM_VR_FD, 0, "AxialDetectorDimension", "1" },
-	{ 0x00189729u, DCM_VR_US, 0, "RadiopharmaceuticalAgentNumber", "1" },
-	{ 0x00189732u, DCM_VR_SQ, 0, "PETFrameAcquisitionSequence", "1" },
-	{ 0x00189733u, DCM_VR_SQ, 0, "PETDetectorMotionDetailsSequence", "1" },
-	{ 0x00189734u, DCM_VR_SQ, 0, "PETTableDynamicsSequence", "1" },
-	{ 0x00189735u, DCM_VR_SQ, 0, "PETPositionSequence", "1" },
-	{ 0x00189736u, DCM_VR_SQ, 0, "PETFrameCorrectionFactorsSequence", "1" },
-	{ 0x00189737u, DCM_VR_SQ, 0, "RadiopharmaceuticalUsageSequence", "1" },
-	{ 0x00189738u, DCM_VR_CS, 0, "AttenuationCorrectionSource", "1" },
-	{ 0x00189739u, DCM_VR_US, 0, "NumberOfIterations", "1" },
-	{ 0x00189740u, DCM_VR_US, 0, "NumberOfSubsets", "1" },
-	{ 0x00189749u, DCM_VR_SQ, 0, "PETReconstructionSequence", "1" },
-	{ 0x00189751u, DCM_VR_SQ, 0, "PETFrameTypeSequence", "1" },
-	{ 0x00189755u, DCM_VR_CS, 0, "TimeOfFlightInformationUsed", "1" },
-	{ 0x00189756u, DCM_VR_CS, 0, "ReconstructionType", "1" },
-	{ 0x00189758u, DCM_VR_CS, 0, "DecayCorrected", "1" },
-	{ 0x00189759u, DCM_VR_CS, 0, "AttenuationCorrected", "1" },
-	{ 0x00189760u, DCM_VR_CS, 0, "ScatterCorrected", "1" },
-	{ 0x00189761u, DCM_VR_CS, 0, "DeadTimeCorrected", "1" },
-	{ 0x00189762u, DCM_VR_CS, 0, "GantryMotionCorrected", "1" },
-	{ 0x00189763u, DCM_VR_CS, 0, "PatientMotionCorrected", "1" },
-	{ 0x00189764u, DCM_VR_CS, 0, "CountLossNormalizationCorrected", "1" },
-	{ 0x00189765u, DCM_VR_CS, 0, "RandomsCorrected", "1" },
-	{ 0x00189766u, DCM_VR_CS, 0, "NonUniformRadialSamplingCorrected", "1" },
-	{ 0x00189767u, DCM_VR_CS, 0, "SensitivityCalibrated", "1" },
-	{ 0x00189768u, DCM_VR_CS, 0, "DetectorNormalizationCorrection", "1" },
-	{ 0x00189769u, DCM_VR_CS, 0, "IterativeReconstructionMethod", "1" },
-	{ 0x00189770u, DCM_VR_CS, 0, "AttenuationCorrectionTemporalRelationship", "1" },
-	{ 0x00189771u, DCM_VR_SQ, 0, "PatientPhysiologicalStateSequence", "1" },
-	{ 0x00189772u, DCM_VR_SQ, 0, "PatientPhysiologicalStateCodeSequence", "1" },
-	{ 0x00189801u, DCM_VR_FD, 0, "DepthsOfFocus", "1-n" },
-	{ 0x00189803u, DCM_VR_SQ, 0, "ExcludedIntervalsSequence", "1" },
-	{ 0x00189804u, DCM_VR_DT, 0, "ExclusionStartDateTime", "1" },
-	{ 0x00189805u, DCM_VR_FD, 0, "ExclusionDuration", "1" },
-	{ 0x00189806u, DCM_VR_SQ, 0, "USImageDescriptionSequence", "1" },
-	{ 0x00189807u, DCM_VR_SQ, 0, "ImageDataTypeSequence", "1" },
-	{ 0x00189808u, DCM_VR_CS, 0, "DataType", "1" },
-	{ 0x00189809u, DCM_VR_SQ, 0, "TransducerScanPatternCodeSequence", "1" },
-	{ 0x0018980bu, DCM_VR_CS, 0, "AliasedDataType", "1" },
-	{ 0x0018980cu, DCM_VR_CS, 0, "PositionMeasuringDeviceUsed", "1" },
-	{ 0x0018980du, DCM_VR_SQ, 0, "TransducerGeometryCodeSequence", "1" },
-	{ 0x0018980eu, DCM_VR_SQ, 0, "TransducerBeamSteeringCodeSequence", "1" },
-	{ 0x0018980fu, DCM_VR_SQ, 0, "TransducerApplicationCodeSequence", "1" },
-	{ 0x00189810u, DCM_VR_US, DCM_DICT_XS, "ZeroVelocityPixelValue", "1" },
-	{ 0x00189900u, DCM_VR_LO, 0, "ReferenceLocationLabel", "1" },
-	{ 0x00189901u, DCM_VR_UT, 0, "ReferenceLocationDescription", "1" },
-	{ 0x00189902u, DCM_VR_SQ, 0, "ReferenceBasisCodeSequence", "1" },
-	{ 0x00189903u, DCM_VR_SQ, 0, "ReferenceGeometryCodeSequence", "1" },
-	{ 0x00189904u, DCM_VR_DS, 0, "OffsetDistance", "1" },
-	{ 0x00189905u, DCM_VR_CS, 0, "OffsetDirection", "1" },
-	{ 0x00189906u, DCM_VR_SQ, 0, "PotentialScheduledProtocolCodeSequence", "1" },
-	{ 0x00189907u, DCM_VR_SQ, 0, "PotentialRequestedProcedureCodeSequence", "1" },
-	{ 0x00189908u, DCM_VR_UC, 0, "PotentialReasonsForProcedure", "1-n" },
-	{ 0x00189909u, DCM_VR_SQ, 0, "PotentialReasonsForProcedureCodeSequence", "1" },
-	{ 0x0018990au, DCM_VR_UC, 0, "PotentialDiagnosticTasks", "1-n" },
-	{ 0x0018990bu, DCM_VR_SQ, 0, "ContraindicationsCodeSequence", "1" },
-	{ 0x0018990cu, DCM_VR_SQ, 0, "ReferencedDefinedProtocolSequence", "1" },
-	{ 0x0018990du, DCM_VR_SQ, 0, "ReferencedPerformedProtocolSequence", "1" },
-	{ 0x0018990eu, DCM_VR_SQ, 0, "PredecessorProtocolSequence", "1" },
-	{ 0x0018990fu, DCM_VR_UT, 0, "ProtocolPlanningInformation", "1" },
-	{ 0x00189910u, DCM_VR_UT, 0, "ProtocolDesignRationale", "1" },
-	{ 0x00189911u, DCM_VR_SQ, 0, "PatientSpecificationSequence", "1" },
-	{ 0x00189912u, DCM_VR_SQ, 0, "ModelSpecificationSequence", "1" },
-	{ 0x00189913u, DCM_VR_SQ, 0, "ParametersSpecificationSequence", "1" },
-	{ 0x00189914u, DCM_VR_SQ, 0, "InstructionSequence", "1" },
-	{ 0x00189915u, DCM_VR_US, 0, "InstructionIndex", "1" },
-	{ 0x00189916u, DCM_VR_LO, 0, "InstructionText", "1" },
-	{ 0x00189917u, DCM_VR_UT, 0, "InstructionDescription", "1" },
-	{ 0x00189918u, DCM_VR_CS, 0, "InstructionPerformedFlag", "1" },
-	{ 0x00189919u, DCM_VR_DT, 0, "InstructionPerformedDateTime", "1" },
-	{ 0x0018991au, DCM_VR_UT, 0, "InstructionPerformanceComment", "1" },
-	{ 0x0018991bu, DCM_VR_SQ, 0, "PatientPositioningInstructionSequence", "1" },
-	{ 0x0018991cu, DCM_VR_SQ, 0, "PositioningMethodCodeSequence", "1" },
-	{ 0x0018991du, DCM_VR_SQ, 0, "PositioningLandmarkSequence", "1" },
-	{ 0x0018991eu, DCM_VR_UI, 0, "TargetFrameOfReferenceUID", "1" },
-	{ 0x0018991fu, DCM_VR_SQ, 0, "AcquisitionProtocolElementSpecificationSequence", "1" },
-	{ 0x00189920u, DCM_VR_SQ, 0, "AcquisitionProtocolElementSequence", "1" },
-	{ 0x00189921u, DCM_VR_US, 0, "ProtocolElementNumber", "1" },
-	{ 0x00189922u, DCM_VR_LO, 0, "ProtocolElementName", "1" },
-	{ 0x00189923u, DCM_VR_UT, 0, "ProtocolElementCharacteristicsSummary", "1" },
-	{ 0x00189924u, DCM_VR_UT, 0, "ProtocolElementPurpose", "1" },
-	{ 0x00189930u, DCM_VR_CS, 0, "AcquisitionMotion", "1" },
-	{ 0x00189931u, DCM_VR_SQ, 0, "AcquisitionStartLocationSequence", "1" },
-	{ 0x00189932u, DCM_VR_SQ, 0, "AcquisitionEndLocationSequence", "1" },
-	{ 0x00189933u, DCM_VR_SQ, 0, "ReconstructionProtocolElementSpecificationSequence", "1" },
-	{ 0x00189934u, DCM_VR_SQ, 0, "ReconstructionProtocolElementSequence", "1" },
-	{ 0x00189935u, DCM_VR_SQ, 0, "StorageProtocolElementSpecificationSequence", "1" },
-	{ 0x00189936u, DCM_VR_SQ, 0, "StorageProtocolElementSequence", "1" },
-	{ 0x00189937u, DCM_VR_LO, 0, "RequestedSeriesDescription", "1" },
-	{ 0x00189938u, DCM_VR_US, 0, "SourceAcquisitionProtocolElementNumber", "1-n" },
-	{ 0x00189939u, DCM_VR_US, 0, "SourceAcquisitionBeamNumber", "1-n" },
-	{ 0x0018993au, DCM_VR_US, 0, "SourceReconstructionProtocolElementNumber", "1-n" },
-	{ 0x0018993bu, DCM_VR_SQ, 0, "ReconstructionStartLocationSequence", "1" },
-	{ 0x0018993cu, DCM_VR_SQ, 0, "ReconstructionEndLocationSequence", "1" },
-	{ 0x0018993du, DCM_VR_SQ, 0, "ReconstructionAlgorithmSequence", "1" },
-	{ 0x0018993eu, DCM_VR_SQ, 0, "ReconstructionTargetCenterLocationSequence", "1" },
-	{ 0x00189941u, DCM_VR_UT, 0, "ImageFilterDescription", "1" },
-	{ 0x00189942u, DCM_VR_FD, 0, "CTDIvolNotificationTrigger", "1" },
-	{ 0x00189943u, DCM_VR_FD, 0, "DLPNotificationTrigger", "1" },
-	{ 0x00189944u, DCM_VR_CS, 0, "AutoKVPSelectionType", "1" },
-	{ 0x00189945u, DCM_VR_FD, 0, "AutoKVPUpperBound", "1" },
-	{ 0x00189946u, DCM_VR_FD, 0, "AutoKVPLowerBound", "1" },
-	{ 0x00189947u, DCM_VR_CS, 0, "ProtocolDefinedPatientPosition", "1" },
-	{ 0x0018a001u, DCM_VR_SQ, 0, "ContributingEquipmentSequence", "1" },
-	{ 0x0018a002u, DCM_VR_DT, 0, "ContributionDateTime", "1" },
-	{ 0x0018a003u, DCM_VR_ST, 0, "ContributionDescription", "1" },
-	{ 0x0020000du, DCM_VR_UI, 0, "StudyInstanceUID", "1" },
-	{ 0x0020000eu, DCM_VR_UI, 0, "SeriesInstanceUID", "1" },
-	{ 0x00200010u, DCM_VR_SH, 0, "StudyID", "1" },
-	{ 0x00200011u, DCM_VR_IS, 0, "SeriesNumber", "1" },
-	{ 0x00200012u, DCM_VR_IS, 0, "AcquisitionNumber", "1" },
-	{ 0x00200013u, DCM_VR_IS, 0, "InstanceNumber", "1" },
-	{ 0x00200014u, DCM_VR_IS, DCM_DICT_RETIRED, "IsotopeNumber", "1" },
-	{ 0x00200015u, DCM_VR_IS, DCM_DICT_RETIRED, "PhaseNumber", "1" },
-	{ 0x00200016u, DCM_VR_IS, DCM_DICT_RETIRED, "IntervalNumber", "1" },
-	{ 0x00200017u, DCM_VR_IS, DCM_DICT_RETIRED, "TimeSlotNumber", "1" },
-	{ 0x00200018u, DCM_VR_IS, DCM_DICT_RETIRED, "AngleNumber", "1" },
-	{ 0x00200019u, DCM_VR_IS, 0, "ItemNumber", "1" },
-	{ 0x00200020u, DCM_VR_CS, 0, "PatientOrientation", "2" },
-	{ 0x00200022u, DCM_VR_IS, DCM_DICT_RETIRED, "OverlayNumber", "1" },
-	{ 0x00200024u, DCM_VR_IS, DCM_DICT_RETIRED, "CurveNumber", "1" },
-	{ 0x00200026u, DCM_VR_IS, DCM_DICT_RETIRED, "LUTNumber", "1" },
-	{ 0x00200027u, DCM_VR_LO, 0, "PyramidLabel", "1" },
-	{ 0x00200030u, DCM_VR_DS, DCM_DICT_RETIRED, "ImagePosition", "3" },
-	{ 0x00200032u, DCM_VR_DS, 0, "ImagePositionPatient", "3" },
-	{ 0x00200035u, DCM_VR_DS, DCM_DICT_RETIRED, "ImageOrientation", "6" },
-	{ 0x00200037u, DCM_VR_DS, 0, "ImageOrientationPatient", "6" },
-	{ 0x00200050u, DCM_VR_DS, DCM_DICT_RETIRED, "Location", "1" },
-	{ 0x00200052u, DCM_VR_UI, 0, "FrameOfReferenceUID", "1" },
-	{ 0x00200060u, DCM_VR_CS, 0, "Laterality", "1" },
-	{ 0x00200062u, DCM_VR_CS, 0, "ImageLaterality", "1" },
-	{ 0x00200070u, DCM_VR_LO, DCM_DICT_RETIRED, "ImageGeometryType", "1" },
-	{ 0x00200080u, DCM_VR_CS, DCM_DICT_RETIRED, "MaskingImage", "1-n" },
-	{ 0x002000aau, DCM_VR_IS, DCM_DICT_RETIRED, "ReportNumber", "1" },
-	{ 0x00200100u, DCM_VR_IS, 0, "TemporalPositionIdentifier", "1" },
-	{ 0x00200105u, DCM_VR_IS, 0, "NumberOfTemporalPositions", "1" },
-	{ 0x00200110u, DCM_VR_DS, 0, "TemporalResolution", "1" },
-	{ 0x00200200u, DCM_VR_UI, 0, "SynchronizationFrameOfReferenceUID", "1" },
-	{ 0x00200242u, DCM_VR_UI, 0, "SOPInstanceUIDOfConcatenationSource", "1" },
-	{ 0x00201000u, DCM_VR_IS, DCM_DICT_RETIRED, "SeriesInStudy", "1" },
-	{ 0x00201001u, DCM_VR_IS, DCM_DICT_RETIRED, "AcquisitionsInSeries", "1" },
-	{ 0x00201002u, DCM_VR_IS, 0, "ImagesInAcquisition", "1" },
-	{ 0x00201003u, DCM_VR_IS, DCM_DICT_RETIRED, "ImagesInSeries", "1" },
-	{ 0x00201004u, DCM_VR_IS, DCM_DICT_RETIRED, "AcquisitionsInStudy", "1" },
-	{ 0x00201005u, DCM_VR_IS, DCM_DICT_RETIRED, "ImagesInStudy", "1" },
-	{ 0x00201020u, DCM_VR_LO, DCM_DICT_RETIRED, "Reference", "1-n" },
-	{ 0x0020103fu, DCM_VR_LO, 0, "TargetPositionReferenceIndicator", "1" },
-	{ 0x00201040u, DCM_VR_LO, 0, "PositionReferenceIndicator", "1" },
-	{ 0x00201041u, DCM_VR_DS, 0, "SliceLocation", "1" },
-	{ 0x00201070u, DCM_VR_IS, DCM_DICT_RETIRED, "OtherStudyNumbers", "1-n" },
-	{ 0x00201200u, DCM_VR_IS, 0, "NumberOfPatientRelatedStudies", "1" },
-	{ 0x00201202u, DCM_VR_IS, 0, "NumberOfPatientRelatedSeries", "1" },
-	{ 0x00201204u, DCM_VR_IS, 0, "NumberOfPatientRelatedInstances", "1" },
-	{ 0x00201206u, DCM_VR_IS, 0, "NumberOfStudyRelatedSeries", "1" },
-	{ 0x00201208u, DCM_VR_IS, 0, "NumberOfStudyRelatedInstances", "1" },
-	{ 0x00201209u, DCM_VR_IS, 0, "NumberOfSeriesRelatedInstances", "1" },
-	{ 0x00203401u, DCM_VR_CS, DCM_DICT_RETIRED, "ModifyingDeviceID", "1" },
-	{ 0x00203402u, DCM_VR_CS, DCM_DICT_RETIRED, "ModifiedImageID", "1" },
-	{ 0x00203403u, DCM_VR_DA, DCM_DICT_RETIRED, "ModifiedImageDate", "1" },
-	{ 0x00203404u, DCM_VR_LO, DCM_DICT_RETIRED, "ModifyingDeviceManufacturer", "1" },
-	{ 0x00203405u, DCM_VR_TM, DCM_DICT_RETIRED, "ModifiedImageTime", "1" },
-	{ 0x00203406u, DCM_VR_LO, DCM_DICT_RETIRED, "ModifiedImageDescription", "1" },
-	{ 0x00204000u, DCM_VR_LT, 0, "ImageComments", "1" },
-	{ 0x00205000u, DCM_VR_AT, DCM_DICT_RETIRED, "OriginalImageIdentification", "1-n" },
-	{ 0x00205002u, DCM_VR_LO, DCM_DICT_RETIRED, "OriginalImageIdentificationNomenclature", "1-n" },
-	{ 0x00209056u, DCM_VR_SH, 0, "StackID", "1" },
-	{ 0x00209057u, DCM_VR_UL, 0, "InStackPositionNumber", "1" },
-	{ 0x00209071u, DCM_VR_SQ, 0, "FrameAnatomySequence", "1" },
-	{ 0x00209072u, DCM_VR_CS, 0, "FrameLaterality", "1" },
-	{ 0x00209111u, DCM_VR_SQ, 0, "FrameContentSequence", "1" },
-	{ 0x00209113u, DCM_VR_SQ, 0, "PlanePositionSequence", "1" },
-	{ 0x00209116u, DCM_VR_SQ, 0, "PlaneOrientationSequence", "1" },
-	{ 0x00209128u, DCM_VR_UL, 0, "TemporalPositionIndex", "1" },
-	{ 0x00209153u, DCM_VR_FD, 0, "NominalCardiacTriggerDelayTime", "1" },
-	{ 0x00209154u, DCM_VR_FL, 0, "NominalCardiacTriggerTimePriorToRPeak", "1" },
-	{ 0x00209155u, DCM_VR_FL, 0, "ActualCardiacTriggerTimePriorToRPeak", "1" },
-	{ 0x00209156u, DCM_VR_US, 0, "FrameAcquisitionNumber", "1" },
-	{ 0x00209157u, DCM_VR_UL, 0, "DimensionIndexValues", "1-n" },
-	{ 0x00209158u, DCM_VR_LT, 0, "FrameComments", "1" },
-	{ 0x00209161u, DCM_VR_UI, 0, "ConcatenationUID", "1" },
-	{ 0x00209162u, DCM_VR_US, 0, "InConcatenationNumber", "1" },
-	{ 0x00209163u, DCM_VR_US, 0, "InConcatenationTotalNumber", "1" },
-	{ 0x00209164u, DCM_VR_UI, 0, "DimensionOrganizationUID", "1" },
-	{ 0x00209165u, DCM_VR_AT, 0, "DimensionIndexPointer", "1" },
-	{ 0x00209167u, DCM_VR_AT, 0, "FunctionalGroupPointer", "1" },
-	{ 0x00209170u, DCM_VR_SQ, 0, "UnassignedSharedConvertedAttributesSequence", "1" },
-	{ 0x00209171u, DCM_VR_SQ, 0, "UnassignedPerFrameConvertedAttributesSequence", "1" },
-	{ 0x00209172u, DCM_VR_SQ, 0, "ConversionSourceAttributesSequence", "1" },
-	{ 0x00209213u, DCM_VR_LO, 0, "DimensionIndexPrivateCreator", "1" },
-	{ 0x00209221u, DCM_VR_SQ, 0, "DimensionOrganizationSequence", "1" },
-	{ 0x00209222u, DCM_VR_SQ, 0, "DimensionIndexSequence", "1" },
-	{ 0x00209228u, DCM_VR_UL, 0, "ConcatenationFrameOffsetNumber", "1" },
-	{ 0x00209238u, DCM_VR_LO, 0, "FunctionalGroupPrivateCreator", "1" },
-	{ 0x00209241u, DCM_VR_FL, 0, "NominalPercentageOfCardiacPhase", "1" },
-	{ 0x00209245u, DCM_VR_FL, 0, "NominalPercentageOfRespiratoryPhase", "1" },
-	{ 0x00209246u, DCM_VR_FL, 0, "StartingRespiratoryAmplitude", "1" },
-	{ 0x00209247u, DCM_VR_CS, 0, "StartingRespiratoryPhase", "1" },
-	{ 0x00209248u, DCM_VR_FL, 0, "EndingRespiratoryAmplitude", "1" },
-	{ 0x00209249u, DCM_VR_CS, 0, "EndingRespiratoryPhase", "1" },
-	{ 0x00209250u, DCM_VR_CS, 0, "RespiratoryTriggerType", "1" },
-	{ 0x00209251u, DCM_VR_FD, 0, "RRIntervalTimeNominal", "1" },
-	{ 0x00209252u, DCM_VR_FD, 0, "ActualCardiacTriggerDelayTime", "1" },
-	{ 0x00209253u, DCM_VR_SQ, 0, "RespiratorySynchronizationSequence", "1" },
-	{ 0x00209254u, DCM_VR_FD, 0, "RespiratoryIntervalTime", "1" },
-	{ 0x00209255u, DCM_VR_FD, 0, "NominalRespiratoryTriggerDelayTime", "1" },
-	{ 0x00209256u, DCM_VR_FD, 0, "RespiratoryTriggerDelayThreshold", "1" },
-	{ 0x00209257u, DCM_VR_FD, 0, "ActualRespiratoryTriggerDelayTime", "1" },
-	{ 0x00209301u, DCM_VR_FD, 0, "ImagePositionVolume", "3" },
-	{ 0x00209302u, DCM_VR_FD, 0, "ImageOrientationVolume", "6" },
-	{ 0x00209307u, DCM_VR_CS, 0, "UltrasoundAcquisitionGeometry", "1" },
-	{ 0x00209308u, DCM_VR_FD, 0, "ApexPosition", "3" },
-	{ 0x00209309u, DCM_VR_FD, 0, "VolumeToTransducerMappingMatrix", "16" },
-	{ 0x0020930au, DCM_VR_FD, 0, "VolumeToTableMappingMatrix", "16" },
-	{ 0x0020930bu, DCM_VR_CS, 0, "VolumeToTransducerRelationship", "1" },
-	{ 0x0020930cu, DCM_VR_CS, 0, "PatientFrameOfReferenceSource", "1" },
-	{ 0x0020930du, DCM_VR_FD, 0, "TemporalPositionTimeOffset", "1" },
-	{ 0x0020930eu, DCM_VR_SQ, 0, "PlanePositionVolumeSequence", "1" },
-	{ 0x0020930fu, DCM_VR_SQ, 0, "PlaneOrientationVolumeSequence", "1" },
-	{ 0x00209310u, DCM_VR_SQ, 0, "TemporalPositionSequence", "1" },
-	{ 0x00209311u, DCM_VR_CS, 0, "DimensionOrganizationType", "1" },
-	{ 0x00209312u, DCM_VR_UI, 0, "VolumeFrameOfReferenceUID", "1" },
-	{ 0x00209313u, DCM_VR_UI, 0, "TableFrameOfReferenceUID", "1" },
-	{ 0x00209421u, DCM_VR_LO, 0, "DimensionDescriptionLabel", "1" },
-	{ 0x00209450u, DCM_VR_SQ, 0, "PatientOrientationInFrameSequence", "1" },
-	{ 0x00209453u, DCM_VR_LO, 0, "FrameLabel", "1" },
-	{ 0x00209518u, DCM_VR_US, 0, "AcquisitionIndex", "1-n" },
-	{ 0x00209529u, DCM_VR_SQ, 0, "ContributingSOPInstancesReferenceSequence", "1" },
-	{ 0x00209536u, DCM_VR_US, 0, "ReconstructionIndex", "1" },
-	{ 0x00220001u, DCM_VR_US, 0, "LightPathFilterPassThroughWavelength", "1" },
-	{ 0x00220002u, DCM_VR_US, 0, "LightPathFilterPassBand", "2" },
-	{ 0x00220003u, DCM_VR_US, 0, "ImagePathFilterPassThroughWavelength", "1" },
-	{ 0x00220004u, DCM_VR_US, 0, "ImagePathFilterPassBand", "2" },
-	{ 0x00220005u, DCM_VR_CS, 0, "PatientEyeMovementCommanded", "1" },
-	{ 0x00220006u, DCM_VR_SQ, 0, "PatientEyeMovementCommandCodeSequence", "1" },
-	{ 0x00220007u, DCM_VR_FL, 0, "SphericalLensPower", "1" },
-	{ 0x00220008u, DCM_VR_FL, 0, "CylinderLensPower", "1" },
-	{ 0x00220009u, DCM_VR_FL, 0, "CylinderAxis", "1" },
-	{ 0x0022000au, DCM_VR_FL, 0, "EmmetropicMagnification", "1" },
-	{ 0x0022000bu, DCM_VR_FL, 0, "IntraOcularPressure", "1" },
-	{ 0x0022000cu, DCM_VR_FL, 0, "HorizontalFieldOfView", "1" },
-	{ 0x0022000du, DCM_VR_CS, 0, "PupilDilated", "1" },
-	{ 0x0022000eu, DCM_VR_FL, 0, "DegreeOfDilation", "1" },
-	{ 0x00220010u, DCM_VR_FL, 0, "StereoBaselineAngle", "1" },
-	{ 0x00220011u, DCM_VR_FL, 0, "StereoBaselineDisplacement", "1" },
-	{ 0x00220012u, DCM_VR_FL, 0, "StereoHorizontalPixelOffset", "1" },
-	{ 0x00220013u, DCM_VR_FL, 0, "StereoVerticalPixelOffset", "1" },
-	{ 0x00220014u, DCM_VR_FL, 0, "StereoRotation", "1" },
-	{ 0x00220015u, DCM_VR_SQ, 0, "AcquisitionDeviceTypeCodeSequence", "1" },
-	{ 0x00220016u, DCM_VR_SQ, 0, "IlluminationTypeCodeSequence", "1" },
-	{ 0x00220017u, DCM_VR_SQ, 0, "LightPathFilterTypeStackCodeSequence", "1" },
-	{ 0x00220018u, DCM_VR_SQ, 0, "ImagePathFilterTypeStackCodeSequence", "1" },
-	{ 0x00220019u, DCM_VR_SQ, 0, "LensesCodeSequence", "1" },
-	{ 0x0022001au, DCM_VR_SQ, 0, "ChannelDescriptionCodeSequence", "1" },
-	{ 0x0022001bu, DCM_VR_SQ, 0, "RefractiveStateSequence", "1" },
-	{ 0x0022001cu, DCM_VR_SQ, 0, "MydriaticAgentCodeSequence", "1" },
-	{ 0x0022001du, DCM_VR_SQ, 0, "RelativeImagePositionCodeSequence", "1" },
-	{ 0x0022001eu, DCM_VR_FL, 0, "CameraAngleOfView", "1" },
-	{ 0x00220020u, DCM_VR_SQ, 0, "StereoPairsSequence", "1" },
-	{ 0x00220021u, DCM_VR_SQ, 0, "LeftImageSequence", "1" },
-	{ 0x00220022u, DCM_VR_SQ, 0, "RightImageSequence", "1" },
-	{ 0x00220028u, DCM_VR_CS, 0, "StereoPairsPresent", "1" },
-	{ 0x00220030u, DCM_VR_FL, 0, "AxialLengthOfTheEye", "1" },
-	{ 0x00220031u, DCM_VR_SQ, 0, "OphthalmicFrameLocationSequence", "1" },
-	{ 0x00220032u, DCM_VR_FL, 0, "ReferenceCoordinates", "2-2n" },
-	{ 0x00220035u, DCM_VR_FL, 0, "DepthSpatialResolution", "1" },
-	{ 0x00220036u, DCM_VR_FL, 0, "MaximumDepthDistortion", "1" },
-	{ 0x00220037u, DCM_VR_FL, 0, "AlongScanSpatialResolution", "1" },
-	{ 0x00220038u, DCM_VR_FL, 0, "MaximumAlongScanDistortion", "1" },
-	{ 0x00220039u, DCM_VR_CS, 0, "OphthalmicImageOrientation", "1" },
-	{ 0x00220041u, DCM_VR_FL, 0, "DepthOfTransverseImage", "1" },
-	{ 0x00220042u, DCM_VR_SQ, 0, "MydriaticAgentConcentrationUnitsSequence", "1" },
-	{ 0x00220048u, DCM_VR_FL, 0, "AcrossScanSpatialResolution", "1" },
-	{ 0x00220049u, DCM_VR_FL, 0, "MaximumAcrossScanDistortion", "1" },
-	{ 0x0022004eu, DCM_VR_DS, 0, "MydriaticAgentConcentration", "1" },
-	{ 0x00220055u, DCM_VR_FL, 0, "IlluminationWaveLength", "1" },
-	{ 0x00220056u, DCM_VR_FL, 0, "IlluminationPower", "1" },
-	{ 0x00220057u, DCM_VR_FL, 0, "IlluminationBandwidth", "1" },
-	{ 0x00220058u, DCM_VR_SQ, 0, "MydriaticAgentSequence", "1" },
-	{ 0x00221007u, DCM_VR_SQ, 0, "OphthalmicAxialMeasurementsRightEyeSequence", "1" },
-	{ 0x00221008u, DCM_VR_SQ, 0, "OphthalmicAxialMeasurementsLeftEyeSequence", "1" },
-	{ 0x00221009u, DCM_VR_CS, 0, "OphthalmicAxialMeasurementsDeviceType", "1" },
-	{ 0x00221010u, DCM_VR_CS, 0, "OphthalmicAxialLengthMeasurementsType", "1" },
-	{ 0x00221012u, DCM_VR_SQ, 0, "OphthalmicAxialLengthSequence", "1" },
-	{ 0x00221019u, DCM_VR_FL, 0, "OphthalmicAxialLength", "1" },
-	{ 0x00221024u, DCM_VR_SQ, 0, "LensStatusCodeSequence", "1" },
-	{ 0x00221025u, DCM_VR_SQ, 0, "VitreousStatusCodeSequence", "1" },
-	{ 0x00221028u, DCM_VR_SQ, 0, "IOLFormulaCodeSequence", "1" },
-	{ 0x00221029u, DCM_VR_LO, 0, "IOLFormulaDetail", "1" },
-	{ 0x00221033u, DCM_VR_FL, 0, "KeratometerIndex", "1" },
-	{ 0x00221035u, DCM_VR_SQ, 0, "SourceOfOphthalmicAxialLengthCodeSequence", "1" },
-	{ 0x00221036u, DCM_VR_SQ, 0, "SourceOfCornealSizeDataCodeSequence", "1" },
-	{ 0x00221037u, DCM_VR_FL, 0, "TargetRefraction", "1" },
-	{ 0x00221039u, DCM_VR_CS, 0, "RefractiveProcedureOccurred", "1" },
-	{ 0x00221040u, DCM_VR_SQ, 0, "RefractiveSurgeryTypeCodeSequence", "1" },
-	{ 0x00221044u, DCM_VR_SQ, 0, "OphthalmicUltrasoundMethodCodeSequence", "1" },
-	{ 0x00221045u, DCM_VR_SQ, 0, "SurgicallyInducedAstigmatismSequence", "1" },
-	{ 0x00221046u, DCM_VR_CS, 0, "TypeOfOpticalCorrection", "1" },
-	{ 0x00221047u, DCM_VR_SQ, 0, "ToricIOLPowerSequence", "1" },
-	{ 0x00221048u, DCM_VR_SQ, 0, "PredictedToricErrorSequence", "1" },
-	{ 0x00221049u, DCM_VR_CS, 0, "PreSelectedForImplantation", "1" },
-	{ 0x0022104au, DCM_VR_SQ, 0, "ToricIOLPowerForExactEmmetropiaSequence", "1" },
-	{ 0x0022104bu, DCM_VR_SQ, 0, "ToricIOLPowerForExactTargetRefractionSequence", "1" },
-	{ 0x00221050u, DCM_VR_SQ, 0, "OphthalmicAxialLengthMeasurementsSequence", "1" },
-	{ 0x00221053u, DCM_VR_FL, 0, "IOLPower", "1" },
-	{ 0x00221054u, DCM_VR_FL, 0, "PredictedRefractiveError", "1" },
-	{ 0x00221059u, DCM_VR_FL, 0, "OphthalmicAxialLengthVelocity", "1" },
-	{ 0x00221065u, DCM_VR_LO, 0, "LensStatusDescription", "1" },
-	{ 0x00221066u, DCM_VR_LO, 0, "VitreousStatusDescription", "1" },
-	{ 0x00221090u, DCM_VR_SQ, 0, "IOLPowerSequence", "1" },
-	{ 0x00221092u, DCM_VR_SQ, 0, "LensConstantSequence", "1" },
-	{ 0x00221093u, DCM_VR_LO, 0, "IOLManufacturer", "1" },
-	{ 0x00221094u, DCM_VR_LO, DCM_DICT_RETIRED, "LensConstantDescription", "1" },
-	{ 0x00221095u, DCM_VR_LO, 0, "ImplantName", "1" },
-	{ 0x00221096u, DCM_VR_SQ, 0, "KeratometryMeasurementTypeCodeSequence", "1" },
-	{ 0x00221097u, DCM_VR_LO, 0, "ImplantPartNumber", "1" },
-	{ 0x00221100u, DCM_VR_SQ, 0, "ReferencedOphthalmicAxialMeasurementsSequence", "1" },
-	{ 0x00221101u, DCM_VR_SQ, 0, "OphthalmicAxialLengthMeasurementsSegmentNameCodeSequence", "1" },
-	{ 0x00221103u, DCM_VR_SQ, 0, "RefractiveErrorBeforeRefractiveSurgeryCodeSequence", "1" },
-	{ 0x00221121u, DCM_VR_FL, 0, "IOLPowerForExactEmmetropia", "1" },
-	{ 0x00221122u, DCM_VR_FL, 0, "IOLPowerForExactTargetRefraction", "1" },
-	{ 0x00221125u, DCM_VR_SQ, 0, "AnteriorChamberDepthDefinitionCodeSequence", "1" },
-	{ 0x00221127u, DCM_VR_SQ, 0, "LensThicknessSequence", "1" },
-	{ 0x00221128u, DCM_VR_SQ, 0, "AnteriorChamberDepthSequence", "1" },
-	{ 0x0022112au, DCM_VR_SQ, 0, "CalculationCommentSequence", "1" },
-	{ 0x0022112bu, DCM_VR_CS, 0, "CalculationCommentType", "1" },
-	{ 0x0022112cu, DCM_VR_LT, 0, "CalculationComment", "1" },
-	{ 0x00221130u, DCM_VR_FL, 0, "LensThickness", "1" },
-	{ 0x00221131u, DCM_VR_FL, 0, "AnteriorChamberDepth", "1" },
-	{ 0x00221132u, DCM_VR_SQ, 0, "SourceOfLensThicknessDataCodeSequence", "1" },
-	{ 0x00221133u, DCM_VR_SQ, 0, "SourceOfAnteriorChamberDepthDataCodeSequence", "1" },
-	{ 0x00221134u, DCM_VR_SQ, 0, "SourceOfRefractiveMeasurementsSequence", "1" },
-	{ 0x00221135u, DCM_VR_SQ, 0, "SourceOfRefractiveMeasurementsCodeSequence", "1" },
-	{ 0x00221140u, DCM_VR_CS, 0, "OphthalmicAxialLengthMeasurementModified", "1" },
-	{ 0x00221150u, DCM_VR_SQ, 0, "OphthalmicAxialLengthDataSourceCodeSequence", "1" },
-	{ 0x00221153u, DCM_VR_SQ, DCM_DICT_RETIRED, "OphthalmicAxialLengthAcquisitionMethodCodeSequence", "1" },
-	{ 0x00221155u, DCM_VR_FL, 0, "SignalToNoiseRatio", "1" },
-	{ 0x00221159u, DCM_VR_LO, 0, "OphthalmicAxialLengthDataSourceDescription", "1" },
-	{ 0x00221210u, DCM_VR_SQ, 0, "OphthalmicAxialLengthMeasurementsTotalLengthSequence", "1" },
-	{ 0x00221211u, DCM_VR_SQ, 0, "OphthalmicAxialLengthMeasurementsSegmentalLengthSequence", "1" },
-	{ 0x00221212u, DCM_VR_SQ, 0, "OphthalmicAxialLengthMeasurementsLengthSummationSequence", "1" },
-	{ 0x00221220u, DCM_VR_SQ, 0, "UltrasoundOphthalmicAxialLengthMeasurementsSequence", "1" },
-	{ 0x00221225u, DCM_VR_SQ, 0, "OpticalOphthalmicAxialLengthMeasurementsSequence", "1" },
-	{ 0x00221230u, DCM_VR_SQ, 0, "UltrasoundSelectedOphthalmicAxialLengthSequence", "1" },
-	{ 0x00221250u, DCM_VR_SQ, 0, "OphthalmicAxialLengthSelectionMethodCodeSequence", "1" },
-	{ 0x00221255u, DCM_VR_SQ, 0, "OpticalSelectedOphthalmicAxialLengthSequence", "1" },
-	{ 0x00221257u, DCM_VR_SQ, 0, "SelectedSegmentalOphthalmicAxialLengthSequence", "1" },
-	{ 0x00221260u, DCM_VR_SQ, 0, "SelectedTotalOphthalmicAxialLengthSequence", "1" },
-	{ 0x00221262u, DCM_VR_SQ, 0, "OphthalmicAxialLengthQualityMetricSequence", "1" },
-	{ 0x00221265u, DCM_VR_SQ, DCM_DICT_RETIRED, "OphthalmicAxialLengthQualityMetricTypeCodeSequence", "1" },
-	{ 0x00221273u, DCM_VR_LO, DCM_DICT_RETIRED, "OphthalmicAxialLengthQualityMetricTypeDescription", "1" },
-	{ 0x00221300u, DCM_VR_SQ, 0, "IntraocularLensCalculationsRightEyeSequence", "1" },
-	{ 0x00221310u, DCM_VR_SQ, 0, "IntraocularLensCalculationsLeftEyeSequence", "1" },
-	{ 0x00221330u, DCM_VR_SQ, 0, "ReferencedOphthalmicAxialLengthMeasurementQCImageSequence", "1" },
-	{ 0x00221415u, DCM_VR_CS, 0, "OphthalmicMappingDeviceType", "1" },
-	{ 0x00221420u, DCM_VR_SQ, 0, "AcquisitionMethodCodeSequence", "1" },
-	{ 0x00221423u, DCM_VR_SQ, 0, "AcquisitionMethodAlgorithmSequence", "1" },
-	{ 0x00221436u, DCM_VR_SQ, 0, "OphthalmicThicknessMapTypeCodeSequence", "1" },
-	{ 0x00221443u, DCM_VR_SQ, 0, "OphthalmicThicknessMappingNormalsSequence", "1" },
-	{ 0x00221445u, DCM_VR_SQ, 0, "RetinalThicknessDefinitionCodeSequence", "1" },
-	{ 0x00221450u, DCM_VR_SQ, 0, "PixelValueMappingToCodedConceptSequence", "1" },
-	{ 0x00221452u, DCM_VR_US, DCM_DICT_XS, "MappedPixelValue", "1" },
-	{ 0x00221454u, DCM_VR_LO, 0, "PixelValueMappingExplanation", "1" },
-	{ 0x00221458u, DCM_VR_SQ, 0, "OphthalmicThicknessMapQualityThresholdSequence", "1" },
-	{ 0x00221460u, DCM_VR_FL, 0, "OphthalmicThicknessMapThresholdQualityRating", "1" },
-	{ 0x00221463u, DCM_VR_FL, 0, "AnatomicStructureReferencePoint", "2" },
-	{ 0x00221465u, DCM_VR_SQ, 0, "RegistrationToLocalizerSequence", "1" },
-	{ 0x00221466u, DCM_VR_CS, 0, "RegisteredLocalizerUnits", "1" },
-	{ 0x00221467u, DCM_VR_FL, 0, "RegisteredLocalizerTopLeftHandCorner", "2" },
-	{ 0x00221468u, DCM_VR_FL, 0, "RegisteredLocalizerBottomRightHandCorner", "2" },
-	{ 0x00221470u, DCM_VR_SQ, 0, "OphthalmicThicknessMapQualityRatingSequence", "1" },
-	{ 0x00221472u, DCM_VR_SQ, 0, "RelevantOPTAttributesSequence", "1" },
-	{ 0x00221512u, DCM_VR_SQ, 0, "TransformationMethodCodeSequence", "1" },
-	{ 0x00221513u, DCM_VR_SQ, 0, "TransformationAlgorithmSequence", "1" },
-	{ 0x00221515u, DCM_VR_CS, 0, "OphthalmicAxialLengthMethod", "1" },
-	{ 0x00221517u, DCM_VR_FL, 0, "OphthalmicFOV", "1" },
-	{ 0x00221518u, DCM_VR_SQ, 0, "TwoDimensionalToThreeDimensionalMapSequence", "1" },
-	{ 0x00221525u, DCM_VR_SQ, 0, "WideFieldOphthalmicPhotographyQualityRatingSequence", "1" },
-	{ 0x00221526u, DCM_VR_SQ, 0, "WideFieldOphthalmicPhotographyQualityThresholdSequence", "1" },
-	{ 0x00221527u, DCM_VR_FL, 0, "WideFieldOphthalmicPhotographyThresholdQualityRating", "1" },
-	{ 0x00221528u, DCM_VR_FL, 0, "XCoordinatesCenterPixelViewAngle", "1" },
-	{ 0x00221529u, DCM_VR_FL, 0, "YCoordinatesCenterPixelViewAngle", "1" },
-	{ 0x00221530u, DCM_VR_UL, 0, "NumberOfMapPoints", "1" },
-	{ 0x00221531u, DCM_VR_OF, 0, "TwoDimensionalToThreeDimensionalMapData", "1" },
-	{ 0x00221612u, DCM_VR_SQ, 0, "DerivationAlgorithmSequence", "1" },
-	{ 0x00221615u, DCM_VR_SQ, 0, "OphthalmicImageTypeCodeSequence", "1" },
-	{ 0x00221616u, DCM_VR_LO, 0, "OphthalmicImageTypeDescription", "1" },
-	{ 0x00221618u, DCM_VR_SQ, 0, "ScanPatternTypeCodeSequence", "1" },
-	{ 0x00221620u, DCM_VR_SQ, 0, "ReferencedSurfaceMeshIdentificationSequence", "1" },
-	{ 0x00221622u, DCM_VR_CS, 0, "OphthalmicVolumetricPropertiesFlag", "1" },
-	{ 0x00221624u, DCM_VR_FL, 0, "OphthalmicAnatomicReferencePointXCoordinate", "1" },
-	{ 0x00221626u, DCM_VR_FL, 0, "OphthalmicAnatomicReferencePointYCoordinate", "1" },
-	{ 0x00221628u, DCM_VR_SQ, 0, "OphthalmicEnFaceImageQualityRatingSequence", "1" },
-	{ 0x00221630u, DCM_VR_DS, 0, "QualityThreshold", "1" },
-	{ 0x00221640u, DCM_VR_SQ, 0, "OCTBscanAnalysisAcquisitionParametersSequence", "1" },
-	{ 0x00221642u, DCM_VR_UL, 0, "NumberOfBscansPerFrame", "1" },
-	{ 0x00221643u, DCM_VR_FL, 0, "BscanSlabThickness", "1" },
-	{ 0x00221644u, DCM_VR_FL, 0, "DistanceBetweenBscanSlabs", "1" },
-	{ 0x00221645u, DCM_VR_FL, 0, "BscanCycleTime", "1" },
-	{ 0x00221646u, DCM_VR_FL, 0, "BscanCycleTimeVector", "1-n" },
-	{ 0x00221649u, DCM_VR_FL, 0, "AscanRate", "1" },
-	{ 0x00221650u, DCM_VR_FL, 0, "BscanRate", "1" },
-	{ 0x00221658u, DCM_VR_UL, 0, "SurfaceMeshZPixelOffset", "1" },
-	{ 0x00240010u, DCM_VR_FL, 0, "VisualFieldHorizontalExtent", "1" },
-	{ 0x00240011u, DCM_VR_FL, 0, "VisualFieldVerticalExtent", "1" },
-	{ 0x00240012u, DCM_VR_CS, 0, "VisualFieldShape", "1" },
-	{ 0x00240016u, DCM_VR_SQ, 0, "ScreeningTestModeCodeSequence", "1" },
-	{ 0x00240018u, DCM_VR_FL, 0, "MaximumStimulusLuminance", "1" },
-	{ 0x00240020u, DCM_VR_FL, 0, "BackgroundLuminance", "1" },
-	{ 0x00240021u, DCM_VR_SQ, 0, "StimulusColorCodeSequence", "1" },
-	{ 0x00240024u, DCM_VR_SQ, 0, "BackgroundIlluminationColorCodeSequence", "1" },
-	{ 0x00240025u, DCM_VR_FL, 0, "StimulusArea", "1" },
-	{ 0x00240028u, DCM_VR_FL, 0, "StimulusPresentationTime", "1" },
-	{ 0x00240032u, DCM_VR_SQ, 0, "FixationSequence", "1" },
-	{ 0x00240033u, DCM_VR_SQ, 0, "FixationMonitoringCodeSequence", "1" },
-	{ 0x00240034u, DCM_VR_SQ, 0, "VisualFieldCatchTrialSequence", "1" },
-	{ 0x00240035u, DCM_VR_US, 0, "FixationCheckedQuantity", "1" },
-	{ 0x00240036u, DCM_VR_US, 0, "PatientNotProperlyFixatedQuantity", "1" },
-	{ 0x00240037u, DCM_VR_CS, 0, "PresentedVisualStimuliDataFlag", "1" },
-	{ 0x00240038u, DCM_VR_US, 0, "NumberOfVisualStimuli", "1" },
-	{ 0x00240039u, DCM_VR_CS, 0, "ExcessiveFixationLossesDataFlag", "1" },
-	{ 0x00240040u, DCM_VR_CS, 0, "ExcessiveFixationLosses", "1" },
-	{ 0x00240042u, DCM_VR_US, 0, "StimuliRetestingQuantity", "1" },
-	{ 0x00240044u, DCM_VR_LT, 0, "CommentsOnPatientPerformanceOfVisualField", "1" },
-	{ 0x00240045u, DCM_VR_CS, 0, "FalseNegativesEstimateFlag", "1" },
-	{ 0x00240046u, DCM_VR_FL, 0, "FalseNegativesEstimate", "1" },
-	{ 0x00240048u, DCM_VR_US, 0, "NegativeCatchTrialsQuantity", "1" },
-	{ 0x00240050u, DCM_VR_US, 0, "FalseNegativesQuantity", "1" },
-	{ 0x00240051u, DCM_VR_CS, 0, "ExcessiveFalseNegativesDataFlag", "1" },
-	{ 0x00240052u, DCM_VR_CS, 0, "ExcessiveFalseNegatives", "1" },
-	{ 0x00240053u, DCM_VR_CS, 0, "FalsePositivesEstimateFlag", "1" },
-	{ 0x00240054u, DCM_VR_FL, 0, "FalsePositivesEstimate", "1" },
-	{ 0x00240055u, DCM_VR_CS, 0, "CatchTrialsDataFlag", "1" },
-	{ 0x00240056u, DCM_VR_US, 0, "PositiveCatchTrialsQuantity", "1" },
-	{ 0x00240057u, DCM_VR_CS, 0, "TestPointNormalsDataFlag", "1" },
-	{ 0x00240058u, DCM_VR_SQ, 0, "TestPointNormalsSequence", "1" },
-	{ 0x00240059u, DCM_VR_CS, 0, "GlobalDeviationProbabilityNormalsFlag", "1" },
-	{ 0x00240060u, DCM_VR_US, 0, "FalsePositivesQuantity", "1" },
-	{ 0x00240061u, DCM_VR_CS, 0, "ExcessiveFalsePositivesDataFlag", "1" },
-	{ 0x00240062u, DCM_VR_CS, 0, "ExcessiveFalsePositives", "1" },
-	{ 0x00240063u, DCM_VR_CS, 0, "VisualFieldTestNormalsFlag", "1" },
-	{ 0x00240064u, DCM_VR_SQ, 0, "ResultsNormalsSequence", "1" },
-	{ 0x00240065u, DCM_VR_SQ, 0, "AgeCorrectedSensitivityDeviationAlgorithmSequence", "1" },
-	{ 0x00240066u, DCM_VR_FL, 0, "GlobalDeviationFromNormal", "1" },
-	{ 0x00240067u, DCM_VR_SQ, 0, "GeneralizedDefectSensitivityDeviationAlgorithmSequence", "1" },
-	{ 0x00240068u, DCM_VR_FL, 0, "LocalizedDeviationFromNormal", "1" },
-	{ 0x00240069u, DCM_VR_LO, 0, "PatientReliabilityIndicator", "1" },
-	{ 0x00240070u, DCM_VR_FL, 0, "VisualFieldMeanSensitivity", "1" },
-	{ 0x00240071u, DCM_VR_FL, 0, "GlobalDeviationProbability", "1" },
-	{ 0x00240072u, DCM_VR_CS, 0, "LocalDeviationProbabilityNormalsFlag", "1" },
-	{ 0x00240073u, DCM_VR_FL, 0, "LocalizedDeviationProbability", "1" },
-	{ 0x00240074u, DCM_VR_CS, 0, "ShortTermFluctuationCalculated", "1" },
-	{ 0x00240075u, DCM_VR_FL, 0, "ShortTermFluctuation", "1" },
-	{ 0x00240076u, DCM_VR_CS, 0, "ShortTermFluctuationProbabilityCalculated", "1" },
-	{ 0x00240077u, DCM_VR_FL, 0, "ShortTermFluctuationProbability", "1" },
-	{ 0x00240078u, DCM_VR_CS, 0, "CorrectedLocalizedDeviationFromNormalCalculated", "1" },
-	{ 0x00240079u, DCM_VR_FL, 0, "CorrectedLocalizedDeviationFromNormal", "1" },
-	{ 0x00240080u, DCM_VR_CS, 0, "CorrectedLocalizedDeviationFromNormalProbabilityCalculated", "1" },
-	{ 0x00240081u, DCM_VR_FL, 0, "CorrectedLocalizedDeviationFromNormalProbability", "1" },
-	{ 0x00240083u, DCM_VR_SQ, 0, "GlobalDeviationProbabilitySequence", "1" },
-	{ 0x00240085u, DCM_VR_SQ, 0, "LocalizedDeviationProbabilitySequence", "1" },
-	{ 0x00240086u, DCM_VR_CS, 0, "FovealSensitivityMeasured", "1" },
-	{ 0x00240087u, DCM_VR_FL, 0, "FovealSensitivity", "1" },
-	{ 0x00240088u, DCM_VR_FL, 0, "VisualFieldTestDuration", "1" },
-	{ 0x00240089u, DCM_VR_SQ, 0, "VisualFieldTestPointSequence", "1" },
-	{ 0x00240090u, DCM_VR_FL, 0, "VisualFieldTestPointXCoordinate", "1" },
-	{ 0x00240091u, DCM_VR_FL, 0, "VisualFieldTestPointYCoordinate", "1" },
-	{ 0x00240092u, DCM_VR_FL, 0, "AgeCorrectedSensitivityDeviationValue", "1" },
-	{ 0x00240093u, DCM_VR_CS, 0, "StimulusResults", "1" },
-	{ 0x00240094u, DCM_VR_FL, 0, "SensitivityValue", "1" },
-	{ 0x00240095u, DCM_VR_CS, 0, "RetestStimulusSeen", "1" },
-	{ 0x00240096u, DCM_VR_FL, 0, "RetestSensitivityValue", "1" },
-	{ 0x00240097u, DCM_VR_SQ, 0, "VisualFieldTestPointNormalsSequence", "1" },
-	{ 0x00240098u, DCM_VR_FL, 0, "QuantifiedDefect", "1" },
-	{ 0x00240100u, DCM_VR_FL, 0, "AgeCorrectedSensitivityDeviationProbabilityValue", "1" },
-	{ 0x00240102u, DCM_VR_CS, 0, "GeneralizedDefectCorrectedSensitivityDeviationFlag", "1" },
-	{ 0x00240103u, DCM_VR_FL, 0, "GeneralizedDefectCorrectedSensitivityDeviationValue", "1" },
-	{ 0x00240104u, DCM_VR_FL, 0, "GeneralizedDefectCorrectedSensitivityDeviationProbabilityValue", "1" },
-	{ 0x00240105u, DCM_VR_FL, 0, "MinimumSensitivityValue", "1" },
-	{ 0x00240106u, DCM_VR_CS, 0, "BlindSpotLocalized", "1" },
-	{ 0x00240107u, DCM_VR_FL, 0, "BlindSpotXCoordinate", "1" },
-	{ 0x00240108u, DCM_VR_FL, 0, "BlindSpotYCoordinate", "1" },
-	{ 0x00240110u, DCM_VR_SQ, 0, "VisualAcuityMeasurementSequence", "1" },
-	{ 0x00240112u, DCM_VR_SQ, 0, "RefractiveParametersUsedOnPatientSequence", "1" },
-	{ 0x00240113u, DCM_VR_CS, 0, "MeasurementLaterality", "1" },
-	{ 0x00240114u, DCM_VR_SQ, 0, "OphthalmicPatientClinicalInformationLeftEyeSequence", "1" },
-	{ 0x00240115u, DCM_VR_SQ, 0, "OphthalmicPatientClinicalInformationRightEyeSequence", "1" },
-	{ 0x00240117u, DCM_VR_CS, 0, "FovealPointNormativeDataFlag", "1" },
-	{ 0x00240118u, DCM_VR_FL, 0, "FovealPointProbabilityValue", "1" },
-	{ 0x00240120u, DCM_VR_CS, 0, "ScreeningBaselineMeasured", "1" },
-	{ 0x00240122u, DCM_VR_SQ, 0, "ScreeningBaselineMeasuredSequence", "1" },
-	{ 0x00240124u, DCM_VR_CS, 0, "ScreeningBaselineType", "1" },
-	{ 0x00240126u, DCM_VR_FL, 0, "ScreeningBaselineValue", "1" },
-	{ 0x00240202u, DCM_VR_LO, 0, "AlgorithmSource", "1" },
-	{ 0x00240306u, DCM_VR_LO, 0, "DataSetName", "1" },
-	{ 0x00240307u, DCM_VR_LO, 0, "DataSetVersion", "1" },
-	{ 0x00240308u, DCM_VR_LO, 0, "DataSetSource", "1" },
-	{ 0x00240309u, DCM_VR_LO, 0, "DataSetDescription", "1" },
-	{ 0x00240317u, DCM_VR_SQ, 0, "VisualFieldTestReliabilityGlobalIndexSequence", "1" },
-	{ 0x00240320u, DCM_VR_SQ, 0, "VisualFieldGlobalResultsIndexSequence", "1" },
-	{ 0x00240325u, DCM_VR_SQ, 0, "DataObservationSequence", "1" },
-	{ 0x00240338u, DCM_VR_CS, 0, "IndexNormalsFlag", "1" },
-	{ 0x00240341u, DCM_VR_FL, 0, "IndexProbability", "1" },
-	{ 0x00240344u, DCM_VR_SQ, 0, "IndexProbabilitySequence", "1" },
-	{ 0x00280002u, DCM_VR_US, 0, "SamplesPerPixel", "1" },
-	{ 0x00280003u, DCM_VR_US, 0, "SamplesPerPixelUsed", "1" },
-	{ 0x00280004u, DCM_VR_CS, 0, "PhotometricInterpretation", "1" },
-	{ 0x00280005u, DCM_VR_US, DCM_DICT_RETIRED, "ImageDimensions", "1" },
-	{ 0x00280006u, DCM_VR_US, 0, "PlanarConfiguration", "1" },
-	{ 0x00280008u, DCM_VR_IS, 0, "NumberOfFrames", "1" },
-	{ 0x00280009u, DCM_VR_AT, 0, "FrameIncrementPointer", "1-n" },
-	{ 0x0028000au, DCM_VR_AT, 0, "FrameDimensionPointer", "1-n" },
-	{ 0x00280010u, DCM_VR_US, 0, "Rows", "1" },
-	{ 0x00280011u, DCM_VR_US, 0, "Columns", "1" },
-	{ 0x00280012u, DCM_VR_US, DCM_DICT_RETIRED, "Planes", "1" },
-	{ 0x00280014u, DCM_VR_US, 0, "UltrasoundColorDataPresent", "1" },
-	{ 0x00280030u, DCM_VR_DS, 0, "PixelSpacing", "2" },
-	{ 0x00280031u, DCM_VR_DS, 0, "ZoomFactor", "2" },
-	{ 0x00280032u, DCM_VR_DS, 0, "ZoomCenter", "2" },
-	{ 0x00280034u, DCM_VR_IS, 0, "PixelAspectRatio", "2" },
-	{ 0x00280040u, DCM_VR_CS, DCM_DICT_RETIRED, "ImageFormat", "1" },
-	{ 0x00280050u, DCM_VR_LO, DCM_DICT_RETIRED, "ManipulatedImage", "1-n" },
-	{ 0x00280051u, DCM_VR_CS, 0, "CorrectedImage", "1-n" },
-	{ 0x0028005fu, DCM_VR_LO, DCM_DICT_RETIRED, "CompressionRecognitionCode", "1" },
-	{ 0x00280060u, DCM_VR_CS, DCM_DICT_RETIRED, "CompressionCode", "1" },
-	{ 0x00280061u, DCM_VR_SH, DCM_DICT_RETIRED, "CompressionOriginator", "1" },
-	{ 0x00280062u, DCM_VR_LO, DCM_DICT_RETIRED, "CompressionLabel", "1" },
-	{ 0x00280063u, DCM_VR_SH, DCM_DICT_RETIRED, "CompressionDescription", "1" },
-	{ 0x00280065u, DCM_VR_CS, DCM_DICT_RETIRED, "CompressionSequence", "1-n" },
-	{ 0x00280066u, DCM_VR_AT, DCM_DICT_RETIRED, "CompressionStepPointers", "1-n" },
-	{ 0x00280068u, DCM_VR_US, DCM_DICT_RETIRED, "RepeatInterval", "1" },
-	{ 0x00280069u, DCM_VR_US, DCM_DICT_RETIRED, "BitsGrouped", "1" },
-	{ 0x00280070u, DCM_VR_US, DCM_DICT_RETIRED, "PerimeterTable", "1-n" },
-	{ 0x00280071u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, "PerimeterValue", "1" },
-	{ 0x00280080u, DCM_VR_US, DCM_DICT_RETIRED, "PredictorRows", "1" },
-	{ 0x00280081u, DCM_VR_US, DCM_DICT_RETIRED, "PredictorColumns", "1" },
-	{ 0x00280082u, DCM_VR_US, DCM_DICT_RETIRED, "PredictorConstants", "1-n" },
-	{ 0x00280090u, DCM_VR_CS, DCM_DICT_RETIRED, "BlockedPixels", "1" },
-	{ 0x00280091u, DCM_VR_US, DCM_DICT_RETIRED, "BlockRows", "1" },
-	{ 0x00280092u, DCM_VR_US, DCM_DICT_RETIRED, "BlockColumns", "1" },
-	{ 0x00280093u, DCM_VR_US, DCM_DICT_RETIRED, "RowOverlap", "1" },
-	{ 0x00280094u, DCM_VR_US, DCM_DICT_RETIRED, "ColumnOverlap", "1" },
-	{ 0x00280100u, DCM_VR_US, 0, "BitsAllocated", "1" },
-	{ 0x00280101u, DCM_VR_US, 0, "BitsStored", "1" },
-	{ 0x00280102u, DCM_VR_US, 0, "HighBit", "1" },
-	{ 0x00280103u, DCM_VR_US, 0, "PixelRepresentation", "1" },
-	{ 0x00280104u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, "SmallestValidPixelValue", "1" },
-	{ 0x00280105u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, "LargestValidPixelValue", "1" },
-	{ 0x00280106u, DCM_VR_US, DCM_DICT_XS, "SmallestImagePixelValue", "1" },
-	{ 0x00280107u, DCM_VR_US, DCM_DICT_XS, "LargestImagePixelValue", "1" },
-	{ 0x00280108u, DCM_VR_US, DCM_DICT_XS, "SmallestPixelValueInSeries", "1" },
-	{ 0x00280109u, DCM_VR_US, DCM_DICT_XS, "LargestPixelValueInSeries", "1" },
-	{ 0x00280110u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, "SmallestImagePixelValueInPlane", "1" },
-	{ 0x00280111u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, "LargestImagePixelValueInPlane", "1" },
-	{ 0x00280120u, DCM_VR_US, DCM_DICT_XS, "PixelPaddingValue", "1" },
-	{ 0x00280121u, DCM_VR_US, DCM_DICT_XS, "PixelPaddingRangeLimit", "1" },
-	{ 0x00280122u, DCM_VR_FL, 0, "FloatPixelPaddingValue", "1" },
-	{ 0x00280123u, DCM_VR_FD, 0, "DoubleFloatPixelPaddingValue", "1" },
-	{ 0x00280124u, DCM_VR_FL, 0, "FloatPixelPaddingRangeLimit", "1" },
-	{ 0x00280125u, DCM_VR_FD, 0, "DoubleFloatPixelPaddingRangeLimit", "1" },
-	{ 0x00280200u, DCM_VR_US, DCM_DICT_RETIRED, "ImageLocation", "1" },
-	{ 0x00280300u, DCM_VR_CS, 0, "QualityControlImage", "1" },
-	{ 0x00280301u, DCM_VR_CS, 0, "BurnedInAnnotation", "1" },
-	{ 0x00280302u, DCM_VR_CS, 0, "RecognizableVisualFeatures", "1" },
-	{ 0x00280303u, DCM_VR_CS, 0, "LongitudinalTemporalInformationModified", "1" },
-	{ 0x00280304u, DCM_VR_UI, 0, "ReferencedColorPaletteInstanceUID", "1" },
-	{ 0x00280400u, DCM_VR_LO, DCM_DICT_RETIRED, "TransformLabel", "1" },
-	{ 0x00280401u, DCM_VR_LO, DCM_DICT_RETIRED, "TransformVersionNumber", "1" },
-	{ 0x00280402u, DCM_VR_US, DCM_DICT_RETIRED, "NumberOfTransformSteps", "1" },
-	{ 0x00280403u, DCM_VR_LO, DCM_DICT_RETIRED, "SequenceOfCompressedData", "1-n" },
-	{ 0x00280404u, DCM_VR_AT, DCM_DICT_RETIRED, "DetailsOfCoefficients", "1-n" },
-	{ 0x00280410u, DCM_VR_US, DCM_DICT_RETIRED, "RowsForNthOrderCoefficients", "1" },
-	{ 0x00280411u, DCM_VR_US, DCM_DICT_RETIRED, "ColumnsForNthOrderCoefficients", "1" },
-	{ 0x00280412u, DCM_VR_LO, DCM_DICT_RETIRED, "CoefficientCoding", "1-n" },
-	{ 0x00280413u, DCM_VR_AT, DCM_DICT_RETIRED, "CoefficientCodingPointers", "1-n" },
-	{ 0x00280700u, DCM_VR_LO, DCM_DICT_RETIRED, "DCTLabel", "1" },
-	{ 0x00280701u, DCM_VR_CS, DCM_DICT_RETIRED, "DataBlockDescription", "1-n" },
-	{ 0x00280702u, DCM_VR_AT, DCM_DICT_RETIRED, "DataBlock", "1-n" },
-	{ 0x00280710u, DCM_VR_US, DCM_DICT_RETIRED, "NormalizationFactorFormat", "1" },
-	{ 0x00280720u, DCM_VR_US, DCM_DICT_RETIRED, "ZonalMapNumberFormat", "1" },
-	{ 0x00280721u, DCM_VR_AT, DCM_DICT_RETIRED, "ZonalMapLocation", "1-n" },
-	{ 0x00280722u, DCM_VR_US, DCM_DICT_RETIRED, "ZonalMapFormat", "1" },
-	{ 0x00280730u, DCM_VR_US, DCM_DICT_RETIRED, "AdaptiveMapFormat", "1" },
-	{ 0x00280740u, DCM_VR_US, DCM_DICT_RETIRED, "CodeNumberFormat", "1" },
-	{ 0x00280800u, DCM_VR_CS, DCM_DICT_RETIRED, "CodeLabel", "1-n" },
-	{ 0x00280802u, DCM_VR_US, DCM_DICT_RETIRED, "NumberOfTables", "1" },
-	{ 0x00280803u, DCM_VR_AT, DCM_DICT_RETIRED, "CodeTableLocation", "1-n" },
-	{ 0x00280804u, DCM_VR_US, DCM_DICT_RETIRED, "BitsForCodeWord", "1" },
-	{ 0x00280808u, DCM_VR_AT, DCM_DICT_RETIRED, "ImageDataLocation", "1-n" },
-	{ 0x00280a02u, DCM_VR_CS, 0, "PixelSpacingCalibrationType", "1" },
-	{ 0x00280a04u, DCM_VR_LO, 0, "PixelSpacingCalibrationDescription", "1" },
-	{ 0x00281040u, DCM_VR_CS, 0, "PixelIntensityRelationship", "1" },
-	{ 0x00281041u, DCM_VR_SS, 0, "PixelIntensityRelationshipSign", "1" },
-	{ 0x00281050u, DCM_VR_DS, 0, "WindowCenter", "1-n" },
-	{ 0x00281051u, DCM_VR_DS, 0, "WindowWidth", "1-n" },
-	{ 0x00281052u, DCM_VR_DS, 0, "RescaleIntercept", "1" },
-	{ 0x00281053u, DCM_VR_DS, 0, "RescaleSlope", "1" },
-	{ 0x00281054u, DCM_VR_LO, 0, "RescaleType", "1" },
-	{ 0x00281055u, DCM_VR_LO, 0, "WindowCenterWidthExplanation", "1-n" },
-	{ 0x00281056u, DCM_VR_CS, 0, "VOILUTFunction", "1" },
-	{ 0x00281080u, DCM_VR_CS, DCM_DICT_RETIRED, "GrayScale", "1" },
-	{ 0x00281090u, DCM_VR_CS, 0, "RecommendedViewingMode", "1" },
-	{ 0x00281100u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, "GrayLookupTableDescriptor", "3" },
-	{ 0x00281101u, DCM_VR_US, DCM_DICT_XS, "RedPaletteColorLookupTableDescriptor", "3" },
-	{ 0x00281102u, DCM_VR_US, DCM_DICT_XS, "GreenPaletteColorLookupTableDescriptor", "3" },
-	{ 0x00281103u, DCM_VR_US, DCM_DICT_XS, "BluePaletteColorLookupTableDescriptor", "3" },
-	{ 0x00281104u, DCM_VR_US, 0, "AlphaPaletteColorLookupTableDescriptor", "3" },
-	{ 0x00281111u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, "LargeRedPaletteColorLookupTableDescriptor", "4" },
-	{ 0x00281112u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, "LargeGreenPaletteColorLookupTableDescriptor", "4" },
-	{ 0x00281113u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, "LargeBluePaletteColorLookupTableDescriptor", "4" },
-	{ 0x00281199u, DCM_VR_UI, 0, "PaletteColorLookupTableUID", "1" },
-	{ 0x00281200u, DCM_VR_OW, DCM_DICT_RETIRED | DCM_DICT_XS, "GrayLookupTableData", "1-n" },
-	{ 0x00281201u, DCM_VR_OW, 0, "RedPaletteColorLookupTableData", "1" },
-	{ 0x00281202u, DCM_VR_OW, 0, "GreenPaletteColorLookupTableData", "1" },
-	{ 0x00281203u, DCM_VR_OW, 0, "BluePaletteColorLookupTableData", "1" },
-	{ 0x00281204u, DCM_VR_OW, 0, "AlphaPaletteColorLookupTableData", "1" },
-	{ 0x00281211u, DCM_VR_OW, DCM_DICT_RETIRED, "LargeRedPaletteColorLookupTableData", "1" },
-	{ 0x00281212u, DCM_VR_OW, DCM_DICT_RETIRED, "LargeGreenPaletteColorLookupTableData", "1" },
-	{ 0x00281213u, DCM_VR_OW, DCM_DICT_RETIRED, "LargeBluePaletteColorLookupTableData", "1" },
-	{ 0x00281214u, DCM_VR_UI, DCM_DICT_RETIRED, "LargePaletteColorLookupTableUID", "1" },
-	{ 0x00281221u, DCM_VR_OW, 0, "SegmentedRedPaletteColorLookupTableData", "1" },
-	{ 0x00281222u, DCM_VR_OW, 0, "SegmentedGreenPaletteColorLookupTableData", "1" },
-	{ 0x00281223u, DCM_VR_OW, 0, "SegmentedBluePaletteColorLookupTableData", "1" },
-	{ 0x00281224u, DCM_VR_OW, 0, "SegmentedAlphaPaletteColorLookupTableData", "1" },
-	{ 0x00281230u, DCM_VR_SQ, 0, "StoredValueColorRangeSequence", "1" },
-	{ 0x00281231u, DCM_VR_FD, 0, "MinimumStoredValueMapped", "1" },
-	{ 0x00281232u, DCM_VR_FD, 0, "MaximumStoredValueMapped", "1" },
-	{ 0x00281300u, DCM_VR_CS, 0, "BreastImplantPresent", "1" },
-	{ 0x00281350u, DCM_VR_CS, 0, "PartialView", "1" },
-	{ 0x00281351u, DCM_VR_ST, 0, "PartialViewDescription", "1" },
-	{ 0x00281352u, DCM_VR_SQ, 0, "PartialViewCodeSequence", "1" },
-	{ 0x0028135au, DCM_VR_CS, 0, "SpatialLocationsPreserved", "1" },
-	{ 0x00281401u, DCM_VR_SQ, 0, "DataFrameAssignmentSequence", "1" },
-	{ 0x00281402u, DCM_VR_CS, 0, "DataPathAssignment", "1" },
-	{ 0x00281403u, DCM_VR_US, 0, "BitsMappedToColorLookupTable", "1" },
-	{ 0x00281404u, DCM_VR_SQ, 0, "BlendingLUT1Sequence", "1" },
-	{ 0x00281405u, DCM_VR_CS, 0, "BlendingLUT1TransferFunction", "1" },
-	{ 0x00281406u, DCM_VR_FD, 0, "BlendingWeightConstant", "1" },
-	{ 0x00281407u, DCM_VR_US, 0, "BlendingLookupTableDescriptor", "3" },
-	{ 0x00281408u, DCM_VR_OW, 0, "BlendingLookupTableData", "1" },
-	{ 0x0028140bu, DCM_VR_SQ, 0, "EnhancedPaletteColorLookupTableSequence", "1" },
-	{ 0x0028140cu, DCM_VR_SQ, 0, "BlendingLUT2Sequence", "1" },
-	{ 0x0028140du, DCM_VR_CS, 0, "BlendingLUT2TransferFunction", "1" },
-	{ 0x0028140eu, DCM_VR_CS, 0, "DataPathID", "1" },
-	{ 0x0028140fu, DCM_VR_CS, 0, "RGBLUTTransferFunction", "1" },
-	{ 0x00281410u, DCM_VR_CS, 0, "AlphaLUTTransferFunction", "1" },
-	{ 0x00282000u, DCM_VR_OB, 0, "ICCProfile", "1" },
-	{ 0x00282002u, DCM_VR_CS, 0, "ColorSpace", "1" },
-	{ 0x00282110u, DCM_VR_CS, 0, "LossyImageCompression", "1" },
-	{ 0x00282112u, DCM_VR_DS, 0, "LossyImageCompressionRatio", "1-n" },
-	{ 0x00282114u, DCM_VR_CS, 0, "LossyImageCompressionMethod", "1-n" },
-	{ 0x00283000u, DCM_VR_SQ, 0, "ModalityLUTSequence", "1" },
-	{ 0x00283002u, DCM_VR_US, DCM_DICT_XS, "LUTDescriptor", "3" },
-	{ 0x00283003u, DCM_VR_LO, 0, "LUTExplanation", "1" },
-	{ 0x00283004u, DCM_VR_LO, 0, "ModalityLUTType", "1" },
-	{ 0x00283006u, DCM_VR_OW, DCM_DICT_XS, "LUTData", "1-n" },
-	{ 0x00283010u, DCM_VR_SQ, 0, "VOILUTSequence", "1" },
-	{ 0x00283110u, DCM_VR_SQ, 0, "SoftcopyVOILUTSequence", "1" },
-	{ 0x00284000u, DCM_VR_LT, DCM_DICT_RETIRED, "ImagePresentationComments", "1" },
-	{ 0x00285000u, DCM_VR_SQ, DCM_DICT_RETIRED, "BiPlaneAcquisitionSequence", "1" },
-	{ 0x00286010u, DCM_VR_US, 0, "RepresentativeFrameNumber", "1" },
-	{ 0x00286020u, DCM_VR_US, 0, "FrameNumbersOfInterest", "1-n" },
-	{ 0x00286022u, DCM_VR_LO, 0, "FrameOfInterestDescription", "1-n" },
-	{ 0x00286023u, DCM_VR_CS, 0, "FrameOfInterestType", "1-n" },
-	{ 0x00286030u, DCM_VR_US, DCM_DICT_RETIRED, "MaskPointers", "1-n" },
-	{ 0x00286040u, DCM_VR_US, 0, "RWavePointer", "1-n" },
-	{ 0x00286100u, DCM_VR_SQ, 0, "MaskSubtractionSequence", "1" },
-	{ 0x00286101u, DCM_VR_CS, 0, "MaskOperation", "1" },
-	{ 0x00286102u, DCM_VR_US, 0, "ApplicableFrameRange", "2-2n" },
-	{ 0x00286110u, DCM_VR_US, 0, "MaskFrameNumbers", "1-n" },
-	{ 0x00286112u, DCM_VR_US, 0, "ContrastFrameAveraging", "1" },
-	{ 0x00286114u, DCM_VR_FL, 0, "MaskSubPixelShift", "2" },
-	{ 0x00286120u, DCM_VR_SS, 0, "TIDOffset", "1" },
-	{ 0x00286190u, DCM_VR_ST, 0, "MaskOperationExplanation", "1" },
-	{ 0x00287000u, DCM_VR_SQ, 0, "EquipmentAdministratorSequence", "1" },
-	{ 0x00287001u, DCM_VR_US, 0, "NumberOfDisplaySubsystems", "1" },
-	{ 0x00287002u, DCM_VR_US, 0, "CurrentConfigurationID", "1" },
-	{ 0x00287003u, DCM_VR_US, 0, "DisplaySubsystemID", "1" },
-	{ 0x00287004u, DCM_VR_SH, 0, "DisplaySubsystemName", "1" },
-	{ 0x00287005u, DCM_VR_LO, 0, "DisplaySubsystemDescription", "1" },
-	{ 0x00287006u, DCM_VR_CS, 0, "SystemStatus", "1" },
-	{ 0x00287007u, DCM_VR_LO, 0, "SystemStatusComment", "1" },
-	{ 0x00287008u, DCM_VR_SQ, 0, "TargetLuminanceCharacteristicsSequence", "1" },
-	{ 0x00287009u, DCM_VR_US, 0, "LuminanceCharacteristicsID", "1" },
-	{ 0x0028700au, DCM_VR_SQ, 0, "DisplaySubsystemConfigurationSequence", "1" },
-	{ 0x0028700bu, DCM_VR_US, 0, "ConfigurationID", "1" },
-	{ 0x0028700cu, DCM_VR_SH, 0, "ConfigurationName", "1" },
-	{ 0x0028700du, DCM_VR_LO, 0, "ConfigurationDescription", "1" },
-	{ 0x0028700eu, DCM_VR_US, 0, "ReferencedTargetLuminanceCharacteristicsID", "1" },
-	{ 0x0028700fu, DCM_VR_SQ, 0, "QAResultsSequence", "1" },
-	{ 0x00287010u, DCM_VR_SQ, 0, "DisplaySubsystemQAResultsSequence", "1" },
-	{ 0x00287011u, DCM_VR_SQ, 0, "ConfigurationQAResultsSequence", "1" },
-	{ 0x00287012u, DCM_VR_SQ, 0, "MeasurementEquipmentSequence", "1" },
-	{ 0x00287013u, DCM_VR_CS, 0, "MeasurementFunctions", "1-n" },
-	{ 0x00287014u, DCM_VR_CS, 0, "MeasurementEquipmentType", "1" },
-	{ 0x00287015u, DCM_VR_SQ, 0, "VisualEvaluationResultSequence", "1" },
-	{ 0x00287016u, DCM_VR_SQ, 0, "DisplayCalibrationResultSequence", "1" },
-	{ 0x00287017u, DCM_VR_US, 0, "DDLValue", "1" },
-	{ 0x00287018u, DCM_VR_FL, 0, "CIExyWhitePoint", "2" },
-	{ 0x00287019u, DCM_VR_CS, 0, "DisplayFunctionType", "1" },
-	{ 0x0028701au, DCM_VR_FL, 0, "GammaValue", "1" },
-	{ 0x0028701bu, DCM_VR_US, 0, "NumberOfLuminancePoints", "1" },
-	{ 0x0028701cu, DCM_VR_SQ, 0, "LuminanceResponseSequence", "1" },
-	{ 0x0028701du, DCM_VR_FL, 0, "TargetMinimumLuminance", "1" },
-	{ 0x0028701eu, DCM_VR_FL, 0, "TargetMaximumLuminance", "1" },
-	{ 0x0028701fu, DCM_VR_FL, 0, "LuminanceValue", "1" },
-	{ 0x00287020u, DCM_VR_LO, 0, "LuminanceResponseDescription", "1" },
-	{ 0x00287021u, DCM_VR_CS, 0, "WhitePointFlag", "1" },
-	{ 0x00287022u, DCM_VR_SQ, 0, "DisplayDeviceTypeCodeSequence", "1" },
-	{ 0x00287023u, DCM_VR_SQ, 0, "DisplaySubsystemSequence", "1" },
-	{ 0x00287024u, DCM_VR_SQ, 0, "LuminanceResultSequence", "1" },
-	{ 0x00287025u, DCM_VR_CS, 0, "AmbientLightValueSource", "1" },
-	{ 0x00287026u, DCM_VR_CS, 0, "MeasuredCharacteristics", "1-n" },
-	{ 0x00287027u, DCM_VR_SQ, 0, "LuminanceUniformityResultSequence", "1" },
-	{ 0x00287028u, DCM_VR_SQ, 0, "VisualEvaluationTestSequence", "1" },
-	{ 0x00287029u, DCM_VR_CS, 0, "TestResult", "1" },
-	{ 0x0028702au, DCM_VR_LO, 0, "TestResultComment", "1" },
-	{ 0x0028702bu, DCM_VR_CS, 0, "TestImageValidation", "1" },
-	{ 0x0028702cu, DCM_VR_SQ, 0, "TestPatternCodeSequence", "1" },
-	{ 0x0028702du, DCM_VR_SQ, 0, "MeasurementPatternCodeSequence", "1" },
-	{ 0x0028702eu, DCM_VR_SQ, 0, "VisualEvaluationMethodCodeSequence", "1" },
-	{ 0x00287fe0u, DCM_VR_UR, 0, "PixelDataProviderURL", "1" },
-	{ 0x00289001u, DCM_VR_UL, 0, "DataPointRows", "1" },
-	{ 0x00289002u, DCM_VR_UL, 0, "DataPointColumns", "1" },
-	{ 0x00289003u, DCM_VR_CS, 0, "SignalDomainColumns", "1" },
-	{ 0x00289099u, DCM_VR_US, DCM_DICT_RETIRED, "LargestMonochromePixelValue", "1" },
-	{ 0x00289108u, DCM_VR_CS, 0, "DataRepresentation", "1" },
-	{ 0x00289110u, DCM_VR_SQ, 0, "PixelMeasuresSequence", "1" },
-	{ 0x00289132u, DCM_VR_SQ, 0, "FrameVOILUTSequence", "1" },
-	{ 0x00289145u, DCM_VR_SQ, 0, "PixelValueTransformationSequence", "1" },
-	{ 0x00289235u, DCM_VR_CS, 0, "SignalDomainRows", "1" },
-	{ 0x00289411u, DCM_VR_FL, 0, "DisplayFilterPercentage", "1" },
-	{ 0x00289415u, DCM_VR_SQ, 0, "FramePixelShiftSequence", "1" },
-	{ 0x00289416u, DCM_VR_US, 0, "SubtractionItemID", "1" },
-	{ 0x00289422u, DCM_VR_SQ, 0, "PixelIntensityRelationshipLUTSequence", "1" },
-	{ 0x00289443u, DCM_VR_SQ, 0, "FramePixelDataPropertiesSequence", "1" },
-	{ 0x00289444u, DCM_VR_CS, 0, "GeometricalProperties", "1" },
-	{ 0x00289445u, DCM_VR_FL, 0, "GeometricMaximumDistortion", "1" },
-	{ 0x00289446u, DCM_VR_CS, 0, "ImageProcessingApplied", "1-n" },
-	{ 0x00289454u, DCM_VR_CS, 0, "MaskSelectionMode", "1" },
-	{ 0x00289474u, DCM_VR_CS, 0, "LUTFunction", "1" },
-	{ 0x00289478u, DCM_VR_FL, 0, "MaskVisibilityPercentage", "1" },
-	{ 0x00289501u, DCM_VR_SQ, 0, "PixelShiftSequence", "1" },
-	{ 0x00289502u, DCM_VR_SQ, 0, "RegionPixelShiftSequence", "1" },
-	{ 0x00289503u, DCM_VR_SS, 0, "VerticesOfTheRegion", "2-2n" },
-	{ 0x00289505u, DCM_VR_SQ, 0, "MultiFramePresentationSequence", "1" },
-	{ 0x00289506u, DCM_VR_US, 0, "PixelShiftFrameRange", "2-2n" },
-	{ 0x00289507u, DCM_VR_US, 0, "LUTFrameRange", "2-2n" },
-	{ 0x00289520u, DCM_VR_DS, 0, "ImageToEquipmentMappingMatrix", "16" },
-	{ 0x00289537u, DCM_VR_CS, 0, "EquipmentCoordinateSystemIdentification", "1" },
-	{ 0x0032000au, DCM_VR_CS, DCM_DICT_RETIRED, "StudyStatusID", "1" },
-	{ 0x0032000cu, DCM_VR_CS, DCM_DICT_RETIRED, "StudyPriorityID", "1" },
-	{ 0x00320012u, DCM_VR_LO, DCM_DICT_RETIRED, "StudyIDIssuer", "1" },
-	{ 0x00320032u, DCM_VR_DA, DCM_DICT_RETIRED, "StudyVerifiedDate", "1" },
-	{ 0x00320033u, DCM_VR_TM, DCM_DICT_RETIRED, "StudyVerifiedTime", "1" },
-	{ 0x00320034u, DCM_VR_DA, DCM_DICT_RETIRED, "StudyReadDate", "1" },
-	{ 0x00320035u, DCM_VR_TM, DCM_DICT_RETIRED, "StudyReadTime", "1" },
-	{ 0x00321000u, DCM_VR_DA, DCM_DICT_RETIRED, "ScheduledStudyStartDate", "1" },
-	{ 0x00321001u, DCM_VR_TM, DCM_DICT_RETIRED, "ScheduledStudyStartTime", "1" },
-	{ 0x00321010u, DCM_VR_DA, DCM_DICT_RETIRED, "ScheduledStudyStopDate", "1" },
-	{ 0x00321011u, DCM_VR_TM, DCM_DICT_RETIRED, "ScheduledStudyStopTime", "1" },
-	{ 0x00321020u, DCM_VR_LO, DCM_DICT_RETIRED, "ScheduledStudyLocation", "1" },
-	{ 0x00321021u, DCM_VR_AE, DCM_DICT_RETIRED, "ScheduledStudyLocationAETitle", "1-n" },
-	{ 0x00321030u, DCM_VR_LO, DCM_DICT_RETIRED, "ReasonForStudy", "1" },
-	{ 0x00321031u, DCM_VR_SQ, 0, "RequestingPhysicianIdentificationSequence", "1" },
-	{ 0x00321032u, DCM_VR_PN, 0, "RequestingPhysician", "1" },
-	{ 0x00321033u, DCM_VR_LO, 0, "RequestingService", "1" },
-	{ 0x00321034u, DCM_VR_SQ, 0, "RequestingServiceCodeSequence", "1" },
-	{ 0x00321040u, DCM_VR_DA, DCM_DICT_RETIRED, "StudyArrivalDate", "1" },
-	{ 0x00321041u, DCM_VR_TM, DCM_DICT_RETIRED, "StudyArrivalTime", "1" },
-	{ 0x00321050u, DCM_VR_DA, DCM_DICT_RETIRED, "StudyCompletionDate", "1" },
-	{ 0x00321051u, DCM_VR_TM, DCM_DICT_RETIRED, "StudyCompletionTime", "1" },
-	{ 0x00321055u, DCM_VR_CS, DCM_DICT_RETIRED, "StudyComponentStatusID", "1" },
-	{ 0x00321060u, DCM_VR_LO, 0, "RequestedProcedureDescription", "1" },
-	{ 0x00321064u, DCM_VR_SQ, 0, "RequestedProcedureCodeSequence", "1" },
-	{ 0x00321065u, DCM_VR_SQ, 0, "RequestedLateralityCodeSequence", "1" },
-	{ 0x00321066u, DCM_VR_UT, 0, "ReasonForVisit", "1" },
-	{ 0x00321067u, DCM_VR_SQ, 0, "ReasonForVisitCodeSequence", "1" },
-	{ 0x00321070u, DCM_VR_LO, 0, "RequestedContrastAgent", "1" },
-	{ 0x00324000u, DCM_VR_LT, DCM_DICT_RETIRED, "StudyComments", "1" },
-	{ 0x00340001u, DCM_VR_SQ, 0, "FlowIdentifierSequence", "1" },
-	{ 0x00340002u, DCM_VR_OB, 0, "FlowIdentifier", "1" },
-	{ 0x00340003u, DCM_VR_UI, 0, "FlowTransferSyntaxUID", "1" },
-	{ 0x00340004u, DCM_VR_UL, 0, "FlowRTPSamplingRate", "1" },
-	{ 0x00340005u, DCM_VR_OB, 0, "SourceIdentifier", "1" },
-	{ 0x00340007u, DCM_VR_OB, 0, "FrameOriginTimestamp", "1" },
-	{ 0x00340008u, DCM_VR_CS, 0, "IncludesImagingSubject", "1" },
-	{ 0x00340009u, DCM_VR_SQ, 0, "FrameUsefulnessGroupSequence", "1" },
-	{ 0x0034000au, DCM_VR_SQ, 0, "RealTimeBulkDataFlowSequence", "1" },
-	{ 0x0034000bu, DCM_VR_SQ, 0, "CameraPositionGroupSequence", "1" },
-	{ 0x0034000cu, DCM_VR_CS, 0, "IncludesInformation", "1" },
-	{ 0x0034000du, DCM_VR_SQ, 0, "TimeOfFrameGroupSequence", "1" },
-	{ 0x00380004u, DCM_VR_SQ, 0, "ReferencedPatientAliasSequence", "1" },
-	{ 0x00380008u, DCM_VR_CS, 0, "VisitStatusID", "1" },
-	{ 0x00380010u, DCM_VR_LO, 0, "AdmissionID", "1" },
-	{ 0x00380011u, DCM_VR_LO, DCM_DICT_RETIRED, "IssuerOfAdmissionID", "1" },
-	{ 0x00380014u, DCM_VR_SQ, 0, "IssuerOfAdmissionIDSequence", "1" },
-	{ 0x00380016u, DCM_VR_LO, 0, "RouteOfAdmissions", "1" },
-	{ 0x0038001au, DCM_VR_DA, DCM_DICT_RETIRED, "ScheduledAdmissionDate", "1" },
-	{ 0x0038001bu, DCM_VR_TM, DCM_DICT_RETIRED, "ScheduledAdmissionTime", "1" },
-	{ 0x0038001cu, DCM_VR_DA, DCM_DICT_RETIRED, "ScheduledDischargeDate", "1" },
-	{ 0x0038001du, DCM_VR_TM, DCM_DICT_RETIRED, "ScheduledDischargeTime", "1" },
-	{ 0x0038001eu, DCM_VR_LO, DCM_DICT_RETIRED, "ScheduledPatientInstitutionResidence", "1" },
-	{ 0x00380020u, DCM_VR_DA, 0, "AdmittingDate", "1" },
-	{ 0x00380021u, DCM_VR_TM, 0, "AdmittingTime", "1" },
-	{ 0x00380030u, DCM_VR_DA, DCM_DICT_RETIRED, "DischargeDate", "1" },
-	{ 0x00380032u, DCM_VR_TM, DCM_DICT_RETIRED, "DischargeTime", "1" },
-	{ 0x00380040u, DCM_VR_LO, DCM_DICT_RETIRED, "DischargeDiagnosisDescription", "1" },
-	{ 0x00380044u, DCM_VR_SQ, DCM_DICT_RETIRED, "DischargeDiagnosisCodeSequence", "1" },
-	{ 0x00380050u, DCM_VR_LO, 0, "SpecialNeeds", "1" },
-	{ 0x00380060u, DCM_VR_LO, 0, "ServiceEpisodeID", "1" },
-	{ 0x00380061u, DCM_VR_LO, DCM_DICT_RETIRED, "IssuerOfServiceEpisodeID", "1" },
-	{ 0x00380062u, DCM_VR_LO, 0, "ServiceEpisodeDescription", "1" },
-	{ 0x00380064u, DCM_VR_SQ, 0, "IssuerOfServiceEpisodeIDSequence", "1" },
-	{ 0x00380100u, DCM_VR_SQ, 0, "PertinentDocumentsSequence", "1" },
-	{ 0x00380101u, DCM_VR_SQ, 0, "PertinentResourcesSequence", "1" },
-	{ 0x00380102u, DCM_VR_LO, 0, "ResourceDescription", "1" },
-	{ 0x00380300u, DCM_VR_LO, 0, "CurrentPatientLocation", "1" },
-	{ 0x00380400u, DCM_VR_LO, 0, "PatientInstitutionResidence", "1" },
-	{ 0x00380500u, DCM_VR_LO, 0, "PatientState", "1" },
-	{ 0x00380502u, DCM_VR_SQ, 0, "PatientClinicalTrialParticipationSequence", "1" },
-	{ 0x00384000u, DCM_VR_LT, 0, "VisitComments", "1" },
-	{ 0x003a0004u, DCM_VR_CS, 0, "WaveformOriginality", "1" },
-	{ 0x003a0005u, DCM_VR_US, 0, "NumberOfWaveformChannels", "1" },
-	{ 0x003a0010u, DCM_VR_UL, 0, "NumberOfWaveformSamples", "1" },
-	{ 0x003a001au, DCM_VR_DS, 0, "SamplingFrequency", "1" },
-	{ 0x003a0020u, DCM_VR_SH, 0, "MultiplexGroupLabel", "1" },
-	{ 0x003a0200u, DCM_VR_SQ, 0, "ChannelDefinitionSequence", "1" },
-	{ 0x003a0202u, DCM_VR_IS, 0, "WaveformChannelNumber", "1" },
-	{ 0x003a0203u, DCM_VR_SH, 0, "ChannelLabel", "1" },
-	{ 0x003a0205u, DCM_VR_CS, 0, "ChannelStatus", "1-n" },
-	{ 0x003a0208u, DCM_VR_SQ, 0, "ChannelSourceSequence", "1" },
-	{ 0x003a0209u, DCM_VR_SQ, 0, "ChannelSourceModifiersSequence", "1" },
-	{ 0x003a020au, DCM_VR_SQ, 0, "SourceWaveformSequence", "1" },
-	{ 0x003a020cu, DCM_VR_LO, 0, "ChannelDerivationDescription", "1" },
-	{ 0x003a0210u, DCM_VR_DS, 0, "ChannelSensitivity", "1" },
-	{ 0x003a0211u, DCM_VR_SQ, 0, "ChannelSensitivityUnitsSequence", "1" },
-	{ 0x003a0212u, DCM_VR_DS, 0, "ChannelSensitivityCorrectionFactor", "1" },
-	{ 0x003a0213u, DCM_VR_DS, 0, "ChannelBaseline", "1" },
-	{ 0x003a0214u, DCM_VR_DS, 0, "ChannelTimeSkew", "1" },
-	{ 0x003a0215u, DCM_VR_DS, 0, "ChannelSampleSkew", "1" },
-	{ 0x003a0218u, DCM_VR_DS, 0, "ChannelOffset", "1" },
-	{ 0x003a021au, DCM_VR_US, 0, "WaveformBitsStored", "1" },
-	{ 0x003a0220u, DCM_VR_DS, 0, "FilterLowFrequency", "1" },
-	{ 0x003a0221u, DCM_VR_DS, 0, "FilterHighFrequency", "1" },
-	{ 0x003a0222u, DCM_VR_DS, 0, "NotchFilterFrequency", "1" },
-	{ 0x003a0223u, DCM_VR_DS, 0, "NotchFilterBandwidth", "1" },
-	{ 0x003a0230u, DCM_VR_FL, 0, "WaveformDataDisplayScale", "1" },
-	{ 0x003a0231u, DCM_VR_US, 0, "WaveformDisplayBackgroundCIELabValue", "3" },
-	{ 0x003a0240u, DCM_VR_SQ, 0, "WaveformPresentationGroupSequence", "1" },
-	{ 0x003a0241u, DCM_VR_US, 0, "PresentationGroupNumber", "1" },
-	{ 0x003a0242u, DCM_VR_SQ, 0, "ChannelDisplaySequence", "1" },
-	{ 0x003a0244u, DCM_VR_US, 0, "ChannelRecommendedDisplayCIELabValue", "3" },
-	{ 0x003a0245u, DCM_VR_FL, 0, "ChannelPosition", "1" },
-	{ 0x003a0246u, DCM_VR_CS, 0, "DisplayShadingFlag", "1" },
-	{ 0x003a0247u, DCM_VR_FL, 0, "FractionalChannelDisplayScale", "1" },
-	{ 0x003a0248u, DCM_VR_FL, 0, "AbsoluteChannelDisplayScale", "1" },
-	{ 0x003a0300u, DCM_VR_SQ, 0, "MultiplexedAudioChannelsDescriptionCodeSequence", "1" },
-	{ 0x003a0301u, DCM_VR_IS, 0, "ChannelIdentificationCode", "1" },
-	{ 0x003a0302u, DCM_VR_CS, 0, "ChannelMode", "1" },
-	{ 0x003a0310u, DCM_VR_UI, 0, "MultiplexGroupUID", "1" },
-	{ 0x003a0311u, DCM_VR_DS, 0, "PowerlineFrequency", "1" },
-	{ 0x003a0312u, DCM_VR_SQ, 0, "ChannelImpedanceSequence", "1" },
-	{ 0x003a0313u, DCM_VR_DS, 0, "ImpedanceValue", "1" },
-	{ 0x003a0314u, DCM_VR_DT, 0, "ImpedanceMeasurementDateTime", "1" },
-	{ 0x003a0315u, DCM_VR_DS, 0, "ImpedanceMeasurementFrequency", "1" },
-	{ 0x003a0316u, DCM_VR_CS, 0, "ImpedanceMeasurementCurrentType", "1" },
-	{ 0x00400001u, DCM_VR_AE, 0, "ScheduledStationAETitle", "1-n" },
-	{ 0x00400002u, DCM_VR_DA, 0, "ScheduledProcedureStepStartDate", "1" },
-	{ 0x00400003u, DCM_VR_TM, 0, "ScheduledProcedureStepStartTime", "1" },
-	{ 0x00400004u, DCM_VR_DA, 0, "ScheduledProcedureStepEndDate", "1" },
-	{ 0x00400005u, DCM_VR_TM, 0, "ScheduledProcedureStepEndTime", "1" },
-	{ 0x00400006u, DCM_VR_PN, 0, "ScheduledPerformingPhysicianName", "1" },
-	{ 0x00400007u, DCM_VR_LO, 0, "ScheduledProcedureStepDescription", "1" },
-	{ 0x00400008u, DCM_VR_SQ, 0, "ScheduledProtocolCodeSequence", "1" },
-	{ 0x00400009u, DCM_VR_SH, 0, "ScheduledProcedureStepID", "1" },
-	{ 0x0040000au, DCM_VR_SQ, 0, "StageCodeSequence", "1" },
-	{ 0x0040000bu, DCM_VR_SQ, 0, "ScheduledPerformingPhysicianIdentificationSequence", "1" },
-	{ 0x00400010u, DCM_VR_SH, 0, "ScheduledStationName", "1-n" },
-	{ 0x00400011u, DCM_VR_SH, 0, "ScheduledProcedureStepLocation", "1" },
-	{ 0x00400012u, DCM_VR_LO, 0, "PreMedication", "1" },
-	{ 0x00400020u, DCM_VR_CS, 0, "ScheduledProcedureStepStatus", "1" },
-	{ 0x00400026u, DCM_VR_SQ, 0, "OrderPlacerIdentifierSequence", "1" },
-	{ 0x00400027u, DCM_VR_SQ, 0, "OrderFillerIdentifierSequence", "1" },
-	{ 0x00400031u, DCM_VR_UT, 0, "LocalNamespaceEntityID", "1" },
-	{ 0x00400032u, DCM_VR_UT, 0, "UniversalEntityID", "1" },
-	{ 0x00400033u, DCM_VR_CS, 0, "UniversalEntityIDType", "1" },
-	{ 0x00400035u, DCM_VR_CS, 0, "IdentifierTypeCode", "1" },
-	{ 0x00400036u, DCM_VR_SQ, 0, "AssigningFacilitySequence", "1" },
-	{ 0x00400039u, DCM_VR_SQ, 0, "AssigningJurisdictionCodeSequence", "1" },
-	{ 0x0040003au, DCM_VR_SQ, 0, "AssigningAgencyOrDepartmentCodeSequence", "1" },
-	{ 0x00400100u, DCM_VR_SQ, 0, "ScheduledProcedureStepSequence", "1" },
-	{ 0x00400220u, DCM_VR_SQ, 0, "ReferencedNonImageCompositeSOPInstanceSequence", "1" },
-	{ 0x00400241u, DCM_VR_AE, 0, "PerformedStationAETitle", "1" },
-	{ 0x00400242u, DCM_VR_SH, 0, "PerformedStationName", "1" },
-	{ 0x00400243u, DCM_VR_SH, 0, "PerformedLocation", "1" },
-	{ 0x00400244u, DCM_VR_DA, 0, "PerformedProcedureStepStartDate", "1" },
-	{ 0x00400245u, DCM_VR_TM, 0, "PerformedProcedureStepStartTime", "1" },
-	{ 0x00400250u, DCM_VR_DA, 0, "PerformedProcedureStepEndDate", "1" },
-	{ 0x00400251u, DCM_VR_TM, 0, "PerformedProcedureStepEndTime", "1" },
-	{ 0x00400252u, DCM_VR_CS, 0, "PerformedProcedureStepStatus", "1" },
-	{ 0x00400253u, DCM_VR_SH, 0, "PerformedProcedureStepID", "1" },
-	{ 0x00400254u, DCM_VR_LO, 0, "PerformedProcedureStepDescription", "1" },
-	{ 0x00400255u, DCM_VR_LO, 0, "PerformedProcedureTypeDescription", "1" },
-	{ 0x00400260u, DCM_VR_SQ, 0, "PerformedProtocolCodeSequence", "1" },
-	{ 0x00400261u, DCM_VR_CS, 0, "PerformedProtocolType", "1" },
-	{ 0x00400270u, DCM_VR_SQ, 0, "ScheduledStepAttributesSequence", "1" },
-	{ 0x00400275u, DCM_VR_SQ, 0, "RequestAttributesSequence", "1" },
-	{ 0x00400280u, DCM_VR_ST, 0, "CommentsOnThePerformedProcedureStep", "1" },
-	{ 0x00400281u, DCM_VR_SQ, 0, "PerformedProcedureStepDiscontinuationReasonCodeSequence", "1" },
-	{ 0x00400293u, DCM_VR_SQ, 0, "QuantitySequence", "1" },
-	{ 0x00400294u, DCM_VR_DS, 0, "Quantity", "1" },
-	{ 0x00400295u, DCM_VR_SQ, 0, "MeasuringUnitsSequence", "1" },
-	{ 0x00400296u, DCM_VR_SQ, 0, "BillingItemSequence", "1" },
-	{ 0x00400300u, DCM_VR_US, DCM_DICT_RETIRED, "TotalTimeOfFluoroscopy", "1" },
-	{ 0x00400301u, DCM_VR_US, DCM_DICT_RETIRED, "TotalNumberOfExposures", "1" },
-	{ 0x00400302u, DCM_VR_US, 0, "EntranceDose", "1" },
-	{ 0x00400303u, DCM_VR_US, 0, "ExposedArea", "1-2" },
-	{ 0x00400306u, DCM_VR_DS, 0, "DistanceSourceToEntrance", "1" },
-	{ 0x00400307u, DCM_VR_DS, DCM_DICT_RETIRED, "DistanceSourceToSupport", "1" },
-	{ 0x0040030eu, DCM_VR_SQ, DCM_DICT_RETIRED, "ExposureDoseSequence", "1" },
-	{ 0x00400310u, DCM_VR_ST, 0, "CommentsOnRadiationDose", "1" },
-	{ 0x00400312u, DCM_VR_DS, 0, "XRayOutput", "1" },
-	{ 0x00400314u, DCM_VR_DS, 0, "HalfValueLayer", "1" },
-	{ 0x00400316u, DCM_VR_DS, 0, "OrganDose", "1" },
-	{ 0x00400318u, DCM_VR_CS, 0, "OrganExposed", "1" },
-	{ 0x00400320u, DCM_VR_SQ, 0, "BillingProcedureStepSequence", "1" },
-	{ 0x00400321u, DCM_VR_SQ, 0, "FilmConsumptionSequence", "1" },
-	{ 0x00400324u, DCM_VR_SQ, 0, "BillingSuppliesAndDevicesSequence", "1" },
-	{ 0x00400330u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedProcedureStepSequence", "1" },
-	{ 0x00400340u, DCM_VR_SQ, 0, "PerformedSeriesSequence", "1" },
-	{ 0x00400400u, DCM_VR_LT, 0, "CommentsOnTheScheduledProcedureStep", "1" },
-	{ 0x00400440u, DCM_VR_SQ, 0, "ProtocolContextSequence", "1" },
-	{ 0x00400441u, DCM_VR_SQ, 0, "ContentItemModifierSequence", "1" },
-	{ 0x00400500u, DCM_VR_SQ, 0, "ScheduledSpecimenSequence", "1" },
-	{ 0x0040050au, DCM_VR_LO, DCM_DICT_RETIRED, "SpecimenAccessionNumber", "1" },
-	{ 0x00400512u, DCM_VR_LO, 0, "ContainerIdentifier", "1" },
-	{ 0x00400513u, DCM_VR_SQ, 0, "IssuerOfTheContainerIdentifierSequence", "1" },
-	{ 0x00400515u, DCM_VR_SQ, 0, "AlternateContainerIdentifierSequence", "1" },
-	{ 0x00400518u, DCM_VR_SQ, 0, "ContainerTypeCodeSequence", "1" },
-	{ 0x0040051au, DCM_VR_LO, 0, "ContainerDescription", "1" },
-	{ 0x00400520u, DCM_VR_SQ, 0, "ContainerComponentSequence", "1" },
-	{ 0x00400550u, DCM_VR_SQ, DCM_DICT_RETIRED, "SpecimenSequence", "1" },
-	{ 0x00400551u, DCM_VR_LO, 0, "SpecimenIdentifier", "1" },
-	{ 0x00400552u, DCM_VR_SQ, DCM_DICT_RETIRED, "SpecimenDescriptionSequenceTrial", "1" },
-	{ 0x00400553u, DCM_VR_ST, DCM_DICT_RETIRED, "SpecimenDescriptionTrial", "1" },
-	{ 0x00400554u, DCM_VR_UI, 0, "SpecimenUID", "1" },
-	{ 0x00400555u, DCM_VR_SQ, 0, "AcquisitionContextSequence", "1" },
-	{ 0x00400556u, DCM_VR_ST, 0, "AcquisitionContextDescription", "1" },
-	{ 0x00400560u, DCM_VR_SQ, 0, "SpecimenDescriptionSequence", "1" },
-	{ 0x00400562u, DCM_VR_SQ, 0, "IssuerOfTheSpecimenIdentifierSequence", "1" },
-	{ 0x0040059au, DCM_VR_SQ, 0, "SpecimenTypeCodeSequence", "1" },
-	{ 0x00400600u, DCM_VR_LO, 0, "SpecimenShortDescription", "1" },
-	{ 0x00400602u, DCM_VR_UT, 0, "SpecimenDetailedDescription", "1" },
-	{ 0x00400610u, DCM_VR_SQ, 0, "SpecimenPreparationSequence", "1" },
-	{ 0x00400612u, DCM_VR_SQ, 0, "SpecimenPreparationStepContentItemSequence", "1" },
-	{ 0x00400620u, DCM_VR_SQ, 0, "SpecimenLocalizationContentItemSequence", "1" },
-	{ 0x004006fau, DCM_VR_LO, DCM_DICT_RETIRED, "SlideIdentifier", "1" },
-	{ 0x00400710u, DCM_VR_SQ, 0, "WholeSlideMicroscopyImageFrameTypeSequence", "1" },
-	{ 0x0040071au, DCM_VR_SQ, 0, "ImageCenterPointCoordinatesSequence", "1" },
-	{ 0x0040072au, DCM_VR_DS, 0, "XOffsetInSlideCoordinateSystem", "1" },
-	{ 0x0040073au, DCM_VR_DS, 0, "YOffsetInSlideCoordinateSystem", "1" },
-	{ 0x0040074au, DCM_VR_DS, 0, "ZOffsetInSlideCoordinateSystem", "1" },
-	{ 0x004008d8u, DCM_VR_SQ, DCM_DICT_RETIRED, "PixelSpacingSequence", "1" },
-	{ 0x004008dau, DCM_VR_SQ, DCM_DICT_RETIRED, "CoordinateSystemAxisCodeSequence", "1" },
-	{ 0x004008eau, DCM_VR_SQ, 0, "MeasurementUnitsCodeSequence", "1" },
-	{ 0x004009f8u, DCM_VR_SQ, DCM_DICT_RETIRED, "VitalStainCodeSequenceTrial", "1" },
-	{ 0x00401001u, DCM_VR_SH, 0, "RequestedProcedureID", "1" },
-	{ 0x00401002u, DCM_VR_LO, 0, "ReasonForTheRequestedProcedure", "1" },
-	{ 0x00401003u, DCM_VR_SH, 0, "RequestedProcedurePriority", "1" },
-	{ 0x00401004u, DCM_VR_LO, 0, "PatientTransportArrangements", "1" },
-	{ 0x00401005u, DCM_VR_LO, 0, "RequestedProcedureLocation", "1" },
-	{ 0x00401006u, DCM_VR_SH, DCM_DICT_RETIRED, "PlacerOrderNumberProcedure", "1" },
-	{ 0x00401007u, DCM_VR_SH, DCM_DICT_RETIRED, "FillerOrderNumberProcedure", "1" },
-	{ 0x00401008u, DCM_VR_LO, 0, "ConfidentialityCode", "1" },
-	{ 0x00401009u, DCM_VR_SH, 0, "ReportingPriority", "1" },
-	{ 0x0040100au, DCM_VR_SQ, 0, "ReasonForRequestedProcedureCodeSequence", "1" },
-	{ 0x00401010u, DCM_VR_PN, 0, "NamesOfIntendedRecipientsOfResults", "1-n" },
-	{ 0x00401011u, DCM_VR_SQ, 0, "IntendedRecipientsOfResultsIdentificationSequence", "1" },
-	{ 0x00401012u, DCM_VR_SQ, 0, "ReasonForPerformedProcedureCodeSequence", "1" },
-	{ 0x00401060u, DCM_VR_LO, DCM_DICT_RETIRED, "RequestedProcedureDescriptionTrial", "1" },
-	{ 0x00401101u, DCM_VR_SQ, 0, "PersonIdentificationCodeSequence", "1" },
-	{ 0x00401102u, DCM_VR_ST, 0, "PersonAddress", "1" },
-	{ 0x00401103u, DCM_VR_LO, 0, "PersonTelephoneNumbers", "1-n" },
-	{ 0x00401104u, DCM_VR_LT, 0, "PersonTelecomInformation", "1" },
-	{ 0x00401400u, DCM_VR_LT, 0, "RequestedProcedureComments", "1" },
-	{ 0x00402001u, DCM_VR_LO, DCM_DICT_RETIRED, "ReasonForTheImagingServiceRequest", "1" },
-	{ 0x00402004u, DCM_VR_DA, 0, "IssueDateOfImagingServiceRequest", "1" },
-	{ 0x00402005u, DCM_VR_TM, 0, "IssueTimeOfImagingServiceRequest", "1" },
-	{ 0x00402006u, DCM_VR_SH, DCM_DICT_RETIRED, "PlacerOrderNumberImagingServiceRequestRetired", "1" },
-	{ 0x00402007u, DCM_VR_SH, DCM_DICT_RETIRED, "FillerOrderNumberImagingServiceRequestRetired", "1" },
-	{ 0x00402008u, DCM_VR_PN, 0, "OrderEnteredBy", "1" },
-	{ 0x00402009u, DCM_VR_SH, 0, "OrderEntererLocation", "1" },
-	{ 0x00402010u, DCM_VR_SH, 0, "OrderCallbackPhoneNumber", "1" },
-	{ 0x00402011u, DCM_VR_LT, 0, "OrderCallbackTelecomInformation", "1" },
-	{ 0x00402016u, DCM_VR_LO, 0, "PlacerOrderNumberImagingServiceRequest", "1" },
-	{ 0x00402017u, DCM_VR_LO, 0, "FillerOrderNumberImagingServiceRequest", "1" },
-	{ 0x00402400u, DCM_VR_LT, 0, "ImagingServiceRequestComments", "1" },
-	{ 0x00403001u, DCM_VR_LO, 0, "ConfidentialityConstraintOnPatientDataDescription", "1" },
-	{ 0x00404001u, DCM_VR_CS, DCM_DICT_RETIRED, "GeneralPurposeScheduledProcedureStepStatus", "1" },
-	{ 0x00404002u, DCM_VR_CS, DCM_DICT_RETIRED, "GeneralPurposePerformedProcedureStepStatus", "1" },
-	{ 0x00404003u, DCM_VR_CS, DCM_DICT_RETIRED, "GeneralPurposeScheduledProcedureStepPriority", "1" },
-	{ 0x00404004u, DCM_VR_SQ, DCM_DICT_RETIRED, "ScheduledProcessingApplicationsCodeSequence", "1" },
-	{ 0x00404005u, DCM_VR_DT, 0, "ScheduledProcedureStepStartDateTime", "1" },
-	{ 0x00404006u, DCM_VR_CS, DCM_DICT_RETIRED, "MultipleCopiesFlag", "1" },
-	{ 0x00404007u, DCM_VR_SQ, DCM_DICT_RETIRED, "PerformedProcessingApplicationsCodeSequence", "1" },
-	{ 0x00404008u, DCM_VR_DT, 0, "ScheduledProcedureStepExpirationDateTime", "1" },
-	{ 0x00404009u, DCM_VR_SQ, 0, "HumanPerformerCodeSequence", "1" },
-	{ 0x00404010u, DCM_VR_DT, 0, "ScheduledProcedureStepModificationDateTime", "1" },
-	{ 0x00404011u, DCM_VR_DT, 0, "ExpectedCompletionDateTime", "1" },
-	{ 0x00404015u, DCM_VR_SQ, DCM_DICT_RETIRED, "ResultingGeneralPurposePerformedProcedureStepsSequence", "1" },
-	{ 0x00404016u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedGeneralPurposeScheduledProcedureStepSequence", "1" },
-	{ 0x00404018u, DCM_VR_SQ, 0, "ScheduledWorkitemCodeSequence", "1" },
-	{ 0x00404019u, DCM_VR_SQ, 0, "PerformedWorkitemCodeSequence", "1" },
-	{ 0x00404020u, DCM_VR_CS, DCM_DICT_RETIRED, "InputAvailabilityFlag", "1" },
-	{ 0x00404021u, DCM_VR_SQ, 0, "InputInformationSequence", "1" },
-	{ 0x00404022u, DCM_VR_SQ, DCM_DICT_RETIRED, "RelevantInformationSequence", "1" },
-	{ 0x00404023u, DCM_VR_UI, DCM_DICT_RETIRED, "ReferencedGeneralPurposeScheduledProcedureStepTransactionUID", "1" },
-	{ 0x00404025u, DCM_VR_SQ, 0, "ScheduledStationNameCodeSequence", "1" },
-	{ 0x00404026u, DCM_VR_SQ, 0, "ScheduledStationClassCodeSequence", "1" },
-	{ 0x00404027u, DCM_VR_SQ, 0, "ScheduledStationGeographicLocationCodeSequence", "1" },
-	{ 0x00404028u, DCM_VR_SQ, 0, "PerformedStationNameCodeSequence", "1" },
-	{ 0x00404029u, DCM_VR_SQ, 0, "PerformedStationClassCodeSequence", "1" },
-	{ 0x00404030u, DCM_VR_SQ, 0, "PerformedStationGeographicLocationCodeSequence", "1" },
-	{ 0x00404031u, DCM_VR_SQ, DCM_DICT_RETIRED, "RequestedSubsequentWorkitemCodeSequence", "1" },
-	{ 0x00404032u, DCM_VR_SQ, DCM_DICT_RETIRED, "NonDICOMOutputCodeSequence", "1" },
-	{ 0x00404033u, DCM_VR_SQ, 0, "OutputInformationSequence", "1" },
-	{ 0x00404034u, DCM_VR_SQ, 0, "ScheduledHumanPerformersSequence", "1" },
-	{ 0x00404035u, DCM_VR_SQ, 0, "ActualHumanPerformersSequence", "1" },
-	{ 0x00404036u, DCM_VR_LO, 0, "HumanPerformerOrganization", "1" },
-	{ 0x00404037u, DCM_VR_PN, 0, "HumanPerformerName", "1" },
-	{ 0x00404040u, DCM_VR_CS, 0, "RawDataHandling", "1" },
-	{ 0x00404041u, DCM_VR_CS, 0, "InputReadinessState", "1" },
-	{ 0x00404050u, DCM_VR_DT, 0, "PerformedProcedureStepStartDateTime", "1" },
-	{ 0x00404051u, DCM_VR_DT, 0, "PerformedProcedureStepEndDateTime", "1" },
-	{ 0x00404052u, DCM_VR_DT, 0, "ProcedureStepCancellationDateTime", "1" },
-	{ 0x00404070u, DCM_VR_SQ, 0, "OutputDestinationSequence", "1" },
-	{ 0x00404071u, DCM_VR_SQ, 0, "DICOMStorageSequence", "1" },
-	{ 0x00404072u, DCM_VR_SQ, 0, "STOWRSStorageSequence", "1" },
-	{ 0x00404073u, DCM_VR_UR, 0, "StorageURL", "1" },
-	{ 0x00404074u, DCM_VR_SQ, 0, "XDSStorageSequence", "1" },
-	{ 0x00408302u, DCM_VR_DS, 0, "EntranceDoseInmGy", "1" },
-	{ 0x00408303u, DCM_VR_CS, 0, "EntranceDoseDerivation", "1" },
-	{ 0x00409092u, DCM_VR_SQ, 0, "ParametricMapFrameTypeSequence", "1" },
-	{ 0x00409094u, DCM_VR_SQ, 0, "ReferencedImageRealWorldValueMappingSequence", "1" },
-	{ 0x00409096u, DCM_VR_SQ, 0, "RealWorldValueMappingSequence", "1" },
-	{ 0x00409098u, DCM_VR_SQ, 0, "PixelValueMappingCodeSequence", "1" },
-	{ 0x00409210u, DCM_VR_SH, 0, "LUTLabel", "1" },
-	{ 0x00409211u, DCM_VR_US, DCM_DICT_XS, "RealWorldValueLastValueMapped", "1" },
-	{ 0x00409212u, DCM_VR_FD, 0, "RealWorldValueLUTData", "1-n" },
-	{ 0x00409213u, DCM_VR_FD, 0, "DoubleFloatRealWorldValueLastValueMapped", "1" },
-	{ 0x00409214u, DCM_VR_FD, 0, "DoubleFloatRealWorldValueFirstValueMapped", "1" },
-	{ 0x00409216u, DCM_VR_US, DCM_DICT_XS, "RealWorldValueFirstValueMapped", "1" },
-	{ 0x00409220u, DCM_VR_SQ, 0, "QuantityDefinitionSequence", "1" },
-	{ 0x00409224u, DCM_VR_FD, 0, "RealWorldValueIntercept", "1" },
-	{ 0x00409225u, DCM_VR_FD, 0, "RealWorldValueSlope", "1" },
-	{ 0x0040a007u, DCM_VR_CS, DCM_DICT_RETIRED, "FindingsFlagTrial", "1" },
-	{ 0x0040a010u, DCM_VR_CS, 0, "RelationshipType", "1" },
-	{ 0x0040a020u, DCM_VR_SQ, DCM_DICT_RETIRED, "FindingsSequenceTrial", "1" },
-	{ 0x0040a021u, DCM_VR_UI, DCM_DICT_RETIRED, "FindingsGroupUIDTrial", "1" },
-	{ 0x0040a022u, DCM_VR_UI, DCM_DICT_RETIRED, "ReferencedFindingsGroupUIDTrial", "1" },
-	{ 0x0040a023u, DCM_VR_DA, DCM_DICT_RETIRED, "FindingsGroupRecordingDateTrial", "1" },
-	{ 0x0040a024u, DCM_VR_TM, DCM_DICT_RETIRED, "FindingsGroupRecordingTimeTrial", "1" },
-	{ 0x0040a026u, DCM_VR_SQ, DCM_DICT_RETIRED, "FindingsSourceCategoryCodeSequenceTrial", "1" },
-	{ 0x0040a027u, DCM_VR_LO, 0, "VerifyingOrganization", "1" },
-	{ 0x0040a028u, DCM_VR_SQ, DCM_DICT_RETIRED, "DocumentingOrganizationIdentifierCodeSequenceTrial", "1" },
-	{ 0x0040a030u, DCM_VR_DT, 0, "VerificationDateTime", "1" },
-	{ 0x0040a032u, DCM_VR_DT, 0, "ObservationDateTime", "1" },
-	{ 0x0040a033u, DCM_VR_DT, 0, "ObservationStartDateTime", "1" },
-	{ 0x0040a040u, DCM_VR_CS, 0, "ValueType", "1" },
-	{ 0x0040a043u, DCM_VR_SQ, 0, "ConceptNameCodeSequence", "1" },
-	{ 0x0040a047u, DCM_VR_LO, DCM_DICT_RETIRED, "MeasurementPrecisionDescriptionTrial", "1" },
-	{ 0x0040a050u, DCM_VR_CS, 0, "ContinuityOfContent", "1" },
-	{ 0x0040a057u, DCM_VR_CS, DCM_DICT_RETIRED, "UrgencyOrPriorityAlertsTrial", "1-n" },
-	{ 0x0040a060u, DCM_VR_LO, DCM_DICT_RETIRED, "SequencingIndicatorTrial", "1" },
-	{ 0x0040a066u, DCM_VR_SQ, DCM_DICT_RETIRED, "DocumentIdentifierCodeSequenceTrial", "1" },
-	{ 0x0040a067u, DCM_VR_PN, DCM_DICT_RETIRED, "DocumentAuthorTrial", "1" },
-	{ 0x0040a068u, DCM_VR_SQ, DCM_DICT_RETIRED, "DocumentAuthorIdentifierCodeSequenceTrial", "1" },
-	{ 0x0040a070u, DCM_VR_SQ, DCM_DICT_RETIRED, "IdentifierCodeSequenceTrial", "1" },
-	{ 0x0040a073u, DCM_VR_SQ, 0, "VerifyingObserverSequence", "1" },
-	{ 0x0040a074u, DCM_VR_OB, DCM_DICT_RETIRED, "ObjectBinaryIdentifierTrial", "1" },
-	{ 0x0040a075u, DCM_VR_PN, 0, "VerifyingObserverName", "1" },
-	{ 0x0040a076u, DCM_VR_SQ, DCM_DICT_RETIRED, "DocumentingObserverIdentifierCodeSequenceTrial", "1" },
-	{ 0x0040a078u, DCM_VR_SQ, 0, "AuthorObserverSequence", "1" },
-	{ 0x0040a07au, DCM_VR_SQ, 0, "ParticipantSequence", "1" },
-	{ 0x0040a07cu, DCM_VR_SQ, 0, "CustodialOrganizationSequence", "1" },
-	{ 0x0040a080u, DCM_VR_CS, 0, "ParticipationType", "1" },
-	{ 0x0040a082u, DCM_VR_DT, 0, "ParticipationDateTime", "1" },
-	{ 0x0040a084u, DCM_VR_CS, 0, "ObserverType", "1" },
-	{ 0x0040a085u, DCM_VR_SQ, DCM_DICT_RETIRED, "ProcedureIdentifierCodeSequenceTrial", "1" },
-	{ 0x0040a088u, DCM_VR_SQ, 0, "VerifyingObserverIdentificationCodeSequence", "1" },
-	{ 0x0040a089u, DCM_VR_OB, DCM_DICT_RETIRED, "ObjectDirectoryBinaryIdentifierTrial", "1" },
-	{ 0x0040a090u, DCM_VR_SQ, DCM_DICT_RETIRED, "EquivalentCDADocumentSequence", "1" },
-	{ 0x0040a0b0u, DCM_VR_US, 0, "ReferencedWaveformChannels", "2-2n" },
-	{ 0x0040a110u, DCM_VR_DA, DCM_DICT_RETIRED, "DateOfDocumentOrVerbalTransactionTrial", "1" },
-	{ 0x0040a112u, DCM_VR_TM, DCM_DICT_RETIRED, "TimeOfDocumentCreationOrVerbalTransactionTrial", "1" },
-	{ 0x0040a120u, DCM_VR_DT, 0, "DateTime", "1" },
-	{ 0x0040a121u, DCM_VR_DA, 0, "Date", "1" },
-	{ 0x0040a122u, DCM_VR_TM, 0, "Time", "1" },
-	{ 0x0040a123u, DCM_VR_PN, 0, "PersonName", "1" },
-	{ 0x0040a124u, DCM_VR_UI, 0, "UID", "1" },
-	{ 0x0040a125u, DCM_VR_CS, DCM_DICT_RETIRED, "ReportStatusIDTrial", "2" },
-	{ 0x0040a130u, DCM_VR_CS, 0, "TemporalRangeType", "1" },
-	{ 0x0040a132u, DCM_VR_UL, 0, "ReferencedSamplePositions", "1-n" },
-	{ 0x0040a136u, DCM_VR_US, DCM_DICT_RETIRED, "ReferencedFrameNumbers", "1-n" },
-	{ 0x0040a138u, DCM_VR_DS, 0, "ReferencedTimeOffsets", "1-n" },
-	{ 0x0040a13au, DCM_VR_DT, 0, "ReferencedDateTime", "1-n" },
-	{ 0x0040a160u, DCM_VR_UT, 0, "TextValue", "1" },
-	{ 0x0040a161u, DCM_VR_FD, 0, "FloatingPointValue", "1-n" },
-	{ 0x0040a162u, DCM_VR_SL, 0, "RationalNumeratorValue", "1-n" },
-	{ 0x0040a163u, DCM_VR_UL, 0, "RationalDenominatorValue", "1-n" },
-	{ 0x0040a167u, DCM_VR_SQ, DCM_DICT_RETIRED, "ObservationCategoryCodeSequenceTrial", "1" },
-	{ 0x0040a168u, DCM_VR_SQ, 0, "ConceptCodeSequence", "1" },
-	{ 0x0040a16au, DCM_VR_ST, DCM_DICT_RETIRED, "BibliographicCitationTrial", "1" },
-	{ 0x0040a170u, DCM_VR_SQ, 0, "PurposeOfReferenceCodeSequence", "1" },
-	{ 0x0040a171u, DCM_VR_UI, 0, "ObservationUID", "1" },
-	{ 0x0040a172u, DCM_VR_UI, DCM_DICT_RETIRED, "ReferencedObservationUIDTrial", "1" },
-	{ 0x0040a173u, DCM_VR_CS, DCM_DICT_RETIRED, "ReferencedObservationClassTrial", "1" },
-	{ 0x0040a174u, DCM_VR_CS, DCM_DICT_RETIRED, "ReferencedObjectObservationClassTrial", "1" },
-	{ 0x0040a180u, DCM_VR_US, 0, "AnnotationGroupNumber", "1" },
-	{ 0x0040a192u, DCM_VR_DA, DCM_DICT_RETIRED, "ObservationDateTrial", "1" },
-	{ 0x0040a193u, DCM_VR_TM, DCM_DICT_RETIRED, "ObservationTimeTrial", "1" },
-	{ 0x0040a194u, DCM_VR_CS, DCM_DICT_RETIRED, "MeasurementAutomationTrial", "1" },
-	{ 0x0040a195u, DCM_VR_SQ, 0, "ModifierCodeSequence", "1" },
-	{ 0x0040a224u, DCM_VR_ST, DCM_DICT_RETIRED, "IdentificationDescriptionTrial", "1" },
-	{ 0x0040a290u, DCM_VR_CS, DCM_DICT_RETIRED, "CoordinatesSetGeometricTypeTrial", "1" },
-	{ 0x0040a296u, DCM_VR_SQ, DCM_DICT_RETIRED, "AlgorithmCodeSequenceTrial", "1" },
-	{ 0x0040a297u, DCM_VR_ST, DCM_DICT_RETIRED, "AlgorithmDescriptionTrial", "1" },
-	{ 0x0040a29au, DCM_VR_SL, DCM_DICT_RETIRED, "PixelCoordinatesSetTrial", "2-2n" },
-	{ 0x0040a300u, DCM_VR_SQ, 0, "MeasuredValueSequence", "1" },
-	{ 0x0040a301u, DCM_VR_SQ, 0, "NumericValueQualifierCodeSequence", "1" },
-	{ 0x0040a307u, DCM_VR_PN, DCM_DICT_RETIRED, "CurrentObserverTrial", "1" },
-	{ 0x0040a30au, DCM_VR_DS, 0, "NumericValue", "1-n" },
-	{ 0x0040a313u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedAccessionSequenceTrial", "1" },
-	{ 0x0040a33au, DCM_VR_ST, DCM_DICT_RETIRED, "ReportStatusCommentTrial", "1" },
-	{ 0x0040a340u, DCM_VR_SQ, DCM_DICT_RETIRED, "ProcedureContextSequenceTrial", "1" },
-	{ 0x0040a352u, DCM_VR_PN, DCM_DICT_RETIRED, "VerbalSourceTrial", "1" },
-	{ 0x0040a353u, DCM_VR_ST, DCM_DICT_RETIRED, "AddressTrial", "1" },
-	{ 0x0040a354u, DCM_VR_LO, DCM_DICT_RETIRED, "TelephoneNumberTrial", "1" },
-	{ 0x0040a358u, DCM_VR_SQ, DCM_DICT_RETIRED, "VerbalSourceIdentifierCodeSequenceTrial", "1" },
-	{ 0x0040a360u, DCM_VR_SQ, 0, "PredecessorDocumentsSequence", "1" },
-	{ 0x0040a370u, DCM_VR_SQ, 0, "ReferencedRequestSequence", "1" },
-	{ 0x0040a372u, DCM_VR_SQ, 0, "PerformedProcedureCodeSequence", "1" },
-	{ 0x0040a375u, DCM_VR_SQ, 0, "CurrentRequestedProcedureEvidenceSequence", "1" },
-	{ 0x0040a380u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReportDetailSequenceTrial", "1" },
-	{ 0x0040a385u, DCM_VR_SQ, 0, "PertinentOtherEvidenceSequence", "1" },
-	{ 0x0040a390u, DCM_VR_SQ, 0, "HL7StructuredDocumentReferenceSequence", "1" },
-	{ 0x0040a402u, DCM_VR_UI, DCM_DICT_RETIRED, "ObservationSubjectUIDTrial", "1" },
-	{ 0x0040a403u, DCM_VR_CS, DCM_DICT_RETIRED, "ObservationSubjectClassTrial", "1" },
-	{ 0x0040a404u, DCM_VR_SQ, DCM_DICT_RETIRED, "ObservationSubjectTypeCodeSequenceTrial", "1" },
-	{ 0x0040a491u, DCM_VR_CS, 0, "CompletionFlag", "1" },
-	{ 0x0040a492u, DCM_VR_LO, 0, "CompletionFlagDescription", "1" },
-	{ 0x0040a493u, DCM_VR_CS, 0, "VerificationFlag", "1" },
-	{ 0x0040a494u, DCM_VR_CS, 0, "ArchiveRequested", "1" },
-	{ 0x0040a496u, DCM_VR_CS, 0, "PreliminaryFlag", "1" },
-	{ 0x0040a504u, DCM_VR_SQ, 0, "ContentTemplateSequence", "1" },
-	{ 0x0040a525u, DCM_VR_SQ, 0, "IdenticalDocumentsSequence", "1" },
-	{ 0x0040a600u, DCM_VR_CS, DCM_DICT_RETIRED, "ObservationSubjectContextFlagTrial", "1" },
-	{ 0x0040a601u, DCM_VR_CS, DCM_DICT_RETIRED, "ObserverContextFlagTrial", "1" },
-	{ 0x0040a603u, DCM_VR_CS, DCM_DICT_RETIRED, "ProcedureContextFlagTrial", "1" },
-	{ 0x0040a730u, DCM_VR_SQ, 0, "ContentSequence", "1" },
-	{ 0x0040a731u, DCM_VR_SQ, DCM_DICT_RETIRED, "RelationshipSequenceTrial", "1" },
-	{ 0x0040a732u, DCM_VR_SQ, DCM_DICT_RETIRED, "RelationshipTypeCodeSequenceTrial", "1" },
-	{ 0x0040a744u, DCM_VR_SQ, DCM_DICT_RETIRED, "LanguageCodeSequenceTrial", "1" },
-	{ 0x0040a801u, DCM_VR_SQ, 0, "TabulatedValuesSequence", "1" },
-	{ 0x0040a802u, DCM_VR_UL, 0, "NumberOfTableRows", "1" },
-	{ 0x0040a803u, DCM_VR_UL, 0, "NumberOfTableColumns", "1" },
-	{ 0x0040a804u, DCM_VR_UL, 0, "TableRowNumber", "1" },
-	{ 0x0040a805u, DCM_VR_UL, 0, "TableColumnNumber", "1" },
-	{ 0x0040a806u, DCM_VR_SQ, 0, "TableRowDefinitionSequence", "1" },
-	{ 0x0040a807u, DCM_VR_SQ, 0, "TableColumnDefinitionSequence", "1" },
-	{ 0x0040a808u, DCM_VR_SQ, 0, "CellValuesSequence", "1" },
-	{ 0x0040a992u, DCM_VR_ST, DCM_DICT_RETIRED, "UniformResourceLocatorTrial", "1" },
-	{ 0x0040b020u, DCM_VR_SQ, 0, "WaveformAnnotationSequence", "1" },
-	{ 0x0040db00u, DCM_VR_CS, 0, "TemplateIdentifier", "1" },
-	{ 0x0040db06u, DCM_VR_DT, DCM_DICT_RETIRED, "TemplateVersion", "1" },
-	{ 0x0040db07u, DCM_VR_DT, DCM_DICT_RETIRED, "TemplateLocalVersion", "1" },
-	{ 0x0040db0bu, DCM_VR_CS, DCM_DICT_RETIRED, "TemplateExtensionFlag", "1" },
-	{ 0x0040db0cu, DCM_VR_UI, DCM_DICT_RETIRED, "TemplateExtensionOrganizationUID", "1" },
-	{ 0x0040db0du, DCM_VR_UI, DCM_DICT_RETIRED, "TemplateExtensionCreatorUID", "1" },
-	{ 0x0040db73u, DCM_VR_UL, 0, "ReferencedContentItemIdentifier", "1-n" },
-	{ 0x0040e001u, DCM_VR_ST, 0, "HL7InstanceIdentifier", "1" },
-	{ 0x0040e004u, DCM_VR_DT, 0, "HL7DocumentEffectiveTime", "1" },
-	{ 0x0040e006u, DCM_VR_SQ, 0, "HL7DocumentTypeCodeSequence", "1" },
-	{ 0x0040e008u, DCM_VR_SQ, 0, "DocumentClassCodeSequence", "1" },
-	{ 0x0040e010u, DCM_VR_UR, 0, "RetrieveURI", "1" },
-	{ 0x0040e011u, DCM_VR_UI, 0, "RetrieveLocationUID", "1" },
-	{ 0x0040e020u, DCM_VR_CS, 0, "TypeOfInstances", "1" },
-	{ 0x0040e021u, DCM_VR_SQ, 0, "DICOMRetrievalSequence", "1" },
-	{ 0x0040e022u, DCM_VR_SQ, 0, "DICOMMediaRetrievalSequence", "1" },
-	{ 0x0040e023u, DCM_VR_SQ, 0, "WADORetrievalSequence", "1" },
-	{ 0x0040e024u, DCM_VR_SQ, 0, "XDSRetrievalSequence", "1" },
-	{ 0x0040e025u, DCM_VR_SQ, 0, "WADORSRetrievalSequence", "1" },
-	{ 0x0040e030u, DCM_VR_UI, 0, "RepositoryUniqueID", "1" },
-	{ 0x0040e031u, DCM_VR_UI, 0, "HomeCommunityID", "1" },
-	{ 0x00420010u, DCM_VR_ST, 0, "DocumentTitle", "1" },
-	{ 0x00420011u, DCM_VR_OB, 0, "EncapsulatedDocument", "1" },
-	{ 0x00420012u, DCM_VR_LO, 0, "MIMETypeOfEncapsulatedDocument", "1" },
-	{ 0x00420013u, DCM_VR_SQ, 0, "SourceInstanceSequence", "1" },
-	{ 0x00420014u, DCM_VR_LO, 0, "ListOfMIMETypes", "1-n" },
-	{ 0x00420015u, DCM_VR_UL, 0, "EncapsulatedDocumentLength", "1" },
-	{ 0x00440001u, DCM_VR_ST, 0, "ProductPackageIdentifier", "1" },
-	{ 0x00440002u, DCM_VR_CS, 0, "SubstanceAdministrationApproval", "1" },
-	{ 0x00440003u, DCM_VR_LT, 0, "ApprovalStatusFurtherDescription", "1" },
-	{ 0x00440004u, DCM_VR_DT, 0, "ApprovalStatusDateTime", "1" },
-	{ 0x00440007u, DCM_VR_SQ, 0, "ProductTypeCodeSequence", "1" },
-	{ 0x00440008u, DCM_VR_LO, 0, "ProductName", "1-n" },
-	{ 0x00440009u, DCM_VR_LT, 0, "ProductDescription", "1" },
-	{ 0x0044000au, DCM_VR_LO, 0, "ProductLotIdentifier", "1" },
-	{ 0x0044000bu, DCM_VR_DT, 0, "ProductExpirationDateTime", "1" },
-	{ 0x00440010u, DCM_VR_DT, 0, "SubstanceAdministrationDateTime", "1" },
-	{ 0x00440011u, DCM_VR_LO, 0, "SubstanceAdministrationNotes", "1" },
-	{ 0x00440012u, DCM_VR_LO, 0, "SubstanceAdministrationDeviceID", "1" },
-	{ 0x00440013u, DCM_VR_SQ, 0, "ProductParameterSequence", "1" },
-	{ 0x00440019u, DCM_VR_SQ, 0, "SubstanceAdministrationParameterSequence", "1" },
-	{ 0x00440100u, DCM_VR_SQ, 0, "ApprovalSequence", "1" },
-	{ 0x00440101u, DCM_VR_SQ, 0, "AssertionCodeSequence", "1" },
-	{ 0x00440102u, DCM_VR_UI, 0, "AssertionUID", "1" },
-	{ 0x00440103u, DCM_VR_SQ, 0, "AsserterIdentificationSequence", "1" },
-	{ 0x00440104u, DCM_VR_DT, 0, "AssertionDateTime", "1" },
-	{ 0x00440105u, DCM_VR_DT, 0, "AssertionExpirationDateTime", "1" },
-	{ 0x00440106u, DCM_VR_UT, 0, "AssertionComments", "1" },
-	{ 0x00440107u, DCM_VR_SQ, 0, "RelatedAssertionSequence", "1" },
-	{ 0x00440108u, DCM_VR_UI, 0, "ReferencedAssertionUID", "1" },
-	{ 0x00440109u, DCM_VR_SQ, 0, "ApprovalSubjectSequence", "1" },
-	{ 0x0044010au, DCM_VR_SQ, 0, "OrganizationalRoleCodeSequence", "1" },
-	{ 0x00460012u, DCM_VR_LO, 0, "LensDescription", "1" },
-	{ 0x00460014u, DCM_VR_SQ, 0, "RightLensSequence", "1" },
-	{ 0x00460015u, DCM_VR_SQ, 0, "LeftLensSequence", "1" },
-	{ 0x00460016u, DCM_VR_SQ, 0, "UnspecifiedLateralityLensSequence", "1" },
-	{ 0x00460018u, DCM_VR_SQ, 0, "CylinderSequence", "1" },
-	{ 0x00460028u, DCM_VR_SQ, 0, "PrismSequence", "1" },
-	{ 0x00460030u, DCM_VR_FD, 0, "HorizontalPrismPower", "1" },
-	{ 0x00460032u, DCM_VR_CS, 0, "HorizontalPrismBase", "1" },
-	{ 0x00460034u, DCM_VR_FD, 0, "VerticalPrismPower", "1" },
-	{ 0x00460036u, DCM_VR_CS, 0, "VerticalPrismBase", "1" },
-	{ 0x00460038u, DCM_VR_CS, 0, "LensSegmentType", "1" },
-	{ 0x00460040u, DCM_VR_FD, 0, "OpticalTransmittance", "1" },
-	{ 0x00460042u, DCM_VR_FD, 0, "ChannelWidth", "1" },
-	{ 0x00460044u, DCM_VR_FD, 0, "PupilSize", "1" },
-	{ 0x00460046u, DCM_VR_FD, 0, "CornealSize", "1" },
-	{ 0x00460047u, DCM_VR_SQ, 0, "CornealSizeSequence", "1" },
-	{ 0x00460050u, DCM_VR_SQ, 0, "AutorefractionRightEyeSequence", "1" },
-	{ 0x00460052u, DCM_VR_SQ, 0, "AutorefractionLeftEyeSequence", "1" },
-	{ 0x00460060u, DCM_VR_FD, 0, "DistancePupillaryDistance", "1" },
-	{ 0x00460062u, DCM_VR_FD, 0, "NearPupillaryDistance", "1" },
-	{ 0x00460063u, DCM_VR_FD, 0, "IntermediatePupillaryDistance", "1" },
-	{ 0x00460064u, DCM_VR_FD, 0, "OtherPupillaryDistance", "1" },
-	{ 0x00460070u, DCM_VR_SQ, 0, "KeratometryRightEyeSequence", "1" },
-	{ 0x00460071u, DCM_VR_SQ, 0, "KeratometryLeftEyeSequence", "1" },
-	{ 0x00460074u, DCM_VR_SQ, 0, "SteepKeratometricAxisSequence", "1" },
-	{ 0x00460075u, DCM_VR_FD, 0, "RadiusOfCurvature", "1" },
-	{ 0x00460076u, DCM_VR_FD, 0, "KeratometricPower", "1" },
-	{ 0x00460077u, DCM_VR_FD, 0, "KeratometricAxis", "1" },
-	{ 0x00460080u, DCM_VR_SQ, 0, "FlatKeratometricAxisSequence", "1" },
-	{ 0x00460092u, DCM_VR_CS, 0, "BackgroundColor", "1" },
-	{ 0x00460094u, DCM_VR_CS, 0, "Optotype", "1" },
-	{ 0x00460095u, DCM_VR_CS, 0, "OptotypePresentation", "1" },
-	{ 0x00460097u, DCM_VR_SQ, 0, "SubjectiveRefractionRightEyeSequence", "1" },
-	{ 0x00460098u, DCM_VR_SQ, 0, "SubjectiveRefractionLeftEyeSequence", "1" },
-	{ 0x00460100u, DCM_VR_SQ, 0, "AddNearSequence", "1" },
-	{ 0x00460101u, DCM_VR_SQ, 0, "AddIntermediateSequence", "1" },
-	{ 0x00460102u, DCM_VR_SQ, 0, "AddOtherSequence", "1" },
-	{ 0x00460104u, DCM_VR_FD, 0, "AddPower", "1" },
-	{ 0x00460106u, DCM_VR_FD, 0, "ViewingDistance", "1" },
-	{ 0x00460110u, DCM_VR_SQ, 0, "CorneaMeasurementsSequence", "1" },
-	{ 0x00460111u, DCM_VR_SQ, 0, "SourceOfCorneaMeasurementDataCodeSequence", "1" },
-	{ 0x00460112u, DCM_VR_SQ, 0, "SteepCornealAxisSequence", "1" },
-	{ 0x00460113u, DCM_VR_SQ, 0, "FlatCornealAxisSequence", "1" },
-	{ 0x00460114u, DCM_VR_FD, 0, "CornealPower", "1" },
-	{ 0x00460115u, DCM_VR_FD, 0, "CornealAxis", "1" },
-	{ 0x00460116u, DCM_VR_SQ, 0, "CorneaMeasurementMethodCodeSequence", "1" },
-	{ 0x00460117u, DCM_VR_FL, 0, "RefractiveIndexOfCornea", "1" },
-	{ 0x00460118u, DCM_VR_FL, 0, "RefractiveIndexOfAqueousHumor", "1" },
-	{ 0x00460121u, DCM_VR_SQ, 0, "VisualAcuityTypeCodeSequence", "1" },
-	{ 0x00460122u, DCM_VR_SQ, 0, "VisualAcuityRightEyeSequence", "1" },
-	{ 0x00460123u, DCM_VR_SQ, 0, "VisualAcuityLeftEyeSequence", "1" },
-	{ 0x00460124u, DCM_VR_SQ, 0, "VisualAcuityBothEyesOpenSequence", "1" },
-	{ 0x00460125u, DCM_VR_CS, 0, "ViewingDistanceType", "1" },
-	{ 0x00460135u, DCM_VR_SS, 0, "VisualAcuityModifiers", "2" },
-	{ 0x00460137u, DCM_VR_FD, 0, "DecimalVisualAcuity", "1" },
-	{ 0x00460139u, DCM_VR_LO, 0, "OptotypeDetailedDefinition", "1" },
-	{ 0x00460145u, DCM_VR_SQ, 0, "ReferencedRefractiveMeasurementsSequence", "1" },
-	{ 0x00460146u, DCM_VR_FD, 0, "SpherePower", "1" },
-	{ 0x00460147u, DCM_VR_FD, 0, "CylinderPower", "1" },
-	{ 0x00460201u, DCM_VR_CS, 0, "CornealTopographySurface", "1" },
-	{ 0x00460202u, DCM_VR_FL, 0, "CornealVertexLocation", "2" },
-	{ 0x00460203u, DCM_VR_FL, 0, "PupilCentroidXCoordinate", "1" },
-	{ 0x00460204u, DCM_VR_FL, 0, "PupilCentroidYCoordinate", "1" },
-	{ 0x00460205u, DCM_VR_FL, 0, "EquivalentPupilRadius", "1" },
-	{ 0x00460207u, DCM_VR_SQ, 0, "CornealTopographyMapTypeCodeSequence", "1" },
-	{ 0x00460208u, DCM_VR_IS, 0, "VerticesOfTheOutlineOfPupil", "2-2n" },
-	{ 0x00460210u, DCM_VR_SQ, 0, "CornealTopographyMappingNormalsSequence", "1" },
-	{ 0x00460211u, DCM_VR_SQ, 0, "MaximumCornealCurvatureSequence", "1" },
-	{ 0x00460212u, DCM_VR_FL, 0, "MaximumCornealCurvature", "1" },
-	{ 0x00460213u, DCM_VR_FL, 0, "MaximumCornealCurvatureLocation", "2" },
-	{ 0x00460215u, DCM_VR_SQ, 0, "MinimumKeratometricSequence", "1" },
-	{ 0x00460218u, DCM_VR_SQ, 0, "SimulatedKeratometricCylinderSequence", "1" },
-	{ 0x00460220u, DCM_VR_FL, 0, "AverageCornealPower", "1" },
-	{ 0x00460224u, DCM_VR_FL, 0, "CornealISValue", "1" },
-	{ 0x00460227u, DCM_VR_FL, 0, "AnalyzedArea", "1" },
-	{ 0x00460230u, DCM_VR_FL, 0, "SurfaceRegularityIndex", "1" },
-	{ 0x00460232u, DCM_VR_FL, 0, "SurfaceAsymmetryIndex", "1" },
-	{ 0x00460234u, DCM_VR_FL, 0, "CornealEccentricityIndex", "1" },
-	{ 0x00460236u, DCM_VR_FL, 0, "KeratoconusPredictionIndex", "1" },
-	{ 0x00460238u, DCM_VR_FL, 0, "DecimalPotentialVisualAcuity", "1" },
-	{ 0x00460242u, DCM_VR_CS, 0, "CornealTopographyMapQualityEvaluation", "1" },
-	{ 0x00460244u, DCM_VR_SQ, 0, "SourceImageCornealProcessedDataSequence", "1" },
-	{ 0x00460247u, DCM_VR_FL, 0, "CornealPointLocation", "3" },
-	{ 0x00460248u, DCM_VR_CS, 0, "CornealPointEstimated", "1" },
-	{ 0x00460249u, DCM_VR_FL, 0, "AxialPower", "1" },
-	{ 0x00460250u, DCM_VR_FL, 0, "TangentialPower", "1" },
-	{ 0x00460251u, DCM_VR_FL, 0, "RefractivePower", "1" },
-	{ 0x00460252u, DCM_VR_FL, 0, "RelativeElevation", "1" },
-	{ 0x00460253u, DCM_VR_FL, 0, "CornealWavefront", "1" },
-	{ 0x00480001u, DCM_VR_FL, 0, "ImagedVolumeWidth", "1" },
-	{ 0x00480002u, DCM_VR_FL, 0, "ImagedVolumeHeight", "1" },
-	{ 0x00480003u, DCM_VR_FL, 0, "ImagedVolumeDepth", "1" },
-	{ 0x00480006u, DCM_VR_UL, 0, "TotalPixelMatrixColumns", "1" },
-	{ 0x00480007u, DCM_VR_UL, 0, "TotalPixelMatrixRows", "1" },
-	{ 0x00480008u, DCM_VR_SQ, 0, "TotalPixelMatrixOriginSequence", "1" },
-	{ 0x00480010u, DCM_VR_CS, 0, "SpecimenLabelInImage", "1" },
-	{ 0x00480011u, DCM_VR_CS, 0, "FocusMethod", "1" },
-	{ 0x00480012u, DCM_VR_CS, 0, "ExtendedDepthOfField", "1" },
-	{ 0x00480013u, DCM_VR_US, 0, "NumberOfFocalPlanes", "1" },
-	{ 0x00480014u, DCM_VR_FL, 0, "DistanceBetweenFocalPlanes", "1" },
-	{ 0x00480015u, DCM_VR_US, 0, "RecommendedAbsentPixelCIELabValue", "3" },
-	{ 0x00480100u, DCM_VR_SQ, 0, "IlluminatorTypeCodeSequence", "1" },
-	{ 0x00480102u, DCM_VR_DS, 0, "ImageOrientationSlide", "6" },
-	{ 0x00480105u, DCM_VR_SQ, 0, "OpticalPathSequence", "1" },
-	{ 0x00480106u, DCM_VR_SH, 0, "OpticalPathIdentifier", "1" },
-	{ 0x00480107u, DCM_VR_ST, 0, "OpticalPathDescription", "1" },
-	{ 0x00480108u, DCM_VR_SQ, 0, "IlluminationColorCodeSequence", "1" },
-	{ 0x00480110u, DCM_VR_SQ, 0, "SpecimenReferenceSequence", "1" },
-	{ 0x00480111u, DCM_VR_DS, 0, "CondenserLensPower", "1" },
-	{ 0x00480112u, DCM_VR_DS, 0, "ObjectiveLensPower", "1" },
-	{ 0x00480113u, DCM_VR_DS, 0, "ObjectiveLensNumericalAperture", "1" },
-	{ 0x00480120u, DCM_VR_SQ, 0, "PaletteColorLookupTableSequence", "1" },
-	{ 0x00480200u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedImageNavigationSequence", "1" },
-	{ 0x00480201u, DCM_VR_US, DCM_DICT_RETIRED, "TopLeftHandCornerOfLocalizerArea", "2" },
-	{ 0x00480202u, DCM_VR_US, DCM_DICT_RETIRED, "BottomRightHandCornerOfLocalizerArea", "2" },
-	{ 0x00480207u, DCM_VR_SQ, 0, "OpticalPathIdentificationSequence", "1" },
-	{ 0x0048021au, DCM_VR_SQ, 0, "PlanePositionSlideSequence", "1" },
-	{ 0x0048021eu, DCM_VR_SL, 0, "ColumnPositionInTotalImagePixelMatrix", "1" },
-	{ 0x0048021fu, DCM_VR_SL, 0, "RowPositionInTotalImagePixelMatrix", "1" },
-	{ 0x00480301u, DCM_VR_CS, 0, "PixelOriginInterpretation", "1" },
-	{ 0x00480302u, DCM_VR_UL, 0, "NumberOfOpticalPaths", "1" },
-	{ 0x00480303u, DCM_VR_UL, 0, "TotalPixelMatrixFocalPlanes", "1" },
-	{ 0x00500004u, DCM_VR_CS, 0, "CalibrationImage", "1" },
-	{ 0x00500010u, DCM_VR_SQ, 0, "DeviceSequence", "1" },
-	{ 0x00500012u, DCM_VR_SQ, 0, "ContainerComponentTypeCodeSequence", "1" },
-	{ 0x00500013u, DCM_VR_FD, 0, "ContainerComponentThickness", "1" },
-	{ 0x00500014u, DCM_VR_DS, 0, "DeviceLength", "1" },
-	{ 0x00500015u, DCM_VR_FD, 0, "ContainerComponentWidth", "1" },
-	{ 0x00500016u, DCM_VR_DS, 0, "DeviceDiameter", "1" },
-	{ 0x00500017u, DCM_VR_CS, 0, "DeviceDiameterUnits", "1" },
-	{ 0x00500018u, DCM_VR_DS, 0, "DeviceVolume", "1" },
-	{ 0x00500019u, DCM_VR_DS, 0, "InterMarkerDistance", "1" },
-	{ 0x0050001au, DCM_VR_CS, 0, "ContainerComponentMaterial", "1" },
-	{ 0x0050001bu, DCM_VR_LO, 0, "ContainerComponentID", "1" },
-	{ 0x0050001cu, DCM_VR_FD, 0, "ContainerComponentLength", "1" },
-	{ 0x0050001du, DCM_VR_FD, 0, "ContainerComponentDiameter", "1" },
-	{ 0x0050001eu, DCM_VR_LO, 0, "ContainerComponentDescription", "1" },
-	{ 0x00500020u, DCM_VR_LO, 0, "DeviceDescription", "1" },
-	{ 0x00500021u, DCM_VR_ST, 0, "LongDeviceDescription", "1" },
-	{ 0x00520001u, DCM_VR_FL, 0, "ContrastBolusIngredientPercentByVolume", "1" },
-	{ 0x00520002u, DCM_VR_FD, 0, "OCTFocalDistance", "1" },
-	{ 0x00520003u, DCM_VR_FD, 0, "BeamSpotSize", "1" },
-	{ 0x00520004u, DCM_VR_FD, 0, "EffectiveRefractiveIndex", "1" },
-	{ 0x00520006u, DCM_VR_CS, 0, "OCTAcquisitionDomain", "1" },
-	{ 0x00520007u, DCM_VR_FD, 0, "OCTOpticalCenterWavelength", "1" },
-	{ 0x00520008u, DCM_VR_FD, 0, "AxialResolution", "1" },
-	{ 0x00520009u, DCM_VR_FD, 0, "RangingDepth", "1" },
-	{ 0x00520011u, DCM_VR_FD, 0, "ALineRate", "1" },
-	{ 0x00520012u, DCM_VR_US, 0, "ALinesPerFrame", "1" },
-	{ 0x00520013u, DCM_VR_FD, 0, "CatheterRotationalRate", "1" },
-	{ 0x00520014u, DCM_VR_FD, 0, "ALinePixelSpacing", "1" },
-	{ 0x00520016u, DCM_VR_SQ, 0, "ModeOfPercutaneousAccessSequence", "1" },
-	{ 0x00520025u, DCM_VR_SQ, 0, "IntravascularOCTFrameTypeSequence", "1" },
-	{ 0x00520026u, DCM_VR_CS, 0, "OCTZOffsetApplied", "1" },
-	{ 0x00520027u, DCM_VR_SQ, 0, "IntravascularFrameContentSequence", "1" },
-	{ 0x00520028u, DCM_VR_FD, 0, "IntravascularLongitudinalDistance", "1" },
-	{ 0x00520029u, DCM_VR_SQ, 0, "IntravascularOCTFrameContentSequence", "1" },
-	{ 0x00520030u, DCM_VR_SS, 0, "OCTZOffsetCorrection", "1" },
-	{ 0x00520031u, DCM_VR_CS, 0, "CatheterDirectionOfRotation", "1" },
-	{ 0x00520033u, DCM_VR_FD, 0, "SeamLineLocation", "1" },
-	{ 0x00520034u, DCM_VR_FD, 0, "FirstALineLocation", "1" },
-	{ 0x00520036u, DCM_VR_US, 0, "SeamLineIndex", "1" },
-	{ 0x00520038u, DCM_VR_US, 0, "NumberOfPaddedALines", "1" },
-	{ 0x00520039u, DCM_VR_CS, 0, "InterpolationType", "1" },
-	{ 0x0052003au, DCM_VR_CS, 0, "RefractiveIndexApplied", "1" },
-	{ 0x00540010u, DCM_VR_US, 0, "EnergyWindowVector", "1-n" },
-	{ 0x00540011u, DCM_VR_US, 0, "NumberOfEnergyWindows", "1" },
-	{ 0x00540012u, DCM_VR_SQ, 0, "EnergyWindowInformationSequence", "1" },
-	{ 0x00540013u, DCM_VR_SQ, 0, "EnergyWindowRangeSequence", "1" },
-	{ 0x00540014u, DCM_VR_DS, 0, "EnergyWindowLowerLimit", "1" },
-	{ 0x00540015u, DCM_VR_DS, 0, "EnergyWindowUpperLimit", "1" },
-	{ 0x00540016u, DCM_VR_SQ, 0, "RadiopharmaceuticalInformationSequence", "1" },
-	{ 0x00540017u, DCM_VR_IS, 0, "ResidualSyringeCounts", "1" },
-	{ 0x00540018u, DCM_VR_SH, 0, "EnergyWindowName", "1" },
-	{ 0x00540020u, DCM_VR_US, 0, "DetectorVector", "1-n" },
-	{ 0x00540021u, DCM_VR_US, 0, "NumberOfDetectors", "1" },
-	{ 0x00540022u, DCM_VR_SQ, 0, "DetectorInformationSequence", "1" },
-	{ 0x00540030u, DCM_VR_US, 0, "PhaseVector", "1-n" },
-	{ 0x00540031u, DCM_VR_US, 0, "NumberOfPhases", "1" },
-	{ 0x00540032u, DCM_VR_SQ, 0, "PhaseInformationSequence", "1" },
-	{ 0x00540033u, DCM_VR_US, 0, "NumberOfFramesInPhase", "1" },
-	{ 0x00540036u, DCM_VR_IS, 0, "PhaseDelay", "1" },
-	{ 0x00540038u, DCM_VR_IS, 0, "PauseBetweenFrames", "1" },
-	{ 0x00540039u, DCM_VR_CS, 0, "PhaseDescription", "1" },
-	{ 0x00540050u, DCM_VR_US, 0, "RotationVector", "1-n" },
-	{ 0x00540051u, DCM_VR_US, 0, "NumberOfRotations", "1" },
-	{ 0x00540052u, DCM_VR_SQ, 0, "RotationInformationSequence", "1" },
-	{ 0x00540053u, DCM_VR_US, 0, "NumberOfFramesInRotation", "1" },
-	{ 0x00540060u, DCM_VR_US, 0, "RRIntervalVector", "1-n" },
-	{ 0x00540061u, DCM_VR_US, 0, "NumberOfRRIntervals", "1" },
-	{ 0x00540062u, DCM_VR_SQ, 0, "GatedInformationSequence", "1" },
-	{ 0x00540063u, DCM_VR_SQ, 0, "DataInformationSequence", "1" },
-	{ 0x00540070u, DCM_VR_US, 0, "TimeSlotVector", "1-n" },
-	{ 0x00540071u, DCM_VR_US, 0, "NumberOfTimeSlots", "1" },
-	{ 0x00540072u, DCM_VR_SQ, 0, "TimeSlotInformationSequence", "1" },
-	{ 0x00540073u, DCM_VR_DS, 0, "TimeSlotTime", "1" },
-	{ 0x00540080u, DCM_VR_US, 0, "SliceVector", "1-n" },
-	{ 0x00540081u, DCM_VR_US, 0, "NumberOfSlices", "1" },
-	{ 0x00540090u, DCM_VR_US, 0, "AngularViewVector", "1-n" },
-	{ 0x00540100u, DCM_VR_US, 0, "TimeSliceVector", "1-n" },
-	{ 0x00540101u, DCM_VR_US, 0, "NumberOfTimeSlices", "1" },
-	{ 0x00540200u, DCM_VR_DS, 0, "StartAngle", "1" },
-	{ 0x00540202u, DCM_VR_CS, 0, "TypeOfDetectorMotion", "1" },
-	{ 0x00540210u, DCM_VR_IS, 0, "TriggerVector", "1-n" },
-	{ 0x00540211u, DCM_VR_US, 0, "NumberOfTriggersInPhase", "1" },
-	{ 0x00540220u, DCM_VR_SQ, 0, "ViewCodeSequence", "1" },
-	{ 0x00540222u, DCM_VR_SQ, 0, "ViewModifierCodeSequence", "1" },
-	{ 0x00540300u, DCM_VR_SQ, 0, "RadionuclideCodeSequence", "1" },
-	{ 0x00540302u, DCM_VR_SQ, 0, "AdministrationRouteCodeSequence", "1" },
-	{ 0x00540304u, DCM_VR_SQ, 0, "RadiopharmaceuticalCodeSequence", "1" },
-	{ 0x00540306u, DCM_VR_SQ, 0, "CalibrationDataSequence", "1" },
-	{ 0x00540308u, DCM_VR_US, 0, "EnergyWindowNumber", "1" },
-	{ 0x00540400u, DCM_VR_SH, 0, "ImageID", "1" },
-	{ 0x00540410u, DCM_VR_SQ, 0, "PatientOrientationCodeSequence", "1" },
-	{ 0x00540412u, DCM_VR_SQ, 0, "PatientOrientationModifierCodeSequence", "1" },
-	{ 0x00540414u, DCM_VR_SQ, 0, "PatientGantryRelationshipCodeSequence", "1" },
-	{ 0x00540500u, DCM_VR_CS, 0, "SliceProgressionDirection", "1" },
-	{ 0x00540501u, DCM_VR_CS, 0, "ScanProgressionDirection", "1" },
-	{ 0x00541000u, DCM_VR_CS, 0, "SeriesType", "2" },
-	{ 0x00541001u, DCM_VR_CS, 0, "Units", "1" },
-	{ 0x00541002u, DCM_VR_CS, 0, "CountsSource", "1" },
-	{ 0x00541004u, DCM_VR_CS, 0, "ReprojectionMethod", "1" },
-	{ 0x00541006u, DCM_VR_CS, 0, "SUVType", "1" },
-	{ 0x00541100u, DCM_VR_CS, 0, "RandomsCorrectionMethod", "1" },
-	{ 0x00541101u, DCM_VR_LO, 0, "AttenuationCorrectionMethod", "1" },
-	{ 0x00541102u, DCM_VR_CS, 0, "DecayCorrection", "1" },
-	{ 0x00541103u, DCM_VR_LO, 0, "ReconstructionMethod", "1" },
-	{ 0x00541104u, DCM_VR_LO, 0, "DetectorLinesOfResponseUsed", "1" },
-	{ 0x00541105u, DCM_VR_LO, 0, "ScatterCorrectionMethod", "1" },
-	{ 0x00541200u, DCM_VR_DS, 0, "AxialAcceptance", "1" },
-	{ 0x00541201u, DCM_VR_IS, 0, "AxialMash", "2" },
-	{ 0x00541202u, DCM_VR_IS, 0, "TransverseMash", "1" },
-	{ 0x00541203u, DCM_VR_DS, 0, "DetectorElementSize", "2" },
-	{ 0x00541210u, DCM_VR_DS, 0, "CoincidenceWindowWidth", "1" },
-	{ 0x00541220u, DCM_VR_CS, 0, "SecondaryCountsType", "1-n" },
-	{ 0x00541300u, DCM_VR_DS, 0, "FrameReferenceTime", "1" },
-	{ 0x00541310u, DCM_VR_IS, 0, "PrimaryPromptsCountsAccumulated", "1" },
-	{ 0x00541311u, DCM_VR_IS, 0, "SecondaryCountsAccumulated", "1-n" },
-	{ 0x00541320u, DCM_VR_DS, 0, "SliceSensitivityFactor", "1" },
-	{ 0x00541321u, DCM_VR_DS, 0, "DecayFactor", "1" },
-	{ 0x00541322u, DCM_VR_DS, 0, "DoseCalibrationFactor", "1" },
-	{ 0x00541323u, DCM_VR_DS, 0, "ScatterFractionFactor", "1" },
-	{ 0x00541324u, DCM_VR_DS, 0, "DeadTimeFactor", "1" },
-	{ 0x00541330u, DCM_VR_US, 0, "ImageIndex", "1" },
-	{ 0x00541400u, DCM_VR_CS, DCM_DICT_RETIRED, "CountsIncluded", "1-n" },
-	{ 0x00541401u, DCM_VR_CS, DCM_DICT_RETIRED, "DeadTimeCorrectionFlag", "1" },
-	{ 0x00603000u, DCM_VR_SQ, 0, "HistogramSequence", "1" },
-	{ 0x00603002u, DCM_VR_US, 0, "HistogramNumberOfBins", "1" },
-	{ 0x00603004u, DCM_VR_US, DCM_DICT_XS, "HistogramFirstBinValue", "1" },
-	{ 0x00603006u, DCM_VR_US, DCM_DICT_XS, "HistogramLastBinValue", "1" },
-	{ 0x00603008u, DCM_VR_US, 0, "HistogramBinWidth", "1" },
-	{ 0x00603010u, DCM_VR_LO, 0, "HistogramExplanation", "1" },
-	{ 0x00603020u, DCM_VR_UL, 0, "HistogramData", "1-n" },
-	{ 0x00620001u, DCM_VR_CS, 0, "SegmentationType", "1" },
-	{ 0x00620002u, DCM_VR_SQ, 0, "SegmentSequence", "1" },
-	{ 0x00620003u, DCM_VR_SQ, 0, "SegmentedPropertyCategoryCodeSequence", "1" },
-	{ 0x00620004u, DCM_VR_US, 0, "SegmentNumber", "1" },
-	{ 0x00620005u, DCM_VR_LO, 0, "SegmentLabel", "1" },
-	{ 0x00620006u, DCM_VR_ST, 0, "SegmentDescription", "1" },
-	{ 0x00620007u, DCM_VR_SQ, 0, "SegmentationAlgorithmIdentificationSequence", "1" },
-	{ 0x00620008u, DCM_VR_CS, 0, "SegmentAlgorithmType", "1" },
-	{ 0x00620009u, DCM_VR_LO, 0, "SegmentAlgorithmName", "1-n" },
-	{ 0x0062000au, DCM_VR_SQ, 0, "SegmentIdentificationSequence", "1" },
-	{ 0x0062000bu, DCM_VR_US, 0, "ReferencedSegmentNumber", "1-n" },
-	{ 0x0062000cu, DCM_VR_US, 0, "RecommendedDisplayGrayscaleValue", "1" },
-	{ 0x0062000du, DCM_VR_US, 0, "RecommendedDisplayCIELabValue", "3" },
-	{ 0x0062000eu, DCM_VR_US, 0, "MaximumFractionalValue", "1" },
-	{ 0x0062000fu, DCM_VR_SQ, 0, "SegmentedPropertyTypeCodeSequence", "1" },
-	{ 0x00620010u, DCM_VR_CS, 0, "SegmentationFractionalType", "1" },
-	{ 0x00620011u, DCM_VR_SQ, 0, "SegmentedPropertyTypeModifierCodeSequence", "1" },
-	{ 0x00620012u, DCM_VR_SQ, 0, "UsedSegmentsSequence", "1" },
-	{ 0x00620013u, DCM_VR_CS, 0, "SegmentsOverlap", "1" },
-	{ 0x00620020u, DCM_VR_UT, 0, "TrackingID", "1" },
-	{ 0x00620021u, DCM_VR_UI, 0, "TrackingUID", "1" },
-	{ 0x00640002u, DCM_VR_SQ, 0, "DeformableRegistrationSequence", "1" },
-	{ 0x00640003u, DCM_VR_UI, 0, "SourceFrameOfReferenceUID", "1" },
-	{ 0x00640005u, DCM_VR_SQ, 0, "DeformableRegistrationGridSequence", "1" },
-	{ 0x00640007u, DCM_VR_UL, 0, "GridDimensions", "3" },
-	{ 0x00640008u, DCM_VR_FD, 0, "GridResolution", "3" },
-	{ 0x00640009u, DCM_VR_OF, 0, "VectorGridData", "1" },
-	{ 0x0064000fu, DCM_VR_SQ, 0, "PreDeformationMatrixRegistrationSequence", "1" },
-	{ 0x00640010u, DCM_VR_SQ, 0, "PostDeformationMatrixRegistrationSequence", "1" },
-	{ 0x00660001u, DCM_VR_UL, 0, "NumberOfSurfaces", "1" },
-	{ 0x00660002u, DCM_VR_SQ, 0, "SurfaceSequence", "1" },
-	{ 0x00660003u, DCM_VR_UL, 0, "SurfaceNumber", "1" },
-	{ 0x00660004u, DCM_VR_LT, 0, "SurfaceComments", "1" },
-	{ 0x00660009u, DCM_VR_CS, 0, "SurfaceProcessing", "1" },
-	{ 0x0066000au, DCM_VR_FL, 0, "SurfaceProcessingRatio", "1" },
-	{ 0x0066000bu, DCM_VR_LO, 0, "SurfaceProcessingDescription", "1" },
-	{ 0x0066000cu, DCM_VR_FL, 0, "RecommendedPresentationOpacity", "1" },
-	{ 0x0066000du, DCM_VR_CS, 0, "RecommendedPresentationType", "1" },
-	{ 0x0066000eu, DCM_VR_CS, 0, "FiniteVolume", "1" },
-	{ 0x00660010u, DCM_VR_CS, 0, "Manifold", "1" },
-	{ 0x00660011u, DCM_VR_SQ, 0, "SurfacePointsSequence", "1" },
-	{ 0x00660012u, DCM_VR_SQ, 0, "SurfacePointsNormalsSequence", "1" },
-	{ 0x00660013u, DCM_VR_SQ, 0, "SurfaceMeshPrimitivesSequence", "1" },
-	{ 0x00660015u, DCM_VR_UL, 0, "NumberOfSurfacePoints", "1" },
-	{ 0x00660016u, DCM_VR_OF, 0, "PointCoordinatesData", "1" },
-	{ 0x00660017u, DCM_VR_FL, 0, "PointPositionAccuracy", "3" },
-	{ 0x00660018u, DCM_VR_FL, 0, "MeanPointDistance", "1" },
-	{ 0x00660019u, DCM_VR_FL, 0, "MaximumPointDistance", "1" },
-	{ 0x0066001au, DCM_VR_FL, 0, "PointsBoundingBoxCoordinates", "6" },
-	{ 0x0066001bu, DCM_VR_FL, 0, "AxisOfRotation", "3" },
-	{ 0x0066001cu, DCM_VR_FL, 0, "CenterOfRotation", "3" },
-	{ 0x0066001eu, DCM_VR_UL, 0, "NumberOfVectors", "1" },
-	{ 0x0066001fu, DCM_VR_US, 0, "VectorDimensionality", "1" },
-	{ 0x00660020u, DCM_VR_FL, 0, "VectorAccuracy", "1-n" },
-	{ 0x00660021u, DCM_VR_OF, 0, "VectorCoordinateData", "1" },
-	{ 0x00660022u, DCM_VR_OD, 0, "DoublePointCoordinatesData", "1" },
-	{ 0x00660023u, DCM_VR_OW, DCM_DICT_RETIRED, "TrianglePointIndexList", "1" },
-	{ 0x00660024u, DCM_VR_OW, DCM_DICT_RETIRED, "EdgePointIndexList", "1" },
-	{ 0x00660025u, DCM_VR_OW, DCM_DICT_RETIRED, "VertexPointIndexList", "1" },
-	{ 0x00660026u, DCM_VR_SQ, 0, "TriangleStripSequence", "1" },
-	{ 0x00660027u, DCM_VR_SQ, 0, "TriangleFanSequence", "1" },
-	{ 0x00660028u, DCM_VR_SQ, 0, "LineSequence", "1" },
-	{ 0x00660029u, DCM_VR_OW, DCM_DICT_RETIRED, "PrimitivePointIndexList", "1" },
-	{ 0x0066002au, DCM_VR_UL, 0, "SurfaceCount", "1" },
-	{ 0x0066002bu, DCM_VR_SQ, 0, "ReferencedSurfaceSequence", "1" },
-	{ 0x0066002cu, DCM_VR_UL, 0, "ReferencedSurfaceNumber", "1" },
-	{ 0x0066002du, DCM_VR_SQ, 0, "SegmentSurfaceGenerationAlgorithmIdentificationSequence", "1" },
-	{ 0x0066002eu, DCM_VR_SQ, 0, "SegmentSurfaceSourceInstanceSequence", "1" },
-	{ 0x0066002fu, DCM_VR_SQ, 0, "AlgorithmFamilyCodeSequence", "1" },
-	{ 0x00660030u, DCM_VR_SQ, 0, "AlgorithmNameCodeSequence", "1" },
-	{ 0x00660031u, DCM_VR_LO, 0, "AlgorithmVersion", "1" },
-	{ 0x00660032u, DCM_VR_LT, 0, "AlgorithmParameters", "1" },
-	{ 0x00660034u, DCM_VR_SQ, 0, "FacetSequence", "1" },
-	{ 0x00660035u, DCM_VR_SQ, 0, "SurfaceProcessingAlgorithmIdentificationSequence", "1" },
-	{ 0x00660036u, DCM_VR_LO, 0, "AlgorithmName", "1" },
-	{ 0x00660037u, DCM_VR_FL, 0, "RecommendedPointRadius", "1" },
-	{ 0x00660038u, DCM_VR_FL, 0, "RecommendedLineThickness", "1" },
-	{ 0x00660040u, DCM_VR_OL, 0, "LongPrimitivePointIndexList", "1" },
-	{ 0x00660041u, DCM_VR_OL, 0, "LongTrianglePointIndexList", "1" },
-	{ 0x00660042u, DCM_VR_OL, 0, "LongEdgePointIndexList", "1" },
-	{ 0x00660043u, DCM_VR_OL, 0, "LongVertexPointIndexList", "1" },
-	{ 0x00660101u, DCM_VR_SQ, 0, "TrackSetSequence", "1" },
-	{ 0x00660102u, DCM_VR_SQ, 0, "TrackSequence", "1" },
-	{ 0x00660103u, DCM_VR_OW, 0, "RecommendedDisplayCIELabValueList", "1" },
-	{ 0x00660104u, DCM_VR_SQ, 0, "TrackingAlgorithmIdentificationSequence", "1" },
-	{ 0x00660105u, DCM_VR_UL, 0, "TrackSetNumber", "1" },
-	{ 0x00660106u, DCM_VR_LO, 0, "TrackSetLabel", "1" },
-	{ 0x00660107u, DCM_VR_UT, 0, "TrackSetDescription", "1" },
-	{ 0x00660108u, DCM_VR_SQ, 0, "TrackSetAnatomicalTypeCodeSequence", "1" },
-	{ 0x00660121u, DCM_VR_SQ, 0, "MeasurementsSequence", "1" },
-	{ 0x00660124u, DCM_VR_SQ, 0, "TrackSetStatisticsSequence", "1" },
-	{ 0x00660125u, DCM_VR_OF, 0, "FloatingPointValues", "1" },
-	{ 0x00660129u, DCM_VR_OL, 0, "TrackPointIndexList", "1" },
-	{ 0x00660130u, DCM_VR_SQ, 0, "TrackStatisticsSequence", "1" },
-	{ 0x00660132u, DCM_VR_SQ, 0, "MeasurementValuesSequence", "1" },
-	{ 0x00660133u, DCM_VR_SQ, 0, "DiffusionAcquisitionCodeSequence", "1" },
-	{ 0x00660134u, DCM_VR_SQ, 0, "DiffusionModelCodeSequence", "1" },
-	{ 0x00686210u, DCM_VR_LO, 0, "ImplantSize", "1" },
-	{ 0x00686221u, DCM_VR_LO, 0, "ImplantTemplateVersion", "1" },
-	{ 0x00686222u, DCM_VR_SQ, 0, "ReplacedImplantTemplateSequence", "1" },
-	{ 0x00686223u, DCM_VR_CS, 0, "ImplantType", "1" },
-	{ 0x00686224u, DCM_VR_SQ, 0, "DerivationImplantTemplateSequence", "1" },
-	{ 0x00686225u, DCM_VR_SQ, 0, "OriginalImplantTemplateSequence", "1" },
-	{ 0x00686226u, DCM_VR_DT, 0, "EffectiveDateTime", "1" },
-	{ 0x00686230u, DCM_VR_SQ, 0, "ImplantTargetAnatomySequence", "1" },
-	{ 0x00686260u, DCM_VR_SQ, 0, "InformationFromManufacturerSequence", "1" },
-	{ 0x00686265u, DCM_VR_SQ, 0, "NotificationFromManufacturerSequence", "1" },
-	{ 0x00686270u, DCM_VR_DT, 0, "InformationIssueDateTime", "1" },
-	{ 0x00686280u, DCM_VR_ST, 0, "InformationSummary", "1" },
-	{ 0x006862a0u, DCM_VR_SQ, 0, "ImplantRegulatoryDisapprovalCodeSequence", "1" },
-	{ 0x006862a5u, DCM_VR_FD, 0, "OverallTemplateSpatialTolerance", "1" },
-	{ 0x006862c0u, DCM_VR_SQ, 0, "HPGLDocumentSequence", "1" },
-	{ 0x006862d0u, DCM_VR_US, 0, "HPGLDocumentID", "1" },
-	{ 0x006862d5u, DCM_VR_LO, 0, "HPGLDocumentLabel", "1" },
-	{ 0x006862e0u, DCM_VR_SQ, 0, "ViewOrientationCodeSequence", "1" },
-	{ 0x006862f0u, DCM_VR_SQ, 0, "ViewOrientationModifierCodeSequence", "1" },
-	{ 0x006862f2u, DCM_VR_FD, 0, "HPGLDocumentScaling", "1" },
-	{ 0x00686300u, DCM_VR_OB, 0, "HPGLDocument", "1" },
-	{ 0x00686310u, DCM_VR_US, 0, "HPGLContourPenNumber", "1" },
-	{ 0x00686320u, DCM_VR_SQ, 0, "HPGLPenSequence", "1" },
-	{ 0x00686330u, DCM_VR_US, 0, "HPGLPenNumber", "1" },
-	{ 0x00686340u, DCM_VR_LO, 0, "HPGLPenLabel", "1" },
-	{ 0x00686345u, DCM_VR_ST, 0, "HPGLPenDescription", "1" },
-	{ 0x00686346u, DCM_VR_FD, 0, "RecommendedRotationPoint", "2" },
-	{ 0x00686347u, DCM_VR_FD, 0, "BoundingRectangle", "4" },
-	{ 0x00686350u, DCM_VR_US, 0, "ImplantTemplate3DModelSurfaceNumber", "1-n" },
-	{ 0x00686360u, DCM_VR_SQ, 0, "SurfaceModelDescriptionSequence", "1" },
-	{ 0x00686380u, DCM_VR_LO, 0, "SurfaceModelLabel", "1" },
-	{ 0x00686390u, DCM_VR_FD, 0, "SurfaceModelScalingFactor", "1" },
-	{ 0x006863a0u, DCM_VR_SQ, 0, "MaterialsCodeSequence", "1" },
-	{ 0x006863a4u, DCM_VR_SQ, 0, "CoatingMaterialsCodeSequence", "1" },
-	{ 0x006863a8u, DCM_VR_SQ, 0, "ImplantTypeCodeSequence", "1" },
-	{ 0x006863acu, DCM_VR_SQ, 0, "FixationMethodCodeSequence", "1" },
-	{ 0x006863b0u, DCM_VR_SQ, 0, "MatingFeatureSetsSequence", "1" },
-	{ 0x006863c0u, DCM_VR_US, 0, "MatingFeatureSetID", "1" },
-	{ 0x006863d0u, DCM_VR_LO, 0, "MatingFeatureSetLabel", "1" },
-	{ 0x006863e0u, DCM_VR_SQ, 0, "MatingFeatureSequence", "1" },
-	{ 0x006863f0u, DCM_VR_US, 0, "MatingFeatureID", "1" },
-	{ 0x00686400u, DCM_VR_SQ, 0, "MatingFeatureDegreeOfFreedomSequence", "1" },
-	{ 0x00686410u, DCM_VR_US, 0, "DegreeOfFreedomID", "1" },
-	{ 0x00686420u, DCM_VR_CS, 0, "DegreeOfFreedomType", "1" },
-	{ 0x00686430u, DCM_VR_SQ, 0, "TwoDMatingFeatureCoordinatesSequence", "1" },
-	{ 0x00686440u, DCM_VR_US, 0, "ReferencedHPGLDocumentID", "1" },
-	{ 0x00686450u, DCM_VR_FD, 0, "TwoDMatingPoint", "2" },
-	{ 0x00686460u, DCM_VR_FD, 0, "TwoDMatingAxes", "4" },
-	{ 0x00686470u, DCM_VR_SQ, 0, "TwoDDegreeOfFreedomSequence", "1" },
-	{ 0x00686490u, DCM_VR_FD, 0, "ThreeDDegreeOfFreedomAxis", "3" },
-	{ 0x006864a0u, DCM_VR_FD, 0, "RangeOfFreedom", "2" },
-	{ 0x006864c0u, DCM_VR_FD, 0, "ThreeDMatingPoint", "3" },
-	{ 0x006864d0u, DCM_VR_FD, 0, "ThreeDMatingAxes", "9" },
-	{ 0x006864f0u, DCM_VR_FD, 0, "TwoDDegreeOfFreedomAxis", "3" },
-	{ 0x00686500u, DCM_VR_SQ, 0, "PlanningLandmarkPointSequence", "1" },
-	{ 0x00686510u, DCM_VR_SQ, 0, "PlanningLandmarkLineSequence", "1" },
-	{ 0x00686520u, DCM_VR_SQ, 0, "PlanningLandmarkPlaneSequence", "1" },
-	{ 0x00686530u, DCM_VR_US, 0, "PlanningLandmarkID", "1" },
-	{ 0x00686540u, DCM_VR_LO, 0, "PlanningLandmarkDescription", "1" },
-	{ 0x00686545u, DCM_VR_SQ, 0, "PlanningLandmarkIdentificationCodeSequence", "1" },
-	{ 0x00686550u, DCM_VR_SQ, 0, "TwoDPointCoordinatesSequence", "1" },
-	{ 0x00686560u, DCM_VR_FD, 0, "TwoDPointCoordinates", "2" },
-	{ 0x00686590u, DCM_VR_FD, 0, "ThreeDPointCoordinates", "3" },
-	{ 0x006865a0u, DCM_VR_SQ, 0, "TwoDLineCoordinatesSequence", "1" },
-	{ 0x006865b0u, DCM_VR_FD, 0, "TwoDLineCoordinates", "4" },
-	{ 0x006865d0u, DCM_VR_FD, 0, "ThreeDLineCoordinates", "6" },
-	{ 0x006865e0u, DCM_VR_SQ, 0, "TwoDPlaneCoordinatesSequence", "1" },
-	{ 0x006865f0u, DCM_VR_FD, 0, "TwoDPlaneIntersection", "4" },
-	{ 0x00686610u, DCM_VR_FD, 0, "ThreeDPlaneOrigin", "3" },
-	{ 0x00686620u, DCM_VR_FD, 0, "ThreeDPlaneNormal", "3" },
-	{ 0x00687001u, DCM_VR_CS, 0, "ModelModification", "1" },
-	{ 0x00687002u, DCM_VR_CS, 0, "ModelMirroring", "1" },
-	{ 0x00687003u, DCM_VR_SQ, 0, "ModelUsageCodeSequence", "1" },
-	{ 0x00687004u, DCM_VR_UI, 0, "ModelGroupUID", "1" },
-	{ 0x00687005u, DCM_VR_UR, 0, "RelativeURIReferenceWithinEncapsulatedDocument", "1" },
-	{ 0x006a0001u, DCM_VR_CS, 0, "AnnotationCoordinateType", "1" },
-	{ 0x006a0002u, DCM_VR_SQ, 0, "AnnotationGroupSequence", "1" },
-	{ 0x006a0003u, DCM_VR_UI, 0, "AnnotationGroupUID", "1" },
-	{ 0x006a0005u, DCM_VR_LO, 0, "AnnotationGroupLabel", "1" },
-	{ 0x006a0006u, DCM_VR_UT, 0, "AnnotationGroupDescription", "1" },
-	{ 0x006a0007u, DCM_VR_CS, 0, "AnnotationGroupGenerationType", "1" },
-	{ 0x006a0008u, DCM_VR_SQ, 0, "AnnotationGroupAlgorithmIdentificationSequence", "1" },
-	{ 0x006a0009u, DCM_VR_SQ, 0, "AnnotationPropertyCategoryCodeSequence", "1" },
-	{ 0x006a000au, DCM_VR_SQ, 0, "AnnotationPropertyTypeCodeSequence", "1" },
-	{ 0x006a000bu, DCM_VR_SQ, 0, "AnnotationPropertyTypeModifierCodeSequence", "1" },
-	{ 0x006a000cu, DCM_VR_UL, 0, "NumberOfAnnotations", "1" },
-	{ 0x006a000du, DCM_VR_CS, 0, "AnnotationAppliesToAllOpticalPaths", "1" },
-	{ 0x006a000eu, DCM_VR_SH, 0, "ReferencedOpticalPathIdentifier", "1-n" },
-	{ 0x006a000fu, DCM_VR_CS, 0, "AnnotationAppliesToAllZPlanes", "1" },
-	{ 0x006a0010u, DCM_VR_FD, 0, "CommonZCoordinateValue", "1-n" },
-	{ 0x006a0011u, DCM_VR_OL, 0, "AnnotationIndexList", "1" },
-	{ 0x00700001u, DCM_VR_SQ, 0, "GraphicAnnotationSequence", "1" },
-	{ 0x00700002u, DCM_VR_CS, 0, "GraphicLayer", "1" },
-	{ 0x00700003u, DCM_VR_CS, 0, "BoundingBoxAnnotationUnits", "1" },
-	{ 0x00700004u, DCM_VR_CS, 0, "AnchorPointAnnotationUnits", "1" },
-	{ 0x00700005u, DCM_VR_CS, 0, "GraphicAnnotationUnits", "1" },
-	{ 0x00700006u, DCM_VR_ST, 0, "UnformattedTextValue", "1" },
-	{ 0x00700008u, DCM_VR_SQ, 0, "TextObjectSequence", "1" },
-	{ 0x00700009u, DCM_VR_SQ, 0, "GraphicObjectSequence", "1" },
-	{ 0x00700010u, DCM_VR_FL, 0, "BoundingBoxTopLeftHandCorner", "2" },
-	{ 0x00700011u, DCM_VR_FL, 0, "BoundingBoxBottomRightHandCorner", "2" },
-	{ 0x00700012u, DCM_VR_CS, 0, "BoundingBoxTextHorizontalJustification", "1" },
-	{ 0x00700014u, DCM_VR_FL, 0, "AnchorPoint", "2" },
-	{ 0x00700015u, DCM_VR_CS, 0, "AnchorPointVisibility", "1" },
-	{ 0x00700020u, DCM_VR_US, 0, "GraphicDimensions", "1" },
-	{ 0x00700021u, DCM_VR_US, 0, "NumberOfGraphicPoints", "1" },
-	{ 0x00700022u, DCM_VR_FL, 0, "GraphicData", "2-n" },
-	{ 0x00700023u, DCM_VR_CS, 0, "GraphicType", "1" },
-	{ 0x00700024u, DCM_VR_CS, 0, "GraphicFilled", "1" },
-	{ 0x00700040u, DCM_VR_IS, DCM_DICT_RETIRED, "ImageRotationRetired", "1" },
-	{ 0x00700041u, DCM_VR_CS, 0, "ImageHorizontalFlip", "1" },
-	{ 0x00700042u, DCM_VR_US, 0, "ImageRotation", "1" },
-	{ 0x00700050u, DCM_VR_US, DCM_DICT_RETIRED, "DisplayedAreaTopLeftHandCornerTrial", "2" },
-	{ 0x00700051u, DCM_VR_US, DCM_DICT_RETIRED, "DisplayedAreaBottomRightHandCornerTrial", "2" },
-	{ 0x00700052u, DCM_VR_SL, 0, "DisplayedAreaTopLeftHandCorner", "2" },
-	{ 0x00700053u, DCM_VR_SL, 0, "DisplayedAreaBottomRightHandCorner", "2" },
-	{ 0x0070005au, DCM_VR_SQ, 0, "DisplayedAreaSelectionSequence", "1" },
-	{ 0x00700060u, DCM_VR_SQ, 0, "GraphicLayerSequence", "1" },
-	{ 0x00700062u, DCM_VR_IS, 0, "GraphicLayerOrder", "1" },
-	{ 0x00700066u, DCM_VR_US, 0, "GraphicLayerRecommendedDisplayGrayscaleValue", "1" },
-	{ 0x00700067u, DCM_VR_US, DCM_DICT_RETIRED, "GraphicLayerRecommendedDisplayRGBValue", "3" },
-	{ 0x00700068u, DCM_VR_LO, 0, "GraphicLayerDescription", "1" },
-	{ 0x00700080u, DCM_VR_CS, 0, "ContentLabel", "1" },
-	{ 0x00700081u, DCM_VR_LO, 0, "ContentDescription", "1" },
-	{ 0x00700082u, DCM_VR_DA, 0, "PresentationCreationDate", "1" },
-	{ 0x00700083u, DCM_VR_TM, 0, "PresentationCreationTime", "1" },
-	{ 0x00700084u, DCM_VR_PN, 0, "ContentCreatorName", "1" },
-	{ 0x00700086u, DCM_VR_SQ, 0, "ContentCreatorIdentificationCodeSequence", "1" },
-	{ 0x00700087u, DCM_VR_SQ, 0, "AlternateContentDescriptionSequence", "1" },
-	{ 0x00700100u, DCM_VR_CS, 0, "PresentationSizeMode", "1" },
-	{ 0x00700101u, DCM_VR_DS, 0, "PresentationPixelSpacing", "2" },
-	{ 0x00700102u, DCM_VR_IS, 0, "PresentationPixelAspectRatio", "2" },
-	{ 0x00700103u, DCM_VR_FL, 0, "PresentationPixelMagnificationRatio", "1" },
-	{ 0x00700207u, DCM_VR_LO, 0, "GraphicGroupLabel", "1" },
-	{ 0x00700208u, DCM_VR_ST, 0, "GraphicGroupDescription", "1" },
-	{ 0x00700209u, DCM_VR_SQ, 0, "CompoundGraphicSequence", "1" },
-	{ 0x00700226u, DCM_VR_UL, 0, "CompoundGraphicInstanceID", "1" },
-	{ 0x00700227u, DCM_VR_LO, 0, "FontName", "1" },
-	{ 0x00700228u, DCM_VR_CS, 0, "FontNameType", "1" },
-	{ 0x00700229u, DCM_VR_LO, 0, "CSSFontName", "1" },
-	{ 0x00700230u, DCM_VR_FD, 0, "RotationAngle", "1" },
-	{ 0x00700231u, DCM_VR_SQ, 0, "TextStyleSequence", "1" },
-	{ 0x00700232u, DCM_VR_SQ, 0, "LineStyleSequence", "1" },
-	{ 0x00700233u, DCM_VR_SQ, 0, "FillStyleSequence", "1" },
-	{ 0x00700234u, DCM_VR_SQ, 0, "GraphicGroupSequence", "1" },
-	{ 0x00700241u, DCM_VR_US, 0, "TextColorCIELabValue", "3" },
-	{ 0x00700242u, DCM_VR_CS, 0, "HorizontalAlignment", "1" },
-	{ 0x00700243u, DCM_VR_CS, 0, "VerticalAlignment", "1" },
-	{ 0x00700244u, DCM_VR_CS, 0, "ShadowStyle", "1" },
-	{ 0x00700245u, DCM_VR_FL, 0, "ShadowOffsetX", "1" },
-	{ 0x00700246u, DCM_VR_FL, 0, "ShadowOffsetY", "1" },
-	{ 0x00700247u, DCM_VR_US, 0, "ShadowColorCIELabValue", "3" },
-	{ 0x00700248u, DCM_VR_CS, 0, "Underlined", "1" },
-	{ 0x00700249u, DCM_VR_CS, 0, "Bold", "1" },
-	{ 0x00700250u, DCM_VR_CS, 0, "Italic", "1" },
-	{ 0x00700251u, DCM_VR_US, 0, "PatternOnColorCIELabValue", "3" },
-	{ 0x00700252u, DCM_VR_US, 0, "PatternOffColorCIELabValue", "3" },
-	{ 0x00700253u, DCM_VR_FL, 0, "LineThickness", "1" },
-	{ 0x00700254u, DCM_VR_CS, 0, "LineDashingStyle", "1" },
-	{ 0x00700255u, DCM_VR_UL, 0, "LinePattern", "1" },
-	{ 0x00700256u, DCM_VR_OB, 0, "FillPattern", "1" },
-	{ 0x00700257u, DCM_VR_CS, 0, "FillMode", "1" },
-	{ 0x00700258u, DCM_VR_FL, 0, "ShadowOpacity", "1" },
-	{ 0x00700261u, DCM_VR_FL, 0, "GapLength", "1" },
-	{ 0x00700262u, DCM_VR_FL, 0, "DiameterOfVisibility", "1" },
-	{ 0x00700273u, DCM_VR_FL, 0, "RotationPoint", "2" },
-	{ 0x00700274u, DCM_VR_CS, 0, "TickAlignment", "1" },
-	{ 0x00700278u, DCM_VR_CS, 0, "ShowTickLabel", "1" },
-	{ 0x00700279u, DCM_VR_CS, 0, "TickLabelAlignment", "1" },
-	{ 0x00700282u, DCM_VR_CS, 0, "CompoundGraphicUnits", "1" },
-	{ 0x00700284u, DCM_VR_FL, 0, "PatternOnOpacity", "1" },
-	{ 0x00700285u, DCM_VR_FL, 0, "PatternOffOpacity", "1" },
-	{ 0x00700287u, DCM_VR_SQ, 0, "MajorTicksSequence", "1" },
-	{ 0x00700288u, DCM_VR_FL, 0, "TickPosition", "1" },
-	{ 0x00700289u, DCM_VR_SH, 0, "TickLabel", "1" },
-	{ 0x00700294u, DCM_VR_CS, 0, "CompoundGraphicType", "1" },
-	{ 0x00700295u, DCM_VR_UL, 0, "GraphicGroupID", "1" },
-	{ 0x00700306u, DCM_VR_CS, 0, "ShapeType", "1" },
-	{ 0x00700308u, DCM_VR_SQ, 0, "RegistrationSequence", "1" },
-	{ 0x00700309u, DCM_VR_SQ, 0, "MatrixRegistrationSequence", "1" },
-	{ 0x0070030au, DCM_VR_SQ, 0, "MatrixSequence", "1" },
-	{ 0x0070030bu, DCM_VR_FD, 0, "FrameOfReferenceToDisplayedCoordinateSystemTransformationMatrix", "16" },
-	{ 0x0070030cu, DCM_VR_CS, 0, "FrameOfReferenceTransformationMatrixType", "1" },
-	{ 0x0070030du, DCM_VR_SQ, 0, "RegistrationTypeCodeSequence", "1" },
-	{ 0x0070030fu, DCM_VR_ST, 0, "FiducialDescription", "1" },
-	{ 0x00700310u, DCM_VR_SH, 0, "FiducialIdentifier", "1" },
-	{ 0x00700311u, DCM_VR_SQ, 0, "FiducialIdentifierCodeSequence", "1" },
-	{ 0x00700312u, DCM_VR_FD, 0, "ContourUncertaintyRadius", "1" },
-	{ 0x00700314u, DCM_VR_SQ, 0, "UsedFiducialsSequence", "1" },
-	{ 0x00700318u, DCM_VR_SQ, 0, "GraphicCoordinatesDataSequence", "1" },
-	{ 0x0070031au, DCM_VR_UI, 0, "FiducialUID", "1" },
-	{ 0x0070031bu, DCM_VR_UI, 0, "ReferencedFiducialUID", "1" },
-	{ 0x0070031cu, DCM_VR_SQ, 0, "FiducialSetSequence", "1" },
-	{ 0x0070031eu, DCM_VR_SQ, 0, "FiducialSequence", "1" },
-	{ 0x0070031fu, DCM_VR_SQ, 0, "FiducialsPropertyCategoryCodeSequence", "1" },
-	{ 0x00700401u, DCM_VR_US, 0, "GraphicLayerRecommendedDisplayCIELabValue", "3" },
-	{ 0x00700402u, DCM_VR_SQ, 0, "BlendingSequence", "1" },
-	{ 0x00700403u, DCM_VR_FL, 0, "RelativeOpacity", "1" },
-	{ 0x00700404u, DCM_VR_SQ, 0, "ReferencedSpatialRegistrationSequence", "1" },
-	{ 0x00700405u, DCM_VR_CS, 0, "BlendingPosition", "1" },
-	{ 0x00701101u, DCM_VR_UI, 0, "PresentationDisplayCollectionUID", "1" },
-	{ 0x00701102u, DCM_VR_UI, 0, "PresentationSequenceCollectionUID", "1" },
-	{ 0x00701103u, DCM_VR_US, 0, "PresentationSequencePositionIndex", "1" },
-	{ 0x00701104u, DCM_VR_SQ, 0, "RenderedImageReferenceSequence", "1" },
-	{ 0x00701201u, DCM_VR_SQ, 0, "VolumetricPresentationStateInputSequence", "1" },
-	{ 0x00701202u, DCM_VR_CS, 0, "PresentationInputType", "1" },
-	{ 0x00701203u, DCM_VR_US, 0, "InputSequencePositionIndex", "1" },
-	{ 0x00701204u, DCM_VR_CS, 0, "Crop", "1" },
-	{ 0x00701205u, DCM_VR_US, 0, "CroppingSpecificationIndex", "1-n" },
-	{ 0x00701206u, DCM_VR_CS, DCM_DICT_RETIRED, "CompositingMethod", "1" },
-	{ 0x00701207u, DCM_VR_US, 0, "VolumetricPresentationInputNumber", "1" },
-	{ 0x00701208u, DCM_VR_CS, 0, "ImageVolumeGeometry", "1" },
-	{ 0x00701209u, DCM_VR_UI, 0, "VolumetricPresentationInputSetUID", "1" },
-	{ 0x0070120au, DCM_VR_SQ, 0, "VolumetricPresentationInputSetSequence", "1" },
-	{ 0x0070120bu, DCM_VR_CS, 0, "GlobalCrop", "1" },
-	{ 0x0070120cu, DCM_VR_US, 0, "GlobalCroppingSpecificationIndex", "1-n" },
-	{ 0x0070120du, DCM_VR_CS, 0, "RenderingMethod", "1" },
-	{ 0x00701301u, DCM_VR_SQ, 0, "VolumeCroppingSequence", "1" },
-	{ 0x00701302u, DCM_VR_CS, 0, "VolumeCroppingMethod", "1" },
-	{ 0x00701303u, DCM_VR_FD, 0, "BoundingBoxCrop", "6" },
-	{ 0x00701304u, DCM_VR_SQ, 0, "ObliqueCroppingPlaneSequence", "1" },
-	{ 0x00701305u, DCM_VR_FD, 0, "Plane", "4" },
-	{ 0x00701306u, DCM_VR_FD, 0, "PlaneNormal", "3" },
-	{ 0x00701309u, DCM_VR_US, 0, "CroppingSpecificationNumber", "1" },
-	{ 0x00701501u, DCM_VR_CS, 0, "MultiPlanarReconstructionStyle", "1" },
-	{ 0x00701502u, DCM_VR_CS, 0, "MPRThicknessType", "1" },
-	{ 0x00701503u, DCM_VR_FD, 0, "MPRSlabThickness", "1" },
-	{ 0x00701505u, DCM_VR_FD, 0, "MPRTopLeftHandCorner", "3" },
-	{ 0x00701507u, DCM_VR_FD, 0, "MPRViewWidthDirection", "3" },
-	{ 0x00701508u, DCM_VR_FD, 0, "MPRViewWidth", "1" },
-	{ 0x0070150cu, DCM_VR_UL, 0, "NumberOfVolumetricCurvePoints", "1" },
-	{ 0x0070150du, DCM_VR_OD, 0, "VolumetricCurvePoints", "1" },
-	{ 0x00701511u, DCM_VR_FD, 0, "MPRViewHeightDirection", "3" },
-	{ 0x00701512u, DCM_VR_FD, 0, "MPRViewHeight", "1" },
-	{ 0x00701602u, DCM_VR_CS, 0, "RenderProjection", "1" },
-	{ 0x00701603u, DCM_VR_FD, 0, "ViewpointPosition", "3" },
-	{ 0x00701604u, DCM_VR_FD, 0, "ViewpointLookAtPoint", "3" },
-	{ 0x00701605u, DCM_VR_FD, 0, "ViewpointUpDirection", "3" },
-	{ 0x00701606u, DCM_VR_FD, 0, "RenderFieldOfView", "6" },
-	{ 0x00701607u, DCM_VR_FD, 0, "SamplingStepSize", "1" },
-	{ 0x00701701u, DCM_VR_CS, 0, "ShadingStyle", "1" },
-	{ 0x00701702u, DCM_VR_FD, 0, "AmbientReflectionIntensity", "1" },
-	{ 0x00701703u, DCM_VR_FD, 0, "LightDirection", "3" },
-	{ 0x00701704u, DCM_VR_FD, 0, "DiffuseReflectionIntensity", "1" },
-	{ 0x00701705u, DCM_VR_FD, 0, "SpecularReflectionIntensity", "1" },
-	{ 0x00701706u, DCM_VR_FD, 0, "Shininess", "1" },
-	{ 0x00701801u, DCM_VR_SQ, 0, "PresentationStateClassificationComponentSequence", "1" },
-	{ 0x00701802u, DCM_VR_CS, 0, "ComponentType", "1" },
-	{ 0x00701803u, DCM_VR_SQ, 0, "ComponentInputSequence", "1" },
-	{ 0x00701804u, DCM_VR_US, 0, "VolumetricPresentationInputIndex", "1" },
-	{ 0x00701805u, DCM_VR_SQ, 0, "PresentationStateCompositorComponentSequence", "1" },
-	{ 0x00701806u, DCM_VR_SQ, 0, "WeightingTransferFunctionSequence", "1" },
-	{ 0x00701807u, DCM_VR_US, 0, "WeightingLookupTableDescriptor", "3" },
-	{ 0x00701808u, DCM_VR_OB, 0, "WeightingLookupTableData", "1" },
-	{ 0x00701901u, DCM_VR_SQ, 0, "VolumetricAnnotationSequence", "1" },
-	{ 0x00701903u, DCM_VR_SQ, 0, "ReferencedStructuredContextSequence", "1" },
-	{ 0x00701904u, DCM_VR_UI, 0, "ReferencedContentItem", "1" },
-	{ 0x00701905u, DCM_VR_SQ, 0, "VolumetricPresentationInputAnnotationSequence", "1" },
-	{ 0x00701907u, DCM_VR_CS, 0, "AnnotationClipping", "1" },
-	{ 0x00701a01u, DCM_VR_CS, 0, "PresentationAnimationStyle", "1" },
-	{ 0x00701a03u, DCM_VR_FD, 0, "RecommendedAnimationRate", "1" },
-	{ 0x00701a04u, DCM_VR_SQ, 0, "AnimationCurveSequence", "1" },
-	{ 0x00701a05u, DCM_VR_FD, 0, "AnimationStepSize", "1" },
-	{ 0x00701a06u, DCM_VR_FD, 0, "SwivelRange", "1" },
-	{ 0x00701a07u, DCM_VR_OD, 0, "VolumetricCurveUpDirections", "1" },
-	{ 0x00701a08u, DCM_VR_SQ, 0, "VolumeStreamSequence", "1" },
-	{ 0x00701a09u, DCM_VR_LO, 0, "RGBATransferFunctionDescription", "1" },
-	{ 0x00701b01u, DCM_VR_SQ, 0, "AdvancedBlendingSequence", "1" },
-	{ 0x00701b02u, DCM_VR_US, 0, "BlendingInputNumber", "1" },
-	{ 0x00701b03u, DCM_VR_SQ, 0, "BlendingDisplayInputSequence", "1" },
-	{ 0x00701b04u, DCM_VR_SQ, 0, "BlendingDisplaySequence", "1" },
-	{ 0x00701b06u, DCM_VR_CS, 0, "BlendingMode", "1" },
-	{ 0x00701b07u, DCM_VR_CS, 0, "TimeSeriesBlending", "1" },
-	{ 0x00701b08u, DCM_VR_CS, 0, "GeometryForDisplay", "1" },
-	{ 0x00701b11u, DCM_VR_SQ, 0, "ThresholdSequence", "1" },
-	{ 0x00701b12u, DCM_VR_SQ, 0, "ThresholdValueSequence", "1" },
-	{ 0x00701b13u, DCM_VR_CS, 0, "ThresholdType", "1" },
-	{ 0x00701b14u, DCM_VR_FD, 0, "ThresholdValue", "1" },
-	{ 0x00720002u, DCM_VR_SH, 0, "HangingProtocolName", "1" },
-	{ 0x00720004u, DCM_VR_LO, 0, "HangingProtocolDescription", "1" },
-	{ 0x00720006u, DCM_VR_CS, 0, "HangingProtocolLevel", "1" },
-	{ 0x00720008u, DCM_VR_LO, 0, "HangingProtocolCreator", "1" },
-	{ 0x0072000au, DCM_VR_DT, 0, "HangingProtocolCreationDateTime", "1" },
-	{ 0x0072000cu, DCM_VR_SQ, 0, "HangingProtocolDefinitionSequence", "1" },
-	{ 0x0072000eu, DCM_VR_SQ, 0, "HangingProtocolUserIdentificationCodeSequence", "1" },
-	{ 0x00720010u, DCM_VR_LO, 0, "HangingProtocolUserGroupName", "1" },
-	{ 0x00720012u, DCM_VR_SQ, 0, "SourceHangingProtocolSequence", "1" },
-	{ 0x00720014u, DCM_VR_US, 0, "NumberOfPriorsReferenced", "1" },
-	{ 0x00720020u, DCM_VR_SQ, 0, "ImageSetsSequence", "1" },
-	{ 0x00720022u, DCM_VR_SQ, 0, "ImageSetSelectorSequence", "1" },
-	{ 0x00720024u, DCM_VR_CS, 0, "ImageSetSelectorUsageFlag", "1" },
-	{ 0x00720026u, DCM_VR_AT, 0, "SelectorAttribute", "1" },
-	{ 0x00720028u, DCM_VR_US, 0, "SelectorValueNumber", "1" },
-	{ 0x00720030u, DCM_VR_SQ, 0, "TimeBasedImageSetsSequence", "1" },
-	{ 0x00720032u, DCM_VR_US, 0, "ImageSetNumber", "1" },
-	{ 0x00720034u, DCM_VR_CS, 0, "ImageSetSelectorCategory", "1" },
-	{ 0x00720038u, DCM_VR_US, 0, "RelativeTime", "2" },
-	{ 0x0072003au, DCM_VR_CS, 0, "RelativeTimeUnits", "1" },
-	{ 0x0072003cu, DCM_VR_SS, 0, "AbstractPriorValue", "2" },
-	{ 0x0072003eu, DCM_VR_SQ, 0, "AbstractPriorCodeSequence", "1" },
-	{ 0x00720040u, DCM_VR_LO, 0, "ImageSetLabel", "1" },
-	{ 0x00720050u, DCM_VR_CS, 0, "SelectorAttributeVR", "1" },
-	{ 0x00720052u, DCM_VR_AT, 0, "SelectorSequencePointer", "1-n" },
-	{ 0x00720054u, DCM_VR_LO, 0, "SelectorSequencePointerPrivateCreator", "1-n" },
-	{ 0x00720056u, DCM_VR_LO, 0, "SelectorAttributePrivateCreator", "1" },
-	{ 0x0072005eu, DCM_VR_AE, 0, "SelectorAEValue", "1-n" },
-	{ 0x0072005fu, DCM_VR_AS, 0, "SelectorASValue", "1-n" },
-	{ 0x00720060u, DCM_VR_AT, 0, "SelectorATValue", "1-n" },
-	{ 0x00720061u, DCM_VR_DA, 0, "SelectorDAValue", "1-n" },
-	{ 0x00720062u, DCM_VR_CS, 0, "SelectorCSValue", "1-n" },
-	{ 0x00720063u, DCM_VR_DT, 0, "SelectorDTValue", "1-n" },
-	{ 0x00720064u, DCM_VR_IS, 0, "SelectorISValue", "1-n" },
-	{ 0x00720065u, DCM_VR_OB, 0, "SelectorOBValue", "1" },
-	{ 0x00720066u, DCM_VR_LO, 0, "SelectorLOValue", "1-n" },
-	{ 0x00720067u, DCM_VR_OF, 0, "SelectorOFValue", "1" },
-	{ 0x00720068u, DCM_VR_LT, 0, "SelectorLTValue", "1" },
-	{ 0x00720069u, DCM_VR_OW, 0, "SelectorOWValue", "1" },
-	{ 0x0072006au, DCM_VR_PN, 0, "SelectorPNValue", "1-n" },
-	{ 0x0072006bu, DCM_VR_TM, 0, "SelectorTMValue", "1-n" },
-	{ 0x0072006cu, DCM_VR_SH, 0, "SelectorSHValue", "1-n" },
-	{ 0x0072006du, DCM_VR_UN, 0, "SelectorUNValue", "1" },
-	{ 0x0072006eu, DCM_VR_ST, 0, "SelectorSTValue", "1" },
-	{ 0x0072006fu, DCM_VR_UC, 0, "SelectorUCValue", "1-n" },
-	{ 0x00720070u, DCM_VR_UT, 0, "SelectorUTValue", "1" },
-	{ 0x00720071u, DCM_VR_UR, 0, "SelectorURValue", "1" },
-	{ 0x00720072u, DCM_VR_DS, 0, "SelectorDSValue", "1-n" },
-	{ 0x00720073u, DCM_VR_OD, 0, "SelectorODValue", "1" },
-	{ 0x00720074u, DCM_VR_FD, 0, "SelectorFDValue", "1-n" },
-	{ 0x00720075u, DCM_VR_OL, 0, "SelectorOLValue", "1" },
-	{ 0x00720076u, DCM_VR_FL, 0, "SelectorFLValue", "1-n" },
-	{ 0x00720078u, DCM_VR_UL, 0, "SelectorULValue", "1-n" },
-	{ 0x0072007au, DCM_VR_US, 0, "SelectorUSValue", "1-n" },
-	{ 0x0072007cu, DCM_VR_SL, 0, "SelectorSLValue", "1-n" },
-	{ 0x0072007eu, DCM_VR_SS, 0, "SelectorSSValue", "1-n" },
-	{ 0x0072007fu, DCM_VR_UI, 0, "SelectorUIValue", "1-n" },
-	{ 0x00720080u, DCM_VR_SQ, 0, "SelectorCodeSequenceValue", "1" },
-	{ 0x00720081u, DCM_VR_OV, 0, "SelectorOVValue", "1" },
-	{ 0x00720082u, DCM_VR_SV, 0, "SelectorSVValue", "1-n" },
-	{ 0x00720083u, DCM_VR_UV, 0, "SelectorUVValue", "1-n" },
-	{ 0x00720100u, DCM_VR_US, 0, "NumberOfScreens", "1" },
-	{ 0x00720102u, DCM_VR_SQ, 0, "NominalScreenDefinitionSequence", "1" },
-	{ 0x00720104u, DCM_VR_US, 0, "NumberOfVerticalPixels", "1" },
-	{ 0x00720106u, DCM_VR_US, 0, "NumberOfHorizontalPixels", "1" },
-	{ 0x00720108u, DCM_VR_FD, 0, "DisplayEnvironmentSpatialPosition", "4" },
-	{ 0x0072010au, DCM_VR_US, 0, "ScreenMinimumGrayscaleBitDepth", "1" },
-	{ 0x0072010cu, DCM_VR_US, 0, "ScreenMinimumColorBitDepth", "1" },
-	{ 0x0072010eu, DCM_VR_US, 0, "ApplicationMaximumRepaintTime", "1" },
-	{ 0x00720200u, DCM_VR_SQ, 0, "DisplaySetsSequence", "1" },
-	{ 0x00720202u, DCM_VR_US, 0, "DisplaySetNumber", "1" },
-	{ 0x00720203u, DCM_VR_LO, 0, "DisplaySetLabel", "1" },
-	{ 0x00720204u, DCM_VR_US, 0, "DisplaySetPresentationGroup", "1" },
-	{ 0x00720206u, DCM_VR_LO, 0, "DisplaySetPresentationGroupDescription", "1" },
-	{ 0x00720208u, DCM_VR_CS, 0, "PartialDataDisplayHandling", "1" },
-	{ 0x00720210u, DCM_VR_SQ, 0, "SynchronizedScrollingSequence", "1" },
-	{ 0x00720212u, DCM_VR_US, 0, "DisplaySetScrollingGroup", "2-n" },
-	{ 0x00720214u, DCM_VR_SQ, 0, "NavigationIndicatorSequence", "1" },
-	{ 0x00720216u, DCM_VR_US, 0, "NavigationDisplaySet", "1" },
-	{ 0x00720218u, DCM_VR_US, 0, "ReferenceDisplaySets", "1-n" },
-	{ 0x00720300u, DCM_VR_SQ, 0, "ImageBoxesSequence", "1" },
-	{ 0x00720302u, DCM_VR_US, 0, "ImageBoxNumber", "1" },
-	{ 0x00720304u, DCM_VR_CS, 0, "ImageBoxLayoutType", "1" },
-	{ 0x00720306u, DCM_VR_US, 0, "ImageBoxTileHorizontalDimension", "1" },
-	{ 0x00720308u, DCM_VR_US, 0, "ImageBoxTileVerticalDimension", "1" },
-	{ 0x00720310u, DCM_VR_CS, 0, "ImageBoxScrollDirection", "1" },
-	{ 0x00720312u, DCM_VR_CS, 0, "ImageBoxSmallScrollType", "1" },
-	{ 0x00720314u, DCM_VR_US, 0, "ImageBoxSmallScrollAmount", "1" },
-	{ 0x00720316u, DCM_VR_CS, 0, "ImageBoxLargeScrollType", "1" },
-	{ 0x00720318u, DCM_VR_US, 0, "ImageBoxLargeScrollAmount", "1" },
-	{ 0x00720320u, DCM_VR_US, 0, "ImageBoxOverlapPriority", "1" },
-	{ 0x00720330u, DCM_VR_FD, 0, "CineRelativeToRealTime", "1" },
-	{ 0x00720400u, DCM_VR_SQ, 0, "FilterOperationsSequence", "1" },
-	{ 0x00720402u, DCM_VR_CS, 0, "FilterByCategory", "1" },
-	{ 0x00720404u, DCM_VR_CS, 0, "FilterByAttributePresence", "1" },
-	{ 0x00720406u, DCM_VR_CS, 0, "FilterByOperator", "1" },
-	{ 0x00720420u, DCM_VR_US, 0, "StructuredDisplayBackgroundCIELabValue", "3" },
-	{ 0x00720421u, DCM_VR_US, 0, "EmptyImageBoxCIELabValue", "3" },
-	{ 0x00720422u, DCM_VR_SQ, 0, "StructuredDisplayImageBoxSequence", "1" },
-	{ 0x00720424u, DCM_VR_SQ, 0, "StructuredDisplayTextBoxSequence", "1" },
-	{ 0x00720427u, DCM_VR_SQ, 0, "ReferencedFirstFrameSequence", "1" },
-	{ 0x00720430u, DCM_VR_SQ, 0, "ImageBoxSynchronizationSequence", "1" },
-	{ 0x00720432u, DCM_VR_US, 0, "SynchronizedImageBoxList", "2-n" },
-	{ 0x00720434u, DCM_VR_CS, 0, "TypeOfSynchronization", "1" },
-	{ 0x00720500u, DCM_VR_CS, 0, "BlendingOperationType", "1" },
-	{ 0x00720510u, DCM_VR_CS, 0, "ReformattingOperationType", "1" },
-	{ 0x00720512u, DCM_VR_FD, 0, "ReformattingThickness", "1" },
-	{ 0x00720514u, DCM_VR_FD, 0, "ReformattingInterval", "1" },
-	{ 0x00720516u, DCM_VR_CS, 0, "ReformattingOperationInitialViewDirection", "1" },
-	{ 0x00720520u, DCM_VR_CS, 0, "ThreeDRenderingType", "1-n" },
-	{ 0x00720600u, DCM_VR_SQ, 0, "SortingOperationsSequence", "1" },
-	{ 0x00720602u, DCM_VR_CS, 0, "SortByCategory", "1" },
-	{ 0x00720604u, DCM_VR_CS, 0, "SortingDirection", "1" },
-	{ 0x00720700u, DCM_VR_CS, 0, "DisplaySetPatientOrientation", "2" },
-	{ 0x00720702u, DCM_VR_CS, 0, "VOIType", "1" },
-	{ 0x00720704u, DCM_VR_CS, 0, "PseudoColorType", "1" },
-	{ 0x00720705u, DCM_VR_SQ, 0, "PseudoColorPaletteInstanceReferenceSequence", "1" },
-	{ 0x00720706u, DCM_VR_CS, 0, "ShowGrayscaleInverted", "1" },
-	{ 0x00720710u, DCM_VR_CS, 0, "ShowImageTrueSizeFlag", "1" },
-	{ 0x00720712u, DCM_VR_CS, 0, "ShowGraphicAnnotationFlag", "1" },
-	{ 0x00720714u, DCM_VR_CS, 0, "ShowPatientDemographicsFlag", "1" },
-	{ 0x00720716u, DCM_VR_CS, 0, "ShowAcquisitionTechniquesFlag", "1" },
-	{ 0x00720717u, DCM_VR_CS, 0, "DisplaySetHorizontalJustification", "1" },
-	{ 0x00720718u, DCM_VR_CS, 0, "DisplaySetVerticalJustification", "1" },
-	{ 0x00740120u, DCM_VR_FD, 0, "ContinuationStartMeterset", "1" },
-	{ 0x00740121u, DCM_VR_FD, 0, "ContinuationEndMeterset", "1" },
-	{ 0x00741000u, DCM_VR_CS, 0, "ProcedureStepState", "1" },
-	{ 0x00741002u, DCM_VR_SQ, 0, "ProcedureStepProgressInformationSequence", "1" },
-	{ 0x00741004u, DCM_VR_DS, 0, "ProcedureStepProgress", "1" },
-	{ 0x00741006u, DCM_VR_ST, 0, "ProcedureStepProgressDescription", "1" },
-	{ 0x00741007u, DCM_VR_SQ, 0, "ProcedureStepProgressParametersSequence", "1" },
-	{ 0x00741008u, DCM_VR_SQ, 0, "ProcedureStepCommunicationsURISequence", "1" },
-	{ 0x0074100au, DCM_VR_UR, 0, "ContactURI", "1" },
-	{ 0x0074100cu, DCM_VR_LO, 0, "ContactDisplayName", "1" },
-	{ 0x0074100eu, DCM_VR_SQ, 0, "ProcedureStepDiscontinuationReasonCodeSequence", "1" },
-	{ 0x00741020u, DCM_VR_SQ, 0, "BeamTaskSequence", "1" },
-	{ 0x00741022u, DCM_VR_CS, 0, "BeamTaskType", "1" },
-	{ 0x00741024u, DCM_VR_IS, DCM_DICT_RETIRED, "BeamOrderIndexTrial", "1" },
-	{ 0x00741025u, DCM_VR_CS, 0, "AutosequenceFlag", "1" },
-	{ 0x00741026u, DCM_VR_FD, 0, "TableTopVerticalAdjustedPosition", "1" },
-	{ 0x00741027u, DCM_VR_FD, 0, "TableTopLongitudinalAdjustedPosition", "1" },
-	{ 0x00741028u, DCM_VR_FD, 0, "TableTopLateralAdjustedPosition", "1" },
-	{ 0x0074102au, DCM_VR_FD, 0, "PatientSupportAdjustedAngle", "1" },
-	{ 0x0074102bu, DCM_VR_FD, 0, "TableTopEccentricAdjustedAngle", "1" },
-	{ 0x0074102cu, DCM_VR_FD, 0, "TableTopPitchAdjustedAngle", "1" },
-	{ 0x0074102du, DCM_VR_FD, 0, "TableTopRollAdjustedAngle", "1" },
-	{ 0x00741030u, DCM_VR_SQ, 0, "DeliveryVerificationImageSequence", "1" },
-	{ 0x00741032u, DCM_VR_CS, 0, "VerificationImageTiming", "1" },
-	{ 0x00741034u, DCM_VR_CS, 0, "DoubleExposureFlag", "1" },
-	{ 0x00741036u, DCM_VR_CS, 0, "DoubleExposureOrdering", "1" },
-	{ 0x00741038u, DCM_VR_DS, DCM_DICT_RETIRED, "DoubleExposureMetersetTrial", "1" },
-	{ 0x0074103au, DCM_VR_DS, DCM_DICT_RETIRED, "DoubleExposureFieldDeltaTrial", "4" },
-	{ 0x00741040u, DCM_VR_SQ, 0, "RelatedReferenceRTImageSequence", "1" },
-	{ 0x00741042u, DCM_VR_SQ, 0, "GeneralMachineVerificationSequence", "1" },
-	{ 0x00741044u, DCM_VR_SQ, 0, "ConventionalMachineVerificationSequence", "1" },
-	{ 0x00741046u, DCM_VR_SQ, 0, "IonMachineVerificationSequence", "1" },
-	{ 0x00741048u, DCM_VR_SQ, 0, "FailedAttributesSequence", "1" },
-	{ 0x0074104au, DCM_VR_SQ, 0, "OverriddenAttributesSequence", "1" },
-	{ 0x0074104cu, DCM_VR_SQ, 0, "ConventionalControlPointVerificationSequence", "1" },
-	{ 0x0074104eu, DCM_VR_SQ, 0, "IonControlPointVerificationSequence", "1" },
-	{ 0x00741050u, DCM_VR_SQ, 0, "AttributeOccurrenceSequence", "1" },
-	{ 0x00741052u, DCM_VR_AT, 0, "AttributeOccurrencePointer", "1" },
-	{ 0x00741054u, DCM_VR_UL, 0, "AttributeItemSelector", "1" },
-	{ 0x00741056u, DCM_VR_LO, 0, "AttributeOccurrencePrivateCreator", "1" },
-	{ 0x00741057u, DCM_VR_IS, 0, "SelectorSequencePointerItems", "1-n" },
-	{ 0x00741200u, DCM_VR_CS, 0, "ScheduledProcedureStepPriority", "1" },
-	{ 0x00741202u, DCM_VR_LO, 0, "WorklistLabel", "1" },
-	{ 0x00741204u, DCM_VR_LO, 0, "ProcedureStepLabel", "1" },
-	{ 0x00741210u, DCM_VR_SQ, 0, "ScheduledProcessingParametersSequence", "1" },
-	{ 0x00741212u, DCM_VR_SQ, 0, "PerformedProcessingParametersSequence", "1" },
-	{ 0x00741216u, DCM_VR_SQ, 0, "UnifiedProcedureStepPerformedProcedureSequence", "1" },
-	{ 0x00741220u, DCM_VR_SQ, DCM_DICT_RETIRED, "RelatedProcedureStepSequence", "1" },
-	{ 0x00741222u, DCM_VR_LO, DCM_DICT_RETIRED, "ProcedureStepRelationshipType", "1" },
-	{ 0x00741224u, DCM_VR_SQ, 0, "ReplacedProcedureStepSequence", "1" },
-	{ 0x00741230u, DCM_VR_LO, 0, "DeletionLock", "1" },
-	{ 0x00741234u, DCM_VR_AE, 0, "ReceivingAE", "1" },
-	{ 0x00741236u, DCM_VR_AE, 0, "RequestingAE", "1" },
-	{ 0x00741238u, DCM_VR_LT, 0, "ReasonForCancellation", "1" },
-	{ 0x00741242u, DCM_VR_CS, 0, "SCPStatus", "1" },
-	{ 0x00741244u, DCM_VR_CS, 0, "SubscriptionListStatus", "1" },
-	{ 0x00741246u, DCM_VR_CS, 0, "UnifiedProcedureStepListStatus", "1" },
-	{ 0x00741324u, DCM_VR_UL, 0, "BeamOrderIndex", "1" },
-	{ 0x00741338u, DCM_VR_FD, 0, "DoubleExposureMeterset", "1" },
-	{ 0x0074133au, DCM_VR_FD, 0, "DoubleExposureFieldDelta", "4" },
-	{ 0x00741401u, DCM_VR_SQ, 0, "BrachyTaskSequence", "1" },
-	{ 0x00741402u, DCM_VR_DS, 0, "ContinuationStartTotalReferenceAirKerma", "1" },
-	{ 0x00741403u, DCM_VR_DS, 0, "ContinuationEndTotalReferenceAirKerma", "1" },
-	{ 0x00741404u, DCM_VR_IS, 0, "ContinuationPulseNumber", "1" },
-	{ 0x00741405u, DCM_VR_SQ, 0, "ChannelDeliveryOrderSequence", "1" },
-	{ 0x00741406u, DCM_VR_IS, 0, "ReferencedChannelNumber", "1" },
-	{ 0x00741407u, DCM_VR_DS, 0, "StartCumulativeTimeWeight", "1" },
-	{ 0x00741408u, DCM_VR_DS, 0, "EndCumulativeTimeWeight", "1" },
-	{ 0x00741409u, DCM_VR_SQ, 0, "OmittedChannelSequence", "1" },
-	{ 0x0074140au, DCM_VR_CS, 0, "ReasonForChannelOmission", "1" },
-	{ 0x0074140bu, DCM_VR_LO, 0, "ReasonForChannelOmissionDescription", "1" },
-	{ 0x0074140cu, DCM_VR_IS, 0, "ChannelDeliveryOrderIndex", "1" },
-	{ 0x0074140du, DCM_VR_SQ, 0, "ChannelDeliveryContinuationSequence", "1" },
-	{ 0x0074140eu, DCM_VR_SQ, 0, "OmittedApplicationSetupSequence", "1" },
-	{ 0x00760001u, DCM_VR_LO, 0, "ImplantAssemblyTemplateName", "1" },
-	{ 0x00760003u, DCM_VR_LO, 0, "ImplantAssemblyTemplateIssuer", "1" },
-	{ 0x00760006u, DCM_VR_LO, 0, "ImplantAssemblyTemplateVersion", "1" },
-	{ 0x00760008u, DCM_VR_SQ, 0, "ReplacedImplantAssemblyTemplateSequence", "1" },
-	{ 0x0076000au, DCM_VR_CS, 0, "ImplantAssemblyTemplateType", "1" },
-	{ 0x0076000cu, DCM_VR_SQ, 0, "OriginalImplantAssemblyTemplateSequence", "1" },
-	{ 0x0076000eu, DCM_VR_SQ, 0, "DerivationImplantAssemblyTemplateSequence", "1" },
-	{ 0x00760010u, DCM_VR_SQ, 0, "ImplantAssemblyTemplateTargetAnatomySequence", "1" },
-	{ 0x00760020u, DCM_VR_SQ, 0, "ProcedureTypeCodeSequence", "1" },
-	{ 0x00760030u, DCM_VR_LO, 0, "SurgicalTechnique", "1" },
-	{ 0x00760032u, DCM_VR_SQ, 0, "ComponentTypesSequence", "1" },
-	{ 0x00760034u, DCM_VR_SQ, 0, "ComponentTypeCodeSequence", "1" },
-	{ 0x00760036u, DCM_VR_CS, 0, "ExclusiveComponentType", "1" },
-	{ 0x00760038u, DCM_VR_CS, 0, "MandatoryComponentType", "1" },
-	{ 0x00760040u, DCM_VR_SQ, 0, "ComponentSequence", "1" },
-	{ 0x00760055u, DCM_VR_US, 0, "ComponentID", "1" },
-	{ 0x00760060u, DCM_VR_SQ, 0, "ComponentAssemblySequence", "1" },
-	{ 0x00760070u, DCM_VR_US, 0, "Component1ReferencedID", "1" },
-	{ 0x00760080u, DCM_VR_US, 0, "Component1ReferencedMatingFeatureSetID", "1" },
-	{ 0x00760090u, DCM_VR_US, 0, "Component1ReferencedMatingFeatureID", "1" },
-	{ 0x007600a0u, DCM_VR_US, 0, "Component2ReferencedID", "1" },
-	{ 0x007600b0u, DCM_VR_US, 0, "Component2ReferencedMatingFeatureSetID", "1" },
-	{ 0x007600c0u, DCM_VR_US, 0, "Component2ReferencedMatingFeatureID", "1" },
-	{ 0x00780001u, DCM_VR_LO, 0, "ImplantTemplateGroupName", "1" },
-	{ 0x00780010u, DCM_VR_ST, 0, "ImplantTemplateGroupDescription", "1" },
-	{ 0x00780020u, DCM_VR_LO, 0, "ImplantTemplateGroupIssuer", "1" },
-	{ 0x00780024u, DCM_VR_LO, 0, "ImplantTemplateGroupVersion", "1" },
-	{ 0x00780026u, DCM_VR_SQ, 0, "ReplacedImplantTemplateGroupSequence", "1" },
-	{ 0x00780028u, DCM_VR_SQ, 0, "ImplantTemplateGroupTargetAnatomySequence", "1" },
-	{ 0x0078002au, DCM_VR_SQ, 0, "ImplantTemplateGroupMembersSequence", "1" },
-	{ 0x0078002eu, DCM_VR_US, 0, "ImplantTemplateGroupMemberID", "1" },
-	{ 0x00780050u, DCM_VR_FD, 0, "ThreeDImplantTemplateGroupMemberMatchingPoint", "3" },
-	{ 0x00780060u, DCM_VR_FD, 0, "ThreeDImplantTemplateGroupMemberMatchingAxes", "9" },
-	{ 0x00780070u, DCM_VR_SQ, 0, "ImplantTemplateGroupMemberMatching2DCoordinatesSequence", "1" },
-	{ 0x00780090u, DCM_VR_FD, 0, "TwoDImplantTemplateGroupMemberMatchingPoint", "2" },
-	{ 0x007800a0u, DCM_VR_FD, 0, "TwoDImplantTemplateGroupMemberMatchingAxes", "4" },
-	{ 0x007800b0u, DCM_VR_SQ, 0, "ImplantTemplateGroupVariationDimensionSequence", "1" },
-	{ 0x007800b2u, DCM_VR_LO, 0, "ImplantTemplateGroupVariationDimensionName", "1" },
-	{ 0x007800b4u, DCM_VR_SQ, 0, "ImplantTemplateGroupVariationDimensionRankSequence", "1" },
-	{ 0x007800b6u, DCM_VR_US, 0, "ReferencedImplantTemplateGroupMemberID", "1" },
-	{ 0x007800b8u, DCM_VR_US, 0, "ImplantTemplateGroupVariationDimensionRank", "1" },
-	{ 0x00800001u, DCM_VR_SQ, 0, "SurfaceScanAcquisitionTypeCodeSequence", "1" },
-	{ 0x00800002u, DCM_VR_SQ, 0, "SurfaceScanModeCodeSequence", "1" },
-	{ 0x00800003u, DCM_VR_SQ, 0, "RegistrationMethodCodeSequence", "1" },
-	{ 0x00800004u, DCM_VR_FD, 0, "ShotDurationTime", "1" },
-	{ 0x00800005u, DCM_VR_FD, 0, "ShotOffsetTime", "1" },
-	{ 0x00800006u, DCM_VR_US, 0, "SurfacePointPresentationValueData", "1-n" },
-	{ 0x00800007u, DCM_VR_US, 0, "SurfacePointColorCIELabValueData", "3-3n" },
-	{ 0x00800008u, DCM_VR_SQ, 0, "UVMappingSequence", "1" },
-	{ 0x00800009u, DCM_VR_SH, 0, "TextureLabel", "1" },
-	{ 0x00800010u, DCM_VR_OF, 0, "UValueData", "1" },
-	{ 0x00800011u, DCM_VR_OF, 0, "VValueData", "1" },
-	{ 0x00800012u, DCM_VR_SQ, 0, "ReferencedTextureSequence", "1" },
-	{ 0x00800013u, DCM_VR_SQ, 0, "ReferencedSurfaceDataSequence", "1" },
-	{ 0x00820001u, DCM_VR_CS, 0, "AssessmentSummary", "1" },
-	{ 0x00820003u, DCM_VR_UT, 0, "AssessmentSummaryDescription", "1" },
-	{ 0x00820004u, DCM_VR_SQ, 0, "AssessedSOPInstanceSequence", "1" },
-	{ 0x00820005u, DCM_VR_SQ, 0, "ReferencedComparisonSOPInstanceSequence", "1" },
-	{ 0x00820006u, DCM_VR_UL, 0, "NumberOfAssessmentObservations", "1" },
-	{ 0x00820007u, DCM_VR_SQ, 0, "AssessmentObservationsSequence", "1" },
-	{ 0x00820008u, DCM_VR_CS, 0, "ObservationSignificance", "1" },
-	{ 0x0082000au, DCM_VR_UT, 0, "ObservationDescription", "1" },
-	{ 0x0082000cu, DCM_VR_SQ, 0, "StructuredConstraintObservationSequence", "1" },
-	{ 0x00820010u, DCM_VR_SQ, 0, "AssessedAttributeValueSequence", "1" },
-	{ 0x00820016u, DCM_VR_LO, 0, "AssessmentSetID", "1" },
-	{ 0x00820017u, DCM_VR_SQ, 0, "AssessmentRequesterSequence", "1" },
-	{ 0x00820018u, DCM_VR_LO, 0, "SelectorAttributeName", "1" },
-	{ 0x00820019u, DCM_VR_LO, 0, "SelectorAttributeKeyword", "1" },
-	{ 0x00820021u, DCM_VR_SQ, 0, "AssessmentTypeCodeSequence", "1" },
-	{ 0x00820022u, DCM_VR_SQ, 0, "ObservationBasisCodeSequence", "1" },
-	{ 0x00820023u, DCM_VR_LO, 0, "AssessmentLabel", "1" },
-	{ 0x00820032u, DCM_VR_CS, 0, "ConstraintType", "1" },
-	{ 0x00820033u, DCM_VR_UT, 0, "SpecificationSelectionGuidance", "1" },
-	{ 0x00820034u, DCM_VR_SQ, 0, "ConstraintValueSequence", "1" },
-	{ 0x00820035u, DCM_VR_SQ, 0, "RecommendedDefaultValueSequence", "1" },
-	{ 0x00820036u, DCM_VR_CS, 0, "ConstraintViolationSignificance", "1" },
-	{ 0x00820037u, DCM_VR_UT, 0, "ConstraintViolationCondition", "1" },
-	{ 0x00820038u, DCM_VR_CS, 0, "ModifiableConstraintFlag", "1" },
-	{ 0x00880130u, DCM_VR_SH, 0, "StorageMediaFileSetID", "1" },
-	{ 0x00880140u, DCM_VR_UI, 0, "StorageMediaFileSetUID", "1" },
-	{ 0x00880200u, DCM_VR_SQ, 0, "IconImageSequence", "1" },
-	{ 0x00880904u, DCM_VR_LO, DCM_DICT_RETIRED, "TopicTitle", "1" },
-	{ 0x00880906u, DCM_VR_ST, DCM_DICT_RETIRED, "TopicSubject", "1" },
-	{ 0x00880910u, DCM_VR_LO, DCM_DICT_RETIRED, "TopicAuthor", "1" },
-	{ 0x00880912u, DCM_VR_LO, DCM_DICT_RETIRED, "TopicKeywords", "1-32" },
-	{ 0x01000410u, DCM_VR_CS, 0, "SOPInstanceStatus", "1" },
-	{ 0x01000420u, DCM_VR_DT, 0, "SOPAuthorizationDateTime", "1" },
-	{ 0x01000424u, DCM_VR_LT, 0, "SOPAuthorizationComment", "1" },
-	{ 0x01000426u, DCM_VR_LO, 0, "AuthorizationEquipmentCertificationNumber", "1" },
-	{ 0x04000005u, DCM_VR_US, 0, "MACIDNumber", "1" },
-	{ 0x04000010u, DCM_VR_UI, 0, "MACCalculationTransferSyntaxUID", "1" },
-	{ 0x04000015u, DCM_VR_CS, 0, "MACAlgorithm", "1" },
-	{ 0x04000020u, DCM_VR_AT, 0, "DataElementsSigned", "1-n" },
-	{ 0x04000100u, DCM_VR_UI, 0, "DigitalSignatureUID", "1" },
-	{ 0x04000105u, DCM_VR_DT, 0, "DigitalSignatureDateTime", "1" },
-	{ 0x04000110u, DCM_VR_CS, 0, "CertificateType", "1" },
-	{ 0x04000115u, DCM_VR_OB, 0, "CertificateOfSigner", "1" },
-	{ 0x04000120u, DCM_VR_OB, 0, "Signature", "1" },
-	{ 0x04000305u, DCM_VR_CS, 0, "CertifiedTimestampType", "1" },
-	{ 0x04000310u, DCM_VR_OB, 0, "CertifiedTimestamp", "1" },
-	{ 0x04000401u, DCM_VR_SQ, 0, "DigitalSignaturePurposeCodeSequence", "1" },
-	{ 0x04000402u, DCM_VR_SQ, 0, "ReferencedDigitalSignatureSequence", "1" },
-	{ 0x04000403u, DCM_VR_SQ, 0, "ReferencedSOPInstanceMACSequence", "1" },
-	{ 0x04000404u, DCM_VR_OB, 0, "MAC", "1" },
-	{ 0x04000500u, DCM_VR_SQ, 0, "EncryptedAttributesSequence", "1" },
-	{ 0x04000510u, DCM_VR_UI, 0, "EncryptedContentTransferSyntaxUID", "1" },
-	{ 0x04000520u, DCM_VR_OB, 0, "EncryptedContent", "1" },
-	{ 0x04000550u, DCM_VR_SQ, 0, "ModifiedAttributesSequence", "1" },
-	{ 0x04000551u, DCM_VR_SQ, 0, "NonconformingModifiedAttributesSequence", "1" },
-	{ 0x04000552u, DCM_VR_OB, 0, "NonconformingDataElementValue", "1" },
-	{ 0x04000561u, DCM_VR_SQ, 0, "OriginalAttributesSequence", "1" },
-	{ 0x04000562u, DCM_VR_DT, 0, "AttributeModificationDateTime", "1" },
-	{ 0x04000563u, DCM_VR_LO, 0, "ModifyingSystem", "1" },
-	{ 0x04000564u, DCM_VR_LO, 0, "SourceOfPreviousValues", "1" },
-	{ 0x04000565u, DCM_VR_CS, 0, "ReasonForTheAttributeModification", "1" },
-	{ 0x04000600u, DCM_VR_CS, 0, "InstanceOriginStatus", "1" },
-	{ 0x10000010u, DCM_VR_US, DCM_DICT_RETIRED, "EscapeTriplet", "3" },
-	{ 0x10000011u, DCM_VR_US, DCM_DICT_RETIRED, "RunLengthTriplet", "3" },
-	{ 0x10000012u, DCM_VR_US, DCM_DICT_RETIRED, "HuffmanTableSize", "1" },
-	{ 0x10000013u, DCM_VR_US, DCM_DICT_RETIRED, "HuffmanTableTriplet", "3" },
-	{ 0x10000014u, DCM_VR_US, DCM_DICT_RETIRED, "ShiftTableSize", "1" },
-	{ 0x10000015u, DCM_VR_US, DCM_DICT_RETIRED, "ShiftTableTriplet", "3" },
-	{ 0x10100004u, DCM_VR_US, DCM_DICT_RETIRED, "ZonalMap", "1-n" },
-	{ 0x20000010u, DCM_VR_IS, 0, "NumberOfCopies", "1" },
-	{ 0x2000001eu, DCM_VR_SQ, 0, "PrinterConfigurationSequence", "1" },
-	{ 0x20000020u, DCM_VR_CS, 0, "PrintPriority", "1" },
-	{ 0x20000030u, DCM_VR_CS, 0, "MediumType", "1" },
-	{ 0x20000040u, DCM_VR_CS, 0, "FilmDestination", "1" },
-	{ 0x20000050u, DCM_VR_LO, 0, "FilmSessionLabel", "1" },
-	{ 0x20000060u, DCM_VR_IS, 0, "MemoryAllocation", "1" },
-	{ 0x20000061u, DCM_VR_IS, 0, "MaximumMemoryAllocation", "1" },
-	{ 0x20000062u, DCM_VR_CS, DCM_DICT_RETIRED, "ColorImagePrintingFlag", "1" },
-	{ 0x20000063u, DCM_VR_CS, DCM_DICT_RETIRED, "CollationFlag", "1" },
-	{ 0x20000065u, DCM_VR_CS, DCM_DICT_RETIRED, "AnnotationFlag", "1" },
-	{ 0x20000067u, DCM_VR_CS, DCM_DICT_RETIRED, "ImageOverlayFlag", "1" },
-	{ 0x20000069u, DCM_VR_CS, DCM_DICT_RETIRED, "PresentationLUTFlag", "1" },
-	{ 0x2000006au, DCM_VR_CS, DCM_DICT_RETIRED, "ImageBoxPresentationLUTFlag", "1" },
-	{ 0x200000a0u, DCM_VR_US, 0, "MemoryBitDepth", "1" },
-	{ 0x200000a1u, DCM_VR_US, 0, "PrintingBitDepth", "1" },
-	{ 0x200000a2u, DCM_VR_SQ, 0, "MediaInstalledSequence", "1" },
-	{ 0x200000a4u, DCM_VR_SQ, 0, "OtherMediaAvailableSequence", "1" },
-	{ 0x200000a8u, DCM_VR_SQ, 0, "SupportedImageDisplayFormatsSequence", "1" },
-	{ 0x20000500u, DCM_VR_SQ, 0, "ReferencedFilmBoxSequence", "1" },
-	{ 0x20000510u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedStoredPrintSequence", "1" },
-	{ 0x20100010u, DCM_VR_ST, 0, "ImageDisplayFormat", "1" },
-	{ 0x20100030u, DCM_VR_CS, 0, "AnnotationDisplayFormatID", "1" },
-	{ 0x20100040u, DCM_VR_CS, 0, "FilmOrientation", "1" },
-	{ 0x20100050u, DCM_VR_CS, 0, "FilmSizeID", "1" },
-	{ 0x20100052u, DCM_VR_CS, 0, "PrinterResolutionID", "1" },
-	{ 0x20100054u, DCM_VR_CS, 0, "DefaultPrinterResolutionID", "1" },
-	{ 0x20100060u, DCM_VR_CS, 0, "MagnificationType", "1" },
-	{ 0x20100080u, DCM_VR_CS, 0, "SmoothingType", "1" },
-	{ 0x201000a6u, DCM_VR_CS, 0, "DefaultMagnificationType", "1" },
-	{ 0x201000a7u, DCM_VR_CS, 0, "OtherMagnificationTypesAvailable", "1-n" },
-	{ 0x201000a8u, DCM_VR_CS, 0, "DefaultSmoothingType", "1" },
-	{ 0x201000a9u, DCM_VR_CS, 0, "OtherSmoothingTypesAvailable", "1-n" },
-	{ 0x20100100u, DCM_VR_CS, 0, "BorderDensity", "1" },
-	{ 0x20100110u, DCM_VR_CS, 0, "EmptyImageDensity", "1" },
-	{ 0x20100120u, DCM_VR_US, 0, "MinDensity", "1" },
-	{ 0x20100130u, DCM_VR_US, 0, "MaxDensity", "1" },
-	{ 0x20100140u, DCM_VR_CS, 0, "Trim", "1" },
-	{ 0x20100150u, DCM_VR_ST, 0, "ConfigurationInformation", "1" },
-	{ 0x20100152u, DCM_VR_LT, 0, "ConfigurationInformationDescription", "1" },
-	{ 0x20100154u, DCM_VR_IS, 0, "MaximumCollatedFilms", "1" },
-	{ 0x2010015eu, DCM_VR_US, 0, "Illumination", "1" },
-	{ 0x20100160u, DCM_VR_US, 0, "ReflectedAmbientLight", "1" },
-	{ 0x20100376u, DCM_VR_DS, 0, "PrinterPixelSpacing", "2" },
-	{ 0x20100500u, DCM_VR_SQ, 0, "ReferencedFilmSessionSequence", "1" },
-	{ 0x20100510u, DCM_VR_SQ, 0, "ReferencedImageBoxSequence", "1" },
-	{ 0x20100520u, DCM_VR_SQ, 0, "ReferencedBasicAnnotationBoxSequence", "1" },
-	{ 0x20200010u, DCM_VR_US, 0, "ImageBoxPosition", "1" },
-	{ 0x20200020u, DCM_VR_CS, 0, "Polarity", "1" },
-	{ 0x20200030u, DCM_VR_DS, 0, "RequestedImageSize", "1" },
-	{ 0x20200040u, DCM_VR_CS, 0, "RequestedDecimateCropBehavior", "1" },
-	{ 0x20200050u, DCM_VR_CS, 0, "RequestedResolutionID", "1" },
-	{ 0x202000a0u, DCM_VR_CS, 0, "RequestedImageSizeFlag", "1" },
-	{ 0x202000a2u, DCM_VR_CS, 0, "DecimateCropResult", "1" },
-	{ 0x20200110u, DCM_VR_SQ, 0, "BasicGrayscaleImageSequence", "1" },
-	{ 0x20200111u, DCM_VR_SQ, 0, "BasicColorImageSequence", "1" },
-	{ 0x20200130u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedImageOverlayBoxSequence", "1" },
-	{ 0x20200140u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedVOILUTBoxSequence", "1" },
-	{ 0x20300010u, DCM_VR_US, 0, "AnnotationPosition", "1" },
-	{ 0x20300020u, DCM_VR_LO, 0, "TextString", "1" },
-	{ 0x20400010u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedOverlayPlaneSequence", "1" },
-	{ 0x20400011u, DCM_VR_US, DCM_DICT_RETIRED, "ReferencedOverlayPlaneGroups", "1-99" },
-	{ 0x20400020u, DCM_VR_SQ, DCM_DICT_RETIRED, "OverlayPixelDataSequence", "1" },
-	{ 0x20400060u, DCM_VR_CS, DCM_DICT_RETIRED, "OverlayMagnificationType", "1" },
-	{ 0x20400070u, DCM_VR_CS, DCM_DICT_RETIRED, "OverlaySmoothingType", "1" },
-	{ 0x20400072u, DCM_VR_CS, DCM_DICT_RETIRED, "OverlayOrImageMagnification", "1" },
-	{ 0x20400074u, DCM_VR_US, DCM_DICT_RETIRED, "MagnifyToNumberOfColumns", "1" },
-	{ 0x20400080u, DCM_VR_CS, DCM_DICT_RETIRED, "OverlayForegroundDensity", "1" },
-	{ 0x20400082u, DCM_VR_CS, DCM_DICT_RETIRED, "OverlayBackgroundDensity", "1" },
-	{ 0x20400090u, DCM_VR_CS, DCM_DICT_RETIRED, "OverlayMode", "1" },
-	{ 0x20400100u, DCM_VR_CS, DCM_DICT_RETIRED, "ThresholdDensity", "1" },
-	{ 0x20400500u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedImageBoxSequenceRetired", "1" },
-	{ 0x20500010u, DCM_VR_SQ, 0, "PresentationLUTSequence", "1" },
-	{ 0x20500020u, DCM_VR_CS, 0, "PresentationLUTShape", "1" },
-	{ 0x20500500u, DCM_VR_SQ, 0, "ReferencedPresentationLUTSequence", "1" },
-	{ 0x21000010u, DCM_VR_SH, DCM_DICT_RETIRED, "PrintJobID", "1" },
-	{ 0x21000020u, DCM_VR_CS, 0, "ExecutionStatus", "1" },
-	{ 0x21000030u, DCM_VR_CS, 0, "ExecutionStatusInfo", "1" },
-	{ 0x21000040u, DCM_VR_DA, 0, "CreationDate", "1" },
-	{ 0x21000050u, DCM_VR_TM, 0, "CreationTime", "1" },
-	{ 0x21000070u, DCM_VR_AE, 0, "Originator", "1" },
-	{ 0x21000140u, DCM_VR_AE, 0, "DestinationAE", "1" },
-	{ 0x21000160u, DCM_VR_SH, 0, "OwnerID", "1" },
-	{ 0x21000170u, DCM_VR_IS, 0, "NumberOfFilms", "1" },
-	{ 0x21000500u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedPrintJobSequencePullStoredPrint", "1" },
-	{ 0x21100010u, DCM_VR_CS, 0, "PrinterStatus", "1" },
-	{ 0x21100020u, DCM_VR_CS, 0, "PrinterStatusInfo", "1" },
-	{ 0x21100030u, DCM_VR_LO, 0, "PrinterName", "1" },
-	{ 0x21100099u, DCM_VR_SH, DCM_DICT_RETIRED, "PrintQueueID", "1" },
-	{ 0x21200010u, DCM_VR_CS, DCM_DICT_RETIRED, "QueueStatus", "1" },
-	{ 0x21200050u, DCM_VR_SQ, DCM_DICT_RETIRED, "PrintJobDescriptionSequence", "1" },
-	{ 0x21200070u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedPrintJobSequence", "1" },
-	{ 0x21300010u, DCM_VR_SQ, DCM_DICT_RETIRED, "PrintManagementCapabilitiesSequence", "1" },
-	{ 0x21300015u, DCM_VR_SQ, DCM_DICT_RETIRED, "PrinterCharacteristicsSequence", "1" },
-	{ 0x21300030u, DCM_VR_SQ, DCM_DICT_RETIRED, "FilmBoxContentSequence", "1" },
-	{ 0x21300040u, DCM_VR_SQ, DCM_DICT_RETIRED, "ImageBoxContentSequence", "1" },
-	{ 0x21300050u, DCM_VR_SQ, DCM_DICT_RETIRED, "AnnotationContentSequence", "1" },
-	{ 0x21300060u, DCM_VR_SQ, DCM_DICT_RETIRED, "ImageOverlayBoxContentSequence", "1" },
-	{ 0x21300080u, DCM_VR_SQ, DCM_DICT_RETIRED, "PresentationLUTContentSequence", "1" },
-	{ 0x213000a0u, DCM_VR_SQ, 0, "ProposedStudySequence", "1" },
-	{ 0x213000c0u, DCM_VR_SQ, 0, "OriginalImageSequence", "1" },
-	{ 0x22000001u, DCM_VR_CS, 0, "LabelUsingInformationExtractedFromInstances", "1" },
-	{ 0x22000002u, DCM_VR_UT, 0, "LabelText", "1" },
-	{ 0x22000003u, DCM_VR_CS, 0, "LabelStyleSelection", "1" },
-	{ 0x22000004u, DCM_VR_LT, 0, "MediaDisposition", "1" },
-	{ 0x22000005u, DCM_VR_LT, 0, "BarcodeValue", "1" },
-	{ 0x22000006u, DCM_VR_CS, 0, "BarcodeSymbology", "1" },
-	{ 0x22000007u, DCM_VR_CS, 0, "AllowMediaSplitting", "1" },
-	{ 0x22000008u, DCM_VR_CS, 0, "IncludeNonDICOMObjects", "1" },
-	{ 0x22000009u, DCM_VR_CS, 0, "IncludeDisplayApplication", "1" },
-	{ 0x2200000au, DCM_VR_CS, 0, "PreserveCompositeInstancesAfterMediaCreation", "1" },
-	{ 0x2200000bu, DCM_VR_US, 0, "TotalNumberOfPiecesOfMediaCreated", "1" },
-	{ 0x2200000cu, DCM_VR_LO, 0, "RequestedMediaApplicationProfile", "1" },
-	{ 0x2200000du, DCM_VR_SQ, 0, "ReferencedStorageMediaSequence", "1" },
-	{ 0x2200000eu, DCM_VR_AT, 0, "FailureAttributes", "1-n" },
-	{ 0x2200000fu, DCM_VR_CS, 0, "AllowLossyCompression", "1" },
-	{ 0x22000020u, DCM_VR_CS, 0, "RequestPriority", "1" },
-	{ 0x30020002u, DCM_VR_SH, 0, "RTImageLabel", "1" },
-	{ 0x30020003u, DCM_VR_LO, 0, "RTImageName", "1" },
-	{ 0x30020004u, DCM_VR_ST, 0, "RTImageDescription", "1" },
-	{ 0x3002000au, DCM_VR_CS, 0, "ReportedValuesOrigin", "1" },
-	{ 0x3002000cu, DCM_VR_CS, 0, "RTImagePlane", "1" },
-	{ 0x3002000du, DCM_VR_DS, 0, "XRayImageReceptorTranslation", "3" },
-	{ 0x3002000eu, DCM_VR_DS, 0, "XRayImageReceptorAngle", "1" },
-	{ 0x30020010u, DCM_VR_DS, 0, "RTImageOrientation", "6" },
-	{ 0x30020011u, DCM_VR_DS, 0, "ImagePlanePixelSpacing", "2" },
-	{ 0x30020012u, DCM_VR_DS, 0, "RTImagePosition", "2" },
-	{ 0x30020020u, DCM_VR_SH, 0, "RadiationMachineName", "1" },
-	{ 0x30020022u, DCM_VR_DS, 0, "RadiationMachineSAD", "1" },
-	{ 0x30020024u, DCM_VR_DS, 0, "RadiationMachineSSD", "1" },
-	{ 0x30020026u, DCM_VR_DS, 0, "RTImageSID", "1" },
-	{ 0x30020028u, DCM_VR_DS, 0, "SourceToReferenceObjectDistance", "1" },
-	{ 0x30020029u, DCM_VR_IS, 0, "FractionNumber", "1" },
-	{ 0x30020030u, DCM_VR_SQ, 0, "ExposureSequence", "1" },
-	{ 0x30020032u, DCM_VR_DS, 0, "MetersetExposure", "1" },
-	{ 0x30020034u, DCM_VR_DS, 0, "DiaphragmPosition", "4" },
-	{ 0x30020040u, DCM_VR_SQ, 0, "FluenceMapSequence", "1" },
-	{ 0x30020041u, DCM_VR_CS, 0, "FluenceDataSource", "1" },
-	{ 0x30020042u, DCM_VR_DS, 0, "FluenceDataScale", "1" },
-	{ 0x30020050u, DCM_VR_SQ, 0, "PrimaryFluenceModeSequence", "1" },
-	{ 0x30020051u, DCM_VR_CS, 0, "FluenceMode", "1" },
-	{ 0x30020052u, DCM_VR_SH, 0, "FluenceModeID", "1" },
-	{ 0x30040001u, DCM_VR_CS, 0, "DVHType", "1" },
-	{ 0x30040002u, DCM_VR_CS, 0, "DoseUnits", "1" },
-	{ 0x30040004u, DCM_VR_CS, 0, "DoseType", "1" },
-	{ 0x30040005u, DCM_VR_CS, 0, "SpatialTransformOfDose", "1" },
-	{ 0x30040006u, DCM_VR_LO, 0, "DoseComment", "1" },
-	{ 0x30040008u, DCM_VR_DS, 0, "NormalizationPoint", "3" },
-	{ 0x3004000au, DCM_VR_CS, 0, "DoseSummationType", "1" },
-	{ 0x3004000cu, DCM_VR_DS, 0, "GridFrameOffsetVector", "2-n" },
-	{ 0x3004000eu, DCM_VR_DS, 0, "DoseGridScaling", "1" },
-	{ 0x30040010u, DCM_VR_SQ, 0, "RTDoseROISequence", "1" },
-	{ 0x30040012u, DCM_VR_DS, 0, "DoseValue", "1" },
-	{ 0x30040014u, DCM_VR_CS, 0, "TissueHeterogeneityCorrection", "1-3" },
-	{ 0x30040040u, DCM_VR_DS, 0, "DVHNormalizationPoint", "3" },
-	{ 0x30040042u, DCM_VR_DS, 0, "DVHNormalizationDoseValue", "1" },
-	{ 0x30040050u, DCM_VR_SQ, 0, "DVHSequence", "1" },
-	{ 0x30040052u, DCM_VR_DS, 0, "DVHDoseScaling", "1" },
-	{ 0x30040054u, DCM_VR_CS, 0, "DVHVolumeUnits", "1" },
-	{ 0x30040056u, DCM_VR_IS, 0, "DVHNumberOfBins", "1" },
-	{ 0x30040058u, DCM_VR_DS, 0, "DVHData", "2-2n" },
-	{ 0x30040060u, DCM_VR_SQ, 0, "DVHReferencedROISequence", "1" },
-	{ 0x30040062u, DCM_VR_CS, 0, "DVHROIContributionType", "1" },
-	{ 0x30040070u, DCM_VR_DS, 0, "DVHMinimumDose", "1" },
-	{ 0x30040072u, DCM_VR_DS, 0, "DVHMaximumDose", "1" },
-	{ 0x30040074u, DCM_VR_DS, 0, "DVHMeanDose", "1" },
-	{ 0x30060002u, DCM_VR_SH, 0, "StructureSetLabel", "1" },
-	{ 0x30060004u, DCM_VR_LO, 0, "StructureSetName", "1" },
-	{ 0x30060006u, DCM_VR_ST, 0, "StructureSetDescription", "1" },
-	{ 0x30060008u, DCM_VR_DA, 0, "StructureSetDate", "1" },
-	{ 0x30060009u, DCM_VR_TM, 0, "StructureSetTime", "1" },
-	{ 0x30060010u, DCM_VR_SQ, 0, "ReferencedFrameOfReferenceSequence", "1" },
-	{ 0x30060012u, DCM_VR_SQ, 0, "RTReferencedStudySequence", "1" },
-	{ 0x30060014u, DCM_VR_SQ, 0, "RTReferencedSeriesSequence", "1" },
-	{ 0x30060016u, DCM_VR_SQ, 0, "ContourImageSequence", "1" },
-	{ 0x30060018u, DCM_VR_SQ, 0, "PredecessorStructureSetSequence", "1" },
-	{ 0x30060020u, DCM_VR_SQ, 0, "StructureSetROISequence", "1" },
-	{ 0x30060022u, DCM_VR_IS, 0, "ROINumber", "1" },
-	{ 0x30060024u, DCM_VR_UI, 0, "ReferencedFrameOfReferenceUID", "1" },
-	{ 0x30060026u, DCM_VR_LO, 0, "ROIName", "1" },
-	{ 0x30060028u, DCM_VR_ST, 0, "ROIDescription", "1" },
-	{ 0x3006002au, DCM_VR_IS, 0, "ROIDisplayColor", "3" },
-	{ 0x3006002cu, DCM_VR_DS, 0, "ROIVolume", "1" },
-	{ 0x30060030u, DCM_VR_SQ, 0, "RTRelatedROISequence", "1" },
-	{ 0x30060033u, DCM_VR_CS, 0, "RTROIRelationship", "1" },
-	{ 0x30060036u, DCM_VR_CS, 0, "ROIGenerationAlgorithm", "1" },
-	{ 0x30060037u, DCM_VR_SQ, 0, "ROIDerivationAlgorithmIdentificationSequence", "1" },
-	{ 0x30060038u, DCM_VR_LO, 0, "ROIGenerationDescription", "1" },
-	{ 0x30060039u, DCM_VR_SQ, 0, "ROIContourSequence", "1" },
-	{ 0x30060040u, DCM_VR_SQ, 0, "ContourSequence", "1" },
-	{ 0x30060042u, DCM_VR_CS, 0, "ContourGeometricType", "1" },
-	{ 0x30060044u, DCM_VR_DS, DCM_DICT_RETIRED, "ContourSlabThickness", "1" },
-	{ 0x30060045u, DCM_VR_DS, DCM_DICT_RETIRED, "ContourOffsetVector", "3" },
-	{ 0x30060046u, DCM_VR_IS, 0, "NumberOfContourPoints", "1" },
-	{ 0x30060048u, DCM_VR_IS, 0, "ContourNumber", "1" },
-	{ 0x30060049u, DCM_VR_IS, DCM_DICT_RETIRED, "AttachedContours", "1-n" },
-	{ 0x3006004au, DCM_VR_SQ, 0, "SourcePixelPlanesCharacteristicsSequence", "1" },
-	{ 0x30060050u, DCM_VR_DS, 0, "ContourData", "3-3n" },
-	{ 0x30060080u, DCM_VR_SQ, 0, "RTROIObservationsSequence", "1" },
-	{ 0x30060082u, DCM_VR_IS, 0, "ObservationNumber", "1" },
-	{ 0x30060084u, DCM_VR_IS, 0, "ReferencedROINumber", "1" },
-	{ 0x30060085u, DCM_VR_SH, 0, "ROIObservationLabel", "1" },
-	{ 0x30060086u, DCM_VR_SQ, 0, "RTROIIdentificationCodeSequence", "1" },
-	{ 0x30060088u, DCM_VR_ST, 0, "ROIObservationDescription", "1" },
-	{ 0x300600a0u, DCM_VR_SQ, 0, "RelatedRTROIObservationsSequence", "1" },
-	{ 0x300600a4u, DCM_VR_CS, 0, "RTROIInterpretedType", "1" },
-	{ 0x300600a6u, DCM_VR_PN, 0, "ROIInterpreter", "1" },
-	{ 0x300600b0u, DCM_VR_SQ, 0, "ROIPhysicalPropertiesSequence", "1" },
-	{ 0x300600b2u, DCM_VR_CS, 0, "ROIPhysicalProperty", "1" },
-	{ 0x300600b4u, DCM_VR_DS, 0, "ROIPhysicalPropertyValue", "1" },
-	{ 0x300600b6u, DCM_VR_SQ, 0, "ROIElementalCompositionSequence", "1" },
-	{ 0x300600b7u, DCM_VR_US, 0, "ROIElementalCompositionAtomicNumber", "1" },
-	{ 0x300600b8u, DCM_VR_FL, 0, "ROIElementalCompositionAtomicMassFraction", "1" },
-	{ 0x300600b9u, DCM_VR_SQ, DCM_DICT_RETIRED, "AdditionalRTROIIdentificationCodeSequence", "1" },
-	{ 0x300600c0u, DCM_VR_SQ, DCM_DICT_RETIRED, "FrameOfReferenceRelationshipSequence", "1" },
-	{ 0x300600c2u, DCM_VR_UI, DCM_DICT_RETIRED, "RelatedFrameOfReferenceUID", "1" },
-	{ 0x300600c4u, DCM_VR_CS, DCM_DICT_RETIRED, "FrameOfReferenceTransformationType", "1" },
-	{ 0x300600c6u, DCM_VR_DS, 0, "FrameOfReferenceTransformationMatrix", "16" },
-	{ 0x300600c8u, DCM_VR_LO, 0, "FrameOfReferenceTransformationComment", "1" },
-	{ 0x300600c9u, DCM_VR_SQ, 0, "PatientLocationCoordinatesSequence", "1" },
-	{ 0x300600cau, DCM_VR_SQ, 0, "PatientLocationCoordinatesCodeSequence", "1" },
-	{ 0x300600cbu, DCM_VR_SQ, 0, "PatientSupportPositionSequence", "1" },
-	{ 0x30080010u, DCM_VR_SQ, 0, "MeasuredDoseReferenceSequence", "1" },
-	{ 0x30080012u, DCM_VR_ST, 0, "MeasuredDoseDescription", "1" },
-	{ 0x30080014u, DCM_VR_CS, 0, "MeasuredDoseType", "1" },
-	{ 0x30080016u, DCM_VR_DS, 0, "MeasuredDoseValue", "1" },
-	{ 0x30080020u, DCM_VR_SQ, 0, "TreatmentSessionBeamSequence", "1" },
-	{ 0x30080021u, DCM_VR_SQ, 0, "TreatmentSessionIonBeamSequence", "1" },
-	{ 0x30080022u, DCM_VR_IS, 0, "CurrentFractionNumber", "1" },
-	{ 0x30080024u, DCM_VR_DA, 0, "TreatmentControlPointDate", "1" },
-	{ 0x30080025u, DCM_VR_TM, 0, "TreatmentControlPointTime", "1" },
-	{ 0x3008002au, DCM_VR_CS, 0, "TreatmentTerminationStatus", "1" },
-	{ 0x3008002bu, DCM_VR_SH, 0, "TreatmentTerminationCode", "1" },
-	{ 0x3008002cu, DCM_VR_CS, 0, "TreatmentVerificationStatus", "1" },
-	{ 0x30080030u, DCM_VR_SQ, 0, "ReferencedTreatmentRecordSequence", "1" },
-	{ 0x30080032u, DCM_VR_DS, 0, "SpecifiedPrimaryMeterset", "1" },
-	{ 0x30080033u, DCM_VR_DS, 0, "SpecifiedSecondaryMeterset", "1" },
-	{ 0x30080036u, DCM_VR_DS, 0, "DeliveredPrimaryMeterset", "1" },
-	{ 0x30080037u, DCM_VR_DS, 0, "DeliveredSecondaryMeterset", "1" },
-	{ 0x3008003au, DCM_VR_DS, 0, "SpecifiedTreatmentTime", "1" },
-	{ 0x3008003bu, DCM_VR_DS, 0, "DeliveredTreatmentTime", "1" },
-	{ 0x30080040u, DCM_VR_SQ, 0, "ControlPointDeliverySequence", "1" },
-	{ 0x30080041u, DCM_VR_SQ, 0, "IonControlPointDeliverySequence", "1" },
-	{ 0x30080042u, DCM_VR_DS, 0, "SpecifiedMeterset", "1" },
-	{ 0x30080044u, DCM_VR_DS, 0, "DeliveredMeterset", "1" },
-	{ 0x30080045u, DCM_VR_FL, 0, "MetersetRateSet", "1" },
-	{ 0x30080046u, DCM_VR_FL, 0, "MetersetRateDelivered", "1" },
-	{ 0x30080047u, DCM_VR_FL, 0, "ScanSpotMetersetsDelivered", "1-n" },
-	{ 0x30080048u, DCM_VR_DS, 0, "DoseRateDelivered", "1" },
-	{ 0x30080050u, DCM_VR_SQ, 0, "TreatmentSummaryCalculatedDoseReferenceSequence", "1" },
-	{ 0x30080052u, DCM_VR_DS, 0, "CumulativeDoseToDoseReference", "1" },
-	{ 0x30080054u, DCM_VR_DA, 0, "FirstTreatmentDate", "1" },
-	{ 0x30080056u, DCM_VR_DA, 0, "MostRecentTreatmentDate", "1" },
-	{ 0x3008005au, DCM_VR_IS, 0, "NumberOfFractionsDelivered", "1" },
-	{ 0x30080060u, DCM_VR_SQ, 0, "OverrideSequence", "1" },
-	{ 0x30080061u, DCM_VR_AT, 0, "ParameterSequencePointer", "1" },
-	{ 0x30080062u, DCM_VR_AT, 0, "OverrideParameterPointer", "1" },
-	{ 0x30080063u, DCM_VR_IS, 0, "ParameterItemIndex", "1" },
-	{ 0x30080064u, DCM_VR_IS, 0, "MeasuredDoseReferenceNumber", "1" },
-	{ 0x30080065u, DCM_VR_AT, 0, "ParameterPointer", "1" },
-	{ 0x30080066u, DCM_VR_ST, 0, "OverrideReason", "1" },
-	{ 0x30080067u, DCM_VR_US, 0, "ParameterValueNumber", "1" },
-	{ 0x30080068u, DCM_VR_SQ, 0, "CorrectedParameterSequence", "1" },
-	{ 0x3008006au, DCM_VR_FL, 0, "CorrectionValue", "1" },
-	{ 0x30080070u, DCM_VR_SQ, 0, "CalculatedDoseReferenceSequence", "1" },
-	{ 0x30080072u, DCM_VR_IS, 0, "CalculatedDoseReferenceNumber", "1" },
-	{ 0x30080074u, DCM_VR_ST, 0, "CalculatedDoseReferenceDescription", "1" },
-	{ 0x30080076u, DCM_VR_DS, 0, "CalculatedDoseReferenceDoseValue", "1" },
-	{ 0x30080078u, DCM_VR_DS, 0, "StartMeterset", "1" },
-	{ 0x3008007au, DCM_VR_DS, 0, "EndMeterset", "1" },
-	{ 0x30080080u, DCM_VR_SQ, 0, "ReferencedMeasuredDoseReferenceSequence", "1" },
-	{ 0x30080082u, DCM_VR_IS, 0, "ReferencedMeasuredDoseReferenceNumber", "1" },
-	{ 0x30080090u, DCM_VR_SQ, 0, "ReferencedCalculatedDoseReferenceSequence", "1" },
-	{ 0x30080092u, DCM_VR_IS, 0, "ReferencedCalculatedDoseReferenceNumber", "1" },
-	{ 0x300800a0u, DCM_VR_SQ, 0, "BeamLimitingDeviceLeafPairsSequence", "1" },
-	{ 0x300800b0u, DCM_VR_SQ, 0, "RecordedWedgeSequence", "1" },
-	{ 0x300800c0u, DCM_VR_SQ, 0, "RecordedCompensatorSequence", "1" },
-	{ 0x300800d0u, DCM_VR_SQ, 0, "RecordedBlockSequence", "1" },
-	{ 0x300800d1u, DCM_VR_SQ, 0, "RecordedBlockSlabSequence", "1" },
-	{ 0x300800e0u, DCM_VR_SQ, 0, "TreatmentSummaryMeasuredDoseReferenceSequence", "1" },
-	{ 0x300800f0u, DCM_VR_SQ, 0, "RecordedSnoutSequence", "1" },
-	{ 0x300800f2u, DCM_VR_SQ, 0, "RecordedRangeShifterSequence", "1" },
-	{ 0x300800f4u, DCM_VR_SQ, 0, "RecordedLateralSpreadingDeviceSequence", "1" },
-	{ 0x300800f6u, DCM_VR_SQ, 0, "RecordedRangeModulatorSequence", "1" },
-	{ 0x30080100u, DCM_VR_SQ, 0, "RecordedSourceSequence", "1" },
-	{ 0x30080105u, DCM_VR_LO, 0, "SourceSerialNumber", "1" },
-	{ 0x30080110u, DCM_VR_SQ, 0, "TreatmentSessionApplicationSetupSequence", "1" },
-	{ 0x30080116u, DCM_VR_CS, 0, "ApplicationSetupCheck", "1" },
-	{ 0x30080120u, DCM_VR_SQ, 0, "RecordedBrachyAccessoryDeviceSequence", "1" },
-	{ 0x30080122u, DCM_VR_IS, 0, "ReferencedBrachyAccessoryDeviceNumber", "1" },
-	{ 0x30080130u, DCM_VR_SQ, 0, "RecordedChannelSequence", "1" },
-	{ 0x30080132u, DCM_VR_DS, 0, "SpecifiedChannelTotalTime", "1" },
-	{ 0x30080134u, DCM_VR_DS, 0, "DeliveredChannelTotalTime", "1" },
-	{ 0x30080136u, DCM_VR_IS, 0, "SpecifiedNumberOfPulses", "1" },
-	{ 0x30080138u, DCM_VR_IS, 0, "DeliveredNumberOfPulses", "1" },
-	{ 0x3008013au, DCM_VR_DS, 0, "SpecifiedPulseRepetitionInterval", "1" },
-	{ 0x3008013cu, DCM_VR_DS, 0, "DeliveredPulseRepetitionInterval", "1" },
-	{ 0x30080140u, DCM_VR_SQ, 0, "RecordedSourceApplicatorSequence", "1" },
-	{ 0x30080142u, DCM_VR_IS, 0, "ReferencedSourceApplicatorNumber", "1" },
-	{ 0x30080150u, DCM_VR_SQ, 0, "RecordedChannelShieldSequence", "1" },
-	{ 0x30080152u, DCM_VR_IS, 0, "ReferencedChannelShieldNumber", "1" },
-	{ 0x30080160u, DCM_VR_SQ, 0, "BrachyControlPointDeliveredSequence", "1" },
-	{ 0x30080162u, DCM_VR_DA, 0, "SafePositionExitDate", "1" },
-	{ 0x30080164u, DCM_VR_TM, 0, "SafePositionExitTime", "1" },
-	{ 0x30080166u, DCM_VR_DA, 0, "SafePositionReturnDate", "1" },
-	{ 0x30080168u, DCM_VR_TM, 0, "SafePositionReturnTime", "1" },
-	{ 0x30080171u, DCM_VR_SQ, 0, "PulseSpecificBrachyControlPointDeliveredSequence", "1" },
-	{ 0x30080172u, DCM_VR_US, 0, "PulseNumber", "1" },
-	{ 0x30080173u, DCM_VR_SQ, 0, "BrachyPulseControlPointDeliveredSequence", "1" },
-	{ 0x30080200u, DCM_VR_CS, 0, "CurrentTreatmentStatus", "1" },
-	{ 0x30080202u, DCM_VR_ST, 0, "TreatmentStatusComment", "1" },
-	{ 0x30080220u, DCM_VR_SQ, 0, "FractionGroupSummarySequence", "1" },
-	{ 0x30080223u, DCM_VR_IS, 0, "ReferencedFractionNumber", "1" },
-	{ 0x30080224u, DCM_VR_CS, 0, "FractionGroupType", "1" },
-	{ 0x30080230u, DCM_VR_CS, 0, "BeamStopperPosition", "1" },
-	{ 0x30080240u, DCM_VR_SQ, 0, "FractionStatusSummarySequence", "1" },
-	{ 0x30080250u, DCM_VR_DA, 0, "TreatmentDate", "1" },
-	{ 0x30080251u, DCM_VR_TM, 0, "TreatmentTime", "1" },
-	{ 0x300a0002u, DCM_VR_SH, 0, "RTPlanLabel", "1" },
-	{ 0x300a0003u, DCM_VR_LO, 0, "RTPlanName", "1" },
-	{ 0x300a0004u, DCM_VR_ST, 0, "RTPlanDescription", "1" },
-	{ 0x300a0006u, DCM_VR_DA, 0, "RTPlanDate", "1" },
-	{ 0x300a0007u, DCM_VR_TM, 0, "RTPlanTime", "1" },
-	{ 0x300a0009u, DCM_VR_LO, 0, "TreatmentProtocols", "1-n" },
-	{ 0x300a000au, DCM_VR_CS, 0, "PlanIntent", "1" },
-	{ 0x300a000bu, DCM_VR_LO, DCM_DICT_RETIRED, "TreatmentSites", "1-n" },
-	{ 0x300a000cu, DCM_VR_CS, 0, "RTPlanGeometry", "1" },
-	{ 0x300a000eu, DCM_VR_ST, 0, "PrescriptionDescription", "1" },
-	{ 0x300a0010u, DCM_VR_SQ, 0, "DoseReferenceSequence", "1" },
-	{ 0x300a0012u, DCM_VR_IS, 0, "DoseReferenceNumber", "1" },
-	{ 0x300a0013u, DCM_VR_UI, 0, "DoseReferenceUID", "1" },
-	{ 0x300a0014u, DCM_VR_CS, 0, "DoseReferenceStructureType", "1" },
-	{ 0x300a0015u, DCM_VR_CS, 0, "NominalBeamEnergyUnit", "1" },
-	{ 0x300a0016u, DCM_VR_LO, 0, "DoseReferenceDescription", "1" },
-	{ 0x300a0018u, DCM_VR_DS, 0, "DoseReferencePointCoordinates", "3" },
-	{ 0x300a001au, DCM_VR_DS, 0, "NominalPriorDose", "1" },
-	{ 0x300a0020u, DCM_VR_CS, 0, "DoseReferenceType", "1" },
-	{ 0x300a0021u, DCM_VR_DS, 0, "ConstraintWeight", "1" },
-	{ 0x300a0022u, DCM_VR_DS, 0, "DeliveryWarningDose", "1" },
-	{ 0x300a0023u, DCM_VR_DS, 0, "DeliveryMaximumDose", "1" },
-	{ 0x300a0025u, DCM_VR_DS, 0, "TargetMinimumDose", "1" },
-	{ 0x300a0026u, DCM_VR_DS, 0, "TargetPrescriptionDose", "1" },
-	{ 0x300a0027u, DCM_VR_DS, 0, "TargetMaximumDose", "1" },
-	{ 0x300a0028u, DCM_VR_DS, 0, "TargetUnderdoseVolumeFraction", "1" },
-	{ 0x300a002au, DCM_VR_DS, 0, "OrganAtRiskFullVolumeDose", "1" },
-	{ 0x300a002bu, DCM_VR_DS, 0, "OrganAtRiskLimitDose", "1" },
-	{ 0x300a002cu, DCM_VR_DS, 0, "OrganAtRiskMaximumDose", "1" },
-	{ 0x300a002du, DCM_VR_DS, 0, "OrganAtRiskOverdoseVolumeFraction", "1" },
-	{ 0x300a0040u, DCM_VR_SQ, 0, "ToleranceTableSequence", "1" },
-	{ 0x300a0042u, DCM_VR_IS, 0, "ToleranceTableNumber", "1" },
-	{ 0x300a0043u, DCM_VR_SH, 0, "ToleranceTableLabel", "1" },
-	{ 0x300a0044u, DCM_VR_DS, 0, "GantryAngleTolerance", "1" },
-	{ 0x300a0046u, DCM_VR_DS, 0, "BeamLimitingDeviceAngleTolerance", "1" },
-	{ 0x300a0048u, DCM_VR_SQ, 0, "BeamLimitingDeviceToleranceSequence", "1" },
-	{ 0x300a004au, DCM_VR_DS, 0, "BeamLimitingDevicePositionTolerance", "1" },
-	{ 0x300a004bu, DCM_VR_FL, 0, "SnoutPositionTolerance", "1" },
-	{ 0x300a004cu, DCM_VR_DS, 0, "PatientSupportAngleTolerance", "1" },
-	{ 0x300a004eu, DCM_VR_DS, 0, "TableTopEccentricAngleTolerance", "1" },
-	{ 0x300a004fu, DCM_VR_FL, 0, "TableTopPitchAngleTolerance", "1" },
-	{ 0x300a0050u, DCM_VR_FL, 0, "TableTopRollAngleTolerance", "1" },
-	{ 0x300a0051u, DCM_VR_DS, 0, "TableTopVerticalPositionTolerance", "1" },
-	{ 0x300a0052u, DCM_VR_DS, 0, "TableTopLongitudinalPositionTolerance", "1" },
-	{ 0x300a0053u, DCM_VR_DS, 0, "TableTopLateralPositionTolerance", "1" },
-	{ 0x300a0055u, DCM_VR_CS, 0, "RTPlanRelationship", "1" },
-	{ 0x300a0070u, DCM_VR_SQ, 0, "FractionGroupSequence", "1" },
-	{ 0x300a0071u, DCM_VR_IS, 0, "FractionGroupNumber", "1" },
-	{ 0x300a0072u, DCM_VR_LO, 0, "FractionGroupDescription", "1" },
-	{ 0x300a0078u, DCM_VR_IS, 0, "NumberOfFractionsPlanned", "1" },
-	{ 0x300a0079u, DCM_VR_IS, 0, "NumberOfFractionPatternDigitsPerDay", "1" },
-	{ 0x300a007au, DCM_VR_IS, 0, "RepeatFractionCycleLength", "1" },
-	{ 0x300a007bu, DCM_VR_LT, 0, "FractionPattern", "1" },
-	{ 0x300a0080u, DCM_VR_IS, 0, "NumberOfBeams", "1" },
-	{ 0x300a0082u, DCM_VR_DS, DCM_DICT_RETIRED, "BeamDoseSpecificationPoint", "3" },
-	{ 0x300a0083u, DCM_VR_UI, 0, "ReferencedDoseReferenceUID", "1" },
-	{ 0x300a0084u, DCM_VR_DS, 0, "BeamDose", "1" },
-	{ 0x300a0086u, DCM_VR_DS, 0, "BeamMeterset", "1" },
-	{ 0x300a0088u, DCM_VR_FL, 0, "BeamDosePointDepth", "1" },
-	{ 0x300a0089u, DCM_VR_FL, 0, "BeamDosePointEquivalentDepth", "1" },
-	{ 0x300a008au, DCM_VR_FL, 0, "BeamDosePointSSD", "1" },
-	{ 0x300a008bu, DCM_VR_CS, 0, "BeamDoseMeaning", "1" },
-	{ 0x300a008cu, DCM_VR_SQ, 0, "BeamDoseVerificationControlPointSequence", "1" },
-	{ 0x300a008du, DCM_VR_FL, DCM_DICT_RETIRED, "AverageBeamDosePointDepth", "1" },
-	{ 0x300a008eu, DCM_VR_FL, DCM_DICT_RETIRED, "AverageBeamDosePointEquivalentDepth", "1" },
-	{ 0x300a008fu, DCM_VR_FL, DCM_DICT_RETIRED, "AverageBeamDosePointSSD", "1" },
-	{ 0x300a0090u, DCM_VR_CS, 0, "BeamDoseType", "1" },
-	{ 0x300a0091u, DCM_VR_DS, 0, "AlternateBeamDose", "1" },
-	{ 0x300a0092u, DCM_VR_CS, 0, "AlternateBeamDoseType", "1" },
-	{ 0x300a0093u, DCM_VR_CS, 0, "DepthValueAveragingFlag", "1" },
-	{ 0x300a0094u, DCM_VR_DS, 0, "BeamDosePointSourceToExternalContourDistance", "1" },
-	{ 0x300a00a0u, DCM_VR_IS, 0, "NumberOfBrachyApplicationSetups", "1" },
-	{ 0x300a00a2u, DCM_VR_DS, 0, "BrachyApplicationSetupDoseSpecificationPoint", "3" },
-	{ 0x300a00a4u, DCM_VR_DS, 0, "BrachyApplicationSetupDose", "1" },
-	{ 0x300a00b0u, DCM_VR_SQ, 0, "BeamSequence", "1" },
-	{ 0x300a00b2u, DCM_VR_SH, 0, "TreatmentMachineName", "1" },
-	{ 0x300a00b3u, DCM_VR_CS, 0, "PrimaryDosimeterUnit", "1" },
-	{ 0x300a00b4u, DCM_VR_DS, 0, "SourceAxisDistance", "1" },
-	{ 0x300a00b6u, DCM_VR_SQ, 0, "BeamLimitingDeviceSequence", "1" },
-	{ 0x300a00b8u, DCM_VR_CS, 0, "RTBeamLimitingDeviceType", "1" },
-	{ 0x300a00bau, DCM_VR_DS, 0, "SourceToBeamLimitingDeviceDistance", "1" },
-	{ 0x300a00bbu, DCM_VR_FL, 0, "IsocenterToBeamLimitingDeviceDistance", "1" },
-	{ 0x300a00bcu, DCM_VR_IS, 0, "NumberOfLeafJawPairs", "1" },
-	{ 0x300a00beu, DCM_VR_DS, 0, "LeafPositionBoundaries", "3-n" },
-	{ 0x300a00c0u, DCM_VR_IS, 0, "BeamNumber", "1" },
-	{ 0x300a00c2u, DCM_VR_LO, 0, "BeamName", "1" },
-	{ 0x300a00c3u, DCM_VR_ST, 0, "BeamDescription", "1" },
-	{ 0x300a00c4u, DCM_VR_CS, 0, "BeamType", "1" },
-	{ 0x300a00c5u, DCM_VR_FD, 0, "BeamDeliveryDurationLimit", "1" },
-	{ 0x300a00c6u, DCM_VR_CS, 0, "RadiationType", "1" },
-	{ 0x300a00c7u, DCM_VR_CS, 0, "HighDoseTechniqueType", "1" },
-	{ 0x300a00c8u, DCM_VR_IS, 0, "ReferenceImageNumber", "1" },
-	{ 0x300a00cau, DCM_VR_SQ, 0, "PlannedVerificationImageSequence", "1" },
-	{ 0x300a00ccu, DCM_VR_LO, 0, "ImagingDeviceSpecificAcquisitionParameters", "1-n" },
-	{ 0x300a00ceu, DCM_VR_CS, 0, "TreatmentDeliveryType", "1" },
-	{ 0x300a00d0u, DCM_VR_IS, 0, "NumberOfWedges", "1" },
-	{ 0x300a00d1u, DCM_VR_SQ, 0, "WedgeSequence", "1" },
-	{ 0x300a00d2u, DCM_VR_IS, 0, "WedgeNumber", "1" },
-	{ 0x300a00d3u, DCM_VR_CS, 0, "WedgeType", "1" },
-	{ 0x300a00d4u, DCM_VR_SH, 0, "WedgeID", "1" },
-	{ 0x300a00d5u, DCM_VR_IS, 0, "WedgeAngle", "1" },
-	{ 0x300a00d6u, DCM_VR_DS, 0, "WedgeFactor", "1" },
-	{ 0x300a00d7u, DCM_VR_FL, 0, "TotalWedgeTrayWaterEquivalentThickness", "1" },
-	{ 0x300a00d8u, DCM_VR_DS, 0, "WedgeOrientation", "1" },
-	{ 0x300a00d9u, DCM_VR_FL, 0, "IsocenterToWedgeTrayDistance", "1" },
-	{ 0x300a00dau, DCM_VR_DS, 0, "SourceToWedgeTrayDistance", "1" },
-	{ 0x300a00dbu, DCM_VR_FL, 0, "WedgeThinEdgePosition", "1" },
-	{ 0x300a00dcu, DCM_VR_SH, 0, "BolusID", "1" },
-	{ 0x300a00ddu, DCM_VR_ST, 0, "BolusDescription", "1" },
-	{ 0x300a00deu, DCM_VR_DS, 0, "EffectiveWedgeAngle", "1" },
-	{ 0x300a00e0u, DCM_VR_IS, 0, "NumberOfCompensators", "1" },
-	{ 0x300a00e1u, DCM_VR_SH, 0, "MaterialID", "1" },
-	{ 0x300a00e2u, DCM_VR_DS, 0, "TotalCompensatorTrayFactor", "1" },
-	{ 0x300a00e3u, DCM_VR_SQ, 0, "CompensatorSequence", "1" },
-	{ 0x300a00e4u, DCM_VR_IS, 0, "CompensatorNumber", "1" },
-	{ 0x300a00e5u, DCM_VR_SH, 0, "CompensatorID", "1" },
-	{ 0x300a00e6u, DCM_VR_DS, 0, "SourceToCompensatorTrayDistance", "1" },
-	{ 0x300a00e7u, DCM_VR_IS, 0, "CompensatorRows", "1" },
-	{ 0x300a00e8u, DCM_VR_IS, 0, "CompensatorColumns", "1" },
-	{ 0x300a00e9u, DCM_VR_DS, 0, "CompensatorPixelSpacing", "2" },
-	{ 0x300a00eau, DCM_VR_DS, 0, "CompensatorPosition", "2" },
-	{ 0x300a00ebu, DCM_VR_DS, 0, "CompensatorTransmissionData", "1-n" },
-	{ 0x300a00ecu, DCM_VR_DS, 0, "CompensatorThicknessData", "1-n" },
-	{ 0x300a00edu, DCM_VR_IS, 0, "NumberOfBoli", "1" },
-	{ 0x300a00eeu, DCM_VR_CS, 0, "CompensatorType", "1" },
-	{ 0x300a00efu, DCM_VR_SH, 0, "CompensatorTrayID", "1" },
-	{ 0x300a00f0u, DCM_VR_IS, 0, "NumberOfBlocks", "1" },
-	{ 0x300a00f2u, DCM_VR_DS, 0, "TotalBlockTrayFactor", "1" },
-	{ 0x300a00f3u, DCM_VR_FL, 0, "TotalBlockTrayWaterEquivalentThickness", "1" },
-	{ 0x300a00f4u, DCM_VR_SQ, 0, "BlockSequence", "1" },
-	{ 0x300a00f5u, DCM_VR_SH, 0, "BlockTrayID", "1" },
-	{ 0x300a00f6u, DCM_VR_DS, 0, "SourceToBlockTrayDistance", "1" },
-	{ 0x300a00f7u, DCM_VR_FL, 0, "IsocenterToBlockTrayDistance", "1" },
-	{ 0x300a00f8u, DCM_VR_CS, 0, "BlockType", "1" },
-	{ 0x300a00f9u, DCM_VR_LO, 0, "AccessoryCode", "1" },
-	{ 0x300a00fau, DCM_VR_CS, 0, "BlockDivergence", "1" },
-	{ 0x300a00fbu, DCM_VR_CS, 0, "BlockMountingPosition", "1" },
-	{ 0x300a00fcu, DCM_VR_IS, 0, "BlockNumber", "1" },
-	{ 0x300a00feu, DCM_VR_LO, 0, "BlockName", "1" },
-	{ 0x300a0100u, DCM_VR_DS, 0, "BlockThickness", "1" },
-	{ 0x300a0102u, DCM_VR_DS, 0, "BlockTransmission", "1" },
-	{ 0x300a0104u, DCM_VR_IS, 0, "BlockNumberOfPoints", "1" },
-	{ 0x300a0106u, DCM_VR_DS, 0, "BlockData", "2-2n" },
-	{ 0x300a0107u, DCM_VR_SQ, 0, "ApplicatorSequence", "1" },
-	{ 0x300a0108u, DCM_VR_SH, 0, "ApplicatorID", "1" },
-	{ 0x300a0109u, DCM_VR_CS, 0, "ApplicatorType", "1" },
-	{ 0x300a010au, DCM_VR_LO, 0, "ApplicatorDescription", "1" },
-	{ 0x300a010cu, DCM_VR_DS, 0, "CumulativeDoseReferenceCoefficient", "1" },
-	{ 0x300a010eu, DCM_VR_DS, 0, "FinalCumulativeMetersetWeight", "1" },
-	{ 0x300a0110u, DCM_VR_IS, 0, "NumberOfControlPoints", "1" },
-	{ 0x300a0111u, DCM_VR_SQ, 0, "ControlPointSequence", "1" },
-	{ 0x300a0112u, DCM_VR_IS, 0, "ControlPointIndex", "1" },
-	{ 0x300a0114u, DCM_VR_DS, 0, "NominalBeamEnergy", "1" },
-	{ 0x300a0115u, DCM_VR_DS, 0, "DoseRateSet", "1" },
-	{ 0x300a0116u, DCM_VR_SQ, 0, "WedgePositionSequence", "1" },
-	{ 0x300a0118u, DCM_VR_CS, 0, "WedgePosition", "1" },
-	{ 0x300a011au, DCM_VR_SQ, 0, "BeamLimitingDevicePositionSequence", "1" },
-	{ 0x300a011cu, DCM_VR_DS, 0, "LeafJawPositions", "2-2n" },
-	{ 0x300a011eu, DCM_VR_DS, 0, "GantryAngle", "1" },
-	{ 0x300a011fu, DCM_VR_CS, 0, "GantryRotationDirection", "1" },
-	{ 0x300a0120u, DCM_VR_DS, 0, "BeamLimitingDeviceAngle", "1" },
-	{ 0x300a0121u, DCM_VR_CS, 0, "BeamLimitingDeviceRotationDirection", "1" },
-	{ 0x300a0122u, DCM_VR_DS, 0, "PatientSupportAngle", "1" },
-	{ 0x300a0123u, DCM_VR_CS, 0, "PatientSupportRotationDirection", "1" },
-	{ 0x300a0124u, DCM_VR_DS, 0, "TableTopEccentricAxisDistance", "1" },
-	{ 0x300a0125u, DCM_VR_DS, 0, "TableTopEccentricAngle", "1" },
-	{ 0x300a0126u, DCM_VR_CS, 0, "TableTopEccentricRotationDirection", "1" },
-	{ 0x300a0128u, DCM_VR_DS, 0, "TableTopVerticalPosition", "1" },
-	{ 0x300a0129u, DCM_VR_DS, 0, "TableTopLongitudinalPosition", "1" },
-	{ 0x300a012au, DCM_VR_DS, 0, "TableTopLateralPosition", "1" },
-	{ 0x300a012cu, DCM_VR_DS, 0, "IsocenterPosition", "3" },
-	{ 0x300a012eu, DCM_VR_DS, 0, "SurfaceEntryPoint", "3" },
-	{ 0x300a0130u, DCM_VR_DS, 0, "SourceToSurfaceDistance", "1" },
-	{ 0x300a0131u, DCM_VR_FL, 0, "AverageBeamDosePointSourceToExternalContourDistance", "1" },
-	{ 0x300a0132u, DCM_VR_FL, 0, "SourceToExternalContourDistance", "1" },
-	{ 0x300a0133u, DCM_VR_FL, 0, "ExternalContourEntryPoint", "3" },
-	{ 0x300a0134u, DCM_VR_DS, 0, "CumulativeMetersetWeight", "1" },
-	{ 0x300a0140u, DCM_VR_FL, 0, "TableTopPitchAngle", "1" },
-	{ 0x300a0142u, DCM_VR_CS, 0, "TableTopPitchRotationDirection", "1" },
-	{ 0x300a0144u, DCM_VR_FL, 0, "TableTopRollAngle", "1" },
-	{ 0x300a0146u, DCM_VR_CS, 0, "TableTopRollRotationDirection", "1" },
-	{ 0x300a0148u, DCM_VR_FL, 0, "HeadFixationAngle", "1" },
-	{ 0x300a014au, DCM_VR_FL, 0, "GantryPitchAngle", "1" },
-	{ 0x300a014cu, DCM_VR_CS, 0, "GantryPitchRotationDirection", "1" },
-	{ 0x300a014eu, DCM_VR_FL, 0, "GantryPitchAngleTolerance", "1" },
-	{ 0x300a0150u, DCM_VR_CS, 0, "FixationEye", "1" },
-	{ 0x300a0151u, DCM_VR_DS, 0, "ChairHeadFramePosition", "1" },
-	{ 0x300a0152u, DCM_VR_DS, 0, "HeadFixationAngleTolerance", "1" },
-	{ 0x300a0153u, DCM_VR_DS, 0, "ChairHeadFramePositionTolerance", "1" },
-	{ 0x300a0154u, DCM_VR_DS, 0, "FixationLightAzimuthalAngleTolerance", "1" },
-	{ 0x300a0155u, DCM_VR_DS, 0, "FixationLightPolarAngleTolerance", "1" },
-	{ 0x300a0180u, DCM_VR_SQ, 0, "PatientSetupSequence", "1" },
-	{ 0x300a0182u, DCM_VR_IS, 0, "PatientSetupNumber", "1" },
-	{ 0x300a0183u, DCM_VR_LO, 0, "PatientSetupLabel", "1" },
-	{ 0x300a0184u, DCM_VR_LO, 0, "PatientAdditionalPosition", "1" },
-	{ 0x300a0190u, DCM_VR_SQ, 0, "FixationDeviceSequence", "1" },
-	{ 0x300a0192u, DCM_VR_CS, 0, "FixationDeviceType", "1" },
-	{ 0x300a0194u, DCM_VR_SH, 0, "FixationDeviceLabel", "1" },
-	{ 0x300a0196u, DCM_VR_ST, 0, "FixationDeviceDescription", "1" },
-	{ 0x300a0198u, DCM_VR_SH, 0, "FixationDevicePosition", "1" },
-	{ 0x300a0199u, DCM_VR_FL, 0, "FixationDevicePitchAngle", "1" },
-	{ 0x300a019au, DCM_VR_FL, 0, "FixationDeviceRollAngle", "1" },
-	{ 0x300a01a0u, DCM_VR_SQ, 0, "ShieldingDeviceSequence", "1" },
-	{ 0x300a01a2u, DCM_VR_CS, 0, "ShieldingDeviceType", "1" },
-	{ 0x300a01a4u, DCM_VR_SH, 0, "ShieldingDeviceLabel", "1" },
-	{ 0x300a01a6u, DCM_VR_ST, 0, "ShieldingDeviceDescription", "1" },
-	{ 0x300a01a8u, DCM_VR_SH, 0, "ShieldingDevicePosition", "1" },
-	{ 0x300a01b0u, DCM_VR_CS, 0, "SetupTechnique", "1" },
-	{ 0x300a01b2u, DCM_VR_ST, 0, "SetupTechniqueDescription", "1" },
-	{ 0x300a01b4u, DCM_VR_SQ, 0, "SetupDeviceSequence", "1" },
-	{ 0x300a01b6u, DCM_VR_CS, 0, "SetupDeviceType", "1" },
-	{ 0x300a01b8u, DCM_VR_SH, 0, "SetupDeviceLabel", "1" },
-	{ 0x300a01bau, DCM_VR_ST, 0, "SetupDeviceDescription", "1" },
-	{ 0x300a01bcu, DCM_VR_DS, 0, "SetupDeviceParameter", "1" },
-	{ 0x300a01d0u, DCM_VR_ST, 0, "SetupReferenceDescription", "1" },
-	{ 0x300a01d2u, DCM_VR_DS, 0, "TableTopVerticalSetupDisplacement", "1" },
-	{ 0x300a01d4u, DCM_VR_DS, 0, "TableTopLongitudinalSetupDisplacement", "1" },
-	{ 0x300a01d6u, DCM_VR_DS, 0, "TableTopLateralSetupDisplacement", "1" },
-	{ 0x300a0200u, DCM_VR_CS, 0, "BrachyTreatmentTechnique", "1" },
-	{ 0x300a0202u, DCM_VR_CS, 0, "BrachyTreatmentType", "1" },
-	{ 0x300a0206u, DCM_VR_SQ, 0, "TreatmentMachineSequence", "1" },
-	{ 0x300a0210u, DCM_VR_SQ, 0, "SourceSequence", "1" },
-	{ 0x300a0212u, DCM_VR_IS, 0, "SourceNumber", "1" },
-	{ 0x300a0214u, DCM_VR_CS, 0, "SourceType", "1" },
-	{ 0x300a0216u, DCM_VR_LO, 0, "SourceManufacturer", "1" },
-	{ 0x300a0218u, DCM_VR_DS, 0, "ActiveSourceDiameter", "1" },
-	{ 0x300a021au, DCM_VR_DS, 0, "ActiveSourceLength", "1" },
-	{ 0x300a021bu, DCM_VR_SH, 0, "SourceModelID", "1" },
-	{ 0x300a021cu, DCM_VR_LO, 0, "SourceDescription", "1" },
-	{ 0x300a0222u, DCM_VR_DS, 0, "SourceEncapsulationNominalThickness", "1" },
-	{ 0x300a0224u, DCM_VR_DS, 0, "SourceEncapsulationNominalTransmission", "1" },
-	{ 0x300a0226u, DCM_VR_LO, 0, "SourceIsotopeName", "1" },
-	{ 0x300a0228u, DCM_VR_DS, 0, "SourceIsotopeHalfLife", "1" },
-	{ 0x300a0229u, DCM_VR_CS, 0, "SourceStrengthUnits", "1" },
-	{ 0x300a022au, DCM_VR_DS, 0, "ReferenceAirKermaRate", "1" },
-	{ 0x300a022bu, DCM_VR_DS, 0, "SourceStrength", "1" },
-	{ 0x300a022cu, DCM_VR_DA, 0, "SourceStrengthReferenceDate", "1" },
-	{ 0x300a022eu, DCM_VR_TM, 0, "SourceStrengthReferenceTime", "1" },
-	{ 0x300a0230u, DCM_VR_SQ, 0, "ApplicationSetupSequence", "1" },
-	{ 0x300a0232u, DCM_VR_CS, 0, "ApplicationSetupType", "1" },
-	{ 0x300a0234u, DCM_VR_IS, 0, "ApplicationSetupNumber", "1" },
-	{ 0x300a0236u, DCM_VR_LO, 0, "ApplicationSetupName", "1" },
-	{ 0x300a0238u, DCM_VR_LO, 0, "ApplicationSetupManufacturer", "1" },
-	{ 0x300a0240u, DCM_VR_IS, 0, "TemplateNumber", "1" },
-	{ 0x300a0242u, DCM_VR_SH, 0, "TemplateType", "1" },
-	{ 0x300a0244u, DCM_VR_LO, 0, "TemplateName", "1" },
-	{ 0x300a0250u, DCM_VR_DS, 0, "TotalReferenceAirKerma", "1" },
-	{ 0x300a0260u, DCM_VR_SQ, 0, "BrachyAccessoryDeviceSequence", "1" },
-	{ 0x300a0262u, DCM_VR_IS, 0, "BrachyAccessoryDeviceNumber", "1" },
-	{ 0x300a0263u, DCM_VR_SH, 0, "BrachyAccessoryDeviceID", "1" },
-	{ 0x300a0264u, DCM_VR_CS, 0, "BrachyAccessoryDeviceType", "1" },
-	{ 0x300a0266u, DCM_VR_LO, 0, "BrachyAccessoryDeviceName", "1" },
-	{ 0x300a026au, DCM_VR_DS, 0, "BrachyAccessoryDeviceNominalThickness", "1" },
-	{ 0x300a026cu, DCM_VR_DS, 0, "BrachyAccessoryDeviceNominalTransmission", "1" },
-	{ 0x300a0271u, DCM_VR_DS, 0, "ChannelEffectiveLength", "1" },
-	{ 0x300a0272u, DCM_VR_DS, 0, "ChannelInnerLength", "1" },
-	{ 0x300a0273u, DCM_VR_SH, 0, "AfterloaderChannelID", "1" },
-	{ 0x300a0274u, DCM_VR_DS, 0, "SourceApplicatorTipLength", "1" },
-	{ 0x300a0280u, DCM_VR_SQ, 0, "ChannelSequence", "1" },
-	{ 0x300a0282u, DCM_VR_IS, 0, "ChannelNumber", "1" },
-	{ 0x300a0284u, DCM_VR_DS, 0, "ChannelLength", "1" },
-	{ 0x300a0286u, DCM_VR_DS, 0, "ChannelTotalTime", "1" },
-	{ 0x300a0288u, DCM_VR_CS, 0, "SourceMovementType", "1" },
-	{ 0x300a028au, DCM_VR_IS, 0, "NumberOfPulses", "1" },
-	{ 0x300a028cu, DCM_VR_DS, 0, "PulseRepetitionInterval", "1" },
-	{ 0x300a0290u, DCM_VR_IS, 0, "SourceApplicatorNumber", "1" },
-	{ 0x300a0291u, DCM_VR_SH, 0, "SourceApplicatorID", "1" },
-	{ 0x300a0292u, DCM_VR_CS, 0, "SourceApplicatorType", "1" },
-	{ 0x300a0294u, DCM_VR_LO, 0, "SourceApplicatorName", "1" },
-	{ 0x300a0296u, DCM_VR_DS, 0, "SourceApplicatorLength", "1" },
-	{ 0x300a0298u, DCM_VR_LO, 0, "SourceApplicatorManufacturer", "1" },
-	{ 0x300a029cu, DCM_VR_DS, 0, "SourceApplicatorWallNominalThickness", "1" },
-	{ 0x300a029eu, DCM_VR_DS, 0, "SourceApplicatorWallNominalTransmission", "1" },
-	{ 0x300a02a0u, DCM_VR_DS, 0, "SourceApplicatorStepSize", "1" },
-	{ 0x300a02a1u, DCM_VR_IS, 0, "ApplicatorShapeReferencedROINumber", "1" },
-	{ 0x300a02a2u, DCM_VR_IS, 0, "TransferTubeNumber", "1" },
-	{ 0x300a02a4u, DCM_VR_DS, 0, "TransferTubeLength", "1" },
-	{ 0x300a02b0u, DCM_VR_SQ, 0, "ChannelShieldSequence", "1" },
-	{ 0x300a02b2u, DCM_VR_IS, 0, "ChannelShieldNumber", "1" },
-	{ 0x300a02b3u, DCM_VR_SH, 0, "ChannelShieldID", "1" },
-	{ 0x300a02b4u, DCM_VR_LO, 0, "ChannelShieldName", "1" },
-	{ 0x300a02b8u, DCM_VR_DS, 0, "ChannelShieldNominalThickness", "1" },
-	{ 0x300a02bau, DCM_VR_DS, 0, "ChannelShieldNominalTransmission", "1" },
-	{ 0x300a02c8u, DCM_VR_DS, 0, "FinalCumulativeTimeWeight", "1" },
-	{ 0x300a02d0u, DCM_VR_SQ, 0, "BrachyControlPointSequence", "1" },
-	{ 0x300a02d2u, DCM_VR_DS, 0, "ControlPointRelativePosition", "1" },
-	{ 0x300a02d4u, DCM_VR_DS, 0, "ControlPoint3DPosition", "3" },
-	{ 0x300a02d6u, DCM_VR_DS, 0, "CumulativeTimeWeight", "1" },
-	{ 0x300a02e0u, DCM_VR_CS, 0, "CompensatorDivergence", "1" },
-	{ 0x300a02e1u, DCM_VR_CS, 0, "CompensatorMountingPosition", "1" },
-	{ 0x300a02e2u, DCM_VR_DS, 0, "SourceToCompensatorDistance", "1-n" },
-	{ 0x300a02e3u, DCM_VR_FL, 0, "TotalCompensatorTrayWaterEquivalentThickness", "1" },
-	{ 0x300a02e4u, DCM_VR_FL, 0, "IsocenterToCompensatorTrayDistance", "1" },
-	{ 0x300a02e5u, DCM_VR_FL, 0, "CompensatorColumnOffset", "1" },
-	{ 0x300a02e6u, DCM_VR_FL, 0, "IsocenterToCompensatorDistances", "1-n" },
-	{ 0x300a02e7u, DCM_VR_FL, 0, "CompensatorRelativeStoppingPowerRatio", "1" },
-	{ 0x300a02e8u, DCM_VR_FL, 0, "CompensatorMillingToolDiameter", "1" },
-	{ 0x300a02eau, DCM_VR_SQ, 0, "IonRangeCompensatorSequence", "1" },
-	{ 0x300a02ebu, DCM_VR_LT, 0, "CompensatorDescription", "1" },
-	{ 0x300a0302u, DCM_VR_IS, 0, "RadiationMassNumber", "1" },
-	{ 0x300a0304u, DCM_VR_IS, 0, "RadiationAtomicNumber", "1" },
-	{ 0x300a0306u, DCM_VR_SS, 0, "RadiationChargeState", "1" },
-	{ 0x300a0308u, DCM_VR_CS, 0, "ScanMode", "1" },
-	{ 0x300a0309u, DCM_VR_CS, 0, "ModulatedScanModeType", "1" },
-	{ 0x300a030au, DCM_VR_FL, 0, "VirtualSourceAxisDistances", "2" },
-	{ 0x300a030cu, DCM_VR_SQ, 0, "SnoutSequence", "1" },
-	{ 0x300a030du, DCM_VR_FL, 0, "SnoutPosition", "1" },
-	{ 0x300a030fu, DCM_VR_SH, 0, "SnoutID", "1" },
-	{ 0x300a0312u, DCM_VR_IS, 0, "NumberOfRangeShifters", "1" },
-	{ 0x300a0314u, DCM_VR_SQ, 0, "RangeShifterSequence", "1" },
-	{ 0x300a0316u, DCM_VR_IS, 0, "RangeShifterNumber", "1" },
-	{ 0x300a0318u, DCM_VR_SH, 0, "RangeShifterID", "1" },
-	{ 0x300a0320u, DCM_VR_CS, 0, "RangeShifterType", "1" },
-	{ 0x300a0322u, DCM_VR_LO, 0, "RangeShifterDescription", "1" },
-	{ 0x300a0330u, DCM_VR_IS, 0, "NumberOfLateralSpreadingDevices", "1" },
-	{ 0x300a0332u, DCM_VR_SQ, 0, "LateralSpreadingDeviceSequence", "1" },
-	{ 0x300a0334u, DCM_VR_IS, 0, "LateralSpreadingDeviceNumber", "1" },
-	{ 0x300a0336u, DCM_VR_SH, 0, "LateralSpreadingDeviceID", "1" },
-	{ 0x300a0338u, DCM_VR_CS, 0, "LateralSpreadingDeviceType", "1" },
-	{ 0x300a033au, DCM_VR_LO, 0, "LateralSpreadingDeviceDescription", "1" },
-	{ 0x300a033cu, DCM_VR_FL, 0, "LateralSpreadingDeviceWaterEquivalentThickness", "1" },
-	{ 0x300a0340u, DCM_VR_IS, 0, "NumberOfRangeModulators", "1" },
-	{ 0x300a0342u, DCM_VR_SQ, 0, "RangeModulatorSequence", "1" },
-	{ 0x300a0344u, DCM_VR_IS, 0, "RangeModulatorNumber", "1" },
-	{ 0x300a0346u, DCM_VR_SH, 0, "RangeModulatorID", "1" },
-	{ 0x300a0348u, DCM_VR_CS, 0, "RangeModulatorType", "1" },
-	{ 0x300a034au, DCM_VR_LO, 0, "RangeModulatorDescription", "1" },
-	{ 0x300a034cu, DCM_VR_SH, 0, "BeamCurrentModulationID", "1" },
-	{ 0x300a0350u, DCM_VR_CS, 0, "PatientSupportType", "1" },
-	{ 0x300a0352u, DCM_VR_SH, 0, "PatientSupportID", "1" },
-	{ 0x300a0354u, DCM_VR_LO, 0, "PatientSupportAccessoryCode", "1" },
-	{ 0x300a0355u, DCM_VR_LO, 0, "TrayAccessoryCode", "1" },
-	{ 0x300a0356u, DCM_VR_FL, 0, "FixationLightAzimuthalAngle", "1" },
-	{ 0x300a0358u, DCM_VR_FL, 0, "FixationLightPolarAngle", "1" },
-	{ 0x300a035au, DCM_VR_FL, 0, "MetersetRate", "1" },
-	{ 0x300a0360u, DCM_VR_SQ, 0, "RangeShifterSettingsSequence", "1" },
-	{ 0x300a0362u, DCM_VR_LO, 0, "RangeShifterSetting", "1" },
-	{ 0x300a0364u, DCM_VR_FL, 0, "IsocenterToRangeShifterDistance", "1" },
-	{ 0x300a0366u, DCM_VR_FL, 0, "RangeShifterWaterEquivalentThickness", "1" },
-	{ 0x300a0370u, DCM_VR_SQ, 0, "LateralSpreadingDeviceSettingsSequence", "1" },
-	{ 0x300a0372u, DCM_VR_LO, 0, "LateralSpreadingDeviceSetting", "1" },
-	{ 0x300a0374u, DCM_VR_FL, 0, "IsocenterToLateralSpreadingDeviceDistance", "1" },
-	{ 0x300a0380u, DCM_VR_SQ, 0, "RangeModulatorSettingsSequence", "1" },
-	{ 0x300a0382u, DCM_VR_FL, 0, "RangeModulatorGatingStartValue", "1" },
-	{ 0x300a0384u, DCM_VR_FL, 0, "RangeModulatorGatingStopValue", "1" },
-	{ 0x300a0386u, DCM_VR_FL, 0, "RangeModulatorGatingStartWaterEquivalentThickness", "1" },
-	{ 0x300a0388u, DCM_VR_FL, 0, "RangeModulatorGatingStopWaterEquivalentThickness", "1" },
-	{ 0x300a038au, DCM_VR_FL, 0, "IsocenterToRangeModulatorDistance", "1" },
-	{ 0x300a038fu, DCM_VR_FL, 0, "ScanSpotTimeOffset", "1-n" },
-	{ 0x300a0390u, DCM_VR_SH, 0, "ScanSpotTuneID", "1" },
-	{ 0x300a0391u, DCM_VR_IS, 0, "ScanSpotPrescribedIndices", "1-n" },
-	{ 0x300a0392u, DCM_VR_IS, 0, "NumberOfScanSpotPositions", "1" },
-	{ 0x300a0393u, DCM_VR_CS, 0, "ScanSpotReordered", "1" },
-	{ 0x300a0394u, DCM_VR_FL, 0, "ScanSpotPositionMap", "1-n" },
-	{ 0x300a0395u, DCM_VR_CS, 0, "ScanSpotReorderingAllowed", "1" },
-	{ 0x300a0396u, DCM_VR_FL, 0, "ScanSpotMetersetWeights", "1-n" },
-	{ 0x300a0398u, DCM_VR_FL, 0, "ScanningSpotSize", "2" },
-	{ 0x300a0399u, DCM_VR_FL, 0, "ScanSpotSizesDelivered", "2-2n" },
-	{ 0x300a039au, DCM_VR_IS, 0, "NumberOfPaintings", "1" },
-	{ 0x300a03a0u, DCM_VR_SQ, 0, "IonToleranceTableSequence", "1" },
-	{ 0x300a03a2u, DCM_VR_SQ, 0, "IonBeamSequence", "1" },
-	{ 0x300a03a4u, DCM_VR_SQ, 0, "IonBeamLimitingDeviceSequence", "1" },
-	{ 0x300a03a6u, DCM_VR_SQ, 0, "IonBlockSequence", "1" },
-	{ 0x300a03a8u, DCM_VR_SQ, 0, "IonControlPointSequence", "1" },
-	{ 0x300a03aau, DCM_VR_SQ, 0, "IonWedgeSequence", "1" },
-	{ 0x300a03acu, DCM_VR_SQ, 0, "IonWedgePositionSequence", "1" },
-	{ 0x300a0401u, DCM_VR_SQ, 0, "ReferencedSetupImageSequence", "1" },
-	{ 0x300a0402u, DCM_VR_ST, 0, "SetupImageComment", "1" },
-	{ 0x300a0410u, DCM_VR_SQ, 0, "MotionSynchronizationSequence", "1" },
-	{ 0x300a0412u, DCM_VR_FL, 0, "ControlPointOrientation", "3" },
-	{ 0x300a0420u, DCM_VR_SQ, 0, "GeneralAccessorySequence", "1" },
-	{ 0x300a0421u, DCM_VR_SH, 0, "GeneralAccessoryID", "1" },
-	{ 0x300a0422u, DCM_VR_ST, 0, "GeneralAccessoryDescription", "1" },
-	{ 0x300a0423u, DCM_VR_CS, 0, "GeneralAccessoryType", "1" },
-	{ 0x300a0424u, DCM_VR_IS, 0, "GeneralAccessoryNumber", "1" },
-	{ 0x300a0425u, DCM_VR_FL, 0, "SourceToGeneralAccessoryDistance", "1" },
-	{ 0x300a0426u, DCM_VR_DS, 0, "IsocenterToGeneralAccessoryDistance", "1" },
-	{ 0x300a0431u, DCM_VR_SQ, 0, "ApplicatorGeometrySequence", "1" },
-	{ 0x300a0432u, DCM_VR_CS, 0, "ApplicatorApertureShape", "1" },
-	{ 0x300a0433u, DCM_VR_FL, 0, "ApplicatorOpening", "1" },
-	{ 0x300a0434u, DCM_VR_FL, 0, "ApplicatorOpeningX", "1" },
-	{ 0x300a0435u, DCM_VR_FL, 0, "ApplicatorOpeningY", "1" },
-	{ 0x300a0436u, DCM_VR_FL, 0, "SourceToApplicatorMountingPositionDistance", "1" },
-	{ 0x300a0440u, DCM_VR_IS, 0, "NumberOfBlockSlabItems", "1" },
-	{ 0x300a0441u, DCM_VR_SQ, 0, "BlockSlabSequence", "1" },
-	{ 0x300a0442u, DCM_VR_DS, 0, "BlockSlabThickness", "1" },
-	{ 0x300a0443u, DCM_VR_US, 0, "BlockSlabNumber", "1" },
-	{ 0x300a0450u, DCM_VR_SQ, 0, "DeviceMotionControlSequence", "1" },
-	{ 0x300a0451u, DCM_VR_CS, 0, "DeviceMotionExecutionMode", "1" },
-	{ 0x300a0452u, DCM_VR_CS, 0, "DeviceMotionObservationMode", "1" },
-	{ 0x300a0453u, DCM_VR_SQ, 0, "DeviceMotionParameterCodeSequence", "1" },
-	{ 0x300a0501u, DCM_VR_FL, 0, "DistalDepthFraction", "1" },
-	{ 0x300a0502u, DCM_VR_FL, 0, "DistalDepth", "1" },
-	{ 0x300a0503u, DCM_VR_FL, 0, "NominalRangeModulationFractions", "2" },
-	{ 0x300a0504u, DCM_VR_FL, 0, "NominalRangeModulatedRegionDepths", "2" },
-	{ 0x300a0505u, DCM_VR_SQ, 0, "DepthDoseParametersSequence", "1" },
-	{ 0x300a0506u, DCM_VR_SQ, 0, "DeliveredDepthDoseParametersSequence", "1" },
-	{ 0x300a0507u, DCM_VR_FL, 0, "DeliveredDistalDepthFraction", "1" },
-	{ 0x300a0508u, DCM_VR_FL, 0, "DeliveredDistalDepth", "1" },
-	{ 0x300a0509u, DCM_VR_FL, 0, "DeliveredNominalRangeModulationFractions", "2" },
-	{ 0x300a0510u, DCM_VR_FL, 0, "DeliveredNominalRangeModulatedRegionDepths", "2" },
-	{ 0x300a0511u, DCM_VR_CS, 0, "DeliveredReferenceDoseDefinition", "1" },
-	{ 0x300a0512u, DCM_VR_CS, 0, "ReferenceDoseDefinition", "1" },
-	{ 0x300a0600u, DCM_VR_US, 0, "RTControlPointIndex", "1" },
-	{ 0x300a0601u, DCM_VR_US, 0, "RadiationGenerationModeIndex", "1" },
-	{ 0x300a0602u, DCM_VR_US, 0, "ReferencedDefinedDeviceIndex", "1" },
-	{ 0x300a0603u, DCM_VR_US, 0, "RadiationDoseIdentificationIndex", "1" },
-	{ 0x300a0604u, DCM_VR_US, 0, "NumberOfRTControlPoints", "1" },
-	{ 0x300a0605u, DCM_VR_US, 0, "ReferencedRadiationGenerationModeIndex", "1" },
-	{ 0x300a0606u, DCM_VR_US, 0, "TreatmentPositionIndex", "1" },
-	{ 0x300a0607u, DCM_VR_US, 0, "ReferencedDeviceIndex", "1" },
-	{ 0x300a0608u, DCM_VR_LO, 0, "TreatmentPositionGroupLabel", "1" },
-	{ 0x300a0609u, DCM_VR_UI, 0, "TreatmentPositionGroupUID", "1" },
-	{ 0x300a060au, DCM_VR_SQ, 0, "TreatmentPositionGroupSequence", "1" },
-	{ 0x300a060bu, DCM_VR_US, 0, "ReferencedTreatmentPositionIndex", "1" },
-	{ 0x300a060cu, DCM_VR_US, 0, "ReferencedRadiationDoseIdentificationIndex", "1" },
-	{ 0x300a060du, DCM_VR_FD, 0, "RTAccessoryHolderWaterEquivalentThickness", "1" },
-	{ 0x300a060eu, DCM_VR_US, 0, "ReferencedRTAccessoryHolderDeviceIndex", "1" },
-	{ 0x300a060fu, DCM_VR_CS, 0, "RTAccessoryHolderSlotExistenceFlag", "1" },
-	{ 0x300a0610u, DCM_VR_SQ, 0, "RTAccessoryHolderSlotSequence", "1" },
-	{ 0x300a0611u, DCM_VR_LO, 0, "RTAccessoryHolderSlotID", "1" },
-	{ 0x300a0612u, DCM_VR_FD, 0, "RTAccessoryHolderSlotDistance", "1" },
-	{ 0x300a0613u, DCM_VR_FD, 0, "RTAccessorySlotDistance", "1" },
-	{ 0x300a0614u, DCM_VR_SQ, 0, "RTAccessoryHolderDefinitionSequence", "1" },
-	{ 0x300a0615u, DCM_VR_LO, 0, "RTAccessoryDeviceSlotID", "1" },
-	{ 0x300a0616u, DCM_VR_SQ, 0, "RTRadiationSequence", "1" },
-	{ 0x300a0617u, DCM_VR_SQ, 0, "RadiationDoseSequence", "1" },
-	{ 0x300a0618u, DCM_VR_SQ, 0, "RadiationDoseIdentificationSequence", "1" },
-	{ 0x300a0619u, DCM_VR_LO, 0, "RadiationDoseIdentificationLabel", "1" },
-	{ 0x300a061au, DCM_VR_CS, 0, "ReferenceDoseType", "1" },
-	{ 0x300a061bu, DCM_VR_CS, 0, "PrimaryDoseValueIndicator", "1" },
-	{ 0x300a061cu, DCM_VR_SQ, 0, "DoseValuesSequence", "1" },
-	{ 0x300a061du, DCM_VR_CS, 0, "DoseValuePurpose", "1-n" },
-	{ 0x300a061eu, DCM_VR_FD, 0, "ReferenceDosePointCoordinates", "3" },
-	{ 0x300a061fu, DCM_VR_SQ, 0, "RadiationDoseValuesParametersSequence", "1" },
-	{ 0x300a0620u, DCM_VR_SQ, 0, "MetersetToDoseMappingSequence", "1" },
-	{ 0x300a0621u, DCM_VR_SQ, 0, "ExpectedInVivoMeasurementValuesSequence", "1" },
-	{ 0x300a0622u, DCM_VR_US, 0, "ExpectedInVivoMeasurementValueIndex", "1" },
-	{ 0x300a0623u, DCM_VR_LO, 0, "RadiationDoseInVivoMeasurementLabel", "1" },
-	{ 0x300a0624u, DCM_VR_FD, 0, "RadiationDoseCentralAxisDisplacement", "2" },
-	{ 0x300a0625u, DCM_VR_FD, 0, "RadiationDoseValue", "1" },
-	{ 0x300a0626u, DCM_VR_FD, 0, "RadiationDoseSourceToSkinDistance", "1" },
-	{ 0x300a0627u, DCM_VR_FD, 0, "RadiationDoseMeasurementPointCoordinates", "3" },
-	{ 0x300a0628u, DCM_VR_FD, 0, "RadiationDoseSourceToExternalContourDistance", "1" },
-	{ 0x300a0629u, DCM_VR_SQ, 0, "RTToleranceSetSequence", "1" },
-	{ 0x300a062au, DCM_VR_LO, 0, "RTToleranceSetLabel", "1" },
-	{ 0x300a062bu, DCM_VR_SQ, 0, "AttributeToleranceValuesSequence", "1" },
-	{ 0x300a062cu, DCM_VR_FD, 0, "ToleranceValue", "1" },
-	{ 0x300a062du, DCM_VR_SQ, 0, "PatientSupportPositionToleranceSequence", "1" },
-	{ 0x300a062eu, DCM_VR_FD, 0, "TreatmentTimeLimit", "1" },
-	{ 0x300a062fu, DCM_VR_SQ, 0, "CArmPhotonElectronControlPointSequence", "1" },
-	{ 0x300a0630u, DCM_VR_SQ, 0, "ReferencedRTRadiationSequence", "1" },
-	{ 0x300a0631u, DCM_VR_SQ, 0, "ReferencedRTInstanceSequence", "1" },
-	{ 0x300a0632u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedRTPatientSetupSequence", "1" },
-	{ 0x300a0634u, DCM_VR_FD, 0, "SourceToPatientSurfaceDistance", "1" },
-	{ 0x300a0635u, DCM_VR_SQ, 0, "TreatmentMachineSpecialModeCodeSequence", "1" },
-	{ 0x300a0636u, DCM_VR_US, 0, "IntendedNumberOfFractions", "1" },
-	{ 0x300a0637u, DCM_VR_CS, 0, "RTRadiationSetIntent", "1" },
-	{ 0x300a0638u, DCM_VR_CS, 0, "RTRadiationPhysicalAndGeometricContentDetailFlag", "1" },
-	{ 0x300a0639u, DCM_VR_CS, 0, "RTRecordFlag", "1" },
-	{ 0x300a063au, DCM_VR_SQ, 0, "TreatmentDeviceIdentificationSequence", "1" },
-	{ 0x300a063bu, DCM_VR_SQ, 0, "ReferencedRTPhysicianIntentSequence", "1" },
-	{ 0x300a063cu, DCM_VR_FD, 0, "CumulativeMeterset", "1" },
-	{ 0x300a063du, DCM_VR_FD, 0, "DeliveryRate", "1" },
-	{ 0x300a063eu, DCM_VR_SQ, 0, "DeliveryRateUnitSequence", "1" },
-	{ 0x300a063fu, DCM_VR_SQ, 0, "TreatmentPositionSequence", "1" },
-	{ 0x300a0640u, DCM_VR_FD, 0, "RadiationSourceAxisDistance", "1" },
-	{ 0x300a0641u, DCM_VR_US, 0, "NumberOfRTBeamLimitingDevices", "1" },
-	{ 0x300a0642u, DCM_VR_FD, 0, "RTBeamLimitingDeviceProximalDistance", "1" },
-	{ 0x300a0643u, DCM_VR_FD, 0, "RTBeamLimitingDeviceDistalDistance", "1" },
-	{ 0x300a0644u, DCM_VR_SQ, 0, "ParallelRTBeamDelimiterDeviceOrientationLabelCodeSequence", "1" },
-	{ 0x300a0645u, DCM_VR_FD, 0, "BeamModifierOrientationAngle", "1" },
-	{ 0x300a0646u, DCM_VR_SQ, 0, "FixedRTBeamDelimiterDeviceSequence", "1" },
-	{ 0x300a0647u, DCM_VR_SQ, 0, "ParallelRTBeamDelimiterDeviceSequence", "1" },
-	{ 0x300a0648u, DCM_VR_US, 0, "NumberOfParallelRTBeamDelimiters", "1" },
-	{ 0x300a0649u, DCM_VR_FD, 0, "ParallelRTBeamDelimiterBoundaries", "2-n" },
-	{ 0x300a064au, DCM_VR_FD, 0, "ParallelRTBeamDelimiterPositions", "2-n" },
-	{ 0x300a064bu, DCM_VR_FD, 0, "RTBeamLimitingDeviceOffset", "2" },
-	{ 0x300a064cu, DCM_VR_SQ, 0, "RTBeamDelimiterGeometrySequence", "1" },
-	{ 0x300a064du, DCM_VR_SQ, 0, "RTBeamLimitingDeviceDefinitionSequence", "1" },
-	{ 0x300a064eu, DCM_VR_CS, 0, "ParallelRTBeamDelimiterOpeningMode", "1" },
-	{ 0x300a064fu, DCM_VR_CS, 0, "ParallelRTBeamDelimiterLeafMountingSide", "1-n" },
-	{ 0x300a0650u, DCM_VR_UI, DCM_DICT_RETIRED, "PatientSetupUID", "1" },
-	{ 0x300a0651u, DCM_VR_SQ, 0, "WedgeDefinitionSequence", "1" },
-	{ 0x300a0652u, DCM_VR_FD, 0, "RadiationBeamWedgeAngle", "1" },
-	{ 0x300a0653u, DCM_VR_FD, 0, "RadiationBeamWedgeThinEdgeDistance", "1" },
-	{ 0x300a0654u, DCM_VR_FD, 0, "RadiationBeamEffectiveWedgeAngle", "1" },
-	{ 0x300a0655u, DCM_VR_US, 0, "NumberOfWedgePositions", "1" },
-	{ 0x300a0656u, DCM_VR_SQ, 0, "RTBeamLimitingDeviceOpeningSequence", "1" },
-	{ 0x300a0657u, DCM_VR_US, 0, "NumberOfRTBeamLimitingDeviceOpenings", "1" },
-	{ 0x300a0658u, DCM_VR_SQ, 0, "RadiationDosimeterUnitSequence", "1" },
-	{ 0x300a0659u, DCM_VR_SQ, 0, "RTDeviceDistanceReferenceLocationCodeSequence", "1" },
-	{ 0x300a065au, DCM_VR_SQ, 0, "RadiationDeviceConfigurationAndCommissioningKeySequence", "1" },
-	{ 0x300a065bu, DCM_VR_SQ, 0, "PatientSupportPositionParameterSequence", "1" },
-	{ 0x300a065cu, DCM_VR_CS, 0, "PatientSupportPositionSpecificationMethod", "1" },
-	{ 0x300a065du, DCM_VR_SQ, 0, "PatientSupportPositionDeviceParameterSequence", "1" },
-	{ 0x300a065eu, DCM_VR_US, 0, "DeviceOrderIndex", "1" },
-	{ 0x300a065fu, DCM_VR_US, 0, "PatientSupportPositionParameterOrderIndex", "1" },
-	{ 0x300a0660u, DCM_VR_SQ, 0, "PatientSupportPositionDeviceToleranceSequence", "1" },
-	{ 0x300a0661u, DCM_VR_US, 0, "PatientSupportPositionToleranceOrderIndex", "1" },
-	{ 0x300a0662u, DCM_VR_SQ, 0, "CompensatorDefinitionSequence", "1" },
-	{ 0x300a0663u, DCM_VR_CS, 0, "CompensatorMapOrientation", "1" },
-	{ 0x300a0664u, DCM_VR_OF, 0, "CompensatorProximalThicknessMap", "1" },
-	{ 0x300a0665u, DCM_VR_OF, 0, "CompensatorDistalThicknessMap", "1" },
-	{ 0x300a0666u, DCM_VR_FD, 0, "CompensatorBasePlaneOffset", "1" },
-	{ 0x300a0667u, DCM_VR_SQ, 0, "CompensatorShapeFabricationCodeSequence", "1" },
-	{ 0x300a0668u, DCM_VR_SQ, 0, "CompensatorShapeSequence", "1" },
-	{ 0x300a0669u, DCM_VR_FD, 0, "RadiationBeamCompensatorMillingToolDiameter", "1" },
-	{ 0x300a066au, DCM_VR_SQ, 0, "BlockDefinitionSequence", "1" },
-	{ 0x300a066bu, DCM_VR_OF, 0, "BlockEdgeData", "1" },
-	{ 0x300a066cu, DCM_VR_CS, 0, "BlockOrientation", "1" },
-	{ 0x300a066du, DCM_VR_FD, 0, "RadiationBeamBlockThickness", "1" },
-	{ 0x300a066eu, DCM_VR_FD, 0, "RadiationBeamBlockSlabThickness", "1" },
-	{ 0x300a066fu, DCM_VR_SQ, 0, "BlockEdgeDataSequence", "1" },
-	{ 0x300a0670u, DCM_VR_US, 0, "NumberOfRTAccessoryHolders", "1" },
-	{ 0x300a0671u, DCM_VR_SQ, 0, "GeneralAccessoryDefinitionSequence", "1" },
-	{ 0x300a0672u, DCM_VR_US, 0, "NumberOfGeneralAccessories", "1" },
-	{ 0x300a0673u, DCM_VR_SQ, 0, "BolusDefinitionSequence", "1" },
-	{ 0x300a0674u, DCM_VR_US, 0, "NumberOfBoluses", "1" },
-	{ 0x300a0675u, DCM_VR_UI, 0, "EquipmentFrameOfReferenceUID", "1" },
-	{ 0x300a0676u, DCM_VR_ST, 0, "EquipmentFrameOfReferenceDescription", "1" },
-	{ 0x300a0677u, DCM_VR_SQ, 0, "EquipmentReferencePointCoordinatesSequence", "1" },
-	{ 0x300a0678u, DCM_VR_SQ, 0, "EquipmentReferencePointCodeSequence", "1" },
-	{ 0x300a0679u, DCM_VR_FD, 0, "RTBeamLimitingDeviceAngle", "1" },
-	{ 0x300a067au, DCM_VR_FD, 0, "SourceRollAngle", "1" },
-	{ 0x300a067bu, DCM_VR_SQ, 0, "RadiationGenerationModeSequence", "1" },
-	{ 0x300a067cu, DCM_VR_SH, 0, "RadiationGenerationModeLabel", "1" },
-	{ 0x300a067du, DCM_VR_ST, 0, "RadiationGenerationModeDescription", "1" },
-	{ 0x300a067eu, DCM_VR_SQ, 0, "RadiationGenerationModeMachineCodeSequence", "1" },
-	{ 0x300a067fu, DCM_VR_SQ, 0, "RadiationTypeCodeSequence", "1" },
-	{ 0x300a0680u, DCM_VR_DS, 0, "NominalEnergy", "1" },
-	{ 0x300a0681u, DCM_VR_DS, 0, "MinimumNominalEnergy", "1" },
-	{ 0x300a0682u, DCM_VR_DS, 0, "MaximumNominalEnergy", "1" },
-	{ 0x300a0683u, DCM_VR_SQ, 0, "RadiationFluenceModifierCodeSequence", "1" },
-	{ 0x300a0684u, DCM_VR_SQ, 0, "EnergyUnitCodeSequence", "1" },
-	{ 0x300a0685u, DCM_VR_US, 0, "NumberOfRadiationGenerationModes", "1" },
-	{ 0x300a0686u, DCM_VR_SQ, 0, "PatientSupportDevicesSequence", "1" },
-	{ 0x300a0687u, DCM_VR_US, 0, "NumberOfPatientSupportDevices", "1" },
-	{ 0x300a0688u, DCM_VR_FD, 0, "RTBeamModifierDefinitionDistance", "1" },
-	{ 0x300a0689u, DCM_VR_SQ, 0, "BeamAreaLimitSequence", "1" },
-	{ 0x300a068au, DCM_VR_SQ, 0, "ReferencedRTPrescriptionSequence", "1" },
-	{ 0x300a0700u, DCM_VR_UI, 0, "TreatmentSessionUID", "1" },
-	{ 0x300a0701u, DCM_VR_CS, 0, "RTRadiationUsage", "1" },
-	{ 0x300a0702u, DCM_VR_SQ, 0, "ReferencedRTRadiationSetSequence", "1" },
-	{ 0x300a0703u, DCM_VR_SQ, 0, "ReferencedRTRadiationRecordSequence", "1" },
-	{ 0x300a0704u, DCM_VR_US, 0, "RTRadiationSetDeliveryNumber", "1" },
-	{ 0x300a0705u, DCM_VR_US, 0, "ClinicalFractionNumber", "1" },
-	{ 0x300a0706u, DCM_VR_CS, 0, "RTTreatmentFractionCompletionStatus", "1" },
-	{ 0x300a0707u, DCM_VR_CS, 0, "RTRadiationSetUsage", "1" },
-	{ 0x300a0708u, DCM_VR_CS, 0, "TreatmentDeliveryContinuationFlag", "1" },
-	{ 0x300a0709u, DCM_VR_CS, 0, "TreatmentRecordContentOrigin", "1" },
-	{ 0x300a0714u, DCM_VR_CS, 0, "RTTreatmentTerminationStatus", "1" },
-	{ 0x300a0715u, DCM_VR_SQ, 0, "RTTreatmentTerminationReasonCodeSequence", "1" },
-	{ 0x300a0716u, DCM_VR_SQ, 0, "MachineSpecificTreatmentTerminationCodeSequence", "1" },
-	{ 0x300a0722u, DCM_VR_SQ, 0, "RTRadiationSalvageRecordControlPointSequence", "1" },
-	{ 0x300a0723u, DCM_VR_CS, 0, "StartingMetersetValueKnownFlag", "1" },
-	{ 0x300a0730u, DCM_VR_ST, 0, "TreatmentTerminationDescription", "1" },
-	{ 0x300a0731u, DCM_VR_SQ, 0, "TreatmentToleranceViolationSequence", "1" },
-	{ 0x300a0732u, DCM_VR_CS, 0, "TreatmentToleranceViolationCategory", "1" },
-	{ 0x300a0733u, DCM_VR_SQ, 0, "TreatmentToleranceViolationAttributeSequence", "1" },
-	{ 0x300a0734u, DCM_VR_ST, 0, "TreatmentToleranceViolationDescription", "1" },
-	{ 0x300a0735u, DCM_VR_ST, 0, "TreatmentToleranceViolationIdentification", "1" },
-	{ 0x300a0736u, DCM_VR_DT, 0, "TreatmentToleranceViolationDateTime", "1" },
-	{ 0x300a073au, DCM_VR_DT, 0, "RecordedRTControlPointDateTime", "1" },
-	{ 0x300a073bu, DCM_VR_US, 0, "ReferencedRadiationRTControlPointIndex", "1" },
-	{ 0x300a073eu, DCM_VR_SQ, 0, "AlternateValueSequence", "1" },
-	{ 0x300a073fu, DCM_VR_SQ, 0, "ConfirmationSequence", "1" },
-	{ 0x300a0740u, DCM_VR_SQ, 0, "InterlockSequence", "1" },
-	{ 0x300a0741u, DCM_VR_DT, 0, "InterlockDateTime", "1" },
-	{ 0x300a0742u, DCM_VR_ST, 0, "InterlockDescription", "1" },
-	{ 0x300a0743u, DCM_VR_SQ, 0, "InterlockOriginatingDeviceSequence", "1" },
-	{ 0x300a0744u, DCM_VR_SQ, 0, "InterlockCodeSequence", "1" },
-	{ 0x300a0745u, DCM_VR_SQ, 0, "InterlockResolutionCodeSequence", "1" },
-	{ 0x300a0746u, DCM_VR_SQ, 0, "InterlockResolutionUserSequence", "1" },
-	{ 0x300a0760u, DCM_VR_DT, 0, "OverrideDateTime", "1" },
-	{ 0x300a0761u, DCM_VR_SQ, 0, "TreatmentToleranceViolationTypeCodeSequence", "1" },
-	{ 0x300a0762u, DCM_VR_SQ, 0, "TreatmentToleranceViolationCauseCodeSequence", "1" },
-	{ 0x300a0772u, DCM_VR_SQ, 0, "MeasuredMetersetToDoseMappingSequence", "1" },
-	{ 0x300a0773u, DCM_VR_US, 0, "ReferencedExpectedInVivoMeasurementValueIndex", "1" },
-	{ 0x300a0774u, DCM_VR_SQ, 0, "DoseMeasurementDeviceCodeSequence", "1" },
-	{ 0x300a0780u, DCM_VR_SQ, 0, "AdditionalParameterRecordingInstanceSequence", "1" },
-	{ 0x300a0783u, DCM_VR_ST, 0, "InterlockOriginDescription", "1" },
-	{ 0x300a0784u, DCM_VR_SQ, 0, "RTPatientPositionScopeSequence", "1" },
-	{ 0x300a0785u, DCM_VR_UI, 0, "ReferencedTreatmentPositionGroupUID", "1" },
-	{ 0x300a0786u, DCM_VR_US, 0, "RadiationOrderIndex", "1" },
-	{ 0x300a0787u, DCM_VR_SQ, 0, "OmittedRadiationSequence", "1" },
-	{ 0x300a0788u, DCM_VR_SQ, 0, "ReasonForOmissionCodeSequence", "1" },
-	{ 0x300a0789u, DCM_VR_SQ, 0, "RTDeliveryStartPatientPositionSequence", "1" },
-	{ 0x300a078au, DCM_VR_SQ, 0, "RTTreatmentPreparationPatientPositionSequence", "1" },
-	{ 0x300a078bu, DCM_VR_SQ, 0, "ReferencedRTTreatmentPreparationSequence", "1" },
-	{ 0x300a078cu, DCM_VR_SQ, 0, "ReferencedPatientSetupPhotoSequence", "1" },
-	{ 0x300a078du, DCM_VR_SQ, 0, "PatientTreatmentPreparationMethodCodeSequence", "1" },
-	{ 0x300a078eu, DCM_VR_LT, 0, "PatientTreatmentPreparationProcedureParameterDescription", "1" },
-	{ 0x300a078fu, DCM_VR_SQ, 0, "PatientTreatmentPreparationDeviceSequence", "1" },
-	{ 0x300a0790u, DCM_VR_SQ, 0, "PatientTreatmentPreparationProcedureSequence", "1" },
-	{ 0x300a0791u, DCM_VR_SQ, 0, "PatientTreatmentPreparationProcedureCodeSequence", "1" },
-	{ 0x300a0792u, DCM_VR_LT, 0, "PatientTreatmentPreparationMethodDescription", "1" },
-	{ 0x300a0793u, DCM_VR_SQ, 0, "PatientTreatmentPreparationProcedureParameterSequence", "1" },
-	{ 0x300a0794u, DCM_VR_LT, 0, "PatientSetupPhotoDescription", "1" },
-	{ 0x300a0795u, DCM_VR_US, 0, "PatientTreatmentPreparationProcedureIndex", "1" },
-	{ 0x300a0796u, DCM_VR_US, 0, "ReferencedPatientSetupProcedureIndex", "1" },
-	{ 0x300a0797u, DCM_VR_SQ, 0, "RTRadiationTaskSequence", "1" },
-	{ 0x300a0798u, DCM_VR_SQ, 0, "RTPatientPositionDisplacementSequence", "1" },
-	{ 0x300a0799u, DCM_VR_SQ, 0, "RTPatientPositionSequence", "1" },
-	{ 0x300a079au, DCM_VR_LO, 0, "DisplacementReferenceLabel", "1" },
-	{ 0x300a079bu, DCM_VR_FD, 0, "DisplacementMatrix", "16" },
-	{ 0x300a079cu, DCM_VR_SQ, 0, "PatientSupportDisplacementSequence", "1" },
-	{ 0x300a079du, DCM_VR_SQ, 0, "DisplacementReferenceLocationCodeSequence", "1" },
-	{ 0x300a079eu, DCM_VR_CS, 0, "RTRadiationSetDeliveryUsage", "1" },
-	{ 0x300c0002u, DCM_VR_SQ, 0, "ReferencedRTPlanSequence", "1" },
-	{ 0x300c0004u, DCM_VR_SQ, 0, "ReferencedBeamSequence", "1" },
-	{ 0x300c0006u, DCM_VR_IS, 0, "ReferencedBeamNumber", "1" },
-	{ 0x300c0007u, DCM_VR_IS, 0, "ReferencedReferenceImageNumber", "1" },
-	{ 0x300c0008u, DCM_VR_DS, 0, "StartCumulativeMetersetWeight", "1" },
-	{ 0x300c0009u, DCM_VR_DS, 0, "EndCumulativeMetersetWeight", "1" },
-	{ 0x300c000au, DCM_VR_SQ, 0, "ReferencedBrachyApplicationSetupSequence", "1" },
-	{ 0x300c000cu, DCM_VR_IS, 0, "ReferencedBrachyApplicationSetupNumber", "1" },
-	{ 0x300c000eu, DCM_VR_IS, 0, "ReferencedSourceNumber", "1" },
-	{ 0x300c0020u, DCM_VR_SQ, 0, "ReferencedFractionGroupSequence", "1" },
-	{ 0x300c0022u, DCM_VR_IS, 0, "ReferencedFractionGroupNumber", "1" },
-	{ 0x300c0040u, DCM_VR_SQ, 0, "ReferencedVerificationImageSequence", "1" },
-	{ 0x300c0042u, DCM_VR_SQ, 0, "ReferencedReferenceImageSequence", "1" },
-	{ 0x300c0050u, DCM_VR_SQ, 0, "ReferencedDoseReferenceSequence", "1" },
-	{ 0x300c0051u, DCM_VR_IS, 0, "ReferencedDoseReferenceNumber", "1" },
-	{ 0x300c0055u, DCM_VR_SQ, 0, "BrachyReferencedDoseReferenceSequence", "1" },
-	{ 0x300c0060u, DCM_VR_SQ, 0, "ReferencedStructureSetSequence", "1" },
-	{ 0x300c006au, DCM_VR_IS, 0, "ReferencedPatientSetupNumber", "1" },
-	{ 0x300c0080u, DCM_VR_SQ, 0, "ReferencedDoseSequence", "1" },
-	{ 0x300c00a0u, DCM_VR_IS, 0, "ReferencedToleranceTableNumber", "1" },
-	{ 0x300c00b0u, DCM_VR_SQ, 0, "ReferencedBolusSequence", "1" },
-	{ 0x300c00c0u, DCM_VR_IS, 0, "ReferencedWedgeNumber", "1" },
-	{ 0x300c00d0u, DCM_VR_IS, 0, "ReferencedCompensatorNumber", "1" },
-	{ 0x300c00e0u, DCM_VR_IS, 0, "ReferencedBlockNumber", "1" },
-	{ 0x300c00f0u, DCM_VR_IS, 0, "ReferencedControlPointIndex", "1" },
-	{ 0x300c00f2u, DCM_VR_SQ, 0, "ReferencedControlPointSequence", "1" },
-	{ 0x300c00f4u, DCM_VR_IS, 0, "ReferencedStartControlPointIndex", "1" },
-	{ 0x300c00f6u, DCM_VR_IS, 0, "ReferencedStopControlPointIndex", "1" },
-	{ 0x300c0100u, DCM_VR_IS, 0, "ReferencedRangeShifterNumber", "1" },
-	{ 0x300c0102u, DCM_VR_IS, 0, "ReferencedLateralSpreadingDeviceNumber", "1" },
-	{ 0x300c0104u, DCM_VR_IS, 0, "ReferencedRangeModulatorNumber", "1" },
-	{ 0x300c0111u, DCM_VR_SQ, 0, "OmittedBeamTaskSequence", "1" },
-	{ 0x300c0112u, DCM_VR_CS, 0, "ReasonForOmission", "1" },
-	{ 0x300c0113u, DCM_VR_LO, 0, "ReasonForOmissionDescription", "1" },
-	{ 0x300c0114u, DCM_VR_SQ, 0, "PrescriptionOverviewSequence", "1" },
-	{ 0x300c0115u, DCM_VR_FL, 0, "TotalPrescriptionDose", "1" },
-	{ 0x300c0116u, DCM_VR_SQ, 0, "PlanOverviewSequence", "1" },
-	{ 0x300c0117u, DCM_VR_US, 0, "PlanOverviewIndex", "1" },
-	{ 0x300c0118u, DCM_VR_US, 0, "ReferencedPlanOverviewIndex", "1" },
-	{ 0x300c0119u, DCM_VR_US, 0, "NumberOfFractionsIncluded", "1" },
-	{ 0x300c0120u, DCM_VR_SQ, 0, "DoseCalibrationConditionsSequence", "1" },
-	{ 0x300c0121u, DCM_VR_FD, 0, "AbsorbedDoseToMetersetRatio", "1" },
-	{ 0x300c0122u, DCM_VR_FD, 0, "DelineatedRadiationFieldSize", "2" },
-	{ 0x300c0123u, DCM_VR_CS, 0, "DoseCalibrationConditionsVerifiedFlag", "1" },
-	{ 0x300c0124u, DCM_VR_FD, 0, "CalibrationReferencePointDepth", "1" },
-	{ 0x300c0125u, DCM_VR_SQ, 0, "GatingBeamHoldTransitionSequence", "1" },
-	{ 0x300c0126u, DCM_VR_CS, 0, "BeamHoldTransition", "1" },
-	{ 0x300c0127u, DCM_VR_DT, 0, "BeamHoldTransitionDateTime", "1" },
-	{ 0x300c0128u, DCM_VR_SQ, 0, "BeamHoldOriginatingDeviceSequence", "1" },
-	{ 0x300e0002u, DCM_VR_CS, 0, "ApprovalStatus", "1" },
-	{ 0x300e0004u, DCM_VR_DA, 0, "ReviewDate", "1" },
-	{ 0x300e0005u, DCM_VR_TM, 0, "ReviewTime", "1" },
-	{ 0x300e0008u, DCM_VR_PN, 0, "ReviewerName", "1" },
-	{ 0x30100001u, DCM_VR_SQ, 0, "RadiobiologicalDoseEffectSequence", "1" },
-	{ 0x30100002u, DCM_VR_CS, 0, "RadiobiologicalDoseEffectFlag", "1" },
-	{ 0x30100003u, DCM_VR_SQ, 0, "EffectiveDoseCalculationMethodCategoryCodeSequence", "1" },
-	{ 0x30100004u, DCM_VR_SQ, 0, "EffectiveDoseCalculationMethodCodeSequence", "1" },
-	{ 0x30100005u, DCM_VR_LO, 0, "EffectiveDoseCalculationMethodDescription", "1" },
-	{ 0x30100006u, DCM_VR_UI, 0, "ConceptualVolumeUID", "1" },
-	{ 0x30100007u, DCM_VR_SQ, 0, "OriginatingSOPInstanceReferenceSequence", "1" },
-	{ 0x30100008u, DCM_VR_SQ, 0, "ConceptualVolumeConstituentSequence", "1" },
-	{ 0x30100009u, DCM_VR_SQ, 0, "EquivalentConceptualVolumeInstanceReferenceSequence", "1" },
-	{ 0x3010000au, DCM_VR_SQ, 0, "EquivalentConceptualVolumesSequence", "1" },
-	{ 0x3010000bu, DCM_VR_UI, 0, "ReferencedConceptualVolumeUID", "1" },
-	{ 0x3010000cu, DCM_VR_UT, 0, "ConceptualVolumeCombinationExpression", "1" },
-	{ 0x3010000du, DCM_VR_US, 0, "ConceptualVolumeConstituentIndex", "1" },
-	{ 0x3010000eu, DCM_VR_CS, 0, "ConceptualVolumeCombinationFlag", "1" },
-	{ 0x3010000fu, DCM_VR_ST, 0, "ConceptualVolumeCombinationDescription", "1" },
-	{ 0x30100010u, DCM_VR_CS, 0, "ConceptualVolumeSegmentationDefinedFlag", "1" },
-	{ 0x30100011u, DCM_VR_SQ, 0, "ConceptualVolumeSegmentationReferenceSequence", "1" },
-	{ 0x30100012u, DCM_VR_SQ, 0, "ConceptualVolumeConstituentSegmentationReferenceSequence", "1" },
-	{ 0x30100013u, DCM_VR_UI, 0, "ConstituentConceptualVolumeUID", "1" },
-	{ 0x30100014u, DCM_VR_SQ, 0, "DerivationConceptualVolumeSequence", "1" },
-	{ 0x30100015u, DCM_VR_UI, 0, "SourceConceptualVolumeUID", "1" },
-	{ 0x30100016u, DCM_VR_SQ, 0, "ConceptualVolumeDerivationAlgorithmSequence", "1" },
-	{ 0x30100017u, DCM_VR_ST, 0, "ConceptualVolumeDescription", "1" },
-	{ 0x30100018u, DCM_VR_SQ, 0, "SourceConceptualVolumeSequence", "1" },
-	{ 0x30100019u, DCM_VR_SQ, 0, "AuthorIdentificationSequence", "1" },
-	{ 0x3010001au, DCM_VR_LO, 0, "ManufacturerModelVersion", "1" },
-	{ 0x3010001bu, DCM_VR_UC, 0, "DeviceAlternateIdentifier", "1" },
-	{ 0x3010001cu, DCM_VR_CS, 0, "DeviceAlternateIdentifierType", "1" },
-	{ 0x3010001du, DCM_VR_LT, 0, "DeviceAlternateIdentifierFormat", "1" },
-	{ 0x3010001eu, DCM_VR_LO, 0, "SegmentationCreationTemplateLabel", "1" },
-	{ 0x3010001fu, DCM_VR_UI, 0, "SegmentationTemplateUID", "1" },
-	{ 0x30100020u, DCM_VR_US, 0, "ReferencedSegmentReferenceIndex", "1" },
-	{ 0x30100021u, DCM_VR_SQ, 0, "SegmentReferenceSequence", "1" },
-	{ 0x30100022u, DCM_VR_US, 0, "SegmentReferenceIndex", "1" },
-	{ 0x30100023u, DCM_VR_SQ, 0, "DirectSegmentReferenceSequence", "1" },
-	{ 0x30100024u, DCM_VR_SQ, 0, "CombinationSegmentReferenceSequence", "1" },
-	{ 0x30100025u, DCM_VR_SQ, 0, "ConceptualVolumeSequence", "1" },
-	{ 0x30100026u, DCM_VR_SQ, 0, "SegmentedRTAccessoryDeviceSequence", "1" },
-	{ 0x30100027u, DCM_VR_SQ, 0, "SegmentCharacteristicsSequence", "1" },
-	{ 0x30100028u, DCM_VR_SQ, 0, "RelatedSegmentCharacteristicsSequence", "1" },
-	{ 0x30100029u, DCM_VR_US, 0, "SegmentCharacteristicsPrecedence", "1" },
-	{ 0x3010002au, DCM_VR_SQ, 0, "RTSegmentAnnotationSequence", "1" },
-	{ 0x3010002bu, DCM_VR_SQ, 0, "SegmentAnnotationCategoryCodeSequence", "1" },
-	{ 0x3010002cu, DCM_VR_SQ, 0, "SegmentAnnotationTypeCodeSequence", "1" },
-	{ 0x3010002du, DCM_VR_LO, 0, "DeviceLabel", "1" },
-	{ 0x3010002eu, DCM_VR_SQ, 0, "DeviceTypeCodeSequence", "1" },
-	{ 0x3010002fu, DCM_VR_SQ, 0, "SegmentAnnotationTypeModifierCodeSequence", "1" },
-	{ 0x30100030u, DCM_VR_SQ, 0, "PatientEquipmentRelationshipCodeSequence", "1" },
-	{ 0x30100031u, DCM_VR_UI, 0, "ReferencedFiducialsUID", "1" },
-	{ 0x30100032u, DCM_VR_SQ, 0, "PatientTreatmentOrientationSequence", "1" },
-	{ 0x30100033u, DCM_VR_SH, 0, "UserContentLabel", "1" },
-	{ 0x30100034u, DCM_VR_LO, 0, "UserContentLongLabel", "1" },
-	{ 0x30100035u, DCM_VR_SH, 0, "EntityLabel", "1" },
-	{ 0x30100036u, DCM_VR_LO, 0, "EntityName", "1" },
-	{ 0x30100037u, DCM_VR_ST, 0, "EntityDescription", "1" },
-	{ 0x30100038u, DCM_VR_LO, 0, "EntityLongLabel", "1" },
-	{ 0x30100039u, DCM_VR_US, 0, "DeviceIndex", "1" },
-	{ 0x3010003au, DCM_VR_US, 0, "RTTreatmentPhaseIndex", "1" },
-	{ 0x3010003bu, DCM_VR_UI, 0, "RTTreatmentPhaseUID", "1" },
-	{ 0x3010003cu, DCM_VR_US, 0, "RTPrescriptionIndex", "1" },
-	{ 0x3010003du, DCM_VR_US, 0, "RTSegmentAnnotationIndex", "1" },
-	{ 0x3010003eu, DCM_VR_US, 0, "BasisRTTreatmentPhaseIndex", "1" },
-	{ 0x3010003fu, DCM_VR_US, 0, "RelatedRTTreatmentPhaseIndex", "1" },
-	{ 0x30100040u, DCM_VR_US, 0, "ReferencedRTTreatmentPhaseIndex", "1" },
-	{ 0x30100041u, DCM_VR_US, 0, "ReferencedRTPrescriptionIndex", "1" },
-	{ 0x30100042u, DCM_VR_US, 0, "ReferencedParentRTPrescriptionIndex", "1" },
-	{ 0x30100043u, DCM_VR_ST, 0, "ManufacturerDeviceIdentifier", "1" },
-	{ 0x30100044u, DCM_VR_SQ, 0, "InstanceLevelReferencedPerformedProcedureStepSequence", "1" },
-	{ 0x30100045u, DCM_VR_CS, 0, "RTTreatmentPhaseIntentPresenceFlag", "1" },
-	{ 0x30100046u, DCM_VR_CS, 0, "RadiotherapyTreatmentType", "1" },
-	{ 0x30100047u, DCM_VR_CS, 0, "TeletherapyRadiationType", "1-n" },
-	{ 0x30100048u, DCM_VR_CS, 0, "BrachytherapySourceType", "1-n" },
-	{ 0x30100049u, DCM_VR_SQ, 0, "ReferencedRTTreatmentPhaseSequence", "1" },
-	{ 0x3010004au, DCM_VR_SQ, 0, "ReferencedDirectSegmentInstanceSequence", "1" },
-	{ 0x3010004bu, DCM_VR_SQ, 0, "IntendedRTTreatmentPhaseSequence", "1" },
-	{ 0x3010004cu, DCM_VR_DA, 0, "IntendedPhaseStartDate", "1" },
-	{ 0x3010004du, DCM_VR_DA, 0, "IntendedPhaseEndDate", "1" },
-	{ 0x3010004eu, DCM_VR_SQ, 0, "RTTreatmentPhaseIntervalSequence", "1" },
-	{ 0x3010004fu, DCM_VR_CS, 0, "TemporalRelationshipIntervalAnchor", "1" },
-	{ 0x30100050u, DCM_VR_FD, 0, "MinimumNumberOfIntervalDays", "1" },
-	{ 0x30100051u, DCM_VR_FD, 0, "MaximumNumberOfIntervalDays", "1" },
-	{ 0x30100052u, DCM_VR_UI, 0, "PertinentSOPClassesInStudy", "1-n" },
-	{ 0x30100053u, DCM_VR_UI, 0, "PertinentSOPClassesInSeries", "1-n" },
-	{ 0x30100054u, DCM_VR_LO, 0, "RTPrescriptionLabel", "1" },
-	{ 0x30100055u, DCM_VR_SQ, 0, "RTPhysicianIntentPredecessorSequence", "1" },
-	{ 0x30100056u, DCM_VR_LO, 0, "RTTreatmentApproachLabel", "1" },
-	{ 0x30100057u, DCM_VR_SQ, 0, "RTPhysicianIntentSequence", "1" },
-	{ 0x30100058u, DCM_VR_US, 0, "RTPhysicianIntentIndex", "1" },
-	{ 0x30100059u, DCM_VR_CS, 0, "RTTreatmentIntentType", "1" },
-	{ 0x3010005au, DCM_VR_UT, 0, "RTPhysicianIntentNarrative", "1" },
-	{ 0x3010005bu, DCM_VR_SQ, 0, "RTProtocolCodeSequence", "1" },
-	{ 0x3010005cu, DCM_VR_ST, 0, "ReasonForSuperseding", "1" },
-	{ 0x3010005du, DCM_VR_SQ, 0, "RTDiagnosisCodeSequence", "1" },
-	{ 0x3010005eu, DCM_VR_US, 0, "ReferencedRTPhysicianIntentIndex", "1" },
-	{ 0x3010005fu, DCM_VR_SQ, 0, "RTPhysicianIntentInputInstanceSequence", "1" },
-	{ 0x30100060u, DCM_VR_SQ, 0, "RTAnatomicPrescriptionSequence", "1" },
-	{ 0x30100061u, DCM_VR_UT, 0, "PriorTreatmentDoseDescription", "1" },
-	{ 0x30100062u, DCM_VR_SQ, 0, "PriorTreatmentReferenceSequence", "1" },
-	{ 0x30100063u, DCM_VR_CS, 0, "DosimetricObjectiveEvaluationScope", "1" },
-	{ 0x30100064u, DCM_VR_SQ, 0, "TherapeuticRoleCategoryCodeSequence", "1" },
-	{ 0x30100065u, DCM_VR_SQ, 0, "TherapeuticRoleTypeCodeSequence", "1" },
-	{ 0x30100066u, DCM_VR_US, 0, "ConceptualVolumeOptimizationPrecedence", "1" },
-	{ 0x30100067u, DCM_VR_SQ, 0, "ConceptualVolumeCategoryCodeSequence", "1" },
-	{ 0x30100068u, DCM_VR_CS, 0, "ConceptualVolumeBlockingConstraint", "1" },
-	{ 0x30100069u, DCM_VR_SQ, 0, "ConceptualVolumeTypeCodeSequence", "1" },
-	{ 0x3010006au, DCM_VR_SQ, 0, "ConceptualVolumeTypeModifierCodeSequence", "1" },
-	{ 0x3010006bu, DCM_VR_SQ, 0, "RTPrescriptionSequence", "1" },
-	{ 0x3010006cu, DCM_VR_SQ, 0, "DosimetricObjectiveSequence", "1" },
-	{ 0x3010006du, DCM_VR_SQ, 0, "DosimetricObjectiveTypeCodeSequence", "1" },
-	{ 0x3010006eu, DCM_VR_UI, 0, "DosimetricObjectiveUID", "1" },
-	{ 0x3010006fu, DCM_VR_UI, 0, "ReferencedDosimetricObjectiveUID", "1" },
-	{ 0x30100070u, DCM_VR_SQ, 0, "DosimetricObjectiveParameterSequence", "1" },
-	{ 0x30100071u, DCM_VR_SQ, 0, "ReferencedDosimetricObjectivesSequence", "1" },
-	{ 0x30100073u, DCM_VR_CS, 0, "AbsoluteDosimetricObjectiveFlag", "1" },
-	{ 0x30100074u, DCM_VR_FD, 0, "DosimetricObjectiveWeight", "1" },
-	{ 0x30100075u, DCM_VR_CS, 0, "DosimetricObjectivePurpose", "1" },
-	{ 0x30100076u, DCM_VR_SQ, 0, "PlanningInputInformationSequence", "1" },
-	{ 0x30100077u, DCM_VR_LO, 0, "TreatmentSite", "1" },
-	{ 0x30100078u, DCM_VR_SQ, 0, "TreatmentSiteCodeSequence", "1" },
-	{ 0x30100079u, DCM_VR_SQ, 0, "FractionPatternSequence", "1" },
-	{ 0x3010007au, DCM_VR_UT, 0, "TreatmentTechniqueNotes", "1" },
-	{ 0x3010007bu, DCM_VR_UT, 0, "PrescriptionNotes", "1" },
-	{ 0x3010007cu, DCM_VR_IS, 0, "NumberOfIntervalFractions", "1" },
-	{ 0x3010007du, DCM_VR_US, 0, "NumberOfFractions", "1" },
-	{ 0x3010007eu, DCM_VR_US, 0, "IntendedDeliveryDuration", "1" },
-	{ 0x3010007fu, DCM_VR_UT, 0, "FractionationNotes", "1" },
-	{ 0x30100080u, DCM_VR_SQ, 0, "RTTreatmentTechniqueCodeSequence", "1" },
-	{ 0x30100081u, DCM_VR_SQ, 0, "PrescriptionNotesSequence", "1" },
-	{ 0x30100082u, DCM_VR_SQ, 0, "FractionBasedRelationshipSequence", "1" },
-	{ 0x30100083u, DCM_VR_CS, 0, "FractionBasedRelationshipIntervalAnchor", "1" },
-	{ 0x30100084u, DCM_VR_FD, 0, "MinimumHoursBetweenFractions", "1" },
-	{ 0x30100085u, DCM_VR_TM, 0, "IntendedFractionStartTime", "1-n" },
-	{ 0x30100086u, DCM_VR_LT, 0, "IntendedStartDayOfWeek", "1" },
-	{ 0x30100087u, DCM_VR_SQ, 0, "WeekdayFractionPatternSequence", "1" },
-	{ 0x30100088u, DCM_VR_SQ, 0, "DeliveryTimeStructureCodeSequence", "1" },
-	{ 0x30100089u, DCM_VR_SQ, 0, "TreatmentSiteModifierCodeSequence", "1" },
-	{ 0x30100090u, DCM_VR_CS, 0, "RoboticBaseLocationIndicator", "1" },
-	{ 0x30100091u, DCM_VR_SQ, 0, "RoboticPathNodeSetCodeSequence", "1" },
-	{ 0x30100092u, DCM_VR_UL, 0, "RoboticNodeIdentifier", "1" },
-	{ 0x30100093u, DCM_VR_FD, 0, "RTTreatmentSourceCoordinates", "3" },
-	{ 0x30100094u, DCM_VR_FD, 0, "RadiationSourceCoordinateSystemYawAngle", "1" },
-	{ 0x30100095u, DCM_VR_FD, 0, "RadiationSourceCoordinateSystemRollAngle", "1" },
-	{ 0x30100096u, DCM_VR_FD, 0, "RadiationSourceCoordinateSystemPitchAngle", "1" },
-	{ 0x30100097u, DCM_VR_SQ, 0, "RoboticPathControlPointSequence", "1" },
-	{ 0x30100098u, DCM_VR_SQ, 0, "TomotherapeuticControlPointSequence", "1" },
-	{ 0x30100099u, DCM_VR_FD, 0, "TomotherapeuticLeafOpenDurations", "1-n" },
-	{ 0x3010009au, DCM_VR_FD, 0, "TomotherapeuticLeafInitialClosedDurations", "1-n" },
-	{ 0x40000010u, DCM_VR_LT, DCM_DICT_RETIRED, "Arbitrary", "1" },
-	{ 0x40004000u, DCM_VR_LT, DCM_DICT_RETIRED, "TextComments", "1" },
-	{ 0x40080040u, DCM_VR_SH, DCM_DICT_RETIRED, "ResultsID", "1" },
-	{ 0x40080042u, DCM_VR_LO, DCM_DICT_RETIRED, "ResultsIDIssuer", "1" },
-	{ 0x40080050u, DCM_VR_SQ, DCM_DICT_RETIRED, "ReferencedInterpretationSequence", "1" },
-	{ 0x400800ffu, DCM_VR_CS, DCM_DICT_RETIRED, "ReportProductionStatusTrial", "1" },
-	{ 0x40080100u, DCM_VR_DA, DCM_DICT_RETIRED, "InterpretationRecordedDate", "1" },
-	{ 0x40080101u, DCM_VR_TM, DCM_DICT_RETIRED, "InterpretationRecordedTime", "1" },
-	{ 0x40080102u, DCM_VR_PN, DCM_DICT_RETIRED, "InterpretationRecorder", "1" },
-	{ 0x40080103u, DCM_VR_LO, DCM_DICT_RETIRED, "ReferenceToRecordedSound", "1" },
-	{ 0x40080108u, DCM_VR_DA, DCM_DICT_RETIRED, "InterpretationTranscriptionDate", "1" },
-	{ 0x40080109u, DCM_VR_TM, DCM_DICT_RETIRED, "InterpretationTranscriptionTime", "1" },
-	{ 0x4008010au, DCM_VR_PN, DCM_DICT_RETIRED, "InterpretationTranscriber", "1" },
-	{ 0x4008010bu, DCM_VR_ST, DCM_DICT_RETIRED, "InterpretationText", "1" },
-	{ 0x4008010cu, DCM_VR_PN, DCM_DICT_RETIRED, "InterpretationAuthor", "1" },
-	{ 0x40080111u, DCM_VR_SQ, DCM_DICT_RETIRED, "InterpretationApproverSequence", "1" },
-	{ 0x40080112u, DCM_VR_DA, DCM_DICT_RETIRED, "InterpretationApprovalDate", "1" },
-	{ 0x40080113u, DCM_VR_TM, DCM_DICT_RETIRED, "InterpretationApprovalTime", "1" },
-	{ 0x40080114u, DCM_VR_PN, DCM_DICT_RETIRED, "PhysicianApprovingInterpretation", "1" },
-	{ 0x40080115u, DCM_VR_LT, DCM_DICT_RETIRED, "InterpretationDiagnosisDescription", "1" },
-	{ 0x40080117u, DCM_VR_SQ, DCM_DICT_RETIRED, "InterpretationDiagnosisCodeSequence", "1" },
-	{ 0x40080118u, DCM_VR_SQ, DCM_DICT_RETIRED, "ResultsDistributionListSequence", "1" },
-	{ 0x40080119u, DCM_VR_PN, DCM_DICT_RETIRED, "DistributionName", "1" },
-	{ 0x4008011au, DCM_VR_LO, DCM_DICT_RETIRED, "DistributionAddress", "1" },
-	{ 0x40080200u, DCM_VR_SH, DCM_DICT_RETIRED, "InterpretationID", "1" },
-	{ 0x40080202u, DCM_VR_LO, DCM_DICT_RETIRED, "InterpretationIDIssuer", "1" },
-	{ 0x40080210u, DCM_VR_CS, DCM_DICT_RETIRED, "InterpretationTypeID", "1" },
-	{ 0x40080212u, DCM_VR_CS, DCM_DICT_RETIRED, "InterpretationStatusID", "1" },
-	{ 0x40080300u, DCM_VR_ST, DCM_DICT_RETIRED, "Impressions", "1" },
-	{ 0x40084000u, DCM_VR_ST, DCM_DICT_RETIRED, "ResultsComments", "1" },
-	{ 0x40100001u, DCM_VR_CS, 0, "LowEnergyDetectors", "1" },
-	{ 0x40100002u, DCM_VR_CS, 0, "HighEnergyDetectors", "1" },
-	{ 0x40100004u, DCM_VR_SQ, 0, "DetectorGeometrySequence", "1" },
-	{ 0x40101001u, DCM_VR_SQ, 0, "ThreatROIVoxelSequence", "1" },
-	{ 0x40101004u, DCM_VR_FL, 0, "ThreatROIBase", "3" },
-	{ 0x40101005u, DCM_VR_FL, 0, "ThreatROIExtents", "3" },
-	{ 0x40101006u, DCM_VR_OB, 0, "ThreatROIBitmap", "1" },
-	{ 0x40101007u, DCM_VR_SH, 0, "RouteSegmentID", "1" },
-	{ 0x40101008u, DCM_VR_CS, 0, "GantryType", "1" },
-	{ 0x40101009u, DCM_VR_CS, 0, "OOIOwnerType", "1" },
-	{ 0x4010100au, DCM_VR_SQ, 0, "RouteSegmentSequence", "1" },
-	{ 0x40101010u, DCM_VR_US, 0, "PotentialThreatObjectID", "1" },
-	{ 0x40101011u, DCM_VR_SQ, 0, "ThreatSequence", "1" },
-	{ 0x40101012u, DCM_VR_CS, 0, "ThreatCategory", "1" },
-	{ 0x40101013u, DCM_VR_LT, 0, "ThreatCategoryDescription", "1" },
-	{ 0x40101014u, DCM_VR_CS, 0, "ATDAbilityAssessment", "1" },
-	{ 0x40101015u, DCM_VR_CS, 0, "ATDAssessmentFlag", "1" },
-	{ 0x40101016u, DCM_VR_FL, 0, "ATDAssessmentProbability", "1" },
-	{ 0x40101017u, DCM_VR_FL, 0, "Mass", "1" },
-	{ 0x40101018u, DCM_VR_FL, 0, "Density", "1" },
-	{ 0x40101019u, DCM_VR_FL, 0, "ZEffective", "1" },
-	{ 0x4010101au, DCM_VR_SH, 0, "BoardingPassID", "1" },
-	{ 0x4010101bu, DCM_VR_FL, 0, "CenterOfMass", "3" },
-	{ 0x4010101cu, DCM_VR_FL, 0, "CenterOfPTO", "3" },
-	{ 0x4010101du, DCM_VR_FL, 0, "BoundingPolygon", "6-n" },
-	{ 0x4010101eu, DCM_VR_SH, 0, "RouteSegmentStartLocationID", "1" },
-	{ 0x4010101fu, DCM_VR_SH, 0, "RouteSegmentEndLocationID", "1" },
-	{ 0x40101020u, DCM_VR_CS, 0, "RouteSegmentLocationIDType", "1" },
-	{ 0x40101021u, DCM_VR_CS, 0, "AbortReason", "1-n" },
-	{ 0x40101023u, DCM_VR_FL, 0, "VolumeOfPTO", "1" },
-	{ 0x40101024u, DCM_VR_CS, 0, "AbortFlag", "1" },
-	{ 0x40101025u, DCM_VR_DT, 0, "RouteSegmentStartTime", "1" },
-	{ 0x40101026u, DCM_VR_DT, 0, "RouteSegmentEndTime", "1" },
-	{ 0x40101027u, DCM_VR_CS, 0, "TDRType", "1" },
-	{ 0x40101028u, DCM_VR_CS, 0, "InternationalRouteSegment", "1" },
-	{ 0x40101029u, DCM_VR_LO, 0, "ThreatDetectionAlgorithmAndVersion", "1-n" },
-	{ 0x4010102au, DCM_VR_SH, 0, "AssignedLocation", "1" },
-	{ 0x4010102bu, DCM_VR_DT, 0, "AlarmDecisionTime", "1" },
-	{ 0x40101031u, DCM_VR_CS, 0, "AlarmDecision", "1" },
-	{ 0x40101033u, DCM_VR_US, 0, "NumberOfTotalObjects", "1" },
-	{ 0x40101034u, DCM_VR_US, 0, "NumberOfAlarmObjects", "1" },
-	{ 0x40101037u, DCM_VR_SQ, 0, "PTORepresentationSequence", "1" },
-	{ 0x40101038u, DCM_VR_SQ, 0, "ATDAssessmentSequence", "1" },
-	{ 0x40101039u, DCM_VR_CS, 0, "TIPType", "1" },
-	{ 0x4010103au, DCM_VR_CS, 0, "DICOSVersion", "1" },
-	{ 0x40101041u, DCM_VR_DT, 0, "OOIOwnerCreationTime", "1" },
-	{ 0x40101042u, DCM_VR_CS, 0, "OOIType", "1" },
-	{ 0x40101043u, DCM_VR_FL, 0, "OOISize", "3" },
-	{ 0x40101044u, DCM_VR_CS, 0, "AcquisitionStatus", "1" },
-	{ 0x40101045u, DCM_VR_SQ, 0, "BasisMaterialsCodeSequence", "1" },
-	{ 0x40101046u, DCM_VR_CS, 0, "PhantomType", "1" },
-	{ 0x40101047u, DCM_VR_SQ, 0, "OOIOwnerSequence", "1" },
-	{ 0x40101048u, DCM_VR_CS, 0, "ScanType", "1" },
-	{ 0x40101051u, DCM_VR_LO, 0, "ItineraryID", "1" },
-	{ 0x40101052u, DCM_VR_SH, 0, "ItineraryIDType", "1" },
-	{ 0x40101053u, DCM_VR_LO, 0, "ItineraryIDAssigningAuthority", "1" },
-	{ 0x40101054u, DCM_VR_SH, 0, "RouteID", "1" },
-	{ 0x40101055u, DCM_VR_SH, 0, "RouteIDAssigningAuthority", "1" },
-	{ 0x40101056u, DCM_VR_CS, 0, "InboundArrivalType", "1" },
-	{ 0x40101058u, DCM_VR_SH, 0, "CarrierID", "1" },
-	{ 0x40101059u, DCM_VR_CS, 0, "CarrierIDAssigningAuthority", "1" },
-	{ 0x40101060u, DCM_VR_FL, 0, "SourceOrientation", "3" },
-	{ 0x40101061u, DCM_VR_FL, 0, "SourcePosition", "3" },
-	{ 0x40101062u, DCM_VR_FL, 0, "BeltHeight", "1" },
-	{ 0x40101064u, DCM_VR_SQ, 0, "AlgorithmRoutingCodeSequence", "1" },
-	{ 0x40101067u, DCM_VR_CS, 0, "TransportClassification", "1" },
-	{ 0x40101068u, DCM_VR_LT, 0, "OOITypeDescriptor", "1" },
-	{ 0x40101069u, DCM_VR_FL, 0, "TotalProcessingTime", "1" },
-	{ 0x4010106cu, DCM_VR_OB, 0, "DetectorCalibrationData", "1" },
-	{ 0x4010106du, DCM_VR_CS, 0, "AdditionalScreeningPerformed", "1" },
-	{ 0x4010106eu, DCM_VR_CS, 0, "AdditionalInspectionSelectionCriteria", "1" },
-	{ 0x4010106fu, DCM_VR_SQ, 0, "AdditionalInspectionMethodSequence", "1" },
-	{ 0x40101070u, DCM_VR_CS, 0, "AITDeviceType", "1" },
-	{ 0x40101071u, DCM_VR_SQ, 0, "QRMeasurementsSequence", "1" },
-	{ 0x40101072u, DCM_VR_SQ, 0, "TargetMaterialSequence", "1" },
-	{ 0x40101073u, DCM_VR_FD, 0, "SNRThreshold", "1" },
-	{ 0x40101075u, DCM_VR_DS, 0, "ImageScaleRepresentation", "1" },
-	{ 0x40101076u, DCM_VR_SQ, 0, "ReferencedPTOSequence", "1" },
-	{ 0x40101077u, DCM_VR_SQ, 0, "ReferencedTDRInstanceSequence", "1" },
-	{ 0x40101078u, DCM_VR_ST, 0, "PTOLocationDescription", "1" },
-	{ 0x40101079u, DCM_VR_SQ, 0, "AnomalyLocatorIndicatorSequence", "1" },
-	{ 0x4010107au, DCM_VR_FL, 0, "AnomalyLocatorIndicator", "3" },
-	{ 0x4010107bu, DCM_VR_SQ, 0, "PTORegionSequence", "1" },
-	{ 0x4010107cu, DCM_VR_CS, 0, "InspectionSelectionCriteria", "1" },
-	{ 0x4010107du, DCM_VR_SQ, 0, "SecondaryInspectionMethodSequence", "1" },
-	{ 0x4010107eu, DCM_VR_DS, 0, "PRCSToRCSOrientation", "6" },
-	{ 0x4ffe0001u, DCM_VR_SQ, 0, "MACParametersSequence", "1" },
-	{ 0x52009229u, DCM_VR_SQ, 0, "SharedFunctionalGroupsSequence", "1" },
-	{ 0x52009230u, DCM_VR_SQ, 0, "PerFrameFunctionalGroupsSequence", "1" },
-	{ 0x54000100u, DCM_VR_SQ, 0, "WaveformSequence", "1" },
-	{ 0x54000110u, DCM_VR_OW, DCM_DICT_OX, "ChannelMinimumValue", "1" },
-	{ 0x54000112u, DCM_VR_OW, DCM_DICT_OX, "ChannelMaximumValue", "1" },
-	{ 0x54001004u, DCM_VR_US, 0, "WaveformBitsAllocated", "1" },
-	{ 0x54001006u, DCM_VR_CS, 0, "WaveformSampleInterpretation", "1" },
-	{ 0x5400100au, DCM_VR_OW, DCM_DICT_OX, "WaveformPaddingValue", "1" },
-	{ 0x54001010u, DCM_VR_OW, DCM_DICT_OX, "WaveformData", "1" },
-	{ 0x56000010u, DCM_VR_OF, 0, "FirstOrderPhaseCorrectionAngle", "1" },
-	{ 0x56000020u, DCM_VR_OF, 0, "SpectroscopyData", "1" },
-	{ 0x7fe00001u, DCM_VR_OV, 0, "ExtendedOffsetTable", "1" },
-	{ 0x7fe00002u, DCM_VR_OV, 0, "ExtendedOffsetTableLengths", "1" },
-	{ 0x7fe00008u, DCM_VR_OF, 0, "FloatPixelData", "1" },
-	{ 0x7fe00009u, DCM_VR_OD, 0, "DoubleFloatPixelData", "1" },
-	{ 0x7fe00010u, DCM_VR_OW, DCM_DICT_OX, "PixelData", "1" },
-	{ 0x7fe00020u, DCM_VR_OW, DCM_DICT_RETIRED, "CoefficientsSDVN", "1" },
-	{ 0x7fe00030u, DCM_VR_OW, DCM_DICT_RETIRED, "CoefficientsSDHN", "1" },
-	{ 0x7fe00040u, DCM_VR_OW, DCM_DICT_RETIRED, "CoefficientsSDDN", "1" },
-	{ 0xfffafffau, DCM_VR_SQ, 0, "DigitalSignaturesSequence", "1" },
-	{ 0xfffcfffcu, DCM_VR_OB, 0, "DataSetTrailingPadding", "1" },
-	{ 0xfffee000u, DCM_VR__, 0, "Item", "1" },
-	{ 0xfffee00du, DCM_VR__, 0, "ItemDelimitationItem", "1" },
-	{ 0xfffee0ddu, DCM_VR__, 0, "SequenceDelimitationItem", "1" },
+	{ 0x00000000u, DCM_VR_UL, 0, 0, 19 },
+	{ 0x00000001u, DCM_VR_UL, DCM_DICT_RETIRED, 21, 19 },
+	{ 0x00000002u, DCM_VR_UI, 0, 40, 19 },
+	{ 0x00000003u, DCM_VR_UI, 0, 60, 19 },
+	{ 0x00000010u, DCM_VR_SH, DCM_DICT_RETIRED, 81, 19 },
+	{ 0x00000100u, DCM_VR_US, 0, 104, 19 },
+	{ 0x00000110u, DCM_VR_US, 0, 117, 19 },
+	{ 0x00000120u, DCM_VR_US, 0, 127, 19 },
+	{ 0x00000200u, DCM_VR_AE, DCM_DICT_RETIRED, 153, 19 },
+	{ 0x00000300u, DCM_VR_AE, DCM_DICT_RETIRED, 163, 19 },
+	{ 0x00000400u, DCM_VR_AE, DCM_DICT_RETIRED, 172, 19 },
+	{ 0x00000600u, DCM_VR_AE, 0, 185, 19 },
+	{ 0x00000700u, DCM_VR_US, 0, 201, 19 },
+	{ 0x00000800u, DCM_VR_US, 0, 210, 19 },
+	{ 0x00000850u, DCM_VR_US, DCM_DICT_RETIRED, 229, 19 },
+	{ 0x00000860u, DCM_VR_US, DCM_DICT_RETIRED, 245, 19 },
+	{ 0x00000900u, DCM_VR_US, 0, 268, 19 },
+	{ 0x00000901u, DCM_VR_AT, 0, 275, 292 },
+	{ 0x00000902u, DCM_VR_LO, 0, 296, 19 },
+	{ 0x00000903u, DCM_VR_US, 0, 309, 19 },
+	{ 0x00001000u, DCM_VR_UI, 0, 317, 19 },
+	{ 0x00001001u, DCM_VR_UI, 0, 340, 19 },
+	{ 0x00001002u, DCM_VR_US, 0, 364, 19 },
+	{ 0x00001005u, DCM_VR_AT, 0, 376, 292 },
+	{ 0x00001008u, DCM_VR_US, 0, 400, 19 },
+	{ 0x00001020u, DCM_VR_US, 0, 413, 19 },
+	{ 0x00001021u, DCM_VR_US, 0, 444, 19 },
+	{ 0x00001022u, DCM_VR_US, 0, 475, 19 },
+	{ 0x00001023u, DCM_VR_US, 0, 503, 19 },
+	{ 0x00001030u, DCM_VR_AE, 0, 532, 19 },
+	{ 0x00001031u, DCM_VR_US, 0, 569, 19 },
+	{ 0x00004000u, DCM_VR_LT, DCM_DICT_RETIRED, 593, 19 },
+	{ 0x00004010u, DCM_VR_LT, DCM_DICT_RETIRED, 608, 19 },
+	{ 0x00005010u, DCM_VR_SH, DCM_DICT_RETIRED, 621, 19 },
+	{ 0x00005020u, DCM_VR_SH, DCM_DICT_RETIRED, 634, 19 },
+	{ 0x00005110u, DCM_VR_LT, DCM_DICT_RETIRED, 647, 19 },
+	{ 0x00005120u, DCM_VR_LT, DCM_DICT_RETIRED, 661, 19 },
+	{ 0x00005130u, DCM_VR_CS, DCM_DICT_RETIRED, 676, 19 },
+	{ 0x00005140u, DCM_VR_CS, DCM_DICT_RETIRED, 689, 19 },
+	{ 0x00005150u, DCM_VR_CS, DCM_DICT_RETIRED, 703, 19 },
+	{ 0x00005160u, DCM_VR_CS, DCM_DICT_RETIRED, 716, 19 },
+	{ 0x00005170u, DCM_VR_IS, DCM_DICT_RETIRED, 724, 19 },
+	{ 0x00005180u, DCM_VR_CS, DCM_DICT_RETIRED, 731, 19 },
+	{ 0x00005190u, DCM_VR_CS, DCM_DICT_RETIRED, 756, 19 },
+	{ 0x000051a0u, DCM_VR_CS, DCM_DICT_RETIRED, 762, 19 },
+	{ 0x000051b0u, DCM_VR_US, DCM_DICT_RETIRED, 768, 292 },
+	{ 0x00020000u, DCM_VR_UL, 0, 777, 19 },
+	{ 0x00020001u, DCM_VR_OB, 0, 808, 19 },
+	{ 0x00020002u, DCM_VR_UI, 0, 835, 19 },
+	{ 0x00020003u, DCM_VR_UI, 0, 859, 19 },
+	{ 0x00020010u, DCM_VR_UI, 0, 886, 19 },
+	{ 0x00020012u, DCM_VR_UI, 0, 904, 19 },
+	{ 0x00020013u, DCM_VR_SH, 0, 927, 19 },
+	{ 0x00020016u, DCM_VR_AE, 0, 953, 19 },
+	{ 0x00020017u, DCM_VR_AE, 0, 982, 19 },
+	{ 0x00020018u, DCM_VR_AE, 0, 1012, 19 },
+	{ 0x00020026u, DCM_VR_UR, 0, 1044, 19 },
+	{ 0x00020027u, DCM_VR_UR, 0, 1070, 19 },
+	{ 0x00020028u, DCM_VR_UR, 0, 1097, 19 },
+	{ 0x00020031u, DCM_VR_OB, 0, 1126, 19 },
+	{ 0x00020032u, DCM_VR_UI, 0, 1152, 19 },
+	{ 0x00020033u, DCM_VR_UI, 0, 1180, 19 },
+	{ 0x00020035u, DCM_VR_OB, 0, 1211, 19 },
+	{ 0x00020036u, DCM_VR_OB, 0, 1231, 19 },
+	{ 0x00020037u, DCM_VR_UL, 0, 1249, 19 },
+	{ 0x00020038u, DCM_VR_FD, 0, 1272, 19 },
+	{ 0x00020100u, DCM_VR_UI, 0, 1299, 19 },
+	{ 0x00020102u, DCM_VR_OB, 0, 1328, 19 },
+	{ 0x00041130u, DCM_VR_CS, 0, 1347, 19 },
+	{ 0x00041141u, DCM_VR_CS, 0, 1357, 1381 },
+	{ 0x00041142u, DCM_VR_CS, 0, 1385, 19 },
+	{ 0x00041200u, DCM_VR_UL, 0, 1429, 19 },
+	{ 0x00041202u, DCM_VR_UL, 0, 1485, 19 },
+	{ 0x00041212u, DCM_VR_US, 0, 1540, 19 },
+	{ 0x00041220u, DCM_VR_SQ, 0, 1563, 19 },
+	{ 0x00041400u, DCM_VR_UL, 0, 1587, 19 },
+	{ 0x00041410u, DCM_VR_US, 0, 1618, 19 },
+	{ 0x00041420u, DCM_VR_UL, 0, 1634, 19 },
+	{ 0x00041430u, DCM_VR_CS, 0, 1678, 19 },
+	{ 0x00041432u, DCM_VR_UI, 0, 1698, 19 },
+	{ 0x00041500u, DCM_VR_CS, 0, 1715, 1381 },
+	{ 0x00041504u, DCM_VR_UL, DCM_DICT_RETIRED, 1732, 19 },
+	{ 0x00041510u, DCM_VR_UI, 0, 1758, 19 },
+	{ 0x00041511u, DCM_VR_UI, 0, 1786, 19 },
+	{ 0x00041512u, DCM_VR_UI, 0, 1817, 19 },
+	{ 0x0004151au, DCM_VR_UI, 0, 1851, 292 },
+	{ 0x00041600u, DCM_VR_UL, DCM_DICT_RETIRED, 1893, 19 },
+	{ 0x00060001u, DCM_VR_SQ, 0, 1912, 19 },
+	{ 0x00080001u, DCM_VR_UL, DCM_DICT_RETIRED, 1949, 19 },
+	{ 0x00080005u, DCM_VR_CS, 0, 1961, 292 },
+	{ 0x00080006u, DCM_VR_SQ, 0, 1982, 19 },
+	{ 0x00080008u, DCM_VR_CS, 0, 2003, 2013 },
+	{ 0x00080010u, DCM_VR_SH, DCM_DICT_RETIRED, 2017, 19 },
+	{ 0x00080012u, DCM_VR_DA, 0, 2033, 19 },
+	{ 0x00080013u, DCM_VR_TM, 0, 2054, 19 },
+	{ 0x00080014u, DCM_VR_UI, 0, 2075, 19 },
+	{ 0x00080015u, DCM_VR_DT, 0, 2094, 19 },
+	{ 0x00080016u, DCM_VR_UI, 0, 2119, 19 },
+	{ 0x00080017u, DCM_VR_UI, 0, 2131, 19 },
+	{ 0x00080018u, DCM_VR_UI, 0, 2146, 19 },
+	{ 0x00080019u, DCM_VR_UI, 0, 2161, 19 },
+	{ 0x0008001au, DCM_VR_UI, 0, 2172, 292 },
+	{ 0x0008001bu, DCM_VR_UI, 0, 2198, 19 },
+	{ 0x00080020u, DCM_VR_DA, 0, 2229, 19 },
+	{ 0x00080021u, DCM_VR_DA, 0, 2239, 19 },
+	{ 0x00080022u, DCM_VR_DA, 0, 2250, 19 },
+	{ 0x00080023u, DCM_VR_DA, 0, 2266, 19 },
+	{ 0x00080024u, DCM_VR_DA, DCM_DICT_RETIRED, 2278, 19 },
+	{ 0x00080025u, DCM_VR_DA, DCM_DICT_RETIRED, 2290, 19 },
+	{ 0x0008002au, DCM_VR_DT, 0, 2300, 19 },
+	{ 0x00080030u, DCM_VR_TM, 0, 2320, 19 },
+	{ 0x00080031u, DCM_VR_TM, 0, 2330, 19 },
+	{ 0x00080032u, DCM_VR_TM, 0, 2341, 19 },
+	{ 0x00080033u, DCM_VR_TM, 0, 2357, 19 },
+	{ 0x00080034u, DCM_VR_TM, DCM_DICT_RETIRED, 2369, 19 },
+	{ 0x00080035u, DCM_VR_TM, DCM_DICT_RETIRED, 2381, 19 },
+	{ 0x00080040u, DCM_VR_US, DCM_DICT_RETIRED, 2391, 19 },
+	{ 0x00080041u, DCM_VR_LO, DCM_DICT_RETIRED, 2403, 19 },
+	{ 0x00080042u, DCM_VR_CS, DCM_DICT_RETIRED, 2418, 19 },
+	{ 0x00080050u, DCM_VR_SH, 0, 2444, 19 },
+	{ 0x00080051u, DCM_VR_SQ, 0, 2460, 19 },
+	{ 0x00080052u, DCM_VR_CS, 0, 2492, 19 },
+	{ 0x00080053u, DCM_VR_CS, 0, 2511, 19 },
+	{ 0x00080054u, DCM_VR_AE, 0, 2529, 292 },
+	{ 0x00080055u, DCM_VR_AE, 0, 2545, 19 },
+	{ 0x00080056u, DCM_VR_CS, 0, 2560, 19 },
+	{ 0x00080058u, DCM_VR_UI, 0, 2581, 292 },
+	{ 0x00080060u, DCM_VR_CS, 0, 2606, 19 },
+	{ 0x00080061u, DCM_VR_CS, 0, 2615, 292 },
+	{ 0x00080062u, DCM_VR_UI, 0, 2633, 292 },
+	{ 0x00080063u, DCM_VR_SQ, 0, 2651, 19 },
+	{ 0x00080064u, DCM_VR_CS, 0, 2686, 19 },
+	{ 0x00080068u, DCM_VR_CS, 0, 2701, 19 },
+	{ 0x00080070u, DCM_VR_LO, 0, 2724, 19 },
+	{ 0x00080080u, DCM_VR_LO, 0, 2737, 19 },
+	{ 0x00080081u, DCM_VR_ST, 0, 2753, 19 },
+	{ 0x00080082u, DCM_VR_SQ, 0, 2772, 19 },
+	{ 0x00080090u, DCM_VR_PN, 0, 2796, 19 },
+	{ 0x00080092u, DCM_VR_ST, 0, 2819, 19 },
+	{ 0x00080094u, DCM_VR_SH, 0, 2845, 292 },
+	{ 0x00080096u, DCM_VR_SQ, 0, 2880, 19 },
+	{ 0x0008009cu, DCM_VR_PN, 0, 2921, 292 },
+	{ 0x0008009du, DCM_VR_SQ, 0, 2945, 19 },
+	{ 0x00080100u, DCM_VR_SH, 0, 2987, 19 },
+	{ 0x00080101u, DCM_VR_LO, 0, 2997, 19 },
+	{ 0x00080102u, DCM_VR_SH, 0, 3015, 19 },
+	{ 0x00080103u, DCM_VR_SH, 0, 3038, 19 },
+	{ 0x00080104u, DCM_VR_LO, 0, 3058, 19 },
+	{ 0x00080105u, DCM_VR_CS, 0, 3070, 19 },
+	{ 0x00080106u, DCM_VR_DT, 0, 3086, 19 },
+	{ 0x00080107u, DCM_VR_DT, 0, 3106, 19 },
+	{ 0x00080108u, DCM_VR_LT, 0, 3131, 19 },
+	{ 0x00080109u, DCM_VR_SQ, 0, 3151, 19 },
+	{ 0x0008010au, DCM_VR_CS, 0, 3181, 19 },
+	{ 0x0008010bu, DCM_VR_CS, 0, 3201, 19 },
+	{ 0x0008010cu, DCM_VR_UI, 0, 3227, 19 },
+	{ 0x0008010du, DCM_VR_UI, 0, 3243, 19 },
+	{ 0x0008010eu, DCM_VR_UR, 0, 3275, 19 },
+	{ 0x0008010fu, DCM_VR_CS, 0, 3291, 19 },
+	{ 0x00080110u, DCM_VR_SQ, 0, 3309, 19 },
+	{ 0x00080112u, DCM_VR_LO, 0, 3344, 19 },
+	{ 0x00080114u, DCM_VR_ST, 0, 3365, 19 },
+	{ 0x00080115u, DCM_VR_ST, 0, 3388, 19 },
+	{ 0x00080116u, DCM_VR_ST, 0, 3405, 19 },
+	{ 0x00080117u, DCM_VR_UI, 0, 3441, 19 },
+	{ 0x00080118u, DCM_VR_UI, 0, 3452, 19 },
+	{ 0x00080119u, DCM_VR_UC, 0, 3471, 19 },
+	{ 0x00080120u, DCM_VR_UR, 0, 3485, 19 },
+	{ 0x00080121u, DCM_VR_SQ, 0, 3498, 19 },
+	{ 0x00080122u, DCM_VR_LO, 0, 3521, 19 },
+	{ 0x00080123u, DCM_VR_SQ, 0, 3541, 19 },
+	{ 0x00080124u, DCM_VR_SQ, 0, 3576, 19 },
+	{ 0x00080201u, DCM_VR_SH, 0, 3614, 19 },
+	{ 0x00080220u, DCM_VR_SQ, 0, 3636, 19 },
+	{ 0x00080221u, DCM_VR_CS, 0, 3665, 19 },
+	{ 0x00080222u, DCM_VR_LO, 0, 3683, 19 },
+	{ 0x00080300u, DCM_VR_SQ, 0, 3713, 19 },
+	{ 0x00080301u, DCM_VR_US, 0, 3755, 19 },
+	{ 0x00080302u, DCM_VR_LO, 0, 3777, 19 },
+	{ 0x00080303u, DCM_VR_CS, 0, 3801, 19 },
+	{ 0x00080304u, DCM_VR_US, 0, 3835, 292 },
+	{ 0x00080305u, DCM_VR_SQ, 0, 3865, 19 },
+	{ 0x00080306u, DCM_VR_US, 0, 3896, 292 },
+	{ 0x00080307u, DCM_VR_CS, 0, 3923, 19 },
+	{ 0x00080308u, DCM_VR_US, 0, 3946, 19 },
+	{ 0x00080309u, DCM_VR_UL, 0, 3965, 4001 },
+	{ 0x0008030au, DCM_VR_CS, 0, 4005, 19 },
+	{ 0x0008030bu, DCM_VR_UL, 0, 4043, 4075 },
+	{ 0x0008030cu, DCM_VR_UC, 0, 4079, 19 },
+	{ 0x0008030du, DCM_VR_UC, 0, 4102, 19 },
+	{ 0x0008030eu, DCM_VR_UT, 0, 4128, 19 },
+	{ 0x0008030fu, DCM_VR_UT, 0, 4158, 19 },
+	{ 0x00080310u, DCM_VR_SQ, 0, 4185, 19 },
+	{ 0x00081000u, DCM_VR_AE, DCM_DICT_RETIRED, 4222, 19 },
+	{ 0x00081010u, DCM_VR_SH, 0, 4232, 19 },
+	{ 0x00081030u, DCM_VR_LO, 0, 4244, 19 },
+	{ 0x00081032u, DCM_VR_SQ, 0, 4261, 19 },
+	{ 0x0008103eu, DCM_VR_LO, 0, 4283, 19 },
+	{ 0x0008103fu, DCM_VR_SQ, 0, 4301, 19 },
+	{ 0x00081040u, DCM_VR_LO, 0, 4331, 19 },
+	{ 0x00081041u, DCM_VR_SQ, 0, 4359, 19 },
+	{ 0x00081048u, DCM_VR_PN, 0, 4399, 292 },
+	{ 0x00081049u, DCM_VR_SQ, 0, 4418, 19 },
+	{ 0x00081050u, DCM_VR_PN, 0, 4459, 292 },
+	{ 0x00081052u, DCM_VR_SQ, 0, 4483, 19 },
+	{ 0x00081060u, DCM_VR_PN, 0, 4525, 292 },
+	{ 0x00081062u, DCM_VR_SQ, 0, 4554, 19 },
+	{ 0x00081070u, DCM_VR_PN, 0, 4599, 292 },
+	{ 0x00081072u, DCM_VR_SQ, 0, 4613, 19 },
+	{ 0x00081080u, DCM_VR_LO, 0, 4644, 292 },
+	{ 0x00081084u, DCM_VR_SQ, 0, 4674, 19 },
+	{ 0x00081088u, DCM_VR_LO, 0, 4705, 19 },
+	{ 0x00081090u, DCM_VR_LO, 0, 4724, 19 },
+	{ 0x00081100u, DCM_VR_SQ, DCM_DICT_RETIRED, 4746, 19 },
+	{ 0x00081110u, DCM_VR_SQ, 0, 4772, 19 },
+	{ 0x00081111u, DCM_VR_SQ, 0, 4796, 19 },
+	{ 0x00081115u, DCM_VR_SQ, 0, 4837, 19 },
+	{ 0x00081120u, DCM_VR_SQ, 0, 4862, 19 },
+	{ 0x00081125u, DCM_VR_SQ, 0, 4888, 19 },
+	{ 0x00081130u, DCM_VR_SQ, DCM_DICT_RETIRED, 4912, 19 },
+	{ 0x00081134u, DCM_VR_SQ, 0, 4938, 19 },
+	{ 0x0008113au, DCM_VR_SQ, 0, 4977, 19 },
+	{ 0x00081140u, DCM_VR_SQ, 0, 5004, 19 },
+	{ 0x00081145u, DCM_VR_SQ, DCM_DICT_RETIRED, 5028, 19 },
+	{ 0x0008114au, DCM_VR_SQ, 0, 5052, 19 },
+	{ 0x0008114bu, DCM_VR_SQ, 0, 5079, 19 },
+	{ 0x00081150u, DCM_VR_UI, 0, 5127, 19 },
+	{ 0x00081155u, DCM_VR_UI, 0, 5149, 19 },
+	{ 0x00081156u, DCM_VR_SQ, 0, 5174, 19 },
+	{ 0x0008115au, DCM_VR_UI, 0, 5199, 292 },
+	{ 0x00081160u, DCM_VR_IS, 0, 5219, 292 },
+	{ 0x00081161u, DCM_VR_UL, 0, 5241, 292 },
+	{ 0x00081162u, DCM_VR_UL, 0, 5257, 5277 },
+	{ 0x00081163u, DCM_VR_FD, 0, 5282, 5292 },
+	{ 0x00081164u, DCM_VR_SQ, 0, 5294, 19 },
+	{ 0x00081167u, DCM_VR_UI, 0, 5318, 19 },
+	{ 0x00081190u, DCM_VR_UR, 0, 5349, 19 },
+	{ 0x00081195u, DCM_VR_UI, 0, 5361, 19 },
+	{ 0x00081196u, DCM_VR_US, 0, 5376, 19 },
+	{ 0x00081197u, DCM_VR_US, 0, 5390, 19 },
+	{ 0x00081198u, DCM_VR_SQ, 0, 5404, 19 },
+	{ 0x00081199u, DCM_VR_SQ, 0, 5422, 19 },
+	{ 0x0008119au, DCM_VR_SQ, 0, 5444, 19 },
+	{ 0x00081200u, DCM_VR_SQ, 0, 5466, 19 },
+	{ 0x00081250u, DCM_VR_SQ, 0, 5516, 19 },
+	{ 0x00082110u, DCM_VR_CS, DCM_DICT_RETIRED, 5538, 19 },
+	{ 0x00082111u, DCM_VR_ST, 0, 5567, 19 },
+	{ 0x00082112u, DCM_VR_SQ, 0, 5589, 19 },
+	{ 0x00082120u, DCM_VR_SH, 0, 5609, 19 },
+	{ 0x00082122u, DCM_VR_IS, 0, 5619, 19 },
+	{ 0x00082124u, DCM_VR_IS, 0, 5631, 19 },
+	{ 0x00082127u, DCM_VR_SH, 0, 5646, 19 },
+	{ 0x00082128u, DCM_VR_IS, 0, 5655, 19 },
+	{ 0x00082129u, DCM_VR_IS, 0, 5666, 19 },
+	{ 0x0008212au, DCM_VR_IS, 0, 5686, 19 },
+	{ 0x00082130u, DCM_VR_DS, 0, 5707, 292 },
+	{ 0x00082132u, DCM_VR_LO, 0, 5725, 292 },
+	{ 0x00082133u, DCM_VR_SQ, 0, 5741, 19 },
+	{ 0x00082134u, DCM_VR_FD, 0, 5760, 19 },
+	{ 0x00082135u, DCM_VR_SQ, 0, 5776, 19 },
+	{ 0x00082142u, DCM_VR_IS, 0, 5794, 19 },
+	{ 0x00082143u, DCM_VR_IS, 0, 5804, 19 },
+	{ 0x00082144u, DCM_VR_IS, 0, 5813, 19 },
+	{ 0x00082200u, DCM_VR_CS, DCM_DICT_RETIRED, 5841, 19 },
+	{ 0x00082204u, DCM_VR_CS, DCM_DICT_RETIRED, 5860, 19 },
+	{ 0x00082208u, DCM_VR_CS, DCM_DICT_RETIRED, 5882, 19 },
+	{ 0x00082218u, DCM_VR_SQ, 0, 5900, 19 },
+	{ 0x00082220u, DCM_VR_SQ, 0, 5923, 19 },
+	{ 0x00082228u, DCM_VR_SQ, 0, 5954, 19 },
+	{ 0x00082229u, DCM_VR_SQ, DCM_DICT_RETIRED, 5987, 19 },
+	{ 0x00082230u, DCM_VR_SQ, 0, 6026, 19 },
+	{ 0x00082240u, DCM_VR_SQ, DCM_DICT_RETIRED, 6067, 19 },
+	{ 0x00082242u, DCM_VR_SQ, DCM_DICT_RETIRED, 6094, 19 },
+	{ 0x00082244u, DCM_VR_SQ, DCM_DICT_RETIRED, 6129, 19 },
+	{ 0x00082246u, DCM_VR_SQ, DCM_DICT_RETIRED, 6159, 19 },
+	{ 0x00082251u, DCM_VR_SQ, DCM_DICT_RETIRED, 6197, 19 },
+	{ 0x00082253u, DCM_VR_SQ, DCM_DICT_RETIRED, 6245, 19 },
+	{ 0x00082255u, DCM_VR_SQ, DCM_DICT_RETIRED, 6287, 19 },
+	{ 0x00082256u, DCM_VR_ST, DCM_DICT_RETIRED, 6330, 19 },
+	{ 0x00082257u, DCM_VR_SQ, DCM_DICT_RETIRED, 6366, 19 },
+	{ 0x00082258u, DCM_VR_ST, DCM_DICT_RETIRED, 6403, 19 },
+	{ 0x00082259u, DCM_VR_SQ, DCM_DICT_RETIRED, 6457, 19 },
+	{ 0x0008225au, DCM_VR_SQ, DCM_DICT_RETIRED, 6512, 19 },
+	{ 0x0008225cu, DCM_VR_SQ, DCM_DICT_RETIRED, 6568, 19 },
+	{ 0x00083001u, DCM_VR_SQ, 0, 6619, 19 },
+	{ 0x00083002u, DCM_VR_UI, 0, 6651, 292 },
+	{ 0x00083010u, DCM_VR_UI, 0, 6678, 292 },
+	{ 0x00083011u, DCM_VR_SQ, 0, 6698, 19 },
+	{ 0x00083012u, DCM_VR_UI, 0, 6729, 19 },
+	{ 0x00084000u, DCM_VR_LT, DCM_DICT_RETIRED, 6771, 19 },
+	{ 0x00089007u, DCM_VR_CS, 0, 6791, 6801 },
+	{ 0x00089092u, DCM_VR_SQ, 0, 6803, 19 },
+	{ 0x00089121u, DCM_VR_SQ, 0, 6835, 19 },
+	{ 0x00089123u, DCM_VR_UI, 0, 6861, 19 },
+	{ 0x00089124u, DCM_VR_SQ, 0, 6879, 19 },
+	{ 0x00089154u, DCM_VR_SQ, 0, 6903, 19 },
+	{ 0x00089205u, DCM_VR_CS, 0, 6931, 19 },
+	{ 0x00089206u, DCM_VR_CS, 0, 6949, 19 },
+	{ 0x00089207u, DCM_VR_CS, 0, 6970, 19 },
+	{ 0x00089208u, DCM_VR_CS, 0, 7002, 19 },
+	{ 0x00089209u, DCM_VR_CS, 0, 7024, 19 },
+	{ 0x00089215u, DCM_VR_SQ, 0, 7044, 19 },
+	{ 0x00089237u, DCM_VR_SQ, 0, 7067, 19 },
+	{ 0x00089410u, DCM_VR_SQ, 0, 7103, 19 },
+	{ 0x00089458u, DCM_VR_SQ, 0, 7132, 19 },
+	{ 0x00089459u, DCM_VR_FL, 0, 7153, 19 },
+	{ 0x00089460u, DCM_VR_CS, 0, 7188, 19 },
+	{ 0x00100010u, DCM_VR_PN, 0, 7207, 19 },
+	{ 0x00100020u, DCM_VR_LO, 0, 7219, 19 },
+	{ 0x00100021u, DCM_VR_LO, 0, 7229, 19 },
+	{ 0x00100022u, DCM_VR_CS, 0, 7247, 19 },
+	{ 0x00100024u, DCM_VR_SQ, 0, 7263, 19 },
+	{ 0x00100026u, DCM_VR_SQ, 0, 7299, 19 },
+	{ 0x00100027u, DCM_VR_SQ, 0, 7340, 19 },
+	{ 0x00100028u, DCM_VR_US, 0, 7378, 7409 },
+	{ 0x00100030u, DCM_VR_DA, 0, 7411, 19 },
+	{ 0x00100032u, DCM_VR_TM, 0, 7428, 19 },
+	{ 0x00100033u, DCM_VR_LO, 0, 7445, 19 },
+	{ 0x00100034u, DCM_VR_LO, 0, 7483, 19 },
+	{ 0x00100035u, DCM_VR_CS, 0, 7521, 19 },
+	{ 0x00100040u, DCM_VR_CS, 0, 7548, 19 },
+	{ 0x00100050u, DCM_VR_SQ, 0, 7559, 19 },
+	{ 0x00100101u, DCM_VR_SQ, 0, 7592, 19 },
+	{ 0x00100102u, DCM_VR_SQ, 0, 7627, 19 },
+	{ 0x00100200u, DCM_VR_CS, 0, 7670, 19 },
+	{ 0x00100201u, DCM_VR_SQ, 0, 7692, 19 },
+	{ 0x00100212u, DCM_VR_UC, 0, 7730, 19 },
+	{ 0x00100213u, DCM_VR_LO, 0, 7748, 19 },
+	{ 0x00100214u, DCM_VR_LO, 0, 7767, 19 },
+	{ 0x00100215u, DCM_VR_SQ, 0, 7785, 19 },
+	{ 0x00100216u, DCM_VR_SQ, 0, 7818, 19 },
+	{ 0x00100217u, DCM_VR_LO, 0, 7838, 19 },
+	{ 0x00100218u, DCM_VR_UT, 0, 7851, 19 },
+	{ 0x00100219u, DCM_VR_SQ, 0, 7879, 19 },
+	{ 0x00100221u, DCM_VR_SQ, 0, 7898, 19 },
+	{ 0x00100222u, DCM_VR_UC, 0, 7927, 19 },
+	{ 0x00100223u, DCM_VR_LO, 0, 7959, 19 },
+	{ 0x00100229u, DCM_VR_SQ, 0, 7992, 19 },
+	{ 0x00101000u, DCM_VR_LO, DCM_DICT_RETIRED, 8025, 292 },
+	{ 0x00101001u, DCM_VR_PN, 0, 8041, 292 },
+	{ 0x00101002u, DCM_VR_SQ, 0, 8059, 19 },
+	{ 0x00101005u, DCM_VR_PN, 0, 8083, 19 },
+	{ 0x00101010u, DCM_VR_AS, 0, 8100, 19 },
+	{ 0x00101020u, DCM_VR_DS, 0, 8111, 19 },
+	{ 0x00101021u, DCM_VR_SQ, 0, 8123, 19 },
+	{ 0x00101022u, DCM_VR_DS, 0, 8147, 19 },
+	{ 0x00101023u, DCM_VR_DS, 0, 8168, 19 },
+	{ 0x00101024u, DCM_VR_DS, 0, 8188, 19 },
+	{ 0x00101030u, DCM_VR_DS, 0, 8213, 19 },
+	{ 0x00101040u, DCM_VR_LO, 0, 8227, 19 },
+	{ 0x00101050u, DCM_VR_LO, DCM_DICT_RETIRED, 8242, 292 },
+	{ 0x00101060u, DCM_VR_PN, 0, 8270, 19 },
+	{ 0x00101080u, DCM_VR_LO, 0, 8293, 19 },
+	{ 0x00101081u, DCM_VR_LO, 0, 8306, 19 },
+	{ 0x00101090u, DCM_VR_LO, DCM_DICT_RETIRED, 8322, 19 },
+	{ 0x00101100u, DCM_VR_SQ, 0, 8343, 19 },
+	{ 0x00102000u, DCM_VR_LO, 0, 8374, 292 },
+	{ 0x00102110u, DCM_VR_LO, 0, 8388, 292 },
+	{ 0x00102150u, DCM_VR_LO, 0, 8398, 19 },
+	{ 0x00102152u, DCM_VR_LO, 0, 8417, 19 },
+	{ 0x00102154u, DCM_VR_SH, 0, 8435, 292 },
+	{ 0x00102155u, DCM_VR_LT, 0, 8459, 19 },
+	{ 0x00102160u, DCM_VR_SH, 0, 8485, 19 },
+	{ 0x00102180u, DCM_VR_SH, 0, 8497, 19 },
+	{ 0x001021a0u, DCM_VR_CS, 0, 8508, 19 },
+	{ 0x001021b0u, DCM_VR_LT, 0, 8522, 19 },
+	{ 0x001021c0u, DCM_VR_US, 0, 8547, 19 },
+	{ 0x001021d0u, DCM_VR_DA, 0, 8563, 19 },
+	{ 0x001021f0u, DCM_VR_LO, 0, 8581, 19 },
+	{ 0x00102201u, DCM_VR_LO, 0, 8608, 19 },
+	{ 0x00102202u, DCM_VR_SQ, 0, 8634, 19 },
+	{ 0x00102203u, DCM_VR_CS, 0, 8661, 19 },
+	{ 0x00102210u, DCM_VR_CS, 0, 8680, 19 },
+	{ 0x00102292u, DCM_VR_LO, 0, 8706, 19 },
+	{ 0x00102293u, DCM_VR_SQ, 0, 8730, 19 },
+	{ 0x00102294u, DCM_VR_SQ, 0, 8755, 19 },
+	{ 0x00102295u, DCM_VR_LO, 0, 8781, 19 },
+	{ 0x00102296u, DCM_VR_SQ, 0, 8805, 19 },
+	{ 0x00102297u, DCM_VR_PN, 0, 8831, 19 },
+	{ 0x00102298u, DCM_VR_CS, 0, 8849, 19 },
+	{ 0x00102299u, DCM_VR_LO, 0, 8871, 19 },
+	{ 0x00104000u, DCM_VR_LT, 0, 8895, 19 },
+	{ 0x00109431u, DCM_VR_FL, 0, 8911, 19 },
+	{ 0x00120010u, DCM_VR_LO, 0, 8933, 19 },
+	{ 0x00120020u, DCM_VR_LO, 0, 8958, 19 },
+	{ 0x00120021u, DCM_VR_LO, 0, 8982, 19 },
+	{ 0x00120030u, DCM_VR_LO, 0, 9008, 19 },
+	{ 0x00120031u, DCM_VR_LO, 0, 9028, 19 },
+	{ 0x00120040u, DCM_VR_LO, 0, 9050, 19 },
+	{ 0x00120042u, DCM_VR_LO, 0, 9073, 19 },
+	{ 0x00120050u, DCM_VR_LO, 0, 9103, 19 },
+	{ 0x00120051u, DCM_VR_ST, 0, 9128, 19 },
+	{ 0x00120052u, DCM_VR_FD, 0, 9162, 19 },
+	{ 0x00120053u, DCM_VR_CS, 0, 9198, 19 },
+	{ 0x00120060u, DCM_VR_LO, 0, 9228, 19 },
+	{ 0x00120062u, DCM_VR_CS, 0, 9264, 19 },
+	{ 0x00120063u, DCM_VR_LO, 0, 9287, 292 },
+	{ 0x00120064u, DCM_VR_SQ, 0, 9310, 19 },
+	{ 0x00120071u, DCM_VR_LO, 0, 9345, 19 },
+	{ 0x00120072u, DCM_VR_LO, 0, 9367, 19 },
+	{ 0x00120081u, DCM_VR_LO, 0, 9398, 19 },
+	{ 0x00120082u, DCM_VR_LO, 0, 9439, 19 },
+	{ 0x00120083u, DCM_VR_SQ, 0, 9490, 19 },
+	{ 0x00120084u, DCM_VR_CS, 0, 9525, 19 },
+	{ 0x00120085u, DCM_VR_CS, 0, 9542, 19 },
+	{ 0x00120086u, DCM_VR_DA, 0, 9569, 19 },
+	{ 0x00120087u, DCM_VR_DA, 0, 9615, 19 },
+	{ 0x00140023u, DCM_VR_ST, DCM_DICT_RETIRED, 9659, 19 },
+	{ 0x00140024u, DCM_VR_ST, DCM_DICT_RETIRED, 9673, 19 },
+	{ 0x00140025u, DCM_VR_ST, 0, 9698, 19 },
+	{ 0x00140028u, DCM_VR_ST, 0, 9730, 19 },
+	{ 0x00140030u, DCM_VR_DS, 0, 9752, 292 },
+	{ 0x00140032u, DCM_VR_DS, 0, 9770, 292 },
+	{ 0x00140034u, DCM_VR_DS, 0, 9791, 292 },
+	{ 0x00140042u, DCM_VR_ST, 0, 9817, 19 },
+	{ 0x00140044u, DCM_VR_ST, 0, 9831, 19 },
+	{ 0x00140045u, DCM_VR_ST, DCM_DICT_RETIRED, 9861, 19 },
+	{ 0x00140046u, DCM_VR_LT, 0, 9897, 19 },
+	{ 0x00140050u, DCM_VR_CS, 0, 9911, 19 },
+	{ 0x00140052u, DCM_VR_CS, 0, 9926, 19 },
+	{ 0x00140054u, DCM_VR_DS, 0, 9940, 19 },
+	{ 0x00140056u, DCM_VR_DS, 0, 9954, 19 },
+	{ 0x00140100u, DCM_VR_LO, 0, 9968, 292 },
+	{ 0x00140101u, DCM_VR_CS, 0, 9987, 19 },
+	{ 0x00140102u, DCM_VR_DA, 0, 10011, 19 },
+	{ 0x00140103u, DCM_VR_TM, 0, 10031, 19 },
+	{ 0x00140104u, DCM_VR_PN, 0, 10051, 19 },
+	{ 0x00140105u, DCM_VR_ST, 0, 10073, 19 },
+	{ 0x00140106u, DCM_VR_SQ, 0, 10082, 19 },
+	{ 0x00140107u, DCM_VR_CS, 0, 10116, 292 },
+	{ 0x00140108u, DCM_VR_CS, 0, 10136, 292 },
+	{ 0x00141010u, DCM_VR_ST, 0, 10165, 19 },
+	{ 0x00141020u, DCM_VR_DA, 0, 10195, 19 },
+	{ 0x00141040u, DCM_VR_ST, 0, 10206, 19 },
+	{ 0x00142002u, DCM_VR_SQ, 0, 10230, 19 },
+	{ 0x00142004u, DCM_VR_IS, 0, 10248, 19 },
+	{ 0x00142006u, DCM_VR_PN, 0, 10264, 19 },
+	{ 0x00142008u, DCM_VR_IS, 0, 10278, 19 },
+	{ 0x00142012u, DCM_VR_SQ, 0, 10296, 19 },
+	{ 0x00142014u, DCM_VR_IS, 0, 10315, 19 },
+	{ 0x00142016u, DCM_VR_SH, 0, 10332, 19 },
+	{ 0x00142018u, DCM_VR_ST, 0, 10348, 19 },
+	{ 0x0014201au, DCM_VR_CS, 0, 10370, 292 },
+	{ 0x0014201cu, DCM_VR_CS, 0, 10385, 19 },
+	{ 0x0014201eu, DCM_VR_SQ, 0, 10407, 19 },
+	{ 0x00142030u, DCM_VR_SQ, 0, 10429, 19 },
+	{ 0x00142032u, DCM_VR_SH, 0, 10464, 19 },
+	{ 0x00142202u, DCM_VR_IS, 0, 10478, 19 },
+	{ 0x00142204u, DCM_VR_SQ, 0, 10507, 19 },
+	{ 0x00142206u, DCM_VR_ST, 0, 10536, 19 },
+	{ 0x00142208u, DCM_VR_CS, 0, 10568, 19 },
+	{ 0x0014220au, DCM_VR_IS, 0, 10599, 19 },
+	{ 0x0014220cu, DCM_VR_CS, 0, 10626, 19 },
+	{ 0x0014220eu, DCM_VR_CS, 0, 10651, 19 },
+	{ 0x00142210u, DCM_VR_OB, 0, 10677, 19 },
+	{ 0x00142220u, DCM_VR_SQ, 0, 10704, 19 },
+	{ 0x00142222u, DCM_VR_ST, 0, 10738, 19 },
+	{ 0x00142224u, DCM_VR_IS, 0, 10759, 19 },
+	{ 0x00142226u, DCM_VR_IS, 0, 10781, 292 },
+	{ 0x00142228u, DCM_VR_CS, 0, 10802, 19 },
+	{ 0x0014222au, DCM_VR_DS, 0, 10823, 292 },
+	{ 0x0014222cu, DCM_VR_DS, 0, 10871, 292 },
+	{ 0x00143011u, DCM_VR_DS, 0, 10914, 19 },
+	{ 0x00143012u, DCM_VR_DS, 0, 10940, 19 },
+	{ 0x00143020u, DCM_VR_SQ, 0, 10965, 19 },
+	{ 0x00143022u, DCM_VR_ST, 0, 10993, 19 },
+	{ 0x00143024u, DCM_VR_DS, 0, 11004, 19 },
+	{ 0x00143026u, DCM_VR_DS, 0, 11029, 19 },
+	{ 0x00143028u, DCM_VR_DS, 0, 11052, 19 },
+	{ 0x00143040u, DCM_VR_SQ, 0, 11070, 19 },
+	{ 0x00143050u, DCM_VR_OW, DCM_DICT_OX, 11090, 19 },
+	{ 0x00143060u, DCM_VR_SQ, 0, 11108, 19 },
+	{ 0x00143070u, DCM_VR_OW, DCM_DICT_OX, 11140, 19 },
+	{ 0x00143071u, DCM_VR_DS, 0, 11150, 19 },
+	{ 0x00143072u, DCM_VR_DS, 0, 11174, 19 },
+	{ 0x00143073u, DCM_VR_DS, 0, 11198, 19 },
+	{ 0x00143074u, DCM_VR_LO, 0, 11231, 19 },
+	{ 0x00143075u, DCM_VR_DS, 0, 11267, 19 },
+	{ 0x00143076u, DCM_VR_DA, 0, 11304, 19 },
+	{ 0x00143077u, DCM_VR_TM, 0, 11326, 19 },
+	{ 0x00143080u, DCM_VR_OB, 0, 11348, 19 },
+	{ 0x00143099u, DCM_VR_LT, 0, 11362, 19 },
+	{ 0x00143100u, DCM_VR_LT, 0, 11379, 19 },
+	{ 0x00143101u, DCM_VR_LT, 0, 11408, 19 },
+	{ 0x00144002u, DCM_VR_SQ, 0, 11441, 19 },
+	{ 0x00144004u, DCM_VR_CS, 0, 11465, 19 },
+	{ 0x00144006u, DCM_VR_LT, 0, 11476, 19 },
+	{ 0x00144008u, DCM_VR_SQ, 0, 11488, 19 },
+	{ 0x0014400au, DCM_VR_CS, 0, 11514, 19 },
+	{ 0x0014400cu, DCM_VR_LT, 0, 11528, 19 },
+	{ 0x0014400eu, DCM_VR_SQ, 0, 11542, 19 },
+	{ 0x0014400fu, DCM_VR_LT, 0, 11572, 19 },
+	{ 0x00144010u, DCM_VR_SQ, 0, 11590, 19 },
+	{ 0x00144011u, DCM_VR_SQ, 0, 11617, 19 },
+	{ 0x00144012u, DCM_VR_US, 0, 11643, 19 },
+	{ 0x00144013u, DCM_VR_CS, 0, 11660, 19 },
+	{ 0x00144014u, DCM_VR_DS, 0, 11673, 19 },
+	{ 0x00144015u, DCM_VR_DS, 0, 11691, 19 },
+	{ 0x00144016u, DCM_VR_DS, 0, 11709, 19 },
+	{ 0x00144017u, DCM_VR_DS, 0, 11723, 19 },
+	{ 0x00144018u, DCM_VR_DS, 0, 11746, 19 },
+	{ 0x00144019u, DCM_VR_DS, 0, 11769, 19 },
+	{ 0x0014401au, DCM_VR_DS, 0, 11800, 19 },
+	{ 0x0014401bu, DCM_VR_DS, 0, 11817, 19 },
+	{ 0x0014401cu, DCM_VR_DS, 0, 11841, 19 },
+	{ 0x0014401du, DCM_VR_DS, 0, 11859, 19 },
+	{ 0x00144020u, DCM_VR_SQ, 0, 11873, 19 },
+	{ 0x00144022u, DCM_VR_DS, 0, 11896, 19 },
+	{ 0x00144024u, DCM_VR_DS, 0, 11907, 19 },
+	{ 0x00144026u, DCM_VR_CS, 0, 11927, 19 },
+	{ 0x00144028u, DCM_VR_DS, 0, 11942, 19 },
+	{ 0x00144030u, DCM_VR_SQ, 0, 11950, 19 },
+	{ 0x00144031u, DCM_VR_DS, 0, 11975, 19 },
+	{ 0x00144032u, DCM_VR_CS, 0, 11999, 19 },
+	{ 0x00144033u, DCM_VR_IS, 0, 12026, 19 },
+	{ 0x00144034u, DCM_VR_DS, 0, 12048, 19 },
+	{ 0x00144035u, DCM_VR_SQ, 0, 12067, 19 },
+	{ 0x00144036u, DCM_VR_CS, 0, 12079, 19 },
+	{ 0x00144038u, DCM_VR_DS, 0, 12087, 292 },
+	{ 0x0014403au, DCM_VR_DS, 0, 12101, 292 },
+	{ 0x0014403cu, DCM_VR_DS, 0, 12115, 292 },
+	{ 0x00144040u, DCM_VR_SQ, 0, 12128, 19 },
+	{ 0x00144050u, DCM_VR_SQ, 0, 12157, 19 },
+	{ 0x00144051u, DCM_VR_SQ, 0, 12192, 19 },
+	{ 0x00144052u, DCM_VR_DS, 0, 12226, 19 },
+	{ 0x00144054u, DCM_VR_ST, 0, 12240, 19 },
+	{ 0x00144056u, DCM_VR_ST, 0, 12258, 19 },
+	{ 0x00144057u, DCM_VR_DS, 0, 12273, 19 },
+	{ 0x00144058u, DCM_VR_DS, 0, 12290, 19 },
+	{ 0x00144059u, DCM_VR_DS, 0, 12311, 19 },
+	{ 0x0014405au, DCM_VR_DS, 0, 12332, 19 },
+	{ 0x0014405cu, DCM_VR_ST, 0, 12348, 19 },
+	{ 0x00144060u, DCM_VR_SQ, 0, 12367, 19 },
+	{ 0x00144062u, DCM_VR_DS, 0, 12388, 19 },
+	{ 0x00144064u, DCM_VR_DS, 0, 12402, 19 },
+	{ 0x00144070u, DCM_VR_SQ, 0, 12418, 19 },
+	{ 0x00144072u, DCM_VR_ST, 0, 12446, 19 },
+	{ 0x00144074u, DCM_VR_SH, 0, 12467, 19 },
+	{ 0x00144076u, DCM_VR_DA, 0, 12484, 19 },
+	{ 0x00144078u, DCM_VR_DA, 0, 12506, 19 },
+	{ 0x0014407au, DCM_VR_DA, 0, 12530, 19 },
+	{ 0x0014407cu, DCM_VR_TM, 0, 12556, 292 },
+	{ 0x0014407eu, DCM_VR_DA, 0, 12572, 292 },
+	{ 0x00144080u, DCM_VR_SQ, 0, 12588, 19 },
+	{ 0x00144081u, DCM_VR_CS, 0, 12616, 19 },
+	{ 0x00144082u, DCM_VR_LT, 0, 12626, 19 },
+	{ 0x00144083u, DCM_VR_SQ, 0, 12642, 19 },
+	{ 0x00144084u, DCM_VR_DS, 0, 12661, 19 },
+	{ 0x00144085u, DCM_VR_DS, 0, 12677, 19 },
+	{ 0x00144086u, DCM_VR_SQ, 0, 12693, 19 },
+	{ 0x00144087u, DCM_VR_SQ, 0, 12714, 19 },
+	{ 0x00144088u, DCM_VR_DS, 0, 12741, 19 },
+	{ 0x00144089u, DCM_VR_DS, 0, 12757, 19 },
+	{ 0x0014408bu, DCM_VR_DS, 0, 12779, 19 },
+	{ 0x0014408cu, DCM_VR_DS, 0, 12797, 19 },
+	{ 0x0014408du, DCM_VR_DS, 0, 12815, 19 },
+	{ 0x0014408eu, DCM_VR_DS, 0, 12835, 19 },
+	{ 0x00144091u, DCM_VR_SQ, 0, 12855, 19 },
+	{ 0x00144092u, DCM_VR_DS, 0, 12879, 19 },
+	{ 0x0014409au, DCM_VR_SQ, 0, 12896, 19 },
+	{ 0x0014409bu, DCM_VR_ST, 0, 12920, 19 },
+	{ 0x0014409cu, DCM_VR_DS, 0, 12934, 19 },
+	{ 0x0014409du, DCM_VR_DS, 0, 12951, 19 },
+	{ 0x0014409fu, DCM_VR_DS, 0, 12968, 19 },
+	{ 0x001440a0u, DCM_VR_LO, 0, 12983, 292 },
+	{ 0x001440a1u, DCM_VR_LO, 0, 13009, 292 },
+	{ 0x001440a2u, DCM_VR_LO, 0, 13039, 292 },
+	{ 0x00145002u, DCM_VR_IS, 0, 13065, 19 },
+	{ 0x00145004u, DCM_VR_IS, 0, 13077, 19 },
+	{ 0x00145100u, DCM_VR_US, 0, 13089, 19 },
+	{ 0x00145101u, DCM_VR_DS, 0, 13104, 19 },
+	{ 0x00145102u, DCM_VR_DS, 0, 13118, 19 },
+	{ 0x00145103u, DCM_VR_DS, 0, 13136, 19 },
+	{ 0x00145104u, DCM_VR_DS, 0, 13150, 19 },
+	{ 0x00145105u, DCM_VR_CS, 0, 13164, 19 },
+	{ 0x00145106u, DCM_VR_SH, 0, 13178, 19 },
+	{ 0x00145107u, DCM_VR_DS, 0, 13195, 19 },
+	{ 0x00145108u, DCM_VR_DS, 0, 13211, 19 },
+	{ 0x00145109u, DCM_VR_CS, 0, 13226, 19 },
+	{ 0x0014510au, DCM_VR_DS, 0, 13248, 19 },
+	{ 0x0014510bu, DCM_VR_SH, 0, 13270, 19 },
+	{ 0x0014510cu, DCM_VR_DS, 0, 13284, 19 },
+	{ 0x0014510du, DCM_VR_DS, 0, 13297, 19 },
+	{ 0x0014510eu, DCM_VR_DS, 0, 13316, 19 },
+	{ 0x0014510fu, DCM_VR_SH, 0, 13331, 19 },
+	{ 0x00145110u, DCM_VR_SH, 0, 13341, 19 },
+	{ 0x00145111u, DCM_VR_LO, 0, 13363, 19 },
+	{ 0x00145112u, DCM_VR_DS, 0, 13380, 19 },
+	{ 0x00145113u, DCM_VR_DS, 0, 13397, 19 },
+	{ 0x00145114u, DCM_VR_DS, 0, 13410, 19 },
+	{ 0x00145115u, DCM_VR_DS, 0, 13423, 19 },
+	{ 0x00145116u, DCM_VR_DS, 0, 13440, 19 },
+	{ 0x00145117u, DCM_VR_DS, 0, 13461, 19 },
+	{ 0x00145118u, DCM_VR_DS, 0, 13475, 19 },
+	{ 0x00145119u, DCM_VR_DS, 0, 13492, 19 },
+	{ 0x0014511au, DCM_VR_DS, 0, 13509, 19 },
+	{ 0x0014511bu, DCM_VR_DS, 0, 13525, 19 },
+	{ 0x0014511cu, DCM_VR_DS, 0, 13541, 19 },
+	{ 0x0014511du, DCM_VR_DS, 0, 13561, 19 },
+	{ 0x0014511eu, DCM_VR_CS, 0, 13580, 19 },
+	{ 0x0014511fu, DCM_VR_DS, 0, 13591, 19 },
+	{ 0x00160001u, DCM_VR_DS, 0, 13608, 19 },
+	{ 0x00160002u, DCM_VR_DS, 0, 13619, 7409 },
+	{ 0x00160003u, DCM_VR_UT, 0, 13641, 19 },
+	{ 0x00160004u, DCM_VR_DS, 0, 13654, 19 },
+	{ 0x00160005u, DCM_VR_DS, 0, 13676, 19 },
+	{ 0x00160006u, DCM_VR_IS, 0, 13684, 19 },
+	{ 0x00160007u, DCM_VR_IS, 0, 13693, 19 },
+	{ 0x00160008u, DCM_VR_UC, 0, 13705, 292 },
+	{ 0x00160009u, DCM_VR_DS, 0, 13721, 292 },
+	{ 0x0016000au, DCM_VR_IS, 0, 13732, 19 },
+	{ 0x0016000bu, DCM_VR_IS, 0, 13761, 19 },
+	{ 0x0016000cu, DCM_VR_UC, 0, 13793, 292 },
+	{ 0x0016000du, DCM_VR_DS, 0, 13829, 292 },
+	{ 0x0016000eu, DCM_VR_IS, 0, 13860, 19 },
+	{ 0x0016000fu, DCM_VR_IS, 0, 13888, 19 },
+	{ 0x00160010u, DCM_VR_DS, 0, 13919, 292 },
+	{ 0x00160011u, DCM_VR_US, 0, 13949, 19 },
+	{ 0x00160012u, DCM_VR_US, 0, 13967, 19 },
+	{ 0x00160013u, DCM_VR_US, 0, 13985, 19 },
+	{ 0x00160014u, DCM_VR_US, 0, 13995, 19 },
+	{ 0x00160015u, DCM_VR_US, 0, 14016, 19 },
+	{ 0x00160016u, DCM_VR_US, 0, 14032, 19 },
+	{ 0x00160017u, DCM_VR_UT, 0, 14048, 19 },
+	{ 0x00160018u, DCM_VR_IS, 0, 14068, 19 },
+	{ 0x00160019u, DCM_VR_IS, 0, 14092, 19 },
+	{ 0x0016001au, DCM_VR_US, 0, 14106, 19 },
+	{ 0x0016001bu, DCM_VR_IS, 0, 14122, 19 },
+	{ 0x0016001cu, DCM_VR_IS, 0, 14148, 19 },
+	{ 0x0016001du, DCM_VR_IS, 0, 14173, 19 },
+	{ 0x0016001eu, DCM_VR_IS, 0, 14182, 19 },
+	{ 0x0016001fu, DCM_VR_IS, 0, 14202, 19 },
+	{ 0x00160020u, DCM_VR_UT, 0, 14222, 19 },
+	{ 0x00160021u, DCM_VR_DS, 0, 14234, 19 },
+	{ 0x00160022u, DCM_VR_DS, 0, 14252, 19 },
+	{ 0x00160023u, DCM_VR_DS, 0, 14266, 19 },
+	{ 0x00160024u, DCM_VR_DS, 0, 14282, 19 },
+	{ 0x00160025u, DCM_VR_DS, 0, 14300, 19 },
+	{ 0x00160026u, DCM_VR_DS, 0, 14317, 19 },
+	{ 0x00160027u, DCM_VR_US, 0, 14333, 19 },
+	{ 0x00160028u, DCM_VR_US, 0, 14346, 19 },
+	{ 0x00160029u, DCM_VR_DS, 0, 14358, 19 },
+	{ 0x0016002au, DCM_VR_IS, 0, 14370, 14382 },
+	{ 0x0016002bu, DCM_VR_OB, 0, 14386, 19 },
+	{ 0x00160030u, DCM_VR_DS, 0, 14396, 19 },
+	{ 0x00160031u, DCM_VR_DS, 0, 14408, 19 },
+	{ 0x00160032u, DCM_VR_DS, 0, 14417, 19 },
+	{ 0x00160033u, DCM_VR_DS, 0, 14426, 19 },
+	{ 0x00160034u, DCM_VR_DS, 0, 14437, 19 },
+	{ 0x00160035u, DCM_VR_DS, 0, 14450, 19 },
+	{ 0x00160036u, DCM_VR_DS, 0, 14471, 4075 },
+	{ 0x00160037u, DCM_VR_IS, 0, 14483, 5292 },
+	{ 0x00160038u, DCM_VR_DS, 0, 14499, 19 },
+	{ 0x00160039u, DCM_VR_US, 0, 14525, 19 },
+	{ 0x0016003au, DCM_VR_US, 0, 14539, 19 },
+	{ 0x0016003bu, DCM_VR_US, 0, 14550, 19 },
+	{ 0x00160041u, DCM_VR_US, 0, 14560, 19 },
+	{ 0x00160042u, DCM_VR_US, 0, 14575, 19 },
+	{ 0x00160043u, DCM_VR_US, 0, 14588, 19 },
+	{ 0x00160044u, DCM_VR_DS, 0, 14601, 19 },
+	{ 0x00160045u, DCM_VR_IS, 0, 14618, 19 },
+	{ 0x00160046u, DCM_VR_US, 0, 14640, 19 },
+	{ 0x00160047u, DCM_VR_US, 0, 14657, 19 },
+	{ 0x00160048u, DCM_VR_US, 0, 14669, 19 },
+	{ 0x00160049u, DCM_VR_US, 0, 14678, 19 },
+	{ 0x0016004au, DCM_VR_US, 0, 14689, 19 },
+	{ 0x0016004bu, DCM_VR_OB, 0, 14699, 19 },
+	{ 0x0016004cu, DCM_VR_US, 0, 14724, 19 },
+	{ 0x0016004du, DCM_VR_UT, 0, 14745, 19 },
+	{ 0x0016004eu, DCM_VR_DS, 0, 14761, 6801 },
+	{ 0x0016004fu, DCM_VR_UT, 0, 14779, 19 },
+	{ 0x00160050u, DCM_VR_UT, 0, 14788, 19 },
+	{ 0x00160051u, DCM_VR_UT, 0, 14798, 19 },
+	{ 0x00160061u, DCM_VR_CS, 0, 14815, 19 },
+	{ 0x00160062u, DCM_VR_OB, 0, 14837, 19 },
+	{ 0x00160070u, DCM_VR_OB, 0, 14861, 19 },
+	{ 0x00160071u, DCM_VR_CS, 0, 14874, 19 },
+	{ 0x00160072u, DCM_VR_DS, 0, 14889, 7409 },
+	{ 0x00160073u, DCM_VR_CS, 0, 14901, 19 },
+	{ 0x00160074u, DCM_VR_DS, 0, 14917, 7409 },
+	{ 0x00160075u, DCM_VR_US, 0, 14930, 19 },
+	{ 0x00160076u, DCM_VR_DS, 0, 14945, 19 },
+	{ 0x00160077u, DCM_VR_DT, 0, 14957, 19 },
+	{ 0x00160078u, DCM_VR_UT, 0, 14970, 19 },
+	{ 0x00160079u, DCM_VR_CS, 0, 14984, 19 },
+	{ 0x0016007au, DCM_VR_CS, 0, 14994, 19 },
+	{ 0x0016007bu, DCM_VR_DS, 0, 15009, 19 },
+	{ 0x0016007cu, DCM_VR_CS, 0, 15016, 19 },
+	{ 0x0016007du, DCM_VR_DS, 0, 15028, 19 },
+	{ 0x0016007eu, DCM_VR_CS, 0, 15037, 19 },
+	{ 0x0016007fu, DCM_VR_DS, 0, 15049, 19 },
+	{ 0x00160080u, DCM_VR_CS, 0, 15058, 19 },
+	{ 0x00160081u, DCM_VR_DS, 0, 15077, 19 },
+	{ 0x00160082u, DCM_VR_UT, 0, 15093, 19 },
+	{ 0x00160083u, DCM_VR_CS, 0, 15105, 19 },
+	{ 0x00160084u, DCM_VR_DS, 0, 15124, 7409 },
+	{ 0x00160085u, DCM_VR_CS, 0, 15140, 19 },
+	{ 0x00160086u, DCM_VR_DS, 0, 15160, 7409 },
+	{ 0x00160087u, DCM_VR_CS, 0, 15177, 19 },
+	{ 0x00160088u, DCM_VR_DS, 0, 15195, 19 },
+	{ 0x00160089u, DCM_VR_CS, 0, 15210, 19 },
+	{ 0x0016008au, DCM_VR_DS, 0, 15229, 19 },
+	{ 0x0016008bu, DCM_VR_OB, 0, 15245, 19 },
+	{ 0x0016008cu, DCM_VR_OB, 0, 15265, 19 },
+	{ 0x0016008du, DCM_VR_DT, 0, 15284, 19 },
+	{ 0x0016008eu, DCM_VR_IS, 0, 15297, 19 },
+	{ 0x00161001u, DCM_VR_CS, 0, 15313, 19 },
+	{ 0x00161002u, DCM_VR_DS, 0, 15337, 19 },
+	{ 0x00161003u, DCM_VR_CS, 0, 15361, 19 },
+	{ 0x00161004u, DCM_VR_CS, 0, 15375, 292 },
+	{ 0x00161005u, DCM_VR_DS, 0, 15390, 19 },
+	{ 0x00180010u, DCM_VR_LO, 0, 15417, 19 },
+	{ 0x00180012u, DCM_VR_SQ, 0, 15436, 19 },
+	{ 0x00180013u, DCM_VR_FL, 0, 15463, 19 },
+	{ 0x00180014u, DCM_VR_SQ, 0, 15489, 19 },
+	{ 0x00180015u, DCM_VR_CS, 0, 15530, 19 },
+	{ 0x00180020u, DCM_VR_CS, 0, 15547, 292 },
+	{ 0x00180021u, DCM_VR_CS, 0, 15564, 292 },
+	{ 0x00180022u, DCM_VR_CS, 0, 15580, 292 },
+	{ 0x00180023u, DCM_VR_CS, 0, 15592, 19 },
+	{ 0x00180024u, DCM_VR_SH, 0, 15610, 19 },
+	{ 0x00180025u, DCM_VR_CS, 0, 15623, 19 },
+	{ 0x00180026u, DCM_VR_SQ, 0, 15633, 19 },
+	{ 0x00180027u, DCM_VR_TM, 0, 15669, 19 },
+	{ 0x00180028u, DCM_VR_DS, 0, 15694, 19 },
+	{ 0x00180029u, DCM_VR_SQ, 0, 15715, 19 },
+	{ 0x0018002au, DCM_VR_SQ, 0, 15744, 19 },
+	{ 0x00180030u, DCM_VR_LO, DCM_DICT_RETIRED, 15767, 292 },
+	{ 0x00180031u, DCM_VR_LO, 0, 15780, 19 },
+	{ 0x00180032u, DCM_VR_DS, DCM_DICT_RETIRED, 15800, 19 },
+	{ 0x00180033u, DCM_VR_DS, DCM_DICT_RETIRED, 15823, 292 },
+	{ 0x00180034u, DCM_VR_LO, 0, 15846, 19 },
+	{ 0x00180035u, DCM_VR_TM, 0, 15867, 19 },
+	{ 0x00180036u, DCM_VR_SQ, 0, 15893, 19 },
+	{ 0x00180037u, DCM_VR_CS, DCM_DICT_RETIRED, 15914, 19 },
+	{ 0x00180038u, DCM_VR_CS, 0, 15926, 19 },
+	{ 0x00180039u, DCM_VR_CS, DCM_DICT_RETIRED, 15945, 19 },
+	{ 0x0018003au, DCM_VR_ST, 0, 15964, 19 },
+	{ 0x00180040u, DCM_VR_IS, 0, 15988, 19 },
+	{ 0x00180042u, DCM_VR_CS, 0, 15997, 19 },
+	{ 0x00180050u, DCM_VR_DS, 0, 16017, 19 },
+	{ 0x00180060u, DCM_VR_DS, 0, 16032, 19 },
+	{ 0x00180070u, DCM_VR_IS, 0, 16036, 19 },
+	{ 0x00180071u, DCM_VR_CS, 0, 16054, 19 },
+	{ 0x00180072u, DCM_VR_DS, 0, 16086, 19 },
+	{ 0x00180073u, DCM_VR_CS, 0, 16104, 19 },
+	{ 0x00180074u, DCM_VR_IS, 0, 16130, 19 },
+	{ 0x00180075u, DCM_VR_IS, 0, 16160, 19 },
+	{ 0x00180080u, DCM_VR_DS, 0, 16196, 19 },
+	{ 0x00180081u, DCM_VR_DS, 0, 16211, 19 },
+	{ 0x00180082u, DCM_VR_DS, 0, 16220, 19 },
+	{ 0x00180083u, DCM_VR_DS, 0, 16234, 19 },
+	{ 0x00180084u, DCM_VR_DS, 0, 16251, 19 },
+	{ 0x00180085u, DCM_VR_SH, 0, 16268, 19 },
+	{ 0x00180086u, DCM_VR_IS, 0, 16282, 292 },
+	{ 0x00180087u, DCM_VR_DS, 0, 16294, 19 },
+	{ 0x00180088u, DCM_VR_DS, 0, 16316, 19 },
+	{ 0x00180089u, DCM_VR_IS, 0, 16337, 19 },
+	{ 0x00180090u, DCM_VR_DS, 0, 16364, 19 },
+	{ 0x00180091u, DCM_VR_IS, 0, 16387, 19 },
+	{ 0x00180093u, DCM_VR_DS, 0, 16403, 19 },
+	{ 0x00180094u, DCM_VR_DS, 0, 16419, 19 },
+	{ 0x00180095u, DCM_VR_DS, 0, 16443, 19 },
+	{ 0x00181000u, DCM_VR_LO, 0, 16458, 19 },
+	{ 0x00181002u, DCM_VR_UI, 0, 16477, 19 },
+	{ 0x00181003u, DCM_VR_LO, 0, 16487, 19 },
+	{ 0x00181004u, DCM_VR_LO, 0, 16496, 19 },
+	{ 0x00181005u, DCM_VR_LO, 0, 16504, 19 },
+	{ 0x00181006u, DCM_VR_LO, 0, 16516, 19 },
+	{ 0x00181007u, DCM_VR_LO, 0, 16523, 19 },
+	{ 0x00181008u, DCM_VR_LO, 0, 16534, 19 },
+	{ 0x00181009u, DCM_VR_UT, 0, 16543, 19 },
+	{ 0x0018100au, DCM_VR_SQ, 0, 16566, 19 },
+	{ 0x0018100bu, DCM_VR_UI, 0, 16578, 292 },
+	{ 0x00181010u, DCM_VR_LO, 0, 16605, 19 },
+	{ 0x00181011u, DCM_VR_LO, DCM_DICT_RETIRED, 16630, 19 },
+	{ 0x00181012u, DCM_VR_DA, 0, 16655, 19 },
+	{ 0x00181014u, DCM_VR_TM, 0, 16678, 19 },
+	{ 0x00181016u, DCM_VR_LO, 0, 16701, 19 },
+	{ 0x00181017u, DCM_VR_LO, DCM_DICT_RETIRED, 16736, 19 },
+	{ 0x00181018u, DCM_VR_LO, 0, 16763, 19 },
+	{ 0x00181019u, DCM_VR_LO, 0, 16807, 292 },
+	{ 0x0018101au, DCM_VR_LO, DCM_DICT_RETIRED, 16846, 292 },
+	{ 0x0018101bu, DCM_VR_LO, DCM_DICT_RETIRED, 16876, 19 },
+	{ 0x00181020u, DCM_VR_LO, 0, 16912, 292 },
+	{ 0x00181022u, DCM_VR_SH, 0, 16929, 19 },
+	{ 0x00181023u, DCM_VR_LO, 0, 16954, 19 },
+	{ 0x00181030u, DCM_VR_LO, 0, 16981, 19 },
+	{ 0x00181040u, DCM_VR_LO, 0, 16994, 19 },
+	{ 0x00181041u, DCM_VR_DS, 0, 17013, 19 },
+	{ 0x00181042u, DCM_VR_TM, 0, 17033, 19 },
+	{ 0x00181043u, DCM_VR_TM, 0, 17056, 19 },
+	{ 0x00181044u, DCM_VR_DS, 0, 17078, 19 },
+	{ 0x00181045u, DCM_VR_IS, 0, 17101, 19 },
+	{ 0x00181046u, DCM_VR_DS, 0, 17115, 292 },
+	{ 0x00181047u, DCM_VR_DS, 0, 17132, 292 },
+	{ 0x00181048u, DCM_VR_CS, 0, 17153, 19 },
+	{ 0x00181049u, DCM_VR_DS, 0, 17177, 19 },
+	{ 0x00181050u, DCM_VR_DS, 0, 17214, 19 },
+	{ 0x00181060u, DCM_VR_DS, 0, 17232, 19 },
+	{ 0x00181061u, DCM_VR_LO, 0, 17244, 19 },
+	{ 0x00181062u, DCM_VR_IS, 0, 17264, 19 },
+	{ 0x00181063u, DCM_VR_DS, 0, 17280, 19 },
+	{ 0x00181064u, DCM_VR_LO, 0, 17290, 19 },
+	{ 0x00181065u, DCM_VR_DS, 0, 17309, 292 },
+	{ 0x00181066u, DCM_VR_DS, 0, 17325, 19 },
+	{ 0x00181067u, DCM_VR_DS, 0, 17336, 19 },
+	{ 0x00181068u, DCM_VR_DS, 0, 17354, 19 },
+	{ 0x00181069u, DCM_VR_DS, 0, 17379, 19 },
+	{ 0x0018106au, DCM_VR_CS, 0, 17397, 19 },
+	{ 0x0018106cu, DCM_VR_US, 0, 17420, 5292 },
+	{ 0x0018106eu, DCM_VR_UL, 0, 17443, 19 },
+	{ 0x00181070u, DCM_VR_LO, 0, 17465, 19 },
+	{ 0x00181071u, DCM_VR_DS, 0, 17490, 19 },
+	{ 0x00181072u, DCM_VR_TM, 0, 17516, 19 },
+	{ 0x00181073u, DCM_VR_TM, 0, 17545, 19 },
+	{ 0x00181074u, DCM_VR_DS, 0, 17573, 19 },
+	{ 0x00181075u, DCM_VR_DS, 0, 17595, 19 },
+	{ 0x00181076u, DCM_VR_DS, 0, 17616, 19 },
+	{ 0x00181077u, DCM_VR_DS, 0, 17645, 19 },
+	{ 0x00181078u, DCM_VR_DT, 0, 17681, 19 },
+	{ 0x00181079u, DCM_VR_DT, 0, 17714, 19 },
+	{ 0x00181080u, DCM_VR_CS, 0, 17746, 19 },
+	{ 0x00181081u, DCM_VR_IS, 0, 17764, 19 },
+	{ 0x00181082u, DCM_VR_IS, 0, 17775, 19 },
+	{ 0x00181083u, DCM_VR_IS, 0, 17787, 19 },
+	{ 0x00181084u, DCM_VR_IS, 0, 17805, 19 },
+	{ 0x00181085u, DCM_VR_LO, 0, 17823, 19 },
+	{ 0x00181086u, DCM_VR_IS, 0, 17836, 19 },
+	{ 0x00181088u, DCM_VR_IS, 0, 17846, 19 },
+	{ 0x00181090u, DCM_VR_IS, 0, 17856, 19 },
+	{ 0x00181094u, DCM_VR_IS, 0, 17878, 19 },
+	{ 0x00181100u, DCM_VR_DS, 0, 17892, 19 },
+	{ 0x00181110u, DCM_VR_DS, 0, 17915, 19 },
+	{ 0x00181111u, DCM_VR_DS, 0, 17940, 19 },
+	{ 0x00181114u, DCM_VR_DS, 0, 17964, 19 },
+	{ 0x00181120u, DCM_VR_DS, 0, 18005, 19 },
+	{ 0x00181121u, DCM_VR_DS, 0, 18024, 19 },
+	{ 0x00181130u, DCM_VR_DS, 0, 18043, 19 },
+	{ 0x00181131u, DCM_VR_DS, 0, 18055, 19 },
+	{ 0x00181134u, DCM_VR_CS, 0, 18069, 19 },
+	{ 0x00181135u, DCM_VR_DS, 0, 18081, 292 },
+	{ 0x00181136u, DCM_VR_DS, 0, 18104, 292 },
+	{ 0x00181137u, DCM_VR_DS, 0, 18126, 292 },
+	{ 0x00181138u, DCM_VR_DS, 0, 18153, 19 },
+	{ 0x0018113au, DCM_VR_CS, 0, 18164, 19 },
+	{ 0x00181140u, DCM_VR_CS, 0, 18174, 19 },
+	{ 0x00181141u, DCM_VR_DS, DCM_DICT_RETIRED, 18192, 19 },
+	{ 0x00181142u, DCM_VR_DS, 0, 18208, 292 },
+	{ 0x00181143u, DCM_VR_DS, 0, 18223, 19 },
+	{ 0x00181144u, DCM_VR_DS, 0, 18231, 19 },
+	{ 0x00181145u, DCM_VR_DS, 0, 18243, 19 },
+	{ 0x00181146u, DCM_VR_DS, DCM_DICT_RETIRED, 18266, 292 },
+	{ 0x00181147u, DCM_VR_CS, 0, 18281, 19 },
+	{ 0x00181149u, DCM_VR_IS, 0, 18298, 4075 },
+	{ 0x00181150u, DCM_VR_IS, 0, 18320, 19 },
+	{ 0x00181151u, DCM_VR_IS, 0, 18333, 19 },
+	{ 0x00181152u, DCM_VR_IS, 0, 18349, 19 },
+	{ 0x00181153u, DCM_VR_IS, 0, 18358, 19 },
+	{ 0x00181154u, DCM_VR_DS, 0, 18372, 19 },
+	{ 0x00181155u, DCM_VR_CS, 0, 18390, 19 },
+	{ 0x00181156u, DCM_VR_CS, 0, 18407, 19 },
+	{ 0x0018115au, DCM_VR_CS, 0, 18425, 19 },
+	{ 0x0018115eu, DCM_VR_DS, 0, 18439, 19 },
+	{ 0x00181160u, DCM_VR_SH, 0, 18474, 19 },
+	{ 0x00181161u, DCM_VR_LO, 0, 18485, 292 },
+	{ 0x00181162u, DCM_VR_DS, 0, 18499, 19 },
+	{ 0x00181164u, DCM_VR_DS, 0, 18515, 5292 },
+	{ 0x00181166u, DCM_VR_CS, 0, 18534, 292 },
+	{ 0x00181170u, DCM_VR_IS, 0, 18539, 19 },
+	{ 0x00181180u, DCM_VR_SH, 0, 18554, 19 },
+	{ 0x00181181u, DCM_VR_CS, 0, 18573, 19 },
+	{ 0x00181182u, DCM_VR_IS, 0, 18588, 4075 },
+	{ 0x00181183u, DCM_VR_DS, 0, 18602, 4075 },
+	{ 0x00181184u, DCM_VR_DS, 0, 18615, 4075 },
+	{ 0x00181190u, DCM_VR_DS, 0, 18628, 292 },
+	{ 0x00181191u, DCM_VR_CS, 0, 18639, 19 },
+	{ 0x001811a0u, DCM_VR_DS, 0, 18659, 19 },
+	{ 0x001811a2u, DCM_VR_DS, 0, 18677, 19 },
+	{ 0x001811a3u, DCM_VR_DS, 0, 18694, 19 },
+	{ 0x001811a4u, DCM_VR_LO, 0, 18714, 19 },
+	{ 0x001811a5u, DCM_VR_DS, 0, 18732, 19 },
+	{ 0x001811b0u, DCM_VR_LO, 0, 18755, 19 },
+	{ 0x001811b1u, DCM_VR_LO, 0, 18771, 19 },
+	{ 0x001811b2u, DCM_VR_CS, 0, 18784, 19 },
+	{ 0x001811b3u, DCM_VR_CS, 0, 18812, 19 },
+	{ 0x001811b4u, DCM_VR_CS, 0, 18839, 19 },
+	{ 0x001811b5u, DCM_VR_IS, 0, 18879, 19 },
+	{ 0x001811b6u, DCM_VR_CS, 0, 18925, 19 },
+	{ 0x001811b7u, DCM_VR_FD, 0, 18963, 19 },
+	{ 0x001811b8u, DCM_VR_SQ, 0, 18991, 19 },
+	{ 0x001811b9u, DCM_VR_FD, 0, 19025, 19 },
+	{ 0x001811bau, DCM_VR_SQ, 0, 19048, 19 },
+	{ 0x001811bbu, DCM_VR_LO, 0, 19071, 19 },
+	{ 0x001811bcu, DCM_VR_SQ, 0, 19099, 19 },
+	{ 0x001811bdu, DCM_VR_FD, 0, 19125, 19 },
+	{ 0x001811beu, DCM_VR_CS, 0, 19147, 19 },
+	{ 0x001811bfu, DCM_VR_SQ, 0, 19174, 19 },
+	{ 0x001811c0u, DCM_VR_CS, 0, 19201, 19 },
+	{ 0x001811c1u, DCM_VR_SQ, 0, 19228, 19 },
+	{ 0x00181200u, DCM_VR_DA, 0, 19267, 292 },
+	{ 0x00181201u, DCM_VR_TM, 0, 19289, 292 },
+	{ 0x00181202u, DCM_VR_DT, 0, 19311, 19 },
+	{ 0x00181203u, DCM_VR_DT, 0, 19337, 19 },
+	{ 0x00181210u, DCM_VR_SH, 0, 19357, 292 },
+	{ 0x00181240u, DCM_VR_IS, DCM_DICT_RETIRED, 19375, 292 },
+	{ 0x00181242u, DCM_VR_IS, 0, 19397, 19 },
+	{ 0x00181243u, DCM_VR_IS, 0, 19417, 19 },
+	{ 0x00181244u, DCM_VR_US, 0, 19427, 19 },
+	{ 0x00181250u, DCM_VR_SH, 0, 19455, 19 },
+	{ 0x00181251u, DCM_VR_SH, 0, 19471, 19 },
+	{ 0x00181260u, DCM_VR_SH, 0, 19488, 19 },
+	{ 0x00181261u, DCM_VR_LO, 0, 19498, 19 },
+	{ 0x00181271u, DCM_VR_FD, 0, 19511, 19 },
+	{ 0x00181272u, DCM_VR_SQ, 0, 19535, 19 },
+	{ 0x00181300u, DCM_VR_DS, 0, 19588, 19 },
+	{ 0x00181301u, DCM_VR_CS, 0, 19601, 292 },
+	{ 0x00181302u, DCM_VR_IS, 0, 19620, 19 },
+	{ 0x00181310u, DCM_VR_US, 0, 19631, 6801 },
+	{ 0x00181312u, DCM_VR_CS, 0, 19649, 19 },
+	{ 0x00181314u, DCM_VR_DS, 0, 19679, 19 },
+	{ 0x00181315u, DCM_VR_CS, 0, 19689, 19 },
+	{ 0x00181316u, DCM_VR_DS, 0, 19711, 19 },
+	{ 0x00181318u, DCM_VR_DS, 0, 19715, 19 },
+	{ 0x00181320u, DCM_VR_FL, 0, 19720, 19 },
+	{ 0x00181400u, DCM_VR_LO, 0, 19726, 19 },
+	{ 0x00181401u, DCM_VR_LO, 0, 19765, 19 },
+	{ 0x00181402u, DCM_VR_CS, 0, 19797, 19 },
+	{ 0x00181403u, DCM_VR_CS, 0, 19817, 19 },
+	{ 0x00181404u, DCM_VR_US, 0, 19830, 19 },
+	{ 0x00181405u, DCM_VR_IS, 0, 19847, 19 },
+	{ 0x00181411u, DCM_VR_DS, 0, 19868, 19 },
+	{ 0x00181412u, DCM_VR_DS, 0, 19882, 19 },
+	{ 0x00181413u, DCM_VR_DS, 0, 19902, 19 },
+	{ 0x00181450u, DCM_VR_DS, 0, 19917, 19 },
+	{ 0x00181460u, DCM_VR_DS, 0, 19934, 19 },
+	{ 0x00181470u, DCM_VR_DS, 0, 19950, 19 },
+	{ 0x00181480u, DCM_VR_DS, 0, 19960, 19 },
+	{ 0x00181490u, DCM_VR_CS, 0, 19969, 19 },
+	{ 0x00181491u, DCM_VR_CS, 0, 19978, 19 },
+	{ 0x00181495u, DCM_VR_IS, 0, 19988, 19 },
+	{ 0x00181500u, DCM_VR_CS, 0, 20022, 19 },
+	{ 0x00181508u, DCM_VR_CS, 0, 20039, 19 },
+	{ 0x00181510u, DCM_VR_DS, 0, 20054, 19 },
+	{ 0x00181511u, DCM_VR_DS, 0, 20077, 19 },
+	{ 0x00181520u, DCM_VR_DS, 0, 20102, 292 },
+	{ 0x00181521u, DCM_VR_DS, 0, 20134, 292 },
+	{ 0x00181530u, DCM_VR_DS, 0, 20168, 19 },
+	{ 0x00181531u, DCM_VR_DS, 0, 20189, 19 },
+	{ 0x00181600u, DCM_VR_CS, 0, 20212, 4001 },
+	{ 0x00181602u, DCM_VR_IS, 0, 20225, 19 },
+	{ 0x00181604u, DCM_VR_IS, 0, 20249, 19 },
+	{ 0x00181606u, DCM_VR_IS, 0, 20274, 19 },
+	{ 0x00181608u, DCM_VR_IS, 0, 20301, 19 },
+	{ 0x00181610u, DCM_VR_IS, 0, 20328, 5292 },
+	{ 0x00181612u, DCM_VR_IS, 0, 20352, 19 },
+	{ 0x00181620u, DCM_VR_IS, 0, 20376, 20406 },
+	{ 0x00181622u, DCM_VR_US, 0, 20411, 19 },
+	{ 0x00181623u, DCM_VR_US, 0, 20436, 19 },
+	{ 0x00181624u, DCM_VR_US, 0, 20456, 7409 },
+	{ 0x00181630u, DCM_VR_CS, 0, 20492, 19 },
+	{ 0x00181631u, DCM_VR_FD, 0, 20509, 19 },
+	{ 0x00181632u, DCM_VR_FD, 0, 20533, 19 },
+	{ 0x00181633u, DCM_VR_FD, 0, 20558, 19 },
+	{ 0x00181634u, DCM_VR_FD, 0, 20585, 19 },
+	{ 0x00181635u, DCM_VR_FD, 0, 20612, 5292 },
+	{ 0x00181636u, DCM_VR_FD, 0, 20636, 19 },
+	{ 0x00181637u, DCM_VR_UL, 0, 20662, 19 },
+	{ 0x00181638u, DCM_VR_OF, 0, 20688, 19 },
+	{ 0x00181700u, DCM_VR_CS, 0, 20718, 4001 },
+	{ 0x00181702u, DCM_VR_IS, 0, 20734, 19 },
+	{ 0x00181704u, DCM_VR_IS, 0, 20761, 19 },
+	{ 0x00181706u, DCM_VR_IS, 0, 20789, 19 },
+	{ 0x00181708u, DCM_VR_IS, 0, 20819, 19 },
+	{ 0x00181710u, DCM_VR_IS, 0, 20849, 5292 },
+	{ 0x00181712u, DCM_VR_IS, 0, 20876, 19 },
+	{ 0x00181720u, DCM_VR_IS, 0, 20903, 20406 },
+	{ 0x00181800u, DCM_VR_CS, 0, 20936, 19 },
+	{ 0x00181801u, DCM_VR_SH, 0, 20964, 19 },
+	{ 0x00181802u, DCM_VR_CS, 0, 20975, 19 },
+	{ 0x00181803u, DCM_VR_LO, 0, 21000, 19 },
+	{ 0x00182001u, DCM_VR_IS, 0, 21017, 292 },
+	{ 0x00182002u, DCM_VR_SH, 0, 21034, 292 },
+	{ 0x00182003u, DCM_VR_DS, 0, 21051, 292 },
+	{ 0x00182004u, DCM_VR_DS, 0, 21075, 292 },
+	{ 0x00182005u, DCM_VR_DS, 0, 21101, 292 },
+	{ 0x00182006u, DCM_VR_SH, 0, 21121, 292 },
+	{ 0x00182010u, DCM_VR_DS, 0, 21146, 5292 },
+	{ 0x00182020u, DCM_VR_CS, 0, 21173, 19 },
+	{ 0x00182030u, DCM_VR_DS, 0, 21208, 19 },
+	{ 0x00182041u, DCM_VR_SQ, 0, 21230, 19 },
+	{ 0x00182042u, DCM_VR_UI, 0, 21251, 19 },
+	{ 0x00182043u, DCM_VR_FL, 0, 21261, 5292 },
+	{ 0x00182044u, DCM_VR_FL, 0, 21286, 7409 },
+	{ 0x00182045u, DCM_VR_SH, 0, 21311, 19 },
+	{ 0x00182046u, DCM_VR_FL, 0, 21323, 19 },
+	{ 0x00183100u, DCM_VR_CS, 0, 21339, 19 },
+	{ 0x00183101u, DCM_VR_DS, 0, 21355, 19 },
+	{ 0x00183102u, DCM_VR_DS, 0, 21372, 19 },
+	{ 0x00183103u, DCM_VR_IS, 0, 21386, 19 },
+	{ 0x00183104u, DCM_VR_IS, 0, 21415, 19 },
+	{ 0x00183105u, DCM_VR_IS, 0, 21443, 292 },
+	{ 0x00184000u, DCM_VR_LT, DCM_DICT_RETIRED, 21456, 19 },
+	{ 0x00185000u, DCM_VR_SH, 0, 21476, 292 },
+	{ 0x00185010u, DCM_VR_LO, 0, 21488, 292 },
+	{ 0x00185011u, DCM_VR_SQ, 0, 21503, 19 },
+	{ 0x00185012u, DCM_VR_DS, 0, 21536, 19 },
+	{ 0x00185020u, DCM_VR_LO, 0, 21547, 19 },
+	{ 0x00185021u, DCM_VR_LO, DCM_DICT_RETIRED, 21566, 19 },
+	{ 0x00185022u, DCM_VR_DS, 0, 21589, 19 },
+	{ 0x00185024u, DCM_VR_DS, 0, 21605, 19 },
+	{ 0x00185026u, DCM_VR_DS, 0, 21622, 19 },
+	{ 0x00185027u, DCM_VR_DS, 0, 21642, 19 },
+	{ 0x00185028u, DCM_VR_DS, 0, 21665, 19 },
+	{ 0x00185029u, DCM_VR_DS, 0, 21693, 19 },
+	{ 0x00185030u, DCM_VR_DS, DCM_DICT_RETIRED, 21723, 19 },
+	{ 0x00185040u, DCM_VR_DS, DCM_DICT_RETIRED, 21736, 19 },
+	{ 0x00185050u, DCM_VR_IS, 0, 21746, 19 },
+	{ 0x00185100u, DCM_VR_CS, 0, 21763, 19 },
+	{ 0x00185101u, DCM_VR_CS, 0, 21779, 19 },
+	{ 0x00185104u, DCM_VR_SQ, 0, 21792, 19 },
+	{ 0x00185210u, DCM_VR_DS, DCM_DICT_RETIRED, 21828, 21854 },
+	{ 0x00185212u, DCM_VR_DS, DCM_DICT_RETIRED, 21856, 7409 },
+	{ 0x00186000u, DCM_VR_DS, 0, 21879, 19 },
+	{ 0x00186011u, DCM_VR_SQ, 0, 21891, 19 },
+	{ 0x00186012u, DCM_VR_US, 0, 21919, 19 },
+	{ 0x00186014u, DCM_VR_US, 0, 21939, 19 },
+	{ 0x00186016u, DCM_VR_UL, 0, 21954, 19 },
+	{ 0x00186018u, DCM_VR_UL, 0, 21966, 19 },
+	{ 0x0018601au, DCM_VR_UL, 0, 21986, 19 },
+	{ 0x0018601cu, DCM_VR_UL, 0, 22006, 19 },
+	{ 0x0018601eu, DCM_VR_UL, 0, 22026, 19 },
+	{ 0x00186020u, DCM_VR_SL, 0, 22046, 19 },
+	{ 0x00186022u, DCM_VR_SL, 0, 22063, 19 },
+	{ 0x00186024u, DCM_VR_US, 0, 22080, 19 },
+	{ 0x00186026u, DCM_VR_US, 0, 22104, 19 },
+	{ 0x00186028u, DCM_VR_FD, 0, 22128, 19 },
+	{ 0x0018602au, DCM_VR_FD, 0, 22157, 19 },
+	{ 0x0018602cu, DCM_VR_FD, 0, 22186, 19 },
+	{ 0x0018602eu, DCM_VR_FD, 0, 22201, 19 },
+	{ 0x00186030u, DCM_VR_UL, 0, 22216, 19 },
+	{ 0x00186031u, DCM_VR_CS, 0, 22236, 19 },
+	{ 0x00186032u, DCM_VR_UL, 0, 22251, 19 },
+	{ 0x00186034u, DCM_VR_FD, 0, 22276, 19 },
+	{ 0x00186036u, DCM_VR_FD, 0, 22299, 19 },
+	{ 0x00186038u, DCM_VR_UL, DCM_DICT_RETIRED, 22313, 19 },
+	{ 0x00186039u, DCM_VR_SL, 0, 22349, 19 },
+	{ 0x0018603au, DCM_VR_UL, DCM_DICT_RETIRED, 22378, 19 },
+	{ 0x0018603bu, DCM_VR_SL, 0, 22414, 19 },
+	{ 0x0018603cu, DCM_VR_UL, DCM_DICT_RETIRED, 22443, 19 },
+	{ 0x0018603du, DCM_VR_SL, 0, 22467, 19 },
+	{ 0x0018603eu, DCM_VR_UL, DCM_DICT_RETIRED, 22484, 19 },
+	{ 0x0018603fu, DCM_VR_SL, 0, 22508, 19 },
+	{ 0x00186040u, DCM_VR_UL, DCM_DICT_RETIRED, 22525, 19 },
+	{ 0x00186041u, DCM_VR_SL, 0, 22549, 19 },
+	{ 0x00186042u, DCM_VR_UL, DCM_DICT_RETIRED, 22566, 19 },
+	{ 0x00186043u, DCM_VR_SL, 0, 22590, 19 },
+	{ 0x00186044u, DCM_VR_US, 0, 22607, 19 },
+	{ 0x00186046u, DCM_VR_UL, 0, 22634, 19 },
+	{ 0x00186048u, DCM_VR_UL, 0, 22653, 19 },
+	{ 0x0018604au, DCM_VR_UL, 0, 22678, 19 },
+	{ 0x0018604cu, DCM_VR_US, 0, 22702, 19 },
+	{ 0x0018604eu, DCM_VR_US, 0, 22730, 19 },
+	{ 0x00186050u, DCM_VR_UL, 0, 22753, 19 },
+	{ 0x00186052u, DCM_VR_UL, 0, 22778, 292 },
+	{ 0x00186054u, DCM_VR_FD, 0, 22798, 292 },
+	{ 0x00186056u, DCM_VR_UL, 0, 22818, 19 },
+	{ 0x00186058u, DCM_VR_UL, 0, 22839, 292 },
+	{ 0x0018605au, DCM_VR_FL, 0, 22858, 292 },
+	{ 0x00186060u, DCM_VR_FL, 0, 22881, 292 },
+	{ 0x00186070u, DCM_VR_US, 0, 22897, 19 },
+	{ 0x00187000u, DCM_VR_CS, 0, 22925, 19 },
+	{ 0x00187001u, DCM_VR_DS, 0, 22955, 19 },
+	{ 0x00187004u, DCM_VR_CS, 0, 22975, 19 },
+	{ 0x00187005u, DCM_VR_CS, 0, 22988, 19 },
+	{ 0x00187006u, DCM_VR_LT, 0, 23010, 19 },
+	{ 0x00187008u, DCM_VR_LT, 0, 23030, 19 },
+	{ 0x0018700au, DCM_VR_SH, 0, 23043, 19 },
+	{ 0x0018700cu, DCM_VR_DA, 0, 23054, 19 },
+	{ 0x0018700eu, DCM_VR_TM, 0, 23084, 19 },
+	{ 0x00187010u, DCM_VR_IS, 0, 23114, 19 },
+	{ 0x00187011u, DCM_VR_IS, 0, 23154, 19 },
+	{ 0x00187012u, DCM_VR_DS, 0, 23191, 19 },
+	{ 0x00187014u, DCM_VR_DS, 0, 23221, 19 },
+	{ 0x00187016u, DCM_VR_DS, 0, 23240, 19 },
+	{ 0x0018701au, DCM_VR_DS, 0, 23277, 5292 },
+	{ 0x00187020u, DCM_VR_DS, 0, 23293, 5292 },
+	{ 0x00187022u, DCM_VR_DS, 0, 23321, 5292 },
+	{ 0x00187024u, DCM_VR_CS, 0, 23344, 19 },
+	{ 0x00187026u, DCM_VR_DS, 0, 23364, 4075 },
+	{ 0x00187028u, DCM_VR_DS, 0, 23389, 5292 },
+	{ 0x0018702au, DCM_VR_LO, 0, 23410, 19 },
+	{ 0x0018702bu, DCM_VR_LO, 0, 23435, 19 },
+	{ 0x00187030u, DCM_VR_DS, 0, 23465, 5292 },
+	{ 0x00187032u, DCM_VR_DS, 0, 23483, 19 },
+	{ 0x00187034u, DCM_VR_CS, 0, 23503, 19 },
+	{ 0x00187036u, DCM_VR_FL, 0, 23529, 5292 },
+	{ 0x00187038u, DCM_VR_FL, 0, 23562, 19 },
+	{ 0x00187040u, DCM_VR_LT, 0, 23602, 19 },
+	{ 0x00187041u, DCM_VR_LT, 0, 23624, 19 },
+	{ 0x00187042u, DCM_VR_DS, 0, 23644, 19 },
+	{ 0x00187044u, DCM_VR_DS, 0, 23658, 19 },
+	{ 0x00187046u, DCM_VR_IS, 0, 23668, 5292 },
+	{ 0x00187048u, DCM_VR_DS, 0, 23684, 19 },
+	{ 0x0018704cu, DCM_VR_DS, 0, 23695, 19 },
+	{ 0x00187050u, DCM_VR_CS, 0, 23713, 292 },
+	{ 0x00187052u, DCM_VR_DS, 0, 23728, 292 },
+	{ 0x00187054u, DCM_VR_DS, 0, 23751, 292 },
+	{ 0x00187056u, DCM_VR_FL, 0, 23774, 292 },
+	{ 0x00187058u, DCM_VR_FL, 0, 23802, 292 },
+	{ 0x00187060u, DCM_VR_CS, 0, 23830, 19 },
+	{ 0x00187062u, DCM_VR_LT, 0, 23850, 19 },
+	{ 0x00187064u, DCM_VR_CS, 0, 23881, 19 },
+	{ 0x00187065u, DCM_VR_DS, 0, 23896, 19 },
+	{ 0x00188150u, DCM_VR_DS, 0, 23914, 19 },
+	{ 0x00188151u, DCM_VR_DS, 0, 23931, 19 },
+	{ 0x00189004u, DCM_VR_CS, 0, 23951, 19 },
+	{ 0x00189005u, DCM_VR_SH, 0, 23972, 19 },
+	{ 0x00189006u, DCM_VR_SQ, 0, 23990, 19 },
+	{ 0x00189008u, DCM_VR_CS, 0, 24016, 19 },
+	{ 0x00189009u, DCM_VR_CS, 0, 24034, 19 },
+	{ 0x00189010u, DCM_VR_CS, 0, 24052, 19 },
+	{ 0x00189011u, DCM_VR_CS, 0, 24069, 19 },
+	{ 0x00189012u, DCM_VR_CS, 0, 24086, 19 },
+	{ 0x00189014u, DCM_VR_CS, 0, 24108, 19 },
+	{ 0x00189015u, DCM_VR_CS, 0, 24122, 19 },
+	{ 0x00189016u, DCM_VR_CS, 0, 24143, 19 },
+	{ 0x00189017u, DCM_VR_CS, 0, 24152, 19 },
+	{ 0x00189018u, DCM_VR_CS, 0, 24177, 19 },
+	{ 0x00189019u, DCM_VR_FD, 0, 24201, 19 },
+	{ 0x00189020u, DCM_VR_CS, 0, 24219, 19 },
+	{ 0x00189021u, DCM_VR_CS, 0, 24241, 19 },
+	{ 0x00189022u, DCM_VR_CS, 0, 24255, 19 },
+	{ 0x00189024u, DCM_VR_CS, 0, 24274, 19 },
+	{ 0x00189025u, DCM_VR_CS, 0, 24293, 19 },
+	{ 0x00189026u, DCM_VR_CS, 0, 24323, 19 },
+	{ 0x00189027u, DCM_VR_CS, 0, 24352, 19 },
+	{ 0x00189028u, DCM_VR_CS, 0, 24373, 19 },
+	{ 0x00189029u, DCM_VR_CS, 0, 24381, 19 },
+	{ 0x00189030u, DCM_VR_FD, 0, 24399, 19 },
+	{ 0x00189032u, DCM_VR_CS, 0, 24424, 19 },
+	{ 0x00189033u, DCM_VR_CS, 0, 24450, 19 },
+	{ 0x00189034u, DCM_VR_CS, 0, 24475, 19 },
+	{ 0x00189035u, DCM_VR_FD, 0, 24508, 19 },
+	{ 0x00189036u, DCM_VR_CS, 0, 24521, 19 },
+	{ 0x00189037u, DCM_VR_CS, 0, 24545, 19 },
+	{ 0x00189041u, DCM_VR_LO, 0, 24577, 19 },
+	{ 0x00189042u, DCM_VR_SQ, 0, 24605, 19 },
+	{ 0x00189043u, DCM_VR_CS, 0, 24627, 19 },
+	{ 0x00189044u, DCM_VR_CS, 0, 24643, 19 },
+	{ 0x00189045u, DCM_VR_SQ, 0, 24665, 19 },
+	{ 0x00189046u, DCM_VR_LO, 0, 24693, 19 },
+	{ 0x00189047u, DCM_VR_SH, 0, 24716, 19 },
+	{ 0x00189048u, DCM_VR_CS, 0, 24737, 19 },
+	{ 0x00189049u, DCM_VR_SQ, 0, 24758, 19 },
+	{ 0x00189050u, DCM_VR_LO, 0, 24781, 19 },
+	{ 0x00189051u, DCM_VR_CS, 0, 24810, 19 },
+	{ 0x00189052u, DCM_VR_FD, 0, 24827, 4075 },
+	{ 0x00189053u, DCM_VR_FD, 0, 24841, 4075 },
+	{ 0x00189054u, DCM_VR_CS, 0, 24864, 19 },
+	{ 0x00189058u, DCM_VR_US, 0, 24892, 19 },
+	{ 0x00189059u, DCM_VR_CS, 0, 24928, 19 },
+	{ 0x00189060u, DCM_VR_CS, 0, 24939, 4075 },
+	{ 0x00189061u, DCM_VR_FD, 0, 24956, 4075 },
+	{ 0x00189062u, DCM_VR_CS, 0, 24976, 19 },
+	{ 0x00189063u, DCM_VR_FD, 0, 24993, 4075 },
+	{ 0x00189064u, DCM_VR_CS, 0, 25026, 19 },
+	{ 0x00189065u, DCM_VR_CS, 0, 25042, 4075 },
+	{ 0x00189066u, DCM_VR_US, 0, 25062, 4075 },
+	{ 0x00189067u, DCM_VR_CS, 0, 25080, 19 },
+	{ 0x00189069u, DCM_VR_FD, 0, 25099, 19 },
+	{ 0x00189070u, DCM_VR_FD, 0, 25130, 19 },
+	{ 0x00189073u, DCM_VR_FD, 0, 25157, 19 },
+	{ 0x00189074u, DCM_VR_DT, 0, 25177, 19 },
+	{ 0x00189075u, DCM_VR_CS, 0, 25202, 19 },
+	{ 0x00189076u, DCM_VR_SQ, 0, 25226, 19 },
+	{ 0x00189077u, DCM_VR_CS, 0, 25261, 19 },
+	{ 0x00189078u, DCM_VR_CS, 0, 25281, 19 },
+	{ 0x00189079u, DCM_VR_FD, 0, 25310, 292 },
+	{ 0x00189080u, DCM_VR_ST, 0, 25325, 19 },
+	{ 0x00189081u, DCM_VR_CS, 0, 25350, 19 },
+	{ 0x00189082u, DCM_VR_FD, 0, 25365, 19 },
+	{ 0x00189083u, DCM_VR_SQ, 0, 25383, 19 },
+	{ 0x00189084u, DCM_VR_SQ, 0, 25409, 19 },
+	{ 0x00189085u, DCM_VR_CS, 0, 25431, 19 },
+	{ 0x00189087u, DCM_VR_FD, 0, 25451, 19 },
+	{ 0x00189089u, DCM_VR_FD, 0, 25467, 7409 },
+	{ 0x00189090u, DCM_VR_FD, 0, 25496, 7409 },
+	{ 0x00189091u, DCM_VR_FD, 0, 25522, 19 },
+	{ 0x00189092u, DCM_VR_SQ, 0, 25551, 19 },
+	{ 0x00189093u, DCM_VR_US, 0, 25587, 19 },
+	{ 0x00189094u, DCM_VR_CS, 0, 25614, 19 },
+	{ 0x00189095u, DCM_VR_UL, 0, 25631, 19 },
+	{ 0x00189096u, DCM_VR_FD, DCM_DICT_RETIRED, 25664, 19 },
+	{ 0x00189098u, DCM_VR_FD, 0, 25702, 4075 },
+	{ 0x00189100u, DCM_VR_CS, 0, 25723, 4075 },
+	{ 0x00189101u, DCM_VR_CS, 0, 25739, 19 },
+	{ 0x00189103u, DCM_VR_SQ, 0, 25759, 19 },
+	{ 0x00189104u, DCM_VR_FD, 0, 25793, 19 },
+	{ 0x00189105u, DCM_VR_FD, 0, 25807, 7409 },
+	{ 0x00189106u, DCM_VR_FD, 0, 25823, 7409 },
+	{ 0x00189107u, DCM_VR_SQ, 0, 25839, 19 },
+	{ 0x00189112u, DCM_VR_SQ, 0, 25867, 19 },
+	{ 0x00189114u, DCM_VR_SQ, 0, 25904, 19 },
+	{ 0x00189115u, DCM_VR_SQ, 0, 25919, 19 },
+	{ 0x00189117u, DCM_VR_SQ, 0, 25938, 19 },
+	{ 0x00189118u, DCM_VR_SQ, 0, 25958, 19 },
+	{ 0x00189119u, DCM_VR_SQ, 0, 25989, 19 },
+	{ 0x00189125u, DCM_VR_SQ, 0, 26008, 19 },
+	{ 0x00189126u, DCM_VR_SQ, 0, 26030, 19 },
+	{ 0x00189127u, DCM_VR_UL, 0, 26057, 19 },
+	{ 0x00189147u, DCM_VR_CS, 0, 26092, 19 },
+	{ 0x00189151u, DCM_VR_DT, 0, 26116, 19 },
+	{ 0x00189152u, DCM_VR_SQ, 0, 26139, 19 },
+	{ 0x00189155u, DCM_VR_FD, 0, 26163, 19 },
+	{ 0x00189159u, DCM_VR_UL, 0, 26197, 19 },
+	{ 0x00189166u, DCM_VR_CS, DCM_DICT_RETIRED, 26241, 19 },
+	{ 0x00189168u, DCM_VR_FD, 0, 26258, 19 },
+	{ 0x00189169u, DCM_VR_CS, 0, 26295, 19 },
+	{ 0x00189170u, DCM_VR_CS, 0, 26325, 19 },
+	{ 0x00189171u, DCM_VR_CS, 0, 26364, 19 },
+	{ 0x00189172u, DCM_VR_CS, 0, 26388, 19 },
+	{ 0x00189173u, DCM_VR_CS, 0, 26420, 19 },
+	{ 0x00189174u, DCM_VR_CS, 0, 26443, 19 },
+	{ 0x00189175u, DCM_VR_LO, 0, 26474, 19 },
+	{ 0x00189176u, DCM_VR_SQ, 0, 26510, 19 },
+	{ 0x00189177u, DCM_VR_CS, 0, 26532, 19 },
+	{ 0x00189178u, DCM_VR_CS, 0, 26550, 19 },
+	{ 0x00189179u, DCM_VR_CS, 0, 26564, 19 },
+	{ 0x00189180u, DCM_VR_CS, 0, 26597, 19 },
+	{ 0x00189181u, DCM_VR_FD, 0, 26616, 19 },
+	{ 0x00189182u, DCM_VR_FD, 0, 26644, 19 },
+	{ 0x00189183u, DCM_VR_CS, 0, 26659, 19 },
+	{ 0x00189184u, DCM_VR_FD, 0, 26685, 19 },
+	{ 0x00189185u, DCM_VR_ST, 0, 26698, 19 },
+	{ 0x00189186u, DCM_VR_SH, 0, 26748, 19 },
+	{ 0x00189195u, DCM_VR_FD, DCM_DICT_RETIRED, 26774, 19 },
+	{ 0x00189196u, DCM_VR_FD, DCM_DICT_RETIRED, 26815, 19 },
+	{ 0x00189197u, DCM_VR_SQ, 0, 26856, 19 },
+	{ 0x00189198u, DCM_VR_CS, 0, 26883, 19 },
+	{ 0x00189199u, DCM_VR_CS, 0, 26909, 19 },
+	{ 0x00189200u, DCM_VR_CS, 0, 26940, 19 },
+	{ 0x00189214u, DCM_VR_CS, 0, 26970, 19 },
+	{ 0x00189217u, DCM_VR_FD, 0, 26995, 19 },
+	{ 0x00189218u, DCM_VR_FD, 0, 27024, 19 },
+	{ 0x00189219u, DCM_VR_SS, 0, 27050, 19 },
+	{ 0x00189220u, DCM_VR_FD, 0, 27069, 19 },
+	{ 0x00189226u, DCM_VR_SQ, 0, 27094, 19 },
+	{ 0x00189227u, DCM_VR_SQ, 0, 27119, 19 },
+	{ 0x00189231u, DCM_VR_US, 0, 27151, 19 },
+	{ 0x00189232u, DCM_VR_US, 0, 27190, 19 },
+	{ 0x00189234u, DCM_VR_UL, 0, 27232, 19 },
+	{ 0x00189236u, DCM_VR_CS, 0, 27268, 19 },
+	{ 0x00189239u, DCM_VR_SQ, 0, 27289, 19 },
+	{ 0x00189240u, DCM_VR_US, 0, 27320, 19 },
+	{ 0x00189241u, DCM_VR_US, 0, 27338, 19 },
+	{ 0x00189250u, DCM_VR_CS, 0, 27362, 19 },
+	{ 0x00189251u, DCM_VR_SQ, 0, 27391, 19 },
+	{ 0x00189252u, DCM_VR_LO, 0, 27422, 19 },
+	{ 0x00189253u, DCM_VR_US, 0, 27446, 19 },
+	{ 0x00189254u, DCM_VR_FD, 0, 27460, 19 },
+	{ 0x00189255u, DCM_VR_FD, 0, 27477, 7409 },
+	{ 0x00189256u, DCM_VR_FD, 0, 27496, 7409 },
+	{ 0x00189257u, DCM_VR_CS, 0, 27515, 19 },
+	{ 0x00189258u, DCM_VR_UL, 0, 27526, 19 },
+	{ 0x00189259u, DCM_VR_CS, 0, 27548, 19 },
+	{ 0x0018925au, DCM_VR_FD, 0, 27563, 19 },
+	{ 0x0018925bu, DCM_VR_LO, 0, 27583, 19 },
+	{ 0x0018925cu, DCM_VR_CS, 0, 27605, 19 },
+	{ 0x0018925du, DCM_VR_SQ, 0, 27624, 19 },
+	{ 0x0018925eu, DCM_VR_LO, 0, 27653, 19 },
+	{ 0x0018925fu, DCM_VR_UL, 0, 27677, 19 },
+	{ 0x00189260u, DCM_VR_SQ, 0, 27701, 19 },
+	{ 0x00189295u, DCM_VR_FD, 0, 27717, 19 },
+	{ 0x00189296u, DCM_VR_FD, 0, 27759, 19 },
+	{ 0x00189297u, DCM_VR_CS, 0, 27801, 19 },
+	{ 0x00189298u, DCM_VR_IS, 0, 27827, 19 },
+	{ 0x00189301u, DCM_VR_SQ, 0, 27844, 19 },
+	{ 0x00189302u, DCM_VR_CS, 0, 27870, 19 },
+	{ 0x00189303u, DCM_VR_FD, 0, 27886, 19 },
+	{ 0x00189304u, DCM_VR_SQ, 0, 27896, 19 },
+	{ 0x00189305u, DCM_VR_FD, 0, 27925, 19 },
+	{ 0x00189306u, DCM_VR_FD, 0, 27940, 19 },
+	{ 0x00189307u, DCM_VR_FD, 0, 27963, 19 },
+	{ 0x00189308u, DCM_VR_SQ, 0, 27985, 19 },
+	{ 0x00189309u, DCM_VR_FD, 0, 28009, 19 },
+	{ 0x00189310u, DCM_VR_FD, 0, 28020, 19 },
+	{ 0x00189311u, DCM_VR_FD, 0, 28041, 19 },
+	{ 0x00189312u, DCM_VR_SQ, 0, 28059, 19 },
+	{ 0x00189313u, DCM_VR_FD, 0, 28078, 7409 },
+	{ 0x00189314u, DCM_VR_SQ, 0, 28106, 19 },
+	{ 0x00189315u, DCM_VR_CS, 0, 28131, 19 },
+	{ 0x00189316u, DCM_VR_CS, 0, 28155, 19 },
+	{ 0x00189317u, DCM_VR_FD, 0, 28178, 5292 },
+	{ 0x00189318u, DCM_VR_FD, 0, 28204, 7409 },
+	{ 0x00189319u, DCM_VR_FD, 0, 28238, 19 },
+	{ 0x00189320u, DCM_VR_SH, 0, 28258, 19 },
+	{ 0x00189321u, DCM_VR_SQ, 0, 28270, 19 },
+	{ 0x00189322u, DCM_VR_FD, 0, 28289, 5292 },
+	{ 0x00189323u, DCM_VR_CS, 0, 28316, 292 },
+	{ 0x00189324u, DCM_VR_FD, DCM_DICT_RETIRED, 28339, 19 },
+	{ 0x00189325u, DCM_VR_SQ, 0, 28359, 19 },
+	{ 0x00189326u, DCM_VR_SQ, 0, 28381, 19 },
+	{ 0x00189327u, DCM_VR_FD, 0, 28400, 19 },
+	{ 0x00189328u, DCM_VR_FD, 0, 28414, 19 },
+	{ 0x00189329u, DCM_VR_SQ, 0, 28431, 19 },
+	{ 0x00189330u, DCM_VR_FD, 0, 28456, 19 },
+	{ 0x00189332u, DCM_VR_FD, 0, 28476, 19 },
+	{ 0x00189333u, DCM_VR_CS, 0, 28490, 19 },
+	{ 0x00189334u, DCM_VR_CS, 0, 28509, 19 },
+	{ 0x00189335u, DCM_VR_FD, 0, 28525, 19 },
+	{ 0x00189337u, DCM_VR_US, 0, 28562, 19 },
+	{ 0x00189338u, DCM_VR_SQ, 0, 28587, 19 },
+	{ 0x00189340u, DCM_VR_SQ, 0, 28623, 19 },
+	{ 0x00189341u, DCM_VR_SQ, 0, 28661, 19 },
+	{ 0x00189342u, DCM_VR_CS, 0, 28688, 19 },
+	{ 0x00189343u, DCM_VR_CS, 0, 28719, 19 },
+	{ 0x00189344u, DCM_VR_CS, 0, 28746, 19 },
+	{ 0x00189345u, DCM_VR_FD, 0, 28770, 19 },
+	{ 0x00189346u, DCM_VR_SQ, 0, 28778, 19 },
+	{ 0x00189351u, DCM_VR_FL, 0, 28806, 19 },
+	{ 0x00189352u, DCM_VR_FL, 0, 28838, 7409 },
+	{ 0x00189353u, DCM_VR_FL, 0, 28869, 19 },
+	{ 0x00189360u, DCM_VR_SQ, 0, 28891, 19 },
+	{ 0x00189361u, DCM_VR_CS, 0, 28922, 19 },
+	{ 0x00189362u, DCM_VR_SQ, 0, 28947, 19 },
+	{ 0x00189363u, DCM_VR_SQ, 0, 28980, 19 },
+	{ 0x00189364u, DCM_VR_SQ, 0, 29012, 19 },
+	{ 0x00189365u, DCM_VR_SQ, 0, 29049, 19 },
+	{ 0x00189366u, DCM_VR_US, 0, 29081, 19 },
+	{ 0x00189367u, DCM_VR_UC, 0, 29097, 19 },
+	{ 0x00189368u, DCM_VR_CS, 0, 29110, 19 },
+	{ 0x00189369u, DCM_VR_DT, 0, 29137, 19 },
+	{ 0x0018936au, DCM_VR_DT, 0, 29157, 19 },
+	{ 0x0018936bu, DCM_VR_US, 0, 29175, 19 },
+	{ 0x0018936cu, DCM_VR_DS, 0, 29196, 19 },
+	{ 0x0018936du, DCM_VR_DS, 0, 29226, 19 },
+	{ 0x0018936eu, DCM_VR_DS, 0, 29259, 19 },
+	{ 0x0018936fu, DCM_VR_SQ, 0, 29278, 19 },
+	{ 0x00189370u, DCM_VR_US, 0, 29312, 19 },
+	{ 0x00189371u, DCM_VR_UC, 0, 29330, 19 },
+	{ 0x00189372u, DCM_VR_CS, 0, 29345, 19 },
+	{ 0x00189373u, DCM_VR_ST, 0, 29369, 19 },
+	{ 0x00189374u, DCM_VR_DS, 0, 29387, 19 },
+	{ 0x00189375u, DCM_VR_DS, 0, 29404, 19 },
+	{ 0x00189376u, DCM_VR_US, 0, 29421, 292 },
+	{ 0x00189377u, DCM_VR_US, 0, 29449, 292 },
+	{ 0x00189378u, DCM_VR_US, 0, 29475, 292 },
+	{ 0x00189379u, DCM_VR_SQ, 0, 29495, 19 },
+	{ 0x0018937au, DCM_VR_US, 0, 29521, 19 },
+	{ 0x0018937bu, DCM_VR_UT, 0, 29544, 19 },
+	{ 0x0018937cu, DCM_VR_FD, 0, 29578, 19 },
+	{ 0x0018937du, DCM_VR_SQ, 0, 29608, 19 },
+	{ 0x0018937eu, DCM_VR_CS, 0, 29629, 19 },
+	{ 0x0018937fu, DCM_VR_UT, 0, 29649, 19 },
+	{ 0x00189380u, DCM_VR_SQ, 0, 29674, 19 },
+	{ 0x00189381u, DCM_VR_SQ, 0, 29719, 19 },
+	{ 0x00189382u, DCM_VR_SQ, 0, 29749, 19 },
+	{ 0x00189383u, DCM_VR_DS, 0, 29777, 19 },
+	{ 0x00189384u, DCM_VR_DS, 0, 29790, 19 },
+	{ 0x00189401u, DCM_VR_SQ, 0, 29821, 19 },
+	{ 0x00189402u, DCM_VR_FL, 0, 29856, 19 },
+	{ 0x00189403u, DCM_VR_FL, 0, 29882, 19 },
+	{ 0x00189404u, DCM_VR_FL, 0, 29907, 5292 },
+	{ 0x00189405u, DCM_VR_SQ, 0, 29940, 19 },
+	{ 0x00189406u, DCM_VR_SQ, 0, 29967, 19 },
+	{ 0x00189407u, DCM_VR_SQ, 0, 29989, 19 },
+	{ 0x00189410u, DCM_VR_CS, 0, 30013, 19 },
+	{ 0x00189412u, DCM_VR_SQ, 0, 30033, 19 },
+	{ 0x00189417u, DCM_VR_SQ, 0, 30067, 19 },
+	{ 0x00189420u, DCM_VR_CS, 0, 30092, 19 },
+	{ 0x00189423u, DCM_VR_LO, 0, 30109, 19 },
+	{ 0x00189424u, DCM_VR_LT, 0, 30133, 19 },
+	{ 0x00189425u, DCM_VR_CS, 0, 30164, 19 },
+	{ 0x00189426u, DCM_VR_FL, 0, 30194, 19 },
+	{ 0x00189427u, DCM_VR_CS, 0, 30233, 19 },
+	{ 0x00189428u, DCM_VR_FL, 0, 30256, 4075 },
+	{ 0x00189429u, DCM_VR_FL, 0, 30284, 5292 },
+	{ 0x00189430u, DCM_VR_FL, 0, 30305, 5292 },
+	{ 0x00189432u, DCM_VR_SQ, 0, 30335, 19 },
+	{ 0x00189433u, DCM_VR_LO, 0, 30355, 19 },
+	{ 0x00189434u, DCM_VR_SQ, 0, 30378, 19 },
+	{ 0x00189435u, DCM_VR_CS, 0, 30416, 19 },
+	{ 0x00189436u, DCM_VR_SS, 0, 30450, 19 },
+	{ 0x00189437u, DCM_VR_SS, 0, 30495, 19 },
+	{ 0x00189438u, DCM_VR_SS, 0, 30541, 19 },
+	{ 0x00189439u, DCM_VR_SS, 0, 30589, 19 },
+	{ 0x00189440u, DCM_VR_SS, 0, 30637, 5292 },
+	{ 0x00189441u, DCM_VR_US, 0, 30682, 19 },
+	{ 0x00189442u, DCM_VR_SS, 0, 30727, 2013 },
+	{ 0x00189447u, DCM_VR_FL, 0, 30778, 19 },
+	{ 0x00189449u, DCM_VR_FL, 0, 30802, 19 },
+	{ 0x00189451u, DCM_VR_SQ, 0, 30812, 19 },
+	{ 0x00189452u, DCM_VR_FL, 0, 30844, 19 },
+	{ 0x00189455u, DCM_VR_SQ, 0, 30871, 19 },
+	{ 0x00189456u, DCM_VR_SQ, 0, 30891, 19 },
+	{ 0x00189457u, DCM_VR_CS, 0, 30915, 19 },
+	{ 0x00189461u, DCM_VR_FL, 0, 30935, 4075 },
+	{ 0x00189462u, DCM_VR_SQ, 0, 30964, 19 },
+	{ 0x00189463u, DCM_VR_FL, 0, 30997, 19 },
+	{ 0x00189464u, DCM_VR_FL, 0, 31029, 19 },
+	{ 0x00189465u, DCM_VR_FL, 0, 31063, 19 },
+	{ 0x00189466u, DCM_VR_FL, 0, 31104, 19 },
+	{ 0x00189467u, DCM_VR_FL, 0, 31130, 19 },
+	{ 0x00189468u, DCM_VR_FL, 0, 31156, 19 },
+	{ 0x00189469u, DCM_VR_FL, 0, 31182, 19 },
+	{ 0x00189470u, DCM_VR_FL, 0, 31211, 19 },
+	{ 0x00189471u, DCM_VR_FL, 0, 31230, 19 },
+	{ 0x00189472u, DCM_VR_SQ, 0, 31251, 19 },
+	{ 0x00189473u, DCM_VR_FL, 0, 31279, 19 },
+	{ 0x00189474u, DCM_VR_CS, 0, 31308, 19 },
+	{ 0x00189476u, DCM_VR_SQ, 0, 31343, 19 },
+	{ 0x00189477u, DCM_VR_SQ, 0, 31364, 19 },
+	{ 0x00189504u, DCM_VR_SQ, 0, 31403, 19 },
+	{ 0x00189506u, DCM_VR_SQ, 0, 31427, 19 },
+	{ 0x00189507u, DCM_VR_SQ, 0, 31455, 19 },
+	{ 0x00189508u, DCM_VR_FL, 0, 31481, 19 },
+	{ 0x00189509u, DCM_VR_FL, 0, 31506, 19 },
+	{ 0x00189510u, DCM_VR_FL, 0, 31533, 19 },
+	{ 0x00189511u, DCM_VR_FL, 0, 31565, 19 },
+	{ 0x00189514u, DCM_VR_FL, 0, 31599, 19 },
+	{ 0x00189515u, DCM_VR_FL, 0, 31626, 19 },
+	{ 0x00189516u, DCM_VR_DT, 0, 31655, 19 },
+	{ 0x00189517u, DCM_VR_DT, 0, 31680, 19 },
+	{ 0x00189518u, DCM_VR_SS, 0, 31703, 19 },
+	{ 0x00189519u, DCM_VR_SS, 0, 31734, 19 },
+	{ 0x00189524u, DCM_VR_LO, 0, 31767, 19 },
+	{ 0x00189525u, DCM_VR_LO, 0, 31783, 19 },
+	{ 0x00189526u, DCM_VR_LO, 0, 31802, 19 },
+	{ 0x00189527u, DCM_VR_CS, 0, 31826, 19 },
+	{ 0x00189528u, DCM_VR_LO, 0, 31840, 19 },
+	{ 0x00189530u, DCM_VR_SQ, 0, 31861, 19 },
+	{ 0x00189531u, DCM_VR_LO, 0, 31890, 19 },
+	{ 0x00189538u, DCM_VR_SQ, 0, 31916, 19 },
+	{ 0x00189541u, DCM_VR_SQ, 0, 31949, 19 },
+	{ 0x00189542u, DCM_VR_SQ, 0, 31974, 19 },
+	{ 0x00189543u, DCM_VR_FD, 0, 32002, 19 },
+	{ 0x00189544u, DCM_VR_FD, 0, 32034, 19 },
+	{ 0x00189545u, DCM_VR_FD, 0, 32068, 19 },
+	{ 0x00189546u, DCM_VR_FD, 0, 32103, 19 },
+	{ 0x00189547u, DCM_VR_FD, 0, 32140, 19 },
+	{ 0x00189548u, DCM_VR_FD, 0, 32174, 19 },
+	{ 0x00189549u, DCM_VR_FD, 0, 32208, 19 },
+	{ 0x00189550u, DCM_VR_FD, 0, 32242, 19 },
+	{ 0x00189551u, DCM_VR_FD, 0, 32272, 19 },
+	{ 0x00189552u, DCM_VR_FD, 0, 32304, 19 },
+	{ 0x00189553u, DCM_VR_FD, 0, 32333, 19 },
+	{ 0x00189554u, DCM_VR_FD, 0, 32362, 19 },
+	{ 0x00189555u, DCM_VR_SQ, 0, 32391, 19 },
+	{ 0x00189556u, DCM_VR_SQ, 0, 32408, 19 },
+	{ 0x00189557u, DCM_VR_FD, 0, 32427, 7409 },
+	{ 0x00189558u, DCM_VR_FD, 0, 32458, 21854 },
+	{ 0x00189559u, DCM_VR_CS, 0, 32488, 19 },
+	{ 0x00189601u, DCM_VR_SQ, 0, 32520, 19 },
+	{ 0x00189602u, DCM_VR_FD, 0, 32545, 19 },
+	{ 0x00189603u, DCM_VR_FD, 0, 32563, 19 },
+	{ 0x00189604u, DCM_VR_FD, 0, 32581, 19 },
+	{ 0x00189605u, DCM_VR_FD, 0, 32599, 19 },
+	{ 0x00189606u, DCM_VR_FD, 0, 32617, 19 },
+	{ 0x00189607u, DCM_VR_FD, 0, 32635, 19 },
+	{ 0x00189621u, DCM_VR_SQ, 0, 32653, 19 },
+	{ 0x00189622u, DCM_VR_CS, 0, 32674, 19 },
+	{ 0x00189623u, DCM_VR_DT, 0, 32711, 19 },
+	{ 0x00189624u, DCM_VR_CS, 0, 32731, 19 },
+	{ 0x00189701u, DCM_VR_DT, 0, 32750, 19 },
+	{ 0x00189715u, DCM_VR_FD, 0, 32774, 19 },
+	{ 0x00189716u, DCM_VR_FD, 0, 32796, 19 },
+	{ 0x00189717u, DCM_VR_FD, 0, 32836, 19 },
+	{ 0x00189718u, DCM_VR_FD, 0, 32870, 19 },
+	{ 0x00189719u, DCM_VR_FD, 0, 32908, 19 },
+	{ 0x00189720u, DCM_VR_FD, 0, 32935, 19 },
+	{ 0x00189721u, DCM_VR_FD, 0, 32963, 19 },
+	{ 0x00189722u, DCM_VR_FD, 0, 32999, 19 },
+	{ 0x00189723u, DCM_VR_FD, 0, 33024, 19 },
+	{ 0x00189724u, DCM_VR_FD, 0, 33064, 19 },
+	{ 0x00189725u, DCM_VR_CS, 0, 33108, 19 },
+	{ 0x00189726u, DCM_VR_FD, 0, 33125, 19 },
+	{ 0x00189727u, DCM_VR_FD, 0, 33154, 19 },
+	{ 0x00189729u, DCM_VR_US, 0, 33177, 19 },
+	{ 0x00189732u, DCM_VR_SQ, 0, 33208, 19 },
+	{ 0x00189733u, DCM_VR_SQ, 0, 33236, 19 },
+	{ 0x00189734u, DCM_VR_SQ, 0, 33269, 19 },
+	{ 0x00189735u, DCM_VR_SQ, 0, 33294, 19 },
+	{ 0x00189736u, DCM_VR_SQ, 0, 33314, 19 },
+	{ 0x00189737u, DCM_VR_SQ, 0, 33348, 19 },
+	{ 0x00189738u, DCM_VR_CS, 0, 33381, 19 },
+	{ 0x00189739u, DCM_VR_US, 0, 33409, 19 },
+	{ 0x00189740u, DCM_VR_US, 0, 33428, 19 },
+	{ 0x00189749u, DCM_VR_SQ, 0, 33444, 19 },
+	{ 0x00189751u, DCM_VR_SQ, 0, 33470, 19 },
+	{ 0x00189755u, DCM_VR_CS, 0, 33491, 19 },
+	{ 0x00189756u, DCM_VR_CS, 0, 33519, 19 },
+	{ 0x00189758u, DCM_VR_CS, 0, 33538, 19 },
+	{ 0x00189759u, DCM_VR_CS, 0, 33553, 19 },
+	{ 0x00189760u, DCM_VR_CS, 0, 33574, 19 },
+	{ 0x00189761u, DCM_VR_CS, 0, 33591, 19 },
+	{ 0x00189762u, DCM_VR_CS, 0, 33609, 19 },
+	{ 0x00189763u, DCM_VR_CS, 0, 33631, 19 },
+	{ 0x00189764u, DCM_VR_CS, 0, 33654, 19 },
+	{ 0x00189765u, DCM_VR_CS, 0, 33686, 19 },
+	{ 0x00189766u, DCM_VR_CS, 0, 33703, 19 },
+	{ 0x00189767u, DCM_VR_CS, 0, 33737, 19 },
+	{ 0x00189768u, DCM_VR_CS, 0, 33759, 19 },
+	{ 0x00189769u, DCM_VR_CS, 0, 33791, 19 },
+	{ 0x00189770u, DCM_VR_CS, 0, 33821, 19 },
+	{ 0x00189771u, DCM_VR_SQ, 0, 33863, 19 },
+	{ 0x00189772u, DCM_VR_SQ, 0, 33897, 19 },
+	{ 0x00189801u, DCM_VR_FD, 0, 33935, 292 },
+	{ 0x00189803u, DCM_VR_SQ, 0, 33949, 19 },
+	{ 0x00189804u, DCM_VR_DT, 0, 33975, 19 },
+	{ 0x00189805u, DCM_VR_FD, 0, 33998, 19 },
+	{ 0x00189806u, DCM_VR_SQ, 0, 34016, 19 },
+	{ 0x00189807u, DCM_VR_SQ, 0, 34043, 19 },
+	{ 0x00189808u, DCM_VR_CS, 0, 34065, 19 },
+	{ 0x00189809u, DCM_VR_SQ, 0, 34074, 19 },
+	{ 0x0018980bu, DCM_VR_CS, 0, 34108, 19 },
+	{ 0x0018980cu, DCM_VR_CS, 0, 34124, 19 },
+	{ 0x0018980du, DCM_VR_SQ, 0, 34152, 19 },
+	{ 0x0018980eu, DCM_VR_SQ, 0, 34183, 19 },
+	{ 0x0018980fu, DCM_VR_SQ, 0, 34218, 19 },
+	{ 0x00189810u, DCM_VR_US, DCM_DICT_XS, 34252, 19 },
+	{ 0x00189900u, DCM_VR_LO, 0, 34275, 19 },
+	{ 0x00189901u, DCM_VR_UT, 0, 34298, 19 },
+	{ 0x00189902u, DCM_VR_SQ, 0, 34327, 19 },
+	{ 0x00189903u, DCM_VR_SQ, 0, 34354, 19 },
+	{ 0x00189904u, DCM_VR_DS, 0, 34384, 19 },
+	{ 0x00189905u, DCM_VR_CS, 0, 34399, 19 },
+	{ 0x00189906u, DCM_VR_SQ, 0, 34415, 19 },
+	{ 0x00189907u, DCM_VR_SQ, 0, 34454, 19 },
+	{ 0x00189908u, DCM_VR_UC, 0, 34494, 292 },
+	{ 0x00189909u, DCM_VR_SQ, 0, 34523, 19 },
+	{ 0x0018990au, DCM_VR_UC, 0, 34564, 292 },
+	{ 0x0018990bu, DCM_VR_SQ, 0, 34589, 19 },
+	{ 0x0018990cu, DCM_VR_SQ, 0, 34619, 19 },
+	{ 0x0018990du, DCM_VR_SQ, 0, 34653, 19 },
+	{ 0x0018990eu, DCM_VR_SQ, 0, 34689, 19 },
+	{ 0x0018990fu, DCM_VR_UT, 0, 34717, 19 },
+	{ 0x00189910u, DCM_VR_UT, 0, 34745, 19 },
+	{ 0x00189911u, DCM_VR_SQ, 0, 34769, 19 },
+	{ 0x00189912u, DCM_VR_SQ, 0, 34798, 19 },
+	{ 0x00189913u, DCM_VR_SQ, 0, 34825, 19 },
+	{ 0x00189914u, DCM_VR_SQ, 0, 34857, 19 },
+	{ 0x00189915u, DCM_VR_US, 0, 34877, 19 },
+	{ 0x00189916u, DCM_VR_LO, 0, 34894, 19 },
+	{ 0x00189917u, DCM_VR_UT, 0, 34910, 19 },
+	{ 0x00189918u, DCM_VR_CS, 0, 34933, 19 },
+	{ 0x00189919u, DCM_VR_DT, 0, 34958, 19 },
+	{ 0x0018991au, DCM_VR_UT, 0, 34987, 19 },
+	{ 0x0018991bu, DCM_VR_SQ, 0, 35017, 19 },
+	{ 0x0018991cu, DCM_VR_SQ, 0, 35055, 19 },
+	{ 0x0018991du, DCM_VR_SQ, 0, 35085, 19 },
+	{ 0x0018991eu, DCM_VR_UI, 0, 35113, 19 },
+	{ 0x0018991fu, DCM_VR_SQ, 0, 35139, 19 },
+	{ 0x00189920u, DCM_VR_SQ, 0, 35187, 19 },
+	{ 0x00189921u, DCM_VR_US, 0, 35222, 19 },
+	{ 0x00189922u, DCM_VR_LO, 0, 35244, 19 },
+	{ 0x00189923u, DCM_VR_UT, 0, 35264, 19 },
+	{ 0x00189924u, DCM_VR_UT, 0, 35302, 19 },
+	{ 0x00189930u, DCM_VR_CS, 0, 35325, 19 },
+	{ 0x00189931u, DCM_VR_SQ, 0, 35343, 19 },
+	{ 0x00189932u, DCM_VR_SQ, 0, 35376, 19 },
+	{ 0x00189933u, DCM_VR_SQ, 0, 35407, 19 },
+	{ 0x00189934u, DCM_VR_SQ, 0, 35458, 19 },
+	{ 0x00189935u, DCM_VR_SQ, 0, 35496, 19 },
+	{ 0x00189936u, DCM_VR_SQ, 0, 35540, 19 },
+	{ 0x00189937u, DCM_VR_LO, 0, 35571, 19 },
+	{ 0x00189938u, DCM_VR_US, 0, 35598, 292 },
+	{ 0x00189939u, DCM_VR_US, 0, 35637, 292 },
+	{ 0x0018993au, DCM_VR_US, 0, 35665, 292 },
+	{ 0x0018993bu, DCM_VR_SQ, 0, 35707, 19 },
+	{ 0x0018993cu, DCM_VR_SQ, 0, 35743, 19 },
+	{ 0x0018993du, DCM_VR_SQ, 0, 35777, 19 },
+	{ 0x0018993eu, DCM_VR_SQ, 0, 35809, 19 },
+	{ 0x00189941u, DCM_VR_UT, 0, 35852, 19 },
+	{ 0x00189942u, DCM_VR_FD, 0, 35875, 19 },
+	{ 0x00189943u, DCM_VR_FD, 0, 35902, 19 },
+	{ 0x00189944u, DCM_VR_CS, 0, 35925, 19 },
+	{ 0x00189945u, DCM_VR_FD, 0, 35946, 19 },
+	{ 0x00189946u, DCM_VR_FD, 0, 35964, 19 },
+	{ 0x00189947u, DCM_VR_CS, 0, 35982, 19 },
+	{ 0x0018a001u, DCM_VR_SQ, 0, 36013, 19 },
+	{ 0x0018a002u, DCM_VR_DT, 0, 36043, 19 },
+	{ 0x0018a003u, DCM_VR_ST, 0, 36064, 19 },
+	{ 0x0020000du, DCM_VR_UI, 0, 36088, 19 },
+	{ 0x0020000eu, DCM_VR_UI, 0, 36105, 19 },
+	{ 0x00200010u, DCM_VR_SH, 0, 36123, 19 },
+	{ 0x00200011u, DCM_VR_IS, 0, 36131, 19 },
+	{ 0x00200012u, DCM_VR_IS, 0, 36144, 19 },
+	{ 0x00200013u, DCM_VR_IS, 0, 36162, 19 },
+	{ 0x00200014u, DCM_VR_IS, DCM_DICT_RETIRED, 36177, 19 },
+	{ 0x00200015u, DCM_VR_IS, DCM_DICT_RETIRED, 36191, 19 },
+	{ 0x00200016u, DCM_VR_IS, DCM_DICT_RETIRED, 36203, 19 },
+	{ 0x00200017u, DCM_VR_IS, DCM_DICT_RETIRED, 36218, 19 },
+	{ 0x00200018u, DCM_VR_IS, DCM_DICT_RETIRED, 36233, 19 },
+	{ 0x00200019u, DCM_VR_IS, 0, 36245, 19 },
+	{ 0x00200020u, DCM_VR_CS, 0, 36256, 5292 },
+	{ 0x00200022u, DCM_VR_IS, DCM_DICT_RETIRED, 36275, 19 },
+	{ 0x00200024u, DCM_VR_IS, DCM_DICT_RETIRED, 36289, 19 },
+	{ 0x00200026u, DCM_VR_IS, DCM_DICT_RETIRED, 36301, 19 },
+	{ 0x00200027u, DCM_VR_LO, 0, 36311, 19 },
+	{ 0x00200030u, DCM_VR_DS, DCM_DICT_RETIRED, 36324, 7409 },
+	{ 0x00200032u, DCM_VR_DS, 0, 36338, 7409 },
+	{ 0x00200035u, DCM_VR_DS, DCM_DICT_RETIRED, 36359, 21854 },
+	{ 0x00200037u, DCM_VR_DS, 0, 36376, 21854 },
+	{ 0x00200050u, DCM_VR_DS, DCM_DICT_RETIRED, 36400, 19 },
+	{ 0x00200052u, DCM_VR_UI, 0, 36409, 19 },
+	{ 0x00200060u, DCM_VR_CS, 0, 36429, 19 },
+	{ 0x00200062u, DCM_VR_CS, 0, 36440, 19 },
+	{ 0x00200070u, DCM_VR_LO, DCM_DICT_RETIRED, 36456, 19 },
+	{ 0x00200080u, DCM_VR_CS, DCM_DICT_RETIRED, 36474, 292 },
+	{ 0x002000aau, DCM_VR_IS, DCM_DICT_RETIRED, 36487, 19 },
+	{ 0x00200100u, DCM_VR_IS, 0, 36500, 19 },
+	{ 0x00200105u, DCM_VR_IS, 0, 36527, 19 },
+	{ 0x00200110u, DCM_VR_DS, 0, 36553, 19 },
+	{ 0x00200200u, DCM_VR_UI, 0, 36572, 19 },
+	{ 0x00200242u, DCM_VR_UI, 0, 36607, 19 },
+	{ 0x00201000u, DCM_VR_IS, DCM_DICT_RETIRED, 36643, 19 },
+	{ 0x00201001u, DCM_VR_IS, DCM_DICT_RETIRED, 36657, 19 },
+	{ 0x00201002u, DCM_VR_IS, 0, 36678, 19 },
+	{ 0x00201003u, DCM_VR_IS, DCM_DICT_RETIRED, 36698, 19 },
+	{ 0x00201004u, DCM_VR_IS, DCM_DICT_RETIRED, 36713, 19 },
+	{ 0x00201005u, DCM_VR_IS, DCM_DICT_RETIRED, 36733, 19 },
+	{ 0x00201020u, DCM_VR_LO, DCM_DICT_RETIRED, 36747, 292 },
+	{ 0x0020103fu, DCM_VR_LO, 0, 36757, 19 },
+	{ 0x00201040u, DCM_VR_LO, 0, 36790, 19 },
+	{ 0x00201041u, DCM_VR_DS, 0, 36817, 19 },
+	{ 0x00201070u, DCM_VR_IS, DCM_DICT_RETIRED, 36831, 292 },
+	{ 0x00201200u, DCM_VR_IS, 0, 36849, 19 },
+	{ 0x00201202u, DCM_VR_IS, 0, 36879, 19 },
+	{ 0x00201204u, DCM_VR_IS, 0, 36908, 19 },
+	{ 0x00201206u, DCM_VR_IS, 0, 36940, 19 },
+	{ 0x00201208u, DCM_VR_IS, 0, 36967, 19 },
+	{ 0x00201209u, DCM_VR_IS, 0, 36997, 19 },
+	{ 0x00203401u, DCM_VR_CS, DCM_DICT_RETIRED, 37028, 19 },
+	{ 0x00203402u, DCM_VR_CS, DCM_DICT_RETIRED, 37046, 19 },
+	{ 0x00203403u, DCM_VR_DA, DCM_DICT_RETIRED, 37062, 19 },
+	{ 0x00203404u, DCM_VR_LO, DCM_DICT_RETIRED, 37080, 19 },
+	{ 0x00203405u, DCM_VR_TM, DCM_DICT_RETIRED, 37108, 19 },
+	{ 0x00203406u, DCM_VR_LO, DCM_DICT_RETIRED, 37126, 19 },
+	{ 0x00204000u, DCM_VR_LT, 0, 37151, 19 },
+	{ 0x00205000u, DCM_VR_AT, DCM_DICT_RETIRED, 37165, 292 },
+	{ 0x00205002u, DCM_VR_LO, DCM_DICT_RETIRED, 37193, 292 },
+	{ 0x00209056u, DCM_VR_SH, 0, 37233, 19 },
+	{ 0x00209057u, DCM_VR_UL, 0, 37241, 19 },
+	{ 0x00209071u, DCM_VR_SQ, 0, 37263, 19 },
+	{ 0x00209072u, DCM_VR_CS, 0, 37284, 19 },
+	{ 0x00209111u, DCM_VR_SQ, 0, 37300, 19 },
+	{ 0x00209113u, DCM_VR_SQ, 0, 37321, 19 },
+	{ 0x00209116u, DCM_VR_SQ, 0, 37343, 19 },
+	{ 0x00209128u, DCM_VR_UL, 0, 37368, 19 },
+	{ 0x00209153u, DCM_VR_FD, 0, 37390, 19 },
+	{ 0x00209154u, DCM_VR_FL, 0, 37421, 19 },
+	{ 0x00209155u, DCM_VR_FL, 0, 37459, 19 },
+	{ 0x00209156u, DCM_VR_US, 0, 37496, 19 },
+	{ 0x00209157u, DCM_VR_UL, 0, 37519, 292 },
+	{ 0x00209158u, DCM_VR_LT, 0, 37540, 19 },
+	{ 0x00209161u, DCM_VR_UI, 0, 37554, 19 },
+	{ 0x00209162u, DCM_VR_US, 0, 37571, 19 },
+	{ 0x00209163u, DCM_VR_US, 0, 37593, 19 },
+	{ 0x00209164u, DCM_VR_UI, 0, 37620, 19 },
+	{ 0x00209165u, DCM_VR_AT, 0, 37645, 19 },
+	{ 0x00209167u, DCM_VR_AT, 0, 37667, 19 },
+	{ 0x00209170u, DCM_VR_SQ, 0, 37690, 19 },
+	{ 0x00209171u, DCM_VR_SQ, 0, 37734, 19 },
+	{ 0x00209172u, DCM_VR_SQ, 0, 37780, 19 },
+	{ 0x00209213u, DCM_VR_LO, 0, 37815, 19 },
+	{ 0x00209221u, DCM_VR_SQ, 0, 37844, 19 },
+	{ 0x00209222u, DCM_VR_SQ, 0, 37874, 19 },
+	{ 0x00209228u, DCM_VR_UL, 0, 37897, 19 },
+	{ 0x00209238u, DCM_VR_LO, 0, 37928, 19 },
+	{ 0x00209241u, DCM_VR_FL, 0, 37958, 19 },
+	{ 0x00209245u, DCM_VR_FL, 0, 37990, 19 },
+	{ 0x00209246u, DCM_VR_FL, 0, 38026, 19 },
+	{ 0x00209247u, DCM_VR_CS, 0, 38055, 19 },
+	{ 0x00209248u, DCM_VR_FL, 0, 38080, 19 },
+	{ 0x00209249u, DCM_VR_CS, 0, 38107, 19 },
+	{ 0x00209250u, DCM_VR_CS, 0, 38130, 19 },
+	{ 0x00209251u, DCM_VR_FD, 0, 38153, 19 },
+	{ 0x00209252u, DCM_VR_FD, 0, 38175, 19 },
+	{ 0x00209253u, DCM_VR_SQ, 0, 38205, 19 },
+	{ 0x00209254u, DCM_VR_FD, 0, 38240, 19 },
+	{ 0x00209255u, DCM_VR_FD, 0, 38264, 19 },
+	{ 0x00209256u, DCM_VR_FD, 0, 38299, 19 },
+	{ 0x00209257u, DCM_VR_FD, 0, 38332, 19 },
+	{ 0x00209301u, DCM_VR_FD, 0, 38366, 7409 },
+	{ 0x00209302u, DCM_VR_FD, 0, 38386, 21854 },
+	{ 0x00209307u, DCM_VR_CS, 0, 38409, 19 },
+	{ 0x00209308u, DCM_VR_FD, 0, 38439, 7409 },
+	{ 0x00209309u, DCM_VR_FD, 0, 38452, 38484 },
+	{ 0x0020930au, DCM_VR_FD, 0, 38487, 38484 },
+	{ 0x0020930bu, DCM_VR_CS, 0, 38514, 19 },
+	{ 0x0020930cu, DCM_VR_CS, 0, 38545, 19 },
+	{ 0x0020930du, DCM_VR_FD, 0, 38575, 19 },
+	{ 0x0020930eu, DCM_VR_SQ, 0, 38602, 19 },
+	{ 0x0020930fu, DCM_VR_SQ, 0, 38630, 19 },
+	{ 0x00209310u, DCM_VR_SQ, 0, 38661, 19 },
+	{ 0x00209311u, DCM_VR_CS, 0, 38686, 19 },
+	{ 0x00209312u, DCM_VR_UI, 0, 38712, 19 },
+	{ 0x00209313u, DCM_VR_UI, 0, 38738, 19 },
+	{ 0x00209421u, DCM_VR_LO, 0, 38763, 19 },
+	{ 0x00209450u, DCM_VR_SQ, 0, 38789, 19 },
+	{ 0x00209453u, DCM_VR_LO, 0, 38823, 19 },
+	{ 0x00209518u, DCM_VR_US, 0, 38834, 292 },
+	{ 0x00209529u, DCM_VR_SQ, 0, 38851, 19 },
+	{ 0x00209536u, DCM_VR_US, 0, 38893, 19 },
+	{ 0x00220001u, DCM_VR_US, 0, 38913, 19 },
+	{ 0x00220002u, DCM_VR_US, 0, 38950, 5292 },
+	{ 0x00220003u, DCM_VR_US, 0, 38974, 19 },
+	{ 0x00220004u, DCM_VR_US, 0, 39011, 5292 },
+	{ 0x00220005u, DCM_VR_CS, 0, 39035, 19 },
+	{ 0x00220006u, DCM_VR_SQ, 0, 39063, 19 },
+	{ 0x00220007u, DCM_VR_FL, 0, 39101, 19 },
+	{ 0x00220008u, DCM_VR_FL, 0, 39120, 19 },
+	{ 0x00220009u, DCM_VR_FL, 0, 39138, 19 },
+	{ 0x0022000au, DCM_VR_FL, 0, 39151, 19 },
+	{ 0x0022000bu, DCM_VR_FL, 0, 39175, 19 },
+	{ 0x0022000cu, DCM_VR_FL, 0, 39195, 19 },
+	{ 0x0022000du, DCM_VR_CS, 0, 39217, 19 },
+	{ 0x0022000eu, DCM_VR_FL, 0, 39230, 19 },
+	{ 0x00220010u, DCM_VR_FL, 0, 39247, 19 },
+	{ 0x00220011u, DCM_VR_FL, 0, 39267, 19 },
+	{ 0x00220012u, DCM_VR_FL, 0, 39294, 19 },
+	{ 0x00220013u, DCM_VR_FL, 0, 39322, 19 },
+	{ 0x00220014u, DCM_VR_FL, 0, 39348, 19 },
+	{ 0x00220015u, DCM_VR_SQ, 0, 39363, 19 },
+	{ 0x00220016u, DCM_VR_SQ, 0, 39397, 19 },
+	{ 0x00220017u, DCM_VR_SQ, 0, 39426, 19 },
+	{ 0x00220018u, DCM_VR_SQ, 0, 39463, 19 },
+	{ 0x00220019u, DCM_VR_SQ, 0, 39500, 19 },
+	{ 0x0022001au, DCM_VR_SQ, 0, 39519, 19 },
+	{ 0x0022001bu, DCM_VR_SQ, 0, 39550, 19 },
+	{ 0x0022001cu, DCM_VR_SQ, 0, 39574, 19 },
+	{ 0x0022001du, DCM_VR_SQ, 0, 39601, 19 },
+	{ 0x0022001eu, DCM_VR_FL, 0, 39635, 19 },
+	{ 0x00220020u, DCM_VR_SQ, 0, 39653, 19 },
+	{ 0x00220021u, DCM_VR_SQ, 0, 39673, 19 },
+	{ 0x00220022u, DCM_VR_SQ, 0, 39691, 19 },
+	{ 0x00220028u, DCM_VR_CS, 0, 39710, 19 },
+	{ 0x00220030u, DCM_VR_FL, 0, 39729, 19 },
+	{ 0x00220031u, DCM_VR_SQ, 0, 39749, 19 },
+	{ 0x00220032u, DCM_VR_FL, 0, 39781, 20406 },
+	{ 0x00220035u, DCM_VR_FL, 0, 39802, 19 },
+	{ 0x00220036u, DCM_VR_FL, 0, 39825, 19 },
+	{ 0x00220037u, DCM_VR_FL, 0, 39848, 19 },
+	{ 0x00220038u, DCM_VR_FL, 0, 39875, 19 },
+	{ 0x00220039u, DCM_VR_CS, 0, 39902, 19 },
+	{ 0x00220041u, DCM_VR_FL, 0, 39929, 19 },
+	{ 0x00220042u, DCM_VR_SQ, 0, 39952, 19 },
+	{ 0x00220048u, DCM_VR_FL, 0, 39993, 19 },
+	{ 0x00220049u, DCM_VR_FL, 0, 40021, 19 },
+	{ 0x0022004eu, DCM_VR_DS, 0, 40049, 19 },
+	{ 0x00220055u, DCM_VR_FL, 0, 40077, 19 },
+	{ 0x00220056u, DCM_VR_FL, 0, 40100, 19 },
+	{ 0x00220057u, DCM_VR_FL, 0, 40118, 19 },
+	{ 0x00220058u, DCM_VR_SQ, 0, 40140, 19 },
+	{ 0x00221007u, DCM_VR_SQ, 0, 40163, 19 },
+	{ 0x00221008u, DCM_VR_SQ, 0, 40207, 19 },
+	{ 0x00221009u, DCM_VR_CS, 0, 40250, 19 },
+	{ 0x00221010u, DCM_VR_CS, 0, 40288, 19 },
+	{ 0x00221012u, DCM_VR_SQ, 0, 40326, 19 },
+	{ 0x00221019u, DCM_VR_FL, 0, 40356, 19 },
+	{ 0x00221024u, DCM_VR_SQ, 0, 40378, 19 },
+	{ 0x00221025u, DCM_VR_SQ, 0, 40401, 19 },
+	{ 0x00221028u, DCM_VR_SQ, 0, 40428, 19 },
+	{ 0x00221029u, DCM_VR_LO, 0, 40451, 19 },
+	{ 0x00221033u, DCM_VR_FL, 0, 40468, 19 },
+	{ 0x00221035u, DCM_VR_SQ, 0, 40485, 19 },
+	{ 0x00221036u, DCM_VR_SQ, 0, 40527, 19 },
+	{ 0x00221037u, DCM_VR_FL, 0, 40563, 19 },
+	{ 0x00221039u, DCM_VR_CS, 0, 40580, 19 },
+	{ 0x00221040u, DCM_VR_SQ, 0, 40608, 19 },
+	{ 0x00221044u, DCM_VR_SQ, 0, 40642, 19 },
+	{ 0x00221045u, DCM_VR_SQ, 0, 40681, 19 },
+	{ 0x00221046u, DCM_VR_CS, 0, 40718, 19 },
+	{ 0x00221047u, DCM_VR_SQ, 0, 40742, 19 },
+	{ 0x00221048u, DCM_VR_SQ, 0, 40764, 19 },
+	{ 0x00221049u, DCM_VR_CS, 0, 40792, 19 },
+	{ 0x0022104au, DCM_VR_SQ, 0, 40819, 19 },
+	{ 0x0022104bu, DCM_VR_SQ, 0, 40859, 19 },
+	{ 0x00221050u, DCM_VR_SQ, 0, 40905, 19 },
+	{ 0x00221053u, DCM_VR_FL, 0, 40947, 19 },
+	{ 0x00221054u, DCM_VR_FL, 0, 40956, 19 },
+	{ 0x00221059u, DCM_VR_FL, 0, 40981, 19 },
+	{ 0x00221065u, DCM_VR_LO, 0, 41011, 19 },
+	{ 0x00221066u, DCM_VR_LO, 0, 41033, 19 },
+	{ 0x00221090u, DCM_VR_SQ, 0, 41059, 19 },
+	{ 0x00221092u, DCM_VR_SQ, 0, 41076, 19 },
+	{ 0x00221093u, DCM_VR_LO, 0, 41097, 19 },
+	{ 0x00221094u, DCM_VR_LO, DCM_DICT_RETIRED, 41113, 19 },
+	{ 0x00221095u, DCM_VR_LO, 0, 41137, 19 },
+	{ 0x00221096u, DCM_VR_SQ, 0, 41149, 19 },
+	{ 0x00221097u, DCM_VR_LO, 0, 41188, 19 },
+	{ 0x00221100u, DCM_VR_SQ, 0, 41206, 19 },
+	{ 0x00221101u, DCM_VR_SQ, 0, 41252, 19 },
+	{ 0x00221103u, DCM_VR_SQ, 0, 41309, 19 },
+	{ 0x00221121u, DCM_VR_FL, 0, 41360, 19 },
+	{ 0x00221122u, DCM_VR_FL, 0, 41387, 19 },
+	{ 0x00221125u, DCM_VR_SQ, 0, 41420, 19 },
+	{ 0x00221127u, DCM_VR_SQ, 0, 41463, 19 },
+	{ 0x00221128u, DCM_VR_SQ, 0, 41485, 19 },
+	{ 0x0022112au, DCM_VR_SQ, 0, 41514, 19 },
+	{ 0x0022112bu, DCM_VR_CS, 0, 41541, 19 },
+	{ 0x0022112cu, DCM_VR_LT, 0, 41564, 19 },
+	{ 0x00221130u, DCM_VR_FL, 0, 41583, 19 },
+	{ 0x00221131u, DCM_VR_FL, 0, 41597, 19 },
+	{ 0x00221132u, DCM_VR_SQ, 0, 41618, 19 },
+	{ 0x00221133u, DCM_VR_SQ, 0, 41656, 19 },
+	{ 0x00221134u, DCM_VR_SQ, 0, 41701, 19 },
+	{ 0x00221135u, DCM_VR_SQ, 0, 41740, 19 },
+	{ 0x00221140u, DCM_VR_CS, 0, 41783, 19 },
+	{ 0x00221150u, DCM_VR_SQ, 0, 41824, 19 },
+	{ 0x00221153u, DCM_VR_SQ, DCM_DICT_RETIRED, 41868, 19 },
+	{ 0x00221155u, DCM_VR_FL, 0, 41919, 19 },
+	{ 0x00221159u, DCM_VR_LO, 0, 41938, 19 },
+	{ 0x00221210u, DCM_VR_SQ, 0, 41981, 19 },
+	{ 0x00221211u, DCM_VR_SQ, 0, 42034, 19 },
+	{ 0x00221212u, DCM_VR_SQ, 0, 42091, 19 },
+	{ 0x00221220u, DCM_VR_SQ, 0, 42148, 19 },
+	{ 0x00221225u, DCM_VR_SQ, 0, 42200, 19 },
+	{ 0x00221230u, DCM_VR_SQ, 0, 42249, 19 },
+	{ 0x00221250u, DCM_VR_SQ, 0, 42297, 19 },
+	{ 0x00221255u, DCM_VR_SQ, 0, 42346, 19 },
+	{ 0x00221257u, DCM_VR_SQ, 0, 42391, 19 },
+	{ 0x00221260u, DCM_VR_SQ, 0, 42438, 19 },
+	{ 0x00221262u, DCM_VR_SQ, 0, 42481, 19 },
+	{ 0x00221265u, DCM_VR_SQ, DCM_DICT_RETIRED, 42524, 19 },
+	{ 0x00221273u, DCM_VR_LO, DCM_DICT_RETIRED, 42575, 19 },
+	{ 0x00221300u, DCM_VR_SQ, 0, 42625, 19 },
+	{ 0x00221310u, DCM_VR_SQ, 0, 42669, 19 },
+	{ 0x00221330u, DCM_VR_SQ, 0, 42712, 19 },
+	{ 0x00221415u, DCM_VR_CS, 0, 42770, 19 },
+	{ 0x00221420u, DCM_VR_SQ, 0, 42798, 19 },
+	{ 0x00221423u, DCM_VR_SQ, 0, 42828, 19 },
+	{ 0x00221436u, DCM_VR_SQ, 0, 42863, 19 },
+	{ 0x00221443u, DCM_VR_SQ, 0, 42902, 19 },
+	{ 0x00221445u, DCM_VR_SQ, 0, 42944, 19 },
+	{ 0x00221450u, DCM_VR_SQ, 0, 42983, 19 },
+	{ 0x00221452u, DCM_VR_US, DCM_DICT_XS, 43023, 19 },
+	{ 0x00221454u, DCM_VR_LO, 0, 43040, 19 },
+	{ 0x00221458u, DCM_VR_SQ, 0, 43069, 19 },
+	{ 0x00221460u, DCM_VR_FL, 0, 43116, 19 },
+	{ 0x00221463u, DCM_VR_FL, 0, 43161, 5292 },
+	{ 0x00221465u, DCM_VR_SQ, 0, 43193, 19 },
+	{ 0x00221466u, DCM_VR_CS, 0, 43225, 19 },
+	{ 0x00221467u, DCM_VR_FL, 0, 43250, 5292 },
+	{ 0x00221468u, DCM_VR_FL, 0, 43287, 5292 },
+	{ 0x00221470u, DCM_VR_SQ, 0, 43328, 19 },
+	{ 0x00221472u, DCM_VR_SQ, 0, 43372, 19 },
+	{ 0x00221512u, DCM_VR_SQ, 0, 43402, 19 },
+	{ 0x00221513u, DCM_VR_SQ, 0, 43435, 19 },
+	{ 0x00221515u, DCM_VR_CS, 0, 43467, 19 },
+	{ 0x00221517u, DCM_VR_FL, 0, 43495, 19 },
+	{ 0x00221518u, DCM_VR_SQ, 0, 43509, 19 },
+	{ 0x00221525u, DCM_VR_SQ, 0, 43553, 19 },
+	{ 0x00221526u, DCM_VR_SQ, 0, 43605, 19 },
+	{ 0x00221527u, DCM_VR_FL, 0, 43660, 19 },
+	{ 0x00221528u, DCM_VR_FL, 0, 43713, 19 },
+	{ 0x00221529u, DCM_VR_FL, 0, 43746, 19 },
+	{ 0x00221530u, DCM_VR_UL, 0, 43779, 19 },
+	{ 0x00221531u, DCM_VR_OF, 0, 43797, 19 },
+	{ 0x00221612u, DCM_VR_SQ, 0, 43837, 19 },
+	{ 0x00221615u, DCM_VR_SQ, 0, 43865, 19 },
+	{ 0x00221616u, DCM_VR_LO, 0, 43897, 19 },
+	{ 0x00221618u, DCM_VR_SQ, 0, 43928, 19 },
+	{ 0x00221620u, DCM_VR_SQ, 0, 43956, 19 },
+	{ 0x00221622u, DCM_VR_CS, 0, 44000, 19 },
+	{ 0x00221624u, DCM_VR_FL, 0, 44035, 19 },
+	{ 0x00221626u, DCM_VR_FL, 0, 44079, 19 },
+	{ 0x00221628u, DCM_VR_SQ, 0, 44123, 19 },
+	{ 0x00221630u, DCM_VR_DS, 0, 44166, 19 },
+	{ 0x00221640u, DCM_VR_SQ, 0, 44183, 19 },
+	{ 0x00221642u, DCM_VR_UL, 0, 44229, 19 },
+	{ 0x00221643u, DCM_VR_FL, 0, 44252, 19 },
+	{ 0x00221644u, DCM_VR_FL, 0, 44271, 19 },
+	{ 0x00221645u, DCM_VR_FL, 0, 44297, 19 },
+	{ 0x00221646u, DCM_VR_FL, 0, 44312, 292 },
+	{ 0x00221649u, DCM_VR_FL, 0, 44333, 19 },
+	{ 0x00221650u, DCM_VR_FL, 0, 44343, 19 },
+	{ 0x00221658u, DCM_VR_UL, 0, 44353, 19 },
+	{ 0x00240010u, DCM_VR_FL, 0, 44377, 19 },
+	{ 0x00240011u, DCM_VR_FL, 0, 44405, 19 },
+	{ 0x00240012u, DCM_VR_CS, 0, 44431, 19 },
+	{ 0x00240016u, DCM_VR_SQ, 0, 44448, 19 },
+	{ 0x00240018u, DCM_VR_FL, 0, 44478, 19 },
+	{ 0x00240020u, DCM_VR_FL, 0, 44503, 19 },
+	{ 0x00240021u, DCM_VR_SQ, 0, 44523, 19 },
+	{ 0x00240024u, DCM_VR_SQ, 0, 44549, 19 },
+	{ 0x00240025u, DCM_VR_FL, 0, 44589, 19 },
+	{ 0x00240028u, DCM_VR_FL, 0, 44602, 19 },
+	{ 0x00240032u, DCM_VR_SQ, 0, 44627, 19 },
+	{ 0x00240033u, DCM_VR_SQ, 0, 44644, 19 },
+	{ 0x00240034u, DCM_VR_SQ, 0, 44675, 19 },
+	{ 0x00240035u, DCM_VR_US, 0, 44705, 19 },
+	{ 0x00240036u, DCM_VR_US, 0, 44729, 19 },
+	{ 0x00240037u, DCM_VR_CS, 0, 44763, 19 },
+	{ 0x00240038u, DCM_VR_US, 0, 44794, 19 },
+	{ 0x00240039u, DCM_VR_CS, 0, 44816, 19 },
+	{ 0x00240040u, DCM_VR_CS, 0, 44848, 19 },
+	{ 0x00240042u, DCM_VR_US, 0, 44872, 19 },
+	{ 0x00240044u, DCM_VR_LT, 0, 44897, 19 },
+	{ 0x00240045u, DCM_VR_CS, 0, 44939, 19 },
+	{ 0x00240046u, DCM_VR_FL, 0, 44966, 19 },
+	{ 0x00240048u, DCM_VR_US, 0, 44989, 19 },
+	{ 0x00240050u, DCM_VR_US, 0, 45017, 19 },
+	{ 0x00240051u, DCM_VR_CS, 0, 45040, 19 },
+	{ 0x00240052u, DCM_VR_CS, 0, 45072, 19 },
+	{ 0x00240053u, DCM_VR_CS, 0, 45096, 19 },
+	{ 0x00240054u, DCM_VR_FL, 0, 45123, 19 },
+	{ 0x00240055u, DCM_VR_CS, 0, 45146, 19 },
+	{ 0x00240056u, DCM_VR_US, 0, 45166, 19 },
+	{ 0x00240057u, DCM_VR_CS, 0, 45194, 19 },
+	{ 0x00240058u, DCM_VR_SQ, 0, 45219, 19 },
+	{ 0x00240059u, DCM_VR_CS, 0, 45244, 19 },
+	{ 0x00240060u, DCM_VR_US, 0, 45282, 19 },
+	{ 0x00240061u, DCM_VR_CS, 0, 45305, 19 },
+	{ 0x00240062u, DCM_VR_CS, 0, 45337, 19 },
+	{ 0x00240063u, DCM_VR_CS, 0, 45361, 19 },
+	{ 0x00240064u, DCM_VR_SQ, 0, 45388, 19 },
+	{ 0x00240065u, DCM_VR_SQ, 0, 45411, 19 },
+	{ 0x00240066u, DCM_VR_FL, 0, 45461, 19 },
+	{ 0x00240067u, DCM_VR_SQ, 0, 45487, 19 },
+	{ 0x00240068u, DCM_VR_FL, 0, 45542, 19 },
+	{ 0x00240069u, DCM_VR_LO, 0, 45571, 19 },
+	{ 0x00240070u, DCM_VR_FL, 0, 45599, 19 },
+	{ 0x00240071u, DCM_VR_FL, 0, 45626, 19 },
+	{ 0x00240072u, DCM_VR_CS, 0, 45653, 19 },
+	{ 0x00240073u, DCM_VR_FL, 0, 45690, 19 },
+	{ 0x00240074u, DCM_VR_CS, 0, 45720, 19 },
+	{ 0x00240075u, DCM_VR_FL, 0, 45751, 19 },
+	{ 0x00240076u, DCM_VR_CS, 0, 45772, 19 },
+	{ 0x00240077u, DCM_VR_FL, 0, 45814, 19 },
+	{ 0x00240078u, DCM_VR_CS, 0, 45846, 19 },
+	{ 0x00240079u, DCM_VR_FL, 0, 45894, 19 },
+	{ 0x00240080u, DCM_VR_CS, 0, 45932, 19 },
+	{ 0x00240081u, DCM_VR_FL, 0, 45991, 19 },
+	{ 0x00240083u, DCM_VR_SQ, 0, 46040, 19 },
+	{ 0x00240085u, DCM_VR_SQ, 0, 46075, 19 },
+	{ 0x00240086u, DCM_VR_CS, 0, 46113, 19 },
+	{ 0x00240087u, DCM_VR_FL, 0, 46139, 19 },
+	{ 0x00240088u, DCM_VR_FL, 0, 46157, 19 },
+	{ 0x00240089u, DCM_VR_SQ, 0, 46181, 19 },
+	{ 0x00240090u, DCM_VR_FL, 0, 46210, 19 },
+	{ 0x00240091u, DCM_VR_FL, 0, 46242, 19 },
+	{ 0x00240092u, DCM_VR_FL, 0, 46274, 19 },
+	{ 0x00240093u, DCM_VR_CS, 0, 46312, 19 },
+	{ 0x00240094u, DCM_VR_FL, 0, 46328, 19 },
+	{ 0x00240095u, DCM_VR_CS, 0, 46345, 19 },
+	{ 0x00240096u, DCM_VR_FL, 0, 46364, 19 },
+	{ 0x00240097u, DCM_VR_SQ, 0, 46387, 19 },
+	{ 0x00240098u, DCM_VR_FL, 0, 46423, 19 },
+	{ 0x00240100u, DCM_VR_FL, 0, 46440, 19 },
+	{ 0x00240102u, DCM_VR_CS, 0, 46489, 19 },
+	{ 0x00240103u, DCM_VR_FL, 0, 46540, 19 },
+	{ 0x00240104u, DCM_VR_FL, 0, 46592, 19 },
+	{ 0x00240105u, DCM_VR_FL, 0, 46655, 19 },
+	{ 0x00240106u, DCM_VR_CS, 0, 46679, 19 },
+	{ 0x00240107u, DCM_VR_FL, 0, 46698, 19 },
+	{ 0x00240108u, DCM_VR_FL, 0, 46719, 19 },
+	{ 0x00240110u, DCM_VR_SQ, 0, 46740, 19 },
+	{ 0x00240112u, DCM_VR_SQ, 0, 46772, 19 },
+	{ 0x00240113u, DCM_VR_CS, 0, 46814, 19 },
+	{ 0x00240114u, DCM_VR_SQ, 0, 46836, 19 },
+	{ 0x00240115u, DCM_VR_SQ, 0, 46888, 19 },
+	{ 0x00240117u, DCM_VR_CS, 0, 46941, 19 },
+	{ 0x00240118u, DCM_VR_FL, 0, 46970, 19 },
+	{ 0x00240120u, DCM_VR_CS, 0, 46998, 19 },
+	{ 0x00240122u, DCM_VR_SQ, 0, 47024, 19 },
+	{ 0x00240124u, DCM_VR_CS, 0, 47058, 19 },
+	{ 0x00240126u, DCM_VR_FL, 0, 47080, 19 },
+	{ 0x00240202u, DCM_VR_LO, 0, 47103, 19 },
+	{ 0x00240306u, DCM_VR_LO, 0, 47119, 19 },
+	{ 0x00240307u, DCM_VR_LO, 0, 47131, 19 },
+	{ 0x00240308u, DCM_VR_LO, 0, 47146, 19 },
+	{ 0x00240309u, DCM_VR_LO, 0, 47160, 19 },
+	{ 0x00240317u, DCM_VR_SQ, 0, 47179, 19 },
+	{ 0x00240320u, DCM_VR_SQ, 0, 47225, 19 },
+	{ 0x00240325u, DCM_VR_SQ, 0, 47263, 19 },
+	{ 0x00240338u, DCM_VR_CS, 0, 47287, 19 },
+	{ 0x00240341u, DCM_VR_FL, 0, 47304, 19 },
+	{ 0x00240344u, DCM_VR_SQ, 0, 47321, 19 },
+	{ 0x00280002u, DCM_VR_US, 0, 47346, 19 },
+	{ 0x00280003u, DCM_VR_US, 0, 47362, 19 },
+	{ 0x00280004u, DCM_VR_CS, 0, 47382, 19 },
+	{ 0x00280005u, DCM_VR_US, DCM_DICT_RETIRED, 47408, 19 },
+	{ 0x00280006u, DCM_VR_US, 0, 47424, 19 },
+	{ 0x00280008u, DCM_VR_IS, 0, 47444, 19 },
+	{ 0x00280009u, DCM_VR_AT, 0, 47459, 292 },
+	{ 0x0028000au, DCM_VR_AT, 0, 47481, 292 },
+	{ 0x00280010u, DCM_VR_US, 0, 47503, 19 },
+	{ 0x00280011u, DCM_VR_US, 0, 47508, 19 },
+	{ 0x00280012u, DCM_VR_US, DCM_DICT_RETIRED, 47516, 19 },
+	{ 0x00280014u, DCM_VR_US, 0, 47523, 19 },
+	{ 0x00280030u, DCM_VR_DS, 0, 47550, 5292 },
+	{ 0x00280031u, DCM_VR_DS, 0, 47563, 5292 },
+	{ 0x00280032u, DCM_VR_DS, 0, 47574, 5292 },
+	{ 0x00280034u, DCM_VR_IS, 0, 47585, 5292 },
+	{ 0x00280040u, DCM_VR_CS, DCM_DICT_RETIRED, 47602, 19 },
+	{ 0x00280050u, DCM_VR_LO, DCM_DICT_RETIRED, 47614, 292 },
+	{ 0x00280051u, DCM_VR_CS, 0, 47631, 292 },
+	{ 0x0028005fu, DCM_VR_LO, DCM_DICT_RETIRED, 47646, 19 },
+	{ 0x00280060u, DCM_VR_CS, DCM_DICT_RETIRED, 47673, 19 },
+	{ 0x00280061u, DCM_VR_SH, DCM_DICT_RETIRED, 47689, 19 },
+	{ 0x00280062u, DCM_VR_LO, DCM_DICT_RETIRED, 47711, 19 },
+	{ 0x00280063u, DCM_VR_SH, DCM_DICT_RETIRED, 47728, 19 },
+	{ 0x00280065u, DCM_VR_CS, DCM_DICT_RETIRED, 47751, 292 },
+	{ 0x00280066u, DCM_VR_AT, DCM_DICT_RETIRED, 47771, 292 },
+	{ 0x00280068u, DCM_VR_US, DCM_DICT_RETIRED, 47795, 19 },
+	{ 0x00280069u, DCM_VR_US, DCM_DICT_RETIRED, 47810, 19 },
+	{ 0x00280070u, DCM_VR_US, DCM_DICT_RETIRED, 47822, 292 },
+	{ 0x00280071u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, 47837, 19 },
+	{ 0x00280080u, DCM_VR_US, DCM_DICT_RETIRED, 47852, 19 },
+	{ 0x00280081u, DCM_VR_US, DCM_DICT_RETIRED, 47866, 19 },
+	{ 0x00280082u, DCM_VR_US, DCM_DICT_RETIRED, 47883, 292 },
+	{ 0x00280090u, DCM_VR_CS, DCM_DICT_RETIRED, 47902, 19 },
+	{ 0x00280091u, DCM_VR_US, DCM_DICT_RETIRED, 47916, 19 },
+	{ 0x00280092u, DCM_VR_US, DCM_DICT_RETIRED, 47926, 19 },
+	{ 0x00280093u, DCM_VR_US, DCM_DICT_RETIRED, 47939, 19 },
+	{ 0x00280094u, DCM_VR_US, DCM_DICT_RETIRED, 47950, 19 },
+	{ 0x00280100u, DCM_VR_US, 0, 47964, 19 },
+	{ 0x00280101u, DCM_VR_US, 0, 47978, 19 },
+	{ 0x00280102u, DCM_VR_US, 0, 47989, 19 },
+	{ 0x00280103u, DCM_VR_US, 0, 47997, 19 },
+	{ 0x00280104u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, 48017, 19 },
+	{ 0x00280105u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, 48041, 19 },
+	{ 0x00280106u, DCM_VR_US, DCM_DICT_XS, 48064, 19 },
+	{ 0x00280107u, DCM_VR_US, DCM_DICT_XS, 48088, 19 },
+	{ 0x00280108u, DCM_VR_US, DCM_DICT_XS, 48111, 19 },
+	{ 0x00280109u, DCM_VR_US, DCM_DICT_XS, 48138, 19 },
+	{ 0x00280110u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, 48164, 19 },
+	{ 0x00280111u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, 48195, 19 },
+	{ 0x00280120u, DCM_VR_US, DCM_DICT_XS, 48225, 19 },
+	{ 0x00280121u, DCM_VR_US, DCM_DICT_XS, 48243, 19 },
+	{ 0x00280122u, DCM_VR_FL, 0, 48266, 19 },
+	{ 0x00280123u, DCM_VR_FD, 0, 48289, 19 },
+	{ 0x00280124u, DCM_VR_FL, 0, 48318, 19 },
+	{ 0x00280125u, DCM_VR_FD, 0, 48346, 19 },
+	{ 0x00280200u, DCM_VR_US, DCM_DICT_RETIRED, 48380, 19 },
+	{ 0x00280300u, DCM_VR_CS, 0, 48394, 19 },
+	{ 0x00280301u, DCM_VR_CS, 0, 48414, 19 },
+	{ 0x00280302u, DCM_VR_CS, 0, 48433, 19 },
+	{ 0x00280303u, DCM_VR_CS, 0, 48460, 19 },
+	{ 0x00280304u, DCM_VR_UI, 0, 48500, 19 },
+	{ 0x00280400u, DCM_VR_LO, DCM_DICT_RETIRED, 48534, 19 },
+	{ 0x00280401u, DCM_VR_LO, DCM_DICT_RETIRED, 48549, 19 },
+	{ 0x00280402u, DCM_VR_US, DCM_DICT_RETIRED, 48572, 19 },
+	{ 0x00280403u, DCM_VR_LO, DCM_DICT_RETIRED, 48595, 292 },
+	{ 0x00280404u, DCM_VR_AT, DCM_DICT_RETIRED, 48620, 292 },
+	{ 0x00280410u, DCM_VR_US, DCM_DICT_RETIRED, 48642, 19 },
+	{ 0x00280411u, DCM_VR_US, DCM_DICT_RETIRED, 48670, 19 },
+	{ 0x00280412u, DCM_VR_LO, DCM_DICT_RETIRED, 48701, 292 },
+	{ 0x00280413u, DCM_VR_AT, DCM_DICT_RETIRED, 48719, 292 },
+	{ 0x00280700u, DCM_VR_LO, DCM_DICT_RETIRED, 48745, 19 },
+	{ 0x00280701u, DCM_VR_CS, DCM_DICT_RETIRED, 48754, 292 },
+	{ 0x00280702u, DCM_VR_AT, DCM_DICT_RETIRED, 48775, 292 },
+	{ 0x00280710u, DCM_VR_US, DCM_DICT_RETIRED, 48785, 19 },
+	{ 0x00280720u, DCM_VR_US, DCM_DICT_RETIRED, 48811, 19 },
+	{ 0x00280721u, DCM_VR_AT, DCM_DICT_RETIRED, 48832, 292 },
+	{ 0x00280722u, DCM_VR_US, DCM_DICT_RETIRED, 48849, 19 },
+	{ 0x00280730u, DCM_VR_US, DCM_DICT_RETIRED, 48864, 19 },
+	{ 0x00280740u, DCM_VR_US, DCM_DICT_RETIRED, 48882, 19 },
+	{ 0x00280800u, DCM_VR_CS, DCM_DICT_RETIRED, 48899, 292 },
+	{ 0x00280802u, DCM_VR_US, DCM_DICT_RETIRED, 48909, 19 },
+	{ 0x00280803u, DCM_VR_AT, DCM_DICT_RETIRED, 48924, 292 },
+	{ 0x00280804u, DCM_VR_US, DCM_DICT_RETIRED, 48942, 19 },
+	{ 0x00280808u, DCM_VR_AT, DCM_DICT_RETIRED, 48958, 292 },
+	{ 0x00280a02u, DCM_VR_CS, 0, 48976, 19 },
+	{ 0x00280a04u, DCM_VR_LO, 0, 49004, 19 },
+	{ 0x00281040u, DCM_VR_CS, 0, 49039, 19 },
+	{ 0x00281041u, DCM_VR_SS, 0, 49066, 19 },
+	{ 0x00281050u, DCM_VR_DS, 0, 49097, 292 },
+	{ 0x00281051u, DCM_VR_DS, 0, 49110, 292 },
+	{ 0x00281052u, DCM_VR_DS, 0, 49122, 19 },
+	{ 0x00281053u, DCM_VR_DS, 0, 49139, 19 },
+	{ 0x00281054u, DCM_VR_LO, 0, 49152, 19 },
+	{ 0x00281055u, DCM_VR_LO, 0, 49164, 292 },
+	{ 0x00281056u, DCM_VR_CS, 0, 49193, 19 },
+	{ 0x00281080u, DCM_VR_CS, DCM_DICT_RETIRED, 49208, 19 },
+	{ 0x00281090u, DCM_VR_CS, 0, 49218, 19 },
+	{ 0x00281100u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, 49241, 7409 },
+	{ 0x00281101u, DCM_VR_US, DCM_DICT_XS, 49267, 7409 },
+	{ 0x00281102u, DCM_VR_US, DCM_DICT_XS, 49304, 7409 },
+	{ 0x00281103u, DCM_VR_US, DCM_DICT_XS, 49343, 7409 },
+	{ 0x00281104u, DCM_VR_US, 0, 49381, 7409 },
+	{ 0x00281111u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, 49420, 6801 },
+	{ 0x00281112u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, 49462, 6801 },
+	{ 0x00281113u, DCM_VR_US, DCM_DICT_RETIRED | DCM_DICT_XS, 49506, 6801 },
+	{ 0x00281199u, DCM_VR_UI, 0, 49549, 19 },
+	{ 0x00281200u, DCM_VR_OW, DCM_DICT_RETIRED | DCM_DICT_XS, 49576, 292 },
+	{ 0x00281201u, DCM_VR_OW, 0, 49596, 19 },
+	{ 0x00281202u, DCM_VR_OW, 0, 49627, 19 },
+	{ 0x00281203u, DCM_VR_OW, 0, 49660, 19 },
+	{ 0x00281204u, DCM_VR_OW, 0, 49692, 19 },
+	{ 0x00281211u, DCM_VR_OW, DCM_DICT_RETIRED, 49725, 19 },
+	{ 0x00281212u, DCM_VR_OW, DCM_DICT_RETIRED, 49761, 19 },
+	{ 0x00281213u, DCM_VR_OW, DCM_DICT_RETIRED, 49799, 19 },
+	{ 0x00281214u, DCM_VR_UI, DCM_DICT_RETIRED, 49836, 19 },
+	{ 0x00281221u, DCM_VR_OW, 0, 49868, 19 },
+	{ 0x00281222u, DCM_VR_OW, 0, 49908, 19 },
+	{ 0x00281223u, DCM_VR_OW, 0, 49950, 19 },
+	{ 0x00281224u, DCM_VR_OW, 0, 49991, 19 },
+	{ 0x00281230u, DCM_VR_SQ, 0, 50033, 19 },
+	{ 0x00281231u, DCM_VR_FD, 0, 50063, 19 },
+	{ 0x00281232u, DCM_VR_FD, 0, 50088, 19 },
+	{ 0x00281300u, DCM_VR_CS, 0, 50113, 19 },
+	{ 0x00281350u, DCM_VR_CS, 0, 50134, 19 },
+	{ 0x00281351u, DCM_VR_ST, 0, 50146, 19 },
+	{ 0x00281352u, DCM_VR_SQ, 0, 50169, 19 },
+	{ 0x0028135au, DCM_VR_CS, 0, 50193, 19 },
+	{ 0x00281401u, DCM_VR_SQ, 0, 50219, 19 },
+	{ 0x00281402u, DCM_VR_CS, 0, 50247, 19 },
+	{ 0x00281403u, DCM_VR_US, 0, 50266, 19 },
+	{ 0x00281404u, DCM_VR_SQ, 0, 50295, 19 },
+	{ 0x00281405u, DCM_VR_CS, 0, 50316, 19 },
+	{ 0x00281406u, DCM_VR_FD, 0, 50345, 19 },
+	{ 0x00281407u, DCM_VR_US, 0, 50368, 7409 },
+	{ 0x00281408u, DCM_VR_OW, 0, 50398, 19 },
+	{ 0x0028140bu, DCM_VR_SQ, 0, 50422, 19 },
+	{ 0x0028140cu, DCM_VR_SQ, 0, 50462, 19 },
+	{ 0x0028140du, DCM_VR_CS, 0, 50483, 19 },
+	{ 0x0028140eu, DCM_VR_CS, 0, 50512, 19 },
+	{ 0x0028140fu, DCM_VR_CS, 0, 50523, 19 },
+	{ 0x00281410u, DCM_VR_CS, 0, 50546, 19 },
+	{ 0x00282000u, DCM_VR_OB, 0, 50571, 19 },
+	{ 0x00282002u, DCM_VR_CS, 0, 50582, 19 },
+	{ 0x00282110u, DCM_VR_CS, 0, 50593, 19 },
+	{ 0x00282112u, DCM_VR_DS, 0, 50615, 292 },
+	{ 0x00282114u, DCM_VR_CS, 0, 50642, 292 },
+	{ 0x00283000u, DCM_VR_SQ, 0, 50670, 19 },
+	{ 0x00283002u, DCM_VR_US, DCM_DICT_XS, 50690, 7409 },
+	{ 0x00283003u, DCM_VR_LO, 0, 50704, 19 },
+	{ 0x00283004u, DCM_VR_LO, 0, 50719, 19 },
+	{ 0x00283006u, DCM_VR_OW, DCM_DICT_XS, 50735, 292 },
+	{ 0x00283010u, DCM_VR_SQ, 0, 50743, 19 },
+	{ 0x00283110u, DCM_VR_SQ, 0, 50758, 19 },
+	{ 0x00284000u, DCM_VR_LT, DCM_DICT_RETIRED, 50781, 19 },
+	{ 0x00285000u, DCM_VR_SQ, DCM_DICT_RETIRED, 50807, 19 },
+	{ 0x00286010u, DCM_VR_US, 0, 50834, 19 },
+	{ 0x00286020u, DCM_VR_US, 0, 50860, 292 },
+	{ 0x00286022u, DCM_VR_LO, 0, 50883, 292 },
+	{ 0x00286023u, DCM_VR_CS, 0, 50910, 292 },
+	{ 0x00286030u, DCM_VR_US, DCM_DICT_RETIRED, 50930, 292 },
+	{ 0x00286040u, DCM_VR_US, 0, 50943, 292 },
+	{ 0x00286100u, DCM_VR_SQ, 0, 50956, 19 },
+	{ 0x00286101u, DCM_VR_CS, 0, 50980, 19 },
+	{ 0x00286102u, DCM_VR_US, 0, 50994, 20406 },
+	{ 0x00286110u, DCM_VR_US, 0, 51015, 292 },
+	{ 0x00286112u, DCM_VR_US, 0, 51032, 19 },
+	{ 0x00286114u, DCM_VR_FL, 0, 51055, 5292 },
+	{ 0x00286120u, DCM_VR_SS, 0, 51073, 19 },
+	{ 0x00286190u, DCM_VR_ST, 0, 51083, 19 },
+	{ 0x00287000u, DCM_VR_SQ, 0, 51108, 19 },
+	{ 0x00287001u, DCM_VR_US, 0, 51139, 19 },
+	{ 0x00287002u, DCM_VR_US, 0, 51165, 19 },
+	{ 0x00287003u, DCM_VR_US, 0, 51188, 19 },
+	{ 0x00287004u, DCM_VR_SH, 0, 51207, 19 },
+	{ 0x00287005u, DCM_VR_LO, 0, 51228, 19 },
+	{ 0x00287006u, DCM_VR_CS, 0, 51256, 19 },
+	{ 0x00287007u, DCM_VR_LO, 0, 51269, 19 },
+	{ 0x00287008u, DCM_VR_SQ, 0, 51289, 19 },
+	{ 0x00287009u, DCM_VR_US, 0, 51328, 19 },
+	{ 0x0028700au, DCM_VR_SQ, 0, 51355, 19 },
+	{ 0x0028700bu, DCM_VR_US, 0, 51393, 19 },
+	{ 0x0028700cu, DCM_VR_SH, 0, 51409, 19 },
+	{ 0x0028700du, DCM_VR_LO, 0, 51427, 19 },
+	{ 0x0028700eu, DCM_VR_US, 0, 51452, 19 },
+	{ 0x0028700fu, DCM_VR_SQ, 0, 51495, 19 },
+	{ 0x00287010u, DCM_VR_SQ, 0, 51513, 19 },
+	{ 0x00287011u, DCM_VR_SQ, 0, 51547, 19 },
+	{ 0x00287012u, DCM_VR_SQ, 0, 51578, 19 },
+	{ 0x00287013u, DCM_VR_CS, 0, 51607, 292 },
+	{ 0x00287014u, DCM_VR_CS, 0, 51628, 19 },
+	{ 0x00287015u, DCM_VR_SQ, 0, 51653, 19 },
+	{ 0x00287016u, DCM_VR_SQ, 0, 51684, 19 },
+	{ 0x00287017u, DCM_VR_US, 0, 51717, 19 },
+	{ 0x00287018u, DCM_VR_FL, 0, 51726, 5292 },
+	{ 0x00287019u, DCM_VR_CS, 0, 51742, 19 },
+	{ 0x0028701au, DCM_VR_FL, 0, 51762, 19 },
+	{ 0x0028701bu, DCM_VR_US, 0, 51773, 19 },
+	{ 0x0028701cu, DCM_VR_SQ, 0, 51797, 19 },
+	{ 0x0028701du, DCM_VR_FL, 0, 51823, 19 },
+	{ 0x0028701eu, DCM_VR_FL, 0, 51846, 19 },
+	{ 0x0028701fu, DCM_VR_FL, 0, 51869, 19 },
+	{ 0x00287020u, DCM_VR_LO, 0, 51884, 19 },
+	{ 0x00287021u, DCM_VR_CS, 0, 51913, 19 },
+	{ 0x00287022u, DCM_VR_SQ, 0, 51928, 19 },
+	{ 0x00287023u, DCM_VR_SQ, 0, 51958, 19 },
+	{ 0x00287024u, DCM_VR_SQ, 0, 51983, 19 },
+	{ 0x00287025u, DCM_VR_CS, 0, 52007, 19 },
+	{ 0x00287026u, DCM_VR_CS, 0, 52031, 292 },
+	{ 0x00287027u, DCM_VR_SQ, 0, 52055, 19 },
+	{ 0x00287028u, DCM_VR_SQ, 0, 52089, 19 },
+	{ 0x00287029u, DCM_VR_CS, 0, 52118, 19 },
+	{ 0x0028702au, DCM_VR_LO, 0, 52129, 19 },
+	{ 0x0028702bu, DCM_VR_CS, 0, 52147, 19 },
+	{ 0x0028702cu, DCM_VR_SQ, 0, 52167, 19 },
+	{ 0x0028702du, DCM_VR_SQ, 0, 52191, 19 },
+	{ 0x0028702eu, DCM_VR_SQ, 0, 52222, 19 },
+	{ 0x00287fe0u, DCM_VR_UR, 0, 52257, 19 },
+	{ 0x00289001u, DCM_VR_UL, 0, 52278, 19 },
+	{ 0x00289002u, DCM_VR_UL, 0, 52292, 19 },
+	{ 0x00289003u, DCM_VR_CS, 0, 52309, 19 },
+	{ 0x00289099u, DCM_VR_US, DCM_DICT_RETIRED, 52329, 19 },
+	{ 0x00289108u, DCM_VR_CS, 0, 52357, 19 },
+	{ 0x00289110u, DCM_VR_SQ, 0, 52376, 19 },
+	{ 0x00289132u, DCM_VR_SQ, 0, 52398, 19 },
+	{ 0x00289145u, DCM_VR_SQ, 0, 52418, 19 },
+	{ 0x00289235u, DCM_VR_CS, 0, 52451, 19 },
+	{ 0x00289411u, DCM_VR_FL, 0, 52468, 19 },
+	{ 0x00289415u, DCM_VR_SQ, 0, 52492, 19 },
+	{ 0x00289416u, DCM_VR_US, 0, 52516, 19 },
+	{ 0x00289422u, DCM_VR_SQ, 0, 52534, 19 },
+	{ 0x00289443u, DCM_VR_SQ, 0, 52572, 19 },
+	{ 0x00289444u, DCM_VR_CS, 0, 52605, 19 },
+	{ 0x00289445u, DCM_VR_FL, 0, 52627, 19 },
+	{ 0x00289446u, DCM_VR_CS, 0, 52654, 292 },
+	{ 0x00289454u, DCM_VR_CS, 0, 52677, 19 },
+	{ 0x00289474u, DCM_VR_CS, 0, 52695, 19 },
+	{ 0x00289478u, DCM_VR_FL, 0, 52707, 19 },
+	{ 0x00289501u, DCM_VR_SQ, 0, 52732, 19 },
+	{ 0x00289502u, DCM_VR_SQ, 0, 52751, 19 },
+	{ 0x00289503u, DCM_VR_SS, 0, 52776, 20406 },
+	{ 0x00289505u, DCM_VR_SQ, 0, 52796, 19 },
+	{ 0x00289506u, DCM_VR_US, 0, 52827, 20406 },
+	{ 0x00289507u, DCM_VR_US, 0, 52848, 20406 },
+	{ 0x00289520u, DCM_VR_DS, 0, 52862, 38484 },
+	{ 0x00289537u, DCM_VR_CS, 0, 52892, 19 },
+	{ 0x0032000au, DCM_VR_CS, DCM_DICT_RETIRED, 52932, 19 },
+	{ 0x0032000cu, DCM_VR_CS, DCM_DICT_RETIRED, 52946, 19 },
+	{ 0x00320012u, DCM_VR_LO, DCM_DICT_RETIRED, 52962, 19 },
+	{ 0x00320032u, DCM_VR_DA, DCM_DICT_RETIRED, 52976, 19 },
+	{ 0x00320033u, DCM_VR_TM, DCM_DICT_RETIRED, 52994, 19 },
+	{ 0x00320034u, DCM_VR_DA, DCM_DICT_RETIRED, 53012, 19 },
+	{ 0x00320035u, DCM_VR_TM, DCM_DICT_RETIRED, 53026, 19 },
+	{ 0x00321000u, DCM_VR_DA, DCM_DICT_RETIRED, 53040, 19 },
+	{ 0x00321001u, DCM_VR_TM, DCM_DICT_RETIRED, 53064, 19 },
+	{ 0x00321010u, DCM_VR_DA, DCM_DICT_RETIRED, 53088, 19 },
+	{ 0x00321011u, DCM_VR_TM, DCM_DICT_RETIRED, 53111, 19 },
+	{ 0x00321020u, DCM_VR_LO, DCM_DICT_RETIRED, 53134, 19 },
+	{ 0x00321021u, DCM_VR_AE, DCM_DICT_RETIRED, 53157, 292 },
+	{ 0x00321030u, DCM_VR_LO, DCM_DICT_RETIRED, 53187, 19 },
+	{ 0x00321031u, DCM_VR_SQ, 0, 53202, 19 },
+	{ 0x00321032u, DCM_VR_PN, 0, 53244, 19 },
+	{ 0x00321033u, DCM_VR_LO, 0, 53264, 19 },
+	{ 0x00321034u, DCM_VR_SQ, 0, 53282, 19 },
+	{ 0x00321040u, DCM_VR_DA, DCM_DICT_RETIRED, 53312, 19 },
+	{ 0x00321041u, DCM_VR_TM, DCM_DICT_RETIRED, 53329, 19 },
+	{ 0x00321050u, DCM_VR_DA, DCM_DICT_RETIRED, 53346, 19 },
+	{ 0x00321051u, DCM_VR_TM, DCM_DICT_RETIRED, 53366, 19 },
+	{ 0x00321055u, DCM_VR_CS, DCM_DICT_RETIRED, 53386, 19 },
+	{ 0x00321060u, DCM_VR_LO, 0, 53409, 19 },
+	{ 0x00321064u, DCM_VR_SQ, 0, 53439, 19 },
+	{ 0x00321065u, DCM_VR_SQ, 0, 53470, 19 },
+	{ 0x00321066u, DCM_VR_UT, 0, 53502, 19 },
+	{ 0x00321067u, DCM_VR_SQ, 0, 53517, 19 },
+	{ 0x00321070u, DCM_VR_LO, 0, 53544, 19 },
+	{ 0x00324000u, DCM_VR_LT, DCM_DICT_RETIRED, 53567, 19 },
+	{ 0x00340001u, DCM_VR_SQ, 0, 53581, 19 },
+	{ 0x00340002u, DCM_VR_OB, 0, 53604, 19 },
+	{ 0x00340003u, DCM_VR_UI, 0, 53619, 19 },
+	{ 0x00340004u, DCM_VR_UL, 0, 53641, 19 },
+	{ 0x00340005u, DCM_VR_OB, 0, 53661, 19 },
+	{ 0x00340007u, DCM_VR_OB, 0, 53678, 19 },
+	{ 0x00340008u, DCM_VR_CS, 0, 53699, 19 },
+	{ 0x00340009u, DCM_VR_SQ, 0, 53722, 19 },
+	{ 0x0034000au, DCM_VR_SQ, 0, 53751, 19 },
+	{ 0x0034000bu, DCM_VR_SQ, 0, 53780, 19 },
+	{ 0x0034000cu, DCM_VR_CS, 0, 53808, 19 },
+	{ 0x0034000du, DCM_VR_SQ, 0, 53828, 19 },
+	{ 0x00380004u, DCM_VR_SQ, 0, 53853, 19 },
+	{ 0x00380008u, DCM_VR_CS, 0, 53884, 19 },
+	{ 0x00380010u, DCM_VR_LO, 0, 53898, 19 },
+	{ 0x00380011u, DCM_VR_LO, DCM_DICT_RETIRED, 53910, 19 },
+	{ 0x00380014u, DCM_VR_SQ, 0, 53930, 19 },
+	{ 0x00380016u, DCM_VR_LO, 0, 53958, 19 },
+	{ 0x0038001au, DCM_VR_DA, DCM_DICT_RETIRED, 53976, 19 },
+	{ 0x0038001bu, DCM_VR_TM, DCM_DICT_RETIRED, 53999, 19 },
+	{ 0x0038001cu, DCM_VR_DA, DCM_DICT_RETIRED, 54022, 19 },
+	{ 0x0038001du, DCM_VR_TM, DCM_DICT_RETIRED, 54045, 19 },
+	{ 0x0038001eu, DCM_VR_LO, DCM_DICT_RETIRED, 54068, 19 },
+	{ 0x00380020u, DCM_VR_DA, 0, 54105, 19 },
+	{ 0x00380021u, DCM_VR_TM, 0, 54119, 19 },
+	{ 0x00380030u, DCM_VR_DA, DCM_DICT_RETIRED, 54133, 19 },
+	{ 0x00380032u, DCM_VR_TM, DCM_DICT_RETIRED, 54147, 19 },
+	{ 0x00380040u, DCM_VR_LO, DCM_DICT_RETIRED, 54161, 19 },
+	{ 0x00380044u, DCM_VR_SQ, DCM_DICT_RETIRED, 54191, 19 },
+	{ 0x00380050u, DCM_VR_LO, 0, 54222, 19 },
+	{ 0x00380060u, DCM_VR_LO, 0, 54235, 19 },
+	{ 0x00380061u, DCM_VR_LO, DCM_DICT_RETIRED, 54252, 19 },
+	{ 0x00380062u, DCM_VR_LO, 0, 54277, 19 },
+	{ 0x00380064u, DCM_VR_SQ, 0, 54303, 19 },
+	{ 0x00380100u, DCM_VR_SQ, 0, 54336, 19 },
+	{ 0x00380101u, DCM_VR_SQ, 0, 54363, 19 },
+	{ 0x00380102u, DCM_VR_LO, 0, 54390, 19 },
+	{ 0x00380300u, DCM_VR_LO, 0, 54410, 19 },
+	{ 0x00380400u, DCM_VR_LO, 0, 54433, 19 },
+	{ 0x00380500u, DCM_VR_LO, 0, 54461, 19 },
+	{ 0x00380502u, DCM_VR_SQ, 0, 54474, 19 },
+	{ 0x00384000u, DCM_VR_LT, 0, 54516, 19 },
+	{ 0x003a0004u, DCM_VR_CS, 0, 54530, 19 },
+	{ 0x003a0005u, DCM_VR_US, 0, 54550, 19 },
+	{ 0x003a0010u, DCM_VR_UL, 0, 54575, 19 },
+	{ 0x003a001au, DCM_VR_DS, 0, 54599, 19 },
+	{ 0x003a0020u, DCM_VR_SH, 0, 54617, 19 },
+	{ 0x003a0200u, DCM_VR_SQ, 0, 54637, 19 },
+	{ 0x003a0202u, DCM_VR_IS, 0, 54663, 19 },
+	{ 0x003a0203u, DCM_VR_SH, 0, 54685, 19 },
+	{ 0x003a0205u, DCM_VR_CS, 0, 54698, 292 },
+	{ 0x003a0208u, DCM_VR_SQ, 0, 54712, 19 },
+	{ 0x003a0209u, DCM_VR_SQ, 0, 54734, 19 },
+	{ 0x003a020au, DCM_VR_SQ, 0, 54765, 19 },
+	{ 0x003a020cu, DCM_VR_LO, 0, 54788, 19 },
+	{ 0x003a0210u, DCM_VR_DS, 0, 54817, 19 },
+	{ 0x003a0211u, DCM_VR_SQ, 0, 54836, 19 },
+	{ 0x003a0212u, DCM_VR_DS, 0, 54868, 19 },
+	{ 0x003a0213u, DCM_VR_DS, 0, 54903, 19 },
+	{ 0x003a0214u, DCM_VR_DS, 0, 54919, 19 },
+	{ 0x003a0215u, DCM_VR_DS, 0, 54935, 19 },
+	{ 0x003a0218u, DCM_VR_DS, 0, 54953, 19 },
+	{ 0x003a021au, DCM_VR_US, 0, 54967, 19 },
+	{ 0x003a0220u, DCM_VR_DS, 0, 54986, 19 },
+	{ 0x003a0221u, DCM_VR_DS, 0, 55005, 19 },
+	{ 0x003a0222u, DCM_VR_DS, 0, 55025, 19 },
+	{ 0x003a0223u, DCM_VR_DS, 0, 55046, 19 },
+	{ 0x003a0230u, DCM_VR_FL, 0, 55067, 19 },
+	{ 0x003a0231u, DCM_VR_US, 0, 55092, 7409 },
+	{ 0x003a0240u, DCM_VR_SQ, 0, 55129, 19 },
+	{ 0x003a0241u, DCM_VR_US, 0, 55163, 19 },
+	{ 0x003a0242u, DCM_VR_SQ, 0, 55187, 19 },
+	{ 0x003a0244u, DCM_VR_US, 0, 55210, 7409 },
+	{ 0x003a0245u, DCM_VR_FL, 0, 55247, 19 },
+	{ 0x003a0246u, DCM_VR_CS, 0, 55263, 19 },
+	{ 0x003a0247u, DCM_VR_FL, 0, 55282, 19 },
+	{ 0x003a0248u, DCM_VR_FL, 0, 55312, 19 },
+	{ 0x003a0300u, DCM_VR_SQ, 0, 55340, 19 },
+	{ 0x003a0301u, DCM_VR_IS, 0, 55388, 19 },
+	{ 0x003a0302u, DCM_VR_CS, 0, 55414, 19 },
+	{ 0x003a0310u, DCM_VR_UI, 0, 55426, 19 },
+	{ 0x003a0311u, DCM_VR_DS, 0, 55444, 19 },
+	{ 0x003a0312u, DCM_VR_SQ, 0, 55463, 19 },
+	{ 0x003a0313u, DCM_VR_DS, 0, 55488, 19 },
+	{ 0x003a0314u, DCM_VR_DT, 0, 55503, 19 },
+	{ 0x003a0315u, DCM_VR_DS, 0, 55532, 19 },
+	{ 0x003a0316u, DCM_VR_CS, 0, 55562, 19 },
+	{ 0x00400001u, DCM_VR_AE, 0, 55594, 292 },
+	{ 0x00400002u, DCM_VR_DA, 0, 55618, 19 },
+	{ 0x00400003u, DCM_VR_TM, 0, 55650, 19 },
+	{ 0x00400004u, DCM_VR_DA, 0, 55682, 19 },
+	{ 0x00400005u, DCM_VR_TM, 0, 55712, 19 },
+	{ 0x00400006u, DCM_VR_PN, 0, 55742, 19 },
+	{ 0x00400007u, DCM_VR_LO, 0, 55775, 19 },
+	{ 0x00400008u, DCM_VR_SQ, 0, 55809, 19 },
+	{ 0x00400009u, DCM_VR_SH, 0, 55839, 19 },
+	{ 0x0040000au, DCM_VR_SQ, 0, 55864, 19 },
+	{ 0x0040000bu, DCM_VR_SQ, 0, 55882, 19 },
+	{ 0x00400010u, DCM_VR_SH, 0, 55933, 292 },
+	{ 0x00400011u, DCM_VR_SH, 0, 55954, 19 },
+	{ 0x00400012u, DCM_VR_LO, 0, 55985, 19 },
+	{ 0x00400020u, DCM_VR_CS, 0, 55999, 19 },
+	{ 0x00400026u, DCM_VR_SQ, 0, 56028, 19 },
+	{ 0x00400027u, DCM_VR_SQ, 0, 56058, 19 },
+	{ 0x00400031u, DCM_VR_UT, 0, 56088, 19 },
+	{ 0x00400032u, DCM_VR_UT, 0, 56111, 19 },
+	{ 0x00400033u, DCM_VR_CS, 0, 56129, 19 },
+	{ 0x00400035u, DCM_VR_CS, 0, 56151, 19 },
+	{ 0x00400036u, DCM_VR_SQ, 0, 56170, 19 },
+	{ 0x00400039u, DCM_VR_SQ, 0, 56196, 19 },
+	{ 0x0040003au, DCM_VR_SQ, 0, 56230, 19 },
+	{ 0x00400100u, DCM_VR_SQ, 0, 56270, 19 },
+	{ 0x00400220u, DCM_VR_SQ, 0, 56301, 19 },
+	{ 0x00400241u, DCM_VR_AE, 0, 56348, 19 },
+	{ 0x00400242u, DCM_VR_SH, 0, 56372, 19 },
+	{ 0x00400243u, DCM_VR_SH, 0, 56393, 19 },
+	{ 0x00400244u, DCM_VR_DA, 0, 56411, 19 },
+	{ 0x00400245u, DCM_VR_TM, 0, 56443, 19 },
+	{ 0x00400250u, DCM_VR_DA, 0, 56475, 19 },
+	{ 0x00400251u, DCM_VR_TM, 0, 56505, 19 },
+	{ 0x00400252u, DCM_VR_CS, 0, 56535, 19 },
+	{ 0x00400253u, DCM_VR_SH, 0, 56564, 19 },
+	{ 0x00400254u, DCM_VR_LO, 0, 56589, 19 },
+	{ 0x00400255u, DCM_VR_LO, 0, 56623, 19 },
+	{ 0x00400260u, DCM_VR_SQ, 0, 56657, 19 },
+	{ 0x00400261u, DCM_VR_CS, 0, 56687, 19 },
+	{ 0x00400270u, DCM_VR_SQ, 0, 56709, 19 },
+	{ 0x00400275u, DCM_VR_SQ, 0, 56741, 19 },
+	{ 0x00400280u, DCM_VR_ST, 0, 56767, 19 },
+	{ 0x00400281u, DCM_VR_SQ, 0, 56803, 19 },
+	{ 0x00400293u, DCM_VR_SQ, 0, 56859, 19 },
+	{ 0x00400294u, DCM_VR_DS, 0, 56876, 19 },
+	{ 0x00400295u, DCM_VR_SQ, 0, 56885, 19 },
+	{ 0x00400296u, DCM_VR_SQ, 0, 56908, 19 },
+	{ 0x00400300u, DCM_VR_US, DCM_DICT_RETIRED, 56928, 19 },
+	{ 0x00400301u, DCM_VR_US, DCM_DICT_RETIRED, 56951, 19 },
+	{ 0x00400302u, DCM_VR_US, 0, 56974, 19 },
+	{ 0x00400303u, DCM_VR_US, 0, 56987, 4075 },
+	{ 0x00400306u, DCM_VR_DS, 0, 56999, 19 },
+	{ 0x00400307u, DCM_VR_DS, DCM_DICT_RETIRED, 57024, 19 },
+	{ 0x0040030eu, DCM_VR_SQ, DCM_DICT_RETIRED, 57048, 19 },
+	{ 0x00400310u, DCM_VR_ST, 0, 57069, 19 },
+	{ 0x00400312u, DCM_VR_DS, 0, 57093, 19 },
+	{ 0x00400314u, DCM_VR_DS, 0, 57104, 19 },
+	{ 0x00400316u, DCM_VR_DS, 0, 57119, 19 },
+	{ 0x00400318u, DCM_VR_CS, 0, 57129, 19 },
+	{ 0x00400320u, DCM_VR_SQ, 0, 57142, 19 },
+	{ 0x00400321u, DCM_VR_SQ, 0, 57171, 19 },
+	{ 0x00400324u, DCM_VR_SQ, 0, 57195, 19 },
+	{ 0x00400330u, DCM_VR_SQ, DCM_DICT_RETIRED, 57229, 19 },
+	{ 0x00400340u, DCM_VR_SQ, 0, 57261, 19 },
+	{ 0x00400400u, DCM_VR_LT, 0, 57285, 19 },
+	{ 0x00400440u, DCM_VR_SQ, 0, 57321, 19 },
+	{ 0x00400441u, DCM_VR_SQ, 0, 57345, 19 },
+	{ 0x00400500u, DCM_VR_SQ, 0, 57373, 19 },
+	{ 0x0040050au, DCM_VR_LO, DCM_DICT_RETIRED, 57399, 19 },
+	{ 0x00400512u, DCM_VR_LO, 0, 57423, 19 },
+	{ 0x00400513u, DCM_VR_SQ, 0, 57443, 19 },
+	{ 0x00400515u, DCM_VR_SQ, 0, 57482, 19 },
+	{ 0x00400518u, DCM_VR_SQ, 0, 57519, 19 },
+	{ 0x0040051au, DCM_VR_LO, 0, 57545, 19 },
+	{ 0x00400520u, DCM_VR_SQ, 0, 57566, 19 },
+	{ 0x00400550u, DCM_VR_SQ, DCM_DICT_RETIRED, 57593, 19 },
+	{ 0x00400551u, DCM_VR_LO, 0, 57610, 19 },
+	{ 0x00400552u, DCM_VR_SQ, DCM_DICT_RETIRED, 57629, 19 },
+	{ 0x00400553u, DCM_VR_ST, DCM_DICT_RETIRED, 57662, 19 },
+	{ 0x00400554u, DCM_VR_UI, 0, 57687, 19 },
+	{ 0x00400555u, DCM_VR_SQ, 0, 57699, 19 },
+	{ 0x00400556u, DCM_VR_ST, 0, 57726, 19 },
+	{ 0x00400560u, DCM_VR_SQ, 0, 57756, 19 },
+	{ 0x00400562u, DCM_VR_SQ, 0, 57784, 19 },
+	{ 0x0040059au, DCM_VR_SQ, 0, 57822, 19 },
+	{ 0x00400600u, DCM_VR_LO, 0, 57847, 19 },
+	{ 0x00400602u, DCM_VR_UT, 0, 57872, 19 },
+	{ 0x00400610u, DCM_VR_SQ, 0, 57900, 19 },
+	{ 0x00400612u, DCM_VR_SQ, 0, 57928, 19 },
+	{ 0x00400620u, DCM_VR_SQ, 0, 57971, 19 },
+	{ 0x004006fau, DCM_VR_LO, DCM_DICT_RETIRED, 58011, 19 },
+	{ 0x00400710u, DCM_VR_SQ, 0, 58027, 19 },
+	{ 0x0040071au, DCM_VR_SQ, 0, 58070, 19 },
+	{ 0x0040072au, DCM_VR_DS, 0, 58106, 19 },
+	{ 0x0040073au, DCM_VR_DS, 0, 58137, 19 },
+	{ 0x0040074au, DCM_VR_DS, 0, 58168, 19 },
+	{ 0x004008d8u, DCM_VR_SQ, DCM_DICT_RETIRED, 58199, 19 },
+	{ 0x004008dau, DCM_VR_SQ, DCM_DICT_RETIRED, 58220, 19 },
+	{ 0x004008eau, DCM_VR_SQ, 0, 58253, 19 },
+	{ 0x004009f8u, DCM_VR_SQ, DCM_DICT_RETIRED, 58282, 19 },
+	{ 0x00401001u, DCM_VR_SH, 0, 58310, 19 },
+	{ 0x00401002u, DCM_VR_LO, 0, 58331, 19 },
+	{ 0x00401003u, DCM_VR_SH, 0, 58362, 19 },
+	{ 0x00401004u, DCM_VR_LO, 0, 58389, 19 },
+	{ 0x00401005u, DCM_VR_LO, 0, 58418, 19 },
+	{ 0x00401006u, DCM_VR_SH, DCM_DICT_RETIRED, 58445, 19 },
+	{ 0x00401007u, DCM_VR_SH, DCM_DICT_RETIRED, 58472, 19 },
+	{ 0x00401008u, DCM_VR_LO, 0, 58499, 19 },
+	{ 0x00401009u, DCM_VR_SH, 0, 58519, 19 },
+	{ 0x0040100au, DCM_VR_SQ, 0, 58537, 19 },
+	{ 0x00401010u, DCM_VR_PN, 0, 58577, 292 },
+	{ 0x00401011u, DCM_VR_SQ, 0, 58612, 19 },
+	{ 0x00401012u, DCM_VR_SQ, 0, 58662, 19 },
+	{ 0x00401060u, DCM_VR_LO, DCM_DICT_RETIRED, 58702, 19 },
+	{ 0x00401101u, DCM_VR_SQ, 0, 58737, 19 },
+	{ 0x00401102u, DCM_VR_ST, 0, 58770, 19 },
+	{ 0x00401103u, DCM_VR_LO, 0, 58784, 292 },
+	{ 0x00401104u, DCM_VR_LT, 0, 58807, 19 },
+	{ 0x00401400u, DCM_VR_LT, 0, 58832, 19 },
+	{ 0x00402001u, DCM_VR_LO, DCM_DICT_RETIRED, 58859, 19 },
+	{ 0x00402004u, DCM_VR_DA, 0, 58893, 19 },
+	{ 0x00402005u, DCM_VR_TM, 0, 58926, 19 },
+	{ 0x00402006u, DCM_VR_SH, DCM_DICT_RETIRED, 58959, 19 },
+	{ 0x00402007u, DCM_VR_SH, DCM_DICT_RETIRED, 59005, 19 },
+	{ 0x00402008u, DCM_VR_PN, 0, 59051, 19 },
+	{ 0x00402009u, DCM_VR_SH, 0, 59066, 19 },
+	{ 0x00402010u, DCM_VR_SH, 0, 59087, 19 },
+	{ 0x00402011u, DCM_VR_LT, 0, 59112, 19 },
+	{ 0x00402016u, DCM_VR_LO, 0, 59144, 19 },
+	{ 0x00402017u, DCM_VR_LO, 0, 59183, 19 },
+	{ 0x00402400u, DCM_VR_LT, 0, 59222, 19 },
+	{ 0x00403001u, DCM_VR_LO, 0, 59252, 19 },
+	{ 0x00404001u, DCM_VR_CS, DCM_DICT_RETIRED, 59302, 19 },
+	{ 0x00404002u, DCM_VR_CS, DCM_DICT_RETIRED, 59345, 19 },
+	{ 0x00404003u, DCM_VR_CS, DCM_DICT_RETIRED, 59388, 19 },
+	{ 0x00404004u, DCM_VR_SQ, DCM_DICT_RETIRED, 59433, 19 },
+	{ 0x00404005u, DCM_VR_DT, 0, 59477, 19 },
+	{ 0x00404006u, DCM_VR_CS, DCM_DICT_RETIRED, 59513, 19 },
+	{ 0x00404007u, DCM_VR_SQ, DCM_DICT_RETIRED, 59532, 19 },
+	{ 0x00404008u, DCM_VR_DT, 0, 59576, 19 },
+	{ 0x00404009u, DCM_VR_SQ, 0, 59617, 19 },
+	{ 0x00404010u, DCM_VR_DT, 0, 59644, 19 },
+	{ 0x00404011u, DCM_VR_DT, 0, 59687, 19 },
+	{ 0x00404015u, DCM_VR_SQ, DCM_DICT_RETIRED, 59714, 19 },
+	{ 0x00404016u, DCM_VR_SQ, DCM_DICT_RETIRED, 59769, 19 },
+	{ 0x00404018u, DCM_VR_SQ, 0, 59824, 19 },
+	{ 0x00404019u, DCM_VR_SQ, 0, 59854, 19 },
+	{ 0x00404020u, DCM_VR_CS, DCM_DICT_RETIRED, 59884, 19 },
+	{ 0x00404021u, DCM_VR_SQ, 0, 59906, 19 },
+	{ 0x00404022u, DCM_VR_SQ, DCM_DICT_RETIRED, 59931, 19 },
+	{ 0x00404023u, DCM_VR_UI, DCM_DICT_RETIRED, 59959, 19 },
+	{ 0x00404025u, DCM_VR_SQ, 0, 60020, 19 },
+	{ 0x00404026u, DCM_VR_SQ, 0, 60053, 19 },
+	{ 0x00404027u, DCM_VR_SQ, 0, 60087, 19 },
+	{ 0x00404028u, DCM_VR_SQ, 0, 60134, 19 },
+	{ 0x00404029u, DCM_VR_SQ, 0, 60167, 19 },
+	{ 0x00404030u, DCM_VR_SQ, 0, 60201, 19 },
+	{ 0x00404031u, DCM_VR_SQ, DCM_DICT_RETIRED, 60248, 19 },
+	{ 0x00404032u, DCM_VR_SQ, DCM_DICT_RETIRED, 60288, 19 },
+	{ 0x00404033u, DCM_VR_SQ, 0, 60315, 19 },
+	{ 0x00404034u, DCM_VR_SQ, 0, 60341, 19 },
+	{ 0x00404035u, DCM_VR_SQ, 0, 60374, 19 },
+	{ 0x00404036u, DCM_VR_LO, 0, 60404, 19 },
+	{ 0x00404037u, DCM_VR_PN, 0, 60431, 19 },
+	{ 0x00404040u, DCM_VR_CS, 0, 60450, 19 },
+	{ 0x00404041u, DCM_VR_CS, 0, 60466, 19 },
+	{ 0x00404050u, DCM_VR_DT, 0, 60486, 19 },
+	{ 0x00404051u, DCM_VR_DT, 0, 60522, 19 },
+	{ 0x00404052u, DCM_VR_DT, 0, 60556, 19 },
+	{ 0x00404070u, DCM_VR_SQ, 0, 60590, 19 },
+	{ 0x00404071u, DCM_VR_SQ, 0, 60616, 19 },
+	{ 0x00404072u, DCM_VR_SQ, 0, 60637, 19 },
+	{ 0x00404073u, DCM_VR_UR, 0, 60659, 19 },
+	{ 0x00404074u, DCM_VR_SQ, 0, 60670, 19 },
+	{ 0x00408302u, DCM_VR_DS, 0, 60689, 19 },
+	{ 0x00408303u, DCM_VR_CS, 0, 60707, 19 },
+	{ 0x00409092u, DCM_VR_SQ, 0, 60730, 19 },
+	{ 0x00409094u, DCM_VR_SQ, 0, 60761, 19 },
+	{ 0x00409096u, DCM_VR_SQ, 0, 60806, 19 },
+	{ 0x00409098u, DCM_VR_SQ, 0, 60836, 19 },
+	{ 0x00409210u, DCM_VR_SH, 0, 60866, 19 },
+	{ 0x00409211u, DCM_VR_US, DCM_DICT_XS, 60875, 19 },
+	{ 0x00409212u, DCM_VR_FD, 0, 60905, 292 },
+	{ 0x00409213u, DCM_VR_FD, 0, 60927, 19 },
+	{ 0x00409214u, DCM_VR_FD, 0, 60968, 19 },
+	{ 0x00409216u, DCM_VR_US, DCM_DICT_XS, 61010, 19 },
+	{ 0x00409220u, DCM_VR_SQ, 0, 61041, 19 },
+	{ 0x00409224u, DCM_VR_FD, 0, 61068, 19 },
+	{ 0x00409225u, DCM_VR_FD, 0, 61092, 19 },
+	{ 0x0040a007u, DCM_VR_CS, DCM_DICT_RETIRED, 61112, 19 },
+	{ 0x0040a010u, DCM_VR_CS, 0, 61130, 19 },
+	{ 0x0040a020u, DCM_VR_SQ, DCM_DICT_RETIRED, 61147, 19 },
+	{ 0x0040a021u, DCM_VR_UI, DCM_DICT_RETIRED, 61169, 19 },
+	{ 0x0040a022u, DCM_VR_UI, DCM_DICT_RETIRED, 61191, 19 },
+	{ 0x0040a023u, DCM_VR_DA, DCM_DICT_RETIRED, 61223, 19 },
+	{ 0x0040a024u, DCM_VR_TM, DCM_DICT_RETIRED, 61255, 19 },
+	{ 0x0040a026u, DCM_VR_SQ, DCM_DICT_RETIRED, 61287, 19 },
+	{ 0x0040a027u, DCM_VR_LO, 0, 61327, 19 },
+	{ 0x0040a028u, DCM_VR_SQ, DCM_DICT_RETIRED, 61349, 19 },
+	{ 0x0040a030u, DCM_VR_DT, 0, 61400, 19 },
+	{ 0x0040a032u, DCM_VR_DT, 0, 61421, 19 },
+	{ 0x0040a033u, DCM_VR_DT, 0, 61441, 19 },
+	{ 0x0040a040u, DCM_VR_CS, 0, 61466, 19 },
+	{ 0x0040a043u, DCM_VR_SQ, 0, 61476, 19 },
+	{ 0x0040a047u, DCM_VR_LO, DCM_DICT_RETIRED, 61500, 19 },
+	{ 0x0040a050u, DCM_VR_CS, 0, 61537, 19 },
+	{ 0x0040a057u, DCM_VR_CS, DCM_DICT_RETIRED, 61557, 292 },
+	{ 0x0040a060u, DCM_VR_LO, DCM_DICT_RETIRED, 61586, 19 },
+	{ 0x0040a066u, DCM_VR_SQ, DCM_DICT_RETIRED, 61611, 19 },
+	{ 0x0040a067u, DCM_VR_PN, DCM_DICT_RETIRED, 61647, 19 },
+	{ 0x0040a068u, DCM_VR_SQ, DCM_DICT_RETIRED, 61667, 19 },
+	{ 0x0040a070u, DCM_VR_SQ, DCM_DICT_RETIRED, 61709, 19 },
+	{ 0x0040a073u, DCM_VR_SQ, 0, 61737, 19 },
+	{ 0x0040a074u, DCM_VR_OB, DCM_DICT_RETIRED, 61763, 19 },
+	{ 0x0040a075u, DCM_VR_PN, 0, 61791, 19 },
+	{ 0x0040a076u, DCM_VR_SQ, DCM_DICT_RETIRED, 61813, 19 },
+	{ 0x0040a078u, DCM_VR_SQ, 0, 61860, 19 },
+	{ 0x0040a07au, DCM_VR_SQ, 0, 61883, 19 },
+	{ 0x0040a07cu, DCM_VR_SQ, 0, 61903, 19 },
+	{ 0x0040a080u, DCM_VR_CS, 0, 61933, 19 },
+	{ 0x0040a082u, DCM_VR_DT, 0, 61951, 19 },
+	{ 0x0040a084u, DCM_VR_CS, 0, 61973, 19 },
+	{ 0x0040a085u, DCM_VR_SQ, DCM_DICT_RETIRED, 61986, 19 },
+	{ 0x0040a088u, DCM_VR_SQ, 0, 62023, 19 },
+	{ 0x0040a089u, DCM_VR_OB, DCM_DICT_RETIRED, 62067, 19 },
+	{ 0x0040a090u, DCM_VR_SQ, DCM_DICT_RETIRED, 62104, 19 },
+	{ 0x0040a0b0u, DCM_VR_US, 0, 62134, 20406 },
+	{ 0x0040a110u, DCM_VR_DA, DCM_DICT_RETIRED, 62161, 19 },
+	{ 0x0040a112u, DCM_VR_TM, DCM_DICT_RETIRED, 62200, 19 },
+	{ 0x0040a120u, DCM_VR_DT, 0, 62247, 19 },
+	{ 0x0040a121u, DCM_VR_DA, 0, 62256, 19 },
+	{ 0x0040a122u, DCM_VR_TM, 0, 62261, 19 },
+	{ 0x0040a123u, DCM_VR_PN, 0, 62266, 19 },
+	{ 0x0040a124u, DCM_VR_UI, 0, 62277, 19 },
+	{ 0x0040a125u, DCM_VR_CS, DCM_DICT_RETIRED, 62281, 5292 },
+	{ 0x0040a130u, DCM_VR_CS, 0, 62301, 19 },
+	{ 0x0040a132u, DCM_VR_UL, 0, 62319, 292 },
+	{ 0x0040a136u, DCM_VR_US, DCM_DICT_RETIRED, 62345, 292 },
+	{ 0x0040a138u, DCM_VR_DS, 0, 62368, 292 },
+	{ 0x0040a13au, DCM_VR_DT, 0, 62390, 292 },
+	{ 0x0040a160u, DCM_VR_UT, 0, 62409, 19 },
+	{ 0x0040a161u, DCM_VR_FD, 0, 62419, 292 },
+	{ 0x0040a162u, DCM_VR_SL, 0, 62438, 292 },
+	{ 0x0040a163u, DCM_VR_UL, 0, 62461, 292 },
+	{ 0x0040a167u, DCM_VR_SQ, DCM_DICT_RETIRED, 62486, 19 },
+	{ 0x0040a168u, DCM_VR_SQ, 0, 62523, 19 },
+	{ 0x0040a16au, DCM_VR_ST, DCM_DICT_RETIRED, 62543, 19 },
+	{ 0x0040a170u, DCM_VR_SQ, 0, 62570, 19 },
+	{ 0x0040a171u, DCM_VR_UI, 0, 62601, 19 },
+	{ 0x0040a172u, DCM_VR_UI, DCM_DICT_RETIRED, 62616, 19 },
+	{ 0x0040a173u, DCM_VR_CS, DCM_DICT_RETIRED, 62646, 19 },
+	{ 0x0040a174u, DCM_VR_CS, DCM_DICT_RETIRED, 62678, 19 },
+	{ 0x0040a180u, DCM_VR_US, 0, 62716, 19 },
+	{ 0x0040a192u, DCM_VR_DA, DCM_DICT_RETIRED, 62738, 19 },
+	{ 0x0040a193u, DCM_VR_TM, DCM_DICT_RETIRED, 62759, 19 },
+	{ 0x0040a194u, DCM_VR_CS, DCM_DICT_RETIRED, 62780, 19 },
+	{ 0x0040a195u, DCM_VR_SQ, 0, 62807, 19 },
+	{ 0x0040a224u, DCM_VR_ST, DCM_DICT_RETIRED, 62828, 19 },
+	{ 0x0040a290u, DCM_VR_CS, DCM_DICT_RETIRED, 62859, 19 },
+	{ 0x0040a296u, DCM_VR_SQ, DCM_DICT_RETIRED, 62892, 19 },
+	{ 0x0040a297u, DCM_VR_ST, DCM_DICT_RETIRED, 62919, 19 },
+	{ 0x0040a29au, DCM_VR_SL, DCM_DICT_RETIRED, 62945, 20406 },
+	{ 0x0040a300u, DCM_VR_SQ, 0, 62970, 19 },
+	{ 0x0040a301u, DCM_VR_SQ, 0, 62992, 19 },
+	{ 0x0040a307u, DCM_VR_PN, DCM_DICT_RETIRED, 63026, 19 },
+	{ 0x0040a30au, DCM_VR_DS, 0, 63047, 292 },
+	{ 0x0040a313u, DCM_VR_SQ, DCM_DICT_RETIRED, 63060, 19 },
+	{ 0x0040a33au, DCM_VR_ST, DCM_DICT_RETIRED, 63093, 19 },
+	{ 0x0040a340u, DCM_VR_SQ, DCM_DICT_RETIRED, 63118, 19 },
+	{ 0x0040a352u, DCM_VR_PN, DCM_DICT_RETIRED, 63148, 19 },
+	{ 0x0040a353u, DCM_VR_ST, DCM_DICT_RETIRED, 63166, 19 },
+	{ 0x0040a354u, DCM_VR_LO, DCM_DICT_RETIRED, 63179, 19 },
+	{ 0x0040a358u, DCM_VR_SQ, DCM_DICT_RETIRED, 63200, 19 },
+	{ 0x0040a360u, DCM_VR_SQ, 0, 63240, 19 },
+	{ 0x0040a370u, DCM_VR_SQ, 0, 63269, 19 },
+	{ 0x0040a372u, DCM_VR_SQ, 0, 63295, 19 },
+	{ 0x0040a375u, DCM_VR_SQ, 0, 63326, 19 },
+	{ 0x0040a380u, DCM_VR_SQ, DCM_DICT_RETIRED, 63368, 19 },
+	{ 0x0040a385u, DCM_VR_SQ, 0, 63394, 19 },
+	{ 0x0040a390u, DCM_VR_SQ, 0, 63425, 19 },
+	{ 0x0040a402u, DCM_VR_UI, DCM_DICT_RETIRED, 63464, 19 },
+	{ 0x0040a403u, DCM_VR_CS, DCM_DICT_RETIRED, 63491, 19 },
+	{ 0x0040a404u, DCM_VR_SQ, DCM_DICT_RETIRED, 63520, 19 },
+	{ 0x0040a491u, DCM_VR_CS, 0, 63560, 19 },
+	{ 0x0040a492u, DCM_VR_LO, 0, 63575, 19 },
+	{ 0x0040a493u, DCM_VR_CS, 0, 63601, 19 },
+	{ 0x0040a494u, DCM_VR_CS, 0, 63618, 19 },
+	{ 0x0040a496u, DCM_VR_CS, 0, 63635, 19 },
+	{ 0x0040a504u, DCM_VR_SQ, 0, 63651, 19 },
+	{ 0x0040a525u, DCM_VR_SQ, 0, 63675, 19 },
+	{ 0x0040a600u, DCM_VR_CS, DCM_DICT_RETIRED, 63702, 19 },
+	{ 0x0040a601u, DCM_VR_CS, DCM_DICT_RETIRED, 63737, 19 },
+	{ 0x0040a603u, DCM_VR_CS, DCM_DICT_RETIRED, 63762, 19 },
+	{ 0x0040a730u, DCM_VR_SQ, 0, 63788, 19 },
+	{ 0x0040a731u, DCM_VR_SQ, DCM_DICT_RETIRED, 63804, 19 },
+	{ 0x0040a732u, DCM_VR_SQ, DCM_DICT_RETIRED, 63830, 19 },
+	{ 0x0040a744u, DCM_VR_SQ, DCM_DICT_RETIRED, 63864, 19 },
+	{ 0x0040a801u, DCM_VR_SQ, 0, 63890, 19 },
+	{ 0x0040a802u, DCM_VR_UL, 0, 63914, 19 },
+	{ 0x0040a803u, DCM_VR_UL, 0, 63932, 19 },
+	{ 0x0040a804u, DCM_VR_UL, 0, 63953, 19 },
+	{ 0x0040a805u, DCM_VR_UL, 0, 63968, 19 },
+	{ 0x0040a806u, DCM_VR_SQ, 0, 63986, 19 },
+	{ 0x0040a807u, DCM_VR_SQ, 0, 64013, 19 },
+	{ 0x0040a808u, DCM_VR_SQ, 0, 64043, 19 },
+	{ 0x0040a992u, DCM_VR_ST, DCM_DICT_RETIRED, 64062, 19 },
+	{ 0x0040b020u, DCM_VR_SQ, 0, 64090, 19 },
+	{ 0x0040db00u, DCM_VR_CS, 0, 64117, 19 },
+	{ 0x0040db06u, DCM_VR_DT, DCM_DICT_RETIRED, 64136, 19 },
+	{ 0x0040db07u, DCM_VR_DT, DCM_DICT_RETIRED, 64152, 19 },
+	{ 0x0040db0bu, DCM_VR_CS, DCM_DICT_RETIRED, 64173, 19 },
+	{ 0x0040db0cu, DCM_VR_UI, DCM_DICT_RETIRED, 64195, 19 },
+	{ 0x0040db0du, DCM_VR_UI, DCM_DICT_RETIRED, 64228, 19 },
+	{ 0x0040db73u, DCM_VR_UL, 0, 64256, 292 },
+	{ 0x0040e001u, DCM_VR_ST, 0, 64288, 19 },
+	{ 0x0040e004u, DCM_VR_DT, 0, 64310, 19 },
+	{ 0x0040e006u, DCM_VR_SQ, 0, 64335, 19 },
+	{ 0x0040e008u, DCM_VR_SQ, 0, 64363, 19 },
+	{ 0x0040e010u, DCM_VR_UR, 0, 64389, 19 },
+	{ 0x0040e011u, DCM_VR_UI, 0, 64401, 19 },
+	{ 0x0040e020u, DCM_VR_CS, 0, 64421, 19 },
+	{ 0x0040e021u, DCM_VR_SQ, 0, 64437, 19 },
+	{ 0x0040e022u, DCM_VR_SQ, 0, 64460, 19 },
+	{ 0x0040e023u, DCM_VR_SQ, 0, 64488, 19 },
+	{ 0x0040e024u, DCM_VR_SQ, 0, 64510, 19 },
+	{ 0x0040e025u, DCM_VR_SQ, 0, 64531, 19 },
+	{ 0x0040e030u, DCM_VR_UI, 0, 64555, 19 },
+	{ 0x0040e031u, DCM_VR_UI, 0, 64574, 19 },
+	{ 0x00420010u, DCM_VR_ST, 0, 64590, 19 },
+	{ 0x00420011u, DCM_VR_OB, 0, 64604, 19 },
+	{ 0x00420012u, DCM_VR_LO, 0, 64625, 19 },
+	{ 0x00420013u, DCM_VR_SQ, 0, 64656, 19 },
+	{ 0x00420014u, DCM_VR_LO, 0, 64679, 292 },
+	{ 0x00420015u, DCM_VR_UL, 0, 64695, 19 },
+	{ 0x00440001u, DCM_VR_ST, 0, 64722, 19 },
+	{ 0x00440002u, DCM_VR_CS, 0, 64747, 19 },
+	{ 0x00440003u, DCM_VR_LT, 0, 64779, 19 },
+	{ 0x00440004u, DCM_VR_DT, 0, 64812, 19 },
+	{ 0x00440007u, DCM_VR_SQ, 0, 64835, 19 },
+	{ 0x00440008u, DCM_VR_LO, 0, 64859, 292 },
+	{ 0x00440009u, DCM_VR_LT, 0, 64871, 19 },
+	{ 0x0044000au, DCM_VR_LO, 0, 64890, 19 },
+	{ 0x0044000bu, DCM_VR_DT, 0, 64911, 19 },
+	{ 0x00440010u, DCM_VR_DT, 0, 64937, 19 },
+	{ 0x00440011u, DCM_VR_LO, 0, 64969, 19 },
+	{ 0x00440012u, DCM_VR_LO, 0, 64998, 19 },
+	{ 0x00440013u, DCM_VR_SQ, 0, 65030, 19 },
+	{ 0x00440019u, DCM_VR_SQ, 0, 65055, 19 },
+	{ 0x00440100u, DCM_VR_SQ, 0, 65096, 19 },
+	{ 0x00440101u, DCM_VR_SQ, 0, 65113, 19 },
+	{ 0x00440102u, DCM_VR_UI, 0, 65135, 19 },
+	{ 0x00440103u, DCM_VR_SQ, 0, 65148, 19 },
+	{ 0x00440104u, DCM_VR_DT, 0, 65179, 19 },
+	{ 0x00440105u, DCM_VR_DT, 0, 65197, 19 },
+	{ 0x00440106u, DCM_VR_UT, 0, 65225, 19 },
+	{ 0x00440107u, DCM_VR_SQ, 0, 65243, 19 },
+	{ 0x00440108u, DCM_VR_UI, 0, 65268, 19 },
+	{ 0x00440109u, DCM_VR_SQ, 0, 65291, 19 },
+	{ 0x0044010au, DCM_VR_SQ, 0, 65315, 19 },
+	{ 0x00460012u, DCM_VR_LO, 0, 65346, 19 },
+	{ 0x00460014u, DCM_VR_SQ, 0, 65362, 19 },
+	{ 0x00460015u, DCM_VR_SQ, 0, 65380, 19 },
+	{ 0x00460016u, DCM_VR_SQ, 0, 65397, 19 },
+	{ 0x00460018u, DCM_VR_SQ, 0, 65431, 19 },
+	{ 0x00460028u, DCM_VR_SQ, 0, 65448, 19 },
+	{ 0x00460030u, DCM_VR_FD, 0, 65462, 19 },
+	{ 0x00460032u, DCM_VR_CS, 0, 65483, 19 },
+	{ 0x00460034u, DCM_VR_FD, 0, 65503, 19 },
+	{ 0x00460036u, DCM_VR_CS, 0, 65522, 19 },
+	{ 0x00460038u, DCM_VR_CS, 0, 65540, 19 },
+	{ 0x00460040u, DCM_VR_FD, 0, 65556, 19 },
+	{ 0x00460042u, DCM_VR_FD, 0, 65577, 19 },
+	{ 0x00460044u, DCM_VR_FD, 0, 65590, 19 },
+	{ 0x00460046u, DCM_VR_FD, 0, 65600, 19 },
+	{ 0x00460047u, DCM_VR_SQ, 0, 65612, 19 },
+	{ 0x00460050u, DCM_VR_SQ, 0, 65632, 19 },
+	{ 0x00460052u, DCM_VR_SQ, 0, 65663, 19 },
+	{ 0x00460060u, DCM_VR_FD, 0, 65693, 19 },
+	{ 0x00460062u, DCM_VR_FD, 0, 65719, 19 },
+	{ 0x00460063u, DCM_VR_FD, 0, 65741, 19 },
+	{ 0x00460064u, DCM_VR_FD, 0, 65771, 19 },
+	{ 0x00460070u, DCM_VR_SQ, 0, 65794, 19 },
+	{ 0x00460071u, DCM_VR_SQ, 0, 65822, 19 },
+	{ 0x00460074u, DCM_VR_SQ, 0, 65849, 19 },
+	{ 0x00460075u, DCM_VR_FD, 0, 65879, 19 },
+	{ 0x00460076u, DCM_VR_FD, 0, 65897, 19 },
+	{ 0x00460077u, DCM_VR_FD, 0, 65915, 19 },
+	{ 0x00460080u, DCM_VR_SQ, 0, 65932, 19 },
+	{ 0x00460092u, DCM_VR_CS, 0, 65961, 19 },
+	{ 0x00460094u, DCM_VR_CS, 0, 65977, 19 },
+	{ 0x00460095u, DCM_VR_CS, 0, 65986, 19 },
+	{ 0x00460097u, DCM_VR_SQ, 0, 66007, 19 },
+	{ 0x00460098u, DCM_VR_SQ, 0, 66044, 19 },
+	{ 0x00460100u, DCM_VR_SQ, 0, 66080, 19 },
+	{ 0x00460101u, DCM_VR_SQ, 0, 66096, 19 },
+	{ 0x00460102u, DCM_VR_SQ, 0, 66120, 19 },
+	{ 0x00460104u, DCM_VR_FD, 0, 66137, 19 },
+	{ 0x00460106u, DCM_VR_FD, 0, 66146, 19 },
+	{ 0x00460110u, DCM_VR_SQ, 0, 66162, 19 },
+	{ 0x00460111u, DCM_VR_SQ, 0, 66189, 19 },
+	{ 0x00460112u, DCM_VR_SQ, 0, 66231, 19 },
+	{ 0x00460113u, DCM_VR_SQ, 0, 66256, 19 },
+	{ 0x00460114u, DCM_VR_FD, 0, 66280, 19 },
+	{ 0x00460115u, DCM_VR_FD, 0, 66293, 19 },
+	{ 0x00460116u, DCM_VR_SQ, 0, 66305, 19 },
+	{ 0x00460117u, DCM_VR_FL, 0, 66341, 19 },
+	{ 0x00460118u, DCM_VR_FL, 0, 66365, 19 },
+	{ 0x00460121u, DCM_VR_SQ, 0, 66395, 19 },
+	{ 0x00460122u, DCM_VR_SQ, 0, 66424, 19 },
+	{ 0x00460123u, DCM_VR_SQ, 0, 66453, 19 },
+	{ 0x00460124u, DCM_VR_SQ, 0, 66481, 19 },
+	{ 0x00460125u, DCM_VR_CS, 0, 66514, 19 },
+	{ 0x00460135u, DCM_VR_SS, 0, 66534, 5292 },
+	{ 0x00460137u, DCM_VR_FD, 0, 66556, 19 },
+	{ 0x00460139u, DCM_VR_LO, 0, 66576, 19 },
+	{ 0x00460145u, DCM_VR_SQ, 0, 66603, 19 },
+	{ 0x00460146u, DCM_VR_FD, 0, 66644, 19 },
+	{ 0x00460147u, DCM_VR_FD, 0, 66656, 19 },
+	{ 0x00460201u, DCM_VR_CS, 0, 66670, 19 },
+	{ 0x00460202u, DCM_VR_FL, 0, 66695, 5292 },
+	{ 0x00460203u, DCM_VR_FL, 0, 66717, 19 },
+	{ 0x00460204u, DCM_VR_FL, 0, 66742, 19 },
+	{ 0x00460205u, DCM_VR_FL, 0, 66767, 19 },
+	{ 0x00460207u, DCM_VR_SQ, 0, 66789, 19 },
+	{ 0x00460208u, DCM_VR_IS, 0, 66826, 20406 },
+	{ 0x00460210u, DCM_VR_SQ, 0, 66854, 19 },
+	{ 0x00460211u, DCM_VR_SQ, 0, 66894, 19 },
+	{ 0x00460212u, DCM_VR_FL, 0, 66926, 19 },
+	{ 0x00460213u, DCM_VR_FL, 0, 66950, 5292 },
+	{ 0x00460215u, DCM_VR_SQ, 0, 66982, 19 },
+	{ 0x00460218u, DCM_VR_SQ, 0, 67010, 19 },
+	{ 0x00460220u, DCM_VR_FL, 0, 67048, 19 },
+	{ 0x00460224u, DCM_VR_FL, 0, 67068, 19 },
+	{ 0x00460227u, DCM_VR_FL, 0, 67083, 19 },
+	{ 0x00460230u, DCM_VR_FL, 0, 67096, 19 },
+	{ 0x00460232u, DCM_VR_FL, 0, 67119, 19 },
+	{ 0x00460234u, DCM_VR_FL, 0, 67141, 19 },
+	{ 0x00460236u, DCM_VR_FL, 0, 67166, 19 },
+	{ 0x00460238u, DCM_VR_FL, 0, 67193, 19 },
+	{ 0x00460242u, DCM_VR_CS, 0, 67222, 19 },
+	{ 0x00460244u, DCM_VR_SQ, 0, 67260, 19 },
+	{ 0x00460247u, DCM_VR_FL, 0, 67300, 7409 },
+	{ 0x00460248u, DCM_VR_CS, 0, 67321, 19 },
+	{ 0x00460249u, DCM_VR_FL, 0, 67343, 19 },
+	{ 0x00460250u, DCM_VR_FL, 0, 67354, 19 },
+	{ 0x00460251u, DCM_VR_FL, 0, 67370, 19 },
+	{ 0x00460252u, DCM_VR_FL, 0, 67386, 19 },
+	{ 0x00460253u, DCM_VR_FL, 0, 67404, 19 },
+	{ 0x00480001u, DCM_VR_FL, 0, 67421, 19 },
+	{ 0x00480002u, DCM_VR_FL, 0, 67439, 19 },
+	{ 0x00480003u, DCM_VR_FL, 0, 67458, 19 },
+	{ 0x00480006u, DCM_VR_UL, 0, 67476, 19 },
+	{ 0x00480007u, DCM_VR_UL, 0, 67500, 19 },
+	{ 0x00480008u, DCM_VR_SQ, 0, 67521, 19 },
+	{ 0x00480010u, DCM_VR_CS, 0, 67552, 19 },
+	{ 0x00480011u, DCM_VR_CS, 0, 67573, 19 },
+	{ 0x00480012u, DCM_VR_CS, 0, 67585, 19 },
+	{ 0x00480013u, DCM_VR_US, 0, 67606, 19 },
+	{ 0x00480014u, DCM_VR_FL, 0, 67626, 19 },
+	{ 0x00480015u, DCM_VR_US, 0, 67653, 7409 },
+	{ 0x00480100u, DCM_VR_SQ, 0, 67687, 19 },
+	{ 0x00480102u, DCM_VR_DS, 0, 67715, 21854 },
+	{ 0x00480105u, DCM_VR_SQ, 0, 67737, 19 },
+	{ 0x00480106u, DCM_VR_SH, 0, 67757, 19 },
+	{ 0x00480107u, DCM_VR_ST, 0, 67779, 19 },
+	{ 0x00480108u, DCM_VR_SQ, 0, 67802, 19 },
+	{ 0x00480110u, DCM_VR_SQ, 0, 67832, 19 },
+	{ 0x00480111u, DCM_VR_DS, 0, 67858, 19 },
+	{ 0x00480112u, DCM_VR_DS, 0, 67877, 19 },
+	{ 0x00480113u, DCM_VR_DS, 0, 67896, 19 },
+	{ 0x00480120u, DCM_VR_SQ, 0, 67927, 19 },
+	{ 0x00480200u, DCM_VR_SQ, DCM_DICT_RETIRED, 67959, 19 },
+	{ 0x00480201u, DCM_VR_US, DCM_DICT_RETIRED, 67993, 5292 },
+	{ 0x00480202u, DCM_VR_US, DCM_DICT_RETIRED, 68026, 5292 },
+	{ 0x00480207u, DCM_VR_SQ, 0, 68063, 19 },
+	{ 0x0048021au, DCM_VR_SQ, 0, 68097, 19 },
+	{ 0x0048021eu, DCM_VR_SL, 0, 68124, 19 },
+	{ 0x0048021fu, DCM_VR_SL, 0, 68162, 19 },
+	{ 0x00480301u, DCM_VR_CS, 0, 68197, 19 },
+	{ 0x00480302u, DCM_VR_UL, 0, 68223, 19 },
+	{ 0x00480303u, DCM_VR_UL, 0, 68244, 19 },
+	{ 0x00500004u, DCM_VR_CS, 0, 68272, 19 },
+	{ 0x00500010u, DCM_VR_SQ, 0, 68289, 19 },
+	{ 0x00500012u, DCM_VR_SQ, 0, 68304, 19 },
+	{ 0x00500013u, DCM_VR_FD, 0, 68339, 19 },
+	{ 0x00500014u, DCM_VR_DS, 0, 68367, 19 },
+	{ 0x00500015u, DCM_VR_FD, 0, 68380, 19 },
+	{ 0x00500016u, DCM_VR_DS, 0, 68404, 19 },
+	{ 0x00500017u, DCM_VR_CS, 0, 68419, 19 },
+	{ 0x00500018u, DCM_VR_DS, 0, 68439, 19 },
+	{ 0x00500019u, DCM_VR_DS, 0, 68452, 19 },
+	{ 0x0050001au, DCM_VR_CS, 0, 68472, 19 },
+	{ 0x0050001bu, DCM_VR_LO, 0, 68499, 19 },
+	{ 0x0050001cu, DCM_VR_FD, 0, 68520, 19 },
+	{ 0x0050001du, DCM_VR_FD, 0, 68545, 19 },
+	{ 0x0050001eu, DCM_VR_LO, 0, 68572, 19 },
+	{ 0x00500020u, DCM_VR_LO, 0, 68602, 19 },
+	{ 0x00500021u, DCM_VR_ST, 0, 68620, 19 },
+	{ 0x00520001u, DCM_VR_FL, 0, 68642, 19 },
+	{ 0x00520002u, DCM_VR_FD, 0, 68681, 19 },
+	{ 0x00520003u, DCM_VR_FD, 0, 68698, 19 },
+	{ 0x00520004u, DCM_VR_FD, 0, 68711, 19 },
+	{ 0x00520006u, DCM_VR_CS, 0, 68736, 19 },
+	{ 0x00520007u, DCM_VR_FD, 0, 68757, 19 },
+	{ 0x00520008u, DCM_VR_FD, 0, 68784, 19 },
+	{ 0x00520009u, DCM_VR_FD, 0, 68800, 19 },
+	{ 0x00520011u, DCM_VR_FD, 0, 68813, 19 },
+	{ 0x00520012u, DCM_VR_US, 0, 68823, 19 },
+	{ 0x00520013u, DCM_VR_FD, 0, 68838, 19 },
+	{ 0x00520014u, DCM_VR_FD, 0, 68861, 19 },
+	{ 0x00520016u, DCM_VR_SQ, 0, 68879, 19 },
+	{ 0x00520025u, DCM_VR_SQ, 0, 68912, 19 },
+	{ 0x00520026u, DCM_VR_CS, 0, 68946, 19 },
+	{ 0x00520027u, DCM_VR_SQ, 0, 68964, 19 },
+	{ 0x00520028u, DCM_VR_FD, 0, 68998, 19 },
+	{ 0x00520029u, DCM_VR_SQ, 0, 69032, 19 },
+	{ 0x00520030u, DCM_VR_SS, 0, 69069, 19 },
+	{ 0x00520031u, DCM_VR_CS, 0, 69090, 19 },
+	{ 0x00520033u, DCM_VR_FD, 0, 69118, 19 },
+	{ 0x00520034u, DCM_VR_FD, 0, 69135, 19 },
+	{ 0x00520036u, DCM_VR_US, 0, 69154, 19 },
+	{ 0x00520038u, DCM_VR_US, 0, 69168, 19 },
+	{ 0x00520039u, DCM_VR_CS, 0, 69189, 19 },
+	{ 0x0052003au, DCM_VR_CS, 0, 69207, 19 },
+	{ 0x00540010u, DCM_VR_US, 0, 69230, 292 },
+	{ 0x00540011u, DCM_VR_US, 0, 69249, 19 },
+	{ 0x00540012u, DCM_VR_SQ, 0, 69271, 19 },
+	{ 0x00540013u, DCM_VR_SQ, 0, 69303, 19 },
+	{ 0x00540014u, DCM_VR_DS, 0, 69329, 19 },
+	{ 0x00540015u, DCM_VR_DS, 0, 69352, 19 },
+	{ 0x00540016u, DCM_VR_SQ, 0, 69375, 19 },
+	{ 0x00540017u, DCM_VR_IS, 0, 69414, 19 },
+	{ 0x00540018u, DCM_VR_SH, 0, 69436, 19 },
+	{ 0x00540020u, DCM_VR_US, 0, 69453, 292 },
+	{ 0x00540021u, DCM_VR_US, 0, 69468, 19 },
+	{ 0x00540022u, DCM_VR_SQ, 0, 69486, 19 },
+	{ 0x00540030u, DCM_VR_US, 0, 69514, 292 },
+	{ 0x00540031u, DCM_VR_US, 0, 69526, 19 },
+	{ 0x00540032u, DCM_VR_SQ, 0, 69541, 19 },
+	{ 0x00540033u, DCM_VR_US, 0, 69566, 19 },
+	{ 0x00540036u, DCM_VR_IS, 0, 69588, 19 },
+	{ 0x00540038u, DCM_VR_IS, 0, 69599, 19 },
+	{ 0x00540039u, DCM_VR_CS, 0, 69618, 19 },
+	{ 0x00540050u, DCM_VR_US, 0, 69635, 292 },
+	{ 0x00540051u, DCM_VR_US, 0, 69650, 19 },
+	{ 0x00540052u, DCM_VR_SQ, 0, 69668, 19 },
+	{ 0x00540053u, DCM_VR_US, 0, 69696, 19 },
+	{ 0x00540060u, DCM_VR_US, 0, 69721, 292 },
+	{ 0x00540061u, DCM_VR_US, 0, 69738, 19 },
+	{ 0x00540062u, DCM_VR_SQ, 0, 69758, 19 },
+	{ 0x00540063u, DCM_VR_SQ, 0, 69783, 19 },
+	{ 0x00540070u, DCM_VR_US, 0, 69807, 292 },
+	{ 0x00540071u, DCM_VR_US, 0, 69822, 19 },
+	{ 0x00540072u, DCM_VR_SQ, 0, 69840, 19 },
+	{ 0x00540073u, DCM_VR_DS, 0, 69868, 19 },
+	{ 0x00540080u, DCM_VR_US, 0, 69881, 292 },
+	{ 0x00540081u, DCM_VR_US, 0, 69893, 19 },
+	{ 0x00540090u, DCM_VR_US, 0, 69908, 292 },
+	{ 0x00540100u, DCM_VR_US, 0, 69926, 292 },
+	{ 0x00540101u, DCM_VR_US, 0, 69942, 19 },
+	{ 0x00540200u, DCM_VR_DS, 0, 69961, 19 },
+	{ 0x00540202u, DCM_VR_CS, 0, 69972, 19 },
+	{ 0x00540210u, DCM_VR_IS, 0, 69993, 292 },
+	{ 0x00540211u, DCM_VR_US, 0, 70007, 19 },
+	{ 0x00540220u, DCM_VR_SQ, 0, 70031, 19 },
+	{ 0x00540222u, DCM_VR_SQ, 0, 70048, 19 },
+	{ 0x00540300u, DCM_VR_SQ, 0, 70073, 19 },
+	{ 0x00540302u, DCM_VR_SQ, 0, 70098, 19 },
+	{ 0x00540304u, DCM_VR_SQ, 0, 70130, 19 },
+	{ 0x00540306u, DCM_VR_SQ, 0, 70162, 19 },
+	{ 0x00540308u, DCM_VR_US, 0, 70186, 19 },
+	{ 0x00540400u, DCM_VR_SH, 0, 70205, 19 },
+	{ 0x00540410u, DCM_VR_SQ, 0, 70213, 19 },
+	{ 0x00540412u, DCM_VR_SQ, 0, 70244, 19 },
+	{ 0x00540414u, DCM_VR_SQ, 0, 70283, 19 },
+	{ 0x00540500u, DCM_VR_CS, 0, 70321, 19 },
+	{ 0x00540501u, DCM_VR_CS, 0, 70347, 19 },
+	{ 0x00541000u, DCM_VR_CS, 0, 70372, 5292 },
+	{ 0x00541001u, DCM_VR_CS, 0, 70383, 19 },
+	{ 0x00541002u, DCM_VR_CS, 0, 70389, 19 },
+	{ 0x00541004u, DCM_VR_CS, 0, 70402, 19 },
+	{ 0x00541006u, DCM_VR_CS, 0, 70421, 19 },
+	{ 0x00541100u, DCM_VR_CS, 0, 70429, 19 },
+	{ 0x00541101u, DCM_VR_LO, 0, 70453, 19 },
+	{ 0x00541102u, DCM_VR_CS, 0, 70481, 19 },
+	{ 0x00541103u, DCM_VR_LO, 0, 70497, 19 },
+	{ 0x00541104u, DCM_VR_LO, 0, 70518, 19 },
+	{ 0x00541105u, DCM_VR_LO, 0, 70546, 19 },
+	{ 0x00541200u, DCM_VR_DS, 0, 70570, 19 },
+	{ 0x00541201u, DCM_VR_IS, 0, 70586, 5292 },
+	{ 0x00541202u, DCM_VR_IS, 0, 70596, 19 },
+	{ 0x00541203u, DCM_VR_DS, 0, 70611, 5292 },
+	{ 0x00541210u, DCM_VR_DS, 0, 70631, 19 },
+	{ 0x00541220u, DCM_VR_CS, 0, 70654, 292 },
+	{ 0x00541300u, DCM_VR_DS, 0, 70674, 19 },
+	{ 0x00541310u, DCM_VR_IS, 0, 70693, 19 },
+	{ 0x00541311u, DCM_VR_IS, 0, 70725, 292 },
+	{ 0x00541320u, DCM_VR_DS, 0, 70752, 19 },
+	{ 0x00541321u, DCM_VR_DS, 0, 70775, 19 },
+	{ 0x00541322u, DCM_VR_DS, 0, 70787, 19 },
+	{ 0x00541323u, DCM_VR_DS, 0, 70809, 19 },
+	{ 0x00541324u, DCM_VR_DS, 0, 70831, 19 },
+	{ 0x00541330u, DCM_VR_US, 0, 70846, 19 },
+	{ 0x00541400u, DCM_VR_CS, DCM_DICT_RETIRED, 70857, 292 },
+	{ 0x00541401u, DCM_VR_CS, DCM_DICT_RETIRED, 70872, 19 },
+	{ 0x00603000u, DCM_VR_SQ, 0, 70895, 19 },
+	{ 0x00603002u, DCM_VR_US, 0, 70913, 19 },
+	{ 0x00603004u, DCM_VR_US, DCM_DICT_XS, 70935, 19 },
+	{ 0x00603006u, DCM_VR_US, DCM_DICT_XS, 70958, 19 },
+	{ 0x00603008u, DCM_VR_US, 0, 70980, 19 },
+	{ 0x00603010u, DCM_VR_LO, 0, 70998, 19 },
+	{ 0x00603020u, DCM_VR_UL, 0, 71019, 292 },
+	{ 0x00620001u, DCM_VR_CS, 0, 71033, 19 },
+	{ 0x00620002u, DCM_VR_SQ, 0, 71050, 19 },
+	{ 0x00620003u, DCM_VR_SQ, 0, 71066, 19 },
+	{ 0x00620004u, DCM_VR_US, 0, 71104, 19 },
+	{ 0x00620005u, DCM_VR_LO, 0, 71118, 19 },
+	{ 0x00620006u, DCM_VR_ST, 0, 71131, 19 },
+	{ 0x00620007u, DCM_VR_SQ, 0, 71150, 19 },
+	{ 0x00620008u, DCM_VR_CS, 0, 71194, 19 },
+	{ 0x00620009u, DCM_VR_LO, 0, 71215, 292 },
+	{ 0x0062000au, DCM_VR_SQ, 0, 71236, 19 },
+	{ 0x0062000bu, DCM_VR_US, 0, 71266, 292 },
+	{ 0x0062000cu, DCM_VR_US, 0, 71290, 19 },
+	{ 0x0062000du, DCM_VR_US, 0, 71323, 7409 },
+	{ 0x0062000eu, DCM_VR_US, 0, 71353, 19 },
+	{ 0x0062000fu, DCM_VR_SQ, 0, 71376, 19 },
+	{ 0x00620010u, DCM_VR_CS, 0, 71410, 19 },
+	{ 0x00620011u, DCM_VR_SQ, 0, 71437, 19 },
+	{ 0x00620012u, DCM_VR_SQ, 0, 71479, 19 },
+	{ 0x00620013u, DCM_VR_CS, 0, 71500, 19 },
+	{ 0x00620020u, DCM_VR_UT, 0, 71516, 19 },
+	{ 0x00620021u, DCM_VR_UI, 0, 71527, 19 },
+	{ 0x00640002u, DCM_VR_SQ, 0, 71539, 19 },
+	{ 0x00640003u, DCM_VR_UI, 0, 71570, 19 },
+	{ 0x00640005u, DCM_VR_SQ, 0, 71596, 19 },
+	{ 0x00640007u, DCM_VR_UL, 0, 71631, 7409 },
+	{ 0x00640008u, DCM_VR_FD, 0, 71646, 7409 },
+	{ 0x00640009u, DCM_VR_OF, 0, 71661, 19 },
+	{ 0x0064000fu, DCM_VR_SQ, 0, 71676, 19 },
+	{ 0x00640010u, DCM_VR_SQ, 0, 71717, 19 },
+	{ 0x00660001u, DCM_VR_UL, 0, 71759, 19 },
+	{ 0x00660002u, DCM_VR_SQ, 0, 71776, 19 },
+	{ 0x00660003u, DCM_VR_UL, 0, 71792, 19 },
+	{ 0x00660004u, DCM_VR_LT, 0, 71806, 19 },
+	{ 0x00660009u, DCM_VR_CS, 0, 71822, 19 },
+	{ 0x0066000au, DCM_VR_FL, 0, 71840, 19 },
+	{ 0x0066000bu, DCM_VR_LO, 0, 71863, 19 },
+	{ 0x0066000cu, DCM_VR_FL, 0, 71892, 19 },
+	{ 0x0066000du, DCM_VR_CS, 0, 71923, 19 },
+	{ 0x0066000eu, DCM_VR_CS, 0, 71951, 19 },
+	{ 0x00660010u, DCM_VR_CS, 0, 71964, 19 },
+	{ 0x00660011u, DCM_VR_SQ, 0, 71973, 19 },
+	{ 0x00660012u, DCM_VR_SQ, 0, 71995, 19 },
+	{ 0x00660013u, DCM_VR_SQ, 0, 72024, 19 },
+	{ 0x00660015u, DCM_VR_UL, 0, 72054, 19 },
+	{ 0x00660016u, DCM_VR_OF, 0, 72076, 19 },
+	{ 0x00660017u, DCM_VR_FL, 0, 72097, 7409 },
+	{ 0x00660018u, DCM_VR_FL, 0, 72119, 19 },
+	{ 0x00660019u, DCM_VR_FL, 0, 72137, 19 },
+	{ 0x0066001au, DCM_VR_FL, 0, 72158, 21854 },
+	{ 0x0066001bu, DCM_VR_FL, 0, 72187, 7409 },
+	{ 0x0066001cu, DCM_VR_FL, 0, 72202, 7409 },
+	{ 0x0066001eu, DCM_VR_UL, 0, 72219, 19 },
+	{ 0x0066001fu, DCM_VR_US, 0, 72235, 19 },
+	{ 0x00660020u, DCM_VR_FL, 0, 72256, 292 },
+	{ 0x00660021u, DCM_VR_OF, 0, 72271, 19 },
+	{ 0x00660022u, DCM_VR_OD, 0, 72292, 19 },
+	{ 0x00660023u, DCM_VR_OW, DCM_DICT_RETIRED, 72319, 19 },
+	{ 0x00660024u, DCM_VR_OW, DCM_DICT_RETIRED, 72342, 19 },
+	{ 0x00660025u, DCM_VR_OW, DCM_DICT_RETIRED, 72361, 19 },
+	{ 0x00660026u, DCM_VR_SQ, 0, 72382, 19 },
+	{ 0x00660027u, DCM_VR_SQ, 0, 72404, 19 },
+	{ 0x00660028u, DCM_VR_SQ, 0, 72424, 19 },
+	{ 0x00660029u, DCM_VR_OW, DCM_DICT_RETIRED, 72437, 19 },
+	{ 0x0066002au, DCM_VR_UL, 0, 72461, 19 },
+	{ 0x0066002bu, DCM_VR_SQ, 0, 72474, 19 },
+	{ 0x0066002cu, DCM_VR_UL, 0, 72500, 19 },
+	{ 0x0066002du, DCM_VR_SQ, 0, 72524, 19 },
+	{ 0x0066002eu, DCM_VR_SQ, 0, 72580, 19 },
+	{ 0x0066002fu, DCM_VR_SQ, 0, 72617, 19 },
+	{ 0x00660030u, DCM_VR_SQ, 0, 72645, 19 },
+	{ 0x00660031u, DCM_VR_LO, 0, 72671, 19 },
+	{ 0x00660032u, DCM_VR_LT, 0, 72688, 19 },
+	{ 0x00660034u, DCM_VR_SQ, 0, 72708, 19 },
+	{ 0x00660035u, DCM_VR_SQ, 0, 72722, 19 },
+	{ 0x00660036u, DCM_VR_LO, 0, 72771, 19 },
+	{ 0x00660037u, DCM_VR_FL, 0, 72785, 19 },
+	{ 0x00660038u, DCM_VR_FL, 0, 72808, 19 },
+	{ 0x00660040u, DCM_VR_OL, 0, 72833, 19 },
+	{ 0x00660041u, DCM_VR_OL, 0, 72861, 19 },
+	{ 0x00660042u, DCM_VR_OL, 0, 72888, 19 },
+	{ 0x00660043u, DCM_VR_OL, 0, 72911, 19 },
+	{ 0x00660101u, DCM_VR_SQ, 0, 72936, 19 },
+	{ 0x00660102u, DCM_VR_SQ, 0, 72953, 19 },
+	{ 0x00660103u, DCM_VR_OW, 0, 72967, 19 },
+	{ 0x00660104u, DCM_VR_SQ, 0, 73001, 19 },
+	{ 0x00660105u, DCM_VR_UL, 0, 73041, 19 },
+	{ 0x00660106u, DCM_VR_LO, 0, 73056, 19 },
+	{ 0x00660107u, DCM_VR_UT, 0, 73070, 19 },
+	{ 0x00660108u, DCM_VR_SQ, 0, 73090, 19 },
+	{ 0x00660121u, DCM_VR_SQ, 0, 73125, 19 },
+	{ 0x00660124u, DCM_VR_SQ, 0, 73146, 19 },
+	{ 0x00660125u, DCM_VR_OF, 0, 73173, 19 },
+	{ 0x00660129u, DCM_VR_OL, 0, 73193, 19 },
+	{ 0x00660130u, DCM_VR_SQ, 0, 73213, 19 },
+	{ 0x00660132u, DCM_VR_SQ, 0, 73237, 19 },
+	{ 0x00660133u, DCM_VR_SQ, 0, 73263, 19 },
+	{ 0x00660134u, DCM_VR_SQ, 0, 73296, 19 },
+	{ 0x00686210u, DCM_VR_LO, 0, 73323, 19 },
+	{ 0x00686221u, DCM_VR_LO, 0, 73335, 19 },
+	{ 0x00686222u, DCM_VR_SQ, 0, 73358, 19 },
+	{ 0x00686223u, DCM_VR_CS, 0, 73390, 19 },
+	{ 0x00686224u, DCM_VR_SQ, 0, 73402, 19 },
+	{ 0x00686225u, DCM_VR_SQ, 0, 73436, 19 },
+	{ 0x00686226u, DCM_VR_DT, 0, 73468, 19 },
+	{ 0x00686230u, DCM_VR_SQ, 0, 73486, 19 },
+	{ 0x00686260u, DCM_VR_SQ, 0, 73515, 19 },
+	{ 0x00686265u, DCM_VR_SQ, 0, 73551, 19 },
+	{ 0x00686270u, DCM_VR_DT, 0, 73588, 19 },
+	{ 0x00686280u, DCM_VR_ST, 0, 73613, 19 },
+	{ 0x006862a0u, DCM_VR_SQ, 0, 73632, 19 },
+	{ 0x006862a5u, DCM_VR_FD, 0, 73673, 19 },
+	{ 0x006862c0u, DCM_VR_SQ, 0, 73705, 19 },
+	{ 0x006862d0u, DCM_VR_US, 0, 73726, 19 },
+	{ 0x006862d5u, DCM_VR_LO, 0, 73741, 19 },
+	{ 0x006862e0u, DCM_VR_SQ, 0, 73759, 19 },
+	{ 0x006862f0u, DCM_VR_SQ, 0, 73787, 19 },
+	{ 0x006862f2u, DCM_VR_FD, 0, 73823, 19 },
+	{ 0x00686300u, DCM_VR_OB, 0, 73843, 19 },
+	{ 0x00686310u, DCM_VR_US, 0, 73856, 19 },
+	{ 0x00686320u, DCM_VR_SQ, 0, 73877, 19 },
+	{ 0x00686330u, DCM_VR_US, 0, 73893, 19 },
+	{ 0x00686340u, DCM_VR_LO, 0, 73907, 19 },
+	{ 0x00686345u, DCM_VR_ST, 0, 73920, 19 },
+	{ 0x00686346u, DCM_VR_FD, 0, 73939, 5292 },
+	{ 0x00686347u, DCM_VR_FD, 0, 73964, 6801 },
+	{ 0x00686350u, DCM_VR_US, 0, 73982, 292 },
+	{ 0x00686360u, DCM_VR_SQ, 0, 74018, 19 },
+	{ 0x00686380u, DCM_VR_LO, 0, 74050, 19 },
+	{ 0x00686390u, DCM_VR_FD, 0, 74068, 19 },
+	{ 0x006863a0u, DCM_VR_SQ, 0, 74094, 19 },
+	{ 0x006863a4u, DCM_VR_SQ, 0, 74116, 19 },
+	{ 0x006863a8u, DCM_VR_SQ, 0, 74145, 19 },
+	{ 0x006863acu, DCM_VR_SQ, 0, 74169, 19 },
+	{ 0x006863b0u, DCM_VR_SQ, 0, 74196, 19 },
+	{ 0x006863c0u, DCM_VR_US, 0, 74222, 19 },
+	{ 0x006863d0u, DCM_VR_LO, 0, 74241, 19 },
+	{ 0x006863e0u, DCM_VR_SQ, 0, 74263, 19 },
+	{ 0x006863f0u, DCM_VR_US, 0, 74285, 19 },
+	{ 0x00686400u, DCM_VR_SQ, 0, 74301, 19 },
+	{ 0x00686410u, DCM_VR_US, 0, 74338, 19 },
+	{ 0x00686420u, DCM_VR_CS, 0, 74356, 19 },
+	{ 0x00686430u, DCM_VR_SQ, 0, 74376, 19 },
+	{ 0x00686440u, DCM_VR_US, 0, 74413, 19 },
+	{ 0x00686450u, DCM_VR_FD, 0, 74438, 5292 },
+	{ 0x00686460u, DCM_VR_FD, 0, 74454, 6801 },
+	{ 0x00686470u, DCM_VR_SQ, 0, 74469, 19 },
+	{ 0x00686490u, DCM_VR_FD, 0, 74497, 7409 },
+	{ 0x006864a0u, DCM_VR_FD, 0, 74523, 5292 },
+	{ 0x006864c0u, DCM_VR_FD, 0, 74538, 7409 },
+	{ 0x006864d0u, DCM_VR_FD, 0, 74556, 74573 },
+	{ 0x006864f0u, DCM_VR_FD, 0, 74575, 7409 },
+	{ 0x00686500u, DCM_VR_SQ, 0, 74599, 19 },
+	{ 0x00686510u, DCM_VR_SQ, 0, 74629, 19 },
+	{ 0x00686520u, DCM_VR_SQ, 0, 74658, 19 },
+	{ 0x00686530u, DCM_VR_US, 0, 74688, 19 },
+	{ 0x00686540u, DCM_VR_LO, 0, 74707, 19 },
+	{ 0x00686545u, DCM_VR_SQ, 0, 74735, 19 },
+	{ 0x00686550u, DCM_VR_SQ, 0, 74778, 19 },
+	{ 0x00686560u, DCM_VR_FD, 0, 74807, 5292 },
+	{ 0x00686590u, DCM_VR_FD, 0, 74828, 7409 },
+	{ 0x006865a0u, DCM_VR_SQ, 0, 74851, 19 },
+	{ 0x006865b0u, DCM_VR_FD, 0, 74879, 6801 },
+	{ 0x006865d0u, DCM_VR_FD, 0, 74899, 21854 },
+	{ 0x006865e0u, DCM_VR_SQ, 0, 74921, 19 },
+	{ 0x006865f0u, DCM_VR_FD, 0, 74950, 6801 },
+	{ 0x00686610u, DCM_VR_FD, 0, 74972, 7409 },
+	{ 0x00686620u, DCM_VR_FD, 0, 74990, 7409 },
+	{ 0x00687001u, DCM_VR_CS, 0, 75008, 19 },
+	{ 0x00687002u, DCM_VR_CS, 0, 75026, 19 },
+	{ 0x00687003u, DCM_VR_SQ, 0, 75041, 19 },
+	{ 0x00687004u, DCM_VR_UI, 0, 75064, 19 },
+	{ 0x00687005u, DCM_VR_UR, 0, 75078, 19 },
+	{ 0x006a0001u, DCM_VR_CS, 0, 75125, 19 },
+	{ 0x006a0002u, DCM_VR_SQ, 0, 75150, 19 },
+	{ 0x006a0003u, DCM_VR_UI, 0, 75174, 19 },
+	{ 0x006a0005u, DCM_VR_LO, 0, 75193, 19 },
+	{ 0x006a0006u, DCM_VR_UT, 0, 75214, 19 },
+	{ 0x006a0007u, DCM_VR_CS, 0, 75241, 19 },
+	{ 0x006a0008u, DCM_VR_SQ, 0, 75271, 19 },
+	{ 0x006a0009u, DCM_VR_SQ, 0, 75318, 19 },
+	{ 0x006a000au, DCM_VR_SQ, 0, 75357, 19 },
+	{ 0x006a000bu, DCM_VR_SQ, 0, 75392, 19 },
+	{ 0x006a000cu, DCM_VR_UL, 0, 75435, 19 },
+	{ 0x006a000du, DCM_VR_CS, 0, 75455, 19 },
+	{ 0x006a000eu, DCM_VR_SH, 0, 75490, 292 },
+	{ 0x006a000fu, DCM_VR_CS, 0, 75522, 19 },
+	{ 0x006a0010u, DCM_VR_FD, 0, 75552, 292 },
+	{ 0x006a0011u, DCM_VR_OL, 0, 75575, 19 },
+	{ 0x00700001u, DCM_VR_SQ, 0, 75595, 19 },
+	{ 0x00700002u, DCM_VR_CS, 0, 75621, 19 },
+	{ 0x00700003u, DCM_VR_CS, 0, 75634, 19 },
+	{ 0x00700004u, DCM_VR_CS, 0, 75661, 19 },
+	{ 0x00700005u, DCM_VR_CS, 0, 75688, 19 },
+	{ 0x00700006u, DCM_VR_ST, 0, 75711, 19 },
+	{ 0x00700008u, DCM_VR_SQ, 0, 75732, 19 },
+	{ 0x00700009u, DCM_VR_SQ, 0, 75751, 19 },
+	{ 0x00700010u, DCM_VR_FL, 0, 75773, 5292 },
+	{ 0x00700011u, DCM_VR_FL, 0, 75802, 5292 },
+	{ 0x00700012u, DCM_VR_CS, 0, 75835, 19 },
+	{ 0x00700014u, DCM_VR_FL, 0, 75874, 5292 },
+	{ 0x00700015u, DCM_VR_CS, 0, 75886, 19 },
+	{ 0x00700020u, DCM_VR_US, 0, 75908, 19 },
+	{ 0x00700021u, DCM_VR_US, 0, 75926, 19 },
+	{ 0x00700022u, DCM_VR_FL, 0, 75948, 2013 },
+	{ 0x00700023u, DCM_VR_CS, 0, 75960, 19 },
+	{ 0x00700024u, DCM_VR_CS, 0, 75972, 19 },
+	{ 0x00700040u, DCM_VR_IS, DCM_DICT_RETIRED, 75986, 19 },
+	{ 0x00700041u, DCM_VR_CS, 0, 76007, 19 },
+	{ 0x00700042u, DCM_VR_US, 0, 76027, 19 },
+	{ 0x00700050u, DCM_VR_US, DCM_DICT_RETIRED, 76041, 5292 },
+	{ 0x00700051u, DCM_VR_US, DCM_DICT_RETIRED, 76077, 5292 },
+	{ 0x00700052u, DCM_VR_SL, 0, 76117, 5292 },
+	{ 0x00700053u, DCM_VR_SL, 0, 76148, 5292 },
+	{ 0x0070005au, DCM_VR_SQ, 0, 76183, 19 },
+	{ 0x00700060u, DCM_VR_SQ, 0, 76214, 19 },
+	{ 0x00700062u, DCM_VR_IS, 0, 76235, 19 },
+	{ 0x00700066u, DCM_VR_US, 0, 76253, 19 },
+	{ 0x00700067u, DCM_VR_US, DCM_DICT_RETIRED, 76298, 7409 },
+	{ 0x00700068u, DCM_VR_LO, 0, 76337, 19 },
+	{ 0x00700080u, DCM_VR_CS, 0, 76361, 19 },
+	{ 0x00700081u, DCM_VR_LO, 0, 76374, 19 },
+	{ 0x00700082u, DCM_VR_DA, 0, 76393, 19 },
+	{ 0x00700083u, DCM_VR_TM, 0, 76418, 19 },
+	{ 0x00700084u, DCM_VR_PN, 0, 76443, 19 },
+	{ 0x00700086u, DCM_VR_SQ, 0, 76462, 19 },
+	{ 0x00700087u, DCM_VR_SQ, 0, 76503, 19 },
+	{ 0x00700100u, DCM_VR_CS, 0, 76539, 19 },
+	{ 0x00700101u, DCM_VR_DS, 0, 76560, 5292 },
+	{ 0x00700102u, DCM_VR_IS, 0, 76585, 5292 },
+	{ 0x00700103u, DCM_VR_FL, 0, 76614, 19 },
+	{ 0x00700207u, DCM_VR_LO, 0, 76650, 19 },
+	{ 0x00700208u, DCM_VR_ST, 0, 76668, 19 },
+	{ 0x00700209u, DCM_VR_SQ, 0, 76692, 19 },
+	{ 0x00700226u, DCM_VR_UL, 0, 76716, 19 },
+	{ 0x00700227u, DCM_VR_LO, 0, 76742, 19 },
+	{ 0x00700228u, DCM_VR_CS, 0, 76751, 19 },
+	{ 0x00700229u, DCM_VR_LO, 0, 76764, 19 },
+	{ 0x00700230u, DCM_VR_FD, 0, 76776, 19 },
+	{ 0x00700231u, DCM_VR_SQ, 0, 76790, 19 },
+	{ 0x00700232u, DCM_VR_SQ, 0, 76808, 19 },
+	{ 0x00700233u, DCM_VR_SQ, 0, 76826, 19 },
+	{ 0x00700234u, DCM_VR_SQ, 0, 76844, 19 },
+	{ 0x00700241u, DCM_VR_US, 0, 76865, 7409 },
+	{ 0x00700242u, DCM_VR_CS, 0, 76886, 19 },
+	{ 0x00700243u, DCM_VR_CS, 0, 76906, 19 },
+	{ 0x00700244u, DCM_VR_CS, 0, 76924, 19 },
+	{ 0x00700245u, DCM_VR_FL, 0, 76936, 19 },
+	{ 0x00700246u, DCM_VR_FL, 0, 76950, 19 },
+	{ 0x00700247u, DCM_VR_US, 0, 76964, 7409 },
+	{ 0x00700248u, DCM_VR_CS, 0, 76987, 19 },
+	{ 0x00700249u, DCM_VR_CS, 0, 76998, 19 },
+	{ 0x00700250u, DCM_VR_CS, 0, 77003, 19 },
+	{ 0x00700251u, DCM_VR_US, 0, 77010, 7409 },
+	{ 0x00700252u, DCM_VR_US, 0, 77036, 7409 },
+	{ 0x00700253u, DCM_VR_FL, 0, 77063, 19 },
+	{ 0x00700254u, DCM_VR_CS, 0, 77077, 19 },
+	{ 0x00700255u, DCM_VR_UL, 0, 77094, 19 },
+	{ 0x00700256u, DCM_VR_OB, 0, 77106, 19 },
+	{ 0x00700257u, DCM_VR_CS, 0, 77118, 19 },
+	{ 0x00700258u, DCM_VR_FL, 0, 77127, 19 },
+	{ 0x00700261u, DCM_VR_FL, 0, 77141, 19 },
+	{ 0x00700262u, DCM_VR_FL, 0, 77151, 19 },
+	{ 0x00700273u, DCM_VR_FL, 0, 77172, 5292 },
+	{ 0x00700274u, DCM_VR_CS, 0, 77186, 19 },
+	{ 0x00700278u, DCM_VR_CS, 0, 77200, 19 },
+	{ 0x00700279u, DCM_VR_CS, 0, 77214, 19 },
+	{ 0x00700282u, DCM_VR_CS, 0, 77233, 19 },
+	{ 0x00700284u, DCM_VR_FL, 0, 77254, 19 },
+	{ 0x00700285u, DCM_VR_FL, 0, 77271, 19 },
+	{ 0x00700287u, DCM_VR_SQ, 0, 77289, 19 },
+	{ 0x00700288u, DCM_VR_FL, 0, 77308, 19 },
+	{ 0x00700289u, DCM_VR_SH, 0, 77321, 19 },
+	{ 0x00700294u, DCM_VR_CS, 0, 77331, 19 },
+	{ 0x00700295u, DCM_VR_UL, 0, 77351, 19 },
+	{ 0x00700306u, DCM_VR_CS, 0, 77366, 19 },
+	{ 0x00700308u, DCM_VR_SQ, 0, 77376, 19 },
+	{ 0x00700309u, DCM_VR_SQ, 0, 77397, 19 },
+	{ 0x0070030au, DCM_VR_SQ, 0, 77424, 19 },
+	{ 0x0070030bu, DCM_VR_FD, 0, 77439, 38484 },
+	{ 0x0070030cu, DCM_VR_CS, 0, 77503, 19 },
+	{ 0x0070030du, DCM_VR_SQ, 0, 77544, 19 },
+	{ 0x0070030fu, DCM_VR_ST, 0, 77573, 19 },
+	{ 0x00700310u, DCM_VR_SH, 0, 77593, 19 },
+	{ 0x00700311u, DCM_VR_SQ, 0, 77612, 19 },
+	{ 0x00700312u, DCM_VR_FD, 0, 77643, 19 },
+	{ 0x00700314u, DCM_VR_SQ, 0, 77668, 19 },
+	{ 0x00700318u, DCM_VR_SQ, 0, 77690, 19 },
+	{ 0x0070031au, DCM_VR_UI, 0, 77721, 19 },
+	{ 0x0070031bu, DCM_VR_UI, 0, 77733, 19 },
+	{ 0x0070031cu, DCM_VR_SQ, 0, 77755, 19 },
+	{ 0x0070031eu, DCM_VR_SQ, 0, 77775, 19 },
+	{ 0x0070031fu, DCM_VR_SQ, 0, 77792, 19 },
+	{ 0x00700401u, DCM_VR_US, 0, 77830, 7409 },
+	{ 0x00700402u, DCM_VR_SQ, 0, 77872, 19 },
+	{ 0x00700403u, DCM_VR_FL, 0, 77889, 19 },
+	{ 0x00700404u, DCM_VR_SQ, 0, 77905, 19 },
+	{ 0x00700405u, DCM_VR_CS, 0, 77943, 19 },
+	{ 0x00701101u, DCM_VR_UI, 0, 77960, 19 },
+	{ 0x00701102u, DCM_VR_UI, 0, 77993, 19 },
+	{ 0x00701103u, DCM_VR_US, 0, 78027, 19 },
+	{ 0x00701104u, DCM_VR_SQ, 0, 78061, 19 },
+	{ 0x00701201u, DCM_VR_SQ, 0, 78092, 19 },
+	{ 0x00701202u, DCM_VR_CS, 0, 78133, 19 },
+	{ 0x00701203u, DCM_VR_US, 0, 78155, 19 },
+	{ 0x00701204u, DCM_VR_CS, 0, 78182, 19 },
+	{ 0x00701205u, DCM_VR_US, 0, 78187, 292 },
+	{ 0x00701206u, DCM_VR_CS, DCM_DICT_RETIRED, 78214, 19 },
+	{ 0x00701207u, DCM_VR_US, 0, 78232, 19 },
+	{ 0x00701208u, DCM_VR_CS, 0, 78266, 19 },
+	{ 0x00701209u, DCM_VR_UI, 0, 78286, 19 },
+	{ 0x0070120au, DCM_VR_SQ, 0, 78320, 19 },
+	{ 0x0070120bu, DCM_VR_CS, 0, 78359, 19 },
+	{ 0x0070120cu, DCM_VR_US, 0, 78370, 292 },
+	{ 0x0070120du, DCM_VR_CS, 0, 78403, 19 },
+	{ 0x00701301u, DCM_VR_SQ, 0, 78419, 19 },
+	{ 0x00701302u, DCM_VR_CS, 0, 78442, 19 },
+	{ 0x00701303u, DCM_VR_FD, 0, 78463, 21854 },
+	{ 0x00701304u, DCM_VR_SQ, 0, 78479, 19 },
+	{ 0x00701305u, DCM_VR_FD, 0, 78508, 6801 },
+	{ 0x00701306u, DCM_VR_FD, 0, 78514, 7409 },
+	{ 0x00701309u, DCM_VR_US, 0, 78526, 19 },
+	{ 0x00701501u, DCM_VR_CS, 0, 78554, 19 },
+	{ 0x00701502u, DCM_VR_CS, 0, 78585, 19 },
+	{ 0x00701503u, DCM_VR_FD, 0, 78602, 19 },
+	{ 0x00701505u, DCM_VR_FD, 0, 78619, 7409 },
+	{ 0x00701507u, DCM_VR_FD, 0, 78640, 7409 },
+	{ 0x00701508u, DCM_VR_FD, 0, 78662, 19 },
+	{ 0x0070150cu, DCM_VR_UL, 0, 78675, 19 },
+	{ 0x0070150du, DCM_VR_OD, 0, 78705, 19 },
+	{ 0x00701511u, DCM_VR_FD, 0, 78727, 7409 },
+	{ 0x00701512u, DCM_VR_FD, 0, 78750, 19 },
+	{ 0x00701602u, DCM_VR_CS, 0, 78764, 19 },
+	{ 0x00701603u, DCM_VR_FD, 0, 78781, 7409 },
+	{ 0x00701604u, DCM_VR_FD, 0, 78799, 7409 },
+	{ 0x00701605u, DCM_VR_FD, 0, 78820, 7409 },
+	{ 0x00701606u, DCM_VR_FD, 0, 78841, 21854 },
+	{ 0x00701607u, DCM_VR_FD, 0, 78859, 19 },
+	{ 0x00701701u, DCM_VR_CS, 0, 78876, 19 },
+	{ 0x00701702u, DCM_VR_FD, 0, 78889, 19 },
+	{ 0x00701703u, DCM_VR_FD, 0, 78916, 7409 },
+	{ 0x00701704u, DCM_VR_FD, 0, 78931, 19 },
+	{ 0x00701705u, DCM_VR_FD, 0, 78958, 19 },
+	{ 0x00701706u, DCM_VR_FD, 0, 78986, 19 },
+	{ 0x00701801u, DCM_VR_SQ, 0, 78996, 19 },
+	{ 0x00701802u, DCM_VR_CS, 0, 79045, 19 },
+	{ 0x00701803u, DCM_VR_SQ, 0, 79059, 19 },
+	{ 0x00701804u, DCM_VR_US, 0, 79082, 19 },
+	{ 0x00701805u, DCM_VR_SQ, 0, 79115, 19 },
+	{ 0x00701806u, DCM_VR_SQ, 0, 79160, 19 },
+	{ 0x00701807u, DCM_VR_US, 0, 79194, 7409 },
+	{ 0x00701808u, DCM_VR_OB, 0, 79225, 19 },
+	{ 0x00701901u, DCM_VR_SQ, 0, 79250, 19 },
+	{ 0x00701903u, DCM_VR_SQ, 0, 79279, 19 },
+	{ 0x00701904u, DCM_VR_UI, 0, 79315, 19 },
+	{ 0x00701905u, DCM_VR_SQ, 0, 79337, 19 },
+	{ 0x00701907u, DCM_VR_CS, 0, 79383, 19 },
+	{ 0x00701a01u, DCM_VR_CS, 0, 79402, 19 },
+	{ 0x00701a03u, DCM_VR_FD, 0, 79429, 19 },
+	{ 0x00701a04u, DCM_VR_SQ, 0, 79454, 19 },
+	{ 0x00701a05u, DCM_VR_FD, 0, 79477, 19 },
+	{ 0x00701a06u, DCM_VR_FD, 0, 79495, 19 },
+	{ 0x00701a07u, DCM_VR_OD, 0, 79507, 19 },
+	{ 0x00701a08u, DCM_VR_SQ, 0, 79535, 19 },
+	{ 0x00701a09u, DCM_VR_LO, 0, 79556, 19 },
+	{ 0x00701b01u, DCM_VR_SQ, 0, 79588, 19 },
+	{ 0x00701b02u, DCM_VR_US, 0, 79613, 19 },
+	{ 0x00701b03u, DCM_VR_SQ, 0, 79633, 19 },
+	{ 0x00701b04u, DCM_VR_SQ, 0, 79662, 19 },
+	{ 0x00701b06u, DCM_VR_CS, 0, 79686, 19 },
+	{ 0x00701b07u, DCM_VR_CS, 0, 79699, 19 },
+	{ 0x00701b08u, DCM_VR_CS, 0, 79718, 19 },
+	{ 0x00701b11u, DCM_VR_SQ, 0, 79737, 19 },
+	{ 0x00701b12u, DCM_VR_SQ, 0, 79755, 19 },
+	{ 0x00701b13u, DCM_VR_CS, 0, 79778, 19 },
+	{ 0x00701b14u, DCM_VR_FD, 0, 79792, 19 },
+	{ 0x00720002u, DCM_VR_SH, 0, 79807, 19 },
+	{ 0x00720004u, DCM_VR_LO, 0, 79827, 19 },
+	{ 0x00720006u, DCM_VR_CS, 0, 79854, 19 },
+	{ 0x00720008u, DCM_VR_LO, 0, 79875, 19 },
+	{ 0x0072000au, DCM_VR_DT, 0, 79898, 19 },
+	{ 0x0072000cu, DCM_VR_SQ, 0, 79930, 19 },
+	{ 0x0072000eu, DCM_VR_SQ, 0, 79964, 19 },
+	{ 0x00720010u, DCM_VR_LO, 0, 80010, 19 },
+	{ 0x00720012u, DCM_VR_SQ, 0, 80039, 19 },
+	{ 0x00720014u, DCM_VR_US, 0, 80069, 19 },
+	{ 0x00720020u, DCM_VR_SQ, 0, 80094, 19 },
+	{ 0x00720022u, DCM_VR_SQ, 0, 80112, 19 },
+	{ 0x00720024u, DCM_VR_CS, 0, 80137, 19 },
+	{ 0x00720026u, DCM_VR_AT, 0, 80163, 19 },
+	{ 0x00720028u, DCM_VR_US, 0, 80181, 19 },
+	{ 0x00720030u, DCM_VR_SQ, 0, 80201, 19 },
+	{ 0x00720032u, DCM_VR_US, 0, 80228, 19 },
+	{ 0x00720034u, DCM_VR_CS, 0, 80243, 19 },
+	{ 0x00720038u, DCM_VR_US, 0, 80268, 5292 },
+	{ 0x0072003au, DCM_VR_CS, 0, 80281, 19 },
+	{ 0x0072003cu, DCM_VR_SS, 0, 80299, 5292 },
+	{ 0x0072003eu, DCM_VR_SQ, 0, 80318, 19 },
+	{ 0x00720040u, DCM_VR_LO, 0, 80344, 19 },
+	{ 0x00720050u, DCM_VR_CS, 0, 80358, 19 },
+	{ 0x00720052u, DCM_VR_AT, 0, 80378, 292 },
+	{ 0x00720054u, DCM_VR_LO, 0, 80402, 292 },
+	{ 0x00720056u, DCM_VR_LO, 0, 80440, 19 },
+	{ 0x0072005eu, DCM_VR_AE, 0, 80472, 292 },
+	{ 0x0072005fu, DCM_VR_AS, 0, 80488, 292 },
+	{ 0x00720060u, DCM_VR_AT, 0, 80504, 292 },
+	{ 0x00720061u, DCM_VR_DA, 0, 80520, 292 },
+	{ 0x00720062u, DCM_VR_CS, 0, 80536, 292 },
+	{ 0x00720063u, DCM_VR_DT, 0, 80552, 292 },
+	{ 0x00720064u, DCM_VR_IS, 0, 80568, 292 },
+	{ 0x00720065u, DCM_VR_OB, 0, 80584, 19 },
+	{ 0x00720066u, DCM_VR_LO, 0, 80600, 292 },
+	{ 0x00720067u, DCM_VR_OF, 0, 80616, 19 },
+	{ 0x00720068u, DCM_VR_LT, 0, 80632, 19 },
+	{ 0x00720069u, DCM_VR_OW, 0, 80648, 19 },
+	{ 0x0072006au, DCM_VR_PN, 0, 80664, 292 },
+	{ 0x0072006bu, DCM_VR_TM, 0, 80680, 292 },
+	{ 0x0072006cu, DCM_VR_SH, 0, 80696, 292 },
+	{ 0x0072006du, DCM_VR_UN, 0, 80712, 19 },
+	{ 0x0072006eu, DCM_VR_ST, 0, 80728, 19 },
+	{ 0x0072006fu, DCM_VR_UC, 0, 80744, 292 },
+	{ 0x00720070u, DCM_VR_UT, 0, 80760, 19 },
+	{ 0x00720071u, DCM_VR_UR, 0, 80776, 19 },
+	{ 0x00720072u, DCM_VR_DS, 0, 80792, 292 },
+	{ 0x00720073u, DCM_VR_OD, 0, 80808, 19 },
+	{ 0x00720074u, DCM_VR_FD, 0, 80824, 292 },
+	{ 0x00720075u, DCM_VR_OL, 0, 80840, 19 },
+	{ 0x00720076u, DCM_VR_FL, 0, 80856, 292 },
+	{ 0x00720078u, DCM_VR_UL, 0, 80872, 292 },
+	{ 0x0072007au, DCM_VR_US, 0, 80888, 292 },
+	{ 0x0072007cu, DCM_VR_SL, 0, 80904, 292 },
+	{ 0x0072007eu, DCM_VR_SS, 0, 80920, 292 },
+	{ 0x0072007fu, DCM_VR_UI, 0, 80936, 292 },
+	{ 0x00720080u, DCM_VR_SQ, 0, 80952, 19 },
+	{ 0x00720081u, DCM_VR_OV, 0, 80978, 19 },
+	{ 0x00720082u, DCM_VR_SV, 0, 80994, 292 },
+	{ 0x00720083u, DCM_VR_UV, 0, 81010, 292 },
+	{ 0x00720100u, DCM_VR_US, 0, 81026, 19 },
+	{ 0x00720102u, DCM_VR_SQ, 0, 81042, 19 },
+	{ 0x00720104u, DCM_VR_US, 0, 81074, 19 },
+	{ 0x00720106u, DCM_VR_US, 0, 81097, 19 },
+	{ 0x00720108u, DCM_VR_FD, 0, 81122, 6801 },
+	{ 0x0072010au, DCM_VR_US, 0, 81156, 19 },
+	{ 0x0072010cu, DCM_VR_US, 0, 81187, 19 },
+	{ 0x0072010eu, DCM_VR_US, 0, 81214, 19 },
+	{ 0x00720200u, DCM_VR_SQ, 0, 81244, 19 },
+	{ 0x00720202u, DCM_VR_US, 0, 81264, 19 },
+	{ 0x00720203u, DCM_VR_LO, 0, 81281, 19 },
+	{ 0x00720204u, DCM_VR_US, 0, 81297, 19 },
+	{ 0x00720206u, DCM_VR_LO, 0, 81325, 19 },
+	{ 0x00720208u, DCM_VR_CS, 0, 81364, 19 },
+	{ 0x00720210u, DCM_VR_SQ, 0, 81391, 19 },
+	{ 0x00720212u, DCM_VR_US, 0, 81421, 2013 },
+	{ 0x00720214u, DCM_VR_SQ, 0, 81446, 19 },
+	{ 0x00720216u, DCM_VR_US, 0, 81474, 19 },
+	{ 0x00720218u, DCM_VR_US, 0, 81495, 292 },
+	{ 0x00720300u, DCM_VR_SQ, 0, 81516, 19 },
+	{ 0x00720302u, DCM_VR_US, 0, 81535, 19 },
+	{ 0x00720304u, DCM_VR_CS, 0, 81550, 19 },
+	{ 0x00720306u, DCM_VR_US, 0, 81569, 19 },
+	{ 0x00720308u, DCM_VR_US, 0, 81601, 19 },
+	{ 0x00720310u, DCM_VR_CS, 0, 81631, 19 },
+	{ 0x00720312u, DCM_VR_CS, 0, 81655, 19 },
+	{ 0x00720314u, DCM_VR_US, 0, 81679, 19 },
+	{ 0x00720316u, DCM_VR_CS, 0, 81705, 19 },
+	{ 0x00720318u, DCM_VR_US, 0, 81729, 19 },
+	{ 0x00720320u, DCM_VR_US, 0, 81755, 19 },
+	{ 0x00720330u, DCM_VR_FD, 0, 81779, 19 },
+	{ 0x00720400u, DCM_VR_SQ, 0, 81802, 19 },
+	{ 0x00720402u, DCM_VR_CS, 0, 81827, 19 },
+	{ 0x00720404u, DCM_VR_CS, 0, 81844, 19 },
+	{ 0x00720406u, DCM_VR_CS, 0, 81870, 19 },
+	{ 0x00720420u, DCM_VR_US, 0, 81887, 7409 },
+	{ 0x00720421u, DCM_VR_US, 0, 81926, 7409 },
+	{ 0x00720422u, DCM_VR_SQ, 0, 81951, 19 },
+	{ 0x00720424u, DCM_VR_SQ, 0, 81985, 19 },
+	{ 0x00720427u, DCM_VR_SQ, 0, 82018, 19 },
+	{ 0x00720430u, DCM_VR_SQ, 0, 82047, 19 },
+	{ 0x00720432u, DCM_VR_US, 0, 82079, 2013 },
+	{ 0x00720434u, DCM_VR_CS, 0, 82104, 19 },
+	{ 0x00720500u, DCM_VR_CS, 0, 82126, 19 },
+	{ 0x00720510u, DCM_VR_CS, 0, 82148, 19 },
+	{ 0x00720512u, DCM_VR_FD, 0, 82174, 19 },
+	{ 0x00720514u, DCM_VR_FD, 0, 82196, 19 },
+	{ 0x00720516u, DCM_VR_CS, 0, 82217, 19 },
+	{ 0x00720520u, DCM_VR_CS, 0, 82259, 292 },
+	{ 0x00720600u, DCM_VR_SQ, 0, 82279, 19 },
+	{ 0x00720602u, DCM_VR_CS, 0, 82305, 19 },
+	{ 0x00720604u, DCM_VR_CS, 0, 82320, 19 },
+	{ 0x00720700u, DCM_VR_CS, 0, 82337, 5292 },
+	{ 0x00720702u, DCM_VR_CS, 0, 82366, 19 },
+	{ 0x00720704u, DCM_VR_CS, 0, 82374, 19 },
+	{ 0x00720705u, DCM_VR_SQ, 0, 82390, 19 },
+	{ 0x00720706u, DCM_VR_CS, 0, 82434, 19 },
+	{ 0x00720710u, DCM_VR_CS, 0, 82456, 19 },
+	{ 0x00720712u, DCM_VR_CS, 0, 82478, 19 },
+	{ 0x00720714u, DCM_VR_CS, 0, 82504, 19 },
+	{ 0x00720716u, DCM_VR_CS, 0, 82532, 19 },
+	{ 0x00720717u, DCM_VR_CS, 0, 82562, 19 },
+	{ 0x00720718u, DCM_VR_CS, 0, 82596, 19 },
+	{ 0x00740120u, DCM_VR_FD, 0, 82628, 19 },
+	{ 0x00740121u, DCM_VR_FD, 0, 82654, 19 },
+	{ 0x00741000u, DCM_VR_CS, 0, 82678, 19 },
+	{ 0x00741002u, DCM_VR_SQ, 0, 82697, 19 },
+	{ 0x00741004u, DCM_VR_DS, 0, 82738, 19 },
+	{ 0x00741006u, DCM_VR_ST, 0, 82760, 19 },
+	{ 0x00741007u, DCM_VR_SQ, 0, 82793, 19 },
+	{ 0x00741008u, DCM_VR_SQ, 0, 82833, 19 },
+	{ 0x0074100au, DCM_VR_UR, 0, 82872, 19 },
+	{ 0x0074100cu, DCM_VR_LO, 0, 82883, 19 },
+	{ 0x0074100eu, DCM_VR_SQ, 0, 82902, 19 },
+	{ 0x00741020u, DCM_VR_SQ, 0, 82949, 19 },
+	{ 0x00741022u, DCM_VR_CS, 0, 82966, 19 },
+	{ 0x00741024u, DCM_VR_IS, DCM_DICT_RETIRED, 82979, 19 },
+	{ 0x00741025u, DCM_VR_CS, 0, 82999, 19 },
+	{ 0x00741026u, DCM_VR_FD, 0, 83016, 19 },
+	{ 0x00741027u, DCM_VR_FD, 0, 83049, 19 },
+	{ 0x00741028u, DCM_VR_FD, 0, 83086, 19 },
+	{ 0x0074102au, DCM_VR_FD, 0, 83118, 19 },
+	{ 0x0074102bu, DCM_VR_FD, 0, 83146, 19 },
+	{ 0x0074102cu, DCM_VR_FD, 0, 83177, 19 },
+	{ 0x0074102du, DCM_VR_FD, 0, 83204, 19 },
+	{ 0x00741030u, DCM_VR_SQ, 0, 83230, 19 },
+	{ 0x00741032u, DCM_VR_CS, 0, 83264, 19 },
+	{ 0x00741034u, DCM_VR_CS, 0, 83288, 19 },
+	{ 0x00741036u, DCM_VR_CS, 0, 83307, 19 },
+	{ 0x00741038u, DCM_VR_DS, DCM_DICT_RETIRED, 83330, 19 },
+	{ 0x0074103au, DCM_VR_DS, DCM_DICT_RETIRED, 83358, 6801 },
+	{ 0x00741040u, DCM_VR_SQ, 0, 83388, 19 },
+	{ 0x00741042u, DCM_VR_SQ, 0, 83420, 19 },
+	{ 0x00741044u, DCM_VR_SQ, 0, 83455, 19 },
+	{ 0x00741046u, DCM_VR_SQ, 0, 83495, 19 },
+	{ 0x00741048u, DCM_VR_SQ, 0, 83526, 19 },
+	{ 0x0074104au, DCM_VR_SQ, 0, 83551, 19 },
+	{ 0x0074104cu, DCM_VR_SQ, 0, 83580, 19 },
+	{ 0x0074104eu, DCM_VR_SQ, 0, 83625, 19 },
+	{ 0x00741050u, DCM_VR_SQ, 0, 83661, 19 },
+	{ 0x00741052u, DCM_VR_AT, 0, 83689, 19 },
+	{ 0x00741054u, DCM_VR_UL, 0, 83716, 19 },
+	{ 0x00741056u, DCM_VR_LO, 0, 83738, 19 },
+	{ 0x00741057u, DCM_VR_IS, 0, 83772, 292 },
+	{ 0x00741200u, DCM_VR_CS, 0, 83801, 19 },
+	{ 0x00741202u, DCM_VR_LO, 0, 83832, 19 },
+	{ 0x00741204u, DCM_VR_LO, 0, 83846, 19 },
+	{ 0x00741210u, DCM_VR_SQ, 0, 83865, 19 },
+	{ 0x00741212u, DCM_VR_SQ, 0, 83903, 19 },
+	{ 0x00741216u, DCM_VR_SQ, 0, 83941, 19 },
+	{ 0x00741220u, DCM_VR_SQ, DCM_DICT_RETIRED, 83988, 19 },
+	{ 0x00741222u, DCM_VR_LO, DCM_DICT_RETIRED, 84017, 19 },
+	{ 0x00741224u, DCM_VR_SQ, 0, 84047, 19 },
+	{ 0x00741230u, DCM_VR_LO, 0, 84077, 19 },
+	{ 0x00741234u, DCM_VR_AE, 0, 84090, 19 },
+	{ 0x00741236u, DCM_VR_AE, 0, 84102, 19 },
+	{ 0x00741238u, DCM_VR_LT, 0, 84115, 19 },
+	{ 0x00741242u, DCM_VR_CS, 0, 84137, 19 },
+	{ 0x00741244u, DCM_VR_CS, 0, 84147, 19 },
+	{ 0x00741246u, DCM_VR_CS, 0, 84170, 19 },
+	{ 0x00741324u, DCM_VR_UL, 0, 84201, 19 },
+	{ 0x00741338u, DCM_VR_FD, 0, 84216, 19 },
+	{ 0x0074133au, DCM_VR_FD, 0, 84239, 6801 },
+	{ 0x00741401u, DCM_VR_SQ, 0, 84264, 19 },
+	{ 0x00741402u, DCM_VR_DS, 0, 84283, 19 },
+	{ 0x00741403u, DCM_VR_DS, 0, 84323, 19 },
+	{ 0x00741404u, DCM_VR_IS, 0, 84361, 19 },
+	{ 0x00741405u, DCM_VR_SQ, 0, 84385, 19 },
+	{ 0x00741406u, DCM_VR_IS, 0, 84414, 19 },
+	{ 0x00741407u, DCM_VR_DS, 0, 84438, 19 },
+	{ 0x00741408u, DCM_VR_DS, 0, 84464, 19 },
+	{ 0x00741409u, DCM_VR_SQ, 0, 84488, 19 },
+	{ 0x0074140au, DCM_VR_CS, 0, 84511, 19 },
+	{ 0x0074140bu, DCM_VR_LO, 0, 84536, 19 },
+	{ 0x0074140cu, DCM_VR_IS, 0, 84572, 19 },
+	{ 0x0074140du, DCM_VR_SQ, 0, 84598, 19 },
+	{ 0x0074140eu, DCM_VR_SQ, 0, 84634, 19 },
+	{ 0x00760001u, DCM_VR_LO, 0, 84666, 19 },
+	{ 0x00760003u, DCM_VR_LO, 0, 84694, 19 },
+	{ 0x00760006u, DCM_VR_LO, 0, 84724, 19 },
+	{ 0x00760008u, DCM_VR_SQ, 0, 84755, 19 },
+	{ 0x0076000au, DCM_VR_CS, 0, 84795, 19 },
+	{ 0x0076000cu, DCM_VR_SQ, 0, 84823, 19 },
+	{ 0x0076000eu, DCM_VR_SQ, 0, 84863, 19 },
+	{ 0x00760010u, DCM_VR_SQ, 0, 84905, 19 },
+	{ 0x00760020u, DCM_VR_SQ, 0, 84950, 19 },
+	{ 0x00760030u, DCM_VR_LO, 0, 84976, 19 },
+	{ 0x00760032u, DCM_VR_SQ, 0, 84994, 19 },
+	{ 0x00760034u, DCM_VR_SQ, 0, 85017, 19 },
+	{ 0x00760036u, DCM_VR_CS, 0, 85043, 19 },
+	{ 0x00760038u, DCM_VR_CS, 0, 85066, 19 },
+	{ 0x00760040u, DCM_VR_SQ, 0, 85089, 19 },
+	{ 0x00760055u, DCM_VR_US, 0, 85107, 19 },
+	{ 0x00760060u, DCM_VR_SQ, 0, 85119, 19 },
+	{ 0x00760070u, DCM_VR_US, 0, 85145, 19 },
+	{ 0x00760080u, DCM_VR_US, 0, 85168, 19 },
+	{ 0x00760090u, DCM_VR_US, 0, 85207, 19 },
+	{ 0x007600a0u, DCM_VR_US, 0, 85243, 19 },
+	{ 0x007600b0u, DCM_VR_US, 0, 85266, 19 },
+	{ 0x007600c0u, DCM_VR_US, 0, 85305, 19 },
+	{ 0x00780001u, DCM_VR_LO, 0, 85341, 19 },
+	{ 0x00780010u, DCM_VR_ST, 0, 85366, 19 },
+	{ 0x00780020u, DCM_VR_LO, 0, 85398, 19 },
+	{ 0x00780024u, DCM_VR_LO, 0, 85425, 19 },
+	{ 0x00780026u, DCM_VR_SQ, 0, 85453, 19 },
+	{ 0x00780028u, DCM_VR_SQ, 0, 85490, 19 },
+	{ 0x0078002au, DCM_VR_SQ, 0, 85532, 19 },
+	{ 0x0078002eu, DCM_VR_US, 0, 85568, 19 },
+	{ 0x00780050u, DCM_VR_FD, 0, 85597, 7409 },
+	{ 0x00780060u, DCM_VR_FD, 0, 85643, 74573 },
+	{ 0x00780070u, DCM_VR_SQ, 0, 85688, 19 },
+	{ 0x00780090u, DCM_VR_FD, 0, 85744, 5292 },
+	{ 0x007800a0u, DCM_VR_FD, 0, 85788, 6801 },
+	{ 0x007800b0u, DCM_VR_SQ, 0, 85831, 19 },
+	{ 0x007800b2u, DCM_VR_LO, 0, 85878, 19 },
+	{ 0x007800b4u, DCM_VR_SQ, 0, 85921, 19 },
+	{ 0x007800b6u, DCM_VR_US, 0, 85972, 19 },
+	{ 0x007800b8u, DCM_VR_US, 0, 86011, 19 },
+	{ 0x00800001u, DCM_VR_SQ, 0, 86054, 19 },
+	{ 0x00800002u, DCM_VR_SQ, 0, 86093, 19 },
+	{ 0x00800003u, DCM_VR_SQ, 0, 86121, 19 },
+	{ 0x00800004u, DCM_VR_FD, 0, 86152, 19 },
+	{ 0x00800005u, DCM_VR_FD, 0, 86169, 19 },
+	{ 0x00800006u, DCM_VR_US, 0, 86184, 292 },
+	{ 0x00800007u, DCM_VR_US, 0, 86218, 5277 },
+	{ 0x00800008u, DCM_VR_SQ, 0, 86251, 19 },
+	{ 0x00800009u, DCM_VR_SH, 0, 86269, 19 },
+	{ 0x00800010u, DCM_VR_OF, 0, 86282, 19 },
+	{ 0x00800011u, DCM_VR_OF, 0, 86293, 19 },
+	{ 0x00800012u, DCM_VR_SQ, 0, 86304, 19 },
+	{ 0x00800013u, DCM_VR_SQ, 0, 86330, 19 },
+	{ 0x00820001u, DCM_VR_CS, 0, 86360, 19 },
+	{ 0x00820003u, DCM_VR_UT, 0, 86378, 19 },
+	{ 0x00820004u, DCM_VR_SQ, 0, 86407, 19 },
+	{ 0x00820005u, DCM_VR_SQ, 0, 86435, 19 },
+	{ 0x00820006u, DCM_VR_UL, 0, 86475, 19 },
+	{ 0x00820007u, DCM_VR_SQ, 0, 86506, 19 },
+	{ 0x00820008u, DCM_VR_CS, 0, 86537, 19 },
+	{ 0x0082000au, DCM_VR_UT, 0, 86561, 19 },
+	{ 0x0082000cu, DCM_VR_SQ, 0, 86584, 19 },
+	{ 0x00820010u, DCM_VR_SQ, 0, 86624, 19 },
+	{ 0x00820016u, DCM_VR_LO, 0, 86655, 19 },
+	{ 0x00820017u, DCM_VR_SQ, 0, 86671, 19 },
+	{ 0x00820018u, DCM_VR_LO, 0, 86699, 19 },
+	{ 0x00820019u, DCM_VR_LO, 0, 86721, 19 },
+	{ 0x00820021u, DCM_VR_SQ, 0, 86746, 19 },
+	{ 0x00820022u, DCM_VR_SQ, 0, 86773, 19 },
+	{ 0x00820023u, DCM_VR_LO, 0, 86802, 19 },
+	{ 0x00820032u, DCM_VR_CS, 0, 86818, 19 },
+	{ 0x00820033u, DCM_VR_UT, 0, 86833, 19 },
+	{ 0x00820034u, DCM_VR_SQ, 0, 86864, 19 },
+	{ 0x00820035u, DCM_VR_SQ, 0, 86888, 19 },
+	{ 0x00820036u, DCM_VR_CS, 0, 86920, 19 },
+	{ 0x00820037u, DCM_VR_UT, 0, 86952, 19 },
+	{ 0x00820038u, DCM_VR_CS, 0, 86981, 19 },
+	{ 0x00880130u, DCM_VR_SH, 0, 87006, 19 },
+	{ 0x00880140u, DCM_VR_UI, 0, 87028, 19 },
+	{ 0x00880200u, DCM_VR_SQ, 0, 87051, 19 },
+	{ 0x00880904u, DCM_VR_LO, DCM_DICT_RETIRED, 87069, 19 },
+	{ 0x00880906u, DCM_VR_ST, DCM_DICT_RETIRED, 87080, 19 },
+	{ 0x00880910u, DCM_VR_LO, DCM_DICT_RETIRED, 87093, 19 },
+	{ 0x00880912u, DCM_VR_LO, DCM_DICT_RETIRED, 87105, 87119 },
+	{ 0x01000410u, DCM_VR_CS, 0, 87124, 19 },
+	{ 0x01000420u, DCM_VR_DT, 0, 87142, 19 },
+	{ 0x01000424u, DCM_VR_LT, 0, 87167, 19 },
+	{ 0x01000426u, DCM_VR_LO, 0, 87191, 19 },
+	{ 0x04000005u, DCM_VR_US, 0, 87233, 19 },
+	{ 0x04000010u, DCM_VR_UI, 0, 87245, 19 },
+	{ 0x04000015u, DCM_VR_CS, 0, 87277, 19 },
+	{ 0x04000020u, DCM_VR_AT, 0, 87290, 292 },
+	{ 0x04000100u, DCM_VR_UI, 0, 87309, 19 },
+	{ 0x04000105u, DCM_VR_DT, 0, 87329, 19 },
+	{ 0x04000110u, DCM_VR_CS, 0, 87354, 19 },
+	{ 0x04000115u, DCM_VR_OB, 0, 87370, 19 },
+	{ 0x04000120u, DCM_VR_OB, 0, 87390, 19 },
+	{ 0x04000305u, DCM_VR_CS, 0, 87400, 19 },
+	{ 0x04000310u, DCM_VR_OB, 0, 87423, 19 },
+	{ 0x04000401u, DCM_VR_SQ, 0, 87442, 19 },
+	{ 0x04000402u, DCM_VR_SQ, 0, 87478, 19 },
+	{ 0x04000403u, DCM_VR_SQ, 0, 87513, 19 },
+	{ 0x04000404u, DCM_VR_OB, 0, 87546, 19 },
+	{ 0x04000500u, DCM_VR_SQ, 0, 87550, 19 },
+	{ 0x04000510u, DCM_VR_UI, 0, 87578, 19 },
+	{ 0x04000520u, DCM_VR_OB, 0, 87612, 19 },
+	{ 0x04000550u, DCM_VR_SQ, 0, 87629, 19 },
+	{ 0x04000551u, DCM_VR_SQ, 0, 87656, 19 },
+	{ 0x04000552u, DCM_VR_OB, 0, 87696, 19 },
+	{ 0x04000561u, DCM_VR_SQ, 0, 87726, 19 },
+	{ 0x04000562u, DCM_VR_DT, 0, 87753, 19 },
+	{ 0x04000563u, DCM_VR_LO, 0, 87783, 19 },
+	{ 0x04000564u, DCM_VR_LO, 0, 87799, 19 },
+	{ 0x04000565u, DCM_VR_CS, 0, 87822, 19 },
+	{ 0x04000600u, DCM_VR_CS, 0, 87856, 19 },
+	{ 0x10000010u, DCM_VR_US, DCM_DICT_RETIRED, 87877, 7409 },
+	{ 0x10000011u, DCM_VR_US, DCM_DICT_RETIRED, 87891, 7409 },
+	{ 0x10000012u, DCM_VR_US, DCM_DICT_RETIRED, 87908, 19 },
+	{ 0x10000013u, DCM_VR_US, DCM_DICT_RETIRED, 87925, 7409 },
+	{ 0x10000014u, DCM_VR_US, DCM_DICT_RETIRED, 87945, 19 },
+	{ 0x10000015u, DCM_VR_US, DCM_DICT_RETIRED, 87960, 7409 },
+	{ 0x10100004u, DCM_VR_US, DCM_DICT_RETIRED, 87978, 292 },
+	{ 0x20000010u, DCM_VR_IS, 0, 87987, 19 },
+	{ 0x2000001eu, DCM_VR_SQ, 0, 88002, 19 },
+	{ 0x20000020u, DCM_VR_CS, 0, 88031, 19 },
+	{ 0x20000030u, DCM_VR_CS, 0, 88045, 19 },
+	{ 0x20000040u, DCM_VR_CS, 0, 88056, 19 },
+	{ 0x20000050u, DCM_VR_LO, 0, 88072, 19 },
+	{ 0x20000060u, DCM_VR_IS, 0, 88089, 19 },
+	{ 0x20000061u, DCM_VR_IS, 0, 88106, 19 },
+	{ 0x20000062u, DCM_VR_CS, DCM_DICT_RETIRED, 88130, 19 },
+	{ 0x20000063u, DCM_VR_CS, DCM_DICT_RETIRED, 88153, 19 },
+	{ 0x20000065u, DCM_VR_CS, DCM_DICT_RETIRED, 88167, 19 },
+	{ 0x20000067u, DCM_VR_CS, DCM_DICT_RETIRED, 88182, 19 },
+	{ 0x20000069u, DCM_VR_CS, DCM_DICT_RETIRED, 88199, 19 },
+	{ 0x2000006au, DCM_VR_CS, DCM_DICT_RETIRED, 88219, 19 },
+	{ 0x200000a0u, DCM_VR_US, 0, 88247, 19 },
+	{ 0x200000a1u, DCM_VR_US, 0, 88262, 19 },
+	{ 0x200000a2u, DCM_VR_SQ, 0, 88279, 19 },
+	{ 0x200000a4u, DCM_VR_SQ, 0, 88302, 19 },
+	{ 0x200000a8u, DCM_VR_SQ, 0, 88330, 19 },
+	{ 0x20000500u, DCM_VR_SQ, 0, 88367, 19 },
+	{ 0x20000510u, DCM_VR_SQ, DCM_DICT_RETIRED, 88393, 19 },
+	{ 0x20100010u, DCM_VR_ST, 0, 88423, 19 },
+	{ 0x20100030u, DCM_VR_CS, 0, 88442, 19 },
+	{ 0x20100040u, DCM_VR_CS, 0, 88468, 19 },
+	{ 0x20100050u, DCM_VR_CS, 0, 88484, 19 },
+	{ 0x20100052u, DCM_VR_CS, 0, 88495, 19 },
+	{ 0x20100054u, DCM_VR_CS, 0, 88515, 19 },
+	{ 0x20100060u, DCM_VR_CS, 0, 88542, 19 },
+	{ 0x20100080u, DCM_VR_CS, 0, 88560, 19 },
+	{ 0x201000a6u, DCM_VR_CS, 0, 88574, 19 },
+	{ 0x201000a7u, DCM_VR_CS, 0, 88599, 292 },
+	{ 0x201000a8u, DCM_VR_CS, 0, 88632, 19 },
+	{ 0x201000a9u, DCM_VR_CS, 0, 88653, 292 },
+	{ 0x20100100u, DCM_VR_CS, 0, 88682, 19 },
+	{ 0x20100110u, DCM_VR_CS, 0, 88696, 19 },
+	{ 0x20100120u, DCM_VR_US, 0, 88714, 19 },
+	{ 0x20100130u, DCM_VR_US, 0, 88725, 19 },
+	{ 0x20100140u, DCM_VR_CS, 0, 88736, 19 },
+	{ 0x20100150u, DCM_VR_ST, 0, 88741, 19 },
+	{ 0x20100152u, DCM_VR_LT, 0, 88766, 19 },
+	{ 0x20100154u, DCM_VR_IS, 0, 88802, 19 },
+	{ 0x2010015eu, DCM_VR_US, 0, 88823, 19 },
+	{ 0x20100160u, DCM_VR_US, 0, 88836, 19 },
+	{ 0x20100376u, DCM_VR_DS, 0, 88858, 5292 },
+	{ 0x20100500u, DCM_VR_SQ, 0, 88878, 19 },
+	{ 0x20100510u, DCM_VR_SQ, 0, 88908, 19 },
+	{ 0x20100520u, DCM_VR_SQ, 0, 88935, 19 },
+	{ 0x20200010u, DCM_VR_US, 0, 88972, 19 },
+	{ 0x20200020u, DCM_VR_CS, 0, 88989, 19 },
+	{ 0x20200030u, DCM_VR_DS, 0, 88998, 19 },
+	{ 0x20200040u, DCM_VR_CS, 0, 89017, 19 },
+	{ 0x20200050u, DCM_VR_CS, 0, 89047, 19 },
+	{ 0x202000a0u, DCM_VR_CS, 0, 89069, 19 },
+	{ 0x202000a2u, DCM_VR_CS, 0, 89092, 19 },
+	{ 0x20200110u, DCM_VR_SQ, 0, 89111, 19 },
+	{ 0x20200111u, DCM_VR_SQ, 0, 89139, 19 },
+	{ 0x20200130u, DCM_VR_SQ, DCM_DICT_RETIRED, 89163, 19 },
+	{ 0x20200140u, DCM_VR_SQ, DCM_DICT_RETIRED, 89197, 19 },
+	{ 0x20300010u, DCM_VR_US, 0, 89225, 19 },
+	{ 0x20300020u, DCM_VR_LO, 0, 89244, 19 },
+	{ 0x20400010u, DCM_VR_SQ, DCM_DICT_RETIRED, 89255, 19 },
+	{ 0x20400011u, DCM_VR_US, DCM_DICT_RETIRED, 89286, 89315 },
+	{ 0x20400020u, DCM_VR_SQ, DCM_DICT_RETIRED, 89320, 19 },
+	{ 0x20400060u, DCM_VR_CS, DCM_DICT_RETIRED, 89345, 19 },
+	{ 0x20400070u, DCM_VR_CS, DCM_DICT_RETIRED, 89370, 19 },
+	{ 0x20400072u, DCM_VR_CS, DCM_DICT_RETIRED, 89391, 19 },
+	{ 0x20400074u, DCM_VR_US, DCM_DICT_RETIRED, 89419, 19 },
+	{ 0x20400080u, DCM_VR_CS, DCM_DICT_RETIRED, 89444, 19 },
+	{ 0x20400082u, DCM_VR_CS, DCM_DICT_RETIRED, 89469, 19 },
+	{ 0x20400090u, DCM_VR_CS, DCM_DICT_RETIRED, 89494, 19 },
+	{ 0x20400100u, DCM_VR_CS, DCM_DICT_RETIRED, 89506, 19 },
+	{ 0x20400500u, DCM_VR_SQ, DCM_DICT_RETIRED, 89523, 19 },
+	{ 0x20500010u, DCM_VR_SQ, 0, 89557, 19 },
+	{ 0x20500020u, DCM_VR_CS, 0, 89581, 19 },
+	{ 0x20500500u, DCM_VR_SQ, 0, 89602, 19 },
+	{ 0x21000010u, DCM_VR_SH, DCM_DICT_RETIRED, 89636, 19 },
+	{ 0x21000020u, DCM_VR_CS, 0, 89647, 19 },
+	{ 0x21000030u, DCM_VR_CS, 0, 89663, 19 },
+	{ 0x21000040u, DCM_VR_DA, 0, 89683, 19 },
+	{ 0x21000050u, DCM_VR_TM, 0, 89696, 19 },
+	{ 0x21000070u, DCM_VR_AE, 0, 89709, 19 },
+	{ 0x21000140u, DCM_VR_AE, 0, 89720, 19 },
+	{ 0x21000160u, DCM_VR_SH, 0, 89734, 19 },
+	{ 0x21000170u, DCM_VR_IS, 0, 89742, 19 },
+	{ 0x21000500u, DCM_VR_SQ, DCM_DICT_RETIRED, 89756, 19 },
+	{ 0x21100010u, DCM_VR_CS, 0, 89798, 19 },
+	{ 0x21100020u, DCM_VR_CS, 0, 89812, 19 },
+	{ 0x21100030u, DCM_VR_LO, 0, 89830, 19 },
+	{ 0x21100099u, DCM_VR_SH, DCM_DICT_RETIRED, 89842, 19 },
+	{ 0x21200010u, DCM_VR_CS, DCM_DICT_RETIRED, 89855, 19 },
+	{ 0x21200050u, DCM_VR_SQ, DCM_DICT_RETIRED, 89867, 19 },
+	{ 0x21200070u, DCM_VR_SQ, DCM_DICT_RETIRED, 89895, 19 },
+	{ 0x21300010u, DCM_VR_SQ, DCM_DICT_RETIRED, 89922, 19 },
+	{ 0x21300015u, DCM_VR_SQ, DCM_DICT_RETIRED, 89958, 19 },
+	{ 0x21300030u, DCM_VR_SQ, DCM_DICT_RETIRED, 89989, 19 },
+	{ 0x21300040u, DCM_VR_SQ, DCM_DICT_RETIRED, 90012, 19 },
+	{ 0x21300050u, DCM_VR_SQ, DCM_DICT_RETIRED, 90036, 19 },
+	{ 0x21300060u, DCM_VR_SQ, DCM_DICT_RETIRED, 90062, 19 },
+	{ 0x21300080u, DCM_VR_SQ, DCM_DICT_RETIRED, 90093, 19 },
+	{ 0x213000a0u, DCM_VR_SQ, 0, 90124, 19 },
+	{ 0x213000c0u, DCM_VR_SQ, 0, 90146, 19 },
+	{ 0x22000001u, DCM_VR_CS, 0, 90168, 19 },
+	{ 0x22000002u, DCM_VR_UT, 0, 90212, 19 },
+	{ 0x22000003u, DCM_VR_CS, 0, 90222, 19 },
+	{ 0x22000004u, DCM_VR_LT, 0, 90242, 19 },
+	{ 0x22000005u, DCM_VR_LT, 0, 90259, 19 },
+	{ 0x22000006u, DCM_VR_CS, 0, 90272, 19 },
+	{ 0x22000007u, DCM_VR_CS, 0, 90289, 19 },
+	{ 0x22000008u, DCM_VR_CS, 0, 90309, 19 },
+	{ 0x22000009u, DCM_VR_CS, 0, 90332, 19 },
+	{ 0x2200000au, DCM_VR_CS, 0, 90358, 19 },
+	{ 0x2200000bu, DCM_VR_US, 0, 90403, 19 },
+	{ 0x2200000cu, DCM_VR_LO, 0, 90437, 19 },
+	{ 0x2200000du, DCM_VR_SQ, 0, 90470, 19 },
+	{ 0x2200000eu, DCM_VR_AT, 0, 90501, 292 },
+	{ 0x2200000fu, DCM_VR_CS, 0, 90519, 19 },
+	{ 0x22000020u, DCM_VR_CS, 0, 90541, 19 },
+	{ 0x30020002u, DCM_VR_SH, 0, 90557, 19 },
+	{ 0x30020003u, DCM_VR_LO, 0, 90570, 19 },
+	{ 0x30020004u, DCM_VR_ST, 0, 90582, 19 },
+	{ 0x3002000au, DCM_VR_CS, 0, 90601, 19 },
+	{ 0x3002000cu, DCM_VR_CS, 0, 90622, 19 },
+	{ 0x3002000du, DCM_VR_DS, 0, 90635, 7409 },
+	{ 0x3002000eu, DCM_VR_DS, 0, 90664, 19 },
+	{ 0x30020010u, DCM_VR_DS, 0, 90687, 21854 },
+	{ 0x30020011u, DCM_VR_DS, 0, 90706, 5292 },
+	{ 0x30020012u, DCM_VR_DS, 0, 90729, 5292 },
+	{ 0x30020020u, DCM_VR_SH, 0, 90745, 19 },
+	{ 0x30020022u, DCM_VR_DS, 0, 90766, 19 },
+	{ 0x30020024u, DCM_VR_DS, 0, 90786, 19 },
+	{ 0x30020026u, DCM_VR_DS, 0, 90806, 19 },
+	{ 0x30020028u, DCM_VR_DS, 0, 90817, 19 },
+	{ 0x30020029u, DCM_VR_IS, 0, 90849, 19 },
+	{ 0x30020030u, DCM_VR_SQ, 0, 90864, 19 },
+	{ 0x30020032u, DCM_VR_DS, 0, 90881, 19 },
+	{ 0x30020034u, DCM_VR_DS, 0, 90898, 6801 },
+	{ 0x30020040u, DCM_VR_SQ, 0, 90916, 19 },
+	{ 0x30020041u, DCM_VR_CS, 0, 90935, 19 },
+	{ 0x30020042u, DCM_VR_DS, 0, 90953, 19 },
+	{ 0x30020050u, DCM_VR_SQ, 0, 90970, 19 },
+	{ 0x30020051u, DCM_VR_CS, 0, 90997, 19 },
+	{ 0x30020052u, DCM_VR_SH, 0, 91009, 19 },
+	{ 0x30040001u, DCM_VR_CS, 0, 91023, 19 },
+	{ 0x30040002u, DCM_VR_CS, 0, 91031, 19 },
+	{ 0x30040004u, DCM_VR_CS, 0, 91041, 19 },
+	{ 0x30040005u, DCM_VR_CS, 0, 91050, 19 },
+	{ 0x30040006u, DCM_VR_LO, 0, 91073, 19 },
+	{ 0x30040008u, DCM_VR_DS, 0, 91085, 7409 },
+	{ 0x3004000au, DCM_VR_CS, 0, 91104, 19 },
+	{ 0x3004000cu, DCM_VR_DS, 0, 91122, 2013 },
+	{ 0x3004000eu, DCM_VR_DS, 0, 91144, 19 },
+	{ 0x30040010u, DCM_VR_SQ, 0, 91160, 19 },
+	{ 0x30040012u, DCM_VR_DS, 0, 91178, 19 },
+	{ 0x30040014u, DCM_VR_CS, 0, 91188, 4001 },
+	{ 0x30040040u, DCM_VR_DS, 0, 91218, 7409 },
+	{ 0x30040042u, DCM_VR_DS, 0, 91240, 19 },
+	{ 0x30040050u, DCM_VR_SQ, 0, 91266, 19 },
+	{ 0x30040052u, DCM_VR_DS, 0, 91278, 19 },
+	{ 0x30040054u, DCM_VR_CS, 0, 91293, 19 },
+	{ 0x30040056u, DCM_VR_IS, 0, 91308, 19 },
+	{ 0x30040058u, DCM_VR_DS, 0, 91324, 20406 },
+	{ 0x30040060u, DCM_VR_SQ, 0, 91332, 19 },
+	{ 0x30040062u, DCM_VR_CS, 0, 91357, 19 },
+	{ 0x30040070u, DCM_VR_DS, 0, 91380, 19 },
+	{ 0x30040072u, DCM_VR_DS, 0, 91395, 19 },
+	{ 0x30040074u, DCM_VR_DS, 0, 91410, 19 },
+	{ 0x30060002u, DCM_VR_SH, 0, 91422, 19 },
+	{ 0x30060004u, DCM_VR_LO, 0, 91440, 19 },
+	{ 0x30060006u, DCM_VR_ST, 0, 91457, 19 },
+	{ 0x30060008u, DCM_VR_DA, 0, 91481, 19 },
+	{ 0x30060009u, DCM_VR_TM, 0, 91498, 19 },
+	{ 0x30060010u, DCM_VR_SQ, 0, 91515, 19 },
+	{ 0x30060012u, DCM_VR_SQ, 0, 91550, 19 },
+	{ 0x30060014u, DCM_VR_SQ, 0, 91576, 19 },
+	{ 0x30060016u, DCM_VR_SQ, 0, 91603, 19 },
+	{ 0x30060018u, DCM_VR_SQ, 0, 91624, 19 },
+	{ 0x30060020u, DCM_VR_SQ, 0, 91656, 19 },
+	{ 0x30060022u, DCM_VR_IS, 0, 91680, 19 },
+	{ 0x30060024u, DCM_VR_UI, 0, 91690, 19 },
+	{ 0x30060026u, DCM_VR_LO, 0, 91720, 19 },
+	{ 0x30060028u, DCM_VR_ST, 0, 91728, 19 },
+	{ 0x3006002au, DCM_VR_IS, 0, 91743, 7409 },
+	{ 0x3006002cu, DCM_VR_DS, 0, 91759, 19 },
+	{ 0x30060030u, DCM_VR_SQ, 0, 91769, 19 },
+	{ 0x30060033u, DCM_VR_CS, 0, 91790, 19 },
+	{ 0x30060036u, DCM_VR_CS, 0, 91808, 19 },
+	{ 0x30060037u, DCM_VR_SQ, 0, 91831, 19 },
+	{ 0x30060038u, DCM_VR_LO, 0, 91876, 19 },
+	{ 0x30060039u, DCM_VR_SQ, 0, 91901, 19 },
+	{ 0x30060040u, DCM_VR_SQ, 0, 91920, 19 },
+	{ 0x30060042u, DCM_VR_CS, 0, 91936, 19 },
+	{ 0x30060044u, DCM_VR_DS, DCM_DICT_RETIRED, 91957, 19 },
+	{ 0x30060045u, DCM_VR_DS, DCM_DICT_RETIRED, 91978, 7409 },
+	{ 0x30060046u, DCM_VR_IS, 0, 91998, 19 },
+	{ 0x30060048u, DCM_VR_IS, 0, 92020, 19 },
+	{ 0x30060049u, DCM_VR_IS, DCM_DICT_RETIRED, 92034, 292 },
+	{ 0x3006004au, DCM_VR_SQ, 0, 92051, 19 },
+	{ 0x30060050u, DCM_VR_DS, 0, 92092, 5277 },
+	{ 0x30060080u, DCM_VR_SQ, 0, 92104, 19 },
+	{ 0x30060082u, DCM_VR_IS, 0, 92130, 19 },
+	{ 0x30060084u, DCM_VR_IS, 0, 92148, 19 },
+	{ 0x30060085u, DCM_VR_SH, 0, 92168, 19 },
+	{ 0x30060086u, DCM_VR_SQ, 0, 92188, 19 },
+	{ 0x30060088u, DCM_VR_ST, 0, 92220, 19 },
+	{ 0x300600a0u, DCM_VR_SQ, 0, 92246, 19 },
+	{ 0x300600a4u, DCM_VR_CS, 0, 92279, 19 },
+	{ 0x300600a6u, DCM_VR_PN, 0, 92300, 19 },
+	{ 0x300600b0u, DCM_VR_SQ, 0, 92315, 19 },
+	{ 0x300600b2u, DCM_VR_CS, 0, 92345, 19 },
+	{ 0x300600b4u, DCM_VR_DS, 0, 92365, 19 },
+	{ 0x300600b6u, DCM_VR_SQ, 0, 92390, 19 },
+	{ 0x300600b7u, DCM_VR_US, 0, 92422, 19 },
+	{ 0x300600b8u, DCM_VR_FL, 0, 92458, 19 },
+	{ 0x300600b9u, DCM_VR_SQ, DCM_DICT_RETIRED, 92500, 19 },
+	{ 0x300600c0u, DCM_VR_SQ, DCM_DICT_RETIRED, 92542, 19 },
+	{ 0x300600c2u, DCM_VR_UI, DCM_DICT_RETIRED, 92579, 19 },
+	{ 0x300600c4u, DCM_VR_CS, DCM_DICT_RETIRED, 92606, 19 },
+	{ 0x300600c6u, DCM_VR_DS, 0, 92641, 38484 },
+	{ 0x300600c8u, DCM_VR_LO, 0, 92678, 19 },
+	{ 0x300600c9u, DCM_VR_SQ, 0, 92716, 19 },
+	{ 0x300600cau, DCM_VR_SQ, 0, 92751, 19 },
+	{ 0x300600cbu, DCM_VR_SQ, 0, 92790, 19 },
+	{ 0x30080010u, DCM_VR_SQ, 0, 92821, 19 },
+	{ 0x30080012u, DCM_VR_ST, 0, 92851, 19 },
+	{ 0x30080014u, DCM_VR_CS, 0, 92875, 19 },
+	{ 0x30080016u, DCM_VR_DS, 0, 92892, 19 },
+	{ 0x30080020u, DCM_VR_SQ, 0, 92910, 19 },
+	{ 0x30080021u, DCM_VR_SQ, 0, 92939, 19 },
+	{ 0x30080022u, DCM_VR_IS, 0, 92971, 19 },
+	{ 0x30080024u, DCM_VR_DA, 0, 92993, 19 },
+	{ 0x30080025u, DCM_VR_TM, 0, 93019, 19 },
+	{ 0x3008002au, DCM_VR_CS, 0, 93045, 19 },
+	{ 0x3008002bu, DCM_VR_SH, 0, 93072, 19 },
+	{ 0x3008002cu, DCM_VR_CS, 0, 93097, 19 },
+	{ 0x30080030u, DCM_VR_SQ, 0, 93125, 19 },
+	{ 0x30080032u, DCM_VR_DS, 0, 93159, 19 },
+	{ 0x30080033u, DCM_VR_DS, 0, 93184, 19 },
+	{ 0x30080036u, DCM_VR_DS, 0, 93211, 19 },
+	{ 0x30080037u, DCM_VR_DS, 0, 93236, 19 },
+	{ 0x3008003au, DCM_VR_DS, 0, 93263, 19 },
+	{ 0x3008003bu, DCM_VR_DS, 0, 93286, 19 },
+	{ 0x30080040u, DCM_VR_SQ, 0, 93309, 19 },
+	{ 0x30080041u, DCM_VR_SQ, 0, 93338, 19 },
+	{ 0x30080042u, DCM_VR_DS, 0, 93370, 19 },
+	{ 0x30080044u, DCM_VR_DS, 0, 93388, 19 },
+	{ 0x30080045u, DCM_VR_FL, 0, 93406, 19 },
+	{ 0x30080046u, DCM_VR_FL, 0, 93422, 19 },
+	{ 0x30080047u, DCM_VR_FL, 0, 93444, 292 },
+	{ 0x30080048u, DCM_VR_DS, 0, 93471, 19 },
+	{ 0x30080050u, DCM_VR_SQ, 0, 93489, 19 },
+	{ 0x30080052u, DCM_VR_DS, 0, 93537, 19 },
+	{ 0x30080054u, DCM_VR_DA, 0, 93567, 19 },
+	{ 0x30080056u, DCM_VR_DA, 0, 93586, 19 },
+	{ 0x3008005au, DCM_VR_IS, 0, 93610, 19 },
+	{ 0x30080060u, DCM_VR_SQ, 0, 93637, 19 },
+	{ 0x30080061u, DCM_VR_AT, 0, 93654, 19 },
+	{ 0x30080062u, DCM_VR_AT, 0, 93679, 19 },
+	{ 0x30080063u, DCM_VR_IS, 0, 93704, 19 },
+	{ 0x30080064u, DCM_VR_IS, 0, 93723, 19 },
+	{ 0x30080065u, DCM_VR_AT, 0, 93751, 19 },
+	{ 0x30080066u, DCM_VR_ST, 0, 93768, 19 },
+	{ 0x30080067u, DCM_VR_US, 0, 93783, 19 },
+	{ 0x30080068u, DCM_VR_SQ, 0, 93804, 19 },
+	{ 0x3008006au, DCM_VR_FL, 0, 93831, 19 },
+	{ 0x30080070u, DCM_VR_SQ, 0, 93847, 19 },
+	{ 0x30080072u, DCM_VR_IS, 0, 93879, 19 },
+	{ 0x30080074u, DCM_VR_ST, 0, 93909, 19 },
+	{ 0x30080076u, DCM_VR_DS, 0, 93944, 19 },
+	{ 0x30080078u, DCM_VR_DS, 0, 93977, 19 },
+	{ 0x3008007au, DCM_VR_DS, 0, 93991, 19 },
+	{ 0x30080080u, DCM_VR_SQ, 0, 94003, 19 },
+	{ 0x30080082u, DCM_VR_IS, 0, 94043, 19 },
+	{ 0x30080090u, DCM_VR_SQ, 0, 94081, 19 },
+	{ 0x30080092u, DCM_VR_IS, 0, 94123, 19 },
+	{ 0x300800a0u, DCM_VR_SQ, 0, 94163, 19 },
+	{ 0x300800b0u, DCM_VR_SQ, 0, 94199, 19 },
+	{ 0x300800c0u, DCM_VR_SQ, 0, 94221, 19 },
+	{ 0x300800d0u, DCM_VR_SQ, 0, 94249, 19 },
+	{ 0x300800d1u, DCM_VR_SQ, 0, 94271, 19 },
+	{ 0x300800e0u, DCM_VR_SQ, 0, 94297, 19 },
+	{ 0x300800f0u, DCM_VR_SQ, 0, 94343, 19 },
+	{ 0x300800f2u, DCM_VR_SQ, 0, 94365, 19 },
+	{ 0x300800f4u, DCM_VR_SQ, 0, 94394, 19 },
+	{ 0x300800f6u, DCM_VR_SQ, 0, 94433, 19 },
+	{ 0x30080100u, DCM_VR_SQ, 0, 94464, 19 },
+	{ 0x30080105u, DCM_VR_LO, 0, 94487, 19 },
+	{ 0x30080110u, DCM_VR_SQ, 0, 94506, 19 },
+	{ 0x30080116u, DCM_VR_CS, 0, 94547, 19 },
+	{ 0x30080120u, DCM_VR_SQ, 0, 94569, 19 },
+	{ 0x30080122u, DCM_VR_IS, 0, 94607, 19 },
+	{ 0x30080130u, DCM_VR_SQ, 0, 94645, 19 },
+	{ 0x30080132u, DCM_VR_DS, 0, 94669, 19 },
+	{ 0x30080134u, DCM_VR_DS, 0, 94695, 19 },
+	{ 0x30080136u, DCM_VR_IS, 0, 94721, 19 },
+	{ 0x30080138u, DCM_VR_IS, 0, 94745, 19 },
+	{ 0x3008013au, DCM_VR_DS, 0, 94769, 19 },
+	{ 0x3008013cu, DCM_VR_DS, 0, 94802, 19 },
+	{ 0x30080140u, DCM_VR_SQ, 0, 94835, 19 },
+	{ 0x30080142u, DCM_VR_IS, 0, 94868, 19 },
+	{ 0x30080150u, DCM_VR_SQ, 0, 94901, 19 },
+	{ 0x30080152u, DCM_VR_IS, 0, 94931, 19 },
+	{ 0x30080160u, DCM_VR_SQ, 0, 94961, 19 },
+	{ 0x30080162u, DCM_VR_DA, 0, 94997, 19 },
+	{ 0x30080164u, DCM_VR_TM, 0, 95018, 19 },
+	{ 0x30080166u, DCM_VR_DA, 0, 95039, 19 },
+	{ 0x30080168u, DCM_VR_TM, 0, 95062, 19 },
+	{ 0x30080171u, DCM_VR_SQ, 0, 95085, 19 },
+	{ 0x30080172u, DCM_VR_US, 0, 95134, 19 },
+	{ 0x30080173u, DCM_VR_SQ, 0, 95146, 19 },
+	{ 0x30080200u, DCM_VR_CS, 0, 95187, 19 },
+	{ 0x30080202u, DCM_VR_ST, 0, 95210, 19 },
+	{ 0x30080220u, DCM_VR_SQ, 0, 95233, 19 },
+	{ 0x30080223u, DCM_VR_IS, 0, 95262, 19 },
+	{ 0x30080224u, DCM_VR_CS, 0, 95287, 19 },
+	{ 0x30080230u, DCM_VR_CS, 0, 95305, 19 },
+	{ 0x30080240u, DCM_VR_SQ, 0, 95325, 19 },
+	{ 0x30080250u, DCM_VR_DA, 0, 95355, 19 },
+	{ 0x30080251u, DCM_VR_TM, 0, 95369, 19 },
+	{ 0x300a0002u, DCM_VR_SH, 0, 95383, 19 },
+	{ 0x300a0003u, DCM_VR_LO, 0, 95395, 19 },
+	{ 0x300a0004u, DCM_VR_ST, 0, 95406, 19 },
+	{ 0x300a0006u, DCM_VR_DA, 0, 95424, 19 },
+	{ 0x300a0007u, DCM_VR_TM, 0, 95435, 19 },
+	{ 0x300a0009u, DCM_VR_LO, 0, 95446, 292 },
+	{ 0x300a000au, DCM_VR_CS, 0, 95465, 19 },
+	{ 0x300a000bu, DCM_VR_LO, DCM_DICT_RETIRED, 95476, 292 },
+	{ 0x300a000cu, DCM_VR_CS, 0, 95491, 19 },
+	{ 0x300a000eu, DCM_VR_ST, 0, 95506, 19 },
+	{ 0x300a0010u, DCM_VR_SQ, 0, 95530, 19 },
+	{ 0x300a0012u, DCM_VR_IS, 0, 95552, 19 },
+	{ 0x300a0013u, DCM_VR_UI, 0, 95572, 19 },
+	{ 0x300a0014u, DCM_VR_CS, 0, 95589, 19 },
+	{ 0x300a0015u, DCM_VR_CS, 0, 95616, 19 },
+	{ 0x300a0016u, DCM_VR_LO, 0, 95638, 19 },
+	{ 0x300a0018u, DCM_VR_DS, 0, 95663, 7409 },
+	{ 0x300a001au, DCM_VR_DS, 0, 95693, 19 },
+	{ 0x300a0020u, DCM_VR_CS, 0, 95710, 19 },
+	{ 0x300a0021u, DCM_VR_DS, 0, 95728, 19 },
+	{ 0x300a0022u, DCM_VR_DS, 0, 95745, 19 },
+	{ 0x300a0023u, DCM_VR_DS, 0, 95765, 19 },
+	{ 0x300a0025u, DCM_VR_DS, 0, 95785, 19 },
+	{ 0x300a0026u, DCM_VR_DS, 0, 95803, 19 },
+	{ 0x300a0027u, DCM_VR_DS, 0, 95826, 19 },
+	{ 0x300a0028u, DCM_VR_DS, 0, 95844, 19 },
+	{ 0x300a002au, DCM_VR_DS, 0, 95874, 19 },
+	{ 0x300a002bu, DCM_VR_DS, 0, 95900, 19 },
+	{ 0x300a002cu, DCM_VR_DS, 0, 95921, 19 },
+	{ 0x300a002du, DCM_VR_DS, 0, 95944, 19 },
+	{ 0x300a0040u, DCM_VR_SQ, 0, 95978, 19 },
+	{ 0x300a0042u, DCM_VR_IS, 0, 96001, 19 },
+	{ 0x300a0043u, DCM_VR_SH, 0, 96022, 19 },
+	{ 0x300a0044u, DCM_VR_DS, 0, 96042, 19 },
+	{ 0x300a0046u, DCM_VR_DS, 0, 96063, 19 },
+	{ 0x300a0048u, DCM_VR_SQ, 0, 96096, 19 },
+	{ 0x300a004au, DCM_VR_DS, 0, 96132, 19 },
+	{ 0x300a004bu, DCM_VR_FL, 0, 96168, 19 },
+	{ 0x300a004cu, DCM_VR_DS, 0, 96191, 19 },
+	{ 0x300a004eu, DCM_VR_DS, 0, 96220, 19 },
+	{ 0x300a004fu, DCM_VR_FL, 0, 96252, 19 },
+	{ 0x300a0050u, DCM_VR_FL, 0, 96280, 19 },
+	{ 0x300a0051u, DCM_VR_DS, 0, 96307, 19 },
+	{ 0x300a0052u, DCM_VR_DS, 0, 96341, 19 },
+	{ 0x300a0053u, DCM_VR_DS, 0, 96379, 19 },
+	{ 0x300a0055u, DCM_VR_CS, 0, 96412, 19 },
+	{ 0x300a0070u, DCM_VR_SQ, 0, 96431, 19 },
+	{ 0x300a0071u, DCM_VR_IS, 0, 96453, 19 },
+	{ 0x300a0072u, DCM_VR_LO, 0, 96473, 19 },
+	{ 0x300a0078u, DCM_VR_IS, 0, 96498, 19 },
+	{ 0x300a0079u, DCM_VR_IS, 0, 96523, 19 },
+	{ 0x300a007au, DCM_VR_IS, 0, 96559, 19 },
+	{ 0x300a007bu, DCM_VR_LT, 0, 96585, 19 },
+	{ 0x300a0080u, DCM_VR_IS, 0, 96601, 19 },
+	{ 0x300a0082u, DCM_VR_DS, DCM_DICT_RETIRED, 96615, 7409 },
+	{ 0x300a0083u, DCM_VR_UI, 0, 96642, 19 },
+	{ 0x300a0084u, DCM_VR_DS, 0, 96669, 19 },
+	{ 0x300a0086u, DCM_VR_DS, 0, 96678, 19 },
+	{ 0x300a0088u, DCM_VR_FL, 0, 96691, 19 },
+	{ 0x300a0089u, DCM_VR_FL, 0, 96710, 19 },
+	{ 0x300a008au, DCM_VR_FL, 0, 96739, 19 },
+	{ 0x300a008bu, DCM_VR_CS, 0, 96756, 19 },
+	{ 0x300a008cu, DCM_VR_SQ, 0, 96772, 19 },
+	{ 0x300a008du, DCM_VR_FL, DCM_DICT_RETIRED, 96813, 19 },
+	{ 0x300a008eu, DCM_VR_FL, DCM_DICT_RETIRED, 96839, 19 },
+	{ 0x300a008fu, DCM_VR_FL, DCM_DICT_RETIRED, 96875, 19 },
+	{ 0x300a0090u, DCM_VR_CS, 0, 96899, 19 },
+	{ 0x300a0091u, DCM_VR_DS, 0, 96912, 19 },
+	{ 0x300a0092u, DCM_VR_CS, 0, 96930, 19 },
+	{ 0x300a0093u, DCM_VR_CS, 0, 96952, 19 },
+	{ 0x300a0094u, DCM_VR_DS, 0, 96976, 19 },
+	{ 0x300a00a0u, DCM_VR_IS, 0, 97021, 19 },
+	{ 0x300a00a2u, DCM_VR_DS, 0, 97053, 7409 },
+	{ 0x300a00a4u, DCM_VR_DS, 0, 97098, 19 },
+	{ 0x300a00b0u, DCM_VR_SQ, 0, 97125, 19 },
+	{ 0x300a00b2u, DCM_VR_SH, 0, 97138, 19 },
+	{ 0x300a00b3u, DCM_VR_CS, 0, 97159, 19 },
+	{ 0x300a00b4u, DCM_VR_DS, 0, 97180, 19 },
+	{ 0x300a00b6u, DCM_VR_SQ, 0, 97199, 19 },
+	{ 0x300a00b8u, DCM_VR_CS, 0, 97226, 19 },
+	{ 0x300a00bau, DCM_VR_DS, 0, 97251, 19 },
+	{ 0x300a00bbu, DCM_VR_FL, 0, 97286, 19 },
+	{ 0x300a00bcu, DCM_VR_IS, 0, 97324, 19 },
+	{ 0x300a00beu, DCM_VR_DS, 0, 97345, 97368 },
+	{ 0x300a00c0u, DCM_VR_IS, 0, 97372, 19 },
+	{ 0x300a00c2u, DCM_VR_LO, 0, 97383, 19 },
+	{ 0x300a00c3u, DCM_VR_ST, 0, 97392, 19 },
+	{ 0x300a00c4u, DCM_VR_CS, 0, 97408, 19 },
+	{ 0x300a00c5u, DCM_VR_FD, 0, 97417, 19 },
+	{ 0x300a00c6u, DCM_VR_CS, 0, 97443, 19 },
+	{ 0x300a00c7u, DCM_VR_CS, 0, 97457, 19 },
+	{ 0x300a00c8u, DCM_VR_IS, 0, 97479, 19 },
+	{ 0x300a00cau, DCM_VR_SQ, 0, 97500, 19 },
+	{ 0x300a00ccu, DCM_VR_LO, 0, 97533, 292 },
+	{ 0x300a00ceu, DCM_VR_CS, 0, 97576, 19 },
+	{ 0x300a00d0u, DCM_VR_IS, 0, 97598, 19 },
+	{ 0x300a00d1u, DCM_VR_SQ, 0, 97613, 19 },
+	{ 0x300a00d2u, DCM_VR_IS, 0, 97627, 19 },
+	{ 0x300a00d3u, DCM_VR_CS, 0, 97639, 19 },
+	{ 0x300a00d4u, DCM_VR_SH, 0, 97649, 19 },
+	{ 0x300a00d5u, DCM_VR_IS, 0, 97657, 19 },
+	{ 0x300a00d6u, DCM_VR_DS, 0, 97668, 19 },
+	{ 0x300a00d7u, DCM_VR_FL, 0, 97680, 19 },
+	{ 0x300a00d8u, DCM_VR_DS, 0, 97719, 19 },
+	{ 0x300a00d9u, DCM_VR_FL, 0, 97736, 19 },
+	{ 0x300a00dau, DCM_VR_DS, 0, 97765, 19 },
+	{ 0x300a00dbu, DCM_VR_FL, 0, 97791, 19 },
+	{ 0x300a00dcu, DCM_VR_SH, 0, 97813, 19 },
+	{ 0x300a00ddu, DCM_VR_ST, 0, 97821, 19 },
+	{ 0x300a00deu, DCM_VR_DS, 0, 97838, 19 },
+	{ 0x300a00e0u, DCM_VR_IS, 0, 97858, 19 },
+	{ 0x300a00e1u, DCM_VR_SH, 0, 97879, 19 },
+	{ 0x300a00e2u, DCM_VR_DS, 0, 97890, 19 },
+	{ 0x300a00e3u, DCM_VR_SQ, 0, 97917, 19 },
+	{ 0x300a00e4u, DCM_VR_IS, 0, 97937, 19 },
+	{ 0x300a00e5u, DCM_VR_SH, 0, 97955, 19 },
+	{ 0x300a00e6u, DCM_VR_DS, 0, 97969, 19 },
+	{ 0x300a00e7u, DCM_VR_IS, 0, 98001, 19 },
+	{ 0x300a00e8u, DCM_VR_IS, 0, 98017, 19 },
+	{ 0x300a00e9u, DCM_VR_DS, 0, 98036, 5292 },
+	{ 0x300a00eau, DCM_VR_DS, 0, 98060, 5292 },
+	{ 0x300a00ebu, DCM_VR_DS, 0, 98080, 292 },
+	{ 0x300a00ecu, DCM_VR_DS, 0, 98108, 292 },
+	{ 0x300a00edu, DCM_VR_IS, 0, 98133, 19 },
+	{ 0x300a00eeu, DCM_VR_CS, 0, 98146, 19 },
+	{ 0x300a00efu, DCM_VR_SH, 0, 98162, 19 },
+	{ 0x300a00f0u, DCM_VR_IS, 0, 98180, 19 },
+	{ 0x300a00f2u, DCM_VR_DS, 0, 98195, 19 },
+	{ 0x300a00f3u, DCM_VR_FL, 0, 98216, 19 },
+	{ 0x300a00f4u, DCM_VR_SQ, 0, 98255, 19 },
+	{ 0x300a00f5u, DCM_VR_SH, 0, 98269, 19 },
+	{ 0x300a00f6u, DCM_VR_DS, 0, 98281, 19 },
+	{ 0x300a00f7u, DCM_VR_FL, 0, 98307, 19 },
+	{ 0x300a00f8u, DCM_VR_CS, 0, 98336, 19 },
+	{ 0x300a00f9u, DCM_VR_LO, 0, 98346, 19 },
+	{ 0x300a00fau, DCM_VR_CS, 0, 98360, 19 },
+	{ 0x300a00fbu, DCM_VR_CS, 0, 98376, 19 },
+	{ 0x300a00fcu, DCM_VR_IS, 0, 98398, 19 },
+	{ 0x300a00feu, DCM_VR_LO, 0, 98410, 19 },
+	{ 0x300a0100u, DCM_VR_DS, 0, 98420, 19 },
+	{ 0x300a0102u, DCM_VR_DS, 0, 98435, 19 },
+	{ 0x300a0104u, DCM_VR_IS, 0, 98453, 19 },
+	{ 0x300a0106u, DCM_VR_DS, 0, 98473, 20406 },
+	{ 0x300a0107u, DCM_VR_SQ, 0, 98483, 19 },
+	{ 0x300a0108u, DCM_VR_SH, 0, 98502, 19 },
+	{ 0x300a0109u, DCM_VR_CS, 0, 98515, 19 },
+	{ 0x300a010au, DCM_VR_LO, 0, 98530, 19 },
+	{ 0x300a010cu, DCM_VR_DS, 0, 98552, 19 },
+	{ 0x300a010eu, DCM_VR_DS, 0, 98587, 19 },
+	{ 0x300a0110u, DCM_VR_IS, 0, 98617, 19 },
+	{ 0x300a0111u, DCM_VR_SQ, 0, 98639, 19 },
+	{ 0x300a0112u, DCM_VR_IS, 0, 98660, 19 },
+	{ 0x300a0114u, DCM_VR_DS, 0, 98678, 19 },
+	{ 0x300a0115u, DCM_VR_DS, 0, 98696, 19 },
+	{ 0x300a0116u, DCM_VR_SQ, 0, 98708, 19 },
+	{ 0x300a0118u, DCM_VR_CS, 0, 98730, 19 },
+	{ 0x300a011au, DCM_VR_SQ, 0, 98744, 19 },
+	{ 0x300a011cu, DCM_VR_DS, 0, 98779, 20406 },
+	{ 0x300a011eu, DCM_VR_DS, 0, 98796, 19 },
+	{ 0x300a011fu, DCM_VR_CS, 0, 98808, 19 },
+	{ 0x300a0120u, DCM_VR_DS, 0, 98832, 19 },
+	{ 0x300a0121u, DCM_VR_CS, 0, 98856, 19 },
+	{ 0x300a0122u, DCM_VR_DS, 0, 98892, 19 },
+	{ 0x300a0123u, DCM_VR_CS, 0, 98912, 19 },
+	{ 0x300a0124u, DCM_VR_DS, 0, 98944, 19 },
+	{ 0x300a0125u, DCM_VR_DS, 0, 98974, 19 },
+	{ 0x300a0126u, DCM_VR_CS, 0, 98997, 19 },
+	{ 0x300a0128u, DCM_VR_DS, 0, 99032, 19 },
+	{ 0x300a0129u, DCM_VR_DS, 0, 99057, 19 },
+	{ 0x300a012au, DCM_VR_DS, 0, 99086, 19 },
+	{ 0x300a012cu, DCM_VR_DS, 0, 99110, 7409 },
+	{ 0x300a012eu, DCM_VR_DS, 0, 99128, 7409 },
+	{ 0x300a0130u, DCM_VR_DS, 0, 99146, 19 },
+	{ 0x300a0131u, DCM_VR_FL, 0, 99170, 19 },
+	{ 0x300a0132u, DCM_VR_FL, 0, 99222, 19 },
+	{ 0x300a0133u, DCM_VR_FL, 0, 99254, 7409 },
+	{ 0x300a0134u, DCM_VR_DS, 0, 99280, 19 },
+	{ 0x300a0140u, DCM_VR_FL, 0, 99305, 19 },
+	{ 0x300a0142u, DCM_VR_CS, 0, 99324, 19 },
+	{ 0x300a0144u, DCM_VR_FL, 0, 99355, 19 },
+	{ 0x300a0146u, DCM_VR_CS, 0, 99373, 19 },
+	{ 0x300a0148u, DCM_VR_FL, 0, 99403, 19 },
+	{ 0x300a014au, DCM_VR_FL, 0, 99421, 19 },
+	{ 0x300a014cu, DCM_VR_CS, 0, 99438, 19 },
+	{ 0x300a014eu, DCM_VR_FL, 0, 99467, 19 },
+	{ 0x300a0150u, DCM_VR_CS, 0, 99493, 19 },
+	{ 0x300a0151u, DCM_VR_DS, 0, 99505, 19 },
+	{ 0x300a0152u, DCM_VR_DS, 0, 99528, 19 },
+	{ 0x300a0153u, DCM_VR_DS, 0, 99555, 19 },
+	{ 0x300a0154u, DCM_VR_DS, 0, 99587, 19 },
+	{ 0x300a0155u, DCM_VR_DS, 0, 99624, 19 },
+	{ 0x300a0180u, DCM_VR_SQ, 0, 99657, 19 },
+	{ 0x300a0182u, DCM_VR_IS, 0, 99678, 19 },
+	{ 0x300a0183u, DCM_VR_LO, 0, 99697, 19 },
+	{ 0x300a0184u, DCM_VR_LO, 0, 99715, 19 },
+	{ 0x300a0190u, DCM_VR_SQ, 0, 99741, 19 },
+	{ 0x300a0192u, DCM_VR_CS, 0, 99764, 19 },
+	{ 0x300a0194u, DCM_VR_SH, 0, 99783, 19 },
+	{ 0x300a0196u, DCM_VR_ST, 0, 99803, 19 },
+	{ 0x300a0198u, DCM_VR_SH, 0, 99829, 19 },
+	{ 0x300a0199u, DCM_VR_FL, 0, 99852, 19 },
+	{ 0x300a019au, DCM_VR_FL, 0, 99877, 19 },
+	{ 0x300a01a0u, DCM_VR_SQ, 0, 99901, 19 },
+	{ 0x300a01a2u, DCM_VR_CS, 0, 99925, 19 },
+	{ 0x300a01a4u, DCM_VR_SH, 0, 99945, 19 },
+	{ 0x300a01a6u, DCM_VR_ST, 0, 99966, 19 },
+	{ 0x300a01a8u, DCM_VR_SH, 0, 99993, 19 },
+	{ 0x300a01b0u, DCM_VR_CS, 0, 100017, 19 },
+	{ 0x300a01b2u, DCM_VR_ST, 0, 100032, 19 },
+	{ 0x300a01b4u, DCM_VR_SQ, 0, 100058, 19 },
+	{ 0x300a01b6u, DCM_VR_CS, 0, 100078, 19 },
+	{ 0x300a01b8u, DCM_VR_SH, 0, 100094, 19 },
+	{ 0x300a01bau, DCM_VR_ST, 0, 100111, 19 },
+	{ 0x300a01bcu, DCM_VR_DS, 0, 100134, 19 },
+	{ 0x300a01d0u, DCM_VR_ST, 0, 100155, 19 },
+	{ 0x300a01d2u, DCM_VR_DS, 0, 100181, 19 },
+	{ 0x300a01d4u, DCM_VR_DS, 0, 100215, 19 },
+	{ 0x300a01d6u, DCM_VR_DS, 0, 100253, 19 },
+	{ 0x300a0200u, DCM_VR_CS, 0, 100286, 19 },
+	{ 0x300a0202u, DCM_VR_CS, 0, 100311, 19 },
+	{ 0x300a0206u, DCM_VR_SQ, 0, 100331, 19 },
+	{ 0x300a0210u, DCM_VR_SQ, 0, 100356, 19 },
+	{ 0x300a0212u, DCM_VR_IS, 0, 100371, 19 },
+	{ 0x300a0214u, DCM_VR_CS, 0, 100384, 19 },
+	{ 0x300a0216u, DCM_VR_LO, 0, 100395, 19 },
+	{ 0x300a0218u, DCM_VR_DS, 0, 100414, 19 },
+	{ 0x300a021au, DCM_VR_DS, 0, 100435, 19 },
+	{ 0x300a021bu, DCM_VR_SH, 0, 100454, 19 },
+	{ 0x300a021cu, DCM_VR_LO, 0, 100468, 19 },
+	{ 0x300a0222u, DCM_VR_DS, 0, 100486, 19 },
+	{ 0x300a0224u, DCM_VR_DS, 0, 100522, 19 },
+	{ 0x300a0226u, DCM_VR_LO, 0, 100561, 19 },
+	{ 0x300a0228u, DCM_VR_DS, 0, 100579, 19 },
+	{ 0x300a0229u, DCM_VR_CS, 0, 100601, 19 },
+	{ 0x300a022au, DCM_VR_DS, 0, 100621, 19 },
+	{ 0x300a022bu, DCM_VR_DS, 0, 100643, 19 },
+	{ 0x300a022cu, DCM_VR_DA, 0, 100658, 19 },
+	{ 0x300a022eu, DCM_VR_TM, 0, 100686, 19 },
+	{ 0x300a0230u, DCM_VR_SQ, 0, 100714, 19 },
+	{ 0x300a0232u, DCM_VR_CS, 0, 100739, 19 },
+	{ 0x300a0234u, DCM_VR_IS, 0, 100760, 19 },
+	{ 0x300a0236u, DCM_VR_LO, 0, 100783, 19 },
+	{ 0x300a0238u, DCM_VR_LO, 0, 100804, 19 },
+	{ 0x300a0240u, DCM_VR_IS, 0, 100833, 19 },
+	{ 0x300a0242u, DCM_VR_SH, 0, 100848, 19 },
+	{ 0x300a0244u, DCM_VR_LO, 0, 100861, 19 },
+	{ 0x300a0250u, DCM_VR_DS, 0, 100874, 19 },
+	{ 0x300a0260u, DCM_VR_SQ, 0, 100897, 19 },
+	{ 0x300a0262u, DCM_VR_IS, 0, 100927, 19 },
+	{ 0x300a0263u, DCM_VR_SH, 0, 100955, 19 },
+	{ 0x300a0264u, DCM_VR_CS, 0, 100979, 19 },
+	{ 0x300a0266u, DCM_VR_LO, 0, 101005, 19 },
+	{ 0x300a026au, DCM_VR_DS, 0, 101031, 19 },
+	{ 0x300a026cu, DCM_VR_DS, 0, 101069, 19 },
+	{ 0x300a0271u, DCM_VR_DS, 0, 101110, 19 },
+	{ 0x300a0272u, DCM_VR_DS, 0, 101133, 19 },
+	{ 0x300a0273u, DCM_VR_SH, 0, 101152, 19 },
+	{ 0x300a0274u, DCM_VR_DS, 0, 101173, 19 },
+	{ 0x300a0280u, DCM_VR_SQ, 0, 101199, 19 },
+	{ 0x300a0282u, DCM_VR_IS, 0, 101215, 19 },
+	{ 0x300a0284u, DCM_VR_DS, 0, 101229, 19 },
+	{ 0x300a0286u, DCM_VR_DS, 0, 101243, 19 },
+	{ 0x300a0288u, DCM_VR_CS, 0, 101260, 19 },
+	{ 0x300a028au, DCM_VR_IS, 0, 101279, 19 },
+	{ 0x300a028cu, DCM_VR_DS, 0, 101294, 19 },
+	{ 0x300a0290u, DCM_VR_IS, 0, 101318, 19 },
+	{ 0x300a0291u, DCM_VR_SH, 0, 101341, 19 },
+	{ 0x300a0292u, DCM_VR_CS, 0, 101360, 19 },
+	{ 0x300a0294u, DCM_VR_LO, 0, 101381, 19 },
+	{ 0x300a0296u, DCM_VR_DS, 0, 101402, 19 },
+	{ 0x300a0298u, DCM_VR_LO, 0, 101425, 19 },
+	{ 0x300a029cu, DCM_VR_DS, 0, 101454, 19 },
+	{ 0x300a029eu, DCM_VR_DS, 0, 101491, 19 },
+	{ 0x300a02a0u, DCM_VR_DS, 0, 101531, 19 },
+	{ 0x300a02a1u, DCM_VR_IS, 0, 101556, 19 },
+	{ 0x300a02a2u, DCM_VR_IS, 0, 101591, 19 },
+	{ 0x300a02a4u, DCM_VR_DS, 0, 101610, 19 },
+	{ 0x300a02b0u, DCM_VR_SQ, 0, 101629, 19 },
+	{ 0x300a02b2u, DCM_VR_IS, 0, 101651, 19 },
+	{ 0x300a02b3u, DCM_VR_SH, 0, 101671, 19 },
+	{ 0x300a02b4u, DCM_VR_LO, 0, 101687, 19 },
+	{ 0x300a02b8u, DCM_VR_DS, 0, 101705, 19 },
+	{ 0x300a02bau, DCM_VR_DS, 0, 101735, 19 },
+	{ 0x300a02c8u, DCM_VR_DS, 0, 101768, 19 },
+	{ 0x300a02d0u, DCM_VR_SQ, 0, 101794, 19 },
+	{ 0x300a02d2u, DCM_VR_DS, 0, 101821, 19 },
+	{ 0x300a02d4u, DCM_VR_DS, 0, 101850, 7409 },
+	{ 0x300a02d6u, DCM_VR_DS, 0, 101873, 19 },
+	{ 0x300a02e0u, DCM_VR_CS, 0, 101894, 19 },
+	{ 0x300a02e1u, DCM_VR_CS, 0, 101916, 19 },
+	{ 0x300a02e2u, DCM_VR_DS, 0, 101944, 292 },
+	{ 0x300a02e3u, DCM_VR_FL, 0, 101972, 19 },
+	{ 0x300a02e4u, DCM_VR_FL, 0, 102017, 19 },
+	{ 0x300a02e5u, DCM_VR_FL, 0, 102052, 19 },
+	{ 0x300a02e6u, DCM_VR_FL, 0, 102076, 292 },
+	{ 0x300a02e7u, DCM_VR_FL, 0, 102108, 19 },
+	{ 0x300a02e8u, DCM_VR_FL, 0, 102146, 19 },
+	{ 0x300a02eau, DCM_VR_SQ, 0, 102177, 19 },
+	{ 0x300a02ebu, DCM_VR_LT, 0, 102205, 19 },
+	{ 0x300a0302u, DCM_VR_IS, 0, 102228, 19 },
+	{ 0x300a0304u, DCM_VR_IS, 0, 102248, 19 },
+	{ 0x300a0306u, DCM_VR_SS, 0, 102270, 19 },
+	{ 0x300a0308u, DCM_VR_CS, 0, 102291, 19 },
+	{ 0x300a0309u, DCM_VR_CS, 0, 102300, 19 },
+	{ 0x300a030au, DCM_VR_FL, 0, 102322, 5292 },
+	{ 0x300a030cu, DCM_VR_SQ, 0, 102349, 19 },
+	{ 0x300a030du, DCM_VR_FL, 0, 102363, 19 },
+	{ 0x300a030fu, DCM_VR_SH, 0, 102377, 19 },
+	{ 0x300a0312u, DCM_VR_IS, 0, 102385, 19 },
+	{ 0x300a0314u, DCM_VR_SQ, 0, 102407, 19 },
+	{ 0x300a0316u, DCM_VR_IS, 0, 102428, 19 },
+	{ 0x300a0318u, DCM_VR_SH, 0, 102447, 19 },
+	{ 0x300a0320u, DCM_VR_CS, 0, 102462, 19 },
+	{ 0x300a0322u, DCM_VR_LO, 0, 102479, 19 },
+	{ 0x300a0330u, DCM_VR_IS, 0, 102503, 19 },
+	{ 0x300a0332u, DCM_VR_SQ, 0, 102535, 19 },
+	{ 0x300a0334u, DCM_VR_IS, 0, 102566, 19 },
+	{ 0x300a0336u, DCM_VR_SH, 0, 102595, 19 },
+	{ 0x300a0338u, DCM_VR_CS, 0, 102620, 19 },
+	{ 0x300a033au, DCM_VR_LO, 0, 102647, 19 },
+	{ 0x300a033cu, DCM_VR_FL, 0, 102681, 19 },
+	{ 0x300a0340u, DCM_VR_IS, 0, 102728, 19 },
+	{ 0x300a0342u, DCM_VR_SQ, 0, 102752, 19 },
+	{ 0x300a0344u, DCM_VR_IS, 0, 102775, 19 },
+	{ 0x300a0346u, DCM_VR_SH, 0, 102796, 19 },
+	{ 0x300a0348u, DCM_VR_CS, 0, 102813, 19 },
+	{ 0x300a034au, DCM_VR_LO, 0, 102832, 19 },
+	{ 0x300a034cu, DCM_VR_SH, 0, 102858, 19 },
+	{ 0x300a0350u, DCM_VR_CS, 0, 102882, 19 },
+	{ 0x300a0352u, DCM_VR_SH, 0, 102901, 19 },
+	{ 0x300a0354u, DCM_VR_LO, 0, 102918, 19 },
+	{ 0x300a0355u, DCM_VR_LO, 0, 102946, 19 },
+	{ 0x300a0356u, DCM_VR_FL, 0, 102964, 19 },
+	{ 0x300a0358u, DCM_VR_FL, 0, 102992, 19 },
+	{ 0x300a035au, DCM_VR_FL, 0, 103016, 19 },
+	{ 0x300a0360u, DCM_VR_SQ, 0, 103029, 19 },
+	{ 0x300a0362u, DCM_VR_LO, 0, 103058, 19 },
+	{ 0x300a0364u, DCM_VR_FL, 0, 103078, 19 },
+	{ 0x300a0366u, DCM_VR_FL, 0, 103110, 19 },
+	{ 0x300a0370u, DCM_VR_SQ, 0, 103147, 19 },
+	{ 0x300a0372u, DCM_VR_LO, 0, 103186, 19 },
+	{ 0x300a0374u, DCM_VR_FL, 0, 103216, 19 },
+	{ 0x300a0380u, DCM_VR_SQ, 0, 103258, 19 },
+	{ 0x300a0382u, DCM_VR_FL, 0, 103289, 19 },
+	{ 0x300a0384u, DCM_VR_FL, 0, 103320, 19 },
+	{ 0x300a0386u, DCM_VR_FL, 0, 103350, 19 },
+	{ 0x300a0388u, DCM_VR_FL, 0, 103400, 19 },
+	{ 0x300a038au, DCM_VR_FL, 0, 103449, 19 },
+	{ 0x300a038fu, DCM_VR_FL, 0, 103483, 292 },
+	{ 0x300a0390u, DCM_VR_SH, 0, 103502, 19 },
+	{ 0x300a0391u, DCM_VR_IS, 0, 103517, 292 },
+	{ 0x300a0392u, DCM_VR_IS, 0, 103543, 19 },
+	{ 0x300a0393u, DCM_VR_CS, 0, 103569, 19 },
+	{ 0x300a0394u, DCM_VR_FL, 0, 103587, 292 },
+	{ 0x300a0395u, DCM_VR_CS, 0, 103607, 19 },
+	{ 0x300a0396u, DCM_VR_FL, 0, 103633, 292 },
+	{ 0x300a0398u, DCM_VR_FL, 0, 103657, 5292 },
+	{ 0x300a0399u, DCM_VR_FL, 0, 103674, 20406 },
+	{ 0x300a039au, DCM_VR_IS, 0, 103697, 19 },
+	{ 0x300a03a0u, DCM_VR_SQ, 0, 103715, 19 },
+	{ 0x300a03a2u, DCM_VR_SQ, 0, 103741, 19 },
+	{ 0x300a03a4u, DCM_VR_SQ, 0, 103757, 19 },
+	{ 0x300a03a6u, DCM_VR_SQ, 0, 103787, 19 },
+	{ 0x300a03a8u, DCM_VR_SQ, 0, 103804, 19 },
+	{ 0x300a03aau, DCM_VR_SQ, 0, 103828, 19 },
+	{ 0x300a03acu, DCM_VR_SQ, 0, 103845, 19 },
+	{ 0x300a0401u, DCM_VR_SQ, 0, 103870, 19 },
+	{ 0x300a0402u, DCM_VR_ST, 0, 103899, 19 },
+	{ 0x300a0410u, DCM_VR_SQ, 0, 103917, 19 },
+	{ 0x300a0412u, DCM_VR_FL, 0, 103947, 7409 },
+	{ 0x300a0420u, DCM_VR_SQ, 0, 103971, 19 },
+	{ 0x300a0421u, DCM_VR_SH, 0, 103996, 19 },
+	{ 0x300a0422u, DCM_VR_ST, 0, 104015, 19 },
+	{ 0x300a0423u, DCM_VR_CS, 0, 104043, 19 },
+	{ 0x300a0424u, DCM_VR_IS, 0, 104064, 19 },
+	{ 0x300a0425u, DCM_VR_FL, 0, 104087, 19 },
+	{ 0x300a0426u, DCM_VR_DS, 0, 104120, 19 },
+	{ 0x300a0431u, DCM_VR_SQ, 0, 104156, 19 },
+	{ 0x300a0432u, DCM_VR_CS, 0, 104183, 19 },
+	{ 0x300a0433u, DCM_VR_FL, 0, 104207, 19 },
+	{ 0x300a0434u, DCM_VR_FL, 0, 104225, 19 },
+	{ 0x300a0435u, DCM_VR_FL, 0, 104244, 19 },
+	{ 0x300a0436u, DCM_VR_FL, 0, 104263, 19 },
+	{ 0x300a0440u, DCM_VR_IS, 0, 104306, 19 },
+	{ 0x300a0441u, DCM_VR_SQ, 0, 104329, 19 },
+	{ 0x300a0442u, DCM_VR_DS, 0, 104347, 19 },
+	{ 0x300a0443u, DCM_VR_US, 0, 104366, 19 },
+	{ 0x300a0450u, DCM_VR_SQ, 0, 104382, 19 },
+	{ 0x300a0451u, DCM_VR_CS, 0, 104410, 19 },
+	{ 0x300a0452u, DCM_VR_CS, 0, 104436, 19 },
+	{ 0x300a0453u, DCM_VR_SQ, 0, 104464, 19 },
+	{ 0x300a0501u, DCM_VR_FL, 0, 104498, 19 },
+	{ 0x300a0502u, DCM_VR_FL, 0, 104518, 19 },
+	{ 0x300a0503u, DCM_VR_FL, 0, 104530, 5292 },
+	{ 0x300a0504u, DCM_VR_FL, 0, 104562, 5292 },
+	{ 0x300a0505u, DCM_VR_SQ, 0, 104596, 19 },
+	{ 0x300a0506u, DCM_VR_SQ, 0, 104624, 19 },
+	{ 0x300a0507u, DCM_VR_FL, 0, 104661, 19 },
+	{ 0x300a0508u, DCM_VR_FL, 0, 104690, 19 },
+	{ 0x300a0509u, DCM_VR_FL, 0, 104711, 5292 },
+	{ 0x300a0510u, DCM_VR_FL, 0, 104752, 5292 },
+	{ 0x300a0511u, DCM_VR_CS, 0, 104795, 19 },
+	{ 0x300a0512u, DCM_VR_CS, 0, 104828, 19 },
+	{ 0x300a0600u, DCM_VR_US, 0, 104852, 19 },
+	{ 0x300a0601u, DCM_VR_US, 0, 104872, 19 },
+	{ 0x300a0602u, DCM_VR_US, 0, 104901, 19 },
+	{ 0x300a0603u, DCM_VR_US, 0, 104930, 19 },
+	{ 0x300a0604u, DCM_VR_US, 0, 104963, 19 },
+	{ 0x300a0605u, DCM_VR_US, 0, 104987, 19 },
+	{ 0x300a0606u, DCM_VR_US, 0, 105026, 19 },
+	{ 0x300a0607u, DCM_VR_US, 0, 105049, 19 },
+	{ 0x300a0608u, DCM_VR_LO, 0, 105071, 19 },
+	{ 0x300a0609u, DCM_VR_UI, 0, 105099, 19 },
+	{ 0x300a060au, DCM_VR_SQ, 0, 105125, 19 },
+	{ 0x300a060bu, DCM_VR_US, 0, 105156, 19 },
+	{ 0x300a060cu, DCM_VR_US, 0, 105189, 19 },
+	{ 0x300a060du, DCM_VR_FD, 0, 105232, 19 },
+	{ 0x300a060eu, DCM_VR_US, 0, 105274, 19 },
+	{ 0x300a060fu, DCM_VR_CS, 0, 105313, 19 },
+	{ 0x300a0610u, DCM_VR_SQ, 0, 105348, 19 },
+	{ 0x300a0611u, DCM_VR_LO, 0, 105378, 19 },
+	{ 0x300a0612u, DCM_VR_FD, 0, 105402, 19 },
+	{ 0x300a0613u, DCM_VR_FD, 0, 105432, 19 },
+	{ 0x300a0614u, DCM_VR_SQ, 0, 105456, 19 },
+	{ 0x300a0615u, DCM_VR_LO, 0, 105492, 19 },
+	{ 0x300a0616u, DCM_VR_SQ, 0, 105516, 19 },
+	{ 0x300a0617u, DCM_VR_SQ, 0, 105536, 19 },
+	{ 0x300a0618u, DCM_VR_SQ, 0, 105558, 19 },
+	{ 0x300a0619u, DCM_VR_LO, 0, 105594, 19 },
+	{ 0x300a061au, DCM_VR_CS, 0, 105627, 19 },
+	{ 0x300a061bu, DCM_VR_CS, 0, 105645, 19 },
+	{ 0x300a061cu, DCM_VR_SQ, 0, 105671, 19 },
+	{ 0x300a061du, DCM_VR_CS, 0, 105690, 292 },
+	{ 0x300a061eu, DCM_VR_FD, 0, 105707, 7409 },
+	{ 0x300a061fu, DCM_VR_SQ, 0, 105737, 19 },
+	{ 0x300a0620u, DCM_VR_SQ, 0, 105775, 19 },
+	{ 0x300a0621u, DCM_VR_SQ, 0, 105805, 19 },
+	{ 0x300a0622u, DCM_VR_US, 0, 105845, 19 },
+	{ 0x300a0623u, DCM_VR_LO, 0, 105881, 19 },
+	{ 0x300a0624u, DCM_VR_FD, 0, 105917, 5292 },
+	{ 0x300a0625u, DCM_VR_FD, 0, 105954, 19 },
+	{ 0x300a0626u, DCM_VR_FD, 0, 105973, 19 },
+	{ 0x300a0627u, DCM_VR_FD, 0, 106007, 7409 },
+	{ 0x300a0628u, DCM_VR_FD, 0, 106048, 19 },
+	{ 0x300a0629u, DCM_VR_SQ, 0, 106093, 19 },
+	{ 0x300a062au, DCM_VR_LO, 0, 106116, 19 },
+	{ 0x300a062bu, DCM_VR_SQ, 0, 106136, 19 },
+	{ 0x300a062cu, DCM_VR_FD, 0, 106169, 19 },
+	{ 0x300a062du, DCM_VR_SQ, 0, 106184, 19 },
+	{ 0x300a062eu, DCM_VR_FD, 0, 106224, 19 },
+	{ 0x300a062fu, DCM_VR_SQ, 0, 106243, 19 },
+	{ 0x300a0630u, DCM_VR_SQ, 0, 106282, 19 },
+	{ 0x300a0631u, DCM_VR_SQ, 0, 106312, 19 },
+	{ 0x300a0632u, DCM_VR_SQ, DCM_DICT_RETIRED, 106341, 19 },
+	{ 0x300a0634u, DCM_VR_FD, 0, 106374, 19 },
+	{ 0x300a0635u, DCM_VR_SQ, 0, 106405, 19 },
+	{ 0x300a0636u, DCM_VR_US, 0, 106445, 19 },
+	{ 0x300a0637u, DCM_VR_CS, 0, 106471, 19 },
+	{ 0x300a0638u, DCM_VR_CS, 0, 106492, 19 },
+	{ 0x300a0639u, DCM_VR_CS, 0, 106541, 19 },
+	{ 0x300a063au, DCM_VR_SQ, 0, 106554, 19 },
+	{ 0x300a063bu, DCM_VR_SQ, 0, 106592, 19 },
+	{ 0x300a063cu, DCM_VR_FD, 0, 106628, 19 },
+	{ 0x300a063du, DCM_VR_FD, 0, 106647, 19 },
+	{ 0x300a063eu, DCM_VR_SQ, 0, 106660, 19 },
+	{ 0x300a063fu, DCM_VR_SQ, 0, 106685, 19 },
+	{ 0x300a0640u, DCM_VR_FD, 0, 106711, 19 },
+	{ 0x300a0641u, DCM_VR_US, 0, 106739, 19 },
+	{ 0x300a0642u, DCM_VR_FD, 0, 106769, 19 },
+	{ 0x300a0643u, DCM_VR_FD, 0, 106806, 19 },
+	{ 0x300a0644u, DCM_VR_SQ, 0, 106841, 19 },
+	{ 0x300a0645u, DCM_VR_FD, 0, 106899, 19 },
+	{ 0x300a0646u, DCM_VR_SQ, 0, 106928, 19 },
+	{ 0x300a0647u, DCM_VR_SQ, 0, 106963, 19 },
+	{ 0x300a0648u, DCM_VR_US, 0, 107001, 19 },
+	{ 0x300a0649u, DCM_VR_FD, 0, 107034, 2013 },
+	{ 0x300a064au, DCM_VR_FD, 0, 107068, 2013 },
+	{ 0x300a064bu, DCM_VR_FD, 0, 107101, 5292 },
+	{ 0x300a064cu, DCM_VR_SQ, 0, 107128, 19 },
+	{ 0x300a064du, DCM_VR_SQ, 0, 107160, 19 },
+	{ 0x300a064eu, DCM_VR_CS, 0, 107199, 19 },
+	{ 0x300a064fu, DCM_VR_CS, 0, 107234, 292 },
+	{ 0x300a0650u, DCM_VR_UI, DCM_DICT_RETIRED, 107274, 19 },
+	{ 0x300a0651u, DCM_VR_SQ, 0, 107290, 19 },
+	{ 0x300a0652u, DCM_VR_FD, 0, 107314, 19 },
+	{ 0x300a0653u, DCM_VR_FD, 0, 107338, 19 },
+	{ 0x300a0654u, DCM_VR_FD, 0, 107373, 19 },
+	{ 0x300a0655u, DCM_VR_US, 0, 107406, 19 },
+	{ 0x300a0656u, DCM_VR_SQ, 0, 107429, 19 },
+	{ 0x300a0657u, DCM_VR_US, 0, 107465, 19 },
+	{ 0x300a0658u, DCM_VR_SQ, 0, 107502, 19 },
+	{ 0x300a0659u, DCM_VR_SQ, 0, 107533, 19 },
+	{ 0x300a065au, DCM_VR_SQ, 0, 107579, 19 },
+	{ 0x300a065bu, DCM_VR_SQ, 0, 107635, 19 },
+	{ 0x300a065cu, DCM_VR_CS, 0, 107675, 19 },
+	{ 0x300a065du, DCM_VR_SQ, 0, 107717, 19 },
+	{ 0x300a065eu, DCM_VR_US, 0, 107763, 19 },
+	{ 0x300a065fu, DCM_VR_US, 0, 107780, 19 },
+	{ 0x300a0660u, DCM_VR_SQ, 0, 107822, 19 },
+	{ 0x300a0661u, DCM_VR_US, 0, 107868, 19 },
+	{ 0x300a0662u, DCM_VR_SQ, 0, 107910, 19 },
+	{ 0x300a0663u, DCM_VR_CS, 0, 107940, 19 },
+	{ 0x300a0664u, DCM_VR_OF, 0, 107966, 19 },
+	{ 0x300a0665u, DCM_VR_OF, 0, 107998, 19 },
+	{ 0x300a0666u, DCM_VR_FD, 0, 108028, 19 },
+	{ 0x300a0667u, DCM_VR_SQ, 0, 108055, 19 },
+	{ 0x300a0668u, DCM_VR_SQ, 0, 108095, 19 },
+	{ 0x300a0669u, DCM_VR_FD, 0, 108120, 19 },
+	{ 0x300a066au, DCM_VR_SQ, 0, 108164, 19 },
+	{ 0x300a066bu, DCM_VR_OF, 0, 108188, 19 },
+	{ 0x300a066cu, DCM_VR_CS, 0, 108202, 19 },
+	{ 0x300a066du, DCM_VR_FD, 0, 108219, 19 },
+	{ 0x300a066eu, DCM_VR_FD, 0, 108247, 19 },
+	{ 0x300a066fu, DCM_VR_SQ, 0, 108279, 19 },
+	{ 0x300a0670u, DCM_VR_US, 0, 108301, 19 },
+	{ 0x300a0671u, DCM_VR_SQ, 0, 108328, 19 },
+	{ 0x300a0672u, DCM_VR_US, 0, 108363, 19 },
+	{ 0x300a0673u, DCM_VR_SQ, 0, 108390, 19 },
+	{ 0x300a0674u, DCM_VR_US, 0, 108414, 19 },
+	{ 0x300a0675u, DCM_VR_UI, 0, 108430, 19 },
+	{ 0x300a0676u, DCM_VR_ST, 0, 108459, 19 },
+	{ 0x300a0677u, DCM_VR_SQ, 0, 108496, 19 },
+	{ 0x300a0678u, DCM_VR_SQ, 0, 108539, 19 },
+	{ 0x300a0679u, DCM_VR_FD, 0, 108575, 19 },
+	{ 0x300a067au, DCM_VR_FD, 0, 108601, 19 },
+	{ 0x300a067bu, DCM_VR_SQ, 0, 108617, 19 },
+	{ 0x300a067cu, DCM_VR_SH, 0, 108649, 19 },
+	{ 0x300a067du, DCM_VR_ST, 0, 108678, 19 },
+	{ 0x300a067eu, DCM_VR_SQ, 0, 108713, 19 },
+	{ 0x300a067fu, DCM_VR_SQ, 0, 108756, 19 },
+	{ 0x300a0680u, DCM_VR_DS, 0, 108782, 19 },
+	{ 0x300a0681u, DCM_VR_DS, 0, 108796, 19 },
+	{ 0x300a0682u, DCM_VR_DS, 0, 108817, 19 },
+	{ 0x300a0683u, DCM_VR_SQ, 0, 108838, 19 },
+	{ 0x300a0684u, DCM_VR_SQ, 0, 108875, 19 },
+	{ 0x300a0685u, DCM_VR_US, 0, 108898, 19 },
+	{ 0x300a0686u, DCM_VR_SQ, 0, 108931, 19 },
+	{ 0x300a0687u, DCM_VR_US, 0, 108961, 19 },
+	{ 0x300a0688u, DCM_VR_FD, 0, 108991, 19 },
+	{ 0x300a0689u, DCM_VR_SQ, 0, 109024, 19 },
+	{ 0x300a068au, DCM_VR_SQ, 0, 109046, 19 },
+	{ 0x300a0700u, DCM_VR_UI, 0, 109079, 19 },
+	{ 0x300a0701u, DCM_VR_CS, 0, 109099, 19 },
+	{ 0x300a0702u, DCM_VR_SQ, 0, 109116, 19 },
+	{ 0x300a0703u, DCM_VR_SQ, 0, 109149, 19 },
+	{ 0x300a0704u, DCM_VR_US, 0, 109185, 19 },
+	{ 0x300a0705u, DCM_VR_US, 0, 109214, 19 },
+	{ 0x300a0706u, DCM_VR_CS, 0, 109237, 19 },
+	{ 0x300a0707u, DCM_VR_CS, 0, 109273, 19 },
+	{ 0x300a0708u, DCM_VR_CS, 0, 109293, 19 },
+	{ 0x300a0709u, DCM_VR_CS, 0, 109327, 19 },
+	{ 0x300a0714u, DCM_VR_CS, 0, 109356, 19 },
+	{ 0x300a0715u, DCM_VR_SQ, 0, 109385, 19 },
+	{ 0x300a0716u, DCM_VR_SQ, 0, 109426, 19 },
+	{ 0x300a0722u, DCM_VR_SQ, 0, 109474, 19 },
+	{ 0x300a0723u, DCM_VR_CS, 0, 109519, 19 },
+	{ 0x300a0730u, DCM_VR_ST, 0, 109550, 19 },
+	{ 0x300a0731u, DCM_VR_SQ, 0, 109582, 19 },
+	{ 0x300a0732u, DCM_VR_CS, 0, 109618, 19 },
+	{ 0x300a0733u, DCM_VR_SQ, 0, 109654, 19 },
+	{ 0x300a0734u, DCM_VR_ST, 0, 109699, 19 },
+	{ 0x300a0735u, DCM_VR_ST, 0, 109738, 19 },
+	{ 0x300a0736u, DCM_VR_DT, 0, 109780, 19 },
+	{ 0x300a073au, DCM_VR_DT, 0, 109816, 19 },
+	{ 0x300a073bu, DCM_VR_US, 0, 109847, 19 },
+	{ 0x300a073eu, DCM_VR_SQ, 0, 109886, 19 },
+	{ 0x300a073fu, DCM_VR_SQ, 0, 109909, 19 },
+	{ 0x300a0740u, DCM_VR_SQ, 0, 109930, 19 },
+	{ 0x300a0741u, DCM_VR_DT, 0, 109948, 19 },
+	{ 0x300a0742u, DCM_VR_ST, 0, 109966, 19 },
+	{ 0x300a0743u, DCM_VR_SQ, 0, 109987, 19 },
+	{ 0x300a0744u, DCM_VR_SQ, 0, 110022, 19 },
+	{ 0x300a0745u, DCM_VR_SQ, 0, 110044, 19 },
+	{ 0x300a0746u, DCM_VR_SQ, 0, 110076, 19 },
+	{ 0x300a0760u, DCM_VR_DT, 0, 110108, 19 },
+	{ 0x300a0761u, DCM_VR_SQ, 0, 110125, 19 },
+	{ 0x300a0762u, DCM_VR_SQ, 0, 110169, 19 },
+	{ 0x300a0772u, DCM_VR_SQ, 0, 110214, 19 },
+	{ 0x300a0773u, DCM_VR_US, 0, 110252, 19 },
+	{ 0x300a0774u, DCM_VR_SQ, 0, 110298, 19 },
+	{ 0x300a0780u, DCM_VR_SQ, 0, 110332, 19 },
+	{ 0x300a0783u, DCM_VR_ST, 0, 110377, 19 },
+	{ 0x300a0784u, DCM_VR_SQ, 0, 110404, 19 },
+	{ 0x300a0785u, DCM_VR_UI, 0, 110435, 19 },
+	{ 0x300a0786u, DCM_VR_US, 0, 110471, 19 },
+	{ 0x300a0787u, DCM_VR_SQ, 0, 110491, 19 },
+	{ 0x300a0788u, DCM_VR_SQ, 0, 110516, 19 },
+	{ 0x300a0789u, DCM_VR_SQ, 0, 110546, 19 },
+	{ 0x300a078au, DCM_VR_SQ, 0, 110585, 19 },
+	{ 0x300a078bu, DCM_VR_SQ, 0, 110631, 19 },
+	{ 0x300a078cu, DCM_VR_SQ, 0, 110672, 19 },
+	{ 0x300a078du, DCM_VR_SQ, 0, 110708, 19 },
+	{ 0x300a078eu, DCM_VR_LT, 0, 110754, 19 },
+	{ 0x300a078fu, DCM_VR_SQ, 0, 110811, 19 },
+	{ 0x300a0790u, DCM_VR_SQ, 0, 110853, 19 },
+	{ 0x300a0791u, DCM_VR_SQ, 0, 110898, 19 },
+	{ 0x300a0792u, DCM_VR_LT, 0, 110947, 19 },
+	{ 0x300a0793u, DCM_VR_SQ, 0, 110992, 19 },
+	{ 0x300a0794u, DCM_VR_LT, 0, 111046, 19 },
+	{ 0x300a0795u, DCM_VR_US, 0, 111075, 19 },
+	{ 0x300a0796u, DCM_VR_US, 0, 111117, 19 },
+	{ 0x300a0797u, DCM_VR_SQ, 0, 111154, 19 },
+	{ 0x300a0798u, DCM_VR_SQ, 0, 111178, 19 },
+	{ 0x300a0799u, DCM_VR_SQ, 0, 111216, 19 },
+	{ 0x300a079au, DCM_VR_LO, 0, 111242, 19 },
+	{ 0x300a079bu, DCM_VR_FD, 0, 111269, 38484 },
+	{ 0x300a079cu, DCM_VR_SQ, 0, 111288, 19 },
+	{ 0x300a079du, DCM_VR_SQ, 0, 111323, 19 },
+	{ 0x300a079eu, DCM_VR_CS, 0, 111365, 19 },
+	{ 0x300c0002u, DCM_VR_SQ, 0, 111393, 19 },
+	{ 0x300c0004u, DCM_VR_SQ, 0, 111418, 19 },
+	{ 0x300c0006u, DCM_VR_IS, 0, 111441, 19 },
+	{ 0x300c0007u, DCM_VR_IS, 0, 111462, 19 },
+	{ 0x300c0008u, DCM_VR_DS, 0, 111493, 19 },
+	{ 0x300c0009u, DCM_VR_DS, 0, 111523, 19 },
+	{ 0x300c000au, DCM_VR_SQ, 0, 111551, 19 },
+	{ 0x300c000cu, DCM_VR_IS, 0, 111592, 19 },
+	{ 0x300c000eu, DCM_VR_IS, 0, 111631, 19 },
+	{ 0x300c0020u, DCM_VR_SQ, 0, 111654, 19 },
+	{ 0x300c0022u, DCM_VR_IS, 0, 111686, 19 },
+	{ 0x300c0040u, DCM_VR_SQ, 0, 111716, 19 },
+	{ 0x300c0042u, DCM_VR_SQ, 0, 111752, 19 },
+	{ 0x300c0050u, DCM_VR_SQ, 0, 111785, 19 },
+	{ 0x300c0051u, DCM_VR_IS, 0, 111817, 19 },
+	{ 0x300c0055u, DCM_VR_SQ, 0, 111847, 19 },
+	{ 0x300c0060u, DCM_VR_SQ, 0, 111885, 19 },
+	{ 0x300c006au, DCM_VR_IS, 0, 111916, 19 },
+	{ 0x300c0080u, DCM_VR_SQ, 0, 111945, 19 },
+	{ 0x300c00a0u, DCM_VR_IS, 0, 111968, 19 },
+	{ 0x300c00b0u, DCM_VR_SQ, 0, 111999, 19 },
+	{ 0x300c00c0u, DCM_VR_IS, 0, 112023, 19 },
+	{ 0x300c00d0u, DCM_VR_IS, 0, 112045, 19 },
+	{ 0x300c00e0u, DCM_VR_IS, 0, 112073, 19 },
+	{ 0x300c00f0u, DCM_VR_IS, 0, 112095, 19 },
+	{ 0x300c00f2u, DCM_VR_SQ, 0, 112123, 19 },
+	{ 0x300c00f4u, DCM_VR_IS, 0, 112154, 19 },
+	{ 0x300c00f6u, DCM_VR_IS, 0, 112187, 19 },
+	{ 0x300c0100u, DCM_VR_IS, 0, 112219, 19 },
+	{ 0x300c0102u, DCM_VR_IS, 0, 112248, 19 },
+	{ 0x300c0104u, DCM_VR_IS, 0, 112287, 19 },
+	{ 0x300c0111u, DCM_VR_SQ, 0, 112318, 19 },
+	{ 0x300c0112u, DCM_VR_CS, 0, 112342, 19 },
+	{ 0x300c0113u, DCM_VR_LO, 0, 112360, 19 },
+	{ 0x300c0114u, DCM_VR_SQ, 0, 112389, 19 },
+	{ 0x300c0115u, DCM_VR_FL, 0, 112418, 19 },
+	{ 0x300c0116u, DCM_VR_SQ, 0, 112440, 19 },
+	{ 0x300c0117u, DCM_VR_US, 0, 112461, 19 },
+	{ 0x300c0118u, DCM_VR_US, 0, 112479, 19 },
+	{ 0x300c0119u, DCM_VR_US, 0, 112507, 19 },
+	{ 0x300c0120u, DCM_VR_SQ, 0, 112533, 19 },
+	{ 0x300c0121u, DCM_VR_FD, 0, 112567, 19 },
+	{ 0x300c0122u, DCM_VR_FD, 0, 112595, 5292 },
+	{ 0x300c0123u, DCM_VR_CS, 0, 112624, 19 },
+	{ 0x300c0124u, DCM_VR_FD, 0, 112662, 19 },
+	{ 0x300c0125u, DCM_VR_SQ, 0, 112693, 19 },
+	{ 0x300c0126u, DCM_VR_CS, 0, 112726, 19 },
+	{ 0x300c0127u, DCM_VR_DT, 0, 112745, 19 },
+	{ 0x300c0128u, DCM_VR_SQ, 0, 112772, 19 },
+	{ 0x300e0002u, DCM_VR_CS, 0, 112806, 19 },
+	{ 0x300e0004u, DCM_VR_DA, 0, 112821, 19 },
+	{ 0x300e0005u, DCM_VR_TM, 0, 112832, 19 },
+	{ 0x300e0008u, DCM_VR_PN, 0, 112843, 19 },
+	{ 0x30100001u, DCM_VR_SQ, 0, 112856, 19 },
+	{ 0x30100002u, DCM_VR_CS, 0, 112890, 19 },
+	{ 0x30100003u, DCM_VR_SQ, 0, 112920, 19 },
+	{ 0x30100004u, DCM_VR_SQ, 0, 112971, 19 },
+	{ 0x30100005u, DCM_VR_LO, 0, 113014, 19 },
+	{ 0x30100006u, DCM_VR_UI, 0, 113056, 19 },
+	{ 0x30100007u, DCM_VR_SQ, 0, 113076, 19 },
+	{ 0x30100008u, DCM_VR_SQ, 0, 113116, 19 },
+	{ 0x30100009u, DCM_VR_SQ, 0, 113152, 19 },
+	{ 0x3010000au, DCM_VR_SQ, 0, 113204, 19 },
+	{ 0x3010000bu, DCM_VR_UI, 0, 113240, 19 },
+	{ 0x3010000cu, DCM_VR_UT, 0, 113270, 19 },
+	{ 0x3010000du, DCM_VR_US, 0, 113308, 19 },
+	{ 0x3010000eu, DCM_VR_CS, 0, 113341, 19 },
+	{ 0x3010000fu, DCM_VR_ST, 0, 113373, 19 },
+	{ 0x30100010u, DCM_VR_CS, 0, 113412, 19 },
+	{ 0x30100011u, DCM_VR_SQ, 0, 113452, 19 },
+	{ 0x30100012u, DCM_VR_SQ, 0, 113498, 19 },
+	{ 0x30100013u, DCM_VR_UI, 0, 113555, 19 },
+	{ 0x30100014u, DCM_VR_SQ, 0, 113586, 19 },
+	{ 0x30100015u, DCM_VR_UI, 0, 113621, 19 },
+	{ 0x30100016u, DCM_VR_SQ, 0, 113647, 19 },
+	{ 0x30100017u, DCM_VR_ST, 0, 113691, 19 },
+	{ 0x30100018u, DCM_VR_SQ, 0, 113719, 19 },
+	{ 0x30100019u, DCM_VR_SQ, 0, 113750, 19 },
+	{ 0x3010001au, DCM_VR_LO, 0, 113779, 19 },
+	{ 0x3010001bu, DCM_VR_UC, 0, 113804, 19 },
+	{ 0x3010001cu, DCM_VR_CS, 0, 113830, 19 },
+	{ 0x3010001du, DCM_VR_LT, 0, 113860, 19 },
+	{ 0x3010001eu, DCM_VR_LO, 0, 113892, 19 },
+	{ 0x3010001fu, DCM_VR_UI, 0, 113926, 19 },
+	{ 0x30100020u, DCM_VR_US, 0, 113950, 19 },
+	{ 0x30100021u, DCM_VR_SQ, 0, 113982, 19 },
+	{ 0x30100022u, DCM_VR_US, 0, 114007, 19 },
+	{ 0x30100023u, DCM_VR_SQ, 0, 114029, 19 },
+	{ 0x30100024u, DCM_VR_SQ, 0, 114060, 19 },
+	{ 0x30100025u, DCM_VR_SQ, 0, 114096, 19 },
+	{ 0x30100026u, DCM_VR_SQ, 0, 114121, 19 },
+	{ 0x30100027u, DCM_VR_SQ, 0, 114156, 19 },
+	{ 0x30100028u, DCM_VR_SQ, 0, 114187, 19 },
+	{ 0x30100029u, DCM_VR_US, 0, 114225, 19 },
+	{ 0x3010002au, DCM_VR_SQ, 0, 114258, 19 },
+	{ 0x3010002bu, DCM_VR_SQ, 0, 114286, 19 },
+	{ 0x3010002cu, DCM_VR_SQ, 0, 114324, 19 },
+	{ 0x3010002du, DCM_VR_LO, 0, 114358, 19 },
+	{ 0x3010002eu, DCM_VR_SQ, 0, 114370, 19 },
+	{ 0x3010002fu, DCM_VR_SQ, 0, 114393, 19 },
+	{ 0x30100030u, DCM_VR_SQ, 0, 114435, 19 },
+	{ 0x30100031u, DCM_VR_UI, 0, 114476, 19 },
+	{ 0x30100032u, DCM_VR_SQ, 0, 114499, 19 },
+	{ 0x30100033u, DCM_VR_SH, 0, 114535, 19 },
+	{ 0x30100034u, DCM_VR_LO, 0, 114552, 19 },
+	{ 0x30100035u, DCM_VR_SH, 0, 114573, 19 },
+	{ 0x30100036u, DCM_VR_LO, 0, 114585, 19 },
+	{ 0x30100037u, DCM_VR_ST, 0, 114596, 19 },
+	{ 0x30100038u, DCM_VR_LO, 0, 114614, 19 },
+	{ 0x30100039u, DCM_VR_US, 0, 114630, 19 },
+	{ 0x3010003au, DCM_VR_US, 0, 114642, 19 },
+	{ 0x3010003bu, DCM_VR_UI, 0, 114664, 19 },
+	{ 0x3010003cu, DCM_VR_US, 0, 114684, 19 },
+	{ 0x3010003du, DCM_VR_US, 0, 114704, 19 },
+	{ 0x3010003eu, DCM_VR_US, 0, 114729, 19 },
+	{ 0x3010003fu, DCM_VR_US, 0, 114756, 19 },
+	{ 0x30100040u, DCM_VR_US, 0, 114785, 19 },
+	{ 0x30100041u, DCM_VR_US, 0, 114817, 19 },
+	{ 0x30100042u, DCM_VR_US, 0, 114847, 19 },
+	{ 0x30100043u, DCM_VR_ST, 0, 114883, 19 },
+	{ 0x30100044u, DCM_VR_SQ, 0, 114912, 19 },
+	{ 0x30100045u, DCM_VR_CS, 0, 114966, 19 },
+	{ 0x30100046u, DCM_VR_CS, 0, 115001, 19 },
+	{ 0x30100047u, DCM_VR_CS, 0, 115027, 292 },
+	{ 0x30100048u, DCM_VR_CS, 0, 115052, 292 },
+	{ 0x30100049u, DCM_VR_SQ, 0, 115076, 19 },
+	{ 0x3010004au, DCM_VR_SQ, 0, 115111, 19 },
+	{ 0x3010004bu, DCM_VR_SQ, 0, 115151, 19 },
+	{ 0x3010004cu, DCM_VR_DA, 0, 115184, 19 },
+	{ 0x3010004du, DCM_VR_DA, 0, 115207, 19 },
+	{ 0x3010004eu, DCM_VR_SQ, 0, 115228, 19 },
+	{ 0x3010004fu, DCM_VR_CS, 0, 115261, 19 },
+	{ 0x30100050u, DCM_VR_FD, 0, 115296, 19 },
+	{ 0x30100051u, DCM_VR_FD, 0, 115324, 19 },
+	{ 0x30100052u, DCM_VR_UI, 0, 115352, 292 },
+	{ 0x30100053u, DCM_VR_UI, 0, 115379, 292 },
+	{ 0x30100054u, DCM_VR_LO, 0, 115407, 19 },
+	{ 0x30100055u, DCM_VR_SQ, 0, 115427, 19 },
+	{ 0x30100056u, DCM_VR_LO, 0, 115464, 19 },
+	{ 0x30100057u, DCM_VR_SQ, 0, 115489, 19 },
+	{ 0x30100058u, DCM_VR_US, 0, 115515, 19 },
+	{ 0x30100059u, DCM_VR_CS, 0, 115538, 19 },
+	{ 0x3010005au, DCM_VR_UT, 0, 115560, 19 },
+	{ 0x3010005bu, DCM_VR_SQ, 0, 115587, 19 },
+	{ 0x3010005cu, DCM_VR_ST, 0, 115610, 19 },
+	{ 0x3010005du, DCM_VR_SQ, 0, 115631, 19 },
+	{ 0x3010005eu, DCM_VR_US, 0, 115655, 19 },
+	{ 0x3010005fu, DCM_VR_SQ, 0, 115688, 19 },
+	{ 0x30100060u, DCM_VR_SQ, 0, 115727, 19 },
+	{ 0x30100061u, DCM_VR_UT, 0, 115758, 19 },
+	{ 0x30100062u, DCM_VR_SQ, 0, 115788, 19 },
+	{ 0x30100063u, DCM_VR_CS, 0, 115820, 19 },
+	{ 0x30100064u, DCM_VR_SQ, 0, 115855, 19 },
+	{ 0x30100065u, DCM_VR_SQ, 0, 115891, 19 },
+	{ 0x30100066u, DCM_VR_US, 0, 115923, 19 },
+	{ 0x30100067u, DCM_VR_SQ, 0, 115962, 19 },
+	{ 0x30100068u, DCM_VR_CS, 0, 115999, 19 },
+	{ 0x30100069u, DCM_VR_SQ, 0, 116034, 19 },
+	{ 0x3010006au, DCM_VR_SQ, 0, 116067, 19 },
+	{ 0x3010006bu, DCM_VR_SQ, 0, 116108, 19 },
+	{ 0x3010006cu, DCM_VR_SQ, 0, 116131, 19 },
+	{ 0x3010006du, DCM_VR_SQ, 0, 116159, 19 },
+	{ 0x3010006eu, DCM_VR_UI, 0, 116195, 19 },
+	{ 0x3010006fu, DCM_VR_UI, 0, 116218, 19 },
+	{ 0x30100070u, DCM_VR_SQ, 0, 116251, 19 },
+	{ 0x30100071u, DCM_VR_SQ, 0, 116288, 19 },
+	{ 0x30100073u, DCM_VR_CS, 0, 116327, 19 },
+	{ 0x30100074u, DCM_VR_FD, 0, 116359, 19 },
+	{ 0x30100075u, DCM_VR_CS, 0, 116385, 19 },
+	{ 0x30100076u, DCM_VR_SQ, 0, 116412, 19 },
+	{ 0x30100077u, DCM_VR_LO, 0, 116445, 19 },
+	{ 0x30100078u, DCM_VR_SQ, 0, 116459, 19 },
+	{ 0x30100079u, DCM_VR_SQ, 0, 116485, 19 },
+	{ 0x3010007au, DCM_VR_UT, 0, 116509, 19 },
+	{ 0x3010007bu, DCM_VR_UT, 0, 116533, 19 },
+	{ 0x3010007cu, DCM_VR_IS, 0, 116551, 19 },
+	{ 0x3010007du, DCM_VR_US, 0, 116577, 19 },
+	{ 0x3010007eu, DCM_VR_US, 0, 116595, 19 },
+	{ 0x3010007fu, DCM_VR_UT, 0, 116620, 19 },
+	{ 0x30100080u, DCM_VR_SQ, 0, 116639, 19 },
+	{ 0x30100081u, DCM_VR_SQ, 0, 116672, 19 },
+	{ 0x30100082u, DCM_VR_SQ, 0, 116698, 19 },
+	{ 0x30100083u, DCM_VR_CS, 0, 116732, 19 },
+	{ 0x30100084u, DCM_VR_FD, 0, 116772, 19 },
+	{ 0x30100085u, DCM_VR_TM, 0, 116801, 292 },
+	{ 0x30100086u, DCM_VR_LT, 0, 116827, 19 },
+	{ 0x30100087u, DCM_VR_SQ, 0, 116850, 19 },
+	{ 0x30100088u, DCM_VR_SQ, 0, 116881, 19 },
+	{ 0x30100089u, DCM_VR_SQ, 0, 116915, 19 },
+	{ 0x30100090u, DCM_VR_CS, 0, 116949, 19 },
+	{ 0x30100091u, DCM_VR_SQ, 0, 116978, 19 },
+	{ 0x30100092u, DCM_VR_UL, 0, 117009, 19 },
+	{ 0x30100093u, DCM_VR_FD, 0, 117031, 7409 },
+	{ 0x30100094u, DCM_VR_FD, 0, 117060, 19 },
+	{ 0x30100095u, DCM_VR_FD, 0, 117100, 19 },
+	{ 0x30100096u, DCM_VR_FD, 0, 117141, 19 },
+	{ 0x30100097u, DCM_VR_SQ, 0, 117183, 19 },
+	{ 0x30100098u, DCM_VR_SQ, 0, 117215, 19 },
+	{ 0x30100099u, DCM_VR_FD, 0, 117251, 292 },
+	{ 0x3010009au, DCM_VR_FD, 0, 117284, 292 },
+	{ 0x40000010u, DCM_VR_LT, DCM_DICT_RETIRED, 117326, 19 },
+	{ 0x40004000u, DCM_VR_LT, DCM_DICT_RETIRED, 117336, 19 },
+	{ 0x40080040u, DCM_VR_SH, DCM_DICT_RETIRED, 117349, 19 },
+	{ 0x40080042u, DCM_VR_LO, DCM_DICT_RETIRED, 117359, 19 },
+	{ 0x40080050u, DCM_VR_SQ, DCM_DICT_RETIRED, 117375, 19 },
+	{ 0x400800ffu, DCM_VR_CS, DCM_DICT_RETIRED, 117408, 19 },
+	{ 0x40080100u, DCM_VR_DA, DCM_DICT_RETIRED, 117436, 19 },
+	{ 0x40080101u, DCM_VR_TM, DCM_DICT_RETIRED, 117463, 19 },
+	{ 0x40080102u, DCM_VR_PN, DCM_DICT_RETIRED, 117490, 19 },
+	{ 0x40080103u, DCM_VR_LO, DCM_DICT_RETIRED, 117513, 19 },
+	{ 0x40080108u, DCM_VR_DA, DCM_DICT_RETIRED, 117538, 19 },
+	{ 0x40080109u, DCM_VR_TM, DCM_DICT_RETIRED, 117570, 19 },
+	{ 0x4008010au, DCM_VR_PN, DCM_DICT_RETIRED, 117602, 19 },
+	{ 0x4008010bu, DCM_VR_ST, DCM_DICT_RETIRED, 117628, 19 },
+	{ 0x4008010cu, DCM_VR_PN, DCM_DICT_RETIRED, 117647, 19 },
+	{ 0x40080111u, DCM_VR_SQ, DCM_DICT_RETIRED, 117668, 19 },
+	{ 0x40080112u, DCM_VR_DA, DCM_DICT_RETIRED, 117699, 19 },
+	{ 0x40080113u, DCM_VR_TM, DCM_DICT_RETIRED, 117726, 19 },
+	{ 0x40080114u, DCM_VR_PN, DCM_DICT_RETIRED, 117753, 19 },
+	{ 0x40080115u, DCM_VR_LT, DCM_DICT_RETIRED, 117786, 19 },
+	{ 0x40080117u, DCM_VR_SQ, DCM_DICT_RETIRED, 117821, 19 },
+	{ 0x40080118u, DCM_VR_SQ, DCM_DICT_RETIRED, 117857, 19 },
+	{ 0x40080119u, DCM_VR_PN, DCM_DICT_RETIRED, 117889, 19 },
+	{ 0x4008011au, DCM_VR_LO, DCM_DICT_RETIRED, 117906, 19 },
+	{ 0x40080200u, DCM_VR_SH, DCM_DICT_RETIRED, 117926, 19 },
+	{ 0x40080202u, DCM_VR_LO, DCM_DICT_RETIRED, 117943, 19 },
+	{ 0x40080210u, DCM_VR_CS, DCM_DICT_RETIRED, 117966, 19 },
+	{ 0x40080212u, DCM_VR_CS, DCM_DICT_RETIRED, 117987, 19 },
+	{ 0x40080300u, DCM_VR_ST, DCM_DICT_RETIRED, 118010, 19 },
+	{ 0x40084000u, DCM_VR_ST, DCM_DICT_RETIRED, 118022, 19 },
+	{ 0x40100001u, DCM_VR_CS, 0, 118038, 19 },
+	{ 0x40100002u, DCM_VR_CS, 0, 118057, 19 },
+	{ 0x40100004u, DCM_VR_SQ, 0, 118077, 19 },
+	{ 0x40101001u, DCM_VR_SQ, 0, 118102, 19 },
+	{ 0x40101004u, DCM_VR_FL, 0, 118125, 7409 },
+	{ 0x40101005u, DCM_VR_FL, 0, 118139, 7409 },
+	{ 0x40101006u, DCM_VR_OB, 0, 118156, 19 },
+	{ 0x40101007u, DCM_VR_SH, 0, 118172, 19 },
+	{ 0x40101008u, DCM_VR_CS, 0, 118187, 19 },
+	{ 0x40101009u, DCM_VR_CS, 0, 118198, 19 },
+	{ 0x4010100au, DCM_VR_SQ, 0, 118211, 19 },
+	{ 0x40101010u, DCM_VR_US, 0, 118232, 19 },
+	{ 0x40101011u, DCM_VR_SQ, 0, 118256, 19 },
+	{ 0x40101012u, DCM_VR_CS, 0, 118271, 19 },
+	{ 0x40101013u, DCM_VR_LT, 0, 118286, 19 },
+	{ 0x40101014u, DCM_VR_CS, 0, 118312, 19 },
+	{ 0x40101015u, DCM_VR_CS, 0, 118333, 19 },
+	{ 0x40101016u, DCM_VR_FL, 0, 118351, 19 },
+	{ 0x40101017u, DCM_VR_FL, 0, 118376, 19 },
+	{ 0x40101018u, DCM_VR_FL, 0, 118381, 19 },
+	{ 0x40101019u, DCM_VR_FL, 0, 118389, 19 },
+	{ 0x4010101au, DCM_VR_SH, 0, 118400, 19 },
+	{ 0x4010101bu, DCM_VR_FL, 0, 118415, 7409 },
+	{ 0x4010101cu, DCM_VR_FL, 0, 118428, 7409 },
+	{ 0x4010101du, DCM_VR_FL, 0, 118440, 118456 },
+	{ 0x4010101eu, DCM_VR_SH, 0, 118460, 19 },
+	{ 0x4010101fu, DCM_VR_SH, 0, 118488, 19 },
+	{ 0x40101020u, DCM_VR_CS, 0, 118514, 19 },
+	{ 0x40101021u, DCM_VR_CS, 0, 118541, 292 },
+	{ 0x40101023u, DCM_VR_FL, 0, 118553, 19 },
+	{ 0x40101024u, DCM_VR_CS, 0, 118565, 19 },
+	{ 0x40101025u, DCM_VR_DT, 0, 118575, 19 },
+	{ 0x40101026u, DCM_VR_DT, 0, 118597, 19 },
+	{ 0x40101027u, DCM_VR_CS, 0, 118617, 19 },
+	{ 0x40101028u, DCM_VR_CS, 0, 118625, 19 },
+	{ 0x40101029u, DCM_VR_LO, 0, 118651, 292 },
+	{ 0x4010102au, DCM_VR_SH, 0, 118686, 19 },
+	{ 0x4010102bu, DCM_VR_DT, 0, 118703, 19 },
+	{ 0x40101031u, DCM_VR_CS, 0, 118721, 19 },
+	{ 0x40101033u, DCM_VR_US, 0, 118735, 19 },
+	{ 0x40101034u, DCM_VR_US, 0, 118756, 19 },
+	{ 0x40101037u, DCM_VR_SQ, 0, 118777, 19 },
+	{ 0x40101038u, DCM_VR_SQ, 0, 118803, 19 },
+	{ 0x40101039u, DCM_VR_CS, 0, 118825, 19 },
+	{ 0x4010103au, DCM_VR_CS, 0, 118833, 19 },
+	{ 0x40101041u, DCM_VR_DT, 0, 118846, 19 },
+	{ 0x40101042u, DCM_VR_CS, 0, 118867, 19 },
+	{ 0x40101043u, DCM_VR_FL, 0, 118875, 7409 },
+	{ 0x40101044u, DCM_VR_CS, 0, 118883, 19 },
+	{ 0x40101045u, DCM_VR_SQ, 0, 118901, 19 },
+	{ 0x40101046u, DCM_VR_CS, 0, 118928, 19 },
+	{ 0x40101047u, DCM_VR_SQ, 0, 118940, 19 },
+	{ 0x40101048u, DCM_VR_CS, 0, 118957, 19 },
+	{ 0x40101051u, DCM_VR_LO, 0, 118966, 19 },
+	{ 0x40101052u, DCM_VR_SH, 0, 118978, 19 },
+	{ 0x40101053u, DCM_VR_LO, 0, 118994, 19 },
+	{ 0x40101054u, DCM_VR_SH, 0, 119024, 19 },
+	{ 0x40101055u, DCM_VR_SH, 0, 119032, 19 },
+	{ 0x40101056u, DCM_VR_CS, 0, 119058, 19 },
+	{ 0x40101058u, DCM_VR_SH, 0, 119077, 19 },
+	{ 0x40101059u, DCM_VR_CS, 0, 119087, 19 },
+	{ 0x40101060u, DCM_VR_FL, 0, 119115, 7409 },
+	{ 0x40101061u, DCM_VR_FL, 0, 119133, 7409 },
+	{ 0x40101062u, DCM_VR_FL, 0, 119148, 19 },
+	{ 0x40101064u, DCM_VR_SQ, 0, 119159, 19 },
+	{ 0x40101067u, DCM_VR_CS, 0, 119188, 19 },
+	{ 0x40101068u, DCM_VR_LT, 0, 119212, 19 },
+	{ 0x40101069u, DCM_VR_FL, 0, 119230, 19 },
+	{ 0x4010106cu, DCM_VR_OB, 0, 119250, 19 },
+	{ 0x4010106du, DCM_VR_CS, 0, 119274, 19 },
+	{ 0x4010106eu, DCM_VR_CS, 0, 119303, 19 },
+	{ 0x4010106fu, DCM_VR_SQ, 0, 119341, 19 },
+	{ 0x40101070u, DCM_VR_CS, 0, 119376, 19 },
+	{ 0x40101071u, DCM_VR_SQ, 0, 119390, 19 },
+	{ 0x40101072u, DCM_VR_SQ, 0, 119413, 19 },
+	{ 0x40101073u, DCM_VR_FD, 0, 119436, 19 },
+	{ 0x40101075u, DCM_VR_DS, 0, 119449, 19 },
+	{ 0x40101076u, DCM_VR_SQ, 0, 119474, 19 },
+	{ 0x40101077u, DCM_VR_SQ, 0, 119496, 19 },
+	{ 0x40101078u, DCM_VR_ST, 0, 119526, 19 },
+	{ 0x40101079u, DCM_VR_SQ, 0, 119549, 19 },
+	{ 0x4010107au, DCM_VR_FL, 0, 119581, 7409 },
+	{ 0x4010107bu, DCM_VR_SQ, 0, 119605, 19 },
+	{ 0x4010107cu, DCM_VR_CS, 0, 119623, 19 },
+	{ 0x4010107du, DCM_VR_SQ, 0, 119651, 19 },
+	{ 0x4010107eu, DCM_VR_DS, 0, 119685, 21854 },
+	{ 0x4ffe0001u, DCM_VR_SQ, 0, 119706, 19 },
+	{ 0x52009229u, DCM_VR_SQ, 0, 119728, 19 },
+	{ 0x52009230u, DCM_VR_SQ, 0, 119759, 19 },
+	{ 0x54000100u, DCM_VR_SQ, 0, 119792, 19 },
+	{ 0x54000110u, DCM_VR_OW, DCM_DICT_OX, 119809, 19 },
+	{ 0x54000112u, DCM_VR_OW, DCM_DICT_OX, 119829, 19 },
+	{ 0x54001004u, DCM_VR_US, 0, 119849, 19 },
+	{ 0x54001006u, DCM_VR_CS, 0, 119871, 19 },
+	{ 0x5400100au, DCM_VR_OW, DCM_DICT_OX, 119900, 19 },
+	{ 0x54001010u, DCM_VR_OW, DCM_DICT_OX, 119921, 19 },
+	{ 0x56000010u, DCM_VR_OF, 0, 119934, 19 },
+	{ 0x56000020u, DCM_VR_OF, 0, 119965, 19 },
+	{ 0x7fe00001u, DCM_VR_OV, 0, 119982, 19 },
+	{ 0x7fe00002u, DCM_VR_OV, 0, 120002, 19 },
+	{ 0x7fe00008u, DCM_VR_OF, 0, 120029, 19 },
+	{ 0x7fe00009u, DCM_VR_OD, 0, 120044, 19 },
+	{ 0x7fe00010u, DCM_VR_OW, DCM_DICT_OX, 120065, 19 },
+	{ 0x7fe00020u, DCM_VR_OW, DCM_DICT_RETIRED, 120075, 19 },
+	{ 0x7fe00030u, DCM_VR_OW, DCM_DICT_RETIRED, 120092, 19 },
+	{ 0x7fe00040u, DCM_VR_OW, DCM_DICT_RETIRED, 120109, 19 },
+	{ 0xfffafffau, DCM_VR_SQ, 0, 120126, 19 },
+	{ 0xfffcfffcu, DCM_VR_OB, 0, 120152, 19 },
+	{ 0xfffee000u, DCM_VR__, 0, 120175, 19 },
+	{ 0xfffee00du, DCM_VR__, 0, 120180, 19 },
+	{ 0xfffee0ddu, DCM_VR__, 0, 120201, 19 },
 };
 const unsigned dcm_dict_exact_count = 4919;
 
 const struct dcm_dict_range dcm_dict_ranges[] = {
-	{ 0x6000, 0x60ff, 0, 0x0010, 0x0010, 2, { 0, DCM_VR_US, 0, "OverlayRows", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0011, 0x0011, 2, { 0, DCM_VR_US, 0, "OverlayColumns", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0015, 0x0015, 2, { 0, DCM_VR_IS, 0, "NumberOfFramesInOverlay", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0022, 0x0022, 2, { 0, DCM_VR_LO, 0, "OverlayDescription", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0040, 0x0040, 2, { 0, DCM_VR_CS, 0, "OverlayType", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0045, 0x0045, 2, { 0, DCM_VR_LO, 0, "OverlaySubtype", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0050, 0x0050, 2, { 0, DCM_VR_SS, 0, "OverlayOrigin", "2" } },
-	{ 0x6000, 0x60ff, 0, 0x0051, 0x0051, 2, { 0, DCM_VR_US, 0, "ImageFrameOrigin", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0100, 0x0100, 2, { 0, DCM_VR_US, 0, "OverlayBitsAllocated", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0102, 0x0102, 2, { 0, DCM_VR_US, 0, "OverlayBitPosition", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x1001, 0x1001, 2, { 0, DCM_VR_CS, 0, "OverlayActivationLayer", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x1301, 0x1301, 2, { 0, DCM_VR_IS, 0, "ROIArea", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x1302, 0x1302, 2, { 0, DCM_VR_DS, 0, "ROIMean", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x1303, 0x1303, 2, { 0, DCM_VR_DS, 0, "ROIStandardDeviation", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x1500, 0x1500, 2, { 0, DCM_VR_LO, 0, "OverlayLabel", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x3000, 0x3000, 2, { 0, DCM_VR_OW, DCM_DICT_OX, "OverlayData", "1" } },
-	{ 0x0020, 0x0020, 2, 0x3100, 0x31ff, 0, { 0, DCM_VR_CS, DCM_DICT_RETIRED, "SourceImageIDs", "1-n" } },
-	{ 0x5000, 0x50ff, 0, 0x0005, 0x0005, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "CurveDimensions", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x0010, 0x0010, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "NumberOfPoints", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x0020, 0x0020, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, "TypeOfData", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x0022, 0x0022, 2, { 0, DCM_VR_LO, DCM_DICT_RETIRED, "CurveDescription", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x0030, 0x0030, 2, { 0, DCM_VR_SH, DCM_DICT_RETIRED, "AxisUnits", "1-n" } },
-	{ 0x5000, 0x50ff, 0, 0x0040, 0x0040, 2, { 0, DCM_VR_SH, DCM_DICT_RETIRED, "AxisLabels", "1-n" } },
-	{ 0x5000, 0x50ff, 0, 0x0103, 0x0103, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "DataValueRepresentation", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x0104, 0x0104, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "MinimumCoordinateValue", "1-n" } },
-	{ 0x5000, 0x50ff, 0, 0x0105, 0x0105, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "MaximumCoordinateValue", "1-n" } },
-	{ 0x5000, 0x50ff, 0, 0x0106, 0x0106, 2, { 0, DCM_VR_SH, DCM_DICT_RETIRED, "CurveRange", "1-n" } },
-	{ 0x5000, 0x50ff, 0, 0x0110, 0x0110, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "CurveDataDescriptor", "1-n" } },
-	{ 0x5000, 0x50ff, 0, 0x0112, 0x0112, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "CoordinateStartValue", "1-n" } },
-	{ 0x5000, 0x50ff, 0, 0x0114, 0x0114, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "CoordinateStepValue", "1-n" } },
-	{ 0x5000, 0x50ff, 0, 0x1001, 0x1001, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, "CurveActivationLayer", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x2000, 0x2000, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "AudioType", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x2002, 0x2002, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "AudioSampleFormat", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x2004, 0x2004, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "NumberOfChannels", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x2006, 0x2006, 2, { 0, DCM_VR_UL, DCM_DICT_RETIRED, "NumberOfSamples", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x2008, 0x2008, 2, { 0, DCM_VR_UL, DCM_DICT_RETIRED, "SampleRate", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x200a, 0x200a, 2, { 0, DCM_VR_UL, DCM_DICT_RETIRED, "TotalTime", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x200c, 0x200c, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED | DCM_DICT_OX, "AudioSampleData", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x200e, 0x200e, 2, { 0, DCM_VR_LT, DCM_DICT_RETIRED, "AudioComments", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x2500, 0x2500, 2, { 0, DCM_VR_LO, DCM_DICT_RETIRED, "CurveLabel", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x2600, 0x2600, 2, { 0, DCM_VR_SQ, DCM_DICT_RETIRED, "CurveReferencedOverlaySequence", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x2610, 0x2610, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "CurveReferencedOverlayGroup", "1" } },
-	{ 0x5000, 0x50ff, 0, 0x3000, 0x3000, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED | DCM_DICT_OX, "CurveData", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0012, 0x0012, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayPlanes", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0052, 0x0052, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayPlaneOrigin", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0060, 0x0060, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, "OverlayCompressionCode", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0061, 0x0061, 2, { 0, DCM_VR_SH, DCM_DICT_RETIRED, "OverlayCompressionOriginator", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0062, 0x0062, 2, { 0, DCM_VR_SH, DCM_DICT_RETIRED, "OverlayCompressionLabel", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0063, 0x0063, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, "OverlayCompressionDescription", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0066, 0x0066, 2, { 0, DCM_VR_AT, DCM_DICT_RETIRED, "OverlayCompressionStepPointers", "1-n" } },
-	{ 0x6000, 0x60ff, 0, 0x0068, 0x0068, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayRepeatInterval", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0069, 0x0069, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayBitsGrouped", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0110, 0x0110, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, "OverlayFormat", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0200, 0x0200, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayLocation", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0800, 0x0800, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, "OverlayCodeLabel", "1-n" } },
-	{ 0x6000, 0x60ff, 0, 0x0802, 0x0802, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayNumberOfTables", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x0803, 0x0803, 2, { 0, DCM_VR_AT, DCM_DICT_RETIRED, "OverlayCodeTableLocation", "1-n" } },
-	{ 0x6000, 0x60ff, 0, 0x0804, 0x0804, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayBitsForCodeWord", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x1100, 0x1100, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayDescriptorGray", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x1101, 0x1101, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayDescriptorRed", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x1102, 0x1102, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayDescriptorGreen", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x1103, 0x1103, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlayDescriptorBlue", "1" } },
-	{ 0x6000, 0x60ff, 0, 0x1200, 0x1200, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlaysGray", "1-n" } },
-	{ 0x6000, 0x60ff, 0, 0x1201, 0x1201, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlaysRed", "1-n" } },
-	{ 0x6000, 0x60ff, 0, 0x1202, 0x1202, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlaysGreen", "1-n" } },
-	{ 0x6000, 0x60ff, 0, 0x1203, 0x1203, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "OverlaysBlue", "1-n" } },
-	{ 0x6000, 0x60ff, 0, 0x4000, 0x4000, 2, { 0, DCM_VR_LT, DCM_DICT_RETIRED, "OverlayComments", "1" } },
-	{ 0x7f00, 0x7fff, 0, 0x0010, 0x0010, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED | DCM_DICT_OX, "VariablePixelData", "1" } },
-	{ 0x7f00, 0x7fff, 0, 0x0011, 0x0011, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, "VariableNextDataGroup", "1" } },
-	{ 0x7f00, 0x7fff, 0, 0x0020, 0x0020, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED, "VariableCoefficientsSDVN", "1" } },
-	{ 0x7f00, 0x7fff, 0, 0x0030, 0x0030, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED, "VariableCoefficientsSDHN", "1" } },
-	{ 0x7f00, 0x7fff, 0, 0x0040, 0x0040, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED, "VariableCoefficientsSDDN", "1" } },
-	{ 0x0009, 0xffff, 1, 0x0000, 0x0000, 2, { 0, DCM_VR_UL, 0, "PrivateGroupLength", "1" } },
-	{ 0x0009, 0xffff, 1, 0x0010, 0x00ff, 2, { 0, DCM_VR_LO, 0, "PrivateCreator", "1" } },
-	{ 0x0001, 0x0007, 1, 0x0000, 0x0000, 2, { 0, DCM_VR_UL, 0, "IllegalGroupLength", "1" } },
-	{ 0x0001, 0x0007, 1, 0x0010, 0x00ff, 2, { 0, DCM_VR_LO, 0, "IllegalPrivateCreator", "1" } },
-	{ 0x0000, 0xffff, 2, 0x0000, 0x0000, 2, { 0, DCM_VR_UL, 0, "GenericGroupLength", "1" } },
+	{ 0x6000, 0x60ff, 0, 0x0010, 0x0010, 2, { 0, DCM_VR_US, 0, 120226, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0011, 0x0011, 2, { 0, DCM_VR_US, 0, 120238, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0015, 0x0015, 2, { 0, DCM_VR_IS, 0, 120253, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0022, 0x0022, 2, { 0, DCM_VR_LO, 0, 120277, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0040, 0x0040, 2, { 0, DCM_VR_CS, 0, 120296, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0045, 0x0045, 2, { 0, DCM_VR_LO, 0, 120308, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0050, 0x0050, 2, { 0, DCM_VR_SS, 0, 120323, 5292 } },
+	{ 0x6000, 0x60ff, 0, 0x0051, 0x0051, 2, { 0, DCM_VR_US, 0, 120337, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0100, 0x0100, 2, { 0, DCM_VR_US, 0, 120354, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0102, 0x0102, 2, { 0, DCM_VR_US, 0, 120375, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x1001, 0x1001, 2, { 0, DCM_VR_CS, 0, 120394, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x1301, 0x1301, 2, { 0, DCM_VR_IS, 0, 120417, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x1302, 0x1302, 2, { 0, DCM_VR_DS, 0, 120425, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x1303, 0x1303, 2, { 0, DCM_VR_DS, 0, 120433, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x1500, 0x1500, 2, { 0, DCM_VR_LO, 0, 120454, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x3000, 0x3000, 2, { 0, DCM_VR_OW, DCM_DICT_OX, 120467, 19 } },
+	{ 0x0020, 0x0020, 2, 0x3100, 0x31ff, 0, { 0, DCM_VR_CS, DCM_DICT_RETIRED, 120479, 292 } },
+	{ 0x5000, 0x50ff, 0, 0x0005, 0x0005, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120494, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x0010, 0x0010, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120510, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x0020, 0x0020, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, 120525, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x0022, 0x0022, 2, { 0, DCM_VR_LO, DCM_DICT_RETIRED, 120536, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x0030, 0x0030, 2, { 0, DCM_VR_SH, DCM_DICT_RETIRED, 120553, 292 } },
+	{ 0x5000, 0x50ff, 0, 0x0040, 0x0040, 2, { 0, DCM_VR_SH, DCM_DICT_RETIRED, 120563, 292 } },
+	{ 0x5000, 0x50ff, 0, 0x0103, 0x0103, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120574, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x0104, 0x0104, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120598, 292 } },
+	{ 0x5000, 0x50ff, 0, 0x0105, 0x0105, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120621, 292 } },
+	{ 0x5000, 0x50ff, 0, 0x0106, 0x0106, 2, { 0, DCM_VR_SH, DCM_DICT_RETIRED, 120644, 292 } },
+	{ 0x5000, 0x50ff, 0, 0x0110, 0x0110, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120655, 292 } },
+	{ 0x5000, 0x50ff, 0, 0x0112, 0x0112, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120675, 292 } },
+	{ 0x5000, 0x50ff, 0, 0x0114, 0x0114, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120696, 292 } },
+	{ 0x5000, 0x50ff, 0, 0x1001, 0x1001, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, 120716, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x2000, 0x2000, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120737, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x2002, 0x2002, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120747, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x2004, 0x2004, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120765, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x2006, 0x2006, 2, { 0, DCM_VR_UL, DCM_DICT_RETIRED, 120782, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x2008, 0x2008, 2, { 0, DCM_VR_UL, DCM_DICT_RETIRED, 120798, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x200a, 0x200a, 2, { 0, DCM_VR_UL, DCM_DICT_RETIRED, 120809, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x200c, 0x200c, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED | DCM_DICT_OX, 120819, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x200e, 0x200e, 2, { 0, DCM_VR_LT, DCM_DICT_RETIRED, 120835, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x2500, 0x2500, 2, { 0, DCM_VR_LO, DCM_DICT_RETIRED, 120849, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x2600, 0x2600, 2, { 0, DCM_VR_SQ, DCM_DICT_RETIRED, 120860, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x2610, 0x2610, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120891, 19 } },
+	{ 0x5000, 0x50ff, 0, 0x3000, 0x3000, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED | DCM_DICT_OX, 120919, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0012, 0x0012, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120929, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0052, 0x0052, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 120943, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0060, 0x0060, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, 120962, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0061, 0x0061, 2, { 0, DCM_VR_SH, DCM_DICT_RETIRED, 120985, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0062, 0x0062, 2, { 0, DCM_VR_SH, DCM_DICT_RETIRED, 121014, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0063, 0x0063, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, 121038, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0066, 0x0066, 2, { 0, DCM_VR_AT, DCM_DICT_RETIRED, 121068, 292 } },
+	{ 0x6000, 0x60ff, 0, 0x0068, 0x0068, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121099, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0069, 0x0069, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121121, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0110, 0x0110, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, 121140, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0200, 0x0200, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121154, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0800, 0x0800, 2, { 0, DCM_VR_CS, DCM_DICT_RETIRED, 121170, 292 } },
+	{ 0x6000, 0x60ff, 0, 0x0802, 0x0802, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121187, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x0803, 0x0803, 2, { 0, DCM_VR_AT, DCM_DICT_RETIRED, 121209, 292 } },
+	{ 0x6000, 0x60ff, 0, 0x0804, 0x0804, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121234, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x1100, 0x1100, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121257, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x1101, 0x1101, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121279, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x1102, 0x1102, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121300, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x1103, 0x1103, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121323, 19 } },
+	{ 0x6000, 0x60ff, 0, 0x1200, 0x1200, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121345, 292 } },
+	{ 0x6000, 0x60ff, 0, 0x1201, 0x1201, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121358, 292 } },
+	{ 0x6000, 0x60ff, 0, 0x1202, 0x1202, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121370, 292 } },
+	{ 0x6000, 0x60ff, 0, 0x1203, 0x1203, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121384, 292 } },
+	{ 0x6000, 0x60ff, 0, 0x4000, 0x4000, 2, { 0, DCM_VR_LT, DCM_DICT_RETIRED, 121397, 19 } },
+	{ 0x7f00, 0x7fff, 0, 0x0010, 0x0010, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED | DCM_DICT_OX, 121413, 19 } },
+	{ 0x7f00, 0x7fff, 0, 0x0011, 0x0011, 2, { 0, DCM_VR_US, DCM_DICT_RETIRED, 121431, 19 } },
+	{ 0x7f00, 0x7fff, 0, 0x0020, 0x0020, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED, 121453, 19 } },
+	{ 0x7f00, 0x7fff, 0, 0x0030, 0x0030, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED, 121478, 19 } },
+	{ 0x7f00, 0x7fff, 0, 0x0040, 0x0040, 2, { 0, DCM_VR_OW, DCM_DICT_RETIRED, 121503, 19 } },
+	{ 0x0009, 0xffff, 1, 0x0000, 0x0000, 2, { 0, DCM_VR_UL, 0, 121528, 19 } },
+	{ 0x0009, 0xffff, 1, 0x0010, 0x00ff, 2, { 0, DCM_VR_LO, 0, 121547, 19 } },
+	{ 0x0001, 0x0007, 1, 0x0000, 0x0000, 2, { 0, DCM_VR_UL, 0, 121562, 19 } },
+	{ 0x0001, 0x0007, 1, 0x0010, 0x00ff, 2, { 0, DCM_VR_LO, 0, 121581, 19 } },
+	{ 0x0000, 0xffff, 2, 0x0000, 0x0000, 2, { 0, DCM_VR_UL, 0, 121603, 19 } },
 };
 const unsigned dcm_dict_range_count = 77;

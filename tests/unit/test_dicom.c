@@ -46,12 +46,12 @@ test_dictionary(void)
 
 	T_ASSERT(e != NULL);
 	if (e != NULL) {
-		T_EQ_STR(e->keyword, "PatientName");
+		T_EQ_STR(dcm_dict_keyword(e), "PatientName");
 		T_EQ_INT(e->vr, DCM_VR_PN);
 	}
 	e = dcm_dict_lookup(0x60020010);   /* repeating group 60xx */
-	T_ASSERT(e != NULL && strcmp(e->keyword, "OverlayRows") == 0);
-	T_ASSERT(dcm_dict_lookup(0x60010010) == NULL || dcm_dict_lookup(0x60010010)->keyword[0] == 'P');
+	T_ASSERT(e != NULL && strcmp(dcm_dict_keyword(e), "OverlayRows") == 0);
+	T_ASSERT(dcm_dict_lookup(0x60010010) == NULL || dcm_dict_keyword(dcm_dict_lookup(0x60010010))[0] == 'P');
 	e = dcm_dict_lookup(0x50000005);
 	T_ASSERT(e != NULL && (e->flags & DCM_DICT_RETIRED));
 	T_EQ_INT(dcm_dict_vr(0x00091010), DCM_VR_UN);   /* private data */

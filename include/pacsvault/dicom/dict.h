@@ -54,9 +54,26 @@ struct dcm_dict_entry {
 	uint32_t tag;         /* for range entries: 0 */
 	uint8_t vr;           /* enum dcm_vr; DCM_VR__ for items */
 	uint8_t flags;        /* DCM_DICT_* */
-	const char *keyword;  /* PS3.6 keyword, e.g. "PatientName" */
-	const char *vm;       /* value multiplicity, e.g. "1-n" */
+	uint32_t keyword_at;  /* dcm_dict_keyword() */
+	uint32_t vm_at;       /* dcm_dict_vm() */
 };
+
+/* The pool the entries' strings are in (offsets, not pointers: the table needs no relocation at start-up). */
+extern const char dcm_dict_strings[];
+
+/* The PS3.6 keyword of an entry, e.g. "PatientName". */
+static inline const char *
+dcm_dict_keyword(const struct dcm_dict_entry *e)
+{
+	return dcm_dict_strings + e->keyword_at;
+}
+
+/* The value multiplicity of an entry, e.g. "1-n". */
+static inline const char *
+dcm_dict_vm(const struct dcm_dict_entry *e)
+{
+	return dcm_dict_strings + e->vm_at;
+}
 
 /* The entry for tag, or NULL when the tag is not in the dictionary. */
 const struct dcm_dict_entry *dcm_dict_lookup(uint32_t tag);
