@@ -2,6 +2,8 @@
 #include "app.h"
 #include "pacsvault/base/sandbox.h"
 #include "pacsvault/codec/codec.h"
+#include "pacsvault/crypto/hash.h"
+#include "pacsvault/store/index.h"
 #include "pacsvault/dicom/dict.h"
 
 #include <malloc.h>
@@ -42,7 +44,8 @@ static const char help_text[] =
 "  1   one or more inputs could not be processed (each is reported on stderr);\n"
 "      scan: something identifying was found; risk: patients below the target k\n"
 "  2   bad command line; scan: a file could not be read\n"
-"  70  internal error\n"
+"  70  internal error, or a library pacsvault loads (OpenSSL, SQLite, libjpeg) is\n"
+"      missing: the message names it\n"
 "\n"
 "Error messages name the file, the byte offset and the tag path; they never\n"
 "print element values, so they cannot leak patient data.\n";
@@ -79,15 +82,39 @@ print_version(void)
 	printf("pacsvault %s (data dictionary: DICOM PS3.6 %s)\n", PV_VERSION, dcm_dict_edition());
 }
 
+/*
+ * The libraries each command loads before it starts (they are not linked:
+ * pacsvault/base/dynlib.h). dump and convert need none of them and start
+ * faster; a command that does need one and cannot load it stops before it
+ * reads or writes anything (exit 70), not half-way through a batch.
+ */
+#define LIB_CRYPTO 1u
+#define LIB_SQLITE 2u
+#define LIB_JPEG 4u
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
+	unsigned libs;
 } commands[] = {
-	{ "dump", cmd_dump }, { "convert", cmd_convert }, { "keygen", cmd_keygen }, { "deid", cmd_deid },
-	{ "reid", cmd_reid }, { "scan", cmd_scan }, { "risk", cmd_risk }, { "ledger", cmd_ledger },
-	{ "vault", cmd_vault }, { "import", cmd_import }, { "find", cmd_find }, { "get", cmd_get },
-	{ "rm", cmd_rm }, { "export", cmd_export },
+	{ "dump", cmd_dump, 0 }, { "convert", cmd_convert, 0 }, { "keygen", cmd_keygen, LIB_CRYPTO },
+	{ "deid", cmd_deid, LIB_CRYPTO | LIB_JPEG }, { "reid", cmd_reid, LIB_CRYPTO },
+	{ "scan", cmd_scan, LIB_CRYPTO | LIB_JPEG }, { "risk", cmd_risk, LIB_CRYPTO },
+	{ "ledger", cmd_ledger, LIB_CRYPTO }, { "vault", cmd_vault, LIB_CRYPTO | LIB_SQLITE },
+	{ "import", cmd_import, LIB_CRYPTO | LIB_SQLITE }, { "find", cmd_find, LIB_CRYPTO | LIB_SQLITE },
+	{ "get", cmd_get, LIB_CRYPTO | LIB_SQLITE }, { "rm", cmd_rm, LIB_CRYPTO | LIB_SQLITE },
+	{ "export", cmd_export, LIB_CRYPTO | LIB_SQLITE | LIB_JPEG },
 };
+
+static void
+load_libs(unsigned libs)
+{
+	if (libs & LIB_CRYPTO)
+		pv_crypto_load();
+	if (libs & LIB_SQLITE)
+		store_index_load();
+	if (libs & LIB_JPEG)
+		jpeg_load();
+}
 
 int
 main(int argc, char **argv)
@@ -135,8 +162,10 @@ main(int argc, char **argv)
 		return PV_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(cmd, commands[i].name) == 0)
+		if (strcmp(cmd, commands[i].name) == 0) {
+			load_libs(commands[i].libs);
 			return commands[i].fn(argc - 1, argv + 1);
+		}
 	fprintf(stderr, "pacsvault: unknown command '%s'\nTry 'pacsvault help'.\n", cmd);
 	return PV_EXIT_USAGE;
 }

@@ -53,6 +53,12 @@ jl_load(void)
 	JL_FUNCS(JL_LOAD)
 }
 
+void
+jpeg_load(void)
+{
+	pthread_once(&jl_once, jl_load);
+}
+
 static inline __typeof__(&jl_api)
 jl_fns(void)
 {

@@ -2,6 +2,7 @@
 #define PV_OSSL_IMPL 1
 #include "pacsvault/crypto/ossl.h"
 #include "pacsvault/base/dynlib.h"
+#include "pacsvault/crypto/hash.h"
 
 #include <pthread.h>
 
@@ -27,6 +28,12 @@ ssl_load(void)
 	h = pv_dynlib_open(PV_OSSL_SSL_SONAME);
 #define PV_OSSL_LOAD_SSL(f) ssl_api.f = (__typeof__(ssl_api.f))pv_dynlib_sym(h, PV_OSSL_SSL_SONAME, #f);
 	PV_OSSL_SSL_FUNCS(PV_OSSL_LOAD_SSL)
+}
+
+void
+pv_crypto_load(void)
+{
+	pthread_once(&crypto_once, crypto_load);
 }
 
 const struct pv_ossl_crypto_api *

@@ -47,6 +47,12 @@ sq_load(void)
 	SQ_FUNCS(SQ_LOAD)
 }
 
+void
+store_index_load(void)
+{
+	pthread_once(&sq_once, sq_load);
+}
+
 static inline __typeof__(&sq_api)
 sq_fns(void)
 {

@@ -40,3 +40,27 @@ check "nothing written on usage errors" [ ! -e "$out/x.dcm" ]
 $PV dump /nonexistent.dcm > /dev/null 2> "$out/e.txt"
 check "a missing file exits 1" [ $? -eq 1 ]
 check "a missing file is named" grep -q 'nonexistent.dcm' "$out/e.txt"
+
+# OpenSSL, SQLite and libjpeg are loaded when a command needs them (not
+# linked): dump runs without them; a command that needs one stops with 70,
+# names it, and leaves nothing behind. Broken copies (empty files) stand in
+# for missing ones, ahead of the system's on the library path.
+mkdir -p "$out/badlib"
+: > "$out/badlib/libcrypto.so.3"
+: > "$out/badlib/libsqlite3.so.0"
+LD_LIBRARY_PATH=$out/badlib $PV dump "$PYDICOM_DATA/test_files/CT_small.dcm" > "$out/d.txt" 2> "$out/e.txt"
+check "dump needs neither OpenSSL nor SQLite" [ $? -eq 0 ]
+check "dump without them prints the file" grep -q 'PatientName' "$out/d.txt"
+LD_LIBRARY_PATH=$out/badlib $PV keygen -o "$out/k.key" > /dev/null 2> "$out/e.txt"
+check "keygen without libcrypto exits 70" [ $? -eq 70 ]
+check "the message names libcrypto" grep -q 'cannot load libcrypto.so.3' "$out/e.txt"
+check "the message says how to install it" grep -q 'install-deps.sh' "$out/e.txt"
+check "keygen without libcrypto writes no key" [ ! -e "$out/k.key" ]
+LD_LIBRARY_PATH=$out/badlib $PV vault init "$out/v" > /dev/null 2> "$out/e.txt"
+check "vault init without its libraries exits 70" [ $? -eq 70 ]
+check "vault init without its libraries makes no vault" [ ! -e "$out/v" ]
+rm -f "$out/badlib/libcrypto.so.3"
+LD_LIBRARY_PATH=$out/badlib $PV vault init "$out/v" > /dev/null 2> "$out/e.txt"
+check "vault init without SQLite exits 70" [ $? -eq 70 ]
+check "the message names SQLite" grep -q 'cannot load libsqlite3.so.0' "$out/e.txt"
+check "vault init without SQLite makes no vault" [ ! -e "$out/v" ]

@@ -52,6 +52,9 @@ int jpegll_decode(const uint8_t *in, size_t n, const struct pix_desc *pd, uint8_
 int jpegll_encode(const uint8_t *frame, const struct pix_desc *pd, const struct jpegll_params *p,
     struct pv_buf *out) __attribute__((warn_unused_result));
 
+/* Loads libjpeg now rather than on first use (see pv_crypto_load in pacsvault/crypto/hash.h). */
+void jpeg_load(void);
+
 /*
  * JPEG baseline and extended (8-bit): every 8x8 block of every component
  * that touches a rectangle gets the fill value (pix_fill_value) as its DC

@@ -40,6 +40,14 @@ int pv_hasher_sha256(struct pv_hasher *h, const void *a, size_t an, const void *
     size_t cn, uint8_t out[PV_SHA256_LEN]) __attribute__((warn_unused_result));
 
 int pv_random(void *p, size_t n) __attribute__((warn_unused_result));
+
+/*
+ * Loads OpenSSL's libcrypto now rather than on its first use (it is not
+ * linked: pacsvault/base/dynlib.h). A command that will need it calls this
+ * before it writes anything, so that a missing library stops it before it
+ * starts, not half-way (exit 70 with a message).
+ */
+void pv_crypto_load(void);
 /*
  * Streaming HMAC-SHA256 for data read in pieces (the vault's content MAC).
  * pv_mac_new returns NULL when out of memory; pv_mac_free is NULL-safe.

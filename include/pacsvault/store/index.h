@@ -22,6 +22,9 @@
 
 struct store_index;
 
+/* Loads SQLite now rather than on first use (see pv_crypto_load in pacsvault/crypto/hash.h). */
+void store_index_load(void);
+
 /* One instance with its parents, as import hands it to the index. */
 struct store_instance_row {
 	uint8_t pat_key_b[STORE_BLIND_LEN];  /* blind(PatientID, Issuer): the patient row */
