@@ -25,12 +25,14 @@ if [ ! -f "$stamp" ]; then
 	touch "$stamp"
 fi
 
-now() { date +%s.%N; }
 
 # best SET CMD...: fastest of RUNS runs of CMD over the file list of SET, in
 # seconds. The files are given to one CMD process as arguments, as a user
 # types `pacsvault dump *.dcm` (the generated names have no spaces): no
 # xargs or shell in the timed interval, which would add ~10 ms to each tool.
+# Timed by bench/timeit.py from fork to exit (to the microsecond; two
+# `date` processes around the command would add 3-8 ms to every tool on the
+# reference machine).
 best() {
 	set_name=$1
 	shift
@@ -43,10 +45,8 @@ best() {
 	set -- "$@" $(tr '\0' '\n' < "$corpus/$set_name.list")
 	IFS=$old_ifs
 	while [ "$i" -lt "$RUNS" ]; do
-		t0=$(now)
-		"$@" > /dev/null 2>&1 || true
-		t1=$(now)
-		t=$(echo "$t1 - $t0" | bc -l)
+		/usr/bin/python3 bench/timeit.py build/bench/time.txt "$@" || true
+		t=$(cut -d' ' -f1 build/bench/time.txt)
 		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
 		i=$((i + 1))
 	done
