@@ -448,6 +448,8 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 	if ((rules_path != NULL || no_builtin) && !r.clean_pixels)
 		return app_usage_error("deid", "--pixel-rules and --no-builtin-rules go with --clean-pixel-data");
 	if (r.clean_pixels) {
+		/* libjpeg is loaded here, not for every deid (pacsvault/base/dynlib.h). */
+		jpeg_load();
 		if ((rc = load_rules(rules_path, no_builtin, &rules)) != PV_EXIT_OK)
 			return rc;
 		r.rules = rules;

@@ -86,7 +86,8 @@ print_version(void)
  * The libraries each command loads before it starts (they are not linked:
  * pacsvault/base/dynlib.h). dump and convert need none of them and start
  * faster; a command that does need one and cannot load it stops before it
- * reads or writes anything (exit 70), not half-way through a batch.
+ * reads or writes anything (exit 70), not half-way through a batch. deid
+ * and export load libjpeg themselves when they clean pixel data.
  */
 #define LIB_CRYPTO 1u
 #define LIB_SQLITE 2u
@@ -97,12 +98,12 @@ static const struct {
 	unsigned libs;
 } commands[] = {
 	{ "dump", cmd_dump, 0 }, { "convert", cmd_convert, 0 }, { "keygen", cmd_keygen, LIB_CRYPTO },
-	{ "deid", cmd_deid, LIB_CRYPTO | LIB_JPEG }, { "reid", cmd_reid, LIB_CRYPTO },
+	{ "deid", cmd_deid, LIB_CRYPTO }, { "reid", cmd_reid, LIB_CRYPTO },
 	{ "scan", cmd_scan, LIB_CRYPTO | LIB_JPEG }, { "risk", cmd_risk, LIB_CRYPTO },
 	{ "ledger", cmd_ledger, LIB_CRYPTO }, { "vault", cmd_vault, LIB_CRYPTO | LIB_SQLITE },
 	{ "import", cmd_import, LIB_CRYPTO | LIB_SQLITE }, { "find", cmd_find, LIB_CRYPTO | LIB_SQLITE },
 	{ "get", cmd_get, LIB_CRYPTO | LIB_SQLITE }, { "rm", cmd_rm, LIB_CRYPTO | LIB_SQLITE },
-	{ "export", cmd_export, LIB_CRYPTO | LIB_SQLITE | LIB_JPEG },
+	{ "export", cmd_export, LIB_CRYPTO | LIB_SQLITE },
 };
 
 static void

@@ -265,6 +265,20 @@ def main(work):
     check("output inside the input is refused (2)", r.returncode == 2)
     r = pv("deid", "-q", src, "-o", os.path.join(work, "nokey"))
     check("no key is a usage error (2)", r.returncode == 2)
+    # An output path that is its input: the folder's parent as OUTDIR maps
+    # every file onto itself; a file given alone into its own folder too.
+    # Refused before anything is written; the inputs are unchanged.
+    before = {f: open(os.path.join(src, f), "rb").read() for f in sorted(os.listdir(src))
+              if os.path.isfile(os.path.join(src, f))}
+    r = pv("deid", "-q", "--key", keyfile, src, "-o", os.path.dirname(src))
+    check("an output that would replace its input is refused (2)",
+          r.returncode == 2 and "would replace its input" in r.stderr.decode(), r.stderr.decode()[-300:])
+    one = sorted(before)[0]
+    r = pv("deid", "-q", "--key", keyfile, os.path.join(src, one), "-o", src)
+    check("a file de-identified into its own folder is refused (2)",
+          r.returncode == 2 and "would replace its input" in r.stderr.decode(), r.stderr.decode()[-300:])
+    check("the refused runs left the inputs as they were",
+          all(open(os.path.join(src, f), "rb").read() == b for f, b in before.items()))
     lines = open(report, encoding="utf-8").read().splitlines()
     check("report: one JSON line per file", len(lines) == len(plants) and
           all(json.loads(l)["status"] == "ok" for l in lines))
