@@ -40,6 +40,44 @@ test_sha256_hmac_vectors(void)
 	T_ASSERT(!pv_memeq_ct("abc", "abd", 3));
 }
 
+/* The primitives that need no library (hash.c): getrandom, explicit_bzero, a constant-time compare. */
+void
+test_random_cleanse_compare(void)
+{
+	static uint8_t big[1 << 20], big2[1 << 20];
+	uint8_t a[64] = { 0 }, b[64] = { 0 }, z[64] = { 0 };
+	size_t zeros = 0;
+
+	/* Two draws of 64 bytes: each non-zero and different (a failure has probability 2^-512). */
+	T_EQ_INT(pv_random(a, sizeof(a)), 0);
+	T_EQ_INT(pv_random(b, sizeof(b)), 0);
+	T_ASSERT(memcmp(a, z, sizeof(a)) != 0);
+	T_ASSERT(memcmp(a, b, sizeof(a)) != 0);
+	/* A draw longer than one getrandom call (256 bytes here): filled to the end. */
+	T_EQ_INT(pv_random(big, sizeof(big)), 0);
+	T_EQ_INT(pv_random(big2, sizeof(big2)), 0);
+	for (size_t i = 0; i < sizeof(big); i++)
+		zeros += big[i] == 0;
+	T_ASSERT(zeros < sizeof(big) / 128);   /* about 1/256 of the bytes are zero */
+	T_ASSERT(memcmp(big + sizeof(big) - 64, big2 + sizeof(big2) - 64, 64) != 0);
+	T_ASSERT(memcmp(big + sizeof(big) - 64, z, 64) != 0);
+	T_EQ_INT(pv_random(a, 0), 0);
+	/* Wiping */
+	pv_cleanse(a, sizeof(a));
+	T_ASSERT(memcmp(a, z, sizeof(a)) == 0);
+	pv_cleanse(NULL, 8);
+	/* Comparison: equal, a difference at every position, empty input. */
+	memcpy(b, big, sizeof(b));
+	memcpy(a, big, sizeof(a));
+	T_ASSERT(pv_memeq_ct(a, b, sizeof(a)));
+	for (size_t i = 0; i < sizeof(a); i++) {
+		b[i] ^= 0x80;
+		T_ASSERT(!pv_memeq_ct(a, b, sizeof(a)));
+		b[i] ^= 0x80;
+	}
+	T_ASSERT(pv_memeq_ct(a, b, 0));
+}
+
 void
 test_keyfile(void)
 {

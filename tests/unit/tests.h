@@ -44,6 +44,7 @@
 	X(test_reader_odd_length_warns) \
 	X(test_writer_round_trip_all_syntaxes) \
 	X(test_sha256_hmac_vectors) \
+	X(test_random_cleanse_compare) \
 	X(test_keyfile) \
 	X(test_profile_table) \
 	X(test_text_clean) \
