@@ -5,636 +5,1875 @@ const char deid_profile_edition_str[] = "2024c";
 const unsigned deid_profile_rows = 623;
 
 const struct deid_rule deid_rules_exact[] = {
-	{ 0x00001000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AffectedSOPInstanceUID", "Affected SOP Instance UID" },
-	{ 0x00001001u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RequestedSOPInstanceUID", "Requested SOP Instance UID" },
-	{ 0x00020003u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "MediaStorageSOPInstanceUID", "Media Storage SOP Instance UID" },
-	{ 0x00041511u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedSOPInstanceUIDInFile", "Referenced SOP Instance UID in File" },
-	{ 0x00080012u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstanceCreationDate", "Instance Creation Date" },
-	{ 0x00080013u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstanceCreationTime", "Instance Creation Time" },
-	{ 0x00080014u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstanceCreatorUID", "Instance Creator UID" },
-	{ 0x00080015u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstanceCoercionDateTime", "Instance Coercion DateTime" },
-	{ 0x00080017u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AcquisitionUID", "Acquisition UID" },
-	{ 0x00080018u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SOPInstanceUID", "SOP Instance UID" },
-	{ 0x00080019u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PyramidUID", "Pyramid UID" },
-	{ 0x00080020u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "StudyDate", "Study Date" },
-	{ 0x00080021u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SeriesDate", "Series Date" },
-	{ 0x00080022u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AcquisitionDate", "Acquisition Date" },
-	{ 0x00080023u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContentDate", "Content Date" },
-	{ 0x00080024u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "OverlayDate", "Overlay Date" },
-	{ 0x00080025u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "CurveDate", "Curve Date" },
-	{ 0x0008002au, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AcquisitionDateTime", "Acquisition DateTime" },
-	{ 0x00080030u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "StudyTime", "Study Time" },
-	{ 0x00080031u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SeriesTime", "Series Time" },
-	{ 0x00080032u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AcquisitionTime", "Acquisition Time" },
-	{ 0x00080033u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContentTime", "Content Time" },
-	{ 0x00080034u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "OverlayTime", "Overlay Time" },
-	{ 0x00080035u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "CurveTime", "Curve Time" },
-	{ 0x00080050u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AccessionNumber", "Accession Number" },
-	{ 0x00080054u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RetrieveAETitle", "Retrieve AE Title" },
-	{ 0x00080055u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "StationAETitle", "Station AE Title" },
-	{ 0x00080058u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FailedSOPInstanceUIDList", "Failed SOP Instance UID List" },
-	{ 0x00080080u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstitutionName", "Institution Name" },
-	{ 0x00080081u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstitutionAddress", "Institution Address" },
-	{ 0x00080082u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstitutionCodeSequence", "Institution Code Sequence" },
-	{ 0x00080090u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferringPhysicianName", "Referring Physician's Name" },
-	{ 0x00080092u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferringPhysicianAddress", "Referring Physician's Address" },
-	{ 0x00080094u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferringPhysicianTelephoneNumbers", "Referring Physician's Telephone Numbers" },
-	{ 0x00080096u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferringPhysicianIdentificationSequence", "Referring Physician Identification Sequence" },
-	{ 0x0008009cu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ConsultingPhysicianName", "Consulting Physician's Name" },
-	{ 0x0008009du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ConsultingPhysicianIdentificationSequence", "Consulting Physician Identification Sequence" },
-	{ 0x00080106u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContextGroupVersion", "Context Group Version" },
-	{ 0x00080107u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContextGroupLocalVersion", "Context Group Local Version" },
-	{ 0x00080201u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TimezoneOffsetFromUTC", "Timezone Offset From UTC" },
-	{ 0x00081000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "NetworkID", "Network ID" },
-	{ 0x00081010u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "StationName", "Station Name" },
-	{ 0x00081030u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "StudyDescription", "Study Description" },
-	{ 0x0008103eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "SeriesDescription", "Series Description" },
-	{ 0x00081040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstitutionalDepartmentName", "Institutional Department Name" },
-	{ 0x00081041u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstitutionalDepartmentTypeCodeSequence", "Institutional Department Type Code Sequence" },
-	{ 0x00081048u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PhysiciansOfRecord", "Physician(s) of Record" },
-	{ 0x00081049u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PhysiciansOfRecordIdentificationSequence", "Physician(s) of Record Identification Sequence" },
-	{ 0x00081050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformingPhysicianName", "Performing Physician's Name" },
-	{ 0x00081052u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformingPhysicianIdentificationSequence", "Performing Physician Identification Sequence" },
-	{ 0x00081060u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "NameOfPhysiciansReadingStudy", "Name of Physician(s) Reading Study" },
-	{ 0x00081062u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PhysiciansReadingStudyIdentificationSequence", "Physician(s) Reading Study Identification Sequence" },
-	{ 0x00081070u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OperatorsName", "Operators' Name" },
-	{ 0x00081072u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OperatorIdentificationSequence", "Operator Identification Sequence" },
-	{ 0x00081080u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "AdmittingDiagnosesDescription", "Admitting Diagnoses Description" },
-	{ 0x00081084u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "AdmittingDiagnosesCodeSequence", "Admitting Diagnoses Code Sequence" },
-	{ 0x00081088u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PyramidDescription", "Pyramid Description" },
-	{ 0x00081110u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedStudySequence", "Referenced Study Sequence" },
-	{ 0x00081111u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedPerformedProcedureStepSequence", "Referenced Performed Procedure Step Sequence" },
-	{ 0x00081120u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedPatientSequence", "Referenced Patient Sequence" },
-	{ 0x00081140u, 0xffffffffu, DEID_A_XZU, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedImageSequence", "Referenced Image Sequence" },
-	{ 0x00081155u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedSOPInstanceUID", "Referenced SOP Instance UID" },
-	{ 0x00081195u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TransactionUID", "Transaction UID" },
-	{ 0x00082111u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "DerivationDescription", "Derivation Description" },
-	{ 0x00082112u, 0xffffffffu, DEID_A_XZU, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceImageSequence", "Source Image Sequence" },
-	{ 0x00083010u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IrradiationEventUID", "Irradiation Event UID" },
-	{ 0x00084000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "IdentifyingComments", "Identifying Comments" },
-	{ 0x00100010u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientName", "Patient's Name" },
-	{ 0x00100020u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientID", "Patient ID" },
-	{ 0x00100021u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfPatientID", "Issuer of Patient ID" },
-	{ 0x00100030u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientBirthDate", "Patient's Birth Date" },
-	{ 0x00100032u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientBirthTime", "Patient's Birth Time" },
-	{ 0x00100040u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientSex", "Patient's Sex" },
-	{ 0x00100050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientInsurancePlanCodeSequence", "Patient's Insurance Plan Code Sequence" },
-	{ 0x00100101u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientPrimaryLanguageCodeSequence", "Patient's Primary Language Code Sequence" },
-	{ 0x00100102u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientPrimaryLanguageModifierCodeSequence", "Patient's Primary Language Modifier Code Sequence" },
-	{ 0x00101000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "OtherPatientIDs", "Other Patient IDs" },
-	{ 0x00101001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OtherPatientNames", "Other Patient Names" },
-	{ 0x00101002u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OtherPatientIDsSequence", "Other Patient IDs Sequence" },
-	{ 0x00101005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientBirthName", "Patient's Birth Name" },
-	{ 0x00101010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientAge", "Patient's Age" },
-	{ 0x00101020u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientSize", "Patient's Size" },
-	{ 0x00101030u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientWeight", "Patient's Weight" },
-	{ 0x00101040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientAddress", "Patient's Address" },
-	{ 0x00101050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InsurancePlanIdentification", "Insurance Plan Identification" },
-	{ 0x00101060u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientMotherBirthName", "Patient's Mother's Birth Name" },
-	{ 0x00101080u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "MilitaryRank", "Military Rank" },
-	{ 0x00101081u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "BranchOfService", "Branch of Service" },
-	{ 0x00101090u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "MedicalRecordLocator", "Medical Record Locator" },
-	{ 0x00101100u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedPatientPhotoSequence", "Referenced Patient Photo Sequence" },
-	{ 0x00102000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "MedicalAlerts", "Medical Alerts" },
-	{ 0x00102110u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "Allergies", "Allergies" },
-	{ 0x00102150u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CountryOfResidence", "Country of Residence" },
-	{ 0x00102152u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RegionOfResidence", "Region of Residence" },
-	{ 0x00102154u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientTelephoneNumbers", "Patient's Telephone Numbers" },
-	{ 0x00102155u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientTelecomInformation", "Patient's Telecom Information" },
-	{ 0x00102160u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "EthnicGroup", "Ethnic Group" },
-	{ 0x00102161u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "EthnicGroupCodeSequence", "Ethnic Group Code Sequence" },
-	{ 0x00102180u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "Occupation", "Occupation" },
-	{ 0x001021a0u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SmokingStatus", "Smoking Status" },
-	{ 0x001021b0u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "AdditionalPatientHistory", "Additional Patient History" },
-	{ 0x001021c0u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PregnancyStatus", "Pregnancy Status" },
-	{ 0x001021d0u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "LastMenstrualDate", "Last Menstrual Date" },
-	{ 0x001021f0u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientReligiousPreference", "Patient's Religious Preference" },
-	{ 0x00102203u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientSexNeutered", "Patient's Sex Neutered" },
-	{ 0x00102297u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ResponsiblePerson", "Responsible Person" },
-	{ 0x00102299u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ResponsibleOrganization", "Responsible Organization" },
-	{ 0x00104000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PatientComments", "Patient Comments" },
-	{ 0x00120010u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialSponsorName", "Clinical Trial Sponsor Name" },
-	{ 0x00120020u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialProtocolID", "Clinical Trial Protocol ID" },
-	{ 0x00120021u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialProtocolName", "Clinical Trial Protocol Name" },
-	{ 0x00120022u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfClinicalTrialProtocolID", "Issuer of Clinical Trial Protocol ID" },
-	{ 0x00120023u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OtherClinicalTrialProtocolIDsSequence", "Other Clinical Trial Protocol IDs Sequence" },
-	{ 0x00120030u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialSiteID", "Clinical Trial Site ID" },
-	{ 0x00120031u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialSiteName", "Clinical Trial Site Name" },
-	{ 0x00120032u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfClinicalTrialSiteID", "Issuer of Clinical Trial Site ID" },
-	{ 0x00120040u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialSubjectID", "Clinical Trial Subject ID" },
-	{ 0x00120041u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfClinicalTrialSubjectID", "Issuer of Clinical Trial Subject ID" },
-	{ 0x00120042u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialSubjectReadingID", "Clinical Trial Subject Reading ID" },
-	{ 0x00120043u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfClinicalTrialSubjectReadingID", "Issuer of Clinical Trial Subject Reading ID" },
-	{ 0x00120050u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialTimePointID", "Clinical Trial Time Point ID" },
-	{ 0x00120051u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialTimePointDescription", "Clinical Trial Time Point Description" },
-	{ 0x00120055u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfClinicalTrialTimePointID", "Issuer of Clinical Trial Time Point ID" },
-	{ 0x00120060u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialCoordinatingCenterName", "Clinical Trial Coordinating Center Name" },
-	{ 0x00120071u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialSeriesID", "Clinical Trial Series ID" },
-	{ 0x00120072u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialSeriesDescription", "Clinical Trial Series Description" },
-	{ 0x00120073u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfClinicalTrialSeriesID", "Issuer of Clinical Trial Series ID" },
-	{ 0x00120081u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialProtocolEthicsCommitteeName", "Clinical Trial Protocol Ethics Committee Name" },
-	{ 0x00120082u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ClinicalTrialProtocolEthicsCommitteeApprovalNumber", "Clinical Trial Protocol Ethics Committee Approval Number" },
-	{ 0x00120086u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "EthicsCommitteeApprovalEffectivenessStartDate", "Ethics Committee Approval Effectiveness Start Date" },
-	{ 0x00120087u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "EthicsCommitteeApprovalEffectivenessEndDate", "Ethics Committee Approval Effectiveness End Date" },
-	{ 0x0014407cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CalibrationTime", "Calibration Time" },
-	{ 0x0014407eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CalibrationDate", "Calibration Date" },
-	{ 0x0016002bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "MakerNote", "Maker Note" },
-	{ 0x0016004bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "DeviceSettingDescription", "Device Setting Description" },
-	{ 0x0016004du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CameraOwnerName", "Camera Owner Name" },
-	{ 0x0016004eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "LensSpecification", "Lens Specification" },
-	{ 0x0016004fu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "LensMake", "Lens Make" },
-	{ 0x00160050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "LensModel", "Lens Model" },
-	{ 0x00160051u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "LensSerialNumber", "Lens Serial Number" },
-	{ 0x00160070u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSVersionID", "GPS Version ID" },
-	{ 0x00160071u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSLatitudeRef", "GPS Latitude Ref" },
-	{ 0x00160072u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSLatitude", "GPS Latitude" },
-	{ 0x00160073u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSLongitudeRef", "GPS Longitude Ref" },
-	{ 0x00160074u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSLongitude", "GPS Longitude" },
-	{ 0x00160075u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSAltitudeRef", "GPS Altitude Ref" },
-	{ 0x00160076u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSAltitude", "GPS Altitude" },
-	{ 0x00160077u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSTimeStamp", "GPS Time Stamp" },
-	{ 0x00160078u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSSatellites", "GPS Satellites" },
-	{ 0x00160079u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSStatus", "GPS Status" },
-	{ 0x0016007au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSMeasureMode", "GPS Measure Mode" },
-	{ 0x0016007bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDOP", "GPS DOP" },
-	{ 0x0016007cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSSpeedRef", "GPS Speed Ref" },
-	{ 0x0016007du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSSpeed", "GPS Speed" },
-	{ 0x0016007eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSTrackRef", "GPS Track Ref" },
-	{ 0x0016007fu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSTrack", "GPS Track" },
-	{ 0x00160080u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSImgDirectionRef", "GPS Img Direction Ref" },
-	{ 0x00160081u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSImgDirection", "GPS Img Direction" },
-	{ 0x00160082u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSMapDatum", "GPS Map Datum" },
-	{ 0x00160083u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDestLatitudeRef", "GPS Dest Latitude Ref" },
-	{ 0x00160084u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDestLatitude", "GPS Dest Latitude" },
-	{ 0x00160085u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDestLongitudeRef", "GPS Dest Longitude Ref" },
-	{ 0x00160086u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDestLongitude", "GPS Dest Longitude" },
-	{ 0x00160087u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDestBearingRef", "GPS Dest Bearing Ref" },
-	{ 0x00160088u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDestBearing", "GPS Dest Bearing" },
-	{ 0x00160089u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDestDistanceRef", "GPS Dest Distance Ref" },
-	{ 0x0016008au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDestDistance", "GPS Dest Distance" },
-	{ 0x0016008bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSProcessingMethod", "GPS Processing Method" },
-	{ 0x0016008cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSAreaInformation", "GPS Area Information" },
-	{ 0x0016008du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDateStamp", "GPS Date Stamp" },
-	{ 0x0016008eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GPSDifferential", "GPS Differential" },
-	{ 0x00180010u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ContrastBolusAgent", "Contrast/Bolus Agent" },
-	{ 0x00180027u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InterventionDrugStopTime", "Intervention Drug Stop Time" },
-	{ 0x00180035u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InterventionDrugStartTime", "Intervention Drug Start Time" },
-	{ 0x00181000u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DeviceSerialNumber", "Device Serial Number" },
-	{ 0x00181002u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DeviceUID", "Device UID" },
-	{ 0x00181004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PlateID", "Plate ID" },
-	{ 0x00181005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GeneratorID", "Generator ID" },
-	{ 0x00181007u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CassetteID", "Cassette ID" },
-	{ 0x00181008u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "GantryID", "Gantry ID" },
-	{ 0x00181009u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "UniqueDeviceIdentifier", "Unique Device Identifier" },
-	{ 0x0018100au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "UDISequence", "UDI Sequence" },
-	{ 0x0018100bu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ManufacturerDeviceClassUID", "Manufacturer's Device Class UID" },
-	{ 0x00181012u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DateOfSecondaryCapture", "Date of Secondary Capture" },
-	{ 0x00181014u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TimeOfSecondaryCapture", "Time of Secondary Capture" },
-	{ 0x00181030u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ProtocolName", "Protocol Name" },
-	{ 0x00181042u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContrastBolusStartTime", "Contrast/Bolus Start Time" },
-	{ 0x00181043u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContrastBolusStopTime", "Contrast/Bolus Stop Time" },
-	{ 0x00181072u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RadiopharmaceuticalStartTime", "Radiopharmaceutical Start Time" },
-	{ 0x00181073u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RadiopharmaceuticalStopTime", "Radiopharmaceutical Stop Time" },
-	{ 0x00181078u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RadiopharmaceuticalStartDateTime", "Radiopharmaceutical Start DateTime" },
-	{ 0x00181079u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RadiopharmaceuticalStopDateTime", "Radiopharmaceutical Stop DateTime" },
-	{ 0x001811bbu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "AcquisitionFieldOfViewLabel", "Acquisition Field Of View Label" },
-	{ 0x00181200u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DateOfLastCalibration", "Date of Last Calibration" },
-	{ 0x00181201u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TimeOfLastCalibration", "Time of Last Calibration" },
-	{ 0x00181202u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DateTimeOfLastCalibration", "DateTime of Last Calibration" },
-	{ 0x00181203u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CalibrationDateTime", "Calibration DateTime" },
-	{ 0x00181204u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DateOfManufacture", "Date of Manufacture" },
-	{ 0x00181205u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DateOfInstallation", "Date of Installation" },
-	{ 0x00181400u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "AcquisitionDeviceProcessingDescription", "Acquisition Device Processing Description" },
-	{ 0x00182042u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TargetUID", "Target UID" },
-	{ 0x00184000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "AcquisitionComments", "Acquisition Comments" },
-	{ 0x00185011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TransducerIdentificationSequence", "Transducer Identification Sequence" },
-	{ 0x0018700au, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DetectorID", "Detector ID" },
-	{ 0x0018700cu, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DateOfLastDetectorCalibration", "Date of Last Detector Calibration" },
-	{ 0x0018700eu, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TimeOfLastDetectorCalibration", "Time of Last Detector Calibration" },
-	{ 0x00189074u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FrameAcquisitionDateTime", "Frame Acquisition DateTime" },
-	{ 0x00189151u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FrameReferenceDateTime", "Frame Reference DateTime" },
-	{ 0x00189185u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RespiratoryMotionCompensationTechniqueDescription", "Respiratory Motion Compensation Technique Description" },
-	{ 0x00189367u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "XRaySourceID", "X-Ray Source ID" },
-	{ 0x00189369u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceStartDateTime", "Source Start DateTime" },
-	{ 0x0018936au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceEndDateTime", "Source End DateTime" },
-	{ 0x00189371u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "XRayDetectorID", "X-Ray Detector ID" },
-	{ 0x00189373u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "XRayDetectorLabel", "X-Ray Detector Label" },
-	{ 0x0018937bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "MultienergyAcquisitionDescription", "Multi-energy Acquisition Description" },
-	{ 0x0018937fu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "DecompositionDescription", "Decomposition Description" },
-	{ 0x00189424u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "AcquisitionProtocolDescription", "Acquisition Protocol Description" },
-	{ 0x00189516u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "StartAcquisitionDateTime", "Start Acquisition DateTime" },
-	{ 0x00189517u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "EndAcquisitionDateTime", "End Acquisition DateTime" },
-	{ 0x00189623u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FunctionalSyncPulse", "Functional Sync Pulse" },
-	{ 0x00189701u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DecayCorrectionDateTime", "Decay Correction DateTime" },
-	{ 0x00189804u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ExclusionStartDateTime", "Exclusion Start DateTime" },
-	{ 0x00189919u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstructionPerformedDateTime", "Instruction Performed DateTime" },
-	{ 0x00189937u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RequestedSeriesDescription", "Requested Series Description" },
-	{ 0x0018a002u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContributionDateTime", "Contribution DateTime" },
-	{ 0x0018a003u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ContributionDescription", "Contribution Description" },
-	{ 0x0020000du, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "StudyInstanceUID", "Study Instance UID" },
-	{ 0x0020000eu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SeriesInstanceUID", "Series Instance UID" },
-	{ 0x00200010u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "StudyID", "Study ID" },
-	{ 0x00200027u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PyramidLabel", "Pyramid Label" },
-	{ 0x00200052u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FrameOfReferenceUID", "Frame of Reference UID" },
-	{ 0x00200200u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SynchronizationFrameOfReferenceUID", "Synchronization Frame of Reference UID" },
-	{ 0x00203401u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ModifyingDeviceID", "Modifying Device ID" },
-	{ 0x00203403u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ModifiedImageDate", "Modified Image Date" },
-	{ 0x00203405u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ModifiedImageTime", "Modified Image Time" },
-	{ 0x00203406u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ModifiedImageDescription", "Modified Image Description" },
-	{ 0x00204000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ImageComments", "Image Comments" },
-	{ 0x00209158u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "FrameComments", "Frame Comments" },
-	{ 0x00209161u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ConcatenationUID", "Concatenation UID" },
-	{ 0x00209164u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DimensionOrganizationUID", "Dimension Organization UID" },
-	{ 0x00281199u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PaletteColorLookupTableUID", "Palette Color Lookup Table UID" },
-	{ 0x00281214u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "LargePaletteColorLookupTableUID", "Large Palette Color Lookup Table UID" },
-	{ 0x00284000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ImagePresentationComments", "Image Presentation Comments" },
-	{ 0x00320012u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "StudyIDIssuer", "Study ID Issuer" },
-	{ 0x00320032u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "StudyVerifiedDate", "Study Verified Date" },
-	{ 0x00320033u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "StudyVerifiedTime", "Study Verified Time" },
-	{ 0x00320034u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "StudyReadDate", "Study Read Date" },
-	{ 0x00320035u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "StudyReadTime", "Study Read Time" },
-	{ 0x00321000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledStudyStartDate", "Scheduled Study Start Date" },
-	{ 0x00321001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledStudyStartTime", "Scheduled Study Start Time" },
-	{ 0x00321010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledStudyStopDate", "Scheduled Study Stop Date" },
-	{ 0x00321011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledStudyStopTime", "Scheduled Study Stop Time" },
-	{ 0x00321020u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledStudyLocation", "Scheduled Study Location" },
-	{ 0x00321021u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledStudyLocationAETitle", "Scheduled Study Location AE Title" },
-	{ 0x00321030u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "ReasonForStudy", "Reason for Study" },
-	{ 0x00321032u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RequestingPhysician", "Requesting Physician" },
-	{ 0x00321033u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RequestingService", "Requesting Service" },
-	{ 0x00321040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "StudyArrivalDate", "Study Arrival Date" },
-	{ 0x00321041u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "StudyArrivalTime", "Study Arrival Time" },
-	{ 0x00321050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "StudyCompletionDate", "Study Completion Date" },
-	{ 0x00321051u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "StudyCompletionTime", "Study Completion Time" },
-	{ 0x00321060u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RequestedProcedureDescription", "Requested Procedure Description" },
-	{ 0x00321066u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ReasonForVisit", "Reason for Visit" },
-	{ 0x00321067u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ReasonForVisitCodeSequence", "Reason for Visit Code Sequence" },
-	{ 0x00321070u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RequestedContrastAgent", "Requested Contrast Agent" },
-	{ 0x00324000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "StudyComments", "Study Comments" },
-	{ 0x00340001u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FlowIdentifierSequence", "Flow Identifier Sequence" },
-	{ 0x00340002u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FlowIdentifier", "Flow Identifier" },
-	{ 0x00340005u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceIdentifier", "Source Identifier" },
-	{ 0x00340007u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FrameOriginTimestamp", "Frame Origin Timestamp" },
-	{ 0x00380004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ReferencedPatientAliasSequence", "Referenced Patient Alias Sequence" },
-	{ 0x00380010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AdmissionID", "Admission ID" },
-	{ 0x00380011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "IssuerOfAdmissionID", "Issuer of Admission ID" },
-	{ 0x00380014u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfAdmissionIDSequence", "Issuer of Admission ID Sequence" },
-	{ 0x0038001au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledAdmissionDate", "Scheduled Admission Date" },
-	{ 0x0038001bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledAdmissionTime", "Scheduled Admission Time" },
-	{ 0x0038001cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledDischargeDate", "Scheduled Discharge Date" },
-	{ 0x0038001du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledDischargeTime", "Scheduled Discharge Time" },
-	{ 0x0038001eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ScheduledPatientInstitutionResidence", "Scheduled Patient Institution Residence" },
-	{ 0x00380020u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AdmittingDate", "Admitting Date" },
-	{ 0x00380021u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AdmittingTime", "Admitting Time" },
-	{ 0x00380030u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "DischargeDate", "Discharge Date" },
-	{ 0x00380032u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "DischargeTime", "Discharge Time" },
-	{ 0x00380040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "DischargeDiagnosisDescription", "Discharge Diagnosis Description" },
-	{ 0x00380050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SpecialNeeds", "Special Needs" },
-	{ 0x00380060u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ServiceEpisodeID", "Service Episode ID" },
-	{ 0x00380061u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "IssuerOfServiceEpisodeID", "Issuer of Service Episode ID" },
-	{ 0x00380062u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ServiceEpisodeDescription", "Service Episode Description" },
-	{ 0x00380064u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfServiceEpisodeIDSequence", "Issuer of Service Episode ID Sequence" },
-	{ 0x00380300u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CurrentPatientLocation", "Current Patient Location" },
-	{ 0x00380400u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientInstitutionResidence", "Patient's Institution Residence" },
-	{ 0x00380500u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PatientState", "Patient State" },
-	{ 0x00384000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "VisitComments", "Visit Comments" },
-	{ 0x003a0310u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "MultiplexGroupUID", "Multiplex Group UID" },
-	{ 0x003a0314u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ImpedanceMeasurementDateTime", "Impedance Measurement DateTime" },
-	{ 0x003a0329u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "WaveformFilterDescription", "Waveform Filter Description" },
-	{ 0x003a032bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "FilterLookupTableDescription", "Filter Lookup Table Description" },
-	{ 0x00400001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledStationAETitle", "Scheduled Station AE Title" },
-	{ 0x00400002u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledProcedureStepStartDate", "Scheduled Procedure Step Start Date" },
-	{ 0x00400003u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledProcedureStepStartTime", "Scheduled Procedure Step Start Time" },
-	{ 0x00400004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledProcedureStepEndDate", "Scheduled Procedure Step End Date" },
-	{ 0x00400005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledProcedureStepEndTime", "Scheduled Procedure Step End Time" },
-	{ 0x00400006u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledPerformingPhysicianName", "Scheduled Performing Physician's Name" },
-	{ 0x00400007u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledProcedureStepDescription", "Scheduled Procedure Step Description" },
-	{ 0x00400009u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledProcedureStepID", "Scheduled Procedure Step ID" },
-	{ 0x0040000bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledPerformingPhysicianIdentificationSequence", "Scheduled Performing Physician Identification Sequence" },
-	{ 0x00400010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledStationName", "Scheduled Station Name" },
-	{ 0x00400011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledProcedureStepLocation", "Scheduled Procedure Step Location" },
-	{ 0x00400012u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PreMedication", "Pre-Medication" },
-	{ 0x00400241u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedStationAETitle", "Performed Station AE Title" },
-	{ 0x00400242u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedStationName", "Performed Station Name" },
-	{ 0x00400243u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedLocation", "Performed Location" },
-	{ 0x00400244u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedProcedureStepStartDate", "Performed Procedure Step Start Date" },
-	{ 0x00400245u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedProcedureStepStartTime", "Performed Procedure Step Start Time" },
-	{ 0x00400250u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedProcedureStepEndDate", "Performed Procedure Step End Date" },
-	{ 0x00400251u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedProcedureStepEndTime", "Performed Procedure Step End Time" },
-	{ 0x00400253u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedProcedureStepID", "Performed Procedure Step ID" },
-	{ 0x00400254u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedProcedureStepDescription", "Performed Procedure Step Description" },
-	{ 0x00400275u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RequestAttributesSequence", "Request Attributes Sequence" },
-	{ 0x00400280u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "CommentsOnThePerformedProcedureStep", "Comments on the Performed Procedure Step" },
-	{ 0x00400310u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "CommentsOnRadiationDose", "Comments on Radiation Dose" },
-	{ 0x0040050au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "SpecimenAccessionNumber", "Specimen Accession Number" },
-	{ 0x00400512u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContainerIdentifier", "Container Identifier" },
-	{ 0x00400513u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfTheContainerIdentifierSequence", "Issuer of the Container Identifier Sequence" },
-	{ 0x0040051au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ContainerDescription", "Container Description" },
-	{ 0x00400551u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SpecimenIdentifier", "Specimen Identifier" },
-	{ 0x00400554u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SpecimenUID", "Specimen UID" },
-	{ 0x00400555u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE }, 0, "AcquisitionContextSequence", "Acquisition Context Sequence" },
-	{ 0x00400562u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssuerOfTheSpecimenIdentifierSequence", "Issuer of the Specimen Identifier Sequence" },
-	{ 0x00400600u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "SpecimenShortDescription", "Specimen Short Description" },
-	{ 0x00400602u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "SpecimenDetailedDescription", "Specimen Detailed Description" },
-	{ 0x00400610u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE }, 0, "SpecimenPreparationSequence", "Specimen Preparation Sequence" },
-	{ 0x004006fau, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "SlideIdentifier", "Slide Identifier" },
-	{ 0x00401001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RequestedProcedureID", "Requested Procedure ID" },
-	{ 0x00401002u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ReasonForTheRequestedProcedure", "Reason for the Requested Procedure" },
-	{ 0x00401004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PatientTransportArrangements", "Patient Transport Arrangements" },
-	{ 0x00401005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RequestedProcedureLocation", "Requested Procedure Location" },
-	{ 0x0040100au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ReasonForRequestedProcedureCodeSequence", "Reason for Requested Procedure Code Sequence" },
-	{ 0x00401010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "NamesOfIntendedRecipientsOfResults", "Names of Intended Recipients of Results" },
-	{ 0x00401011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IntendedRecipientsOfResultsIdentificationSequence", "Intended Recipients of Results Identification Sequence" },
-	{ 0x00401101u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PersonIdentificationCodeSequence", "Person Identification Code Sequence" },
-	{ 0x00401102u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PersonAddress", "Person's Address" },
-	{ 0x00401103u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PersonTelephoneNumbers", "Person's Telephone Numbers" },
-	{ 0x00401104u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PersonTelecomInformation", "Person's Telecom Information" },
-	{ 0x00401400u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RequestedProcedureComments", "Requested Procedure Comments" },
-	{ 0x00402001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "ReasonForTheImagingServiceRequest", "Reason for the Imaging Service Request" },
-	{ 0x00402004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssueDateOfImagingServiceRequest", "Issue Date of Imaging Service Request" },
-	{ 0x00402005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IssueTimeOfImagingServiceRequest", "Issue Time of Imaging Service Request" },
-	{ 0x00402008u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OrderEnteredBy", "Order Entered By" },
-	{ 0x00402009u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OrderEntererLocation", "Order Enterer's Location" },
-	{ 0x00402010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OrderCallbackPhoneNumber", "Order Callback Phone Number" },
-	{ 0x00402011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OrderCallbackTelecomInformation", "Order Callback Telecom Information" },
-	{ 0x00402016u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PlacerOrderNumberImagingServiceRequest", "Placer Order Number / Imaging Service Request" },
-	{ 0x00402017u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FillerOrderNumberImagingServiceRequest", "Filler Order Number / Imaging Service Request" },
-	{ 0x00402400u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ImagingServiceRequestComments", "Imaging Service Request Comments" },
-	{ 0x00403001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ConfidentialityConstraintOnPatientDataDescription", "Confidentiality Constraint on Patient Data Description" },
-	{ 0x00404005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledProcedureStepStartDateTime", "Scheduled Procedure Step Start DateTime" },
-	{ 0x00404008u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledProcedureStepExpirationDateTime", "Scheduled Procedure Step Expiration DateTime" },
-	{ 0x00404010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledProcedureStepModificationDateTime", "Scheduled Procedure Step Modification DateTime" },
-	{ 0x00404011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ExpectedCompletionDateTime", "Expected Completion DateTime" },
-	{ 0x00404023u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ReferencedGeneralPurposeScheduledProcedureStepTransactionUID", "Referenced General Purpose Scheduled Procedure Step Transaction UID" },
-	{ 0x00404025u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledStationNameCodeSequence", "Scheduled Station Name Code Sequence" },
-	{ 0x00404027u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledStationGeographicLocationCodeSequence", "Scheduled Station Geographic Location Code Sequence" },
-	{ 0x00404028u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedStationNameCodeSequence", "Performed Station Name Code Sequence" },
-	{ 0x00404030u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedStationGeographicLocationCodeSequence", "Performed Station Geographic Location Code Sequence" },
-	{ 0x00404034u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ScheduledHumanPerformersSequence", "Scheduled Human Performers Sequence" },
-	{ 0x00404035u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ActualHumanPerformersSequence", "Actual Human Performers Sequence" },
-	{ 0x00404036u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "HumanPerformerOrganization", "Human Performer's Organization" },
-	{ 0x00404037u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "HumanPerformerName", "Human Performer's Name" },
-	{ 0x00404050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedProcedureStepStartDateTime", "Performed Procedure Step Start DateTime" },
-	{ 0x00404051u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PerformedProcedureStepEndDateTime", "Performed Procedure Step End DateTime" },
-	{ 0x00404052u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ProcedureStepCancellationDateTime", "Procedure Step Cancellation DateTime" },
-	{ 0x0040a023u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "FindingsGroupRecordingDateTrial", "Findings Group Recording Date (Trial)" },
-	{ 0x0040a024u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "FindingsGroupRecordingTimeTrial", "Findings Group Recording Time (Trial)" },
-	{ 0x0040a027u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "VerifyingOrganization", "Verifying Organization" },
-	{ 0x0040a030u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "VerificationDateTime", "Verification DateTime" },
-	{ 0x0040a032u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ObservationDateTime", "Observation DateTime" },
-	{ 0x0040a033u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ObservationStartDateTime", "Observation Start DateTime" },
-	{ 0x0040a073u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "VerifyingObserverSequence", "Verifying Observer Sequence" },
-	{ 0x0040a075u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "VerifyingObserverName", "Verifying Observer Name" },
-	{ 0x0040a078u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AuthorObserverSequence", "Author Observer Sequence" },
-	{ 0x0040a07au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ParticipantSequence", "Participant Sequence" },
-	{ 0x0040a07cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CustodialOrganizationSequence", "Custodial Organization Sequence" },
-	{ 0x0040a082u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ParticipationDateTime", "Participation DateTime" },
-	{ 0x0040a088u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "VerifyingObserverIdentificationCodeSequence", "Verifying Observer Identification Code Sequence" },
-	{ 0x0040a110u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "DateOfDocumentOrVerbalTransactionTrial", "Date of Document or Verbal Transaction (Trial)" },
-	{ 0x0040a112u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TimeOfDocumentCreationOrVerbalTransactionTrial", "Time of Document Creation or Verbal Transaction (Trial)" },
-	{ 0x0040a120u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DateTime", "DateTime" },
-	{ 0x0040a121u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "Date", "Date" },
-	{ 0x0040a122u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "Time", "Time" },
-	{ 0x0040a123u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PersonName", "Person Name" },
-	{ 0x0040a124u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "UID", "UID" },
-	{ 0x0040a13au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedDateTime", "Referenced DateTime" },
-	{ 0x0040a171u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ObservationUID", "Observation UID" },
-	{ 0x0040a172u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ReferencedObservationUIDTrial", "Referenced Observation UID (Trial)" },
-	{ 0x0040a192u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ObservationDateTrial", "Observation Date (Trial)" },
-	{ 0x0040a193u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ObservationTimeTrial", "Observation Time (Trial)" },
-	{ 0x0040a307u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "CurrentObserverTrial", "Current Observer (Trial)" },
-	{ 0x0040a352u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "VerbalSourceTrial", "Verbal Source (Trial)" },
-	{ 0x0040a353u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "AddressTrial", "Address (Trial)" },
-	{ 0x0040a354u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TelephoneNumberTrial", "Telephone Number (Trial)" },
-	{ 0x0040a358u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "VerbalSourceIdentifierCodeSequenceTrial", "Verbal Source Identifier Code Sequence (Trial)" },
-	{ 0x0040a402u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ObservationSubjectUIDTrial", "Observation Subject UID (Trial)" },
-	{ 0x0040a730u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE }, 0, "ContentSequence", "Content Sequence" },
-	{ 0x0040db06u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TemplateVersion", "Template Version" },
-	{ 0x0040db07u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TemplateLocalVersion", "Template Local Version" },
-	{ 0x0040db0cu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TemplateExtensionOrganizationUID", "Template Extension Organization UID" },
-	{ 0x0040db0du, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TemplateExtensionCreatorUID", "Template Extension Creator UID" },
-	{ 0x0040e004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "HL7DocumentEffectiveTime", "HL7 Document Effective Time" },
-	{ 0x00420011u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "EncapsulatedDocument", "Encapsulated Document" },
-	{ 0x00440004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ApprovalStatusDateTime", "Approval Status DateTime" },
-	{ 0x0044000bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ProductExpirationDateTime", "Product Expiration DateTime" },
-	{ 0x00440010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SubstanceAdministrationDateTime", "Substance Administration DateTime" },
-	{ 0x00440104u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AssertionDateTime", "Assertion DateTime" },
-	{ 0x00440105u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AssertionExpirationDateTime", "Assertion Expiration DateTime" },
-	{ 0x0050001bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContainerComponentID", "Container Component ID" },
-	{ 0x00500020u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DeviceDescription", "Device Description" },
-	{ 0x00500021u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "LongDeviceDescription", "Long Device Description" },
-	{ 0x00620021u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TrackingUID", "Tracking UID" },
-	{ 0x00640003u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceFrameOfReferenceUID", "Source Frame of Reference UID" },
-	{ 0x00686226u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "EffectiveDateTime", "Effective DateTime" },
-	{ 0x00686270u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InformationIssueDateTime", "Information Issue DateTime" },
-	{ 0x006a0003u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AnnotationGroupUID", "Annotation Group UID" },
-	{ 0x006a0005u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "AnnotationGroupLabel", "Annotation Group Label" },
-	{ 0x006a0006u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "AnnotationGroupDescription", "Annotation Group Description" },
-	{ 0x00700001u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C }, 0, "GraphicAnnotationSequence", "Graphic Annotation Sequence" },
-	{ 0x00700082u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PresentationCreationDate", "Presentation Creation Date" },
-	{ 0x00700083u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PresentationCreationTime", "Presentation Creation Time" },
-	{ 0x00700084u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContentCreatorName", "Content Creator's Name" },
-	{ 0x00700086u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ContentCreatorIdentificationCodeSequence", "Content Creator's Identification Code Sequence" },
-	{ 0x0070031au, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FiducialUID", "Fiducial UID" },
-	{ 0x00701101u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PresentationDisplayCollectionUID", "Presentation Display Collection UID" },
-	{ 0x00701102u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "PresentationSequenceCollectionUID", "Presentation Sequence Collection UID" },
-	{ 0x0072000au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "HangingProtocolCreationDateTime", "Hanging Protocol Creation DateTime" },
-	{ 0x0072005eu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorAEValue", "Selector AE Value" },
-	{ 0x0072005fu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorASValue", "Selector AS Value" },
-	{ 0x00720061u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorDAValue", "Selector DA Value" },
-	{ 0x00720063u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorDTValue", "Selector DT Value" },
-	{ 0x00720065u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorOBValue", "Selector OB Value" },
-	{ 0x00720066u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorLOValue", "Selector LO Value" },
-	{ 0x00720068u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorLTValue", "Selector LT Value" },
-	{ 0x0072006au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorPNValue", "Selector PN Value" },
-	{ 0x0072006bu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorTMValue", "Selector TM Value" },
-	{ 0x0072006cu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorSHValue", "Selector SH Value" },
-	{ 0x0072006du, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorUNValue", "Selector UN Value" },
-	{ 0x0072006eu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorSTValue", "Selector ST Value" },
-	{ 0x00720070u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorUTValue", "Selector UT Value" },
-	{ 0x00720071u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SelectorURValue", "Selector UR Value" },
-	{ 0x00741234u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReceivingAE", "Receiving AE" },
-	{ 0x00741236u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RequestingAE", "Requesting AE" },
-	{ 0x00880140u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "StorageMediaFileSetUID", "Storage Media File-set UID" },
-	{ 0x00880200u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IconImageSequence", "Icon Image Sequence" },
-	{ 0x00880904u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TopicTitle", "Topic Title" },
-	{ 0x00880906u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TopicSubject", "Topic Subject" },
-	{ 0x00880910u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TopicAuthor", "Topic Author" },
-	{ 0x00880912u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TopicKeywords", "Topic Keywords" },
-	{ 0x01000420u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SOPAuthorizationDateTime", "SOP Authorization DateTime" },
-	{ 0x04000100u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DigitalSignatureUID", "Digital Signature UID" },
-	{ 0x04000105u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DigitalSignatureDateTime", "Digital Signature DateTime" },
-	{ 0x04000115u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CertificateOfSigner", "Certificate of Signer" },
-	{ 0x04000310u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CertifiedTimestamp", "Certified Timestamp" },
-	{ 0x04000402u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedDigitalSignatureSequence", "Referenced Digital Signature Sequence" },
-	{ 0x04000403u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedSOPInstanceMACSequence", "Referenced SOP Instance MAC Sequence" },
-	{ 0x04000404u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "MAC", "MAC" },
-	{ 0x04000550u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ModifiedAttributesSequence", "Modified Attributes Sequence" },
-	{ 0x04000551u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "NonconformingModifiedAttributesSequence", "Nonconforming Modified Attributes Sequence" },
-	{ 0x04000552u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "NonconformingDataElementValue", "Nonconforming Data Element Value" },
-	{ 0x04000561u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OriginalAttributesSequence", "Original Attributes Sequence" },
-	{ 0x04000562u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "AttributeModificationDateTime", "Attribute Modification DateTime" },
-	{ 0x04000563u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ModifyingSystem", "Modifying System" },
-	{ 0x04000564u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceOfPreviousValues", "Source of Previous Values" },
-	{ 0x04000565u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ReasonForTheAttributeModification", "Reason for the Attribute Modification" },
-	{ 0x04000600u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InstanceOriginStatus", "Instance Origin Status" },
-	{ 0x20300020u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TextString", "Text String" },
-	{ 0x21000040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CreationDate", "Creation Date" },
-	{ 0x21000050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "CreationTime", "Creation Time" },
-	{ 0x21000070u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "Originator", "Originator" },
-	{ 0x21000140u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DestinationAE", "Destination AE" },
-	{ 0x22000002u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "LabelText", "Label Text" },
-	{ 0x22000005u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "BarcodeValue", "Barcode Value" },
-	{ 0x30020121u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PositionAcquisitionTemplateName", "Position Acquisition Template Name" },
-	{ 0x30020123u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PositionAcquisitionTemplateDescription", "Position Acquisition Template Description" },
-	{ 0x30060002u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "StructureSetLabel", "Structure Set Label" },
-	{ 0x30060004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "StructureSetName", "Structure Set Name" },
-	{ 0x30060006u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "StructureSetDescription", "Structure Set Description" },
-	{ 0x30060008u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "StructureSetDate", "Structure Set Date" },
-	{ 0x30060009u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "StructureSetTime", "Structure Set Time" },
-	{ 0x30060024u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedFrameOfReferenceUID", "Referenced Frame of Reference UID" },
-	{ 0x30060026u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ROIName", "ROI Name" },
-	{ 0x30060028u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ROIDescription", "ROI Description" },
-	{ 0x3006002du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ROIDateTime", "ROI DateTime" },
-	{ 0x3006002eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ROIObservationDateTime", "ROI Observation DateTime" },
-	{ 0x30060038u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ROIGenerationDescription", "ROI Generation Description" },
-	{ 0x3006004du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ROICreatorSequence", "ROI Creator Sequence" },
-	{ 0x3006004eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ROIInterpreterSequence", "ROI Interpreter Sequence" },
-	{ 0x30060085u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "ROIObservationLabel", "ROI Observation Label" },
-	{ 0x30060088u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "ROIObservationDescription", "ROI Observation Description" },
-	{ 0x300600a6u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ROIInterpreter", "ROI Interpreter" },
-	{ 0x300600c2u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "RelatedFrameOfReferenceUID", "Related Frame of Reference UID" },
-	{ 0x30080024u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentControlPointDate", "Treatment Control Point Date" },
-	{ 0x30080025u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentControlPointTime", "Treatment Control Point Time" },
-	{ 0x30080054u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "FirstTreatmentDate", "First Treatment Date" },
-	{ 0x30080056u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "MostRecentTreatmentDate", "Most Recent Treatment Date" },
-	{ 0x30080105u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceSerialNumber", "Source Serial Number" },
-	{ 0x30080162u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SafePositionExitDate", "Safe Position Exit Date" },
-	{ 0x30080164u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SafePositionExitTime", "Safe Position Exit Time" },
-	{ 0x30080166u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SafePositionReturnDate", "Safe Position Return Date" },
-	{ 0x30080168u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SafePositionReturnTime", "Safe Position Return Time" },
-	{ 0x30080250u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentDate", "Treatment Date" },
-	{ 0x30080251u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentTime", "Treatment Time" },
-	{ 0x300a0002u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RTPlanLabel", "RT Plan Label" },
-	{ 0x300a0003u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RTPlanName", "RT Plan Name" },
-	{ 0x300a0004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RTPlanDescription", "RT Plan Description" },
-	{ 0x300a0006u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RTPlanDate", "RT Plan Date" },
-	{ 0x300a0007u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RTPlanTime", "RT Plan Time" },
-	{ 0x300a000bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "TreatmentSites", "Treatment Sites" },
-	{ 0x300a000eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PrescriptionDescription", "Prescription Description" },
-	{ 0x300a0013u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DoseReferenceUID", "Dose Reference UID" },
-	{ 0x300a0016u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "DoseReferenceDescription", "Dose Reference Description" },
-	{ 0x300a0054u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TableTopPositionAlignmentUID", "Table Top Position Alignment UID" },
-	{ 0x300a0072u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "FractionGroupDescription", "Fraction Group Description" },
-	{ 0x300a0083u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedDoseReferenceUID", "Referenced Dose Reference UID" },
-	{ 0x300a00b2u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentMachineName", "Treatment Machine Name" },
-	{ 0x300a00c3u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "BeamDescription", "Beam Description" },
-	{ 0x300a00ddu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "BolusDescription", "Bolus Description" },
-	{ 0x300a0196u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "FixationDeviceDescription", "Fixation Device Description" },
-	{ 0x300a01a6u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ShieldingDeviceDescription", "Shielding Device Description" },
-	{ 0x300a01b2u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "SetupTechniqueDescription", "Setup Technique Description" },
-	{ 0x300a0216u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceManufacturer", "Source Manufacturer" },
-	{ 0x300a022cu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceStrengthReferenceDate", "Source Strength Reference Date" },
-	{ 0x300a022eu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceStrengthReferenceTime", "Source Strength Reference Time" },
-	{ 0x300a02ebu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "CompensatorDescription", "Compensator Description" },
-	{ 0x300a0608u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentPositionGroupLabel", "Treatment Position Group Label" },
-	{ 0x300a0609u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentPositionGroupUID", "Treatment Position Group UID" },
-	{ 0x300a0611u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RTAccessoryHolderSlotID", "RT Accessory Holder Slot ID" },
-	{ 0x300a0615u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RTAccessoryDeviceSlotID", "RT Accessory Device Slot ID" },
-	{ 0x300a0619u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RadiationDoseIdentificationLabel", "Radiation Dose Identification Label" },
-	{ 0x300a0623u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RadiationDoseInVivoMeasurementLabel", "Radiation Dose In-Vivo Measurement Label" },
-	{ 0x300a062au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RTToleranceSetLabel", "RT Tolerance Set Label" },
-	{ 0x300a0650u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "PatientSetupUID", "Patient Setup UID" },
-	{ 0x300a0676u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "EquipmentFrameOfReferenceDescription", "Equipment Frame of Reference Description" },
-	{ 0x300a067cu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RadiationGenerationModeLabel", "Radiation Generation Mode Label" },
-	{ 0x300a067du, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RadiationGenerationModeDescription", "Radiation Generation Mode Description" },
-	{ 0x300a0700u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentSessionUID", "Treatment Session UID" },
-	{ 0x300a0734u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentToleranceViolationDescription", "Treatment Tolerance Violation Description" },
-	{ 0x300a0736u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentToleranceViolationDateTime", "Treatment Tolerance Violation DateTime" },
-	{ 0x300a073au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RecordedRTControlPointDateTime", "Recorded RT Control Point DateTime" },
-	{ 0x300a0741u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "InterlockDateTime", "Interlock DateTime" },
-	{ 0x300a0742u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "InterlockDescription", "Interlock Description" },
-	{ 0x300a0760u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "OverrideDateTime", "Override DateTime" },
-	{ 0x300a0783u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "InterlockOriginDescription", "Interlock Origin Description" },
-	{ 0x300a0785u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedTreatmentPositionGroupUID", "Referenced Treatment Position Group UID" },
-	{ 0x300a078eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PatientTreatmentPreparationProcedureParameterDescription", "Patient Treatment Preparation Procedure Parameter Description" },
-	{ 0x300a0792u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PatientTreatmentPreparationMethodDescription", "Patient Treatment Preparation Method Description" },
-	{ 0x300a0794u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PatientSetupPhotoDescription", "Patient Setup Photo Description" },
-	{ 0x300a079au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "DisplacementReferenceLabel", "Displacement Reference Label" },
-	{ 0x300c0113u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ReasonForOmissionDescription", "Reason for Omission Description" },
-	{ 0x300c0127u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "BeamHoldTransitionDateTime", "Beam Hold Transition DateTime" },
-	{ 0x300e0004u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReviewDate", "Review Date" },
-	{ 0x300e0005u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReviewTime", "Review Time" },
-	{ 0x300e0008u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReviewerName", "Reviewer Name" },
-	{ 0x30100006u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ConceptualVolumeUID", "Conceptual Volume UID" },
-	{ 0x3010000bu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedConceptualVolumeUID", "Referenced Conceptual Volume UID" },
-	{ 0x3010000fu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ConceptualVolumeCombinationDescription", "Conceptual Volume Combination Description" },
-	{ 0x30100013u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ConstituentConceptualVolumeUID", "Constituent Conceptual Volume UID" },
-	{ 0x30100015u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "SourceConceptualVolumeUID", "Source Conceptual Volume UID" },
-	{ 0x30100017u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ConceptualVolumeDescription", "Conceptual Volume Description" },
-	{ 0x3010001bu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DeviceAlternateIdentifier", "Device Alternate Identifier" },
-	{ 0x3010002du, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DeviceLabel", "Device Label" },
-	{ 0x30100031u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedFiducialsUID", "Referenced Fiducials UID" },
-	{ 0x30100033u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "UserContentLabel", "User Content Label" },
-	{ 0x30100034u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "UserContentLongLabel", "User Content Long Label" },
-	{ 0x30100035u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "EntityLabel", "Entity Label" },
-	{ 0x30100036u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "EntityName", "Entity Name" },
-	{ 0x30100037u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "EntityDescription", "Entity Description" },
-	{ 0x30100038u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "EntityLongLabel", "Entity Long Label" },
-	{ 0x3010003bu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "RTTreatmentPhaseUID", "RT Treatment Phase UID" },
-	{ 0x30100043u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ManufacturerDeviceIdentifier", "Manufacturer's Device Identifier" },
-	{ 0x3010004cu, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IntendedPhaseStartDate", "Intended Phase Start Date" },
-	{ 0x3010004du, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IntendedPhaseEndDate", "Intended Phase End Date" },
-	{ 0x30100054u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RTPrescriptionLabel", "RT Prescription Label" },
-	{ 0x30100056u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RTTreatmentApproachLabel", "RT Treatment Approach Label" },
-	{ 0x3010005au, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "RTPhysicianIntentNarrative", "RT Physician Intent Narrative" },
-	{ 0x3010005cu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "ReasonForSuperseding", "Reason for Superseding" },
-	{ 0x30100061u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PriorTreatmentDoseDescription", "Prior Treatment Dose Description" },
-	{ 0x3010006eu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DosimetricObjectiveUID", "Dosimetric Objective UID" },
-	{ 0x3010006fu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "ReferencedDosimetricObjectiveUID", "Referenced Dosimetric Objective UID" },
-	{ 0x30100077u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentSite", "Treatment Site" },
-	{ 0x3010007au, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "TreatmentTechniqueNotes", "Treatment Technique Notes" },
-	{ 0x3010007bu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PrescriptionNotes", "Prescription Notes" },
-	{ 0x3010007fu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "FractionationNotes", "Fractionation Notes" },
-	{ 0x30100081u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, "PrescriptionNotesSequence", "Prescription Notes Sequence" },
-	{ 0x30100085u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "IntendedFractionStartTime", "Intended Fraction Start Time" },
-	{ 0x40000010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "Arbitrary", "Arbitrary" },
-	{ 0x40004000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "TextComments", "Text Comments" },
-	{ 0x40080040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ResultsID", "Results ID" },
-	{ 0x40080042u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ResultsIDIssuer", "Results ID Issuer" },
-	{ 0x40080100u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationRecordedDate", "Interpretation Recorded Date" },
-	{ 0x40080101u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationRecordedTime", "Interpretation Recorded Time" },
-	{ 0x40080102u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationRecorder", "Interpretation Recorder" },
-	{ 0x40080108u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationTranscriptionDate", "Interpretation Transcription Date" },
-	{ 0x40080109u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationTranscriptionTime", "Interpretation Transcription Time" },
-	{ 0x4008010au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationTranscriber", "Interpretation Transcriber" },
-	{ 0x4008010bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationText", "Interpretation Text" },
-	{ 0x4008010cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationAuthor", "Interpretation Author" },
-	{ 0x40080111u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationApproverSequence", "Interpretation Approver Sequence" },
-	{ 0x40080112u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationApprovalDate", "Interpretation Approval Date" },
-	{ 0x40080113u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationApprovalTime", "Interpretation Approval Time" },
-	{ 0x40080114u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "PhysicianApprovingInterpretation", "Physician Approving Interpretation" },
-	{ 0x40080115u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationDiagnosisDescription", "Interpretation Diagnosis Description" },
-	{ 0x40080118u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "ResultsDistributionListSequence", "Results Distribution List Sequence" },
-	{ 0x40080119u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "DistributionName", "Distribution Name" },
-	{ 0x4008011au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "DistributionAddress", "Distribution Address" },
-	{ 0x40080200u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationID", "Interpretation ID" },
-	{ 0x40080202u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, "InterpretationIDIssuer", "Interpretation ID Issuer" },
-	{ 0x40080300u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "Impressions", "Impressions" },
-	{ 0x40084000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, "ResultsComments", "Results Comments" },
-	{ 0xfffafffau, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DigitalSignaturesSequence", "Digital Signatures Sequence" },
-	{ 0xfffcfffcu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "DataSetTrailingPadding", "Data Set Trailing Padding" },
+	{ 0x00001000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 0, 23 },
+	{ 0x00001001u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 49, 73 },
+	{ 0x00020003u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 100, 127 },
+	{ 0x00041511u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 158, 189 },
+	{ 0x00080012u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 225, 246 },
+	{ 0x00080013u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 269, 290 },
+	{ 0x00080014u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 313, 332 },
+	{ 0x00080015u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 353, 378 },
+	{ 0x00080017u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 405, 420 },
+	{ 0x00080018u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 436, 451 },
+	{ 0x00080019u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 468, 479 },
+	{ 0x00080020u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 491, 501 },
+	{ 0x00080021u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 512, 523 },
+	{ 0x00080022u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 535, 551 },
+	{ 0x00080023u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 568, 580 },
+	{ 0x00080024u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 593, 605 },
+	{ 0x00080025u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 618, 628 },
+	{ 0x0008002au, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 639, 659 },
+	{ 0x00080030u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 680, 690 },
+	{ 0x00080031u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 701, 712 },
+	{ 0x00080032u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 724, 740 },
+	{ 0x00080033u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 757, 769 },
+	{ 0x00080034u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 782, 794 },
+	{ 0x00080035u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 807, 817 },
+	{ 0x00080050u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 828, 844 },
+	{ 0x00080054u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 861, 877 },
+	{ 0x00080055u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 895, 910 },
+	{ 0x00080058u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 927, 952 },
+	{ 0x00080080u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 981, 997 },
+	{ 0x00080081u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1014, 1033 },
+	{ 0x00080082u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1053, 1077 },
+	{ 0x00080090u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1103, 1126 },
+	{ 0x00080092u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1153, 1179 },
+	{ 0x00080094u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1209, 1244 },
+	{ 0x00080096u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1284, 1325 },
+	{ 0x0008009cu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1369, 1393 },
+	{ 0x0008009du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1421, 1463 },
+	{ 0x00080106u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1508, 1528 },
+	{ 0x00080107u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1550, 1575 },
+	{ 0x00080201u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1603, 1625 },
+	{ 0x00081000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 1650, 1660 },
+	{ 0x00081010u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1671, 1683 },
+	{ 0x00081030u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 1696, 1713 },
+	{ 0x0008103eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 1731, 1749 },
+	{ 0x00081040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1768, 1796 },
+	{ 0x00081041u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1826, 1866 },
+	{ 0x00081048u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1910, 1929 },
+	{ 0x00081049u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 1952, 1993 },
+	{ 0x00081050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2040, 2064 },
+	{ 0x00081052u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2092, 2134 },
+	{ 0x00081060u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2179, 2208 },
+	{ 0x00081062u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2243, 2288 },
+	{ 0x00081070u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2339, 2353 },
+	{ 0x00081072u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2369, 2400 },
+	{ 0x00081080u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 2433, 2463 },
+	{ 0x00081084u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 2495, 2526 },
+	{ 0x00081088u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 2560, 2579 },
+	{ 0x00081110u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2599, 2623 },
+	{ 0x00081111u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2649, 2690 },
+	{ 0x00081120u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2735, 2761 },
+	{ 0x00081140u, 0xffffffffu, DEID_A_XZU, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2789, 2813 },
+	{ 0x00081155u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2839, 2864 },
+	{ 0x00081195u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2892, 2907 },
+	{ 0x00082111u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 2923, 2945 },
+	{ 0x00082112u, 0xffffffffu, DEID_A_XZU, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 2968, 2988 },
+	{ 0x00083010u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3010, 3030 },
+	{ 0x00084000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 3052, 3072 },
+	{ 0x00100010u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3093, 3105 },
+	{ 0x00100020u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3120, 3130 },
+	{ 0x00100021u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3141, 3159 },
+	{ 0x00100030u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3180, 3197 },
+	{ 0x00100032u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3218, 3235 },
+	{ 0x00100040u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3256, 3267 },
+	{ 0x00100050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3281, 3314 },
+	{ 0x00100101u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3353, 3388 },
+	{ 0x00100102u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3429, 3472 },
+	{ 0x00101000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 3522, 3538 },
+	{ 0x00101001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3556, 3574 },
+	{ 0x00101002u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3594, 3618 },
+	{ 0x00101005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3645, 3662 },
+	{ 0x00101010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3683, 3694 },
+	{ 0x00101020u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3708, 3720 },
+	{ 0x00101030u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3735, 3749 },
+	{ 0x00101040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3766, 3781 },
+	{ 0x00101050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 3799, 3827 },
+	{ 0x00101060u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3857, 3880 },
+	{ 0x00101080u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3910, 3923 },
+	{ 0x00101081u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 3937, 3953 },
+	{ 0x00101090u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 3971, 3992 },
+	{ 0x00101100u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4015, 4046 },
+	{ 0x00102000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 4080, 4094 },
+	{ 0x00102110u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 4109, 4109 },
+	{ 0x00102150u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4119, 4138 },
+	{ 0x00102152u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4159, 4177 },
+	{ 0x00102154u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4197, 4221 },
+	{ 0x00102155u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4249, 4275 },
+	{ 0x00102160u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4305, 4317 },
+	{ 0x00102161u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4330, 4354 },
+	{ 0x00102180u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 4381, 4381 },
+	{ 0x001021a0u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4392, 4406 },
+	{ 0x001021b0u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 4421, 4446 },
+	{ 0x001021c0u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4473, 4489 },
+	{ 0x001021d0u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4506, 4524 },
+	{ 0x001021f0u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4544, 4571 },
+	{ 0x00102203u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4602, 4621 },
+	{ 0x00102297u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4644, 4662 },
+	{ 0x00102299u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4681, 4705 },
+	{ 0x00104000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 4730, 4746 },
+	{ 0x00120010u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4763, 4788 },
+	{ 0x00120020u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4816, 4840 },
+	{ 0x00120021u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4867, 4893 },
+	{ 0x00120022u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4922, 4954 },
+	{ 0x00120023u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 4991, 5029 },
+	{ 0x00120030u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5072, 5092 },
+	{ 0x00120031u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5115, 5137 },
+	{ 0x00120032u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5162, 5190 },
+	{ 0x00120040u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5223, 5246 },
+	{ 0x00120041u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5272, 5303 },
+	{ 0x00120042u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5339, 5369 },
+	{ 0x00120043u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5403, 5441 },
+	{ 0x00120050u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5485, 5510 },
+	{ 0x00120051u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 5539, 5573 },
+	{ 0x00120055u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5611, 5644 },
+	{ 0x00120060u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5683, 5719 },
+	{ 0x00120071u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5759, 5781 },
+	{ 0x00120072u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 5806, 5837 },
+	{ 0x00120073u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5871, 5901 },
+	{ 0x00120081u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 5936, 5977 },
+	{ 0x00120082u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6023, 6074 },
+	{ 0x00120086u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6131, 6177 },
+	{ 0x00120087u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6228, 6272 },
+	{ 0x0014407cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6321, 6337 },
+	{ 0x0014407eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6354, 6370 },
+	{ 0x0016002bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 6387, 6397 },
+	{ 0x0016004bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 6408, 6433 },
+	{ 0x0016004du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6460, 6476 },
+	{ 0x0016004eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6494, 6512 },
+	{ 0x0016004fu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6531, 6540 },
+	{ 0x00160050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6550, 6560 },
+	{ 0x00160051u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6571, 6588 },
+	{ 0x00160070u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6607, 6620 },
+	{ 0x00160071u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6635, 6650 },
+	{ 0x00160072u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6667, 6679 },
+	{ 0x00160073u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6692, 6708 },
+	{ 0x00160074u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6726, 6739 },
+	{ 0x00160075u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6753, 6768 },
+	{ 0x00160076u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6785, 6797 },
+	{ 0x00160077u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6810, 6823 },
+	{ 0x00160078u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6838, 6852 },
+	{ 0x00160079u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6867, 6877 },
+	{ 0x0016007au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6888, 6903 },
+	{ 0x0016007bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6920, 6927 },
+	{ 0x0016007cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6935, 6947 },
+	{ 0x0016007du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6961, 6970 },
+	{ 0x0016007eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 6980, 6992 },
+	{ 0x0016007fu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7006, 7015 },
+	{ 0x00160080u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7025, 7044 },
+	{ 0x00160081u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7066, 7082 },
+	{ 0x00160082u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7100, 7112 },
+	{ 0x00160083u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7126, 7145 },
+	{ 0x00160084u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7167, 7183 },
+	{ 0x00160085u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7201, 7221 },
+	{ 0x00160086u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7244, 7261 },
+	{ 0x00160087u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7280, 7298 },
+	{ 0x00160088u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7319, 7334 },
+	{ 0x00160089u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7351, 7370 },
+	{ 0x0016008au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7392, 7408 },
+	{ 0x0016008bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7426, 7446 },
+	{ 0x0016008cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7468, 7487 },
+	{ 0x0016008du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7508, 7521 },
+	{ 0x0016008eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7536, 7552 },
+	{ 0x00180010u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 7569, 7588 },
+	{ 0x00180027u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7609, 7634 },
+	{ 0x00180035u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7662, 7688 },
+	{ 0x00181000u, 0xffffffffu, DEID_A_XZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7717, 7736 },
+	{ 0x00181002u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7757, 7767 },
+	{ 0x00181004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7778, 7786 },
+	{ 0x00181005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7795, 7807 },
+	{ 0x00181007u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7820, 7831 },
+	{ 0x00181008u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7843, 7852 },
+	{ 0x00181009u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7862, 7885 },
+	{ 0x0018100au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7910, 7922 },
+	{ 0x0018100bu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7935, 7962 },
+	{ 0x00181012u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 7994, 8017 },
+	{ 0x00181014u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8043, 8066 },
+	{ 0x00181030u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 8092, 8105 },
+	{ 0x00181042u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8119, 8142 },
+	{ 0x00181043u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8168, 8190 },
+	{ 0x00181072u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8215, 8244 },
+	{ 0x00181073u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8275, 8303 },
+	{ 0x00181078u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8333, 8366 },
+	{ 0x00181079u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8401, 8433 },
+	{ 0x001811bbu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 8467, 8495 },
+	{ 0x00181200u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8527, 8549 },
+	{ 0x00181201u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8574, 8596 },
+	{ 0x00181202u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8621, 8647 },
+	{ 0x00181203u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8676, 8696 },
+	{ 0x00181204u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8717, 8735 },
+	{ 0x00181205u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8755, 8774 },
+	{ 0x00181400u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 8795, 8834 },
+	{ 0x00182042u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8876, 8886 },
+	{ 0x00184000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 8897, 8917 },
+	{ 0x00185011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 8938, 8971 },
+	{ 0x0018700au, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9006, 9017 },
+	{ 0x0018700cu, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9029, 9059 },
+	{ 0x0018700eu, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9093, 9123 },
+	{ 0x00189074u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9157, 9182 },
+	{ 0x00189151u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9209, 9232 },
+	{ 0x00189185u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 9257, 9307 },
+	{ 0x00189367u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9361, 9374 },
+	{ 0x00189369u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9390, 9410 },
+	{ 0x0018936au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9432, 9450 },
+	{ 0x00189371u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9470, 9485 },
+	{ 0x00189373u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9503, 9521 },
+	{ 0x0018937bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 9542, 9576 },
+	{ 0x0018937fu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 9613, 9638 },
+	{ 0x00189424u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 9664, 9695 },
+	{ 0x00189516u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9728, 9753 },
+	{ 0x00189517u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9780, 9803 },
+	{ 0x00189623u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9828, 9848 },
+	{ 0x00189701u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9870, 9894 },
+	{ 0x00189804u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9920, 9943 },
+	{ 0x00189919u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 9968, 9997 },
+	{ 0x00189937u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 10028, 10055 },
+	{ 0x0018a002u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 10084, 10105 },
+	{ 0x0018a003u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 10127, 10151 },
+	{ 0x0020000du, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 10176, 10193 },
+	{ 0x0020000eu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 10212, 10230 },
+	{ 0x00200010u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 10250, 10258 },
+	{ 0x00200027u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 10267, 10280 },
+	{ 0x00200052u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 10294, 10314 },
+	{ 0x00200200u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 10337, 10372 },
+	{ 0x00203401u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 10411, 10429 },
+	{ 0x00203403u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 10449, 10467 },
+	{ 0x00203405u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 10487, 10505 },
+	{ 0x00203406u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 10525, 10550 },
+	{ 0x00204000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 10577, 10591 },
+	{ 0x00209158u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 10606, 10620 },
+	{ 0x00209161u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 10635, 10652 },
+	{ 0x00209164u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 10670, 10695 },
+	{ 0x00281199u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 10722, 10749 },
+	{ 0x00281214u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 10780, 10812 },
+	{ 0x00284000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 10849, 10875 },
+	{ 0x00320012u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 10903, 10917 },
+	{ 0x00320032u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 10933, 10951 },
+	{ 0x00320033u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 10971, 10989 },
+	{ 0x00320034u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11009, 11023 },
+	{ 0x00320035u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11039, 11053 },
+	{ 0x00321000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11069, 11093 },
+	{ 0x00321001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11120, 11144 },
+	{ 0x00321010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11171, 11194 },
+	{ 0x00321011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11220, 11243 },
+	{ 0x00321020u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11269, 11292 },
+	{ 0x00321021u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11317, 11347 },
+	{ 0x00321030u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 11381, 11396 },
+	{ 0x00321032u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 11413, 11433 },
+	{ 0x00321033u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 11454, 11472 },
+	{ 0x00321040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11491, 11508 },
+	{ 0x00321041u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11527, 11544 },
+	{ 0x00321050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11563, 11583 },
+	{ 0x00321051u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 11605, 11625 },
+	{ 0x00321060u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 11647, 11677 },
+	{ 0x00321066u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 11709, 11724 },
+	{ 0x00321067u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 11741, 11768 },
+	{ 0x00321070u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 11799, 11822 },
+	{ 0x00324000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 11847, 11861 },
+	{ 0x00340001u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 11876, 11899 },
+	{ 0x00340002u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 11924, 11939 },
+	{ 0x00340005u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 11955, 11972 },
+	{ 0x00340007u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 11990, 12011 },
+	{ 0x00380004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 12034, 12065 },
+	{ 0x00380010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 12099, 12111 },
+	{ 0x00380011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 12124, 12144 },
+	{ 0x00380014u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 12167, 12195 },
+	{ 0x0038001au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 12227, 12250 },
+	{ 0x0038001bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 12275, 12298 },
+	{ 0x0038001cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 12323, 12346 },
+	{ 0x0038001du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 12371, 12394 },
+	{ 0x0038001eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 12419, 12456 },
+	{ 0x00380020u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 12496, 12510 },
+	{ 0x00380021u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 12525, 12539 },
+	{ 0x00380030u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 12554, 12568 },
+	{ 0x00380032u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 12583, 12597 },
+	{ 0x00380040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 12612, 12642 },
+	{ 0x00380050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 12674, 12687 },
+	{ 0x00380060u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 12701, 12718 },
+	{ 0x00380061u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 12737, 12762 },
+	{ 0x00380062u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 12791, 12817 },
+	{ 0x00380064u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 12845, 12878 },
+	{ 0x00380300u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 12916, 12939 },
+	{ 0x00380400u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 12964, 12992 },
+	{ 0x00380500u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 13024, 13037 },
+	{ 0x00384000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 13051, 13065 },
+	{ 0x003a0310u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13080, 13098 },
+	{ 0x003a0314u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13118, 13147 },
+	{ 0x003a0329u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 13178, 13204 },
+	{ 0x003a032bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 13232, 13261 },
+	{ 0x00400001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13293, 13317 },
+	{ 0x00400002u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13344, 13376 },
+	{ 0x00400003u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13412, 13444 },
+	{ 0x00400004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13480, 13510 },
+	{ 0x00400005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13544, 13574 },
+	{ 0x00400006u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13608, 13641 },
+	{ 0x00400007u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 13679, 13713 },
+	{ 0x00400009u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13750, 13775 },
+	{ 0x0040000bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13803, 13854 },
+	{ 0x00400010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13909, 13930 },
+	{ 0x00400011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 13953, 13984 },
+	{ 0x00400012u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14018, 14032 },
+	{ 0x00400241u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14047, 14071 },
+	{ 0x00400242u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14098, 14119 },
+	{ 0x00400243u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14142, 14160 },
+	{ 0x00400244u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14179, 14211 },
+	{ 0x00400245u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14247, 14279 },
+	{ 0x00400250u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14315, 14345 },
+	{ 0x00400251u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14379, 14409 },
+	{ 0x00400253u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14443, 14468 },
+	{ 0x00400254u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 14496, 14530 },
+	{ 0x00400275u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 14567, 14593 },
+	{ 0x00400280u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 14621, 14657 },
+	{ 0x00400310u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 14698, 14722 },
+	{ 0x0040050au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 14749, 14773 },
+	{ 0x00400512u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14799, 14819 },
+	{ 0x00400513u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14840, 14879 },
+	{ 0x0040051au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 14923, 14944 },
+	{ 0x00400551u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 14966, 14985 },
+	{ 0x00400554u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 15005, 15017 },
+	{ 0x00400555u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE }, 0, 15030, 15057 },
+	{ 0x00400562u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 15086, 15124 },
+	{ 0x00400600u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 15167, 15192 },
+	{ 0x00400602u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 15219, 15247 },
+	{ 0x00400610u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE }, 0, 15277, 15305 },
+	{ 0x004006fau, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 15335, 15351 },
+	{ 0x00401001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 15368, 15389 },
+	{ 0x00401002u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 15412, 15443 },
+	{ 0x00401004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 15478, 15507 },
+	{ 0x00401005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 15538, 15565 },
+	{ 0x0040100au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 15594, 15634 },
+	{ 0x00401010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 15679, 15714 },
+	{ 0x00401011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 15754, 15804 },
+	{ 0x00401101u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 15859, 15892 },
+	{ 0x00401102u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 15928, 15942 },
+	{ 0x00401103u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 15959, 15982 },
+	{ 0x00401104u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16009, 16034 },
+	{ 0x00401400u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 16063, 16090 },
+	{ 0x00402001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 16119, 16153 },
+	{ 0x00402004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16192, 16225 },
+	{ 0x00402005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16263, 16296 },
+	{ 0x00402008u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16334, 16349 },
+	{ 0x00402009u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16366, 16387 },
+	{ 0x00402010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16412, 16437 },
+	{ 0x00402011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16465, 16497 },
+	{ 0x00402016u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16532, 16571 },
+	{ 0x00402017u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16617, 16656 },
+	{ 0x00402400u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 16702, 16732 },
+	{ 0x00403001u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16765, 16815 },
+	{ 0x00404005u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16870, 16906 },
+	{ 0x00404008u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 16946, 16987 },
+	{ 0x00404010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17032, 17075 },
+	{ 0x00404011u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17122, 17149 },
+	{ 0x00404023u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 17178, 17239 },
+	{ 0x00404025u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17307, 17340 },
+	{ 0x00404027u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17377, 17424 },
+	{ 0x00404028u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17476, 17509 },
+	{ 0x00404030u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17546, 17593 },
+	{ 0x00404034u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17645, 17678 },
+	{ 0x00404035u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17714, 17744 },
+	{ 0x00404036u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17777, 17804 },
+	{ 0x00404037u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17835, 17854 },
+	{ 0x00404050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17877, 17913 },
+	{ 0x00404051u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 17953, 17987 },
+	{ 0x00404052u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18025, 18059 },
+	{ 0x0040a023u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 18096, 18128 },
+	{ 0x0040a024u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 18166, 18198 },
+	{ 0x0040a027u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18236, 18258 },
+	{ 0x0040a030u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18281, 18302 },
+	{ 0x0040a032u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18324, 18344 },
+	{ 0x0040a033u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18365, 18390 },
+	{ 0x0040a073u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18417, 18443 },
+	{ 0x0040a075u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18471, 18493 },
+	{ 0x0040a078u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18517, 18540 },
+	{ 0x0040a07au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18565, 18585 },
+	{ 0x0040a07cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18606, 18636 },
+	{ 0x0040a082u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18668, 18690 },
+	{ 0x0040a088u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18713, 18757 },
+	{ 0x0040a110u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 18805, 18844 },
+	{ 0x0040a112u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 18891, 18938 },
+	{ 0x0040a120u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 18994, 18994 },
+	{ 0x0040a121u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 19003, 19003 },
+	{ 0x0040a122u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 19008, 19008 },
+	{ 0x0040a123u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 19013, 19024 },
+	{ 0x0040a124u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 19036, 19036 },
+	{ 0x0040a13au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 19040, 19059 },
+	{ 0x0040a171u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 19079, 19094 },
+	{ 0x0040a172u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19110, 19140 },
+	{ 0x0040a192u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19175, 19196 },
+	{ 0x0040a193u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19221, 19242 },
+	{ 0x0040a307u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19267, 19288 },
+	{ 0x0040a352u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19313, 19331 },
+	{ 0x0040a353u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19353, 19366 },
+	{ 0x0040a354u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19382, 19403 },
+	{ 0x0040a358u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19428, 19468 },
+	{ 0x0040a402u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19515, 19542 },
+	{ 0x0040a730u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE }, 0, 19574, 19590 },
+	{ 0x0040db06u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19607, 19623 },
+	{ 0x0040db07u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19640, 19661 },
+	{ 0x0040db0cu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19684, 19717 },
+	{ 0x0040db0du, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 19753, 19781 },
+	{ 0x0040e004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 19812, 19837 },
+	{ 0x00420011u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 19865, 19886 },
+	{ 0x00440004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 19908, 19931 },
+	{ 0x0044000bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 19956, 19982 },
+	{ 0x00440010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20010, 20042 },
+	{ 0x00440104u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20076, 20094 },
+	{ 0x00440105u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20113, 20141 },
+	{ 0x0050001bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20171, 20192 },
+	{ 0x00500020u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20215, 20233 },
+	{ 0x00500021u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 20252, 20274 },
+	{ 0x00620021u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20298, 20310 },
+	{ 0x00640003u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20323, 20349 },
+	{ 0x00686226u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20379, 20397 },
+	{ 0x00686270u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20416, 20441 },
+	{ 0x006a0003u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20468, 20487 },
+	{ 0x006a0005u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 20508, 20529 },
+	{ 0x006a0006u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 20552, 20579 },
+	{ 0x00700001u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C }, 0, 20608, 20634 },
+	{ 0x00700082u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20662, 20687 },
+	{ 0x00700083u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20714, 20739 },
+	{ 0x00700084u, 0xffffffffu, DEID_A_ZD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20766, 20785 },
+	{ 0x00700086u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20808, 20849 },
+	{ 0x0070031au, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20896, 20908 },
+	{ 0x00701101u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20921, 20954 },
+	{ 0x00701102u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 20990, 21024 },
+	{ 0x0072000au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21061, 21093 },
+	{ 0x0072005eu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21128, 21144 },
+	{ 0x0072005fu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21162, 21178 },
+	{ 0x00720061u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21196, 21212 },
+	{ 0x00720063u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21230, 21246 },
+	{ 0x00720065u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21264, 21280 },
+	{ 0x00720066u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 21298, 21314 },
+	{ 0x00720068u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 21332, 21348 },
+	{ 0x0072006au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21366, 21382 },
+	{ 0x0072006bu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21400, 21416 },
+	{ 0x0072006cu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 21434, 21450 },
+	{ 0x0072006du, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21468, 21484 },
+	{ 0x0072006eu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 21502, 21518 },
+	{ 0x00720070u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 21536, 21552 },
+	{ 0x00720071u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21570, 21586 },
+	{ 0x00741234u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21604, 21616 },
+	{ 0x00741236u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21629, 21642 },
+	{ 0x00880140u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21656, 21679 },
+	{ 0x00880200u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21706, 21724 },
+	{ 0x00880904u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 21744, 21755 },
+	{ 0x00880906u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 21767, 21780 },
+	{ 0x00880910u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 21794, 21806 },
+	{ 0x00880912u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 21819, 21833 },
+	{ 0x01000420u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21848, 21873 },
+	{ 0x04000100u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21900, 21920 },
+	{ 0x04000105u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21942, 21967 },
+	{ 0x04000115u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 21994, 22014 },
+	{ 0x04000310u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22036, 22055 },
+	{ 0x04000402u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22075, 22110 },
+	{ 0x04000403u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22148, 22181 },
+	{ 0x04000404u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22218, 22218 },
+	{ 0x04000550u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22222, 22249 },
+	{ 0x04000551u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22278, 22318 },
+	{ 0x04000552u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22361, 22391 },
+	{ 0x04000561u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22424, 22451 },
+	{ 0x04000562u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22480, 22510 },
+	{ 0x04000563u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22542, 22558 },
+	{ 0x04000564u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22575, 22598 },
+	{ 0x04000565u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 22624, 22658 },
+	{ 0x04000600u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22696, 22717 },
+	{ 0x20300020u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22740, 22751 },
+	{ 0x21000040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22763, 22776 },
+	{ 0x21000050u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22790, 22803 },
+	{ 0x21000070u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22817, 22817 },
+	{ 0x21000140u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22828, 22842 },
+	{ 0x22000002u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 22857, 22867 },
+	{ 0x22000005u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 22878, 22891 },
+	{ 0x30020121u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 22905, 22937 },
+	{ 0x30020123u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 22972, 23011 },
+	{ 0x30060002u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 23053, 23071 },
+	{ 0x30060004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 23091, 23108 },
+	{ 0x30060006u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 23127, 23151 },
+	{ 0x30060008u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23177, 23194 },
+	{ 0x30060009u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23213, 23230 },
+	{ 0x30060024u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23249, 23279 },
+	{ 0x30060026u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 23313, 23321 },
+	{ 0x30060028u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 23330, 23345 },
+	{ 0x3006002du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23361, 23373 },
+	{ 0x3006002eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23386, 23409 },
+	{ 0x30060038u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 23434, 23459 },
+	{ 0x3006004du, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23486, 23505 },
+	{ 0x3006004eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23526, 23549 },
+	{ 0x30060085u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 23574, 23594 },
+	{ 0x30060088u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 23616, 23642 },
+	{ 0x300600a6u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23670, 23685 },
+	{ 0x300600c2u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 23701, 23728 },
+	{ 0x30080024u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23759, 23785 },
+	{ 0x30080025u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23814, 23840 },
+	{ 0x30080054u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23869, 23888 },
+	{ 0x30080056u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23909, 23933 },
+	{ 0x30080105u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 23960, 23979 },
+	{ 0x30080162u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24000, 24021 },
+	{ 0x30080164u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24045, 24066 },
+	{ 0x30080166u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24090, 24113 },
+	{ 0x30080168u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24139, 24162 },
+	{ 0x30080250u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24188, 24202 },
+	{ 0x30080251u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24217, 24231 },
+	{ 0x300a0002u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24246, 24258 },
+	{ 0x300a0003u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24272, 24283 },
+	{ 0x300a0004u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24296, 24314 },
+	{ 0x300a0006u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24334, 24345 },
+	{ 0x300a0007u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24358, 24369 },
+	{ 0x300a000bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 24382, 24397 },
+	{ 0x300a000eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24413, 24437 },
+	{ 0x300a0013u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24462, 24479 },
+	{ 0x300a0016u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24498, 24523 },
+	{ 0x300a0054u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24550, 24579 },
+	{ 0x300a0072u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24612, 24637 },
+	{ 0x300a0083u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24664, 24691 },
+	{ 0x300a00b2u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24721, 24742 },
+	{ 0x300a00c3u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24765, 24781 },
+	{ 0x300a00ddu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24798, 24815 },
+	{ 0x300a0196u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24833, 24859 },
+	{ 0x300a01a6u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24887, 24914 },
+	{ 0x300a01b2u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 24943, 24969 },
+	{ 0x300a0216u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 24997, 25016 },
+	{ 0x300a022cu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 25036, 25064 },
+	{ 0x300a022eu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 25095, 25123 },
+	{ 0x300a02ebu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 25154, 25177 },
+	{ 0x300a0608u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 25201, 25229 },
+	{ 0x300a0609u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 25260, 25286 },
+	{ 0x300a0611u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 25315, 25339 },
+	{ 0x300a0615u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 25367, 25391 },
+	{ 0x300a0619u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 25419, 25452 },
+	{ 0x300a0623u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 25488, 25524 },
+	{ 0x300a062au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 25565, 25585 },
+	{ 0x300a0650u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 25608, 25624 },
+	{ 0x300a0676u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 25642, 25679 },
+	{ 0x300a067cu, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 25720, 25749 },
+	{ 0x300a067du, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 25781, 25816 },
+	{ 0x300a0700u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 25854, 25874 },
+	{ 0x300a0734u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 25896, 25935 },
+	{ 0x300a0736u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 25977, 26013 },
+	{ 0x300a073au, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 26052, 26083 },
+	{ 0x300a0741u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 26118, 26136 },
+	{ 0x300a0742u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 26155, 26176 },
+	{ 0x300a0760u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 26198, 26215 },
+	{ 0x300a0783u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 26233, 26260 },
+	{ 0x300a0785u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 26289, 26325 },
+	{ 0x300a078eu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 26365, 26422 },
+	{ 0x300a0792u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 26484, 26529 },
+	{ 0x300a0794u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 26578, 26607 },
+	{ 0x300a079au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 26639, 26666 },
+	{ 0x300c0113u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 26695, 26724 },
+	{ 0x300c0127u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 26756, 26783 },
+	{ 0x300e0004u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 26813, 26824 },
+	{ 0x300e0005u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 26836, 26847 },
+	{ 0x300e0008u, 0xffffffffu, DEID_A_XZ, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 26859, 26872 },
+	{ 0x30100006u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 26886, 26906 },
+	{ 0x3010000bu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 26928, 26958 },
+	{ 0x3010000fu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 26991, 27030 },
+	{ 0x30100013u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 27072, 27103 },
+	{ 0x30100015u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 27137, 27163 },
+	{ 0x30100017u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27192, 27220 },
+	{ 0x3010001bu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 27250, 27276 },
+	{ 0x3010002du, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 27304, 27316 },
+	{ 0x30100031u, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 27329, 27352 },
+	{ 0x30100033u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27377, 27394 },
+	{ 0x30100034u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27413, 27434 },
+	{ 0x30100035u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27458, 27470 },
+	{ 0x30100036u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27483, 27494 },
+	{ 0x30100037u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27506, 27524 },
+	{ 0x30100038u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27543, 27559 },
+	{ 0x3010003bu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 27577, 27597 },
+	{ 0x30100043u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 27620, 27649 },
+	{ 0x3010004cu, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 27682, 27705 },
+	{ 0x3010004du, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 27731, 27752 },
+	{ 0x30100054u, 0xffffffffu, DEID_A_D, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27776, 27796 },
+	{ 0x30100056u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27818, 27843 },
+	{ 0x3010005au, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27871, 27898 },
+	{ 0x3010005cu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27928, 27949 },
+	{ 0x30100061u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 27972, 28002 },
+	{ 0x3010006eu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 28035, 28058 },
+	{ 0x3010006fu, 0xffffffffu, DEID_A_U, { DEID_A_NONE, DEID_A_K, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 28083, 28116 },
+	{ 0x30100077u, 0xffffffffu, DEID_A_XD, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 28152, 28166 },
+	{ 0x3010007au, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 28181, 28205 },
+	{ 0x3010007bu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 28231, 28249 },
+	{ 0x3010007fu, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 28268, 28287 },
+	{ 0x30100081u, 0xffffffffu, DEID_A_Z, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 0, 28307, 28333 },
+	{ 0x30100085u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 28361, 28387 },
+	{ 0x40000010u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28416, 28416 },
+	{ 0x40004000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28426, 28439 },
+	{ 0x40080040u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28453, 28463 },
+	{ 0x40080042u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28474, 28490 },
+	{ 0x40080100u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28508, 28535 },
+	{ 0x40080101u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28564, 28591 },
+	{ 0x40080102u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28620, 28643 },
+	{ 0x40080108u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28667, 28699 },
+	{ 0x40080109u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28733, 28765 },
+	{ 0x4008010au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28799, 28825 },
+	{ 0x4008010bu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 28852, 28871 },
+	{ 0x4008010cu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28891, 28912 },
+	{ 0x40080111u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28934, 28965 },
+	{ 0x40080112u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 28998, 29025 },
+	{ 0x40080113u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_K, DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 29054, 29081 },
+	{ 0x40080114u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 29110, 29143 },
+	{ 0x40080115u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 29178, 29213 },
+	{ 0x40080118u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 29250, 29282 },
+	{ 0x40080119u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 29317, 29334 },
+	{ 0x4008011au, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 29352, 29372 },
+	{ 0x40080200u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 29393, 29410 },
+	{ 0x40080202u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 1, 29428, 29451 },
+	{ 0x40080300u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 29476, 29476 },
+	{ 0x40084000u, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C, DEID_A_NONE, DEID_A_NONE }, 1, 29488, 29504 },
+	{ 0xfffafffau, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 29521, 29547 },
+	{ 0xfffcfffcu, 0xffffffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 29575, 29598 },
 };
 const unsigned deid_rules_exact_count = 619;
 
 const struct deid_rule deid_rules_masked[] = {
-	{ 0x50000000u, 0xff000000u, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C }, 1, "", "Curve Data" },
-	{ 0x60004000u, 0xff00ffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C }, 1, "OverlayComments", "Overlay Comments" },
-	{ 0x60003000u, 0xff00ffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C }, 0, "OverlayData", "Overlay Data" },
+	{ 0x50000000u, 0xff000000u, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C }, 1, 29624, 29625 },
+	{ 0x60004000u, 0xff00ffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C }, 1, 29636, 29652 },
+	{ 0x60003000u, 0xff00ffffu, DEID_A_X, { DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_C }, 0, 29669, 29681 },
 };
 const unsigned deid_rules_masked_count = 3;
 
-const struct deid_rule deid_rule_private = { 0x00000000u, 0x00000000u, DEID_A_X, { DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, "", "Private Attributes" };
+const struct deid_rule deid_rule_private = { 0x00000000u, 0x00000000u, DEID_A_X, { DEID_A_C, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE, DEID_A_NONE }, 0, 29624, 29694 };
+
+/* Every rule's keyword and name, each ended by a NUL; rules hold offsets into it. */
+const char deid_profile_strings[] =
+	"AffectedSOPInstanceUID\0"
+	"Affected SOP Instance UID\0"
+	"RequestedSOPInstanceUID\0"
+	"Requested SOP Instance UID\0"
+	"MediaStorageSOPInstanceUID\0"
+	"Media Storage SOP Instance UID\0"
+	"ReferencedSOPInstanceUIDInFile\0"
+	"Referenced SOP Instance UID in File\0"
+	"InstanceCreationDate\0"
+	"Instance Creation Date\0"
+	"InstanceCreationTime\0"
+	"Instance Creation Time\0"
+	"InstanceCreatorUID\0"
+	"Instance Creator UID\0"
+	"InstanceCoercionDateTime\0"
+	"Instance Coercion DateTime\0"
+	"AcquisitionUID\0"
+	"Acquisition UID\0"
+	"SOPInstanceUID\0"
+	"SOP Instance UID\0"
+	"PyramidUID\0"
+	"Pyramid UID\0"
+	"StudyDate\0"
+	"Study Date\0"
+	"SeriesDate\0"
+	"Series Date\0"
+	"AcquisitionDate\0"
+	"Acquisition Date\0"
+	"ContentDate\0"
+	"Content Date\0"
+	"OverlayDate\0"
+	"Overlay Date\0"
+	"CurveDate\0"
+	"Curve Date\0"
+	"AcquisitionDateTime\0"
+	"Acquisition DateTime\0"
+	"StudyTime\0"
+	"Study Time\0"
+	"SeriesTime\0"
+	"Series Time\0"
+	"AcquisitionTime\0"
+	"Acquisition Time\0"
+	"ContentTime\0"
+	"Content Time\0"
+	"OverlayTime\0"
+	"Overlay Time\0"
+	"CurveTime\0"
+	"Curve Time\0"
+	"AccessionNumber\0"
+	"Accession Number\0"
+	"RetrieveAETitle\0"
+	"Retrieve AE Title\0"
+	"StationAETitle\0"
+	"Station AE Title\0"
+	"FailedSOPInstanceUIDList\0"
+	"Failed SOP Instance UID List\0"
+	"InstitutionName\0"
+	"Institution Name\0"
+	"InstitutionAddress\0"
+	"Institution Address\0"
+	"InstitutionCodeSequence\0"
+	"Institution Code Sequence\0"
+	"ReferringPhysicianName\0"
+	"Referring Physician's Name\0"
+	"ReferringPhysicianAddress\0"
+	"Referring Physician's Address\0"
+	"ReferringPhysicianTelephoneNumbers\0"
+	"Referring Physician's Telephone Numbers\0"
+	"ReferringPhysicianIdentificationSequence\0"
+	"Referring Physician Identification Sequence\0"
+	"ConsultingPhysicianName\0"
+	"Consulting Physician's Name\0"
+	"ConsultingPhysicianIdentificationSequence\0"
+	"Consulting Physician Identification Sequence\0"
+	"ContextGroupVersion\0"
+	"Context Group Version\0"
+	"ContextGroupLocalVersion\0"
+	"Context Group Local Version\0"
+	"TimezoneOffsetFromUTC\0"
+	"Timezone Offset From UTC\0"
+	"NetworkID\0"
+	"Network ID\0"
+	"StationName\0"
+	"Station Name\0"
+	"StudyDescription\0"
+	"Study Description\0"
+	"SeriesDescription\0"
+	"Series Description\0"
+	"InstitutionalDepartmentName\0"
+	"Institutional Department Name\0"
+	"InstitutionalDepartmentTypeCodeSequence\0"
+	"Institutional Department Type Code Sequence\0"
+	"PhysiciansOfRecord\0"
+	"Physician(s) of Record\0"
+	"PhysiciansOfRecordIdentificationSequence\0"
+	"Physician(s) of Record Identification Sequence\0"
+	"PerformingPhysicianName\0"
+	"Performing Physician's Name\0"
+	"PerformingPhysicianIdentificationSequence\0"
+	"Performing Physician Identification Sequence\0"
+	"NameOfPhysiciansReadingStudy\0"
+	"Name of Physician(s) Reading Study\0"
+	"PhysiciansReadingStudyIdentificationSequence\0"
+	"Physician(s) Reading Study Identification Sequence\0"
+	"OperatorsName\0"
+	"Operators' Name\0"
+	"OperatorIdentificationSequence\0"
+	"Operator Identification Sequence\0"
+	"AdmittingDiagnosesDescription\0"
+	"Admitting Diagnoses Description\0"
+	"AdmittingDiagnosesCodeSequence\0"
+	"Admitting Diagnoses Code Sequence\0"
+	"PyramidDescription\0"
+	"Pyramid Description\0"
+	"ReferencedStudySequence\0"
+	"Referenced Study Sequence\0"
+	"ReferencedPerformedProcedureStepSequence\0"
+	"Referenced Performed Procedure Step Sequence\0"
+	"ReferencedPatientSequence\0"
+	"Referenced Patient Sequence\0"
+	"ReferencedImageSequence\0"
+	"Referenced Image Sequence\0"
+	"ReferencedSOPInstanceUID\0"
+	"Referenced SOP Instance UID\0"
+	"TransactionUID\0"
+	"Transaction UID\0"
+	"DerivationDescription\0"
+	"Derivation Description\0"
+	"SourceImageSequence\0"
+	"Source Image Sequence\0"
+	"IrradiationEventUID\0"
+	"Irradiation Event UID\0"
+	"IdentifyingComments\0"
+	"Identifying Comments\0"
+	"PatientName\0"
+	"Patient's Name\0"
+	"PatientID\0"
+	"Patient ID\0"
+	"IssuerOfPatientID\0"
+	"Issuer of Patient ID\0"
+	"PatientBirthDate\0"
+	"Patient's Birth Date\0"
+	"PatientBirthTime\0"
+	"Patient's Birth Time\0"
+	"PatientSex\0"
+	"Patient's Sex\0"
+	"PatientInsurancePlanCodeSequence\0"
+	"Patient's Insurance Plan Code Sequence\0"
+	"PatientPrimaryLanguageCodeSequence\0"
+	"Patient's Primary Language Code Sequence\0"
+	"PatientPrimaryLanguageModifierCodeSequence\0"
+	"Patient's Primary Language Modifier Code Sequence\0"
+	"OtherPatientIDs\0"
+	"Other Patient IDs\0"
+	"OtherPatientNames\0"
+	"Other Patient Names\0"
+	"OtherPatientIDsSequence\0"
+	"Other Patient IDs Sequence\0"
+	"PatientBirthName\0"
+	"Patient's Birth Name\0"
+	"PatientAge\0"
+	"Patient's Age\0"
+	"PatientSize\0"
+	"Patient's Size\0"
+	"PatientWeight\0"
+	"Patient's Weight\0"
+	"PatientAddress\0"
+	"Patient's Address\0"
+	"InsurancePlanIdentification\0"
+	"Insurance Plan Identification\0"
+	"PatientMotherBirthName\0"
+	"Patient's Mother's Birth Name\0"
+	"MilitaryRank\0"
+	"Military Rank\0"
+	"BranchOfService\0"
+	"Branch of Service\0"
+	"MedicalRecordLocator\0"
+	"Medical Record Locator\0"
+	"ReferencedPatientPhotoSequence\0"
+	"Referenced Patient Photo Sequence\0"
+	"MedicalAlerts\0"
+	"Medical Alerts\0"
+	"Allergies\0"
+	"CountryOfResidence\0"
+	"Country of Residence\0"
+	"RegionOfResidence\0"
+	"Region of Residence\0"
+	"PatientTelephoneNumbers\0"
+	"Patient's Telephone Numbers\0"
+	"PatientTelecomInformation\0"
+	"Patient's Telecom Information\0"
+	"EthnicGroup\0"
+	"Ethnic Group\0"
+	"EthnicGroupCodeSequence\0"
+	"Ethnic Group Code Sequence\0"
+	"Occupation\0"
+	"SmokingStatus\0"
+	"Smoking Status\0"
+	"AdditionalPatientHistory\0"
+	"Additional Patient History\0"
+	"PregnancyStatus\0"
+	"Pregnancy Status\0"
+	"LastMenstrualDate\0"
+	"Last Menstrual Date\0"
+	"PatientReligiousPreference\0"
+	"Patient's Religious Preference\0"
+	"PatientSexNeutered\0"
+	"Patient's Sex Neutered\0"
+	"ResponsiblePerson\0"
+	"Responsible Person\0"
+	"ResponsibleOrganization\0"
+	"Responsible Organization\0"
+	"PatientComments\0"
+	"Patient Comments\0"
+	"ClinicalTrialSponsorName\0"
+	"Clinical Trial Sponsor Name\0"
+	"ClinicalTrialProtocolID\0"
+	"Clinical Trial Protocol ID\0"
+	"ClinicalTrialProtocolName\0"
+	"Clinical Trial Protocol Name\0"
+	"IssuerOfClinicalTrialProtocolID\0"
+	"Issuer of Clinical Trial Protocol ID\0"
+	"OtherClinicalTrialProtocolIDsSequence\0"
+	"Other Clinical Trial Protocol IDs Sequence\0"
+	"ClinicalTrialSiteID\0"
+	"Clinical Trial Site ID\0"
+	"ClinicalTrialSiteName\0"
+	"Clinical Trial Site Name\0"
+	"IssuerOfClinicalTrialSiteID\0"
+	"Issuer of Clinical Trial Site ID\0"
+	"ClinicalTrialSubjectID\0"
+	"Clinical Trial Subject ID\0"
+	"IssuerOfClinicalTrialSubjectID\0"
+	"Issuer of Clinical Trial Subject ID\0"
+	"ClinicalTrialSubjectReadingID\0"
+	"Clinical Trial Subject Reading ID\0"
+	"IssuerOfClinicalTrialSubjectReadingID\0"
+	"Issuer of Clinical Trial Subject Reading ID\0"
+	"ClinicalTrialTimePointID\0"
+	"Clinical Trial Time Point ID\0"
+	"ClinicalTrialTimePointDescription\0"
+	"Clinical Trial Time Point Description\0"
+	"IssuerOfClinicalTrialTimePointID\0"
+	"Issuer of Clinical Trial Time Point ID\0"
+	"ClinicalTrialCoordinatingCenterName\0"
+	"Clinical Trial Coordinating Center Name\0"
+	"ClinicalTrialSeriesID\0"
+	"Clinical Trial Series ID\0"
+	"ClinicalTrialSeriesDescription\0"
+	"Clinical Trial Series Description\0"
+	"IssuerOfClinicalTrialSeriesID\0"
+	"Issuer of Clinical Trial Series ID\0"
+	"ClinicalTrialProtocolEthicsCommitteeName\0"
+	"Clinical Trial Protocol Ethics Committee Name\0"
+	"ClinicalTrialProtocolEthicsCommitteeApprovalNumber\0"
+	"Clinical Trial Protocol Ethics Committee Approval Number\0"
+	"EthicsCommitteeApprovalEffectivenessStartDate\0"
+	"Ethics Committee Approval Effectiveness Start Date\0"
+	"EthicsCommitteeApprovalEffectivenessEndDate\0"
+	"Ethics Committee Approval Effectiveness End Date\0"
+	"CalibrationTime\0"
+	"Calibration Time\0"
+	"CalibrationDate\0"
+	"Calibration Date\0"
+	"MakerNote\0"
+	"Maker Note\0"
+	"DeviceSettingDescription\0"
+	"Device Setting Description\0"
+	"CameraOwnerName\0"
+	"Camera Owner Name\0"
+	"LensSpecification\0"
+	"Lens Specification\0"
+	"LensMake\0"
+	"Lens Make\0"
+	"LensModel\0"
+	"Lens Model\0"
+	"LensSerialNumber\0"
+	"Lens Serial Number\0"
+	"GPSVersionID\0"
+	"GPS Version ID\0"
+	"GPSLatitudeRef\0"
+	"GPS Latitude Ref\0"
+	"GPSLatitude\0"
+	"GPS Latitude\0"
+	"GPSLongitudeRef\0"
+	"GPS Longitude Ref\0"
+	"GPSLongitude\0"
+	"GPS Longitude\0"
+	"GPSAltitudeRef\0"
+	"GPS Altitude Ref\0"
+	"GPSAltitude\0"
+	"GPS Altitude\0"
+	"GPSTimeStamp\0"
+	"GPS Time Stamp\0"
+	"GPSSatellites\0"
+	"GPS Satellites\0"
+	"GPSStatus\0"
+	"GPS Status\0"
+	"GPSMeasureMode\0"
+	"GPS Measure Mode\0"
+	"GPSDOP\0"
+	"GPS DOP\0"
+	"GPSSpeedRef\0"
+	"GPS Speed Ref\0"
+	"GPSSpeed\0"
+	"GPS Speed\0"
+	"GPSTrackRef\0"
+	"GPS Track Ref\0"
+	"GPSTrack\0"
+	"GPS Track\0"
+	"GPSImgDirectionRef\0"
+	"GPS Img Direction Ref\0"
+	"GPSImgDirection\0"
+	"GPS Img Direction\0"
+	"GPSMapDatum\0"
+	"GPS Map Datum\0"
+	"GPSDestLatitudeRef\0"
+	"GPS Dest Latitude Ref\0"
+	"GPSDestLatitude\0"
+	"GPS Dest Latitude\0"
+	"GPSDestLongitudeRef\0"
+	"GPS Dest Longitude Ref\0"
+	"GPSDestLongitude\0"
+	"GPS Dest Longitude\0"
+	"GPSDestBearingRef\0"
+	"GPS Dest Bearing Ref\0"
+	"GPSDestBearing\0"
+	"GPS Dest Bearing\0"
+	"GPSDestDistanceRef\0"
+	"GPS Dest Distance Ref\0"
+	"GPSDestDistance\0"
+	"GPS Dest Distance\0"
+	"GPSProcessingMethod\0"
+	"GPS Processing Method\0"
+	"GPSAreaInformation\0"
+	"GPS Area Information\0"
+	"GPSDateStamp\0"
+	"GPS Date Stamp\0"
+	"GPSDifferential\0"
+	"GPS Differential\0"
+	"ContrastBolusAgent\0"
+	"Contrast/Bolus Agent\0"
+	"InterventionDrugStopTime\0"
+	"Intervention Drug Stop Time\0"
+	"InterventionDrugStartTime\0"
+	"Intervention Drug Start Time\0"
+	"DeviceSerialNumber\0"
+	"Device Serial Number\0"
+	"DeviceUID\0"
+	"Device UID\0"
+	"PlateID\0"
+	"Plate ID\0"
+	"GeneratorID\0"
+	"Generator ID\0"
+	"CassetteID\0"
+	"Cassette ID\0"
+	"GantryID\0"
+	"Gantry ID\0"
+	"UniqueDeviceIdentifier\0"
+	"Unique Device Identifier\0"
+	"UDISequence\0"
+	"UDI Sequence\0"
+	"ManufacturerDeviceClassUID\0"
+	"Manufacturer's Device Class UID\0"
+	"DateOfSecondaryCapture\0"
+	"Date of Secondary Capture\0"
+	"TimeOfSecondaryCapture\0"
+	"Time of Secondary Capture\0"
+	"ProtocolName\0"
+	"Protocol Name\0"
+	"ContrastBolusStartTime\0"
+	"Contrast/Bolus Start Time\0"
+	"ContrastBolusStopTime\0"
+	"Contrast/Bolus Stop Time\0"
+	"RadiopharmaceuticalStartTime\0"
+	"Radiopharmaceutical Start Time\0"
+	"RadiopharmaceuticalStopTime\0"
+	"Radiopharmaceutical Stop Time\0"
+	"RadiopharmaceuticalStartDateTime\0"
+	"Radiopharmaceutical Start DateTime\0"
+	"RadiopharmaceuticalStopDateTime\0"
+	"Radiopharmaceutical Stop DateTime\0"
+	"AcquisitionFieldOfViewLabel\0"
+	"Acquisition Field Of View Label\0"
+	"DateOfLastCalibration\0"
+	"Date of Last Calibration\0"
+	"TimeOfLastCalibration\0"
+	"Time of Last Calibration\0"
+	"DateTimeOfLastCalibration\0"
+	"DateTime of Last Calibration\0"
+	"CalibrationDateTime\0"
+	"Calibration DateTime\0"
+	"DateOfManufacture\0"
+	"Date of Manufacture\0"
+	"DateOfInstallation\0"
+	"Date of Installation\0"
+	"AcquisitionDeviceProcessingDescription\0"
+	"Acquisition Device Processing Description\0"
+	"TargetUID\0"
+	"Target UID\0"
+	"AcquisitionComments\0"
+	"Acquisition Comments\0"
+	"TransducerIdentificationSequence\0"
+	"Transducer Identification Sequence\0"
+	"DetectorID\0"
+	"Detector ID\0"
+	"DateOfLastDetectorCalibration\0"
+	"Date of Last Detector Calibration\0"
+	"TimeOfLastDetectorCalibration\0"
+	"Time of Last Detector Calibration\0"
+	"FrameAcquisitionDateTime\0"
+	"Frame Acquisition DateTime\0"
+	"FrameReferenceDateTime\0"
+	"Frame Reference DateTime\0"
+	"RespiratoryMotionCompensationTechniqueDescription\0"
+	"Respiratory Motion Compensation Technique Description\0"
+	"XRaySourceID\0"
+	"X-Ray Source ID\0"
+	"SourceStartDateTime\0"
+	"Source Start DateTime\0"
+	"SourceEndDateTime\0"
+	"Source End DateTime\0"
+	"XRayDetectorID\0"
+	"X-Ray Detector ID\0"
+	"XRayDetectorLabel\0"
+	"X-Ray Detector Label\0"
+	"MultienergyAcquisitionDescription\0"
+	"Multi-energy Acquisition Description\0"
+	"DecompositionDescription\0"
+	"Decomposition Description\0"
+	"AcquisitionProtocolDescription\0"
+	"Acquisition Protocol Description\0"
+	"StartAcquisitionDateTime\0"
+	"Start Acquisition DateTime\0"
+	"EndAcquisitionDateTime\0"
+	"End Acquisition DateTime\0"
+	"FunctionalSyncPulse\0"
+	"Functional Sync Pulse\0"
+	"DecayCorrectionDateTime\0"
+	"Decay Correction DateTime\0"
+	"ExclusionStartDateTime\0"
+	"Exclusion Start DateTime\0"
+	"InstructionPerformedDateTime\0"
+	"Instruction Performed DateTime\0"
+	"RequestedSeriesDescription\0"
+	"Requested Series Description\0"
+	"ContributionDateTime\0"
+	"Contribution DateTime\0"
+	"ContributionDescription\0"
+	"Contribution Description\0"
+	"StudyInstanceUID\0"
+	"Study Instance UID\0"
+	"SeriesInstanceUID\0"
+	"Series Instance UID\0"
+	"StudyID\0"
+	"Study ID\0"
+	"PyramidLabel\0"
+	"Pyramid Label\0"
+	"FrameOfReferenceUID\0"
+	"Frame of Reference UID\0"
+	"SynchronizationFrameOfReferenceUID\0"
+	"Synchronization Frame of Reference UID\0"
+	"ModifyingDeviceID\0"
+	"Modifying Device ID\0"
+	"ModifiedImageDate\0"
+	"Modified Image Date\0"
+	"ModifiedImageTime\0"
+	"Modified Image Time\0"
+	"ModifiedImageDescription\0"
+	"Modified Image Description\0"
+	"ImageComments\0"
+	"Image Comments\0"
+	"FrameComments\0"
+	"Frame Comments\0"
+	"ConcatenationUID\0"
+	"Concatenation UID\0"
+	"DimensionOrganizationUID\0"
+	"Dimension Organization UID\0"
+	"PaletteColorLookupTableUID\0"
+	"Palette Color Lookup Table UID\0"
+	"LargePaletteColorLookupTableUID\0"
+	"Large Palette Color Lookup Table UID\0"
+	"ImagePresentationComments\0"
+	"Image Presentation Comments\0"
+	"StudyIDIssuer\0"
+	"Study ID Issuer\0"
+	"StudyVerifiedDate\0"
+	"Study Verified Date\0"
+	"StudyVerifiedTime\0"
+	"Study Verified Time\0"
+	"StudyReadDate\0"
+	"Study Read Date\0"
+	"StudyReadTime\0"
+	"Study Read Time\0"
+	"ScheduledStudyStartDate\0"
+	"Scheduled Study Start Date\0"
+	"ScheduledStudyStartTime\0"
+	"Scheduled Study Start Time\0"
+	"ScheduledStudyStopDate\0"
+	"Scheduled Study Stop Date\0"
+	"ScheduledStudyStopTime\0"
+	"Scheduled Study Stop Time\0"
+	"ScheduledStudyLocation\0"
+	"Scheduled Study Location\0"
+	"ScheduledStudyLocationAETitle\0"
+	"Scheduled Study Location AE Title\0"
+	"ReasonForStudy\0"
+	"Reason for Study\0"
+	"RequestingPhysician\0"
+	"Requesting Physician\0"
+	"RequestingService\0"
+	"Requesting Service\0"
+	"StudyArrivalDate\0"
+	"Study Arrival Date\0"
+	"StudyArrivalTime\0"
+	"Study Arrival Time\0"
+	"StudyCompletionDate\0"
+	"Study Completion Date\0"
+	"StudyCompletionTime\0"
+	"Study Completion Time\0"
+	"RequestedProcedureDescription\0"
+	"Requested Procedure Description\0"
+	"ReasonForVisit\0"
+	"Reason for Visit\0"
+	"ReasonForVisitCodeSequence\0"
+	"Reason for Visit Code Sequence\0"
+	"RequestedContrastAgent\0"
+	"Requested Contrast Agent\0"
+	"StudyComments\0"
+	"Study Comments\0"
+	"FlowIdentifierSequence\0"
+	"Flow Identifier Sequence\0"
+	"FlowIdentifier\0"
+	"Flow Identifier\0"
+	"SourceIdentifier\0"
+	"Source Identifier\0"
+	"FrameOriginTimestamp\0"
+	"Frame Origin Timestamp\0"
+	"ReferencedPatientAliasSequence\0"
+	"Referenced Patient Alias Sequence\0"
+	"AdmissionID\0"
+	"Admission ID\0"
+	"IssuerOfAdmissionID\0"
+	"Issuer of Admission ID\0"
+	"IssuerOfAdmissionIDSequence\0"
+	"Issuer of Admission ID Sequence\0"
+	"ScheduledAdmissionDate\0"
+	"Scheduled Admission Date\0"
+	"ScheduledAdmissionTime\0"
+	"Scheduled Admission Time\0"
+	"ScheduledDischargeDate\0"
+	"Scheduled Discharge Date\0"
+	"ScheduledDischargeTime\0"
+	"Scheduled Discharge Time\0"
+	"ScheduledPatientInstitutionResidence\0"
+	"Scheduled Patient Institution Residence\0"
+	"AdmittingDate\0"
+	"Admitting Date\0"
+	"AdmittingTime\0"
+	"Admitting Time\0"
+	"DischargeDate\0"
+	"Discharge Date\0"
+	"DischargeTime\0"
+	"Discharge Time\0"
+	"DischargeDiagnosisDescription\0"
+	"Discharge Diagnosis Description\0"
+	"SpecialNeeds\0"
+	"Special Needs\0"
+	"ServiceEpisodeID\0"
+	"Service Episode ID\0"
+	"IssuerOfServiceEpisodeID\0"
+	"Issuer of Service Episode ID\0"
+	"ServiceEpisodeDescription\0"
+	"Service Episode Description\0"
+	"IssuerOfServiceEpisodeIDSequence\0"
+	"Issuer of Service Episode ID Sequence\0"
+	"CurrentPatientLocation\0"
+	"Current Patient Location\0"
+	"PatientInstitutionResidence\0"
+	"Patient's Institution Residence\0"
+	"PatientState\0"
+	"Patient State\0"
+	"VisitComments\0"
+	"Visit Comments\0"
+	"MultiplexGroupUID\0"
+	"Multiplex Group UID\0"
+	"ImpedanceMeasurementDateTime\0"
+	"Impedance Measurement DateTime\0"
+	"WaveformFilterDescription\0"
+	"Waveform Filter Description\0"
+	"FilterLookupTableDescription\0"
+	"Filter Lookup Table Description\0"
+	"ScheduledStationAETitle\0"
+	"Scheduled Station AE Title\0"
+	"ScheduledProcedureStepStartDate\0"
+	"Scheduled Procedure Step Start Date\0"
+	"ScheduledProcedureStepStartTime\0"
+	"Scheduled Procedure Step Start Time\0"
+	"ScheduledProcedureStepEndDate\0"
+	"Scheduled Procedure Step End Date\0"
+	"ScheduledProcedureStepEndTime\0"
+	"Scheduled Procedure Step End Time\0"
+	"ScheduledPerformingPhysicianName\0"
+	"Scheduled Performing Physician's Name\0"
+	"ScheduledProcedureStepDescription\0"
+	"Scheduled Procedure Step Description\0"
+	"ScheduledProcedureStepID\0"
+	"Scheduled Procedure Step ID\0"
+	"ScheduledPerformingPhysicianIdentificationSequence\0"
+	"Scheduled Performing Physician Identification Sequence\0"
+	"ScheduledStationName\0"
+	"Scheduled Station Name\0"
+	"ScheduledProcedureStepLocation\0"
+	"Scheduled Procedure Step Location\0"
+	"PreMedication\0"
+	"Pre-Medication\0"
+	"PerformedStationAETitle\0"
+	"Performed Station AE Title\0"
+	"PerformedStationName\0"
+	"Performed Station Name\0"
+	"PerformedLocation\0"
+	"Performed Location\0"
+	"PerformedProcedureStepStartDate\0"
+	"Performed Procedure Step Start Date\0"
+	"PerformedProcedureStepStartTime\0"
+	"Performed Procedure Step Start Time\0"
+	"PerformedProcedureStepEndDate\0"
+	"Performed Procedure Step End Date\0"
+	"PerformedProcedureStepEndTime\0"
+	"Performed Procedure Step End Time\0"
+	"PerformedProcedureStepID\0"
+	"Performed Procedure Step ID\0"
+	"PerformedProcedureStepDescription\0"
+	"Performed Procedure Step Description\0"
+	"RequestAttributesSequence\0"
+	"Request Attributes Sequence\0"
+	"CommentsOnThePerformedProcedureStep\0"
+	"Comments on the Performed Procedure Step\0"
+	"CommentsOnRadiationDose\0"
+	"Comments on Radiation Dose\0"
+	"SpecimenAccessionNumber\0"
+	"Specimen Accession Number\0"
+	"ContainerIdentifier\0"
+	"Container Identifier\0"
+	"IssuerOfTheContainerIdentifierSequence\0"
+	"Issuer of the Container Identifier Sequence\0"
+	"ContainerDescription\0"
+	"Container Description\0"
+	"SpecimenIdentifier\0"
+	"Specimen Identifier\0"
+	"SpecimenUID\0"
+	"Specimen UID\0"
+	"AcquisitionContextSequence\0"
+	"Acquisition Context Sequence\0"
+	"IssuerOfTheSpecimenIdentifierSequence\0"
+	"Issuer of the Specimen Identifier Sequence\0"
+	"SpecimenShortDescription\0"
+	"Specimen Short Description\0"
+	"SpecimenDetailedDescription\0"
+	"Specimen Detailed Description\0"
+	"SpecimenPreparationSequence\0"
+	"Specimen Preparation Sequence\0"
+	"SlideIdentifier\0"
+	"Slide Identifier\0"
+	"RequestedProcedureID\0"
+	"Requested Procedure ID\0"
+	"ReasonForTheRequestedProcedure\0"
+	"Reason for the Requested Procedure\0"
+	"PatientTransportArrangements\0"
+	"Patient Transport Arrangements\0"
+	"RequestedProcedureLocation\0"
+	"Requested Procedure Location\0"
+	"ReasonForRequestedProcedureCodeSequence\0"
+	"Reason for Requested Procedure Code Sequence\0"
+	"NamesOfIntendedRecipientsOfResults\0"
+	"Names of Intended Recipients of Results\0"
+	"IntendedRecipientsOfResultsIdentificationSequence\0"
+	"Intended Recipients of Results Identification Sequence\0"
+	"PersonIdentificationCodeSequence\0"
+	"Person Identification Code Sequence\0"
+	"PersonAddress\0"
+	"Person's Address\0"
+	"PersonTelephoneNumbers\0"
+	"Person's Telephone Numbers\0"
+	"PersonTelecomInformation\0"
+	"Person's Telecom Information\0"
+	"RequestedProcedureComments\0"
+	"Requested Procedure Comments\0"
+	"ReasonForTheImagingServiceRequest\0"
+	"Reason for the Imaging Service Request\0"
+	"IssueDateOfImagingServiceRequest\0"
+	"Issue Date of Imaging Service Request\0"
+	"IssueTimeOfImagingServiceRequest\0"
+	"Issue Time of Imaging Service Request\0"
+	"OrderEnteredBy\0"
+	"Order Entered By\0"
+	"OrderEntererLocation\0"
+	"Order Enterer's Location\0"
+	"OrderCallbackPhoneNumber\0"
+	"Order Callback Phone Number\0"
+	"OrderCallbackTelecomInformation\0"
+	"Order Callback Telecom Information\0"
+	"PlacerOrderNumberImagingServiceRequest\0"
+	"Placer Order Number / Imaging Service Request\0"
+	"FillerOrderNumberImagingServiceRequest\0"
+	"Filler Order Number / Imaging Service Request\0"
+	"ImagingServiceRequestComments\0"
+	"Imaging Service Request Comments\0"
+	"ConfidentialityConstraintOnPatientDataDescription\0"
+	"Confidentiality Constraint on Patient Data Description\0"
+	"ScheduledProcedureStepStartDateTime\0"
+	"Scheduled Procedure Step Start DateTime\0"
+	"ScheduledProcedureStepExpirationDateTime\0"
+	"Scheduled Procedure Step Expiration DateTime\0"
+	"ScheduledProcedureStepModificationDateTime\0"
+	"Scheduled Procedure Step Modification DateTime\0"
+	"ExpectedCompletionDateTime\0"
+	"Expected Completion DateTime\0"
+	"ReferencedGeneralPurposeScheduledProcedureStepTransactionUID\0"
+	"Referenced General Purpose Scheduled Procedure Step Transaction UID\0"
+	"ScheduledStationNameCodeSequence\0"
+	"Scheduled Station Name Code Sequence\0"
+	"ScheduledStationGeographicLocationCodeSequence\0"
+	"Scheduled Station Geographic Location Code Sequence\0"
+	"PerformedStationNameCodeSequence\0"
+	"Performed Station Name Code Sequence\0"
+	"PerformedStationGeographicLocationCodeSequence\0"
+	"Performed Station Geographic Location Code Sequence\0"
+	"ScheduledHumanPerformersSequence\0"
+	"Scheduled Human Performers Sequence\0"
+	"ActualHumanPerformersSequence\0"
+	"Actual Human Performers Sequence\0"
+	"HumanPerformerOrganization\0"
+	"Human Performer's Organization\0"
+	"HumanPerformerName\0"
+	"Human Performer's Name\0"
+	"PerformedProcedureStepStartDateTime\0"
+	"Performed Procedure Step Start DateTime\0"
+	"PerformedProcedureStepEndDateTime\0"
+	"Performed Procedure Step End DateTime\0"
+	"ProcedureStepCancellationDateTime\0"
+	"Procedure Step Cancellation DateTime\0"
+	"FindingsGroupRecordingDateTrial\0"
+	"Findings Group Recording Date (Trial)\0"
+	"FindingsGroupRecordingTimeTrial\0"
+	"Findings Group Recording Time (Trial)\0"
+	"VerifyingOrganization\0"
+	"Verifying Organization\0"
+	"VerificationDateTime\0"
+	"Verification DateTime\0"
+	"ObservationDateTime\0"
+	"Observation DateTime\0"
+	"ObservationStartDateTime\0"
+	"Observation Start DateTime\0"
+	"VerifyingObserverSequence\0"
+	"Verifying Observer Sequence\0"
+	"VerifyingObserverName\0"
+	"Verifying Observer Name\0"
+	"AuthorObserverSequence\0"
+	"Author Observer Sequence\0"
+	"ParticipantSequence\0"
+	"Participant Sequence\0"
+	"CustodialOrganizationSequence\0"
+	"Custodial Organization Sequence\0"
+	"ParticipationDateTime\0"
+	"Participation DateTime\0"
+	"VerifyingObserverIdentificationCodeSequence\0"
+	"Verifying Observer Identification Code Sequence\0"
+	"DateOfDocumentOrVerbalTransactionTrial\0"
+	"Date of Document or Verbal Transaction (Trial)\0"
+	"TimeOfDocumentCreationOrVerbalTransactionTrial\0"
+	"Time of Document Creation or Verbal Transaction (Trial)\0"
+	"DateTime\0"
+	"Date\0"
+	"Time\0"
+	"PersonName\0"
+	"Person Name\0"
+	"UID\0"
+	"ReferencedDateTime\0"
+	"Referenced DateTime\0"
+	"ObservationUID\0"
+	"Observation UID\0"
+	"ReferencedObservationUIDTrial\0"
+	"Referenced Observation UID (Trial)\0"
+	"ObservationDateTrial\0"
+	"Observation Date (Trial)\0"
+	"ObservationTimeTrial\0"
+	"Observation Time (Trial)\0"
+	"CurrentObserverTrial\0"
+	"Current Observer (Trial)\0"
+	"VerbalSourceTrial\0"
+	"Verbal Source (Trial)\0"
+	"AddressTrial\0"
+	"Address (Trial)\0"
+	"TelephoneNumberTrial\0"
+	"Telephone Number (Trial)\0"
+	"VerbalSourceIdentifierCodeSequenceTrial\0"
+	"Verbal Source Identifier Code Sequence (Trial)\0"
+	"ObservationSubjectUIDTrial\0"
+	"Observation Subject UID (Trial)\0"
+	"ContentSequence\0"
+	"Content Sequence\0"
+	"TemplateVersion\0"
+	"Template Version\0"
+	"TemplateLocalVersion\0"
+	"Template Local Version\0"
+	"TemplateExtensionOrganizationUID\0"
+	"Template Extension Organization UID\0"
+	"TemplateExtensionCreatorUID\0"
+	"Template Extension Creator UID\0"
+	"HL7DocumentEffectiveTime\0"
+	"HL7 Document Effective Time\0"
+	"EncapsulatedDocument\0"
+	"Encapsulated Document\0"
+	"ApprovalStatusDateTime\0"
+	"Approval Status DateTime\0"
+	"ProductExpirationDateTime\0"
+	"Product Expiration DateTime\0"
+	"SubstanceAdministrationDateTime\0"
+	"Substance Administration DateTime\0"
+	"AssertionDateTime\0"
+	"Assertion DateTime\0"
+	"AssertionExpirationDateTime\0"
+	"Assertion Expiration DateTime\0"
+	"ContainerComponentID\0"
+	"Container Component ID\0"
+	"DeviceDescription\0"
+	"Device Description\0"
+	"LongDeviceDescription\0"
+	"Long Device Description\0"
+	"TrackingUID\0"
+	"Tracking UID\0"
+	"SourceFrameOfReferenceUID\0"
+	"Source Frame of Reference UID\0"
+	"EffectiveDateTime\0"
+	"Effective DateTime\0"
+	"InformationIssueDateTime\0"
+	"Information Issue DateTime\0"
+	"AnnotationGroupUID\0"
+	"Annotation Group UID\0"
+	"AnnotationGroupLabel\0"
+	"Annotation Group Label\0"
+	"AnnotationGroupDescription\0"
+	"Annotation Group Description\0"
+	"GraphicAnnotationSequence\0"
+	"Graphic Annotation Sequence\0"
+	"PresentationCreationDate\0"
+	"Presentation Creation Date\0"
+	"PresentationCreationTime\0"
+	"Presentation Creation Time\0"
+	"ContentCreatorName\0"
+	"Content Creator's Name\0"
+	"ContentCreatorIdentificationCodeSequence\0"
+	"Content Creator's Identification Code Sequence\0"
+	"FiducialUID\0"
+	"Fiducial UID\0"
+	"PresentationDisplayCollectionUID\0"
+	"Presentation Display Collection UID\0"
+	"PresentationSequenceCollectionUID\0"
+	"Presentation Sequence Collection UID\0"
+	"HangingProtocolCreationDateTime\0"
+	"Hanging Protocol Creation DateTime\0"
+	"SelectorAEValue\0"
+	"Selector AE Value\0"
+	"SelectorASValue\0"
+	"Selector AS Value\0"
+	"SelectorDAValue\0"
+	"Selector DA Value\0"
+	"SelectorDTValue\0"
+	"Selector DT Value\0"
+	"SelectorOBValue\0"
+	"Selector OB Value\0"
+	"SelectorLOValue\0"
+	"Selector LO Value\0"
+	"SelectorLTValue\0"
+	"Selector LT Value\0"
+	"SelectorPNValue\0"
+	"Selector PN Value\0"
+	"SelectorTMValue\0"
+	"Selector TM Value\0"
+	"SelectorSHValue\0"
+	"Selector SH Value\0"
+	"SelectorUNValue\0"
+	"Selector UN Value\0"
+	"SelectorSTValue\0"
+	"Selector ST Value\0"
+	"SelectorUTValue\0"
+	"Selector UT Value\0"
+	"SelectorURValue\0"
+	"Selector UR Value\0"
+	"ReceivingAE\0"
+	"Receiving AE\0"
+	"RequestingAE\0"
+	"Requesting AE\0"
+	"StorageMediaFileSetUID\0"
+	"Storage Media File-set UID\0"
+	"IconImageSequence\0"
+	"Icon Image Sequence\0"
+	"TopicTitle\0"
+	"Topic Title\0"
+	"TopicSubject\0"
+	"Topic Subject\0"
+	"TopicAuthor\0"
+	"Topic Author\0"
+	"TopicKeywords\0"
+	"Topic Keywords\0"
+	"SOPAuthorizationDateTime\0"
+	"SOP Authorization DateTime\0"
+	"DigitalSignatureUID\0"
+	"Digital Signature UID\0"
+	"DigitalSignatureDateTime\0"
+	"Digital Signature DateTime\0"
+	"CertificateOfSigner\0"
+	"Certificate of Signer\0"
+	"CertifiedTimestamp\0"
+	"Certified Timestamp\0"
+	"ReferencedDigitalSignatureSequence\0"
+	"Referenced Digital Signature Sequence\0"
+	"ReferencedSOPInstanceMACSequence\0"
+	"Referenced SOP Instance MAC Sequence\0"
+	"MAC\0"
+	"ModifiedAttributesSequence\0"
+	"Modified Attributes Sequence\0"
+	"NonconformingModifiedAttributesSequence\0"
+	"Nonconforming Modified Attributes Sequence\0"
+	"NonconformingDataElementValue\0"
+	"Nonconforming Data Element Value\0"
+	"OriginalAttributesSequence\0"
+	"Original Attributes Sequence\0"
+	"AttributeModificationDateTime\0"
+	"Attribute Modification DateTime\0"
+	"ModifyingSystem\0"
+	"Modifying System\0"
+	"SourceOfPreviousValues\0"
+	"Source of Previous Values\0"
+	"ReasonForTheAttributeModification\0"
+	"Reason for the Attribute Modification\0"
+	"InstanceOriginStatus\0"
+	"Instance Origin Status\0"
+	"TextString\0"
+	"Text String\0"
+	"CreationDate\0"
+	"Creation Date\0"
+	"CreationTime\0"
+	"Creation Time\0"
+	"Originator\0"
+	"DestinationAE\0"
+	"Destination AE\0"
+	"LabelText\0"
+	"Label Text\0"
+	"BarcodeValue\0"
+	"Barcode Value\0"
+	"PositionAcquisitionTemplateName\0"
+	"Position Acquisition Template Name\0"
+	"PositionAcquisitionTemplateDescription\0"
+	"Position Acquisition Template Description\0"
+	"StructureSetLabel\0"
+	"Structure Set Label\0"
+	"StructureSetName\0"
+	"Structure Set Name\0"
+	"StructureSetDescription\0"
+	"Structure Set Description\0"
+	"StructureSetDate\0"
+	"Structure Set Date\0"
+	"StructureSetTime\0"
+	"Structure Set Time\0"
+	"ReferencedFrameOfReferenceUID\0"
+	"Referenced Frame of Reference UID\0"
+	"ROIName\0"
+	"ROI Name\0"
+	"ROIDescription\0"
+	"ROI Description\0"
+	"ROIDateTime\0"
+	"ROI DateTime\0"
+	"ROIObservationDateTime\0"
+	"ROI Observation DateTime\0"
+	"ROIGenerationDescription\0"
+	"ROI Generation Description\0"
+	"ROICreatorSequence\0"
+	"ROI Creator Sequence\0"
+	"ROIInterpreterSequence\0"
+	"ROI Interpreter Sequence\0"
+	"ROIObservationLabel\0"
+	"ROI Observation Label\0"
+	"ROIObservationDescription\0"
+	"ROI Observation Description\0"
+	"ROIInterpreter\0"
+	"ROI Interpreter\0"
+	"RelatedFrameOfReferenceUID\0"
+	"Related Frame of Reference UID\0"
+	"TreatmentControlPointDate\0"
+	"Treatment Control Point Date\0"
+	"TreatmentControlPointTime\0"
+	"Treatment Control Point Time\0"
+	"FirstTreatmentDate\0"
+	"First Treatment Date\0"
+	"MostRecentTreatmentDate\0"
+	"Most Recent Treatment Date\0"
+	"SourceSerialNumber\0"
+	"Source Serial Number\0"
+	"SafePositionExitDate\0"
+	"Safe Position Exit Date\0"
+	"SafePositionExitTime\0"
+	"Safe Position Exit Time\0"
+	"SafePositionReturnDate\0"
+	"Safe Position Return Date\0"
+	"SafePositionReturnTime\0"
+	"Safe Position Return Time\0"
+	"TreatmentDate\0"
+	"Treatment Date\0"
+	"TreatmentTime\0"
+	"Treatment Time\0"
+	"RTPlanLabel\0"
+	"RT Plan Label\0"
+	"RTPlanName\0"
+	"RT Plan Name\0"
+	"RTPlanDescription\0"
+	"RT Plan Description\0"
+	"RTPlanDate\0"
+	"RT Plan Date\0"
+	"RTPlanTime\0"
+	"RT Plan Time\0"
+	"TreatmentSites\0"
+	"Treatment Sites\0"
+	"PrescriptionDescription\0"
+	"Prescription Description\0"
+	"DoseReferenceUID\0"
+	"Dose Reference UID\0"
+	"DoseReferenceDescription\0"
+	"Dose Reference Description\0"
+	"TableTopPositionAlignmentUID\0"
+	"Table Top Position Alignment UID\0"
+	"FractionGroupDescription\0"
+	"Fraction Group Description\0"
+	"ReferencedDoseReferenceUID\0"
+	"Referenced Dose Reference UID\0"
+	"TreatmentMachineName\0"
+	"Treatment Machine Name\0"
+	"BeamDescription\0"
+	"Beam Description\0"
+	"BolusDescription\0"
+	"Bolus Description\0"
+	"FixationDeviceDescription\0"
+	"Fixation Device Description\0"
+	"ShieldingDeviceDescription\0"
+	"Shielding Device Description\0"
+	"SetupTechniqueDescription\0"
+	"Setup Technique Description\0"
+	"SourceManufacturer\0"
+	"Source Manufacturer\0"
+	"SourceStrengthReferenceDate\0"
+	"Source Strength Reference Date\0"
+	"SourceStrengthReferenceTime\0"
+	"Source Strength Reference Time\0"
+	"CompensatorDescription\0"
+	"Compensator Description\0"
+	"TreatmentPositionGroupLabel\0"
+	"Treatment Position Group Label\0"
+	"TreatmentPositionGroupUID\0"
+	"Treatment Position Group UID\0"
+	"RTAccessoryHolderSlotID\0"
+	"RT Accessory Holder Slot ID\0"
+	"RTAccessoryDeviceSlotID\0"
+	"RT Accessory Device Slot ID\0"
+	"RadiationDoseIdentificationLabel\0"
+	"Radiation Dose Identification Label\0"
+	"RadiationDoseInVivoMeasurementLabel\0"
+	"Radiation Dose In-Vivo Measurement Label\0"
+	"RTToleranceSetLabel\0"
+	"RT Tolerance Set Label\0"
+	"PatientSetupUID\0"
+	"Patient Setup UID\0"
+	"EquipmentFrameOfReferenceDescription\0"
+	"Equipment Frame of Reference Description\0"
+	"RadiationGenerationModeLabel\0"
+	"Radiation Generation Mode Label\0"
+	"RadiationGenerationModeDescription\0"
+	"Radiation Generation Mode Description\0"
+	"TreatmentSessionUID\0"
+	"Treatment Session UID\0"
+	"TreatmentToleranceViolationDescription\0"
+	"Treatment Tolerance Violation Description\0"
+	"TreatmentToleranceViolationDateTime\0"
+	"Treatment Tolerance Violation DateTime\0"
+	"RecordedRTControlPointDateTime\0"
+	"Recorded RT Control Point DateTime\0"
+	"InterlockDateTime\0"
+	"Interlock DateTime\0"
+	"InterlockDescription\0"
+	"Interlock Description\0"
+	"OverrideDateTime\0"
+	"Override DateTime\0"
+	"InterlockOriginDescription\0"
+	"Interlock Origin Description\0"
+	"ReferencedTreatmentPositionGroupUID\0"
+	"Referenced Treatment Position Group UID\0"
+	"PatientTreatmentPreparationProcedureParameterDescription\0"
+	"Patient Treatment Preparation Procedure Parameter Description\0"
+	"PatientTreatmentPreparationMethodDescription\0"
+	"Patient Treatment Preparation Method Description\0"
+	"PatientSetupPhotoDescription\0"
+	"Patient Setup Photo Description\0"
+	"DisplacementReferenceLabel\0"
+	"Displacement Reference Label\0"
+	"ReasonForOmissionDescription\0"
+	"Reason for Omission Description\0"
+	"BeamHoldTransitionDateTime\0"
+	"Beam Hold Transition DateTime\0"
+	"ReviewDate\0"
+	"Review Date\0"
+	"ReviewTime\0"
+	"Review Time\0"
+	"ReviewerName\0"
+	"Reviewer Name\0"
+	"ConceptualVolumeUID\0"
+	"Conceptual Volume UID\0"
+	"ReferencedConceptualVolumeUID\0"
+	"Referenced Conceptual Volume UID\0"
+	"ConceptualVolumeCombinationDescription\0"
+	"Conceptual Volume Combination Description\0"
+	"ConstituentConceptualVolumeUID\0"
+	"Constituent Conceptual Volume UID\0"
+	"SourceConceptualVolumeUID\0"
+	"Source Conceptual Volume UID\0"
+	"ConceptualVolumeDescription\0"
+	"Conceptual Volume Description\0"
+	"DeviceAlternateIdentifier\0"
+	"Device Alternate Identifier\0"
+	"DeviceLabel\0"
+	"Device Label\0"
+	"ReferencedFiducialsUID\0"
+	"Referenced Fiducials UID\0"
+	"UserContentLabel\0"
+	"User Content Label\0"
+	"UserContentLongLabel\0"
+	"User Content Long Label\0"
+	"EntityLabel\0"
+	"Entity Label\0"
+	"EntityName\0"
+	"Entity Name\0"
+	"EntityDescription\0"
+	"Entity Description\0"
+	"EntityLongLabel\0"
+	"Entity Long Label\0"
+	"RTTreatmentPhaseUID\0"
+	"RT Treatment Phase UID\0"
+	"ManufacturerDeviceIdentifier\0"
+	"Manufacturer's Device Identifier\0"
+	"IntendedPhaseStartDate\0"
+	"Intended Phase Start Date\0"
+	"IntendedPhaseEndDate\0"
+	"Intended Phase End Date\0"
+	"RTPrescriptionLabel\0"
+	"RT Prescription Label\0"
+	"RTTreatmentApproachLabel\0"
+	"RT Treatment Approach Label\0"
+	"RTPhysicianIntentNarrative\0"
+	"RT Physician Intent Narrative\0"
+	"ReasonForSuperseding\0"
+	"Reason for Superseding\0"
+	"PriorTreatmentDoseDescription\0"
+	"Prior Treatment Dose Description\0"
+	"DosimetricObjectiveUID\0"
+	"Dosimetric Objective UID\0"
+	"ReferencedDosimetricObjectiveUID\0"
+	"Referenced Dosimetric Objective UID\0"
+	"TreatmentSite\0"
+	"Treatment Site\0"
+	"TreatmentTechniqueNotes\0"
+	"Treatment Technique Notes\0"
+	"PrescriptionNotes\0"
+	"Prescription Notes\0"
+	"FractionationNotes\0"
+	"Fractionation Notes\0"
+	"PrescriptionNotesSequence\0"
+	"Prescription Notes Sequence\0"
+	"IntendedFractionStartTime\0"
+	"Intended Fraction Start Time\0"
+	"Arbitrary\0"
+	"TextComments\0"
+	"Text Comments\0"
+	"ResultsID\0"
+	"Results ID\0"
+	"ResultsIDIssuer\0"
+	"Results ID Issuer\0"
+	"InterpretationRecordedDate\0"
+	"Interpretation Recorded Date\0"
+	"InterpretationRecordedTime\0"
+	"Interpretation Recorded Time\0"
+	"InterpretationRecorder\0"
+	"Interpretation Recorder\0"
+	"InterpretationTranscriptionDate\0"
+	"Interpretation Transcription Date\0"
+	"InterpretationTranscriptionTime\0"
+	"Interpretation Transcription Time\0"
+	"InterpretationTranscriber\0"
+	"Interpretation Transcriber\0"
+	"InterpretationText\0"
+	"Interpretation Text\0"
+	"InterpretationAuthor\0"
+	"Interpretation Author\0"
+	"InterpretationApproverSequence\0"
+	"Interpretation Approver Sequence\0"
+	"InterpretationApprovalDate\0"
+	"Interpretation Approval Date\0"
+	"InterpretationApprovalTime\0"
+	"Interpretation Approval Time\0"
+	"PhysicianApprovingInterpretation\0"
+	"Physician Approving Interpretation\0"
+	"InterpretationDiagnosisDescription\0"
+	"Interpretation Diagnosis Description\0"
+	"ResultsDistributionListSequence\0"
+	"Results Distribution List Sequence\0"
+	"DistributionName\0"
+	"Distribution Name\0"
+	"DistributionAddress\0"
+	"Distribution Address\0"
+	"InterpretationID\0"
+	"Interpretation ID\0"
+	"InterpretationIDIssuer\0"
+	"Interpretation ID Issuer\0"
+	"Impressions\0"
+	"ResultsComments\0"
+	"Results Comments\0"
+	"DigitalSignaturesSequence\0"
+	"Digital Signatures Sequence\0"
+	"DataSetTrailingPadding\0"
+	"Data Set Trailing Padding\0"
+	"\0"
+	"Curve Data\0"
+	"OverlayComments\0"
+	"Overlay Comments\0"
+	"OverlayData\0"
+	"Overlay Data\0"
+	"Private Attributes\0"
+	;
 
 /* PS3.15 Table E.3.10-1 Safe Private Attributes, sorted by group, offset, creator. */
 const struct deid_safe_private deid_safe_private_table[] = {

@@ -22,7 +22,7 @@ test_profile_table(void)
 	T_EQ_STR(deid_profile_edition(), "2024c");
 	T_EQ_INT(deid_profile_row_count(), 623);
 	r = deid_profile_rule(0x00100010);           /* Patient's Name */
-	T_ASSERT(r != NULL && strcmp(r->keyword, "PatientName") == 0);
+	T_ASSERT(r != NULL && strcmp(deid_rule_keyword(r), "PatientName") == 0);
 	if (r != NULL)
 		T_EQ_INT(deid_profile_action(r, 0), DEID_A_Z);
 	r = deid_profile_rule(0x00080018);           /* SOP Instance UID */

@@ -53,9 +53,26 @@ struct deid_rule {
 	uint8_t basic;                /* enum deid_action of the Basic Profile */
 	uint8_t opt[DEID_OPT_COUNT];  /* action under each option, DEID_A_NONE if none */
 	uint8_t retired;
-	const char *keyword;
-	const char *name;
+	uint32_t keyword_at;          /* deid_rule_keyword() */
+	uint32_t name_at;             /* deid_rule_name() */
 };
+
+/* The pool of the rules' strings (offsets, not pointers: no start-up relocations). */
+extern const char deid_profile_strings[];
+
+/* The rule's PS3.6 keyword ("" for the private attributes row). */
+static inline const char *
+deid_rule_keyword(const struct deid_rule *r)
+{
+	return deid_profile_strings + r->keyword_at;
+}
+
+/* The rule's attribute name as Table E.1-1 gives it. */
+static inline const char *
+deid_rule_name(const struct deid_rule *r)
+{
+	return deid_profile_strings + r->name_at;
+}
 
 /*
  * The rule for a standard (even-group) tag: exact match first, then the
