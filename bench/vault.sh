@@ -104,17 +104,30 @@ get_all() {
 	t1=$(now)
 	echo "$t1 - $t0" | bc -l
 }
+# min A B: the smaller of two times
+min() { if [ "$(echo "$1 < $2" | bc -l)" = 1 ]; then echo "$1"; else echo "$2"; fi; }
+# Each get and cat is run twice and the faster run counts: single runs here
+# vary by 2x with the page cache and the disk's background work.
 t_get=$(get_all "$w/get")
 got=$(find "$w/get" -name '*.dcm' | wc -l)
+t_get=$(min "$t_get" "$(get_all "$w/get2")")
+rm -rf "$w/get2"
 # The same into memory (tmpfs: no disk under the writes and the sync): the vault's own cost.
 t_getm=""
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-	shm=$(mktemp -d /dev/shm/pacsvault-bench.XXXXXX)
-	t_getm=$(get_all "$shm")
-	rm -rf "$shm"
+	for k in 1 2; do
+		shm=$(mktemp -d /dev/shm/pacsvault-bench.XXXXXX)
+		t=$(get_all "$shm")
+		rm -rf "$shm"
+		if [ -z "$t_getm" ]; then t_getm=$t; else t_getm=$(min "$t_getm" "$t"); fi
+	done
 fi
-t0=$(now); find "$corpus" -name '*.dcm' -print0 | xargs -0 cat > /dev/null; t1=$(now)
-t_cat=$(echo "$t1 - $t0" | bc -l)
+t_cat=""
+for k in 1 2; do
+	t0=$(now); find "$corpus" -name '*.dcm' -print0 | xargs -0 cat > /dev/null; t1=$(now)
+	t=$(echo "$t1 - $t0" | bc -l)
+	if [ -z "$t_cat" ]; then t_cat=$t; else t_cat=$(min "$t_cat" "$t"); fi
+done
 rm -rf "$w/cp3"
 t0=$(now); cp -r "$corpus" "$w/cp3"; sync; t1=$(now)
 t_cp3=$(echo "$t1 - $t0" | bc -l)
