@@ -8,6 +8,8 @@ order. Run through `make dict`; the output is committed.
 import re
 import sys
 
+from strpool import StringPool
+
 VR_MAP = {
     "xs": ("US", "DCM_DICT_XS"),
     "ox": ("OW", "DCM_DICT_OX"),
@@ -72,16 +74,8 @@ def main(src, dst):
     # Keywords and VMs are offsets into one string pool, not pointers: a
     # table of pointers would need a relocation per string when the program
     # starts (position-independent executable), about a millisecond.
-    pool = []
-    pool_at = {}
-    pool_len = [0]
-
-    def intern(text):
-        if text not in pool_at:
-            pool_at[text] = pool_len[0]
-            pool.append(text)
-            pool_len[0] += len(text.encode("utf-8")) + 1
-        return pool_at[text]
+    pool = StringPool()
+    intern = pool.intern
 
     exact_rows = []
     for t in sorted(exact):
@@ -98,11 +92,7 @@ def main(src, dst):
     out.append("")
     out.append('const char dcm_dict_edition_str[] = "%s";' % edition)
     out.append("")
-    out.append("/* Every keyword and VM, each ended by a NUL; entries hold offsets into it. */")
-    out.append("const char dcm_dict_strings[] =")
-    for text in pool:
-        out.append('\t"%s\\0"' % text)
-    out.append("\t;")
+    out += pool.c_lines("dcm_dict_strings", "Every keyword and VM, each ended by a NUL; entries hold offsets into it.")
     out.append("")
     out.append("const struct dcm_dict_entry dcm_dict_exact[] = {")
     out.extend(exact_rows)

@@ -9,6 +9,8 @@ row are kept apart. Run through `make profile`; the output is committed.
 """
 import sys
 
+from strpool import StringPool
+
 EDITION = "2024c"
 ACTIONS = {"": "DEID_A_NONE", "D": "DEID_A_D", "Z": "DEID_A_Z", "X": "DEID_A_X", "K": "DEID_A_K",
            "C": "DEID_A_C", "U": "DEID_A_U", "Z/D": "DEID_A_ZD", "X/Z": "DEID_A_XZ",
@@ -83,14 +85,8 @@ def main(src, dst, safe_src):
 
     # Keywords and names are offsets into one string pool, not pointers: no
     # start-up relocation per string (as in gen-dict.py).
-    pool, pool_at, pool_len = [], {}, [0]
-
-    def intern(text):
-        if text not in pool_at:
-            pool_at[text] = pool_len[0]
-            pool.append(text)
-            pool_len[0] += len(text.encode("utf-8")) + 1
-        return pool_at[text]
+    pool = StringPool()
+    intern = pool.intern
 
     def emit(r):
         return "\t{ 0x%08xu, 0x%08xu, %s, { %s }, %d, %d, %d }," % (
@@ -108,10 +104,8 @@ def main(src, dst, safe_src):
     out += [emit(r) for r in masked]
     out += ["};", "const unsigned deid_rules_masked_count = %d;" % len(masked), "",
             "const struct deid_rule deid_rule_private = %s" % emit(private).strip().rstrip(",") + ";", ""]
-    out += ["/* Every rule's keyword and name, each ended by a NUL; rules hold offsets into it. */",
-            "const char deid_profile_strings[] ="]
-    out += ["\t" + c_str(t)[:-1] + '\\0"' for t in pool]
-    out += ["\t;", ""]
+    out += pool.c_lines("deid_profile_strings", "Every rule's keyword and name, each ended by a NUL; rules hold offsets into it.")
+    out += [""]
     safe = safe_private(safe_src)
     out += ["/* PS3.15 Table E.3.10-1 Safe Private Attributes, sorted by group, offset, creator. */",
             "const struct deid_safe_private deid_safe_private_table[] = {"]

@@ -39,31 +39,12 @@
 	X(jpeg_finish_decompress) X(jpeg_mem_src) X(jpeg_read_coefficients) X(jpeg_read_header) \
 	X(jpeg_read_scanlines) X(jpeg_start_decompress) X(jpeg_std_error) \
 	X(jpeg_write_coefficients)
-#define JL_FIELD(f) __typeof__(&f) f;
-static struct {
-	JL_FUNCS(JL_FIELD)
-} jl_api;
-static pthread_once_t jl_once = PTHREAD_ONCE_INIT;
-
-static void
-jl_load(void)
-{
-	void *h = pv_dynlib_open(JPEG_SONAME);
-#define JL_LOAD(f) jl_api.f = (__typeof__(jl_api.f))pv_dynlib_sym(h, JPEG_SONAME, #f);
-	JL_FUNCS(JL_LOAD)
-}
+PV_DYNLIB_TABLE(jl, JL_FUNCS, JPEG_SONAME)
 
 void
 jpeg_load(void)
 {
 	pthread_once(&jl_once, jl_load);
-}
-
-static inline __typeof__(&jl_api)
-jl_fns(void)
-{
-	pthread_once(&jl_once, jl_load);
-	return &jl_api;
 }
 
 #define jpeg_CreateCompress (jl_fns()->jpeg_CreateCompress)

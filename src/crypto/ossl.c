@@ -11,23 +11,14 @@ static struct pv_ossl_ssl_api ssl_api;
 static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
 static pthread_once_t ssl_once = PTHREAD_ONCE_INIT;
 
-static void
-crypto_load(void)
-{
-	void *h = pv_dynlib_open(PV_OSSL_CRYPTO_SONAME);
-#define PV_OSSL_LOAD_CRYPTO(f) crypto_api.f = (__typeof__(crypto_api.f))pv_dynlib_sym(h, PV_OSSL_CRYPTO_SONAME, #f);
-	PV_OSSL_CRYPTO_FUNCS(PV_OSSL_LOAD_CRYPTO)
-}
+PV_DYNLIB_LOADER(crypto_load, crypto_api, PV_OSSL_CRYPTO_FUNCS, PV_OSSL_CRYPTO_SONAME)
+PV_DYNLIB_LOADER(ssl_load_only, ssl_api, PV_OSSL_SSL_FUNCS, PV_OSSL_SSL_SONAME)
 
 static void
 ssl_load(void)
 {
-	void *h;
-
 	pthread_once(&crypto_once, crypto_load);  /* libssl needs libcrypto */
-	h = pv_dynlib_open(PV_OSSL_SSL_SONAME);
-#define PV_OSSL_LOAD_SSL(f) ssl_api.f = (__typeof__(ssl_api.f))pv_dynlib_sym(h, PV_OSSL_SSL_SONAME, #f);
-	PV_OSSL_SSL_FUNCS(PV_OSSL_LOAD_SSL)
+	ssl_load_only();
 }
 
 void

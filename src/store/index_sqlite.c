@@ -33,31 +33,12 @@
 	X(sqlite3_errcode) X(sqlite3_errmsg) X(sqlite3_exec) X(sqlite3_finalize) \
 	X(sqlite3_last_insert_rowid) X(sqlite3_open_v2) X(sqlite3_prepare_v2) X(sqlite3_reset) \
 	X(sqlite3_step)
-#define SQ_FIELD(f) __typeof__(&f) f;
-static struct {
-	SQ_FUNCS(SQ_FIELD)
-} sq_api;
-static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
-
-static void
-sq_load(void)
-{
-	void *h = pv_dynlib_open("libsqlite3.so.0");
-#define SQ_LOAD(f) sq_api.f = (__typeof__(sq_api.f))pv_dynlib_sym(h, "libsqlite3.so.0", #f);
-	SQ_FUNCS(SQ_LOAD)
-}
+PV_DYNLIB_TABLE(sq, SQ_FUNCS, "libsqlite3.so.0")
 
 void
 store_index_load(void)
 {
 	pthread_once(&sq_once, sq_load);
-}
-
-static inline __typeof__(&sq_api)
-sq_fns(void)
-{
-	pthread_once(&sq_once, sq_load);
-	return &sq_api;
 }
 
 #define sqlite3_bind_blob (sq_fns()->sqlite3_bind_blob)

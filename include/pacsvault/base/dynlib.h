@@ -24,4 +24,33 @@ void *pv_dynlib_open(const char *soname);
 /* The address of symbol name in handle h (from soname), or exit(70) with a message. */
 void *pv_dynlib_sym(void *h, const char *soname, const char *name);
 
+/*
+ * The table of a library, from an X-macro list of its functions
+ * (FUNCS(X) expands X(name) for each): a struct with one typed pointer per
+ * function. PV_DYNLIB_LOADER(fn, api, FUNCS, soname) defines
+ * `static void fn(void)`, which fills the table api (for pthread_once).
+ * PV_DYNLIB_TABLE(api, FUNCS, soname) defines a file's own table api, its
+ * loader api_load, and `api_fns()`, which loads once and returns the table;
+ * the file then redefines each function name as (api_fns()->name).
+ */
+#define PV_DYNLIB_FIELD(f) __typeof__(&f) f;
+#define PV_DYNLIB_LOAD1(f) pv_dl_t->f = (__typeof__(pv_dl_t->f))pv_dynlib_sym(pv_dl_h, pv_dl_soname, #f);
+#define PV_DYNLIB_LOADER(fn, api, FUNCS, soname) \
+	static void fn(void) \
+	{ \
+		const char *pv_dl_soname = (soname); \
+		void *pv_dl_h = pv_dynlib_open(pv_dl_soname); \
+		__typeof__(api) *pv_dl_t = &(api); \
+		FUNCS(PV_DYNLIB_LOAD1) \
+	}
+#define PV_DYNLIB_TABLE(api, FUNCS, soname) \
+	static struct { FUNCS(PV_DYNLIB_FIELD) } api; \
+	static pthread_once_t api##_once = PTHREAD_ONCE_INIT; \
+	PV_DYNLIB_LOADER(api##_load, api, FUNCS, soname) \
+	static inline __typeof__(&(api)) api##_fns(void) \
+	{ \
+		pthread_once(&api##_once, api##_load); \
+		return &(api); \
+	}
+
 #endif
