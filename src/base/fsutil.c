@@ -152,32 +152,55 @@ proc_fd_ok(void)
 }
 
 /*
- * Gives the unnamed temporary of af its final name: linkat() through
- * /proc/self/fd; when the name exists already, through a named temporary
- * renamed over it (the same replace-or-create as rename()).
+ * A temporary name beside af->path in af->tmp: a per-process random prefix
+ * and a counter (O_EXCL or link() still refuse a collision).
  */
 static int
-name_anon(struct pv_atomic *af, struct pv_diag *d)
+tmp_name(struct pv_atomic *af, struct pv_diag *d)
 {
-	char fdpath[64];
-	uint32_t prefix;
 	static _Atomic uint64_t counter;
+	size_t n = pv_size_add(strlen(af->path), 48);
+	uint32_t prefix;
 
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", af->fd);
-	if (linkat(AT_FDCWD, fdpath, AT_FDCWD, af->path, AT_SYMLINK_FOLLOW) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return pv_diag_set(d, PV_EIO, -1, "cannot name the new file: %s", strerror(errno));
 	if (tmp_name_prefix(&prefix) != 0)
 		return pv_diag_set(d, PV_EIO, -1, "no randomness for a temporary name");
-	if ((af->tmp = malloc(pv_size_add(strlen(af->path), 48))) == NULL)
+	if ((af->tmp = malloc(n)) == NULL)
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
-	snprintf(af->tmp, strlen(af->path) + 48, "%s.tmp-%08x-%llx", af->path, (unsigned)prefix,
+	snprintf(af->tmp, n, "%s.tmp-%08x-%llx", af->path, (unsigned)prefix,
 	    (unsigned long long)atomic_fetch_add(&counter, 1));
-	if (linkat(AT_FDCWD, fdpath, AT_FDCWD, af->tmp, AT_SYMLINK_FOLLOW) != 0)
+	return 0;
+}
+
+/*
+ * Gives the unnamed temporary of af its final name: linkat() through
+ * /proc/self/fd (*fresh = 1: the name is new); when the name exists
+ * already, through a named temporary renamed over it (the same
+ * replace-or-create as rename()).
+ */
+static int
+name_anon(struct pv_atomic *af, int *fresh, struct pv_diag *d)
+{
+	char fdpath[64];
+	int rc;
+
+	*fresh = 0;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", af->fd);
+	if (linkat(AT_FDCWD, fdpath, AT_FDCWD, af->path, AT_SYMLINK_FOLLOW) == 0) {
+		*fresh = 1;
+		return 0;
+	}
+	if (errno != EEXIST)
 		return pv_diag_set(d, PV_EIO, -1, "cannot name the new file: %s", strerror(errno));
+	if ((rc = tmp_name(af, d)) != 0)
+		return rc;
+	if (linkat(AT_FDCWD, fdpath, AT_FDCWD, af->tmp, AT_SYMLINK_FOLLOW) != 0) {
+		rc = pv_diag_set(d, PV_EIO, -1, "cannot name the new file: %s", strerror(errno));
+		free(af->tmp);
+		af->tmp = NULL;  /* nothing was made under it */
+		return rc;
+	}
 	if (rename(af->tmp, af->path) != 0)
-		return pv_diag_set(d, PV_EIO, -1, "rename failed");
+		return pv_diag_set(d, PV_EIO, -1, "rename failed");  /* abort unlinks af->tmp */
 	free(af->tmp);
 	af->tmp = NULL;
 	return 0;
@@ -186,20 +209,12 @@ name_anon(struct pv_atomic *af, struct pv_diag *d)
 int
 pv_atomic_open(struct pv_atomic *af, const char *path, mode_t mode, struct pv_diag *d)
 {
-	static _Atomic uint64_t counter;
-	uint32_t prefix;
-	size_t n = strlen(path);
+	int rc;
 
 	af->fd = -1;
-	af->path = NULL;
 	af->tmp = NULL;
-	if (tmp_name_prefix(&prefix) != 0)
-		return pv_diag_set(d, PV_EIO, -1, "no randomness for a temporary name");
-	af->path = pv_strdup(path);
-	if (af->path == NULL) {
-		pv_atomic_abort(af);
+	if ((af->path = pv_strdup(path)) == NULL)
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
-	}
 	if (proc_fd_ok()) {
 		char *dir = pv_strdup(path);
 		if (dir == NULL) {
@@ -212,16 +227,13 @@ pv_atomic_open(struct pv_atomic *af, const char *path, mode_t mode, struct pv_di
 			return 0;
 		/* EOPNOTSUPP, EISDIR, EINVAL...: no unnamed files here; a named one */
 	}
-	af->tmp = malloc(pv_size_add(n, 48));
-	if (af->tmp == NULL) {
+	if ((rc = tmp_name(af, d)) != 0) {
 		pv_atomic_abort(af);
-		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		return rc;
 	}
-	snprintf(af->tmp, n + 48, "%s.tmp-%08x%llx", path, (unsigned)prefix,
-	    (unsigned long long)atomic_fetch_add(&counter, 1));
 	af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (af->fd < 0) {
-		int rc = pv_diag_set(d, PV_EIO, -1, "cannot create a file beside %s", path);
+		rc = pv_diag_set(d, PV_EIO, -1, "cannot create a file beside %s", path);
 		free(af->tmp);
 		af->tmp = NULL;
 		pv_atomic_abort(af);
@@ -247,69 +259,27 @@ fsync_dir_of(const char *path)
 	return rc;
 }
 
-int
-pv_atomic_commit(struct pv_atomic *af, struct pv_diag *d)
+/*
+ * Puts af's file in place and releases af: fsync first when durable, the
+ * unnamed file named (or the named temporary closed and renamed), then,
+ * when durable, the folder synced. On a failure nothing is left under a
+ * name this made: a fresh name given before a failing close() goes again.
+ */
+static int
+atomic_finish(struct pv_atomic *af, int durable, struct pv_diag *d)
 {
-	int rc;
+	int rc = 0, fresh = 0;
 
 	if (af->fd < 0 || af->path == NULL)
 		return pv_diag_set(d, PV_EINTERNAL, -1, "atomic file already released");
-	if (fsync(af->fd) != 0) {
+	if (durable && fsync(af->fd) != 0)
 		rc = pv_diag_set(d, PV_EIO, -1, "fsync failed");
-		goto fail;
-	}
-	if (af->tmp == NULL) {
-		/* unnamed: named into place, then closed */
-		if ((rc = name_anon(af, d)) != 0)
-			goto fail;
-		if (close(af->fd) != 0) {
-			af->fd = -1;
-			rc = pv_diag_set(d, PV_EIO, -1, "close failed");
-			goto fail;
-		}
-		af->fd = -1;
-		goto named;
-	}
-	if (close(af->fd) != 0) {
-		af->fd = -1;
+	else if (af->tmp == NULL)
+		rc = name_anon(af, &fresh, d);
+	if (close(af->fd) != 0 && rc == 0) {
 		rc = pv_diag_set(d, PV_EIO, -1, "close failed");
-		goto fail;
-	}
-	af->fd = -1;
-	if (rename(af->tmp, af->path) != 0) {
-		rc = pv_diag_set(d, PV_EIO, -1, "rename failed");
-		goto fail;
-	}
-	free(af->tmp);
-	af->tmp = NULL;
-named:
-	if (fsync_dir_of(af->path) != 0) {
-		free(af->path);
-		af->path = NULL;
-		return pv_diag_set(d, PV_EIO, -1, "directory fsync failed");
-	}
-	free(af->path);
-	af->path = NULL;
-	return 0;
-fail:
-	pv_atomic_abort(af);
-	return rc;
-}
-
-int
-pv_atomic_commit_nosync(struct pv_atomic *af, struct pv_diag *d)
-{
-	int rc = 0;
-
-	if (af->fd < 0 || af->path == NULL)
-		return pv_diag_set(d, PV_EINTERNAL, -1, "atomic file already released");
-	if (af->tmp == NULL && (rc = name_anon(af, d)) != 0) {
-		pv_atomic_abort(af);
-		return rc;
-	}
-	if (close(af->fd) != 0) {
-		af->fd = -1;
-		rc = pv_diag_set(d, PV_EIO, -1, "close failed");
+		if (fresh)
+			unlink(af->path);
 	}
 	af->fd = -1;
 	if (rc == 0 && af->tmp != NULL && rename(af->tmp, af->path) != 0)
@@ -319,9 +289,24 @@ pv_atomic_commit_nosync(struct pv_atomic *af, struct pv_diag *d)
 		return rc;
 	}
 	free(af->tmp);
+	af->tmp = NULL;
+	if (durable && fsync_dir_of(af->path) != 0)
+		rc = pv_diag_set(d, PV_EIO, -1, "directory fsync failed");
 	free(af->path);
-	af->tmp = af->path = NULL;
-	return 0;
+	af->path = NULL;
+	return rc;
+}
+
+int
+pv_atomic_commit(struct pv_atomic *af, struct pv_diag *d)
+{
+	return atomic_finish(af, 1, d);
+}
+
+int
+pv_atomic_commit_nosync(struct pv_atomic *af, struct pv_diag *d)
+{
+	return atomic_finish(af, 0, d);
 }
 
 int
