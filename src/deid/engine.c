@@ -415,7 +415,6 @@ walk_items(struct dctx *x, struct dcm_elem *e, const struct dcm_charset *cs, con
 	return 0;
 }
 
-/* Applies the action to element i of ds; sets *remove when it goes. */
 /* The elements of an overlay plane that describe its bitmap (PS3.3 C.9.2). */
 static int
 overlay_layout_elem(uint16_t el)
@@ -454,6 +453,7 @@ tag_path(char *out, size_t outsz, const char *path, uint32_t tag)
 	out[n + k] = '\0';
 }
 
+/* Applies the action to element i of ds; sets *remove when it goes. */
 static int
 apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_charset *cs, const char *path,
     unsigned depth, int *remove)
@@ -658,17 +658,6 @@ remove_group(struct dcm_file *f, uint16_t g)
 	f->ds.n = w;
 }
 
-static int
-overlay_us(struct dcm_file *f, uint16_t g, uint16_t el, unsigned *out)
-{
-	struct dcm_elem *e = dcm_ds_find(&f->ds, (uint32_t)g << 16 | el);
-	const uint8_t *v;
-	if (e == NULL || e->seq != NULL || e->length != 2 || dcm_file_value(f, e, &v) != 0)
-		return -1;
-	*out = (unsigned)(v[0] | v[1] << 8);
-	return 0;
-}
-
 #define OVERLAY_MAX_BOXES 512
 #define OVERLAY_MARGIN 4
 
@@ -728,8 +717,10 @@ clean_overlays(struct dctx *x)
 		snprintf(here, sizeof(here), "%04X3000", g);
 		if (dcm_ds_get_str(f, &f->ds, (uint32_t)g << 16 | 0x0015, nf, sizeof(nf)) == 0 && nf[0] != '\0')
 			frames = (unsigned)strtoul(nf, NULL, 10);
-		if (overlay_us(f, g, 0x0010, &rows) != 0 || overlay_us(f, g, 0x0011, &cols) != 0 ||
-		    overlay_us(f, g, 0x0100, &ba) != 0 || overlay_us(f, g, 0x0102, &bp) != 0 || ba != 1 || bp != 0 ||
+		if (dcm_ds_get_us(f, &f->ds, (uint32_t)g << 16 | 0x0010, &rows) != 0 ||
+		    dcm_ds_get_us(f, &f->ds, (uint32_t)g << 16 | 0x0011, &cols) != 0 ||
+		    dcm_ds_get_us(f, &f->ds, (uint32_t)g << 16 | 0x0100, &ba) != 0 ||
+		    dcm_ds_get_us(f, &f->ds, (uint32_t)g << 16 | 0x0102, &bp) != 0 || ba != 1 || bp != 0 ||
 		    rows == 0 || cols == 0 || frames == 0 || frames > 65535 || data->seq != NULL)
 			ok = 0;
 		plane = (uint64_t)rows * cols;

@@ -1333,49 +1333,42 @@ pixel_checks(struct sctx *x)
  * embedded there (PS3.5 8.1.2, retired) or any other payload travels
  * unseen by viewers. pacsvault deid clears them; this reports them.
  */
+struct unused_count {
+	const struct dcm_pixfix *fx;
+	uint64_t found;
+};
+
+static int
+unused_chunk(void *arg, uint8_t *buf, size_t whole, size_t chunk)
+{
+	struct unused_count *u = arg;
+
+	(void)chunk;
+	u->found += dcm_pixfix_count(u->fx, buf, whole);
+	return 0;
+}
+
 static void
 unused_bits_check(struct sctx *x)
 {
 	struct dcm_file *f = x->f;
-	struct dcm_elem *px = dcm_ds_find(&f->ds, 0x7fe00010u);
 	struct dcm_pixfix fx;
-	uint8_t *buf;
-	uint64_t found = 0, off = 0;
-	int src_big;
+	struct unused_count u = { &fx, 0 };
+	int rc;
 
 	if (!dcm_pixfix_setup(f))
 		return;
 	fx = f->pixfix;
 	memset(&f->pixfix, 0, sizeof(f->pixfix));
-	src_big = (px->flags & DCM_EF_REF) && px->swap > 1;
-	if ((buf = malloc((size_t)1 << 20)) == NULL) {
-		x->rc = PV_ENOMEM;
+	/* A pixel value that cannot be read is the file's error, not "nothing found". */
+	if ((rc = dcm_pixel_chunks(f, dcm_ds_find(&f->ds, 0x7fe00010u), fx.unit, unused_chunk, &u)) != 0) {
+		x->rc = rc;
 		return;
 	}
-	while (off < px->length) {
-		size_t chunk = px->length - off < ((size_t)1 << 20) ? (size_t)(px->length - off) : (size_t)1 << 20;
-		size_t whole = chunk - chunk % fx.unit;
-		if (px->flags & DCM_EF_REF) {
-			if (dcm_reader_pread(f->src, px->v.off + off, buf, chunk) != 0)
-				break;
-		} else {
-			memcpy(buf, px->v.bytes + off, chunk);
-		}
-		if (src_big)
-			for (size_t i = 0; i + fx.unit <= whole; i += fx.unit)
-				for (unsigned j = 0; j < fx.unit / 2u; j++) {
-					uint8_t t = buf[i + j];
-					buf[i + j] = buf[i + fx.unit - 1 - j];
-					buf[i + fx.unit - 1 - j] = t;
-				}
-		found += dcm_pixfix_count(&fx, buf, whole);
-		off += chunk;
-	}
-	free(buf);
-	if (found > 0) {
+	if (u.found > 0) {
 		char detail[160];
 		snprintf(detail, sizeof(detail), "%llu samples with bits set outside BitsStored/HighBit (%u/%u): "
-		    "an embedded overlay?", (unsigned long long)found, fx.bits_stored, fx.high_bit);
+		    "an embedded overlay?", (unsigned long long)u.found, fx.bits_stored, fx.high_bit);
 		add(x->rep, SCAN_OVERLAY, "7FE00010", detail);
 	}
 }

@@ -1,5 +1,6 @@
 /* dataset.c: the DOM built from reader events. */
 #include "pacsvault/dicom/dataset.h"
+#include "pacsvault/dicom/reader.h"
 #include "pacsvault/dicom/value.h"
 
 #include <stdlib.h>
@@ -550,10 +551,10 @@ dcm_elem_equal(struct dcm_file *fa, struct dcm_elem *a, struct dcm_file *fb, str
 	return memcmp(va, vb, a->length) == 0;
 }
 
-static int
-pixfix_us(struct dcm_file *f, uint32_t tag, unsigned *out)
+int
+dcm_ds_get_us(struct dcm_file *f, const struct dcm_dataset *ds, uint32_t tag, unsigned *out)
 {
-	struct dcm_elem *e = dcm_ds_find(&f->ds, tag);
+	struct dcm_elem *e = dcm_ds_find(ds, tag);
 	const uint8_t *v;
 
 	if (e == NULL || e->seq != NULL || e->length != 2 || dcm_file_value(f, e, &v) != 0)
@@ -571,10 +572,10 @@ dcm_pixfix_setup(struct dcm_file *f)
 	memset(&f->pixfix, 0, sizeof(f->pixfix));
 	if (px == NULL || px->seq != NULL || (px->flags & DCM_EF_ENCAPS) || px->length == 0)
 		return 0;
-	if (pixfix_us(f, 0x00280100u, &ba) != 0 || pixfix_us(f, 0x00280101u, &bs) != 0 ||
-	    pixfix_us(f, 0x00280102u, &hb) != 0)
+	if (dcm_ds_get_us(f, &f->ds, 0x00280100u, &ba) != 0 || dcm_ds_get_us(f, &f->ds, 0x00280101u, &bs) != 0 ||
+	    dcm_ds_get_us(f, &f->ds, 0x00280102u, &hb) != 0)
 		return 0;
-	if (pixfix_us(f, 0x00280103u, &rep) != 0)
+	if (dcm_ds_get_us(f, &f->ds, 0x00280103u, &rep) != 0)
 		rep = 0;
 	if ((ba != 8 && ba != 16 && ba != 32) || bs < 1 || bs > ba || hb + 1 < bs || hb >= ba || rep > 1)
 		return 0;
@@ -592,7 +593,9 @@ dcm_pixfix_setup(struct dcm_file *f)
  * every CT and MR image de-identified): bits outside keep cleared, ext set
  * when the sign bit is and the pixels are signed. At most 2^31 samples.
  */
-__attribute__((optimize("tree-vectorize")))
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("tree-vectorize")))  /* GCC before 12 vectorises at -O3 only; clang does at -O2 */
+#endif
 static uint32_t
 fix16(uint8_t *p, size_t nsamp, uint16_t keep, uint16_t ext, unsigned hb, uint16_t sg)
 {
@@ -676,4 +679,48 @@ dcm_pixfix_count(const struct dcm_pixfix *fx, const uint8_t *p, size_t n)
 		found += (v & low) != 0 || (high != 0 && !(fx->is_signed && (v & sign) && high == ext));
 	}
 	return found;
+}
+
+void
+dcm_swap_units(uint8_t *p, size_t n, unsigned unit)
+{
+	for (size_t i = 0; i + unit <= n; i += unit)
+		for (unsigned j = 0; j < unit / 2; j++) {
+			uint8_t t = p[i + j];
+			p[i + j] = p[i + unit - 1 - j];
+			p[i + unit - 1 - j] = t;
+		}
+}
+
+#define PIXEL_CHUNK ((size_t)1 << 20)
+
+int
+dcm_pixel_chunks(struct dcm_file *f, const struct dcm_elem *px, unsigned unit,
+    int (*fn)(void *arg, uint8_t *buf, size_t whole, size_t chunk), void *arg)
+{
+	const int src_big = (px->flags & DCM_EF_REF) && px->swap > 1;
+	uint8_t *buf = malloc(PIXEL_CHUNK);
+	uint64_t off = 0;
+	int rc = 0;
+
+	if (buf == NULL)
+		return PV_ENOMEM;
+	if (unit == 0)
+		unit = 1;
+	while (off < px->length && rc == 0) {
+		size_t chunk = px->length - off < PIXEL_CHUNK ? (size_t)(px->length - off) : PIXEL_CHUNK;
+		size_t whole = chunk - chunk % unit;
+		if (px->flags & DCM_EF_REF)
+			rc = dcm_reader_pread(f->src, px->v.off + off, buf, chunk);
+		else
+			memcpy(buf, px->v.bytes + off, chunk);
+		if (rc != 0)
+			break;
+		if (src_big)
+			dcm_swap_units(buf, whole, unit);
+		rc = fn(arg, buf, whole, chunk);
+		off += chunk;
+	}
+	free(buf);
+	return rc;
 }

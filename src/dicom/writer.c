@@ -206,9 +206,8 @@ put_swapped(struct wctx *w, const uint8_t *p, size_t len, unsigned unit)
 			/* a stray tail shorter than the unit stays as is */
 			return sink_put(w->s, p, len);
 		}
-		for (size_t i = 0; i < chunk; i += unit)
-			for (unsigned j = 0; j < unit; j++)
-				tmp[i + j] = p[i + unit - 1 - j];
+		memcpy(tmp, p, chunk);
+		dcm_swap_units(tmp, chunk, unit);
 		int rc = sink_put(w->s, tmp, chunk);
 		if (rc != 0)
 			return rc;
@@ -251,19 +250,21 @@ put_ref(struct wctx *w, uint64_t off, uint32_t len, unsigned unit)
 
 static int write_ds(struct wctx *w, const struct dcm_dataset *ds);
 
-static void
-swap_units(uint8_t *p, size_t n, unsigned unit)
-{
-	for (size_t i = 0; i + unit <= n; i += unit)
-		for (unsigned j = 0; j < unit / 2; j++) {
-			uint8_t t = p[i + j];
-			p[i + j] = p[i + unit - 1 - j];
-			p[i + unit - 1 - j] = t;
-		}
-}
+struct pixfix_put {
+	struct wctx *w;
+	uint64_t changed;
+};
 
-/* Larger than the sink's buffer: each chunk goes straight to the file. */
-#define PIXFIX_CHUNK ((size_t)1 << 20)
+static int
+pixfix_chunk(void *arg, uint8_t *buf, size_t whole, size_t chunk)
+{
+	struct pixfix_put *p = arg;
+
+	p->changed += dcm_pixfix_apply(&p->w->f->pixfix, buf, whole);
+	if (p->w->big)
+		dcm_swap_units(buf, whole, p->w->f->pixfix.unit);
+	return sink_put(p->w->s, buf, chunk);  /* a stray tail shorter than a sample stays as is */
+}
 
 /*
  * Native Pixel Data with its unused bits rewritten (struct dcm_pixfix):
@@ -274,38 +275,17 @@ static int
 put_pixfix(struct wctx *w, const struct dcm_elem *e, unsigned vr_unit)
 {
 	struct dcm_pixfix *fx = &w->f->pixfix;
-	const unsigned unit = fx->unit;
 	const int src_big = (e->flags & DCM_EF_REF) && e->swap > 1;
-	uint8_t *buf;
-	uint64_t off = 0, changed = 0;
-	int rc = 0;
+	struct pixfix_put p = { w, 0 };
+	int rc;
 
 	/* Samples in a byte order this can tell: little endian, or swapped by
 	 * whole samples (OW in a big-endian syntax); OB in one is ambiguous. */
-	if ((src_big || w->big) && vr_unit != unit && unit > 1)
+	if ((src_big || w->big) && vr_unit != fx->unit && fx->unit > 1)
 		return pv_diag_set(w->d, PV_EUNSUPPORTED, -1,
-		    "cannot clear the unused bits of %u-bit Pixel Data of VR OB in a big-endian syntax", 8 * unit);
-	if ((buf = malloc(PIXFIX_CHUNK)) == NULL)
-		return PV_ENOMEM;
-	while (off < e->length && rc == 0) {
-		size_t chunk = e->length - off < PIXFIX_CHUNK ? (size_t)(e->length - off) : PIXFIX_CHUNK;
-		size_t whole = chunk - chunk % unit;
-		if (e->flags & DCM_EF_REF)
-			rc = dcm_reader_pread(w->f->src, e->v.off + off, buf, chunk);
-		else
-			memcpy(buf, e->v.bytes + off, chunk);
-		if (rc != 0)
-			break;
-		if (src_big)
-			swap_units(buf, whole, unit);
-		changed += dcm_pixfix_apply(fx, buf, whole);
-		if (w->big)
-			swap_units(buf, whole, unit);
-		rc = sink_put(w->s, buf, chunk);  /* a stray tail shorter than a sample stays as is */
-		off += chunk;
-	}
-	free(buf);
-	fx->changed += changed;
+		    "cannot clear the unused bits of %u-bit Pixel Data of VR OB in a big-endian syntax", 8u * fx->unit);
+	rc = dcm_pixel_chunks(w->f, e, fx->unit, pixfix_chunk, &p);
+	fx->changed += p.changed;
 	return rc;
 }
 

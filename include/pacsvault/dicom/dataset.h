@@ -101,6 +101,23 @@ uint64_t dcm_pixfix_apply(const struct dcm_pixfix *fx, uint8_t *p, size_t n);
  * zero nor (signed) the sign extension. */
 uint64_t dcm_pixfix_count(const struct dcm_pixfix *fx, const uint8_t *p, size_t n);
 
+/* Reverses the bytes of each whole unit-byte sample of p[0..n) in place. */
+void dcm_swap_units(uint8_t *p, size_t n, unsigned unit);
+
+/*
+ * The value of native pixel data element px in chunks of up to 1 MiB, each
+ * in one buffer with its whole samples of unit bytes in little-endian order
+ * (swapped when the source is big endian): fn(arg, buf, whole, chunk),
+ * where whole <= chunk is the length of the whole samples. Stops at fn's
+ * first non-zero return and returns it; PV_EIO / PV_ENOMEM of its own.
+ */
+int dcm_pixel_chunks(struct dcm_file *f, const struct dcm_elem *px, unsigned unit,
+    int (*fn)(void *arg, uint8_t *buf, size_t whole, size_t chunk), void *arg)
+	__attribute__((warn_unused_result));
+
+/* The value of the US element tag of ds (one value, 2 bytes): 0, or -1 when absent or not that. */
+int dcm_ds_get_us(struct dcm_file *f, const struct dcm_dataset *ds, uint32_t tag, unsigned *out);
+
 /* Default cap on the arena of one file (values, not bulk data): 2 GiB. */
 #define DCM_FILE_ARENA_CAP ((size_t)2 << 30)
 
