@@ -107,8 +107,12 @@ static const struct {
 };
 
 static void
-load_libs(unsigned libs)
+load_libs(unsigned libs, int argc, char **argv)
 {
+	/* Help needs none of them (should one be missing, the help still prints). */
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return;
 	if (libs & LIB_CRYPTO)
 		pv_crypto_load();
 	if (libs & LIB_SQLITE)
@@ -164,7 +168,7 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0) {
-			load_libs(commands[i].libs);
+			load_libs(commands[i].libs, argc, argv);
 			return commands[i].fn(argc - 1, argv + 1);
 		}
 	fprintf(stderr, "pacsvault: unknown command '%s'\nTry 'pacsvault help'.\n", cmd);

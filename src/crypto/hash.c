@@ -129,8 +129,8 @@ pv_hmac_sha256(const uint8_t *key, size_t keylen, const void *p, size_t n,
  * Randomness, wiping and comparison need no library: the kernel's CSPRNG
  * (getrandom, which blocks only until it is first seeded), explicit_bzero
  * (which the compiler may not remove), and a comparison whose time does not
- * depend on where the inputs differ. The codec helper calls pv_cleanse in
- * its sandbox, where no library can be loaded.
+ * depend on where the inputs differ. So only hashing, MACs, encryption and
+ * signatures load OpenSSL.
  */
 int
 pv_random(void *p, size_t n)

@@ -56,6 +56,8 @@ check "keygen without libcrypto exits 70" [ $? -eq 70 ]
 check "the message names libcrypto" grep -q 'cannot load libcrypto.so.3' "$out/e.txt"
 check "the message says how to install it" grep -q 'install-deps.sh' "$out/e.txt"
 check "keygen without libcrypto writes no key" [ ! -e "$out/k.key" ]
+LD_LIBRARY_PATH=$out/badlib $PV vault --help > "$out/h.txt" 2>&1
+check "help needs none of them" [ $? -eq 0 ]
 LD_LIBRARY_PATH=$out/badlib $PV vault init "$out/v" > /dev/null 2> "$out/e.txt"
 check "vault init without its libraries exits 70" [ $? -eq 70 ]
 check "vault init without its libraries makes no vault" [ ! -e "$out/v" ]
