@@ -8,6 +8,7 @@
 #include "pacsvault/ledger/event.h"
 #include "pacsvault/ledger/log.h"
 #include "pacsvault/net/syslog.h"
+#include "pacsvault/net/tls.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -158,6 +159,7 @@ cmd_ledger_atna(int argc, char **argv)
 	if (hostbuf[0] == '[' && colon[-1] == ']')
 		colon[-1] = '\0';
 	cfg.port = colon + 1;
+	net_tls_load();  /* before anything is sent: a missing libssl stops the export here */
 	if (follow > 0) {
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);

@@ -61,6 +61,12 @@ dial(const char *host, const char *port, int timeout_ms, struct pv_diag *d)
 	return fd;
 }
 
+void
+net_tls_load(void)
+{
+	(void)pv_ossl_ssl();
+}
+
 int
 net_tls_connect(const char *host, const char *port, const char *ca, const char *cert, const char *key,
     int timeout_ms, struct net_tls **out, struct pv_diag *d)

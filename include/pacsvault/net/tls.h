@@ -11,6 +11,9 @@
 
 struct net_tls;
 
+/* Loads libssl now rather than at the first connection (exit 70 when it is missing: pacsvault/base/dynlib.h). */
+void net_tls_load(void);
+
 /*
  * Connects to host:port and completes the handshake. ca: PEM file of the
  * trusted CA(s) (required); cert and key: the client's PEM certificate and
