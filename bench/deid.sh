@@ -71,9 +71,10 @@ keep_runs=0
 [ "$bytes" -lt $((64 * 1048576)) ] && keep_runs=1
 
 measure cp "$R" "$work/cp" cp -r "$set_dir" @OUT@
-# pacsvault deid makes its outputs durable (one syncfs) before it reports success; cp does not.
-measure cps "$R" "$work/cps" sh -c 'cp -r "$1" "$2" && sync' sh "$set_dir" @OUT@
 measure pv "$R" "$work/pv" "$PV" deid -q --key build/bench/project.key "$set_dir" -o @OUT@
+# Durable outputs: pacsvault deid --sync (one syncfs before success) against cp -r then sync.
+measure cps "$R" "$work/cps" sh -c 'cp -r "$1" "$2" && sync' sh "$set_dir" @OUT@
+measure pvs "$R" "$work/pvs" "$PV" deid -q --sync --key build/bench/project.key "$set_dir" -o @OUT@
 measure gdcm "$R" "$work/gdcm" gdcmanon -e --continue -c build/bench/gdcm-cert.pem -r -i "$set_dir" -o @OUT@
 # SKIP_SCRIPTS=1 (by hand, while working on pacsvault): leave the two slow scripts out.
 dcmod_wall=""; py_wall=""; dcmod_cpu=""; py_cpu=""; dcmod_out=""; py_out=""
@@ -83,7 +84,8 @@ dcmod_wall=""; py_wall=""; dcmod_cpu=""; py_cpu=""; dcmod_out=""; py_out=""
 echo
 echo "== deid: $(basename "$set_dir"): $n files, $((bytes / 1048576)) MiB (each tool writes a new folder; fastest of $R runs but the two scripts)"
 printf '%-20s %8s %10s %8s %14s %s\n' tool seconds files/s MB/s "CPU ms/file" "time, CPU vs pacsvault, files written"
-for t in "pacsvault deid:pv" "gdcmanon:gdcm" "dcmodify script:dcmod" "pydicom script:py" "cp -r:cp" "cp -r + sync:cps"; do
+for t in "pacsvault deid:pv" "gdcmanon:gdcm" "dcmodify script:dcmod" "pydicom script:py" "cp -r:cp" \
+    "deid --sync:pvs" "cp -r + sync:cps"; do
 	label=${t%%:*}
 	k=${t#*:}
 	eval "w=\$${k}_wall; c=\$${k}_cpu; o=\$${k}_out"

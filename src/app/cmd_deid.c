@@ -35,7 +35,7 @@ static const char deid_help[] =
 "INPUT may be files or folders; OUTDIR mirrors them. UIDs and the patient's\n"
 "ID and name become pseudonyms keyed by the project key: the same in every\n"
 "run. Private attributes are removed. Inputs are never modified; each output\n"
-"is written atomically; a file that cannot be read is reported and skipped,\n"
+"is written atomically (complete or absent); a file that cannot be read is reported and skipped,\n"
 "the rest of the batch goes on. Pixel data is copied, not decoded, unless\n"
 "--clean-pixel-data cleans the file.\n"
 "\n"
@@ -83,6 +83,10 @@ static const char deid_help[] =
 "                                    de-identified, never in OUTDIR\n"
 "  --report FILE                     one JSON line per file: the action on each\n"
 "                                    tag path, counts, errors; never a value\n"
+"  --sync                            make every output durable (one syncfs of the\n"
+"                                    output's file system) before reporting success;\n"
+"                                    without it outputs are left to the kernel's\n"
+"                                    writeback, as cp leaves them\n"
 "  -q, --quiet                       no progress bar and no summary\n"
 "  -h, --help                        this text\n"
 "\n"
@@ -375,6 +379,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 		{ "no-builtin-rules", no_argument, NULL, 'Z' },
 		{ "no-ocr", no_argument, NULL, 'W' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "sync", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
 		{ "retain-uids", no_argument, NULL, 1000 + DEID_OPT_UIDS },
@@ -398,6 +403,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 	char out_real[PATH_MAX];
 	unsigned jobs = 0;
 	int c, quiet = 0, failed = 0, rc;
+	int sync_out = src != NULL;  /* an export is always synced, like get */
 	struct run r;
 	struct pv_key key;
 	struct pv_diag d;
@@ -423,6 +429,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 		case 'Z': no_builtin = 1; break;
 		case 'W': r.no_ocr = 1; break;
 		case 'q': quiet = 1; break;
+		case 'S': sync_out = 1; break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, &end, 10);
 			if (*end != '\0' || jobs > 256)
@@ -558,9 +565,13 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 		goto done;
 	}
 	app_progress_end(&r.pg);
-	/* Outputs were renamed into place without a per-file fsync: one syncfs
-	 * makes them all durable before success is reported. */
-	if (pv_sync_fs(out_real) != 0) {
+	/* Outputs were renamed into place without a per-file fsync. With
+	 * --sync (and for an export) one syncfs makes them all durable before
+	 * success is reported. Without it a crash before the kernel's writeback
+	 * may leave outputs missing, empty or short; the inputs
+	 * are untouched and a new run with the same key rewrites the same
+	 * bytes (docs/DEID.md, "Durability"). */
+	if (sync_out && pv_sync_fs(out_real) != 0) {
 		fprintf(stderr, "pacsvault: deid: %s: cannot sync the output to disk\n", outdir);
 		failed = 1;
 	}

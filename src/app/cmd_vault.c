@@ -1457,7 +1457,8 @@ static const char export_help[] =
 "OUTDIR/N/M.dcm (N: the UID's position, M: the instance's): file names\n"
 "carry no original UID. Files that may carry burned-in text that was not\n"
 "cleaned are not written (as with deid). Every instance is in the audit\n"
-"trail (Export, DCM 110106) before anything is written.\n"
+"trail (Export, DCM 110106) before anything is written. Like get, export\n"
+"syncs what it wrote to disk before it reports success.\n"
 "\n"
 "Exit status: 0 all exported, 1 any not found, failed or held back, 2 bad usage.\n";
 

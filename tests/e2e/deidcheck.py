@@ -287,7 +287,51 @@ def main(work):
     check("report: no planted value", not leaked, str(leaked[:3]))
     embedded_overlays(work, keyfile)
     clean_graphics_overlays(work, keyfile)
+    sync_calls(work, keyfile, src)
     return 1 if failures else 0
+
+
+def sync_calls(work, keyfile, src):
+    """deid leaves outputs to writeback; --sync makes them durable with one
+    syncfs of the output folder, after the last output is in place. strace
+    is the oracle (the calls a process makes cannot be seen otherwise)."""
+    probe = subprocess.run(["strace", "-o", "/dev/null", "true"], capture_output=True)
+    if probe.returncode != 0:
+        print("SKIP: deid --sync: strace cannot trace here: %s" % probe.stderr.decode()[-200:])
+        return
+    calls = {}
+    # LeakSanitizer cannot run under a tracer; the other runs check leaks.
+    env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
+    for name, extra in (("default", []), ("--sync", ["--sync"])):
+        out = os.path.join(work, "sync-" + name.strip("-"))
+        log = out + ".strace"
+        r = subprocess.run(["strace", "-f", "-qq", "-o", log, "-e", "trace=syncfs,fsync,fdatasync,sync,"
+                            "sync_file_range,openat,linkat,renameat,renameat2,rename", PV, "deid", "-q",
+                            "--key", keyfile] + extra + [src, "-o", out], capture_output=True, env=env)
+        check("%s run succeeds under strace" % name, r.returncode == 0, r.stderr.decode()[-300:])
+        lines = [l for l in open(log, encoding="utf-8", errors="replace").read().splitlines()]
+        calls[name] = lines
+    def name_of(line):  # "PID call(args) = rc"
+        rest = line.split(None, 1)[-1]
+        return rest.split("(", 1)[0]
+    def syncs(lines):
+        return [l for l in lines if name_of(l) in ("syncfs", "fsync", "fdatasync", "sync", "sync_file_range")]
+    check("without --sync nothing is synced", not syncs(calls["default"]), str(syncs(calls["default"])[:3]))
+    s = syncs(calls["--sync"])
+    check("--sync: exactly one syncfs and no per-file fsync",
+          len(s) == 1 and "syncfs(" in s[0], str(s[:5]))
+    lines = calls["--sync"]
+    last_put = max((i for i, l in enumerate(lines) if name_of(l) in ("linkat", "rename", "renameat", "renameat2")),
+                   default=-1)
+    first_sync = min((i for i, l in enumerate(lines) if name_of(l) == "syncfs"), default=-1)
+    check("--sync: the syncfs comes after the last output is named", 0 <= last_put < first_sync,
+          "last link/rename at %d, syncfs at %d" % (last_put, first_sync))
+    def tree(root):
+        return {os.path.relpath(os.path.join(d, f), root): open(os.path.join(d, f), "rb").read()
+                for d, _, fs in os.walk(root) for f in fs}
+    a, b = tree(os.path.join(work, "sync-default")), tree(os.path.join(work, "sync-sync"))
+    same = len(a) > 0 and a == b
+    check("--sync writes the same bytes", same)
 
 
 def clean_graphics_overlays(work, keyfile):

@@ -529,4 +529,33 @@ test_pixfix(void)
 	T_EQ_INT(h[0] | h[1] << 8, 0x0000);
 	T_EQ_INT(h[2] | h[3] << 8, 0x3ff0);
 	T_EQ_U64(dcm_pixfix_apply(&u16, a, 7), 1);    /* a stray odd byte is left alone */
+
+	/* The vectorised 16-bit count against a per-sample reference, for every
+	 * layout of 16-bit samples and values that hit each case. */
+	{
+		static uint8_t buf[2 * 4099];
+		uint32_t x = 12345;
+		for (size_t i = 0; i < sizeof(buf); i++) {
+			x = x * 1103515245u + 12345u;
+			buf[i] = (uint8_t)(x >> 16);
+		}
+		for (unsigned bs = 1; bs <= 16; bs++)
+			for (unsigned hb = bs - 1; hb < 16; hb++)
+				for (unsigned sg = 0; sg < 2; sg++) {
+					struct dcm_pixfix fx = { 2, (uint8_t)sg, (uint8_t)hb, (uint8_t)bs, 0 };
+					uint32_t lo = hb + 1 - bs, low = (1u << lo) - 1, ext = 0xffffu & ~((2u << hb) - 1);
+					uint64_t want = 0;
+					for (size_t i = 0; i + 1 < sizeof(buf); i += 2) {
+						uint32_t v = (uint32_t)(buf[i] | buf[i + 1] << 8), high = v & ext;
+						/* every fourth sample: in range, or a sign-extended negative */
+						if ((i / 2) % 4 == 0)
+							v = (v & ~low & ~ext) | ((sg && (v >> hb & 1)) ? ext : 0);
+						buf[i] = (uint8_t)v;
+						buf[i + 1] = (uint8_t)(v >> 8);
+						high = v & ext;
+						want += (v & low) != 0 || (high != 0 && !(sg && (v >> hb & 1) && high == ext));
+					}
+					T_EQ_U64(dcm_pixfix_count(&fx, buf, sizeof(buf)), want);
+				}
+	}
 }
