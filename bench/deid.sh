@@ -9,7 +9,9 @@ set -eu
 cd "$(dirname "$0")/.."
 set_dir=$1
 PV=$PWD/build/pacsvault
-work=build/bench/work
+# Outputs stay until bench/run.sh has finished (see measure() below); a
+# folder left by an interrupted run goes now.
+work=build/bench/deid-work/$(basename "$set_dir")
 rm -rf "$work"
 mkdir -p "$work"
 n=$(find "$set_dir" -name '*.dcm' | wc -l)
@@ -23,12 +25,12 @@ fi
 # measure NAME RUNS OUT CMD...: wall and CPU seconds of CMD, the fastest of
 # RUNS runs, kept as NAME_wall / NAME_cpu, and the files it wrote as
 # NAME_out. Each run writes a new folder OUT.1, OUT.2... (the argument @OUT@
-# of CMD stands for it). For a set of many small files they are removed at
-# the end of this script, not between runs: ext4 slows the allocation of
-# new inodes right after many were deleted, which would bill one tool for
-# another's clean-up. For a large set (the CT series) each run's folder
-# goes before the next run: there gigabytes of page cache and writeback
-# weigh more than a thousand inodes. The
+# of CMD stands for it). No output is removed until bench/run.sh ends
+# (about 9 GB for the CT series): ext4 without a journal will not reuse an
+# inode within 60-300 s of its deletion and scans past every such inode
+# when it creates a file, which billed up to 150 us per file created, as
+# system CPU, to whichever tool ran after a deletion. Each run starts after
+# a sync, so no tool pays for another's writeback. The
 # machine's disk and page cache make single runs vary by 2x or more; the
 # fast tools are run RUNS_FAST times (default 3). Timed by bench/timeit.py
 # (microseconds: the small set takes ~50 ms).
@@ -50,7 +52,6 @@ measure() {
 	i=0
 	while [ "$i" -lt "$runs" ]; do
 		i=$((i + 1))
-		[ "$keep_runs" = 1 ] || rm -rf "$out.$((i - 1))"
 		sync
 		with_out "$out.$i" /usr/bin/python3 bench/timeit.py "$work/time.txt" "$@" || true
 		t=$(tail -1 "$work/time.txt")
@@ -67,8 +68,6 @@ measure() {
 	done
 }
 R=${RUNS_FAST:-3}
-keep_runs=0
-[ "$bytes" -lt $((64 * 1048576)) ] && keep_runs=1
 
 measure cp "$R" "$work/cp" cp -r "$set_dir" @OUT@
 measure pv "$R" "$work/pv" "$PV" deid -q --key build/bench/project.key "$set_dir" -o @OUT@
@@ -97,4 +96,3 @@ for t in "pacsvault deid:pv" "gdcmanon:gdcm" "dcmodify script:dcmod" "pydicom sc
 		"$(echo "$bytes / 1048576 / $w" | bc -l)" "$(echo "$c * 1000 / $n" | bc -l)" \
 		"$(echo "$w / $pv_wall" | bc -l)" "$(echo "$c / $pc" | bc -l)" "$o" "$n"
 done
-rm -rf "$work"
