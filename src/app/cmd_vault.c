@@ -521,8 +521,9 @@ cmd_vault(int argc, char **argv)
 
 struct imp_job {
 	char *path;
-	int status;
-	int acked;
+	int status;      /* what vault_import_file said */
+	int acked;       /* its batch is durable (the vault's committer thread) */
+	int ack_status;  /* then its final status */
 	int rc;
 	char reason[320];
 	uint64_t bytes;
@@ -543,6 +544,10 @@ imp_ack(void *ctx, void *cookie, int status)
 	struct imp_job *j = cookie;
 
 	j->acked = 1;
+	j->ack_status = status;
+	if (status == VAULT_CONFLICT)  /* found at the commit: another file of this run came first */
+		snprintf(j->reason, sizeof(j->reason), "another instance with this SOP Instance UID and other "
+		    "bytes is stored: not replaced");
 	if (r->verbose) {
 		printf("%s\t%s\n", vault_status_name(status), j->path);
 		fflush(stdout);
@@ -661,8 +666,12 @@ cmd_import(int argc, char **argv)
 		int st = j->status;
 
 		/* Stored or quarantined but never acknowledged: its batch did not commit. */
-		if ((st == VAULT_STORED || st == VAULT_QUARANTINED) && !j->acked)
+		if ((st == VAULT_STORED || st == VAULT_QUARANTINED) && !j->acked) {
 			st = VAULT_FAILED;
+			snprintf(j->reason, sizeof(j->reason), "its batch was not made durable: not stored");
+		} else if (st == VAULT_STORED || st == VAULT_QUARANTINED) {
+			st = j->ack_status;
+		}
 		counts[st]++;
 		bytes += j->bytes;
 		if (st == VAULT_STORED || st == VAULT_DUPLICATE)

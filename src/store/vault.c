@@ -34,16 +34,42 @@ struct vault {
 	int lockfd;
 	int writer;
 	pthread_mutex_t lock;
-	int in_txn;
 	size_t batch_files;
-	struct { void *cookie; int status; struct vault_batch_item item; } *pending;
-	size_t npending, cappending;
 	vault_commit_hook hook;
 	void *hook_ctx;
-	struct vault_batch_item *hook_items;
 	vault_ack_fn ack;
 	void *ack_ctx;
 	int sticky;              /* first failure of a batch commit: no later batch is acknowledged */
+	struct pv_diag sticky_d; /* what that failure was */
+	/*
+	 * Import's commit pipeline. Workers seal objects and queue their index
+	 * rows (struct qent); the committer thread takes a batch, syncs the
+	 * file system with no lock held (the workers go on sealing the next
+	 * batch meanwhile), then under the lock runs the commit hook, inserts
+	 * the rows, commits the index and acknowledges. An index row is thus
+	 * never committed before its object is durable.
+	 */
+	struct qent **queue;
+	size_t nqueue, capqueue;
+	int committer_on;        /* the thread runs */
+	int flush_req, closing;
+	pthread_t committer;
+	pthread_cond_t cv_work;  /* to the committer: a batch is full, a flush or the end is asked for */
+	pthread_cond_t cv_done;  /* from it: a batch is committed (room in the queue; flush waits) */
+};
+
+/* One imported file waiting for its batch's commit. */
+struct qent {
+	void *cookie;
+	int kind;                         /* VAULT_STORED: an instance row; VAULT_QUARANTINED: quarantine */
+	int status;                       /* its status when acknowledged */
+	struct vault_batch_item item;
+	struct store_instance_row row;    /* pointers set at commit: into attrs, modality, sop_class */
+	struct pv_buf attrs[4];           /* sealed patient, study, series, instance columns */
+	char *modality, *sop_class;
+	struct store_quarantine_row q;    /* objid and info set at commit */
+	uint8_t *qinfo;
+	size_t qinfo_n;
 };
 
 const char *
@@ -569,6 +595,8 @@ vault_open(const char *dir, const char *master_key_path, int writer, struct vaul
 	v->batch_files = 128;
 	v->ops = &store_index_sqlite;
 	pthread_mutex_init(&v->lock, NULL);
+	pthread_cond_init(&v->cv_work, NULL);
+	pthread_cond_init(&v->cv_done, NULL);
 	if ((v->dir = strdup(dir)) == NULL) {
 		rc = PV_ENOMEM;
 		goto fail;
@@ -630,24 +658,26 @@ fail:
 	return rc;
 }
 
+static void committer_stop(struct vault *v);
+
 void
 vault_close(struct vault *v)
 {
 	if (v == NULL)
 		return;
-	if (v->in_txn && v->ix != NULL)
-		v->ops->rollback(v->ix);
+	committer_stop(v);
 	if (v->ix != NULL)
 		v->ops->close(v->ix);
 	if (v->lockfd >= 0)
 		close(v->lockfd);
 	pthread_mutex_destroy(&v->lock);
+	pthread_cond_destroy(&v->cv_work);
+	pthread_cond_destroy(&v->cv_done);
 	pv_key_clear(&v->master);
 	pv_cleanse(v->k_blind, sizeof(v->k_blind));
 	pv_cleanse(v->k_col, sizeof(v->k_col));
 	pv_cleanse(v->k_content, sizeof(v->k_content));
-	free(v->pending);
-	free(v->hook_items);
+	free(v->queue);
 	free(v->dir);
 	free(v);
 }
@@ -675,63 +705,178 @@ vault_audit_key(struct vault *v, uint8_t key[PV_KEY_LEN])
 	return read_sealed_key(v->dir, "ledger.key.pvo", &v->master, key, NULL);
 }
 
-/* Under v->lock: syncfs (objects durable), the commit hook (audit), the index commit, the acknowledgements. */
-static int
-flush_locked(struct vault *v, struct pv_diag *d)
+static void
+qent_free(struct qent *e)
 {
+	if (e == NULL)
+		return;
+	for (int k = 0; k < 4; k++)
+		pv_buf_free_scrub(&e->attrs[k]);
+	free(e->modality);
+	free(e->sop_class);
+	free(e->qinfo);
+	pv_cleanse(e, sizeof(*e));
+	free(e);
+}
+
+static void remove_object(struct vault *v, const char *kind, const char *objid);
+
+/*
+ * Under v->lock, in the committer, once the objects of batch b are durable:
+ * one index transaction with every row, the commit hook (audit) before the
+ * commit, then the acknowledgements. A row whose SOP Instance UID another
+ * file of the run committed first is not inserted: its object goes and it
+ * is acknowledged as a duplicate or a conflict. Any other failure rolls the
+ * batch back, acknowledges nothing and makes every later batch fail
+ * (v->sticky).
+ */
+static int
+commit_batch_locked(struct vault *v, struct qent **b, size_t n, struct pv_diag *d)
+{
+	struct vault_batch_item *items = calloc(n, sizeof(*items));
+	size_t ni = 0;
 	int rc;
 
-	if (!v->in_txn)
-		return v->sticky;
-	if (v->sticky != 0) {
-		v->ops->rollback(v->ix);
-		v->in_txn = 0;
-		v->npending = 0;
-		return v->sticky;
-	}
-	if (pv_sync_fs(v->dir) != 0) {
-		rc = pv_diag_set(d, PV_EIO, -1, "syncfs of the vault failed: nothing of this batch is "
-		    "acknowledged");
-		v->ops->rollback(v->ix);
-		v->in_txn = 0;
-		v->npending = 0;
-		v->sticky = rc;
+	if (items == NULL)
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory committing a batch");
+	if ((rc = v->ops->begin(v->ix, d)) != 0) {
+		free(items);
 		return rc;
 	}
-	if (v->hook != NULL && v->npending > 0) {
-		void *p = realloc(v->hook_items, v->npending * sizeof(*v->hook_items));
+	for (size_t i = 0; i < n; i++) {
+		struct qent *e = b[i];
 
-		rc = PV_ENOMEM;
-		if (p != NULL) {
-			v->hook_items = p;
-			for (size_t i = 0; i < v->npending; i++)
-				v->hook_items[i] = v->pending[i].item;
-			rc = v->hook(v->hook_ctx, v->hook_items, v->npending, d);
-			pv_cleanse(v->hook_items, v->npending * sizeof(*v->hook_items));
+		if (e->kind == VAULT_QUARANTINED) {
+			e->q.objid = e->item.objid;
+			e->q.info = e->qinfo;
+			e->q.info_n = e->qinfo_n;
+			rc = v->ops->quarantine_put(v->ix, &e->q, d);
+		} else {
+			char objid[STORE_OBJID_HEX];
+			uint8_t smac[STORE_MAC_LEN];
+			uint64_t ssize;
+
+			e->row.pat_attrs = (const uint8_t *)e->attrs[0].data;
+			e->row.pat_attrs_n = e->attrs[0].len;
+			e->row.study_attrs = (const uint8_t *)e->attrs[1].data;
+			e->row.study_attrs_n = e->attrs[1].len;
+			e->row.series_attrs = (const uint8_t *)e->attrs[2].data;
+			e->row.series_attrs_n = e->attrs[2].len;
+			e->row.inst_attrs = (const uint8_t *)e->attrs[3].data;
+			e->row.inst_attrs_n = e->attrs[3].len;
+			e->row.modality = e->modality;
+			e->row.sop_class = e->sop_class;
+			rc = v->ops->instance_put(v->ix, &e->row, d);
+			if (rc == PV_EEXIST) {
+				int ok = v->ops->instance_get(v->ix, e->row.sop_b, objid, &ssize, smac) == 0;
+
+				remove_object(v, "objects", e->row.objid);
+				e->status = ok && pv_memeq_ct(e->row.mac, smac, STORE_MAC_LEN) ?
+				    VAULT_DUPLICATE : VAULT_CONFLICT;
+				pv_diag_clear(d);
+				continue;
+			}
 		}
-		if (rc != 0) {
-			pv_diag_set(d, rc, -1, "the batch's audit entries could not be written: nothing of it "
-			    "is acknowledged");
-			v->ops->rollback(v->ix);
-			v->in_txn = 0;
-			v->npending = 0;
-			v->sticky = rc;
-			return rc;
-		}
+		if (rc != 0)
+			goto fail;
+		items[ni] = e->item;
+		items[ni++].status = e->status;
 	}
-	if ((rc = v->ops->commit(v->ix, d)) != 0) {
-		v->ops->rollback(v->ix);
-		v->in_txn = 0;
-		v->npending = 0;
-		v->sticky = rc;
-		return rc;
+	if (v->hook != NULL && ni > 0 && (rc = v->hook(v->hook_ctx, items, ni, d)) != 0) {
+		pv_diag_set(d, rc, -1, "the batch's audit entries could not be written: nothing of it is "
+		    "acknowledged");
+		goto fail;
 	}
-	v->in_txn = 0;
-	for (size_t i = 0; i < v->npending; i++)
+	if ((rc = v->ops->commit(v->ix, d)) != 0)
+		goto fail;
+	pv_cleanse(items, n * sizeof(*items));
+	free(items);
+	for (size_t i = 0; i < n; i++)
 		if (v->ack != NULL)
-			v->ack(v->ack_ctx, v->pending[i].cookie, v->pending[i].status);
-	pv_cleanse(v->pending, v->npending * sizeof(*v->pending));
-	v->npending = 0;
+			v->ack(v->ack_ctx, b[i]->cookie, b[i]->status);
+	return 0;
+fail:
+	v->ops->rollback(v->ix);
+	pv_cleanse(items, n * sizeof(*items));
+	free(items);
+	return rc;
+}
+
+static void *
+committer_main(void *arg)
+{
+	struct vault *v = arg;
+
+	pthread_mutex_lock(&v->lock);
+	while (!v->closing) {
+		struct qent **b;
+		size_t n;
+		struct pv_diag d;
+		int rc;
+
+		if (v->nqueue < v->batch_files && !(v->flush_req && v->nqueue > 0)) {
+			if (v->flush_req) {
+				v->flush_req = 0;  /* nothing left: the flush is done */
+				pthread_cond_broadcast(&v->cv_done);
+				continue;
+			}
+			pthread_cond_wait(&v->cv_work, &v->lock);
+			continue;
+		}
+		b = v->queue;
+		n = v->nqueue;
+		v->queue = NULL;
+		v->nqueue = v->capqueue = 0;
+		rc = v->sticky;
+		pthread_cond_broadcast(&v->cv_done);  /* room in the queue */
+		pthread_mutex_unlock(&v->lock);
+		pv_diag_clear(&d);
+		/* Every object of b was written and named before it was queued. */
+		if (rc == 0 && pv_sync_fs(v->dir) != 0)
+			rc = pv_diag_set(&d, PV_EIO, -1, "syncfs of the vault failed: nothing of this batch is "
+			    "acknowledged");
+		pthread_mutex_lock(&v->lock);
+		if (rc == 0 && v->sticky == 0)
+			rc = commit_batch_locked(v, b, n, &d);
+		if (rc != 0 && v->sticky == 0) {
+			v->sticky = rc;
+			v->sticky_d = d;
+		}
+		for (size_t i = 0; i < n; i++)
+			qent_free(b[i]);
+		free(b);
+		pthread_cond_broadcast(&v->cv_done);
+	}
+	pthread_mutex_unlock(&v->lock);
+	return NULL;
+}
+
+/* Under v->lock, in a worker: queues e for the committer (which it starts
+ * the first time). Waits while four batches are already queued. */
+static int
+enqueue_locked(struct vault *v, struct qent *e)
+{
+	if (!v->committer_on) {
+		if (pthread_create(&v->committer, NULL, committer_main, v) != 0)
+			return PV_EINTERNAL;
+		v->committer_on = 1;
+	}
+	while (v->sticky == 0 && v->nqueue >= 4 * v->batch_files)
+		pthread_cond_wait(&v->cv_done, &v->lock);
+	if (v->sticky != 0)
+		return v->sticky;
+	if (v->nqueue == v->capqueue) {
+		size_t cap = v->capqueue ? v->capqueue * 2 : 64;
+		void *p = realloc(v->queue, cap * sizeof(*v->queue));
+
+		if (p == NULL)
+			return PV_ENOMEM;
+		v->queue = p;
+		v->capqueue = cap;
+	}
+	v->queue[v->nqueue++] = e;
+	if (v->nqueue >= v->batch_files)
+		pthread_cond_signal(&v->cv_work);
 	return 0;
 }
 
@@ -741,44 +886,36 @@ vault_import_flush(struct vault *v, struct pv_diag *d)
 	int rc;
 
 	pthread_mutex_lock(&v->lock);
-	rc = flush_locked(v, d);
+	if (v->committer_on) {
+		v->flush_req = 1;
+		pthread_cond_signal(&v->cv_work);
+		while (v->flush_req && !v->closing)
+			pthread_cond_wait(&v->cv_done, &v->lock);
+	}
+	rc = v->sticky;
+	if (rc != 0)
+		*d = v->sticky_d;
 	pthread_mutex_unlock(&v->lock);
 	return rc;
 }
 
-/* Under v->lock: opens a transaction if none, records cookie as waiting for the batch. */
-static int
-pending_add(struct vault *v, void *cookie, int status, const struct vault_batch_item *item)
+/* Stops the committer; what is still queued was never acknowledged and is dropped. */
+static void
+committer_stop(struct vault *v)
 {
-	if (v->npending == v->cappending) {
-		size_t cap = v->cappending ? v->cappending * 2 : 64;
-		void *p = realloc(v->pending, cap * sizeof(*v->pending));
-
-		if (p == NULL)
-			return PV_ENOMEM;
-		v->pending = p;
-		v->cappending = cap;
+	pthread_mutex_lock(&v->lock);
+	if (!v->committer_on) {
+		pthread_mutex_unlock(&v->lock);
+		return;
 	}
-	v->pending[v->npending].cookie = cookie;
-	v->pending[v->npending].item = *item;
-	v->pending[v->npending].item.status = status;
-	v->pending[v->npending++].status = status;
-	return 0;
-}
-
-static int
-txn_locked(struct vault *v, struct pv_diag *d)
-{
-	int rc;
-
-	if (v->sticky != 0)
-		return v->sticky;
-	if (v->in_txn)
-		return 0;
-	if ((rc = v->ops->begin(v->ix, d)) != 0)
-		return rc;
-	v->in_txn = 1;
-	return 0;
+	v->closing = 1;
+	pthread_cond_signal(&v->cv_work);
+	pthread_mutex_unlock(&v->lock);
+	pthread_join(v->committer, NULL);
+	v->committer_on = 0;
+	for (size_t i = 0; i < v->nqueue; i++)
+		qent_free(v->queue[i]);
+	v->nqueue = 0;
 }
 
 /* The content MAC of a whole file (duplicates). */
@@ -959,8 +1096,7 @@ quarantine_file(struct vault *v, int fd, const char *path, const char *why, void
 {
 	char objid[STORE_OBJID_HEX];
 	uint8_t mac[STORE_MAC_LEN], aad[96], *sealed = NULL;
-	struct store_quarantine_row q;
-	struct vault_batch_item item;
+	struct qent *e;
 	struct stat st;
 	size_t wl = strlen(why), pl = strlen(path), n = wl + 1 + pl, an;
 	char *plain;
@@ -982,21 +1118,28 @@ quarantine_file(struct vault *v, int fd, const char *path, const char *why, void
 		free(sealed);
 		return pv_diag_set(d, rc, -1, "sealing failed");
 	}
-	q.objid = objid;
-	q.size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
-	memset(&item, 0, sizeof(item));
-	memcpy(item.objid, objid, sizeof(item.objid));
-	item.size = q.size;
-	q.info = sealed;
-	q.info_n = n + PV_SEALED_SMALL_OVERHEAD;
-	q.stored = (int64_t)time(NULL);
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		free(sealed);
+		remove_object(v, "quarantine", objid);
+		return PV_ENOMEM;
+	}
+	e->cookie = cookie;
+	e->kind = e->status = VAULT_QUARANTINED;
+	memcpy(e->item.objid, objid, sizeof(e->item.objid));
+	e->q.size = e->item.size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	e->q.stored = (int64_t)time(NULL);
+	e->qinfo = sealed;
+	e->qinfo_n = n + PV_SEALED_SMALL_OVERHEAD;
 	pthread_mutex_lock(&v->lock);
-	if ((rc = txn_locked(v, d)) == 0 && (rc = v->ops->quarantine_put(v->ix, &q, d)) == 0 &&
-	    (rc = pending_add(v, cookie, VAULT_QUARANTINED, &item)) == 0 && v->npending >= v->batch_files)
-		rc = flush_locked(v, d);
+	rc = enqueue_locked(v, e);
 	pthread_mutex_unlock(&v->lock);
-	free(sealed);
-	return rc;
+	if (rc != 0) {
+		qent_free(e);
+		remove_object(v, "quarantine", objid);
+		return pv_diag_set(d, rc, -1, "not stored in quarantine: %s", rc == PV_ENOMEM ? "out of memory" :
+		    "an earlier batch could not be made durable");
+	}
+	return 0;
 }
 
 /* Under no lock: 1 when the stored instance with sop_b has the same bytes as fd. */
@@ -1035,7 +1178,7 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 	struct attrs a;
 	struct pv_diag d;
 	struct store_instance_row row;
-	struct vault_batch_item item;
+	struct qent *e;
 	struct pv_buf bp, bs, bse, bi;
 	char objid[STORE_OBJID_HEX], key[2 * VAULT_VALUE_MAX + 2];
 	const char *pid, *issuer, *sop, *study, *series, *acc, *cls, *mod;
@@ -1094,8 +1237,6 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 	}
 	blind(v, "SeriesInstanceUID", series, row.series_b);
 	blind(v, "SOPInstanceUID", sop, row.sop_b);
-	row.modality = mod != NULL ? mod : "";
-	row.sop_class = cls;
 
 	/* Already there? Same bytes: a duplicate; other bytes: a conflict. */
 	pthread_mutex_lock(&v->lock);
@@ -1123,50 +1264,46 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 		remove_object(v, "objects", objid);
 		goto done;
 	}
-	row.pat_attrs = (const uint8_t *)bp.data;
-	row.pat_attrs_n = bp.len;
-	row.study_attrs = (const uint8_t *)bs.data;
-	row.study_attrs_n = bs.len;
-	row.series_attrs = (const uint8_t *)bse.data;
-	row.series_attrs_n = bse.len;
-	row.inst_attrs = (const uint8_t *)bi.data;
-	row.inst_attrs_n = bi.len;
-	memcpy(row.objid, objid, sizeof(objid));
-	row.size = (uint64_t)st.st_size;
-	memcpy(row.mac, mac, sizeof(mac));
-	row.stored = (int64_t)time(NULL);
-	memset(&item, 0, sizeof(item));
-	memcpy(item.objid, objid, sizeof(item.objid));
-	snprintf(item.sop_uid, sizeof(item.sop_uid), "%s", sop);
-	snprintf(item.series_uid, sizeof(item.series_uid), "%s", series);
-	snprintf(item.study_uid, sizeof(item.study_uid), "%s", study);
-	snprintf(item.sop_class, sizeof(item.sop_class), "%s", cls);
-	snprintf(item.patient_id, sizeof(item.patient_id), "%s", pid);
-	snprintf(item.issuer, sizeof(item.issuer), "%s", issuer != NULL ? issuer : "");
-	item.size = row.size;
-	pthread_mutex_lock(&v->lock);
-	if ((rc = txn_locked(v, &d)) == 0) {
-		rc = v->ops->instance_put(v->ix, &row, &d);
-		if (rc == PV_EEXIST) {
-			/* Another file of this run had the same UID and got there first. */
-			int ok = v->ops->instance_get(v->ix, row.sop_b, objid + 0, &ssize, smac) == 0;
-
-			pthread_mutex_unlock(&v->lock);
-			remove_object(v, "objects", row.objid);
-			*status = ok && pv_memeq_ct(mac, smac, STORE_MAC_LEN) ? VAULT_DUPLICATE : VAULT_CONFLICT;
-			if (*status == VAULT_CONFLICT)
-				snprintf(reason, rn, "another instance with this SOP Instance UID and other bytes "
-				    "is stored: not replaced");
-			rc = 0;
-			goto done;
-		}
-		if (rc == 0 && (rc = pending_add(v, cookie, VAULT_STORED, &item)) == 0 &&
-		    v->npending >= v->batch_files)
-			rc = flush_locked(v, &d);
+	if ((e = calloc(1, sizeof(*e))) == NULL || (e->modality = strdup(mod != NULL ? mod : "")) == NULL ||
+	    (e->sop_class = strdup(cls)) == NULL) {
+		qent_free(e);
+		remove_object(v, "objects", objid);
+		snprintf(reason, rn, "out of memory");
+		rc = PV_ENOMEM;
+		goto done;
 	}
+	e->cookie = cookie;
+	e->kind = e->status = VAULT_STORED;
+	e->row = row;
+	memcpy(e->row.objid, objid, sizeof(objid));
+	e->row.size = (uint64_t)st.st_size;
+	memcpy(e->row.mac, mac, sizeof(mac));
+	e->row.stored = (int64_t)time(NULL);
+	/* The sealed columns move to the queue entry. */
+	e->attrs[0] = bp;
+	e->attrs[1] = bs;
+	e->attrs[2] = bse;
+	e->attrs[3] = bi;
+	pv_buf_init(&bp, 0);
+	pv_buf_init(&bs, 0);
+	pv_buf_init(&bse, 0);
+	pv_buf_init(&bi, 0);
+	memcpy(e->item.objid, objid, sizeof(e->item.objid));
+	snprintf(e->item.sop_uid, sizeof(e->item.sop_uid), "%s", sop);
+	snprintf(e->item.series_uid, sizeof(e->item.series_uid), "%s", series);
+	snprintf(e->item.study_uid, sizeof(e->item.study_uid), "%s", study);
+	snprintf(e->item.sop_class, sizeof(e->item.sop_class), "%s", cls);
+	snprintf(e->item.patient_id, sizeof(e->item.patient_id), "%s", pid);
+	snprintf(e->item.issuer, sizeof(e->item.issuer), "%s", issuer != NULL ? issuer : "");
+	e->item.size = e->row.size;
+	pthread_mutex_lock(&v->lock);
+	rc = enqueue_locked(v, e);
 	pthread_mutex_unlock(&v->lock);
 	if (rc != 0) {
-		pv_diag_format(&d, NULL, reason, rn);
+		qent_free(e);
+		remove_object(v, "objects", objid);
+		snprintf(reason, rn, "not stored: %s", rc == PV_ENOMEM ? "out of memory" :
+		    "an earlier batch could not be made durable");
 		goto done;
 	}
 	*status = VAULT_STORED;
@@ -1185,7 +1322,6 @@ quarantine:
 		}
 	}
 done:
-	pv_cleanse(&item, sizeof(item));
 	attrs_free(&a);
 	pv_buf_free_scrub(&bp);
 	pv_buf_free_scrub(&bs);
@@ -1717,7 +1853,7 @@ idcmp(const void *a, const void *b)
 static int
 idset_has(const struct idset *s, const char *id)
 {
-	return bsearch(id, s->v, s->n, sizeof(*s->v), idcmp) != NULL;
+	return s->n > 0 && bsearch(id, s->v, s->n, sizeof(*s->v), idcmp) != NULL;
 }
 
 struct fsck_ctx {
@@ -1874,7 +2010,8 @@ vault_fsck(struct vault *v, int repair, vault_fsck_report_fn report, void *ctx, 
 		goto done;
 	if ((rc = v->ops->quarantine_list(v->ix, fsck_quarantine, &c, d)) != 0)
 		goto done;
-	qsort(c.seen.v, c.seen.n, sizeof(*c.seen.v), idcmp);
+	if (c.seen.n > 0)  /* an empty index: no array at all */
+		qsort(c.seen.v, c.seen.n, sizeof(*c.seen.v), idcmp);
 	snprintf(p, sizeof(p), "%s/objects", v->dir);
 	if ((rc = fsck_walk(&c, p, 0, "objects", repair)) != 0)
 		goto done;

@@ -19,7 +19,9 @@
  * end-to-end check on every read).
  *
  * Thread safety: vault_import_file may run on many threads at once; every
- * other call is for one thread.
+ * other call is for one thread. Import runs one more thread of its own
+ * (the committer: vault.c), started by the first file and stopped by
+ * vault_close.
  */
 #ifndef PV_STORE_VAULT_H
 #define PV_STORE_VAULT_H
@@ -66,7 +68,12 @@ enum vault_status {
 };
 const char *vault_status_name(int status);
 
-/* Called for each file of a batch once its batch is durable (under the vault's lock), with its status. */
+/*
+ * Called for each file of a batch once its batch is durable, from the
+ * vault's committer thread under the vault's lock, with its final status:
+ * STORED or QUARANTINED, or DUPLICATE / CONFLICT when another file of the
+ * same run with the same SOP Instance UID was committed first.
+ */
 typedef void (*vault_ack_fn)(void *ctx, void *cookie, int status);
 
 /*
@@ -109,7 +116,7 @@ int vault_audit_key(struct vault *v, uint8_t key[PV_KEY_LEN]) __attribute__((war
 int vault_import_file(struct vault *v, const char *path, void *cookie, int *status, char *reason, size_t n,
     uint64_t *bytes);
 
-/* Makes the open batch durable now and acknowledges it. */
+/* Makes every queued file durable now and acknowledges it; returns when done. */
 int vault_import_flush(struct vault *v, struct pv_diag *d) __attribute__((warn_unused_result));
 
 /* A found entity: level's attributes (and parents'), as UTF-8, for printing. */
