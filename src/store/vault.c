@@ -45,9 +45,10 @@ struct vault {
 	 * Import's commit pipeline. Workers seal objects and queue their index
 	 * rows (struct qent); the committer thread takes a batch, syncs the
 	 * file system with no lock held (the workers go on sealing the next
-	 * batch meanwhile), then under the lock runs the commit hook, inserts
-	 * the rows, commits the index and acknowledges. An index row is thus
-	 * never committed before its object is durable.
+	 * batch meanwhile), then under the lock inserts the rows, runs the
+	 * commit hook (the audit entries, durable) and commits the index, and
+	 * only then acknowledges. An index row is thus never committed before
+	 * its object and its audit entry are durable.
 	 */
 	struct qent **queue;
 	size_t nqueue, capqueue;
