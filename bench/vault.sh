@@ -6,9 +6,9 @@
 #     (started here on loopback, fresh storage: uploaded by its REST API over
 #     one keep-alive connection, and by dcmtk's storescu on one association)
 #     and against cp -r (with and without a final sync);
-#   get: pacsvault get of every study to a folder (verified, synced; and to
-#     tmpfs, the vault's own cost without the disk) against cat of the files
-#     to /dev/null and cp -r + sync;
+#   get: pacsvault get of every study to a folder (verified, atomic, left to
+#     writeback as cp leaves its copies; and get --sync, durable, against
+#     cp -r + sync) against cat of the files to /dev/null;
 #   find: STUDY by Patient ID on an index of 1,000,000 synthetic instances
 #     (in process: median and p99 of 1,000 queries; and a whole `pacsvault
 #     find` process, with its audit event).
@@ -95,11 +95,12 @@ printf 'import vs Orthanc REST: %.2fx, vs Orthanc storescu: %.2fx, %% of cp -r: 
 studies=$($PV find --vault "$w/v" --master-key "$w/master.key" --json | /usr/bin/python3 -c '
 import json, sys
 print(" ".join(r["StudyInstanceUID"] for r in json.load(sys.stdin)))')
-# get_all DIR: seconds to get every study into DIR/<study>
+# get_all DIR [OPTION]: seconds to get every study into DIR/<study>
 get_all() {
+	sync
 	t0=$(now)
 	for s in $studies; do
-		$PV get --vault "$w/v" --master-key "$w/master.key" "$s" -o "$1/$s" 2> /dev/null
+		$PV get ${2:-} --vault "$w/v" --master-key "$w/master.key" "$s" -o "$1/$s" 2> /dev/null
 	done
 	t1=$(now)
 	echo "$t1 - $t0" | bc -l
@@ -111,17 +112,9 @@ min() { if [ "$(echo "$1 < $2" | bc -l)" = 1 ]; then echo "$1"; else echo "$2"; 
 t_get=$(get_all "$w/get")
 got=$(find "$w/get" -name '*.dcm' | wc -l)
 t_get=$(min "$t_get" "$(get_all "$w/get2")")
-rm -rf "$w/get2"
-# The same into memory (tmpfs: no disk under the writes and the sync): the vault's own cost.
-t_getm=""
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-	for k in 1 2; do
-		shm=$(mktemp -d /dev/shm/pacsvault-bench.XXXXXX)
-		t=$(get_all "$shm")
-		rm -rf "$shm"
-		if [ -z "$t_getm" ]; then t_getm=$t; else t_getm=$(min "$t_getm" "$t"); fi
-	done
-fi
+t_gets=$(get_all "$w/gets" --sync)
+t_gets=$(min "$t_gets" "$(get_all "$w/gets2" --sync)")
+rm -rf "$w/get2" "$w/gets" "$w/gets2"
 t_cat=""
 for k in 1 2; do
 	t0=$(now); find "$corpus" -name '*.dcm' -print0 | xargs -0 cat > /dev/null; t1=$(now)
@@ -132,15 +125,13 @@ rm -rf "$w/cp3"
 t0=$(now); cp -r "$corpus" "$w/cp3"; sync; t1=$(now)
 t_cp3=$(echo "$t1 - $t0" | bc -l)
 echo
-echo "== vault get: $got instances (every study to a folder, verified, synced)"
+echo "== vault get: $got instances (every study to a folder, verified; one get process per study)"
 rate "pacsvault get" "$t_get"
-[ -n "$t_getm" ] && rate "pacsvault get (to tmpfs)" "$t_getm"
 rate "cat > /dev/null" "$t_cat"
+rate "pacsvault get --sync (durable)" "$t_gets"
 rate "cp -r + sync" "$t_cp3"
-printf 'get: %.0f%% of cat, %.0f%% of cp -r + sync' "$(echo "100 * $t_cat / $t_get" | bc -l)" \
-	"$(echo "100 * $t_cp3 / $t_get" | bc -l)"
-[ -n "$t_getm" ] && printf '; to tmpfs: %.0f%% of cat' "$(echo "100 * $t_cat / $t_getm" | bc -l)"
-echo
+printf 'get: %.0f%% of cat; get --sync: %.0f%% of cp -r + sync\n' "$(echo "100 * $t_cat / $t_get" | bc -l)" \
+	"$(echo "100 * $t_cp3 / $t_gets" | bc -l)"
 
 # --- find at 1M instances
 $PV vault init "$w/big" > /dev/null

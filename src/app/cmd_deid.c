@@ -403,7 +403,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 	char out_real[PATH_MAX];
 	unsigned jobs = 0;
 	int c, quiet = 0, failed = 0, rc;
-	int sync_out = src != NULL;  /* an export is always synced, like get */
+	int sync_out = 0;
 	struct run r;
 	struct pv_key key;
 	struct pv_diag d;
@@ -566,8 +566,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 	}
 	app_progress_end(&r.pg);
 	/* Outputs were renamed into place without a per-file fsync. With
-	 * --sync (and for an export) one syncfs makes them all durable before
-	 * success is reported. Without it a crash before the kernel's writeback
+	 * --sync one syncfs makes them all durable before success is reported. Without it a crash before the kernel's writeback
 	 * may leave outputs missing, empty or short; the inputs
 	 * are untouched and a new run with the same key rewrites the same
 	 * bytes (docs/DEID.md, "Durability"). */

@@ -109,11 +109,16 @@ static const char get_help[] =
 "Writes the exact bytes that were imported. UID is an instance (PATH is\n"
 "the file), a series or a study (PATH is a folder: one SOPInstanceUID.dcm\n"
 "per instance). Every chunk and the index row are checked; a file is\n"
-"written atomically and only when all of it verified.\n"
+"written atomically and only when all of it verified. Like cp, get leaves\n"
+"what it wrote to the kernel's writeback; 'pacsvault rm' syncs every file\n"
+"system before it shreds anything, so a copy made by get survives the rm\n"
+"of its source.\n"
 "\n"
 "Options:\n"
 "  -o, --output PATH  where to write (required; '-' for standard output,\n"
 "                     instances only, written after a full verification)\n"
+"  --sync             make what was written durable before success is\n"
+"                     reported (fsync, or one syncfs for a folder)\n"
 "  -h, --help         this text\n"
 "\n"
 "Exit status: 0 written, 1 not found or an integrity error, 2 bad usage.\n";
@@ -124,7 +129,8 @@ static const char rm_help[] =
 "Crypto-shreds instances (UID: an instance, a series or a study): each\n"
 "object's wrapped data key is overwritten and synced, then its index rows\n"
 "go, then the object file. Nothing can open the object afterwards, with\n"
-"any key.\n"
+"any key. Before the first shred, every file system is synced (sync(2)):\n"
+"a copy made before rm started (get, export, cp) is on disk first.\n"
 "\n"
 "Options:\n"
 "  -h, --help       this text\n"
@@ -935,7 +941,7 @@ get_stdout(struct vault *v, struct svc_audit *a, const struct vault_instance *in
 
 /*
  * Verified into a temporary, audited, then renamed into place; sync 0: no
- * fsync (a folder of files is synced once at the end).
+ * fsync (get --sync syncs a folder of files once at the end).
  */
 static int
 get_file(struct vault *v, struct svc_audit *a, const struct vault_instance *in, const char *path, int sync,
@@ -981,6 +987,7 @@ cmd_get(int argc, char **argv)
 		{ "vault", required_argument, NULL, 'V' },
 		{ "master-key", required_argument, NULL, 'M' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "sync", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -988,6 +995,7 @@ cmd_get(int argc, char **argv)
 	struct vault *v = NULL;
 	struct svc_audit *audit = NULL;
 	struct vault_instance *ins = NULL;
+	int sync_out = 0;
 	struct pv_diag d;
 	const char *out = NULL;
 	size_t n = 0;
@@ -1000,6 +1008,7 @@ cmd_get(int argc, char **argv)
 		case 'V': o.dir = optarg; break;
 		case 'M': o.master = optarg; break;
 		case 'o': out = optarg; break;
+		case 'S': sync_out = 1; break;
 		case 'h':
 			fputs(get_help, stdout);
 			fputs(vault_common_help, stdout);
@@ -1028,7 +1037,7 @@ cmd_get(int argc, char **argv)
 	}
 	if (level == QUERY_IMAGE) {
 		pv_diag_clear(&d);
-		if ((strcmp(out, "-") == 0 ? get_stdout(v, audit, &ins[0], &d) : get_file(v, audit, &ins[0], out, 1, &d)) != 0) {
+		if ((strcmp(out, "-") == 0 ? get_stdout(v, audit, &ins[0], &d) : get_file(v, audit, &ins[0], out, sync_out, &d)) != 0) {
 			app_report("get", argv[optind], &d);
 			rc = PV_EXIT_FAIL;
 		}
@@ -1060,8 +1069,8 @@ cmd_get(int argc, char **argv)
 			}
 			free(gr.d);
 		}
-		/* One sync for the whole folder before success is reported. */
-		if (rc == PV_EXIT_OK && pv_sync_fs(out) != 0) {
+		/* With --sync, one sync for the whole folder before success is reported. */
+		if (rc == PV_EXIT_OK && sync_out && pv_sync_fs(out) != 0) {
 			fprintf(stderr, "pacsvault: get: %s: cannot sync the output to disk\n", out);
 			rc = PV_EXIT_FAIL;
 		}
@@ -1117,6 +1126,9 @@ cmd_rm(int argc, char **argv)
 		vault_close(v);
 		return PV_EXIT_FAIL;
 	}
+	/* get and export leave their outputs to writeback: whatever was copied
+	 * out before this rm (on any file system) is on disk before a shred. */
+	sync();
 	for (int a = optind; a < argc; a++) {
 		struct vault_instance *ins = NULL;
 		size_t n = 0;
@@ -1466,8 +1478,9 @@ static const char export_help[] =
 "OUTDIR/N/M.dcm (N: the UID's position, M: the instance's): file names\n"
 "carry no original UID. Files that may carry burned-in text that was not\n"
 "cleaned are not written (as with deid). Every instance is in the audit\n"
-"trail (Export, DCM 110106) before anything is written. Like get, export\n"
-"syncs what it wrote to disk before it reports success.\n"
+"trail (Export, DCM 110106) before anything is written. As with get, what\n"
+"is written is left to the kernel's writeback unless --sync is given\n"
+"(identified or de-identified); 'pacsvault rm' syncs before it shreds.\n"
 "\n"
 "Exit status: 0 all exported, 1 any not found, failed or held back, 2 bad usage.\n";
 
@@ -1493,7 +1506,7 @@ cmd_export(int argc, char **argv)
 	struct vault_instance *all = NULL;
 	size_t nall = 0, nuid = 0;
 	char **rest = NULL, **names = NULL;
-	int nrest = 0, deid = 0, rc = PV_EXIT_OK, i;
+	int nrest = 0, deid = 0, sync_out = 0, rc = PV_EXIT_OK, i;
 	const char *outdir = NULL;
 	struct pv_diag d;
 	size_t *uid_of = NULL;
@@ -1529,6 +1542,8 @@ cmd_export(int argc, char **argv)
 			deid = 1;
 			continue;
 		}
+		if (strcmp(argv[k], "--sync") == 0)
+			sync_out = 1;  /* and deid_main reads it too */
 		if ((strcmp(argv[k], "-o") == 0 || strcmp(argv[k], "--output") == 0) && k + 1 < argc)
 			outdir = argv[k + 1];
 		rest[nrest++] = argv[k];
@@ -1537,10 +1552,10 @@ cmd_export(int argc, char **argv)
 		free(rest);
 		return app_usage_error("export", "-o OUTDIR is required");
 	}
-	if (!deid && nrest != 3) {
+	if (!deid && nrest != 3 + sync_out) {
 		free(rest);
-		return app_usage_error("export", "an identified export takes only -o OUTDIR (de-identification "
-		    "options go with --deid)");
+		return app_usage_error("export", "an identified export takes only -o OUTDIR and --sync "
+		    "(de-identification options go with --deid)");
 	}
 	if ((rc = open_vault("export", &o, 0, &v)) != PV_EXIT_OK) {
 		free(rest);
@@ -1634,7 +1649,7 @@ cmd_export(int argc, char **argv)
 				rc = PV_EXIT_FAIL;
 			}
 		}
-		if (rc == PV_EXIT_OK && pv_sync_fs(outdir) != 0) {
+		if (rc == PV_EXIT_OK && sync_out && pv_sync_fs(outdir) != 0) {
 			fprintf(stderr, "pacsvault: export: %s: cannot sync the output to disk\n", outdir);
 			rc = PV_EXIT_FAIL;
 		}

@@ -337,6 +337,60 @@ def failed_batch(root, gen):
     check(s["stored"] == len(files), "  the same import, the ledger writable again: %d stored" % s["stored"])
 
 
+def traced(root, name, args):
+    """The syscalls of one pacsvault run (strace -f), as (call, line)."""
+    log = os.path.join(root, name + ".strace")
+    env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
+    r = subprocess.run(["strace", "-f", "-qq", "-o", log, "-e",
+                        "trace=sync,syncfs,fsync,fdatasync,linkat,rename,renameat,renameat2,unlink,unlinkat,"
+                        "openat", PV] + args, capture_output=True, env=env)
+    if r.returncode != 0:
+        check(False, "%s runs under strace: %s" % (name, r.stderr.decode()[-300:]))
+    out = []
+    for line in open(log, encoding="utf-8", errors="replace").read().splitlines():
+        rest = line.split(None, 1)[-1]
+        out.append((rest.split("(", 1)[0], rest))
+    return out
+
+
+def sync_calls(root, vault, study, gen):
+    """get and export leave their files to writeback unless --sync (then one
+    syncfs after the last file is named); rm calls sync(2) before it shreds
+    anything (the key slot is opened for writing before the first unlink)."""
+    if subprocess.run(["strace", "-o", "/dev/null", "true"], capture_output=True).returncode != 0:
+        print("SKIP: vault: get/export/rm syncs (strace cannot trace here)")
+        return
+    def syncs(calls):
+        return [c for c, _ in calls if c in ("sync", "syncfs")]
+    t = traced(root, "get", ["get", "--vault", vault, study, "-o", os.path.join(root, "sync-get")])
+    check(syncs(t) == [], "get without --sync: no syncfs (%s)" % syncs(t))
+    t = traced(root, "get-sync", ["get", "--sync", "--vault", vault, study, "-o", os.path.join(root, "sync-get2")])
+    named = [i for i, (c, l) in enumerate(t) if c == "linkat" or (c.startswith("rename") and "sync-get2" in l)]
+    sfs = [i for i, (c, _) in enumerate(t) if c == "syncfs"]
+    check(len(sfs) == 1 and named and max(named) < sfs[0],
+          "get --sync: one syncfs, after the last file is named (%d syncfs)" % len(sfs))
+    t = traced(root, "export", ["export", "--vault", vault, study, "-o", os.path.join(root, "sync-exp")])
+    check(syncs(t) == [], "export without --sync: no syncfs (%s)" % syncs(t))
+    t = traced(root, "export-sync", ["export", "--vault", vault, study, "-o", os.path.join(root, "sync-exp2"),
+                                     "--sync"])
+    check(syncs(t) == ["syncfs"], "export --sync: one syncfs (%s)" % syncs(t))
+    # rm on a vault of its own: sync(2), then the first write to an object, then its unlink.
+    vdir = os.path.join(root, "rmsync-vault")
+    pv(["vault", "init", vdir])
+    f = sorted(os.path.join(gen, x) for x in os.listdir(gen))[0]
+    pv(["import", "--vault", vdir, f])
+    uid = str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID)
+    t = traced(root, "rm", ["rm", "--vault", vdir, uid])
+    first_sync = next((i for i, (c, _) in enumerate(t) if c == "sync"), None)
+    first_obj = next((i for i, (c, l) in enumerate(t) if "/objects/" in l and
+                      ("O_RDWR" in l or "O_WRONLY" in l or c.startswith("unlink"))), None)
+    check(first_sync is not None and first_obj is not None and first_sync < first_obj,
+          "rm: sync(2) before the first object is opened for shredding (sync at %s, object at %s)" %
+          (first_sync, first_obj))
+    rows = json.loads(pv(["find", "--vault", vdir, "--json", "--level", "IMAGE"]).stdout.decode())
+    check(rows == [], "  and the instance is gone")
+
+
 def main():
     root = sys.argv[1]
     os.makedirs(root, exist_ok=True)
@@ -408,6 +462,7 @@ def main():
     ok = sorted(os.listdir(dst)) == sorted(u + ".dcm" for u in want) and all(
         open(os.path.join(dst, u + ".dcm"), "rb").read() == open(pth, "rb").read() for u, pth in want.items())
     check(ok, "get of a study: %d instances, byte-identical" % len(want))
+    sync_calls(root, vault, study, gen)
     # The independent reader: every object decrypts to one of the inputs.
     inputs = {hashlib.sha256(open(f, "rb").read()).digest() for f in pyfiles + [m["inst"]["path"] for m in meta]}
     objs = objects(vault) + objects(pyvault)
