@@ -33,20 +33,36 @@ dcm_uid_valid(const char *s, size_t n)
 size_t
 dcm_uid_from_128(const uint8_t b[16], char out[48])
 {
+	/* In base 10^19 (two 128-bit divisions, then 64-bit ones): one UID is
+	 * made for every UID of every file de-identified. */
+	static const uint64_t p19 = 10000000000000000000ull;
 	unsigned __int128 v = 0;
-	char digits[40];
-	size_t nd = 0, n;
+	uint64_t part[3];
+	int np = 0;
+	size_t n = 5;
 
 	for (int i = 0; i < 16; i++)
 		v = v << 8 | b[i];
 	do {
-		digits[nd++] = (char)('0' + (int)(v % 10));
-		v /= 10;
+		part[np++] = (uint64_t)(v % p19);
+		v /= p19;
 	} while (v != 0);
 	memcpy(out, "2.25.", 5);
-	n = 5;
-	while (nd > 0)
-		out[n++] = digits[--nd];
+	for (int k = np - 1; k >= 0; k--) {
+		char d[20];
+		int nd = 0;
+		uint64_t x = part[k];
+
+		do {
+			d[nd++] = (char)('0' + (int)(x % 10));
+			x /= 10;
+		} while (x != 0);
+		if (k != np - 1)
+			while (nd < 19)
+				d[nd++] = '0';  /* a lower part has all its 19 digits */
+		while (nd > 0)
+			out[n++] = d[--nd];
+	}
 	out[n] = '\0';
 	return n;
 }

@@ -123,6 +123,22 @@ test_uids(void)
 	b[15] = 1;
 	dcm_uid_from_128(b, out);
 	T_EQ_STR(out, "2.25.1");
+	/* base 10^19 parts: the lower ones keep their zeros */
+	{
+		static const struct { uint8_t b[16]; const char *uid; } v[] = {
+			{ { 0, 0, 0, 0, 0, 0, 0, 0, 0x8a, 0xc7, 0x23, 0x04, 0x89, 0xe8, 0x00, 0x00 },
+			  "2.25.10000000000000000000" },
+			{ { 0, 0, 0, 0, 0, 0, 0, 0, 0x8a, 0xc7, 0x23, 0x04, 0x89, 0xe8, 0x00, 0x05 },
+			  "2.25.10000000000000000005" },
+			{ { 0x4b, 0x3b, 0x4c, 0xa8, 0x5a, 0x86, 0xc4, 0x7d, 0xd4, 0xfc, 0x17, 0x5f, 0xc5, 0x58, 0x00, 0x03 },
+			  "2.25.100000000000000000070000000000000000003" },
+			{ { 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0 }, "2.25.18446744073709551616" },
+		};
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+			T_EQ_INT(dcm_uid_from_128(v[i].b, out), strlen(v[i].uid));
+			T_EQ_STR(out, v[i].uid);
+		}
+	}
 	T_EQ_INT(dcm_uid_generate(g1), 0);
 	T_EQ_INT(dcm_uid_generate(g2), 0);
 	T_ASSERT(strcmp(g1, g2) != 0 && dcm_uid_valid(g1, strlen(g1)));
