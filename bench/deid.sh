@@ -22,9 +22,9 @@ if [ ! -f build/bench/gdcm-cert.pem ]; then
 		-keyout build/bench/gdcm-key.pem -out build/bench/gdcm-cert.pem > /dev/null 2>&1
 fi
 
-# measure NAME RUNS OUT CMD...: wall and CPU seconds of CMD, the fastest of
-# RUNS runs, kept as NAME_wall / NAME_cpu, and the files it wrote as
-# NAME_out. Each run writes a new folder OUT.1, OUT.2... (the argument @OUT@
+# measure NAME I OUT CMD...: wall and CPU seconds of run I of CMD; the
+# fastest run of each NAME is kept as NAME_wall / NAME_cpu, and the files it
+# wrote as NAME_out. Each run writes a new folder OUT.1, OUT.2... (the argument @OUT@
 # of CMD stands for it). No output is removed until bench/run.sh ends
 # (about 9 GB for the CT series): ext4 without a journal will not reuse an
 # inode within 60-300 s of its deletion and scans past every such inode
@@ -43,38 +43,38 @@ with_out() { # DIR CMD...: CMD with every @OUT@ replaced by DIR
 	done
 	"$@"
 }
-measure() {
+measure() { # NAME I OUT CMD...: run I of CMD into OUT.I; NAME_* keep the fastest run so far
 	name=$1
-	runs=$2
+	i=$2
 	out=$3
 	shift 3
-	bw=""
-	i=0
-	while [ "$i" -lt "$runs" ]; do
-		i=$((i + 1))
-		sync
-		with_out "$out.$i" /usr/bin/python3 bench/timeit.py "$work/time.txt" "$@" || true
-		t=$(tail -1 "$work/time.txt")
-		w=$(echo "$t" | cut -d' ' -f1)
-		if [ -z "$bw" ] || [ "$(echo "$w < $bw" | bc -l)" = 1 ]; then
-			bw=$w
-			eval "${name}_wall=$w"
-			eval "${name}_cpu=$(echo "$t" | awk '{print $2 + $3}')"
-		fi
+	eval "bw=\${${name}_wall:-}"
+	sync
+	with_out "$out.$i" /usr/bin/python3 bench/timeit.py "$work/time.txt" "$@" || true
+	t=$(tail -1 "$work/time.txt")
+	w=$(echo "$t" | cut -d' ' -f1)
+	if [ -z "$bw" ] || [ "$(echo "$w < $bw" | bc -l)" = 1 ]; then
+		eval "${name}_wall=$w"
+		eval "${name}_cpu=$(echo "$t" | awk '{print $2 + $3}')"
 		# what the tool wrote: a tool that holds files back or fails is not faster
-		if [ "$w" = "$bw" ]; then
-			eval "${name}_out=$(find "$out.$i" -type f 2>/dev/null | wc -l)"
-		fi
-	done
+		eval "${name}_out=$(find "$out.$i" -type f 2>/dev/null | wc -l)"
+	fi
 }
 R=${RUNS_FAST:-3}
 
-measure cp "$R" "$work/cp" cp -r "$set_dir" @OUT@
-measure pv "$R" "$work/pv" "$PV" deid -q --key build/bench/project.key "$set_dir" -o @OUT@
-# Durable outputs: pacsvault deid --sync (one syncfs before success) against cp -r then sync.
-measure cps "$R" "$work/cps" sh -c 'cp -r "$1" "$2" && sync' sh "$set_dir" @OUT@
-measure pvs "$R" "$work/pvs" "$PV" deid -q --sync --key build/bench/project.key "$set_dir" -o @OUT@
-measure gdcm "$R" "$work/gdcm" gdcmanon -e --continue -c build/bench/gdcm-cert.pem -r -i "$set_dir" -o @OUT@
+# The fast tools take turns, run 1 of each, then run 2 of each...: a slow
+# spell of the machine's disk or memory falls on every tool alike instead
+# of on whichever tool's runs it happened to cover.
+i=0
+while [ "$i" -lt "$R" ]; do
+	i=$((i + 1))
+	measure cp "$i" "$work/cp" cp -r "$set_dir" @OUT@
+	measure pv "$i" "$work/pv" "$PV" deid -q --key build/bench/project.key "$set_dir" -o @OUT@
+	measure gdcm "$i" "$work/gdcm" gdcmanon -e --continue -c build/bench/gdcm-cert.pem -r -i "$set_dir" -o @OUT@
+	# Durable outputs: pacsvault deid --sync (one syncfs before success) against cp -r then sync.
+	measure cps "$i" "$work/cps" sh -c 'cp -r "$1" "$2" && sync' sh "$set_dir" @OUT@
+	measure pvs "$i" "$work/pvs" "$PV" deid -q --sync --key build/bench/project.key "$set_dir" -o @OUT@
+done
 # SKIP_SCRIPTS=1 (by hand, while working on pacsvault): leave the two slow scripts out.
 dcmod_wall=""; py_wall=""; dcmod_cpu=""; py_cpu=""; dcmod_out=""; py_out=""
 [ -n "${SKIP_SCRIPTS:-}" ] || measure dcmod 1 "$work/dcmod" sh bench/dcmodify-deid.sh "$set_dir" @OUT@
