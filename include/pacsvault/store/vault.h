@@ -109,8 +109,9 @@ int vault_audit_key(struct vault *v, uint8_t key[PV_KEY_LEN]) __attribute__((war
 /*
  * Imports one file (thread-safe). *status says what happened; reason (n
  * bytes) says why for a conflict, quarantine or failure (never a value of
- * the file). STORED and QUARANTINED files are acknowledged through the ack
- * callback with cookie when their batch is durable; the others are not.
+ * the file). A file returned as STORED or QUARANTINED is acknowledged
+ * through the ack callback with cookie, and its final status, when its
+ * batch is durable (never, if the batch fails); the others are not.
  * bytes gets the file's size.
  */
 int vault_import_file(struct vault *v, const char *path, void *cookie, int *status, char *reason, size_t n,
