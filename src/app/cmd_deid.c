@@ -35,9 +35,9 @@ static const char deid_help[] =
 "INPUT may be files or folders; OUTDIR mirrors them. UIDs and the patient's\n"
 "ID and name become pseudonyms keyed by the project key: the same in every\n"
 "run. Private attributes are removed. Inputs are never modified; each output\n"
-"is written atomically (complete or absent); a file that cannot be read is reported and skipped,\n"
-"the rest of the batch goes on. Pixel data is copied, not decoded, unless\n"
-"--clean-pixel-data cleans the file.\n"
+"is written atomically (complete or absent); a file that cannot be read is\n"
+"reported and skipped, the rest of the batch goes on. Pixel data is copied,\n"
+"not decoded, unless --clean-pixel-data cleans the file.\n"
 "\n"
 "Options:\n"
 "  -o, --output DIR                  where to write (created; must not be inside an input)\n"
@@ -566,10 +566,11 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 	}
 	app_progress_end(&r.pg);
 	/* Outputs were renamed into place without a per-file fsync. With
-	 * --sync one syncfs makes them all durable before success is reported. Without it a crash before the kernel's writeback
-	 * may leave outputs missing, empty or short; the inputs
-	 * are untouched and a new run with the same key rewrites the same
-	 * bytes (docs/DEID.md, "Durability"). */
+	 * --sync one syncfs makes them all durable before success is
+	 * reported. Without it a crash before the kernel's writeback may leave
+	 * outputs missing, empty or short; the inputs are untouched and a new
+	 * run with the same key rewrites the same bytes (docs/DEID.md,
+	 * "Durability"). */
 	if (sync_out && pv_sync_fs(out_real) != 0) {
 		fprintf(stderr, "pacsvault: deid: %s: cannot sync the output to disk\n", outdir);
 		failed = 1;

@@ -1037,7 +1037,8 @@ cmd_get(int argc, char **argv)
 	}
 	if (level == QUERY_IMAGE) {
 		pv_diag_clear(&d);
-		if ((strcmp(out, "-") == 0 ? get_stdout(v, audit, &ins[0], &d) : get_file(v, audit, &ins[0], out, sync_out, &d)) != 0) {
+		if ((strcmp(out, "-") == 0 ? get_stdout(v, audit, &ins[0], &d) :
+		    get_file(v, audit, &ins[0], out, sync_out, &d)) != 0) {
 			app_report("get", argv[optind], &d);
 			rc = PV_EXIT_FAIL;
 		}
