@@ -640,7 +640,9 @@ count16(const uint8_t *p, size_t nsamp, uint16_t low, uint16_t ext, uint16_t sm)
 		memcpy(&v, p + 2 * i, 2);
 		v = le16_host(v);
 		high = v & ext;
-		found += (v & low) != 0 || (high != 0 && !((v & sm) != 0 && high == ext));
+		/* bitwise, not && and ||: no branch, so the loop vectorises */
+		found += (uint32_t)((v & low) != 0) |
+		    ((uint32_t)(high != 0) & ~((uint32_t)((v & sm) != 0) & (uint32_t)(high == ext)));
 	}
 	return found;
 }
