@@ -75,14 +75,11 @@ for set_name in ct small; do
 done
 
 # De-identification (issue #3): pacsvault deid against gdcmanon, a dcmodify
-# script, a pydicom script and cp -r, on both sets. The small set goes
-# first: ext4 without a journal (as on the reference machine) will not reuse
-# an inode within 60-300 s of its deletion, and each new file then scans
-# past every such inode of its block group; after the CT runs have deleted
-# 10,000 files that scan costs up to 150 us per file created, more than
-# writing a small file, and it would time the clean-up of the CT runs
-# rather than the tools. Their outputs (about 9 GB) stay until the end of
-# the bench, for the same reason.
+# script, a pydicom script and cp -r, on both sets. No output is deleted
+# until the bench ends (about 9 GB): ext4 without a journal (as on the
+# reference machine) scans past every inode deleted in the last 60-300 s of
+# a block group when it creates a file, up to 150 us per file, which would
+# time someone's clean-up rather than the tools (bench/deid.sh).
 rm -rf build/bench/deid-work
 for set_name in small ct; do
 	sh bench/deid.sh "$corpus/$set_name"
