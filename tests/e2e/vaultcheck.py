@@ -305,6 +305,23 @@ def in_run_duplicates(root, gen):
           "  get gives the bytes of the file that was stored")
 
 
+def small_batches(root, gen):
+    """Batches of one file from four workers, one syncfs each: the
+    committer's queue (at most four batches) fills and workers wait for
+    room. Every file is acknowledged once, and the vault is consistent."""
+    vdir = os.path.join(root, "batch1-vault")
+    pv(["vault", "init", vdir])
+    files = sorted(os.path.join(gen, f) for f in os.listdir(gen))[:120]
+    p = pv(["import", "--vault", vdir, "--batch", "1", "--jobs", "4", "--verbose", "--json"] + files)
+    lines = p.stdout.decode().splitlines()
+    s = json.loads(lines[-1])
+    acked = [l.split("\t", 1)[1] for l in lines[:-1] if l.startswith("stored\t")]
+    r = json.loads(pv(["vault", "fsck", "--vault", vdir, "--json"]).stdout.decode())
+    check(s["stored"] == len(files) and sorted(acked) == sorted(files) and r["objects_ok"] == len(files) and
+          r["orphans"] == 0 and not r["problems"],
+          "batches of one file, four workers: %d stored, each acknowledged once, fsck clean" % s["stored"])
+
+
 def failed_batch(root, gen):
     """A batch whose audit entries cannot be written (the ledger's data file
     made immutable): import acknowledges nothing, exits 1 and names the
@@ -455,6 +472,7 @@ def main():
     check(s["duplicates"] == 2000 and s["stored"] == 0, "imported again: 2,000 duplicates, nothing stored twice")
     in_run_duplicates(root, gen)
     failed_batch(root, gen)
+    small_batches(root, gen)
     study = meta[0]["st"]["uid"]
     dst = os.path.join(root, "study")
     pv(["get", "--vault", vault, study, "-o", dst])
