@@ -83,6 +83,7 @@ DEID_SRC := \
 	src/deid/pixrules.c \
 	src/deid/pixclean.c \
 	src/deid/scan.c \
+	src/deid/gate.c \
 	src/deid/textdetect.c \
 	src/deid/risk.c \
 	src/deid/ocr.c \

@@ -9,6 +9,7 @@
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/crypto/keyfile.h"
 #include "pacsvault/deid/engine.h"
+#include "pacsvault/deid/gate.h"
 #include "pacsvault/deid/pixclean.h"
 #include "pacsvault/deid/scan.h"
 #include "pacsvault/deid/recipe.h"
@@ -37,7 +38,11 @@ static const char deid_help[] =
 "run. Private attributes are removed. Inputs are never modified; each output\n"
 "is written atomically (complete or absent); a file that cannot be read is\n"
 "reported and skipped, the rest of the batch goes on. Pixel data is copied,\n"
-"not decoded, unless --clean-pixel-data cleans the file.\n"
+"not decoded, unless --clean-pixel-data cleans the file. Before an output\n"
+"is written, deid checks it with the scanner's detectors (national IDs,\n"
+"phones, e-mail, names, institutions, ages over 89, dates in text, every\n"
+"identifying value of the original, and text left in cleaned pixels): a\n"
+"file with a finding is held back like one with burned-in text.\n"
 "\n"
 "Options:\n"
 "  -o, --output DIR                  where to write (created; must not be inside an input)\n"
@@ -79,8 +84,11 @@ static const char deid_help[] =
 "  --quarantine DIR                  where files that may carry burned-in text go\n"
 "                                    (BurnedInAnnotation YES; US, XA, OT, SC; screen\n"
 "                                    captures) when no pixel rule cleans them, or\n"
-"                                    their compression cannot be cleaned: header\n"
+"                                    their compression cannot be cleaned, and files\n"
+"                                    the output check holds back: header\n"
 "                                    de-identified, never in OUTDIR\n"
+"  --no-verify                       UNSAFE: no output check; an identifier the\n"
+"                                    profile misses is written\n"
 "  --report FILE                     one JSON line per file: the action on each\n"
 "                                    tag path, counts, errors; never a value\n"
 "  --sync                            make every output durable (one syncfs of the\n"
@@ -92,7 +100,8 @@ static const char deid_help[] =
 "\n"
 "Exit status: 0 when every file was de-identified, 1 when any could not be\n"
 "(each is reported with its byte offset and tag path) or was held back for\n"
-"burned-in text, 2 on bad usage.\n";
+"burned-in text or by the output check (the kind and tag path of what it\n"
+"found, never the value), 2 on bad usage.\n";
 
 struct job {
 	char *in;        /* input path (or, from a vault, the name shown) */
@@ -100,7 +109,9 @@ struct job {
 	struct pv_buf mem;  /* the decrypted input, when it comes from a vault */
 	char *out;       /* output path */
 	int rc;
-	int quarantined; /* may carry burned-in text: not written under OUTDIR */
+	int quarantined; /* may carry burned-in text, or the output check found something: not under OUTDIR */
+	int gated;       /* held back by the output check */
+	int in_quarantine; /* out points into the quarantine folder */
 	char reason[320];
 	struct pv_diag d;
 	struct deid_counts counts;
@@ -116,6 +127,7 @@ struct run {
 	const char *quarantine;  /* folder for files pixel cleaning would need, or NULL */
 	int clean_pixels;        /* --clean-pixel-data */
 	int no_ocr;              /* --no-ocr: no rule, no cleaning */
+	int no_verify;           /* --no-verify: no output check (unsafe) */
 	const struct pixrules *rules;
 	size_t out_prefix;       /* length of the resolved OUTDIR in job->out */
 	struct job *jobs;
@@ -251,12 +263,35 @@ pixels(struct run *r, struct job *j, struct dcm_file *f)
 	j->quarantined = 0;
 }
 
+/*
+ * A file held back (burned-in text no rule cleaned, or the output check
+ * found something): never written under OUTDIR. With --quarantine its
+ * de-identified header goes there instead, for a person to check.
+ */
+static void
+quarantine_path(struct run *r, struct job *j)
+{
+	char *q;
+
+	if (r->quarantine == NULL || j->in_quarantine)
+		return;
+	if ((q = malloc(strlen(r->quarantine) + strlen(j->out) + 2)) == NULL) {
+		j->rc = pv_diag_set(&j->d, PV_ENOMEM, -1, "out of memory");
+		return;
+	}
+	sprintf(q, "%s%s", r->quarantine, j->out + r->out_prefix);
+	free(j->out);
+	j->out = q;
+	j->in_quarantine = 1;
+}
+
 static void
 deid_one(void *arg, size_t i, unsigned worker)
 {
 	struct run *r = arg;
 	struct job *j = &r->jobs[i];
 	struct dcm_file *f = NULL;
+	struct deid_gate *gate = NULL;
 	char *slash;
 
 	pv_diag_clear(&j->d);
@@ -275,26 +310,30 @@ deid_one(void *arg, size_t i, unsigned worker)
 		if (j->rc == 0)
 			j->bytes = dcm_reader_size(f->src);
 	}
+	if (j->rc == 0 && !r->no_verify && (j->rc = deid_gate_begin(f, &gate)) != 0)
+		pv_diag_set(&j->d, j->rc, -1, "the output check cannot start: %s", pv_strerror(j->rc));
 	if (j->rc == 0)
 		pixels(r, j, f);
-	if (j->rc == 0 && j->quarantined) {
-		/* Burned-in text that no rule cleaned: never written under OUTDIR
-		 * as it is. The header is still de-identified for the quarantine copy. */
-		if (r->quarantine != NULL) {
-			char *q = malloc(strlen(r->quarantine) + strlen(j->out) + 2);
-			if (q == NULL) {
-				j->rc = pv_diag_set(&j->d, PV_ENOMEM, -1, "out of memory");
-			} else {
-				sprintf(q, "%s%s", r->quarantine, j->out + r->out_prefix);
-				free(j->out);
-				j->out = q;
-			}
-		}
-	}
+	if (j->rc == 0 && j->quarantined)
+		quarantine_path(r, j);
 	if (j->rc == 0)
 		j->rc = deid_apply(f, &r->cfg, &j->counts, r->want_report ? &j->report : NULL, &j->d);
 	if (j->rc == 0 && j->pix_rule != NULL)
 		j->rc = dcm_ds_set_str(f, &f->ds, 0x00280301u, DCM_VR_CS, "NO");
+	if (j->rc == 0 && gate != NULL) {
+		/* deid checks its own output before it is named into place (docs/DEID.md) */
+		char why[sizeof(j->reason)];
+		int g = deid_gate_check(gate, f, r->cfg.opts, j->pix_rule != NULL, r->cfg.recipe, why, sizeof(why));
+		if (g < 0) {
+			j->rc = pv_diag_set(&j->d, g, -1, "the output check failed: %s", pv_strerror(g));
+		} else if (g > 0 && !j->quarantined) {
+			j->quarantined = 1;
+			j->gated = 1;
+			snprintf(j->reason, sizeof(j->reason), "%s", why);
+			quarantine_path(r, j);
+		}
+	}
+	deid_gate_free(gate);
 	if (j->rc == 0 && j->quarantined && r->quarantine == NULL) {
 		dcm_file_free(f);
 		pv_buf_free_scrub(&j->mem);
@@ -380,6 +419,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 		{ "no-ocr", no_argument, NULL, 'W' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "sync", no_argument, NULL, 'S' },
+		{ "no-verify", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
 		{ "retain-uids", no_argument, NULL, 1000 + DEID_OPT_UIDS },
@@ -430,6 +470,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 		case 'W': r.no_ocr = 1; break;
 		case 'q': quiet = 1; break;
 		case 'S': sync_out = 1; break;
+		case 'V': r.no_verify = 1; break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, &end, 10);
 			if (*end != '\0' || jobs > 256)

@@ -41,11 +41,12 @@ struct dctx {
 	int date_offset;
 	int have_offset;
 	struct pv_buf termbuf;        /* the data set's identifiers, NUL-separated UTF-8 */
-	const char *terms[256];
-	size_t term_len[256];
-	unsigned nterms;
+	const char **terms;           /* offsets into termbuf while collecting, then pointers */
+	size_t *term_len;
+	unsigned nterms, capterms;
 	struct pv_buf tmp, tmp2;
 	struct pv_diag *d;
+	unsigned clean_all;           /* > 0 inside a sequence under C: every text value is cleaned */
 };
 
 int
@@ -309,7 +310,9 @@ clean_value(struct dctx *x, struct dcm_elem *e, const struct dcm_charset *cs)
 		return PV_ENOTFOUND;
 	}
 	{
-		struct deid_terms t = { x->terms, x->term_len, x->nterms };
+		struct deid_terms t = { x->terms, x->term_len, x->nterms, 0 };
+		if (e->tag == TAG_CODE_VALUE || e->tag == 0x00080119u || e->tag == 0x00080103u)
+			t.flags = DEID_TF_CODE;  /* SNOMED and LOINC codes are digit runs, not phones */
 		pv_buf_reset(&x->tmp);
 		pv_buf_reset(&x->tmp2);
 		rc = dcm_charset_to_utf8(cs, vr, v, dcm_value_trim_len(vr, v, e->length), &x->tmp);
@@ -327,53 +330,105 @@ clean_value(struct dctx *x, struct dcm_elem *e, const struct dcm_charset *cs)
 	}
 }
 
-/* Collects the identifying values of ds (and below) as UTF-8 terms for cleaning. */
+/* Adds the UTF-8 term s[0, len) (copied into termbuf); no limit but memory. */
 static void
-collect_terms(struct dctx *x, const struct dcm_dataset *ds, const struct dcm_charset *parent)
+add_term(struct dctx *x, const char *s, size_t len)
+{
+	size_t at = x->termbuf.len;
+
+	if (x->nterms == x->capterms) {
+		unsigned cap = x->capterms ? x->capterms * 2 : 64;
+		const char **nt = realloc(x->terms, cap * sizeof(*nt));
+		size_t *nl;
+		if (nt == NULL)
+			return;
+		x->terms = nt;
+		if ((nl = realloc(x->term_len, cap * sizeof(*nl))) == NULL)
+			return;
+		x->term_len = nl;
+		x->capterms = cap;
+	}
+	if (pv_buf_append(&x->termbuf, s, len) == 0 && pv_buf_putc(&x->termbuf, '\0') == 0) {
+		x->term_len[x->nterms] = len;
+		x->terms[x->nterms++] = (const char *)(uintptr_t)at; /* fixed up once all are in */
+	}
+}
+
+/* Attributes whose values are looked for in every text of the data set, beside every PN. */
+static int
+term_attribute(uint32_t tag)
+{
+	switch (tag) {
+	case TAG_PATIENT_ID: case 0x00101000u: case 0x00080050u: case 0x00102154u: case 0x00101040u:
+	case 0x00101001u: case 0x00080080u: case 0x00080081u: case 0x00081040u: case 0x00101002u:
+	case 0x00380010u: case 0x00401001u: case 0x00200010u: case 0x00081010u: case 0x00102152u:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Collects the identifying values of ds (and below) as UTF-8 terms for
+ * cleaning: whole values and, for names and addresses, each part of two or
+ * more characters (a name is found in any order, and in each of its
+ * alphabetic, ideographic and phonetic forms).
+ */
+static void
+collect_terms(struct dctx *x, const struct dcm_dataset *ds, const struct dcm_charset *parent, unsigned depth)
 {
 	struct dcm_charset cs = *parent;
 	struct dcm_elem *sc = dcm_ds_find(ds, DCM_TAG_SPECIFIC_CHARSET);
 	const uint8_t *v;
 
+	if (depth > 256)
+		return;
 	if (sc != NULL && sc->seq == NULL && dcm_file_value(x->f, sc, &v) == 0)
 		(void)dcm_charset_parse(v, sc->length, &cs);
 	for (uint32_t i = 0; i < ds->n; i++) {
 		struct dcm_elem *e = &ds->e[i];
-		int want;
+		int want, split;
 		if (e->seq != NULL) {
 			if (!(e->flags & DCM_EF_ENCAPS))
 				for (uint32_t k = 0; k < e->seq->nitems; k++)
-					collect_terms(x, e->seq->items[k], &cs);
+					collect_terms(x, e->seq->items[k], &cs, depth + 1);
 			continue;
 		}
-		want = e->vr == DCM_VR_PN || e->tag == TAG_PATIENT_ID || e->tag == 0x00101000u ||
-		    e->tag == 0x00080050u || e->tag == 0x00102154u || e->tag == 0x00101040u ||
-		    e->tag == 0x00101001u || (DCM_IS_PRIVATE(e->tag) && (e->vr == DCM_VR_LO || e->vr == DCM_VR_SH) &&
+		want = e->vr == DCM_VR_PN || term_attribute(e->tag) ||
+		    (DCM_IS_PRIVATE(e->tag) && (e->vr == DCM_VR_LO || e->vr == DCM_VR_SH || e->vr == DCM_VR_PN) &&
 		    !DCM_IS_PRIVATE_CREATOR(e->tag));
 		if (!want || e->length == 0 || e->length > 1024 || dcm_file_value(x->f, e, &v) != 0)
 			continue;
 		pv_buf_reset(&x->tmp);
 		if (dcm_charset_to_utf8(&cs, (enum dcm_vr)e->vr, v, e->length, &x->tmp) == PV_ENOMEM)
 			continue;
-		/* whole values and, for names, each component of 2 or more characters */
+		split = e->vr == DCM_VR_PN || e->tag == 0x00101040u || e->tag == 0x00080081u;
 		const char *s = x->tmp.data ? x->tmp.data : "";
 		size_t n = x->tmp.len, a = 0;
 		for (size_t b = 0; b <= n; b++) {
-			int sep = b == n || s[b] == '\\' || (e->vr == DCM_VR_PN && (s[b] == '^' || s[b] == '=' || s[b] == ' '));
+			int sep = b == n || s[b] == '\\' || (split && (s[b] == '^' || s[b] == '=' || s[b] == ' ' ||
+			    s[b] == ',' || s[b] == '.'));
 			if (!sep)
 				continue;
 			size_t len = b - a;
 			while (len > 0 && s[a + len - 1] == ' ')
 				len--;
-			int cjk = len > 0 && (unsigned char)s[a] >= 0x80;
-			if ((len >= 3 || (cjk && len >= 6)) && x->nterms < 256) {
-				size_t at = x->termbuf.len;
-				if (pv_buf_append(&x->termbuf, s + a, len) == 0 && pv_buf_putc(&x->termbuf, '\0') == 0) {
-					x->term_len[x->nterms] = len;
-					x->terms[x->nterms++] = (const char *)(uintptr_t)at; /* fixed up below */
-				}
-			}
+			if (len >= 2)
+				add_term(x, s + a, len);
 			a = b + 1;
+		}
+		if (split && n >= 2) {
+			/* the whole name as text writes it: "Family Given" (its first form) */
+			size_t k = 0;
+			char *copy;
+			while (k < n && s[k] != '=')
+				k++;
+			if (k >= 2 && (copy = malloc(k)) != NULL) {
+				for (size_t j = 0; j < k; j++)
+					copy[j] = s[j] == '^' ? ' ' : s[j];
+				add_term(x, copy, k);
+				free(copy);
+			}
 		}
 	}
 }
@@ -453,6 +508,201 @@ tag_path(char *out, size_t outsz, const char *path, uint32_t tag)
 	out[n + k] = '\0';
 }
 
+/* VRs whose values can carry free text (names, IDs, sentences, addresses). */
+static int
+text_vr(enum dcm_vr vr)
+{
+	switch (vr) {
+	case DCM_VR_PN: case DCM_VR_LO: case DCM_VR_SH: case DCM_VR_ST: case DCM_VR_LT:
+	case DCM_VR_UT: case DCM_VR_UC: case DCM_VR_AE: case DCM_VR_UR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The action for a standard attribute that Table E.1-1 does not list (the
+ * allow-list of docs/DEID.md): command-group elements (0000), DICOMDIR
+ * records (0004) and tags absent from the dictionary go; free text goes
+ * unless the reviewed list keeps it (cleaned), or Clean Descriptors (or a
+ * sequence under C above it) asks to clean it; a name always goes. Other
+ * VRs (codes, numbers, dates the table does not name, binary) are kept.
+ */
+static enum deid_action
+unlisted_action(const struct dctx *x, const struct dcm_elem *e, int is_seq)
+{
+	uint16_t g = DCM_GROUP(e->tag);
+	enum dcm_vr vr = (enum dcm_vr)e->vr;
+
+	if (g == 0x0000 || g == 0x0004 || dcm_dict_lookup(e->tag) == NULL)
+		return DEID_A_X;
+	if (is_seq || (e->flags & DCM_EF_ENCAPS))
+		return DEID_A_NONE;
+	if (vr == DCM_VR_UN)
+		vr = dcm_dict_vr(e->tag);  /* not read as its VR (too long, big endian): text goes whole */
+	if (!text_vr(vr))
+		return DEID_A_NONE;
+	if (e->vr == DCM_VR_UN || vr == DCM_VR_PN)
+		return DEID_A_X;
+	if (deid_safe_text(e->tag) || x->clean_all > 0)
+		return DEID_A_C;
+	if ((x->cfg->opts & DEID_OPT_BIT(DEID_OPT_CLEAN_DESCRIPTORS)) && vr != DCM_VR_AE && vr != DCM_VR_UR)
+		return DEID_A_C;
+	return DEID_A_X;
+}
+
+/* 1 when the n bytes at v are a valid value of a string VR whose repertoire is narrow (PS3.5 6.2). */
+static int
+narrow_string_ok(enum dcm_vr vr, const uint8_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = v[i];
+		int ok;
+		switch (vr) {
+		case DCM_VR_DS: ok = (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.' || c == 'e' ||
+		    c == 'E' || c == ' ' || c == '\\'; break;
+		case DCM_VR_IS: ok = (c >= '0' && c <= '9') || c == '+' || c == '-' || c == ' ' || c == '\\'; break;
+		case DCM_VR_CS: ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' || c == '_' ||
+		    c == '\\'; break;
+		case DCM_VR_UI: ok = (c >= '0' && c <= '9') || c == '.' || c == '\\' || (c == 0 && i == n - 1); break;
+		default: return 0;
+		}
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A private element whose block and offset Table E.3.10-1 lists (Retain
+ * Safe Private): kept only as the VR the table gives. An element read as UN
+ * (Implicit VR) takes that VR when its value fits it; a numeric or code
+ * slot holding anything else, or an explicit VR other than the table's,
+ * goes. Text slots (LO, SH, ST, LT) are cleaned, a sequence has the
+ * profile applied inside. Returns the action: K, C or X.
+ */
+static enum deid_action
+safe_private_action(struct dctx *x, struct dcm_elem *e, const struct deid_safe_private *row, int is_seq)
+{
+	enum dcm_vr want = DCM_VR__, alt = DCM_VR__;
+	const struct dcm_vr_info *vi;
+	const uint8_t *v;
+
+	if (strlen(row->vr) >= 2)
+		want = dcm_vr_parse((uint8_t)row->vr[0], (uint8_t)row->vr[1]);
+	if (strlen(row->vr) == 5 && row->vr[2] == '/')
+		alt = dcm_vr_parse((uint8_t)row->vr[3], (uint8_t)row->vr[4]);
+	if (want == DCM_VR__)
+		return DEID_A_X;
+	if (want == DCM_VR_SQ)
+		return is_seq ? DEID_A_K : DEID_A_X;
+	if (is_seq || (e->flags & DCM_EF_ENCAPS))
+		return DEID_A_X;
+	if (e->vr != DCM_VR_UN && e->vr != want && e->vr != alt)
+		return DEID_A_X;
+	vi = dcm_vr_info(want);
+	if (vi->kind == DCM_VRK_STRING) {
+		if (want == DCM_VR_DS || want == DCM_VR_IS || want == DCM_VR_CS || want == DCM_VR_UI) {
+			if (dcm_file_value(x->f, e, &v) != 0 || !narrow_string_ok(want, v, e->length))
+				return DEID_A_X;
+			e->vr = (uint8_t)want;
+			return DEID_A_K;
+		}
+		e->vr = (uint8_t)want;
+		return DEID_A_C;
+	}
+	if (vi->kind == DCM_VRK_NUMBER && (vi->max_len == 0 || e->length % vi->max_len != 0))
+		return DEID_A_X;
+	if (vi->kind != DCM_VRK_NUMBER && vi->kind != DCM_VRK_BULK)
+		return DEID_A_X;  /* AT and the like: kept only when sent with the table's VR */
+	e->vr = (uint8_t)want;
+	return DEID_A_K;
+}
+
+/*
+ * D on a sequence (PS3.15 E.1.1: a dummy value): one item that keeps the
+ * shape of the first, every value in it a dummy (UIDs their pseudonyms),
+ * nested sequences the same; private elements go. No original value stays.
+ */
+static int
+dummy_item(struct dctx *x, struct dcm_dataset *ds, unsigned depth)
+{
+	uint32_t w = 0;
+	int rc;
+
+	if (depth > 256)
+		return pv_diag_set(x->d, PV_ELIMIT, -1, "nesting too deep");
+	for (uint32_t i = 0; i < ds->n; i++) {
+		struct dcm_elem *e = &ds->e[i];
+		enum deid_action a = deid_profile_action(deid_profile_rule(e->tag), x->cfg->opts);
+		if (DCM_IS_PRIVATE(e->tag) || DCM_ELEM(e->tag) == 0 || (e->flags & DCM_EF_ENCAPS) ||
+		    DCM_GROUP(e->tag) <= 0x0004 || e->tag == DCM_TAG_SPECIFIC_CHARSET || a == DEID_A_X ||
+		    dcm_dict_lookup(e->tag) == NULL)
+			continue;
+		if (a == DEID_A_Z || a == DEID_A_XZ) {
+			/* the table's own rule inside: empty */
+			if (e->seq != NULL)
+				e->seq->nitems = 0;
+			else if ((rc = set_value(x, e, "", 0)) != 0)
+				return rc;
+		} else if (e->seq != NULL) {
+			if (e->seq->nitems > 1)
+				e->seq->nitems = 1;
+			if (e->seq->nitems == 1 && (rc = dummy_item(x, e->seq->items[0], depth + 1)) != 0)
+				return rc;
+		} else if (e->length > 0) {
+			if (e->vr == DCM_VR_UN || (e->tag != TAG_PATIENT_ID && e->tag != TAG_PATIENT_NAME &&
+			    dcm_vr_info((enum dcm_vr)e->vr)->kind == DCM_VRK_BULK)) {
+				if ((rc = set_value(x, e, "", 0)) != 0)
+					return rc;
+			} else if ((rc = dummy(x, e)) != 0) {
+				return rc;
+			}
+		}
+		ds->e[w++] = *e;
+	}
+	ds->n = w;
+	return 0;
+}
+
+/*
+ * An age kept under Retain Patient Characteristics (PS3.15 E.3.5 note,
+ * HIPAA): over 89 years becomes 090Y whatever the spelling ("95Y ",
+ * "095y", "1200M", "5000W"); a value that is not an age becomes the
+ * dummy. Sets *replace to the value to write, or NULL to keep.
+ */
+static const char *
+age_kept(const uint8_t *v, size_t n)
+{
+	unsigned long num = 0;
+	size_t i = 0, digits = 0;
+	char unit;
+
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == 0))
+		n--;
+	while (i < n && v[i] == ' ')
+		i++;
+	if (i == n)
+		return NULL;
+	for (; i < n && v[i] >= '0' && v[i] <= '9' && digits < 6; i++, digits++)
+		num = num * 10 + (unsigned long)(v[i] - '0');
+	if (digits == 0 || i + 1 != n)
+		return "000Y";
+	unit = (char)(v[i] & ~0x20);
+	switch (unit) {
+	case 'Y': break;
+	case 'M': num /= 12; break;
+	case 'W': num /= 52; break;
+	case 'D': num /= 365; break;
+	default: return "000Y";
+	}
+	if (num > 89)
+		return "090Y";
+	/* a valid spelling is kept as it is; another is rewritten as nnnU */
+	return n == 4 && digits == 3 && v[3] == (uint8_t)unit ? NULL : "";
+}
+
 /* Applies the action to element i of ds; sets *remove when it goes. */
 static int
 apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_charset *cs, const char *path,
@@ -509,13 +759,21 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 		a = deid_profile_action(deid_profile_private_rule(), opts);
 		if (a == DEID_A_C && DCM_ELEM(e->tag) >= 0x1000) {
 			struct dcm_elem *ce = dcm_ds_find(ds, DCM_PRIVATE_CREATOR_OF(e->tag));
+			const struct deid_safe_private *row = NULL;
 			const uint8_t *cv;
-			if (ce != NULL && ce->seq == NULL && dcm_file_value(x->f, ce, &cv) == 0 &&
-			    deid_safe_private(DCM_GROUP(e->tag), (uint8_t)(DCM_ELEM(e->tag) & 0xff),
-			    (const char *)cv, ce->length)) {
+			if (ce != NULL && ce->seq == NULL && dcm_file_value(x->f, ce, &cv) == 0)
+				row = deid_safe_private_find(DCM_GROUP(e->tag), (uint8_t)(DCM_ELEM(e->tag) & 0xff),
+				    (const char *)cv, ce->length);
+			a = row != NULL ? safe_private_action(x, e, row, is_seq) : DEID_A_X;
+			if (a == DEID_A_K || a == DEID_A_C) {
 				x->c->kept_private++;
-				report(x, here, DEID_A_K);
-				return 0;
+				report(x, here, a);
+				if (is_seq)
+					return walk_items(x, e, cs, here, depth);
+				if (a == DEID_A_C && (rc = clean_value(x, e, cs)) != PV_ENOTFOUND)
+					return rc;
+				if (a == DEID_A_K)
+					return 0;
 			}
 		}
 		x->c->removed++;
@@ -540,6 +798,11 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 	a = deid_profile_action(deid_profile_rule(e->tag), opts);
 	if (e->tag == TAG_PATIENT_ID || e->tag == TAG_PATIENT_NAME)
 		a = DEID_A_D;  /* keyed pseudonyms instead of Z (issue #3) */
+	if (a == DEID_A_NONE)
+		a = unlisted_action(x, e, is_seq);
+	else if (a == DEID_A_K && x->clean_all > 0 && !is_seq && text_vr((enum dcm_vr)e->vr) &&
+	    e->vr != DCM_VR_PN)
+		a = DEID_A_C;  /* under a cleaned sequence, kept text is cleaned too */
 	/* Compound actions: the choice that keeps a valid object (docs/DEID.md). */
 	switch (a) {
 	case DEID_A_XZ: a = DEID_A_Z; break;
@@ -564,8 +827,13 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 		x->c->emptied++;
 		return empty_elem(x, e, remove);
 	case DEID_A_D:
-		if (is_seq)
-			break; /* a valid dummy sequence: its items with the profile applied */
+		if (is_seq) {
+			/* one dummy item: no original value stays */
+			x->c->dummied++;
+			if (e->seq->nitems > 1)
+				e->seq->nitems = 1;
+			return e->seq->nitems == 1 ? dummy_item(x, e->seq->items[0], depth + 1) : 0;
+		}
 		return dummy(x, e);
 	case DEID_A_U:
 		if (is_seq)
@@ -576,8 +844,13 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 		}
 		return uid_values(x, e);
 	case DEID_A_C:
-		if (is_seq)
-			break;
+		if (is_seq) {
+			/* Clean Structured Content and the like: the tree stays, every text in it is cleaned */
+			x->clean_all++;
+			rc = walk_items(x, e, cs, here, depth);
+			x->clean_all--;
+			return rc;
+		}
 		rc = clean_value(x, e, cs);
 		if (rc == PV_ENOTFOUND) {
 			x->c->removed++;
@@ -588,13 +861,27 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 	default:
 		break;
 	}
-	if (a == DEID_A_K && e->tag == TAG_PATIENT_AGE && e->length >= 4) {
+	if ((a == DEID_A_K || a == DEID_A_NONE) && e->vr == DCM_VR_AS && !is_seq && e->length > 0) {
 		/* Ages over 89 become 090Y where ages are kept (PS3.15 E.3.5 note, HIPAA). */
 		const uint8_t *v;
+		const char *nv;
 		if ((rc = dcm_file_value(x->f, e, &v)) != 0)
 			return rc;
-		if (v[3] == 'Y' && ((v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0')) > 89)
-			return set_str(x, e, "090Y");
+		if ((nv = age_kept(v, e->length)) != NULL) {
+			if (nv[0] == '\0') {
+				/* a valid age spelt another way: nnnU */
+				char b[8];
+				unsigned long num = 0;
+				size_t k = 0, n = e->length;
+				while (k < n && v[k] == ' ')
+					k++;
+				for (; k < n && v[k] >= '0' && v[k] <= '9'; k++)
+					num = num * 10 + (unsigned long)(v[k] - '0');
+				snprintf(b, sizeof(b), "%03lu%c", num % 1000, k < n ? (char)(v[k] & ~0x20) : 'Y');
+				return set_str(x, e, b);
+			}
+			return set_str(x, e, nv);
+		}
 	}
 	return is_seq ? walk_items(x, e, cs, here, depth) : 0;
 }
@@ -873,7 +1160,7 @@ deid_apply(struct dcm_file *f, const struct deid_config *cfg, struct deid_counts
 		x.have_offset = 1;
 	}
 	dcm_charset_default(&cs);
-	collect_terms(&x, &f->ds, &cs);
+	collect_terms(&x, &f->ds, &cs, 0);
 	for (unsigned t = 0; t < x.nterms; t++)
 		x.terms[t] = x.termbuf.data + (uintptr_t)x.terms[t];
 	if (cfg->reid != NULL && (rc = dcm_ds_clone(f, &f->ds, &orig)) != 0)
@@ -900,6 +1187,8 @@ out:
 	}
 	pv_cleanse(pid, sizeof(pid));
 	pv_buf_free_scrub(&x.termbuf);
+	free(x.terms);
+	free(x.term_len);
 	pv_buf_free_scrub(&x.tmp);
 	pv_buf_free_scrub(&x.tmp2);
 	if (rc != 0 && (d == NULL || d->code == 0))

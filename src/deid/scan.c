@@ -22,6 +22,7 @@
 static const char *const kind_names[SCAN_KIND_COUNT] = {
 	"phi-attribute", "national-id", "ssn", "phone", "email", "date", "person-name", "pattern",
 	"private", "uid", "file-meta", "overlay", "curve", "burned-in-flag", "burned-in-text", "against",
+	"institution", "age",
 };
 
 const char *
@@ -381,6 +382,59 @@ struct collect {
 	int rc;
 };
 
+/* 1 when keyword has word (case-sensitive, as PS3.6 capitalises) at a word start. */
+static int
+keyword_has(const char *kw, const char *word)
+{
+	size_t wl = strlen(word);
+	for (const char *p = strstr(kw, word); p != NULL; p = strstr(p + 1, word)) {
+		char next = p[wl];
+		if (next == '\0' || next == 's' || (next >= 'A' && next <= 'Z'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The originals' values that --against looks for: those that identify a
+ * person, an event or a place (names, IDs and numbers, dates, instance
+ * UIDs, addresses, phones, institutions and stations), not descriptions
+ * and comments that many patients share ("CT CHEST"): text that contains
+ * an identifier is found by the identifier, not by its description.
+ */
+static int
+identifying(uint32_t tag, enum dcm_vr vr, const struct dcm_dict_entry *de)
+{
+	const char *kw;
+
+	switch (vr) {
+	case DCM_VR_PN: case DCM_VR_UI: case DCM_VR_DA: case DCM_VR_DT:
+		return 1;
+	case DCM_VR_LO: case DCM_VR_SH: case DCM_VR_ST: case DCM_VR_LT: case DCM_VR_UT: case DCM_VR_UC:
+	case DCM_VR_AE: case DCM_VR_UR:
+		break;
+	default:
+		return 0;   /* CS, AS, DS, IS, TM: codes, ages, numbers, times of day */
+	}
+	if (de == NULL)
+		return 1;
+	kw = dcm_dict_keyword(de);
+	(void)tag;
+	if (strstr(kw, "Description") || strstr(kw, "Comment") || strstr(kw, "Protocol") || strstr(kw, "Code") ||
+	    strstr(kw, "Type") || strstr(kw, "Label") || strstr(kw, "Model"))
+		return 0;  /* shared by many patients: "CT CHEST", "CHEST ROUTINE" */
+	return keyword_has(kw, "ID") || keyword_has(kw, "IDs") || keyword_has(kw, "Identifier") ||
+	    keyword_has(kw, "Number") || keyword_has(kw, "Numbers") || keyword_has(kw, "Address") ||
+	    keyword_has(kw, "Telephone") || keyword_has(kw, "Institution") || keyword_has(kw, "Institutional") ||
+	    keyword_has(kw, "Station") || keyword_has(kw, "Issuer") || keyword_has(kw, "Name") ||
+	    keyword_has(kw, "Names") || keyword_has(kw, "Title") || keyword_has(kw, "Location") ||
+	    keyword_has(kw, "Country") || keyword_has(kw, "Region") || keyword_has(kw, "Occupation") ||
+	    keyword_has(kw, "Religious") || keyword_has(kw, "Military") || keyword_has(kw, "Branch") ||
+	    keyword_has(kw, "Attending") || keyword_has(kw, "Physician") || keyword_has(kw, "Operator") ||
+	    keyword_has(kw, "Performing") || keyword_has(kw, "Requesting") || keyword_has(kw, "Referring") ||
+	    vr == DCM_VR_AE || vr == DCM_VR_UR;
+}
+
 static void
 collect_ds(struct collect *c, const struct dcm_dataset *ds, const struct dcm_charset *parent, unsigned depth)
 {
@@ -411,7 +465,7 @@ collect_ds(struct collect *c, const struct dcm_dataset *ds, const struct dcm_cha
 			if (DCM_IS_PRIVATE_CREATOR(e->tag))
 				continue;
 		} else if ((rule = deid_profile_rule(e->tag)) == NULL || rule->basic == DEID_A_K ||
-		    vr == DCM_VR_CS) {
+		    !identifying(e->tag, vr, de)) {
 			continue;
 		}
 		if (dcm_file_value(c->f, e, &v) != 0)
@@ -557,6 +611,8 @@ struct hitctx {
 	uint8_t *reported;   /* per value: already reported for this element/file */
 	const uint8_t *text; /* what is searched */
 	size_t n;
+	unsigned opts;       /* the options the file declares (0 under --strict): what they keep may stay */
+	int found;           /* against_matches: a whole-token hit */
 };
 
 static int
@@ -600,12 +656,50 @@ against_finding(struct hitctx *h, uint32_t value, const char *path)
 		scan_mask(h->a->text.data + v->off, v->len, f->excerpt, sizeof(f->excerpt));
 }
 
+/*
+ * 1 when the options the file declares keep the original's attribute tag
+ * (Retain UIDs, Full Dates, Device or Institution Identity...): finding its
+ * value again is what the user asked for, not a leak.
+ */
+static int
+retained(const struct hitctx *h, uint32_t tag)
+{
+	const struct deid_rule *rule;
+
+	if (h->opts == 0 || DCM_IS_PRIVATE(tag) || (rule = deid_profile_rule(tag)) == NULL)
+		return 0;
+	return deid_profile_action(rule, h->opts) == DEID_A_K;
+}
+
+static int
+hit_any(void *arg, uint32_t id, size_t end)
+{
+	struct hitctx *h = arg;
+	const struct against_value *v = &h->a->v[id];
+	if (whole_token(h, end - v->len, end, (const uint8_t *)h->a->text.data + v->off, v->len)) {
+		h->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* 1 when the UTF-8 text s holds a value of the originals as a whole token. */
+static int
+against_matches(const struct scan_against *a, const char *s, size_t n)
+{
+	struct hitctx h = { a, NULL, "", 0, NULL, (const uint8_t *)s, n, 0, 0 };
+	ac_scan(&a->lc, (const uint8_t *)s, n, 1, hit_any, &h);
+	return h.found;
+}
+
 static int
 hit_elem(void *arg, uint32_t id, size_t end)
 {
 	struct hitctx *h = arg;
 	const struct against_value *v = &h->a->v[id];
 	if (h->reported[id] || !whole_token(h, end - v->len, end, (const uint8_t *)h->a->text.data + v->off, v->len))
+		return 0;
+	if (retained(h, v->tag))
 		return 0;
 	h->reported[id] = 1;
 	against_finding(h, id, h->path);
@@ -620,6 +714,8 @@ hit_raw(void *arg, uint32_t id, size_t end)
 	char path[64];
 	if (h->reported[value] || !whole_token(h, end - h->a->raw_len[id], end,
 	    (const uint8_t *)h->a->rawtext.data + h->a->raw_off[id], h->a->raw_len[id]))
+		return 0;
+	if (retained(h, h->a->v[value].tag))
 		return 0;
 	h->reported[value] = 1;
 	snprintf(path, sizeof(path), "byte %zu", end - h->a->raw_len[id]);
@@ -689,6 +785,8 @@ tk_kind(enum deid_text_kind k)
 	case DEID_TK_DATE: return SCAN_DATE;
 	case DEID_TK_PHONE: return SCAN_PHONE;
 	case DEID_TK_EMAIL: return SCAN_EMAIL;
+	case DEID_TK_INSTITUTION: return SCAN_INSTITUTION;
+	case DEID_TK_AGE: return SCAN_AGE;
 	default: return SCAN_PERSON_NAME;
 	}
 }
@@ -702,6 +800,8 @@ tk_detail(enum deid_text_kind k)
 	case DEID_TK_DATE: return "a date in text";
 	case DEID_TK_PHONE: return "a phone number or long digit run";
 	case DEID_TK_EMAIL: return "an e-mail address";
+	case DEID_TK_INSTITUTION: return "an institution's name";
+	case DEID_TK_AGE: return "an age over 89";
 	default: return "person-name-like text";
 	}
 }
@@ -724,12 +824,39 @@ on_span(void *arg, enum deid_text_kind k, size_t a, size_t b)
 	return 0;
 }
 
+/*
+ * With --against: a Patient's Name or ID that holds none of the originals'
+ * values is another tool's pseudonym, not a leak (issue #14). Without
+ * --against there is nothing to compare with, and it is reported.
+ */
+static int
+pseudonym_of_another(const struct sctx *x, const struct dcm_elem *e, const char *s, size_t n)
+{
+	const struct scan_against *a = x->cfg->against;
+
+	if (a == NULL || !a->finished || (e->tag != 0x00100010u && e->tag != 0x00100020u))
+		return 0;
+	return !against_matches(a, s, n);
+}
+
+/* The options the file declares, unless --strict. */
+static unsigned
+declared(const struct sctx *x)
+{
+	return x->cfg->strict ? 0u : x->opts;
+}
+
 static void
 text_checks(struct sctx *x, struct dcm_elem *e, const char *s, size_t n)
 {
 	struct spanctx sp = { x, e->vr == DCM_VR_PN };
+	struct deid_terms code = { NULL, NULL, 0, DEID_TF_CODE };
 	x->cur = (const uint8_t *)s;
-	(void)deid_text_find(s, n, NULL, on_span, &sp);
+	if (is_dummy(e, s, n))
+		return;  /* pacsvault's own dummies and pseudonyms (PV^ + 12 hex digits is no phone) */
+	/* a code value's digits are a code (SNOMED, LOINC), not a phone or an ID */
+	(void)deid_text_find(s, n, e->tag == 0x00080100u || e->tag == 0x00080119u || e->tag == 0x00080103u ?
+	    &code : NULL, on_span, &sp);
 	if (x->cfg->patterns != NULL && n < 65536) {
 		char *z = malloc(n + 1);
 		if (z != NULL) {
@@ -749,7 +876,8 @@ text_checks(struct sctx *x, struct dcm_elem *e, const char *s, size_t n)
 		}
 	}
 	if (x->cfg->against != NULL && x->cfg->against->finished && x->against_seen != NULL) {
-		struct hitctx h = { x->cfg->against, x->rep, x->path, 0, x->against_seen, (const uint8_t *)s, n };
+		struct hitctx h = { x->cfg->against, x->rep, x->path, 0, x->against_seen, (const uint8_t *)s, n,
+			declared(x), 0 };
 		ac_scan(&x->cfg->against->lc, (const uint8_t *)s, n, 1, hit_elem, &h);
 	}
 }
@@ -778,6 +906,30 @@ uid_checks(struct sctx *x, const char *s, size_t n)
 			}
 		if ((f = add(x->rep, SCAN_UID, x->path, detail)) != NULL)
 			scan_mask(u, len, f->excerpt, sizeof(f->excerpt));
+	}
+}
+
+/*
+ * An unlisted free-text attribute that deid removes unless the allow-list
+ * keeps it or Clean Descriptors cleans it (the file's declared options):
+ * looked at at the top level, where no cleaned sequence encloses it.
+ */
+static int
+unlisted_text(const struct sctx *x, const struct dcm_elem *e, const struct dcm_dict_entry *de, unsigned depth)
+{
+	enum dcm_vr vr = (enum dcm_vr)(e->vr == DCM_VR_UN ? de->vr : e->vr);
+
+	if (depth > 0 || deid_safe_text(e->tag))
+		return 0;
+	if (!x->cfg->strict && (x->opts & DEID_OPT_BIT(DEID_OPT_CLEAN_DESCRIPTORS)) && vr != DCM_VR_PN &&
+	    vr != DCM_VR_AE && vr != DCM_VR_UR)
+		return 0;
+	switch (vr) {
+	case DCM_VR_PN: case DCM_VR_LO: case DCM_VR_SH: case DCM_VR_ST: case DCM_VR_LT:
+	case DCM_VR_UT: case DCM_VR_UC: case DCM_VR_AE: case DCM_VR_UR:
+		return 1;
+	default:
+		return 0;
 	}
 }
 
@@ -837,6 +989,16 @@ walk(struct sctx *x, const struct dcm_dataset *ds, const struct dcm_charset *par
 			}
 		} else if ((rule = deid_profile_rule(e->tag)) != NULL) {
 			act = deid_profile_action(rule, x->cfg->strict ? 0u : x->opts);
+		} else if (g == 0x0000 || g == 0x0004 || de == NULL) {
+			/* the allow-list (docs/DEID.md): command and DICOMDIR elements, unknown tags go */
+			add(x->rep, SCAN_PHI_ATTRIBUTE, here, g == 0x0000 ? "command element (should be X)" :
+			    g == 0x0004 ? "DICOMDIR record element (should be X)" : "not in the dictionary (should be X)");
+			continue;
+		} else if (!is_seq && e->length > 0 && unlisted_text(x, e, de, depth)) {
+			char detail[96];
+			snprintf(detail, sizeof(detail), "%s (free text not on the allow-list: should be X)",
+			    dcm_dict_keyword(de));
+			add(x->rep, SCAN_PHI_ATTRIBUTE, here, detail);
 		}
 		if (is_seq) {
 			/* A sequence that should be gone (X) or empty (Z) but has items;
@@ -903,7 +1065,7 @@ walk(struct sctx *x, const struct dcm_dataset *ds, const struct dcm_charset *par
 		}
 		if (rule != NULL && act != DEID_A_K && act != DEID_A_C && act != DEID_A_U && act != DEID_A_NONE &&
 		    !is_dummy(e, s, n) && !(x->modified_dates && (vr == DCM_VR_DA || vr == DCM_VR_DT ||
-		    vr == DCM_VR_TM))) {
+		    vr == DCM_VR_TM)) && !pseudonym_of_another(x, e, s, n)) {
 			char detail[96];
 			struct scan_finding *f;
 			snprintf(detail, sizeof(detail), "%s (should be %s)", de ? dcm_dict_keyword(de) : "element",
@@ -1137,7 +1299,7 @@ to_grey(const uint8_t *fr, const struct pix_desc *pd, uint8_t *g)
 			hi = best;
 	}
 	for (size_t i = 0; i < npix; i++)
-		g[i] = hi > lo ? (uint8_t)(((int64_t)(tmp[i] - lo) * 255) / (hi - lo)) : 0;
+		g[i] = hi > lo ? (uint8_t)((((int64_t)tmp[i] - lo) * 255) / ((int64_t)hi - lo)) : 0;  /* 32-bit: no overflow */
 	free(tmp);
 }
 
@@ -1465,7 +1627,7 @@ scan_file(struct dcm_file *f, const struct scan_config *cfg, struct scan_report 
 	if (x.rc == 0 && cfg->raw != NULL && x.against_seen != NULL && cfg->against->finished) {
 		/* The raw bytes too: values in binary elements, in other encodings,
 		 * in places the parser does not show. Each value once per file. */
-		struct hitctx h = { cfg->against, rep, "", 1, x.against_seen, cfg->raw, cfg->raw_len };
+		struct hitctx h = { cfg->against, rep, "", 1, x.against_seen, cfg->raw, cfg->raw_len, declared(&x), 0 };
 		ac_scan(&cfg->against->raw, cfg->raw, cfg->raw_len, 0, hit_raw, &h);
 	}
 	pv_buf_free_scrub(&x.u);

@@ -11,12 +11,14 @@
 #include "pacsvault/base/buf.h"
 #include "pacsvault/base/mem.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -44,6 +46,8 @@ struct dcm_reader {
 	uint64_t fd_base;        /* file offset of stream offset 0 */
 	const uint8_t *mem;      /* memory stream (borrowed or inflated) */
 	uint8_t *inflated;       /* owned inflated data */
+	uint64_t inflate_held;   /* bytes of the process's inflate budget this reader holds */
+	int inflate_large;       /* holds the one token to inflate past INFLATE_SMALL */
 	uint64_t size;           /* stream size */
 	uint64_t pos;
 	uint8_t *win;
@@ -341,6 +345,86 @@ dcm_reader_size(const struct dcm_reader *r)
 	return r->size;
 }
 
+/*
+ * One inflate budget for the whole process (issue #14): every reader that
+ * inflates a Deflated data set holds what it has allocated until it is
+ * freed, so N workers cannot hold N times the per-file cap. Up to
+ * INFLATE_SMALL bytes a reader takes its share of the budget; past that it
+ * needs the one "large" token, so one large data set at a time grows while
+ * small ones go on. Waits are bounded, and a reader that holds budget waits
+ * only briefly, so readers never wait on each other for long: a reader
+ * without a share waits up to 30 s for budget, the token is waited for up
+ * to 60 s, a holder up to 2 s; then PV_ELIMIT.
+ */
+#define INFLATE_SMALL ((uint64_t)64 << 20)
+static _Atomic uint64_t inflate_in_use;
+static _Atomic uint64_t inflate_budget = (uint64_t)1 << 30;
+static atomic_int inflate_large_taken;
+
+void
+dcm_reader_set_inflate_budget(uint64_t bytes)
+{
+	inflate_budget = bytes;
+}
+
+uint64_t
+dcm_reader_inflate_in_use(void)
+{
+	return inflate_in_use;
+}
+
+static void
+nap_10ms(void)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+static int
+inflate_reserve(struct dcm_reader *r, uint64_t more)
+{
+	int max_tries;
+
+	if (!r->inflate_large && r->inflate_held + more > INFLATE_SMALL) {
+		for (int tries = 0;; tries++) {
+			int free_token = 0;
+			if (atomic_compare_exchange_strong(&inflate_large_taken, &free_token, 1))
+				break;
+			if (tries >= 6000)
+				return PV_ELIMIT;
+			nap_10ms();
+		}
+		r->inflate_large = 1;
+	}
+	max_tries = r->inflate_held > 0 ? 200 : 3000;
+	for (int tries = 0; tries < max_tries; tries++) {
+		uint64_t cur = inflate_in_use;
+		while (cur + more <= inflate_budget) {
+			if (atomic_compare_exchange_weak(&inflate_in_use, &cur, cur + more)) {
+				r->inflate_held += more;
+				return 0;
+			}
+		}
+		if (r->inflate_held + more > inflate_budget)
+			break;  /* more than the whole budget: waiting cannot help */
+		nap_10ms();
+	}
+	return PV_ELIMIT;
+}
+
+static void
+inflate_release(struct dcm_reader *r)
+{
+	if (r->inflate_held > 0) {
+		atomic_fetch_sub(&inflate_in_use, r->inflate_held);
+		r->inflate_held = 0;
+	}
+	if (r->inflate_large) {
+		atomic_store(&inflate_large_taken, 0);
+		r->inflate_large = 0;
+	}
+}
+
 void
 dcm_reader_free(struct dcm_reader *r)
 {
@@ -350,6 +434,7 @@ dcm_reader_free(struct dcm_reader *r)
 		close(r->fd);
 	free(r->win);
 	free(r->inflated);
+	inflate_release(r);
 	free(r->stack);
 	free(r->pixrep);
 	pv_buf_free(&r->val);
@@ -520,6 +605,11 @@ start_dataset(struct dcm_reader *r, struct pv_diag *d)
 
 		if (out == NULL)
 			return rd_fail(r, d, PV_ENOMEM, r->pos, "out of memory");
+		if (inflate_reserve(r, out_cap) != 0) {
+			free(out);
+			return rd_fail(r, d, PV_ELIMIT, r->pos, "the process's inflate budget (%llu bytes) is taken",
+			    (unsigned long long)inflate_budget);
+		}
 		memset(&zs, 0, sizeof(zs));
 		if (inflateInit2(&zs, -15) != Z_OK) {
 			free(out);
@@ -551,6 +641,14 @@ start_dataset(struct dcm_reader *r, struct pv_diag *d)
 					return rd_fail(r, d, PV_ELIMIT, r->pos,
 					    "deflated data set inflates past the %llu-byte limit",
 					    (unsigned long long)cap);
+				}
+				if (inflate_reserve(r, ncap - out_cap) != 0) {
+					inflateEnd(&zs);
+					free(out);
+					inflate_release(r);  /* its buffer is gone: so is its share */
+					return rd_fail(r, d, PV_ELIMIT, r->pos,
+					    "deflated data sets read at once inflate past the process's %llu-byte budget",
+					    (unsigned long long)inflate_budget);
 				}
 				if ((n2 = realloc(out, ncap)) == NULL) {
 					inflateEnd(&zs);
@@ -706,6 +804,48 @@ ev_init(struct dcm_reader *r, struct dcm_event *ev, enum dcm_ev_type t, uint32_t
 	ev->meta = r->phase == PH_META;
 }
 
+/*
+ * The VR to read an explicit UN element of defined length as (PS3.5 6.2.2:
+ * a known attribute sent as UN, e.g. by a peer with an older dictionary,
+ * is read by the dictionary's VR, as dcmtk does with --convert-un): the
+ * dictionary VR of a standard tag or a private creator, when the value fits
+ * that VR's header and, for binary VRs, the byte order is little endian;
+ * SQ (CP-246) when the value is empty or starts with an Item tag. Anything
+ * else stays UN.
+ */
+static enum dcm_vr
+un_known_vr(struct dcm_reader *r, uint32_t tag, uint32_t len, int big)
+{
+	const struct dcm_dict_entry *de;
+	enum dcm_vr dv;
+	const uint8_t *p;
+	int ioerr;
+
+	if (DCM_ELEM(tag) == 0 || (DCM_IS_PRIVATE(tag) && !DCM_IS_PRIVATE_CREATOR(tag)))
+		return DCM_VR_UN;
+	if (DCM_IS_PRIVATE_CREATOR(tag))
+		return len <= 0xffff ? DCM_VR_LO : DCM_VR_UN;
+	if ((de = dcm_dict_lookup(tag)) == NULL)
+		return DCM_VR_UN;
+	dv = (enum dcm_vr)de->vr;
+	if (dv == DCM_VR_UN || dv == DCM_VR__ || tag == DCM_TAG_PIXEL_DATA)
+		return DCM_VR_UN;
+	if (dv == DCM_VR_SQ) {
+		if (len == 0)
+			return DCM_VR_SQ;
+		if (len < 8 || len > limit_end(r) - r->pos || (p = src_get(r, r->pos, 8, &ioerr)) == NULL)
+			return DCM_VR_UN;
+		return rd16le(p) == 0xfffe && rd16le(p + 2) == 0xe000 ? DCM_VR_SQ : DCM_VR_UN;
+	}
+	if (big && dcm_vr_info(dv)->kind != DCM_VRK_STRING)
+		return DCM_VR_UN;  /* the bytes' order is not certain: no guess */
+	if (!dcm_vr_info(dv)->long_header && len > 0xffff)
+		return DCM_VR_UN;  /* cannot be written back with this VR */
+	if (dv == DCM_VR_US && (de->flags & DCM_DICT_XS) && r->pixrep[r->depth] == 1)
+		dv = DCM_VR_SS;
+	return dv;
+}
+
 /* In a data set or item: the end of the container, or one element. */
 static int
 next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
@@ -718,7 +858,7 @@ next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
 	uint32_t tag, len;
 	enum dcm_vr vr;
 	unsigned hlen;
-	int ioerr, vr_unknown = 0;
+	int ioerr, vr_unknown = 0, un_as_sq = 0;
 
 	if (top->end != NO_END && r->pos == top->end) {
 		/* A defined-length item ends. */
@@ -849,6 +989,10 @@ next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
 	}
 have_header:
 	r->pos += hlen;
+	if (vr == DCM_VR_UN && !implicit && !vr_unknown && r->phase == PH_DATA && len != DCM_UNDEFINED_LENGTH) {
+		vr = un_known_vr(r, tag, len, big);
+		un_as_sq = vr == DCM_VR_SQ;
+	}
 
 	if (len == DCM_UNDEFINED_LENGTH) {
 		int pixseq = 0, seq_implicit = top->implicit || implicit;
@@ -893,13 +1037,16 @@ have_header:
 		    (unsigned long long)left);
 	}
 	if (vr == DCM_VR_SQ) {
+		/* A sequence sent as UN (CP-246) is encoded in Implicit VR Little Endian inside. */
+		int from_un = un_as_sq;
 		ev_init(r, ev, DCM_EV_SEQ_BEGIN, tag);
 		ev->offset = hdr;
 		ev->value_offset = r->pos;
 		ev->length = len;
 		ev->vr = DCM_VR_SQ;
 		ev->vr_from_dict = (unsigned)implicit;
-		if (push(r, d, FR_SEQ, (uint8_t)(top->implicit || implicit), r->pos + len, tag) != 0)
+		ev->un_sequence = (unsigned)from_un;
+		if (push(r, d, FR_SEQ, (uint8_t)(top->implicit || implicit || from_un), r->pos + len, tag) != 0)
 			return r->err;
 		return 1;
 	}

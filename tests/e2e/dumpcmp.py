@@ -174,7 +174,8 @@ def pydicom_texts(path):
 
 
 def compare(path):
-    d = subprocess.run(["dcmdump", "-q", "+L", "-Un", "-E", path],
+    # +uc: a known attribute sent as UN is read by its dictionary VR, as pacsvault reads it (PS3.5 6.2.2)
+    d = subprocess.run(["dcmdump", "-q", "+L", "-Un", "-E", "+uc", path],
                        capture_output=True)
     p = subprocess.run([PV, "dump", "--max-values", "0", path], capture_output=True)
     if p.returncode < 0 or p.returncode > 2 or b"Sanitizer" in p.stderr or b"runtime error" in p.stderr:

@@ -27,7 +27,8 @@ NATIVE_UIDS = {"1.2.840.10008.1.2": "implicit-le", "1.2.840.10008.1.2.1": "expli
 
 
 def dcmdump(path):
-    r = subprocess.run(["dcmdump", "+L", "-Un", path], capture_output=True)
+    # +uc: a known attribute sent as UN is compared by its dictionary VR, as pacsvault rewrites it (PS3.5 6.2.2)
+    r = subprocess.run(["dcmdump", "+L", "-Un", "+uc", path], capture_output=True)
     err = [l for l in r.stderr.decode("latin-1").splitlines() if l.startswith("E:")]
     return r.returncode, r.stdout.decode("latin-1"), err
 

@@ -63,7 +63,7 @@ cleaned(const char *in, const char *term)
 	static char out[512];
 	const char *t[1] = { term };
 	size_t tn[1] = { term ? strlen(term) : 0 };
-	struct deid_terms terms = { t, tn, term ? 1u : 0u };
+	struct deid_terms terms = { t, tn, term ? 1u : 0u, 0 };
 	struct pv_buf b;
 	unsigned red;
 
@@ -90,10 +90,59 @@ test_text_clean(void)
 	T_EQ_STR(cleaned("mail j.doe@example.org please", NULL), "mail *** please");
 	T_EQ_STR(cleaned("Mr zhang wei came", "ZHANG WEI"), "Mr *** came");
 	T_EQ_STR(cleaned("ZHANGWEI is one word", "ZHANG"), "ZHANGWEI is one word");  /* word boundary */
-	T_EQ_STR(cleaned("\xe5\xbc\xa0\xe4\xbc\x9f\xe5\x85\x88\xe7\x94\x9f", "\xe5\xbc\xa0\xe4\xbc\x9f"),
-	    "***\xe5\x85\x88\xe7\x94\x9f");
+	/* 张伟先生: the name and its honorific (a role word after a CJK name) */
+	T_EQ_STR(cleaned("\xe5\xbc\xa0\xe4\xbc\x9f\xe5\x85\x88\xe7\x94\x9f", "\xe5\xbc\xa0\xe4\xbc\x9f"), "***");
 	T_EQ_STR(cleaned("CT 120 kV, 5 mm", NULL), "CT 120 kV, 5 mm");  /* short numbers stay */
 	T_EQ_STR(cleaned("", NULL), "");
+}
+
+/* Issue #14: what the byte-based cleaner missed. */
+void
+test_text_clean_unicode(void)
+{
+	/* a resident ID and a phone directly followed by CJK text or a full-width comma */
+	T_EQ_STR(cleaned("身份证11010519491231002X患者", NULL), "身份证***患者");
+	T_EQ_STR(cleaned("电话13907551234，地址", NULL), "电话***，地址");
+	/* full-width digits */
+	T_EQ_STR(cleaned("电话：１３９０７５５１２３４。", NULL), "电话：***。");
+	/* dates in words */
+	T_EQ_STR(cleaned("born 14 March 1961 in", NULL), "born *** in");
+	T_EQ_STR(cleaned("DOB 14-MAR-1961.", NULL), "DOB ***.");
+	T_EQ_STR(cleaned("on March 14, 1961 at", NULL), "on *** at");
+	T_EQ_STR(cleaned("生于1961年3月14日，", NULL), "生于***，");
+	T_EQ_STR(cleaned("dob 3/14/61 ok", NULL), "dob *** ok");
+	T_EQ_STR(cleaned("Marble and Decision stay", NULL), "Marble and Decision stay");
+	/* other people's names by role, in either order and language */
+	T_EQ_STR(cleaned("Seen by Dr Ferreday Alaric today", NULL), "Seen by *** today");
+	T_EQ_STR(cleaned("Contact: Pemberton Lysander.", NULL), "***.");
+	T_EQ_STR(cleaned("Report: Alaric Ferreday, MD", NULL), "Report: ***");
+	T_EQ_STR(cleaned("由司马建国医生诊断", NULL), "由***诊断");
+	T_EQ_STR(cleaned("联系人 上官婉清，电话", NULL), "***，电话");
+	T_EQ_STR(cleaned("Dr. said so", NULL), "Dr. said so");
+	/* institutions */
+	T_EQ_STR(cleaned("at Saint Wilfrida Hospital.", NULL), "at ***.");
+	T_EQ_STR(cleaned("转自东湖协和医院。", NULL), "***。");  /* up to 10 characters before: more rather than less */
+	/* ages over 89 */
+	T_EQ_STR(cleaned("a 95-year-old woman", NULL), "a *** woman");
+	T_EQ_STR(cleaned("age 095Y and 1200M", NULL), "age *** and ***");
+	T_EQ_STR(cleaned("患者95岁", NULL), "患者***");
+	T_EQ_STR(cleaned("a 45-year-old, 120 kV", NULL), "a 45-year-old, 120 kV");
+	/* the patient's own name: any case (Unicode folding), two-letter parts, other order */
+	T_EQ_STR(cleaned("MÜLLER and müller", "Müller"), "*** and ***");
+	T_EQ_STR(cleaned("LI NA came", "LI"), "*** NA came");
+	T_EQ_STR(cleaned("SCHÖNBERG", "Schönberg"), "***");
+	/* a code value: digits are a code, not a phone */
+	{
+		struct deid_terms code = { NULL, NULL, 0, DEID_TF_CODE };
+		struct pv_buf b;
+		unsigned red;
+		pv_buf_init(&b, 4096);
+		T_EQ_INT(deid_text_clean("399763007", 9, &code, &b, &red), 0);
+		T_EQ_INT(red, 0);
+		pv_buf_free(&b);
+	}
+	/* invalid UTF-8 is read, not trusted: no crash, the bytes kept */
+	T_EQ_STR(cleaned("a\xff\xfe b", NULL), "a\xff\xfe b");
 }
 
 void

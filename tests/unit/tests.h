@@ -48,6 +48,7 @@
 	X(test_keyfile) \
 	X(test_profile_table) \
 	X(test_text_clean) \
+	X(test_text_clean_unicode) \
 	X(test_pseudonyms_and_dates) \
 	X(test_engine_basic_profile) \
 	X(test_engine_options) \

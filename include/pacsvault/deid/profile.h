@@ -107,6 +107,19 @@ struct deid_safe_private {
  */
 int deid_safe_private(uint16_t group, uint8_t offset, const char *creator, size_t n);
 
+/* The same lookup, giving the E.3.10 row (its VR) or NULL. */
+const struct deid_safe_private *deid_safe_private_find(uint16_t group, uint8_t offset, const char *creator,
+    size_t n);
+
+/*
+ * 1 when tag is a standard attribute that Table E.1-1 does not list, whose
+ * VR can carry free text, and that the reviewed allow-list of docs/DEID.md
+ * ("Attributes the table does not list") keeps, its text still cleaned:
+ * coded vocabulary, equipment make and model, technique. Every other
+ * unlisted free-text attribute is removed or cleaned.
+ */
+int deid_safe_text(uint32_t tag);
+
 /* A CID 7050 De-identification Method code (PS3.16). */
 struct deid_method_code {
 	const char *value, *scheme, *meaning;

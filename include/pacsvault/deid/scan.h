@@ -40,6 +40,8 @@ enum scan_kind {
 	SCAN_BURNED_IN_FLAG,    /* BurnedInAnnotation YES, or missing where text is usual */
 	SCAN_BURNED_IN_TEXT,    /* a text-like region in the pixels */
 	SCAN_AGAINST,           /* a value of the originals (--against) */
+	SCAN_INSTITUTION,       /* a hospital's or clinic's name in free text */
+	SCAN_AGE,               /* an age over 89 in free text */
 	SCAN_KIND_COUNT
 };
 

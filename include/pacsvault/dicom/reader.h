@@ -55,7 +55,7 @@ enum dcm_ev_type {
 struct dcm_event {
 	enum dcm_ev_type type;
 	uint32_t tag;
-	enum dcm_vr vr;          /* as encoded, or from the dictionary in Implicit VR */
+	enum dcm_vr vr;          /* as encoded; from the dictionary in Implicit VR, and for an explicit UN of a known tag (PS3.5 6.2.2) */
 	uint32_t length;         /* as encoded; DCM_UNDEFINED_LENGTH when undefined */
 	uint64_t offset;         /* of the element header in the stream */
 	uint64_t value_offset;   /* of the value in the stream */
@@ -67,7 +67,7 @@ struct dcm_event {
 	unsigned encapsulated : 1;/* SEQ_BEGIN/END of encapsulated pixel data */
 	unsigned vr_from_dict : 1;/* Implicit VR: the VR came from the dictionary */
 	unsigned odd_length : 1;  /* odd value length: a defect (PS3.5 7.1.1) */
-	unsigned un_sequence : 1; /* SEQ_BEGIN of a UN of undefined length */
+	unsigned un_sequence : 1; /* SEQ_BEGIN of a sequence sent as UN (CP-246): Implicit VR inside */
 	unsigned vr_unknown : 1;  /* Explicit VR held two characters that are no VR */
 	unsigned defined_length : 1; /* ITEM/SEQ_END: the container had a defined length */
 };
@@ -101,6 +101,18 @@ const char *dcm_reader_ts_uid(const struct dcm_reader *r);
 int dcm_reader_has_preamble(const struct dcm_reader *r);
 /* 1 when the file had File Meta Information. */
 int dcm_reader_has_meta(const struct dcm_reader *r);
+/*
+ * The process's inflate budget (default 1 GiB): the inflated Deflate data
+ * of every reader open at once, together. A reader holds its share until
+ * dcm_reader_free; past 64 MiB it needs the one token for large data sets
+ * (one grows at a time). One that finds the budget or the token taken
+ * waits for others (bounded: 2 s when it holds a share already, up to
+ * 30 s for budget and 60 s for the token otherwise), then fails with
+ * PV_ELIMIT. Thread-safe.
+ */
+void dcm_reader_set_inflate_budget(uint64_t bytes);
+uint64_t dcm_reader_inflate_in_use(void);
+
 /* 1 when the data set was inflated: offsets after the meta are in the inflated data. */
 int dcm_reader_inflated(const struct dcm_reader *r);
 /* 1 when the transfer syntax had to be detected (absent, unknown or wrong in the meta). */
