@@ -75,6 +75,7 @@ CODEC_SRC := \
 	src/codec/jpegdct.c \
 	src/codec/jpegll.c \
 	src/codec/jpeg.c \
+	src/codec/jpegmeta.c \
 	src/codec/jpegls.c \
 	src/codec/j2k.c \
 	src/codec/helper.c
@@ -145,7 +146,7 @@ UNIT_SRC := \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg fuzz_jpegdct \
-	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan fuzz_vault fuzz_event
+	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan fuzz_vault fuzz_event fuzz_jpegmeta fuzz_textclean
 
 BUILD := build
 REL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(APP_SRC))

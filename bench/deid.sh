@@ -2,7 +2,8 @@
 # bench/deid.sh CORPUS_SET_DIR: times de-identification of one corpus set by
 # pacsvault deid (all cores), gdcmanon (E.1 basic profile, -e with a
 # certificate), a dcmodify-based script, a pydicom script (bench/pydeid.py)
-# and cp -r, each writing a fresh output folder. Prints wall time, files/s,
+# and cp -r, each writing a fresh output folder; deid --no-verify gives the
+# cost of deid's output check. Prints wall time, files/s,
 # MB/s, CPU time (user + sys) per file, and ratios to pacsvault (pacsvault,
 # gdcmanon and cp: fastest of 3 runs; the slow scripts: one run).
 set -eu
@@ -70,6 +71,8 @@ while [ "$i" -lt "$R" ]; do
 	i=$((i + 1))
 	measure cp "$i" "$work/cp" cp -r "$set_dir" @OUT@
 	measure pv "$i" "$work/pv" "$PV" deid -q --key build/bench/project.key "$set_dir" -o @OUT@
+	# the output check's cost: the same run without it (docs/DEID.md, "The output check")
+	measure pvnv "$i" "$work/pvnv" "$PV" deid -q --no-verify --key build/bench/project.key "$set_dir" -o @OUT@
 	measure gdcm "$i" "$work/gdcm" gdcmanon -e --continue -c build/bench/gdcm-cert.pem -r -i "$set_dir" -o @OUT@
 	# Durable outputs: pacsvault deid --sync (one syncfs before success) against cp -r then sync.
 	measure cps "$i" "$work/cps" sh -c 'cp -r "$1" "$2" && sync' sh "$set_dir" @OUT@
@@ -83,7 +86,7 @@ dcmod_wall=""; py_wall=""; dcmod_cpu=""; py_cpu=""; dcmod_out=""; py_out=""
 echo
 echo "== deid: $(basename "$set_dir"): $n files, $((bytes / 1048576)) MiB (each tool writes a new folder; fastest of $R runs but the two scripts)"
 printf '%-20s %8s %10s %8s %14s %s\n' tool seconds files/s MB/s "CPU ms/file" "time, CPU vs pacsvault, files written"
-for t in "pacsvault deid:pv" "gdcmanon:gdcm" "dcmodify script:dcmod" "pydicom script:py" "cp -r:cp" \
+for t in "pacsvault deid:pv" "deid --no-verify:pvnv" "gdcmanon:gdcm" "dcmodify script:dcmod" "pydicom script:py" "cp -r:cp" \
     "deid --sync:pvs" "cp -r + sync:cps"; do
 	label=${t%%:*}
 	k=${t#*:}

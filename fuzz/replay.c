@@ -45,6 +45,8 @@ run_file(const char *path)
 	fuzz_scan_one(buf, (size_t)n);
 	fuzz_vault_one(buf, (size_t)n);
 	fuzz_event_one(buf, (size_t)n);
+	fuzz_jpegmeta_one(buf, (size_t)n);
+	fuzz_textclean_one(buf, (size_t)n);
 	free(buf);
 	printf("PASS: replay %s\n", path);
 	passed++;

@@ -320,6 +320,20 @@ deid_one(void *arg, size_t i, unsigned worker)
 		j->rc = deid_apply(f, &r->cfg, &j->counts, r->want_report ? &j->report : NULL, &j->d);
 	if (j->rc == 0 && j->pix_rule != NULL)
 		j->rc = dcm_ds_set_str(f, &f->ds, 0x00280301u, DCM_VR_CS, "NO");
+	if (j->rc == 0 && !j->quarantined) {
+		/* JPEG comments, Exif/XMP/IPTC and extra fragments can carry a name: they go */
+		unsigned rm = 0;
+		struct pv_diag pd;
+		pv_diag_clear(&pd);
+		if (deid_pixel_metadata_strip(f, &rm, &pd) != 0) {
+			char msg[200];
+			pv_diag_format(&pd, NULL, msg, sizeof(msg));
+			j->quarantined = 1;
+			snprintf(j->reason, sizeof(j->reason), "%s", msg);
+			quarantine_path(r, j);
+		}
+		j->counts.removed += rm;
+	}
 	if (j->rc == 0 && gate != NULL) {
 		/* deid checks its own output before it is named into place (docs/DEID.md) */
 		char why[sizeof(j->reason)];

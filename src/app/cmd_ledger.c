@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char ledger_help[] =
 "usage: pacsvault ledger COMMAND DIR [OPTIONS]\n"
@@ -28,7 +29,8 @@ static const char ledger_help[] =
 "                              entry; a batch of N (default 1000) is made\n"
 "                              durable at once (group commit) and acknowledged\n"
 "                              on standard output: \"committed SIZE\"\n"
-"  entry DIR --index N         entry N, as it was appended\n"
+"  entry DIR --index N         entry N, byte for byte as it was appended (a\n"
+"                              newline after it only on a terminal)\n"
 "  checkpoint DIR              sign a checkpoint of the committed size, after\n"
 "                              checking it is consistent with the last one\n"
 "  verify DIR                  recompute every hash, check every checkpoint's\n"
@@ -37,9 +39,10 @@ static const char ledger_help[] =
 "  prove DIR --index N         a c2sp.org/tlog-proof@v1 bundle: the inclusion\n"
 "                              proof of entry N in the last checkpoint\n"
 "  prove DIR --from M --to N   a consistency proof between sizes M and N\n"
-"  verify-proof BUNDLE --vkey VKEY [--policy FILE] (--entry FILE | --leaf-hash HEX)\n"
+"  verify-proof BUNDLE --vkey VKEY|FILE [--policy FILE] (--entry FILE | --leaf-hash HEX)\n"
 "                              check a tlog-proof offline: the checkpoint's\n"
-"                              signature by VKEY, with --policy the witnesses'\n"
+"                              signature by VKEY (the key, or a file holding\n"
+"                              it), with --policy the witnesses'\n"
 "                              cosignatures against its quorum, and the\n"
 "                              inclusion proof\n"
 "  witness init|add-checkpoint, witness-request, cosignature\n"
@@ -152,6 +155,7 @@ verify_proof(const char *bundle_path, const char *vkey, const char *policy_path,
 	size_t plen = 0;
 	uint64_t index = 0, ts[8 + LG_POLICY_MAX];
 	int verified[8 + LG_POLICY_MAX], cosigned[LG_POLICY_MAX], logok = 0;
+	static char vkey_text[4096];
 	struct pv_hasher *h = pv_hasher_new();
 
 	pv_diag_clear(&d);
@@ -172,6 +176,24 @@ verify_proof(const char *bundle_path, const char *vkey, const char *policy_path,
 		free(pt);
 		for (size_t i = 0; i < pol.nlogs; i++)
 			vs[nv++] = pol.logs[i];
+	}
+	if (vkey != NULL && access(vkey, F_OK) == 0) {
+		/* a file holding the key (as `ledger vkey DIR > FILE` writes it), as other options take files */
+		unsigned char *kt = NULL;
+		size_t kn = 0;
+		if (pv_read_file(vkey, 4096, &kt, &kn, &d) != 0) {
+			pv_hasher_free(h);
+			fprintf(stderr, "pacsvault: ledger: %s: cannot read the verifier key\n", vkey);
+			return PV_EXIT_USAGE;
+		}
+		while (kn > 0 && (kt[kn - 1] == '\n' || kt[kn - 1] == '\r' || kt[kn - 1] == ' '))
+			kn--;
+		if (kn >= sizeof(vkey_text))
+			kn = sizeof(vkey_text) - 1;
+		memcpy(vkey_text, kt != NULL ? (const char *)kt : "", kn);
+		vkey_text[kn] = '\0';
+		free(kt);
+		vkey = vkey_text;
 	}
 	if (vkey != NULL) {
 		if (lg_vkey_parse(vkey, &vs[nv]) != 0 || vs[nv].type != LG_SIG_ED25519) {
@@ -377,8 +399,11 @@ cmd_ledger(int argc, char **argv)
 			report(&d);
 			rc = PV_EXIT_FAIL;
 		} else {
+			/* The exact bytes, so that `ledger entry ... > f` is what --entry f
+			 * hashes; a newline only for a person at a terminal. */
 			fwrite(e.data ? e.data : "", 1, e.len, stdout);
-			putchar('\n');
+			if (isatty(STDOUT_FILENO))
+				putchar('\n');
 		}
 		pv_buf_free(&e);
 	} else if (strcmp(sub, "checkpoint") == 0) {

@@ -6,6 +6,7 @@
 #include "pacsvault/store/index.h"
 #include "pacsvault/dicom/dict.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -41,7 +42,8 @@ static const char help_text[] =
 "\n"
 "Exit status:\n"
 "  0   success\n"
-"  1   one or more inputs could not be processed (each is reported on stderr);\n"
+"  1   one or more inputs could not be processed (each is reported on stderr),\n"
+"      or standard output could not be written (a full disk, a closed pipe);\n"
 "      scan: something identifying was found; risk: patients below the target k\n"
 "  2   bad command line; scan: a file could not be read\n"
 "  70  internal error, or a library pacsvault loads (OpenSSL, SQLite, libjpeg) is\n"
@@ -121,6 +123,24 @@ load_libs(unsigned libs, int argc, char **argv)
 		jpeg_load();
 }
 
+/*
+ * Standard output is an output like any other: a full disk or a closed
+ * pipe after the command's last line is a failure (exit 1) with the
+ * reason, not a silent success with half a listing.
+ */
+static int
+finish_stdout(const char *cmd, int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		int e = errno;
+		if (e != EPIPE)  /* a reader that stopped reading (| head) knows; others are told */
+			fprintf(stderr, "pacsvault: %s: cannot write standard output: %s\n", cmd,
+			    e != 0 ? strerror(e) : "write error");
+		return rc == PV_EXIT_OK ? PV_EXIT_FAIL : rc;
+	}
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -155,21 +175,21 @@ main(int argc, char **argv)
 
 			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 				if (strcmp(argv[2], commands[i].name) == 0)
-					return commands[i].fn(2, sub);
+					return finish_stdout(argv[2], commands[i].fn(2, sub));
 			fprintf(stderr, "pacsvault: help: no command '%s'\n", argv[2]);
 			return PV_EXIT_USAGE;
 		}
 		fputs(help_text, stdout);
-		return PV_EXIT_OK;
+		return finish_stdout("help", PV_EXIT_OK);
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		print_version();
-		return PV_EXIT_OK;
+		return finish_stdout("version", PV_EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0) {
 			load_libs(commands[i].libs, argc, argv);
-			return commands[i].fn(argc - 1, argv + 1);
+			return finish_stdout(cmd, commands[i].fn(argc - 1, argv + 1));
 		}
 	fprintf(stderr, "pacsvault: unknown command '%s'\nTry 'pacsvault help'.\n", cmd);
 	return PV_EXIT_USAGE;

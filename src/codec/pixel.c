@@ -85,6 +85,58 @@ pix_frame_bytes(const struct pix_desc *pd)
 	return (size_t)n;
 }
 
+int
+pix_native_422(const struct pix_desc *pd)
+{
+	return (strcmp(pd->photometric, "YBR_FULL_422") == 0 || strcmp(pd->photometric, "YBR_PARTIAL_422") == 0) &&
+	    pd->spp == 3;
+}
+
+size_t
+pix_native_422_bytes(const struct pix_desc *pd)
+{
+	uint64_t n = (uint64_t)pd->rows * pd->cols * 2;
+
+	if (pd->bits_alloc != 8 || (pd->cols & 1) || n == 0 || n > PIX_MAX_FRAME_BYTES || pd->rows > PIX_MAX_DIM ||
+	    pd->cols > PIX_MAX_DIM)
+		return 0;
+	return (size_t)n;
+}
+
+void
+pix_expand_422(const uint8_t *in, const struct pix_desc *pd, uint8_t *out)
+{
+	for (uint32_t y = 0; y < pd->rows; y++)
+		for (uint32_t x = 0; x < pd->cols; x += 2) {
+			const uint8_t *q = in + ((size_t)y * pd->cols + x) * 2;
+			uint8_t *o = out + ((size_t)y * pd->cols + x) * 3;
+			o[0] = q[0], o[1] = q[2], o[2] = q[3];
+			o[3] = q[1], o[4] = q[2], o[5] = q[3];
+		}
+}
+
+uint64_t
+pix_blank_422(uint8_t *p, const struct pix_desc *pd, const struct pix_rect *r, size_t n)
+{
+	uint64_t changed = 0;
+	uint8_t fy = (uint8_t)pix_fill_value(pd, 0), fc = (uint8_t)pix_fill_value(pd, 1);
+
+	for (size_t i = 0; i < n; i++) {
+		struct pix_rect c;
+		if (!pix_rect_clip(pd, &r[i], &c))
+			continue;
+		for (uint32_t y = c.y; y < c.y + c.h; y++)
+			for (uint32_t x = c.x; x < c.x + c.w; x++) {
+				uint8_t *q = p + ((size_t)y * pd->cols + (x & ~1u)) * 2;
+				if (q[x & 1] != fy || q[2] != fc || q[3] != fc)
+					changed++;
+				q[x & 1] = fy;
+				q[2] = q[3] = fc;  /* the pair's colour: neutral, so no trace of the glyph's hue stays */
+			}
+	}
+	return changed;
+}
+
 uint32_t
 pix_fill_value(const struct pix_desc *pd, unsigned s)
 {

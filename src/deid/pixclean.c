@@ -5,6 +5,7 @@
 #include "pacsvault/dicom/dict.h"
 #include "pacsvault/dicom/ts.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,8 +46,11 @@ clean_native(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd, 
 	const uint8_t *v;
 	int rc;
 
-	if (strncmp(pd->photometric, "YBR_", 4) == 0 && strstr(pd->photometric, "_422") != NULL)
-		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "uncompressed %s pixel data is not handled", pd->photometric);
+	int sub = pix_native_422(pd);
+
+	if (sub && (fb = pix_native_422_bytes(pd)) == 0)
+		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "uncompressed %s pixel data other than 8-bit, even width",
+		    pd->photometric);
 	if ((uint64_t)fb * pd->frames > e->length)
 		return pv_diag_set(d, PV_EPARSE, -1, "pixel data holds %u bytes, %u frames of %zu bytes need more",
 		    (unsigned)e->length, (unsigned)pd->frames, fb);
@@ -54,7 +58,8 @@ clean_native(struct dcm_file *f, struct dcm_elem *e, const struct pix_desc *pd, 
 		return pv_diag_set(d, rc, -1, "pixel data cannot be read");
 	/* The value is in f's arena now (loaded or built there): ours to change. */
 	for (uint32_t i = 0; i < pd->frames; i++)
-		res->changed += pix_blank((uint8_t *)(uintptr_t)v + (size_t)i * fb, pd, r, n);
+		res->changed += sub ? pix_blank_422((uint8_t *)(uintptr_t)v + (size_t)i * fb, pd, r, n) :
+		    pix_blank((uint8_t *)(uintptr_t)v + (size_t)i * fb, pd, r, n);
 	return 0;
 }
 
@@ -172,4 +177,56 @@ deid_pixclean(struct dcm_file *f, const struct pix_rect *r, size_t n, struct pix
 		return pv_diag_set(d, PV_EUNSUPPORTED, -1, "pixel cleaning of %s is not available",
 		    pix_codec_name(res->codec));
 	}
+}
+
+int
+deid_pixel_metadata_strip(struct dcm_file *f, unsigned *removed, struct pv_diag *d)
+{
+	struct dcm_elem *e = dcm_ds_find(&f->ds, DCM_TAG_PIXEL_DATA);
+	struct pix_frame *fr = NULL;
+	struct pv_buf *outs = NULL;
+	struct pix_desc pd;
+	enum pix_codec c;
+	uint32_t frames;
+	int rc;
+
+	*removed = 0;
+	if (e == NULL || !(e->flags & DCM_EF_ENCAPS) || e->seq == NULL)
+		return 0;
+	c = pix_codec_of(f->ts->uid, 1);
+	if (c != PIX_JPEG_DCT && c != PIX_JPEG_LOSSLESS && c != PIX_JPEG_LS)
+		return 0;
+	if ((rc = pix_desc_read(f, &pd, d)) != 0)
+		return rc;
+	frames = pd.frames;
+	if ((outs = pv_calloc(frames, sizeof(*outs))) == NULL)
+		return PV_ENOMEM;
+	for (uint32_t i = 0; i < frames; i++)
+		pv_buf_init(&outs[i], FRAME_BUF_MAX);
+	if ((rc = pix_encaps_frames(f, e, frames, c, &fr, d)) != 0)
+		goto out;
+	for (uint32_t i = 0; i < frames && rc == 0; i++) {
+		unsigned rm = 0;
+		rc = jpegmeta_strip(fr[i].p, fr[i].n, c == PIX_JPEG_LS, &outs[i], &rm, d);
+		*removed += rm;
+		if (rc != 0 && d != NULL) {
+			char m[sizeof(d->msg) + 96];
+			snprintf(m, sizeof(m), "frame %u cannot be checked for comment and application segments: %s",
+			    i + 1, d->msg);
+			memcpy(d->msg, m, sizeof(d->msg) - 1);
+			d->msg[sizeof(d->msg) - 1] = '\0';
+		}
+	}
+	/* fragments past the last frame go too: one fragment per frame, a new offset table */
+	if (rc == 0 && (*removed > 0 || e->seq->nitems != frames + 1)) {
+		if (e->seq->nitems != frames + 1)
+			(*removed)++;
+		rc = pix_encaps_set(f, e, outs, frames);
+	}
+out:
+	for (uint32_t i = 0; i < frames; i++)
+		pv_buf_free(&outs[i]);
+	free(outs);
+	pix_frames_free(fr, frames);
+	return rc;
 }

@@ -1340,10 +1340,15 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 		snprintf(note, nn, "pixels not looked at: %s is not decoded by the scanner yet", pix_codec_name(c));
 		return PV_EUNSUPPORTED;
 	}
-	size_t fb = pix_frame_bytes(&pd), npix = (size_t)pd.rows * pd.cols;
+	size_t fb = pix_frame_bytes(&pd), npix = (size_t)pd.rows * pd.cols, nb = fb;
 	const uint8_t *native = NULL;
+	int sub = c == PIX_NATIVE && pix_native_422(&pd);
+	if (sub && (nb = pix_native_422_bytes(&pd)) == 0) {
+		snprintf(note, nn, "pixels not looked at: uncompressed %s other than 8-bit, even width", pd.photometric);
+		return PV_EUNSUPPORTED;
+	}
 	if (c == PIX_NATIVE) {
-		if ((uint64_t)fb * pd.frames > e->length || dcm_file_value(f, e, &native) != 0) {
+		if ((uint64_t)nb * pd.frames > e->length || dcm_file_value(f, e, &native) != 0) {
 			snprintf(note, nn, "pixels not looked at: pixel data shorter than its frames");
 			return PV_EPARSE;
 		}
@@ -1400,7 +1405,12 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 		struct pix_desc one = pd;
 		struct jpegll_params lp;
 		one.frames = 1;
-		if (c == PIX_NATIVE) {
+		if (sub) {
+			/* Y1 Y2 Cb Cr pairs: looked at as full YBR */
+			pix_expand_422(native + (size_t)i * nb, &pd, frame);
+			one.planar = 0;
+			snprintf(one.photometric, sizeof(one.photometric), "YBR_FULL");
+		} else if (c == PIX_NATIVE) {
 			memcpy(frame, native + (size_t)i * fb, fb);
 		} else {
 			one.planar = 0;

@@ -66,3 +66,13 @@ LD_LIBRARY_PATH=$out/badlib $PV vault init "$out/v" > /dev/null 2> "$out/e.txt"
 check "vault init without SQLite exits 70" [ $? -eq 70 ]
 check "the message names SQLite" grep -q 'cannot load libsqlite3.so.0' "$out/e.txt"
 check "vault init without SQLite makes no vault" [ ! -e "$out/v" ]
+
+# Standard output is an output: a full disk is a failure with the reason
+# (issue #15), not exit 0 with half a listing.
+$PV dump "$PYDICOM_DATA/test_files/CT_small.dcm" > /dev/full 2> "$out/e.txt"
+check "dump into a full disk exits 1" [ $? -eq 1 ]
+check "... and says why" grep -q 'cannot write standard output: No space left on device' "$out/e.txt"
+$PV dump --json "$PYDICOM_DATA/test_files/CT_small.dcm" > /dev/full 2> /dev/null
+check "dump --json into a full disk exits 1" [ $? -eq 1 ]
+$PV help > /dev/full 2> /dev/null
+check "help into a full disk exits 1" [ $? -eq 1 ]

@@ -143,6 +143,14 @@ def main():
     open(ent, "w").write("event 124")
     p = run(["verify-proof", proof, "--vkey", vkey, "--entry", ent], ok=(0, 1))
     check(p.returncode == 1, "... and not for another entry")
+    # issue #15: `ledger entry N > f` then `verify-proof --entry f` (no newline added off a terminal),
+    # and --vkey given a file, as every other option takes one
+    open(ent, "wb").write(run(["entry", base, "--index", "123"]).stdout)
+    vkf = os.path.join(root, "vkey.txt")
+    open(vkf, "wb").write(run(["vkey", base]).stdout)
+    p = run(["verify-proof", proof, "--vkey", vkf, "--entry", ent], ok=(0, 1, 2))
+    check(p.returncode == 0, "ledger entry's output file verifies, with --vkey FILE (%s)" %
+          p.stderr.decode("utf-8", "replace").strip()[-200:])
     other_vkey = run(["vkey", os.path.join(root, "otherkey")]).stdout.decode().strip()
     open(ent, "w").write("event 123")
     p = run(["verify-proof", proof, "--vkey", other_vkey, "--entry", ent], ok=(0, 1))

@@ -427,6 +427,89 @@ def main(work):
                     bad.append("%s %s" % (fnd.get("kind"), fnd.get("path")))
     check(not bad, "redteam: another tool's clean output: no identifier findings (%s)" % "; ".join(bad[:6]))
 
+    # JPEG frames carrying text in COM and APPn segments, and a fragment past the last frame
+    jdir = os.path.join(work, "jpeg-in")
+    os.makedirs(jdir)
+    data = os.environ.get("PYDICOM_DATA", "/usr/lib/python3/dist-packages/pydicom/data")
+    from pydicom.encaps import decode_data_sequence, encapsulate
+    jfiles = []
+    for f in ("SC_rgb_jpeg_dcmtk.dcm", "SC_rgb_jpeg_app14_dcmd.dcm", "JPEG-lossy.dcm", "JPGExtended.dcm",
+              "SC_rgb_dcmtk_+eb+cy+np.dcm", "MR_small_jpeg_ls_lossless.dcm", "SC_jpeg_no_color_transform.dcm"):
+        src_f = os.path.join(data, "test_files", f)
+        if not os.path.exists(src_f):
+            continue
+        ds = pydicom.dcmread(src_f)
+        frames = decode_data_sequence(ds.PixelData)
+        nf = int(ds.get("NumberOfFrames", 1) or 1)
+        if len(frames) != nf:
+            continue
+        name = (P_NAME + " " + P_NID).encode()
+        com = b"\xff\xfe" + struct.pack(">H", len(name) + 2) + name
+        exif = b"Exif\x00\x00" + name
+        app1 = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+        frames[0] = frames[0][:2] + com + app1 + frames[0][2:]
+        frames.append(b"extra " + name + b"\x00" * (len(name) % 2))
+        ds.PixelData = encapsulate(frames, has_bot=False)
+        ds.Modality = "MR"          # not a modality that usually carries burned-in text
+        ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+        ds.BurnedInAnnotation = "NO"
+        ds.PatientName = P_NAME
+        out_f = os.path.join(jdir, f)
+        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        ds.save_as(out_f)
+        jfiles.append(f)
+    check(len(jfiles) >= 5, "redteam: %d JPEG-family files with planted COM, APP1 and an extra fragment" % len(jfiles))
+    jout = os.path.join(work, "jpeg-out")
+    r = subprocess.run([PV, "deid", "-q", "--key", key, jdir, "-o", jout], capture_output=True)
+    check(r.returncode == 0, "redteam: JPEG files de-identified (%s)" % r.stderr.decode("utf-8", "replace")[-300:])
+    for f in jfiles:
+        o = os.path.join(jout, "jpeg-in", f)
+        if not os.path.exists(o):
+            check(False, "redteam: JPEG %s written" % f)
+            continue
+        raw = open(o, "rb").read()
+        lk = leaks_in(raw)
+        check(not lk, "redteam: JPEG %s: no planted value in any byte%s" % (f, (": " + ", ".join(lk)) if lk else ""))
+        # the image itself is unchanged: dcmtk decodes input and output to the same pixels
+        ts = str(pydicom.dcmread(o, stop_before_pixels=True).file_meta.TransferSyntaxUID)
+        tool = "dcmdjpls" if ts.endswith((".80", ".81")) else "dcmdjpeg"
+        a, b = os.path.join(work, "a.dcm"), os.path.join(work, "b.dcm")
+        ra = subprocess.run([tool, os.path.join(data, "test_files", f), a], capture_output=True)
+        rb = subprocess.run([tool, o, b], capture_output=True)
+        same = ra.returncode == 0 and rb.returncode == 0 and \
+            pydicom.dcmread(a).get("PixelData") == pydicom.dcmread(b).get("PixelData")
+        check(same, "redteam: JPEG %s: %s decodes the output to the same pixels" % (f, tool))
+
+    # issue #15: uncompressed YBR_FULL_422 (Y1 Y2 Cb Cr pairs) is looked at and cleaned, not refused
+    y422 = os.path.join(data, "test_files", "SC_ybr_full_422_uncompressed.dcm")
+    if os.path.exists(y422):
+        yr = os.path.join(work, "y422.rules")
+        with open(yr, "w") as f:
+            f.write("rule all\n  rect 11 10 20 20\nend\n")
+        yo = os.path.join(work, "y422-out")
+        r = subprocess.run([PV, "deid", "-q", "--key", key, "--clean-pixel-data", "--pixel-rules", yr, y422, "-o", yo],
+                           capture_output=True)
+        outs = [os.path.join(d, f) for d, _, fs in os.walk(yo) for f in fs]
+        ok = r.returncode == 0 and len(outs) == 1
+        if ok:
+            a = pydicom.dcmread(y422).PixelData
+            b = pydicom.dcmread(outs[0]).PixelData
+            cols = 100
+            for y in range(100):
+                for x in range(0, cols, 2):
+                    q = (y * cols + x) * 2
+                    inside = [10 <= y < 30 and 11 <= xx < 31 for xx in (x, x + 1)]
+                    want = list(a[q:q + 4])
+                    for k in (0, 1):
+                        if inside[k]:
+                            want[k] = 0
+                    if any(inside):
+                        want[2] = want[3] = 128
+                    if list(b[q:q + 4]) != want:
+                        ok = False
+        check(ok, "redteam: uncompressed YBR_FULL_422 cleaned pair by pair, the rest unchanged (%s)" %
+              r.stderr.decode("utf-8", "replace").strip()[-200:])
+
     # the output check: what the cleaner cannot know, the originals' values can
     gate_in = os.path.join(work, "gate-in")
     os.makedirs(gate_in)
@@ -455,6 +538,22 @@ def main(work):
                         "-o", os.path.join(work, "gate-nv")], capture_output=True)
     nv = [f for _, _, fs in os.walk(os.path.join(work, "gate-nv")) for f in fs]
     check(r.returncode == 0 and nv == ["station.dcm"], "redteam: --no-verify writes what the check would hold back")
+
+    # issue #15: pacsvault's own name pseudonym (PV^ + 12 hex digits, here all decimal) is no phone number
+    pvd = os.path.join(work, "pv-pseudonym")
+    os.makedirs(pvd)
+    ds = base(70)
+    ds.PatientName = "PV^123456789012"
+    ds.PatientID = "PV1234567890123456789A"
+    del ds.OtherPatientIDs
+    ds.PatientBirthDate = ""
+    ds.StudyDate = ""
+    ds.PatientIdentityRemoved = "YES"
+    save(ds, os.path.join(pvd, "pv.dcm"))
+    r = subprocess.run([PV, "scan", "-q", "--no-ocr", "--json", pvd], capture_output=True)
+    kinds = [f.get("kind") for line in r.stdout.decode().splitlines() if line.startswith("{") and '"findings"' in line
+             for f in __import__("json").loads(line).get("findings", [])]
+    check("phone" not in kinds, "redteam: a PV^ pseudonym of decimal digits is not a phone number (%s)" % kinds)
 
     # ages over 89, every spelling, under Retain Patient Characteristics
     agedir = os.path.join(work, "ages")

@@ -173,4 +173,18 @@ void pix_frames_free(struct pix_frame *fr, uint32_t n);
 int pix_encaps_set(struct dcm_file *f, struct dcm_elem *e, const struct pv_buf *frames, uint32_t n)
 	__attribute__((warn_unused_result));
 
+/*
+ * Copies one JPEG-family frame (T.81 baseline, extended or lossless; ls: a
+ * JPEG-LS stream, T.87) to out without what can carry text and is not
+ * needed to decode it: COM segments, APPn segments (Exif, XMP, IPTC,
+ * vendor data, JFIF extension thumbnails) except an Adobe APP14 (colour
+ * transform) and ICC_PROFILE APP2 segments, the thumbnail of a JFIF APP0
+ * (kept, thumbnail size 0), and every byte after EOI. Every other segment
+ * and the entropy-coded data are copied as they are. *removed counts what
+ * went. PV_EPARSE/PV_ETRUNC (with the offset in d) when the frame is not
+ * such a stream: the caller holds the file back rather than guess.
+ */
+int jpegmeta_strip(const uint8_t *in, size_t n, int ls, struct pv_buf *out, unsigned *removed, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
 #endif

@@ -50,6 +50,21 @@ int pix_desc_read(struct dcm_file *f, struct pix_desc *pd, struct pv_diag *d)
 size_t pix_frame_bytes(const struct pix_desc *pd);
 
 /*
+ * Uncompressed YBR_FULL_422 / YBR_PARTIAL_422 (PS3.3 C.7.6.3.1.2): each
+ * pair of pixels in a row is stored as Y1 Y2 Cb Cr, so a native frame
+ * holds 2 samples per pixel, not 3. pix_native_422 says whether pd is such
+ * a layout (8 bits, 3 samples, even width: anything else is refused by the
+ * callers); pix_native_422_bytes gives its frame size; pix_expand_422
+ * writes the frame as full YBR, pixel-interleaved (pix_frame_bytes(pd)
+ * bytes); pix_blank_422 blanks rectangles in place (Y to the fill value,
+ * the pair's Cb and Cr to neutral) and returns the pixels changed.
+ */
+int pix_native_422(const struct pix_desc *pd);
+size_t pix_native_422_bytes(const struct pix_desc *pd);
+void pix_expand_422(const uint8_t *in, const struct pix_desc *pd, uint8_t *out);
+uint64_t pix_blank_422(uint8_t *p, const struct pix_desc *pd, const struct pix_rect *r, size_t n);
+
+/*
  * The value a blanked sample gets, for sample s (0..spp-1): the darkest
  * value for MONOCHROME2, PALETTE COLOR index 0 and RGB; the largest stored
  * value for MONOCHROME1; the neutral chroma (half range) for the Cb and Cr

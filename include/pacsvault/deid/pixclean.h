@@ -78,4 +78,15 @@ struct pixclean_result {
 int deid_pixclean(struct dcm_file *f, const struct pix_rect *r, size_t n, struct pixclean_result *res,
     struct pv_diag *d) __attribute__((warn_unused_result));
 
+/*
+ * In JPEG, JPEG Lossless and JPEG-LS pixel data, every frame loses its
+ * COM and text-carrying APPn segments and the bytes after its EOI
+ * (jpegmeta_strip), and fragments past the last frame go: frames that
+ * lost nothing and are one fragment each are left as they are. *removed
+ * counts what went. Other syntaxes: 0, nothing done. A frame that is not a
+ * JPEG stream: an error naming the frame (the caller holds the file back).
+ */
+int deid_pixel_metadata_strip(struct dcm_file *f, unsigned *removed, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
 #endif
