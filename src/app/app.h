@@ -88,6 +88,7 @@ void html_tail(FILE *f);
 struct app_input {
 	char *in;
 	char *out;
+	int walked;   /* found in a folder (not named): a file that is not DICOM is skipped, not a failure */
 };
 
 struct app_inputs {

@@ -37,8 +37,9 @@ static const char deid_help[] =
 "ID and name become pseudonyms keyed by the project key: the same in every\n"
 "run. Private attributes are removed. Inputs are never modified; each output\n"
 "is written atomically (complete or absent); a file that cannot be read is\n"
-"reported and skipped, the rest of the batch goes on. Pixel data is copied,\n"
-"not decoded, unless --clean-pixel-data cleans the file. Before an output\n"
+"reported and skipped, the rest of the batch goes on; a file in a folder\n"
+"that is not DICOM at all (a README) is skipped and counted. Pixel data is\n"
+"copied, not decoded, unless --clean-pixel-data cleans the file. Before an output\n"
 "is written, deid checks it with the scanner's detectors (national IDs,\n"
 "phones, e-mail, names, institutions, ages over 89, dates in text, every\n"
 "identifying value of the original, and text left in cleaned pixels): a\n"
@@ -108,9 +109,13 @@ struct job {
 	size_t index;    /* position in the source (deid_source) */
 	struct pv_buf mem;  /* the decrypted input, when it comes from a vault */
 	char *out;       /* output path */
+	char *out_main;  /* the path under OUTDIR when out was moved to the quarantine (owned), or NULL */
 	int rc;
 	int quarantined; /* may carry burned-in text, or the output check found something: not under OUTDIR */
 	int gated;       /* held back by the output check */
+	int walked;      /* found in a folder: a file that is not DICOM is skipped */
+	int not_dicom;   /* skipped: not a DICOM file (a README beside the images) */
+	int dicomdir;    /* skipped: a DICOMDIR (Media Storage Directory) */
 	int in_quarantine; /* out points into the quarantine folder */
 	char reason[320];
 	struct pv_diag d;
@@ -263,6 +268,38 @@ pixels(struct run *r, struct job *j, struct dcm_file *f)
 	j->quarantined = 0;
 }
 
+/* A Media Storage Directory (DICOMDIR, PS3.10 7.2): by its SOP class in the meta or the data set. */
+static int
+is_dicomdir(struct dcm_file *f)
+{
+	static const char dicomdir[] = "1.2.840.10008.1.3.10";
+	char v[72];
+
+	return (dcm_ds_get_str(f, &f->meta, DCM_TAG_MEDIA_SOP_CLASS, v, sizeof(v)) == 0 && strcmp(v, dicomdir) == 0) ||
+	    (dcm_ds_get_str(f, &f->ds, DCM_TAG_SOP_CLASS_UID, v, sizeof(v)) == 0 && strcmp(v, dicomdir) == 0) ||
+	    dcm_ds_find(&f->ds, 0x00041220u) != NULL;  /* Directory Record Sequence */
+}
+
+/* What the user can do about a held-back file (issue #15): the option that would handle it. */
+static const char *
+next_step(const struct run *r, const struct job *j)
+{
+	if (j->gated && strstr(j->reason, "burned-in-text") != NULL)
+		return r->quarantine != NULL ? " (text the pixel rule missed: widen its rectangles)" :
+		    " (text the pixel rule missed: widen its rectangles; --quarantine DIR keeps it for review)";
+	if (j->gated)
+		return r->quarantine != NULL ? " (review it there; a recipe can remove what was found)" :
+		    " (--quarantine DIR keeps it for review; a recipe can remove what was found)";
+	if (strstr(j->reason, "cannot be checked for comment") != NULL)
+		return r->quarantine != NULL ? "" : " (--quarantine DIR keeps it for review)";
+	if (!r->clean_pixels)
+		return r->quarantine != NULL ? " (--clean-pixel-data cleans burned-in text)" :
+		    " (--clean-pixel-data cleans burned-in text; --quarantine DIR keeps it for review)";
+	if (strstr(j->reason, "no pixel rule matches") != NULL)
+		return " (a rule for this kind of image in --pixel-rules FILE would clean it)";
+	return r->quarantine != NULL ? "" : " (--quarantine DIR keeps it for review)";
+}
+
 /*
  * A file held back (burned-in text no rule cleaned, or the output check
  * found something): never written under OUTDIR. With --quarantine its
@@ -280,7 +317,7 @@ quarantine_path(struct run *r, struct job *j)
 		return;
 	}
 	sprintf(q, "%s%s", r->quarantine, j->out + r->out_prefix);
-	free(j->out);
+	j->out_main = j->out;  /* its name under OUTDIR: an earlier run's file there goes */
 	j->out = q;
 	j->in_quarantine = 1;
 }
@@ -309,6 +346,22 @@ deid_one(void *arg, size_t i, unsigned worker)
 		j->rc = dcm_file_open(j->in, NULL, &f, &j->d);
 		if (j->rc == 0)
 			j->bytes = dcm_reader_size(f->src);
+		if (j->rc == PV_ENOTDICOM && j->walked) {
+			/* a README or index beside the images: no output, not a failure */
+			j->rc = 0;
+			j->not_dicom = 1;
+			app_progress_tick(&r->pg, 0);
+			return;
+		}
+		if (j->rc == 0 && is_dicomdir(f)) {
+			/* A DICOMDIR's records name the original files, folders and patients;
+			 * one for the output would have to be rebuilt from the outputs: skipped
+			 * with a notice, never copied (issue #15). */
+			j->dicomdir = 1;
+			dcm_file_free(f);
+			app_progress_tick(&r->pg, j->bytes);
+			return;
+		}
 	}
 	if (j->rc == 0 && !r->no_verify && (j->rc = deid_gate_begin(f, &gate)) != 0)
 		pv_diag_set(&j->d, j->rc, -1, "the output check cannot start: %s", pv_strerror(j->rc));
@@ -457,6 +510,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 	char out_real[PATH_MAX];
 	unsigned jobs = 0;
 	int c, quiet = 0, failed = 0, rc;
+	size_t walk_failed = 0;
 	int sync_out = 0;
 	struct run r;
 	struct pv_key key;
@@ -528,7 +582,9 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 		pv_diag_clear(&d);
 		if (deid_recipe_load(recipe_path, &recipe, &d) != 0) {
 			char msg[1024];
-			pv_diag_format(&d, NULL, msg, sizeof(msg));
+			/* parse errors name "FILE:LINE:" already; others (a missing file) get the name here */
+			pv_diag_format(&d, strncmp(d.msg, recipe_path, strlen(recipe_path)) == 0 ? NULL : recipe_path, msg,
+			    sizeof(msg));
 			fprintf(stderr, "pacsvault: deid: %s\n", msg);
 			pv_cleanse(r.cfg.key, sizeof(r.cfg.key));
 			return PV_EXIT_USAGE;
@@ -574,12 +630,14 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 	} else {
 		struct app_inputs ins = { NULL, 0, 0 };
 		rc = app_inputs_collect(&ins, "deid", argv + optind, argc - optind, outdir, &failed);
+		walk_failed = (size_t)failed;  /* inputs and folders that could not be read */
 		/* The jobs take the listed paths over (no second copy). */
 		if (rc == PV_EXIT_OK && ins.n > 0 && (r.jobs = pv_calloc(ins.n, sizeof(*r.jobs))) == NULL)
 			rc = PV_EXIT_INTERNAL;
 		for (size_t i = 0; rc == PV_EXIT_OK && i < ins.n; i++) {
 			r.jobs[i].in = ins.v[i].in;
 			r.jobs[i].out = ins.v[i].out;
+			r.jobs[i].walked = ins.v[i].walked;
 			ins.v[i].in = ins.v[i].out = NULL;
 			r.njobs = i + 1;
 		}
@@ -631,17 +689,54 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 		failed = 1;
 	}
 	{
-		size_t ok = 0, nquar = 0;
+		size_t ok = 0, nquar = 0, nskip = 0;
 		for (size_t i = 0; i < r.njobs; i++) {
 			struct job *j = &r.jobs[i];
+			const char *mine = j->out_main != NULL ? j->out_main : j->out;
+			struct stat ost;
+			/* Held back, failed or skipped: no output of its name may stay under
+			 * OUTDIR, such as an earlier run's (with other options) (issue #15). */
+			if ((j->rc != 0 || j->quarantined || j->not_dicom || j->dicomdir) && mine != NULL && r.src == NULL &&
+			    lstat(mine, &ost) == 0 && S_ISREG(ost.st_mode)) {
+				if (unlink(mine) == 0)
+					fprintf(stderr, "pacsvault: deid: %s: the output of an earlier run removed\n", mine);
+				else
+					fprintf(stderr, "pacsvault: deid: %s: an earlier run's output cannot be removed: %s\n",
+					    mine, strerror(errno));
+			}
+			if (j->dicomdir) {
+				nskip++;
+				fprintf(stderr, "pacsvault: deid: %s: a DICOMDIR: not copied (its records name the original "
+				    "files and patients); make one for the output with a DICOMDIR tool (dcmmkdir)\n", j->in);
+				continue;
+			}
+			if (j->not_dicom) {
+				nskip++;
+				if (rep != NULL) {
+					struct pv_buf line;
+					struct pv_jw w;
+					pv_buf_init(&line, (size_t)1 << 20);
+					pv_jw_init(&w, &line, 0);
+					pv_jw_begin_object(&w);
+					pv_jw_key(&w, "file", 4);
+					pv_jw_string(&w, j->in, strlen(j->in));
+					pv_jw_key(&w, "status", 6);
+					pv_jw_string(&w, "not-dicom", 9);
+					pv_jw_end_object(&w);
+					if (w.err == 0)
+						fprintf(rep, "%s\n", line.data);
+					pv_buf_free(&line);
+				}
+				continue;
+			}
 			if (j->rc != 0) {
 				failed = 1;
 				app_report("deid", j->in, &j->d);
 			} else if (j->quarantined) {
 				failed = 1;
 				nquar++;
-				fprintf(stderr, "pacsvault: deid: %s: %s: %s\n", j->in,
-				    r.quarantine ? "quarantined" : "not written", j->reason);
+				fprintf(stderr, "pacsvault: deid: %s: %s: %s%s\n", j->in,
+				    r.quarantine ? "quarantined" : "not written", j->reason, next_step(&r, j));
 			} else {
 				ok++;
 			}
@@ -699,8 +794,10 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 		if (!quiet) {
 			double t = app_progress_seconds(&r.pg);
 			fprintf(stderr, "pacsvault: deid: %zu of %zu files de-identified, %zu held back for"
-			    " burned-in text, %zu failed, %.1f MB in %.2f s (%.0f files/s)\n",
-			    ok, r.njobs, nquar, r.njobs - ok - nquar, (double)atomic_load(&r.pg.bytes) / 1048576.0, t,
+			    " burned-in text or by the output check, %zu failed, %zu not DICOM or DICOMDIR (skipped),"
+			    " %.1f MB in %.2f s (%.0f files/s)\n",
+			    ok, r.njobs - nskip, nquar, r.njobs - ok - nquar - nskip + walk_failed, nskip,
+			    (double)atomic_load(&r.pg.bytes) / 1048576.0, t,
 			    t > 0 ? (double)r.njobs / t : 0.0);
 		}
 	}
@@ -711,6 +808,7 @@ done:
 	for (size_t i = 0; i < r.njobs; i++) {
 		free(r.jobs[i].in);
 		free(r.jobs[i].out);
+		free(r.jobs[i].out_main);
 		pv_buf_free(&r.jobs[i].report);
 		pv_buf_free_scrub(&r.jobs[i].mem);
 	}

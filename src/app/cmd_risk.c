@@ -45,6 +45,7 @@ struct rrun {
 	struct risk_set set;
 	pthread_mutex_t lock;
 	size_t failed;
+	size_t not_dicom;
 	int rc;
 };
 
@@ -61,8 +62,12 @@ read_one(void *arg, size_t i, unsigned worker)
 	memset(&o, 0, sizeof(o));
 	if (dcm_file_open(r->in->v[i].in, NULL, &f, &d) != 0) {
 		pthread_mutex_lock(&r->lock);
-		r->failed++;
-		app_report("risk", r->in->v[i].in, &d);
+		if (d.code == PV_ENOTDICOM && r->in->v[i].walked) {
+			r->not_dicom++;  /* a README beside the images: counted, not a failure */
+		} else {
+			r->failed++;
+			app_report("risk", r->in->v[i].in, &d);
+		}
 		pthread_mutex_unlock(&r->lock);
 		return;
 	}
@@ -219,8 +224,8 @@ cmd_risk(int argc, char **argv)
 		}
 	}
 	if (json) {
-		printf("{\"patients\":%zu,\"files\":%zu,\"unreadable\":%zu,\"target_k\":%zu,\"quasi_identifiers\":[",
-		    base.patients, ins.n, r.failed + (size_t)failed, k);
+		printf("{\"patients\":%zu,\"files\":%zu,\"unreadable\":%zu,\"not_dicom\":%zu,\"target_k\":%zu,"
+		    "\"quasi_identifiers\":[", base.patients, ins.n - r.not_dicom, r.failed + (size_t)failed, r.not_dicom, k);
 		for (int q = 0, first = 1; q < RQ_COUNT; q++)
 			if (mask & (1u << q)) {
 				printf("%s\"%s\"", first ? "" : ",", risk_qi_name((enum risk_qi)q));
@@ -243,7 +248,7 @@ cmd_risk(int argc, char **argv)
 			    steps[i].res.kmin, steps[i].res.below_k, steps[i].res.classes);
 		printf("],\"reached\":%s}\n", (nsteps ? steps[nsteps - 1].res.below_k : base.below_k) == 0 ? "true" : "false");
 	} else {
-		printf("%zu patients in %zu files; quasi-identifiers:", base.patients, ins.n);
+		printf("%zu patients in %zu files; quasi-identifiers:", base.patients, ins.n - r.not_dicom);
 		for (int q = 0; q < RQ_COUNT; q++)
 			if (mask & (1u << q))
 				printf(" %s", risk_qi_name((enum risk_qi)q));
@@ -285,7 +290,8 @@ cmd_risk(int argc, char **argv)
 			failed = 1;
 		} else {
 			html_head(h, "pacsvault re-identification risk report");
-			fprintf(h, "<p><b>%zu</b> patients in %zu files; target k = %zu.</p>\n<table>", base.patients, ins.n, k);
+			fprintf(h, "<p><b>%zu</b> patients in %zu files; target k = %zu.</p>\n<table>", base.patients,
+			    ins.n - r.not_dicom, k);
 			fprintf(h, "<tr><th>quasi-identifiers</th><td>");
 			for (int q = 0; q < RQ_COUNT; q++)
 				if (mask & (1u << q))
@@ -331,6 +337,8 @@ cmd_risk(int argc, char **argv)
 	}
 	if (!quiet && (r.failed || failed))
 		fprintf(stderr, "pacsvault: risk: %zu files could not be read\n", r.failed + (size_t)failed);
+	if (!quiet && r.not_dicom)
+		fprintf(stderr, "pacsvault: risk: %zu files that are not DICOM skipped\n", r.not_dicom);
 	rc = r.failed || failed ? PV_EXIT_USAGE : base.below_k ? PV_EXIT_FAIL : PV_EXIT_OK;
 	app_inputs_free(&ins);
 	risk_set_free(&r.set);

@@ -23,13 +23,19 @@ static const char scan_help[] =
 "folders (all cores): values left in the identifying attributes of PS3.15\n"
 "Table E.1-1 (the options a file declares are respected unless --strict),\n"
 "national ID numbers (PRC resident ID with its check digit and birth date,\n"
-"US SSN), phone numbers, e-mail addresses, dates and person-name-like text\n"
-"in any text value at any depth, private elements that are not safe,\n"
-"UIDs not in the 2.25 form or with a known organisation root, File Meta\n"
-"leaks, overlays and curves, BurnedInAnnotation, and text-like regions in\n"
-"the pixels (5x7 bitmap fonts and up, and words read by OCR, flagged when\n"
-"they match the file's own name or IDs). Each finding names the file, the\n"
-"tag path, the kind and a masked excerpt, never the whole value.\n"
+"US SSN), phone numbers, e-mail addresses, dates, ages over 89, people's\n"
+"names and institutions in any text value at any depth (English and\n"
+"Chinese), free text the de-identification allow-list does not keep,\n"
+"private elements that are not safe, UIDs not in the 2.25 form or with a\n"
+"known organisation root, File Meta leaks, overlays and curves,\n"
+"BurnedInAnnotation, and text-like regions in the pixels (5x7 bitmap fonts\n"
+"and up, and words read by OCR, flagged when they match the file's own\n"
+"name or IDs). OCR reads a frame only where text is likely: the detector\n"
+"found text-like regions in it, or the image is of a kind that usually\n"
+"carries text (US, XA, OT, SC, screen captures); CT and MR slices without\n"
+"such regions are not read. Files in folders that are not DICOM at all\n"
+"are skipped and counted. Each finding names the file, the tag path, the\n"
+"kind and a masked excerpt, never the whole value.\n"
 "\n"
 "Options:\n"
 "  --against PATH        also collect every identifying value of these\n"
@@ -56,6 +62,7 @@ static const char scan_help[] =
 
 struct job {
 	char *in;
+	int walked;     /* found in a folder: not DICOM means skipped */
 	int rc;
 	struct pv_diag d;
 	struct scan_report rep;
@@ -353,7 +360,7 @@ cmd_scan(int argc, char **argv)
 	unsigned jobs = 0;
 	struct pv_diag d;
 	char *end;
-	size_t counts[SCAN_KIND_COUNT] = { 0 }, with = 0, errors = 0, total = 0;
+	size_t counts[SCAN_KIND_COUNT] = { 0 }, with = 0, errors = 0, total = 0, not_dicom = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.cfg.pixels = 1;
@@ -441,6 +448,7 @@ cmd_scan(int argc, char **argv)
 		}
 		for (size_t i = 0; i < ins.n; i++) {
 			r.jobs[i].in = ins.v[i].in;
+			r.jobs[i].walked = ins.v[i].walked;
 			ins.v[i].in = NULL;
 		}
 		r.njobs = ins.n;
@@ -454,6 +462,10 @@ cmd_scan(int argc, char **argv)
 	app_progress_end(&r.pg);
 	for (size_t i = 0; i < r.njobs; i++) {
 		struct job *j = &r.jobs[i];
+		if (j->rc == PV_ENOTDICOM && j->walked) {
+			not_dicom++;  /* a README or index beside the images: counted, not an error */
+			continue;
+		}
 		if (json)
 			print_json(j);
 		else
@@ -469,8 +481,8 @@ cmd_scan(int argc, char **argv)
 			counts[j->rep.f[k].kind]++;
 	}
 	if (json) {
-		printf("{\"summary\":{\"files\":%zu,\"with_findings\":%zu,\"errors\":%zu,\"findings\":%zu,\"by_kind\":{",
-		    r.njobs, with, errors, total);
+		printf("{\"summary\":{\"files\":%zu,\"with_findings\":%zu,\"errors\":%zu,\"not_dicom\":%zu,"
+		    "\"findings\":%zu,\"by_kind\":{", r.njobs - not_dicom, with, errors, not_dicom, total);
 		for (int k = 0, first = 1; k < SCAN_KIND_COUNT; k++)
 			if (counts[k]) {
 				printf("%s\"%s\":%zu", first ? "" : ",", scan_kind_name((enum scan_kind)k), counts[k]);
@@ -480,8 +492,8 @@ cmd_scan(int argc, char **argv)
 	}
 	if (!quiet) {
 		double t = app_progress_seconds(&r.pg);
-		fprintf(stderr, "pacsvault: scan: %zu files, %zu with findings, %zu findings, %zu unreadable, %.2f s", r.njobs,
-		    with, total, errors + (size_t)failed, t);
+		fprintf(stderr, "pacsvault: scan: %zu files, %zu with findings, %zu findings, %zu unreadable, "
+		    "%zu not DICOM (skipped), %.2f s", r.njobs - not_dicom, with, total, errors + (size_t)failed, not_dicom, t);
 		for (int k = 0; k < SCAN_KIND_COUNT; k++)
 			if (counts[k])
 				fprintf(stderr, "%s %s %zu", k ? "," : ";", scan_kind_name((enum scan_kind)k), counts[k]);

@@ -65,7 +65,8 @@ static const char import_help[] =
 "syncfs and one index commit per batch). Same SOP Instance UID and same\n"
 "bytes: stored once. Same UID, other bytes: a conflict, reported, the\n"
 "stored one kept. Files that are not readable instances are sealed into\n"
-"the quarantine with the reason ('pacsvault vault quarantine').\n"
+"the quarantine with the reason ('pacsvault vault quarantine'); files that\n"
+"are not DICOM at all (a README, an index) are skipped and counted.\n"
 "\n"
 "Options:\n"
 "  -j, --jobs N     worker threads (default 0: one per CPU)\n"
@@ -133,9 +134,12 @@ static const char rm_help[] =
 "a copy made before rm started (get, export, cp) is on disk first.\n"
 "\n"
 "Options:\n"
+"  -n, --dry-run    say how many instances each UID would shred; shred\n"
+"                   nothing, change nothing\n"
 "  -h, --help       this text\n"
 "\n"
-"Exit status: 0 removed, 1 not found or failed, 2 bad usage.\n";
+"Exit status: 0 removed (or, with --dry-run, every UID found), 1 not found\n"
+"or failed, 2 bad usage.\n";
 
 /* The vault folder and master key of the common options. */
 struct vopts {
@@ -223,6 +227,11 @@ vault_init_cmd(const struct vopts *o, const char *dir)
 	printf("created vault %s\n", dir);
 	printf("master key %s: %s\n", id, o->master != NULL ? o->master : "inside (master.key, 0600); keep a "
 	    "copy elsewhere, or use --master-key FILE");
+	if (o->master == NULL)
+		fprintf(stderr, "pacsvault: vault init: WARNING: the master key is INSIDE the vault (%s/master.key): "
+		    "anyone who copies the vault folder can open every object. Move it out (and pass --master-key "
+		    "FILE or set PACSVAULT_MASTER_KEY), or create vaults with --master-key FILE "
+		    "('pacsvault keygen --type master -o FILE' makes one).\n", dir);
 	printf("ledger %s, verifier key: %.*s\n", ledger, (int)vk.len, vk.data);
 	pv_buf_free(&vk);
 	return PV_EXIT_OK;
@@ -597,8 +606,9 @@ cmd_import(int argc, char **argv)
 	struct app_inputs ins = { NULL, 0, 0 };
 	struct pv_diag d;
 	unsigned jobs = 0;
-	size_t batch = 128, counts[5] = { 0 };
+	size_t batch = 128, counts[6] = { 0 };
 	int c, quiet = 0, json = 0, failed = 0, rc;
+	size_t walk_failed = 0;
 	uint64_t bytes = 0;
 	char *end;
 
@@ -636,6 +646,7 @@ cmd_import(int argc, char **argv)
 		app_inputs_free(&ins);
 		return rc;
 	}
+	walk_failed = (size_t)failed;  /* inputs and folders that could not be read */
 	if ((rc = open_vault("import", &o, 1, &r.v)) != PV_EXIT_OK) {
 		app_inputs_free(&ins);
 		return rc;
@@ -682,6 +693,14 @@ cmd_import(int argc, char **argv)
 		bytes += j->bytes;
 		if (st == VAULT_STORED || st == VAULT_DUPLICATE)
 			continue;
+		if (st == VAULT_SKIPPED) {
+			/* a README or index beside the images, a DICOMDIR: counted, not a failure */
+			if (r.verbose)
+				printf("%s\t%s\n", vault_status_name(st), j->path);
+			if (!quiet)
+				fprintf(stderr, "pacsvault: import: %s: skipped: %s\n", j->path, j->reason);
+			continue;
+		}
 		failed = 1;
 		if (!quiet)
 			fprintf(stderr, "pacsvault: import: %s: %s%s%s\n", j->path, vault_status_name(st),
@@ -689,15 +708,17 @@ cmd_import(int argc, char **argv)
 	}
 	if (json) {
 		printf("{\"files\":%zu,\"stored\":%zu,\"duplicates\":%zu,\"conflicts\":%zu,\"quarantined\":%zu,"
-		    "\"failed\":%zu,\"bytes\":%llu,\"seconds\":%.3f}\n", r.njobs, counts[VAULT_STORED],
-		    counts[VAULT_DUPLICATE], counts[VAULT_CONFLICT], counts[VAULT_QUARANTINED], counts[VAULT_FAILED],
+		    "\"failed\":%zu,\"skipped\":%zu,\"bytes\":%llu,\"seconds\":%.3f}\n", r.njobs,
+		    counts[VAULT_STORED], counts[VAULT_DUPLICATE], counts[VAULT_CONFLICT], counts[VAULT_QUARANTINED],
+		    counts[VAULT_FAILED] + walk_failed, counts[VAULT_SKIPPED],
 		    (unsigned long long)bytes, app_progress_seconds(&r.pg));
 	} else if (!quiet) {
 		double t = app_progress_seconds(&r.pg);
 
 		fprintf(stderr, "import: %zu files: %zu stored, %zu already there, %zu conflicts, %zu quarantined, "
-		    "%zu failed; %.1f MB in %.2f s\n", r.njobs, counts[VAULT_STORED], counts[VAULT_DUPLICATE],
-		    counts[VAULT_CONFLICT], counts[VAULT_QUARANTINED], counts[VAULT_FAILED], (double)bytes / 1e6, t);
+		    "%zu failed, %zu skipped (not DICOM, DICOMDIR); %.1f MB in %.2f s\n", r.njobs, counts[VAULT_STORED],
+		    counts[VAULT_DUPLICATE], counts[VAULT_CONFLICT], counts[VAULT_QUARANTINED],
+		    counts[VAULT_FAILED] + walk_failed, counts[VAULT_SKIPPED], (double)bytes / 1e6, t);
 	}
 	rc = failed ? PV_EXIT_FAIL : PV_EXIT_OK;
 done:
@@ -1093,6 +1114,7 @@ cmd_rm(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "vault", required_argument, NULL, 'V' },
 		{ "master-key", required_argument, NULL, 'M' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1100,15 +1122,16 @@ cmd_rm(int argc, char **argv)
 	struct vault *v = NULL;
 	struct svc_audit *audit = NULL;
 	struct pv_diag d;
-	int c, rc = PV_EXIT_OK;
+	int c, rc = PV_EXIT_OK, dry = 0;
 	size_t total = 0;
 
 	vopts_default(&o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'V': o.dir = optarg; break;
 		case 'M': o.master = optarg; break;
+		case 'n': dry = 1; break;
 		case 'h':
 			fputs(rm_help, stdout);
 			fputs(vault_common_help, stdout);
@@ -1119,6 +1142,28 @@ cmd_rm(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return app_usage_error("rm", "which UIDs?");
+	if (dry) {
+		/* read-only: resolve and count, nothing shredded, nothing audited as a deletion */
+		if ((rc = open_vault("rm", &o, 0, &v)) != PV_EXIT_OK)
+			return rc;
+		for (int a = optind; a < argc; a++) {
+			struct vault_instance *ins = NULL;
+			size_t n = 0;
+			int level = 0;
+			pv_diag_clear(&d);
+			if (vault_resolve(v, argv[a], &ins, &n, &level, &d) != 0) {
+				app_report("rm", argv[a], &d);
+				rc = PV_EXIT_FAIL;
+				continue;
+			}
+			printf("%s: would shred %zu instance%s\n", argv[a], n, n == 1 ? "" : "s");
+			total += n;
+			free(ins);
+		}
+		vault_close(v);
+		fprintf(stderr, "rm: --dry-run: %zu instances would be shredded; nothing was\n", total);
+		return rc;
+	}
 	if ((rc = open_vault("rm", &o, 1, &v)) != PV_EXIT_OK)
 		return rc;
 	pv_diag_clear(&d);

@@ -4,6 +4,8 @@
 #include "pacsvault/base/mem.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@ app_inputs_add(struct app_inputs *r, const char *in, const char *out)
 	}
 	r->v[r->n].in = pv_strdup(in);
 	r->v[r->n].out = pv_strdup(out);
+	r->v[r->n].walked = 0;
 	if (r->v[r->n].in == NULL || r->v[r->n].out == NULL) {
 		free(r->v[r->n].in);
 		free(r->v[r->n].out);
@@ -31,37 +34,94 @@ app_inputs_add(struct app_inputs *r, const char *in, const char *out)
 	return 0;
 }
 
-/* Adds every regular file under dir (sorted, recursively) mirrored under out. */
+/* A walk of input folders: who reports, what failed, the folders seen (links are followed once). */
+struct walk {
+	const char *cmd;
+	int *failed;
+	struct { dev_t dev; ino_t ino; } *seen;
+	size_t nseen, capseen;
+};
+
+/* 1 when the folder was walked already (a link loop, or a second link to it); else records it. */
 static int
-add_tree(struct app_inputs *r, const char *dir, const char *out, unsigned depth)
+seen_before(struct walk *w, const struct stat *st)
+{
+	for (size_t i = 0; i < w->nseen; i++)
+		if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino)
+			return 1;
+	if (w->nseen == w->capseen) {
+		size_t nc = w->capseen ? w->capseen * 2 : 64;
+		void *n = pv_reallocarray(w->seen, nc, sizeof(*w->seen));
+		if (n == NULL)
+			return 0;
+		w->seen = n;
+		w->capseen = nc;
+	}
+	w->seen[w->nseen].dev = st->st_dev;
+	w->seen[w->nseen].ino = st->st_ino;
+	w->nseen++;
+	return 0;
+}
+
+/*
+ * Adds every regular file under dir (sorted, recursively) mirrored under
+ * out. A folder that cannot be read is reported with its real error and
+ * counted in *w->failed, and the walk goes on (issue #15). Symbolic links
+ * are followed, each folder once: a link to a folder already walked (a
+ * loop) is reported and skipped, and so is a link to nothing.
+ */
+static int
+add_tree(struct app_inputs *r, struct walk *w, const char *dir, const char *out, unsigned depth)
 {
 	struct dirent **names = NULL;
+	struct stat dst;
 	int n, rc = 0;
 
-	if (depth > 64)
-		return PV_ELIMIT;
+	if (depth > 64) {
+		fprintf(stderr, "pacsvault: %s: %s: folders nested deeper than 64: not walked\n", w->cmd, dir);
+		(*w->failed)++;
+		return 0;
+	}
+	if (stat(dir, &dst) == 0 && seen_before(w, &dst)) {
+		fprintf(stderr, "pacsvault: %s: %s: walked already (a symbolic link loop, or a second link to it): "
+		    "skipped\n", w->cmd, dir);
+		return 0;
+	}
 	n = scandir(dir, &names, NULL, alphasort);
-	if (n < 0)
-		return PV_EIO;
+	if (n < 0) {
+		fprintf(stderr, "pacsvault: %s: %s: cannot list the folder: %s\n", w->cmd, dir, strerror(errno));
+		(*w->failed)++;
+		return 0;
+	}
 	for (int i = 0; i < n; i++) {
 		char in_path[PATH_MAX], out_path[PATH_MAX];
 		struct stat st;
 		const char *name = names[i]->d_name;
 		if (rc == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
 			if ((size_t)snprintf(in_path, sizeof(in_path), "%s/%s", dir, name) >= sizeof(in_path) ||
-			    (size_t)snprintf(out_path, sizeof(out_path), "%s/%s", out, name) >= sizeof(out_path))
-				rc = PV_ELIMIT;
-			else {
+			    (size_t)snprintf(out_path, sizeof(out_path), "%s/%s", out, name) >= sizeof(out_path)) {
+				fprintf(stderr, "pacsvault: %s: %s/...: a path longer than %d bytes: skipped\n", w->cmd, dir,
+				    PATH_MAX);
+				(*w->failed)++;
+			} else {
 				/* The entry's type from the directory itself where the file
-				 * system gives it; symbolic links are never followed. */
+				 * system gives it; a symbolic link by what it points to. */
 				unsigned char t = names[i]->d_type;
-				if (t == DT_UNKNOWN)
-					t = lstat(in_path, &st) != 0 ? DT_UNKNOWN :
-					    S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+				if (t == DT_UNKNOWN || t == DT_LNK) {
+					int link = t == DT_LNK;
+					if (stat(in_path, &st) != 0) {
+						if (link || lstat(in_path, &st) == 0)
+							fprintf(stderr, "pacsvault: %s: %s: a symbolic link to nothing: skipped\n",
+							    w->cmd, in_path);
+						t = DT_UNKNOWN;
+					} else {
+						t = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+					}
+				}
 				if (t == DT_DIR)
-					rc = add_tree(r, in_path, out_path, depth + 1);
-				else if (t == DT_REG)
-					rc = app_inputs_add(r, in_path, out_path);
+					rc = add_tree(r, w, in_path, out_path, depth + 1);
+				else if (t == DT_REG && (rc = app_inputs_add(r, in_path, out_path)) == 0)
+					r->v[r->n - 1].walked = 1;
 			}
 		}
 		free(names[i]);
@@ -83,6 +143,7 @@ int
 app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npaths, const char *outdir,
     int *failed)
 {
+	struct walk w = { cmd, failed, NULL, 0, 0 };
 	char out_real[PATH_MAX];
 	int rc;
 
@@ -91,20 +152,22 @@ app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npat
 		for (int i = 0; i < npaths; i++) {
 			struct stat st;
 			if (stat(paths[i], &st) != 0) {
-				fprintf(stderr, "pacsvault: %s: %s: no such file or folder\n", cmd, paths[i]);
-				*failed = 1;
+				fprintf(stderr, "pacsvault: %s: %s: %s\n", cmd, paths[i], strerror(errno));
+				(*failed)++;
 				continue;
 			}
-			rc = S_ISDIR(st.st_mode) ? add_tree(r, paths[i], paths[i], 0) : app_inputs_add(r, paths[i], paths[i]);
+			rc = S_ISDIR(st.st_mode) ? add_tree(r, &w, paths[i], paths[i], 0) :
+			    app_inputs_add(r, paths[i], paths[i]);
 			if (rc != 0) {
 				fprintf(stderr, "pacsvault: %s: %s: cannot list: %s\n", cmd, paths[i], pv_strerror(rc));
-				*failed = 1;
+				(*failed)++;
 			}
 		}
+		free(w.seen);
 		return PV_EXIT_OK;
 	}
 	if (pv_mkdir_p(outdir, 0755) != 0 || realpath(outdir, out_real) == NULL) {
-		fprintf(stderr, "pacsvault: %s: %s: cannot create the output folder\n", cmd, outdir);
+		fprintf(stderr, "pacsvault: %s: %s: cannot create the output folder: %s\n", cmd, outdir, strerror(errno));
 		return PV_EXIT_FAIL;
 	}
 	for (int i = 0; i < npaths; i++) {
@@ -112,22 +175,24 @@ app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npat
 		struct stat st;
 		const char *base;
 		if (stat(paths[i], &st) != 0 || realpath(paths[i], in_real) == NULL) {
-			fprintf(stderr, "pacsvault: %s: %s: no such file or folder\n", cmd, paths[i]);
-			*failed = 1;
+			fprintf(stderr, "pacsvault: %s: %s: %s\n", cmd, paths[i], strerror(errno));
+			(*failed)++;
 			continue;
 		}
-		if (S_ISDIR(st.st_mode) && path_inside(out_real, in_real))
+		if (S_ISDIR(st.st_mode) && path_inside(out_real, in_real)) {
+			free(w.seen);
 			return app_usage_error(cmd, "the output folder %s is inside the input %s", outdir, paths[i]);
+		}
 		base = strrchr(in_real, '/');
 		base = base != NULL && base[1] != '\0' ? base + 1 : in_real;
 		if ((size_t)snprintf(outp, sizeof(outp), "%s/%s", out_real, base) >= sizeof(outp)) {
-			*failed = 1;
+			(*failed)++;
 			continue;
 		}
-		rc = S_ISDIR(st.st_mode) ? add_tree(r, paths[i], outp, 0) : app_inputs_add(r, paths[i], outp);
+		rc = S_ISDIR(st.st_mode) ? add_tree(r, &w, paths[i], outp, 0) : app_inputs_add(r, paths[i], outp);
 		if (rc != 0) {
 			fprintf(stderr, "pacsvault: %s: %s: cannot list: %s\n", cmd, paths[i], pv_strerror(rc));
-			*failed = 1;
+			(*failed)++;
 		}
 	}
 	/*
@@ -151,10 +216,13 @@ app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npat
 			}
 			if (dl > 0 && dl < sizeof(dir) && !dir_exists)
 				continue;
-			if (lstat(o, &st) == 0 && realpath(r->v[i].in, in_real) != NULL && strcmp(in_real, o) == 0)
+			if (lstat(o, &st) == 0 && realpath(r->v[i].in, in_real) != NULL && strcmp(in_real, o) == 0) {
+				free(w.seen);
 				return app_usage_error(cmd, "an output would replace its input: %s", r->v[i].in);
+			}
 		}
 	}
+	free(w.seen);
 	return PV_EXIT_OK;
 }
 

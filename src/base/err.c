@@ -24,6 +24,7 @@ static const struct {
 	{ "PV_ETRUNC", "input truncated" },
 	{ "PV_ECHARSET", "character set conversion failed" },
 	{ "PV_EINTERNAL", "internal error" },
+	{ "PV_ENOTDICOM", "not a DICOM file" },
 };
 
 const char *

@@ -346,8 +346,13 @@ pv_read_file(const char *path, size_t max, unsigned char **out, size_t *len, str
 	*out = NULL;
 	*len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pv_diag_set(d, errno == ENOENT ? PV_ENOTFOUND : PV_EIO, -1, "cannot open");
+	if (fd < 0) {
+		int e = errno;
+		rc = pv_diag_set(d, e == ENOENT ? PV_ENOTFOUND : PV_EIO, -1, "cannot open");
+		if (d != NULL)
+			d->sys_errno = e;  /* "No such file or directory", "Permission denied" */
+		return rc;
+	}
 	if (fstat(fd, &st) != 0) {
 		rc = pv_diag_set(d, PV_EIO, -1, "cannot stat");
 		goto fail;

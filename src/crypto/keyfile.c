@@ -104,8 +104,13 @@ pv_key_read(const char *path, enum pv_key_type want, struct pv_key *k, struct pv
 
 	memset(k, 0, sizeof(*k));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return pv_diag_set(d, errno == ENOENT ? PV_ENOTFOUND : PV_EIO, -1, "cannot open the key file");
+	if (fd < 0) {
+		int e = errno;
+		rc = pv_diag_set(d, e == ENOENT ? PV_ENOTFOUND : PV_EIO, -1, "cannot open the key file");
+		if (d != NULL)
+			d->sys_errno = e;
+		return rc;
+	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return pv_diag_set(d, PV_EINVAL, -1, "the key file is not a regular file");

@@ -483,31 +483,6 @@ overlay_layout_elem(uint16_t el)
 	}
 }
 
-/*
- * out = path "." GGGGEEEE (or GGGGEEEE at the top), as "%s%s%04X%04X"
- * would write it, without printf: it runs for every element of every file.
- * A very deep path is cut in the report.
- */
-static void
-tag_path(char *out, size_t outsz, const char *path, uint32_t tag)
-{
-	static const char hexd[] = "0123456789ABCDEF";
-	size_t n = strlen(path), k = 0;
-	char t[10];
-
-	if (n > 0)
-		t[k++] = '.';
-	for (int sh = 28; sh >= 0; sh -= 4)
-		t[k++] = hexd[(tag >> sh) & 15];
-	if (n >= outsz)
-		n = outsz - 1;
-	memcpy(out, path, n);
-	if (k > outsz - 1 - n)
-		k = outsz - 1 - n;
-	memcpy(out + n, t, k);
-	out[n + k] = '\0';
-}
-
 /* VRs whose values can carry free text (names, IDs, sentences, addresses). */
 static int
 text_vr(enum dcm_vr vr)
@@ -715,7 +690,7 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 	int rc, is_seq = e->seq != NULL && !(e->flags & DCM_EF_ENCAPS);
 
 	*remove = 0;
-	tag_path(here, sizeof(here), path, e->tag);
+	dcm_tag_path(here, sizeof(here), path, e->tag);
 	if (DCM_ELEM(e->tag) == 0 || DCM_GROUP(e->tag) == 0x0002) {
 		/* group lengths (retired) and stray meta: the writer recomputes what it needs */
 		*remove = 1;

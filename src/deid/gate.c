@@ -23,7 +23,8 @@ deid_gate_begin(struct dcm_file *f, struct deid_gate **out)
 	*out = NULL;
 	if (g == NULL)
 		return PV_ENOMEM;
-	if ((rc = scan_against_add_file(&g->orig, f)) != 0 || (rc = scan_against_finish(g->orig)) != 0) {
+	if ((rc = scan_against_new(&g->orig, 1)) != 0 || (rc = scan_against_add_file(&g->orig, f)) != 0 ||
+	    (rc = scan_against_finish(g->orig)) != 0) {
 		deid_gate_free(g);
 		return rc;
 	}

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <uchar.h>
 
 /*
  * The text is decoded into code points first, so that every detector sees
@@ -12,6 +13,8 @@
  * and a CJK character next to a digit run is a boundary, not a letter that
  * hides the run. Spans are reported in bytes of the input.
  */
+#define TEXT_INLINE 160   /* code points held in the struct: most values are short, no malloc */
+
 struct text {
 	const char *in;
 	size_t nbytes;
@@ -22,6 +25,8 @@ struct text {
 	unsigned flags;
 	deid_text_span_fn fn;
 	void *arg;
+	uint32_t c_in[TEXT_INLINE + 1], f_in[TEXT_INLINE + 1];
+	size_t off_in[TEXT_INLINE + 1];
 };
 
 static int is_digit(uint32_t c) { return c >= '0' && c <= '9'; }
@@ -126,11 +131,18 @@ text_decode(struct text *t, const char *in, size_t n)
 
 	t->in = in;
 	t->nbytes = n;
-	t->c = malloc((n + 1) * sizeof(*t->c));
-	t->f = malloc((n + 1) * sizeof(*t->f));
-	t->off = malloc((n + 1) * sizeof(*t->off));
-	if (t->c == NULL || t->f == NULL || t->off == NULL)
-		return PV_ENOMEM;
+	if (n <= TEXT_INLINE) {
+		/* a code point takes at least one byte: n bytes fit */
+		t->c = t->c_in;
+		t->f = t->f_in;
+		t->off = t->off_in;
+	} else {
+		t->c = malloc((n + 1) * sizeof(*t->c));
+		t->f = malloc((n + 1) * sizeof(*t->f));
+		t->off = malloc((n + 1) * sizeof(*t->off));
+		if (t->c == NULL || t->f == NULL || t->off == NULL)
+			return PV_ENOMEM;
+	}
 	while (i < n) {
 		uint32_t c;
 		size_t len = utf8_next((const unsigned char *)in + i, n - i, &c);
@@ -149,9 +161,12 @@ text_decode(struct text *t, const char *in, size_t n)
 static void
 text_free(struct text *t)
 {
-	free(t->c);
-	free(t->f);
-	free(t->off);
+	if (t->c != t->c_in)
+		free(t->c);
+	if (t->f != t->f_in)
+		free(t->f);
+	if (t->off != t->off_in)
+		free(t->off);
 }
 
 static int
@@ -228,18 +243,17 @@ word_at(const struct text *t, size_t i, const char *w)
 	return 1;
 }
 
-/* 1 when the text at i is the UTF-8 string w (code point by code point). */
+/* 1 when the text at i is the UTF-32 string w; *len its length in code points. */
 static int
-cps_at(const struct text *t, size_t i, const char *w, size_t *len)
+cps_at(const struct text *t, size_t i, const char32_t *w, size_t *len)
 {
-	size_t k = 0, j = 0, wn = strlen(w);
-	while (j < wn) {
-		uint32_t c;
-		j += utf8_next((const unsigned char *)w + j, wn - j, &c);
-		if (i + k >= t->n || t->c[i + k] != c)
+	size_t k = 0;
+
+	if (i >= t->n || t->c[i] != w[0])
+		return 0;
+	for (; w[k] != 0; k++)
+		if (i + k >= t->n || t->c[i + k] != w[k])
 			return 0;
-		k++;
-	}
 	*len = k;
 	return 1;
 }
@@ -349,17 +363,18 @@ static const char *const honorifics[] = {
 };
 static const char *const name_suffixes[] = { "md", "m.d.", "rn", "phd", "dds", "frcr", "mbbs" };
 /* Chinese role words: the name is before or after (医生 doctor, 主任 chief, 护士 nurse, 联系人 contact...). */
-static const char *const cjk_roles[] = {
-	"医生", "医师", "主任", "护士", "联系人", "家属", "患者", "病人", "姓名", "教授", "大夫", "先生",
-	"女士", "技师", "丈夫", "妻子", "母亲", "父亲", "儿子", "女儿", "监护人", "签名", "报告人", "审核",
+static const char32_t *const cjk_roles[] = {
+	U"医生", U"医师", U"主任", U"护士", U"联系人", U"家属", U"患者", U"病人", U"姓名", U"教授", U"大夫",
+	U"先生", U"女士", U"技师", U"丈夫", U"妻子", U"母亲", U"父亲", U"儿子", U"女儿", U"监护人", U"签名",
+	U"报告人", U"审核",
 };
 /* Institution words: a name of a place comes before them. */
 static const char *const institutions[] = {
 	"hospital", "clinic", "medical center", "medical centre", "health center", "health centre",
 	"infirmary", "imaging center", "imaging centre", "university hospital", "polyclinic", "sanatorium",
 };
-static const char *const cjk_institutions[] = {
-	"医院", "卫生院", "诊所", "中心", "保健院", "门诊部", "医疗集团", "医学院",
+static const char32_t *const cjk_institutions[] = {
+	U"医院", U"卫生院", U"诊所", U"中心", U"保健院", U"门诊部", U"医疗集团", U"医学院",
 };
 
 /* 1 when t->c[i] starts no word (the previous character is not a letter or digit). */
@@ -399,8 +414,9 @@ name_at(const struct text *t, size_t i, size_t *start)
 	}
 	if (is_word_letter(t->c[i]) && boundary_before(t, i)) {
 		for (size_t h = 0; h < sizeof(honorifics) / sizeof(honorifics[0]); h++) {
-			size_t hl = strlen(honorifics[h]), j;
-			if (!word_at(t, i, honorifics[h]) || !boundary_after(t, i + hl))
+			size_t hl, j;
+			if (t->f[i] != (unsigned char)honorifics[h][0] || !word_at(t, i, honorifics[h]) ||
+			    !boundary_after(t, i + (hl = strlen(honorifics[h]))))
 				continue;
 			j = i + hl;
 			if (j < t->n && (t->c[j] == '.' || t->c[j] == ':'))
@@ -418,8 +434,9 @@ name_at(const struct text *t, size_t i, size_t *start)
 				return e;
 		}
 		for (size_t h = 0; h < sizeof(name_suffixes) / sizeof(name_suffixes[0]); h++) {
-			size_t hl = strlen(name_suffixes[h]), j = i, s;
-			if (!word_at(t, i, name_suffixes[h]) || !boundary_after(t, i + hl) || !is_upper(t->c[i]))
+			size_t hl, j = i, s;
+			if (t->f[i] != (unsigned char)name_suffixes[h][0] || !word_at(t, i, name_suffixes[h]) ||
+			    !boundary_after(t, i + (hl = strlen(name_suffixes[h]))) || !is_upper(t->c[i]))
 				continue;
 			if (j > 0 && t->c[j - 1] == ' ')
 				j--;
@@ -431,7 +448,7 @@ name_at(const struct text *t, size_t i, size_t *start)
 			}
 		}
 	}
-	for (size_t h = 0; h < sizeof(cjk_roles) / sizeof(cjk_roles[0]); h++) {
+	for (size_t h = 0; is_cjk(t->c[i]) && h < sizeof(cjk_roles) / sizeof(cjk_roles[0]); h++) {
 		size_t j, s;
 		if (!cps_at(t, i, cjk_roles[h], &len))
 			continue;
@@ -468,8 +485,9 @@ institution_at(const struct text *t, size_t i, size_t *start)
 	*start = i;
 	if (is_word_letter(t->c[i]) && boundary_before(t, i)) {
 		for (size_t h = 0; h < sizeof(institutions) / sizeof(institutions[0]); h++) {
-			size_t hl = strlen(institutions[h]), j = i;
-			if (!word_at(t, i, institutions[h]) || !boundary_after(t, i + hl))
+			size_t hl, j = i;
+			if (t->f[i] != (unsigned char)institutions[h][0] || !word_at(t, i, institutions[h]) ||
+			    !boundary_after(t, i + (hl = strlen(institutions[h]))))
 				continue;
 			if (j > 0 && t->c[j - 1] == ' ')
 				j--;
@@ -493,7 +511,7 @@ institution_at(const struct text *t, size_t i, size_t *start)
 			return i + hl;
 		}
 	}
-	for (size_t h = 0; h < sizeof(cjk_institutions) / sizeof(cjk_institutions[0]); h++) {
+	for (size_t h = 0; is_cjk(t->c[i]) && h < sizeof(cjk_institutions) / sizeof(cjk_institutions[0]); h++) {
 		if (!cps_at(t, i, cjk_institutions[h], &len))
 			continue;
 		s = cjk_before(t, i, 10);
@@ -515,7 +533,11 @@ month_at(const struct text *t, size_t i, size_t *end)
 {
 	static const char *const full[12] = { "january", "february", "march", "april", "may", "june", "july",
 		"august", "september", "october", "november", "december" };
+	if (i >= t->n || strchr("jfmasond", (int)(t->f[i] < 0x80 ? t->f[i] : 0x7f)) == NULL)
+		return 0;
 	for (int m = 0; m < 12; m++) {
+		if (t->f[i] != (unsigned char)months[m][0])
+			continue;
 		size_t l = strlen(full[m]);
 		if (word_at(t, i, full[m]) && boundary_after(t, i + l)) {
 			*end = i + l;

@@ -83,3 +83,25 @@ dcm_dict_size(void)
 {
 	return dcm_dict_exact_count;
 }
+
+void
+dcm_tag_path(char *out, size_t outsz, const char *path, uint32_t tag)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	size_t n = strlen(path), k = 0;
+	char t[10];
+
+	if (outsz == 0)
+		return;
+	if (n > 0)
+		t[k++] = '.';
+	for (int sh = 28; sh >= 0; sh -= 4)
+		t[k++] = hexd[(tag >> sh) & 15];
+	if (n >= outsz)
+		n = outsz - 1;
+	memmove(out, path, n);
+	if (k > outsz - 1 - n)
+		k = outsz - 1 - n;
+	memcpy(out + n, t, k);
+	out[n + k] = '\0';
+}

@@ -719,7 +719,7 @@ start_file(struct dcm_reader *r, struct pv_diag *d)
 		return rd_fail(r, d, PV_ETRUNC, 0, "empty file");
 	if (r->size - r->pos < 8) {
 		if (r->pos == 0)
-			return rd_fail(r, d, PV_EPARSE, 0, "not a DICOM file (too short)");
+			return rd_fail(r, d, PV_ENOTDICOM, 0, "not a DICOM file (too short)");
 		return rd_fail(r, d, PV_ETRUNC, r->pos, "file ends after the preamble");
 	}
 	p = src_get(r, r->pos, 8, &ioerr);
@@ -732,7 +732,7 @@ start_file(struct dcm_reader *r, struct pv_diag *d)
 	} else {
 		if (r->pos == 0 && rd16le(p) != 0x0008 && rd16be(p) != 0x0008 &&
 		    dcm_vr_parse(p[4], p[5]) == DCM_VR__ && rd16le(p) > 0x0100 && rd16be(p) > 0x0100)
-			return rd_fail(r, d, PV_EPARSE, 0,
+			return rd_fail(r, d, PV_ENOTDICOM, 0,
 			    "not a DICOM file (no \"DICM\" at offset 128, no recognisable data set)");
 		return start_dataset(r, d);
 	}

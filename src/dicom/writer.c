@@ -8,6 +8,25 @@
 #include <unistd.h>
 #include <zlib.h>
 
+/*
+ * Deflate level 1 (zlib's fastest): level 6 spent 7x the CPU of writing
+ * the same small file uncompressed, for about 10% smaller output
+ * (issue #14, docs/FORMATS.md). Any level is valid PS3.5 A.5 raw deflate.
+ */
+#define DEFLATE_LEVEL 1
+
+/*
+ * Native pixel data is mostly noise to LZ77 matching: run-length matching
+ * only (Z_RLE) halves the CPU again for about 6% more bytes on CT slices;
+ * text-heavy data sets (SR, the usual Deflated files) keep full matching.
+ */
+static int
+deflate_strategy(const struct dcm_file *f)
+{
+	const struct dcm_elem *e = dcm_ds_find(&f->ds, DCM_TAG_PIXEL_DATA);
+	return e != NULL && e->seq == NULL && e->length > 16384 ? Z_RLE : Z_DEFAULT_STRATEGY;
+}
+
 #define SINK_BUF (256u * 1024u)
 
 struct sink {
@@ -542,7 +561,7 @@ dcm_write_fd(struct dcm_file *f, const struct dcm_ts *ts, int fd, struct pv_diag
 	}
 	if (rc == 0 && ts->deflated) {
 		memset(&zs, 0, sizeof(zs));
-		if (deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		if (deflateInit2(&zs, DEFLATE_LEVEL, Z_DEFLATED, -15, 8, deflate_strategy(f)) != Z_OK)
 			rc = PV_ENOMEM;
 		else
 			s.z = &zs;

@@ -81,6 +81,7 @@ vault_status_name(int status)
 	case VAULT_DUPLICATE: return "duplicate";
 	case VAULT_CONFLICT: return "conflict";
 	case VAULT_QUARANTINED: return "quarantined";
+	case VAULT_SKIPPED: return "skipped";
 	}
 	return "failed";
 }
@@ -575,6 +576,18 @@ load_master(const char *dir, const char *path, struct pv_key *k, struct pv_diag 
 		path = p;
 	}
 	rc = pv_key_read(path, PV_KEY_MASTER, k, d);
+	if (rc != 0 && d != NULL) {
+		/* name the key file, not the vault: the key is what is wrong (issue #15) */
+		char m[sizeof(d->msg) + 256];
+		if (d->has_offset)
+			snprintf(m, sizeof(m), "the master key %.200s: offset %llu: %s", path,
+			    (unsigned long long)d->offset, d->msg);
+		else
+			snprintf(m, sizeof(m), "the master key %.200s: %s", path, d->msg);
+		memcpy(d->msg, m, sizeof(d->msg) - 1);
+		d->msg[sizeof(d->msg) - 1] = '\0';
+		d->has_offset = 0;
+	}
 	free(p);
 	return rc;
 }
@@ -1209,7 +1222,20 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 	dcm_reader_opts_default(&ro);
 	if ((rc = dcm_file_open(path, &ro, &f, &d)) != 0) {
 		pv_diag_format(&d, NULL, reason, rn);
+		if (rc == PV_ENOTDICOM) {
+			/* a README or an index beside the images: not an instance, not a damaged one */
+			*status = VAULT_SKIPPED;
+			snprintf(reason, rn, "not a DICOM file");
+			rc = 0;
+			goto done;
+		}
 		goto quarantine;
+	}
+	if (dcm_ds_find(&f->ds, 0x00041220u) != NULL) {
+		/* a DICOMDIR (Directory Record Sequence): an index of files, not an instance */
+		*status = VAULT_SKIPPED;
+		snprintf(reason, rn, "a DICOMDIR, not an instance");
+		goto done;
 	}
 	extract_attrs(f, &a);
 	sop = attrs_get(&a, 0x00080018u);

@@ -108,6 +108,13 @@ void scan_patterns_free(struct scan_patterns *p);
  * elements; names also by component), in UTF-8 and as the file's own bytes.
  */
 int scan_against_add_file(struct scan_against **a, struct dcm_file *f) __attribute__((warn_unused_result));
+/*
+ * An empty collection (scan_against_add_file makes one when *a is NULL).
+ * elements_only: values are looked for element by element only, not in a
+ * file's raw bytes (cfg->raw is then ignored): cheaper, for a data set
+ * checked in memory (deid's output check).
+ */
+int scan_against_new(struct scan_against **a, int elements_only) __attribute__((warn_unused_result));
 /* Builds the matcher once every original was added. */
 int scan_against_finish(struct scan_against *a) __attribute__((warn_unused_result));
 size_t scan_against_count(const struct scan_against *a);

@@ -9,6 +9,7 @@
 #ifndef PV_DICOM_DICT_H
 #define PV_DICOM_DICT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pacsvault/dicom/vr.h"
@@ -74,6 +75,13 @@ dcm_dict_vm(const struct dcm_dict_entry *e)
 {
 	return dcm_dict_strings + e->vm_at;
 }
+
+/*
+ * out = path "." GGGGEEEE (GGGGEEEE when path is ""), as "%s%s%04X%04X"
+ * would write it, without printf (it runs for every element of every file
+ * deid and scan look at); cut to outsz - 1 characters. out may be path.
+ */
+void dcm_tag_path(char *out, size_t outsz, const char *path, uint32_t tag);
 
 /* The entry for tag, or NULL when the tag is not in the dictionary. */
 const struct dcm_dict_entry *dcm_dict_lookup(uint32_t tag);

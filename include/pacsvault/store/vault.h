@@ -64,7 +64,8 @@ enum vault_status {
 	VAULT_DUPLICATE,      /* same SOP Instance UID, same bytes: already there */
 	VAULT_CONFLICT,       /* same SOP Instance UID, other bytes: not stored */
 	VAULT_QUARANTINED,    /* not a readable instance: sealed into quarantine */
-	VAULT_FAILED          /* an I/O or internal error: nothing stored */
+	VAULT_FAILED,         /* an I/O or internal error: nothing stored */
+	VAULT_SKIPPED         /* not an instance: not DICOM at all (a README), or a DICOMDIR; nothing stored */
 };
 const char *vault_status_name(int status);
 
@@ -111,7 +112,10 @@ int vault_audit_key(struct vault *v, uint8_t key[PV_KEY_LEN]) __attribute__((war
  * bytes) says why for a conflict, quarantine or failure (never a value of
  * the file). A file returned as STORED or QUARANTINED is acknowledged
  * through the ack callback with cookie, and its final status, when its
- * batch is durable (never, if the batch fails); the others are not.
+ * batch is durable (never, if the batch fails); the others are not. A
+ * file that is no DICOM file at all (PV_ENOTDICOM: a README beside the
+ * images), or a DICOMDIR, is SKIPPED (reason says which): nothing sealed,
+ * not acknowledged.
  * bytes gets the file's size.
  */
 int vault_import_file(struct vault *v, const char *path, void *cookie, int *status, char *reason, size_t n,

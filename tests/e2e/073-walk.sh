@@ -1,0 +1,111 @@
+#!/bin/sh
+# 073-walk: folder walks (issue #15): an unreadable subfolder is reported with
+# its real error and counted, and the rest is walked; symbolic links are
+# followed, each folder once (a loop is reported, not walked forever), a
+# link to nothing is reported.
+. "$(dirname "$0")/lib.sh"
+w=$(mktemp -d /tmp/pvwalk.XXXXXX)
+trap 'chmod -R u+rwx "$w"; rm -rf "$w"' EXIT
+chmod 755 "$w"
+f=$PYDICOM_DATA/test_files/CT_small.dcm
+mkdir -p "$w/in/a" "$w/in/b" "$w/in/c" "$w/other"
+cp "$f" "$w/in/a/1.dcm"
+cp "$f" "$w/in/b/2.dcm"
+cp "$f" "$w/in/c/3.dcm"
+cp "$f" "$w/other/4.dcm"
+ln -s ../other "$w/in/d-link"
+ln -s .. "$w/in/c/loop"
+ln -s nowhere "$w/in/e-broken"
+chmod -R a+rX "$w"
+chmod 000 "$w/in/b"
+
+# as root every folder is readable: walk as another user so that b is not
+if command -v setpriv > /dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$PV" scan --no-ocr --no-pixels --json "$w/in" \
+		> "$w/scan.json" 2> "$w/scan.err"
+	rc=$?
+	check "walk: an unreadable folder makes the scan fail (2)" [ $rc -eq 2 ]
+	check "walk: it is named with its real error" grep -q "in/b: cannot list the folder: Permission denied" "$w/scan.err"
+	check "walk: the rest is walked (a, c, the linked folder: 3 files)" [ "$(grep -c '"file"' "$w/scan.json")" -eq 3 ]
+	check "walk: the summary counts it" grep -q '1 unreadable' "$w/scan.err"
+else
+	echo "PASS: walk: SKIP unreadable folder (needs root and setpriv)"
+fi
+chmod 755 "$w/in/b"
+"$PV" scan --no-ocr --no-pixels --json "$w/in" > "$w/scan2.json" 2> "$w/scan2.err"
+check "walk: every file, the linked folder's once (4 files)" [ "$(grep -c '"file"' "$w/scan2.json")" -eq 4 ]
+check "walk: a link loop is reported and skipped" grep -q "in/c/loop: walked already" "$w/scan2.err"
+check "walk: a link to nothing is reported" grep -q "e-broken: a symbolic link to nothing" "$w/scan2.err"
+check "walk: no sanitizer report" no_sanitizer "$w/scan2.err"
+
+# Files that are not DICOM at all (a README, an index) are skipped with a
+# count, not failures; named on the command line they are still errors.
+mkdir -p "$w/mixed"
+cp "$f" "$w/mixed/1.dcm"
+printf 'Export of study 1, see index.json\n' > "$w/mixed/README"
+printf '{"files": 1}\n' > "$w/mixed/index.json"
+"$PV" keygen -o "$w/k.key" > /dev/null 2>&1
+"$PV" deid --key "$w/k.key" "$w/mixed" -o "$w/deid-out" > /dev/null 2> "$w/deid.err"
+check "not DICOM: deid exits 0" [ $? -eq 0 ]
+check "not DICOM: deid counts 2 skipped" grep -q '2 not DICOM or DICOMDIR (skipped)' "$w/deid.err"
+check "not DICOM: deid writes the one image" [ "$(find "$w/deid-out" -type f | wc -l)" -eq 1 ]
+"$PV" scan --no-ocr --no-pixels "$w/mixed" > /dev/null 2> "$w/scan3.err"
+check "not DICOM: scan does not call them unreadable" grep -q '0 unreadable, 2 not DICOM (skipped)' "$w/scan3.err"
+"$PV" risk --json "$w/mixed" > "$w/risk.json" 2> /dev/null
+check "not DICOM: risk counts them apart" grep -q '"unreadable":0,"not_dicom":2' "$w/risk.json"
+"$PV" keygen --type master -o "$w/mk.key" > /dev/null 2>&1
+"$PV" vault init "$w/v" --master-key "$w/mk.key" > /dev/null 2>&1
+"$PV" import --vault "$w/v" --master-key "$w/mk.key" --json "$w/mixed" > "$w/imp.json" 2> "$w/imp.err"
+check "not DICOM: import exits 0 and seals nothing of them" grep -q '"quarantined":0,"failed":0,"skipped":2' "$w/imp.json"
+"$PV" deid --key "$w/k.key" "$w/mixed/README" -o "$w/deid-out2" > /dev/null 2>&1
+check "not DICOM: named on the command line it is an error" [ $? -eq 1 ]
+
+# Stale outputs (issue #15): a second run into the same folder leaves no
+# output of a file it held back, such as one with real dates from an
+# earlier --retain-full-dates run.
+mkdir -p "$w/stale"
+cp "$f" "$w/stale/1.dcm"
+"$PV" deid -q --key "$w/k.key" --retain-full-dates "$w/stale" -o "$w/stale-out" > /dev/null 2>&1
+check "stale: the first run writes 1.dcm" [ -f "$w/stale-out/stale/1.dcm" ]
+head -c 2000 "$f" > "$w/stale/1.dcm"   # the input is now broken: the second run cannot write it
+"$PV" deid -q --key "$w/k.key" "$w/stale" -o "$w/stale-out" > /dev/null 2> "$w/stale.err"
+check "stale: the second run fails on it" [ $? -eq 1 ]
+check "stale: and leaves no output of its name" [ ! -e "$w/stale-out/stale/1.dcm" ]
+check "stale: and says it removed the earlier output" grep -q 'the output of an earlier run removed' "$w/stale.err"
+
+# vault init without --master-key says loudly where the key went; rm
+# --dry-run counts and shreds nothing (issue #15).
+"$PV" vault init "$w/v2" > /dev/null 2> "$w/init.err"
+check "vault init without --master-key warns that the key is inside" grep -q 'WARNING: the master key is INSIDE the vault' "$w/init.err"
+study=$("$PV" dump "$f" | sed -n 's/^(0020,000d) UI \[\([0-9.]*\)\].*/\1/p')
+"$PV" rm --vault "$w/v" --master-key "$w/mk.key" --dry-run "$study" > "$w/rm.out" 2> /dev/null
+check "rm --dry-run says what it would shred" grep -q 'would shred 1 instance$' "$w/rm.out"
+"$PV" get --vault "$w/v" --master-key "$w/mk.key" "$study" -o "$w/got" > /dev/null 2>&1
+check "rm --dry-run shreds nothing" [ "$(find "$w/got" -type f | wc -l)" -eq 1 ]
+
+# scan runs OCR only where text is likely (issue #15): not on a CT slice
+# without text-like regions, still on an ultrasound image.
+"$PV" scan --json "$f" 2> /dev/null | head -1 > "$w/ocr-ct.json"
+check "scan: no OCR on a CT slice without text-like regions" grep -q '"ocr_frames":0' "$w/ocr-ct.json"
+"$PYTHON" "$(dirname "$0")/../../scripts/synth.py" usdemo "$w/us.dcm"
+"$PV" scan --json "$w/us.dcm" 2> /dev/null | head -1 > "$w/ocr-us.json"
+check "scan: OCR on an ultrasound image" grep -q '"ocr_frames":[1-9]' "$w/ocr-us.json"
+
+# A held-back file says which option would handle it (issue #15).
+"$PV" deid -q --key "$w/k.key" "$w/us.dcm" -o "$w/held" 2> "$w/held.err"
+check "held back: the message names --clean-pixel-data and --quarantine" grep -q 'not written: .*(--clean-pixel-data cleans burned-in text; --quarantine DIR keeps it for review)' "$w/held.err"
+
+# A DICOMDIR is skipped with a notice, not copied with the original folder
+# names in its records, and not sealed into the quarantine (issue #15).
+dd=$PYDICOM_DATA/test_files/dicomdirtests
+if [ -f "$dd/DICOMDIR" ]; then
+	mkdir -p "$w/dd"
+	cp -r "$dd/." "$w/dd/"
+	"$PV" deid -q --key "$w/k.key" "$w/dd" -o "$w/dd-out" > /dev/null 2> "$w/dd.err"
+	check "DICOMDIR: deid says it is not copied" grep -q 'DICOMDIR: a DICOMDIR: not copied' "$w/dd.err"
+	check "DICOMDIR: no DICOMDIR in the output" [ -z "$(find "$w/dd-out" -name DICOMDIR)" ]
+	"$PV" import --vault "$w/v" --master-key "$w/mk.key" --json "$w/dd/DICOMDIR" > "$w/dd-imp.json" 2> "$w/dd-imp.err"
+	check "DICOMDIR: import skips it, nothing quarantined" grep -q '"quarantined":0,"failed":0,"skipped":1' "$w/dd-imp.json"
+else
+	echo "PASS: DICOMDIR: SKIP (no pydicom DICOMDIR test set)"
+fi
