@@ -39,6 +39,40 @@ fuzz_event)
 		printf 'pacsvault-audit 1\nevent 110112\naction E\noutcome 4\ntime 1970-01-01T00:00:00.000Z\nobject query STUDY keys=PatientID%%2CStudyDate\n' > "$corpus/seed-query"
 	fi
 	;;
+fuzz_textclean)
+	if [ -z "$(ls -A "$corpus")" ]; then
+		# a term length byte, then a term and text (see fuzz_textclean.c)
+		i=0
+		for t in "Seen by Dr Ferreday Alaric at Saint Wilfrida Hospital, tel 13907551234" \
+		    "患者欧阳秀凤，身份证11010519491231002X，电话１３９０７５５１２３４，司马建国医生" \
+		    "DOB 14-MAR-1961, 3/14/61, 1961年3月14日, a 95-year-old, 095Y" \
+		    "MÜLLER^Anna=ミュラー, contact: Pemberton Lysander, MD; j.doe@example.org"; do
+			printf '\006MÜLLER%s' "$t" > "$corpus/seed-$i"
+			i=$((i + 1))
+		done
+	fi
+	;;
+fuzz_jpegmeta)
+	if [ -z "$(ls -A "$corpus")" ]; then
+		# the first frame of each JPEG-family test file, after a flag byte (1: JPEG-LS)
+		/usr/bin/python3 -c '
+import glob, os, sys
+import pydicom
+from pydicom.encaps import decode_data_sequence
+for f in glob.glob(os.path.join(sys.argv[2], "test_files", "*.dcm")):
+    try:
+        ds = pydicom.dcmread(f)
+        ts = str(ds.file_meta.TransferSyntaxUID)
+        if ts.split(".")[-1] not in ("50", "51", "57", "70", "80", "81"):
+            continue
+        fr = decode_data_sequence(ds.PixelData)[0]
+        flag = b"\x01" if ts.endswith((".80", ".81")) else b"\x00"
+        open(os.path.join(sys.argv[1], "seed-" + os.path.basename(f)), "wb").write(flag + fr)
+    except Exception:
+        pass
+' "$corpus" "$seeds"
+	fi
+	;;
 fuzz_vault)
 	if [ -z "$(ls -A "$corpus")" ]; then
 		printf 'PatientName=D?E*\nDOE^JOHN\nDOE\n' > "$corpus/seed-pn"

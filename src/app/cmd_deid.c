@@ -704,32 +704,12 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 					fprintf(stderr, "pacsvault: deid: %s: an earlier run's output cannot be removed: %s\n",
 					    mine, strerror(errno));
 			}
-			if (j->dicomdir) {
-				nskip++;
+			if (j->dicomdir)
 				fprintf(stderr, "pacsvault: deid: %s: a DICOMDIR: not copied (its records name the original "
 				    "files and patients); make one for the output with a DICOMDIR tool (dcmmkdir)\n", j->in);
-				continue;
-			}
-			if (j->not_dicom) {
+			if (j->dicomdir || j->not_dicom)
 				nskip++;
-				if (rep != NULL) {
-					struct pv_buf line;
-					struct pv_jw w;
-					pv_buf_init(&line, (size_t)1 << 20);
-					pv_jw_init(&w, &line, 0);
-					pv_jw_begin_object(&w);
-					pv_jw_key(&w, "file", 4);
-					pv_jw_string(&w, j->in, strlen(j->in));
-					pv_jw_key(&w, "status", 6);
-					pv_jw_string(&w, "not-dicom", 9);
-					pv_jw_end_object(&w);
-					if (w.err == 0)
-						fprintf(rep, "%s\n", line.data);
-					pv_buf_free(&line);
-				}
-				continue;
-			}
-			if (j->rc != 0) {
+			else if (j->rc != 0) {
 				failed = 1;
 				app_report("deid", j->in, &j->d);
 			} else if (j->quarantined) {
@@ -750,15 +730,17 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 				pv_jw_string(&w, j->in, strlen(j->in));
 				pv_jw_key(&w, "status", 6);
 				{
-					const char *st = j->rc != 0 ? "error" : j->quarantined ?
-					    (r.quarantine ? "quarantined" : "not-written") : "ok";
+					const char *st = j->not_dicom ? "not-dicom" : j->dicomdir ? "dicomdir" : j->rc != 0 ?
+					    "error" : j->quarantined ? (r.quarantine ? "quarantined" : "not-written") : "ok";
 					pv_jw_string(&w, st, strlen(st));
 				}
 				if (j->rc == 0 && j->quarantined) {
 					pv_jw_key(&w, "reason", 6);
 					pv_jw_string(&w, j->reason, strlen(j->reason));
 				}
-				if (j->rc != 0) {
+				if (j->not_dicom || j->dicomdir) {
+					/* skipped: nothing was done to it */
+				} else if (j->rc != 0) {
 					char msg[1024];
 					pv_diag_format(&j->d, NULL, msg, sizeof(msg));
 					pv_jw_key(&w, "error", 5);

@@ -1142,39 +1142,19 @@ cmd_rm(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return app_usage_error("rm", "which UIDs?");
-	if (dry) {
-		/* read-only: resolve and count, nothing shredded, nothing audited as a deletion */
-		if ((rc = open_vault("rm", &o, 0, &v)) != PV_EXIT_OK)
-			return rc;
-		for (int a = optind; a < argc; a++) {
-			struct vault_instance *ins = NULL;
-			size_t n = 0;
-			int level = 0;
-			pv_diag_clear(&d);
-			if (vault_resolve(v, argv[a], &ins, &n, &level, &d) != 0) {
-				app_report("rm", argv[a], &d);
-				rc = PV_EXIT_FAIL;
-				continue;
-			}
-			printf("%s: would shred %zu instance%s\n", argv[a], n, n == 1 ? "" : "s");
-			total += n;
-			free(ins);
-		}
-		vault_close(v);
-		fprintf(stderr, "rm: --dry-run: %zu instances would be shredded; nothing was\n", total);
-		return rc;
-	}
-	if ((rc = open_vault("rm", &o, 1, &v)) != PV_EXIT_OK)
+	/* --dry-run: read-only, resolve and count; nothing shredded, no deletion audited */
+	if ((rc = open_vault("rm", &o, !dry, &v)) != PV_EXIT_OK)
 		return rc;
 	pv_diag_clear(&d);
-	if (svc_audit_open(o.dir, v, "rm", &audit, &d) != 0) {
+	if (!dry && svc_audit_open(o.dir, v, "rm", &audit, &d) != 0) {
 		app_report("rm", "audit ledger", &d);
 		vault_close(v);
 		return PV_EXIT_FAIL;
 	}
 	/* get and export leave their outputs to writeback: whatever was copied
 	 * out before this rm (on any file system) is on disk before a shred. */
-	sync();
+	if (!dry)
+		sync();
 	for (int a = optind; a < argc; a++) {
 		struct vault_instance *ins = NULL;
 		size_t n = 0;
@@ -1184,6 +1164,12 @@ cmd_rm(int argc, char **argv)
 		if (vault_resolve(v, argv[a], &ins, &n, &level, &d) != 0) {
 			app_report("rm", argv[a], &d);
 			rc = PV_EXIT_FAIL;
+			continue;
+		}
+		if (dry) {
+			printf("%s: would shred %zu instance%s\n", argv[a], n, n == 1 ? "" : "s");
+			total += n;
+			free(ins);
 			continue;
 		}
 		/* Written ahead: the deletion is in the audit trail before it cannot be undone. */
@@ -1207,7 +1193,10 @@ cmd_rm(int argc, char **argv)
 	}
 	svc_audit_close(audit);
 	vault_close(v);
-	fprintf(stderr, "rm: %zu instances shredded\n", total);
+	if (dry)
+		fprintf(stderr, "rm: --dry-run: %zu instances would be shredded; nothing was\n", total);
+	else
+		fprintf(stderr, "rm: %zu instances shredded\n", total);
 	return rc;
 }
 

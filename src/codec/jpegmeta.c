@@ -52,6 +52,8 @@ jpegmeta_strip(const uint8_t *in, size_t n, int ls, struct pv_buf *out, unsigned
 		uint8_t m;
 		if ((rc = jh_segment(in, n, &pos, &m, &seg, &slen, d)) != 0)
 			return rc;
+		if (m < 0xc0)  /* T.81 B.1.1.3: FF02-FFBF are reserved, FF01 (TEM) stands alone */
+			return pv_diag_set(d, PV_EPARSE, (int64_t)pos, "reserved JPEG marker FF%02X", m);
 		if (m == 0xd9) {
 			/* EOI: whatever follows (another fragment's bytes, a hidden payload) goes */
 			size_t after = pos + 2;

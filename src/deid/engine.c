@@ -770,6 +770,14 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 		*remove = 1;
 		return 0;
 	}
+	if (e->vr == DCM_VR_UN && !is_seq && dcm_dict_vr(e->tag) == DCM_VR_SQ) {
+		/* a sequence sent as UN that could not be read as one (CP-246): the
+		 * profile cannot be applied inside it, so it goes whole */
+		x->c->removed++;
+		report(x, here, DEID_A_X);
+		*remove = 1;
+		return 0;
+	}
 	a = deid_profile_action(deid_profile_rule(e->tag), opts);
 	if (e->tag == TAG_PATIENT_ID || e->tag == TAG_PATIENT_NAME)
 		a = DEID_A_D;  /* keyed pseudonyms instead of Z (issue #3) */

@@ -158,6 +158,7 @@ struct ac_node {
 struct ac {
 	struct ac_node *n;
 	size_t nn, cap;
+	uint32_t root[256];    /* the root's children by byte: most steps start or fall back there */
 };
 
 struct against_value {
@@ -234,6 +235,8 @@ ac_init(struct ac *t)
 static uint32_t
 ac_child(const struct ac *t, uint32_t s, uint8_t c)
 {
+	if (s == 0)
+		return t->root[c];
 	for (uint32_t k = t->n[s].child; k != 0; k = t->n[k].sibling)
 		if (t->n[k].c == c)
 			return k;
@@ -259,6 +262,8 @@ ac_insert(struct ac *t, const uint8_t *p, size_t len, uint32_t id)
 			memset(&t->n[k], 0, sizeof(t->n[k]));
 			t->n[k].c = p[i];
 			t->n[k].sibling = t->n[s].child;
+			if (s == 0)
+				t->root[p[i]] = k;
 			t->n[s].child = k;
 		}
 		s = k;

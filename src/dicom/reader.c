@@ -813,6 +813,45 @@ ev_init(struct dcm_reader *r, struct dcm_event *ev, enum dcm_ev_type t, uint32_t
  * SQ (CP-246) when the value is empty or starts with an Item tag. Anything
  * else stays UN.
  */
+/*
+ * 1 when the len bytes at pos are items of defined length holding Implicit
+ * VR Little Endian elements of defined length, each inside its item: what
+ * a sequence sent as UN must be to be read as one (CP-246). Anything else
+ * (explicit VR inside, undefined lengths, more than 1 MiB) stays UN: a
+ * reader must not fail on a file it read before, and deid removes a
+ * sequence it cannot look into.
+ */
+static int
+un_items_valid(struct dcm_reader *r, uint64_t pos, uint32_t len)
+{
+	uint64_t end = pos + len;
+	const uint8_t *p;
+	int ioerr;
+
+	if (len > (1u << 20))
+		return 0;
+	while (pos < end) {
+		uint32_t il;
+		uint64_t item_end;
+		if (end - pos < 8 || (p = src_get(r, pos, 8, &ioerr)) == NULL)
+			return 0;
+		il = rd32le(p + 4);
+		if (rd16le(p) != 0xfffe || rd16le(p + 2) != 0xe000 || il == DCM_UNDEFINED_LENGTH || il > end - pos - 8)
+			return 0;
+		item_end = pos + 8 + il;
+		for (pos += 8; pos < item_end;) {
+			uint32_t el;
+			if (item_end - pos < 8 || (p = src_get(r, pos, 8, &ioerr)) == NULL)
+				return 0;
+			el = rd32le(p + 4);
+			if (rd16le(p) == 0xfffe || el == DCM_UNDEFINED_LENGTH || el > item_end - pos - 8)
+				return 0;
+			pos += 8 + el;
+		}
+	}
+	return 1;
+}
+
 static enum dcm_vr
 un_known_vr(struct dcm_reader *r, uint32_t tag, uint32_t len, int big)
 {
@@ -835,7 +874,8 @@ un_known_vr(struct dcm_reader *r, uint32_t tag, uint32_t len, int big)
 			return DCM_VR_SQ;
 		if (len < 8 || len > limit_end(r) - r->pos || (p = src_get(r, r->pos, 8, &ioerr)) == NULL)
 			return DCM_VR_UN;
-		return rd16le(p) == 0xfffe && rd16le(p + 2) == 0xe000 ? DCM_VR_SQ : DCM_VR_UN;
+		return rd16le(p) == 0xfffe && rd16le(p + 2) == 0xe000 && un_items_valid(r, r->pos, len) ?
+		    DCM_VR_SQ : DCM_VR_UN;
 	}
 	if (big && dcm_vr_info(dv)->kind != DCM_VRK_STRING)
 		return DCM_VR_UN;  /* the bytes' order is not certain: no guess */
