@@ -135,6 +135,7 @@ struct run {
 	int no_verify;           /* --no-verify: no output check (unsafe) */
 	const struct pixrules *rules;
 	size_t out_prefix;       /* length of the resolved OUTDIR in job->out */
+	char out_root[PATH_MAX]; /* the resolved OUTDIR: every output folder lies under it */
 	struct job *jobs;
 	size_t njobs;
 	int want_report;
@@ -143,16 +144,24 @@ struct run {
 	char *made[256];                 /* per worker: the output folder made last */
 };
 
-/* Makes dir (and its parents) unless this worker made it last. */
+/*
+ * Makes dir (and its parents) unless this worker made it last, and checks
+ * that it lies under root once links are resolved: a symbolic link planted
+ * inside the output folder must not send outputs elsewhere (issue #15).
+ */
 static int
-make_out_dir(struct run *r, unsigned worker, const char *dir)
+make_out_dir(struct run *r, unsigned worker, const char *dir, const char *root)
 {
 	char **last = worker < sizeof(r->made) / sizeof(r->made[0]) ? &r->made[worker] : NULL;
+	char real[PATH_MAX];
+	size_t rl = strlen(root);
 
 	if (last != NULL && *last != NULL && strcmp(*last, dir) == 0)
 		return 0;
 	if (pv_mkdir_p(dir, 0755) != 0)
 		return PV_EIO;
+	if (realpath(dir, real) == NULL || strncmp(real, root, rl) != 0 || (real[rl] != '\0' && real[rl] != '/'))
+		return PV_EINVAL;
 	if (last != NULL) {
 		free(*last);
 		*last = pv_strdup(dir);  /* NULL on no memory: made again next time */
@@ -409,7 +418,11 @@ deid_one(void *arg, size_t i, unsigned worker)
 	}
 	if (j->rc == 0 && (slash = strrchr(j->out, '/')) != NULL) {
 		*slash = '\0';
-		if (make_out_dir(r, worker, j->out) != 0)
+		int mrc = make_out_dir(r, worker, j->out, j->in_quarantine ? r->quarantine : r->out_root);
+		if (mrc == PV_EINVAL)
+			j->rc = pv_diag_set(&j->d, PV_EINVAL, -1, "a symbolic link in the output folder leads out of it: "
+			    "not followed, nothing written");
+		else if (mrc != 0)
 			j->rc = pv_diag_set(&j->d, PV_EIO, -1, "cannot create the output folder");
 		*slash = '/';
 	}
@@ -610,6 +623,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 			goto done;
 		}
 		r.out_prefix = strlen(out_real);
+		memcpy(r.out_root, out_real, r.out_prefix + 1);
 		if (src->n > 0 && (r.jobs = pv_calloc(src->n, sizeof(*r.jobs))) == NULL) {
 			rc = PV_EXIT_INTERNAL;
 			goto done;
@@ -649,6 +663,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 			goto done;
 		}
 		r.out_prefix = strlen(out_real);
+		memcpy(r.out_root, out_real, r.out_prefix + 1);
 	}
 	if (quarantine != NULL) {
 		size_t n;

@@ -143,6 +143,15 @@ cmd_reid(int argc, char **argv)
 	}
 	if (key == NULL || outdir == NULL || optind >= argc)
 		return app_usage_error("reid", "--key KEY.pem, -o OUTDIR and inputs are required");
+	{
+		struct pv_diag kd;
+		pv_diag_clear(&kd);
+		if (pv_cms_check_key(key, certp, &kd) != 0) {
+			/* the key is wrong, not every file: said once, nothing written */
+			app_report("reid", NULL, &kd);
+			return PV_EXIT_USAGE;
+		}
+	}
 	rc = app_inputs_collect(&ins, "reid", argv + optind, argc - optind, outdir, &failed);
 	for (size_t i = 0; rc == PV_EXIT_OK && i < ins.n; i++) {
 		struct pv_diag d;

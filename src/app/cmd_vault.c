@@ -1205,7 +1205,8 @@ cmd_rm(int argc, char **argv)
 static const char show_help[] =
 "usage: pacsvault ledger show [DIR] [OPTIONS]\n"
 "\n"
-"Lists the audit events of a ledger (DIR, or the ledger of --vault), oldest\n"
+"Lists the audit events of a ledger (DIR, or the ledger of --vault, or of\n"
+"$PACSVAULT_DIR's vault), oldest\n"
 "first, filtered. Entries that are not audit events are listed as such when\n"
 "no filter is given.\n"
 "\n"
@@ -1402,8 +1403,11 @@ cmd_ledger_show(int argc, char **argv)
 			return app_usage_error("ledger show", "unknown option");
 		}
 	}
+	/* no folder and no --vault: the vault of $PACSVAULT_DIR, as every vault command (issue #15) */
+	if (argc == optind && vault_dir == NULL && getenv("PACSVAULT_DIR") != NULL && getenv("PACSVAULT_DIR")[0])
+		vault_dir = getenv("PACSVAULT_DIR");
 	if (argc - optind > 1 || (argc == optind && vault_dir == NULL))
-		return app_usage_error("ledger show", "one ledger folder, or --vault DIR");
+		return app_usage_error("ledger show", "one ledger folder, or --vault DIR (or $PACSVAULT_DIR)");
 	if (patient != NULL && vault_dir == NULL)
 		return app_usage_error("ledger show", "--patient needs --vault (its audit key makes the pseudonym)");
 	if (argc > optind) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int
 app_inputs_add(struct app_inputs *r, const char *in, const char *out)
@@ -139,6 +140,48 @@ path_inside(const char *child, const char *parent)
 	    (child[n] == '\0' || child[n] == '/' || (n == 1 && parent[0] == '/'));
 }
 
+/*
+ * The real path path will have once created: the real path of its longest
+ * existing prefix (links resolved) and the rest as written. 0, or -1.
+ */
+static int
+future_realpath(const char *path, char out[PATH_MAX])
+{
+	char head[PATH_MAX];
+	size_t n = strlen(path), cut;
+
+	if (n == 0 || n >= sizeof(head))
+		return -1;
+	memcpy(head, path, n + 1);
+	for (cut = n;;) {
+		if (realpath(head, out) != NULL) {
+			size_t ol = strlen(out);
+			if (cut < n) {
+				if (ol + 1 + (n - cut) >= PATH_MAX)
+					return -1;
+				if (ol > 1 || out[0] != '/')
+					out[ol++] = '/';
+				memcpy(out + ol, path + cut + (path[cut] == '/'), n - cut - (path[cut] == '/') + 1);
+			}
+			return 0;
+		}
+		while (cut > 0 && head[cut - 1] == '/')
+			cut--;
+		while (cut > 0 && head[cut - 1] != '/')
+			cut--;
+		if (cut == 0) {
+			/* nothing of it exists: relative to the current folder */
+			if (getcwd(out, PATH_MAX) == NULL || strlen(out) + 1 + n >= PATH_MAX)
+				return -1;
+			strcat(out, "/");
+			strcat(out, path);
+			return 0;
+		}
+		head[cut - 1 > 0 ? cut - 1 : cut] = '\0';
+		cut = cut - 1 > 0 ? cut - 1 : cut;
+	}
+}
+
 int
 app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npaths, const char *outdir,
     int *failed)
@@ -166,8 +209,22 @@ app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npat
 		free(w.seen);
 		return PV_EXIT_OK;
 	}
+	/* Refused before anything is created: an output folder that would lie
+	 * inside an input, also through a symbolic link (issue #15). */
+	if (future_realpath(outdir, out_real) == 0) {
+		for (int i = 0; i < npaths; i++) {
+			char in_real[PATH_MAX];
+			struct stat st;
+			if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode) && realpath(paths[i], in_real) != NULL &&
+			    path_inside(out_real, in_real)) {
+				free(w.seen);
+				return app_usage_error(cmd, "the output folder %s is inside the input %s", outdir, paths[i]);
+			}
+		}
+	}
 	if (pv_mkdir_p(outdir, 0755) != 0 || realpath(outdir, out_real) == NULL) {
 		fprintf(stderr, "pacsvault: %s: %s: cannot create the output folder: %s\n", cmd, outdir, strerror(errno));
+		free(w.seen);
 		return PV_EXIT_FAIL;
 	}
 	for (int i = 0; i < npaths; i++) {

@@ -85,6 +85,36 @@ done:
 }
 
 int
+pv_cms_check_key(const char *key_pem, const char *cert_pem, struct pv_diag *d)
+{
+	EVP_PKEY *pkey;
+	X509 *cert;
+	FILE *f;
+
+	if ((f = fopen(key_pem, "r")) == NULL)
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "%.200s: cannot open the private key", key_pem);
+	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pkey == NULL) {
+		ERR_clear_error();
+		return pv_diag_set(d, PV_EPARSE, -1, "%.200s: not a PEM private key (or it is encrypted)", key_pem);
+	}
+	EVP_PKEY_free(pkey);
+	if (cert_pem == NULL)
+		return 0;
+	if ((f = fopen(cert_pem, "r")) == NULL)
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "%.200s: cannot open the certificate", cert_pem);
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (cert == NULL) {
+		ERR_clear_error();
+		return pv_diag_set(d, PV_EPARSE, -1, "%.200s: not a PEM certificate", cert_pem);
+	}
+	X509_free(cert);
+	return 0;
+}
+
+int
 pv_cms_decrypt(const char *key_pem, const char *cert_pem, const uint8_t *der, size_t n,
     struct pv_buf *out, struct pv_diag *d)
 {

@@ -109,3 +109,29 @@ if [ -f "$dd/DICOMDIR" ]; then
 else
 	echo "PASS: DICOMDIR: SKIP (no pydicom DICOMDIR test set)"
 fi
+
+# reid with a key that is not a PEM private key: said once, naming the key
+# file, before any DICOM file is looked at (issue #15).
+"$PV" reid --key "$w/k.key" "$w/mixed" -o "$w/reid-out" > /dev/null 2> "$w/reid.err"
+check "reid: a non-PEM key is a usage error (2)" [ $? -eq 2 ]
+check "reid: the message names the key file, once" [ "$(grep -c 'k.key: not a PEM private key' "$w/reid.err")" -eq 1 ]
+
+# ledger show takes $PACSVAULT_DIR like every vault command (issue #15).
+PACSVAULT_DIR=$w/v PACSVAULT_MASTER_KEY=$w/mk.key "$PV" ledger show > "$w/show.txt" 2> "$w/show.err"
+check "ledger show reads the vault of \$PACSVAULT_DIR" grep -q '110107 Import' "$w/show.txt"
+
+# An output folder inside an input through a symbolic link is refused before
+# anything is created in the input (issue #15).
+ln -s mixed "$w/mixed-link"
+"$PV" deid -q --key "$w/k.key" "$w/mixed" -o "$w/mixed-link/out/a" > /dev/null 2> "$w/ln.err"
+check "output through a link into the input: refused (2)" [ $? -eq 2 ]
+check "... and nothing created in the input" [ ! -e "$w/mixed/out" ]
+
+# A symbolic link planted inside the output folder is not followed out of it
+# (issue #15): the outputs under it are refused, nothing lands elsewhere.
+mkdir -p "$w/planted-out" "$w/elsewhere"
+ln -s "$w/elsewhere" "$w/planted-out/mixed"
+"$PV" deid -q --key "$w/k.key" "$w/mixed" -o "$w/planted-out" > /dev/null 2> "$w/planted.err"
+check "planted link: deid fails (1)" [ $? -eq 1 ]
+check "planted link: nothing lands where it points" [ -z "$(ls -A "$w/elsewhere")" ]
+check "planted link: the message says why" grep -q 'a symbolic link in the output folder leads out of it' "$w/planted.err"

@@ -24,6 +24,13 @@ int pv_cms_encrypt(const struct pv_cms_recipient *r, const uint8_t *p, size_t n,
     struct pv_diag *d) __attribute__((warn_unused_result));
 
 /*
+ * Checks, before any file is touched, that key_pem holds a PEM private key
+ * and cert_pem (may be NULL) a PEM certificate; the error names the file.
+ */
+int pv_cms_check_key(const char *key_pem, const char *cert_pem, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
+/*
  * Decrypts DER enveloped data with a PEM private key (and, to pick the
  * recipient, its PEM certificate when given). PV_EAUTH when the key is not
  * a recipient; PV_EPARSE for malformed data.
