@@ -31,8 +31,10 @@ show "$out/in/study3.dcm"
 
 say "3. De-identify (PS3.15 E.1-1 Basic Profile, keyed pseudonyms)"
 $PV keygen -o "$out/project.key"
-$PV deid -q --key "$out/project.key" --report "$out/report.jsonl" "$out/in" -o "$out/deid"
-echo "   pacsvault deid --key $out/project.key $out/in -o $out/deid"
+$PV deid -q --mirror --key "$out/project.key" --report "$out/report.jsonl" "$out/in" -o "$out/deid"
+echo "   pacsvault deid --mirror --key $out/project.key $out/in -o $out/deid"
+echo "   (--mirror keeps the input file names for this before/after; by default each output is"
+echo "    named by its pseudonymised UIDs, STUDY/SERIES/SOP.dcm, as folder names often carry patients' names)"
 
 say "4. AFTER: the same file"
 show "$out/deid/in/study3.dcm"
@@ -77,8 +79,8 @@ PY
 }
 echo "   before:"
 banner "$out/us/us1.dcm"
-$PV deid -q --key "$out/project.key" --clean-pixel-data --report "$out/us-report.jsonl" "$out/us" -o "$out/us-deid"
-echo "   pacsvault deid --key $out/project.key --clean-pixel-data $out/us -o $out/us-deid"
+$PV deid -q --mirror --key "$out/project.key" --clean-pixel-data --report "$out/us-report.jsonl" "$out/us" -o "$out/us-deid"
+echo "   pacsvault deid --mirror --key $out/project.key --clean-pixel-data $out/us -o $out/us-deid"
 echo "   after (built-in rule: everything outside the ultrasound region is blanked, still RLE):"
 banner "$out/us-deid/us/us1.dcm"
 /usr/bin/python3 -c '

@@ -33,20 +33,25 @@ static const char deid_help[] =
 "\n"
 "De-identifies DICOM files by the Application Level Confidentiality Profile\n"
 "of PS3.15 Annex E (Table E.1-1, 2024c) at every depth of every sequence.\n"
-"INPUT may be files or folders; OUTDIR mirrors them. UIDs and the patient's\n"
-"ID and name become pseudonyms keyed by the project key: the same in every\n"
-"run. Private attributes are removed. Inputs are never modified; each output\n"
-"is written atomically (complete or absent); a file that cannot be read is\n"
-"reported and skipped, the rest of the batch goes on; a file in a folder\n"
-"that is not DICOM at all (a README) is skipped and counted. Pixel data is\n"
-"copied, not decoded, unless --clean-pixel-data cleans the file. Before an output\n"
-"is written, deid checks it with the scanner's detectors (national IDs,\n"
+"INPUT may be files or folders. Each output is named by its own pseudonymised\n"
+"UIDs, OUTDIR/STUDY/SERIES/SOP.dcm (input file and folder names often carry\n"
+"the patient's name or ID); --mirror names it by its input path instead.\n"
+"UIDs and the patient's ID and name become pseudonyms keyed by the project\n"
+"key: the same in every run. Private attributes are removed. Inputs are\n"
+"never modified; each output is written atomically (complete or absent); a\n"
+"file that cannot be read is reported and skipped, the rest of the batch\n"
+"goes on; a file in a folder that is not DICOM at all (a README) is skipped\n"
+"and counted. Pixel data is copied, not decoded, unless --clean-pixel-data\n"
+"cleans the file. Before an output is written, deid checks it with the\n"
+"scanner's detectors (national IDs,\n"
 "phones, e-mail, names, institutions, ages over 89, dates in text, every\n"
 "identifying value of the original, and text left in cleaned pixels): a\n"
 "file with a finding is held back like one with burned-in text.\n"
 "\n"
 "Options:\n"
 "  -o, --output DIR                  where to write (created; must not be inside an input)\n"
+"  --mirror                          name outputs after the inputs' paths under OUTDIR\n"
+"                                    (they may carry patients' names: check them)\n"
 "  -k, --key FILE                    the project key (make one: pacsvault keygen -o FILE)\n"
 "  --retain-safe-private             keep the safe private attributes of PS3.15 E.3.10-1\n"
 "  --retain-uids                     keep UIDs\n"
@@ -117,6 +122,7 @@ struct job {
 	int not_dicom;   /* skipped: not a DICOM file (a README beside the images) */
 	int dicomdir;    /* skipped: a DICOMDIR (Media Storage Directory) */
 	int in_quarantine; /* out points into the quarantine folder */
+	int named;       /* out was named by the output's UIDs */
 	char reason[320];
 	struct pv_diag d;
 	struct deid_counts counts;
@@ -133,6 +139,10 @@ struct run {
 	int clean_pixels;        /* --clean-pixel-data */
 	int no_ocr;              /* --no-ocr: no rule, no cleaning */
 	int no_verify;           /* --no-verify: no output check (unsafe) */
+	int mirror;              /* --mirror: outputs named after the inputs' paths, not their UIDs */
+	pthread_mutex_t names_lock;
+	uint64_t *names;         /* hashes of the UID-named outputs of this run (open addressing) */
+	size_t nnames, capnames;
 	const struct pixrules *rules;
 	size_t out_prefix;       /* length of the resolved OUTDIR in job->out */
 	char out_root[PATH_MAX]; /* the resolved OUTDIR: every output folder lies under it */
@@ -153,15 +163,28 @@ static int
 make_out_dir(struct run *r, unsigned worker, const char *dir, const char *root)
 {
 	char **last = worker < sizeof(r->made) / sizeof(r->made[0]) ? &r->made[worker] : NULL;
-	char real[PATH_MAX];
-	size_t rl = strlen(root);
+	char part[PATH_MAX];
+	size_t rl = strlen(root), n = strlen(dir);
 
 	if (last != NULL && *last != NULL && strcmp(*last, dir) == 0)
 		return 0;
 	if (pv_mkdir_p(dir, 0755) != 0)
 		return PV_EIO;
-	if (realpath(dir, real) == NULL || strncmp(real, root, rl) != 0 || (real[rl] != '\0' && real[rl] != '/'))
+	/* root is a resolved path: no component below it may be a symbolic link
+	 * (one lstat per component, cheaper than resolving the whole path) */
+	if (strncmp(dir, root, rl) != 0 || (dir[rl] != '\0' && dir[rl] != '/') || n >= sizeof(part))
 		return PV_EINVAL;
+	memcpy(part, dir, n + 1);
+	for (size_t k = rl + 1; k <= n; k++) {
+		struct stat st;
+		if (k < n && part[k] != '/')
+			continue;
+		part[k] = '\0';
+		if (lstat(part, &st) != 0 || !S_ISDIR(st.st_mode))
+			return PV_EINVAL;
+		if (k < n)
+			part[k] = '/';
+	}
 	if (last != NULL) {
 		free(*last);
 		*last = pv_strdup(dir);  /* NULL on no memory: made again next time */
@@ -309,6 +332,123 @@ next_step(const struct run *r, const struct job *j)
 	return r->quarantine != NULL ? "" : " (--quarantine DIR keeps it for review)";
 }
 
+/* 1 when u is a UID that can be a file name: digits and dots only, 1 to 64 characters. */
+static int
+uid_component(const char *u)
+{
+	size_t n = strlen(u);
+	return n > 0 && n <= 64 && strspn(u, "0123456789.") == n && u[0] != '.';
+}
+
+/* Records an output name of this run; 0 when it was taken already. */
+static int
+name_claim(struct run *r, const char *path)
+{
+	uint64_t h = 1469598103934665603ull;
+	int fresh = 1;
+
+	for (const char *p = path; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	if (h == 0)
+		h = 1;
+	pthread_mutex_lock(&r->names_lock);
+	if (r->nnames * 2 >= r->capnames) {
+		size_t nc = r->capnames ? r->capnames * 2 : 1024;
+		uint64_t *nn = pv_calloc(nc, sizeof(*nn));
+		if (nn != NULL) {
+			for (size_t i = 0; i < r->capnames; i++)
+				if (r->names[i] != 0) {
+					size_t k = r->names[i] & (nc - 1);
+					while (nn[k] != 0)
+						k = (k + 1) & (nc - 1);
+					nn[k] = r->names[i];
+				}
+			free(r->names);
+			r->names = nn;
+			r->capnames = nc;
+		}
+	}
+	if (r->capnames > 0) {
+		size_t k = h & (r->capnames - 1);
+		while (r->names[k] != 0 && r->names[k] != h)
+			k = (k + 1) & (r->capnames - 1);
+		if (r->names[k] == h) {
+			fresh = 0;
+		} else {
+			r->names[k] = h;
+			r->nnames++;
+		}
+	}
+	pthread_mutex_unlock(&r->names_lock);
+	return fresh;
+}
+
+/*
+ * Names the output by its own (pseudonymised) UIDs, OUTDIR/STUDY/SERIES/
+ * SOP.dcm, as export --deid does: input paths are often named after the
+ * patient (a folder "Doe^John_12345", a file named by the original SOP
+ * Instance UID) and must not reach the output (issue #15). --mirror keeps
+ * the input's path instead.
+ */
+static void
+name_by_uids(struct run *r, struct job *j, struct dcm_file *f)
+{
+	char st[72], se[72], so[72];
+	char *main_path, *q;
+	size_t n;
+
+	/* A file without them (Type 1, but broken files exist) is still named
+	 * without its path: the missing levels by a fixed word, a missing SOP
+	 * Instance UID by a keyed hash of the input's path (nothing of it shows). */
+	if (dcm_ds_get_str(f, &f->ds, 0x0020000du, st, sizeof(st)) != 0 || !uid_component(st))
+		snprintf(st, sizeof(st), "no-study");
+	if (dcm_ds_get_str(f, &f->ds, 0x0020000eu, se, sizeof(se)) != 0 || !uid_component(se))
+		snprintf(se, sizeof(se), "no-series");
+	if (dcm_ds_get_str(f, &f->ds, DCM_TAG_SOP_INSTANCE_UID, so, sizeof(so)) != 0 || !uid_component(so)) {
+		uint8_t h[PV_SHA256_LEN];
+		static const char hexd[] = "0123456789abcdef";
+		if (pv_hmac_sha256_2(r->cfg.key, sizeof(r->cfg.key), "output-name", 11, j->in, strlen(j->in), h) != 0) {
+			j->rc = pv_diag_set(&j->d, PV_EINTERNAL, -1, "cannot name the output");
+			return;
+		}
+		memcpy(so, "no-uid-", 7);
+		for (int k = 0; k < 16; k++) {
+			so[7 + 2 * k] = hexd[h[k] >> 4];
+			so[8 + 2 * k] = hexd[h[k] & 15];
+		}
+		so[39] = '\0';
+	}
+	n = strlen(r->out_root) + strlen(st) + strlen(se) + strlen(so) + 8;
+	if ((main_path = malloc(n)) == NULL) {
+		j->rc = pv_diag_set(&j->d, PV_ENOMEM, -1, "out of memory");
+		return;
+	}
+	snprintf(main_path, n, "%s/%s/%s/%s.dcm", r->out_root, st, se, so);
+	if (!name_claim(r, main_path)) {
+		free(main_path);
+		j->rc = pv_diag_set(&j->d, PV_EEXIST, -1, "another input of this run has the same SOP Instance UID: "
+		    "not written");
+		return;
+	}
+	j->named = 1;
+	if (!j->in_quarantine) {
+		free(j->out);
+		j->out = main_path;
+		return;
+	}
+	n = strlen(r->quarantine) + strlen(st) + strlen(se) + strlen(so) + 8;
+	if ((q = malloc(n)) == NULL) {
+		free(main_path);
+		j->rc = pv_diag_set(&j->d, PV_ENOMEM, -1, "out of memory");
+		return;
+	}
+	snprintf(q, n, "%s/%s/%s/%s.dcm", r->quarantine, st, se, so);
+	free(j->out);
+	j->out = q;
+	free(j->out_main);
+	j->out_main = main_path;  /* its name under OUTDIR: an earlier run's file there goes */
+}
+
 /*
  * A file held back (burned-in text no rule cleaned, or the output check
  * found something): never written under OUTDIR. With --quarantine its
@@ -410,6 +550,8 @@ deid_one(void *arg, size_t i, unsigned worker)
 		}
 	}
 	deid_gate_free(gate);
+	if (j->rc == 0 && !r->mirror && r->src == NULL)
+		name_by_uids(r, j, f);
 	if (j->rc == 0 && j->quarantined && r->quarantine == NULL) {
 		dcm_file_free(f);
 		pv_buf_free_scrub(&j->mem);
@@ -500,6 +642,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "sync", no_argument, NULL, 'S' },
 		{ "no-verify", no_argument, NULL, 'V' },
+		{ "mirror", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
 		{ "retain-uids", no_argument, NULL, 1000 + DEID_OPT_UIDS },
@@ -532,6 +675,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 	char *end;
 
 	memset(&r, 0, sizeof(r));
+	pthread_mutex_init(&r.names_lock, NULL);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:k:j:qh", longopts, NULL)) != -1) {
 		if (c >= 1000 && c < 1000 + DEID_OPT_COUNT) {
@@ -552,6 +696,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 		case 'q': quiet = 1; break;
 		case 'S': sync_out = 1; break;
 		case 'V': r.no_verify = 1; break;
+		case 'm': r.mirror = 1; break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, &end, 10);
 			if (*end != '\0' || jobs > 256)
@@ -712,6 +857,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 			/* Held back, failed or skipped: no output of its name may stay under
 			 * OUTDIR, such as an earlier run's (with other options) (issue #15). */
 			if ((j->rc != 0 || j->quarantined || j->not_dicom || j->dicomdir) && mine != NULL && r.src == NULL &&
+			    (r.mirror || j->named) &&
 			    lstat(mine, &ost) == 0 && S_ISREG(ost.st_mode)) {
 				if (unlink(mine) == 0)
 					fprintf(stderr, "pacsvault: deid: %s: the output of an earlier run removed\n", mine);
@@ -752,6 +898,12 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 				if (j->rc == 0 && j->quarantined) {
 					pv_jw_key(&w, "reason", 6);
 					pv_jw_string(&w, j->reason, strlen(j->reason));
+				}
+				if (j->rc == 0 && !j->not_dicom && !j->dicomdir && j->out != NULL &&
+				    (!j->quarantined || r.quarantine != NULL)) {
+					/* where it went: named by its pseudonymised UIDs (or, --mirror, its path) */
+					pv_jw_key(&w, "output", 6);
+					pv_jw_string(&w, j->out, strlen(j->out));
 				}
 				if (j->not_dicom || j->dicomdir) {
 					/* skipped: nothing was done to it */
@@ -810,6 +962,8 @@ done:
 		pv_buf_free_scrub(&r.jobs[i].mem);
 	}
 	free(r.jobs);
+	free(r.names);
+	pthread_mutex_destroy(&r.names_lock);
 	for (size_t i = 0; i < sizeof(r.made) / sizeof(r.made[0]); i++)
 		free(r.made[i]);
 	deid_recipe_free(&recipe);

@@ -65,10 +65,10 @@ check "not DICOM: named on the command line it is an error" [ $? -eq 1 ]
 # earlier --retain-full-dates run.
 mkdir -p "$w/stale"
 cp "$f" "$w/stale/1.dcm"
-"$PV" deid -q --key "$w/k.key" --retain-full-dates "$w/stale" -o "$w/stale-out" > /dev/null 2>&1
+"$PV" deid --mirror -q --key "$w/k.key" --retain-full-dates "$w/stale" -o "$w/stale-out" > /dev/null 2>&1
 check "stale: the first run writes 1.dcm" [ -f "$w/stale-out/stale/1.dcm" ]
 head -c 2000 "$f" > "$w/stale/1.dcm"   # the input is now broken: the second run cannot write it
-"$PV" deid -q --key "$w/k.key" "$w/stale" -o "$w/stale-out" > /dev/null 2> "$w/stale.err"
+"$PV" deid --mirror -q --key "$w/k.key" "$w/stale" -o "$w/stale-out" > /dev/null 2> "$w/stale.err"
 check "stale: the second run fails on it" [ $? -eq 1 ]
 check "stale: and leaves no output of its name" [ ! -e "$w/stale-out/stale/1.dcm" ]
 check "stale: and says it removed the earlier output" grep -q 'the output of an earlier run removed' "$w/stale.err"
@@ -131,7 +131,41 @@ check "... and nothing created in the input" [ ! -e "$w/mixed/out" ]
 # (issue #15): the outputs under it are refused, nothing lands elsewhere.
 mkdir -p "$w/planted-out" "$w/elsewhere"
 ln -s "$w/elsewhere" "$w/planted-out/mixed"
-"$PV" deid -q --key "$w/k.key" "$w/mixed" -o "$w/planted-out" > /dev/null 2> "$w/planted.err"
+"$PV" deid --mirror -q --key "$w/k.key" "$w/mixed" -o "$w/planted-out" > /dev/null 2> "$w/planted.err"
 check "planted link: deid fails (1)" [ $? -eq 1 ]
 check "planted link: nothing lands where it points" [ -z "$(ls -A "$w/elsewhere")" ]
 check "planted link: the message says why" grep -q 'a symbolic link in the output folder leads out of it' "$w/planted.err"
+
+# Outputs are named by their pseudonymised UIDs by default (issue #15 #1): a
+# folder named after the patient and a file named by its original SOP
+# Instance UID do not reach the output; two inputs with one SOP Instance UID
+# give one output and an error; the report says where each went.
+sop=$("$PV" dump "$f" | sed -n 's/^(0008,0018) UI \[\([0-9.]*\)\].*/\1/p')
+mkdir -p "$w/names/Doe^John_12345"
+cp "$f" "$w/names/Doe^John_12345/$sop.dcm"
+cp "$f" "$w/names/Doe^John_12345/copy.dcm"
+"$PV" deid -q --key "$w/k.key" --report "$w/names.jsonl" "$w/names" -o "$w/names-out" > /dev/null 2> "$w/names.err"
+check "UID names: a second input with the same SOP Instance UID is refused (1)" [ $? -eq 1 ]
+check "... and says why" grep -q 'same SOP Instance UID' "$w/names.err"
+check "UID names: one output" [ "$(find "$w/names-out" -type f | wc -l)" -eq 1 ]
+out1=$(find "$w/names-out" -type f)
+check "UID names: no folder or file name of the input in the output path" \
+	sh -c "! echo '$out1' | grep -q -e Doe -e 12345 -e '$sop' -e copy"
+rel=${out1#"$w/names-out/"}
+st=$("$PV" dump "$out1" | sed -n 's/^(0020,000d) UI \[\([0-9.]*\)\].*/\1/p')
+se=$("$PV" dump "$out1" | sed -n 's/^(0020,000e) UI \[\([0-9.]*\)\].*/\1/p')
+so=$("$PV" dump "$out1" | sed -n 's/^(0008,0018) UI \[\([0-9.]*\)\].*/\1/p')
+check "UID names: STUDY/SERIES/SOP.dcm by the output's own UIDs" [ "$rel" = "$st/$se/$so.dcm" ]
+check "UID names: the report says where it went" grep -q "\"output\":\"$out1\"" "$w/names.jsonl"
+# A file without Study or Series Instance UID is still named without its path.
+mkdir -p "$w/nouid/Doe^Jane"
+"$PYTHON" - "$f" "$w/nouid/Doe^Jane/x.dcm" <<'PY'
+import sys, pydicom
+ds = pydicom.dcmread(sys.argv[1])
+del ds.StudyInstanceUID
+del ds.SeriesInstanceUID
+ds.save_as(sys.argv[2])
+PY
+"$PV" deid -q --key "$w/k.key" "$w/nouid" -o "$w/nouid-out" > /dev/null 2>&1
+check "UID names: missing Study/Series UIDs: no-study/no-series/SOP.dcm" \
+	sh -c "find '$w/nouid-out' -type f | grep -q '/no-study/no-series/2\.25\.[0-9]*\.dcm$'"

@@ -87,7 +87,7 @@ def main(work):
 
     out = os.path.join(work, "out")
     report = os.path.join(work, "report.jsonl")
-    r = pv("deid", "-q", "--key", keyfile, "--report", report, src, "-o", out)
+    r = pv("deid", "--mirror", "-q", "--key", keyfile, "--report", report, src, "-o", out)
     check("batch succeeds", r.returncode == 0, r.stderr.decode("utf-8", "replace"))
 
     # 1. no planted value anywhere
@@ -151,8 +151,8 @@ def main(work):
     os.makedirs(half2)
     shutil.copy(os.path.join(src, "study1.dcm"), half1)
     shutil.copy(os.path.join(src, "study1b.dcm"), half2)
-    pv("deid", "-q", "--key", keyfile, half1, "-o", os.path.join(work, "o1"))
-    pv("deid", "-q", "--key", keyfile, half2, "-o", os.path.join(work, "o2"))
+    pv("deid", "--mirror", "-q", "--key", keyfile, half1, "-o", os.path.join(work, "o1"))
+    pv("deid", "--mirror", "-q", "--key", keyfile, half2, "-o", os.path.join(work, "o2"))
     same1 = open(os.path.join(work, "o1", "h1", "study1.dcm"), "rb").read() == \
         open(os.path.join(out, "in", "study1.dcm"), "rb").read()
     same2 = open(os.path.join(work, "o2", "h2", "study1b.dcm"), "rb").read() == \
@@ -161,7 +161,7 @@ def main(work):
 
     # 5. modified dates: the keyed per-patient offset
     mo = os.path.join(work, "mod")
-    pv("deid", "-q", "--key", keyfile, "--retain-modified-dates", os.path.join(src, "study2.dcm"), "-o", mo)
+    pv("deid", "--mirror", "-q", "--key", keyfile, "--retain-modified-dates", os.path.join(src, "study2.dcm"), "-o", mo)
     o2 = pydicom.dcmread(os.path.join(src, "study2.dcm"))
     d2 = pydicom.dcmread(os.path.join(mo, "study2.dcm"))
     h = hmac.new(key, b"date-shift" + o2.PatientID.encode(), hashlib.sha256).digest()
@@ -180,7 +180,7 @@ def main(work):
     data = open(os.path.join(src, "study2.dcm"), "rb").read()
     open(os.path.join(bad, "zz-truncated.dcm"), "wb").write(data[:700])
     ob = os.path.join(work, "badout")
-    r = pv("deid", "-q", "--key", keyfile, bad, "-o", ob)
+    r = pv("deid", "--mirror", "-q", "--key", keyfile, bad, "-o", ob)
     err = r.stderr.decode("utf-8", "replace")
     check("a malformed file: exit status 1", r.returncode == 1)
     check("a malformed file: named with its offset", "zz-truncated.dcm" in err and "offset" in err, err)
@@ -192,13 +192,13 @@ def main(work):
     recipe = os.path.join(work, "recipe.txt")
     open(recipe, "w").write('keep (0008,0080)\nreplace StudyDescription "RESEARCH"\n')
     ro = os.path.join(work, "recipe-out")
-    r = pv("deid", "-q", "--key", keyfile, "--recipe", recipe, os.path.join(src, "study2.dcm"), "-o", ro)
+    r = pv("deid", "--mirror", "-q", "--key", keyfile, "--recipe", recipe, os.path.join(src, "study2.dcm"), "-o", ro)
     rd = pydicom.dcmread(os.path.join(ro, "study2.dcm"))
     check("recipe: keep wins over the profile", rd.InstitutionName == o2.InstitutionName)
     check("recipe: replace", rd.StudyDescription == "RESEARCH")
     check("recipe: the rest follows the profile", rd.PatientID != o2.PatientID)
     open(recipe, "w").write('keep (0008,0080)\nkep (0010,0010)\n')
-    r = pv("deid", "-q", "--key", keyfile, "--recipe", recipe, os.path.join(src, "study2.dcm"),
+    r = pv("deid", "--mirror", "-q", "--key", keyfile, "--recipe", recipe, os.path.join(src, "study2.dcm"),
            "-o", os.path.join(work, "recipe-bad"))
     err = r.stderr.decode("utf-8", "replace")
     check("recipe: an error names the line and stops the run",
@@ -211,7 +211,7 @@ def main(work):
                         "-subj", "/CN=pacsvault test %s" % tag, "-keyout", os.path.join(work, "reid-%s.key" % tag),
                         "-out", os.path.join(work, "reid-%s.pem" % tag)], check=True, capture_output=True)
     eo = os.path.join(work, "enc-out")
-    r = pv("deid", "-q", "--key", keyfile, "--reid-cert", os.path.join(work, "reid-a.pem"), src, "-o", eo)
+    r = pv("deid", "--mirror", "-q", "--key", keyfile, "--reid-cert", os.path.join(work, "reid-a.pem"), src, "-o", eo)
     check("reid-cert: batch succeeds", r.returncode == 0, r.stderr.decode("utf-8", "replace"))
     leaks = []
     for name, values in plants.items():
@@ -250,7 +250,7 @@ def main(work):
     b2.save_as(os.path.join(us_in, "bia.dcm"))
     shutil.copy(os.path.join(src, "study1.dcm"), os.path.join(us_in, "ct.dcm"))
     uo, uq = os.path.join(work, "us-out"), os.path.join(work, "us-quarantine")
-    r = pv("deid", "-q", "--key", keyfile, "--quarantine", uq, us_in, "-o", uo)
+    r = pv("deid", "--mirror", "-q", "--key", keyfile, "--quarantine", uq, us_in, "-o", uo)
     err = r.stderr.decode("utf-8", "replace")
     check("burned-in risk: exit status 1 and the reason given",
           r.returncode == 1 and "modality US" in err and "BurnedInAnnotation is YES" in err, err)
@@ -261,20 +261,20 @@ def main(work):
           pydicom.dcmread(os.path.join(uq, "us-in", "us.dcm")).get("PatientIdentityRemoved") == "YES")
 
     # 7. output inside the input, missing key, report content
-    r = pv("deid", "-q", "--key", keyfile, src, "-o", os.path.join(src, "inner"))
+    r = pv("deid", "--mirror", "-q", "--key", keyfile, src, "-o", os.path.join(src, "inner"))
     check("output inside the input is refused (2)", r.returncode == 2)
-    r = pv("deid", "-q", src, "-o", os.path.join(work, "nokey"))
+    r = pv("deid", "--mirror", "-q", src, "-o", os.path.join(work, "nokey"))
     check("no key is a usage error (2)", r.returncode == 2)
     # An output path that is its input: the folder's parent as OUTDIR maps
     # every file onto itself; a file given alone into its own folder too.
     # Refused before anything is written; the inputs are unchanged.
     before = {f: open(os.path.join(src, f), "rb").read() for f in sorted(os.listdir(src))
               if os.path.isfile(os.path.join(src, f))}
-    r = pv("deid", "-q", "--key", keyfile, src, "-o", os.path.dirname(src))
+    r = pv("deid", "--mirror", "-q", "--key", keyfile, src, "-o", os.path.dirname(src))
     check("an output that would replace its input is refused (2)",
           r.returncode == 2 and "would replace its input" in r.stderr.decode(), r.stderr.decode()[-300:])
     one = sorted(before)[0]
-    r = pv("deid", "-q", "--key", keyfile, os.path.join(src, one), "-o", src)
+    r = pv("deid", "--mirror", "-q", "--key", keyfile, os.path.join(src, one), "-o", src)
     check("a file de-identified into its own folder is refused (2)",
           r.returncode == 2 and "would replace its input" in r.stderr.decode(), r.stderr.decode()[-300:])
     check("the refused runs left the inputs as they were",
@@ -306,7 +306,7 @@ def sync_calls(work, keyfile, src):
         out = os.path.join(work, "sync-" + name.strip("-"))
         log = out + ".strace"
         r = subprocess.run(["strace", "-f", "-qq", "-o", log, "-e", "trace=syncfs,fsync,fdatasync,sync,"
-                            "sync_file_range,openat,linkat,renameat,renameat2,rename", PV, "deid", "-q",
+                            "sync_file_range,openat,linkat,renameat,renameat2,rename", PV, "deid", "--mirror", "-q",
                             "--key", keyfile] + extra + [src, "-o", out], capture_output=True, env=env)
         check("%s run succeeds under strace" % name, r.returncode == 0, r.stderr.decode()[-300:])
         lines = [l for l in open(log, encoding="utf-8", errors="replace").read().splitlines()]
@@ -375,7 +375,7 @@ def clean_graphics_overlays(work, keyfile):
     for opt, keep in (("--clean-graphics", True), (None, False)):
         out = os.path.join(work, "cg-out" + ("-opt" if opt else ""))
         rep = os.path.join(work, "cg-report%s.jsonl" % ("-opt" if opt else ""))
-        args = ["deid", "-q", "--key", keyfile, "--report", rep] + ([opt] if opt else []) + [d, "-o", out]
+        args = ["deid", "--mirror", "-q", "--key", keyfile, "--report", rep] + ([opt] if opt else []) + [d, "-o", out]
         r = pv(*args)
         check("clean graphics %s: batch succeeds" % (opt or "off"), r.returncode == 0,
               r.stderr.decode("utf-8", "replace"))
@@ -507,7 +507,7 @@ def embedded_overlays(work, keyfile):
                         else None)
     out = os.path.join(work, "ovl-out")
     rep = os.path.join(work, "ovl-report.jsonl")
-    r = pv("deid", "-q", "--key", keyfile, "--report", rep, d, "-o", out)
+    r = pv("deid", "--mirror", "-q", "--key", keyfile, "--report", rep, d, "-o", out)
     check("embedded overlays: batch succeeds", r.returncode == 0, r.stderr.decode("utf-8", "replace"))
     reps = {os.path.basename(j["file"]): j for j in map(json.loads, open(rep, encoding="utf-8"))}
     for name, (ts, ba, bs, hb, signed, spp, obit) in sorted(cases.items()):

@@ -220,7 +220,7 @@ def main():
     run([PV, "keygen", "-o", key])
     report = os.path.join(root, "report.jsonl")
     # Rules only here (--no-ocr): the OCR path has its own test (090-scan).
-    p = run([PV, "deid", "--key", key, "--clean-pixel-data", "--no-ocr", "--pixel-rules", rules, "--quarantine", quar,
+    p = run([PV, "deid", "--mirror", "--key", key, "--clean-pixel-data", "--no-ocr", "--pixel-rules", rules, "--quarantine", quar,
              "--report", report, "-q", inp, "-o", out], ok=(0, 1))
     check(p.returncode == 1, "deid exits 1 when files were held back (exit %d)" % p.returncode)
     rep = {}
@@ -302,7 +302,7 @@ def main():
     check(not bad, "only DICOM files under OUTDIR (%s)" % bad)
     # Without --clean-pixel-data every file that may carry text is held back as before.
     out2 = os.path.join(root, "out2")
-    run([PV, "deid", "--key", key, "-q", inp, "-o", out2], ok=(1,))
+    run([PV, "deid", "--mirror", "--key", key, "-q", inp, "-o", out2], ok=(1,))
     n = sum(len(fn) for _, _, fn in os.walk(out2))
     check(n == 0 or all(x.startswith("ct16") for _, _, fn in os.walk(out2) for x in fn),
           "without --clean-pixel-data no US/OT file is written (%d written)" % n)
@@ -310,7 +310,7 @@ def main():
     with open(rules, "w") as f:
         f.write("rule x\n  modality CT\n  rect 0 0 -1 4\nend\n")
     out3 = os.path.join(root, "out3")
-    p = run([PV, "deid", "--key", key, "--clean-pixel-data", "--pixel-rules", rules, "-q", inp, "-o", out3],
+    p = run([PV, "deid", "--mirror", "--key", key, "--clean-pixel-data", "--pixel-rules", rules, "-q", inp, "-o", out3],
             ok=(2,))
     check(b"rules.txt:3:" in p.stderr and not os.path.exists(out3),
           "a bad rule is refused with its line, nothing written")
@@ -384,7 +384,7 @@ def htj2k(root, key):
     with open(rules, "w") as f:
         f.write("rule banner\n  rect 5 3 30 10\nend\n")
     report = os.path.join(d, "report.jsonl")
-    run([PV, "deid", "--key", key, "--clean-pixel-data", "--no-ocr", "--pixel-rules", rules, "--no-builtin-rules",
+    run([PV, "deid", "--mirror", "--key", key, "--clean-pixel-data", "--no-ocr", "--pixel-rules", rules, "--no-builtin-rules",
          "--report", report, "-q", inp, "-o", out], ok=(0,))
     with open(report) as f:
         rep = {os.path.basename(j["file"]): j for j in map(json.loads, f)}
@@ -465,7 +465,7 @@ def corpus(root, key):
     with open(rules, "w") as f:
         f.write("rule everything\n  rect 2 3 10 6\nend\n")
     report = os.path.join(d, "report.jsonl")
-    run([PV, "deid", "--key", key, "--clean-pixel-data", "--pixel-rules", rules, "--no-builtin-rules",
+    run([PV, "deid", "--mirror", "--key", key, "--clean-pixel-data", "--pixel-rules", rules, "--no-builtin-rules",
          "--quarantine", quar, "--report", report, "-q", inp, "-o", out], ok=(0, 1))
     with open(report) as f:
         rep = {os.path.basename(j["file"]): j for j in map(json.loads, f)}

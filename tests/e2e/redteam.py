@@ -347,7 +347,7 @@ def main(work):
     planted = sorted(os.listdir(src))
     for name, opts in OPTION_SETS.items():
         out = os.path.join(work, "out-" + name)
-        r = subprocess.run([PV, "deid", "-q", "--key", key] + opts + [src, "-o", out], capture_output=True)
+        r = subprocess.run([PV, "deid", "--mirror", "-q", "--key", key] + opts + [src, "-o", out], capture_output=True)
         err = r.stderr.decode("utf-8", "replace")
         check("Sanitizer" not in err and "runtime error" not in err, "redteam %s: no sanitizer report" % name)
         check(r.returncode == 0, "redteam %s: deid exits 0 (%s)" % (name, err.strip()[-300:]))
@@ -460,7 +460,7 @@ def main(work):
         jfiles.append(f)
     check(len(jfiles) >= 5, "redteam: %d JPEG-family files with planted COM, APP1 and an extra fragment" % len(jfiles))
     jout = os.path.join(work, "jpeg-out")
-    r = subprocess.run([PV, "deid", "-q", "--key", key, jdir, "-o", jout], capture_output=True)
+    r = subprocess.run([PV, "deid", "--mirror", "-q", "--key", key, jdir, "-o", jout], capture_output=True)
     check(r.returncode == 0, "redteam: JPEG files de-identified (%s)" % r.stderr.decode("utf-8", "replace")[-300:])
     for f in jfiles:
         o = os.path.join(jout, "jpeg-in", f)
@@ -487,7 +487,7 @@ def main(work):
         with open(yr, "w") as f:
             f.write("rule all\n  rect 11 10 20 20\nend\n")
         yo = os.path.join(work, "y422-out")
-        r = subprocess.run([PV, "deid", "-q", "--key", key, "--clean-pixel-data", "--pixel-rules", yr, y422, "-o", yo],
+        r = subprocess.run([PV, "deid", "--mirror", "-q", "--key", key, "--clean-pixel-data", "--pixel-rules", yr, y422, "-o", yo],
                            capture_output=True)
         outs = [os.path.join(d, f) for d, _, fs in os.walk(yo) for f in fs]
         ok = r.returncode == 0 and len(outs) == 1
@@ -523,7 +523,7 @@ def main(work):
     subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts/synth.py"), "usdemo",
                     os.path.join(gate_in, "us.dcm")], check=True, capture_output=True)
     gout, gq = os.path.join(work, "gate-out"), os.path.join(work, "gate-q")
-    r = subprocess.run([PV, "deid", "-q", "--key", key, "--clean-pixel-data", "--pixel-rules", rules,
+    r = subprocess.run([PV, "deid", "--mirror", "-q", "--key", key, "--clean-pixel-data", "--pixel-rules", rules,
                         "--no-builtin-rules", "--quarantine", gq, gate_in, "-o", gout], capture_output=True)
     err = r.stderr.decode("utf-8", "replace")
     written = [f for _, _, fs in os.walk(gout) for f in fs]
@@ -534,7 +534,7 @@ def main(work):
     check("against at 00081090" in err and "burned-in-text" in err,
           "redteam: the output check names kind and tag path: %s" % err.strip()[-300:].replace("\n", " | "))
     check("SN4471QZ" not in err and "Quartz" not in err, "redteam: the output check's message holds no value")
-    r = subprocess.run([PV, "deid", "-q", "--key", key, "--no-verify", os.path.join(gate_in, "station.dcm"),
+    r = subprocess.run([PV, "deid", "--mirror", "-q", "--key", key, "--no-verify", os.path.join(gate_in, "station.dcm"),
                         "-o", os.path.join(work, "gate-nv")], capture_output=True)
     nv = [f for _, _, fs in os.walk(os.path.join(work, "gate-nv")) for f in fs]
     check(r.returncode == 0 and nv == ["station.dcm"], "redteam: --no-verify writes what the check would hold back")
@@ -564,7 +564,7 @@ def main(work):
         ds.add(DataElement(0x00101010, "AS", a))
         save(ds, os.path.join(agedir, "age%d.dcm" % k))
     out = os.path.join(work, "out-ages")
-    subprocess.run([PV, "deid", "-q", "--key", key, "--retain-patient-characteristics", agedir, "-o", out],
+    subprocess.run([PV, "deid", "--mirror", "-q", "--key", key, "--retain-patient-characteristics", agedir, "-o", out],
                    capture_output=True)
     for k, a in enumerate(spellings):
         got = None

@@ -262,7 +262,7 @@ def main():
     key0 = os.path.join(root, "key0")
     run([PV, "keygen", "-o", key0])
     ocrout = os.path.join(root, "ocr-deid")
-    run([PV, "deid", "-q", "--key", key0, "--clean-pixel-data", "--no-builtin-rules", ocr, "-o", ocrout])
+    run([PV, "deid", "--mirror", "-q", "--key", key0, "--clean-pixel-data", "--no-builtin-rules", ocr, "-o", ocrout])
     rc, files, summary = scan_json([ocrout])
     left = [(n, x["kind"], x["detail"]) for n, j in files.items() for x in j.get("findings", [])]
     check(rc == 0 and not left, "OCR-cleaned files: scan finds nothing left (%s)" % left[:4])
@@ -280,7 +280,7 @@ def main():
     check(int(a[232:252, 4:200].max()) > 3000 and int(b[232:252, 4:200].max()) < 100 and
           bool((b[:216, :] == a[:216, :]).all()),
           "OCR-cleaned o16_jpeg12.dcm (checked with dcmtk): the text is gone, the image above it untouched")
-    p = run([PV, "deid", "-q", "--key", key0, "--clean-pixel-data", "--no-ocr", "--no-builtin-rules", ocr, "-o",
+    p = run([PV, "deid", "--mirror", "-q", "--key", key0, "--clean-pixel-data", "--no-ocr", "--no-builtin-rules", ocr, "-o",
              os.path.join(root, "ocr-deid2")], ok=(1,))
     check(b"no pixel rule matches" in p.stderr, "with --no-ocr such files are held back")
     # Clean files: nothing at all.
@@ -295,7 +295,7 @@ def main():
                 "rule ct-corner\n  modality CT\n  size 128x128\n  rect 0 100 128 28\nend\n"
                 "rule screen\n  modality OT\n  rect 0 0 300 100\nend\n")
     deid = os.path.join(root, "deid")
-    run([PV, "deid", "-q", "--key", key, "--clean-pixel-data", "--pixel-rules", rules, planted, "-o", deid])
+    run([PV, "deid", "--mirror", "-q", "--key", key, "--clean-pixel-data", "--pixel-rules", rules, planted, "-o", deid])
     rc, files, summary = scan_json([deid])
     left = [(n, x["kind"], x["path"]) for n, j in files.items() for x in j.get("findings", [])]
     check(rc == 0 and not left, "no finding on the de-identified, pixel-cleaned files (%s)" % left[:6])
@@ -346,7 +346,7 @@ def main():
     # False positives on de-identified python3-pydicom test files (stated, not asserted).
     data = os.environ.get("PYDICOM_DATA", "/usr/lib/python3/dist-packages/pydicom/data")
     pdeid = os.path.join(root, "pydeid")
-    run([PV, "deid", "-q", "--key", key, os.path.join(data, "test_files"), "-o", pdeid], ok=(0, 1))
+    run([PV, "deid", "--mirror", "-q", "--key", key, os.path.join(data, "test_files"), "-o", pdeid], ok=(0, 1))
     rc, files, summary = scan_json(["--no-pixels", pdeid], ok=(0, 1, 2))
     kinds = {}
     for j in files.values():
