@@ -89,6 +89,7 @@ struct app_input {
 	char *in;
 	char *out;
 	int walked;   /* found in a folder (not named): a file that is not DICOM is skipped, not a failure */
+	size_t rel;   /* in + rel: the part below what the user named (its base name for a named file) */
 };
 
 struct app_inputs {

@@ -33,7 +33,9 @@ static const char scan_help[] =
 "name or IDs). OCR reads a frame only where text is likely: the detector\n"
 "found text-like regions in it, or the image is of a kind that usually\n"
 "carries text (US, XA, OT, SC, screen captures); CT and MR slices without\n"
-"such regions are not read. Files in folders that are not DICOM at all\n"
+"such regions are not read. File and folder names below the paths given\n"
+"are checked like text (a folder named after a patient, a file named by\n"
+"its original UID). Files in folders that are not DICOM at all\n"
 "are skipped and counted. Each finding names the file, the tag path, the\n"
 "kind and a masked excerpt, never the whole value.\n"
 "\n"
@@ -62,6 +64,7 @@ static const char scan_help[] =
 
 struct job {
 	char *in;
+	size_t rel;     /* in + rel: the names below what the user named (scanned like text) */
 	int walked;     /* found in a folder: not DICOM means skipped */
 	int rc;
 	struct pv_diag d;
@@ -99,6 +102,8 @@ scan_one(void *arg, size_t i, unsigned worker)
 	}
 	if (j->rc == 0)
 		j->rc = scan_file(f, &cfg, &j->rep, &j->d);
+	if (j->rc == 0)
+		scan_names(j->in + j->rel, &cfg, &j->rep);
 	free(raw);
 	dcm_file_free(f);
 	app_progress_tick(&r->pg, 0);
@@ -449,6 +454,7 @@ cmd_scan(int argc, char **argv)
 		for (size_t i = 0; i < ins.n; i++) {
 			r.jobs[i].in = ins.v[i].in;
 			r.jobs[i].walked = ins.v[i].walked;
+			r.jobs[i].rel = ins.v[i].rel;
 			ins.v[i].in = NULL;
 		}
 		r.njobs = ins.n;

@@ -26,6 +26,10 @@ app_inputs_add(struct app_inputs *r, const char *in, const char *out)
 	r->v[r->n].in = pv_strdup(in);
 	r->v[r->n].out = pv_strdup(out);
 	r->v[r->n].walked = 0;
+	{
+		const char *slash = strrchr(in, '/');
+		r->v[r->n].rel = slash != NULL && slash[1] != '\0' ? (size_t)(slash + 1 - in) : 0;
+	}
 	if (r->v[r->n].in == NULL || r->v[r->n].out == NULL) {
 		free(r->v[r->n].in);
 		free(r->v[r->n].out);
@@ -39,6 +43,7 @@ app_inputs_add(struct app_inputs *r, const char *in, const char *out)
 struct walk {
 	const char *cmd;
 	int *failed;
+	size_t root_len;   /* length of the named folder's path and its '/' */
 	struct { dev_t dev; ino_t ino; } *seen;
 	size_t nseen, capseen;
 };
@@ -121,8 +126,10 @@ add_tree(struct app_inputs *r, struct walk *w, const char *dir, const char *out,
 				}
 				if (t == DT_DIR)
 					rc = add_tree(r, w, in_path, out_path, depth + 1);
-				else if (t == DT_REG && (rc = app_inputs_add(r, in_path, out_path)) == 0)
+				else if (t == DT_REG && (rc = app_inputs_add(r, in_path, out_path)) == 0) {
 					r->v[r->n - 1].walked = 1;
+					r->v[r->n - 1].rel = w->root_len;  /* the folders below the named one, and the name */
+				}
 			}
 		}
 		free(names[i]);
@@ -186,7 +193,7 @@ int
 app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npaths, const char *outdir,
     int *failed)
 {
-	struct walk w = { cmd, failed, NULL, 0, 0 };
+	struct walk w = { cmd, failed, 0, NULL, 0, 0 };
 	char out_real[PATH_MAX];
 	int rc;
 
@@ -199,6 +206,7 @@ app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npat
 				(*failed)++;
 				continue;
 			}
+			w.root_len = strlen(paths[i]) + (paths[i][strlen(paths[i]) - 1] != '/');
 			rc = S_ISDIR(st.st_mode) ? add_tree(r, &w, paths[i], paths[i], 0) :
 			    app_inputs_add(r, paths[i], paths[i]);
 			if (rc != 0) {
@@ -246,6 +254,7 @@ app_inputs_collect(struct app_inputs *r, const char *cmd, char **paths, int npat
 			(*failed)++;
 			continue;
 		}
+		w.root_len = strlen(paths[i]) + (paths[i][strlen(paths[i]) - 1] != '/');
 		rc = S_ISDIR(st.st_mode) ? add_tree(r, &w, paths[i], outp, 0) : app_inputs_add(r, paths[i], outp);
 		if (rc != 0) {
 			fprintf(stderr, "pacsvault: %s: %s: cannot list: %s\n", cmd, paths[i], pv_strerror(rc));

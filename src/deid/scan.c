@@ -1675,3 +1675,83 @@ scan_file(struct dcm_file *f, const struct scan_config *cfg, struct scan_report 
 		return pv_diag_set(d, x.rc, -1, "scan failed: %s", pv_strerror(x.rc));
 	return 0;
 }
+
+/* ---- file and folder names (issue #15: exports name folders after patients) ---- */
+
+struct namectx {
+	struct scan_report *rep;
+	const char *comp;
+};
+
+static int
+name_span(void *arg, enum deid_text_kind k, size_t a, size_t b)
+{
+	struct namectx *nc = arg;
+	struct scan_finding *f;
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "in a file or folder name: %s", tk_detail(k));
+	if ((f = add(nc->rep, tk_kind(k), "file name", detail)) != NULL)
+		scan_mask(nc->comp + a, b - a, f->excerpt, sizeof(f->excerpt));
+	return 0;
+}
+
+static int
+name_hit(void *arg, uint32_t id, size_t end)
+{
+	struct hitctx *h = arg;
+	const struct against_value *v = &h->a->v[id];
+	if (!whole_token(h, end - v->len, end, (const uint8_t *)h->a->text.data + v->off, v->len))
+		return 0;
+	h->found = 1;
+	against_finding(h, id, "file name");
+	return 1;  /* one finding per name is enough */
+}
+
+void
+scan_names(const char *rel, const struct scan_config *cfg, struct scan_report *rep)
+{
+	char comp[256];
+	size_t a = 0, n = strlen(rel);
+
+	for (size_t b = 0; b <= n; b++) {
+		size_t len;
+		if (b < n && rel[b] != '/')
+			continue;
+		len = b - a;
+		if (len > 0 && len < sizeof(comp) && !(len == 1 && rel[a] == '.') &&
+		    !(len == 2 && rel[a] == '.' && rel[a + 1] == '.')) {
+			struct namectx nc = { rep, comp };
+			size_t e;
+			memcpy(comp, rel + a, len);
+			comp[len] = '\0';
+			/* an extension (".dcm") is no part of the name */
+			for (e = len; e > 0 && ((comp[e - 1] | 0x20) >= 'a' && (comp[e - 1] | 0x20) <= 'z'); e--)
+				;
+			if (e > 1 && e < len && len - e <= 5 && comp[e - 1] == '.') {
+				len = e - 1;
+				comp[len] = '\0';
+			}
+			if (strspn(comp, "0123456789.") == len) {
+				/* named by a UID: a pseudonym (2.25) is fine, another UID is the original's */
+				if (strncmp(comp, "2.25.", 5) != 0 && strchr(comp, '.') != NULL) {
+					struct scan_finding *f = add(rep, SCAN_UID, "file name",
+					    "a file or folder named by a UID that is not a 2.25 pseudonym");
+					if (f != NULL)
+						scan_mask(comp, len, f->excerpt, sizeof(f->excerpt));
+				}
+			} else {
+				/* a name's words are often joined by '_': read them as spaces */
+				for (size_t k = 0; k < len; k++)
+					if (comp[k] == '_')
+						comp[k] = ' ';
+				(void)deid_text_find(comp, len, NULL, name_span, &nc);
+			}
+			if (cfg->against != NULL && cfg->against->finished) {
+				struct hitctx h = { cfg->against, rep, "file name", 0, NULL, (const uint8_t *)comp, len, 0, 0 };
+				ac_scan(&cfg->against->lc, (const uint8_t *)comp, len, 1, name_hit, &h);
+			}
+		}
+		a = b + 1;
+	}
+}

@@ -169,3 +169,12 @@ PY
 "$PV" deid -q --key "$w/k.key" "$w/nouid" -o "$w/nouid-out" > /dev/null 2>&1
 check "UID names: missing Study/Series UIDs: no-study/no-series/SOP.dcm" \
 	sh -c "find '$w/nouid-out' -type f | grep -q '/no-study/no-series/2\.25\.[0-9]*\.dcm$'"
+
+# scan looks at file and folder names like any text (issue #15 #1): the
+# patient's name in a folder and the original UID as a file name are
+# found; deid's UID-named outputs give nothing.
+"$PV" scan --no-pixels "$w/names" > "$w/names-scan.txt" 2>&1
+check "scan: a folder named after the patient is found" grep -q 'file name: in a file or folder name: person-name-like text' "$w/names-scan.txt"
+check "scan: a file named by its original UID is found" grep -q 'uid: file name: a file or folder named by a UID' "$w/names-scan.txt"
+"$PV" scan --no-pixels --against "$w/names" "$w/names-out" > "$w/names-scan2.txt" 2>&1
+check "scan: deid's UID-named outputs have clean names" sh -c "! grep -q 'file name' '$w/names-scan2.txt'"

@@ -90,6 +90,15 @@ int scan_file(struct dcm_file *f, const struct scan_config *cfg, struct scan_rep
 void scan_report_free(struct scan_report *r);
 
 /*
+ * File and folder names are text too (real exports name folders after the
+ * patient, files after the original SOP Instance UID): runs the text
+ * detectors, and with cfg->against the originals' values, on each
+ * component of rel (a path relative to what the user named; '_' read as a
+ * space). Findings have the path "file name".
+ */
+void scan_names(const char *rel, const struct scan_config *cfg, struct scan_report *rep);
+
+/*
  * Masks a value for display: at most the first two and the last two
  * characters of values of 8 or more characters, one of each for 4 to 7,
  * nothing of shorter ones; every other character becomes '*' (at most 16
