@@ -1,6 +1,6 @@
 /*
  * fuzz_jpegmeta.c: comment and application segments out of arbitrary JPEG
- * and JPEG-LS frames. What jpegmeta_strip accepts must strip again to the
+ * and JPEG-LS frames (first byte: bit 0 JPEG-LS, bit 1 JPEG 2000). What jpegmeta_strip accepts must strip again to the
  * same bytes with nothing removed (idempotent), and hold no COM segment
  * before its first scan.
  */
@@ -24,7 +24,13 @@ fuzz_jpegmeta_one(const uint8_t *data, size_t size)
 	pv_buf_init(&a, (size_t)1 << 24);
 	pv_buf_init(&b, (size_t)1 << 24);
 	pv_diag_clear(&d);
-	if (jpegmeta_strip(data + 1, size - 1, ls, &a, &rm, &d) == 0) {
+	if (data[0] & 2) {
+		/* JPEG 2000: idempotent too */
+		if (j2kmeta_strip(data + 1, size - 1, &a, &rm, &d) == 0 &&
+		    (j2kmeta_strip((const uint8_t *)a.data, a.len, &b, &rm2, &d) != 0 || rm2 != 0 || a.len != b.len ||
+		    memcmp(a.data, b.data, a.len) != 0))
+			abort();
+	} else if (jpegmeta_strip(data + 1, size - 1, ls, &a, &rm, &d) == 0) {
 		pv_diag_clear(&d);
 		if (jpegmeta_strip((const uint8_t *)a.data, a.len, ls, &b, &rm2, &d) != 0 || rm2 != 0 ||
 		    a.len != b.len || memcmp(a.data, b.data, a.len) != 0)

@@ -54,7 +54,7 @@ fuzz_textclean)
 	;;
 fuzz_jpegmeta)
 	if [ -z "$(ls -A "$corpus")" ]; then
-		# the first frame of each JPEG-family test file, after a flag byte (1: JPEG-LS)
+		# the first frame of each JPEG-family test file, after a flag byte (1: JPEG-LS, 2: JPEG 2000)
 		/usr/bin/python3 -c '
 import glob, os, sys
 import pydicom
@@ -63,10 +63,10 @@ for f in glob.glob(os.path.join(sys.argv[2], "test_files", "*.dcm")):
     try:
         ds = pydicom.dcmread(f)
         ts = str(ds.file_meta.TransferSyntaxUID)
-        if ts.split(".")[-1] not in ("50", "51", "57", "70", "80", "81"):
+        if ts.split(".")[-1] not in ("50", "51", "57", "70", "80", "81", "90", "91"):
             continue
         fr = decode_data_sequence(ds.PixelData)[0]
-        flag = b"\x01" if ts.endswith((".80", ".81")) else b"\x00"
+        flag = b"\x01" if ts.endswith((".80", ".81")) else b"\x02" if ts.endswith((".90", ".91")) else b"\x00"
         open(os.path.join(sys.argv[1], "seed-" + os.path.basename(f)), "wb").write(flag + fr)
     except Exception:
         pass

@@ -96,3 +96,41 @@ jpegmeta_strip(const uint8_t *in, size_t n, int ls, struct pv_buf *out, unsigned
 		}
 	}
 }
+
+/*
+ * JPEG 2000 codestream (T.800 A.1-A.4): COM marker segments (FF64) of the
+ * main header go; the main header ends at the first SOT (FF90), and what
+ * follows (tile-parts, whose lengths Psot and TLM give) is copied as it
+ * is. A stream that is not a bare codestream (a JP2 box wrapper) is
+ * copied unchanged.
+ */
+int
+j2kmeta_strip(const uint8_t *in, size_t n, struct pv_buf *out, unsigned *removed, struct pv_diag *d)
+{
+	size_t pos = 2;
+	int rc;
+
+	*removed = 0;
+	if (n < 4 || in[0] != 0xff || in[1] != 0x4f)
+		return pv_buf_append(out, in, n);
+	if ((rc = pv_buf_append(out, in, 2)) != 0)
+		return rc;
+	for (;;) {
+		size_t len;
+		if (n - pos < 4 || in[pos] != 0xff)
+			return pv_diag_set(d, PV_EPARSE, (int64_t)pos, "JPEG 2000 main header: marker expected");
+		if (in[pos + 1] == 0x90)  /* SOT: the first tile-part */
+			return pv_buf_append(out, in + pos, n - pos);
+		if (in[pos + 1] < 0x30 || in[pos + 1] == 0x4f || in[pos + 1] == 0x93 || in[pos + 1] == 0xd9)
+			return pv_diag_set(d, PV_EPARSE, (int64_t)pos, "JPEG 2000 main header: FF%02X out of place",
+			    in[pos + 1]);
+		len = (size_t)in[pos + 2] << 8 | in[pos + 3];
+		if (len < 2 || len > n - pos - 2)
+			return pv_diag_set(d, PV_ETRUNC, (int64_t)pos, "JPEG 2000 marker segment passes the end");
+		if (in[pos + 1] == 0x64)
+			(*removed)++;  /* COM: free text */
+		else if ((rc = pv_buf_append(out, in + pos, 2 + len)) != 0)
+			return rc;
+		pos += 2 + len;
+	}
+}

@@ -194,7 +194,7 @@ deid_pixel_metadata_strip(struct dcm_file *f, unsigned *removed, struct pv_diag 
 	if (e == NULL || !(e->flags & DCM_EF_ENCAPS) || e->seq == NULL)
 		return 0;
 	c = pix_codec_of(f->ts->uid, 1);
-	if (c != PIX_JPEG_DCT && c != PIX_JPEG_LOSSLESS && c != PIX_JPEG_LS)
+	if (c != PIX_JPEG_DCT && c != PIX_JPEG_LOSSLESS && c != PIX_JPEG_LS && c != PIX_JPEG_2000 && c != PIX_HTJ2K)
 		return 0;
 	if ((rc = pix_desc_read(f, &pd, d)) != 0)
 		return rc;
@@ -207,7 +207,8 @@ deid_pixel_metadata_strip(struct dcm_file *f, unsigned *removed, struct pv_diag 
 		goto out;
 	for (uint32_t i = 0; i < frames && rc == 0; i++) {
 		unsigned rm = 0;
-		rc = jpegmeta_strip(fr[i].p, fr[i].n, c == PIX_JPEG_LS, &outs[i], &rm, d);
+		rc = c == PIX_JPEG_2000 || c == PIX_HTJ2K ? j2kmeta_strip(fr[i].p, fr[i].n, &outs[i], &rm, d) :
+		    jpegmeta_strip(fr[i].p, fr[i].n, c == PIX_JPEG_LS, &outs[i], &rm, d);
 		*removed += rm;
 		if (rc != 0 && d != NULL) {
 			char m[sizeof(d->msg) + 96];

@@ -480,6 +480,34 @@ def main(work):
             pydicom.dcmread(a).get("PixelData") == pydicom.dcmread(b).get("PixelData")
         check(same, "redteam: JPEG %s: %s decodes the output to the same pixels" % (f, tool))
 
+    # a JPEG 2000 main-header comment (COM, FF64) with the patient's name goes; the image stays
+    j2 = os.path.join(data, "test_files", "MR_small_jp2klossless.dcm")
+    if os.path.exists(j2):
+        ds = pydicom.dcmread(j2)
+        fr = decode_data_sequence(ds.PixelData)
+        cs = fr[0]
+        siz_end = 4 + struct.unpack(">H", cs[4:6])[0]  # SOC, then SIZ and its length
+        text = b"\x00\x01" + (P_NAME + " " + P_NID).encode()
+        com = b"\xff\x64" + struct.pack(">H", len(text) + 2) + text
+        fr[0] = cs[:siz_end] + com + cs[siz_end:]
+        ds.PixelData = encapsulate(fr, has_bot=False)
+        ds.PatientName = P_NAME
+        jk_in = os.path.join(work, "j2k-in")
+        os.makedirs(jk_in)
+        ds.save_as(os.path.join(jk_in, "mr.dcm"))
+        jk_out = os.path.join(work, "j2k-out")
+        r = subprocess.run([PV, "deid", "--mirror", "-q", "--key", key, jk_in, "-o", jk_out], capture_output=True)
+        o = os.path.join(jk_out, "j2k-in", "mr.dcm")
+        ok = r.returncode == 0 and os.path.exists(o) and not leaks_in(open(o, "rb").read())
+        check(ok, "redteam: a JPEG 2000 comment with the patient's name goes (%s)" %
+              r.stderr.decode("utf-8", "replace").strip()[-200:])
+        a, b = os.path.join(work, "ja.dcm"), os.path.join(work, "jb.dcm")
+        ra = subprocess.run(["gdcmconv", "--raw", j2, a], capture_output=True)
+        rb = subprocess.run(["gdcmconv", "--raw", o, b], capture_output=True)
+        check(ok and ra.returncode == 0 and rb.returncode == 0 and
+              pydicom.dcmread(a).PixelData == pydicom.dcmread(b).PixelData,
+              "redteam: gdcm decodes the JPEG 2000 output to the same pixels")
+
     # issue #15: uncompressed YBR_FULL_422 (Y1 Y2 Cb Cr pairs) is looked at and cleaned, not refused
     y422 = os.path.join(data, "test_files", "SC_ybr_full_422_uncompressed.dcm")
     if os.path.exists(y422):

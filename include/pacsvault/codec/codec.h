@@ -187,4 +187,14 @@ int pix_encaps_set(struct dcm_file *f, struct dcm_elem *e, const struct pv_buf *
 int jpegmeta_strip(const uint8_t *in, size_t n, int ls, struct pv_buf *out, unsigned *removed, struct pv_diag *d)
 	__attribute__((warn_unused_result));
 
+/*
+ * The same for one JPEG 2000 codestream (T.800 A): the COM marker segments
+ * of the main header go; tile-parts (and any COM inside their headers) are
+ * copied unchanged, so their lengths stay true. A stream that is not a bare
+ * codestream (no SOC) is copied as it is. PV_EPARSE/PV_ETRUNC for a main
+ * header that does not parse.
+ */
+int j2kmeta_strip(const uint8_t *in, size_t n, struct pv_buf *out, unsigned *removed, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
 #endif

@@ -79,7 +79,9 @@ int deid_pixclean(struct dcm_file *f, const struct pix_rect *r, size_t n, struct
     struct pv_diag *d) __attribute__((warn_unused_result));
 
 /*
- * In JPEG, JPEG Lossless and JPEG-LS pixel data, every frame loses its
+ * In JPEG 2000 and HTJ2K pixel data, every frame loses the COM segments of
+ * its main header (j2kmeta_strip). In JPEG, JPEG Lossless and JPEG-LS pixel
+ * data, every frame loses its
  * COM and text-carrying APPn segments and the bytes after its EOI
  * (jpegmeta_strip), and fragments past the last frame go: frames that
  * lost nothing and are one fragment each are left as they are. *removed
