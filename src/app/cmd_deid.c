@@ -522,16 +522,21 @@ deid_one(void *arg, size_t i, unsigned worker)
 		j->rc = deid_apply(f, &r->cfg, &j->counts, r->want_report ? &j->report : NULL, &j->d);
 	if (j->rc == 0 && j->pix_rule != NULL)
 		j->rc = dcm_ds_set_str(f, &f->ds, 0x00280301u, DCM_VR_CS, "NO");
-	if (j->rc == 0 && !j->quarantined) {
-		/* JPEG comments, Exif/XMP/IPTC and extra fragments can carry a name: they go */
+	if (j->rc == 0) {
+		/* JPEG comments, Exif/XMP/IPTC and extra fragments can carry a name: they
+		 * go, also from a quarantine copy (it is an output too) */
 		unsigned rm = 0;
 		struct pv_diag pd;
 		pv_diag_clear(&pd);
 		if (deid_pixel_metadata_strip(f, &rm, &pd) != 0) {
 			char msg[200];
+			size_t l = strlen(j->reason);
 			pv_diag_format(&pd, NULL, msg, sizeof(msg));
+			if (!j->quarantined)
+				snprintf(j->reason, sizeof(j->reason), "%s", msg);
+			else
+				snprintf(j->reason + l, sizeof(j->reason) - l, "; %s", msg);
 			j->quarantined = 1;
-			snprintf(j->reason, sizeof(j->reason), "%s", msg);
 			quarantine_path(r, j);
 		}
 		j->counts.removed += rm;

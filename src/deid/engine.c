@@ -483,19 +483,6 @@ overlay_layout_elem(uint16_t el)
 	}
 }
 
-/* VRs whose values can carry free text (names, IDs, sentences, addresses). */
-static int
-text_vr(enum dcm_vr vr)
-{
-	switch (vr) {
-	case DCM_VR_PN: case DCM_VR_LO: case DCM_VR_SH: case DCM_VR_ST: case DCM_VR_LT:
-	case DCM_VR_UT: case DCM_VR_UC: case DCM_VR_AE: case DCM_VR_UR:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 /*
  * The action for a standard attribute that Table E.1-1 does not list (the
  * allow-list of docs/DEID.md): command-group elements (0000), DICOMDIR
@@ -516,7 +503,7 @@ unlisted_action(const struct dctx *x, const struct dcm_elem *e, int is_seq)
 		return DEID_A_NONE;
 	if (vr == DCM_VR_UN)
 		vr = dcm_dict_vr(e->tag);  /* not read as its VR (too long, big endian): text goes whole */
-	if (!text_vr(vr))
+	if (!deid_text_vr(vr))
 		return DEID_A_NONE;
 	if (e->vr == DCM_VR_UN || vr == DCM_VR_PN)
 		return DEID_A_X;
@@ -783,7 +770,7 @@ apply(struct dctx *x, struct dcm_dataset *ds, uint32_t i, const struct dcm_chars
 		a = DEID_A_D;  /* keyed pseudonyms instead of Z (issue #3) */
 	if (a == DEID_A_NONE)
 		a = unlisted_action(x, e, is_seq);
-	else if (a == DEID_A_K && x->clean_all > 0 && !is_seq && text_vr((enum dcm_vr)e->vr) &&
+	else if (a == DEID_A_K && x->clean_all > 0 && !is_seq && deid_text_vr((enum dcm_vr)e->vr) &&
 	    e->vr != DCM_VR_PN)
 		a = DEID_A_C;  /* under a cleaned sequence, kept text is cleaned too */
 	/* Compound actions: the choice that keeps a valid object (docs/DEID.md). */

@@ -1,5 +1,6 @@
 /* profile.c: PS3.15 Table E.1-1 lookups and option resolution. */
 #include "profile_table.h"
+#include "pacsvault/dicom/vr.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -216,6 +217,18 @@ static const uint32_t safe_text[] = {
 	0x300A0226, /* SourceIsotopeName */
 	0x3010001A, /* ManufacturerModelVersion */
 };
+
+int
+deid_text_vr(enum dcm_vr vr)
+{
+	switch (vr) {
+	case DCM_VR_PN: case DCM_VR_LO: case DCM_VR_SH: case DCM_VR_ST: case DCM_VR_LT:
+	case DCM_VR_UT: case DCM_VR_UC: case DCM_VR_AE: case DCM_VR_UR:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 int
 deid_safe_text(uint32_t tag)

@@ -945,13 +945,7 @@ unlisted_text(const struct sctx *x, const struct dcm_elem *e, const struct dcm_d
 	if (!x->cfg->strict && (x->opts & DEID_OPT_BIT(DEID_OPT_CLEAN_DESCRIPTORS)) && vr != DCM_VR_PN &&
 	    vr != DCM_VR_AE && vr != DCM_VR_UR)
 		return 0;
-	switch (vr) {
-	case DCM_VR_PN: case DCM_VR_LO: case DCM_VR_SH: case DCM_VR_ST: case DCM_VR_LT:
-	case DCM_VR_UT: case DCM_VR_UC: case DCM_VR_AE: case DCM_VR_UR:
-		return 1;
-	default:
-		return 0;
-	}
+	return deid_text_vr(vr);
 }
 
 static void

@@ -480,6 +480,20 @@ def main(work):
             pydicom.dcmread(a).get("PixelData") == pydicom.dcmread(b).get("PixelData")
         check(same, "redteam: JPEG %s: %s decodes the output to the same pixels" % (f, tool))
 
+    # the quarantine copy of a held-back file is an output too: its JPEG comments go as well
+    qin, qdir = os.path.join(work, "jpeg-us"), os.path.join(work, "jpeg-q")
+    os.makedirs(qin)
+    for f in jfiles[:2]:
+        ds = pydicom.dcmread(os.path.join(jdir, f))
+        ds.Modality = "US"   # usually carries burned-in text: held back
+        ds.save_as(os.path.join(qin, f))
+    r = subprocess.run([PV, "deid", "-q", "--key", key, "--quarantine", qdir, qin, "-o", os.path.join(work, "jpeg-us-out")],
+                       capture_output=True)
+    held = [os.path.join(d, f) for d, _, fs in os.walk(qdir) for f in fs]
+    lk = [x for h in held for x in leaks_in(open(h, "rb").read())]
+    check(len(held) == min(2, len(jfiles)) and not lk,
+          "redteam: quarantine copies lose their JPEG comments too (%d held, leaks: %s)" % (len(held), lk[:3]))
+
     # a JPEG 2000 main-header comment (COM, FF64) with the patient's name goes; the image stays
     j2 = os.path.join(data, "test_files", "MR_small_jp2klossless.dcm")
     if os.path.exists(j2):

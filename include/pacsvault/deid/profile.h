@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pacsvault/dicom/vr.h"
+
 /* Actions of Table E.1-1 (PS3.15 E.1.1). */
 enum deid_action {
 	DEID_A_NONE = 0,  /* no rule: the attribute is not in the table */
@@ -119,6 +121,9 @@ const struct deid_safe_private *deid_safe_private_find(uint16_t group, uint8_t o
  * unlisted free-text attribute is removed or cleaned.
  */
 int deid_safe_text(uint32_t tag);
+
+/* 1 for the VRs whose values can carry free text: PN LO SH ST LT UT UC AE UR. */
+int deid_text_vr(enum dcm_vr vr);
 
 /* A CID 7050 De-identification Method code (PS3.16). */
 struct deid_method_code {
