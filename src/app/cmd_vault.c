@@ -31,7 +31,9 @@ static const char vault_help[] =
 "usage: pacsvault vault init [DIR] [--master-key FILE]\n"
 "       pacsvault vault rotate-key [--new-master-key FILE]\n"
 "       pacsvault vault fsck [--repair] [--json]\n"
-"       pacsvault vault quarantine [--json]\n"
+"       pacsvault vault quarantine [list] [--json]\n"
+"       pacsvault vault quarantine release OBJECT -o FILE\n"
+"       pacsvault vault quarantine purge OBJECT... | --all\n"
 "\n"
 "The encrypted vault (docs/FORMATS.md \"Vault\"): every instance sealed under\n"
 "its own data key (AES-256-GCM, 64 KiB chunks), data keys wrapped by the\n"
@@ -52,7 +54,17 @@ static const char vault_help[] =
 "              orphans, missing and damaged objects, leftovers, a damaged\n"
 "              audit trail. --repair removes orphans (shredded), leftovers,\n"
 "              rows of missing or shredded objects.\n"
-"  quarantine  list the quarantined files with their reasons and paths.\n"
+"  quarantine  list the quarantined files (object id, size, source path,\n"
+"              reason). release writes one back out, byte for byte, to FILE\n"
+"              (atomically, synced, never over an existing file), then\n"
+"              shreds it from the vault: fix it and import it again. purge\n"
+"              shreds quarantined files (--all: every one) as rm does.\n"
+"\n"
+"Vault commands wait for each other: readers (find, get, export, ledger,\n"
+"quarantine list) run beside one writer (import, rm, rotate-key, fsck\n"
+"--repair, quarantine release and purge); a writer waits while another\n"
+"writes, and fsck waits for a still vault. A wait lasts at most\n"
+"$PACSVAULT_WAIT seconds (default 60; 0: fail at once).\n"
 "\n"
 "Exit status: 0 success (fsck: nothing wrong), 1 failure or problems found,\n"
 "2 bad usage.\n";
@@ -158,16 +170,22 @@ vopts_default(struct vopts *o)
 		o->master = NULL;
 }
 
+/* mode: VAULT_READ, VAULT_WRITE or VAULT_QUIET (vault.h). */
 static int
-open_vault(const char *cmd, const struct vopts *o, int writer, struct vault **v)
+open_vault(const char *cmd, const struct vopts *o, int mode, struct vault **v)
 {
 	struct pv_diag d;
+	uint64_t placed, shredded;
 
 	pv_diag_clear(&d);
-	if (vault_open(o->dir, o->master, writer, v, &d) != 0) {
+	if (vault_open(o->dir, o->master, mode, v, &d) != 0) {
 		app_report(cmd, o->dir, &d);
 		return PV_EXIT_FAIL;
 	}
+	if (vault_settled(*v, &placed, &shredded))
+		fprintf(stderr, "pacsvault: %s: an earlier import was interrupted: %llu of its objects "
+		    "committed and now in place, %llu never acknowledged and shredded\n", cmd,
+		    (unsigned long long)placed, (unsigned long long)shredded);
 	return PV_EXIT_OK;
 }
 
@@ -319,7 +337,7 @@ vault_fsck_cmd(const struct vopts *o, int repair, int json)
 	struct pv_diag d;
 	int rc, ret;
 
-	if ((rc = open_vault("vault fsck", o, repair, &v)) != PV_EXIT_OK)
+	if ((rc = open_vault("vault fsck", o, repair ? VAULT_WRITE : VAULT_QUIET, &v)) != PV_EXIT_OK)
 		return rc;
 	memset(&p, 0, sizeof(p));
 	pv_buf_init(&out, (size_t)1 << 30);
@@ -428,6 +446,126 @@ qlist_print(void *ctx, const char *objid, uint64_t size, const char *reason, con
 	return 0;
 }
 
+struct qids {
+	char (*id)[33];
+	size_t n, cap;
+};
+
+static int
+qids_add(void *ctx, const char *objid, uint64_t size, const char *reason, const char *path)
+{
+	struct qids *q = ctx;
+
+	(void)size;
+	(void)reason;
+	(void)path;
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? 2 * q->cap : 64;
+		void *p = realloc(q->id, cap * sizeof(*q->id));
+
+		if (p == NULL)
+			return PV_ENOMEM;
+		q->id = p;
+		q->cap = cap;
+	}
+	snprintf(q->id[q->n++], 33, "%s", objid);
+	return 0;
+}
+
+/* vault quarantine release OBJECT -o FILE: the original bytes out, then shredded inside. */
+static int
+vault_release_cmd(const struct vopts *o, const char *objid, const char *out)
+{
+	struct vault *v = NULL;
+	struct pv_atomic af;
+	struct pv_diag d;
+	int rc;
+
+	if (out == NULL)
+		return app_usage_error("vault quarantine release", "-o FILE is required");
+	if (access(out, F_OK) == 0) {
+		fprintf(stderr, "pacsvault: vault quarantine release: %s: exists; never overwritten\n", out);
+		return PV_EXIT_FAIL;
+	}
+	if ((rc = open_vault("vault quarantine release", o, VAULT_WRITE, &v)) != PV_EXIT_OK)
+		return rc;
+	pv_diag_clear(&d);
+	if (pv_atomic_open(&af, out, 0600, &d) != 0) {
+		app_report("vault quarantine release", out, &d);
+		vault_close(v);
+		return PV_EXIT_FAIL;
+	}
+	if (vault_quarantine_get(v, objid, af.fd, &d) != 0) {
+		pv_atomic_abort(&af);
+		app_report("vault quarantine release", objid, &d);
+		vault_close(v);
+		return PV_EXIT_FAIL;
+	}
+	/* Durable outside before anything is shredded inside. */
+	if (pv_atomic_commit(&af, &d) != 0) {
+		app_report("vault quarantine release", out, &d);
+		vault_close(v);
+		return PV_EXIT_FAIL;
+	}
+	rc = audit_simple("vault quarantine release", o->dir, v, 110106, 'R', "quarantine", objid,
+	    "released to a file");
+	if (rc == PV_EXIT_OK && vault_quarantine_remove(v, objid, &d) != 0) {
+		app_report("vault quarantine release", objid, &d);
+		rc = PV_EXIT_FAIL;
+	}
+	if (rc == PV_EXIT_OK)
+		rc = audit_simple("vault quarantine release", o->dir, v, 110103, 'D', "quarantine", objid,
+		    "shredded after release");
+	vault_close(v);
+	if (rc == PV_EXIT_OK)
+		fprintf(stderr, "vault quarantine: %s written to %s and shredded from the vault\n", objid, out);
+	return rc;
+}
+
+/* vault quarantine purge OBJECT... | --all */
+static int
+vault_purge_cmd(const struct vopts *o, char **ids, int nids, int all)
+{
+	struct vault *v = NULL;
+	struct qids q;
+	struct pv_diag d;
+	size_t done = 0;
+	int rc, ret = PV_EXIT_OK;
+
+	if ((nids > 0) == all)
+		return app_usage_error("vault quarantine purge", "object ids, or --all");
+	if ((rc = open_vault("vault quarantine purge", o, VAULT_WRITE, &v)) != PV_EXIT_OK)
+		return rc;
+	memset(&q, 0, sizeof(q));
+	pv_diag_clear(&d);
+	if (all && vault_quarantine_list(v, qids_add, &q, &d) != 0) {
+		app_report("vault quarantine purge", o->dir, &d);
+		free(q.id);
+		vault_close(v);
+		return PV_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < (all ? q.n : (size_t)nids); i++) {
+		const char *id = all ? q.id[i] : ids[i];
+
+		pv_diag_clear(&d);
+		if (vault_quarantine_remove(v, id, &d) != 0) {
+			app_report("vault quarantine purge", id, &d);
+			ret = PV_EXIT_FAIL;
+			continue;
+		}
+		if (audit_simple("vault quarantine purge", o->dir, v, 110103, 'D', "quarantine", id, "purged") !=
+		    PV_EXIT_OK) {
+			ret = PV_EXIT_FAIL;
+			break;
+		}
+		done++;
+	}
+	free(q.id);
+	vault_close(v);
+	fprintf(stderr, "vault quarantine: %zu shredded\n", done);
+	return ret;
+}
+
 static int
 vault_quarantine_cmd(const struct vopts *o, int json)
 {
@@ -438,7 +576,7 @@ vault_quarantine_cmd(const struct vopts *o, int json)
 	struct pv_diag d;
 	int rc;
 
-	if ((rc = open_vault("vault quarantine", o, 0, &v)) != PV_EXIT_OK)
+	if ((rc = open_vault("vault quarantine", o, VAULT_READ, &v)) != PV_EXIT_OK)
 		return rc;
 	pv_buf_init(&out, (size_t)1 << 30);
 	pv_jw_init(&w, &out, 0);
@@ -485,12 +623,14 @@ cmd_vault(int argc, char **argv)
 		{ "new-master-key", required_argument, NULL, 'N' },
 		{ "repair", no_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "all", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vopts o;
-	const char *sub, *newkey = NULL;
-	int c, repair = 0, json = 0;
+	const char *sub, *newkey = NULL, *out = NULL;
+	int c, repair = 0, json = 0, all = 0;
 
 	vopts_default(&o);
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -501,11 +641,13 @@ cmd_vault(int argc, char **argv)
 	}
 	sub = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'V': o.dir = optarg; break;
 		case 'M': o.master = optarg; break;
 		case 'N': newkey = optarg; break;
+		case 'o': out = optarg; break;
+		case 'A': all = 1; break;
 		case 'R': repair = 1; break;
 		case 'J': json = 1; break;
 		case 'h':
@@ -521,6 +663,22 @@ cmd_vault(int argc, char **argv)
 			return app_usage_error("vault init", "one folder at most");
 		return vault_init_cmd(&o, optind < argc ? argv[optind] : o.dir);
 	}
+	if (strcmp(sub, "quarantine") == 0 && optind < argc && strcmp(argv[optind], "list") != 0) {
+		const char *what = argv[optind++];
+
+		if (strcmp(what, "release") == 0) {
+			if (argc - optind != 1)
+				return app_usage_error("vault quarantine release", "one object id and -o FILE");
+			return vault_release_cmd(&o, argv[optind], out);
+		}
+		if (strcmp(what, "purge") == 0)
+			return vault_purge_cmd(&o, argv + optind, argc - optind, all);
+		return app_usage_error("vault quarantine", "unknown action '%s' (list, release, purge)", what);
+	}
+	if (strcmp(sub, "quarantine") == 0 && optind < argc)
+		optind++;  /* list */
+	if (out != NULL || all)
+		return app_usage_error("vault", "-o and --all belong to 'vault quarantine release' and 'purge'");
 	if (optind != argc)
 		return app_usage_error("vault", "unexpected argument '%s'", argv[optind]);
 	if (strcmp(sub, "rotate-key") == 0)
@@ -647,7 +805,7 @@ cmd_import(int argc, char **argv)
 		return rc;
 	}
 	walk_failed = (size_t)failed;  /* inputs and folders that could not be read */
-	if ((rc = open_vault("import", &o, 1, &r.v)) != PV_EXIT_OK) {
+	if ((rc = open_vault("import", &o, VAULT_WRITE, &r.v)) != PV_EXIT_OK) {
 		app_inputs_free(&ins);
 		return rc;
 	}
@@ -909,7 +1067,7 @@ cmd_find(int argc, char **argv)
 		}
 		nkeys++;
 	}
-	rc = open_vault("find", &o, 0, &v);
+	rc = open_vault("find", &o, VAULT_READ, &v);
 	if (rc == PV_EXIT_OK) {
 		memset(&p, 0, sizeof(p));
 		pv_buf_init(&out, (size_t)1 << 31);
@@ -1040,7 +1198,7 @@ cmd_get(int argc, char **argv)
 	}
 	if (out == NULL || argc - optind != 1)
 		return app_usage_error("get", "one UID and -o PATH");
-	if ((rc = open_vault("get", &o, 0, &v)) != PV_EXIT_OK)
+	if ((rc = open_vault("get", &o, VAULT_READ, &v)) != PV_EXIT_OK)
 		return rc;
 	pv_diag_clear(&d);
 	if (vault_resolve(v, argv[optind], &ins, &n, &level, &d) != 0) {
@@ -1143,7 +1301,7 @@ cmd_rm(int argc, char **argv)
 	if (optind >= argc)
 		return app_usage_error("rm", "which UIDs?");
 	/* --dry-run: read-only, resolve and count; nothing shredded, no deletion audited */
-	if ((rc = open_vault("rm", &o, !dry, &v)) != PV_EXIT_OK)
+	if ((rc = open_vault("rm", &o, dry ? VAULT_READ : VAULT_WRITE, &v)) != PV_EXIT_OK)
 		return rc;
 	pv_diag_clear(&d);
 	if (!dry && svc_audit_open(o.dir, v, "rm", &audit, &d) != 0) {
@@ -1206,14 +1364,16 @@ static const char show_help[] =
 "usage: pacsvault ledger show [DIR] [OPTIONS]\n"
 "\n"
 "Lists the audit events of a ledger (DIR, or the ledger of --vault, or of\n"
-"$PACSVAULT_DIR's vault), oldest\n"
-"first, filtered. Entries that are not audit events are listed as such when\n"
-"no filter is given.\n"
+"$PACSVAULT_DIR's vault), oldest first, filtered. Entries that are not\n"
+"audit events are listed as such when no filter is given. A vault's ledger\n"
+"names patients, studies, series and instances only by keyed hashes\n"
+"(HMAC-SHA256 under the vault's audit key): --patient and --uid compute\n"
+"the hash of the value asked about (they need the vault and its master key).\n"
 "\n"
 "Options:\n"
-"  --patient ID     only events about this Patient ID: its keyed pseudonym\n"
-"                   is computed with the vault's audit key (needs --vault and\n"
-"                   its master key); who accessed this patient's images\n"
+"  --patient ID     only events about this Patient ID: who accessed this\n"
+"                   patient's images\n"
+"  --uid UID        only events about this study, series or instance\n"
 "  --since T        from T (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.mmmZ, UTC)\n"
 "  --until T        before T\n"
 "  --event CODE     only this DCM event code (110100 .. 110114)\n"
@@ -1226,6 +1386,8 @@ static const char show_help[] =
 
 struct show_filter {
 	const char *pseudonym;
+	char uid_h[3][33];  /* --uid: its keyed hash as a study, a series and an instance UID */
+	int has_uid;
 	int64_t since, until;
 	uint32_t code;
 	const char *user;
@@ -1253,6 +1415,16 @@ show_match(const struct show_filter *f, const struct lg_event *e)
 
 		for (size_t i = 0; i < e->no; i++)
 			ok |= strcmp(e->o[i].type, "patient") == 0 && strcmp(e->o[i].id, f->pseudonym) == 0;
+		if (!ok)
+			return 0;
+	}
+	if (f->has_uid) {
+		static const char *const types[3] = { "study", "series", "instance" };
+		int ok = 0;
+
+		for (size_t i = 0; i < e->no; i++)
+			for (int k = 0; k < 3; k++)
+				ok |= strcmp(e->o[i].type, types[k]) == 0 && strcmp(e->o[i].id, f->uid_h[k]) == 0;
 		if (!ok)
 			return 0;
 	}
@@ -1346,6 +1518,7 @@ cmd_ledger_show(int argc, char **argv)
 		{ "vault", required_argument, NULL, 'V' },
 		{ "master-key", required_argument, NULL, 'M' },
 		{ "patient", required_argument, NULL, 'P' },
+		{ "uid", required_argument, NULL, 'I' },
 		{ "since", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' },
 		{ "event", required_argument, NULL, 'E' },
@@ -1355,8 +1528,8 @@ cmd_ledger_show(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vopts o;
-	struct show_filter f = { NULL, -1, -1, 0, NULL };
-	const char *vault_dir = NULL, *patient = NULL, *dir;
+	struct show_filter f;
+	const char *vault_dir = NULL, *patient = NULL, *uid = NULL, *dir;
 	char ledger_dir[PATH_MAX], pseud[33];
 	struct vault *v = NULL;
 	struct svc_audit *a = NULL;
@@ -1368,6 +1541,8 @@ cmd_ledger_show(int argc, char **argv)
 	uint64_t size, shown = 0;
 	int c, json = 0, rc = PV_EXIT_OK, filtered = 0;
 
+	memset(&f, 0, sizeof(f));
+	f.since = f.until = -1;
 	vopts_default(&o);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -1375,6 +1550,7 @@ cmd_ledger_show(int argc, char **argv)
 		case 'V': vault_dir = optarg; break;
 		case 'M': o.master = optarg; break;
 		case 'P': patient = optarg; filtered = 1; break;
+		case 'I': uid = optarg; filtered = 1; break;
 		case 'u': f.user = optarg; filtered = 1; break;
 		case 'J': json = 1; break;
 		case 'S': case 'U': {
@@ -1408,8 +1584,9 @@ cmd_ledger_show(int argc, char **argv)
 		vault_dir = getenv("PACSVAULT_DIR");
 	if (argc - optind > 1 || (argc == optind && vault_dir == NULL))
 		return app_usage_error("ledger show", "one ledger folder, or --vault DIR (or $PACSVAULT_DIR)");
-	if (patient != NULL && vault_dir == NULL)
-		return app_usage_error("ledger show", "--patient needs --vault (its audit key makes the pseudonym)");
+	if ((patient != NULL || uid != NULL) && vault_dir == NULL)
+		return app_usage_error("ledger show", "--patient and --uid need --vault (its audit key makes the "
+		    "keyed hash)");
 	if (argc > optind) {
 		dir = argv[optind];
 	} else {
@@ -1419,7 +1596,7 @@ cmd_ledger_show(int argc, char **argv)
 	pv_diag_clear(&d);
 	if (vault_dir != NULL) {
 		o.dir = vault_dir;
-		if ((rc = open_vault("ledger show", &o, 0, &v)) != PV_EXIT_OK)
+		if ((rc = open_vault("ledger show", &o, VAULT_READ, &v)) != PV_EXIT_OK)
 			return rc;
 		if (svc_audit_open(vault_dir, v, "ledger show", &a, &d) != 0) {
 			app_report("ledger show", vault_dir, &d);
@@ -1433,6 +1610,16 @@ cmd_ledger_show(int argc, char **argv)
 				return PV_EXIT_INTERNAL;
 			}
 			f.pseudonym = pseud;
+		}
+		if (uid != NULL) {
+			if (svc_audit_keyed(a, "study", uid, f.uid_h[0]) != 0 ||
+			    svc_audit_keyed(a, "series", uid, f.uid_h[1]) != 0 ||
+			    svc_audit_keyed(a, "instance", uid, f.uid_h[2]) != 0) {
+				svc_audit_close(a);
+				vault_close(v);
+				return PV_EXIT_INTERNAL;
+			}
+			f.has_uid = 1;
 		}
 	}
 	pv_buf_init(&out, (size_t)1 << 31);
@@ -1596,7 +1783,7 @@ cmd_export(int argc, char **argv)
 		return app_usage_error("export", "an identified export takes only -o OUTDIR and --sync "
 		    "(de-identification options go with --deid)");
 	}
-	if ((rc = open_vault("export", &o, 0, &v)) != PV_EXIT_OK) {
+	if ((rc = open_vault("export", &o, VAULT_READ, &v)) != PV_EXIT_OK) {
 		free(rest);
 		return rc;
 	}
@@ -1750,7 +1937,7 @@ cmd_vault_bench(int argc, char **argv)
 		struct timespec t0, t1;
 		uint64_t n = strtoull(argv[3], NULL, 10);
 
-		if ((rc = open_vault("__vault-bench", &o, 1, &v)) != PV_EXIT_OK)
+		if ((rc = open_vault("__vault-bench", &o, VAULT_WRITE, &v)) != PV_EXIT_OK)
 			return rc;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = vault_bench_fill(v, n, 100, &d);
@@ -1774,7 +1961,7 @@ cmd_vault_bench(int argc, char **argv)
 			free(t);
 			return app_usage_error("__vault-bench", "find DIR ROUNDS PATIENTS");
 		}
-		if ((rc = open_vault("__vault-bench", &o, 0, &v)) != PV_EXIT_OK) {
+		if ((rc = open_vault("__vault-bench", &o, VAULT_READ, &v)) != PV_EXIT_OK) {
 			free(t);
 			return rc;
 		}

@@ -105,7 +105,8 @@ study_object(const struct lg_event *e, const struct lg_object *st, struct pv_buf
 	    (rc = attr(out, "ParticipantObjectID", st->id)) != 0 ||
 	    (rc = pv_buf_puts(out, " ParticipantObjectTypeCode=\"2\" ParticipantObjectTypeCodeRole=\"3\">")) != 0 ||
 	    (rc = coded(out, "ParticipantObjectIDTypeCode", "110180", "DCM", "Study Instance UID")) != 0 ||
-	    (rc = pv_buf_puts(out, "<ParticipantObjectName>study</ParticipantObjectName>")) != 0)
+	    (rc = pv_buf_puts(out, strchr(st->id, '.') != NULL ? "<ParticipantObjectName>study</ParticipantObjectName>" :
+	    "<ParticipantObjectName>study (keyed hash of its UID)</ParticipantObjectName>")) != 0)
 		return rc;
 	for (size_t i = 0; i < e->no; i++) {
 		if (strcmp(e->o[i].type, "series") != 0)

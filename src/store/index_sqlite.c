@@ -596,6 +596,44 @@ sq_quarantine_list(struct store_index *ix, store_quarantine_fn fn, void *ctx, st
 }
 
 static int
+sq_quarantine_remove(struct store_index *ix, const char *objid, struct pv_diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (prep(ix, &st, "DELETE FROM quarantine WHERE objid = ?", d) != 0)
+		return PV_EIO;
+	sqlite3_bind_text(st, 1, objid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = sq_err(ix, d, "cannot remove a quarantine row");
+	else if (sqlite3_changes(ix->db) == 0)
+		rc = pv_diag_set(d, PV_ENOTFOUND, -1, "not in the quarantine");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+sq_object_kind(struct store_index *ix, const char *objid, struct pv_diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, s;
+
+	if (prep(ix, &st, "SELECT 1 FROM instance WHERE objid = ?1 UNION ALL "
+	    "SELECT 2 FROM quarantine WHERE objid = ?1", d) != 0)
+		return PV_EIO;
+	sqlite3_bind_text(st, 1, objid, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		rc = sqlite3_column_int64(st, 0) == 1 ? STORE_OBJ_INSTANCE : STORE_OBJ_QUARANTINE;
+	else if (s == SQLITE_DONE)
+		rc = STORE_OBJ_NONE;
+	else
+		rc = sq_err(ix, d, "cannot look up an object id");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
 sq_check(struct store_index *ix, struct pv_diag *d)
 {
 	sqlite3_stmt *st = NULL;
@@ -651,6 +689,8 @@ const struct store_index_ops store_index_sqlite = {
 	.query = sq_query,
 	.quarantine_put = sq_quarantine_put,
 	.quarantine_list = sq_quarantine_list,
+	.quarantine_remove = sq_quarantine_remove,
+	.object_kind = sq_object_kind,
 	.check = sq_check,
 	.prune = sq_prune,
 };

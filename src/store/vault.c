@@ -31,8 +31,10 @@ struct vault {
 	uint8_t k_blind[PV_KEY_LEN], k_col[PV_KEY_LEN], k_content[PV_KEY_LEN];
 	const struct store_index_ops *ops;
 	struct store_index *ix;
-	int lockfd;
+	int lockfd;              /* lock: held exclusive by the one writer (and by a quiet reader) */
+	int rlockfd;             /* rlock: held shared by every process but a key rotation */
 	int writer;
+	uint64_t settled_published, settled_shredded;  /* what the last settle_staged did */
 	pthread_mutex_t lock;
 	size_t batch_files;
 	vault_commit_hook hook;
@@ -147,6 +149,58 @@ object_path(const struct vault *v, const char *kind, const char *objid, char *ou
 		snprintf(out, n, "%s/objects/%.2s/%s.pvo", v->dir, objid, objid);
 	else
 		snprintf(out, n, "%s/%s/%s.pvo", v->dir, kind, objid);
+}
+
+/* dir/tmp/ID.tmp: an object is sealed there and stays until the index row naming it commits. */
+static void
+staged_path(const struct vault *v, const char *objid, char *out, size_t n)
+{
+	snprintf(out, n, "%s/tmp/%s.tmp", v->dir, objid);
+}
+
+/* Crypto-shreds the sealed file at path (its key slots, synced) and removes it. */
+static void
+shred_path(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd >= 0) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pv_sealed_shred(fd, NULL) != 0) {
+			/* Best effort: the unlink follows anyway, and fsck finds what is left. */
+		}
+		close(fd);
+	}
+	(void)unlink(path);
+}
+
+/* Moves the staged object objid, whose row committed, into its place (kind "objects" or "quarantine"). */
+static int
+publish_object(struct vault *v, const char *kind, const char *objid)
+{
+	char src[4096], dst[4096];
+
+	staged_path(v, objid, src, sizeof(src));
+	object_path(v, kind, objid, dst, sizeof(dst));
+	if (strcmp(kind, "objects") == 0) {
+		char sub[4096];
+
+		snprintf(sub, sizeof(sub), "%s/objects/%.2s", v->dir, objid);
+		if (mkdir(sub, 0700) != 0 && errno != EEXIST)
+			return PV_EIO;
+	}
+	return rename(src, dst) == 0 ? 0 : PV_EIO;
+}
+
+/* Shreds the staged object objid (no committed row names it). */
+static void
+discard_staged(struct vault *v, const char *objid)
+{
+	char p[4096];
+
+	staged_path(v, objid, p, sizeof(p));
+	shred_path(p);
 }
 
 static int
@@ -388,10 +442,32 @@ write_vault_file(const char *dir, const char *keyid, int inside, struct pv_diag 
 	return pv_atomic_commit(&af, d);
 }
 
-static int
-lock_vault(const char *dir, int exclusive, int *fdout, struct pv_diag *d)
+/* How long a process waits for a vault lock: $PACSVAULT_WAIT seconds (0: not at all), else 60. */
+static unsigned
+lock_wait_ms(void)
 {
-	char *p = path_join(dir, "lock");
+	const char *e = getenv("PACSVAULT_WAIT");
+	char *end;
+	unsigned long s;
+
+	if (e == NULL || e[0] == '\0')
+		return 60000;
+	s = strtoul(e, &end, 10);
+	if (*end != '\0' || s > 86400)
+		return 60000;
+	return (unsigned)s * 1000;
+}
+
+/*
+ * Takes flock how (LOCK_EX or LOCK_SH) on dir/name, waiting while another
+ * process holds it (lock_wait_ms). The exclusive holder of "lock" writes its
+ * pid there, so that a waiter can say who it waited for.
+ */
+static int
+lock_vault_file(const char *dir, const char *name, int how, int *fdout, struct pv_diag *d)
+{
+	char *p = path_join(dir, name), who[64] = "";
+	unsigned waited = 0, limit = lock_wait_ms();
 	int fd;
 
 	*fdout = -1;
@@ -400,10 +476,38 @@ lock_vault(const char *dir, int exclusive, int *fdout, struct pv_diag *d)
 	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(p);
 	if (fd < 0)
-		return pv_diag_set(d, PV_EIO, -1, "cannot open the vault's lock file: %s", strerror(errno));
-	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
-		close(fd);
-		return pv_diag_set(d, PV_EEXIST, -1, "the vault is in use by another pacsvault process");
+		return pv_diag_set(d, PV_EIO, -1, "cannot open the vault's lock file %s: %s", name, strerror(errno));
+	while (flock(fd, how | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int e = errno;
+
+			close(fd);
+			return pv_diag_set(d, PV_EIO, -1, "cannot lock the vault (%s): %s", name, strerror(e));
+		}
+		if (waited >= limit) {
+			ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
+			unsigned long pid = 0;
+
+			close(fd);
+			who[n > 0 ? n : 0] = '\0';
+			if (sscanf(who, "pid %lu", &pid) != 1)
+				pid = 0;
+			if (strcmp(name, "rlock") == 0)
+				return pv_diag_set(d, PV_EEXIST, -1, "a master key rotation holds the vault; waited "
+				    "%u s (PACSVAULT_WAIT sets how long)", limit / 1000);
+			snprintf(who, sizeof(who), " (pid %lu)", pid);
+			return pv_diag_set(d, PV_EEXIST, -1, "another pacsvault process%s is writing the vault; "
+			    "waited %u s (PACSVAULT_WAIT=SECONDS sets how long)", pid != 0 ? who : "", limit / 1000);
+		}
+		usleep(50000);
+		waited += 50;
+	}
+	if (how == LOCK_EX && strcmp(name, "lock") == 0) {
+		int n = snprintf(who, sizeof(who), "pid %ld\n", (long)getpid());
+
+		if (ftruncate(fd, 0) == 0 && pwrite(fd, who, (size_t)n, 0) != n) {
+			/* only a hint for a waiter's message: a failure changes nothing */
+		}
 	}
 	*fdout = fd;
 	return 0;
@@ -592,8 +696,72 @@ load_master(const char *dir, const char *path, struct pv_key *k, struct pv_diag 
 	return rc;
 }
 
+/*
+ * Moves each staged object (tmp/ID.tmp) whose row committed to its place,
+ * and shreds every other file of tmp/: objects of an import that was
+ * killed, or whose batch failed, before its index commit. They were never
+ * acknowledged, and they are complete copies of a patient's data: they
+ * are not left readable. Only a writer, with no import running, calls it.
+ */
+static int
+settle_staged(struct vault *v, struct pv_diag *d)
+{
+	char *t = path_join(v->dir, "tmp"), p[4096];
+	DIR *dp;
+	struct dirent *e;
+	int rc = 0;
+
+	if (t == NULL)
+		return PV_ENOMEM;
+	dp = opendir(t);
+	if (dp == NULL) {
+		rc = errno == ENOENT ? 0 : pv_diag_set(d, PV_EIO, -1, "cannot read %s: %s", t, strerror(errno));
+		free(t);
+		return rc;
+	}
+	while ((e = readdir(dp)) != NULL) {
+		size_t l = strlen(e->d_name);
+		char objid[STORE_OBJID_HEX];
+		uint8_t id[PV_SEALED_OBJID];
+		int kind = STORE_OBJ_NONE;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", t, e->d_name);
+		if (l == 36 && strcmp(e->d_name + 32, ".tmp") == 0) {
+			memcpy(objid, e->d_name, 32);
+			objid[32] = '\0';
+			if (unhex(objid, id, sizeof(id)) == 0 &&
+			    (kind = v->ops->object_kind(v->ix, objid, d)) < 0) {
+				rc = kind;  /* the index cannot say: leave everything as it is */
+				break;
+			}
+		}
+		if (kind != STORE_OBJ_NONE && publish_object(v, kind == STORE_OBJ_INSTANCE ? "objects" :
+		    "quarantine", objid) == 0) {
+			v->settled_published++;
+			continue;
+		}
+		shred_path(p);
+		v->settled_shredded++;
+	}
+	closedir(dp);
+	if (v->settled_shredded > 0)
+		(void)sync_dir(t);
+	free(t);
+	return rc;
+}
+
 int
-vault_open(const char *dir, const char *master_key_path, int writer, struct vault **out, struct pv_diag *d)
+vault_settled(const struct vault *v, uint64_t *published, uint64_t *shredded)
+{
+	*published = v->settled_published;
+	*shredded = v->settled_shredded;
+	return v->settled_published + v->settled_shredded > 0;
+}
+
+int
+vault_open(const char *dir, const char *master_key_path, int mode, struct vault **out, struct pv_diag *d)
 {
 	struct vault *v;
 	char want[9], have[9], *p;
@@ -605,7 +773,7 @@ vault_open(const char *dir, const char *master_key_path, int writer, struct vaul
 		return rc;
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return PV_ENOMEM;
-	v->lockfd = -1;
+	v->lockfd = v->rlockfd = -1;
 	v->batch_files = 128;
 	v->ops = &store_index_sqlite;
 	pthread_mutex_init(&v->lock, NULL);
@@ -615,9 +783,15 @@ vault_open(const char *dir, const char *master_key_path, int writer, struct vaul
 		rc = PV_ENOMEM;
 		goto fail;
 	}
-	if ((rc = lock_vault(dir, writer, &v->lockfd, d)) != 0)
+	/* Readers run beside the writer (the index is SQLite in WAL mode; an object is in place
+	 * before the row naming it commits); writers, and readers that want a still vault (fsck),
+	 * wait for each other; a key rotation waits for all and holds all off. */
+	if ((rc = lock_vault_file(dir, "rlock", LOCK_SH, &v->rlockfd, d)) != 0)
 		goto fail;
-	v->writer = writer;
+	if ((mode & (VAULT_WRITE | VAULT_QUIET)) != 0 &&
+	    (rc = lock_vault_file(dir, "lock", LOCK_EX, &v->lockfd, d)) != 0)
+		goto fail;
+	v->writer = (mode & VAULT_WRITE) != 0;
 	if ((p = path_join(dir, "rotate.state")) == NULL) {
 		rc = PV_ENOMEM;
 		goto fail;
@@ -650,21 +824,9 @@ vault_open(const char *dir, const char *master_key_path, int writer, struct vaul
 	free(p);
 	if (rc != 0)
 		goto fail;
-	if (writer) {
-		/* Temporaries are objects whose import never finished: never acknowledged, sealed anyway. */
-		char *t = path_join(dir, "tmp");
-		DIR *dp = t != NULL ? opendir(t) : NULL;
-		struct dirent *e;
-
-		while (dp != NULL && (e = readdir(dp)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			(void)unlinkat(dirfd(dp), e->d_name, 0);
-		}
-		if (dp != NULL)
-			closedir(dp);
-		free(t);
-	}
+	/* What an interrupted import left in tmp/: placed when its row committed, else shredded. */
+	if (v->writer && (rc = settle_staged(v, d)) != 0)
+		goto fail;
 	*out = v;
 	return 0;
 fail:
@@ -680,10 +842,15 @@ vault_close(struct vault *v)
 	if (v == NULL)
 		return;
 	committer_stop(v);
+	/* A failed or unfinished batch leaves staged objects: no row names them, they go now. */
+	if (v->writer && v->ix != NULL)
+		(void)settle_staged(v, NULL);
 	if (v->ix != NULL)
 		v->ops->close(v->ix);
 	if (v->lockfd >= 0)
 		close(v->lockfd);
+	if (v->rlockfd >= 0)
+		close(v->rlockfd);
 	pthread_mutex_destroy(&v->lock);
 	pthread_cond_destroy(&v->cv_work);
 	pthread_cond_destroy(&v->cv_done);
@@ -733,7 +900,6 @@ qent_free(struct qent *e)
 	free(e);
 }
 
-static void remove_object(struct vault *v, const char *kind, const char *objid);
 
 /*
  * Under v->lock, in the committer, once the objects of batch b are durable:
@@ -784,7 +950,7 @@ commit_batch_locked(struct vault *v, struct qent **b, size_t n, struct pv_diag *
 			if (rc == PV_EEXIST) {
 				int ok = v->ops->instance_get(v->ix, e->row.sop_b, objid, &ssize, smac) == 0;
 
-				remove_object(v, "objects", e->row.objid);
+				discard_staged(v, e->row.objid);
 				e->status = ok && pv_memeq_ct(e->row.mac, smac, STORE_MAC_LEN) ?
 				    VAULT_DUPLICATE : VAULT_CONFLICT;
 				pv_diag_clear(d);
@@ -805,6 +971,12 @@ commit_batch_locked(struct vault *v, struct qent **b, size_t n, struct pv_diag *
 		goto fail;
 	pv_cleanse(items, n * sizeof(*items));
 	free(items);
+	/* Committed: each object goes to its place. One that cannot is durable in tmp/ with its row
+	 * (the syncfs came first); get finds it there, and the close or the next writer places it. */
+	for (size_t i = 0; i < n; i++)
+		if (b[i]->status == VAULT_STORED || b[i]->status == VAULT_QUARANTINED)
+			(void)publish_object(v, b[i]->kind == VAULT_QUARANTINED ? "quarantine" : "objects",
+			    b[i]->item.objid);
 	for (size_t i = 0; i < n; i++)
 		if (v->ack != NULL)
 			v->ack(v->ack_ctx, b[i]->cookie, b[i]->status);
@@ -970,29 +1142,29 @@ done:
 }
 
 /*
- * Seals the bytes of fd into dir/KIND/.../ID.pvo through a temporary in
- * tmp/ (not fsynced: the batch's syncfs makes it durable before the index
- * commit). objid gets the new id, mac the content MAC.
+ * Seals the bytes of fd into tmp/ID.tmp, where it stays until the index row
+ * naming it commits (not fsynced: the batch's syncfs makes it durable before
+ * the index commit; publish_object then moves it into place). A killed
+ * import thus leaves nothing in objects/ that no row names. objid gets the
+ * new id, mac the content MAC.
  */
 static int
-seal_file(struct vault *v, int fd, const char *kind, char objid[STORE_OBJID_HEX], uint8_t mac[STORE_MAC_LEN],
-    struct pv_diag *d)
+seal_file(struct vault *v, int fd, char objid[STORE_OBJID_HEX], uint8_t mac[STORE_MAC_LEN], struct pv_diag *d)
 {
 	struct pv_sealer s;
 	struct pv_mac *m = NULL;
 	uint8_t id[PV_SEALED_OBJID], *buf = NULL;
-	char tmp[4096], dst[4096];
+	char tmp[4096];
 	uint64_t off = 0;
 	size_t used = 0;  /* bytes of buf that ever held file data */
-	int out = -1, rc;
+	int out = -1, made = 0, rc;
 	ssize_t r;
 
 	memset(&s, 0, sizeof(s));
 	if ((rc = pv_random(id, sizeof(id))) != 0)
 		return pv_diag_set(d, rc, -1, "no randomness");
 	hex(id, sizeof(id), objid);
-	snprintf(tmp, sizeof(tmp), "%s/tmp/%s.tmp", v->dir, objid);
-	object_path(v, kind, objid, dst, sizeof(dst));
+	staged_path(v, objid, tmp, sizeof(tmp));
 	if ((m = pv_mac_new(v->k_content, PV_KEY_LEN)) == NULL || (buf = malloc(VAULT_IO_BUF)) == NULL) {
 		rc = pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
 		goto done;
@@ -1001,6 +1173,7 @@ seal_file(struct vault *v, int fd, const char *kind, char objid[STORE_OBJID_HEX]
 		rc = pv_diag_set(d, PV_EIO, -1, "cannot create a temporary in the vault: %s", strerror(errno));
 		goto done;
 	}
+	made = 1;
 	if ((rc = pv_sealer_begin(&s, &v->master, id, out, d)) != 0)
 		goto done;
 	while ((r = pread(fd, buf, VAULT_IO_BUF, (off_t)off)) != 0) {
@@ -1025,25 +1198,11 @@ seal_file(struct vault *v, int fd, const char *kind, char objid[STORE_OBJID_HEX]
 		goto done;
 	}
 	out = -1;
-	if (strcmp(kind, "objects") == 0) {
-		char sub[4096];
-
-		snprintf(sub, sizeof(sub), "%s/objects/%.2s", v->dir, objid);
-		if (mkdir(sub, 0700) != 0 && errno != EEXIST) {
-			rc = pv_diag_set(d, PV_EIO, -1, "cannot create %s: %s", sub, strerror(errno));
-			goto done;
-		}
-	}
-	if (rename(tmp, dst) != 0) {
-		rc = pv_diag_set(d, PV_EIO, -1, "cannot move a sealed object into place: %s", strerror(errno));
-		goto done;
-	}
-	tmp[0] = '\0';
 done:
 	if (out >= 0)
 		close(out);
-	if (rc != 0 && tmp[0] != '\0')
-		(void)unlink(tmp);
+	if (rc != 0 && made)
+		shred_path(tmp);
 	pv_sealer_free(&s);
 	pv_mac_free(m);
 	if (buf != NULL) {
@@ -1116,7 +1275,7 @@ quarantine_file(struct vault *v, int fd, const char *path, const char *why, void
 	char *plain;
 	int rc;
 
-	if ((rc = seal_file(v, fd, "quarantine", objid, mac, d)) != 0)
+	if ((rc = seal_file(v, fd, objid, mac, d)) != 0)
 		return rc;
 	if ((plain = malloc(n)) == NULL || (sealed = malloc(n + PV_SEALED_SMALL_OVERHEAD)) == NULL) {
 		free(plain);
@@ -1134,7 +1293,7 @@ quarantine_file(struct vault *v, int fd, const char *path, const char *why, void
 	}
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		free(sealed);
-		remove_object(v, "quarantine", objid);
+		discard_staged(v, objid);
 		return PV_ENOMEM;
 	}
 	e->cookie = cookie;
@@ -1149,7 +1308,7 @@ quarantine_file(struct vault *v, int fd, const char *path, const char *why, void
 	pthread_mutex_unlock(&v->lock);
 	if (rc != 0) {
 		qent_free(e);
-		remove_object(v, "quarantine", objid);
+		discard_staged(v, objid);
 		return pv_diag_set(d, rc, -1, "not stored in quarantine: %s", rc == PV_ENOMEM ? "out of memory" :
 		    "an earlier batch could not be made durable");
 	}
@@ -1171,16 +1330,9 @@ static void
 remove_object(struct vault *v, const char *kind, const char *objid)
 {
 	char p[4096];
-	int fd;
 
 	object_path(v, kind, objid, p, sizeof(p));
-	if ((fd = open(p, O_RDWR | O_CLOEXEC)) >= 0) {
-		if (pv_sealed_shred(fd, NULL) != 0) {
-			/* Best effort: the unlink follows anyway, and fsck finds what is left. */
-		}
-		close(fd);
-	}
-	(void)unlink(p);
+	shred_path(p);
 }
 
 int
@@ -1279,7 +1431,7 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 		rc = same < 0 ? PV_EIO : 0;
 		goto done;
 	}
-	if ((rc = seal_file(v, fd, "objects", objid, mac, &d)) != 0) {
+	if ((rc = seal_file(v, fd, objid, mac, &d)) != 0) {
 		pv_diag_format(&d, NULL, reason, rn);
 		goto done;
 	}
@@ -1288,13 +1440,13 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 	    (rc = attrs_seal(v, &a, QUERY_SERIES, "series", row.series_b, NULL, &bse)) != 0 ||
 	    (rc = attrs_seal(v, &a, QUERY_IMAGE, "instance", row.sop_b, objid, &bi)) != 0) {
 		snprintf(reason, rn, "cannot seal the index columns: %s", pv_strerror(rc));
-		remove_object(v, "objects", objid);
+		discard_staged(v, objid);
 		goto done;
 	}
 	if ((e = calloc(1, sizeof(*e))) == NULL || (e->modality = strdup(mod != NULL ? mod : "")) == NULL ||
 	    (e->sop_class = strdup(cls)) == NULL) {
 		qent_free(e);
-		remove_object(v, "objects", objid);
+		discard_staged(v, objid);
 		snprintf(reason, rn, "out of memory");
 		rc = PV_ENOMEM;
 		goto done;
@@ -1328,7 +1480,7 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 	pthread_mutex_unlock(&v->lock);
 	if (rc != 0) {
 		qent_free(e);
-		remove_object(v, "objects", objid);
+		discard_staged(v, objid);
 		snprintf(reason, rn, "not stored: %s", rc == PV_ENOMEM ? "out of memory" :
 		    "an earlier batch could not be made durable");
 		goto done;
@@ -1703,7 +1855,16 @@ open_object(struct vault *v, const char *kind, const char *objid, int fd, struct
 	if (unhex(objid, id, sizeof(id)) != 0)
 		return pv_diag_set(d, PV_EINTEGRITY, -1, "object id '%.40s' is malformed", objid);
 	object_path(v, kind, objid, p, sizeof(p));
-	if ((in = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((in = open(p, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT) {
+		/* Committed a moment ago by an import running beside this reader, and not yet moved
+		 * from tmp/ (or moved in between: then the first path again). */
+		char q[4096];
+
+		staged_path(v, objid, q, sizeof(q));
+		if ((in = open(q, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT)
+			in = open(p, O_RDONLY | O_CLOEXEC);
+	}
+	if (in < 0)
 		return pv_diag_set(d, errno == ENOENT ? PV_ENOTFOUND : PV_EIO, -1, "object %s: %s", objid,
 		    strerror(errno));
 	(void)posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -2054,10 +2215,16 @@ vault_fsck(struct vault *v, int repair, vault_fsck_report_fn report, void *ctx, 
 				continue;
 			out->temporaries++;
 			pv_diag_clear(&td);
-			pv_diag_set(&td, PV_ETRUNC, -1, "an unfinished object in tmp/%s", repair ? ": removed" : "");
+			pv_diag_set(&td, PV_ETRUNC, -1, "an object an interrupted import left in tmp/%s", repair ?
+			    ": shredded" : " (the next import, rm or fsck --repair moves it into place if its row "
+			    "committed, else shreds it)");
 			report(ctx, "temporary", e->d_name, &td);
-			if (repair)
-				(void)unlinkat(dirfd(dp), e->d_name, 0);
+			if (repair) {
+				char tp[4400];
+
+				snprintf(tp, sizeof(tp), "%s/%s", p, e->d_name);
+				shred_path(tp);
+			}
 		}
 		closedir(dp);
 	}
@@ -2134,6 +2301,74 @@ vault_quarantine_list(struct vault *v, vault_quarantine_fn fn, void *ctx, struct
 	return rc;
 }
 
+/* Is objid a quarantined object of this vault? 0, or PV_ENOTFOUND / an index error. */
+static int
+quarantined(struct vault *v, const char *objid, struct pv_diag *d)
+{
+	uint8_t id[PV_SEALED_OBJID];
+	int kind;
+
+	if (strlen(objid) != 32 || unhex(objid, id, sizeof(id)) != 0)
+		return pv_diag_set(d, PV_EINVAL, -1, "not an object id (32 hex digits, as 'pacsvault "
+		    "vault quarantine' lists them)");
+	pthread_mutex_lock(&v->lock);
+	kind = v->ops->object_kind(v->ix, objid, d);
+	pthread_mutex_unlock(&v->lock);
+	if (kind < 0)
+		return kind;
+	if (kind != STORE_OBJ_QUARANTINE)
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "not in the quarantine");
+	return 0;
+}
+
+int
+vault_quarantine_get(struct vault *v, const char *objid, int fd, struct pv_diag *d)
+{
+	int rc;
+
+	if ((rc = quarantined(v, objid, d)) != 0)
+		return rc;
+	return open_object(v, "quarantine", objid, fd, NULL, NULL, d);
+}
+
+int
+vault_quarantine_remove(struct vault *v, const char *objid, struct pv_diag *d)
+{
+	char p[4096];
+	int fd, rc;
+
+	if (!v->writer)
+		return pv_diag_set(d, PV_EINVAL, -1, "vault opened read-only");
+	if ((rc = quarantined(v, objid, d)) != 0)
+		return rc;
+	/* As rm: the wrapped key first (synced), then the row, then the file. */
+	object_path(v, "quarantine", objid, p, sizeof(p));
+	if ((fd = open(p, O_RDWR | O_CLOEXEC)) >= 0) {
+		rc = pv_sealed_shred(fd, d);
+		close(fd);
+		if (rc != 0)
+			return rc;
+	} else if (errno != ENOENT) {
+		return pv_diag_set(d, PV_EIO, -1, "quarantined object %s: %s", objid, strerror(errno));
+	}
+	pthread_mutex_lock(&v->lock);
+	if ((rc = v->ops->begin(v->ix, d)) == 0) {
+		if ((rc = v->ops->quarantine_remove(v->ix, objid, d)) == 0)
+			rc = v->ops->commit(v->ix, d);
+		if (rc != 0)
+			v->ops->rollback(v->ix);
+	}
+	pthread_mutex_unlock(&v->lock);
+	if (rc != 0)
+		return rc;
+	if (unlink(p) != 0 && errno != ENOENT)
+		return pv_diag_set(d, PV_EIO, -1, "quarantined object %s shredded but not removed: %s", objid,
+		    strerror(errno));
+	snprintf(p, sizeof(p), "%s/quarantine", v->dir);
+	(void)sync_dir(p);
+	return 0;
+}
+
 /* ---- rotate-key ---- */
 
 struct rot_walk {
@@ -2157,7 +2392,13 @@ rot_file(struct rot_walk *w, const char *path)
 	else
 		rc = pv_sealed_rewrap(fd, w->old, w->nw, NULL, w->d);
 	close(fd);
-	if (rc == PV_EAUTH && strstr(path, ".key.pvo") == NULL) {
+	if (rc != 0 && strstr(path, "/tmp/") != NULL) {
+		/* A staged object an interrupted import left that does not open is one whose seal
+		 * never finished: never committed, so shredded (a committed one rewraps). */
+		shred_path(path);
+		rc = 0;
+		pv_diag_clear(w->d);
+	} else if (rc == PV_EAUTH && strstr(path, ".key.pvo") == NULL) {
 		/* The vault's key was checked: no slot for it means a shredded object (an rm that
 		 * was interrupted before its index rows went); it has nothing left to wrap. */
 		rc = 0;
@@ -2177,7 +2418,7 @@ rot_file(struct rot_walk *w, const char *path)
 static int
 rot_walk(const char *dir, struct rot_walk *w, uint64_t *count)
 {
-	static const char *const kinds[] = { "objects", "quarantine" };
+	static const char *const kinds[] = { "objects", "quarantine", "tmp" };
 	char p[2048], q[4096];
 	int rc;
 
@@ -2187,7 +2428,7 @@ rot_walk(const char *dir, struct rot_walk *w, uint64_t *count)
 			return rc;
 		(*count)++;
 	}
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		DIR *dp, *sp;
 		struct dirent *e, *f;
 
@@ -2198,8 +2439,9 @@ rot_walk(const char *dir, struct rot_walk *w, uint64_t *count)
 			if (e->d_name[0] == '.')
 				continue;
 			snprintf(q, sizeof(q), "%s/%s", p, e->d_name);
-			if (k == 1) {
-				if (strlen(e->d_name) == 36 && strcmp(e->d_name + 32, ".pvo") == 0) {
+			if (k > 0) {
+				/* quarantine/ID.pvo; tmp/ID.tmp, staged by an import that was killed */
+				if (strlen(e->d_name) == 36 && strcmp(e->d_name + 32, k == 1 ? ".pvo" : ".tmp") == 0) {
 					(*count)++;
 					if (w != NULL && (rc = rot_file(w, q)) != 0) {
 						closedir(dp);
@@ -2239,7 +2481,7 @@ vault_rotate_key(const char *dir, const char *master_key_path, const char *new_k
 	struct rot_walk w;
 	char want[9], have[9], state_old[9] = "", state_new[9] = "", line[64];
 	char *state = NULL, *next = NULL, *inside = NULL;
-	int lockfd = -1, rc, keep_inside;
+	int lockfd = -1, rlockfd = -1, rc, keep_inside;
 	uint64_t total = 0;
 	FILE *f;
 
@@ -2248,8 +2490,13 @@ vault_rotate_key(const char *dir, const char *master_key_path, const char *new_k
 	*objects = 0;
 	if ((rc = read_vault_file(dir, want, d)) != 0)
 		return rc;
-	if ((rc = lock_vault(dir, 1, &lockfd, d)) != 0)
+	/* The writers' lock, then every reader's: nobody opens an object while its slots change. */
+	if ((rc = lock_vault_file(dir, "lock", LOCK_EX, &lockfd, d)) != 0)
 		return rc;
+	if ((rc = lock_vault_file(dir, "rlock", LOCK_EX, &rlockfd, d)) != 0) {
+		close(lockfd);
+		return rc;
+	}
 	state = path_join(dir, "rotate.state");
 	next = path_join(dir, "master.key.new");
 	inside = path_join(dir, "master.key");
@@ -2394,6 +2641,8 @@ cleanup:
 		(void)rot_walk(dir, NULL, objects);
 	rc = 0;
 done:
+	if (rlockfd >= 0)
+		close(rlockfd);
 	if (lockfd >= 0)
 		close(lockfd);
 	pv_key_clear(&old);

@@ -64,7 +64,7 @@ svc_audit_close(struct svc_audit *a)
 }
 
 int
-svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, char out[33])
+svc_audit_keyed(const struct svc_audit *a, const char *label, const char *value, char out[33])
 {
 	static const char digits[] = "0123456789abcdef";
 	struct pv_buf b;
@@ -74,7 +74,7 @@ svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, char out[
 	if (!a->has_key)
 		return PV_EINVAL;
 	pv_buf_init(&b, 2 * VAULT_PID_MAX + 16);
-	if ((rc = pv_buf_append(&b, "patient", 8)) != 0 || (rc = pv_buf_puts(&b, patient_id)) != 0 ||
+	if ((rc = pv_buf_append(&b, label, strlen(label) + 1)) != 0 || (rc = pv_buf_puts(&b, value)) != 0 ||
 	    (rc = pv_hmac_sha256(a->key, PV_KEY_LEN, b.data, b.len, h)) != 0) {
 		pv_buf_free_scrub(&b);
 		return rc;
@@ -85,6 +85,32 @@ svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, char out[
 		out[2 * i + 1] = digits[h[i] & 15];
 	}
 	out[32] = '\0';
+	return 0;
+}
+
+int
+svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, char out[33])
+{
+	return svc_audit_keyed(a, "patient", patient_id, out);
+}
+
+/* The four objects of an event about one instance: patient, study, series, instance, all keyed hashes. */
+static int
+instance_objects(const struct svc_audit *a, struct lg_event *e, const char *patient_id, const char *study,
+    const char *series, const char *sop, const char *detail, char h[4][33])
+{
+	int rc;
+
+	if ((rc = svc_audit_keyed(a, "patient", patient_id, h[0])) != 0 ||
+	    (rc = svc_audit_keyed(a, "study", study, h[1])) != 0 ||
+	    (rc = svc_audit_keyed(a, "series", series, h[2])) != 0 ||
+	    (rc = svc_audit_keyed(a, "instance", sop, h[3])) != 0)
+		return rc;
+	e->o[0] = (struct lg_object){ "patient", h[0], NULL };
+	e->o[1] = (struct lg_object){ "study", h[1], NULL };
+	e->o[2] = (struct lg_object){ "series", h[2], NULL };
+	e->o[3] = (struct lg_object){ "instance", h[3], detail };
+	e->no = 4;
 	return 0;
 }
 
@@ -170,7 +196,7 @@ svc_audit_import_hook(void *ctx, const struct vault_batch_item *items, size_t n,
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct vault_batch_item *it = &items[i];
 		struct lg_event e;
-		char pseud[33];
+		char h[4][33];
 
 		if (it->status == VAULT_QUARANTINED) {
 			event_init(a, &e, 110107, 'C', 4);
@@ -178,13 +204,9 @@ svc_audit_import_hook(void *ctx, const struct vault_batch_item *items, size_t n,
 			e.no = 1;
 		} else {
 			event_init(a, &e, 110107, 'C', 0);
-			if ((rc = svc_audit_pseudonym(a, it->patient_id, pseud)) != 0)
+			if ((rc = instance_objects(a, &e, it->patient_id, it->study_uid, it->series_uid, it->sop_uid,
+			    it->sop_class, h)) != 0)
 				break;
-			e.o[0] = (struct lg_object){ "patient", pseud, NULL };
-			e.o[1] = (struct lg_object){ "study", it->study_uid, NULL };
-			e.o[2] = (struct lg_object){ "series", it->series_uid, NULL };
-			e.o[3] = (struct lg_object){ "instance", it->sop_uid, it->sop_class };
-			e.no = 4;
 		}
 		rc = add_event(&e, &buf, &ends, &ne, &cap);
 	}
@@ -206,16 +228,12 @@ svc_audit_instances(struct svc_audit *a, uint32_t code, char action, int outcome
 	pv_buf_init(&buf, (size_t)1 << 30);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct lg_event e;
-		char pseud[33];
+		char h[4][33];
 
 		event_init(a, &e, code, action, outcome);
-		if ((rc = svc_audit_pseudonym(a, in[i].patient_id, pseud)) != 0)
+		if ((rc = instance_objects(a, &e, in[i].patient_id, in[i].study_uid, in[i].series_uid, in[i].sop_uid,
+		    detail, h)) != 0)
 			break;
-		e.o[0] = (struct lg_object){ "patient", pseud, NULL };
-		e.o[1] = (struct lg_object){ "study", in[i].study_uid, NULL };
-		e.o[2] = (struct lg_object){ "series", in[i].series_uid, NULL };
-		e.o[3] = (struct lg_object){ "instance", in[i].sop_uid, detail };
-		e.no = 4;
 		rc = add_event(&e, &buf, &ends, &ne, &cap);
 	}
 	if (rc == 0)

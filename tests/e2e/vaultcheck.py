@@ -325,8 +325,9 @@ def small_batches(root, gen):
 def failed_batch(root, gen):
     """A batch whose audit entries cannot be written (the ledger's data file
     made immutable): import acknowledges nothing, exits 1 and names the
-    cause; the index holds none of it; fsck --repair removes the objects
-    left behind; the same import succeeds once the ledger is writable."""
+    cause; the index holds none of it; no object is left behind (each was
+    staged, and shredded when the batch failed); the same import succeeds
+    once the ledger is writable."""
     vdir = os.path.join(root, "failvault")
     pv(["vault", "init", vdir])
     dat = os.path.join(vdir, "ledger", "entries.dat")
@@ -345,11 +346,11 @@ def failed_batch(root, gen):
           "(%s)" % s)
     rows = json.loads(pv(["find", "--vault", vdir, "--json", "--level", "IMAGE"]).stdout.decode())
     check(rows == [], "  the index holds none of the failed files (%d rows)" % len(rows))
-    r = json.loads(pv(["vault", "fsck", "--vault", vdir, "--json", "--repair"], ok=(0, 1)).stdout.decode())
     r = json.loads(pv(["vault", "fsck", "--vault", vdir, "--json"]).stdout.decode())
-    check(r["orphans"] == 0 and r["bad"] == 0 and r["objects_ok"] == 0,
-          "  fsck --repair removes what the failed batches left (then: %d objects, %d orphans)" %
-          (r["objects_ok"], r["orphans"]))
+    left = glob.glob(os.path.join(vdir, "objects", "*", "*")) + glob.glob(os.path.join(vdir, "tmp", "*"))
+    check(r["orphans"] == 0 and r["temporaries"] == 0 and r["bad"] == 0 and r["objects_ok"] == 0 and not left,
+          "  the failed batches leave no object behind, no repair needed (%d objects, %d orphans, %d files)" %
+          (r["objects_ok"], r["orphans"], len(left)))
     s = json.loads(pv(["import", "--vault", vdir, "--batch", "8", "--json"] + files).stdout.decode())
     check(s["stored"] == len(files), "  the same import, the ledger writable again: %d stored" % s["stored"])
 
@@ -553,19 +554,36 @@ def ledger_events(vault, extra=()):
     return json.loads(pv(["ledger", "show", "--vault", vault, "--json"] + list(extra)).stdout.decode())
 
 
+def keyed(akey, label, value):
+    """A keyed hash of the audit trail (svc/audit.h), computed here from docs/FORMATS.md."""
+    return hmac.new(akey, label.encode() + b"\0" + value.encode(), hashlib.sha256).digest()[:16].hex()
+
+
 def audit_checks(root, vault, pats, meta):
-    """Every operation is in the vault's ledger; patients only as pseudonyms."""
+    """Every operation is in the vault's ledger; patients and UIDs only as keyed hashes."""
     p = pv(["ledger", "verify", os.path.join(vault, "ledger")])
     check(b"ok:" in p.stdout, "the vault's ledger verifies (%s)" % p.stdout.decode().strip())
+    akey = unseal(os.path.join(vault, "ledger.key.pvo"), read_key(os.path.join(vault, "master.key")))
     ev = ledger_events(vault)
     imports = [e for e in ev if e["event"] == 110107 and e["outcome"] == 0]
     inst = {o["id"] for e in imports for o in e["objects"] if o["type"] == "instance"}
-    check({m["inst"]["uid"] for m in meta} <= inst, "an Import event (DCM 110107) for each of the 2,000 instances")
+    check({keyed(akey, "instance", m["inst"]["uid"]) for m in meta} <= inst,
+          "an Import event (DCM 110107) for each of the 2,000 instances, each named by its keyed hash")
+    raw = b"".join(open(f, "rb").read() for f in glob.glob(os.path.join(vault, "ledger", "*")) if os.path.isfile(f))
+    clear = [u for m in meta for u in (m["inst"]["uid"], m["st"]["uid"]) if u.encode() in raw]
+    check(not clear, "no Study or SOP Instance UID in clear in any ledger file (%d found)" % len(clear))
+    st = meta[0]["st"]["uid"]
+    mine = ledger_events(vault, ["--uid", st])
+    want = {keyed(akey, "instance", m["inst"]["uid"]) for m in meta if m["st"]["uid"] == st}
+    got = {o["id"] for e in mine if e["event"] == 110107 for o in e["objects"] if o["type"] == "instance"}
+    check(got == want and all(any(o["type"] == "study" and o["id"] == keyed(akey, "study", st) for o in e["objects"])
+                              for e in mine),
+          "ledger show --uid STUDY: exactly that study's %d imports (and its other events)" % len(want))
     check(any(e["event"] == 110112 for e in ev) and any(e["event"] == 110106 for e in ev),
           "find and get left Query (110112) and Export (110106) events")
     pt = pats[5]
     mine = ledger_events(vault, ["--patient", pt["pid"]])
-    uids = {m["inst"]["uid"] for m in meta if m["pt"] is pt}
+    uids = {keyed(akey, "instance", m["inst"]["uid"]) for m in meta if m["pt"] is pt}
     got = {o["id"] for e in mine if e["event"] == 110107 for o in e["objects"] if o["type"] == "instance"}
     check(got == uids and all(any(o["type"] == "patient" for o in e["objects"]) for e in mine),
           "ledger show --patient: exactly that patient's %d imports (and the queries naming it)" % len(uids))
@@ -593,7 +611,7 @@ def audit_checks(root, vault, pats, meta):
           "with a broken ledger, import stores and acknowledges nothing")
     check(not os.path.exists(os.path.join(root, "noaudit.dcm")), "with a broken ledger, get writes nothing")
     r = json.loads(pv(["vault", "fsck", "--vault", vault, "--json", "--repair"], ok=(0, 1)).stdout.decode())
-    check(r["bad"] == 0 and r["missing"] == 0, "the unacknowledged object is an orphan fsck removes (%d)" % r["orphans"])
+    check(r["bad"] == 0 and r["missing"] == 0, "the unacknowledged object leaves nothing behind (%d orphans)" % r["orphans"])
     # A changed byte in the audit trail is one of fsck's problems.
     led = os.path.join(vault, "ledger")
     shutil.copytree(led, led + ".saved")
@@ -774,6 +792,7 @@ def crash_import(root, gen, meta):
     acked = set()
     trials = 50
     damaged = 0
+    orphans = 0
     lost = 0
     for t in range(trials):
         part = files[:]
@@ -788,8 +807,10 @@ def crash_import(root, gen, meta):
         r = json.loads(p.stdout.decode())
         if r["bad"] or r["missing"]:
             damaged += 1
+        orphans += r["orphans"]
         pv(["vault", "fsck", "--vault", vault, "--repair"], ok=(0, 1), exe=PVR)
     check(damaged == 0, "import killed %d times: fsck never finds a damaged or missing object" % trials)
+    check(orphans == 0, "  nor an orphan: what was never acknowledged stays in tmp/ (%d orphans)" % orphans)
     r = json.loads(pv(["vault", "fsck", "--vault", vault, "--json"], exe=PVR).stdout.decode())
     check(r["orphans"] == 0 and r["temporaries"] == 0 and r["bad"] == 0, "after --repair the vault is clean")
     # Every acknowledged instance is there, byte-identical (fetched study by study).
@@ -810,7 +831,8 @@ def crash_import(root, gen, meta):
     p = pv(["ledger", "verify", os.path.join(vault, "ledger")], ok=(0, 1), exe=PVR)
     ev = ledger_events(vault)
     inst = {o["id"] for e in ev if e["event"] == 110107 for o in e["objects"] if o["type"] == "instance"}
-    check(p.returncode == 0 and {by_path[pth]["inst"]["uid"] for pth in acked} <= inst,
+    akey = unseal(os.path.join(vault, "ledger.key.pvo"), read_key(os.path.join(vault, "master.key")))
+    check(p.returncode == 0 and {keyed(akey, "instance", by_path[pth]["inst"]["uid"]) for pth in acked} <= inst,
           "after the kills the ledger verifies and holds an Import event for every acknowledged instance")
     shutil.rmtree(os.path.join(root, "crash-get"), ignore_errors=True)
 

@@ -87,6 +87,8 @@ struct store_quarantine_row {
 	const uint8_t *info; size_t info_n;  /* sealed: reason and source path */
 	int64_t stored;
 };
+enum { STORE_OBJ_NONE = 0, STORE_OBJ_INSTANCE = 1, STORE_OBJ_QUARANTINE = 2 };
+
 typedef int (*store_quarantine_fn)(void *ctx, const struct store_quarantine_row *row);
 
 struct store_index_ops {
@@ -112,6 +114,11 @@ struct store_index_ops {
 	    struct pv_diag *d);
 	int (*quarantine_put)(struct store_index *ix, const struct store_quarantine_row *row, struct pv_diag *d);
 	int (*quarantine_list)(struct store_index *ix, store_quarantine_fn fn, void *ctx, struct pv_diag *d);
+	/* Removes the quarantine row of objid; PV_ENOTFOUND when there is none. */
+	int (*quarantine_remove)(struct store_index *ix, const char *objid, struct pv_diag *d);
+	/* Which committed row names object objid: STORE_OBJ_NONE, STORE_OBJ_INSTANCE or
+	 * STORE_OBJ_QUARANTINE; a negative PV_E* when the index cannot say. */
+	int (*object_kind)(struct store_index *ix, const char *objid, struct pv_diag *d);
 	/* Consistency of the backend itself (SQLite: PRAGMA integrity_check, foreign keys). */
 	int (*check)(struct store_index *ix, struct pv_diag *d);
 	/* Parent rows without children (left by an interrupted removal): removes them, returns how many. */

@@ -49,13 +49,20 @@ int vault_create(const char *dir, const char *master_key_path, char keyid[9], st
 
 /*
  * Opens the vault in dir with its master key (master_key_path, else
- * dir/master.key). writer: takes the vault's lock (exclusive) and cleans
- * tmp/; readers take it shared. PV_EAUTH for a key that is not the vault's;
- * PV_EINVAL while a key rotation is unfinished.
+ * dir/master.key). mode VAULT_READ runs beside a writer; VAULT_WRITE takes
+ * the writers' lock (exclusive) and settles tmp/ (what an interrupted
+ * import left: moved into place when its row committed, else shredded);
+ * VAULT_QUIET takes the writers' lock without writing (a still vault, for
+ * fsck). A lock held by another process is waited for, $PACSVAULT_WAIT
+ * seconds (default 60; 0: not at all), then PV_EEXIST. PV_EAUTH for a key
+ * that is not the vault's; PV_EINVAL while a key rotation is unfinished.
  */
-int vault_open(const char *dir, const char *master_key_path, int writer, struct vault **out,
+enum { VAULT_READ = 0, VAULT_WRITE = 1, VAULT_QUIET = 2 };
+int vault_open(const char *dir, const char *master_key_path, int mode, struct vault **out,
     struct pv_diag *d) __attribute__((warn_unused_result));
 void vault_close(struct vault *v);
+/* What the writer's open did to tmp/ (settle): objects placed and shredded. 1 when either is not 0. */
+int vault_settled(const struct vault *v, uint64_t *published, uint64_t *shredded);
 const char *vault_dir(const struct vault *v);
 
 /* What import did with one file. */
@@ -207,6 +214,12 @@ int vault_rotate_key(const char *dir, const char *master_key_path, const char *n
 /* Quarantine listing: the reason and the original path, opened. */
 typedef int (*vault_quarantine_fn)(void *ctx, const char *objid, uint64_t size, const char *reason,
     const char *path);
+/* Writes the original bytes of the quarantined object objid to fd, every chunk verified. */
+int vault_quarantine_get(struct vault *v, const char *objid, int fd, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+/* Crypto-shreds the quarantined object objid and removes its row (writer only). PV_ENOTFOUND. */
+int vault_quarantine_remove(struct vault *v, const char *objid, struct pv_diag *d)
+	__attribute__((warn_unused_result));
 int vault_quarantine_list(struct vault *v, vault_quarantine_fn fn, void *ctx, struct pv_diag *d)
 	__attribute__((warn_unused_result));
 

@@ -8,10 +8,12 @@
  * commit for import: a crash can leave an event for an action that did not
  * complete, never an action without its event.
  *
- * Patients appear only as pseudonyms: the first 16 bytes of
- * HMAC-SHA256(audit key, "patient" 0x00 PatientID)
- * in hex, under the vault's audit key (ledger.key.pvo), apart from the data
- * and index keys. The ledger itself is opened per batch (waiting up to 30 s
+ * Patients, studies, series and instances appear only as keyed hashes:
+ * the first 16 bytes of HMAC-SHA256(audit key, LABEL 0x00 VALUE) in hex,
+ * LABEL "patient" (VALUE the Patient ID), "study", "series" or "instance"
+ * (VALUE the UID), under the vault's audit key (ledger.key.pvo), apart from
+ * the data and index keys: a copied vault's ledger names no patient and no
+ * UID, and whoever holds the master key can still ask it about one. The ledger itself is opened per batch (waiting up to 30 s
  * for another process that holds it), so concurrent commands interleave.
  */
 #ifndef PV_SVC_AUDIT_H
@@ -34,7 +36,10 @@ int svc_audit_open(const char *vault_dir, struct vault *v, const char *command, 
     struct pv_diag *d) __attribute__((warn_unused_result));
 void svc_audit_close(struct svc_audit *a);
 
-/* The pseudonym of a patient (33 bytes with NUL). */
+/* The keyed hash of value under label ("patient", "study", "series", "instance"): 33 bytes with NUL. */
+int svc_audit_keyed(const struct svc_audit *a, const char *label, const char *value, char out[33])
+	__attribute__((warn_unused_result));
+/* The pseudonym of a patient: svc_audit_keyed(a, "patient", patient_id, out). */
 int svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, char out[33])
 	__attribute__((warn_unused_result));
 
