@@ -14,6 +14,7 @@
 #define PV_EXIT_OK 0       /* success */
 #define PV_EXIT_FAIL 1     /* some input could not be processed */
 #define PV_EXIT_USAGE 2    /* bad command line */
+#define PV_EXIT_FOUND 3    /* scan: something identifying found; risk: patients below the target k */
 #define PV_EXIT_INTERNAL 70
 
 #define PV_VERSION "0.1.0"

@@ -14,7 +14,9 @@ static const char convert_help[] =
 "recomputed. Pixel data is streamed, never decoded.\n"
 "\n"
 "Options:\n"
-"  -o, --output FILE       where to write (required; replaced atomically)\n"
+"  -o, --output FILE       where to write (required; written atomically, and\n"
+"                          never over an existing file unless --force)\n"
+"  -f, --force             replace FILE when it exists\n"
 "  -t, --transfer-syntax TS\n"
 "                          implicit-le, explicit-le, explicit-be, deflated-le,\n"
 "                          or a transfer syntax UID; default: the input's own.\n"
@@ -30,6 +32,7 @@ cmd_convert(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "transfer-syntax", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -38,12 +41,13 @@ cmd_convert(int argc, char **argv)
 	const struct dcm_ts *ts = NULL;
 	struct dcm_file *f = NULL;
 	struct pv_diag d;
-	int c, rc;
+	int c, rc, force = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:t:fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': outpath = optarg; break;
+		case 'f': force = 1; break;
 		case 't': tsname = optarg; break;
 		case 'h':
 			fputs(convert_help, stdout);
@@ -69,8 +73,12 @@ cmd_convert(int argc, char **argv)
 		app_report("convert", argv[optind], &d);
 		return PV_EXIT_FAIL;
 	}
-	rc = dcm_write_path(f, ts, outpath, 0644, DCM_WRITE_DURABLE, &d);
+	rc = dcm_write_path(f, ts, outpath, 0644, DCM_WRITE_DURABLE | (force ? 0 : DCM_WRITE_NEW), &d);
 	dcm_file_free(f);
+	if (rc == PV_EEXIST) {
+		fprintf(stderr, "pacsvault: convert: %s: exists; not replaced (--force replaces it)\n", outpath);
+		return PV_EXIT_FAIL;
+	}
 	if (rc != 0) {
 		/* A refusal is about the input; an I/O failure about the output. */
 		app_report("convert", rc == PV_EUNSUPPORTED ? argv[optind] : outpath, &d);

@@ -602,12 +602,12 @@ load_rules(const char *path, int no_builtin, struct pixrules **out)
 	if (pv_read_file(path, PIXRULES_MAX_TEXT, &text, &len, &d) != 0) {
 		fprintf(stderr, "pacsvault: deid: %s: cannot read the pixel rules (at most %u bytes)\n", path,
 		    PIXRULES_MAX_TEXT);
-		rc = PV_EXIT_USAGE;
+		rc = PV_EXIT_FAIL;
 	} else if (pixrules_parse(text ? (const char *)text : "", len, path, &site, &d) != 0) {
 		char msg[1024];
 		pv_diag_format(&d, NULL, msg, sizeof(msg));
 		fprintf(stderr, "pacsvault: deid: %s\n", msg);
-		rc = PV_EXIT_USAGE;
+		rc = PV_EXIT_FAIL;
 	} else if (pixrules_merge(all, site) != 0) {
 		rc = PV_EXIT_INTERNAL;
 	} else {
@@ -737,7 +737,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 	if (pv_key_read(keypath, PV_KEY_PROJECT, &key, &d) != 0) {
 		pixrules_free(rules);
 		app_report("deid", keypath, &d);
-		return PV_EXIT_USAGE;
+		return PV_EXIT_FAIL;
 	}
 	memcpy(r.cfg.key, key.key, sizeof(r.cfg.key));
 	pv_key_clear(&key);
@@ -750,7 +750,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 			    sizeof(msg));
 			fprintf(stderr, "pacsvault: deid: %s\n", msg);
 			pv_cleanse(r.cfg.key, sizeof(r.cfg.key));
-			return PV_EXIT_USAGE;
+			return PV_EXIT_FAIL;
 		}
 		r.cfg.recipe = &recipe;
 	}
@@ -760,7 +760,7 @@ deid_main(int argc, char **argv, const struct deid_source *src)
 			app_report("deid", cert_path, &d);
 			deid_recipe_free(&recipe);
 			pv_cleanse(r.cfg.key, sizeof(r.cfg.key));
-			return PV_EXIT_USAGE;
+			return PV_EXIT_FAIL;
 		}
 		r.cfg.reid = cert;
 	}

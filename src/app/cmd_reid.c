@@ -149,7 +149,7 @@ cmd_reid(int argc, char **argv)
 		if (pv_cms_check_key(key, certp, &kd) != 0) {
 			/* the key is wrong, not every file: said once, nothing written */
 			app_report("reid", NULL, &kd);
-			return PV_EXIT_USAGE;
+			return PV_EXIT_FAIL;
 		}
 	}
 	rc = app_inputs_collect(&ins, "reid", argv + optind, argc - optind, outdir, &failed);

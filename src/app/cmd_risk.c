@@ -29,7 +29,7 @@ static const char risk_help[] =
 "\n"
 "Options:\n"
 "  --qi LIST        the quasi-identifiers to use, comma-separated (default all)\n"
-"  -k N             the target k (default 5)\n"
+"  --target-k N     the target k (default 5)\n"
 "  --json           the report as one JSON object\n"
 "  --html FILE      also a self-contained report page with a histogram of\n"
 "                   class sizes\n"
@@ -37,8 +37,8 @@ static const char risk_help[] =
 "  -q, --quiet      no progress messages\n"
 "  -h, --help       this text\n"
 "\n"
-"Exit status: 0 when every patient is in a class of at least k, 1 when not,\n"
-"2 when a file could not be read or on bad usage.\n";
+"Exit status: 0 every patient is in a class of at least k (every file\n"
+"read), 3 some patient is not, 1 a file could not be read, 2 bad usage.\n";
 
 struct rrun {
 	struct app_inputs *in;
@@ -95,6 +95,7 @@ cmd_risk(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "qi", required_argument, NULL, 'Q' },
+		{ "target-k", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "html", required_argument, NULL, 'H' },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -124,9 +125,13 @@ cmd_risk(int argc, char **argv)
 				return app_usage_error("risk", "--qi: unknown quasi-identifier in '%s'", optarg);
 			break;
 		case 'k':
+			/* -k is a key file everywhere else (deid, reid): the target has a long name only */
+			return app_usage_error("risk", "the target k is --target-k N (-k names a key file in the "
+			    "other commands)");
+		case 'T':
 			k = strtoul(optarg, &end, 10);
 			if (*end != '\0' || k < 2 || k > 1000)
-				return app_usage_error("risk", "-k wants a number from 2 to 1000");
+				return app_usage_error("risk", "--target-k wants a number from 2 to 1000");
 			break;
 		case 'J': json = 1; break;
 		case 'H': html_path = optarg; break;
@@ -339,7 +344,7 @@ cmd_risk(int argc, char **argv)
 		fprintf(stderr, "pacsvault: risk: %zu files could not be read\n", r.failed + (size_t)failed);
 	if (!quiet && r.not_dicom)
 		fprintf(stderr, "pacsvault: risk: %zu files that are not DICOM skipped\n", r.not_dicom);
-	rc = r.failed || failed ? PV_EXIT_USAGE : base.below_k ? PV_EXIT_FAIL : PV_EXIT_OK;
+	rc = base.below_k ? PV_EXIT_FOUND : r.failed || failed ? PV_EXIT_FAIL : PV_EXIT_OK;
 	app_inputs_free(&ins);
 	risk_set_free(&r.set);
 	return rc;

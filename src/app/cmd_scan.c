@@ -59,8 +59,9 @@ static const char scan_help[] =
 "  -q, --quiet           no progress bar and no summary\n"
 "  -h, --help            this text\n"
 "\n"
-"Exit status: 0 when nothing was found, 1 when anything was found, 2 when a\n"
-"file could not be read or on bad usage.\n";
+"Exit status: 0 nothing found (every file read), 3 something identifying\n"
+"found (also when some file could not be read), 1 nothing found but a file\n"
+"could not be read, 2 bad usage.\n";
 
 struct job {
 	char *in;
@@ -418,7 +419,7 @@ cmd_scan(int argc, char **argv)
 		if ((rc = app_inputs_collect(&ins, "scan", against_paths, nagainst, NULL, &ofailed)) != PV_EXIT_OK ||
 		    ofailed) {
 			app_inputs_free(&ins);
-			rc = PV_EXIT_USAGE;
+			rc = rc == PV_EXIT_OK ? PV_EXIT_FAIL : rc;
 			goto done;
 		}
 		memset(&o, 0, sizeof(o));
@@ -509,7 +510,8 @@ cmd_scan(int argc, char **argv)
 		fprintf(stderr, "pacsvault: scan: %s: cannot write the report\n", html_path);
 		errors++;
 	}
-	rc = errors || failed ? PV_EXIT_USAGE : with ? PV_EXIT_FAIL : PV_EXIT_OK;
+	/* a finding is the verdict that matters most; else a file that could not be read */
+	rc = with ? PV_EXIT_FOUND : errors || failed ? PV_EXIT_FAIL : PV_EXIT_OK;
 done:
 	for (size_t i = 0; i < r.njobs; i++) {
 		free(r.jobs[i].in);

@@ -132,6 +132,8 @@ static const char get_help[] =
 "                     instances only, written after a full verification)\n"
 "  --sync             make what was written durable before success is\n"
 "                     reported (fsync, or one syncfs for a folder)\n"
+"  -f, --force        replace files that exist (else an existing file is\n"
+"                     never replaced: that instance fails, exit 1)\n"
 "  -h, --help         this text\n"
 "\n"
 "Exit status: 0 written, 1 not found or an integrity error, 2 bad usage.\n";
@@ -483,14 +485,11 @@ vault_release_cmd(const struct vopts *o, const char *objid, const char *out)
 
 	if (out == NULL)
 		return app_usage_error("vault quarantine release", "-o FILE is required");
-	if (access(out, F_OK) == 0) {
-		fprintf(stderr, "pacsvault: vault quarantine release: %s: exists; never overwritten\n", out);
-		return PV_EXIT_FAIL;
-	}
 	if ((rc = open_vault("vault quarantine release", o, VAULT_WRITE, &v)) != PV_EXIT_OK)
 		return rc;
 	pv_diag_clear(&d);
-	if (pv_atomic_open(&af, out, 0600, &d) != 0) {
+	/* never over an existing file: the release is a copy of record */
+	if (pv_atomic_open_new(&af, out, 0600, &d) != 0) {
 		app_report("vault quarantine release", out, &d);
 		vault_close(v);
 		return PV_EXIT_FAIL;
@@ -518,7 +517,7 @@ vault_release_cmd(const struct vopts *o, const char *objid, const char *out)
 		    "shredded after release");
 	vault_close(v);
 	if (rc == PV_EXIT_OK)
-		fprintf(stderr, "vault quarantine: %s written to %s and shredded from the vault\n", objid, out);
+		fprintf(stderr, "pacsvault: vault quarantine release: %s written to %s and shredded from the vault\n", objid, out);
 	return rc;
 }
 
@@ -562,7 +561,7 @@ vault_purge_cmd(const struct vopts *o, char **ids, int nids, int all)
 	}
 	free(q.id);
 	vault_close(v);
-	fprintf(stderr, "vault quarantine: %zu shredded\n", done);
+	fprintf(stderr, "pacsvault: vault quarantine purge: %zu shredded\n", done);
 	return ret;
 }
 
@@ -873,7 +872,7 @@ cmd_import(int argc, char **argv)
 	} else if (!quiet) {
 		double t = app_progress_seconds(&r.pg);
 
-		fprintf(stderr, "import: %zu files: %zu stored, %zu already there, %zu conflicts, %zu quarantined, "
+		fprintf(stderr, "pacsvault: import: %zu files: %zu stored, %zu already there, %zu conflicts, %zu quarantined, "
 		    "%zu failed, %zu skipped (not DICOM, DICOMDIR); %.1f MB in %.2f s\n", r.njobs, counts[VAULT_STORED],
 		    counts[VAULT_DUPLICATE], counts[VAULT_CONFLICT], counts[VAULT_QUARANTINED],
 		    counts[VAULT_FAILED] + walk_failed, counts[VAULT_SKIPPED], (double)bytes / 1e6, t);
@@ -1124,13 +1123,16 @@ get_stdout(struct vault *v, struct svc_audit *a, const struct vault_instance *in
  */
 static int
 get_file(struct vault *v, struct svc_audit *a, const struct vault_instance *in, const char *path, int sync,
-    struct pv_diag *d)
+    int force, struct pv_diag *d)
 {
 	struct pv_atomic af;
 	int rc;
 
-	if ((rc = pv_atomic_open(&af, path, 0600, d)) != 0)
+	if ((rc = force ? pv_atomic_open(&af, path, 0600, d) : pv_atomic_open_new(&af, path, 0600, d)) != 0) {
+		if (rc == PV_EEXIST)
+			pv_diag_set(d, rc, -1, "%s exists; not replaced (--force replaces it)", path);
 		return rc;
+	}
 	if ((rc = vault_get(v, in, af.fd, d)) != 0 ||
 	    (a != NULL && (rc = svc_audit_instances(a, 110106, 'R', 0, in, 1, "get", d)) != 0)) {
 		pv_atomic_abort(&af);
@@ -1144,6 +1146,7 @@ struct get_run {
 	const struct vault_instance *ins;
 	const char *out;
 	struct pv_diag *d;
+	int force;
 };
 
 static void
@@ -1155,7 +1158,7 @@ get_one(void *arg, size_t i, unsigned worker)
 	(void)worker;
 	snprintf(path, sizeof(path), "%s/%s.dcm", g->out, g->ins[i].sop_uid);
 	pv_diag_clear(&g->d[i]);
-	if (get_file(g->v, NULL, &g->ins[i], path, 0, &g->d[i]) != 0 && g->d[i].code == 0)
+	if (get_file(g->v, NULL, &g->ins[i], path, 0, g->force, &g->d[i]) != 0 && g->d[i].code == 0)
 		g->d[i].code = PV_EIO;
 }
 
@@ -1167,6 +1170,7 @@ cmd_get(int argc, char **argv)
 		{ "master-key", required_argument, NULL, 'M' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "sync", no_argument, NULL, 'S' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1174,7 +1178,7 @@ cmd_get(int argc, char **argv)
 	struct vault *v = NULL;
 	struct svc_audit *audit = NULL;
 	struct vault_instance *ins = NULL;
-	int sync_out = 0;
+	int sync_out = 0, force = 0;
 	struct pv_diag d;
 	const char *out = NULL;
 	size_t n = 0;
@@ -1182,12 +1186,13 @@ cmd_get(int argc, char **argv)
 
 	vopts_default(&o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'V': o.dir = optarg; break;
 		case 'M': o.master = optarg; break;
 		case 'o': out = optarg; break;
 		case 'S': sync_out = 1; break;
+		case 'f': force = 1; break;
 		case 'h':
 			fputs(get_help, stdout);
 			fputs(vault_common_help, stdout);
@@ -1217,7 +1222,7 @@ cmd_get(int argc, char **argv)
 	if (level == QUERY_IMAGE) {
 		pv_diag_clear(&d);
 		if ((strcmp(out, "-") == 0 ? get_stdout(v, audit, &ins[0], &d) :
-		    get_file(v, audit, &ins[0], out, sync_out, &d)) != 0) {
+		    get_file(v, audit, &ins[0], out, sync_out, force, &d)) != 0) {
 			app_report("get", argv[optind], &d);
 			rc = PV_EXIT_FAIL;
 		}
@@ -1236,7 +1241,7 @@ cmd_get(int argc, char **argv)
 		}
 		if (n > 0) {
 			/* Decrypted and written on every core; errors reported in order afterwards. */
-			struct get_run gr = { v, ins, out, NULL };
+			struct get_run gr = { v, ins, out, NULL, force };
 
 			if ((gr.d = pv_calloc(n, sizeof(*gr.d))) == NULL || pv_pool_for(0, n, get_one, &gr) != 0) {
 				rc = PV_EXIT_INTERNAL;
@@ -1255,7 +1260,7 @@ cmd_get(int argc, char **argv)
 			rc = PV_EXIT_FAIL;
 		}
 		if (rc == PV_EXIT_OK)
-			fprintf(stderr, "get: %zu instances of the %s written to %s\n", n,
+			fprintf(stderr, "pacsvault: get: %zu instances of the %s written to %s\n", n,
 			    level == QUERY_SERIES ? "series" : "study", out);
 	}
 	svc_audit_close(audit);
@@ -1352,9 +1357,9 @@ cmd_rm(int argc, char **argv)
 	svc_audit_close(audit);
 	vault_close(v);
 	if (dry)
-		fprintf(stderr, "rm: --dry-run: %zu instances would be shredded; nothing was\n", total);
+		fprintf(stderr, "pacsvault: rm: --dry-run: %zu instances would be shredded; nothing was\n", total);
 	else
-		fprintf(stderr, "rm: %zu instances shredded\n", total);
+		fprintf(stderr, "pacsvault: rm: %zu instances shredded\n", total);
 	return rc;
 }
 
@@ -1738,8 +1743,8 @@ cmd_export(int argc, char **argv)
 	size_t *uid_of = NULL;
 
 	vopts_default(&o);
-	/* The vault options and the UIDs come first; everything from the first other option on is
-	 * the export's (-o) or, with --deid, the de-identification's. */
+	/* The UIDs come first; everything from the first other option on is the export's (-o), the
+	 * vault's (--vault, --master-key, anywhere) or, with --deid, the de-identification's. */
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			fputs(export_help, stdout);
@@ -1764,6 +1769,15 @@ cmd_export(int argc, char **argv)
 		return PV_EXIT_INTERNAL;
 	rest[nrest++] = (char *)"export";
 	for (int k = i; k < argc; k++) {
+		/* the vault options anywhere, as in every vault command */
+		if ((strcmp(argv[k], "--vault") == 0 || strcmp(argv[k], "--master-key") == 0) && k + 1 < argc) {
+			if (argv[k][2] == 'v')
+				o.dir = argv[k + 1];
+			else
+				o.master = argv[k + 1];
+			k++;
+			continue;
+		}
 		if (strcmp(argv[k], "--deid") == 0) {
 			deid = 1;
 			continue;
@@ -1880,7 +1894,7 @@ cmd_export(int argc, char **argv)
 			rc = PV_EXIT_FAIL;
 		}
 		if (rc == PV_EXIT_OK)
-			fprintf(stderr, "export: %zu instances written to %s\n", nall, outdir);
+			fprintf(stderr, "pacsvault: export: %zu instances written to %s\n", nall, outdir);
 	}
 done:
 	if (names != NULL)

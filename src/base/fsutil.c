@@ -191,6 +191,8 @@ name_anon(struct pv_atomic *af, int *fresh, struct pv_diag *d)
 	}
 	if (errno != EEXIST)
 		return pv_diag_set(d, PV_EIO, -1, "cannot name the new file: %s", strerror(errno));
+	if (af->noreplace)
+		return pv_diag_set(d, PV_EEXIST, -1, "exists; not replaced");
 	if ((rc = tmp_name(af, d)) != 0)
 		return rc;
 	if (linkat(AT_FDCWD, fdpath, AT_FDCWD, af->tmp, AT_SYMLINK_FOLLOW) != 0) {
@@ -213,6 +215,7 @@ pv_atomic_open(struct pv_atomic *af, const char *path, mode_t mode, struct pv_di
 
 	af->fd = -1;
 	af->tmp = NULL;
+	af->noreplace = 0;
 	if ((af->path = pv_strdup(path)) == NULL)
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
 	if (proc_fd_ok()) {
@@ -239,6 +242,20 @@ pv_atomic_open(struct pv_atomic *af, const char *path, mode_t mode, struct pv_di
 		pv_atomic_abort(af);
 		return rc;
 	}
+	return 0;
+}
+
+int
+pv_atomic_open_new(struct pv_atomic *af, const char *path, mode_t mode, struct pv_diag *d)
+{
+	struct stat st;
+	int rc;
+
+	if (lstat(path, &st) == 0)
+		return pv_diag_set(d, PV_EEXIST, -1, "exists; not replaced");
+	if ((rc = pv_atomic_open(af, path, mode, d)) != 0)
+		return rc;
+	af->noreplace = 1;
 	return 0;
 }
 
@@ -282,8 +299,16 @@ atomic_finish(struct pv_atomic *af, int durable, struct pv_diag *d)
 			unlink(af->path);
 	}
 	af->fd = -1;
-	if (rc == 0 && af->tmp != NULL && rename(af->tmp, af->path) != 0)
+	if (rc == 0 && af->tmp != NULL && af->noreplace) {
+		/* link() never replaces: then the temporary name goes */
+		if (link(af->tmp, af->path) != 0)
+			rc = errno == EEXIST ? pv_diag_set(d, PV_EEXIST, -1, "exists; not replaced") :
+			    pv_diag_set(d, PV_EIO, -1, "cannot name the new file: %s", strerror(errno));
+		else
+			(void)unlink(af->tmp);
+	} else if (rc == 0 && af->tmp != NULL && rename(af->tmp, af->path) != 0) {
 		rc = pv_diag_set(d, PV_EIO, -1, "rename failed");
+	}
 	if (rc != 0) {
 		pv_atomic_abort(af);
 		return rc;

@@ -607,7 +607,8 @@ dcm_write_path(struct dcm_file *f, const struct dcm_ts *ts, const char *path, mo
 	struct pv_atomic af;
 	int rc;
 
-	if ((rc = pv_atomic_open(&af, path, mode, d)) != 0)
+	if ((rc = (flags & DCM_WRITE_NEW) ? pv_atomic_open_new(&af, path, mode, d) :
+	    pv_atomic_open(&af, path, mode, d)) != 0)
 		return rc;
 	if ((rc = dcm_write_fd(f, ts, af.fd, d)) != 0) {
 		pv_atomic_abort(&af);

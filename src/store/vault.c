@@ -408,8 +408,8 @@ read_vault_file(const char *dir, char keyid[9], struct pv_diag *d)
 	f = fopen(p, "r");
 	free(p);
 	if (f == NULL)
-		return pv_diag_set(d, PV_ENOTFOUND, -1, "%s is not a vault (no VAULT file; 'pacsvault vault "
-		    "init' makes one)", dir);
+		return pv_diag_set(d, PV_ENOTFOUND, -1, "not a vault (no VAULT file; 'pacsvault vault init' "
+		    "makes one)");
 	keyid[0] = '\0';
 	if (fgets(line, sizeof(line), f) == NULL || strcmp(line, VAULT_FORMAT "\n") != 0)
 		rc = pv_diag_set(d, PV_EPARSE, 0, "VAULT: first line is not '" VAULT_FORMAT "'");

@@ -202,7 +202,7 @@ def main(work):
            "-o", os.path.join(work, "recipe-bad"))
     err = r.stderr.decode("utf-8", "replace")
     check("recipe: an error names the line and stops the run",
-          r.returncode == 2 and "recipe.txt:2: unknown action 'kep'" in err and
+          r.returncode == 1 and "recipe.txt:2: unknown action 'kep'" in err and
           not os.path.exists(os.path.join(work, "recipe-bad", "study2.dcm")), err)
 
     # 6c. re-identification (PS3.15 E.1.2): originals encrypted for a certificate

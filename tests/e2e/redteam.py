@@ -389,7 +389,7 @@ def main(work):
             obj = __import__("json").loads(line)
             if obj.get("findings"):
                 flagged.add(os.path.basename(obj.get("file", "")))
-    check(r.returncode == 1 and flagged == set(planted),
+    check(r.returncode == 3 and flagged == set(planted),
           "redteam: scan flags every planted file (missed: %s)" % sorted(set(planted) - flagged))
     # another tool's clean de-identification: its own pseudonyms, numeric codes, shared descriptions
     other_in = os.path.join(work, "other-orig")

@@ -9,6 +9,7 @@
 #include "pacsvault/base/mem.h"
 #include "pacsvault/base/pool.h"
 
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -233,6 +234,38 @@ atomic_write_cases(const char *name, int named)
 		T_EQ_INT(pv_read_file(path, 100, &data, &len, &d), 0);
 		T_EQ_MEM(data, "two", 3);
 		free(data);
+	}
+
+	/* A file that must be new: refused at once when it exists; and when one appears between
+	 * open and commit, the commit fails and leaves what is there (link() never replaces). */
+	{
+		char fresh[400];
+		int fd;
+
+		pv_diag_clear(&d);
+		T_EQ_INT(pv_atomic_open_new(&af, path, 0600, &d), PV_EEXIST);
+		snprintf(fresh, sizeof(fresh), "%s.new", path);
+		(void)unlink(fresh);
+		T_EQ_INT(pv_atomic_open_new(&af, fresh, 0600, &d), 0);
+		T_EQ_INT(pv_write_all(af.fd, "mine", 4), 0);
+		fd = open(fresh, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		T_ASSERT(fd >= 0);
+		T_EQ_INT(pv_write_all(fd, "theirs", 6), 0);
+		close(fd);
+		pv_diag_clear(&d);
+		T_EQ_INT(pv_atomic_commit(&af, &d), PV_EEXIST);
+		T_EQ_INT(pv_read_file(fresh, 100, &data, &len, &d), 0);
+		T_EQ_INT(len, 6);
+		T_EQ_MEM(data, "theirs", 6);
+		free(data);
+		T_EQ_INT(unlink(fresh), 0);
+		T_EQ_INT(pv_atomic_open_new(&af, fresh, 0600, &d), 0);
+		T_EQ_INT(pv_write_all(af.fd, "mine", 4), 0);
+		T_EQ_INT(pv_atomic_commit(&af, &d), 0);
+		T_EQ_INT(pv_read_file(fresh, 100, &data, &len, &d), 0);
+		T_EQ_MEM(data, "mine", 4);
+		free(data);
+		T_EQ_INT(unlink(fresh), 0);
 	}
 
 	pv_diag_clear(&d);

@@ -20,6 +20,7 @@ struct pv_atomic {
 	int fd;            /* write here */
 	char *path;        /* final path (owned) */
 	char *tmp;         /* temporary path (owned), NULL for an unnamed one */
+	int noreplace;     /* pv_atomic_open_new: the commit never replaces an existing file */
 };
 
 /*
@@ -29,6 +30,13 @@ struct pv_atomic {
  * a crash, one directory change per file); else a named temporary.
  */
 int pv_atomic_open(struct pv_atomic *af, const char *path, mode_t mode, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+/*
+ * As pv_atomic_open, for a file that must not exist: PV_EEXIST now when
+ * path exists, and the commit fails with PV_EEXIST (leaving what is there)
+ * when one appeared meanwhile: it is created, never replaced.
+ */
+int pv_atomic_open_new(struct pv_atomic *af, const char *path, mode_t mode, struct pv_diag *d)
 	__attribute__((warn_unused_result));
 /* fsync, rename over the target, fsync the directory; releases af. */
 int pv_atomic_commit(struct pv_atomic *af, struct pv_diag *d) __attribute__((warn_unused_result));

@@ -38,6 +38,7 @@ int dcm_write_fd(struct dcm_file *f, const struct dcm_ts *ts, int fd, struct pv_
 
 /* Flags of dcm_write_path */
 #define DCM_WRITE_DURABLE 0x1  /* fsync the file and its directory before returning */
+#define DCM_WRITE_NEW 0x2      /* never replace an existing file: PV_EEXIST */
 
 /*
  * Same to path, atomically: a temporary beside it, renamed over it, so a
