@@ -68,6 +68,14 @@ for f in glob.glob(os.path.join(sys.argv[2], "test_files", "*.dcm")):
         fr = decode_data_sequence(ds.PixelData)[0]
         flag = b"\x01" if ts.endswith((".80", ".81")) else b"\x02" if ts.endswith((".90", ".91")) else b"\x00"
         open(os.path.join(sys.argv[1], "seed-" + os.path.basename(f)), "wb").write(flag + fr)
+        if flag == b"\x02" and b"\xff\x90" in fr:
+            # and with a comment in the first tile-part header (its Psot made true)
+            import struct
+            sot = fr.index(b"\xff\x90")
+            com = b"\xff\x64\x00\x08\x00\x01TILE"
+            psot = struct.unpack(">I", fr[sot + 6:sot + 10])[0]
+            t = fr[:sot + 6] + struct.pack(">I", psot + len(com) if psot else 0) + fr[sot + 10:sot + 12] + com + fr[sot + 12:]
+            open(os.path.join(sys.argv[1], "seed-tile-" + os.path.basename(f)), "wb").write(flag + t)
     except Exception:
         pass
 ' "$corpus" "$seeds"

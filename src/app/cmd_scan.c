@@ -9,6 +9,7 @@
 #include "pacsvault/dicom/dataset.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -236,6 +237,37 @@ print_json(const struct job *j)
 	pv_buf_free(&b);
 }
 
+/*
+ * The file's path for a report that may be passed around: what the user
+ * named as it is, and below it each folder or file name that carries an
+ * identifier (a patient's name, an ID, an original UID) masked as values are.
+ */
+static void
+html_path(FILE *f, const struct job *j)
+{
+	const char *rel = j->in + j->rel;
+	size_t a = 0, n = strlen(rel), k = 0;
+	char pre[PATH_MAX], comp[256], masked[256];
+
+	snprintf(pre, sizeof(pre), "%.*s", (int)(j->rel < sizeof(pre) ? j->rel : sizeof(pre) - 1), j->in);
+	html_escape(f, pre);
+	for (size_t b = 0; b <= n; b++) {
+		if (b < n && rel[b] != '/')
+			continue;
+		snprintf(comp, sizeof(comp), "%.*s", (int)(b - a < sizeof(comp) ? b - a : sizeof(comp) - 1), rel + a);
+		if (k < 64 && (j->rep.name_flagged >> k & 1)) {
+			scan_mask(comp, strlen(comp), masked, sizeof(masked));
+			html_escape(f, masked);
+		} else {
+			html_escape(f, comp);
+		}
+		if (b < n)
+			fputc('/', f);
+		k++;
+		a = b + 1;
+	}
+}
+
 static int
 write_html(const char *path, const struct run *r, const size_t *counts, size_t with, size_t total, size_t errors)
 {
@@ -271,7 +303,7 @@ write_html(const char *path, const struct run *r, const size_t *counts, size_t w
 		if ((pass == 0) != (j->rc == 0 && j->rep.thumb != NULL))
 			continue;
 		fputs("<div class=\"file\"><h3><code>", f);
-		html_escape(f, j->in);
+		html_path(f, j);
 		fputs("</code></h3>\n", f);
 		if (j->rc != 0) {
 			char msg[1024];

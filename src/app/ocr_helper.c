@@ -9,6 +9,7 @@
 #include "pacsvault/base/fsutil.h"
 #include "pacsvault/base/sandbox.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,16 @@ main(int argc, char **argv)
 		return fail("Tesseract could not start");
 	if (TessBaseAPIInit3(api, NULL, "eng+chi_sim") != 0 && TessBaseAPIInit3(api, NULL, "eng") != 0)
 		return fail("Tesseract has no language data (tesseract-ocr-eng, tesseract-ocr-chi-sim)");
+	/* Tesseract's warnings ("Empty page!!") would go to our stderr: a log file of the caller's,
+	 * which the sandbox's RLIMIT_FSIZE of 0 turns into SIGXFSZ. Nothing of it is needed. */
+	{
+		int dn = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		if (dn < 0 || dup2(dn, 2) < 0)
+			return fail("cannot silence the OCR library");
+		if (dn != 2)
+			close(dn);
+	}
 	/* The language data is loaded: from here on, no file, no network, no new process. */
 	if (pv_sandbox_enter(&lim) != 0)
 		return fail("the OCR helper could not enter its sandbox");

@@ -63,6 +63,8 @@ install_seccomp(void)
 		ALLOW(__NR_futex),
 		ALLOW(__NR_rt_sigreturn),
 		ALLOW(__NR_rt_sigprocmask),
+		ALLOW(__NR_rt_sigaction),  /* glibc installs its internal signal handlers lazily */
+		ALLOW(__NR_sigaltstack),
 		ALLOW(__NR_clock_gettime),
 		ALLOW(__NR_getpid),
 		ALLOW(__NR_gettid),

@@ -927,7 +927,7 @@ overlay_text(const uint8_t *bits, uint64_t first, unsigned rows, unsigned cols, 
 		uint64_t b = first + i;
 		g[i] = (bits[b >> 3] >> (b & 7)) & 1 ? 255 : 0;
 	}
-	n = scan_text_regions(g, cols, rows, box, OVERLAY_MAX_BOXES);
+	n = scan_text_regions(g, cols, rows, 0, box, OVERLAY_MAX_BOXES);
 	for (size_t k = 0; k < n; k++) {
 		uint32_t x0 = box[k].x > OVERLAY_MARGIN ? box[k].x - OVERLAY_MARGIN : 0;
 		uint32_t y0 = box[k].y > OVERLAY_MARGIN ? box[k].y - OVERLAY_MARGIN : 0;

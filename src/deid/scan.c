@@ -1460,7 +1460,7 @@ scan_frame(void *arg, const uint8_t *g, uint32_t w, uint32_t h, uint32_t i, int 
 	struct scan_frames *sf0 = arg;
 	struct sctx *x = sf0->x;
 	struct pix_rect boxes[64];
-	size_t nb = scan_text_regions(g, w, h, boxes, 64);
+	size_t nb = scan_text_regions(g, w, h, sf0->likely, boxes, 64);
 	for (size_t k = 0; k < nb; k++) {
 		struct scan_finding *sf = add(x->rep, SCAN_BURNED_IN_TEXT, "pixels", "a text-like region");
 		if (sf != NULL) {
@@ -1592,7 +1592,7 @@ box_frame(void *arg, const uint8_t *g, uint32_t w, uint32_t h, uint32_t i, int o
 {
 	struct box_collect *b = arg;
 	struct pix_rect boxes[64];
-	size_t nb = scan_text_regions(g, w, h, boxes, 64);
+	size_t nb = scan_text_regions(g, w, h, 1, boxes, 64);  /* a file at risk: grey text too */
 	(void)i;
 	for (size_t k = 0; k < nb; k++)
 		box_add(b, boxes[k]);
@@ -1706,10 +1706,10 @@ void
 scan_names(const char *rel, const struct scan_config *cfg, struct scan_report *rep)
 {
 	char comp[256];
-	size_t a = 0, n = strlen(rel);
+	size_t a = 0, n = strlen(rel), ci = 0;
 
 	for (size_t b = 0; b <= n; b++) {
-		size_t len;
+		size_t len, before = rep->n + rep->dropped;
 		if (b < n && rel[b] != '/')
 			continue;
 		len = b - a;
@@ -1746,6 +1746,9 @@ scan_names(const char *rel, const struct scan_config *cfg, struct scan_report *r
 				ac_scan(&cfg->against->lc, (const uint8_t *)comp, len, 1, name_hit, &h);
 			}
 		}
+		if (rep->n + rep->dropped > before && ci < 64)
+			rep->name_flagged |= (uint64_t)1 << ci;
+		ci++;
 		a = b + 1;
 	}
 }

@@ -4,7 +4,9 @@
  *
  * Burned-in text is rows of small, high-contrast marks on a flat
  * background: the banner of an ultrasound, the corner text of a screen
- * capture. The image is thresholded both ways (bright text, dark text);
+ * capture. The image is thresholded both ways (bright text, dark text),
+ * at two levels (full-contrast text, then grey text); boxes of one line
+ * found more than once are merged;
  * each connected component (8-connected) whose size is that of a glyph of
  * a 5x7 or larger font, whose ink fills a plausible share of its box and
  * whose surrounding ring is flat becomes a glyph candidate; candidates of
@@ -38,24 +40,40 @@ find(uint32_t *p, uint32_t a)
 }
 
 /*
- * The ring of width 2 around a box must be flat (max - min of its non-ink
- * pixels at most 48) and the glyph must stand out from it (its mean at
- * least 40 beyond the ring's extreme): text is drawn to be read, while a
- * threshold crossing a smooth structure gives marks barely past it.
+ * The ring of width 3 around a box must be flat (max - min of its pixels
+ * at most 48) and the glyph must stand out from it (its mean at least 40
+ * beyond the ring's extreme): text is drawn to be read, while a threshold
+ * crossing a smooth structure gives marks barely past it. Pixels next to
+ * ink (within a 5x5 square) are not the background: they are
+ * the anti-aliased edges of this glyph or of its neighbours on the line.
  */
+/* 1 when ink lies within 2 pixels of (x, y) (a 5x5 square). */
+static int
+near_ink(const uint8_t *ink, uint32_t w, uint32_t h, int64_t x, int64_t y)
+{
+	for (int64_t yy = y - 2; yy <= y + 2; yy++) {
+		if (yy < 0 || yy >= (int64_t)h)
+			continue;
+		for (int64_t xx = x - 2; xx <= x + 2; xx++)
+			if (xx >= 0 && xx < (int64_t)w && ink[(size_t)yy * w + (size_t)xx])
+				return 1;
+	}
+	return 0;
+}
+
 static int
 ring_flat(const uint8_t *g, const uint8_t *ink, uint32_t w, uint32_t h, const struct comp *c, int dark)
 {
 	int lo = 255, hi = 0, n = 0;
-	int64_t x0 = (int64_t)c->x0 - 2, y0 = (int64_t)c->y0 - 2, x1 = (int64_t)c->x1 + 2, y1 = (int64_t)c->y1 + 2;
+	int64_t x0 = (int64_t)c->x0 - 3, y0 = (int64_t)c->y0 - 3, x1 = (int64_t)c->x1 + 3, y1 = (int64_t)c->y1 + 3;
 	for (int64_t y = y0; y <= y1; y++)
 		for (int64_t x = x0; x <= x1; x++) {
-			if (y >= y0 + 2 && y <= y1 - 2 && x >= x0 + 2 && x <= x1 - 2)
+			if (y >= y0 + 3 && y <= y1 - 3 && x >= x0 + 3 && x <= x1 - 3)
 				continue;  /* inside the box */
 			if (x < 0 || y < 0 || x >= w || y >= h)
 				continue;
 			size_t i = (size_t)y * w + (size_t)x;
-			if (ink[i])
+			if (near_ink(ink, w, h, x, y))
 				continue;
 			if (g[i] < lo)
 				lo = g[i];
@@ -70,7 +88,7 @@ ring_flat(const uint8_t *g, const uint8_t *ink, uint32_t w, uint32_t h, const st
 }
 
 static size_t
-detect(const uint8_t *g, uint32_t w, uint32_t h, int dark, struct pix_rect *out, size_t max)
+detect(const uint8_t *g, uint32_t w, uint32_t h, int dark, int level, struct pix_rect *out, size_t max)
 {
 	size_t npix = (size_t)w * h, nout = 0;
 	uint8_t *ink = malloc(npix);
@@ -82,9 +100,13 @@ detect(const uint8_t *g, uint32_t w, uint32_t h, int dark, struct pix_rect *out,
 
 	if (ink == NULL || lab == NULL)
 		goto out;
-	/* Ink: 0.5 of the range away from the image's typical background, towards the text. */
-	for (size_t i = 0; i < npix; i++)
-		ink[i] = dark ? g[i] <= 64 : g[i] >= 160;
+	/* Ink: past a level towards the text; level 0 for text of full contrast, level 1 for grey
+	 * text (grey on black, mid-grey on a light banner) that the first level does not reach. */
+	{
+		uint8_t t = dark ? (level ? 160 : 64) : (level ? 96 : 160);
+		for (size_t i = 0; i < npix; i++)
+			ink[i] = dark ? g[i] <= t : g[i] >= t;
+	}
 	/* Two-pass labelling with union-find. */
 	par = pv_mallocarray(MAX_COMPONENTS + 1, sizeof(uint32_t));
 	if (par == NULL)
@@ -202,6 +224,37 @@ detect(const uint8_t *g, uint32_t w, uint32_t h, int dark, struct pix_rect *out,
 					if (gl[i].x1 > x1) x1 = gl[i].x1;
 					if (gl[i].y1 > y1) y1 = gl[i].y1;
 				}
+			/*
+			 * The line takes in the marks beside it on its band that failed
+			 * the glyph tests: a glyph cut by the image's edge, the dot of an
+			 * i, a stroke of a CJK character apart from the rest, punctuation.
+			 * Only marks no taller than the line and at most three line
+			 * heights wide, within one and a half line heights of it.
+			 */
+			for (int grew = 1, round = 0; grew && round < 8; round++) {
+				int64_t lh = (int64_t)y1 - y0 + 1;
+
+				grew = 0;
+				for (uint32_t l = 1; l < ncomp; l++) {
+					const struct comp *c = &cs[l];
+					int64_t cy = ((int64_t)c->y0 + c->y1) / 2, gap;
+
+					if (c->count == 0 || (int64_t)(c->y1 - c->y0 + 1) > lh + 2 ||
+					    (int64_t)(c->x1 - c->x0 + 1) > 3 * lh || cy < (int64_t)y0 || cy > (int64_t)y1)
+						continue;
+					if (c->x0 >= x0 && c->x1 <= x1 && c->y0 >= y0 && c->y1 <= y1)
+						continue;  /* inside already */
+					gap = (int64_t)c->x0 > (int64_t)x1 ? (int64_t)c->x0 - x1 :
+					    (int64_t)x0 > (int64_t)c->x1 ? (int64_t)x0 - c->x1 : 0;
+					if (gap * 2 > lh * 3)
+						continue;
+					if (c->x0 < x0) x0 = c->x0;
+					if (c->y0 < y0) y0 = c->y0;
+					if (c->x1 > x1) x1 = c->x1;
+					if (c->y1 > y1) y1 = c->y1;
+					grew = 1;
+				}
+			}
 			/* a margin of 2 pixels, inside the image */
 			x0 = x0 >= 2 ? x0 - 2 : 0;
 			y0 = y0 >= 2 ? y0 - 2 : 0;
@@ -222,13 +275,35 @@ out:
 }
 
 size_t
-scan_text_regions(const uint8_t *g, uint32_t w, uint32_t h, struct pix_rect *out, size_t max)
+scan_text_regions(const uint8_t *g, uint32_t w, uint32_t h, int grey, struct pix_rect *out, size_t max)
 {
 	size_t n;
 	if (w < 8 || h < 8 || (uint64_t)w * h > ((uint64_t)1 << 28))
 		return 0;
-	n = detect(g, w, h, 0, out, max);
-	if (n < max)
-		n += detect(g, w, h, 1, out + n, max - n);
+	n = 0;
+	for (int level = 0; level < (grey ? 2 : 1) && n < max; level++)
+		for (int dark = 0; dark < 2 && n < max; dark++) {
+			size_t m = detect(g, w, h, dark, level, out + n, max - n), kept = n;
+
+			/* The same line found again (another level or polarity) widens the box found first. */
+			for (size_t i = n; i < n + m; i++) {
+				struct pix_rect r = out[i];
+				size_t k;
+
+				for (k = 0; k < kept; k++)
+					if (r.x < out[k].x + out[k].w && out[k].x < r.x + r.w && r.y < out[k].y + out[k].h &&
+					    out[k].y < r.y + r.h)
+						break;
+				if (k == kept) {
+					out[kept++] = r;
+					continue;
+				}
+				uint32_t x0 = r.x < out[k].x ? r.x : out[k].x, y0 = r.y < out[k].y ? r.y : out[k].y;
+				uint32_t x1 = r.x + r.w > out[k].x + out[k].w ? r.x + r.w : out[k].x + out[k].w;
+				uint32_t y1 = r.y + r.h > out[k].y + out[k].h ? r.y + r.h : out[k].y + out[k].h;
+				out[k] = (struct pix_rect){ x0, y0, x1 - x0, y1 - y0 };
+			}
+			n = kept;
+		}
 	return n;
 }

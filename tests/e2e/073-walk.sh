@@ -183,5 +183,9 @@ check "UID names: missing Study/Series UIDs: no-study/no-series/SOP.dcm" \
 "$PV" scan --no-pixels "$w/names" > "$w/names-scan.txt" 2>&1
 check "scan: a folder named after the patient is found" grep -q 'file name: in a file or folder name: person-name-like text' "$w/names-scan.txt"
 check "scan: a file named by its original UID is found" grep -q 'uid: file name: a file or folder named by a UID' "$w/names-scan.txt"
+# the report page may be passed around: names that carry an identifier are masked there
+"$PV" scan -q --no-pixels --html "$w/names.html" "$w/names" > /dev/null 2>&1
+check "scan --html: the folder and file names that carry identifiers are masked in the report" \
+	sh -c "! grep -q -e 'Doe' -e '12345' -e '$sop' '$w/names.html' && grep -q 'Do\*' '$w/names.html'"
 "$PV" scan --no-pixels --against "$w/names" "$w/names-out" > "$w/names-scan2.txt" 2>&1
 check "scan: deid's UID-named outputs have clean names" sh -c "! grep -q 'file name' '$w/names-scan2.txt'"

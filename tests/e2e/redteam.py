@@ -494,7 +494,8 @@ def main(work):
     check(len(held) == min(2, len(jfiles)) and not lk,
           "redteam: quarantine copies lose their JPEG comments too (%d held, leaks: %s)" % (len(held), lk[:3]))
 
-    # a JPEG 2000 main-header comment (COM, FF64) with the patient's name goes; the image stays
+    # JPEG 2000 comments (COM, FF64) with the patient's name (main header) and ID (a tile-part
+    # header) go; the image stays
     j2 = os.path.join(data, "test_files", "MR_small_jp2klossless.dcm")
     if os.path.exists(j2):
         ds = pydicom.dcmread(j2)
@@ -503,7 +504,15 @@ def main(work):
         siz_end = 4 + struct.unpack(">H", cs[4:6])[0]  # SOC, then SIZ and its length
         text = b"\x00\x01" + (P_NAME + " " + P_NID).encode()
         com = b"\xff\x64" + struct.pack(">H", len(text) + 2) + text
-        fr[0] = cs[:siz_end] + com + cs[siz_end:]
+        cs = cs[:siz_end] + com + cs[siz_end:]
+        # and one in the first tile-part's header (after SOT's 12 bytes), its Psot made true
+        sot = cs.index(b"\xff\x90", siz_end + len(com))
+        text2 = b"\x00\x01" + ("Contact " + P_NID).encode()
+        com2 = b"\xff\x64" + struct.pack(">H", len(text2) + 2) + text2
+        psot = struct.unpack(">I", cs[sot + 6:sot + 10])[0]
+        if psot:
+            cs = cs[:sot + 6] + struct.pack(">I", psot + len(com2)) + cs[sot + 10:]
+        fr[0] = cs[:sot + 12] + com2 + cs[sot + 12:]
         ds.PixelData = encapsulate(fr, has_bot=False)
         ds.PatientName = P_NAME
         jk_in = os.path.join(work, "j2k-in")
@@ -513,7 +522,7 @@ def main(work):
         r = subprocess.run([PV, "deid", "--mirror", "-q", "--key", key, jk_in, "-o", jk_out], capture_output=True)
         o = os.path.join(jk_out, "j2k-in", "mr.dcm")
         ok = r.returncode == 0 and os.path.exists(o) and not leaks_in(open(o, "rb").read())
-        check(ok, "redteam: a JPEG 2000 comment with the patient's name goes (%s)" %
+        check(ok, "redteam: JPEG 2000 comments (main and tile-part headers) with the patient's name and ID go (%s)" %
               r.stderr.decode("utf-8", "replace").strip()[-200:])
         a, b = os.path.join(work, "ja.dcm"), os.path.join(work, "jb.dcm")
         ra = subprocess.run(["gdcmconv", "--raw", j2, a], capture_output=True)

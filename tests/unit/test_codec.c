@@ -656,12 +656,12 @@ test_text_regions(void)
 			double dx = (double)x - 100, dy = (double)y - 60, d2 = dx * dx + dy * dy;
 			g[(size_t)y * w + x] = (uint8_t)(d2 < 1600 ? 220 : d2 < 2500 ? 220 - (d2 - 1600) / 10 : 130);
 		}
-	T_EQ_INT(scan_text_regions(g, w, h, r, 8), 0);
+	T_EQ_INT(scan_text_regions(g, w, h, 1, r, 8), 0);
 	/* 5x7 text (scale 1) on a flat dark band */
 	for (uint32_t y = 0; y < 14; y++)
 		memset(g + (size_t)y * w, 0, w);
 	draw_text(g, w, 4, 3, 8, 1, 255);
-	n = scan_text_regions(g, w, h, r, 8);
+	n = scan_text_regions(g, w, h, 1, r, 8);
 	T_EQ_INT(n, 1);
 	if (n == 1) {
 		T_ASSERT(r[0].x <= 4 && r[0].y <= 3 && r[0].x + r[0].w >= 4 + 47 && r[0].y + r[0].h >= 10);
@@ -671,11 +671,126 @@ test_text_regions(void)
 	for (uint32_t y = 100; y < h; y++)
 		memset(g + (size_t)y * w, 240, w);
 	draw_text(g, w, 20, 103, 5, 2, 10);
-	n = scan_text_regions(g, w, h, r, 8);
+	n = scan_text_regions(g, w, h, 1, r, 8);
 	T_EQ_INT(n, 2);
 	/* two glyphs are not a line of text */
 	memset(g, 0, (size_t)w * h);
 	draw_text(g, w, 30, 30, 2, 1, 255);
-	T_EQ_INT(scan_text_regions(g, w, h, r, 8), 0);
+	T_EQ_INT(scan_text_regions(g, w, h, 1, r, 8), 0);
+	/* anti-aliased: dark scale-2 text on a bright band, every edge pixel half-way (the ring
+	 * around a glyph is then not flat unless the edges are left aside) */
+	memset(g, 200, (size_t)w * h);
+	draw_text(g, w, 10, 20, 8, 2, 0);
+	{
+		uint8_t *c = malloc((size_t)w * h);
+		T_ASSERT(c != NULL);
+		if (c != NULL) {
+			memcpy(c, g, (size_t)w * h);
+			for (uint32_t y = 1; y + 1 < h; y++)
+				for (uint32_t x = 1; x + 1 < w; x++) {
+					size_t i = (size_t)y * w + x;
+					if (c[i] == 200 && (c[i - 1] == 0 || c[i + 1] == 0 || c[i - w] == 0 || c[i + w] == 0))
+						g[i] = 100;
+				}
+			free(c);
+		}
+	}
+	n = scan_text_regions(g, w, h, 1, r, 8);
+	T_EQ_INT(n, 1);
+	if (n == 1)
+		T_ASSERT(r[0].x <= 9 && r[0].y <= 19 && r[0].x + r[0].w >= 10 + 95 && r[0].y + r[0].h >= 35);
+	/* a line running off the right edge: the cut glyph is in the box too */
+	memset(g, 0, (size_t)w * h);
+	draw_text(g, w, 150, 50, 9, 1, 255);  /* 9 glyphs of 6 pixels from x = 150: the last cut at 199 */
+	n = scan_text_regions(g, w, h, 1, r, 8);
+	T_EQ_INT(n, 1);
+	if (n == 1)
+		T_EQ_INT(r[0].x + r[0].w, w);
 	free(g);
+}
+
+/* Appends a JPEG 2000 marker segment: marker, length, payload. */
+static size_t
+j2k_seg(uint8_t *p, size_t at, uint8_t m, const char *payload, size_t n)
+{
+	p[at] = 0xff;
+	p[at + 1] = m;
+	p[at + 2] = (uint8_t)((n + 2) >> 8);
+	p[at + 3] = (uint8_t)(n + 2);
+	memcpy(p + at + 4, payload, n);
+	return at + 4 + n;
+}
+
+static size_t
+j2k_sot(uint8_t *p, size_t at, uint32_t psot, uint8_t tp)
+{
+	static const uint8_t sot[12] = { 0xff, 0x90, 0, 10, 0, 0, 0, 0, 0, 0, 0, 2 };
+	memcpy(p + at, sot, 12);
+	p[at + 6] = (uint8_t)(psot >> 24);
+	p[at + 7] = (uint8_t)(psot >> 16);
+	p[at + 8] = (uint8_t)(psot >> 8);
+	p[at + 9] = (uint8_t)psot;
+	p[at + 10] = tp;
+	return at + 12;
+}
+
+/* COM segments go from the main and the tile-part headers; Psot made true, TLM dropped. */
+void
+test_j2k_comments(void)
+{
+	uint8_t in[512], want[512];
+	char siz[39];
+	size_t n = 0, wn = 0, t1;
+	struct pv_buf out;
+	struct pv_diag d;
+	unsigned removed = 0;
+
+	memset(siz, 7, sizeof(siz));
+	in[n++] = 0xff, in[n++] = 0x4f;
+	n = j2k_seg(in, n, 0x51, siz, sizeof(siz));
+	n = j2k_seg(in, n, 0x64, "\0\1DOE^JANE", 10);
+	n = j2k_seg(in, n, 0x55, "\0\0\0\0", 4);  /* TLM */
+	t1 = n;
+	n = j2k_sot(in, n, 12 + 16 + 2 + 6, 0);
+	n = j2k_seg(in, n, 0x64, "\0\1" "1101011990", 12);
+	in[n++] = 0xff, in[n++] = 0x93;
+	memcpy(in + n, "ABCDEF", 6), n += 6;
+	T_EQ_INT(n - t1, 12 + 16 + 2 + 6);
+	n = j2k_sot(in, n, 0, 1);  /* the last tile-part: up to EOC */
+	in[n++] = 0xff, in[n++] = 0x93;
+	memcpy(in + n, "GHIJ", 4), n += 4;
+	in[n++] = 0xff, in[n++] = 0xd9;
+
+	want[wn++] = 0xff, want[wn++] = 0x4f;
+	wn = j2k_seg(want, wn, 0x51, siz, sizeof(siz));
+	wn = j2k_sot(want, wn, 12 + 2 + 6, 0);
+	want[wn++] = 0xff, want[wn++] = 0x93;
+	memcpy(want + wn, "ABCDEF", 6), wn += 6;
+	wn = j2k_sot(want, wn, 0, 1);
+	want[wn++] = 0xff, want[wn++] = 0x93;
+	memcpy(want + wn, "GHIJ", 4), wn += 4;
+	want[wn++] = 0xff, want[wn++] = 0xd9;
+
+	pv_buf_init(&out, 4096);
+	pv_diag_clear(&d);
+	T_EQ_INT(j2kmeta_strip(in, n, &out, &removed, &d), 0);
+	T_EQ_INT(removed, 2);
+	T_EQ_INT(out.len, wn);
+	if (out.len == wn)
+		T_EQ_MEM(out.data, want, wn);
+	/* no comment in a tile-part: the TLM stays, the tile-parts are copied as they are */
+	pv_buf_reset(&out);
+	memmove(in + t1 + 12, in + t1 + 28, n - (t1 + 28));
+	n -= 16;
+	in[t1 + 9] = 12 + 2 + 6;
+	T_EQ_INT(j2kmeta_strip(in, n, &out, &removed, &d), 0);
+	T_EQ_INT(removed, 1);
+	T_EQ_INT(out.len, n - 14);
+	/* a tile-part length past the end: refused, with the offset of its Psot */
+	pv_buf_reset(&out);
+	in[t1 + 9] = 200;
+	pv_diag_clear(&d);
+	T_EQ_INT(j2kmeta_strip(in, n, &out, &removed, &d), PV_ETRUNC);
+	T_EQ_INT(d.offset, (int64_t)t1 + 6);
+	pv_buf_free(&out);
 }

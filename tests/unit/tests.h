@@ -15,6 +15,7 @@
 	X(test_resident_id_detector) \
 	X(test_scan_mask) \
 	X(test_text_regions) \
+	X(test_j2k_comments) \
 	X(test_merkle_probes) \
 	X(test_merkle_8leaf_reference) \
 	X(test_merkle_exhaustive_64) \

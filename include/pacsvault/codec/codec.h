@@ -189,10 +189,10 @@ int jpegmeta_strip(const uint8_t *in, size_t n, int ls, struct pv_buf *out, unsi
 
 /*
  * The same for one JPEG 2000 codestream (T.800 A): the COM marker segments
- * of the main header go; tile-parts (and any COM inside their headers) are
- * copied unchanged, so their lengths stay true. A stream that is not a bare
- * codestream (no SOC) is copied as it is. PV_EPARSE/PV_ETRUNC for a main
- * header that does not parse.
+ * of the main header and of every tile-part header go; a tile-part that
+ * lost one gets its length (Psot) made true, and the TLM index then goes.
+ * A stream that is not a bare codestream (no SOC) is copied as it is.
+ * PV_EPARSE/PV_ETRUNC for headers or tile-parts that do not parse.
  */
 int j2kmeta_strip(const uint8_t *in, size_t n, struct pv_buf *out, unsigned *removed, struct pv_diag *d)
 	__attribute__((warn_unused_result));

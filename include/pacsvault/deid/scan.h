@@ -66,6 +66,7 @@ struct scan_report {
 	uint8_t *thumb;        /* with cfg->thumbs: the first frame with text, grey, at most 256 wide/high */
 	uint32_t thumb_w, thumb_h, thumb_frame;
 	uint32_t img_w, img_h; /* the frame's size (the boxes are in it) */
+	uint64_t name_flagged; /* scan_names: bit k set when the k-th name component carries an identifier */
 };
 
 struct scan_patterns;      /* site patterns: POSIX extended regexes */
@@ -133,9 +134,12 @@ void scan_against_free(struct scan_against *a);
 /*
  * Text-like regions of an 8-bit grey image: rows of glyph-sized,
  * high-contrast connected components on a flat background (5x7 bitmap
- * fonts and up). Returns the number of boxes (at most max) in out.
+ * fonts and up, anti-aliased or not). grey: also look for grey text (grey
+ * on black, mid-grey on a light banner), which costs twice the time: for
+ * images that are likely to carry text. Returns the number of boxes (at
+ * most max) in out.
  */
-size_t scan_text_regions(const uint8_t *g, uint32_t w, uint32_t h, struct pix_rect *out, size_t max);
+size_t scan_text_regions(const uint8_t *g, uint32_t w, uint32_t h, int grey, struct pix_rect *out, size_t max);
 
 /*
  * Every text box in f's pixels: the text-like regions of every frame and,
