@@ -786,10 +786,11 @@ vault_open(const char *dir, const char *master_key_path, int mode, struct vault 
 	/* Readers run beside the writer (the index is SQLite in WAL mode; an object is in place
 	 * before the row naming it commits); writers, and readers that want a still vault (fsck),
 	 * wait for each other; a key rotation waits for all and holds all off. */
-	if ((rc = lock_vault_file(dir, "rlock", LOCK_SH, &v->rlockfd, d)) != 0)
-		goto fail;
+	/* In the order a rotation takes them (lock, then rlock): no two processes wait on each other. */
 	if ((mode & (VAULT_WRITE | VAULT_QUIET)) != 0 &&
 	    (rc = lock_vault_file(dir, "lock", LOCK_EX, &v->lockfd, d)) != 0)
+		goto fail;
+	if ((rc = lock_vault_file(dir, "rlock", LOCK_SH, &v->rlockfd, d)) != 0)
 		goto fail;
 	v->writer = (mode & VAULT_WRITE) != 0;
 	if ((p = path_join(dir, "rotate.state")) == NULL) {
