@@ -7,7 +7,8 @@ regular and bold, WenQuanYi Micro Hei for Chinese, a 1-pixel stroke for a
 bold CJK face), 12 to 32 pixels, bright text on a dark banner and dark text
 on a bright one; grey text (grey on black, mid-grey on a light banner);
 a 64x64 12-bit image with 12-pixel text; a 1024x1024
-16-bit image; an RGB image in Explicit VR Big Endian; an 8-bit image in
+16-bit image; an RGB image in Explicit VR Big Endian, the same in YBR_FULL;
+a MONOCHROME1 image; an 8-bit image in
 Deflated Explicit VR Little Endian with 2x bitmap glyphs running off the
 image's edge; anti-aliased images RLE-, JPEG baseline- and JPEG-LS-
 compressed by dcmtk and JPEG 2000-compressed by gdcm, which decode them
@@ -86,8 +87,8 @@ def make(d, truth):
     """Writes the corpus into d; truth[name] = (background, image with text)."""
     os.makedirs(d, exist_ok=True)
 
-    def put(name, ds, bg, img):
-        truth[name] = (bg, img)
+    def put(name, ds, bg, img, fill=0):
+        truth[name] = (bg, img, fill)
         if ds.file_meta.TransferSyntaxUID == BE:
             ds.PixelData = img.byteswap().tobytes() if img.dtype.itemsize > 1 else img.tobytes()
         else:
@@ -138,8 +139,19 @@ def make(d, truth):
     bg = np.stack([g, (g * .8).astype(np.uint8), (g * .6).astype(np.uint8)], -1)
     bg[:50] = 0
     a = coverage(rows, cols, "DOE^JANE 13812345678", 4, 6, 22, DEJB)[..., None]
-    put("rgb_be", new_ds("US", rows, cols, 3, 8, "RGB", 42, ts=BE), bg,
-        np.clip(bg * (1 - a) + np.array([255, 255, 0]) * a + 0.5, 0, 255).astype(np.uint8))
+    rgb = np.clip(bg * (1 - a) + np.array([255, 255, 0]) * a + 0.5, 0, 255).astype(np.uint8)
+    put("rgb_be", new_ds("US", rows, cols, 3, 8, "RGB", 42, ts=BE), bg, rgb)
+    # the same in YBR_FULL (blanked to black: Y 0, Cb and Cr 128)
+    from pydicom.pixel_data_handlers.util import convert_color_space
+    put("ybr_full", new_ds("US", rows, cols, 3, 8, "YBR_FULL", 45), convert_color_space(bg, "RGB", "YBR_FULL"),
+        convert_color_space(rgb, "RGB", "YBR_FULL"), fill=(0, 128, 128))
+    # MONOCHROME1: stored values inverted (blanked to the stored maximum, black on screen)
+    g = pixfont.anatomy(200, 320, 46).astype(np.float64)
+    g[:50] = 0
+    a = coverage(200, 320, "DOE^JANE 110101199003078515", 4, 6, 16, DEJ)
+    disp = np.clip(g * (1 - a) + 255 * a + 0.5, 0, 255)
+    put("mono1", new_ds("OT", 200, 320, 1, 8, "MONOCHROME1", 46), (255 - g).astype(np.uint8),
+        (255 - disp).astype(np.uint8), fill=255)
     # Deflated, 2x bitmap glyphs running off the right edge
     bg = pixfont.anatomy(200, 320, 43)
     bg[:40] = 0
@@ -148,7 +160,7 @@ def make(d, truth):
     put("defl2x", new_ds("OT", 200, 320, 1, 8, "MONOCHROME2", 43, ts=DEFL), bg, img)
 
 
-def text_left(bg, im, out, dec=None, tol=0):
+def text_left(bg, im, out, dec=None, tol=0, fillv=0):
     """Text pixels of im still in out (see the module's comment); returns (count, bbox).
     dec: the input as a decoder gives it back, when it is compressed (lossy: tol grey levels)."""
     bg, im, out = (x.astype(np.int64) for x in (bg, im, out))
@@ -160,7 +172,8 @@ def text_left(bg, im, out, dec=None, tol=0):
         im = dec.astype(np.int64)
     close = np.abs(out - im) <= tol
     same = close if out.ndim == 2 else close.all(-1)
-    fill = (out <= tol) if out.ndim == 2 else (out <= tol).all(-1)
+    near_fill = np.abs(out - np.asarray(fillv, dtype=np.int64)) <= tol
+    fill = near_fill if out.ndim == 2 else near_fill.all(-1)
     blank = ~same & fill
     while True:
         g = blank.copy()
@@ -212,15 +225,15 @@ def main():
             check(False, "burned-in %s: cleaned and written, not held back (%s)" % (name, j.get("reason")))
             continue
         ds = pydicom.dcmread(o)
-        bg, im = truth[name]
+        bg, im, fillv = truth[name]
         if name in coded:
             dec, tol = coded[name]
             a, b = os.path.join(work, name + ".in.dcm"), os.path.join(work, name + ".out.dcm")
             run(dec + [os.path.join(inp, name + ".dcm"), a])
             run(dec + [o, b])
-            n, box = text_left(bg, im, pydicom.dcmread(b).pixel_array, pydicom.dcmread(a).pixel_array, tol)
+            n, box = text_left(bg, im, pydicom.dcmread(b).pixel_array, pydicom.dcmread(a).pixel_array, tol, fillv)
         else:
-            n, box = text_left(bg, im, ds.pixel_array)
+            n, box = text_left(bg, im, ds.pixel_array, fillv=fillv)
         check(n == 0, "burned-in %s: every text pixel blanked (%d left%s; rule %s)" % (
             name, n, " in %s" % (box,) if box else "", j.get("pixels", {}).get("rule")))
         check(ds.BurnedInAnnotation == "NO", "burned-in %s: written with BurnedInAnnotation NO" % name)
