@@ -1044,7 +1044,9 @@ walk(struct sctx *x, const struct dcm_dataset *ds, const struct dcm_charset *par
 			    !DCM_IS_PRIVATE(e->tag)) {
 				char detail[96];
 				int zero = 0;
-				if (e->length <= 64 && dcm_file_value(x->f, e, &v) == 0) {
+				/* a dummy is all zero bytes (an encapsulated document of 150 bytes was
+				 * held back as a finding when only 64 were looked at) */
+				if (e->length <= (1u << 24) && dcm_file_value(x->f, e, &v) == 0) {
 					zero = 1;
 					for (uint32_t k = 0; k < e->length; k++)
 						zero &= v[k] == 0;

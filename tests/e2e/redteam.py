@@ -247,6 +247,19 @@ def corpus(src):
         ds.add(DataElement(0x0040E001, "ST", P_NID))                      # HL7InstanceIdentifier
         ds.AdditionalPatientHistory = "Referred by %s, %s, %s" % (DOCTOR, HOSPITAL, CONTACT_ZH)
         save(ds, os.path.join(src, name), ts)
+
+    # 6. encapsulated documents (PDF, CDA) with the patient inside: D leaves a dummy document
+    for n, (mime, doc) in enumerate((
+            ("application/pdf", ("%%PDF-1.4\n1 0 obj << /Title (%s %s) >> endobj\n"
+                                 "BT /F1 12 Tf (Patient: %s, %s) Tj ET\n%%%%EOF\n") % (P_NAME, P_NID, P_HANZI, P_PHONE)),
+            ("text/XML", "<ClinicalDocument><recordTarget><patient><name>%s</name><id>%s</id></patient>"
+                         "</recordTarget></ClinicalDocument>" % (P_NAME, P_NID)))):
+        ds = base(20 + n, sop_class="1.2.840.10008.5.1.4.1.1.104.%d" % (1 + n))
+        ds.Modality = "DOC"
+        ds.MIMETypeOfEncapsulatedDocument = mime
+        ds.DocumentTitle = "Report for " + P_NAME
+        ds.EncapsulatedDocument = pad(doc.encode("utf-8"))
+        save(ds, os.path.join(src, "encapsulated-%d.dcm" % n))
     return files
 
 
