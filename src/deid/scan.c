@@ -1275,9 +1275,62 @@ ocr_checks(struct sctx *x, const uint8_t *g, uint32_t w, uint32_t h, uint32_t fr
 	ocr_result_free(&res);
 }
 
-/* Native frame -> 8-bit grey, stretched between the 0.5 and 99.5 percentiles' bounds of the frame. */
+/*
+ * PALETTE COLOR: the brightness of each index (the largest of its red,
+ * green and blue entries). Text drawn with a low index that the palette
+ * shows white is no contrast at all as raw indices.
+ */
+struct palette {
+	uint32_t n;
+	int32_t first;
+	uint32_t *lum;
+};
+
+/* 0, or -1 when the palette is not there as three plain tables (segmented ones are not read). */
+static int
+palette_read(struct dcm_file *f, struct palette *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (uint32_t c = 0; c < 3; c++) {
+		struct dcm_elem *de = dcm_ds_find(&f->ds, 0x00281101u + c), *dd = dcm_ds_find(&f->ds, 0x00281201u + c);
+		const uint8_t *dv, *vv;
+		uint32_t n;
+
+		if (de == NULL || dd == NULL || de->length < 6 || dcm_file_value(f, de, &dv) != 0 ||
+		    dcm_file_value(f, dd, &vv) != 0)
+			goto fail;
+		n = (uint32_t)dv[0] | (uint32_t)dv[1] << 8;
+		if (n == 0)
+			n = 65536;
+		if (c == 0) {
+			uint32_t first = (uint32_t)dv[2] | (uint32_t)dv[3] << 8;
+			p->n = n;
+			p->first = de->vr == DCM_VR_SS ? (int32_t)(int16_t)first : (int32_t)first;
+			if ((p->lum = pv_calloc(n, sizeof(*p->lum))) == NULL)
+				goto fail;
+		} else if (n != p->n) {
+			goto fail;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			/* 16-bit entries; 8-bit ones either in 16-bit words or packed */
+			uint32_t v = dd->length >= 2 * (uint64_t)n ? (uint32_t)vv[2 * i] | (uint32_t)vv[2 * i + 1] << 8 :
+			    dd->length >= n ? vv[i] : 0;
+			if (dd->length < n)
+				goto fail;
+			if (v > p->lum[i])
+				p->lum[i] = v;
+		}
+	}
+	return 0;
+fail:
+	free(p->lum);
+	memset(p, 0, sizeof(*p));
+	return -1;
+}
+
+/* Native frame -> 8-bit grey, stretched between the lowest and the highest value of the frame. */
 static void
-to_grey(const uint8_t *fr, const struct pix_desc *pd, uint8_t *g)
+to_grey(const uint8_t *fr, const struct pix_desc *pd, const struct palette *pal, uint8_t *g)
 {
 	size_t npix = (size_t)pd->rows * pd->cols, plane = npix * (pd->bits_alloc / 8u);
 	unsigned bytes = pd->bits_alloc / 8u;
@@ -1309,6 +1362,10 @@ to_grey(const uint8_t *fr, const struct pix_desc *pd, uint8_t *g)
 		}
 		if (strcmp(pd->photometric, "MONOCHROME1") == 0)
 			best = -best;
+		if (pal != NULL && pal->lum != NULL) {
+			int64_t k = (int64_t)best - pal->first;
+			best = (int32_t)pal->lum[k < 0 ? 0 : k >= pal->n ? pal->n - 1 : k];
+		}
 		tmp[i] = best;
 		if (best < lo)
 			lo = best;
@@ -1338,12 +1395,14 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 	struct pix_desc pd;
 	struct pv_diag d;
 	struct pix_frame *fr = NULL;
+	struct palette pal;
 	enum pix_codec c;
 	uint8_t *frame = NULL, *g = NULL;
 	uint32_t step, ocr_step;
 	int rc = 0;
 
 	*looked = 0;
+	memset(&pal, 0, sizeof(pal));
 	if (e == NULL)
 		return 0;
 	pv_diag_clear(&d);
@@ -1377,6 +1436,12 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 		rc = PV_ENOMEM;
 		goto out;
 	}
+	if (strcmp(pd.photometric, "PALETTE COLOR") == 0 && palette_read(f, &pal) != 0) {
+		/* raw indices say nothing of what is seen: not judged */
+		snprintf(note, nn, "pixels not looked at: a PALETTE COLOR image without a plain palette");
+		rc = PV_EUNSUPPORTED;
+		goto out;
+	}
 	step = max_frames && pd.frames > max_frames ? (pd.frames + max_frames - 1) / max_frames : 1;
 	ocr_step = ocr_max && pd.frames > ocr_max ? (pd.frames + ocr_max - 1) / ocr_max : 1;
 	if (c == PIX_JPEG_2000 || c == PIX_JPEG_LS || c == PIX_HTJ2K) {
@@ -1408,7 +1473,7 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 				rc = PV_EPARSE;
 				break;
 			}
-			to_grey((const uint8_t *)nat[k].data, &one, g);
+			to_grey((const uint8_t *)nat[k].data, &one, pal.lum != NULL ? &pal : NULL, g);
 			rc = fn(arg, g, pd.cols, pd.rows, k * step, ocr_max != 0 && ((k * step) % ocr_step) < step);
 			(*looked)++;
 		}
@@ -1439,13 +1504,14 @@ each_frame(struct dcm_file *f, uint32_t max_frames, uint32_t ocr_max, frame_fn f
 				break;
 			}
 		}
-		to_grey(frame, &one, g);
+		to_grey(frame, &one, pal.lum != NULL ? &pal : NULL, g);
 		rc = fn(arg, g, pd.cols, pd.rows, i, ocr_max != 0 && (i % ocr_step) < step);
 		(*looked)++;
 	}
 out:
 	free(frame);
 	free(g);
+	free(pal.lum);
 	pix_frames_free(fr, pd.frames);
 	return rc;
 }

@@ -8,7 +8,8 @@ bold CJK face), 12 to 32 pixels, bright text on a dark banner and dark text
 on a bright one; grey text (grey on black, mid-grey on a light banner);
 a 64x64 12-bit image with 12-pixel text; a 1024x1024
 16-bit image; an RGB image in Explicit VR Big Endian, the same in YBR_FULL;
-a MONOCHROME1 image; an 8-bit image in
+a MONOCHROME1 image; a PALETTE COLOR image whose text is a low index the
+palette shows white; an 8-bit image in
 Deflated Explicit VR Little Endian with 2x bitmap glyphs running off the
 image's edge; anti-aliased images RLE-, JPEG baseline- and JPEG-LS-
 compressed by dcmtk and JPEG 2000-compressed by gdcm, which decode them
@@ -152,6 +153,20 @@ def make(d, truth):
     disp = np.clip(g * (1 - a) + 255 * a + 0.5, 0, 255)
     put("mono1", new_ds("OT", 200, 320, 1, 8, "MONOCHROME1", 46), (255 - g).astype(np.uint8),
         (255 - disp).astype(np.uint8), fill=255)
+    # PALETTE COLOR: the text is index 3, which the palette shows white (raw indices: no contrast)
+    idx = (pixfont.anatomy(240, 480, 47).astype(np.float64) / 255 * 199 + 1).astype(np.uint8)
+    idx[:60] = 0
+    a = coverage(240, 480, "DOE^JANE 110101199003078515", 6, 8, 22, DEJB)
+    img = idx.copy()
+    img[a > 0.5] = 3
+    ds = new_ds("US", 240, 480, 1, 8, "PALETTE COLOR", 47)
+    lut = np.zeros(256, dtype=np.uint16)
+    lut[1:201] = np.linspace(0, 52000, 200).astype(np.uint16)
+    lut[3] = 65535
+    for c in ("Red", "Green", "Blue"):
+        setattr(ds, c + "PaletteColorLookupTableDescriptor", [256, 0, 16])
+        setattr(ds, c + "PaletteColorLookupTableData", lut.tobytes())
+    put("palette", ds, idx, img)
     # Deflated, 2x bitmap glyphs running off the right edge
     bg = pixfont.anatomy(200, 320, 43)
     bg[:40] = 0
