@@ -94,6 +94,9 @@ sh bench/scan.sh
 # The audit log (issue #6).
 sh bench/ledger.sh
 
+# What a hostile data set costs the parser (issue #16).
+sh bench/parse.sh
+
 # The encrypted vault (issue #5): import against Orthanc and cp, get against
 # cat, find at 1,000,000 instances.
 sh bench/vault.sh "$corpus/ct"

@@ -2,6 +2,7 @@
 #include "pacsvault/dicom/dataset.h"
 #include "pacsvault/dicom/reader.h"
 #include "pacsvault/dicom/value.h"
+#include "pacsvault/base/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,27 +40,67 @@ ds_append(struct dcm_file *f, struct dcm_dataset *ds)
 }
 
 /*
- * Data sets from real files are nearly always sorted; an insertion sort is
- * linear then and stable otherwise (PS3.5 7.1). A tag that occurs twice is
- * a defect: the first one is kept, as dcmtk does, and the count returned.
+ * Sorts e[0..n) by tag, stably (a tag that occurs twice keeps its order of
+ * appearance), in O(n log n): a bottom-up merge sort through tmp.
+ */
+static void
+elems_merge_sort(struct dcm_elem *e, struct dcm_elem *tmp, uint32_t n)
+{
+	struct dcm_elem *src = e, *dst = tmp;
+
+	for (uint64_t width = 1; width < n; width *= 2) {
+		for (uint64_t lo = 0; lo < n; lo += 2 * width) {
+			uint64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+			uint64_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi)
+				dst[k++] = src[j].tag < src[i].tag ? src[j++] : src[i++];
+			while (i < mid)
+				dst[k++] = src[i++];
+			while (j < hi)
+				dst[k++] = src[j++];
+		}
+		struct dcm_elem *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != e)
+		memcpy(e, src, (size_t)n * sizeof(*e));
+}
+
+/*
+ * Data sets from real files are nearly always sorted: one pass says so.
+ * Otherwise a stable O(n log n) sort (PS3.5 7.1): an insertion sort here
+ * took 58 s of CPU for 1.6 MB of descending tags (issue #16). A tag that
+ * occurs twice is a defect: the first one is kept, as dcmtk does, and the
+ * count returned.
  */
 static unsigned
 ds_finish(struct dcm_dataset *ds)
 {
 	unsigned dropped = 0;
-	uint32_t w;
+	uint32_t w, k;
 
-	for (uint32_t i = 1; i < ds->n; i++) {
-		struct dcm_elem t;
-		uint32_t j = i;
-		if (ds->e[i - 1].tag <= ds->e[i].tag)
-			continue;
-		t = ds->e[i];
-		while (j > 0 && ds->e[j - 1].tag > t.tag) {
-			ds->e[j] = ds->e[j - 1];
-			j--;
+	for (k = 1; k < ds->n && ds->e[k - 1].tag <= ds->e[k].tag; k++)
+		;
+	if (k < ds->n) {
+		struct dcm_elem *tmp = pv_mallocarray(ds->n, sizeof(*tmp));
+
+		if (tmp != NULL) {
+			elems_merge_sort(ds->e, tmp, ds->n);
+			free(tmp);
+		} else {
+			/* no memory for the buffer: sorted in place, slowly */
+			for (k = 1; k < ds->n; k++) {
+				struct dcm_elem t = ds->e[k];
+				uint32_t j = k;
+				while (j > 0 && ds->e[j - 1].tag > t.tag) {
+					ds->e[j] = ds->e[j - 1];
+					j--;
+				}
+				ds->e[j] = t;
+			}
 		}
-		ds->e[j] = t;
 	}
 	for (uint32_t i = w = 0; i < ds->n; i++) {
 		if (w > 0 && ds->e[w - 1].tag == ds->e[i].tag) {

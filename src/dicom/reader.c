@@ -26,6 +26,7 @@
 #define WIN_FIRST (16u * 1024u)   /* the first read: most headers fit */
 #define META_MAX (1u << 20)       /* File Meta Information larger than this is hostile */
 #define NO_END UINT64_MAX
+#define RD_AGAIN 2                /* next_in_dataset_step: moved on, no event yet */
 
 enum frame_kind { FR_DATASET, FR_SEQ, FR_ITEM, FR_PIXSEQ };
 
@@ -886,9 +887,14 @@ un_known_vr(struct dcm_reader *r, uint32_t tag, uint32_t len, int big)
 	return dv;
 }
 
-/* In a data set or item: the end of the container, or one element. */
+/*
+ * In a data set or item: the end of the container, or one element; RD_AGAIN
+ * when it only moved on (a stray delimiter skipped, the meta ended) and the
+ * next step must be taken: next_in_dataset loops, so input cannot make it
+ * recurse (100,000 stray delimiters overflowed the stack, issue #16).
+ */
 static int
-next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
+next_in_dataset_step(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
 {
 	struct frame *top = &r->stack[r->sp - 1];
 	int implicit = top->implicit || (!r->explicit_vr && r->phase == PH_DATA);
@@ -917,7 +923,7 @@ next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
 				if (rc != 0)
 					return rc;
 				if (r->pos < r->size)
-					return next_in_dataset(r, ev, d);
+					return RD_AGAIN;
 			}
 			r->phase = PH_DONE;
 			return 0;
@@ -930,7 +936,7 @@ next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
 		int rc = start_dataset(r, d);
 		if (rc != 0)
 			return rc;
-		return next_in_dataset(r, ev, d);
+		return RD_AGAIN;
 	}
 	if (r->size - r->pos < 8 || end - r->pos < 8) {
 		if (top->kind == FR_DATASET && r->phase == PH_DATA && r->size - r->pos < 8) {
@@ -955,7 +961,7 @@ next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
 			int rc = start_dataset(r, d);
 			if (rc != 0)
 				return rc;
-			return next_in_dataset(r, ev, d);
+			return RD_AGAIN;
 		}
 		if (r->pos - r->meta_start > META_MAX)
 			return rd_fail(r, d, PV_ELIMIT, r->pos, "File Meta Information over %u bytes", META_MAX);
@@ -980,7 +986,7 @@ next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
 			/* A stray sequence delimiter at the top level: dcmtk skips it. */
 			rd_warn(r, r->pos, "stray sequence delimiter at the top level skipped");
 			r->pos += 8;
-			return next_in_dataset(r, ev, d);
+			return RD_AGAIN;
 		}
 		return rd_fail(r, d, PV_EPARSE, r->pos, "unexpected (%04x,%04x) %s",
 		    DCM_GROUP(tag), DCM_ELEM(tag),
@@ -1129,6 +1135,16 @@ have_header:
 	}
 	r->pos += len;
 	return 1;
+}
+
+static int
+next_in_dataset(struct dcm_reader *r, struct dcm_event *ev, struct pv_diag *d)
+{
+	int rc;
+
+	while ((rc = next_in_dataset_step(r, ev, d)) == RD_AGAIN)
+		;
+	return rc;
 }
 
 static int
