@@ -33,9 +33,12 @@ static const char ledger_help[] =
 "                              newline after it only on a terminal)\n"
 "  checkpoint DIR              sign a checkpoint of the committed size, after\n"
 "                              checking it is consistent with the last one\n"
-"  verify DIR                  recompute every hash, check every checkpoint's\n"
+"  verify DIR [--vkey VKEY|FILE]\n"
+"                              recompute every hash, check every checkpoint's\n"
 "                              signature, root and consistency; the first\n"
-"                              problem is named (exit status 1)\n"
+"                              problem is named (exit status 1). With --vkey\n"
+"                              (the published verifier key) the signing seed\n"
+"                              is not needed: an auditor's copy verifies\n"
 "  prove DIR --index N         a c2sp.org/tlog-proof@v1 bundle: the inclusion\n"
 "                              proof of entry N in the last checkpoint\n"
 "  prove DIR --from M --to N   a consistency proof between sizes M and N\n"
@@ -140,6 +143,35 @@ parse_hex32(const char *s, uint8_t out[32])
 	return 0;
 }
 
+/*
+ * The text of a verifier key given as --vkey: a file holding it (as `ledger
+ * vkey DIR > FILE` writes it, as other options take files) or the key
+ * itself. NULL (said) when the file cannot be read.
+ */
+static const char *
+vkey_text_of(const char *vkey, char *text, size_t tn)
+{
+	unsigned char *kt = NULL;
+	size_t kn = 0;
+	struct pv_diag d;
+
+	if (access(vkey, F_OK) != 0)
+		return vkey;
+	pv_diag_clear(&d);
+	if (pv_read_file(vkey, 4096, &kt, &kn, &d) != 0) {
+		fprintf(stderr, "pacsvault: ledger: %s: cannot read the verifier key\n", vkey);
+		return NULL;
+	}
+	while (kn > 0 && (kt[kn - 1] == '\n' || kt[kn - 1] == '\r' || kt[kn - 1] == ' '))
+		kn--;
+	if (kn >= tn)
+		kn = tn - 1;
+	memcpy(text, kt != NULL ? (const char *)kt : "", kn);
+	text[kn] = '\0';
+	free(kt);
+	return text;
+}
+
 /* Offline verification of a c2sp.org/tlog-proof@v1 bundle. */
 static int
 verify_proof(const char *bundle_path, const char *vkey, const char *policy_path, const char *entry_path,
@@ -177,23 +209,9 @@ verify_proof(const char *bundle_path, const char *vkey, const char *policy_path,
 		for (size_t i = 0; i < pol.nlogs; i++)
 			vs[nv++] = pol.logs[i];
 	}
-	if (vkey != NULL && access(vkey, F_OK) == 0) {
-		/* a file holding the key (as `ledger vkey DIR > FILE` writes it), as other options take files */
-		unsigned char *kt = NULL;
-		size_t kn = 0;
-		if (pv_read_file(vkey, 4096, &kt, &kn, &d) != 0) {
-			pv_hasher_free(h);
-			fprintf(stderr, "pacsvault: ledger: %s: cannot read the verifier key\n", vkey);
-			return PV_EXIT_USAGE;
-		}
-		while (kn > 0 && (kt[kn - 1] == '\n' || kt[kn - 1] == '\r' || kt[kn - 1] == ' '))
-			kn--;
-		if (kn >= sizeof(vkey_text))
-			kn = sizeof(vkey_text) - 1;
-		memcpy(vkey_text, kt != NULL ? (const char *)kt : "", kn);
-		vkey_text[kn] = '\0';
-		free(kt);
-		vkey = vkey_text;
+	if (vkey != NULL && (vkey = vkey_text_of(vkey, vkey_text, sizeof(vkey_text))) == NULL) {
+		pv_hasher_free(h);
+		return PV_EXIT_USAGE;
 	}
 	if (vkey != NULL) {
 		if (lg_vkey_parse(vkey, &vs[nv]) != 0 || vs[nv].type != LG_SIG_ED25519) {
@@ -371,7 +389,17 @@ cmd_ledger(int argc, char **argv)
 	}
 	if (strcmp(sub, "verify") == 0) {
 		uint64_t ne, nc;
-		if (lg_log_verify(dir, &ne, &nc, &d) != 0) {
+		static char vt[4096];
+		struct lg_verifier vk;
+
+		if (vkey != NULL) {
+			/* an auditor's copy: the published verifier key, no signing seed */
+			if ((vkey = vkey_text_of(vkey, vt, sizeof(vt))) == NULL)
+				return PV_EXIT_USAGE;
+			if (lg_vkey_parse(vkey, &vk) != 0 || vk.type != LG_SIG_ED25519)
+				return app_usage_error("ledger", "--vkey is not a log verifier key (NAME+KEYID+BASE64)");
+		}
+		if (lg_log_verify_key(dir, vkey != NULL ? &vk : NULL, &ne, &nc, &d) != 0) {
 			fprintf(stderr, "pacsvault: ledger: %s: verification failed: %s\n", dir, d.msg);
 			return PV_EXIT_FAIL;
 		}

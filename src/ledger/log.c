@@ -582,6 +582,13 @@ seq_read(struct seqr *r, void *p, size_t n)
 int
 lg_log_verify(const char *dir, uint64_t *entries, uint64_t *checkpoints, struct pv_diag *d)
 {
+	return lg_log_verify_key(dir, NULL, entries, checkpoints, d);
+}
+
+int
+lg_log_verify_key(const char *dir, const struct lg_verifier *vk, uint64_t *entries, uint64_t *checkpoints,
+    struct pv_diag *d)
+{
 	char buf[512], origin[LG_NAME_MAX];
 	size_t n;
 	uint64_t N;
@@ -608,7 +615,15 @@ lg_log_verify(const char *dir, uint64_t *entries, uint64_t *checkpoints, struct 
 		close(fd_lock);
 		return pv_diag_set(d, PV_EPARSE, -1, "the ledger's origin is missing");
 	}
-	{
+	if (vk != NULL) {
+		/* an auditor's copy: the verifier key given, the signing seed neither needed nor read */
+		if (strcmp(vk->name, origin) != 0) {
+			close(fd_lock);
+			return pv_diag_set(d, PV_EAUTH, -1, "the verifier key is for '%.200s', not this log ('%.200s')",
+			    vk->name, origin);
+		}
+		v = *vk;
+	} else {
 		int fd;
 		if (open_file(dir, "key", O_RDONLY, &fd) != 0) {
 			close(fd_lock);

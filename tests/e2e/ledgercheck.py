@@ -41,8 +41,44 @@ def entry_offsets(d):
     return [int.from_bytes(idx[i:i + 8], "big") for i in range(0, len(idx), 8)]
 
 
+def auditor(root):
+    """An auditor holds a copy of the ledger and its published verifier key, not
+    the signing seed: `verify --vkey` checks it; a forger who rebuilds the log
+    under the same name and re-signs it with a seed of his own passes a plain
+    verify of his copy, and is caught by the published key."""
+    orig = os.path.join(root, "aud-orig")
+    vkey = run(["init", orig, "--origin", "pacsvault.test/audited"]).stdout.decode().strip()
+    run(["append", orig], inp="".join("access %03d\n" % i for i in range(40)).encode())
+    run(["checkpoint", orig])
+    vf = os.path.join(root, "aud-vkey.txt")
+    with open(vf, "w") as f:
+        f.write(vkey + "\n")
+    copy = os.path.join(root, "aud-copy")
+    shutil.copytree(orig, copy)
+    os.remove(os.path.join(copy, "key"))
+    rc, out = verify(copy)
+    check(rc == 1 and "key is missing" in out, "an auditor's copy without the signing seed: a plain verify cannot")
+    p = run(["verify", copy, "--vkey", vf], ok=(0, 1))
+    check(p.returncode == 0 and b"40 entries and 1 checkpoints" in p.stdout,
+          "  verify --vkey FILE (the published verifier key) checks it: %s" % (p.stdout + p.stderr).decode().strip())
+    forged = os.path.join(root, "aud-forged")
+    run(["init", forged, "--origin", "pacsvault.test/audited"])
+    run(["append", forged], inp="".join("access %03d\n" % i for i in range(39)).encode())
+    run(["checkpoint", forged])
+    rc, out = verify(forged)
+    p = run(["verify", forged, "--vkey", vf], ok=(0, 1))
+    err = p.stderr.decode()
+    check(rc == 0 and p.returncode == 1 and "checkpoint 1" in err,
+          "  a log rebuilt and re-signed with another seed: verifies by itself, fails with the published key (%s)" %
+          err.strip()[-120:])
+    other = run(["init", os.path.join(root, "aud-other"), "--origin", "pacsvault.test/other"]).stdout.decode().strip()
+    p = run(["verify", copy, "--vkey", other], ok=(0, 1))
+    check(p.returncode == 1 and b"not this log" in p.stderr, "  another log's verifier key is refused, named")
+
+
 def main():
     root = sys.argv[1]
+    auditor(root)
     base = os.path.join(root, "base")
     vkey = run(["init", base, "--origin", "pacsvault.test/ledger"]).stdout.decode().strip()
     run(["append", base, "--batch", "64"], inp="".join("event %03d\n" % i for i in range(100)).encode())

@@ -78,6 +78,13 @@ int lg_log_last_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag 
  * problem is named in d ("entry 41: ...", "checkpoint 3: ..."). *entries
  * and *checkpoints count what was checked.
  */
+/*
+ * The same with the verifier key vk (lg_vkey_parse) instead of the log's own
+ * key file: an auditor holding a copy of the ledger without its signing
+ * seed verifies it (PV_EAUTH when vk names another log).
+ */
+int lg_log_verify_key(const char *dir, const struct lg_verifier *vk, uint64_t *entries, uint64_t *checkpoints,
+    struct pv_diag *d) __attribute__((warn_unused_result));
 int lg_log_verify(const char *dir, uint64_t *entries, uint64_t *checkpoints, struct pv_diag *d)
 	__attribute__((warn_unused_result));
 
