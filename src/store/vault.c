@@ -1972,28 +1972,32 @@ vault_get_mem(struct vault *v, const struct vault_instance *inst, struct pv_buf 
 	return rc;
 }
 
-int
-vault_rm(struct vault *v, const struct vault_instance *inst, struct pv_diag *d)
+/*
+ * rm's order for one sealed object at dir/kind/...: its wrapped data key
+ * destroyed (durably: the body can never be opened again), then its index
+ * row (remove_row, in one transaction), then the file. sop_b or objid
+ * names the row for remove_row.
+ */
+static int
+shred_object(struct vault *v, const char *kind, const char *objid, const uint8_t *sop_b,
+    int (*remove_row)(struct store_index *, const uint8_t *, const char *, const struct store_index_ops *,
+    struct pv_diag *), struct pv_diag *d)
 {
 	char p[4096], dir[4096];
 	int fd, rc;
 
-	if (!v->writer)
-		return pv_diag_set(d, PV_EINVAL, -1, "vault opened read-only");
-	object_path(v, "objects", inst->objid, p, sizeof(p));
-	/* 1. Destroy the wrapped data key (durably): the body can never be opened again. */
+	object_path(v, kind, objid, p, sizeof(p));
 	if ((fd = open(p, O_RDWR | O_CLOEXEC)) >= 0) {
 		rc = pv_sealed_shred(fd, d);
 		close(fd);
 		if (rc != 0)
 			return rc;
 	} else if (errno != ENOENT) {
-		return pv_diag_set(d, PV_EIO, -1, "object %s: %s", inst->objid, strerror(errno));
+		return pv_diag_set(d, PV_EIO, -1, "object %s: %s", objid, strerror(errno));
 	}
-	/* 2. The index rows. */
 	pthread_mutex_lock(&v->lock);
 	if ((rc = v->ops->begin(v->ix, d)) == 0) {
-		if ((rc = v->ops->instance_remove(v->ix, inst->sop_b, d)) == 0)
+		if ((rc = remove_row(v->ix, sop_b, objid, v->ops, d)) == 0)
 			rc = v->ops->commit(v->ix, d);
 		if (rc != 0)
 			v->ops->rollback(v->ix);
@@ -2001,13 +2005,38 @@ vault_rm(struct vault *v, const struct vault_instance *inst, struct pv_diag *d)
 	pthread_mutex_unlock(&v->lock);
 	if (rc != 0)
 		return rc;
-	/* 3. The object file. */
 	if (unlink(p) != 0 && errno != ENOENT)
-		return pv_diag_set(d, PV_EIO, -1, "object %s shredded but not removed: %s", inst->objid,
-		    strerror(errno));
-	snprintf(dir, sizeof(dir), "%s/objects/%.2s", v->dir, inst->objid);
+		return pv_diag_set(d, PV_EIO, -1, "object %s shredded but not removed: %s", objid, strerror(errno));
+	if (strcmp(kind, "objects") == 0)
+		snprintf(dir, sizeof(dir), "%s/objects/%.2s", v->dir, objid);
+	else
+		snprintf(dir, sizeof(dir), "%s/%s", v->dir, kind);
 	(void)sync_dir(dir);
 	return 0;
+}
+
+static int
+rm_instance_row(struct store_index *ix, const uint8_t *sop_b, const char *objid, const struct store_index_ops *ops,
+    struct pv_diag *d)
+{
+	(void)objid;
+	return ops->instance_remove(ix, sop_b, d);
+}
+
+static int
+rm_quarantine_row(struct store_index *ix, const uint8_t *sop_b, const char *objid, const struct store_index_ops *ops,
+    struct pv_diag *d)
+{
+	(void)sop_b;
+	return ops->quarantine_remove(ix, objid, d);
+}
+
+int
+vault_rm(struct vault *v, const struct vault_instance *inst, struct pv_diag *d)
+{
+	if (!v->writer)
+		return pv_diag_set(d, PV_EINVAL, -1, "vault opened read-only");
+	return shred_object(v, "objects", inst->objid, inst->sop_b, rm_instance_row, d);
 }
 
 /* ---- fsck ---- */
@@ -2335,39 +2364,13 @@ vault_quarantine_get(struct vault *v, const char *objid, int fd, struct pv_diag 
 int
 vault_quarantine_remove(struct vault *v, const char *objid, struct pv_diag *d)
 {
-	char p[4096];
-	int fd, rc;
+	int rc;
 
 	if (!v->writer)
 		return pv_diag_set(d, PV_EINVAL, -1, "vault opened read-only");
 	if ((rc = quarantined(v, objid, d)) != 0)
 		return rc;
-	/* As rm: the wrapped key first (synced), then the row, then the file. */
-	object_path(v, "quarantine", objid, p, sizeof(p));
-	if ((fd = open(p, O_RDWR | O_CLOEXEC)) >= 0) {
-		rc = pv_sealed_shred(fd, d);
-		close(fd);
-		if (rc != 0)
-			return rc;
-	} else if (errno != ENOENT) {
-		return pv_diag_set(d, PV_EIO, -1, "quarantined object %s: %s", objid, strerror(errno));
-	}
-	pthread_mutex_lock(&v->lock);
-	if ((rc = v->ops->begin(v->ix, d)) == 0) {
-		if ((rc = v->ops->quarantine_remove(v->ix, objid, d)) == 0)
-			rc = v->ops->commit(v->ix, d);
-		if (rc != 0)
-			v->ops->rollback(v->ix);
-	}
-	pthread_mutex_unlock(&v->lock);
-	if (rc != 0)
-		return rc;
-	if (unlink(p) != 0 && errno != ENOENT)
-		return pv_diag_set(d, PV_EIO, -1, "quarantined object %s shredded but not removed: %s", objid,
-		    strerror(errno));
-	snprintf(p, sizeof(p), "%s/quarantine", v->dir);
-	(void)sync_dir(p);
-	return 0;
+	return shred_object(v, "quarantine", objid, NULL, rm_quarantine_row, d);
 }
 
 /* ---- rotate-key ---- */
