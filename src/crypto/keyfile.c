@@ -68,7 +68,8 @@ int
 pv_key_write(const char *path, const struct pv_key *k, struct pv_diag *d)
 {
 	uint8_t buf[PV_KEYFILE_SIZE];
-	int fd, rc = 0;
+	struct pv_atomic af;
+	int rc;
 
 	memcpy(buf, key_magic, 8);
 	buf[8] = KEYFILE_VERSION;
@@ -76,22 +77,28 @@ pv_key_write(const char *path, const struct pv_key *k, struct pv_diag *d)
 	buf[10] = buf[11] = 0;
 	memcpy(buf + 12, k->id, 4);
 	memcpy(buf + 16, k->key, PV_KEY_LEN);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
+	/* Written beside the name and put in place in one step that never replaces: a kill
+	 * while writing leaves no half key file under the name (a rotation or keygen run again
+	 * would otherwise find a truncated key where it expects its own). */
+	if ((rc = pv_atomic_open_new(&af, path, 0600, d)) != 0) {
 		pv_cleanse(buf, sizeof(buf));
-		if (errno == EEXIST)
+		if (rc == PV_EEXIST)
 			return pv_diag_set(d, PV_EEXIST, -1, "refusing to overwrite an existing file");
 		return pv_diag_set(d, PV_EIO, -1, "cannot create the key file");
 	}
 	/* The umask may have narrowed the mode; it must be exactly 0600. */
-	if (fchmod(fd, 0600) != 0 || pv_write_all(fd, buf, sizeof(buf)) != 0 || fsync(fd) != 0)
-		rc = pv_diag_set(d, PV_EIO, -1, "cannot write the key file");
-	if (close(fd) != 0 && rc == 0)
-		rc = pv_diag_set(d, PV_EIO, -1, "cannot write the key file");
+	if (fchmod(af.fd, 0600) != 0 || pv_write_all(af.fd, buf, sizeof(buf)) != 0) {
+		pv_cleanse(buf, sizeof(buf));
+		pv_atomic_abort(&af);
+		return pv_diag_set(d, PV_EIO, -1, "cannot write the key file");
+	}
 	pv_cleanse(buf, sizeof(buf));
-	if (rc != 0)
-		unlink(path);
-	return rc;
+	if ((rc = pv_atomic_commit(&af, d)) != 0) {
+		if (rc == PV_EEXIST)
+			return pv_diag_set(d, PV_EEXIST, -1, "refusing to overwrite an existing file");
+		return pv_diag_set(d, PV_EIO, -1, "cannot write the key file");
+	}
+	return 0;
 }
 
 int

@@ -2557,10 +2557,18 @@ vault_rotate_key(const char *dir, const char *master_key_path, const char *new_k
 		rc = pv_diag_set(d, PV_EINVAL, -1, "this vault keeps its master key outside: give the new "
 		    "key with --new-master-key FILE ('pacsvault keygen --type master')");
 		goto done;
-	} else if (access(next, F_OK) == 0) {
+	} else if (access(next, F_OK) == 0 && (state_old[0] != '\0' ||
+	    pv_key_read(next, PV_KEY_MASTER, &nw, NULL) == 0)) {
+		/* A rotation that wrote its next key (and maybe began): that key again. */
 		if ((rc = pv_key_read(next, PV_KEY_MASTER, &nw, d)) != 0)
 			goto done;
 	} else {
+		/* No rotate.state: no object was wrapped under master.key.new yet, so a next key that
+		 * does not read (a kill while an older version wrote it) is dropped, not trusted. */
+		if (unlink(next) != 0 && errno != ENOENT) {
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot remove master.key.new: %s", strerror(errno));
+			goto done;
+		}
 		if ((rc = pv_key_generate(&nw, PV_KEY_MASTER)) != 0 || (rc = pv_key_write(next, &nw, d)) != 0)
 			goto done;
 	}

@@ -899,6 +899,25 @@ def crash_rotate(root, gen):
         fa = ["--master-key", keys[-1]] if mode == "outside" else []
         rows = json.loads(pv(["find", "--vault", vault, "--level", "IMAGE", "--json"] + fa).stdout.decode())
         check(len(rows) == len(files), "after rotation find sees all %d instances" % len(files))
+        if mode == "inside":
+            # A kill while the next key was being written (before rotate.state, so no object
+            # is wrapped under it) left, with earlier versions, an empty master.key.new that
+            # stopped every later rotation. Such a file is dropped; a readable one is used.
+            nxt = os.path.join(vault, "master.key.new")
+            open(nxt, "wb").close()
+            before = read_key(os.path.join(vault, "master.key"))
+            p = pv(["vault", "rotate-key", "--vault", vault], ok=(0, 1), exe=PVR)
+            after = read_key(os.path.join(vault, "master.key"))
+            j = json.loads(pv(["vault", "fsck", "--vault", vault, "--json"], ok=(0, 1), exe=PVR).stdout.decode())
+            check(p.returncode == 0 and after != before and not os.path.exists(nxt) and
+                  j["objects_ok"] == len(files) and not j["bad"],
+                  "an empty master.key.new left by a kill before rotate.state does not stop rotate-key")
+            # keygen writes beside the name and links it in: never a half key under the name.
+            kg = os.path.join(root, "kg-exists.key")
+            open(kg, "wb").close()
+            p = pv(["keygen", "--type", "master", "-o", kg], ok=(1,))
+            check(os.path.getsize(kg) == 0 and not [f for f in os.listdir(root) if f.startswith(".kg-exists")],
+                  "keygen refuses an existing file and leaves no temporary beside it")
 
 
 if __name__ == "__main__":
