@@ -108,6 +108,7 @@ STORE_SRC := \
 	src/store/vault.c
 
 SVC_SRC := \
+	src/svc/admin.c \
 	src/svc/audit.c
 
 NET_SRC := \

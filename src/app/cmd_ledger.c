@@ -33,12 +33,22 @@ static const char ledger_help[] =
 "                              newline after it only on a terminal)\n"
 "  checkpoint DIR              sign a checkpoint of the committed size, after\n"
 "                              checking it is consistent with the last one\n"
-"  verify DIR [--vkey VKEY|FILE]\n"
+"                              (a vault's ledger signs one with every commit;\n"
+"                              its key is sealed and this refuses)\n"
+"  verify DIR [--vkey VKEY|FILE] [--checkpoint FILE]...\n"
 "                              recompute every hash, check every checkpoint's\n"
 "                              signature, root and consistency; the first\n"
 "                              problem is named (exit status 1). With --vkey\n"
 "                              (the published verifier key) the signing seed\n"
-"                              is not needed: an auditor's copy verifies\n"
+"                              is not needed: an auditor's copy verifies.\n"
+"                              --checkpoint FILE: checkpoints kept outside\n"
+"                              the log (a vault's checkpoint copy, a\n"
+"                              witness's, a bundle's): each must verify, be\n"
+"                              of a prefix of the log with its root, and be\n"
+"                              stored in the log; so a cut tail, a rewritten\n"
+"                              entry, a replaced key or a dropped checkpoint\n"
+"                              is named. A vault's ledger (its key sealed)\n"
+"                              must have every entry under a checkpoint\n"
 "  prove DIR --index N         a c2sp.org/tlog-proof@v1 bundle: the inclusion\n"
 "                              proof of entry N in the last checkpoint\n"
 "  prove DIR --from M --to N   a consistency proof between sizes M and N\n"
@@ -315,10 +325,13 @@ cmd_ledger(int argc, char **argv)
 		{ "entry", required_argument, NULL, 'E' },
 		{ "leaf-hash", required_argument, NULL, 'L' },
 		{ "policy", required_argument, NULL, 'P' },
+		{ "checkpoint", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *origin = NULL, *vkey = NULL, *entry = NULL, *leaf = NULL, *policy = NULL, *sub, *dir;
+	const char *anchor_files[16];
+	size_t nanchor_files = 0;
 	unsigned long batch = 1000;
 	long long index = -1, from = -1, to = -1;
 	int c, rc = PV_EXIT_OK;
@@ -342,6 +355,11 @@ cmd_ledger(int argc, char **argv)
 		switch (c) {
 		case 'O': origin = optarg; break;
 		case 'V': vkey = optarg; break;
+		case 'C':
+			if (nanchor_files == sizeof(anchor_files) / sizeof(anchor_files[0]))
+				return app_usage_error("ledger", "--checkpoint at most 16 times");
+			anchor_files[nanchor_files++] = optarg;
+			break;
 		case 'E': entry = optarg; break;
 		case 'L': leaf = optarg; break;
 		case 'P': policy = optarg; break;
@@ -399,11 +417,47 @@ cmd_ledger(int argc, char **argv)
 			if (lg_vkey_parse(vkey, &vk) != 0 || vk.type != LG_SIG_ED25519)
 				return app_usage_error("ledger", "--vkey is not a log verifier key (NAME+KEYID+BASE64)");
 		}
-		if (lg_log_verify_key(dir, vkey != NULL ? &vk : NULL, &ne, &nc, &d) != 0) {
+		struct lg_verify_opts vo;
+		struct lg_verify_result vr;
+		struct pv_buf anchors;
+
+		(void)ne;
+		(void)nc;
+		memset(&vo, 0, sizeof(vo));
+		vo.vk = vkey != NULL ? &vk : NULL;
+		pv_buf_init(&anchors, (size_t)64 << 20);
+		for (size_t i = 0; i < nanchor_files; i++) {
+			unsigned char *t = NULL;
+			size_t tn = 0;
+
+			if (pv_read_file(anchor_files[i], (size_t)64 << 20, &t, &tn, &d) != 0 ||
+			    pv_buf_append(&anchors, t, tn) != 0 || pv_buf_append(&anchors, "\n", 1) != 0) {
+				free(t);
+				pv_buf_free(&anchors);
+				fprintf(stderr, "pacsvault: ledger: %s: cannot read the checkpoint file\n", anchor_files[i]);
+				return PV_EXIT_FAIL;
+			}
+			free(t);
+		}
+		vo.anchors = (const uint8_t *)anchors.data;
+		vo.anchors_len = anchors.len;
+		rc = lg_log_verify_ex(dir, &vo, &vr, &d);
+		pv_buf_free(&anchors);
+		if (rc != 0) {
 			fprintf(stderr, "pacsvault: ledger: %s: verification failed: %s\n", dir, d.msg);
 			return PV_EXIT_FAIL;
 		}
-		printf("ok: %llu entries and %llu checkpoints verified\n", (unsigned long long)ne, (unsigned long long)nc);
+		printf("ok: %llu entries and %llu checkpoints verified", (unsigned long long)vr.entries,
+		    (unsigned long long)vr.checkpoints);
+		if (nanchor_files > 0)
+			printf("; %llu checkpoints held outside are in the log", (unsigned long long)vr.anchors);
+		if (vr.uncovered > 0)
+			printf("; the last %llu entries are not yet covered by a checkpoint", (unsigned long long)vr.uncovered);
+		putchar('\n');
+		if (vr.key_source == LG_KEY_VKEY_FILE && nanchor_files == 0)
+			fprintf(stderr, "pacsvault: ledger: note: checked with the folder's own verifier key (DIR/vkey), "
+			    "which whoever writes the folder could replace; give --vkey (the published key) or "
+			    "--checkpoint FILE (a checkpoint kept outside) to check against what was published\n");
 		return PV_EXIT_OK;
 	}
 	if (lg_log_open(dir, &l, &d) != 0) {

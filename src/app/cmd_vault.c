@@ -10,6 +10,7 @@
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/ledger/log.h"
 #include "pacsvault/store/vault.h"
+#include "pacsvault/svc/admin.h"
 #include "pacsvault/svc/audit.h"
 
 #include <errno.h>
@@ -28,7 +29,8 @@ static const char vault_common_help[] =
 "                       (default: $PACSVAULT_MASTER_KEY, else DIR/master.key)\n";
 
 static const char vault_help[] =
-"usage: pacsvault vault init [DIR] [--master-key FILE]\n"
+"usage: pacsvault vault init [DIR] [--master-key FILE] [--checkpoint-copy FILE]\n"
+"       pacsvault vault checkpoint-copy FILE|none\n"
 "       pacsvault vault rotate-key [--new-master-key FILE]\n"
 "       pacsvault vault fsck [--repair] [--json]\n"
 "       pacsvault vault quarantine [list] [--json]\n"
@@ -44,13 +46,19 @@ static const char vault_help[] =
 "              0600, or the file of --master-key: keep it elsewhere, the\n"
 "              recommended setup; make one with 'pacsvault keygen --type\n"
 "              master'), the sealed index key, the index, and an audit\n"
-"              ledger with its signing key in DIR/ledger. Never overwrites.\n"
+"              ledger in DIR/ledger whose signing key is sealed under the\n"
+"              master key (ledger.sign.pvo): every commit of audit events\n"
+"              signs a checkpoint. --checkpoint-copy FILE (outside the\n"
+"              vault folder) gets each new checkpoint appended, for\n"
+"              'ledger verify --checkpoint FILE' and fsck. Never overwrites.\n"
+"  checkpoint-copy  set (or, with 'none', clear) that file later.\n"
 "  rotate-key  wrap every data key (and the index key) under a new master\n"
 "              key, then drop the old wraps; no object body is rewritten.\n"
 "              Resumable: after a crash run it again with the same\n"
 "              arguments. Inside keys: the new key replaces master.key.\n"
 "  fsck        open every object (every chunk, the content MAC), check the\n"
-"              index, cross-check objects and index, verify the ledger; lists\n"
+"              index, cross-check objects and index, verify the ledger (with\n"
+"              the sealed signing key, against the checkpoint copy); lists\n"
 "              orphans, missing and damaged objects, leftovers, a damaged\n"
 "              audit trail. --repair removes orphans (shredded), leftovers,\n"
 "              rows of missing or shredded objects.\n"
@@ -218,32 +226,20 @@ audit_simple(const char *cmd, const char *dir, struct vault *v, uint32_t code, c
 /* ---- vault init / rotate-key / fsck / quarantine ---- */
 
 static int
-vault_init_cmd(const struct vopts *o, const char *dir)
+vault_init_cmd(const struct vopts *o, const char *dir, const char *copy)
 {
 	struct pv_diag d;
-	struct lg_log *l = NULL;
 	struct pv_buf vk;
-	char id[9], ledger[PATH_MAX], origin[64];
+	char id[9], ledger[PATH_MAX];
 
 	pv_diag_clear(&d);
-	if (vault_create(dir, o->master, id, &d) != 0) {
+	pv_buf_init(&vk, 4096);
+	if (svc_vault_create(dir, o->master, copy, id, &vk, &d) != 0) {
 		app_report("vault init", dir, &d);
+		pv_buf_free(&vk);
 		return PV_EXIT_FAIL;
 	}
 	snprintf(ledger, sizeof(ledger), "%s/ledger", dir);
-	snprintf(origin, sizeof(origin), "pacsvault.local/vault-%s", id);
-	pv_buf_init(&vk, 4096);
-	if (lg_log_create(ledger, origin, &d) != 0 || lg_log_open(ledger, &l, &d) != 0 || lg_log_vkey(l, &vk) != 0) {
-		app_report("vault init", ledger, &d);
-		lg_log_close(l);
-		pv_buf_free(&vk);
-		return PV_EXIT_FAIL;
-	}
-	lg_log_close(l);
-	if (audit_simple("vault init", dir, NULL, 110100, 'E', "vault", id, "init") != PV_EXIT_OK) {
-		pv_buf_free(&vk);
-		return PV_EXIT_FAIL;
-	}
 	printf("created vault %s\n", dir);
 	printf("master key %s: %s\n", id, o->master != NULL ? o->master : "inside (master.key, 0600); keep a "
 	    "copy elsewhere, or use --master-key FILE");
@@ -253,8 +249,33 @@ vault_init_cmd(const struct vopts *o, const char *dir)
 		    "FILE or set PACSVAULT_MASTER_KEY), or create vaults with --master-key FILE "
 		    "('pacsvault keygen --type master -o FILE' makes one).\n", dir);
 	printf("ledger %s, verifier key: %.*s\n", ledger, (int)vk.len, vk.data);
+	printf("ledger signing key: sealed under the master key (ledger.sign.pvo); every commit signs a "
+	    "checkpoint%s%s\n", copy != NULL ? ", copied to " : "", copy != NULL ? copy : "");
 	pv_buf_free(&vk);
 	return PV_EXIT_OK;
+}
+
+static int
+vault_copy_cmd(const struct vopts *o, const char *path)
+{
+	struct vault *v = NULL;
+	struct pv_diag d;
+	int rc;
+
+	if ((rc = open_vault("vault checkpoint-copy", o, VAULT_WRITE, &v)) != PV_EXIT_OK)
+		return rc;
+	pv_diag_clear(&d);
+	if (svc_vault_set_checkpoint_copy(v, strcmp(path, "none") == 0 ? NULL : path, &d) != 0) {
+		vault_close(v);
+		app_report("vault checkpoint-copy", path, &d);
+		return d.code == PV_EINVAL ? PV_EXIT_USAGE : PV_EXIT_FAIL;
+	}
+	rc = audit_simple("vault checkpoint-copy", o->dir, v, 110100, 'U', "vault", "checkpoint-copy",
+	    strcmp(path, "none") == 0 ? "cleared" : "set");
+	vault_close(v);
+	if (rc == PV_EXIT_OK)
+		printf("checkpoint copy: %s\n", strcmp(path, "none") == 0 ? "none" : path);
+	return rc;
 }
 
 struct rot_progress {
@@ -295,7 +316,17 @@ vault_rotate_cmd(const struct vopts *o, const char *newkey)
 		char detail[64];
 
 		snprintf(detail, sizeof(detail), "master key rotated, %llu objects", (unsigned long long)n);
-		if (audit_simple("vault rotate-key", o->dir, NULL, 110113, 'E', "key", id, detail) != PV_EXIT_OK)
+		struct vault *v = NULL;
+		struct vopts after = *o;
+
+		/* Audited through the vault under its new key (the ledger signs with the sealed seed). */
+		if (o->master != NULL && newkey != NULL)
+			after.master = newkey;
+		if (open_vault("vault rotate-key", &after, VAULT_READ, &v) != PV_EXIT_OK)
+			return PV_EXIT_FAIL;
+		rc = audit_simple("vault rotate-key", o->dir, v, 110113, 'E', "key", id, detail);
+		vault_close(v);
+		if (rc != PV_EXIT_OK)
 			return PV_EXIT_FAIL;
 	}
 	printf("master key is now %s: %llu objects re-wrapped, old wraps dropped\n", id, (unsigned long long)n);
@@ -360,14 +391,13 @@ vault_fsck_cmd(const struct vopts *o, int repair, int json)
 		return PV_EXIT_FAIL;
 	}
 	{
-		/* The audit trail is part of the vault: every hash and checkpoint recomputed. */
-		char ledger[PATH_MAX];
-		uint64_t ne = 0, nc = 0;
+		/* The audit trail is part of the vault: every hash and checkpoint recomputed, with the
+		 * key the vault keeps sealed, against the checkpoints copied outside. */
+		struct lg_verify_result lr;
 		struct pv_diag ld;
 
-		snprintf(ledger, sizeof(ledger), "%s/ledger", o->dir);
 		pv_diag_clear(&ld);
-		if (lg_log_verify(ledger, &ne, &nc, &ld) != 0)
+		if (svc_ledger_check(v, &lr, &ld) != 0)
 			fsck_report(&p, "ledger", "-", &ld);
 	}
 	{
@@ -624,11 +654,12 @@ cmd_vault(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "all", no_argument, NULL, 'A' },
+		{ "checkpoint-copy", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vopts o;
-	const char *sub, *newkey = NULL, *out = NULL;
+	const char *sub, *newkey = NULL, *out = NULL, *copy = NULL;
 	int c, repair = 0, json = 0, all = 0;
 
 	vopts_default(&o);
@@ -645,6 +676,7 @@ cmd_vault(int argc, char **argv)
 		case 'V': o.dir = optarg; break;
 		case 'M': o.master = optarg; break;
 		case 'N': newkey = optarg; break;
+		case 'C': copy = optarg; break;
 		case 'o': out = optarg; break;
 		case 'A': all = 1; break;
 		case 'R': repair = 1; break;
@@ -660,7 +692,14 @@ cmd_vault(int argc, char **argv)
 	if (strcmp(sub, "init") == 0) {
 		if (argc - optind > 1)
 			return app_usage_error("vault init", "one folder at most");
-		return vault_init_cmd(&o, optind < argc ? argv[optind] : o.dir);
+		return vault_init_cmd(&o, optind < argc ? argv[optind] : o.dir, copy);
+	}
+	if (copy != NULL)
+		return app_usage_error("vault", "--checkpoint-copy belongs to 'vault init'");
+	if (strcmp(sub, "checkpoint-copy") == 0) {
+		if (argc - optind != 1)
+			return app_usage_error("vault checkpoint-copy", "one FILE (or 'none')");
+		return vault_copy_cmd(&o, argv[optind]);
 	}
 	if (strcmp(sub, "quarantine") == 0 && optind < argc && strcmp(argv[optind], "list") != 0) {
 		const char *what = argv[optind++];
@@ -686,7 +725,8 @@ cmd_vault(int argc, char **argv)
 		return vault_fsck_cmd(&o, repair, json);
 	if (strcmp(sub, "quarantine") == 0)
 		return vault_quarantine_cmd(&o, json);
-	return app_usage_error("vault", "unknown subcommand '%s' (init, rotate-key, fsck, quarantine)", sub);
+	return app_usage_error("vault", "unknown subcommand '%s' (init, rotate-key, fsck, quarantine, "
+	    "checkpoint-copy)", sub);
 }
 
 /* ---- import ---- */

@@ -82,6 +82,8 @@ pv_key_write(const char *path, const struct pv_key *k, struct pv_diag *d)
 	 * would otherwise find a truncated key where it expects its own). */
 	if ((rc = pv_atomic_open_new(&af, path, 0600, d)) != 0) {
 		pv_cleanse(buf, sizeof(buf));
+		if (d != NULL)
+			pv_diag_clear(d);   /* this file's own words */
 		if (rc == PV_EEXIST)
 			return pv_diag_set(d, PV_EEXIST, -1, "refusing to overwrite an existing file");
 		return pv_diag_set(d, PV_EIO, -1, "cannot create the key file");
@@ -94,6 +96,8 @@ pv_key_write(const char *path, const struct pv_key *k, struct pv_diag *d)
 	}
 	pv_cleanse(buf, sizeof(buf));
 	if ((rc = pv_atomic_commit(&af, d)) != 0) {
+		if (d != NULL)
+			pv_diag_clear(d);
 		if (rc == PV_EEXIST)
 			return pv_diag_set(d, PV_EEXIST, -1, "refusing to overwrite an existing file");
 		return pv_diag_set(d, PV_EIO, -1, "cannot write the key file");

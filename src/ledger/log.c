@@ -19,6 +19,8 @@ struct lg_log {
 	char *dir;
 	char origin[LG_NAME_MAX];
 	uint8_t seed[32], pub[32];
+	int has_seed;               /* a signing seed is held (key file, or given by lg_log_set_seed) */
+	int sealed;                 /* no key file: the seed is kept sealed by the caller (a vault) */
 	int fd_dat, fd_idx, fd_cp, fd_lock;
 	int fd_lvl[LG_MAX_PROOF];
 	uint64_t committed;         /* entries durable (HEAD) */
@@ -29,6 +31,9 @@ struct lg_log {
 	struct pv_buf pend_dat, pend_idx;
 	struct lg_tree t;
 };
+
+static int open_checkpoint(const uint8_t *note, size_t n, const struct lg_verifier *v, const char *origin,
+    struct lg_checkpoint *c, struct pv_diag *d);
 
 static int
 joinpath(char *out, size_t n, const char *dir, const char *name)
@@ -79,10 +84,12 @@ write_atomic(const char *dir, const char *name, const void *p, size_t n, mode_t 
 	return pv_atomic_commit(&af, d);
 }
 
-int
-lg_log_create(const char *dir, const char *origin, struct pv_diag *d)
+/* Writes vkey, origin, HEAD (and key when clear) into a new folder. */
+static int
+create_log(const char *dir, const char *origin, const uint8_t seed[32], int clear, struct pv_diag *d)
 {
-	uint8_t seed[32];
+	uint8_t pub[32];
+	struct pv_buf vk;
 	char head[64];
 	int rc, n;
 
@@ -98,16 +105,60 @@ lg_log_create(const char *dir, const char *origin, struct pv_diag *d)
 		if (stat(p, &st) == 0)
 			return pv_diag_set(d, PV_EEXIST, -1, "%s: a ledger exists there already", dir);
 	}
-	if ((rc = pv_random(seed, sizeof(seed))) != 0)
-		return rc;
-	rc = write_atomic(dir, "key", seed, sizeof(seed), 0600, d);
-	pv_cleanse(seed, sizeof(seed));
+	if ((rc = pv_ed25519_public(seed, pub)) != 0)
+		return pv_diag_set(d, rc, -1, "Ed25519 unavailable");
+	pv_buf_init(&vk, 4096);
+	if ((rc = lg_vkey_format(origin, pub, &vk)) != 0) {
+		pv_buf_free(&vk);
+		return pv_diag_set(d, rc, -1, "cannot format the verifier key");
+	}
+	rc = write_atomic(dir, "vkey", vk.data, vk.len, 0644, d);
+	pv_buf_free(&vk);
+	if (rc == 0 && clear)
+		rc = write_atomic(dir, "key", seed, 32, 0600, d);
 	if (rc == 0)
 		rc = write_atomic(dir, "origin", origin, strlen(origin), 0644, d);
 	n = snprintf(head, sizeof(head), "pacsvault-ledger 1\nsize 0\n");
 	if (rc == 0)
 		rc = write_atomic(dir, "HEAD", head, (size_t)n, 0644, d);
 	return rc;
+}
+
+int
+lg_log_create(const char *dir, const char *origin, struct pv_diag *d)
+{
+	uint8_t seed[32];
+	int rc;
+
+	if ((rc = pv_random(seed, sizeof(seed))) != 0)
+		return rc;
+	rc = create_log(dir, origin, seed, 1, d);
+	pv_cleanse(seed, sizeof(seed));
+	return rc;
+}
+
+int
+lg_log_create_sealed(const char *dir, const char *origin, const uint8_t seed[32], struct pv_diag *d)
+{
+	return create_log(dir, origin, seed, 0, d);
+}
+
+/* The size line (the second) of a checkpoint note's text, without verifying anything. */
+static int
+note_size(const char *s, uint64_t *size)
+{
+	const char *p = strchr(s, '\n');
+	uint64_t v = 0;
+	int digits = 0;
+
+	if (p == NULL)
+		return PV_EPARSE;
+	for (p++; *p >= '0' && *p <= '9' && digits < 20; p++, digits++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (digits == 0 || *p != '\n')
+		return PV_EPARSE;
+	*size = v;
+	return 0;
 }
 
 static int
@@ -213,6 +264,47 @@ tree_fetch(void *ctx, int k, uint64_t i, uint8_t out[LG_HASH])
 	return pv_pread_all(fd, out, LG_HASH, i * LG_HASH) == 0 ? 0 : PV_EIO;
 }
 
+/*
+ * The log's keys: the seed from DIR/key when it is there (a log that keeps
+ * its own key; the public key derived from it), else the public key from
+ * DIR/vkey (a log whose seed its owner keeps sealed). *has_seed says which.
+ */
+static int
+read_key_files(const char *dir, const char *origin, uint8_t seed[32], uint8_t pub[32], int *has_seed,
+    struct pv_diag *d)
+{
+	struct lg_verifier v;
+	struct stat st;
+	char text[1024];
+	size_t n;
+	int fd, rc;
+
+	*has_seed = 0;
+	rc = open_file(dir, "key", O_RDONLY, &fd);
+	if (rc == 0) {
+		ssize_t r = -1;
+		if (fstat(fd, &st) == 0 && (st.st_mode & 077) == 0)
+			r = read(fd, seed, 32);
+		close(fd);
+		if (r != 32 || pv_ed25519_public(seed, pub) != 0) {
+			pv_cleanse(seed, 32);
+			return pv_diag_set(d, PV_EPARSE, -1, "%s: the ledger's key is short or readable by others", dir);
+		}
+		*has_seed = 1;
+		return 0;
+	}
+	if (rc != PV_ENOTFOUND)
+		return pv_diag_set(d, PV_EIO, -1, "%s: the ledger's key cannot be read", dir);
+	if (read_small(dir, "vkey", text, sizeof(text), &n) != 0)
+		return pv_diag_set(d, PV_EPARSE, -1, "%s: the ledger has neither its key nor its verifier key (vkey)", dir);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = '\0';
+	if (lg_vkey_parse(text, &v) != 0 || v.type != LG_SIG_ED25519 || strcmp(v.name, origin) != 0)
+		return pv_diag_set(d, PV_EPARSE, -1, "%s: the ledger's verifier key (vkey) is not a key of this log", dir);
+	memcpy(pub, v.pub, 32);
+	return 0;
+}
+
 int
 lg_log_open(const char *dir, struct lg_log **out, struct pv_diag *d)
 {
@@ -260,18 +352,11 @@ lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct 
 		lg_log_close(l);
 		return pv_diag_set(d, PV_EPARSE, -1, "%s: the ledger's origin is missing", dir);
 	}
-	{
-		int fd;
-		struct stat st;
-		if (open_file(dir, "key", O_RDONLY, &fd) != 0 || fstat(fd, &st) != 0 || (st.st_mode & 077) != 0 ||
-		    read(fd, l->seed, 32) != 32 || pv_ed25519_public(l->seed, l->pub) != 0) {
-			if (fd >= 0)
-				close(fd);
-			lg_log_close(l);
-			return pv_diag_set(d, PV_EPARSE, -1, "%s: the ledger's key is missing, short or readable by others", dir);
-		}
-		close(fd);
+	if ((rc = read_key_files(dir, l->origin, l->seed, l->pub, &l->has_seed, d)) != 0) {
+		lg_log_close(l);
+		return rc;
 	}
+	l->sealed = !l->has_seed;
 	if ((rc = open_file(dir, "entries.dat", O_RDWR | O_CREAT, &l->fd_dat)) != 0 ||
 	    (rc = open_file(dir, "entries.idx", O_RDWR | O_CREAT, &l->fd_idx)) != 0 ||
 	    (rc = open_file(dir, "checkpoints", O_RDWR | O_CREAT, &l->fd_cp)) != 0) {
@@ -322,8 +407,20 @@ lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct 
 			return PV_EIO;
 		}
 		len = (uint64_t)st.st_size;
-		while (pos + 4 <= len && pv_pread_all(l->fd_cp, lb, 4, pos) == 0 && pos + 4 + be32(lb) <= len)
+		/* A whole record stays unless it is of a size HEAD never committed (signed with the
+		 * batch it covers, whose commit a crash stopped before HEAD). */
+		while (pos + 4 <= len && pv_pread_all(l->fd_cp, lb, 4, pos) == 0 && pos + 4 + be32(lb) <= len &&
+		    be32(lb) <= 65536) {
+			char cpb[96];
+			uint64_t csz;
+			size_t k = be32(lb) < sizeof(cpb) - 1 ? be32(lb) : sizeof(cpb) - 1;
+			if (pv_pread_all(l->fd_cp, cpb, k, pos + 4) != 0)
+				break;
+			cpb[k] = '\0';
+			if (note_size(cpb, &csz) == 0 && csz > N)
+				break;
 			pos += 4 + be32(lb);
+		}
 		if (pos != len && ftruncate(l->fd_cp, (off_t)pos) != 0) {
 			lg_log_close(l);
 			return PV_EIO;
@@ -360,6 +457,9 @@ lg_log_append(struct lg_log *l, const void *entry, size_t n, uint64_t *index, st
 
 	if (n > LG_ENTRY_MAX)
 		return pv_diag_set(d, PV_ELIMIT, -1, "an entry is over %u bytes", LG_ENTRY_MAX);
+	if (l->sealed && !l->has_seed)
+		return pv_diag_set(d, PV_EAUTH, -1, "%s: this ledger signs every commit with a key its vault keeps "
+		    "sealed: append through the vault (its master key)", l->dir);
 	for (int i = 0; i < 8; i++)
 		hdr[i] = (uint8_t)(l->dat_end >> (56 - 8 * i));
 	if ((rc = pv_buf_append(&l->pend_idx, hdr, 8)) != 0)
@@ -377,6 +477,191 @@ lg_log_append(struct lg_log *l, const void *entry, size_t n, uint64_t *index, st
 	return 0;
 }
 
+/* Signs a checkpoint of the first size entries and writes its record at off; *len gets its length. */
+static int
+sign_record(struct lg_log *l, uint64_t size, uint64_t off, uint64_t *len, struct pv_diag *d)
+{
+	struct lg_checkpoint c;
+	struct pv_buf body, note;
+	uint8_t lb[4];
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.origin, sizeof(c.origin), "%s", l->origin);
+	c.size = size;
+	if ((rc = lg_tree_root(&l->t, size, c.root)) != 0)
+		return pv_diag_set(d, rc, -1, "cannot compute the tree's root");
+	pv_buf_init(&body, 4096);
+	pv_buf_init(&note, 65536);
+	if ((rc = lg_checkpoint_format(&c, &body)) == 0)
+		rc = lg_note_sign(body.data, body.len, l->origin, l->seed, &note);
+	if (rc != 0) {
+		rc = pv_diag_set(d, rc, -1, "cannot sign a checkpoint");
+	} else {
+		lb[0] = (uint8_t)(note.len >> 24);
+		lb[1] = (uint8_t)(note.len >> 16);
+		lb[2] = (uint8_t)(note.len >> 8);
+		lb[3] = (uint8_t)note.len;
+		if (pv_pwrite_all(l->fd_cp, lb, 4, off) != 0 || pv_pwrite_all(l->fd_cp, note.data, note.len, off + 4) != 0)
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot store the checkpoint");
+		else
+			*len = 4 + note.len;
+	}
+	pv_buf_free(&body);
+	pv_buf_free(&note);
+	return rc;
+}
+
+int
+lg_log_has_seed(const struct lg_log *l)
+{
+	return l->has_seed;
+}
+
+int
+lg_log_sealed(const struct lg_log *l)
+{
+	return l->sealed;
+}
+
+int
+lg_log_seed(const struct lg_log *l, uint8_t seed[32])
+{
+	if (!l->has_seed)
+		return PV_ENOTFOUND;
+	memcpy(seed, l->seed, 32);
+	return 0;
+}
+
+/* The verifier of the log's own key. */
+static int
+own_verifier(const struct lg_log *l, struct lg_verifier *v)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", l->origin);
+	memcpy(v->pub, l->pub, 32);
+	v->type = LG_SIG_ED25519;
+	return lg_key_id(v->name, v->pub, &v->key_id);
+}
+
+int
+lg_log_set_seed(struct lg_log *l, const uint8_t seed[32], struct pv_diag *d)
+{
+	uint8_t pub[32], root[LG_HASH];
+	struct lg_verifier v;
+	struct lg_checkpoint c;
+	struct pv_buf last;
+	int rc;
+
+	if (pv_ed25519_public(seed, pub) != 0)
+		return pv_diag_set(d, PV_EINTERNAL, -1, "Ed25519 unavailable");
+	if (memcmp(pub, l->pub, 32) != 0)
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the ledger's verifier key (vkey) is not its owner's "
+		    "signing key: the key file was replaced", l->dir);
+	/* Never sign over what no signature covered: entries a writer without the key added. */
+	if (own_verifier(l, &v) != 0)
+		return PV_EINTERNAL;
+	pv_buf_init(&last, 65536);
+	rc = lg_log_last_checkpoint(l, &last, d);
+	if (rc == 0 && last.len == 0 && l->committed != 0)
+		rc = pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the ledger's %llu entries are covered by no signed "
+		    "checkpoint (checkpoints were removed): not signing over them; see 'pacsvault ledger verify'",
+		    l->dir, (unsigned long long)l->committed);
+	else if (rc == 0 && last.len > 0) {
+		struct pv_diag cd;
+
+		pv_diag_clear(&cd);
+		if (open_checkpoint((const uint8_t *)last.data, last.len, &v, l->origin, &c, &cd) != 0)
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the last checkpoint does not verify: %s", l->dir, cd.msg);
+		else if (c.size != l->committed)
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the last signed checkpoint covers %llu of the "
+			    "ledger's %llu entries (entries added without the key, or checkpoints removed): not "
+			    "signing over them; see 'pacsvault ledger verify'", l->dir, (unsigned long long)c.size,
+			    (unsigned long long)l->committed);
+		else if (lg_tree_root(&l->t, c.size, root) != 0 || memcmp(root, c.root, LG_HASH) != 0)
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the ledger's entries are not the ones its last "
+			    "checkpoint signed (rewritten): see 'pacsvault ledger verify'", l->dir);
+	}
+	pv_buf_free(&last);
+	if (rc != 0)
+		return rc;
+	memcpy(l->seed, seed, 32);
+	l->has_seed = 1;
+	return 0;
+}
+
+int
+lg_log_check_extends(struct lg_log *l, const uint8_t *note, size_t n, struct pv_diag *d)
+{
+	struct lg_verifier v;
+	struct lg_checkpoint c;
+	struct pv_diag cd;
+	uint8_t root[LG_HASH];
+
+	if (own_verifier(l, &v) != 0)
+		return PV_EINTERNAL;
+	pv_diag_clear(&cd);
+	if (open_checkpoint(note, n, &v, l->origin, &c, &cd) != 0)
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the last checkpoint copied outside does not verify with "
+		    "the ledger's key: %s", l->dir, cd.msg);
+	if (c.size > l->committed)
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the ledger has %llu entries, the last checkpoint copied "
+		    "outside covers %llu: its tail was cut; not signing; see 'pacsvault ledger verify'", l->dir,
+		    (unsigned long long)l->committed, (unsigned long long)c.size);
+	if (lg_tree_root(&l->t, c.size, root) != 0 || memcmp(root, c.root, LG_HASH) != 0)
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the ledger's first %llu entries are not the ones the last "
+		    "checkpoint copied outside signed (rewritten); not signing; see 'pacsvault ledger verify'", l->dir,
+		    (unsigned long long)c.size);
+	return 0;
+}
+
+int
+lg_log_forget_key(struct lg_log *l, struct pv_diag *d)
+{
+	struct pv_buf note, vk;
+	char p[4096];
+	int rc, fd;
+
+	if (l->sealed)
+		return 0;
+	/* The verifier key beside the log, then a checkpoint of everything so far signed while
+	 * the key is still held, then the clear key overwritten, synced and unlinked. */
+	pv_buf_init(&vk, 4096);
+	if ((rc = lg_vkey_format(l->origin, l->pub, &vk)) == 0)
+		rc = write_atomic(l->dir, "vkey", vk.data, vk.len, 0644, d);
+	pv_buf_free(&vk);
+	if (rc != 0)
+		return rc;
+	pv_buf_init(&note, 65536);
+	rc = l->committed > 0 ? lg_log_checkpoint(l, &note, d) : 0;
+	pv_buf_free(&note);
+	if (rc != 0)
+		return rc;
+	if (joinpath(p, sizeof(p), l->dir, "key") != 0)
+		return PV_ELIMIT;
+	if ((fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		uint8_t zero[32] = { 0 };
+		if (pv_pwrite_all(fd, zero, sizeof(zero), 0) != 0 || fsync(fd) != 0) {
+			close(fd);
+			return pv_diag_set(d, PV_EIO, -1, "%s: cannot overwrite the ledger's clear key", l->dir);
+		}
+		close(fd);
+	}
+	if (unlink(p) != 0 && errno != ENOENT)
+		return pv_diag_set(d, PV_EIO, -1, "%s: cannot remove the ledger's clear key: %s", l->dir, strerror(errno));
+	{
+		int dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || fsync(dfd) != 0) {
+			if (dfd >= 0)
+				close(dfd);
+			return pv_diag_set(d, PV_EIO, -1, "%s: cannot sync the ledger folder", l->dir);
+		}
+		close(dfd);
+	}
+	l->sealed = 1;
+	return 0;
+}
+
 int
 lg_log_commit(struct lg_log *l, struct pv_diag *d)
 {
@@ -388,7 +673,7 @@ lg_log_commit(struct lg_log *l, struct pv_diag *d)
 	/* the data first, each file synced once: every write is started
 	 * (SYNC_FILE_RANGE_WRITE) before the first fdatasync waits, so the
 	 * files' I/O overlaps instead of one round trip to the disk each ... */
-	int fds[LG_MAX_PROOF + 2], nfd = 0;
+	int fds[LG_MAX_PROOF + 3], nfd = 0;
 	if (pv_pwrite_all(l->fd_dat, l->pend_dat.data, l->pend_dat.len, l->dat_committed) != 0 ||
 	    pv_pwrite_all(l->fd_idx, l->pend_idx.data, l->pend_idx.len, l->committed * 8) != 0)
 		return pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's entries");
@@ -403,11 +688,21 @@ lg_log_commit(struct lg_log *l, struct pv_diag *d)
 			return pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's tree");
 		fds[nfd++] = fd;
 	}
+	/* A log whose seed is kept sealed signs a checkpoint of every batch, written with it:
+	 * no committed entry is ever outside a signed checkpoint (open drops a checkpoint of
+	 * a size HEAD never reached). */
+	uint64_t cp_add = 0;
+	if (l->sealed && l->has_seed) {
+		if ((rc = sign_record(l, l->t.size, l->cp_len, &cp_add, d)) != 0)
+			return rc;
+		fds[nfd++] = l->fd_cp;
+	}
 	for (int i = 0; i < nfd; i++)
 		(void)sync_file_range(fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);  /* a hint: fdatasync decides */
 	for (int i = 0; i < nfd; i++)
 		if (fdatasync(fds[i]) != 0)
-			return pv_diag_set(d, PV_EIO, -1, "cannot sync the ledger's %s", i < 2 ? "entries" : "tree");
+			return pv_diag_set(d, PV_EIO, -1, "cannot sync the ledger's %s", i < 2 ? "entries" :
+			    fds[i] == l->fd_cp ? "checkpoints" : "tree");
 	for (int k = 0; k < LG_MAX_PROOF && l->t.count[k] > 0; k++)
 		l->lvl_written[k] = l->t.count[k];
 	/* ... then the commit record */
@@ -416,6 +711,7 @@ lg_log_commit(struct lg_log *l, struct pv_diag *d)
 		return rc;
 	l->committed = l->t.size;
 	l->dat_committed = l->dat_end;
+	l->cp_len += cp_add;
 	/* Everything is in the level files now: memory stays at one batch. */
 	lg_tree_spill(&l->t);
 	pv_buf_reset(&l->pend_dat);
@@ -493,6 +789,9 @@ lg_log_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag *d)
 	uint8_t lb[4];
 	int rc;
 
+	if (!l->has_seed)
+		return pv_diag_set(d, PV_EAUTH, -1, "%s: this ledger's signing key is kept sealed by its vault, "
+		    "whose commands sign a checkpoint with every commit", l->dir);
 	memset(&c, 0, sizeof(c));
 	snprintf(c.origin, sizeof(c.origin), "%s", l->origin);
 	c.size = l->committed;
@@ -589,19 +888,69 @@ int
 lg_log_verify_key(const char *dir, const struct lg_verifier *vk, uint64_t *entries, uint64_t *checkpoints,
     struct pv_diag *d)
 {
+	struct lg_verify_opts o;
+	struct lg_verify_result r;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.vk = vk;
+	rc = lg_log_verify_ex(dir, &o, &r, d);
+	*entries = r.entries;
+	*checkpoints = r.checkpoints;
+	return rc;
+}
+
+/*
+ * Splits a file of one or more signed notes (each: text, a blank line, signature lines
+ * that begin with U+2014) into notes: *len gets the length of the one at p.
+ */
+static int
+next_note(const uint8_t *p, size_t n, size_t *len)
+{
+	size_t i = 0, sigs = 0;
+	int in_sigs = 0;
+
+	while (i < n) {
+		const uint8_t *eol = memchr(p + i, '\n', n - i);
+		size_t ll = eol != NULL ? (size_t)(eol - (p + i)) : n - i;
+		int is_sig = ll >= 4 && memcmp(p + i, "\xe2\x80\x94 ", 4) == 0;
+
+		if (in_sigs && !is_sig)
+			break;
+		if (!in_sigs && ll == 0 && i > 0)
+			in_sigs = 1;
+		else if (in_sigs)
+			sigs++;
+		i += ll + (eol != NULL);
+	}
+	if (sigs == 0)
+		return PV_EPARSE;
+	*len = i;
+	return 0;
+}
+
+int
+lg_log_verify_ex(const char *dir, const struct lg_verify_opts *o, struct lg_verify_result *res, struct pv_diag *d)
+{
 	char buf[512], origin[LG_NAME_MAX];
 	size_t n;
 	uint64_t N;
 	uint8_t seed[32];
 	struct lg_verifier v;
 	struct lg_tree t;
-	int fd_dat = -1, fd_idx = -1, fd_cp = -1, rc = 0;
+	int fd_dat = -1, fd_idx = -1, fd_cp = -1, rc = 0, has_seed = 0;
 	struct pv_buf e;
-	uint64_t prev_end = 0;
+	uint64_t prev_end = 0, last_cp = 0;
+	struct lg_checkpoint *anchor = NULL;
+	size_t nanchor = 0;
+	uint8_t *anchor_seen = NULL;
+	uint64_t *entries, *checkpoints;
 
 	int fd_lock = -1;
 
-	*entries = *checkpoints = 0;
+	memset(res, 0, sizeof(*res));
+	entries = &res->entries;
+	checkpoints = &res->checkpoints;
 	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &N) != 0)
 		return pv_diag_set(d, PV_EPARSE, -1, "not a ledger (no readable HEAD)");
 	/* a shared lock: nobody appends or signs while the files are read */
@@ -615,30 +964,70 @@ lg_log_verify_key(const char *dir, const struct lg_verifier *vk, uint64_t *entri
 		close(fd_lock);
 		return pv_diag_set(d, PV_EPARSE, -1, "the ledger's origin is missing");
 	}
-	if (vk != NULL) {
+	if (o->vk != NULL) {
 		/* an auditor's copy: the verifier key given, the signing seed neither needed nor read */
-		if (strcmp(vk->name, origin) != 0) {
+		if (strcmp(o->vk->name, origin) != 0) {
 			close(fd_lock);
 			return pv_diag_set(d, PV_EAUTH, -1, "the verifier key is for '%.200s', not this log ('%.200s')",
-			    vk->name, origin);
+			    o->vk->name, origin);
 		}
-		v = *vk;
+		v = *o->vk;
+		res->key_source = LG_KEY_GIVEN;
 	} else {
-		int fd;
-		if (open_file(dir, "key", O_RDONLY, &fd) != 0) {
-			close(fd_lock);
-			return pv_diag_set(d, PV_EPARSE, -1, "the ledger's key is missing");
-		}
-		ssize_t r = read(fd, seed, 32);
-		close(fd);
 		memset(&v, 0, sizeof(v));
 		snprintf(v.name, sizeof(v.name), "%s", origin);
-		if (r != 32 || pv_ed25519_public(seed, v.pub) != 0 || lg_key_id(v.name, v.pub, &v.key_id) != 0) {
+		v.type = LG_SIG_ED25519;
+		if ((rc = read_key_files(dir, origin, seed, v.pub, &has_seed, d)) != 0 ||
+		    (rc = lg_key_id(v.name, v.pub, &v.key_id)) != 0) {
 			pv_cleanse(seed, sizeof(seed));
 			close(fd_lock);
-			return pv_diag_set(d, PV_EPARSE, -1, "the ledger's key is unreadable");
+			return rc != 0 ? rc : PV_EPARSE;
 		}
 		pv_cleanse(seed, sizeof(seed));
+		res->key_source = has_seed ? LG_KEY_FILE : LG_KEY_VKEY_FILE;
+	}
+	/* A log without its key file is one whose owner signs every commit: every entry must be
+	 * covered by a checkpoint. (A copy of it stays so: the key file never comes back.) */
+	{
+		char kp[4096];
+		struct stat kst;
+		res->sealed = joinpath(kp, sizeof(kp), dir, "key") == 0 && lstat(kp, &kst) != 0;
+	}
+	/* Checkpoints held outside: each must open with the key. */
+	for (size_t off = 0; o->anchors != NULL && off < o->anchors_len && rc == 0;) {
+		size_t len;
+		struct pv_diag cd;
+		void *np;
+
+		while (off < o->anchors_len && (o->anchors[off] == '\n' || o->anchors[off] == '\r'))
+			off++;
+		if (off == o->anchors_len)
+			break;
+		if (next_note(o->anchors + off, o->anchors_len - off, &len) != 0) {
+			rc = pv_diag_set(d, PV_EPARSE, -1, "checkpoint %zu held outside is not a signed note", nanchor + 1);
+			break;
+		}
+		if ((np = realloc(anchor, (nanchor + 1) * sizeof(*anchor))) == NULL) {
+			rc = PV_ENOMEM;
+			break;
+		}
+		anchor = np;
+		pv_diag_clear(&cd);
+		if (open_checkpoint(o->anchors + off, len, &v, origin, &anchor[nanchor], &cd) != 0) {
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "checkpoint %zu held outside does not verify with %s: %s "
+			    "(the log's key was replaced, or it is another log's checkpoint)", nanchor + 1,
+			    res->key_source == LG_KEY_GIVEN ? "the verifier key given" : "the log's own key", cd.msg);
+			break;
+		}
+		nanchor++;
+		off += len;
+	}
+	if (rc == 0 && nanchor > 0 && (anchor_seen = calloc(nanchor, 1)) == NULL)
+		rc = PV_ENOMEM;
+	if (rc != 0) {
+		free(anchor);
+		close(fd_lock);
+		return rc;
 	}
 	if (lg_tree_init(&t) != 0) {
 		close(fd_lock);
@@ -761,6 +1150,10 @@ lg_log_verify_key(const char *dir, const struct lg_verifier *vk, uint64_t *entri
 					break;
 				}
 			}
+			for (size_t a = 0; a < nanchor; a++)
+				if (anchor[a].size == c.size && memcmp(anchor[a].root, c.root, LG_HASH) == 0)
+					anchor_seen[a] = 1;
+			last_cp = c.size;
 			prev = c;
 			have_prev = 1;
 			pos += 4 + be32(lb);
@@ -768,6 +1161,28 @@ lg_log_verify_key(const char *dir, const struct lg_verifier *vk, uint64_t *entri
 			(*checkpoints)++;
 		}
 	}
+	/* Each checkpoint held outside: of a prefix of this log, and still stored in it. */
+	for (size_t a = 0; a < nanchor && rc == 0; a++) {
+		uint8_t root[LG_HASH];
+
+		if (anchor[a].size > N)
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "checkpoint %zu held outside covers %llu entries, the log "
+			    "has %llu: its tail was cut", a + 1, (unsigned long long)anchor[a].size, (unsigned long long)N);
+		else if (lg_tree_root(&t, anchor[a].size, root) != 0 || memcmp(root, anchor[a].root, LG_HASH) != 0)
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "checkpoint %zu held outside: the log's first %llu entries "
+			    "are not the ones it signed (rewritten)", a + 1, (unsigned long long)anchor[a].size);
+		else if (!anchor_seen[a])
+			rc = pv_diag_set(d, PV_EINTEGRITY, -1, "checkpoint %zu held outside (size %llu) is not among the "
+			    "log's stored checkpoints: one was dropped", a + 1, (unsigned long long)anchor[a].size);
+		else
+			res->anchors++;
+	}
+	if (rc == 0)
+		res->uncovered = N - last_cp;
+	if (rc == 0 && res->sealed && res->uncovered > 0)
+		rc = pv_diag_set(d, PV_EINTEGRITY, -1, "entries %llu to %llu are covered by no signed checkpoint (its "
+		    "owner signs every commit: the last checkpoint was dropped, or entries were added without the key)",
+		    (unsigned long long)last_cp, (unsigned long long)N - 1);
 	if (fd_dat >= 0)
 		close(fd_dat);
 	if (fd_idx >= 0)
@@ -777,5 +1192,7 @@ lg_log_verify_key(const char *dir, const struct lg_verifier *vk, uint64_t *entri
 	close(fd_lock);
 	pv_buf_free(&e);
 	lg_tree_free(&t);
+	free(anchor);
+	free(anchor_seen);
 	return rc;
 }

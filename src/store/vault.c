@@ -887,6 +887,58 @@ vault_audit_key(struct vault *v, uint8_t key[PV_KEY_LEN])
 	return read_sealed_key(v->dir, "ledger.key.pvo", &v->master, key, NULL);
 }
 
+int
+vault_ledger_seed(struct vault *v, uint8_t seed[32], struct pv_diag *d)
+{
+	char *p = path_join(v->dir, "ledger.sign.pvo");
+	int rc;
+
+	if (p == NULL)
+		return PV_ENOMEM;
+	rc = access(p, F_OK);
+	free(p);
+	if (rc != 0)
+		return PV_ENOTFOUND;
+	return read_sealed_key(v->dir, "ledger.sign.pvo", &v->master, seed, d);
+}
+
+int
+vault_set_ledger_seed(struct vault *v, const uint8_t seed[32], struct pv_diag *d)
+{
+	uint8_t have[32];
+	int rc;
+
+	if ((rc = vault_ledger_seed(v, have, NULL)) == 0) {
+		rc = memcmp(have, seed, 32) == 0 ? 0 : pv_diag_set(d, PV_EEXIST, -1, "the vault keeps another "
+		    "ledger signing key (ledger.sign.pvo)");
+		pv_cleanse(have, sizeof(have));
+		return rc;
+	}
+	if (rc != PV_ENOTFOUND)
+		return pv_diag_set(d, rc, -1, "ledger.sign.pvo does not open with the master key");
+	if ((rc = write_sealed_key(v->dir, "ledger.sign.pvo", &v->master, seed, d)) != 0)
+		return rc;
+	return sync_dir(v->dir) == 0 ? 0 : pv_diag_set(d, PV_EIO, -1, "cannot sync the vault folder");
+}
+
+int
+vault_setting_get(struct vault *v, const char *key, char *out, size_t n)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "setting.%s", key);
+	return v->ops->meta_get(v->ix, k, out, n);
+}
+
+int
+vault_setting_set(struct vault *v, const char *key, const char *value, struct pv_diag *d)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "setting.%s", key);
+	return v->ops->meta_set(v->ix, k, value, d);
+}
+
 static void
 qent_free(struct qent *e)
 {
@@ -2426,8 +2478,12 @@ rot_walk(const char *dir, struct rot_walk *w, uint64_t *count)
 	char p[2048], q[4096];
 	int rc;
 
-	for (int i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, i == 0 ? "index.key.pvo" : "ledger.key.pvo");
+	static const char *const keys[] = { "index.key.pvo", "ledger.key.pvo", "ledger.sign.pvo" };
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, keys[i]);
+		if (i == 2 && access(p, F_OK) != 0)
+			continue;   /* a vault made before the ledger's signing key was sealed */
 		if (w != NULL && (rc = rot_file(w, p)) != 0)
 			return rc;
 		(*count)++;
@@ -2553,6 +2609,30 @@ vault_rotate_key(const char *dir, const char *master_key_path, const char *new_k
 	if (new_key_path != NULL) {
 		if ((rc = pv_key_read(new_key_path, PV_KEY_MASTER, &nw, d)) != 0)
 			goto done;
+		/* A vault that keeps its key inside gets the given key as master.key at the commit
+		 * point: a copy of it beside the old one first (earlier versions renamed a
+		 * master.key.new that was never written, and the rotation could not finish). */
+		if (keep_inside) {
+			struct pv_key have_next;
+
+			if (pv_key_read(next, PV_KEY_MASTER, &have_next, NULL) == 0 &&
+			    memcmp(have_next.id, nw.id, sizeof(nw.id)) != 0) {
+				pv_key_clear(&have_next);
+				if (state_old[0] != '\0') {
+					rc = pv_diag_set(d, PV_EINVAL, -1, "master.key.new is not the key the unfinished "
+					    "rotation is to");
+					goto done;
+				}
+				if (unlink(next) != 0) {
+					rc = pv_diag_set(d, PV_EIO, -1, "cannot remove master.key.new: %s", strerror(errno));
+					goto done;
+				}
+			}
+			pv_key_clear(&have_next);
+			if (access(next, F_OK) != 0 && (unlink(next) == 0 || errno == ENOENT) &&
+			    (rc = pv_key_write(next, &nw, d)) != 0)
+				goto done;
+		}
 	} else if (!keep_inside) {
 		rc = pv_diag_set(d, PV_EINVAL, -1, "this vault keeps its master key outside: give the new "
 		    "key with --new-master-key FILE ('pacsvault keygen --type master')");

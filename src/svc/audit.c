@@ -1,10 +1,16 @@
 /* audit.c: the audit trail of vault operations (see audit.h). */
 #include "pacsvault/svc/audit.h"
 #include "pacsvault/base/buf.h"
+#include "pacsvault/base/fsutil.h"
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/ledger/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +21,12 @@
 
 struct svc_audit {
 	char *ledger_dir;
+	struct vault *v;
 	int has_key;
 	uint8_t key[PV_KEY_LEN];
+	int has_seed;               /* the ledger's signing seed, unsealed from the vault */
+	uint8_t seed[32];
+	char copy[PATH_MAX];        /* where each new checkpoint is appended (outside the vault), or "" */
 	char user[64], process[96], host[256];
 };
 
@@ -27,6 +37,7 @@ svc_audit_open(const char *vault_dir, struct vault *v, const char *command, stru
 	struct svc_audit *a;
 	struct passwd *pw;
 	size_t n = strlen(vault_dir) + sizeof("/ledger");
+	int rc;
 
 	*out = NULL;
 	if ((a = calloc(1, sizeof(*a))) == NULL || (a->ledger_dir = malloc(n)) == NULL) {
@@ -41,6 +52,16 @@ svc_audit_open(const char *vault_dir, struct vault *v, const char *command, stru
 			    "not open");
 		}
 		a->has_key = 1;
+		a->v = v;
+		rc = vault_ledger_seed(v, a->seed, d);
+		if (rc == 0)
+			a->has_seed = 1;
+		else if (rc != PV_ENOTFOUND) {
+			svc_audit_close(a);
+			return rc;
+		}
+		if (vault_setting_get(v, "checkpoint_copy", a->copy, sizeof(a->copy)) != 0)
+			a->copy[0] = '\0';
 	}
 	if ((pw = getpwuid(geteuid())) != NULL)
 		snprintf(a->user, sizeof(a->user), "%s", pw->pw_name);
@@ -59,6 +80,7 @@ svc_audit_close(struct svc_audit *a)
 	if (a == NULL)
 		return;
 	pv_cleanse(a->key, sizeof(a->key));
+	pv_cleanse(a->seed, sizeof(a->seed));
 	free(a->ledger_dir);
 	free(a);
 }
@@ -139,9 +161,118 @@ event_init(const struct svc_audit *a, struct lg_event *e, uint32_t code, char ac
 	e->p[0].addr = a->host;
 }
 
+#define COPY_TAIL 65536
+
+/*
+ * The log must extend the last checkpoint in the copy file (outside the
+ * vault folder): a log cut back to an earlier checkpoint is consistent by
+ * itself, and a writer that signed on top of it would hide the cut from
+ * everyone who does not hold the copy.
+ */
+static int
+check_copy(struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
+{
+	uint8_t *buf;
+	struct stat st;
+	size_t n, start = 0, internal = SIZE_MAX;
+	int fd, rc;
+
+	if ((fd = open(a->copy, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : pv_diag_set(d, PV_EIO, -1, "the checkpoint copy %s cannot be read: %s",
+		    a->copy, strerror(errno));
+	if (fstat(fd, &st) != 0 || (buf = malloc(COPY_TAIL + 1)) == NULL) {
+		close(fd);
+		return PV_ENOMEM;
+	}
+	n = (uint64_t)st.st_size < COPY_TAIL ? (size_t)st.st_size : COPY_TAIL;
+	if (pv_pread_all(fd, buf, n, (uint64_t)st.st_size - n) != 0) {
+		close(fd);
+		free(buf);
+		return pv_diag_set(d, PV_EIO, -1, "the checkpoint copy %s cannot be read", a->copy);
+	}
+	close(fd);
+	/* The last note: its text ends at its one blank line; the blank line before that ends the
+	 * note before it (each note was appended with a newline after it). */
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	for (size_t i = n; i >= 2; i--) {
+		if (buf[i - 1] == '\n' && buf[i - 2] == '\n') {
+			if (internal == SIZE_MAX) {
+				internal = i;
+			} else {
+				start = i;
+				break;
+			}
+		}
+	}
+	rc = 0;
+	if (n > 0 && internal != SIZE_MAX) {
+		buf[n] = '\n';   /* the newline the strip took (or one past a tail without one) */
+		rc = lg_log_check_extends(l, buf + start, n + 1 - start, d);
+	}
+	free(buf);
+	return rc;
+}
+
+/*
+ * The ledger's signing key for this writer. A vault made before the seed was
+ * sealed keeps it in clear in ledger/key: sealed under the master key now,
+ * then the clear copy removed (a checkpoint of everything so far signed on
+ * the way). Then the seed is handed to the log, which refuses it when
+ * someone without it added, rewrote or uncovered entries.
+ */
+static int
+take_key(struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
+{
+	int rc;
+
+	if (a->v == NULL)
+		return 0;  /* a sealed log then refuses appends (lg_log_append) */
+	if (!lg_log_sealed(l)) {
+		if (lg_log_seed(l, a->seed) != 0)
+			return pv_diag_set(d, PV_EINTERNAL, -1, "the ledger's key did not read");
+		if ((rc = vault_set_ledger_seed(a->v, a->seed, d)) != 0 || (rc = lg_log_forget_key(l, d)) != 0)
+			return rc;
+		a->has_seed = 1;
+	}
+	if (!a->has_seed)
+		return pv_diag_set(d, PV_EINTEGRITY, -1, "the ledger keeps no key file, and the vault no sealed "
+		    "signing key (ledger.sign.pvo)");
+	if ((rc = lg_log_set_seed(l, a->seed, d)) != 0)
+		return rc;
+	return a->copy[0] != '\0' ? check_copy(a, l, d) : 0;
+}
+
+/*
+ * Appends the log's newest checkpoint to the copy file named by the vault's
+ * setting checkpoint_copy (outside the vault folder): whoever rewrites the
+ * folder later cannot make its log disagree with what was copied without
+ * `ledger verify --checkpoint` and `vault fsck` saying so.
+ */
+static int
+copy_checkpoint(const struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
+{
+	struct pv_buf note;
+	int fd, rc = 0;
+
+	pv_buf_init(&note, 65536);
+	if ((rc = lg_log_last_checkpoint(l, &note, d)) != 0 || note.len == 0) {
+		pv_buf_free(&note);
+		return rc;
+	}
+	fd = open(a->copy, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || pv_write_all(fd, note.data, note.len) != 0 || pv_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
+		rc = pv_diag_set(d, PV_EIO, -1, "the audit events are committed, but their checkpoint could not be "
+		    "copied to %s: %s", a->copy, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	pv_buf_free(&note);
+	return rc;
+}
+
 /* Appends the n encoded events of buf (entry boundaries in ends) and commits them. */
 static int
-append_all(const struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, size_t n, struct pv_diag *d)
+append_all(struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, size_t n, struct pv_diag *d)
 {
 	struct lg_log *l = NULL;
 	size_t start = 0;
@@ -151,6 +282,10 @@ append_all(const struct svc_audit *a, const struct pv_buf *buf, const size_t *en
 		return 0;
 	if ((rc = lg_log_open_wait(a->ledger_dir, AUDIT_WAIT_MS, &l, d)) != 0)
 		return rc;
+	if ((rc = take_key(a, l, d)) != 0) {
+		lg_log_close(l);
+		return rc;
+	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		uint64_t idx;
 
@@ -159,6 +294,8 @@ append_all(const struct svc_audit *a, const struct pv_buf *buf, const size_t *en
 	}
 	if (rc == 0)
 		rc = lg_log_commit(l, d);
+	if (rc == 0 && a->copy[0] != '\0' && lg_log_has_seed(l))
+		rc = copy_checkpoint(a, l, d);
 	lg_log_close(l);
 	return rc;
 }

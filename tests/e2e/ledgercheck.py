@@ -57,7 +57,12 @@ def auditor(root):
     shutil.copytree(orig, copy)
     os.remove(os.path.join(copy, "key"))
     rc, out = verify(copy)
-    check(rc == 1 and "key is missing" in out, "an auditor's copy without the signing seed: a plain verify cannot")
+    check(rc == 0 and "could replace" in out, "an auditor's copy without the signing seed: a plain verify "
+          "uses the folder's own vkey and says whoever writes the folder could replace it")
+    os.remove(os.path.join(copy, "vkey"))
+    rc, out = verify(copy)
+    check(rc == 1 and "neither its key nor its verifier key" in out,
+          "  without vkey either, a plain verify cannot: %s" % out.strip()[-100:])
     p = run(["verify", copy, "--vkey", vf], ok=(0, 1))
     check(p.returncode == 0 and b"40 entries and 1 checkpoints" in p.stdout,
           "  verify --vkey FILE (the published verifier key) checks it: %s" % (p.stdout + p.stderr).decode().strip())

@@ -912,6 +912,15 @@ def crash_rotate(root, gen):
             check(p.returncode == 0 and after != before and not os.path.exists(nxt) and
                   j["objects_ok"] == len(files) and not j["bad"],
                   "an empty master.key.new left by a kill before rotate.state does not stop rotate-key")
+            # An inside vault rotated to a given key: it becomes master.key (the rotation used to
+            # rename a master.key.new that was never written, and could not finish).
+            nk = os.path.join(root, "rot-given.key")
+            pv(["keygen", "--type", "master", "-o", nk])
+            p = pv(["vault", "rotate-key", "--vault", vault, "--new-master-key", nk], ok=(0, 1), exe=PVR)
+            j = json.loads(pv(["vault", "fsck", "--vault", vault, "--json"], ok=(0, 1), exe=PVR).stdout.decode())
+            check(p.returncode == 0 and read_key(os.path.join(vault, "master.key")) == read_key(nk) and
+                  j["objects_ok"] == len(files) and not j["bad"],
+                  "an inside vault rotated with --new-master-key FILE finishes: master.key is that key")
             # keygen writes beside the name and links it in: never a half key under the name.
             kg = os.path.join(root, "kg-exists.key")
             open(kg, "wb").close()

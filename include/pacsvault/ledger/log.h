@@ -8,7 +8,12 @@
  *                  of a log of n entries holds exactly n >> K hashes
  *   checkpoints    the signed checkpoints: u32 big-endian length, the note
  *   HEAD           "pacsvault-ledger 1\nsize N\n": the committed size
- *   origin, key    the log's name; its Ed25519 seed (0600)
+ *   origin         the log's name
+ *   vkey           its verifier key (the public key, note format)
+ *   key            its Ed25519 seed (0600), for a log that keeps its own key;
+ *                  absent from a log whose owner keeps the seed sealed (a
+ *                  vault: ledger.sign.pvo), which then signs a checkpoint with
+ *                  every commit, so that no committed entry is unsigned
  *
  * Appends are buffered; lg_log_commit() makes a whole batch durable with
  * one fdatasync per file and then replaces HEAD atomically (temp, fsync,
@@ -33,6 +38,13 @@ struct lg_log;
 
 /* Creates the folder (which must not exist, or be empty) with a new key. */
 int lg_log_create(const char *dir, const char *origin, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/*
+ * Creates a log whose seed the caller keeps (sealed): no key file, only
+ * vkey. Opened, it appends; it signs once lg_log_set_seed gives the seed.
+ */
+int lg_log_create_sealed(const char *dir, const char *origin, const uint8_t seed[32], struct pv_diag *d)
+	__attribute__((warn_unused_result));
 
 /*
  * Opens a log, recovering to its last committed size. One process at a
@@ -65,6 +77,33 @@ int lg_log_entry(struct lg_log *l, uint64_t i, struct pv_buf *out, struct pv_dia
  */
 int lg_log_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag *d) __attribute__((warn_unused_result));
 
+/*
+ * A sealed log's seed, from its owner: checked against vkey (PV_EINTEGRITY
+ * when the folder's key was replaced), and refused when the last stored
+ * checkpoint does not cover every committed entry with their root (entries
+ * added, rewritten or checkpoints removed by someone without the key: a
+ * writer never signs over them). From then on every lg_log_commit signs a
+ * checkpoint of the batch and makes it durable with it.
+ */
+int lg_log_set_seed(struct lg_log *l, const uint8_t seed[32], struct pv_diag *d) __attribute__((warn_unused_result));
+/*
+ * Checks that the log extends the checkpoint note (one kept outside): it
+ * verifies with the log's key, its size is at most the committed size, its
+ * root is the root of that prefix. PV_EINTEGRITY naming what differs.
+ */
+int lg_log_check_extends(struct lg_log *l, const uint8_t *note, size_t n, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+int lg_log_has_seed(const struct lg_log *l);
+int lg_log_sealed(const struct lg_log *l);       /* no key file */
+/* The seed of a log that keeps its own key file (to seal it elsewhere). PV_ENOTFOUND. */
+int lg_log_seed(const struct lg_log *l, uint8_t seed[32]) __attribute__((warn_unused_result));
+/*
+ * Turns a log that keeps its key file into a sealed one, once the caller
+ * keeps the seed: vkey written, a checkpoint of every entry signed, the key
+ * file overwritten, synced and removed.
+ */
+int lg_log_forget_key(struct lg_log *l, struct pv_diag *d) __attribute__((warn_unused_result));
+
 /* The log's verifier key (vkey) into out. */
 int lg_log_vkey(struct lg_log *l, struct pv_buf *out) __attribute__((warn_unused_result));
 
@@ -83,6 +122,27 @@ int lg_log_last_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag 
  * key file: an auditor holding a copy of the ledger without its signing
  * seed verifies it (PV_EAUTH when vk names another log).
  */
+enum { LG_KEY_FILE = 0, LG_KEY_VKEY_FILE, LG_KEY_GIVEN };
+struct lg_verify_opts {
+	const struct lg_verifier *vk;    /* NULL: the log's key file, else its vkey file */
+	const uint8_t *anchors;          /* checkpoints held outside: one or more signed notes */
+	size_t anchors_len;
+};
+struct lg_verify_result {
+	uint64_t entries, checkpoints;
+	uint64_t uncovered;              /* entries after the last checkpoint */
+	uint64_t anchors;                /* outside checkpoints matched */
+	int key_source;                  /* LG_KEY_* */
+	int sealed;                      /* no key file: every entry must be covered */
+};
+/*
+ * lg_log_verify_key and more: every checkpoint held outside must verify with
+ * the key, be of a prefix of this log with its root, and be among the stored
+ * checkpoints (else: the tail was cut, an entry rewritten, a checkpoint
+ * dropped); a sealed log's entries must all be covered by a checkpoint.
+ */
+int lg_log_verify_ex(const char *dir, const struct lg_verify_opts *o, struct lg_verify_result *r, struct pv_diag *d)
+	__attribute__((warn_unused_result));
 int lg_log_verify_key(const char *dir, const struct lg_verifier *vk, uint64_t *entries, uint64_t *checkpoints,
     struct pv_diag *d) __attribute__((warn_unused_result));
 int lg_log_verify(const char *dir, uint64_t *entries, uint64_t *checkpoints, struct pv_diag *d)

@@ -6,6 +6,7 @@
  *   master.key       the master key (0600), unless kept outside (recommended)
  *   index.key.pvo    the index key, sealed like an object under the master key
  *   ledger.key.pvo   the audit key (patient pseudonyms in the ledger), sealed the same way
+ *   ledger.sign.pvo  the ledger's Ed25519 signing seed, sealed the same way
  *   ledger/          the audit ledger (src/ledger), written through svc/audit.c
  *   index.db         the SQLite index (+ -wal, -shm): blind indexes and sealed columns
  *   objects/XY/ID.pvo   sealed instances, ID = 32 random hex digits (never a UID)
@@ -113,6 +114,20 @@ void vault_set_commit_hook(struct vault *v, vault_commit_hook hook, void *ctx);
  * from the data and index keys.
  */
 int vault_audit_key(struct vault *v, uint8_t key[PV_KEY_LEN]) __attribute__((warn_unused_result));
+
+/*
+ * The Ed25519 seed of the vault's ledger, sealed under the master key in
+ * ledger.sign.pvo (never in clear in the folder). PV_ENOTFOUND: a vault
+ * made before it was sealed. Setting it never replaces another seed.
+ */
+int vault_ledger_seed(struct vault *v, uint8_t seed[32], struct pv_diag *d) __attribute__((warn_unused_result));
+int vault_set_ledger_seed(struct vault *v, const uint8_t seed[32], struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
+/* The vault's settings (clear text in the index; no patient value): 0, or PV_ENOTFOUND. */
+int vault_setting_get(struct vault *v, const char *key, char *out, size_t n) __attribute__((warn_unused_result));
+int vault_setting_set(struct vault *v, const char *key, const char *value, struct pv_diag *d)
+	__attribute__((warn_unused_result));
 
 /*
  * Imports one file (thread-safe). *status says what happened; reason (n
