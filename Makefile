@@ -144,6 +144,7 @@ UNIT_SRC := \
 	tests/unit/test_codec.c \
 	tests/unit/test_ledger.c \
 	tests/unit/test_store.c \
+	tests/unit/test_svc.c \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg fuzz_jpegdct \

@@ -37,6 +37,19 @@ struct vault {
 	uint64_t settled_published, settled_shredded;  /* what the last settle_staged did */
 	pthread_mutex_t lock;
 	size_t batch_files;
+	/*
+	 * The index connections. ix is the one writer connection: the committer's
+	 * batch transactions, rm, quarantine, fsck, settings, always under wlock.
+	 * Reads (duplicate checks, find, get) take a connection of their own from
+	 * a small pool (SQLite in WAL mode: readers see the last commit and never
+	 * wait for the writer), so a slow consumer of find's rows holds nothing an
+	 * ingest needs, and the committer's disk syncs hold nothing a reader needs.
+	 */
+	pthread_mutex_t wlock;
+	pthread_mutex_t plock;
+	struct store_index *pool[8];
+	size_t npool;
+	char *dbpath;
 	vault_commit_hook hook;
 	void *hook_ctx;
 	vault_ack_fn ack;
@@ -777,6 +790,8 @@ vault_open(const char *dir, const char *master_key_path, int mode, struct vault 
 	v->batch_files = 128;
 	v->ops = &store_index_sqlite;
 	pthread_mutex_init(&v->lock, NULL);
+	pthread_mutex_init(&v->wlock, NULL);
+	pthread_mutex_init(&v->plock, NULL);
 	pthread_cond_init(&v->cv_work, NULL);
 	pthread_cond_init(&v->cv_done, NULL);
 	if ((v->dir = strdup(dir)) == NULL) {
@@ -822,7 +837,7 @@ vault_open(const char *dir, const char *master_key_path, int mode, struct vault 
 		goto fail;
 	}
 	rc = v->ops->open(p, 0, &v->ix, d);
-	free(p);
+	v->dbpath = p;
 	if (rc != 0)
 		goto fail;
 	/* What an interrupted import left in tmp/: placed when its row committed, else shredded. */
@@ -837,6 +852,33 @@ fail:
 
 static void committer_stop(struct vault *v);
 
+/* A read connection: one from the pool, else a new one. Give it back with reader_give. */
+static int
+reader_take(struct vault *v, struct store_index **ix, struct pv_diag *d)
+{
+	pthread_mutex_lock(&v->plock);
+	*ix = v->npool > 0 ? v->pool[--v->npool] : NULL;
+	pthread_mutex_unlock(&v->plock);
+	if (*ix != NULL)
+		return 0;
+	return v->ops->open(v->dbpath, 0, ix, d);
+}
+
+static void
+reader_give(struct vault *v, struct store_index *ix)
+{
+	if (ix == NULL)
+		return;
+	pthread_mutex_lock(&v->plock);
+	if (v->npool < sizeof(v->pool) / sizeof(v->pool[0])) {
+		v->pool[v->npool++] = ix;
+		ix = NULL;
+	}
+	pthread_mutex_unlock(&v->plock);
+	if (ix != NULL)
+		v->ops->close(ix);
+}
+
 void
 vault_close(struct vault *v)
 {
@@ -848,11 +890,16 @@ vault_close(struct vault *v)
 		(void)settle_staged(v, NULL);
 	if (v->ix != NULL)
 		v->ops->close(v->ix);
+	for (size_t i = 0; i < v->npool; i++)
+		v->ops->close(v->pool[i]);
+	free(v->dbpath);
 	if (v->lockfd >= 0)
 		close(v->lockfd);
 	if (v->rlockfd >= 0)
 		close(v->rlockfd);
 	pthread_mutex_destroy(&v->lock);
+	pthread_mutex_destroy(&v->wlock);
+	pthread_mutex_destroy(&v->plock);
 	pthread_cond_destroy(&v->cv_work);
 	pthread_cond_destroy(&v->cv_done);
 	pv_key_clear(&v->master);
@@ -925,18 +972,26 @@ int
 vault_setting_get(struct vault *v, const char *key, char *out, size_t n)
 {
 	char k[64];
+	int rc;
 
 	snprintf(k, sizeof(k), "setting.%s", key);
-	return v->ops->meta_get(v->ix, k, out, n);
+	pthread_mutex_lock(&v->wlock);
+	rc = v->ops->meta_get(v->ix, k, out, n);
+	pthread_mutex_unlock(&v->wlock);
+	return rc;
 }
 
 int
 vault_setting_set(struct vault *v, const char *key, const char *value, struct pv_diag *d)
 {
 	char k[64];
+	int rc;
 
 	snprintf(k, sizeof(k), "setting.%s", key);
-	return v->ops->meta_set(v->ix, k, value, d);
+	pthread_mutex_lock(&v->wlock);
+	rc = v->ops->meta_set(v->ix, k, value, d);
+	pthread_mutex_unlock(&v->wlock);
+	return rc;
 }
 
 static void
@@ -955,9 +1010,10 @@ qent_free(struct qent *e)
 
 
 /*
- * Under v->lock, in the committer, once the objects of batch b are durable:
- * one index transaction with every row, the commit hook (audit) before the
- * commit, then the acknowledgements. A row whose SOP Instance UID another
+ * Under v->wlock (never v->lock), in the committer, once the objects of
+ * batch b are durable: one index transaction with every row, the commit
+ * hook (audit) before the commit; the caller then places the objects and
+ * acknowledges, holding no lock. A row whose SOP Instance UID another
  * file of the run committed first is not inserted: its object goes and it
  * is acknowledged as a duplicate or a conflict. Any other failure rolls the
  * batch back, acknowledges nothing and makes every later batch fail
@@ -1024,15 +1080,6 @@ commit_batch_locked(struct vault *v, struct qent **b, size_t n, struct pv_diag *
 		goto fail;
 	pv_cleanse(items, n * sizeof(*items));
 	free(items);
-	/* Committed: each object goes to its place. One that cannot is durable in tmp/ with its row
-	 * (the syncfs came first); get finds it there, and the close or the next writer places it. */
-	for (size_t i = 0; i < n; i++)
-		if (b[i]->status == VAULT_STORED || b[i]->status == VAULT_QUARANTINED)
-			(void)publish_object(v, b[i]->kind == VAULT_QUARANTINED ? "quarantine" : "objects",
-			    b[i]->item.objid);
-	for (size_t i = 0; i < n; i++)
-		if (v->ack != NULL)
-			v->ack(v->ack_ctx, b[i]->cookie, b[i]->status);
 	return 0;
 fail:
 	v->ops->rollback(v->ix);
@@ -1074,9 +1121,27 @@ committer_main(void *arg)
 		if (rc == 0 && pv_sync_fs(v->dir) != 0)
 			rc = pv_diag_set(&d, PV_EIO, -1, "syncfs of the vault failed: nothing of this batch is "
 			    "acknowledged");
-		pthread_mutex_lock(&v->lock);
-		if (rc == 0 && v->sticky == 0)
+		/* Only this thread sets sticky: read without the queue's lock. The index transaction
+		 * and the audit hook hold the writer connection's lock only, so workers go on sealing
+		 * and queueing, and readers go on reading. */
+		if (rc == 0) {
+			pthread_mutex_lock(&v->wlock);
 			rc = commit_batch_locked(v, b, n, &d);
+			pthread_mutex_unlock(&v->wlock);
+		}
+		if (rc == 0) {
+			/* Committed: each object goes to its place. One that cannot is durable in tmp/ with
+			 * its row (the syncfs came first); get finds it there, and the close or the next
+			 * writer places it. Then the acknowledgements, with no lock held. */
+			for (size_t i = 0; i < n; i++)
+				if (b[i]->status == VAULT_STORED || b[i]->status == VAULT_QUARANTINED)
+					(void)publish_object(v, b[i]->kind == VAULT_QUARANTINED ? "quarantine" :
+					    "objects", b[i]->item.objid);
+			for (size_t i = 0; i < n; i++)
+				if (v->ack != NULL)
+					v->ack(v->ack_ctx, b[i]->cookie, b[i]->status);
+		}
+		pthread_mutex_lock(&v->lock);
 		if (rc != 0 && v->sticky == 0) {
 			v->sticky = rc;
 			v->sticky_d = d;
@@ -1471,9 +1536,14 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 	blind(v, "SOPInstanceUID", sop, row.sop_b);
 
 	/* Already there? Same bytes: a duplicate; other bytes: a conflict. */
-	pthread_mutex_lock(&v->lock);
-	rc = v->ops->instance_get(v->ix, row.sop_b, objid, &ssize, smac);
-	pthread_mutex_unlock(&v->lock);
+	{
+		struct store_index *rix;
+
+		if ((rc = reader_take(v, &rix, NULL)) == 0) {
+			rc = v->ops->instance_get(rix, row.sop_b, objid, &ssize, smac);
+			reader_give(v, rix);
+		}
+	}
 	if (rc == 0) {
 		int same = same_bytes(v, fd, smac);
 
@@ -1786,9 +1856,15 @@ vault_find(struct vault *v, int level, const struct query_key *keys, size_t nkey
 	c.fn = fn;
 	c.ctx = ctx;
 	c.d = d;
-	pthread_mutex_lock(&v->lock);
-	rc = v->ops->query(v->ix, &f, find_row, &c, d);
-	pthread_mutex_unlock(&v->lock);
+	{
+		/* A connection of its own: the rows go to the caller with no vault lock held. */
+		struct store_index *rix;
+
+		if ((rc = reader_take(v, &rix, d)) == 0) {
+			rc = v->ops->query(rix, &f, find_row, &c, d);
+			reader_give(v, rix);
+		}
+	}
 	if (classes != NULL) {
 		free((void *)classes[0]);
 		free(classes);
@@ -1990,9 +2066,14 @@ instance_object(struct vault *v, const struct vault_instance *inst, struct pv_di
 	uint64_t size;
 	int rc;
 
-	pthread_mutex_lock(&v->lock);
-	rc = v->ops->instance_get(v->ix, inst->sop_b, objid, &size, mac);
-	pthread_mutex_unlock(&v->lock);
+	{
+		struct store_index *rix;
+
+		if ((rc = reader_take(v, &rix, d)) == 0) {
+			rc = v->ops->instance_get(rix, inst->sop_b, objid, &size, mac);
+			reader_give(v, rix);
+		}
+	}
 	if (rc != 0)
 		return pv_diag_set(d, PV_ENOTFOUND, -1, "instance not in the index");
 	if (strcmp(objid, inst->objid) != 0)
@@ -2047,14 +2128,14 @@ shred_object(struct vault *v, const char *kind, const char *objid, const uint8_t
 	} else if (errno != ENOENT) {
 		return pv_diag_set(d, PV_EIO, -1, "object %s: %s", objid, strerror(errno));
 	}
-	pthread_mutex_lock(&v->lock);
+	pthread_mutex_lock(&v->wlock);
 	if ((rc = v->ops->begin(v->ix, d)) == 0) {
 		if ((rc = remove_row(v->ix, sop_b, objid, v->ops, d)) == 0)
 			rc = v->ops->commit(v->ix, d);
 		if (rc != 0)
 			v->ops->rollback(v->ix);
 	}
-	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_unlock(&v->wlock);
 	if (rc != 0)
 		return rc;
 	if (unlink(p) != 0 && errno != ENOENT)
@@ -2373,11 +2454,15 @@ int
 vault_quarantine_list(struct vault *v, vault_quarantine_fn fn, void *ctx, struct pv_diag *d)
 {
 	struct qlist_ctx c = { v, fn, ctx };
+	struct store_index *rix;
 	int rc;
 
-	pthread_mutex_lock(&v->lock);
-	rc = v->ops->quarantine_list(v->ix, qlist_row, &c, d);
-	pthread_mutex_unlock(&v->lock);
+
+	/* A reader's connection: the caller's callback holds no vault lock. */
+	if ((rc = reader_take(v, &rix, d)) != 0)
+		return rc;
+	rc = v->ops->quarantine_list(rix, qlist_row, &c, d);
+	reader_give(v, rix);
 	if (rc == PV_EINTEGRITY)
 		pv_diag_set(d, rc, -1, "a sealed quarantine row does not open");
 	return rc;
@@ -2393,9 +2478,9 @@ quarantined(struct vault *v, const char *objid, struct pv_diag *d)
 	if (strlen(objid) != 32 || unhex(objid, id, sizeof(id)) != 0)
 		return pv_diag_set(d, PV_EINVAL, -1, "not an object id (32 hex digits, as 'pacsvault "
 		    "vault quarantine' lists them)");
-	pthread_mutex_lock(&v->lock);
+	pthread_mutex_lock(&v->wlock);
 	kind = v->ops->object_kind(v->ix, objid, d);
-	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_unlock(&v->wlock);
 	if (kind < 0)
 		return kind;
 	if (kind != STORE_OBJ_QUARANTINE)
