@@ -79,8 +79,11 @@ static const char vault_help[] =
 
 static const char import_help[] =
 "usage: pacsvault import [OPTIONS] PATH...\n"
+"       pacsvault import [OPTIONS] -\n"
 "\n"
-"Seals DICOM files (PATH: files or folders) into the vault. Each instance\n"
+"Seals DICOM files (PATH: files or folders; '-': one instance read from\n"
+"standard input, held in memory only, never written to a file in clear)\n"
+"into the vault. Each instance\n"
 "is acknowledged only when its object and index row are on disk (one\n"
 "syncfs and one index commit per batch). Same SOP Instance UID and same\n"
 "bytes: stored once. Same UID, other bytes: a conflict, reported, the\n"
@@ -774,7 +777,12 @@ imp_one(void *arg, size_t i, unsigned worker)
 	int st;
 
 	(void)worker;
-	j->rc = vault_import_file(r->v, j->path, j, &st, j->reason, sizeof(j->reason), &j->bytes);
+	if (strcmp(j->path, "-") == 0)
+		/* Standard input: held in memory only (vault_import_fd), never spooled to a file. */
+		j->rc = vault_import_fd(r->v, STDIN_FILENO, "(standard input)", j, &st, j->reason, sizeof(j->reason),
+		    &j->bytes);
+	else
+		j->rc = vault_import_file(r->v, j->path, j, &st, j->reason, sizeof(j->reason), &j->bytes);
 	j->status = st;
 	if (r->verbose && (st == VAULT_DUPLICATE || st == VAULT_CONFLICT || st == VAULT_FAILED)) {
 		printf("%s\t%s\n", vault_status_name(st), j->path);
@@ -839,7 +847,19 @@ cmd_import(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return app_usage_error("import", "no inputs");
-	if ((rc = app_inputs_collect(&ins, "import", argv + optind, argc - optind, NULL, &failed)) != PV_EXIT_OK) {
+	for (int i = optind; i < argc; i++)
+		if (strcmp(argv[i], "-") == 0 && argc - optind != 1)
+			return app_usage_error("import", "'-' (one instance from standard input) is the only input "
+			    "when given");
+	if (strcmp(argv[optind], "-") == 0) {
+		if (isatty(STDIN_FILENO))
+			return app_usage_error("import", "'-' reads an instance from standard input, which is a "
+			    "terminal");
+		rc = app_inputs_add(&ins, "-", "-") == 0 ? PV_EXIT_OK : PV_EXIT_INTERNAL;
+	} else {
+		rc = app_inputs_collect(&ins, "import", argv + optind, argc - optind, NULL, &failed);
+	}
+	if (rc != PV_EXIT_OK) {
 		app_inputs_free(&ins);
 		return rc;
 	}

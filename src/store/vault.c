@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1453,9 +1454,194 @@ remove_object(struct vault *v, const char *kind, const char *objid)
 	shred_path(p);
 }
 
+/*
+ * The import of one instance whose bytes are in fd (a regular file, or an
+ * anonymous memory file), also mapped at mem (n bytes) when not NULL: the
+ * parser reads the mapping, else the file at path. label is what the
+ * quarantine records as its origin. Takes fd (closes it).
+ */
+static int import_core(struct vault *v, int fd, const char *path, const void *mem, size_t memn, const char *label,
+    void *cookie, int *status, char *reason, size_t rn, uint64_t *bytes);
+
 int
 vault_import_file(struct vault *v, const char *path, void *cookie, int *status, char *reason, size_t rn,
     uint64_t *bytes)
+{
+	struct stat st;
+	int fd;
+
+	*status = VAULT_FAILED;
+	reason[0] = '\0';
+	*bytes = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(reason, rn, "cannot read: %s", fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return PV_EIO;
+	}
+	return import_core(v, fd, path, NULL, 0, path, cookie, status, reason, rn, bytes);
+}
+
+/* ---- ingest from memory and streams: an anonymous memory file, never a path on disk ---- */
+
+struct vault_ingest {
+	struct vault *v;
+	int fd;
+	uint64_t n, max;
+	int failed;
+	char label[256];
+};
+
+int
+vault_ingest_begin(struct vault *v, const char *label, uint64_t max, struct vault_ingest **out, struct pv_diag *d)
+{
+	struct vault_ingest *g;
+
+	*out = NULL;
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	g->v = v;
+	g->max = max != 0 ? max : VAULT_INGEST_MAX;
+	snprintf(g->label, sizeof(g->label), "%s", label != NULL ? label : "(stream)");
+	/* Memory only (tmpfs-like, swapped only where the system swaps): the clear bytes never get
+	 * a name in any file system; the sealed object is all that reaches the vault. */
+	if ((g->fd = memfd_create("pacsvault-ingest", MFD_CLOEXEC)) < 0) {
+		free(g);
+		return pv_diag_set(d, PV_EIO, -1, "cannot make an anonymous memory file: %s", strerror(errno));
+	}
+	*out = g;
+	return 0;
+}
+
+int
+vault_ingest_write(struct vault_ingest *g, const void *p, size_t n, struct pv_diag *d)
+{
+	if (g->failed)
+		return pv_diag_set(d, PV_EINVAL, -1, "this ingest failed already");
+	if (n > g->max - g->n) {
+		g->failed = 1;
+		return pv_diag_set(d, PV_ELIMIT, (int64_t)g->n, "an instance over %llu bytes: refused",
+		    (unsigned long long)g->max);
+	}
+	if (pv_write_all(g->fd, p, n) != 0) {
+		g->failed = 1;
+		return pv_diag_set(d, PV_EIO, (int64_t)g->n, "cannot buffer the instance: %s", strerror(errno));
+	}
+	g->n += n;
+	return 0;
+}
+
+void
+vault_ingest_abort(struct vault_ingest *g)
+{
+	if (g == NULL)
+		return;
+	if (g->fd >= 0) {
+		/* the clear bytes go now, not when the last reference to the memory file does */
+		if (ftruncate(g->fd, 0) != 0) {
+			/* nothing more to do: closing frees it */
+		}
+		close(g->fd);
+	}
+	free(g);
+}
+
+int
+vault_ingest_end(struct vault_ingest *g, void *cookie, int *status, char *reason, size_t rn, uint64_t *bytes)
+{
+	void *map = NULL;
+	uint64_t n = g->n;
+	int fd, rc;
+
+	*status = VAULT_FAILED;
+	reason[0] = '\0';
+	*bytes = 0;
+	if (g->failed) {
+		snprintf(reason, rn, "the instance was not received whole: not stored");
+		vault_ingest_abort(g);
+		return PV_EINVAL;
+	}
+	if (n > 0 && (map = mmap(NULL, (size_t)n, PROT_READ, MAP_PRIVATE, g->fd, 0)) == MAP_FAILED) {
+		snprintf(reason, rn, "cannot map the received instance: %s", strerror(errno));
+		vault_ingest_abort(g);
+		return PV_EIO;
+	}
+	fd = g->fd;
+	g->fd = -1;  /* import_core closes it; the memory goes with the mapping */
+	rc = import_core(g->v, fd, NULL, n > 0 ? map : "", (size_t)n, g->label, cookie, status, reason, rn, bytes);
+	if (map != NULL)
+		munmap(map, (size_t)n);
+	vault_ingest_abort(g);
+	return rc;
+}
+
+int
+vault_import_mem(struct vault *v, const void *p, size_t n, const char *label, void *cookie, int *status,
+    char *reason, size_t rn, uint64_t *bytes)
+{
+	struct vault_ingest *g;
+	struct pv_diag d;
+	int rc;
+
+	*status = VAULT_FAILED;
+	*bytes = 0;
+	pv_diag_clear(&d);
+	if ((rc = vault_ingest_begin(v, label, 0, &g, &d)) != 0 || (rc = vault_ingest_write(g, p, n, &d)) != 0) {
+		pv_diag_format(&d, NULL, reason, rn);
+		vault_ingest_abort(g);
+		return rc;
+	}
+	return vault_ingest_end(g, cookie, status, reason, rn, bytes);
+}
+
+int
+vault_import_fd(struct vault *v, int fd, const char *label, void *cookie, int *status, char *reason, size_t rn,
+    uint64_t *bytes)
+{
+	struct vault_ingest *g;
+	struct pv_diag d;
+	uint8_t *buf;
+	int rc;
+
+	*status = VAULT_FAILED;
+	*bytes = 0;
+	pv_diag_clear(&d);
+	if ((buf = malloc(VAULT_IO_BUF)) == NULL) {
+		snprintf(reason, rn, "out of memory");
+		return PV_ENOMEM;
+	}
+	if ((rc = vault_ingest_begin(v, label, 0, &g, &d)) != 0) {
+		pv_diag_format(&d, NULL, reason, rn);
+		free(buf);
+		return rc;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf, VAULT_IO_BUF);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = pv_diag_set(&d, PV_EIO, (int64_t)g->n, "cannot read the instance: %s", strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		if ((rc = vault_ingest_write(g, buf, (size_t)r, &d)) != 0)
+			break;
+	}
+	pv_cleanse(buf, VAULT_IO_BUF);
+	free(buf);
+	if (rc != 0) {
+		pv_diag_format(&d, NULL, reason, rn);
+		vault_ingest_abort(g);
+		return rc;
+	}
+	return vault_ingest_end(g, cookie, status, reason, rn, bytes);
+}
+
+static int
+import_core(struct vault *v, int fd, const char *path, const void *mem, size_t memn, const char *label,
+    void *cookie, int *status, char *reason, size_t rn, uint64_t *bytes)
 {
 	struct dcm_reader_opts ro;
 	struct dcm_file *f = NULL;
@@ -1469,7 +1655,7 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 	uint8_t mac[STORE_MAC_LEN], smac[STORE_MAC_LEN];
 	uint64_t ssize;
 	struct stat st;
-	int fd, rc;
+	int rc;
 
 	*status = VAULT_FAILED;
 	reason[0] = '\0';
@@ -1481,16 +1667,25 @@ vault_import_file(struct vault *v, const char *path, void *cookie, int *status, 
 	pv_buf_init(&bs, VAULT_ATTRS_MAX * 2);
 	pv_buf_init(&bse, VAULT_ATTRS_MAX * 2);
 	pv_buf_init(&bi, VAULT_ATTRS_MAX * 2);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(reason, rn, "cannot read: %s", fd < 0 ? strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
+	if (fstat(fd, &st) != 0) {
+		snprintf(reason, rn, "cannot read: %s", strerror(errno));
+		close(fd);
 		return PV_EIO;
 	}
 	*bytes = (uint64_t)st.st_size;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	dcm_reader_opts_default(&ro);
-	if ((rc = dcm_file_open(path, &ro, &f, &d)) != 0) {
+	if (mem != NULL) {
+		struct dcm_reader *r = NULL;
+
+		if ((rc = dcm_reader_open_mem(mem, memn, &ro, &r, &d)) == 0)
+			rc = dcm_file_read(r, &f, &d);
+		else
+			dcm_reader_free(r);
+	} else {
+		rc = dcm_file_open(path, &ro, &f, &d);
+	}
+	if (rc != 0) {
 		pv_diag_format(&d, NULL, reason, rn);
 		if (rc == PV_ENOTDICOM) {
 			/* a README or an index beside the images: not an instance, not a damaged one */
@@ -1617,7 +1812,7 @@ quarantine:
 
 		snprintf(why, sizeof(why), "%s", reason);
 		pv_diag_clear(&qd);
-		if ((rc = quarantine_file(v, fd, path, why, cookie, &qd)) != 0) {
+		if ((rc = quarantine_file(v, fd, label, why, cookie, &qd)) != 0) {
 			pv_diag_format(&qd, NULL, reason, rn);
 		} else {
 			*status = VAULT_QUARANTINED;

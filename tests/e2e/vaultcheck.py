@@ -508,6 +508,7 @@ def main():
     # 5. rm.
     rm_checks(root, vault, meta, master)
     # 4. Crash safety.
+    stdin_import(root, gen)
     crash_import(root, gen, meta)
     crash_rotate(root, gen)
     return finish()
@@ -772,6 +773,33 @@ def rm_checks(root, vault, meta, master):
     r = json.loads(pv(["vault", "fsck", "--vault", vault, "--json"]).stdout.decode())
     check(r["bad"] == 0 and r["orphans"] == 0 and r["missing"] == 0, "fsck after rm: consistent")
     os.unlink(keep)
+
+
+def stdin_import(root, gen):
+    """import - : one instance from standard input, held in memory only, sealed like a file."""
+    vault = os.path.join(root, "stdin-vault")
+    pv(["vault", "init", vault])
+    src = sorted(glob.glob(os.path.join(gen, "*.dcm")))[0]
+    data = open(src, "rb").read()
+    p = subprocess.run([PV, "import", "--vault", vault, "-v", "-"], input=data, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    ds = pydicom.dcmread(src)
+    out = os.path.join(root, "stdin-get.dcm")
+    g = pv(["get", "--vault", vault, str(ds.SOPInstanceUID), "-o", out], ok=(0, 1))
+    check(p.returncode == 0 and p.stdout.decode().startswith("stored\t-") and g.returncode == 0 and
+          open(out, "rb").read() == data, "import - stores one instance from standard input; get gives its bytes back")
+    name = str(ds.PatientName).split("^")[0].encode()
+    found = [f for f in glob.glob(os.path.join(vault, "**"), recursive=True)
+             if os.path.isfile(f) and (data[-4096:] in open(f, "rb").read() or name in open(f, "rb").read())]
+    check(len(name) >= 3 and not found, "  no clear byte of it anywhere in the vault folder (no spool): %s" % found[:2])
+    other = open(sorted(glob.glob(os.path.join(gen, "*.dcm")))[1], "rb").read()
+    p = subprocess.run([PV, "import", "--vault", vault, "-"], input=other[:-3], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    q = pv(["vault", "quarantine", "--vault", vault])
+    check(p.returncode == 1 and b"(standard input)" in q.stdout, "  a cut instance on standard input is "
+          "quarantined, its origin '(standard input)'")
+    p = pv(["import", "--vault", vault, "-", src], ok=(2,))
+    check(b"only input" in p.stderr, "  '-' beside other inputs is a usage error")
 
 
 def stored_lines(out):

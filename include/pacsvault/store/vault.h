@@ -143,6 +143,31 @@ int vault_setting_set(struct vault *v, const char *key, const char *value, struc
 int vault_import_file(struct vault *v, const char *path, void *cookie, int *status, char *reason, size_t n,
     uint64_t *bytes);
 
+/*
+ * Ingest without a path (a C-STORE or STOW body, standard input): the bytes
+ * are kept in an anonymous memory file (memfd: no name in any file system,
+ * truncated as soon as the import is done), then imported exactly as
+ * vault_import_file does (the same statuses, acknowledgement, quarantine,
+ * whose recorded origin is label). begin/write/end take a stream of chunks
+ * (max bytes at most: 0 for VAULT_INGEST_MAX; more is PV_ELIMIT, nothing
+ * stored); end imports and frees; abort drops what was written. import_mem
+ * and import_fd (read to its end: a pipe, a socket) are begin, write, end.
+ * The parser's own limits apply as for files (dcm_reader_opts: nesting
+ * depth 64, values, inflated size 1 GiB, one process-wide inflate budget).
+ */
+#define VAULT_INGEST_MAX ((uint64_t)4 << 30)   /* 4 GiB */
+struct vault_ingest;
+int vault_ingest_begin(struct vault *v, const char *label, uint64_t max, struct vault_ingest **out,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+int vault_ingest_write(struct vault_ingest *g, const void *p, size_t n, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+int vault_ingest_end(struct vault_ingest *g, void *cookie, int *status, char *reason, size_t n, uint64_t *bytes);
+void vault_ingest_abort(struct vault_ingest *g);
+int vault_import_mem(struct vault *v, const void *p, size_t len, const char *label, void *cookie, int *status,
+    char *reason, size_t n, uint64_t *bytes);
+int vault_import_fd(struct vault *v, int fd, const char *label, void *cookie, int *status, char *reason, size_t n,
+    uint64_t *bytes);
+
 /* Makes every queued file durable now and acknowledges it; returns when done. */
 int vault_import_flush(struct vault *v, struct pv_diag *d) __attribute__((warn_unused_result));
 
