@@ -107,6 +107,22 @@ def main():
               "%d MB of descending tags: read into a data set and sorted (exit %d)" % (mb, rc))
     print("   parse time per MB of descending tags (scan --no-pixels, this build): " +
           ", ".join("%d MB: %.2f s/MB" % (mb, t / mb) for mb, t in times))
+    # The same files sent to the vault as a peer sends them: from memory (import -, the ingest
+    # path of C-STORE and STOW), never spooled; each stored or quarantined with its reason.
+    vault = os.path.join(d, "vault")
+    subprocess.run([PV, "vault", "init", vault], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    for name in ("delims", "nested", "items", "desc16"):
+        data = open(os.path.join(d, name + ".dcm"), "rb").read()
+        t0 = time.time()
+        p = subprocess.run([PV, "import", "--vault", vault, "-v", "-"], input=data, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=600)
+        err = p.stderr.decode("utf-8", "replace")
+        status = p.stdout.decode().split("\t")[0]
+        check(p.returncode in (0, 1) and status in ("stored", "quarantined", "conflict") and
+              "Sanitizer" not in err and "runtime error" not in err,
+              "ingest from memory of %s (%d bytes): %s, no crash (%.1f s)" % (name, len(data), status, time.time() - t0))
+    rc, err, t = dump(vault, ("vault", "fsck", "--vault"))
+    check(rc == 0, "  the vault is whole after them (fsck)")
     return finish()
 
 
