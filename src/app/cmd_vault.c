@@ -217,7 +217,7 @@ audit_simple(const char *cmd, const char *dir, struct vault *v, uint32_t code, c
 
 	pv_diag_clear(&d);
 	if ((rc = svc_audit_open(dir, v, cmd, &a, &d)) == 0)
-		rc = svc_audit_event(a, code, action, 0, NULL, &o, 1, &d);
+		rc = svc_audit_event(a, code, action, 0, NULL, NULL, &o, 1, &d);
 	svc_audit_close(a);
 	if (rc != 0) {
 		app_report(cmd, "audit ledger", &d);
@@ -1040,7 +1040,7 @@ audit_query(const char *dir, struct vault *v, int level, const struct query_key 
 	struct lg_object o;
 	struct pv_buf detail;
 	struct pv_diag d;
-	const char *pid = NULL;
+	const char *pid = NULL, *issuer = NULL;
 	int rc;
 
 	pv_buf_init(&detail, 4096);
@@ -1049,6 +1049,8 @@ audit_query(const char *dir, struct vault *v, int level, const struct query_key 
 		rc = pv_buf_printf(&detail, "%s%s", i ? "," : "", keys[i].attr->keyword);
 		if (keys[i].attr->tag == 0x00100020u && keys[i].kind == QK_SINGLE)
 			pid = keys[i].value;
+		if (keys[i].attr->tag == 0x00100021u && keys[i].kind == QK_SINGLE)
+			issuer = keys[i].value;
 	}
 	if (rc == 0)
 		rc = pv_buf_printf(&detail, " matches=%zu", rows);
@@ -1061,7 +1063,7 @@ audit_query(const char *dir, struct vault *v, int level, const struct query_key 
 	o.detail = detail.data;
 	pv_diag_clear(&d);
 	if ((rc = svc_audit_open(dir, v, "find", &a, &d)) == 0)
-		rc = svc_audit_event(a, 110112, 'E', 0, pid, &o, 1, &d);
+		rc = svc_audit_event(a, 110112, 'E', 0, pid, issuer, &o, 1, &d);
 	svc_audit_close(a);
 	pv_buf_free(&detail);
 	if (rc != 0) {
@@ -1437,7 +1439,9 @@ static const char show_help[] =
 "\n"
 "Options:\n"
 "  --patient ID     only events about this Patient ID: who accessed this\n"
-"                   patient's images\n"
+"                   patient's images (under every IssuerOfPatientID the\n"
+"                   vault holds it with, and without one)\n"
+"  --issuer ISSUER  with --patient: only the patient of this issuer\n"
 "  --uid UID        only events about this study, series or instance\n"
 "  --since T        from T (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.mmmZ, UTC)\n"
 "  --until T        before T\n"
@@ -1449,14 +1453,70 @@ static const char show_help[] =
 "Reading a vault's ledger is itself audited (Audit Log Used, DCM 110101).\n"
 "Exit status: 0 listed, 1 a ledger that cannot be read, 2 bad usage.\n";
 
+#define SHOW_PSEUD_MAX 32
 struct show_filter {
-	const char *pseudonym;
+	char pseud[SHOW_PSEUD_MAX][33];   /* --patient: its pseudonym under each issuer */
+	size_t npseud;
+	int has_patient;
 	char uid_h[3][33];  /* --uid: its keyed hash as a study, a series and an instance UID */
 	int has_uid;
 	int64_t since, until;
 	uint32_t code;
 	const char *user;
 };
+
+/* The pseudonyms of a Patient ID under each issuer the vault holds it with (find, PATIENT level). */
+struct issuer_ctx {
+	struct svc_audit *a;
+	struct show_filter *f;
+	const char *pid;
+	int err;
+};
+
+static int
+issuer_row(void *arg, const struct vault_match *m)
+{
+	struct issuer_ctx *c = arg;
+
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->tag[i] != 0x00100021u || m->value[i] == NULL || m->value[i][0] == '\0')
+			continue;
+		if (c->f->npseud == SHOW_PSEUD_MAX) {
+			c->err = PV_ELIMIT;
+			return 0;
+		}
+		if (svc_audit_pseudonym(c->a, c->pid, m->value[i], c->f->pseud[c->f->npseud]) != 0)
+			c->err = PV_EINTERNAL;
+		else
+			c->f->npseud++;
+	}
+	return 0;
+}
+
+static int
+patient_pseudonyms(struct vault *v, struct svc_audit *a, const char *pid, const char *issuer, struct show_filter *f,
+    struct pv_diag *d)
+{
+	struct query_key k[2];
+	struct issuer_ctx c = { a, f, pid, 0 };
+	char arg[VAULT_PID_MAX + 16];
+	int rc;
+
+	f->has_patient = 1;
+	if (issuer != NULL)
+		return svc_audit_pseudonym(a, pid, issuer, f->pseud[f->npseud++]);
+	if ((rc = svc_audit_pseudonym(a, pid, NULL, f->pseud[f->npseud++])) != 0)
+		return rc;
+	memset(k, 0, sizeof(k));
+	snprintf(arg, sizeof(arg), "PatientID=%s", pid);
+	if ((rc = query_key_parse(arg, &k[0], d)) != 0)
+		return rc;
+	if ((rc = query_key_parse("IssuerOfPatientID", &k[1], d)) == 0)
+		rc = vault_find(v, QUERY_PATIENT, k, 2, issuer_row, &c, d);
+	query_key_free(&k[0]);
+	query_key_free(&k[1]);
+	return rc != 0 ? rc : c.err;
+}
 
 static int
 show_match(const struct show_filter *f, const struct lg_event *e)
@@ -1475,11 +1535,12 @@ show_match(const struct show_filter *f, const struct lg_event *e)
 		if (!ok)
 			return 0;
 	}
-	if (f->pseudonym != NULL) {
+	if (f->has_patient) {
 		int ok = 0;
 
 		for (size_t i = 0; i < e->no; i++)
-			ok |= strcmp(e->o[i].type, "patient") == 0 && strcmp(e->o[i].id, f->pseudonym) == 0;
+			for (size_t k = 0; k < f->npseud; k++)
+				ok |= strcmp(e->o[i].type, "patient") == 0 && strcmp(e->o[i].id, f->pseud[k]) == 0;
 		if (!ok)
 			return 0;
 	}
@@ -1583,6 +1644,7 @@ cmd_ledger_show(int argc, char **argv)
 		{ "vault", required_argument, NULL, 'V' },
 		{ "master-key", required_argument, NULL, 'M' },
 		{ "patient", required_argument, NULL, 'P' },
+		{ "issuer", required_argument, NULL, 'X' },
 		{ "uid", required_argument, NULL, 'I' },
 		{ "since", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' },
@@ -1594,8 +1656,8 @@ cmd_ledger_show(int argc, char **argv)
 	};
 	struct vopts o;
 	struct show_filter f;
-	const char *vault_dir = NULL, *patient = NULL, *uid = NULL, *dir;
-	char ledger_dir[PATH_MAX], pseud[33];
+	const char *vault_dir = NULL, *patient = NULL, *issuer = NULL, *uid = NULL, *dir;
+	char ledger_dir[PATH_MAX];
 	struct vault *v = NULL;
 	struct svc_audit *a = NULL;
 	struct lg_log *l = NULL;
@@ -1615,6 +1677,7 @@ cmd_ledger_show(int argc, char **argv)
 		case 'V': vault_dir = optarg; break;
 		case 'M': o.master = optarg; break;
 		case 'P': patient = optarg; filtered = 1; break;
+		case 'X': issuer = optarg; break;
 		case 'I': uid = optarg; filtered = 1; break;
 		case 'u': f.user = optarg; filtered = 1; break;
 		case 'J': json = 1; break;
@@ -1649,6 +1712,8 @@ cmd_ledger_show(int argc, char **argv)
 		vault_dir = getenv("PACSVAULT_DIR");
 	if (argc - optind > 1 || (argc == optind && vault_dir == NULL))
 		return app_usage_error("ledger show", "one ledger folder, or --vault DIR (or $PACSVAULT_DIR)");
+	if (issuer != NULL && patient == NULL)
+		return app_usage_error("ledger show", "--issuer goes with --patient");
 	if ((patient != NULL || uid != NULL) && vault_dir == NULL)
 		return app_usage_error("ledger show", "--patient and --uid need --vault (its audit key makes the "
 		    "keyed hash)");
@@ -1668,13 +1733,11 @@ cmd_ledger_show(int argc, char **argv)
 			vault_close(v);
 			return PV_EXIT_FAIL;
 		}
-		if (patient != NULL) {
-			if (svc_audit_pseudonym(a, patient, pseud) != 0) {
-				svc_audit_close(a);
-				vault_close(v);
-				return PV_EXIT_INTERNAL;
-			}
-			f.pseudonym = pseud;
+		if (patient != NULL && patient_pseudonyms(v, a, patient, issuer, &f, &d) != 0) {
+			app_report("ledger show", vault_dir, &d);
+			svc_audit_close(a);
+			vault_close(v);
+			return PV_EXIT_FAIL;
 		}
 		if (uid != NULL) {
 			if (svc_audit_keyed(a, "study", uid, f.uid_h[0]) != 0 ||
@@ -1732,7 +1795,7 @@ cmd_ledger_show(int argc, char **argv)
 
 		snprintf(detail, sizeof(detail), "%llu events shown%s", (unsigned long long)shown,
 		    patient != NULL ? " for a patient" : "");
-		if (svc_audit_event(a, 110101, 'R', 0, patient, &ob, 1, &d) != 0) {
+		if (svc_audit_event(a, 110101, 'R', 0, patient, issuer, &ob, 1, &d) != 0) {
 			app_report("ledger show", "audit ledger", &d);
 			rc = PV_EXIT_FAIL;
 			goto done;

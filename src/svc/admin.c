@@ -95,7 +95,7 @@ svc_vault_create(const char *dir, const char *master_key_path, const char *check
 	l = NULL;
 	o = (struct lg_object){ "vault", keyid, "init" };
 	if ((rc = svc_audit_open(dir, v, "vault init", &a, d)) == 0)
-		rc = svc_audit_event(a, 110100, 'E', 0, NULL, &o, 1, d);
+		rc = svc_audit_event(a, 110100, 'E', 0, NULL, NULL, &o, 1, d);
 done:
 	pv_cleanse(seed, sizeof(seed));
 	lg_log_close(l);

@@ -111,19 +111,27 @@ svc_audit_keyed(const struct svc_audit *a, const char *label, const char *value,
 }
 
 int
-svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, char out[33])
+svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, const char *issuer, char out[33])
 {
-	return svc_audit_keyed(a, "patient", patient_id, out);
+	char v[2 * VAULT_PID_MAX + 2];
+
+	/* A Patient ID is one patient only with its issuer: two hospitals' "12345" are two people.
+	 * Without an issuer the pseudonym is that of the ID alone (as ledgers always had it). */
+	if (issuer == NULL || issuer[0] == '\0')
+		return svc_audit_keyed(a, "patient", patient_id, out);
+	if ((size_t)snprintf(v, sizeof(v), "%s%c%s", patient_id, 1, issuer) >= sizeof(v))
+		return PV_ELIMIT;
+	return svc_audit_keyed(a, "patient", v, out);
 }
 
 /* The four objects of an event about one instance: patient, study, series, instance, all keyed hashes. */
 static int
-instance_objects(const struct svc_audit *a, struct lg_event *e, const char *patient_id, const char *study,
-    const char *series, const char *sop, const char *detail, char h[4][33])
+instance_objects(const struct svc_audit *a, struct lg_event *e, const char *patient_id, const char *issuer,
+    const char *study, const char *series, const char *sop, const char *detail, char h[4][33])
 {
 	int rc;
 
-	if ((rc = svc_audit_keyed(a, "patient", patient_id, h[0])) != 0 ||
+	if ((rc = svc_audit_pseudonym(a, patient_id, issuer, h[0])) != 0 ||
 	    (rc = svc_audit_keyed(a, "study", study, h[1])) != 0 ||
 	    (rc = svc_audit_keyed(a, "series", series, h[2])) != 0 ||
 	    (rc = svc_audit_keyed(a, "instance", sop, h[3])) != 0)
@@ -341,7 +349,7 @@ svc_audit_import_hook(void *ctx, const struct vault_batch_item *items, size_t n,
 			e.no = 1;
 		} else {
 			event_init(a, &e, 110107, 'C', 0);
-			if ((rc = instance_objects(a, &e, it->patient_id, it->study_uid, it->series_uid, it->sop_uid,
+			if ((rc = instance_objects(a, &e, it->patient_id, it->issuer, it->study_uid, it->series_uid, it->sop_uid,
 			    it->sop_class, h)) != 0)
 				break;
 		}
@@ -368,7 +376,7 @@ svc_audit_instances(struct svc_audit *a, uint32_t code, char action, int outcome
 		char h[4][33];
 
 		event_init(a, &e, code, action, outcome);
-		if ((rc = instance_objects(a, &e, in[i].patient_id, in[i].study_uid, in[i].series_uid, in[i].sop_uid,
+		if ((rc = instance_objects(a, &e, in[i].patient_id, in[i].issuer, in[i].study_uid, in[i].series_uid, in[i].sop_uid,
 		    detail, h)) != 0)
 			break;
 		rc = add_event(&e, &buf, &ends, &ne, &cap);
@@ -384,7 +392,7 @@ svc_audit_instances(struct svc_audit *a, uint32_t code, char action, int outcome
 
 int
 svc_audit_event(struct svc_audit *a, uint32_t code, char action, int outcome, const char *patient_id,
-    const struct lg_object *objects, size_t nobjects, struct pv_diag *d)
+    const char *issuer, const struct lg_object *objects, size_t nobjects, struct pv_diag *d)
 {
 	struct pv_buf buf;
 	struct lg_event e;
@@ -394,7 +402,7 @@ svc_audit_event(struct svc_audit *a, uint32_t code, char action, int outcome, co
 
 	event_init(a, &e, code, action, outcome);
 	if (patient_id != NULL) {
-		if ((rc = svc_audit_pseudonym(a, patient_id, pseud)) != 0)
+		if ((rc = svc_audit_pseudonym(a, patient_id, issuer, pseud)) != 0)
 			return pv_diag_set(d, rc, -1, "no audit key for a patient pseudonym");
 		e.o[e.no++] = (struct lg_object){ "patient", pseud, NULL };
 	}

@@ -509,6 +509,7 @@ def main():
     rm_checks(root, vault, meta, master)
     # 4. Crash safety.
     stdin_import(root, gen)
+    issuer_checks(root, gen)
     crash_import(root, gen, meta)
     crash_rotate(root, gen)
     return finish()
@@ -773,6 +774,38 @@ def rm_checks(root, vault, meta, master):
     r = json.loads(pv(["vault", "fsck", "--vault", vault, "--json"]).stdout.decode())
     check(r["bad"] == 0 and r["orphans"] == 0 and r["missing"] == 0, "fsck after rm: consistent")
     os.unlink(keep)
+
+
+def issuer_checks(root, gen):
+    """The same Patient ID from two issuers is two patients in the audit trail too."""
+    vault = os.path.join(root, "issuer-vault")
+    pv(["vault", "init", vault])
+    src = sorted(glob.glob(os.path.join(gen, "*.dcm")))[0]
+    paths = []
+    for k, iss in enumerate(("HOSP-A", "HOSP-B", None)):
+        ds = pydicom.dcmread(src)
+        ds.PatientID = "SAME01"
+        if iss is not None:
+            ds.IssuerOfPatientID = iss
+        elif "IssuerOfPatientID" in ds:
+            del ds.IssuerOfPatientID
+        for kw in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+            setattr(ds, kw, "2.25.%d%d" % (int.from_bytes(os.urandom(8), "big"), k))
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        paths.append(os.path.join(root, "issuer-%d.dcm" % k))
+        ds.save_as(paths[-1])
+    pv(["import", "--vault", vault] + paths)
+    akey = unseal(os.path.join(vault, "ledger.key.pvo"), read_key(os.path.join(vault, "master.key")))
+    want = [keyed(akey, "patient", "SAME01\x01HOSP-A"), keyed(akey, "patient", "SAME01\x01HOSP-B"),
+            keyed(akey, "patient", "SAME01")]
+    ev = [e for e in ledger_events(vault) if e["event"] == 110107]
+    got = [next(o["id"] for o in e["objects"] if o["type"] == "patient") for e in ev]
+    check(sorted(got) == sorted(want) and len(set(got)) == 3,
+          "one Patient ID under two issuers (and none): three pseudonyms, each keyed with its issuer")
+    a = [e for e in ledger_events(vault, ["--patient", "SAME01", "--issuer", "HOSP-A"]) if e["event"] == 110107]
+    allp = [e for e in ledger_events(vault, ["--patient", "SAME01"]) if e["event"] == 110107]
+    check(len(a) == 1 and len(allp) == 3, "  ledger show --patient ID --issuer I finds that patient only; "
+          "without --issuer every issuer's (%d, %d)" % (len(a), len(allp)))
 
 
 def stdin_import(root, gen):

@@ -39,8 +39,13 @@ void svc_audit_close(struct svc_audit *a);
 /* The keyed hash of value under label ("patient", "study", "series", "instance"): 33 bytes with NUL. */
 int svc_audit_keyed(const struct svc_audit *a, const char *label, const char *value, char out[33])
 	__attribute__((warn_unused_result));
-/* The pseudonym of a patient: svc_audit_keyed(a, "patient", patient_id, out). */
-int svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, char out[33])
+/*
+ * The pseudonym of a patient: svc_audit_keyed(a, "patient", VALUE) with
+ * VALUE the Patient ID, then 0x01 and the IssuerOfPatientID when there is
+ * one (the index keys patients the same way): the same ID from two issuers
+ * is two patients. Without an issuer: the ID alone, as earlier ledgers had.
+ */
+int svc_audit_pseudonym(const struct svc_audit *a, const char *patient_id, const char *issuer, char out[33])
 	__attribute__((warn_unused_result));
 
 /* The commit hook of import (vault_set_commit_hook): one Import event per file of the batch. */
@@ -53,9 +58,10 @@ int svc_audit_instances(struct svc_audit *a, uint32_t code, char action, int out
 
 /*
  * One event with the given objects (type, id, detail triples; id NULL ends
- * early), plus the patient pseudonym of patient_id when not NULL.
+ * early), plus the patient pseudonym of patient_id (with issuer, may be
+ * NULL) when not NULL.
  */
 int svc_audit_event(struct svc_audit *a, uint32_t code, char action, int outcome, const char *patient_id,
-    const struct lg_object *objects, size_t nobjects, struct pv_diag *d) __attribute__((warn_unused_result));
+    const char *issuer, const struct lg_object *objects, size_t nobjects, struct pv_diag *d) __attribute__((warn_unused_result));
 
 #endif
