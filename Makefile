@@ -92,6 +92,7 @@ DEID_SRC := \
 	src/deid/profile_table.c \
 	src/deid/textclean.c \
 	src/deid/engine.c \
+	src/deid/pipeline.c \
 	src/deid/recipe.c
 
 LEDGER_SRC := \

@@ -10,6 +10,7 @@
 #include "pacsvault/crypto/keyfile.h"
 #include "pacsvault/deid/engine.h"
 #include "pacsvault/deid/gate.h"
+#include "pacsvault/deid/pipeline.h"
 #include "pacsvault/deid/pixclean.h"
 #include "pacsvault/deid/scan.h"
 #include "pacsvault/deid/recipe.h"
@@ -192,114 +193,6 @@ make_out_dir(struct run *r, unsigned worker, const char *dir, const char *root)
 	return 0;
 }
 
-/*
- * A file that may carry burned-in text and that no rule covers: the text
- * the detector and the OCR find is blanked (4 pixels of margin), then they
- * look again; the file is written only when nothing is left. Anything
- * they cannot judge goes to quarantine.
- */
-static void
-ocr_clean(struct job *j, struct dcm_file *f)
-{
-	enum { MAXB = 512 };
-	struct pix_rect *boxes = malloc(MAXB * sizeof(*boxes));
-	char note[256];
-	size_t nb = 0, l = strlen(j->reason);
-	struct pv_diag pd;
-
-	j->quarantined = 1;
-	if (boxes == NULL) {
-		snprintf(j->reason + l, sizeof(j->reason) - l, "; out of memory");
-		return;
-	}
-	if (scan_text_boxes(f, 1, boxes, MAXB, &nb, note, sizeof(note)) != 0) {
-		snprintf(j->reason + l, sizeof(j->reason) - l, "; no pixel rule matches and %s", note);
-		free(boxes);
-		return;
-	}
-	for (size_t i = 0; i < nb; i++) {
-		uint32_t x0 = boxes[i].x >= 4 ? boxes[i].x - 4 : 0, y0 = boxes[i].y >= 4 ? boxes[i].y - 4 : 0;
-		boxes[i].w += boxes[i].x - x0 + 4;
-		boxes[i].h += boxes[i].y - y0 + 4;
-		boxes[i].x = x0;
-		boxes[i].y = y0;
-	}
-	pv_diag_clear(&pd);
-	if (nb > 0 && deid_pixclean(f, boxes, nb, &j->pix, &pd) != 0) {
-		char msg[160];
-		pv_diag_format(&pd, NULL, msg, sizeof(msg));
-		snprintf(j->reason + l, sizeof(j->reason) - l, "; the text found could not be blanked: %s", msg);
-		free(boxes);
-		return;
-	}
-	if (nb > 0) {
-		size_t left = 0;
-		if (scan_text_boxes(f, 1, boxes, MAXB, &left, note, sizeof(note)) != 0 || left > 0) {
-			snprintf(j->reason + l, sizeof(j->reason) - l, "; text remains after blanking what OCR found%s%s",
-			    note[0] ? ": " : "", note);
-			free(boxes);
-			return;
-		}
-	}
-	free(boxes);
-	j->pix_rule = "ocr-and-text-detection";
-	j->quarantined = 0;
-	j->reason[0] = '\0';
-}
-
-/*
- * Pixel cleaning before the header is touched (the rules read the original
- * attributes). Sets j->quarantined with a reason when the file may carry
- * burned-in text that was not cleaned.
- */
-static void
-pixels(struct run *r, struct job *j, struct dcm_file *f)
-{
-	struct pix_subject subj;
-	struct pix_rect rects[256];
-	size_t nrects = 0, matched = 0;
-	const char *name = NULL;
-	struct pv_diag pd;
-	int risk = deid_burned_in_risk(f, j->reason, sizeof(j->reason));
-
-	if (!r->clean_pixels) {
-		j->quarantined = risk;
-		return;
-	}
-	if (pix_subject_read(f, &subj) != 0) {
-		j->quarantined = risk;  /* no pixel data: no risk either */
-		return;
-	}
-	matched = pixrules_match(r->rules, &subj, rects, sizeof(rects) / sizeof(rects[0]), &nrects, &name);
-	if (matched == PIXRULES_OVERFLOW) {
-		j->quarantined = 1;
-		snprintf(j->reason, sizeof(j->reason), "the matching pixel rules need over 256 rectangles");
-		return;
-	}
-	if (matched == 0) {
-		if (!risk)
-			return;
-		if (r->no_ocr) {
-			size_t l = strlen(j->reason);
-			snprintf(j->reason + l, sizeof(j->reason) - l, "; no pixel rule matches");
-			j->quarantined = 1;
-			return;
-		}
-		ocr_clean(j, f);
-		return;
-	}
-	pv_diag_clear(&pd);
-	if (deid_pixclean(f, rects, nrects, &j->pix, &pd) != 0) {
-		char msg[160];
-		pv_diag_format(&pd, NULL, msg, sizeof(msg));
-		j->quarantined = 1;
-		snprintf(j->reason, sizeof(j->reason), "pixel rule %s matches but: %s", name, msg);
-		return;
-	}
-	j->pix_rule = name;
-	j->quarantined = 0;
-}
-
 /* A Media Storage Directory (DICOMDIR, PS3.10 7.2): by its SOP class in the meta or the data set. */
 static int
 is_dicomdir(struct dcm_file *f)
@@ -477,7 +370,6 @@ deid_one(void *arg, size_t i, unsigned worker)
 	struct run *r = arg;
 	struct job *j = &r->jobs[i];
 	struct dcm_file *f = NULL;
-	struct deid_gate *gate = NULL;
 	char *slash;
 
 	pv_diag_clear(&j->d);
@@ -512,49 +404,23 @@ deid_one(void *arg, size_t i, unsigned worker)
 			return;
 		}
 	}
-	if (j->rc == 0 && !r->no_verify && (j->rc = deid_gate_begin(f, &gate)) != 0)
-		pv_diag_set(&j->d, j->rc, -1, "the output check cannot start: %s", pv_strerror(j->rc));
-	if (j->rc == 0)
-		pixels(r, j, f);
-	if (j->rc == 0 && j->quarantined)
-		quarantine_path(r, j);
-	if (j->rc == 0)
-		j->rc = deid_apply(f, &r->cfg, &j->counts, r->want_report ? &j->report : NULL, &j->d);
-	if (j->rc == 0 && j->pix_rule != NULL)
-		j->rc = dcm_ds_set_str(f, &f->ds, 0x00280301u, DCM_VR_CS, "NO");
 	if (j->rc == 0) {
-		/* JPEG comments, Exif/XMP/IPTC and extra fragments can carry a name: they
-		 * go, also from a quarantine copy (it is an output too) */
-		unsigned rm = 0;
-		struct pv_diag pd;
-		pv_diag_clear(&pd);
-		if (deid_pixel_metadata_strip(f, &rm, &pd) != 0) {
-			char msg[200];
-			size_t l = strlen(j->reason);
-			pv_diag_format(&pd, NULL, msg, sizeof(msg));
-			if (!j->quarantined)
-				snprintf(j->reason, sizeof(j->reason), "%s", msg);
-			else
-				snprintf(j->reason + l, sizeof(j->reason) - l, "; %s", msg);
-			j->quarantined = 1;
-			quarantine_path(r, j);
-		}
-		j->counts.removed += rm;
-	}
-	if (j->rc == 0 && gate != NULL) {
-		/* deid checks its own output before it is named into place (docs/DEID.md) */
-		char why[sizeof(j->reason)];
-		int g = deid_gate_check(gate, f, r->cfg.opts, j->pix_rule != NULL, r->cfg.recipe, why, sizeof(why));
-		if (g < 0) {
-			j->rc = pv_diag_set(&j->d, g, -1, "the output check failed: %s", pv_strerror(g));
-		} else if (g > 0 && !j->quarantined) {
-			j->quarantined = 1;
-			j->gated = 1;
-			snprintf(j->reason, sizeof(j->reason), "%s", why);
-			quarantine_path(r, j);
+		/* The pipeline every way out shares (deid/pipeline.h). */
+		struct deid_pipeline pl = { &r->cfg, r->rules, r->clean_pixels, r->no_ocr, r->no_verify };
+		struct deid_outcome oc;
+
+		j->rc = deid_process(&pl, f, &oc, r->want_report ? &j->report : NULL, &j->d);
+		if (j->rc == 0) {
+			j->counts = oc.counts;
+			j->pix_rule = oc.pix_rule;
+			j->pix = oc.pix;
+			j->quarantined = oc.held;
+			j->gated = oc.gated;
+			snprintf(j->reason, sizeof(j->reason), "%s", oc.reason);
+			if (j->quarantined)
+				quarantine_path(r, j);
 		}
 	}
-	deid_gate_free(gate);
 	if (j->rc == 0 && !r->mirror && r->src == NULL)
 		name_by_uids(r, j, f);
 	if (j->rc == 0 && j->quarantined && r->quarantine == NULL) {
