@@ -110,6 +110,7 @@ STORE_SRC := \
 
 SVC_SRC := \
 	src/svc/admin.c \
+	src/svc/svc.c \
 	src/svc/audit.c
 
 NET_SRC := \

@@ -1070,6 +1070,7 @@ commit_batch_locked(struct vault *v, struct qent **b, size_t n, struct pv_diag *
 		if (rc != 0)
 			goto fail;
 		items[ni] = e->item;
+		items[ni].cookie = e->cookie;
 		items[ni++].status = e->status;
 	}
 	if (v->hook != NULL && ni > 0 && (rc = v->hook(v->hook_ctx, items, ni, d)) != 0) {

@@ -28,6 +28,9 @@ struct svc_audit {
 	uint8_t seed[32];
 	char copy[PATH_MAX];        /* where each new checkpoint is appended (outside the vault), or "" */
 	char user[64], process[96], host[256];
+	struct svc_actor who;        /* the requestor of this handle's events */
+	char who_buf[5][256];
+	const struct svc_actor *(*item_actor)(void *cookie);
 };
 
 int
@@ -70,6 +73,11 @@ svc_audit_open(const char *vault_dir, struct vault *v, const char *command, stru
 	snprintf(a->process, sizeof(a->process), "pacsvault %s", command);
 	if (gethostname(a->host, sizeof(a->host) - 1) != 0)
 		snprintf(a->host, sizeof(a->host), "localhost");
+	a->who.user = a->user;
+	a->who.role = "operator";
+	a->who.process = a->process;
+	a->who.addr = a->host;
+	a->who.ae = NULL;
 	*out = a;
 	return 0;
 }
@@ -154,8 +162,11 @@ now_ms(void)
 }
 
 static void
-event_init(const struct svc_audit *a, struct lg_event *e, uint32_t code, char action, int outcome)
+event_init_as(const struct svc_audit *a, struct lg_event *e, uint32_t code, char action, int outcome,
+    const struct svc_actor *who)
 {
+	if (who == NULL)
+		who = &a->who;
 	memset(e, 0, sizeof(*e));
 	e->code = code;
 	e->action = action;
@@ -163,10 +174,47 @@ event_init(const struct svc_audit *a, struct lg_event *e, uint32_t code, char ac
 	e->time_ms = now_ms();
 	e->np = 1;
 	e->p[0].requestor = 1;
-	e->p[0].user = a->user;
-	e->p[0].role = "operator";
-	e->p[0].process = a->process;
-	e->p[0].addr = a->host;
+	e->p[0].user = who->user;
+	e->p[0].role = who->role;
+	e->p[0].process = who->process;
+	e->p[0].ae = who->ae;
+	e->p[0].addr = who->addr;
+}
+
+static void
+event_init(const struct svc_audit *a, struct lg_event *e, uint32_t code, char action, int outcome)
+{
+	event_init_as(a, e, code, action, outcome, NULL);
+}
+
+int
+svc_audit_open_as(const char *vault_dir, struct vault *v, const struct svc_actor *who, struct svc_audit **out,
+    struct pv_diag *d)
+{
+	const char *f[5];
+	int rc;
+
+	if ((rc = svc_audit_open(vault_dir, v, who->process != NULL ? who->process : "svc", out, d)) != 0)
+		return rc;
+	f[0] = who->user;
+	f[1] = who->role;
+	f[2] = who->process;
+	f[3] = who->addr;
+	f[4] = who->ae;
+	for (int i = 0; i < 5; i++)
+		snprintf((*out)->who_buf[i], sizeof((*out)->who_buf[i]), "%s", f[i] != NULL ? f[i] : "");
+	(*out)->who.user = (*out)->who_buf[0];
+	(*out)->who.role = (*out)->who_buf[1];
+	(*out)->who.process = (*out)->who_buf[2];
+	(*out)->who.addr = (*out)->who_buf[3];
+	(*out)->who.ae = (*out)->who_buf[4];
+	return 0;
+}
+
+void
+svc_audit_item_actors(struct svc_audit *a, const struct svc_actor *(*of)(void *cookie))
+{
+	a->item_actor = of;
 }
 
 #define COPY_TAIL 65536
@@ -343,12 +391,14 @@ svc_audit_import_hook(void *ctx, const struct vault_batch_item *items, size_t n,
 		struct lg_event e;
 		char h[4][33];
 
+		const struct svc_actor *who = a->item_actor != NULL && it->cookie != NULL ? a->item_actor(it->cookie) : NULL;
+
 		if (it->status == VAULT_QUARANTINED) {
-			event_init(a, &e, 110107, 'C', 4);
+			event_init_as(a, &e, 110107, 'C', 4, who);
 			e.o[0] = (struct lg_object){ "quarantine", it->objid, "not a readable instance" };
 			e.no = 1;
 		} else {
-			event_init(a, &e, 110107, 'C', 0);
+			event_init_as(a, &e, 110107, 'C', 0, who);
 			if ((rc = instance_objects(a, &e, it->patient_id, it->issuer, it->study_uid, it->series_uid, it->sop_uid,
 			    it->sop_class, h)) != 0)
 				break;

@@ -6,9 +6,11 @@
 #include "dcmbuild.h"
 #include "harness.h"
 #include "tests.h"
+#include "pacsvault/ledger/log.h"
 #include "pacsvault/store/vault.h"
 #include "pacsvault/svc/admin.h"
 #include "pacsvault/svc/audit.h"
+#include "pacsvault/svc/svc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -185,4 +187,235 @@ test_svc_slow_query_consumer(void)
 	pthread_mutex_destroy(&s.mu);
 	pthread_cond_destroy(&s.cv);
 	pthread_mutex_destroy(&a.mu);
+}
+
+/* ---- roles, the egress chokepoint and the audit of each call ---- */
+
+static const char *const plants[] = { "PLANTNAME", "PLANTID77", "PLANTACC9", "PLANTHOSPITAL", "PLANTDOC",
+	"19610314" };
+
+/* A synthetic CT instance full of planted identifiers (none a real person's). */
+static void
+planted_instance(struct pv_buf *out, int n)
+{
+	struct tb t;
+	char uid[64];
+
+	tb_init(&t, 0, 0);
+	tb_meta(&t, "1.2.840.10008.1.2.1");
+	tb_str(&t, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+	snprintf(uid, sizeof(uid), "2.25.7779%d", n);
+	tb_str(&t, 0x00080018, "UI", uid);
+	tb_str(&t, 0x00080020, "DA", "20240102");
+	tb_str(&t, 0x00080050, "SH", "PLANTACC9");
+	tb_str(&t, 0x00080060, "CS", "CT");
+	tb_str(&t, 0x00080080, "LO", "PLANTHOSPITAL");
+	tb_str(&t, 0x00080090, "PN", "PLANTDOC^X");
+	tb_str(&t, 0x00100010, "PN", "PLANTNAME^SECRET");
+	tb_str(&t, 0x00100020, "LO", "PLANTID77");
+	tb_str(&t, 0x00100030, "DA", "19610314");
+	tb_str(&t, 0x0020000D, "UI", "2.25.7770001");
+	tb_str(&t, 0x0020000E, "UI", "2.25.7770002");
+	pv_buf_init(out, 1 << 20);
+	T_ASSERT(pv_buf_append(out, t.b.data, t.b.len) == 0);
+	tb_free(&t);
+}
+
+static int
+has_plant(const void *p, size_t n)
+{
+	for (size_t i = 0; i < sizeof(plants) / sizeof(plants[0]); i++)
+		if (memmem(p, n, plants[i], strlen(plants[i])) != NULL)
+			return 1;
+	return 0;
+}
+
+struct rows {
+	int n, planted;
+	char study[72];
+};
+
+static int
+collect_row(void *ctx, const struct vault_match *m)
+{
+	struct rows *r = ctx;
+
+	r->n++;
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->value[i] == NULL)
+			continue;
+		r->planted |= has_plant(m->value[i], strlen(m->value[i]));
+		if (m->tag[i] == 0x0020000Du)
+			snprintf(r->study, sizeof(r->study), "%s", m->value[i]);
+	}
+	return 0;
+}
+
+struct got {
+	int n, planted, same;
+	const struct pv_buf *orig[2];
+	char sop[2][72];
+};
+
+static int
+collect_bytes(void *ctx, const char *sop, const void *p, size_t n)
+{
+	struct got *g = ctx;
+
+	if (g->n < 2)
+		snprintf(g->sop[g->n], sizeof(g->sop[0]), "%s", sop);
+	g->planted |= has_plant(p, n);
+	for (int k = 0; k < 2; k++)
+		if (g->orig[k] != NULL && g->orig[k]->len == n && memcmp(g->orig[k]->data, p, n) == 0)
+			g->same++;
+	g->n++;
+	return 0;
+}
+
+static int
+parse_keys(struct query_key *k, const char *const *args, size_t n)
+{
+	struct pv_diag d;
+
+	for (size_t i = 0; i < n; i++) {
+		pv_diag_clear(&d);
+		if (query_key_parse(args[i], &k[i], &d) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+void
+test_svc_roles_and_egress(void)
+{
+	static const struct svc_principal modality = { "ct-scanner-1", SVC_MODALITY, "tls-certificate", "127.0.0.1",
+		"CT1", NULL };
+	static const struct svc_principal clinician = { "dr-synthetic", SVC_CLINICIAN, "password", "127.0.0.2", NULL,
+		NULL };
+	static const struct svc_principal research = { "researcher-1", SVC_RESEARCH, "token", "127.0.0.3", NULL, "p1" };
+	static const struct svc_principal auditor = { "auditor-1", SVC_AUDITOR, "token", "127.0.0.4", NULL, NULL };
+	static const char *const all_keys[] = { "PatientName", "PatientID", "PatientBirthDate", "AccessionNumber",
+		"ReferringPhysicianName", "StudyInstanceUID", "StudyDate" };
+	char dir[512], id[9], reason[256];
+	struct pv_buf vk, inst[2];
+	struct pv_diag d;
+	struct svc *s = NULL;
+	struct svc_project pj;
+	struct query_key keys[7];
+	struct rows r;
+	struct got g;
+	size_t sent, held;
+	int st;
+
+	snprintf(dir, sizeof(dir), "%s/svc-vault", t_tmpdir());
+	pv_diag_clear(&d);
+	pv_buf_init(&vk, 4096);
+	T_ASSERT(svc_vault_create(dir, NULL, NULL, id, &vk, &d) == 0);
+	pv_buf_free(&vk);
+	T_ASSERT(svc_open(dir, NULL, VAULT_WRITE, &s, &d) == 0);
+	if (s == NULL)
+		return;
+	memset(&pj, 0, sizeof(pj));
+	pj.name = "p1";
+	memset(pj.cfg.key, 0x5a, sizeof(pj.cfg.key));
+	T_ASSERT(svc_project_add(s, &pj, &d) == 0);
+	T_ASSERT(parse_keys(keys, all_keys, 7) == 0);
+
+	/* Store: the modality may, research may not. */
+	for (int i = 0; i < 2; i++) {
+		planted_instance(&inst[i], i);
+		pv_diag_clear(&d);
+		T_ASSERT(svc_ingest_mem(s, &modality, inst[i].data, inst[i].len, "C-STORE", &st, reason, sizeof(reason),
+		    &d) == 0);
+		T_EQ_INT(st, VAULT_STORED);
+	}
+	pv_diag_clear(&d);
+	T_EQ_INT(svc_ingest_mem(s, &research, inst[0].data, inst[0].len, "C-STORE", &st, reason, sizeof(reason), &d),
+	    PV_EAUTH);
+
+	/* A clinician: identified rows, the exact bytes. */
+	memset(&r, 0, sizeof(r));
+	pv_diag_clear(&d);
+	T_ASSERT(svc_query(s, &clinician, QUERY_STUDY, keys, 7, collect_row, &r, &d) == 0);
+	T_EQ_INT(r.n, 1);
+	T_EQ_INT(r.planted, 1);
+	T_EQ_STR(r.study, "2.25.7770001");
+	memset(&g, 0, sizeof(g));
+	g.orig[0] = &inst[0];
+	g.orig[1] = &inst[1];
+	T_ASSERT(svc_egress(s, &clinician, "2.25.7770001", collect_bytes, &g, &sent, &held, &d) == 0);
+	T_EQ_INT(g.n, 2);
+	T_EQ_INT(g.same, 2);
+
+	/* Research: no planted value in any row or byte; its pseudonyms resolve back, originals do not. */
+	memset(&r, 0, sizeof(r));
+	pv_diag_clear(&d);
+	T_ASSERT(svc_query(s, &research, QUERY_STUDY, keys, 7, collect_row, &r, &d) == 0);
+	T_EQ_INT(r.n, 1);
+	T_EQ_INT(r.planted, 0);
+	T_ASSERT(r.study[0] != '\0' && strcmp(r.study, "2.25.7770001") != 0);
+	memset(&g, 0, sizeof(g));
+	g.orig[0] = &inst[0];
+	g.orig[1] = &inst[1];
+	pv_diag_clear(&d);
+	T_ASSERT(svc_egress(s, &research, r.study, collect_bytes, &g, &sent, &held, &d) == 0);
+	T_EQ_INT(g.n, 2);
+	T_EQ_INT(g.planted, 0);
+	T_EQ_INT(g.same, 0);
+	T_ASSERT(strncmp(g.sop[0], "2.25.", 5) == 0 && strcmp(g.sop[0], "2.25.77790") != 0);
+	pv_diag_clear(&d);
+	T_EQ_INT(svc_egress(s, &research, "2.25.7770001", collect_bytes, &g, &sent, &held, &d), PV_ENOTFOUND);
+	{
+		struct query_key pk;
+
+		T_ASSERT(query_key_parse("PatientID=PLANTID77", &pk, &d) == 0);
+		pv_diag_clear(&d);
+		T_EQ_INT(svc_query(s, &research, QUERY_STUDY, &pk, 1, collect_row, &r, &d), PV_EAUTH);
+		query_key_free(&pk);
+	}
+	/* Roles without the right: refused. */
+	pv_diag_clear(&d);
+	T_EQ_INT(svc_egress(s, &auditor, "2.25.7770001", collect_bytes, &g, &sent, &held, &d), PV_EAUTH);
+	pv_diag_clear(&d);
+	T_EQ_INT(svc_query(s, &modality, QUERY_STUDY, keys, 7, collect_row, &r, &d), PV_EAUTH);
+	svc_close(s);
+	for (int i = 0; i < 7; i++)
+		query_key_free(&keys[i]);
+
+	/* Every call left its event with its principal; the ledger holds no planted value. */
+	{
+		struct lg_log *l = NULL;
+		struct pv_buf e;
+		int imports = 0, cl_get = 0, res_query = 0, res_get = 0, alerts = 0, planted = 0;
+		char led[600];
+
+		snprintf(led, sizeof(led), "%s/ledger", dir);
+		T_ASSERT(lg_log_open(led, &l, &d) == 0);
+		pv_buf_init(&e, 1 << 20);
+		for (uint64_t i = 0; l != NULL && i < lg_log_size(l); i++) {
+			pv_buf_reset(&e);
+			T_ASSERT(lg_log_entry(l, i, &e, &d) == 0);
+			planted |= has_plant(e.data, e.len);
+			if (memmem(e.data, e.len, "event 110107", 12) && memmem(e.data, e.len, "ct-scanner-1 modality", 21))
+				imports++;
+			if (memmem(e.data, e.len, "event 110106", 12) && memmem(e.data, e.len, "dr-synthetic clinician", 22))
+				cl_get++;
+			if (memmem(e.data, e.len, "event 110112", 12) && memmem(e.data, e.len, "researcher-1 research", 21))
+				res_query++;
+			if (memmem(e.data, e.len, "event 110106", 12) && memmem(e.data, e.len, "researcher-1 research", 21))
+				res_get++;
+			if (memmem(e.data, e.len, "event 110113", 12) && memmem(e.data, e.len, "outcome 4", 9))
+				alerts++;
+		}
+		T_EQ_INT(imports, 2);
+		T_EQ_INT(cl_get, 2);
+		T_EQ_INT(res_query, 1);
+		T_EQ_INT(res_get, 2);
+		T_EQ_INT(alerts, 4);   /* research store, research query on PatientID, auditor retrieve, modality query */
+		T_EQ_INT(planted, 0);
+		pv_buf_free(&e);
+		lg_log_close(l);
+	}
+	pv_buf_free(&inst[0]);
+	pv_buf_free(&inst[1]);
 }

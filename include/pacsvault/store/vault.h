@@ -98,6 +98,7 @@ struct vault_batch_item {
 	char sop_uid[65], series_uid[65], study_uid[65], sop_class[65];
 	char patient_id[VAULT_PID_MAX], issuer[VAULT_PID_MAX];
 	uint64_t size;
+	void *cookie;                   /* the importer's cookie */
 };
 
 /*

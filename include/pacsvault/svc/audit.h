@@ -36,6 +36,20 @@ int svc_audit_open(const char *vault_dir, struct vault *v, const char *command, 
     struct pv_diag *d) __attribute__((warn_unused_result));
 void svc_audit_close(struct svc_audit *a);
 
+/* Who asked: the requestor participant of an event (PS3.15 A.5.3.1 Active Participant). */
+struct svc_actor {
+	const char *user;     /* the principal's name */
+	const char *role;     /* its role: operator, modality, clinician, research, auditor, admin */
+	const char *process;  /* how it came: "pacsvault import", "dimse", "dicomweb" */
+	const char *addr;     /* its network address or host name */
+	const char *ae;       /* its AE title, or NULL */
+};
+/* svc_audit_open, with who (copied) as the requestor of every event of the handle. */
+int svc_audit_open_as(const char *vault_dir, struct vault *v, const struct svc_actor *who, struct svc_audit **out,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+/* The import hook names each item's requestor by of(item cookie) (NULL: the handle's). */
+void svc_audit_item_actors(struct svc_audit *a, const struct svc_actor *(*of)(void *cookie));
+
 /* The keyed hash of value under label ("patient", "study", "series", "instance"): 33 bytes with NUL. */
 int svc_audit_keyed(const struct svc_audit *a, const char *label, const char *value, char out[33])
 	__attribute__((warn_unused_result));

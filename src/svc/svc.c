@@ -1,0 +1,543 @@
+/* svc.c: the service layer (see svc.h). */
+#include "pacsvault/svc/svc.h"
+#include "pacsvault/base/buf.h"
+#include "pacsvault/base/fsutil.h"
+#include "pacsvault/base/mem.h"
+#include "pacsvault/crypto/hash.h"
+#include "pacsvault/deid/pipeline.h"
+#include "pacsvault/dicom/dataset.h"
+#include "pacsvault/dicom/dict.h"
+#include "pacsvault/dicom/reader.h"
+#include "pacsvault/dicom/writer.h"
+#include "pacsvault/svc/audit.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* pseudonym UID -> original UID, per project: what the project was shown resolves back. */
+struct umap {
+	char **key, **val;
+	size_t n, cap;
+};
+
+struct proj {
+	struct svc_project p;
+	char *name;
+	struct umap uids;
+};
+
+struct svc {
+	struct vault *v;
+	char *dir;
+	struct svc_audit *hook;     /* the committer's: Import events name each item's principal */
+	pthread_mutex_t mu;         /* projects and their UID maps */
+	struct proj *proj;
+	size_t nproj;
+};
+
+struct ingest_req {
+	struct svc_actor who;
+	char process[64];
+};
+
+const char *
+svc_role_name(int role)
+{
+	switch (role) {
+	case SVC_OPERATOR: return "operator";
+	case SVC_MODALITY: return "modality";
+	case SVC_CLINICIAN: return "clinician";
+	case SVC_RESEARCH: return "research";
+	case SVC_AUDITOR: return "auditor";
+	case SVC_ADMIN: return "admin";
+	}
+	return "unknown";
+}
+
+/* ---- the UID map ---- */
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+static const char *
+umap_get(const struct umap *m, const char *k)
+{
+	if (m->cap == 0)
+		return NULL;
+	for (size_t i = hash_str(k) & (m->cap - 1); m->key[i] != NULL; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->key[i], k) == 0)
+			return m->val[i];
+	return NULL;
+}
+
+static int
+umap_put(struct umap *m, const char *k, const char *v)
+{
+	size_t i;
+
+	if (umap_get(m, k) != NULL)
+		return 0;
+	if (2 * (m->n + 1) > m->cap) {
+		struct umap g = { NULL, NULL, 0, m->cap ? 2 * m->cap : 1024 };
+
+		if ((g.key = calloc(g.cap, sizeof(char *))) == NULL || (g.val = calloc(g.cap, sizeof(char *))) == NULL) {
+			free(g.key);
+			return PV_ENOMEM;
+		}
+		for (size_t j = 0; j < m->cap; j++)
+			if (m->key[j] != NULL) {
+				for (i = hash_str(m->key[j]) & (g.cap - 1); g.key[i] != NULL; i = (i + 1) & (g.cap - 1))
+					;
+				g.key[i] = m->key[j];
+				g.val[i] = m->val[j];
+			}
+		g.n = m->n;
+		free(m->key);
+		free(m->val);
+		*m = g;
+	}
+	for (i = hash_str(k) & (m->cap - 1); m->key[i] != NULL; i = (i + 1) & (m->cap - 1))
+		;
+	if ((m->key[i] = pv_strdup(k)) == NULL || (m->val[i] = pv_strdup(v)) == NULL) {
+		free(m->key[i]);
+		m->key[i] = NULL;
+		return PV_ENOMEM;
+	}
+	m->n++;
+	return 0;
+}
+
+static void
+umap_free(struct umap *m)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		free(m->key[i]);
+		free(m->val[i]);
+	}
+	free(m->key);
+	free(m->val);
+}
+
+/* ---- open, close, projects ---- */
+
+static const struct svc_actor *
+item_actor(void *cookie)
+{
+	return &((struct ingest_req *)cookie)->who;
+}
+
+int
+svc_open(const char *dir, const char *master_key_path, int mode, struct svc **out, struct pv_diag *d)
+{
+	struct svc *s;
+	int rc;
+
+	*out = NULL;
+	if ((s = pv_calloc(1, sizeof(*s))) == NULL || (s->dir = pv_strdup(dir)) == NULL) {
+		free(s);
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	if ((rc = vault_open(dir, master_key_path, mode, &s->v, d)) != 0) {
+		svc_close(s);
+		return rc;
+	}
+	if (mode == VAULT_WRITE) {
+		if ((rc = svc_audit_open(dir, s->v, "svc", &s->hook, d)) != 0) {
+			svc_close(s);
+			return rc;
+		}
+		svc_audit_item_actors(s->hook, item_actor);
+		vault_set_commit_hook(s->v, svc_audit_import_hook, s->hook);
+	}
+	*out = s;
+	return 0;
+}
+
+void
+svc_close(struct svc *s)
+{
+	if (s == NULL)
+		return;
+	vault_close(s->v);  /* stops the committer before its audit handle goes */
+	svc_audit_close(s->hook);
+	for (size_t i = 0; i < s->nproj; i++) {
+		pv_cleanse(&s->proj[i].p.cfg, sizeof(s->proj[i].p.cfg));
+		free(s->proj[i].name);
+		umap_free(&s->proj[i].uids);
+	}
+	free(s->proj);
+	pthread_mutex_destroy(&s->mu);
+	free(s->dir);
+	free(s);
+}
+
+struct vault *
+svc_vault(struct svc *s)
+{
+	return s->v;
+}
+
+int
+svc_project_add(struct svc *s, const struct svc_project *p, struct pv_diag *d)
+{
+	struct proj *np;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nproj; i++)
+		if (strcmp(s->proj[i].name, p->name) == 0)
+			rc = pv_diag_set(d, PV_EEXIST, -1, "project %s exists", p->name);
+	if (rc == 0 && (np = realloc(s->proj, (s->nproj + 1) * sizeof(*np))) == NULL)
+		rc = pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	if (rc == 0) {
+		s->proj = np;
+		memset(&s->proj[s->nproj], 0, sizeof(s->proj[s->nproj]));
+		s->proj[s->nproj].p = *p;
+		if ((s->proj[s->nproj].name = pv_strdup(p->name)) == NULL) {
+			rc = pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		} else {
+			s->proj[s->nproj].p.name = s->proj[s->nproj].name;
+			s->nproj++;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* The principal's project (research); NULL when it names none the service has. Under s->mu. */
+static struct proj *
+project_of(struct svc *s, const struct svc_principal *p)
+{
+	if (p->project == NULL)
+		return NULL;
+	for (size_t i = 0; i < s->nproj; i++)
+		if (strcmp(s->proj[i].name, p->project) == 0)
+			return &s->proj[i];
+	return NULL;
+}
+
+/* ---- audit ---- */
+
+static void
+actor_of(const struct svc_principal *p, struct svc_actor *a, char *process, size_t n)
+{
+	snprintf(process, n, "pacsvault/%s", p->auth != NULL ? p->auth : "unknown");
+	a->user = p->name;
+	a->role = svc_role_name(p->role);
+	a->process = process;
+	a->addr = p->addr;
+	a->ae = p->ae;
+}
+
+/* One event as p: code, action, outcome, one object. */
+static int
+audit_as(struct svc *s, const struct svc_principal *p, uint32_t code, char action, int outcome, const char *type,
+    const char *id, const char *detail, struct pv_diag *d)
+{
+	struct svc_actor who;
+	struct svc_audit *a = NULL;
+	struct lg_object o = { type, id, detail };
+	char process[64];
+	int rc;
+
+	actor_of(p, &who, process, sizeof(process));
+	if ((rc = svc_audit_open_as(s->dir, s->v, &who, &a, d)) == 0)
+		rc = svc_audit_event(a, code, action, outcome, NULL, NULL, &o, 1, d);
+	svc_audit_close(a);
+	return rc;
+}
+
+/* A refusal: a Security Alert naming the principal and what it asked; then PV_EAUTH. */
+static int
+refuse(struct svc *s, const struct svc_principal *p, const char *what, struct pv_diag *d)
+{
+	char detail[160];
+	struct pv_diag ad;
+
+	snprintf(detail, sizeof(detail), "refused: %s for role %s", what, svc_role_name(p->role));
+	pv_diag_clear(&ad);
+	if (audit_as(s, p, 110113, 'E', 4, "request", what, detail, &ad) != 0) {
+		*d = ad;
+		return d->code != 0 ? d->code : PV_EIO;
+	}
+	return pv_diag_set(d, PV_EAUTH, -1, "%s: not allowed for the role %s", what, svc_role_name(p->role));
+}
+
+/* ---- ingest ---- */
+
+int
+svc_ingest_mem(struct svc *s, const struct svc_principal *p, const void *data, size_t n, const char *label,
+    int *status, char *reason, size_t rn, struct pv_diag *d)
+{
+	struct ingest_req *req;
+	uint64_t bytes;
+	int rc;
+
+	*status = VAULT_FAILED;
+	reason[0] = '\0';
+	if (p->role != SVC_OPERATOR && p->role != SVC_MODALITY && p->role != SVC_CLINICIAN)
+		return refuse(s, p, "store", d);
+	if ((req = pv_calloc(1, sizeof(*req))) == NULL)
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	actor_of(p, &req->who, req->process, sizeof(req->process));
+	rc = vault_import_mem(s->v, data, n, label, req, status, reason, rn, &bytes);
+	/* Acknowledged only once durable, with its Import event naming p. */
+	if (rc == 0 && (*status == VAULT_STORED || *status == VAULT_QUARANTINED))
+		rc = vault_import_flush(s->v, d);
+	else if (rc != 0)
+		pv_diag_set(d, rc, -1, "%s", reason);
+	free(req);
+	return rc;
+}
+
+/* ---- query ---- */
+
+/* Keys a research principal may match on: they name no one. */
+static int
+research_key_ok(uint32_t tag)
+{
+	switch (tag) {
+	case 0x00080060u: /* Modality */
+	case 0x00080061u: /* ModalitiesInStudy */
+	case 0x00080016u: /* SOPClassUID */
+	case 0x00180015u: /* BodyPartExamined */
+	case 0x00200011u: /* SeriesNumber */
+	case 0x00200013u: /* InstanceNumber */
+		return 1;
+	}
+	return 0;
+}
+
+static int
+is_uid_tag(uint32_t tag)
+{
+	return tag == 0x0020000du || tag == 0x0020000eu || tag == 0x00080018u;
+}
+
+struct qctx {
+	struct svc *s;
+	struct proj *pj;       /* research: the project; NULL: identified rows */
+	vault_match_fn fn;
+	void *ctx;
+	struct pv_diag *d;
+};
+
+/* One row de-identified by the project: the row's values in a small data set through deid_apply. */
+static int
+research_row(void *arg, const struct vault_match *m)
+{
+	struct qctx *c = arg;
+	struct dcm_file *f = NULL;
+	struct vault_match out;
+	char (*val)[256] = NULL;
+	int rc;
+
+	if ((val = calloc(48, sizeof(*val))) == NULL || dcm_file_new(&f) != 0) {
+		free(val);
+		return pv_diag_set(c->d, PV_ENOMEM, -1, "out of memory");
+	}
+	rc = dcm_ds_set_str(f, &f->ds, 0x00080005u, DCM_VR_CS, "ISO_IR 192");
+	for (size_t i = 0; i < m->n && rc == 0; i++) {
+		const struct dcm_dict_entry *e = dcm_dict_lookup(m->tag[i]);
+
+		if (m->value[i] != NULL && e != NULL)
+			rc = dcm_ds_set_str(f, &f->ds, m->tag[i], (enum dcm_vr)e->vr, m->value[i]);
+	}
+	if (rc == 0)
+		rc = deid_apply(f, &c->pj->p.cfg, NULL, NULL, c->d);
+	memset(&out, 0, sizeof(out));
+	out.level = m->level;
+	out.size = m->size;
+	for (size_t i = 0; i < m->n && rc == 0; i++) {
+		out.tag[out.n] = m->tag[i];
+		if (m->value[i] != NULL && dcm_ds_get_str(f, &f->ds, m->tag[i], val[i], sizeof(val[i])) == 0) {
+			out.value[out.n] = val[i];
+			if (is_uid_tag(m->tag[i])) {
+				pthread_mutex_lock(&c->s->mu);
+				rc = umap_put(&c->pj->uids, val[i], m->value[i]);
+				pthread_mutex_unlock(&c->s->mu);
+			}
+		}
+		out.n++;
+	}
+	dcm_file_free(f);
+	if (rc == 0)
+		rc = c->fn(c->ctx, &out);
+	else
+		rc = pv_diag_set(c->d, rc, -1, "a row could not be de-identified");
+	pv_cleanse(val, 48 * sizeof(*val));
+	free(val);
+	return rc;
+}
+
+int
+svc_query(struct svc *s, const struct svc_principal *p, int level, const struct query_key *keys, size_t nkeys,
+    vault_match_fn fn, void *ctx, struct pv_diag *d)
+{
+	struct qctx c = { s, NULL, fn, ctx, d };
+	struct query_key *k2 = NULL;
+	struct pv_buf detail;
+	int rc = 0;
+
+	if (p->role != SVC_OPERATOR && p->role != SVC_CLINICIAN && p->role != SVC_RESEARCH)
+		return refuse(s, p, "query", d);
+	if (p->role == SVC_RESEARCH) {
+		pthread_mutex_lock(&s->mu);
+		c.pj = project_of(s, p);
+		pthread_mutex_unlock(&s->mu);
+		if (c.pj == NULL)
+			return refuse(s, p, "query without a project", d);
+		if (nkeys > 0 && (k2 = pv_calloc(nkeys, sizeof(*k2))) == NULL)
+			return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		for (size_t i = 0; i < nkeys && rc == 0; i++) {
+			k2[i] = keys[i];
+			if (keys[i].kind == QK_UNIVERSAL || research_key_ok(keys[i].attr->tag))
+				continue;
+			if (is_uid_tag(keys[i].attr->tag) && keys[i].kind == QK_SINGLE) {
+				/* a pseudonym the project was shown: matched as the UID it stands for */
+				pthread_mutex_lock(&s->mu);
+				k2[i].value = (char *)umap_get(&c.pj->uids, keys[i].value);
+				pthread_mutex_unlock(&s->mu);
+				if (k2[i].value != NULL)
+					continue;
+				k2[i].value = (char *)"0.0";  /* a pseudonym it was not shown matches nothing */
+				continue;
+			}
+			rc = -1;
+		}
+		if (rc != 0) {
+			free(k2);
+			return refuse(s, p, "query on a key that names a person (research)", d);
+		}
+		keys = k2;
+	}
+	/* The Query event first: the level and the keywords, never the values. */
+	pv_buf_init(&detail, 4096);
+	rc = pv_buf_puts(&detail, "keys=");
+	for (size_t i = 0; i < nkeys && rc == 0; i++)
+		rc = pv_buf_printf(&detail, "%s%s", i ? "," : "", keys[i].attr->keyword);
+	if (rc == 0)
+		rc = audit_as(s, p, 110112, 'E', 0, "query", query_level_name(level), detail.data, d);
+	pv_buf_free(&detail);
+	if (rc == 0)
+		rc = vault_find(s->v, level, keys, nkeys, c.pj != NULL ? research_row : fn, c.pj != NULL ? (void *)&c : ctx, d);
+	free(k2);
+	return rc;
+}
+
+/* ---- egress ---- */
+
+/* f written to memory (an anonymous memory file) into out. */
+static int
+write_mem(struct dcm_file *f, struct pv_buf *out, struct pv_diag *d)
+{
+	struct stat st;
+	int fd = memfd_create("pacsvault-egress", MFD_CLOEXEC), rc;
+
+	if (fd < 0)
+		return pv_diag_set(d, PV_EIO, -1, "cannot make an anonymous memory file: %s", strerror(errno));
+	if ((rc = dcm_write_fd(f, NULL, fd, d)) == 0) {
+		if (fstat(fd, &st) != 0 || pv_buf_fill(out, 0, (size_t)st.st_size) != 0 ||
+		    pv_pread_all(fd, out->data, (size_t)st.st_size, 0) != 0)
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot read the de-identified copy back");
+	}
+	if (ftruncate(fd, 0) != 0) {
+		/* closing frees it */
+	}
+	close(fd);
+	return rc;
+}
+
+int
+svc_egress(struct svc *s, const struct svc_principal *p, const char *uid, svc_sink_fn fn, void *ctx, size_t *sent,
+    size_t *held, struct pv_diag *d)
+{
+	struct vault_instance *in = NULL;
+	struct proj *pj = NULL;
+	struct svc_audit *a = NULL;
+	struct svc_actor who;
+	char process[64], orig[72], detail[128];
+	size_t n = 0;
+	int level, rc;
+
+	*sent = *held = 0;
+	if (p->role != SVC_OPERATOR && p->role != SVC_CLINICIAN && p->role != SVC_RESEARCH)
+		return refuse(s, p, "retrieve", d);
+	snprintf(orig, sizeof(orig), "%s", uid);
+	if (p->role == SVC_RESEARCH) {
+		const char *o;
+
+		pthread_mutex_lock(&s->mu);
+		pj = project_of(s, p);
+		o = pj != NULL ? umap_get(&pj->uids, uid) : NULL;
+		if (o != NULL)
+			snprintf(orig, sizeof(orig), "%s", o);
+		pthread_mutex_unlock(&s->mu);
+		if (pj == NULL)
+			return refuse(s, p, "retrieve without a project", d);
+		if (o == NULL)
+			/* an original UID, or a pseudonym of another project: nothing (and nothing said of it) */
+			return pv_diag_set(d, PV_ENOTFOUND, -1, "no such UID for project %s", pj->name);
+	}
+	if ((rc = vault_resolve(s->v, orig, &in, &n, &level, d)) != 0)
+		return rc;
+	/* The events first: who takes what, in which form. */
+	actor_of(p, &who, process, sizeof(process));
+	snprintf(detail, sizeof(detail), "%s", pj != NULL ? "retrieve de-identified (project)" : "retrieve identified");
+	if ((rc = svc_audit_open_as(s->dir, s->v, &who, &a, d)) == 0)
+		rc = svc_audit_instances(a, 110106, 'R', 0, in, n, detail, d);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct pv_buf b, o;
+
+		pv_buf_init(&b, (size_t)1 << 40);
+		pv_buf_init(&o, (size_t)1 << 40);
+		if ((rc = vault_get_mem(s->v, &in[i], &b, d)) != 0) {
+			pv_buf_free_scrub(&b);
+			break;
+		}
+		if (pj == NULL) {
+			rc = fn(ctx, in[i].sop_uid, b.data, b.len);
+			(*sent)++;
+		} else {
+			struct deid_pipeline pl = { &pj->p.cfg, pj->p.rules, pj->p.clean_pixels, pj->p.no_ocr, 0 };
+			struct deid_outcome oc;
+			struct dcm_reader *r = NULL;
+			struct dcm_file *f = NULL;
+			char pseudo[48];
+
+			if ((rc = dcm_reader_open_mem(b.data, b.len, NULL, &r, d)) == 0 && (rc = dcm_file_read(r, &f, d)) == 0 &&
+			    (rc = deid_process(&pl, f, &oc, NULL, d)) == 0) {
+				if (oc.held) {
+					/* never sent: the event says so, the reason names no value */
+					(*held)++;
+					rc = svc_audit_instances(a, 110106, 'R', 4, &in[i], 1, "held back by the "
+					    "de-identification pipeline: not sent", d);
+				} else if ((rc = write_mem(f, &o, d)) == 0 &&
+				    (rc = deid_uid_pseudonym(pj->p.cfg.key, in[i].sop_uid, strlen(in[i].sop_uid), pseudo)) == 0) {
+					rc = fn(ctx, pseudo, o.data, o.len);
+					(*sent)++;
+				}
+			}
+			dcm_file_free(f);  /* and its reader; a failed dcm_file_read freed it already */
+		}
+		pv_buf_free_scrub(&b);
+		pv_buf_free_scrub(&o);
+	}
+	svc_audit_close(a);
+	free(in);
+	return rc;
+}
