@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The XML text of s: & < > " ' escaped, characters outside XML 1.0 replaced by U+FFFD. */
@@ -281,6 +282,35 @@ lg_syslog_frame(const struct lg_event *e, const char *xml, size_t xml_len, const
 		return rc;
 	}
 	/* RFC 5425 4.3: octet counting. */
+	rc = pv_buf_printf(out, "%zu ", msg.len);
+	if (rc == 0)
+		rc = pv_buf_append(out, msg.data, msg.len);
+	pv_buf_free(&msg);
+	return rc;
+}
+
+int
+lg_syslog_checkpoint_frame(const char *note, size_t n, const char *host, const char *origin, uint64_t size,
+    struct pv_buf *out)
+{
+	struct pv_buf msg;
+	char t[32], pid[16];
+	struct timespec ts;
+	int rc;
+
+	pv_buf_init(&msg, n + 4096);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	lg_event_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, t);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if ((rc = pv_buf_printf(&msg, "<85>1 %s ", t)) != 0 || (rc = header_field(&msg, host, 255)) != 0 ||
+	    (rc = pv_buf_puts(&msg, " pacsvault ")) != 0 || (rc = header_field(&msg, pid, 128)) != 0 ||
+	    (rc = pv_buf_puts(&msg, " PVCHECKPOINT [ledger@32473 origin=\"")) != 0 ||
+	    (rc = sd_value(&msg, origin)) != 0 ||
+	    (rc = pv_buf_printf(&msg, "\" size=\"%llu\"] \xef\xbb\xbf", (unsigned long long)size)) != 0 ||
+	    (rc = pv_buf_append(&msg, note, n)) != 0) {
+		pv_buf_free(&msg);
+		return rc;
+	}
 	rc = pv_buf_printf(out, "%zu ", msg.len);
 	if (rc == 0)
 		rc = pv_buf_append(out, msg.data, msg.len);

@@ -763,6 +763,40 @@ lg_log_last_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag *d)
 	return 0;
 }
 
+int
+lg_log_checkpoint_upto(struct lg_log *l, uint64_t max, struct pv_buf *out, uint64_t *size, struct pv_diag *d)
+{
+	uint64_t pos = 0, best = UINT64_MAX, best_size = 0;
+	uint8_t lb[4];
+	char head[96];
+
+	*size = 0;
+	while (pos + 4 <= l->cp_len && pv_pread_all(l->fd_cp, lb, 4, pos) == 0) {
+		size_t k = be32(lb) < sizeof(head) - 1 ? be32(lb) : sizeof(head) - 1;
+		uint64_t csz;
+
+		if (pv_pread_all(l->fd_cp, head, k, pos + 4) != 0)
+			break;
+		head[k] = '\0';
+		if (note_size(head, &csz) == 0 && csz <= max && (best == UINT64_MAX || csz >= best_size)) {
+			best = pos;
+			best_size = csz;
+		}
+		pos += 4 + be32(lb);
+	}
+	if (best == UINT64_MAX)
+		return 0;
+	if (pv_pread_all(l->fd_cp, lb, 4, best) != 0 || be32(lb) > 65536)
+		return pv_diag_set(d, PV_EIO, -1, "a checkpoint cannot be read");
+	size_t at = out->len;
+	if (pv_buf_fill(out, 0, be32(lb)) != 0)
+		return PV_ENOMEM;
+	if (pv_pread_all(l->fd_cp, out->data + at, be32(lb), best + 4) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "a checkpoint cannot be read");
+	*size = best_size;
+	return 0;
+}
+
 /* Opens a checkpoint note with the log's key and parses its body. */
 static int
 open_checkpoint(const uint8_t *note, size_t n, const struct lg_verifier *v, const char *origin, struct lg_checkpoint *c,

@@ -107,8 +107,22 @@ action(type="omfile" file="%(out)s" template="atna" flushOnTXEnd="on" asyncWriti
         rows = []
         for line in open(self.out, encoding="utf-8", errors="replace"):
             m = re.match(r'(\S+) \[ledger@32473 origin="([^"]*)" index="(\d+)"\] ?(.*)$', line.rstrip("\n"))
+            if m is None and " size=" in line:
+                continue   # a checkpoint (checkpoints() reads those)
             rows.append((m.group(1), m.group(2), int(m.group(3)), m.group(4)) if m else ("?", "?", -1, line))
         return rows
+
+    def checkpoints(self):
+        """The signed checkpoints the collector got (MSGID PVCHECKPOINT): (size, note text)."""
+        out = []
+        if not os.path.exists(self.out):
+            return out
+        for line in open(self.out, encoding="utf-8", errors="replace"):
+            m = re.match(r'PVCHECKPOINT \[ledger@32473 origin="([^"]*)" size="(\d+)"\] ?(.*)$', line.rstrip("\n"))
+            if m:
+                # rsyslog writes the note's line feeds as #012
+                out.append((int(m.group(2)), m.group(3).lstrip("\ufeff").replace("#012", "\n")))
+        return out
 
 
 def wait_for(r, n, secs=15):
@@ -210,6 +224,16 @@ def main():
     pids = {x for x in pids if len(x) >= 4}
     blob = open(r.out, encoding="utf-8", errors="replace").read()
     check(pids and not any(x in blob for x in pids), "no Patient ID reaches the collector (%d checked)" % len(pids))
+    # With the events, the ledger's signed checkpoints: the collector holds them outside the vault.
+    cps = r.checkpoints()
+    cpf = os.path.join(root, "collected-checkpoints.txt")
+    with open(cpf, "w") as f:
+        f.write("\n".join(n for _, n in cps) + "\n")
+    p = pv(["ledger", "verify", os.path.join(vault, "ledger"), "--checkpoint", cpf], ok=(0, 1))
+    check(len(cps) >= 2 and max(sz for sz, _ in cps) <= n2 and p.returncode == 0 and
+          ("%d checkpoints held outside are in the log" % len(cps)).encode() in p.stdout,
+          "the collector also got %d signed checkpoints (MSGID PVCHECKPOINT), and the ledger verifies "
+          "against them: %s" % (len(cps), p.stdout.decode().strip()))
     r.stop()
     return finish()
 

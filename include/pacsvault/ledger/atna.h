@@ -36,4 +36,13 @@ int lg_atna_xml(const struct lg_event *e, const char *source_id, struct pv_buf *
 int lg_syslog_frame(const struct lg_event *e, const char *xml, size_t xml_len, const char *host,
     const char *origin, uint64_t index, struct pv_buf *out) __attribute__((warn_unused_result));
 
+/*
+ * A signed checkpoint of the log (its note) as an RFC 5424 message with
+ * octet counting: MSGID PVCHECKPOINT, [ledger@32473 origin size], the note
+ * as MSG. The collector then holds the log's checkpoints outside the vault
+ * folder ('ledger verify --checkpoint' takes them).
+ */
+int lg_syslog_checkpoint_frame(const char *note, size_t n, const char *host, const char *origin, uint64_t size,
+    struct pv_buf *out) __attribute__((warn_unused_result));
+
 #endif

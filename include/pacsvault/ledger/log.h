@@ -107,6 +107,10 @@ int lg_log_forget_key(struct lg_log *l, struct pv_diag *d) __attribute__((warn_u
 /* The log's verifier key (vkey) into out. */
 int lg_log_vkey(struct lg_log *l, struct pv_buf *out) __attribute__((warn_unused_result));
 
+/* The stored checkpoint of the largest size up to max (out untouched, *size 0, if none). */
+int lg_log_checkpoint_upto(struct lg_log *l, uint64_t max, struct pv_buf *out, uint64_t *size, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
 /* The last stored checkpoint note (out empty if none). */
 int lg_log_last_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag *d) __attribute__((warn_unused_result));
 
