@@ -12,11 +12,13 @@
 #include "pacsvault/store/vault.h"
 #include "pacsvault/svc/admin.h"
 #include "pacsvault/svc/audit.h"
+#include "pacsvault/svc/svc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -165,6 +167,31 @@ static const char rm_help[] =
 "\n"
 "Exit status: 0 removed (or, with --dry-run, every UID found), 1 not found\n"
 "or failed, 2 bad usage.\n";
+
+/* The command line's principal: the OS user, role operator, on this host. */
+static const struct svc_principal *
+app_principal(const char *via)
+{
+	static struct svc_principal p;
+	static char user[64], host[256];
+
+	if (p.name == NULL) {
+		struct passwd *pw = getpwuid(geteuid());
+
+		if (pw != NULL)
+			snprintf(user, sizeof(user), "%s", pw->pw_name);
+		else
+			snprintf(user, sizeof(user), "uid %u", (unsigned)geteuid());
+		if (gethostname(host, sizeof(host) - 1) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		p.name = user;
+		p.role = SVC_OPERATOR;
+		p.auth = "os-user";
+		p.addr = host;
+	}
+	p.via = via;
+	return &p;
+}
 
 /* The vault folder and master key of the common options. */
 struct vopts {
@@ -1028,51 +1055,6 @@ find_print_row(void *ctx, const struct vault_match *m)
 	return 0;
 }
 
-/*
- * The Query event (DCM 110112) of a find: the level, the keywords (never
- * the values) and the number of matches; the patient's pseudonym when the
- * query named one Patient ID.
- */
-static int
-audit_query(const char *dir, struct vault *v, int level, const struct query_key *keys, size_t nkeys, size_t rows)
-{
-	struct svc_audit *a = NULL;
-	struct lg_object o;
-	struct pv_buf detail;
-	struct pv_diag d;
-	const char *pid = NULL, *issuer = NULL;
-	int rc;
-
-	pv_buf_init(&detail, 4096);
-	rc = pv_buf_puts(&detail, "keys=");
-	for (size_t i = 0; i < nkeys && rc == 0; i++) {
-		rc = pv_buf_printf(&detail, "%s%s", i ? "," : "", keys[i].attr->keyword);
-		if (keys[i].attr->tag == 0x00100020u && keys[i].kind == QK_SINGLE)
-			pid = keys[i].value;
-		if (keys[i].attr->tag == 0x00100021u && keys[i].kind == QK_SINGLE)
-			issuer = keys[i].value;
-	}
-	if (rc == 0)
-		rc = pv_buf_printf(&detail, " matches=%zu", rows);
-	if (rc != 0) {
-		pv_buf_free(&detail);
-		return PV_EXIT_INTERNAL;
-	}
-	o.type = "query";
-	o.id = query_level_name(level);
-	o.detail = detail.data;
-	pv_diag_clear(&d);
-	if ((rc = svc_audit_open(dir, v, "find", &a, &d)) == 0)
-		rc = svc_audit_event(a, 110112, 'E', 0, pid, issuer, &o, 1, &d);
-	svc_audit_close(a);
-	pv_buf_free(&detail);
-	if (rc != 0) {
-		app_report("find", "audit ledger", &d);
-		return PV_EXIT_FAIL;
-	}
-	return PV_EXIT_OK;
-}
-
 int
 cmd_find(int argc, char **argv)
 {
@@ -1085,7 +1067,7 @@ cmd_find(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vopts o;
-	struct vault *v = NULL;
+	struct svc *svc = NULL;
 	struct query_key *keys = NULL;
 	struct find_print p;
 	struct pv_buf out;
@@ -1128,8 +1110,12 @@ cmd_find(int argc, char **argv)
 		}
 		nkeys++;
 	}
-	rc = open_vault("find", &o, VAULT_READ, &v);
-	if (rc == PV_EXIT_OK) {
+	pv_diag_clear(&d);
+	if (svc_open(o.dir, o.master, VAULT_READ, &svc, &d) != 0) {
+		app_report("find", o.dir, &d);
+		rc = PV_EXIT_FAIL;
+	} else {
+		rc = PV_EXIT_OK;
 		memset(&p, 0, sizeof(p));
 		pv_buf_init(&out, (size_t)1 << 31);
 		pv_jw_init(&w, &out, 0);
@@ -1141,11 +1127,11 @@ cmd_find(int argc, char **argv)
 		if (json)
 			pv_jw_begin_array(&w);
 		pv_diag_clear(&d);
-		if (vault_find(v, level, keys, nkeys, find_print_row, &p, &d) != 0) {
+		/* Through the service: the Query event (this OS user, operator) is written first. */
+		if (svc_query(svc, app_principal("pacsvault find"), level, keys, nkeys, find_print_row, &p, &d) != 0) {
 			app_report("find", o.dir, &d);
 			rc = d.code == PV_EINVAL ? PV_EXIT_USAGE : PV_EXIT_FAIL;
-		} else if ((rc = audit_query(o.dir, v, level, keys, nkeys, p.rows)) == PV_EXIT_OK) {
-			/* Printed only once the query is in the audit trail. */
+		} else {
 			if (json)
 				pv_jw_end_array(&w);
 			if (out.len > 0)
@@ -1154,7 +1140,7 @@ cmd_find(int argc, char **argv)
 				putchar('\n');
 		}
 		pv_buf_free(&out);
-		vault_close(v);
+		svc_close(svc);
 	}
 	for (size_t k = 0; k < nkeys; k++)
 		query_key_free(&keys[k]);

@@ -235,7 +235,10 @@ project_of(struct svc *s, const struct svc_principal *p)
 static void
 actor_of(const struct svc_principal *p, struct svc_actor *a, char *process, size_t n)
 {
-	snprintf(process, n, "pacsvault/%s", p->auth != NULL ? p->auth : "unknown");
+	if (p->via != NULL)
+		snprintf(process, n, "%s", p->via);
+	else
+		snprintf(process, n, "pacsvault/%s", p->auth != NULL ? p->auth : "unknown");
 	a->user = p->name;
 	a->role = svc_role_name(p->role);
 	a->process = process;
@@ -391,6 +394,7 @@ svc_query(struct svc *s, const struct svc_principal *p, int level, const struct 
 	struct qctx c = { s, NULL, fn, ctx, d };
 	struct query_key *k2 = NULL;
 	struct pv_buf detail;
+	const char *pid = NULL, *issuer = NULL;
 	int rc = 0;
 
 	if (p->role != SVC_OPERATOR && p->role != SVC_CLINICIAN && p->role != SVC_RESEARCH)
@@ -425,13 +429,28 @@ svc_query(struct svc *s, const struct svc_principal *p, int level, const struct 
 		}
 		keys = k2;
 	}
-	/* The Query event first: the level and the keywords, never the values. */
+	/* The Query event first: the level and the keywords, never the values; the patient's
+	 * pseudonym when the query names one Patient ID (with its issuer when it names one). */
 	pv_buf_init(&detail, 4096);
 	rc = pv_buf_puts(&detail, "keys=");
-	for (size_t i = 0; i < nkeys && rc == 0; i++)
+	for (size_t i = 0; i < nkeys && rc == 0; i++) {
 		rc = pv_buf_printf(&detail, "%s%s", i ? "," : "", keys[i].attr->keyword);
-	if (rc == 0)
-		rc = audit_as(s, p, 110112, 'E', 0, "query", query_level_name(level), detail.data, d);
+		if (keys[i].attr->tag == 0x00100020u && keys[i].kind == QK_SINGLE)
+			pid = keys[i].value;
+		if (keys[i].attr->tag == 0x00100021u && keys[i].kind == QK_SINGLE)
+			issuer = keys[i].value;
+	}
+	if (rc == 0) {
+		struct svc_actor who;
+		struct svc_audit *a = NULL;
+		struct lg_object o = { "query", query_level_name(level), detail.data };
+		char process[64];
+
+		actor_of(p, &who, process, sizeof(process));
+		if ((rc = svc_audit_open_as(s->dir, s->v, &who, &a, d)) == 0)
+			rc = svc_audit_event(a, 110112, 'E', 0, pid, issuer, &o, 1, d);
+		svc_audit_close(a);
+	}
 	pv_buf_free(&detail);
 	if (rc == 0)
 		rc = vault_find(s->v, level, keys, nkeys, c.pj != NULL ? research_row : fn, c.pj != NULL ? (void *)&c : ctx, d);

@@ -289,11 +289,11 @@ void
 test_svc_roles_and_egress(void)
 {
 	static const struct svc_principal modality = { "ct-scanner-1", SVC_MODALITY, "tls-certificate", "127.0.0.1",
-		"CT1", NULL };
+		"CT1", NULL, "dimse" };
 	static const struct svc_principal clinician = { "dr-synthetic", SVC_CLINICIAN, "password", "127.0.0.2", NULL,
-		NULL };
-	static const struct svc_principal research = { "researcher-1", SVC_RESEARCH, "token", "127.0.0.3", NULL, "p1" };
-	static const struct svc_principal auditor = { "auditor-1", SVC_AUDITOR, "token", "127.0.0.4", NULL, NULL };
+		NULL, "dimse" };
+	static const struct svc_principal research = { "researcher-1", SVC_RESEARCH, "token", "127.0.0.3", NULL, "p1", "dicomweb" };
+	static const struct svc_principal auditor = { "auditor-1", SVC_AUDITOR, "token", "127.0.0.4", NULL, NULL, "dicomweb" };
 	static const char *const all_keys[] = { "PatientName", "PatientID", "PatientBirthDate", "AccessionNumber",
 		"ReferringPhysicianName", "StudyInstanceUID", "StudyDate" };
 	char dir[512], id[9], reason[256];

@@ -41,6 +41,7 @@ struct svc_principal {
 	const char *addr;      /* peer address (or this host) */
 	const char *ae;        /* calling AE title, or NULL */
 	const char *project;   /* research: its de-identification project */
+	const char *via;       /* how the request came ("pacsvault find", "dimse"), or NULL */
 };
 
 struct svc_project {
