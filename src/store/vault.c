@@ -857,6 +857,12 @@ static void committer_stop(struct vault *v);
 static int
 reader_take(struct vault *v, struct store_index **ix, struct pv_diag *d)
 {
+	/* A handle that never writes (no committer) lends its one connection when it is free:
+	 * a find or get process then opens the index once. */
+	if (!v->writer && v->ix != NULL && pthread_mutex_trylock(&v->wlock) == 0) {
+		*ix = v->ix;
+		return 0;
+	}
 	pthread_mutex_lock(&v->plock);
 	*ix = v->npool > 0 ? v->pool[--v->npool] : NULL;
 	pthread_mutex_unlock(&v->plock);
@@ -870,6 +876,10 @@ reader_give(struct vault *v, struct store_index *ix)
 {
 	if (ix == NULL)
 		return;
+	if (ix == v->ix) {
+		pthread_mutex_unlock(&v->wlock);
+		return;
+	}
 	pthread_mutex_lock(&v->plock);
 	if (v->npool < sizeof(v->pool) / sizeof(v->pool[0])) {
 		v->pool[v->npool++] = ix;
