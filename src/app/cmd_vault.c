@@ -1330,8 +1330,7 @@ cmd_rm(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vopts o;
-	struct vault *v = NULL;
-	struct svc_audit *audit = NULL;
+	struct svc *svc = NULL;
 	struct pv_diag d;
 	int c, rc = PV_EXIT_OK, dry = 0;
 	size_t total = 0;
@@ -1354,56 +1353,40 @@ cmd_rm(int argc, char **argv)
 	if (optind >= argc)
 		return app_usage_error("rm", "which UIDs?");
 	/* --dry-run: read-only, resolve and count; nothing shredded, no deletion audited */
-	if ((rc = open_vault("rm", &o, dry ? VAULT_READ : VAULT_WRITE, &v)) != PV_EXIT_OK)
-		return rc;
 	pv_diag_clear(&d);
-	if (!dry && svc_audit_open(o.dir, v, "rm", &audit, &d) != 0) {
-		app_report("rm", "audit ledger", &d);
-		vault_close(v);
+	if (svc_open(o.dir, o.master, dry ? VAULT_READ : VAULT_WRITE, &svc, &d) != 0) {
+		app_report("rm", o.dir, &d);
 		return PV_EXIT_FAIL;
 	}
-	/* get and export leave their outputs to writeback: whatever was copied
-	 * out before this rm (on any file system) is on disk before a shred. */
-	if (!dry)
-		sync();
-	for (int a = optind; a < argc; a++) {
-		struct vault_instance *ins = NULL;
-		size_t n = 0;
-		int level = 0;
+	{
+		uint64_t placed, shredded;
 
-		pv_diag_clear(&d);
-		if (vault_resolve(v, argv[a], &ins, &n, &level, &d) != 0) {
-			app_report("rm", argv[a], &d);
-			rc = PV_EXIT_FAIL;
-			continue;
-		}
-		if (dry) {
-			printf("%s: would shred %zu instance%s\n", argv[a], n, n == 1 ? "" : "s");
-			total += n;
-			free(ins);
-			continue;
-		}
-		/* Written ahead: the deletion is in the audit trail before it cannot be undone. */
-		pv_diag_clear(&d);
-		if (svc_audit_instances(audit, 110103, 'D', 0, ins, n, "rm (crypto-shred)", &d) != 0) {
-			app_report("rm", "audit ledger", &d);
-			free(ins);
-			rc = PV_EXIT_FAIL;
-			break;
-		}
-		for (size_t i = 0; i < n; i++) {
-			pv_diag_clear(&d);
-			if (vault_rm(v, &ins[i], &d) != 0) {
-				app_report("rm", argv[a], &d);
-				rc = PV_EXIT_FAIL;
-				continue;
-			}
-			total++;
-		}
-		free(ins);
+		if (vault_settled(svc_vault(svc), &placed, &shredded))
+			fprintf(stderr, "pacsvault: rm: an earlier import was interrupted: %llu of its objects committed "
+			    "and now in place, %llu never acknowledged and shredded\n", (unsigned long long)placed,
+			    (unsigned long long)shredded);
 	}
-	svc_audit_close(audit);
-	vault_close(v);
+	for (int a = optind; a < argc; a++) {
+		size_t n = 0, done = 0;
+
+		/* Through the service: the events first, one sync, then each shred (svc_rm). */
+		pv_diag_clear(&d);
+		if (svc_rm(svc, app_principal("pacsvault rm"), argv[a], dry, &n, &done, &d) != 0) {
+			app_report("rm", n > 0 ? "audit ledger" : argv[a], &d);
+			rc = PV_EXIT_FAIL;
+			if (n > 0)
+				break;   /* the audit trail refused: nothing of this or later UIDs is shredded */
+			continue;
+		}
+		if (!dry && done < n) {
+			app_report("rm", argv[a], &d);   /* the first instance that did not shred */
+			rc = PV_EXIT_FAIL;
+		}
+		if (dry)
+			printf("%s: would shred %zu instance%s\n", argv[a], n, n == 1 ? "" : "s");
+		total += dry ? n : done;
+	}
+	svc_close(svc);
 	if (dry)
 		fprintf(stderr, "pacsvault: rm: --dry-run: %zu instances would be shredded; nothing was\n", total);
 	else

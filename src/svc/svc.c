@@ -39,6 +39,7 @@ struct svc {
 	pthread_mutex_t mu;         /* projects and their UID maps */
 	struct proj *proj;
 	size_t nproj;
+	int synced;                 /* rm: sync(2) done once */
 };
 
 struct ingest_req {
@@ -559,4 +560,59 @@ svc_egress(struct svc *s, const struct svc_principal *p, const char *uid, svc_si
 	svc_audit_close(a);
 	free(in);
 	return rc;
+}
+
+/* ---- rm ---- */
+
+int
+svc_rm(struct svc *s, const struct svc_principal *p, const char *uid, int dry, size_t *found, size_t *shredded,
+    struct pv_diag *d)
+{
+	struct vault_instance *in = NULL;
+	struct svc_audit *a = NULL;
+	struct svc_actor who;
+	char process[64];
+	size_t n = 0;
+	int level, rc, first = 0;
+
+	*found = *shredded = 0;
+	if (p->role != SVC_OPERATOR && p->role != SVC_ADMIN)
+		return refuse(s, p, "delete", d);
+	if ((rc = vault_resolve(s->v, uid, &in, &n, &level, d)) != 0)
+		return rc;
+	*found = n;
+	if (dry) {
+		free(in);
+		return 0;
+	}
+	/* Written ahead: the deletion is in the audit trail before it cannot be undone. */
+	actor_of(p, &who, process, sizeof(process));
+	if ((rc = svc_audit_open_as(s->dir, s->v, &who, &a, d)) == 0)
+		rc = svc_audit_instances(a, 110103, 'D', 0, in, n, "rm (crypto-shred)", d);
+	svc_audit_close(a);
+	if (rc != 0) {
+		free(in);
+		return rc;
+	}
+	/* get and export leave their outputs to writeback: whatever was copied out before
+	 * (on any file system) is on disk before a shred. */
+	if (!s->synced) {
+		sync();
+		s->synced = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pv_diag id;
+
+		pv_diag_clear(&id);
+		if ((rc = vault_rm(s->v, &in[i], &id)) != 0) {
+			if (first == 0) {
+				first = rc;
+				*d = id;
+			}
+			continue;
+		}
+		(*shredded)++;
+	}
+	free(in);
+	return 0;   /* the events are written; a failed shred is in d, with *shredded < *found */
 }

@@ -378,6 +378,22 @@ test_svc_roles_and_egress(void)
 	T_EQ_INT(svc_egress(s, &auditor, "2.25.7770001", collect_bytes, &g, &sent, &held, &d), PV_EAUTH);
 	pv_diag_clear(&d);
 	T_EQ_INT(svc_query(s, &modality, QUERY_STUDY, keys, 7, collect_row, &r, &d), PV_EAUTH);
+	{
+		/* Deleting: not for a clinician; the operator's shreds the study (events first). */
+		static const struct svc_principal op = { "root-synthetic", SVC_OPERATOR, "os-user", "localhost", NULL,
+			NULL, "pacsvault rm" };
+		size_t found = 0, done = 0;
+
+		pv_diag_clear(&d);
+		T_EQ_INT(svc_rm(s, &clinician, "2.25.7770001", 0, &found, &done, &d), PV_EAUTH);
+		T_EQ_INT(done, 0);
+		pv_diag_clear(&d);
+		T_ASSERT(svc_rm(s, &op, "2.25.7770001", 0, &found, &done, &d) == 0);
+		T_EQ_INT(found, 2);
+		T_EQ_INT(done, 2);
+		pv_diag_clear(&d);
+		T_EQ_INT(svc_egress(s, &clinician, "2.25.7770001", collect_bytes, &g, &sent, &held, &d), PV_ENOTFOUND);
+	}
 	svc_close(s);
 	for (int i = 0; i < 7; i++)
 		query_key_free(&keys[i]);
@@ -411,7 +427,8 @@ test_svc_roles_and_egress(void)
 		T_EQ_INT(cl_get, 2);
 		T_EQ_INT(res_query, 1);
 		T_EQ_INT(res_get, 2);
-		T_EQ_INT(alerts, 4);   /* research store, research query on PatientID, auditor retrieve, modality query */
+		T_EQ_INT(alerts, 5);   /* research store, research query on PatientID, auditor retrieve, modality query,
+		                          clinician delete */
 		T_EQ_INT(planted, 0);
 		pv_buf_free(&e);
 		lg_log_close(l);

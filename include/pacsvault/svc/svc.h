@@ -93,4 +93,17 @@ typedef int (*svc_sink_fn)(void *ctx, const char *sop_uid, const void *bytes, si
 int svc_egress(struct svc *s, const struct svc_principal *p, const char *uid, svc_sink_fn fn, void *ctx,
     size_t *sent, size_t *held, struct pv_diag *d) __attribute__((warn_unused_result));
 
+/*
+ * Crypto-shreds uid (an instance, a series or a study) for the operator or
+ * an admin: the Delete events (DCM 110103) first, written ahead; before the
+ * first shred of this service's life, sync(2), so any copy taken out before
+ * is on disk; then each instance (vault_rm). A failure to resolve, to
+ * audit or a refusal is returned (nothing shredded; *found says whether it
+ * resolved). Once the events are written 0 is returned: an instance that
+ * failed to shred leaves *shredded < *found and the first failure in d.
+ * dry: resolve and count only (*found), nothing audited or changed.
+ */
+int svc_rm(struct svc *s, const struct svc_principal *p, const char *uid, int dry, size_t *found, size_t *shredded,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+
 #endif
