@@ -229,6 +229,18 @@ open_vault(const char *cmd, const struct vopts *o, int mode, struct vault **v)
 	return PV_EXIT_OK;
 }
 
+/* What a writer's open settled in tmp/ (an interrupted import), said once. */
+static void
+settled_notice(const char *cmd, struct vault *v)
+{
+	uint64_t placed, shredded;
+
+	if (vault_settled(v, &placed, &shredded))
+		fprintf(stderr, "pacsvault: %s: an earlier import was interrupted: %llu of its objects "
+		    "committed and now in place, %llu never acknowledged and shredded\n", cmd,
+		    (unsigned long long)placed, (unsigned long long)shredded);
+}
+
 /*
  * Appends one event about the vault (no patient) to its ledger; reports and
  * returns PV_EXIT_FAIL when it cannot: the command then fails.
@@ -772,7 +784,8 @@ struct imp_job {
 };
 
 struct imp_run {
-	struct vault *v;
+	struct svc *svc;
+	const struct svc_principal *who;
 	struct imp_job *jobs;
 	size_t njobs;
 	int verbose;
@@ -806,10 +819,11 @@ imp_one(void *arg, size_t i, unsigned worker)
 	(void)worker;
 	if (strcmp(j->path, "-") == 0)
 		/* Standard input: held in memory only (vault_import_fd), never spooled to a file. */
-		j->rc = vault_import_fd(r->v, STDIN_FILENO, "(standard input)", j, &st, j->reason, sizeof(j->reason),
-		    &j->bytes);
+		j->rc = svc_ingest_fd(r->svc, r->who, STDIN_FILENO, "(standard input)", j, &st,
+		    j->reason, sizeof(j->reason), &j->bytes);
 	else
-		j->rc = vault_import_file(r->v, j->path, j, &st, j->reason, sizeof(j->reason), &j->bytes);
+		j->rc = svc_ingest_file(r->svc, r->who, j->path, j, &st, j->reason,
+		    sizeof(j->reason), &j->bytes);
 	j->status = st;
 	if (r->verbose && (st == VAULT_DUPLICATE || st == VAULT_CONFLICT || st == VAULT_FAILED)) {
 		printf("%s\t%s\n", vault_status_name(st), j->path);
@@ -834,7 +848,6 @@ cmd_import(int argc, char **argv)
 	};
 	struct vopts o;
 	struct imp_run r;
-	struct svc_audit *audit = NULL;
 	struct app_inputs ins = { NULL, 0, 0 };
 	struct pv_diag d;
 	unsigned jobs = 0;
@@ -891,33 +904,31 @@ cmd_import(int argc, char **argv)
 		return rc;
 	}
 	walk_failed = (size_t)failed;  /* inputs and folders that could not be read */
-	if ((rc = open_vault("import", &o, VAULT_WRITE, &r.v)) != PV_EXIT_OK) {
+	pv_diag_clear(&d);
+	r.who = app_principal("pacsvault import");  /* made before the workers share it */
+	if (svc_open(o.dir, o.master, VAULT_WRITE, &r.svc, &d) != 0) {
+		app_report("import", o.dir, &d);
 		app_inputs_free(&ins);
-		return rc;
+		return PV_EXIT_FAIL;
 	}
+	settled_notice("import", svc_vault(r.svc));
 	if (ins.n > 0 && (r.jobs = pv_calloc(ins.n, sizeof(*r.jobs))) == NULL) {
-		vault_close(r.v);
+		svc_close(r.svc);
 		app_inputs_free(&ins);
 		return PV_EXIT_INTERNAL;
 	}
 	for (size_t i = 0; i < ins.n; i++)
 		r.jobs[i].path = ins.v[i].in;
 	r.njobs = ins.n;
-	pv_diag_clear(&d);
-	if (svc_audit_open(o.dir, r.v, "import", &audit, &d) != 0) {
-		app_report("import", "audit ledger", &d);
-		rc = PV_EXIT_FAIL;
-		goto done;
-	}
-	vault_set_commit_hook(r.v, svc_audit_import_hook, audit);
-	vault_import_batching(r.v, batch, imp_ack, &r);
+	/* Through the service: each batch's Import events name this OS user (operator). */
+	svc_ingest_batching(r.svc, batch, imp_ack, &r);
 	app_progress_start(&r.pg, !quiet && !r.verbose && isatty(2), "import", r.njobs);
 	if (pv_pool_for(jobs, r.njobs, imp_one, &r) != 0) {
 		rc = PV_EXIT_INTERNAL;
 		goto done;
 	}
 	pv_diag_clear(&d);
-	if (vault_import_flush(r.v, &d) != 0) {
+	if (svc_ingest_flush(r.svc, &d) != 0) {
 		app_report("import", o.dir, &d);
 		failed = 1;
 	}
@@ -966,8 +977,7 @@ cmd_import(int argc, char **argv)
 	}
 	rc = failed ? PV_EXIT_FAIL : PV_EXIT_OK;
 done:
-	vault_close(r.v);
-	svc_audit_close(audit);
+	svc_close(r.svc);
 	free(r.jobs);
 	app_inputs_free(&ins);
 	return rc;
@@ -1358,14 +1368,7 @@ cmd_rm(int argc, char **argv)
 		app_report("rm", o.dir, &d);
 		return PV_EXIT_FAIL;
 	}
-	{
-		uint64_t placed, shredded;
-
-		if (vault_settled(svc_vault(svc), &placed, &shredded))
-			fprintf(stderr, "pacsvault: rm: an earlier import was interrupted: %llu of its objects committed "
-			    "and now in place, %llu never acknowledged and shredded\n", (unsigned long long)placed,
-			    (unsigned long long)shredded);
-	}
+	settled_notice("rm", svc_vault(svc));
 	for (int a = optind; a < argc; a++) {
 		size_t n = 0, done = 0;
 

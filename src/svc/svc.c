@@ -40,11 +40,18 @@ struct svc {
 	struct proj *proj;
 	size_t nproj;
 	int synced;                 /* rm: sync(2) done once */
+	svc_ack_fn ack;             /* the ingest caller's acknowledgement */
+	void *ack_ctx;
+	pthread_mutex_t rmu;        /* the outstanding requests */
+	struct ingest_req *reqs;
 };
 
 struct ingest_req {
 	struct svc_actor who;
 	char process[64];
+	char name[128], addr[256], ae[20];   /* the principal's strings, kept until the commit */
+	void *cookie;                        /* the caller's */
+	struct ingest_req *prev, *next;      /* outstanding: freed on ack, or at svc_close for a batch that failed */
 };
 
 const char *
@@ -140,6 +147,32 @@ item_actor(void *cookie)
 	return &((struct ingest_req *)cookie)->who;
 }
 
+static void
+req_unlink_free(struct svc *s, struct ingest_req *req)
+{
+	pthread_mutex_lock(&s->rmu);
+	if (req->prev != NULL)
+		req->prev->next = req->next;
+	else
+		s->reqs = req->next;
+	if (req->next != NULL)
+		req->next->prev = req->prev;
+	pthread_mutex_unlock(&s->rmu);
+	free(req);
+}
+
+/* The vault's acknowledgement of a committed file: the caller's, then the request goes. */
+static void
+vault_ack(void *ctx, void *cookie, int status)
+{
+	struct svc *s = ctx;
+	struct ingest_req *req = cookie;
+
+	if (s->ack != NULL && req->cookie != NULL)
+		s->ack(s->ack_ctx, req->cookie, status);
+	req_unlink_free(s, req);
+}
+
 int
 svc_open(const char *dir, const char *master_key_path, int mode, struct svc **out, struct pv_diag *d)
 {
@@ -152,6 +185,7 @@ svc_open(const char *dir, const char *master_key_path, int mode, struct svc **ou
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
 	}
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->rmu, NULL);
 	if ((rc = vault_open(dir, master_key_path, mode, &s->v, d)) != 0) {
 		svc_close(s);
 		return rc;
@@ -163,6 +197,7 @@ svc_open(const char *dir, const char *master_key_path, int mode, struct svc **ou
 		}
 		svc_audit_item_actors(s->hook, item_actor);
 		vault_set_commit_hook(s->v, svc_audit_import_hook, s->hook);
+		vault_import_batching(s->v, 128, vault_ack, s);
 	}
 	*out = s;
 	return 0;
@@ -175,6 +210,13 @@ svc_close(struct svc *s)
 		return;
 	vault_close(s->v);  /* stops the committer before its audit handle goes */
 	svc_audit_close(s->hook);
+	while (s->reqs != NULL) {   /* files of a batch that never committed: never acknowledged */
+		struct ingest_req *r = s->reqs;
+
+		s->reqs = r->next;
+		free(r);
+	}
+	pthread_mutex_destroy(&s->rmu);
 	for (size_t i = 0; i < s->nproj; i++) {
 		pv_cleanse(&s->proj[i].p.cfg, sizeof(s->proj[i].p.cfg));
 		free(s->proj[i].name);
@@ -283,6 +325,110 @@ refuse(struct svc *s, const struct svc_principal *p, const char *what, struct pv
 
 /* ---- ingest ---- */
 
+void
+svc_ingest_batching(struct svc *s, size_t files, svc_ack_fn ack, void *ctx)
+{
+	s->ack = ack;
+	s->ack_ctx = ctx;
+	vault_import_batching(s->v, files, vault_ack, s);
+}
+
+/* A request naming p, for the Import event its batch writes. */
+static struct ingest_req *
+request_of(struct svc *s, const struct svc_principal *p, void *cookie)
+{
+	struct ingest_req *req = pv_calloc(1, sizeof(*req));
+
+	if (req == NULL)
+		return NULL;
+	actor_of(p, &req->who, req->process, sizeof(req->process));
+	snprintf(req->name, sizeof(req->name), "%s", p->name != NULL ? p->name : "");
+	snprintf(req->addr, sizeof(req->addr), "%s", p->addr != NULL ? p->addr : "");
+	snprintf(req->ae, sizeof(req->ae), "%s", p->ae != NULL ? p->ae : "");
+	req->who.user = req->name;
+	req->who.addr = req->addr;
+	req->who.ae = p->ae != NULL ? req->ae : NULL;
+	req->who.process = req->process;
+	req->cookie = cookie;
+	pthread_mutex_lock(&s->rmu);
+	req->next = s->reqs;
+	if (s->reqs != NULL)
+		s->reqs->prev = req;
+	s->reqs = req;
+	pthread_mutex_unlock(&s->rmu);
+	return req;
+}
+
+/* After vault_import_*: a file that will not be acknowledged frees its request now. */
+static void
+request_done(struct svc *s, struct ingest_req *req, int status)
+{
+	if (status != VAULT_STORED && status != VAULT_QUARANTINED)
+		req_unlink_free(s, req);
+}
+
+static int
+store_allowed(const struct svc_principal *p)
+{
+	return p->role == SVC_OPERATOR || p->role == SVC_MODALITY || p->role == SVC_CLINICIAN;
+}
+
+int
+svc_ingest_file(struct svc *s, const struct svc_principal *p, const char *path, void *cookie, int *status,
+    char *reason, size_t rn, uint64_t *bytes)
+{
+	struct ingest_req *req;
+	struct pv_diag d;
+	int rc;
+
+	*status = VAULT_FAILED;
+	*bytes = 0;
+	pv_diag_clear(&d);
+	if (!store_allowed(p)) {
+		rc = refuse(s, p, "store", &d);
+		pv_diag_format(&d, NULL, reason, rn);
+		return rc;
+	}
+	if ((req = request_of(s, p, cookie)) == NULL) {
+		snprintf(reason, rn, "out of memory");
+		return PV_ENOMEM;
+	}
+	rc = vault_import_file(s->v, path, req, status, reason, rn, bytes);
+	request_done(s, req, *status);
+	return rc;
+}
+
+int
+svc_ingest_fd(struct svc *s, const struct svc_principal *p, int fd, const char *label, void *cookie, int *status,
+    char *reason, size_t rn, uint64_t *bytes)
+{
+	struct ingest_req *req;
+	struct pv_diag d;
+	int rc;
+
+	*status = VAULT_FAILED;
+	*bytes = 0;
+	pv_diag_clear(&d);
+	if (!store_allowed(p)) {
+		rc = refuse(s, p, "store", &d);
+		pv_diag_format(&d, NULL, reason, rn);
+		return rc;
+	}
+	if ((req = request_of(s, p, cookie)) == NULL) {
+		snprintf(reason, rn, "out of memory");
+		return PV_ENOMEM;
+	}
+	rc = vault_import_fd(s->v, fd, label, req, status, reason, rn, bytes);
+	request_done(s, req, *status);
+	return rc;
+}
+
+int
+svc_ingest_flush(struct svc *s, struct pv_diag *d)
+{
+	return vault_import_flush(s->v, d);
+}
+
 int
 svc_ingest_mem(struct svc *s, const struct svc_principal *p, const void *data, size_t n, const char *label,
     int *status, char *reason, size_t rn, struct pv_diag *d)
@@ -293,18 +439,17 @@ svc_ingest_mem(struct svc *s, const struct svc_principal *p, const void *data, s
 
 	*status = VAULT_FAILED;
 	reason[0] = '\0';
-	if (p->role != SVC_OPERATOR && p->role != SVC_MODALITY && p->role != SVC_CLINICIAN)
+	if (!store_allowed(p))
 		return refuse(s, p, "store", d);
-	if ((req = pv_calloc(1, sizeof(*req))) == NULL)
+	if ((req = request_of(s, p, NULL)) == NULL)
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
-	actor_of(p, &req->who, req->process, sizeof(req->process));
 	rc = vault_import_mem(s->v, data, n, label, req, status, reason, rn, &bytes);
+	request_done(s, req, *status);
 	/* Acknowledged only once durable, with its Import event naming p. */
 	if (rc == 0 && (*status == VAULT_STORED || *status == VAULT_QUARANTINED))
 		rc = vault_import_flush(s->v, d);
 	else if (rc != 0)
 		pv_diag_set(d, rc, -1, "%s", reason);
-	free(req);
 	return rc;
 }
 

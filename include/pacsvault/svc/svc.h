@@ -63,6 +63,24 @@ struct vault *svc_vault(struct svc *s);
 int svc_project_add(struct svc *s, const struct svc_project *p, struct pv_diag *d) __attribute__((warn_unused_result));
 
 /*
+ * Batch ingest (many files, many threads: the command line's import, a
+ * server's C-STOREs): each file is sealed at once; its batch is made
+ * durable, audited (one Import event per instance, naming its principal)
+ * and committed by the vault's committer; then ack(ctx, cookie, status) is
+ * called, with no lock held, for each file svc_ingest_* called STORED or
+ * QUARANTINED (vault_import_file's contract). files: per durable batch.
+ */
+typedef void (*svc_ack_fn)(void *ctx, void *cookie, int status);
+void svc_ingest_batching(struct svc *s, size_t files, svc_ack_fn ack, void *ctx);
+int svc_ingest_file(struct svc *s, const struct svc_principal *p, const char *path, void *cookie, int *status,
+    char *reason, size_t rn, uint64_t *bytes);
+/* From a descriptor read to its end (standard input, a socket): memory only, as vault_import_fd. */
+int svc_ingest_fd(struct svc *s, const struct svc_principal *p, int fd, const char *label, void *cookie,
+    int *status, char *reason, size_t rn, uint64_t *bytes);
+/* Makes every queued file durable and acknowledged now. */
+int svc_ingest_flush(struct svc *s, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/*
  * Stores one instance received in memory (vault_import_mem); returns once
  * it is durable and acknowledged (*status: vault_status). The Import event
  * names the principal.
