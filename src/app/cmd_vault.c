@@ -1162,26 +1162,22 @@ cmd_find(int argc, char **argv)
 
 /* Verifies then writes an instance to stdout (two passes: nothing unverified reaches it). */
 static int
-get_stdout(struct vault *v, struct svc_audit *a, const struct vault_instance *in, struct pv_diag *d)
+get_stdout(struct svc_egress *e, size_t i, struct pv_diag *d)
 {
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), rc;
 
 	if (null < 0)
 		return pv_diag_set(d, PV_EIO, -1, "cannot open /dev/null");
-	rc = vault_get(v, in, null, d);
+	rc = svc_egress_write(e, i, null, d);
 	close(null);
-	if (rc != 0 || (rc = svc_audit_instances(a, 110106, 'R', 0, in, 1, "get", d)) != 0)
+	if (rc != 0)
 		return rc;
-	return vault_get(v, in, STDOUT_FILENO, d);
+	return svc_egress_write(e, i, STDOUT_FILENO, d);
 }
 
-/*
- * Verified into a temporary, audited, then renamed into place; sync 0: no
- * fsync (get --sync syncs a folder of files once at the end).
- */
+/* Writes instance i to a temporary beside path, renamed into place only once all of it verified. */
 static int
-get_file(struct vault *v, struct svc_audit *a, const struct vault_instance *in, const char *path, int sync,
-    int force, struct pv_diag *d)
+get_file(struct svc_egress *e, size_t i, const char *path, int sync, int force, struct pv_diag *d)
 {
 	struct pv_atomic af;
 	int rc;
@@ -1191,8 +1187,7 @@ get_file(struct vault *v, struct svc_audit *a, const struct vault_instance *in, 
 			pv_diag_set(d, rc, -1, "%s exists; not replaced (--force replaces it)", path);
 		return rc;
 	}
-	if ((rc = vault_get(v, in, af.fd, d)) != 0 ||
-	    (a != NULL && (rc = svc_audit_instances(a, 110106, 'R', 0, in, 1, "get", d)) != 0)) {
+	if ((rc = svc_egress_write(e, i, af.fd, d)) != 0) {
 		pv_atomic_abort(&af);
 		return rc;
 	}
@@ -1200,10 +1195,10 @@ get_file(struct vault *v, struct svc_audit *a, const struct vault_instance *in, 
 }
 
 struct get_run {
-	struct vault *v;
-	const struct vault_instance *ins;
+	struct svc_egress *e;
 	const char *out;
 	struct pv_diag *d;
+	char (*names)[72];
 	int force;
 };
 
@@ -1214,9 +1209,13 @@ get_one(void *arg, size_t i, unsigned worker)
 	char path[PATH_MAX];
 
 	(void)worker;
-	snprintf(path, sizeof(path), "%s/%s.dcm", g->out, g->ins[i].sop_uid);
 	pv_diag_clear(&g->d[i]);
-	if (get_file(g->v, NULL, &g->ins[i], path, 0, g->force, &g->d[i]) != 0 && g->d[i].code == 0)
+	if (svc_egress_name(g->e, i, g->names[i]) != 0) {
+		pv_diag_set(&g->d[i], PV_EINTERNAL, -1, "cannot name the instance");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s.dcm", g->out, g->names[i]);
+	if (get_file(g->e, i, path, 0, g->force, &g->d[i]) != 0 && g->d[i].code == 0)
 		g->d[i].code = PV_EIO;
 }
 
@@ -1233,9 +1232,8 @@ cmd_get(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vopts o;
-	struct vault *v = NULL;
-	struct svc_audit *audit = NULL;
-	struct vault_instance *ins = NULL;
+	struct svc *svc = NULL;
+	struct svc_egress *e = NULL;
 	int sync_out = 0, force = 0;
 	struct pv_diag d;
 	const char *out = NULL;
@@ -1261,26 +1259,22 @@ cmd_get(int argc, char **argv)
 	}
 	if (out == NULL || argc - optind != 1)
 		return app_usage_error("get", "one UID and -o PATH");
-	if ((rc = open_vault("get", &o, VAULT_READ, &v)) != PV_EXIT_OK)
-		return rc;
 	pv_diag_clear(&d);
-	if (vault_resolve(v, argv[optind], &ins, &n, &level, &d) != 0) {
-		app_report("get", argv[optind], &d);
-		vault_close(v);
+	if (svc_open(o.dir, o.master, VAULT_READ, &svc, &d) != 0) {
+		app_report("get", o.dir, &d);
+		return PV_EXIT_FAIL;
+	}
+	/* Through the service: resolved, allowed, its Export events written; then the bytes. */
+	pv_diag_clear(&d);
+	if (svc_egress_open(svc, app_principal("pacsvault get"), argv[optind], "get", &e, &n, &level, &d) != 0) {
+		app_report("get", d.code == PV_ENOTFOUND ? argv[optind] : "audit ledger", &d);
+		svc_close(svc);
 		return PV_EXIT_FAIL;
 	}
 	rc = PV_EXIT_OK;
-	pv_diag_clear(&d);
-	if (svc_audit_open(o.dir, v, "get", &audit, &d) != 0) {
-		app_report("get", "audit ledger", &d);
-		free(ins);
-		vault_close(v);
-		return PV_EXIT_FAIL;
-	}
 	if (level == QUERY_IMAGE) {
 		pv_diag_clear(&d);
-		if ((strcmp(out, "-") == 0 ? get_stdout(v, audit, &ins[0], &d) :
-		    get_file(v, audit, &ins[0], out, sync_out, force, &d)) != 0) {
+		if ((strcmp(out, "-") == 0 ? get_stdout(e, 0, &d) : get_file(e, 0, out, sync_out, force, &d)) != 0) {
 			app_report("get", argv[optind], &d);
 			rc = PV_EXIT_FAIL;
 		}
@@ -1290,28 +1284,21 @@ cmd_get(int argc, char **argv)
 		fprintf(stderr, "pacsvault: get: %s: cannot create the folder\n", out);
 		rc = PV_EXIT_FAIL;
 	} else {
-		/* A series or study: its events go first, in one ledger commit (written ahead). */
-		pv_diag_clear(&d);
-		if (svc_audit_instances(audit, 110106, 'R', 0, ins, n, "get", &d) != 0) {
-			app_report("get", "audit ledger", &d);
-			n = 0;
-			rc = PV_EXIT_FAIL;
-		}
-		if (n > 0) {
-			/* Decrypted and written on every core; errors reported in order afterwards. */
-			struct get_run gr = { v, ins, out, NULL, force };
+		/* Decrypted and written on every core; errors reported in order afterwards. */
+		struct get_run gr = { e, out, NULL, NULL, force };
 
-			if ((gr.d = pv_calloc(n, sizeof(*gr.d))) == NULL || pv_pool_for(0, n, get_one, &gr) != 0) {
-				rc = PV_EXIT_INTERNAL;
-			} else {
-				for (size_t i = 0; i < n; i++)
-					if (gr.d[i].code != 0) {
-						app_report("get", ins[i].sop_uid, &gr.d[i]);
-						rc = PV_EXIT_FAIL;
-					}
-			}
-			free(gr.d);
+		if ((gr.d = pv_calloc(n, sizeof(*gr.d))) == NULL || (gr.names = pv_calloc(n, sizeof(*gr.names))) == NULL ||
+		    pv_pool_for(0, n, get_one, &gr) != 0) {
+			rc = PV_EXIT_INTERNAL;
+		} else {
+			for (size_t i = 0; i < n; i++)
+				if (gr.d[i].code != 0) {
+					app_report("get", gr.names[i], &gr.d[i]);
+					rc = PV_EXIT_FAIL;
+				}
 		}
+		free(gr.d);
+		free(gr.names);
 		/* With --sync, one sync for the whole folder before success is reported. */
 		if (rc == PV_EXIT_OK && sync_out && pv_sync_fs(out) != 0) {
 			fprintf(stderr, "pacsvault: get: %s: cannot sync the output to disk\n", out);
@@ -1321,9 +1308,8 @@ cmd_get(int argc, char **argv)
 			fprintf(stderr, "pacsvault: get: %zu instances of the %s written to %s\n", n,
 			    level == QUERY_SERIES ? "series" : "study", out);
 	}
-	svc_audit_close(audit);
-	free(ins);
-	vault_close(v);
+	svc_egress_close(e);
+	svc_close(svc);
 	return rc;
 }
 

@@ -25,6 +25,7 @@ static const struct {
 	{ "PV_ECHARSET", "character set conversion failed" },
 	{ "PV_EINTERNAL", "internal error" },
 	{ "PV_ENOTDICOM", "not a DICOM file" },
+	{ "PV_EHELD", "held back by de-identification" },
 };
 
 const char *

@@ -1121,10 +1121,18 @@ committer_main(void *arg)
 			pthread_cond_wait(&v->cv_work, &v->lock);
 			continue;
 		}
-		b = v->queue;
-		n = v->nqueue;
-		v->queue = NULL;
-		v->nqueue = v->capqueue = 0;
+		/* One batch of at most batch_files (--batch): what was queued meanwhile waits for the next. */
+		n = v->nqueue < v->batch_files ? v->nqueue : v->batch_files;
+		if (n < v->nqueue && (b = malloc(n * sizeof(*b))) != NULL) {
+			memcpy(b, v->queue, n * sizeof(*b));
+			memmove(v->queue, v->queue + n, (v->nqueue - n) * sizeof(*b));
+			v->nqueue -= n;
+		} else {
+			b = v->queue;
+			n = v->nqueue;
+			v->queue = NULL;
+			v->nqueue = v->capqueue = 0;
+		}
 		rc = v->sticky;
 		pthread_cond_broadcast(&v->cv_done);  /* room in the queue */
 		pthread_mutex_unlock(&v->lock);

@@ -627,83 +627,174 @@ write_mem(struct dcm_file *f, struct pv_buf *out, struct pv_diag *d)
 	return rc;
 }
 
-int
-svc_egress(struct svc *s, const struct svc_principal *p, const char *uid, svc_sink_fn fn, void *ctx, size_t *sent,
-    size_t *held, struct pv_diag *d)
-{
-	struct vault_instance *in = NULL;
-	struct proj *pj = NULL;
-	struct svc_audit *a = NULL;
-	struct svc_actor who;
-	char process[64], orig[72], detail[128];
-	size_t n = 0;
-	int level, rc;
+struct svc_egress {
+	struct svc *s;
+	struct proj *pj;             /* research: its project; NULL: identified */
+	struct vault_instance *in;
+	size_t n;
+	struct svc_audit *a;         /* the principal's: a held instance's event */
+	pthread_mutex_t amu;
+};
 
-	*sent = *held = 0;
+int
+svc_egress_open(struct svc *s, const struct svc_principal *p, const char *uid, const char *detail,
+    struct svc_egress **out, size_t *n, int *level, struct pv_diag *d)
+{
+	struct svc_egress *e;
+	struct svc_actor who;
+	char process[64], orig[72], what[128];
+	int rc;
+
+	*out = NULL;
+	*n = 0;
 	if (p->role != SVC_OPERATOR && p->role != SVC_CLINICIAN && p->role != SVC_RESEARCH)
 		return refuse(s, p, "retrieve", d);
+	if ((e = pv_calloc(1, sizeof(*e))) == NULL)
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	e->s = s;
+	pthread_mutex_init(&e->amu, NULL);
 	snprintf(orig, sizeof(orig), "%s", uid);
 	if (p->role == SVC_RESEARCH) {
 		const char *o;
 
 		pthread_mutex_lock(&s->mu);
-		pj = project_of(s, p);
-		o = pj != NULL ? umap_get(&pj->uids, uid) : NULL;
+		e->pj = project_of(s, p);
+		o = e->pj != NULL ? umap_get(&e->pj->uids, uid) : NULL;
 		if (o != NULL)
 			snprintf(orig, sizeof(orig), "%s", o);
 		pthread_mutex_unlock(&s->mu);
-		if (pj == NULL)
+		if (e->pj == NULL) {
+			svc_egress_close(e);
 			return refuse(s, p, "retrieve without a project", d);
-		if (o == NULL)
+		}
+		if (o == NULL) {
 			/* an original UID, or a pseudonym of another project: nothing (and nothing said of it) */
-			return pv_diag_set(d, PV_ENOTFOUND, -1, "no such UID for project %s", pj->name);
+			rc = pv_diag_set(d, PV_ENOTFOUND, -1, "no such UID for project %s", e->pj->name);
+			svc_egress_close(e);
+			return rc;
+		}
 	}
-	if ((rc = vault_resolve(s->v, orig, &in, &n, &level, d)) != 0)
+	if ((rc = vault_resolve(s->v, orig, &e->in, &e->n, level, d)) != 0) {
+		svc_egress_close(e);
 		return rc;
+	}
 	/* The events first: who takes what, in which form. */
 	actor_of(p, &who, process, sizeof(process));
-	snprintf(detail, sizeof(detail), "%s", pj != NULL ? "retrieve de-identified (project)" : "retrieve identified");
-	if ((rc = svc_audit_open_as(s->dir, s->v, &who, &a, d)) == 0)
-		rc = svc_audit_instances(a, 110106, 'R', 0, in, n, detail, d);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct pv_buf b, o;
+	snprintf(what, sizeof(what), "%s%s", detail != NULL ? detail : "retrieve",
+	    e->pj != NULL ? " de-identified (project)" : "");
+	if ((rc = svc_audit_open_as(s->dir, s->v, &who, &e->a, d)) == 0)
+		rc = svc_audit_instances(e->a, 110106, 'R', 0, e->in, e->n, what, d);
+	if (rc != 0) {
+		svc_egress_close(e);
+		return rc;
+	}
+	*n = e->n;
+	*out = e;
+	return 0;
+}
 
-		pv_buf_init(&b, (size_t)1 << 40);
-		pv_buf_init(&o, (size_t)1 << 40);
-		if ((rc = vault_get_mem(s->v, &in[i], &b, d)) != 0) {
-			pv_buf_free_scrub(&b);
+int
+svc_egress_name(const struct svc_egress *e, size_t i, char out[72])
+{
+	if (i >= e->n)
+		return PV_EINVAL;
+	if (e->pj == NULL) {
+		snprintf(out, 72, "%s", e->in[i].sop_uid);
+		return 0;
+	}
+	return deid_uid_pseudonym(e->pj->p.cfg.key, e->in[i].sop_uid, strlen(e->in[i].sop_uid), out);
+}
+
+int
+svc_egress_write(struct svc_egress *e, size_t i, int fd, struct pv_diag *d)
+{
+	struct deid_pipeline pl;
+	struct deid_outcome oc;
+	struct dcm_reader *r = NULL;
+	struct dcm_file *f = NULL;
+	struct pv_buf b, o;
+	int rc;
+
+	if (i >= e->n)
+		return pv_diag_set(d, PV_EINVAL, -1, "no instance %zu", i);
+	if (e->pj == NULL)
+		return vault_get(e->s->v, &e->in[i], fd, d);   /* every chunk verified; the exact bytes */
+	pv_buf_init(&b, (size_t)1 << 40);
+	pv_buf_init(&o, (size_t)1 << 40);
+	pl = (struct deid_pipeline){ &e->pj->p.cfg, e->pj->p.rules, e->pj->p.clean_pixels, e->pj->p.no_ocr, 0 };
+	if ((rc = vault_get_mem(e->s->v, &e->in[i], &b, d)) == 0 &&
+	    (rc = dcm_reader_open_mem(b.data, b.len, NULL, &r, d)) == 0 && (rc = dcm_file_read(r, &f, d)) == 0 &&
+	    (rc = deid_process(&pl, f, &oc, NULL, d)) == 0) {
+		if (oc.held) {
+			/* never sent: the event says so, the reason names no value */
+			pthread_mutex_lock(&e->amu);
+			rc = svc_audit_instances(e->a, 110106, 'R', 4, &e->in[i], 1, "held back by the de-identification "
+			    "pipeline: not sent", d);
+			pthread_mutex_unlock(&e->amu);
+			if (rc == 0)
+				rc = pv_diag_set(d, PV_EHELD, -1, "held back by the de-identification pipeline: %s", oc.reason);
+		} else if ((rc = write_mem(f, &o, d)) == 0 && pv_write_all(fd, o.data, o.len) != 0) {
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot write the de-identified copy: %s", strerror(errno));
+		}
+	}
+	dcm_file_free(f);  /* and its reader; a failed dcm_file_read freed it already */
+	pv_buf_free_scrub(&b);
+	pv_buf_free_scrub(&o);
+	return rc;
+}
+
+void
+svc_egress_close(struct svc_egress *e)
+{
+	if (e == NULL)
+		return;
+	svc_audit_close(e->a);
+	free(e->in);
+	pthread_mutex_destroy(&e->amu);
+	free(e);
+}
+
+int
+svc_egress(struct svc *s, const struct svc_principal *p, const char *uid, svc_sink_fn fn, void *ctx, size_t *sent,
+    size_t *held, struct pv_diag *d)
+{
+	struct svc_egress *e = NULL;
+	size_t n = 0;
+	int level, rc;
+
+	*sent = *held = 0;
+	if ((rc = svc_egress_open(s, p, uid, "retrieve", &e, &n, &level, d)) != 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int fd = memfd_create("pacsvault-egress", MFD_CLOEXEC);
+		struct pv_buf b;
+		struct stat st;
+		char name[72];
+
+		if (fd < 0) {
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot make an anonymous memory file: %s", strerror(errno));
 			break;
 		}
-		if (pj == NULL) {
-			rc = fn(ctx, in[i].sop_uid, b.data, b.len);
-			(*sent)++;
-		} else {
-			struct deid_pipeline pl = { &pj->p.cfg, pj->p.rules, pj->p.clean_pixels, pj->p.no_ocr, 0 };
-			struct deid_outcome oc;
-			struct dcm_reader *r = NULL;
-			struct dcm_file *f = NULL;
-			char pseudo[48];
-
-			if ((rc = dcm_reader_open_mem(b.data, b.len, NULL, &r, d)) == 0 && (rc = dcm_file_read(r, &f, d)) == 0 &&
-			    (rc = deid_process(&pl, f, &oc, NULL, d)) == 0) {
-				if (oc.held) {
-					/* never sent: the event says so, the reason names no value */
-					(*held)++;
-					rc = svc_audit_instances(a, 110106, 'R', 4, &in[i], 1, "held back by the "
-					    "de-identification pipeline: not sent", d);
-				} else if ((rc = write_mem(f, &o, d)) == 0 &&
-				    (rc = deid_uid_pseudonym(pj->p.cfg.key, in[i].sop_uid, strlen(in[i].sop_uid), pseudo)) == 0) {
-					rc = fn(ctx, pseudo, o.data, o.len);
-					(*sent)++;
-				}
-			}
-			dcm_file_free(f);  /* and its reader; a failed dcm_file_read freed it already */
+		pv_buf_init(&b, (size_t)1 << 40);
+		rc = svc_egress_write(e, i, fd, d);
+		if (rc == PV_EHELD) {
+			(*held)++;
+			pv_diag_clear(d);
+			rc = 0;
+		} else if (rc == 0 && (rc = svc_egress_name(e, i, name)) == 0) {
+			if (fstat(fd, &st) != 0 || pv_buf_fill(&b, 0, (size_t)st.st_size) != 0 ||
+			    pv_pread_all(fd, b.data, (size_t)st.st_size, 0) != 0)
+				rc = pv_diag_set(d, PV_EIO, -1, "cannot read the instance back");
+			else if ((rc = fn(ctx, name, b.data, b.len)) == 0)
+				(*sent)++;
 		}
+		if (ftruncate(fd, 0) != 0) {
+			/* closing frees it */
+		}
+		close(fd);
 		pv_buf_free_scrub(&b);
-		pv_buf_free_scrub(&o);
 	}
-	svc_audit_close(a);
-	free(in);
+	svc_egress_close(e);
 	return rc;
 }
 

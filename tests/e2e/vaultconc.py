@@ -91,7 +91,7 @@ def round_trip(root, files, sig, name):
     proc, fifo = held_import(root, vault, first, env)
     running = proc.poll() is None
     n = image_count(vault, env)
-    # a batch is at least 8 files (the committer takes what is queued): 2 batches, the rest staged
+    # a batch is at most 8 files (--batch; what is queued meanwhile waits): 2 batches, the rest staged
     check(running and 16 <= n < 20, "%s: an import held open, %d instances committed, %d staged" %
           (name, n, 20 - n))
     if sig == signal.SIGINT:

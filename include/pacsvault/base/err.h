@@ -29,10 +29,11 @@ enum {
 	PV_ETRUNC = -11,      /* input ended early */
 	PV_ECHARSET = -12,    /* text cannot be converted */
 	PV_EINTERNAL = -13,   /* a bug: an invariant did not hold */
-	PV_ENOTDICOM = -14    /* not a DICOM file at all (a README in a folder): walks skip it */
+	PV_ENOTDICOM = -14,   /* not a DICOM file at all (a README in a folder): walks skip it */
+	PV_EHELD = -15        /* held back: the de-identification pipeline will not release it */
 };
 
-#define PV_ERR_COUNT 15
+#define PV_ERR_COUNT 16
 
 /* Returns a static, never-NULL description of code. */
 const char *pv_strerror(int code);

@@ -100,6 +100,24 @@ int svc_query(struct svc *s, const struct svc_principal *p, int level, const str
     vault_match_fn fn, void *ctx, struct pv_diag *d) __attribute__((warn_unused_result));
 
 /*
+ * The one way out, in steps (for writers that want their own files and
+ * threads): svc_egress_open resolves uid, applies the role's policy and
+ * writes the Export events (detail, e.g. "get"); then, for each of its *n
+ * instances, possibly on many threads, svc_egress_name gives its SOP
+ * Instance UID as the principal knows it and svc_egress_write writes what
+ * the principal may have to fd: the exact stored bytes, every chunk
+ * verified first (operator, clinician), or the project's de-identified
+ * copy (research: PV_EHELD when the pipeline holds the instance back, its
+ * event written). *level: what uid was (QUERY_IMAGE, SERIES, STUDY).
+ */
+struct svc_egress;
+int svc_egress_open(struct svc *s, const struct svc_principal *p, const char *uid, const char *detail,
+    struct svc_egress **out, size_t *n, int *level, struct pv_diag *d) __attribute__((warn_unused_result));
+int svc_egress_name(const struct svc_egress *e, size_t i, char out[72]) __attribute__((warn_unused_result));
+int svc_egress_write(struct svc_egress *e, size_t i, int fd, struct pv_diag *d) __attribute__((warn_unused_result));
+void svc_egress_close(struct svc_egress *e);
+
+/*
  * The one way out: uid (a study, series or instance; for research, the
  * project's pseudonym) is resolved, the role decides, the Export event is
  * written, then each instance goes to fn: the exact stored bytes for
