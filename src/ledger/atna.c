@@ -260,24 +260,28 @@ header_field(struct pv_buf *out, const char *s, size_t max)
 	return rc;
 }
 
-int
-lg_syslog_frame(const struct lg_event *e, const char *xml, size_t xml_len, const char *host, const char *origin,
-    uint64_t index, struct pv_buf *out)
+/*
+ * One RFC 5425 frame ("LEN SP" and the RFC 5424 message): <85>1 TIME HOST
+ * pacsvault PID MSGID [ledger@32473 origin="O" KEY="N"] BOM BODY. PRI =
+ * facility 10 (authpriv) * 8 + severity 5 (notice); VERSION 1 (RFC 5424 6.2).
+ */
+static int
+frame(int64_t time_ms, const char *host, const char *msgid, const char *origin, const char *key, uint64_t num,
+    const char *body, size_t n, struct pv_buf *out)
 {
 	struct pv_buf msg;
 	char t[32], pid[16];
 	int rc;
 
-	pv_buf_init(&msg, xml_len + 4096);
-	lg_event_time(e->time_ms, t);
+	pv_buf_init(&msg, n + 4096);
+	lg_event_time(time_ms, t);
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	/* PRI = facility 10 (authpriv) * 8 + severity 5 (notice); VERSION 1 (RFC 5424 6.2). */
 	if ((rc = pv_buf_printf(&msg, "<85>1 %s ", t)) != 0 || (rc = header_field(&msg, host, 255)) != 0 ||
 	    (rc = pv_buf_puts(&msg, " pacsvault ")) != 0 || (rc = header_field(&msg, pid, 128)) != 0 ||
-	    (rc = pv_buf_puts(&msg, " DICOM+RFC3881 [ledger@32473 origin=\"")) != 0 ||
+	    (rc = pv_buf_printf(&msg, " %s [ledger@32473 origin=\"", msgid)) != 0 ||
 	    (rc = sd_value(&msg, origin)) != 0 ||
-	    (rc = pv_buf_printf(&msg, "\" index=\"%llu\"] \xef\xbb\xbf", (unsigned long long)index)) != 0 ||
-	    (rc = pv_buf_append(&msg, xml, xml_len)) != 0) {
+	    (rc = pv_buf_printf(&msg, "\" %s=\"%llu\"] \xef\xbb\xbf", key, (unsigned long long)num)) != 0 ||
+	    (rc = pv_buf_append(&msg, body, n)) != 0) {
 		pv_buf_free(&msg);
 		return rc;
 	}
@@ -290,30 +294,19 @@ lg_syslog_frame(const struct lg_event *e, const char *xml, size_t xml_len, const
 }
 
 int
+lg_syslog_frame(const struct lg_event *e, const char *xml, size_t xml_len, const char *host, const char *origin,
+    uint64_t index, struct pv_buf *out)
+{
+	return frame(e->time_ms, host, "DICOM+RFC3881", origin, "index", index, xml, xml_len, out);
+}
+
+int
 lg_syslog_checkpoint_frame(const char *note, size_t n, const char *host, const char *origin, uint64_t size,
     struct pv_buf *out)
 {
-	struct pv_buf msg;
-	char t[32], pid[16];
 	struct timespec ts;
-	int rc;
 
-	pv_buf_init(&msg, n + 4096);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	lg_event_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, t);
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	if ((rc = pv_buf_printf(&msg, "<85>1 %s ", t)) != 0 || (rc = header_field(&msg, host, 255)) != 0 ||
-	    (rc = pv_buf_puts(&msg, " pacsvault ")) != 0 || (rc = header_field(&msg, pid, 128)) != 0 ||
-	    (rc = pv_buf_puts(&msg, " PVCHECKPOINT [ledger@32473 origin=\"")) != 0 ||
-	    (rc = sd_value(&msg, origin)) != 0 ||
-	    (rc = pv_buf_printf(&msg, "\" size=\"%llu\"] \xef\xbb\xbf", (unsigned long long)size)) != 0 ||
-	    (rc = pv_buf_append(&msg, note, n)) != 0) {
-		pv_buf_free(&msg);
-		return rc;
-	}
-	rc = pv_buf_printf(out, "%zu ", msg.len);
-	if (rc == 0)
-		rc = pv_buf_append(out, msg.data, msg.len);
-	pv_buf_free(&msg);
-	return rc;
+	return frame((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, host, "PVCHECKPOINT", origin, "size", size,
+	    note, n, out);
 }

@@ -373,9 +373,10 @@ store_allowed(const struct svc_principal *p)
 	return p->role == SVC_OPERATOR || p->role == SVC_MODALITY || p->role == SVC_CLINICIAN;
 }
 
-int
-svc_ingest_file(struct svc *s, const struct svc_principal *p, const char *path, void *cookie, int *status,
-    char *reason, size_t rn, uint64_t *bytes)
+/* One file (path) or descriptor (fd, with label) into the vault's batches, as p. */
+static int
+ingest_one(struct svc *s, const struct svc_principal *p, const char *path, int fd, const char *label, void *cookie,
+    int *status, char *reason, size_t rn, uint64_t *bytes)
 {
 	struct ingest_req *req;
 	struct pv_diag d;
@@ -393,34 +394,24 @@ svc_ingest_file(struct svc *s, const struct svc_principal *p, const char *path, 
 		snprintf(reason, rn, "out of memory");
 		return PV_ENOMEM;
 	}
-	rc = vault_import_file(s->v, path, req, status, reason, rn, bytes);
+	rc = path != NULL ? vault_import_file(s->v, path, req, status, reason, rn, bytes) :
+	    vault_import_fd(s->v, fd, label, req, status, reason, rn, bytes);
 	request_done(s, req, *status);
 	return rc;
+}
+
+int
+svc_ingest_file(struct svc *s, const struct svc_principal *p, const char *path, void *cookie, int *status,
+    char *reason, size_t rn, uint64_t *bytes)
+{
+	return ingest_one(s, p, path, -1, NULL, cookie, status, reason, rn, bytes);
 }
 
 int
 svc_ingest_fd(struct svc *s, const struct svc_principal *p, int fd, const char *label, void *cookie, int *status,
     char *reason, size_t rn, uint64_t *bytes)
 {
-	struct ingest_req *req;
-	struct pv_diag d;
-	int rc;
-
-	*status = VAULT_FAILED;
-	*bytes = 0;
-	pv_diag_clear(&d);
-	if (!store_allowed(p)) {
-		rc = refuse(s, p, "store", &d);
-		pv_diag_format(&d, NULL, reason, rn);
-		return rc;
-	}
-	if ((req = request_of(s, p, cookie)) == NULL) {
-		snprintf(reason, rn, "out of memory");
-		return PV_ENOMEM;
-	}
-	rc = vault_import_fd(s->v, fd, label, req, status, reason, rn, bytes);
-	request_done(s, req, *status);
-	return rc;
+	return ingest_one(s, p, NULL, fd, label, cookie, status, reason, rn, bytes);
 }
 
 int
