@@ -436,3 +436,97 @@ test_svc_roles_and_egress(void)
 	pv_buf_free(&inst[0]);
 	pv_buf_free(&inst[1]);
 }
+
+/* A research copy the pipeline holds back (burned-in text risk, no pixel cleaning): never sent. */
+void
+test_svc_research_held(void)
+{
+	static const struct svc_principal modality = { "us-cart-1", SVC_MODALITY, "tls-certificate", "127.0.0.5", "US1",
+		NULL, "dimse" };
+	static const struct svc_principal research = { "researcher-2", SVC_RESEARCH, "token", "127.0.0.6", NULL, "p2",
+		"dicomweb" };
+	char dir[512], id[9], reason[256];
+	struct pv_buf vk, b;
+	struct pv_diag d;
+	struct svc *s = NULL;
+	struct svc_project pj;
+	struct query_key k;
+	struct rows r;
+	struct got g;
+	struct tb t;
+	size_t sent = 9, held = 9;
+	uint8_t px[64 * 64];
+	int st;
+
+	snprintf(dir, sizeof(dir), "%s/svc-held", t_tmpdir());
+	pv_diag_clear(&d);
+	pv_buf_init(&vk, 4096);
+	T_ASSERT(svc_vault_create(dir, NULL, NULL, id, &vk, &d) == 0);
+	pv_buf_free(&vk);
+	T_ASSERT(svc_open(dir, NULL, VAULT_WRITE, &s, &d) == 0);
+	if (s == NULL)
+		return;
+	memset(&pj, 0, sizeof(pj));
+	pj.name = "p2";
+	memset(pj.cfg.key, 0x33, sizeof(pj.cfg.key));
+	T_ASSERT(svc_project_add(s, &pj, &d) == 0);
+	/* An ultrasound frame (a modality that burns text in), 64x64 8-bit. */
+	memset(px, 0, sizeof(px));
+	tb_init(&t, 0, 0);
+	tb_meta(&t, "1.2.840.10008.1.2.1");
+	tb_str(&t, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.6.1");
+	tb_str(&t, 0x00080018, "UI", "2.25.8881");
+	tb_str(&t, 0x00080060, "CS", "US");
+	tb_str(&t, 0x00100010, "PN", "PLANTNAME^HELD");
+	tb_str(&t, 0x00100020, "LO", "PLANTID77");
+	tb_str(&t, 0x0020000D, "UI", "2.25.8882");
+	tb_str(&t, 0x0020000E, "UI", "2.25.8883");
+	tb_u16(&t, 0x00280002, 1);
+	tb_str(&t, 0x00280004, "CS", "MONOCHROME2");
+	tb_u16(&t, 0x00280010, 64);
+	tb_u16(&t, 0x00280011, 64);
+	tb_u16(&t, 0x00280100, 8);
+	tb_u16(&t, 0x00280101, 8);
+	tb_u16(&t, 0x00280102, 7);
+	tb_u16(&t, 0x00280103, 0);
+	tb_elem(&t, 0x7FE00010, "OB", px, sizeof(px));
+	pv_buf_init(&b, 1 << 20);
+	T_ASSERT(pv_buf_append(&b, t.b.data, t.b.len) == 0);
+	tb_free(&t);
+	T_ASSERT(svc_ingest_mem(s, &modality, b.data, b.len, "C-STORE", &st, reason, sizeof(reason), &d) == 0);
+	T_EQ_INT(st, VAULT_STORED);
+	/* The project sees the study (pseudonymised), but its instance is held back, never sent. */
+	memset(&r, 0, sizeof(r));
+	T_ASSERT(query_key_parse("StudyInstanceUID", &k, &d) == 0);
+	T_ASSERT(svc_query(s, &research, QUERY_STUDY, &k, 1, collect_row, &r, &d) == 0);
+	query_key_free(&k);
+	T_EQ_INT(r.n, 1);
+	memset(&g, 0, sizeof(g));
+	pv_diag_clear(&d);
+	T_ASSERT(svc_egress(s, &research, r.study, collect_bytes, &g, &sent, &held, &d) == 0);
+	T_EQ_INT(sent, 0);
+	T_EQ_INT(held, 1);
+	T_EQ_INT(g.n, 0);
+	svc_close(s);
+	pv_buf_free(&b);
+	{
+		struct lg_log *l = NULL;
+		struct pv_buf e;
+		int held_events = 0;
+		char led[600];
+
+		snprintf(led, sizeof(led), "%s/ledger", dir);
+		T_ASSERT(lg_log_open(led, &l, &d) == 0);
+		pv_buf_init(&e, 1 << 20);
+		for (uint64_t i = 0; l != NULL && i < lg_log_size(l); i++) {
+			pv_buf_reset(&e);
+			T_ASSERT(lg_log_entry(l, i, &e, &d) == 0);
+			if (memmem(e.data, e.len, "event 110106", 12) && memmem(e.data, e.len, "outcome 4", 9) &&
+			    memmem(e.data, e.len, "researcher-2 research", 21))
+				held_events++;
+		}
+		T_EQ_INT(held_events, 1);
+		pv_buf_free(&e);
+		lg_log_close(l);
+	}
+}
