@@ -57,6 +57,18 @@ svc_vault_set_checkpoint_copy(struct vault *v, const char *path, struct pv_diag 
 	if (strncmp(abs, vdir, n) == 0 && (abs[n] == '/' || abs[n] == '\0'))
 		return pv_diag_set(d, PV_EINVAL, -1, "%s: the checkpoint copy must lie outside the vault folder "
 		    "(whoever can rewrite the folder could rewrite it too)", path);
+	{
+		/* Made now (kept if it exists): from here on a missing copy means a removed one. */
+		int fd = open(abs, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+		if (fd < 0 || fsync(fd) != 0) {
+			rc = pv_diag_set(d, PV_EIO, -1, "%s: cannot create the checkpoint copy: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return rc;
+		}
+		close(fd);
+	}
 	return vault_setting_set(v, "checkpoint_copy", abs, d);
 }
 
@@ -144,9 +156,9 @@ svc_ledger_check(struct vault *v, struct lg_verify_result *r, struct pv_diag *d)
 		struct stat st;
 
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-			if (errno != ENOENT)
-				return pv_diag_set(d, PV_EIO, -1, "the checkpoint copy %s cannot be read: %s", path,
-				    strerror(errno));
+			/* It is made when it is set: missing means removed. */
+			return pv_diag_set(d, errno == ENOENT ? PV_EINTEGRITY : PV_EIO, -1, "the checkpoint copy %s %s",
+			    path, errno == ENOENT ? "is missing (it is made when it is set: removed?)" : "cannot be read");
 		} else {
 			if (fstat(fd, &st) != 0 || (uint64_t)st.st_size > COPY_MAX ||
 			    pv_buf_fill(&copy, 0, (size_t)st.st_size) != 0 ||

@@ -234,8 +234,10 @@ check_copy(struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
 	int fd, rc;
 
 	if ((fd = open(a->copy, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? 0 : pv_diag_set(d, PV_EIO, -1, "the checkpoint copy %s cannot be read: %s",
-		    a->copy, strerror(errno));
+		return errno == ENOENT ? pv_diag_set(d, PV_EINTEGRITY, -1, "the checkpoint copy %s is missing (it is "
+		    "made when it is set): not signing; restore it, or set one anew with 'pacsvault vault "
+		    "checkpoint-copy FILE'", a->copy) : pv_diag_set(d, PV_EIO, -1, "the checkpoint copy %s cannot be "
+		    "read: %s", a->copy, strerror(errno));
 	if (fstat(fd, &st) != 0 || (buf = malloc(COPY_TAIL + 1)) == NULL) {
 		close(fd);
 		return PV_ENOMEM;

@@ -14,6 +14,7 @@ copied to a file outside the vault folder, then:
      a key of its own, replacing the verifier key in the folder;
   3. drops the last checkpoint; drops one in the middle;
   4. appends an entry of its own without a checkpoint;
+  7. removes the checkpoint copy;
 and each must be detected and named by `ledger verify` (with the published
 verifier key or the checkpoint copy), by `vault fsck`, and by the next
 writer, which refuses to sign over it. An auditor's copy of the ledger
@@ -258,6 +259,20 @@ def main():
     check(ok, "4. an entry appended without the key is named: %s" % err)
     ok, err = fails(["find", "--vault", v5, "--master-key", mk], ["not signing over"])
     check(ok, "4. ... and never signed by the next writer: %s" % err)
+
+    # 7. The checkpoint copy removed (to hide a cut from fsck and the next writer): named, refused.
+    v7, l7, c7, entries, cps = trial("copy-removed")
+    os.unlink(c7)
+    p = pv(["vault", "fsck", "--vault", v7, "--master-key", mk], ok=(0, 1))
+    check(p.returncode == 1 and b"missing" in p.stdout, "7. the checkpoint copy removed: vault fsck names it: %s" %
+          p.stdout.decode().splitlines()[:1])
+    ok, err = fails(["find", "--vault", v7, "--master-key", mk], ["missing", "not signing"])
+    check(ok, "7. ... the next writer refuses: %s" % err)
+    c7b = os.path.join(root, "outside", "copy-removed-new.txt")
+    pv(["vault", "checkpoint-copy", c7b, "--vault", v7, "--master-key", mk])
+    p = pv(["find", "--vault", v7, "--master-key", mk], ok=(0, 1))
+    check(p.returncode == 0 and os.path.getsize(c7b) > 0,
+          "7. ... a copy set anew (made at once, then every checkpoint) lets the vault go on")
 
     # 5. The auditor's copy: only the ledger, the verifier key and the outside checkpoints.
     aud = os.path.join(root, "auditor")
