@@ -191,23 +191,46 @@ int
 svc_audit_open_as(const char *vault_dir, struct vault *v, const struct svc_actor *who, struct svc_audit **out,
     struct pv_diag *d)
 {
-	const char *f[5];
+	struct svc_audit *base = NULL;
 	int rc;
 
-	if ((rc = svc_audit_open(vault_dir, v, who->process != NULL ? who->process : "svc", out, d)) != 0)
-		return rc;
+	*out = NULL;
+	if ((rc = svc_audit_open(vault_dir, v, who->process != NULL ? who->process : "svc", &base, d)) == 0)
+		rc = svc_audit_derive(base, who, out, d);
+	svc_audit_close(base);
+	return rc;
+}
+
+int
+svc_audit_derive(const struct svc_audit *base, const struct svc_actor *who, struct svc_audit **out,
+    struct pv_diag *d)
+{
+	struct svc_audit *a;
+	const char *f[5];
+
+	*out = NULL;
+	if ((a = malloc(sizeof(*a))) == NULL)
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	*a = *base;   /* the keys as unsealed once by the base handle */
+	a->item_actor = NULL;
+	if ((a->ledger_dir = strdup(base->ledger_dir)) == NULL) {
+		pv_cleanse(a, sizeof(*a));
+		free(a);
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	}
 	f[0] = who->user;
 	f[1] = who->role;
 	f[2] = who->process;
 	f[3] = who->addr;
 	f[4] = who->ae;
 	for (int i = 0; i < 5; i++)
-		snprintf((*out)->who_buf[i], sizeof((*out)->who_buf[i]), "%s", f[i] != NULL ? f[i] : "");
-	(*out)->who.user = (*out)->who_buf[0];
-	(*out)->who.role = (*out)->who_buf[1];
-	(*out)->who.process = (*out)->who_buf[2];
-	(*out)->who.addr = (*out)->who_buf[3];
-	(*out)->who.ae = (*out)->who_buf[4];
+		snprintf(a->who_buf[i], sizeof(a->who_buf[i]), "%s", f[i] != NULL ? f[i] : "");
+	a->who.user = a->who_buf[0];
+	a->who.role = a->who_buf[1];
+	a->who.process = a->who_buf[2];
+	a->who.addr = a->who_buf[3];
+	a->who.ae = a->who_buf[4];
+	*out = a;
 	return 0;
 }
 
@@ -293,6 +316,8 @@ take_key(struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
 			return rc;
 		a->has_seed = 1;
 	}
+	if (!a->has_seed && vault_ledger_seed(a->v, a->seed, NULL) == 0)
+		a->has_seed = 1;   /* sealed since this handle's keys were read (another handle converted it) */
 	if (!a->has_seed)
 		return pv_diag_set(d, PV_EINTEGRITY, -1, "the ledger keeps no key file, and the vault no sealed "
 		    "signing key (ledger.sign.pvo)");

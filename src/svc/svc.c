@@ -35,7 +35,7 @@ struct proj {
 struct svc {
 	struct vault *v;
 	char *dir;
-	struct svc_audit *hook;     /* the committer's: Import events name each item's principal */
+	struct svc_audit *hook;     /* the audit keys, unsealed once; the committer's hook (writers) */
 	pthread_mutex_t mu;         /* projects and their UID maps */
 	struct proj *proj;
 	size_t nproj;
@@ -190,11 +190,11 @@ svc_open(const char *dir, const char *master_key_path, int mode, struct svc **ou
 		svc_close(s);
 		return rc;
 	}
+	if ((rc = svc_audit_open(dir, s->v, "svc", &s->hook, d)) != 0) {
+		svc_close(s);
+		return rc;
+	}
 	if (mode == VAULT_WRITE) {
-		if ((rc = svc_audit_open(dir, s->v, "svc", &s->hook, d)) != 0) {
-			svc_close(s);
-			return rc;
-		}
 		svc_audit_item_actors(s->hook, item_actor);
 		vault_set_commit_hook(s->v, svc_audit_import_hook, s->hook);
 		vault_import_batching(s->v, 128, vault_ack, s);
@@ -301,7 +301,7 @@ audit_as(struct svc *s, const struct svc_principal *p, uint32_t code, char actio
 	int rc;
 
 	actor_of(p, &who, process, sizeof(process));
-	if ((rc = svc_audit_open_as(s->dir, s->v, &who, &a, d)) == 0)
+	if ((rc = svc_audit_derive(s->hook, &who, &a, d)) == 0)
 		rc = svc_audit_event(a, code, action, outcome, NULL, NULL, &o, 1, d);
 	svc_audit_close(a);
 	return rc;
@@ -584,7 +584,7 @@ svc_query(struct svc *s, const struct svc_principal *p, int level, const struct 
 		char process[64];
 
 		actor_of(p, &who, process, sizeof(process));
-		if ((rc = svc_audit_open_as(s->dir, s->v, &who, &a, d)) == 0)
+		if ((rc = svc_audit_derive(s->hook, &who, &a, d)) == 0)
 			rc = svc_audit_event(a, 110112, 'E', 0, pid, issuer, &o, 1, d);
 		svc_audit_close(a);
 	}
@@ -673,7 +673,7 @@ svc_egress_open(struct svc *s, const struct svc_principal *p, const char *uid, c
 	actor_of(p, &who, process, sizeof(process));
 	snprintf(what, sizeof(what), "%s%s", detail != NULL ? detail : "retrieve",
 	    e->pj != NULL ? " de-identified (project)" : "");
-	if ((rc = svc_audit_open_as(s->dir, s->v, &who, &e->a, d)) == 0)
+	if ((rc = svc_audit_derive(s->hook, &who, &e->a, d)) == 0)
 		rc = svc_audit_instances(e->a, 110106, 'R', 0, e->in, e->n, what, d);
 	if (rc != 0) {
 		svc_egress_close(e);
@@ -814,7 +814,7 @@ svc_rm(struct svc *s, const struct svc_principal *p, const char *uid, int dry, s
 	}
 	/* Written ahead: the deletion is in the audit trail before it cannot be undone. */
 	actor_of(p, &who, process, sizeof(process));
-	if ((rc = svc_audit_open_as(s->dir, s->v, &who, &a, d)) == 0)
+	if ((rc = svc_audit_derive(s->hook, &who, &a, d)) == 0)
 		rc = svc_audit_instances(a, 110103, 'D', 0, in, n, "rm (crypto-shred)", d);
 	svc_audit_close(a);
 	if (rc != 0) {

@@ -230,6 +230,59 @@ has_plant(const void *p, size_t n)
 	return 0;
 }
 
+/* How many entries of the vault's ledger hold every one of the needles (NULL-terminated). */
+static int
+count_events(const char *vault_dir, const char *const *needles)
+{
+	struct lg_log *l = NULL;
+	struct pv_buf e;
+	struct pv_diag d;
+	char led[600];
+	int n = 0;
+
+	snprintf(led, sizeof(led), "%s/ledger", vault_dir);
+	pv_diag_clear(&d);
+	T_ASSERT(lg_log_open(led, &l, &d) == 0);
+	pv_buf_init(&e, 1 << 20);
+	for (uint64_t i = 0; l != NULL && i < lg_log_size(l); i++) {
+		int all = 1;
+
+		pv_buf_reset(&e);
+		T_ASSERT(lg_log_entry(l, i, &e, &d) == 0);
+		for (const char *const *k = needles; *k != NULL; k++)
+			all &= memmem(e.data, e.len, *k, strlen(*k)) != NULL;
+		n += all;
+	}
+	pv_buf_free(&e);
+	lg_log_close(l);
+	return n;
+}
+
+/* A new vault under the test's folder (dir gets its path), open for writing, with one project. */
+static struct svc *
+new_service(const char *name, const char *project, uint8_t key_byte, char dir[512])
+{
+	struct svc_project pj;
+	struct pv_buf vk;
+	struct pv_diag d;
+	struct svc *s = NULL;
+	char id[9];
+
+	snprintf(dir, 512, "%s/%s", t_tmpdir(), name);
+	pv_diag_clear(&d);
+	pv_buf_init(&vk, 4096);
+	T_ASSERT(svc_vault_create(dir, NULL, NULL, id, &vk, &d) == 0);
+	pv_buf_free(&vk);
+	T_ASSERT(svc_open(dir, NULL, VAULT_WRITE, &s, &d) == 0);
+	if (s == NULL)
+		return NULL;
+	memset(&pj, 0, sizeof(pj));
+	pj.name = project;
+	memset(pj.cfg.key, key_byte, sizeof(pj.cfg.key));
+	T_ASSERT(svc_project_add(s, &pj, &d) == 0);
+	return s;
+}
+
 struct rows {
 	int n, planted;
 	char study[72];
@@ -296,29 +349,19 @@ test_svc_roles_and_egress(void)
 	static const struct svc_principal auditor = { "auditor-1", SVC_AUDITOR, "token", "127.0.0.4", NULL, NULL, "dicomweb" };
 	static const char *const all_keys[] = { "PatientName", "PatientID", "PatientBirthDate", "AccessionNumber",
 		"ReferringPhysicianName", "StudyInstanceUID", "StudyDate" };
-	char dir[512], id[9], reason[256];
-	struct pv_buf vk, inst[2];
+	char dir[512], reason[256];
+	struct pv_buf inst[2];
 	struct pv_diag d;
 	struct svc *s = NULL;
-	struct svc_project pj;
 	struct query_key keys[7];
 	struct rows r;
 	struct got g;
 	size_t sent, held;
 	int st;
 
-	snprintf(dir, sizeof(dir), "%s/svc-vault", t_tmpdir());
 	pv_diag_clear(&d);
-	pv_buf_init(&vk, 4096);
-	T_ASSERT(svc_vault_create(dir, NULL, NULL, id, &vk, &d) == 0);
-	pv_buf_free(&vk);
-	T_ASSERT(svc_open(dir, NULL, VAULT_WRITE, &s, &d) == 0);
-	if (s == NULL)
+	if ((s = new_service("svc-vault", "p1", 0x5a, dir)) == NULL)
 		return;
-	memset(&pj, 0, sizeof(pj));
-	pj.name = "p1";
-	memset(pj.cfg.key, 0x5a, sizeof(pj.cfg.key));
-	T_ASSERT(svc_project_add(s, &pj, &d) == 0);
 	T_ASSERT(parse_keys(keys, all_keys, 7) == 0);
 
 	/* Store: the modality may, research may not. */
@@ -400,38 +443,25 @@ test_svc_roles_and_egress(void)
 
 	/* Every call left its event with its principal; the ledger holds no planted value. */
 	{
-		struct lg_log *l = NULL;
-		struct pv_buf e;
-		int imports = 0, cl_get = 0, res_query = 0, res_get = 0, alerts = 0, planted = 0;
-		char led[600];
+		static const char *const imports[] = { "event 110107", "ct-scanner-1 modality", NULL };
+		static const char *const cl_get[] = { "event 110106", "dr-synthetic clinician", NULL };
+		static const char *const res_query[] = { "event 110112", "researcher-1 research", NULL };
+		static const char *const res_get[] = { "event 110106", "researcher-1 research", NULL };
+		static const char *const alerts[] = { "event 110113", "outcome 4", NULL };
+		int planted = 0;
 
-		snprintf(led, sizeof(led), "%s/ledger", dir);
-		T_ASSERT(lg_log_open(led, &l, &d) == 0);
-		pv_buf_init(&e, 1 << 20);
-		for (uint64_t i = 0; l != NULL && i < lg_log_size(l); i++) {
-			pv_buf_reset(&e);
-			T_ASSERT(lg_log_entry(l, i, &e, &d) == 0);
-			planted |= has_plant(e.data, e.len);
-			if (memmem(e.data, e.len, "event 110107", 12) && memmem(e.data, e.len, "ct-scanner-1 modality", 21))
-				imports++;
-			if (memmem(e.data, e.len, "event 110106", 12) && memmem(e.data, e.len, "dr-synthetic clinician", 22))
-				cl_get++;
-			if (memmem(e.data, e.len, "event 110112", 12) && memmem(e.data, e.len, "researcher-1 research", 21))
-				res_query++;
-			if (memmem(e.data, e.len, "event 110106", 12) && memmem(e.data, e.len, "researcher-1 research", 21))
-				res_get++;
-			if (memmem(e.data, e.len, "event 110113", 12) && memmem(e.data, e.len, "outcome 4", 9))
-				alerts++;
+		T_EQ_INT(count_events(dir, imports), 2);
+		T_EQ_INT(count_events(dir, cl_get), 2);
+		T_EQ_INT(count_events(dir, res_query), 1);
+		T_EQ_INT(count_events(dir, res_get), 2);
+		/* research store, research query on PatientID, auditor retrieve, modality query, clinician delete */
+		T_EQ_INT(count_events(dir, alerts), 5);
+		for (size_t k = 0; k < sizeof(plants) / sizeof(plants[0]); k++) {
+			const char *const one[] = { plants[k], NULL };
+
+			planted += count_events(dir, one);
 		}
-		T_EQ_INT(imports, 2);
-		T_EQ_INT(cl_get, 2);
-		T_EQ_INT(res_query, 1);
-		T_EQ_INT(res_get, 2);
-		T_EQ_INT(alerts, 5);   /* research store, research query on PatientID, auditor retrieve, modality query,
-		                          clinician delete */
 		T_EQ_INT(planted, 0);
-		pv_buf_free(&e);
-		lg_log_close(l);
 	}
 	pv_buf_free(&inst[0]);
 	pv_buf_free(&inst[1]);
@@ -445,11 +475,10 @@ test_svc_research_held(void)
 		NULL, "dimse" };
 	static const struct svc_principal research = { "researcher-2", SVC_RESEARCH, "token", "127.0.0.6", NULL, "p2",
 		"dicomweb" };
-	char dir[512], id[9], reason[256];
-	struct pv_buf vk, b;
+	char dir[512], reason[256];
+	struct pv_buf b;
 	struct pv_diag d;
 	struct svc *s = NULL;
-	struct svc_project pj;
 	struct query_key k;
 	struct rows r;
 	struct got g;
@@ -458,18 +487,9 @@ test_svc_research_held(void)
 	uint8_t px[64 * 64];
 	int st;
 
-	snprintf(dir, sizeof(dir), "%s/svc-held", t_tmpdir());
 	pv_diag_clear(&d);
-	pv_buf_init(&vk, 4096);
-	T_ASSERT(svc_vault_create(dir, NULL, NULL, id, &vk, &d) == 0);
-	pv_buf_free(&vk);
-	T_ASSERT(svc_open(dir, NULL, VAULT_WRITE, &s, &d) == 0);
-	if (s == NULL)
+	if ((s = new_service("svc-held", "p2", 0x33, dir)) == NULL)
 		return;
-	memset(&pj, 0, sizeof(pj));
-	pj.name = "p2";
-	memset(pj.cfg.key, 0x33, sizeof(pj.cfg.key));
-	T_ASSERT(svc_project_add(s, &pj, &d) == 0);
 	/* An ultrasound frame (a modality that burns text in), 64x64 8-bit. */
 	memset(px, 0, sizeof(px));
 	tb_init(&t, 0, 0);
@@ -510,23 +530,8 @@ test_svc_research_held(void)
 	svc_close(s);
 	pv_buf_free(&b);
 	{
-		struct lg_log *l = NULL;
-		struct pv_buf e;
-		int held_events = 0;
-		char led[600];
+		static const char *const held_ev[] = { "event 110106", "outcome 4", "researcher-2 research", NULL };
 
-		snprintf(led, sizeof(led), "%s/ledger", dir);
-		T_ASSERT(lg_log_open(led, &l, &d) == 0);
-		pv_buf_init(&e, 1 << 20);
-		for (uint64_t i = 0; l != NULL && i < lg_log_size(l); i++) {
-			pv_buf_reset(&e);
-			T_ASSERT(lg_log_entry(l, i, &e, &d) == 0);
-			if (memmem(e.data, e.len, "event 110106", 12) && memmem(e.data, e.len, "outcome 4", 9) &&
-			    memmem(e.data, e.len, "researcher-2 research", 21))
-				held_events++;
-		}
-		T_EQ_INT(held_events, 1);
-		pv_buf_free(&e);
-		lg_log_close(l);
+		T_EQ_INT(count_events(dir, held_ev), 1);
 	}
 }

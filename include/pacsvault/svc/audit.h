@@ -47,6 +47,12 @@ struct svc_actor {
 /* svc_audit_open, with who (copied) as the requestor of every event of the handle. */
 int svc_audit_open_as(const char *vault_dir, struct vault *v, const struct svc_actor *who, struct svc_audit **out,
     struct pv_diag *d) __attribute__((warn_unused_result));
+/*
+ * A handle for who over base's keys and setting, unsealed once by base (a
+ * long-lived service derives one per request instead of opening again).
+ */
+int svc_audit_derive(const struct svc_audit *base, const struct svc_actor *who, struct svc_audit **out,
+    struct pv_diag *d) __attribute__((warn_unused_result));
 /* The import hook names each item's requestor by of(item cookie) (NULL: the handle's). */
 void svc_audit_item_actors(struct svc_audit *a, const struct svc_actor *(*of)(void *cookie));
 
