@@ -111,6 +111,8 @@ STORE_SRC := \
 SVC_SRC := \
 	src/svc/admin.c \
 	src/svc/svc.c \
+	src/svc/ops.c \
+	src/svc/export.c \
 	src/svc/audit.c
 
 NET_SRC := \
@@ -132,6 +134,7 @@ APP_SRC := \
 	src/app/progress.c \
 	src/app/cmd_ledger.c \
 	src/app/cmd_vault.c \
+	src/app/devbench.c \
 	src/app/cmd_atna.c \
 	src/app/cmd_witness.c \
 	src/app/inputs.c

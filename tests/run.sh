@@ -40,7 +40,7 @@ run_part() {
 }
 
 layers() {
-	if sh scripts/check-layers.sh; then
+	if PV_LAYERS_OBJ=build/test/obj sh scripts/check-layers.sh; then
 		echo "PASS: check-layers on the tree"
 	else
 		echo "FAIL: check-layers on the tree"
@@ -50,9 +50,18 @@ layers() {
 	mkdir -p "$t/src/base" "$t/src/deid"
 	echo '#include "pacsvault/dicom/reader.h"' > "$t/src/base/bad.c"
 	echo '#include "pacsvault/store/index.h"' > "$t/src/deid/bad.c"
-	out=$(sh scripts/check-layers.sh "$t" 2>&1)
+	mkdir -p "$t/src/app" "$t/src/net" "$t/obj/src/net"
+	echo '#include "pacsvault/ledger/log.h"' > "$t/src/app/cmd_vault.c"
+	echo '#include "pacsvault/store/vault.h"' > "$t/src/app/cmd_scan.c"
+	# a front end that calls the store without including it: the symbol rule catches it
+	printf 'int vault_rm(void);\nint f(void);\nint f(void) { return vault_rm(); }\n' > "$t/src/net/sneak.c"
+	cc -c -o "$t/obj/src/net/sneak.o" "$t/src/net/sneak.c"
+	out=$(PV_LAYERS_OBJ="$t/obj" sh scripts/check-layers.sh "$t" 2>&1)
 	if [ $? -ne 0 ] && echo "$out" | grep -q 'base (layer 0) includes dicom' &&
-	    echo "$out" | grep -q 'deid must not include store'; then
+	    echo "$out" | grep -q 'deid must not include store' &&
+	    echo "$out" | grep -q 'cmd_vault.c:1: an archive front end reaches deid and ledger only through svc' &&
+	    echo "$out" | grep -q 'cmd_scan.c:1: a front end reaches the store only through svc' &&
+	    echo "$out" | grep -q 'sneak.c: calls vault_rm'; then
 		echo "PASS: check-layers catches violations"
 	else
 		echo "FAIL: check-layers missed a violation: $out"

@@ -37,7 +37,7 @@ struct deid_source {
 	void *ctx;
 };
 /* cmd_deid's engine: argv as for deid, the inputs from src (NULL: the files of argv). */
-int deid_main(int argc, char **argv, const struct deid_source *src);
+int app_deid_run(int argc, char **argv, const struct deid_source *src);
 int cmd_export(int argc, char **argv);
 
 int cmd_reid(int argc, char **argv);

@@ -492,11 +492,11 @@ load_rules(const char *path, int no_builtin, struct pixrules **out)
 int
 cmd_deid(int argc, char **argv)
 {
-	return deid_main(argc, argv, NULL);
+	return app_deid_run(argc, argv, NULL);
 }
 
 int
-deid_main(int argc, char **argv, const struct deid_source *src)
+app_deid_run(int argc, char **argv, const struct deid_source *src)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },

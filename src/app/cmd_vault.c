@@ -8,10 +8,8 @@
 #include "pacsvault/base/mem.h"
 #include "pacsvault/base/pool.h"
 #include "pacsvault/crypto/hash.h"
-#include "pacsvault/ledger/log.h"
-#include "pacsvault/store/vault.h"
+#include "pacsvault/crypto/keyfile.h"
 #include "pacsvault/svc/admin.h"
-#include "pacsvault/svc/audit.h"
 #include "pacsvault/svc/svc.h"
 
 #include <errno.h>
@@ -210,19 +208,19 @@ vopts_default(struct vopts *o)
 		o->master = NULL;
 }
 
-/* mode: VAULT_READ, VAULT_WRITE or VAULT_QUIET (vault.h). */
+/* The service over the vault of o (mode: VAULT_READ, VAULT_WRITE or VAULT_QUIET). */
 static int
-open_vault(const char *cmd, const struct vopts *o, int mode, struct vault **v)
+open_svc(const char *cmd, const struct vopts *o, int mode, struct svc **s)
 {
 	struct pv_diag d;
 	uint64_t placed, shredded;
 
 	pv_diag_clear(&d);
-	if (vault_open(o->dir, o->master, mode, v, &d) != 0) {
+	if (svc_open(o->dir, o->master, mode, s, &d) != 0) {
 		app_report(cmd, o->dir, &d);
 		return PV_EXIT_FAIL;
 	}
-	if (vault_settled(*v, &placed, &shredded))
+	if (svc_settled(*s, &placed, &shredded))
 		fprintf(stderr, "pacsvault: %s: an earlier import was interrupted: %llu of its objects "
 		    "committed and now in place, %llu never acknowledged and shredded\n", cmd,
 		    (unsigned long long)placed, (unsigned long long)shredded);
@@ -231,38 +229,14 @@ open_vault(const char *cmd, const struct vopts *o, int mode, struct vault **v)
 
 /* What a writer's open settled in tmp/ (an interrupted import), said once. */
 static void
-settled_notice(const char *cmd, struct vault *v)
+settled_notice(const char *cmd, struct svc *s)
 {
 	uint64_t placed, shredded;
 
-	if (vault_settled(v, &placed, &shredded))
+	if (svc_settled(s, &placed, &shredded))
 		fprintf(stderr, "pacsvault: %s: an earlier import was interrupted: %llu of its objects "
 		    "committed and now in place, %llu never acknowledged and shredded\n", cmd,
 		    (unsigned long long)placed, (unsigned long long)shredded);
-}
-
-/*
- * Appends one event about the vault (no patient) to its ledger; reports and
- * returns PV_EXIT_FAIL when it cannot: the command then fails.
- */
-static int
-audit_simple(const char *cmd, const char *dir, struct vault *v, uint32_t code, char action, const char *type,
-    const char *id, const char *detail)
-{
-	struct svc_audit *a = NULL;
-	struct lg_object o = { type, id, detail };
-	struct pv_diag d;
-	int rc;
-
-	pv_diag_clear(&d);
-	if ((rc = svc_audit_open(dir, v, cmd, &a, &d)) == 0)
-		rc = svc_audit_event(a, code, action, 0, NULL, NULL, &o, 1, &d);
-	svc_audit_close(a);
-	if (rc != 0) {
-		app_report(cmd, "audit ledger", &d);
-		return PV_EXIT_FAIL;
-	}
-	return PV_EXIT_OK;
 }
 
 /* ---- vault init / rotate-key / fsck / quarantine ---- */
@@ -300,24 +274,22 @@ vault_init_cmd(const struct vopts *o, const char *dir, const char *copy)
 static int
 vault_copy_cmd(const struct vopts *o, const char *path)
 {
-	struct vault *v = NULL;
+	struct svc *svc = NULL;
 	struct pv_diag d;
 	int rc;
 
-	if ((rc = open_vault("vault checkpoint-copy", o, VAULT_WRITE, &v)) != PV_EXIT_OK)
+	if ((rc = open_svc("vault checkpoint-copy", o, VAULT_WRITE, &svc)) != PV_EXIT_OK)
 		return rc;
 	pv_diag_clear(&d);
-	if (svc_vault_set_checkpoint_copy(v, strcmp(path, "none") == 0 ? NULL : path, &d) != 0) {
-		vault_close(v);
+	rc = svc_set_checkpoint_copy(svc, app_principal("pacsvault vault checkpoint-copy"),
+	    strcmp(path, "none") == 0 ? NULL : path, &d);
+	svc_close(svc);
+	if (rc != 0) {
 		app_report("vault checkpoint-copy", path, &d);
-		return d.code == PV_EINVAL ? PV_EXIT_USAGE : PV_EXIT_FAIL;
+		return rc == PV_EINVAL ? PV_EXIT_USAGE : PV_EXIT_FAIL;
 	}
-	rc = audit_simple("vault checkpoint-copy", o->dir, v, 110100, 'U', "vault", "checkpoint-copy",
-	    strcmp(path, "none") == 0 ? "cleared" : "set");
-	vault_close(v);
-	if (rc == PV_EXIT_OK)
-		printf("checkpoint copy: %s\n", strcmp(path, "none") == 0 ? "none" : path);
-	return rc;
+	printf("checkpoint copy: %s\n", strcmp(path, "none") == 0 ? "none" : path);
+	return PV_EXIT_OK;
 }
 
 struct rot_progress {
@@ -348,28 +320,12 @@ vault_rotate_cmd(const struct vopts *o, const char *newkey)
 	memset(&p, 0, sizeof(p));
 	app_progress_start(&p.pg, isatty(2), "rotate-key", 0);
 	pv_diag_clear(&d);
-	rc = vault_rotate_key(o->dir, o->master, newkey, rot_tick, &p, id, &n, &d);
+	rc = svc_rotate_key(o->dir, o->master, newkey, app_principal("pacsvault vault rotate-key"), rot_tick, &p, id,
+	    &n, &d);
 	app_progress_end(&p.pg);
 	if (rc != 0) {
-		app_report("vault rotate-key", o->dir, &d);
+		app_report("vault rotate-key", id[0] != '\0' ? "audit ledger" : o->dir, &d);
 		return PV_EXIT_FAIL;
-	}
-	{
-		char detail[64];
-
-		snprintf(detail, sizeof(detail), "master key rotated, %llu objects", (unsigned long long)n);
-		struct vault *v = NULL;
-		struct vopts after = *o;
-
-		/* Audited through the vault under its new key (the ledger signs with the sealed seed). */
-		if (o->master != NULL && newkey != NULL)
-			after.master = newkey;
-		if (open_vault("vault rotate-key", &after, VAULT_READ, &v) != PV_EXIT_OK)
-			return PV_EXIT_FAIL;
-		rc = audit_simple("vault rotate-key", o->dir, v, 110113, 'E', "key", id, detail);
-		vault_close(v);
-		if (rc != PV_EXIT_OK)
-			return PV_EXIT_FAIL;
 	}
 	printf("master key is now %s: %llu objects re-wrapped, old wraps dropped\n", id, (unsigned long long)n);
 	return PV_EXIT_OK;
@@ -404,7 +360,7 @@ fsck_report(void *ctx, const char *what, const char *objid, const struct pv_diag
 static int
 vault_fsck_cmd(const struct vopts *o, int repair, int json)
 {
-	struct vault *v = NULL;
+	struct svc *svc = NULL;
 	struct vault_fsck r;
 	struct fsck_print p;
 	struct pv_buf out;
@@ -412,7 +368,7 @@ vault_fsck_cmd(const struct vopts *o, int repair, int json)
 	struct pv_diag d;
 	int rc, ret;
 
-	if ((rc = open_vault("vault fsck", o, repair ? VAULT_WRITE : VAULT_QUIET, &v)) != PV_EXIT_OK)
+	if ((rc = open_svc("vault fsck", o, repair ? VAULT_WRITE : VAULT_QUIET, &svc)) != PV_EXIT_OK)
 		return rc;
 	memset(&p, 0, sizeof(p));
 	pv_buf_init(&out, (size_t)1 << 30);
@@ -425,35 +381,12 @@ vault_fsck_cmd(const struct vopts *o, int repair, int json)
 		pv_jw_begin_array(&w);
 	}
 	pv_diag_clear(&d);
-	rc = vault_fsck(v, repair, fsck_report, &p, &r, &d);
+	rc = svc_fsck(svc, app_principal("pacsvault vault fsck"), repair, fsck_report, &p, &r, &d);
+	svc_close(svc);
 	if (rc != 0) {
-		vault_close(v);
 		pv_buf_free(&out);
 		app_report("vault fsck", o->dir, &d);
 		return PV_EXIT_FAIL;
-	}
-	{
-		/* The audit trail is part of the vault: every hash and checkpoint recomputed, with the
-		 * key the vault keeps sealed, against the checkpoints copied outside. */
-		struct lg_verify_result lr;
-		struct pv_diag ld;
-
-		pv_diag_clear(&ld);
-		if (svc_ledger_check(v, &lr, &ld) != 0)
-			fsck_report(&p, "ledger", "-", &ld);
-	}
-	{
-		char detail[160];
-
-		snprintf(detail, sizeof(detail), "fsck%s: %llu instances, %llu damaged, %llu missing, %llu orphans",
-		    repair ? " --repair" : "", (unsigned long long)r.instances, (unsigned long long)r.bad,
-		    (unsigned long long)r.missing, (unsigned long long)r.orphans);
-		rc = audit_simple("vault fsck", o->dir, v, 110100, 'E', "vault", "fsck", detail);
-	}
-	vault_close(v);
-	if (rc != PV_EXIT_OK) {
-		pv_buf_free(&out);
-		return rc;
 	}
 	ret = p.problems == 0 ? PV_EXIT_OK : PV_EXIT_FAIL;
 	if (json) {
@@ -485,6 +418,18 @@ vault_fsck_cmd(const struct vopts *o, int repair, int json)
 	}
 	pv_buf_free(&out);
 	return ret;
+}
+
+/* A listing built in out (a JSON array when json), printed whole once the command has succeeded. */
+static void
+print_listing(struct pv_buf *out, struct pv_jw *w, int json)
+{
+	if (json)
+		pv_jw_end_array(w);
+	if (out->len > 0)
+		fwrite(out->data, 1, out->len, stdout);
+	if (json)
+		putchar('\n');
 }
 
 struct qprint {
@@ -520,134 +465,78 @@ qlist_print(void *ctx, const char *objid, uint64_t size, const char *reason, con
 	return 0;
 }
 
-struct qids {
-	char (*id)[33];
-	size_t n, cap;
-};
-
-static int
-qids_add(void *ctx, const char *objid, uint64_t size, const char *reason, const char *path)
-{
-	struct qids *q = ctx;
-
-	(void)size;
-	(void)reason;
-	(void)path;
-	if (q->n == q->cap) {
-		size_t cap = q->cap ? 2 * q->cap : 64;
-		void *p = realloc(q->id, cap * sizeof(*q->id));
-
-		if (p == NULL)
-			return PV_ENOMEM;
-		q->id = p;
-		q->cap = cap;
-	}
-	snprintf(q->id[q->n++], 33, "%s", objid);
-	return 0;
-}
-
 /* vault quarantine release OBJECT -o FILE: the original bytes out, then shredded inside. */
 static int
 vault_release_cmd(const struct vopts *o, const char *objid, const char *out)
 {
-	struct vault *v = NULL;
+	struct svc *svc = NULL;
 	struct pv_atomic af;
 	struct pv_diag d;
 	int rc;
 
 	if (out == NULL)
 		return app_usage_error("vault quarantine release", "-o FILE is required");
-	if ((rc = open_vault("vault quarantine release", o, VAULT_WRITE, &v)) != PV_EXIT_OK)
+	if ((rc = open_svc("vault quarantine release", o, VAULT_WRITE, &svc)) != PV_EXIT_OK)
 		return rc;
 	pv_diag_clear(&d);
 	/* never over an existing file: the release is a copy of record */
 	if (pv_atomic_open_new(&af, out, 0600, &d) != 0) {
 		app_report("vault quarantine release", out, &d);
-		vault_close(v);
+		svc_close(svc);
 		return PV_EXIT_FAIL;
 	}
-	if (vault_quarantine_get(v, objid, af.fd, &d) != 0) {
-		pv_atomic_abort(&af);
-		app_report("vault quarantine release", objid, &d);
-		vault_close(v);
+	rc = svc_quarantine_release(svc, app_principal("pacsvault vault quarantine release"), objid, &af, &d);
+	svc_close(svc);
+	if (rc != 0) {
+		app_report("vault quarantine release", d.code == PV_ENOTFOUND ? objid : NULL, &d);
 		return PV_EXIT_FAIL;
 	}
-	/* Durable outside before anything is shredded inside. */
-	if (pv_atomic_commit(&af, &d) != 0) {
-		app_report("vault quarantine release", out, &d);
-		vault_close(v);
-		return PV_EXIT_FAIL;
-	}
-	rc = audit_simple("vault quarantine release", o->dir, v, 110106, 'R', "quarantine", objid,
-	    "released to a file");
-	if (rc == PV_EXIT_OK && vault_quarantine_remove(v, objid, &d) != 0) {
-		app_report("vault quarantine release", objid, &d);
-		rc = PV_EXIT_FAIL;
-	}
-	if (rc == PV_EXIT_OK)
-		rc = audit_simple("vault quarantine release", o->dir, v, 110103, 'D', "quarantine", objid,
-		    "shredded after release");
-	vault_close(v);
-	if (rc == PV_EXIT_OK)
-		fprintf(stderr, "pacsvault: vault quarantine release: %s written to %s and shredded from the vault\n", objid, out);
-	return rc;
+	fprintf(stderr, "pacsvault: vault quarantine release: %s written to %s and shredded from the vault\n", objid, out);
+	return PV_EXIT_OK;
+}
+
+static void
+purge_failed(void *ctx, const char *objid, const struct pv_diag *d)
+{
+	(*(size_t *)ctx)++;
+	app_report("vault quarantine purge", objid, d);
 }
 
 /* vault quarantine purge OBJECT... | --all */
 static int
 vault_purge_cmd(const struct vopts *o, char **ids, int nids, int all)
 {
-	struct vault *v = NULL;
-	struct qids q;
+	struct svc *svc = NULL;
 	struct pv_diag d;
-	size_t done = 0;
-	int rc, ret = PV_EXIT_OK;
+	size_t done = 0, failed = 0;
+	int rc;
 
 	if ((nids > 0) == all)
 		return app_usage_error("vault quarantine purge", "object ids, or --all");
-	if ((rc = open_vault("vault quarantine purge", o, VAULT_WRITE, &v)) != PV_EXIT_OK)
+	if ((rc = open_svc("vault quarantine purge", o, VAULT_WRITE, &svc)) != PV_EXIT_OK)
 		return rc;
-	memset(&q, 0, sizeof(q));
 	pv_diag_clear(&d);
-	if (all && vault_quarantine_list(v, qids_add, &q, &d) != 0) {
-		app_report("vault quarantine purge", o->dir, &d);
-		free(q.id);
-		vault_close(v);
-		return PV_EXIT_FAIL;
-	}
-	for (size_t i = 0; i < (all ? q.n : (size_t)nids); i++) {
-		const char *id = all ? q.id[i] : ids[i];
-
-		pv_diag_clear(&d);
-		if (vault_quarantine_remove(v, id, &d) != 0) {
-			app_report("vault quarantine purge", id, &d);
-			ret = PV_EXIT_FAIL;
-			continue;
-		}
-		if (audit_simple("vault quarantine purge", o->dir, v, 110103, 'D', "quarantine", id, "purged") !=
-		    PV_EXIT_OK) {
-			ret = PV_EXIT_FAIL;
-			break;
-		}
-		done++;
-	}
-	free(q.id);
-	vault_close(v);
+	rc = svc_quarantine_purge(svc, app_principal("pacsvault vault quarantine purge"),
+	    all ? NULL : (const char *const *)ids, all ? 0 : (size_t)nids, purge_failed, &failed, &done, &d);
+	svc_close(svc);
+	if (rc != 0 && failed == 0)   /* not one object's: the listing or the audit trail */
+		app_report("vault quarantine purge", NULL, &d);
 	fprintf(stderr, "pacsvault: vault quarantine purge: %zu shredded\n", done);
-	return ret;
+	return rc == 0 ? PV_EXIT_OK : PV_EXIT_FAIL;
 }
 
 static int
 vault_quarantine_cmd(const struct vopts *o, int json)
 {
-	struct vault *v = NULL;
+	struct svc *svc = NULL;
 	struct qprint p;
 	struct pv_buf out;
 	struct pv_jw w;
 	struct pv_diag d;
+	size_t n = 0;
 	int rc;
 
-	if ((rc = open_vault("vault quarantine", o, VAULT_READ, &v)) != PV_EXIT_OK)
+	if ((rc = open_svc("vault quarantine", o, VAULT_READ, &svc)) != PV_EXIT_OK)
 		return rc;
 	pv_buf_init(&out, (size_t)1 << 30);
 	pv_jw_init(&w, &out, 0);
@@ -657,30 +546,14 @@ vault_quarantine_cmd(const struct vopts *o, int json)
 	if (json)
 		pv_jw_begin_array(&w);
 	pv_diag_clear(&d);
-	rc = vault_quarantine_list(v, qlist_print, &p, &d);
+	rc = svc_quarantine_list(svc, app_principal("pacsvault vault quarantine"), qlist_print, &p, &n, &d);
+	svc_close(svc);
 	if (rc != 0) {
-		vault_close(v);
 		pv_buf_free(&out);
 		app_report("vault quarantine", o->dir, &d);
 		return PV_EXIT_FAIL;
 	}
-	{
-		char detail[64];
-
-		snprintf(detail, sizeof(detail), "%zu quarantined files listed", p.n);
-		rc = audit_simple("vault quarantine", o->dir, v, 110103, 'R', "quarantine", "list", detail);
-	}
-	vault_close(v);
-	if (rc != PV_EXIT_OK) {
-		pv_buf_free(&out);
-		return rc;
-	}
-	if (json)
-		pv_jw_end_array(&w);
-	if (out.len > 0)
-		fwrite(out.data, 1, out.len, stdout);
-	if (json)
-		putchar('\n');
+	print_listing(&out, &w, json);
 	pv_buf_free(&out);
 	return PV_EXIT_OK;
 }
@@ -911,7 +784,7 @@ cmd_import(int argc, char **argv)
 		app_inputs_free(&ins);
 		return PV_EXIT_FAIL;
 	}
-	settled_notice("import", svc_vault(r.svc));
+	settled_notice("import", r.svc);
 	if (ins.n > 0 && (r.jobs = pv_calloc(ins.n, sizeof(*r.jobs))) == NULL) {
 		svc_close(r.svc);
 		app_inputs_free(&ins);
@@ -1354,7 +1227,7 @@ cmd_rm(int argc, char **argv)
 		app_report("rm", o.dir, &d);
 		return PV_EXIT_FAIL;
 	}
-	settled_notice("rm", svc_vault(svc));
+	settled_notice("rm", svc);
 	for (int a = optind; a < argc; a++) {
 		size_t n = 0, done = 0;
 
@@ -1411,109 +1284,11 @@ static const char show_help[] =
 "Reading a vault's ledger is itself audited (Audit Log Used, DCM 110101).\n"
 "Exit status: 0 listed, 1 a ledger that cannot be read, 2 bad usage.\n";
 
-#define SHOW_PSEUD_MAX 32
-struct show_filter {
-	char pseud[SHOW_PSEUD_MAX][33];   /* --patient: its pseudonym under each issuer */
-	size_t npseud;
-	int has_patient;
-	char uid_h[3][33];  /* --uid: its keyed hash as a study, a series and an instance UID */
-	int has_uid;
-	int64_t since, until;
-	uint32_t code;
-	const char *user;
+struct show_out {
+	int json;
+	struct pv_buf *out;
+	struct pv_jw *w;
 };
-
-/* The pseudonyms of a Patient ID under each issuer the vault holds it with (find, PATIENT level). */
-struct issuer_ctx {
-	struct svc_audit *a;
-	struct show_filter *f;
-	const char *pid;
-	int err;
-};
-
-static int
-issuer_row(void *arg, const struct vault_match *m)
-{
-	struct issuer_ctx *c = arg;
-
-	for (size_t i = 0; i < m->n; i++) {
-		if (m->tag[i] != 0x00100021u || m->value[i] == NULL || m->value[i][0] == '\0')
-			continue;
-		if (c->f->npseud == SHOW_PSEUD_MAX) {
-			c->err = PV_ELIMIT;
-			return 0;
-		}
-		if (svc_audit_pseudonym(c->a, c->pid, m->value[i], c->f->pseud[c->f->npseud]) != 0)
-			c->err = PV_EINTERNAL;
-		else
-			c->f->npseud++;
-	}
-	return 0;
-}
-
-static int
-patient_pseudonyms(struct vault *v, struct svc_audit *a, const char *pid, const char *issuer, struct show_filter *f,
-    struct pv_diag *d)
-{
-	struct query_key k[2];
-	struct issuer_ctx c = { a, f, pid, 0 };
-	char arg[VAULT_PID_MAX + 16];
-	int rc;
-
-	f->has_patient = 1;
-	if (issuer != NULL)
-		return svc_audit_pseudonym(a, pid, issuer, f->pseud[f->npseud++]);
-	if ((rc = svc_audit_pseudonym(a, pid, NULL, f->pseud[f->npseud++])) != 0)
-		return rc;
-	memset(k, 0, sizeof(k));
-	snprintf(arg, sizeof(arg), "PatientID=%s", pid);
-	if ((rc = query_key_parse(arg, &k[0], d)) != 0)
-		return rc;
-	if ((rc = query_key_parse("IssuerOfPatientID", &k[1], d)) == 0)
-		rc = vault_find(v, QUERY_PATIENT, k, 2, issuer_row, &c, d);
-	query_key_free(&k[0]);
-	query_key_free(&k[1]);
-	return rc != 0 ? rc : c.err;
-}
-
-static int
-show_match(const struct show_filter *f, const struct lg_event *e)
-{
-	if (f->since >= 0 && e->time_ms < f->since)
-		return 0;
-	if (f->until >= 0 && e->time_ms >= f->until)
-		return 0;
-	if (f->code != 0 && e->code != f->code)
-		return 0;
-	if (f->user != NULL) {
-		int ok = 0;
-
-		for (size_t i = 0; i < e->np; i++)
-			ok |= e->p[i].requestor && e->p[i].user != NULL && strcmp(e->p[i].user, f->user) == 0;
-		if (!ok)
-			return 0;
-	}
-	if (f->has_patient) {
-		int ok = 0;
-
-		for (size_t i = 0; i < e->no; i++)
-			for (size_t k = 0; k < f->npseud; k++)
-				ok |= strcmp(e->o[i].type, "patient") == 0 && strcmp(e->o[i].id, f->pseud[k]) == 0;
-		if (!ok)
-			return 0;
-	}
-	if (f->has_uid) {
-		static const char *const types[3] = { "study", "series", "instance" };
-		int ok = 0;
-
-		for (size_t i = 0; i < e->no; i++)
-			for (int k = 0; k < 3; k++)
-				ok |= strcmp(e->o[i].type, types[k]) == 0 && strcmp(e->o[i].id, f->uid_h[k]) == 0;
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
 
 static void
 show_text(struct pv_buf *out, uint64_t idx, const struct lg_event *e)
@@ -1595,6 +1370,24 @@ show_json(struct pv_jw *w, uint64_t idx, const struct lg_event *e)
 	pv_jw_end_object(w);
 }
 
+static int
+show_one(void *ctx, uint64_t idx, const struct lg_event *e, size_t size)
+{
+	struct show_out *o = ctx;
+
+	if (e == NULL) {
+		if (!o->json && pv_buf_printf(o->out, "%llu\t(not an audit event: %zu bytes)\n",
+		    (unsigned long long)idx, size) != 0)
+			return PV_ENOMEM;
+		return 0;
+	}
+	if (o->json)
+		show_json(o->w, idx, e);
+	else
+		show_text(o->out, idx, e);
+	return 0;
+}
+
 int
 cmd_ledger_show(int argc, char **argv)
 {
@@ -1613,18 +1406,15 @@ cmd_ledger_show(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vopts o;
-	struct show_filter f;
-	const char *vault_dir = NULL, *patient = NULL, *issuer = NULL, *uid = NULL, *dir;
-	char ledger_dir[PATH_MAX];
-	struct vault *v = NULL;
-	struct svc_audit *a = NULL;
-	struct lg_log *l = NULL;
-	struct pv_buf out, entry;
+	struct svc_ledger_filter f;
+	const char *vault_dir = NULL;
+	struct svc *svc = NULL;
+	struct pv_buf out;
 	struct pv_jw w;
+	struct show_out so;
 	struct pv_diag d;
-	char *scratch = NULL, *end;
-	uint64_t size, shown = 0;
-	int c, json = 0, rc = PV_EXIT_OK, filtered = 0;
+	char *end;
+	int c, json = 0, rc = PV_EXIT_OK;
 
 	memset(&f, 0, sizeof(f));
 	f.since = f.until = -1;
@@ -1634,10 +1424,10 @@ cmd_ledger_show(int argc, char **argv)
 		switch (c) {
 		case 'V': vault_dir = optarg; break;
 		case 'M': o.master = optarg; break;
-		case 'P': patient = optarg; filtered = 1; break;
-		case 'X': issuer = optarg; break;
-		case 'I': uid = optarg; filtered = 1; break;
-		case 'u': f.user = optarg; filtered = 1; break;
+		case 'P': f.patient = optarg; break;
+		case 'X': f.issuer = optarg; break;
+		case 'I': f.uid = optarg; break;
+		case 'u': f.user = optarg; break;
 		case 'J': json = 1; break;
 		case 'S': case 'U': {
 			int64_t t = lg_event_time_parse(optarg);
@@ -1648,14 +1438,12 @@ cmd_ledger_show(int argc, char **argv)
 				f.since = t;
 			else
 				f.until = t;
-			filtered = 1;
 			break;
 		}
 		case 'E':
 			f.code = (uint32_t)strtoul(optarg, &end, 10);
 			if (*end != '\0' || lg_event_name(f.code) == NULL)
 				return app_usage_error("ledger show", "--event wants a DCM code 110100 .. 110114");
-			filtered = 1;
 			break;
 		case 'h':
 			fputs(show_help, stdout);
@@ -1670,108 +1458,45 @@ cmd_ledger_show(int argc, char **argv)
 		vault_dir = getenv("PACSVAULT_DIR");
 	if (argc - optind > 1 || (argc == optind && vault_dir == NULL))
 		return app_usage_error("ledger show", "one ledger folder, or --vault DIR (or $PACSVAULT_DIR)");
-	if (issuer != NULL && patient == NULL)
+	if (f.issuer != NULL && f.patient == NULL)
 		return app_usage_error("ledger show", "--issuer goes with --patient");
-	if ((patient != NULL || uid != NULL) && vault_dir == NULL)
+	if ((f.patient != NULL || f.uid != NULL) && vault_dir == NULL)
 		return app_usage_error("ledger show", "--patient and --uid need --vault (its audit key makes the "
 		    "keyed hash)");
-	if (argc > optind) {
-		dir = argv[optind];
-	} else {
-		snprintf(ledger_dir, sizeof(ledger_dir), "%s/ledger", vault_dir);
-		dir = ledger_dir;
-	}
-	pv_diag_clear(&d);
-	if (vault_dir != NULL) {
-		o.dir = vault_dir;
-		if ((rc = open_vault("ledger show", &o, VAULT_READ, &v)) != PV_EXIT_OK)
-			return rc;
-		if (svc_audit_open(vault_dir, v, "ledger show", &a, &d) != 0) {
-			app_report("ledger show", vault_dir, &d);
-			vault_close(v);
-			return PV_EXIT_FAIL;
-		}
-		if (patient != NULL && patient_pseudonyms(v, a, patient, issuer, &f, &d) != 0) {
-			app_report("ledger show", vault_dir, &d);
-			svc_audit_close(a);
-			vault_close(v);
-			return PV_EXIT_FAIL;
-		}
-		if (uid != NULL) {
-			if (svc_audit_keyed(a, "study", uid, f.uid_h[0]) != 0 ||
-			    svc_audit_keyed(a, "series", uid, f.uid_h[1]) != 0 ||
-			    svc_audit_keyed(a, "instance", uid, f.uid_h[2]) != 0) {
-				svc_audit_close(a);
-				vault_close(v);
-				return PV_EXIT_INTERNAL;
-			}
-			f.has_uid = 1;
-		}
-	}
 	pv_buf_init(&out, (size_t)1 << 31);
-	pv_buf_init(&entry, LG_ENTRY_MAX + 16);
 	pv_jw_init(&w, &out, 0);
+	so = (struct show_out){ json, &out, &w };
 	if (json)
 		pv_jw_begin_array(&w);
-	if ((scratch = malloc(LG_EVENT_SCRATCH(LG_ENTRY_MAX))) == NULL ||
-	    lg_log_open_wait(dir, 30000, &l, &d) != 0) {
-		app_report("ledger show", dir, &d);
-		rc = PV_EXIT_FAIL;
-		goto done;
-	}
-	size = lg_log_size(l);
-	for (uint64_t i = 0; i < size; i++) {
-		struct lg_event e;
-		struct pv_diag ed;
-
-		pv_buf_reset(&entry);
-		if (lg_log_entry(l, i, &entry, &d) != 0) {
-			app_report("ledger show", dir, &d);
+	pv_diag_clear(&d);
+	if (argc > optind && vault_dir == NULL) {
+		/* a ledger folder on its own (an auditor's copy): read, nothing written */
+		if (svc_ledger_events_dir(argv[optind], &f, show_one, &so, &d) != 0) {
+			app_report("ledger show", argv[optind], &d);
 			rc = PV_EXIT_FAIL;
-			goto done;
 		}
-		pv_diag_clear(&ed);
-		if (lg_event_parse((const uint8_t *)entry.data, entry.len, &e, scratch, &ed) != 0) {
-			if (!filtered && !json && pv_buf_printf(&out, "%llu\t(not an audit event: %zu bytes)\n",
-			    (unsigned long long)i, entry.len) != 0)
-				break;
-			continue;
-		}
-		if (!show_match(&f, &e))
-			continue;
-		shown++;
-		if (json)
-			show_json(&w, i, &e);
-		else
-			show_text(&out, i, &e);
-	}
-	lg_log_close(l);
-	l = NULL;
-	if (a != NULL) {
-		char detail[96];
-		struct lg_object ob = { "ledger", "show", detail };
+	} else {
+		if (argc > optind) {
+			/* a folder with --vault: it must be that vault's ledger, read through the vault */
+			char a[PATH_MAX], b[PATH_MAX], lp[PATH_MAX];
 
-		snprintf(detail, sizeof(detail), "%llu events shown%s", (unsigned long long)shown,
-		    patient != NULL ? " for a patient" : "");
-		if (svc_audit_event(a, 110101, 'R', 0, patient, issuer, &ob, 1, &d) != 0) {
-			app_report("ledger show", "audit ledger", &d);
-			rc = PV_EXIT_FAIL;
-			goto done;
+			snprintf(lp, sizeof(lp), "%s/ledger", vault_dir);
+			if (realpath(argv[optind], a) == NULL || realpath(lp, b) == NULL || strcmp(a, b) != 0) {
+				pv_buf_free(&out);
+				return app_usage_error("ledger show", "a ledger folder, or --vault DIR, not both");
+			}
 		}
+		o.dir = vault_dir;
+		if ((rc = open_svc("ledger show", &o, VAULT_READ, &svc)) == PV_EXIT_OK &&
+		    svc_ledger_events(svc, app_principal("pacsvault ledger show"), &f, show_one, &so, &d) != 0) {
+			app_report("ledger show", vault_dir, &d);
+			rc = PV_EXIT_FAIL;
+		}
+		svc_close(svc);
 	}
-	if (json)
-		pv_jw_end_array(&w);
-	if (out.len > 0)
-		fwrite(out.data, 1, out.len, stdout);
-	if (json)
-		putchar('\n');
-done:
-	lg_log_close(l);
-	free(scratch);
-	pv_buf_free(&entry);
+	if (rc == PV_EXIT_OK)
+		print_listing(&out, &w, json);
 	pv_buf_free(&out);
-	svc_audit_close(a);
-	vault_close(v);
 	return rc;
 }
 
@@ -1796,32 +1521,25 @@ static const char export_help[] =
 "\n"
 "Exit status: 0 all exported, 1 any not found, failed or held back, 2 bad usage.\n";
 
-struct export_src {
-	struct vault *v;
-	struct vault_instance *ins;
-};
-
+/* export --deid: the instances come through the service's egress into memory. */
 static int
 export_load(void *ctx, size_t i, struct pv_buf *out, struct pv_diag *d)
 {
-	struct export_src *e = ctx;
-
-	return vault_get_mem(e->v, &e->ins[i], out, d);
+	return svc_egress_mem(ctx, i, out, d);
 }
 
 int
 cmd_export(int argc, char **argv)
 {
 	struct vopts o;
-	struct vault *v = NULL;
-	struct svc_audit *audit = NULL;
-	struct vault_instance *all = NULL;
+	struct svc *svc = NULL;
+	struct svc_egress *e = NULL;
 	size_t nall = 0, nuid = 0;
+	const char **uids = NULL;
 	char **rest = NULL, **names = NULL;
-	int nrest = 0, deid = 0, sync_out = 0, rc = PV_EXIT_OK, i;
+	int nrest = 0, deid = 0, sync_out = 0, rc = PV_EXIT_OK, i, level = 0;
 	const char *outdir = NULL;
 	struct pv_diag d;
-	size_t *uid_of = NULL;
 
 	vopts_default(&o);
 	/* The UIDs come first; everything from the first other option on is the export's (-o), the
@@ -1846,8 +1564,18 @@ cmd_export(int argc, char **argv)
 	}
 	if (nuid == 0)
 		return app_usage_error("export", "which UIDs? (they come before the options)");
-	if ((rest = calloc((size_t)argc + 1, sizeof(*rest))) == NULL)
+	if ((rest = calloc((size_t)argc + 1, sizeof(*rest))) == NULL ||
+	    (uids = calloc(nuid, sizeof(*uids))) == NULL) {
+		free(rest);
 		return PV_EXIT_INTERNAL;
+	}
+	for (int k = 1, u = 0; k < i; k++) {
+		if (strcmp(argv[k], "--vault") == 0 || strcmp(argv[k], "--master-key") == 0)
+			k++;
+		else
+			uids[u++] = argv[k];
+	}
+	/* With --deid the rest are the options of 'pacsvault deid', given to its runner as the user typed them. */
 	rest[nrest++] = (char *)"export";
 	for (int k = i; k < argc; k++) {
 		/* the vault options anywhere, as in every vault command */
@@ -1864,87 +1592,76 @@ cmd_export(int argc, char **argv)
 			continue;
 		}
 		if (strcmp(argv[k], "--sync") == 0)
-			sync_out = 1;  /* and deid_main reads it too */
+			sync_out = 1;  /* and the de-identification runner reads it too */
 		if ((strcmp(argv[k], "-o") == 0 || strcmp(argv[k], "--output") == 0) && k + 1 < argc)
 			outdir = argv[k + 1];
 		rest[nrest++] = argv[k];
 	}
 	if (outdir == NULL) {
-		free(rest);
-		return app_usage_error("export", "-o OUTDIR is required");
+		rc = app_usage_error("export", "-o OUTDIR is required");
+		goto done;
 	}
 	if (!deid && nrest != 3 + sync_out) {
-		free(rest);
-		return app_usage_error("export", "an identified export takes only -o OUTDIR and --sync "
+		rc = app_usage_error("export", "an identified export takes only -o OUTDIR and --sync "
 		    "(de-identification options go with --deid)");
+		goto done;
 	}
-	if ((rc = open_vault("export", &o, VAULT_READ, &v)) != PV_EXIT_OK) {
-		free(rest);
-		return rc;
-	}
-	/* Resolve every UID first: nothing is written when one is unknown. */
-	for (int k = 1, u = 0; k < i; k++) {
-		struct vault_instance *ins = NULL;
-		size_t n = 0;
-		int level;
-		void *p;
+	if (deid) {
+		/* The key read before anything is taken out: a wrong key file leaves no Export event. */
+		const char *kp = NULL;
+		struct pv_key key;
 
-		if (strcmp(argv[k], "--vault") == 0 || strcmp(argv[k], "--master-key") == 0) {
-			k++;
-			continue;
-		}
+		for (int k = 1; k + 1 < nrest; k++)
+			if (strcmp(rest[k], "--key") == 0 || strcmp(rest[k], "-k") == 0)
+				kp = rest[k + 1];
+			else if (strncmp(rest[k], "--key=", 6) == 0)
+				kp = rest[k] + 6;
 		pv_diag_clear(&d);
-		if (vault_resolve(v, argv[k], &ins, &n, &level, &d) != 0) {
-			app_report("export", argv[k], &d);
+		if (kp != NULL && pv_key_read(kp, PV_KEY_PROJECT, &key, &d) != 0) {
+			app_report("export", kp, &d);
 			rc = PV_EXIT_FAIL;
 			goto done;
 		}
-		if ((p = realloc(all, (nall + n) * sizeof(*all))) != NULL)
-			all = p;
-		if (p == NULL || (p = realloc(uid_of, (nall + n) * sizeof(*uid_of))) == NULL) {
-			free(ins);
-			rc = PV_EXIT_INTERNAL;
-			goto done;
-		}
-		uid_of = p;
-		memcpy(all + nall, ins, n * sizeof(*ins));
-		for (size_t m = 0; m < n; m++)
-			uid_of[nall + m] = (size_t)u;
-		nall += n;
-		u++;
-		free(ins);
+		if (kp != NULL)
+			pv_key_clear(&key);
 	}
 	pv_diag_clear(&d);
-	if (svc_audit_open(o.dir, v, "export", &audit, &d) != 0 ||
-	    svc_audit_instances(audit, 110106, 'R', 0, all, nall, deid ? "export de-identified" :
-	    "export identified", &d) != 0) {
-		app_report("export", "audit ledger", &d);
+	if (svc_open(o.dir, o.master, VAULT_READ, &svc, &d) != 0) {
+		app_report("export", o.dir, &d);
+		rc = PV_EXIT_FAIL;
+		goto done;
+	}
+	/* Through the service: every UID resolved (nothing is written when one is unknown), allowed,
+	 * and every instance in the audit trail before a byte leaves. */
+	pv_diag_clear(&d);
+	if (svc_egress_open_many(svc, app_principal("pacsvault export"), uids, nuid,
+	    deid ? "export de-identified" : "export identified", &e, &nall, &level, &d) != 0) {
+		app_report("export", d.code == PV_ENOTFOUND ? (nuid == 1 ? uids[0] : NULL) : "audit ledger", &d);
 		rc = PV_EXIT_FAIL;
 		goto done;
 	}
 	if (deid) {
-		struct export_src es = { v, all };
 		struct deid_source src;
 		size_t per[1024] = { 0 };
 
-		if ((names = calloc(nall, sizeof(*names))) == NULL) {
+		if (nall > 0 && (names = calloc(nall, sizeof(*names))) == NULL) {
 			rc = PV_EXIT_INTERNAL;
 			goto done;
 		}
 		for (size_t k = 0; k < nall; k++) {
-			size_t u = uid_of[k] < 1024 ? uid_of[k] : 1023;
+			size_t uk = svc_egress_uid_index(e, k), u = uk < 1024 ? uk : 1023;
 
 			if ((names[k] = malloc(32)) == NULL) {
 				rc = PV_EXIT_INTERNAL;
 				goto done;
 			}
-			snprintf(names[k], 32, "%03zu/%05zu.dcm", uid_of[k] + 1, ++per[u]);
+			snprintf(names[k], 32, "%03zu/%05zu.dcm", uk + 1, ++per[u]);
 		}
 		src.n = nall;
 		src.names = (const char *const *)names;
 		src.load = export_load;
-		src.ctx = &es;
-		rc = deid_main(nrest, rest, &src);
+		src.ctx = e;
+		rc = app_deid_run(nrest, rest, &src);
 	} else {
 		if (pv_mkdir_p(outdir, 0700) != 0) {
 			fprintf(stderr, "pacsvault: export: %s: cannot create the folder\n", outdir);
@@ -1952,19 +1669,22 @@ cmd_export(int argc, char **argv)
 			goto done;
 		}
 		for (size_t k = 0; k < nall; k++) {
-			char path[PATH_MAX];
+			char path[PATH_MAX], st[72], se[72], sop[72];
 			struct pv_atomic af;
 
-			snprintf(path, sizeof(path), "%s/%s/%s", outdir, all[k].study_uid, all[k].series_uid);
 			pv_diag_clear(&d);
+			if (svc_egress_uids(e, k, st, se, sop) != 0) {
+				rc = PV_EXIT_INTERNAL;
+				break;
+			}
+			snprintf(path, sizeof(path), "%s/%s/%s", outdir, st, se);
 			if (pv_mkdir_p(path, 0700) != 0) {
 				fprintf(stderr, "pacsvault: export: %s: cannot create the folder\n", path);
 				rc = PV_EXIT_FAIL;
 				continue;
 			}
-			snprintf(path, sizeof(path), "%s/%s/%s/%s.dcm", outdir, all[k].study_uid, all[k].series_uid,
-			    all[k].sop_uid);
-			if (pv_atomic_open(&af, path, 0600, &d) != 0 || (vault_get(v, &all[k], af.fd, &d) != 0 &&
+			snprintf(path, sizeof(path), "%s/%s/%s/%s.dcm", outdir, st, se, sop);
+			if (pv_atomic_open(&af, path, 0600, &d) != 0 || (svc_egress_write(e, k, af.fd, &d) != 0 &&
 			    (pv_atomic_abort(&af), 1)) || pv_atomic_commit_nosync(&af, &d) != 0) {
 				app_report("export", path, &d);
 				rc = PV_EXIT_FAIL;
@@ -1982,116 +1702,9 @@ done:
 		for (size_t k = 0; k < nall; k++)
 			free(names[k]);
 	free(names);
-	free(uid_of);
-	if (all != NULL)
-		pv_cleanse(all, nall * sizeof(*all));
-	free(all);
+	free(uids);
 	free(rest);
-	svc_audit_close(audit);
-	vault_close(v);
+	svc_egress_close(e);
+	svc_close(svc);
 	return rc;
-}
-
-/* ---- make bench support (not a user command) ---- */
-
-static int
-bench_count(void *ctx, const struct vault_match *m)
-{
-	(void)m;
-	(*(size_t *)ctx)++;
-	return 0;
-}
-
-static int
-dblcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * pacsvault __vault-bench fill DIR N: N synthetic instances in DIR's index.
- * pacsvault __vault-bench find DIR ROUNDS PATIENTS: the in-process latency of
- * a STUDY query by one random Patient ID (median, p99, max in ms).
- */
-int
-cmd_vault_bench(int argc, char **argv)
-{
-	struct vopts o;
-	struct vault *v = NULL;
-	struct pv_diag d;
-	int rc;
-
-	vopts_default(&o);
-	if (argc < 4)
-		return app_usage_error("__vault-bench", "fill DIR N | find DIR ROUNDS PATIENTS");
-	o.dir = argv[2];
-	pv_diag_clear(&d);
-	if (strcmp(argv[1], "fill") == 0) {
-		struct timespec t0, t1;
-		uint64_t n = strtoull(argv[3], NULL, 10);
-
-		if ((rc = open_vault("__vault-bench", &o, VAULT_WRITE, &v)) != PV_EXIT_OK)
-			return rc;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rc = vault_bench_fill(v, n, 100, &d);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		vault_close(v);
-		if (rc != 0) {
-			app_report("__vault-bench", o.dir, &d);
-			return PV_EXIT_FAIL;
-		}
-		printf("%llu instances indexed in %.1f s\n", (unsigned long long)n,
-		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-		return PV_EXIT_OK;
-	}
-	if (strcmp(argv[1], "find") == 0 && argc >= 5) {
-		unsigned rounds = (unsigned)strtoul(argv[3], NULL, 10), patients = (unsigned)strtoul(argv[4], NULL, 10);
-		double *t = calloc(rounds ? rounds : 1, sizeof(*t));
-		uint64_t seed = 88172645463325252ull;
-		size_t total = 0;
-
-		if (t == NULL || rounds == 0 || patients == 0) {
-			free(t);
-			return app_usage_error("__vault-bench", "find DIR ROUNDS PATIENTS");
-		}
-		if ((rc = open_vault("__vault-bench", &o, VAULT_READ, &v)) != PV_EXIT_OK) {
-			free(t);
-			return rc;
-		}
-		for (unsigned r = 0; r < rounds; r++) {
-			struct query_key k;
-			struct timespec t0, t1;
-			char arg[64];
-			size_t n = 0;
-
-			seed ^= seed << 13;
-			seed ^= seed >> 7;
-			seed ^= seed << 17;
-			snprintf(arg, sizeof(arg), "PatientID=BENCH%08llu", (unsigned long long)(seed % patients));
-			if (query_key_parse(arg, &k, &d) != 0) {
-				query_key_free(&k);
-				break;
-			}
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			rc = vault_find(v, QUERY_STUDY, &k, 1, bench_count, &n, &d);
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			query_key_free(&k);
-			if (rc != 0) {
-				app_report("__vault-bench", o.dir, &d);
-				break;
-			}
-			total += n;
-			t[r] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-		}
-		vault_close(v);
-		qsort(t, rounds, sizeof(*t), dblcmp);
-		printf("find STUDY by PatientID: %u queries, %.1f studies each, median %.3f ms, p99 %.3f ms, "
-		    "max %.3f ms\n", rounds, (double)total / rounds, t[rounds / 2], t[rounds * 99 / 100],
-		    t[rounds - 1]);
-		free(t);
-		return PV_EXIT_OK;
-	}
-	return app_usage_error("__vault-bench", "fill DIR N | find DIR ROUNDS PATIENTS");
 }

@@ -3,7 +3,7 @@
 #include "pacsvault/base/sandbox.h"
 #include "pacsvault/codec/codec.h"
 #include "pacsvault/crypto/hash.h"
-#include "pacsvault/store/index.h"
+#include "pacsvault/svc/svc.h"
 #include "pacsvault/dicom/dict.h"
 
 #include <errno.h>
@@ -119,7 +119,7 @@ load_libs(unsigned libs, int argc, char **argv)
 	if (libs & LIB_CRYPTO)
 		pv_crypto_load();
 	if (libs & LIB_SQLITE)
-		store_index_load();
+		svc_load_index();
 	if (libs & LIB_JPEG)
 		jpeg_load();
 }

@@ -9,7 +9,9 @@
 #include "pacsvault/dicom/dict.h"
 #include "pacsvault/dicom/reader.h"
 #include "pacsvault/dicom/writer.h"
+#include "pacsvault/store/index.h"
 #include "pacsvault/svc/audit.h"
+#include "svc_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -32,19 +34,6 @@ struct proj {
 	struct umap uids;
 };
 
-struct svc {
-	struct vault *v;
-	char *dir;
-	struct svc_audit *hook;     /* the audit keys, unsealed once; the committer's hook (writers) */
-	pthread_mutex_t mu;         /* projects and their UID maps */
-	struct proj *proj;
-	size_t nproj;
-	int synced;                 /* rm: sync(2) done once */
-	svc_ack_fn ack;             /* the ingest caller's acknowledgement */
-	void *ack_ctx;
-	pthread_mutex_t rmu;        /* the outstanding requests */
-	struct ingest_req *reqs;
-};
 
 struct ingest_req {
 	struct svc_actor who;
@@ -228,10 +217,22 @@ svc_close(struct svc *s)
 	free(s);
 }
 
+void
+svc_load_index(void)
+{
+	store_index_load();
+}
+
 struct vault *
 svc_vault(struct svc *s)
 {
 	return s->v;
+}
+
+int
+svc_settled(struct svc *s, uint64_t *placed, uint64_t *shredded)
+{
+	return vault_settled(s->v, placed, shredded);
 }
 
 int
@@ -275,8 +276,8 @@ project_of(struct svc *s, const struct svc_principal *p)
 
 /* ---- audit ---- */
 
-static void
-actor_of(const struct svc_principal *p, struct svc_actor *a, char *process, size_t n)
+void
+svc__actor_of(const struct svc_principal *p, struct svc_actor *a, char *process, size_t n)
 {
 	if (p->via != NULL)
 		snprintf(process, n, "%s", p->via);
@@ -290,8 +291,8 @@ actor_of(const struct svc_principal *p, struct svc_actor *a, char *process, size
 }
 
 /* One event as p: code, action, outcome, one object. */
-static int
-audit_as(struct svc *s, const struct svc_principal *p, uint32_t code, char action, int outcome, const char *type,
+int
+svc__audit_as(struct svc *s, const struct svc_principal *p, uint32_t code, char action, int outcome, const char *type,
     const char *id, const char *detail, struct pv_diag *d)
 {
 	struct svc_actor who;
@@ -300,7 +301,7 @@ audit_as(struct svc *s, const struct svc_principal *p, uint32_t code, char actio
 	char process[64];
 	int rc;
 
-	actor_of(p, &who, process, sizeof(process));
+	svc__actor_of(p, &who, process, sizeof(process));
 	if ((rc = svc_audit_derive(s->hook, &who, &a, d)) == 0)
 		rc = svc_audit_event(a, code, action, outcome, NULL, NULL, &o, 1, d);
 	svc_audit_close(a);
@@ -308,15 +309,15 @@ audit_as(struct svc *s, const struct svc_principal *p, uint32_t code, char actio
 }
 
 /* A refusal: a Security Alert naming the principal and what it asked; then PV_EAUTH. */
-static int
-refuse(struct svc *s, const struct svc_principal *p, const char *what, struct pv_diag *d)
+int
+svc__refuse(struct svc *s, const struct svc_principal *p, const char *what, struct pv_diag *d)
 {
 	char detail[160];
 	struct pv_diag ad;
 
 	snprintf(detail, sizeof(detail), "refused: %s for role %s", what, svc_role_name(p->role));
 	pv_diag_clear(&ad);
-	if (audit_as(s, p, 110113, 'E', 4, "request", what, detail, &ad) != 0) {
+	if (svc__audit_as(s, p, 110113, 'E', 4, "request", what, detail, &ad) != 0) {
 		*d = ad;
 		return d->code != 0 ? d->code : PV_EIO;
 	}
@@ -341,7 +342,7 @@ request_of(struct svc *s, const struct svc_principal *p, void *cookie)
 
 	if (req == NULL)
 		return NULL;
-	actor_of(p, &req->who, req->process, sizeof(req->process));
+	svc__actor_of(p, &req->who, req->process, sizeof(req->process));
 	snprintf(req->name, sizeof(req->name), "%s", p->name != NULL ? p->name : "");
 	snprintf(req->addr, sizeof(req->addr), "%s", p->addr != NULL ? p->addr : "");
 	snprintf(req->ae, sizeof(req->ae), "%s", p->ae != NULL ? p->ae : "");
@@ -386,7 +387,7 @@ ingest_one(struct svc *s, const struct svc_principal *p, const char *path, int f
 	*bytes = 0;
 	pv_diag_clear(&d);
 	if (!store_allowed(p)) {
-		rc = refuse(s, p, "store", &d);
+		rc = svc__refuse(s, p, "store", &d);
 		pv_diag_format(&d, NULL, reason, rn);
 		return rc;
 	}
@@ -431,7 +432,7 @@ svc_ingest_mem(struct svc *s, const struct svc_principal *p, const void *data, s
 	*status = VAULT_FAILED;
 	reason[0] = '\0';
 	if (!store_allowed(p))
-		return refuse(s, p, "store", d);
+		return svc__refuse(s, p, "store", d);
 	if ((req = request_of(s, p, NULL)) == NULL)
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
 	rc = vault_import_mem(s->v, data, n, label, req, status, reason, rn, &bytes);
@@ -535,13 +536,13 @@ svc_query(struct svc *s, const struct svc_principal *p, int level, const struct 
 	int rc = 0;
 
 	if (p->role != SVC_OPERATOR && p->role != SVC_CLINICIAN && p->role != SVC_RESEARCH)
-		return refuse(s, p, "query", d);
+		return svc__refuse(s, p, "query", d);
 	if (p->role == SVC_RESEARCH) {
 		pthread_mutex_lock(&s->mu);
 		c.pj = project_of(s, p);
 		pthread_mutex_unlock(&s->mu);
 		if (c.pj == NULL)
-			return refuse(s, p, "query without a project", d);
+			return svc__refuse(s, p, "query without a project", d);
 		if (nkeys > 0 && (k2 = pv_calloc(nkeys, sizeof(*k2))) == NULL)
 			return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
 		for (size_t i = 0; i < nkeys && rc == 0; i++) {
@@ -562,7 +563,7 @@ svc_query(struct svc *s, const struct svc_principal *p, int level, const struct 
 		}
 		if (rc != 0) {
 			free(k2);
-			return refuse(s, p, "query on a key that names a person (research)", d);
+			return svc__refuse(s, p, "query on a key that names a person (research)", d);
 		}
 		keys = k2;
 	}
@@ -583,7 +584,7 @@ svc_query(struct svc *s, const struct svc_principal *p, int level, const struct 
 		struct lg_object o = { "query", query_level_name(level), detail.data };
 		char process[64];
 
-		actor_of(p, &who, process, sizeof(process));
+		svc__actor_of(p, &who, process, sizeof(process));
 		if ((rc = svc_audit_derive(s->hook, &who, &a, d)) == 0)
 			rc = svc_audit_event(a, 110112, 'E', 0, pid, issuer, &o, 1, d);
 		svc_audit_close(a);
@@ -622,14 +623,15 @@ struct svc_egress {
 	struct svc *s;
 	struct proj *pj;             /* research: its project; NULL: identified */
 	struct vault_instance *in;
+	size_t *uid_of;              /* which of the UIDs asked for each instance came from */
 	size_t n;
 	struct svc_audit *a;         /* the principal's: a held instance's event */
 	pthread_mutex_t amu;
 };
 
 int
-svc_egress_open(struct svc *s, const struct svc_principal *p, const char *uid, const char *detail,
-    struct svc_egress **out, size_t *n, int *level, struct pv_diag *d)
+svc_egress_open_many(struct svc *s, const struct svc_principal *p, const char *const *uids, size_t nuids,
+    const char *detail, struct svc_egress **out, size_t *n, int *level, struct pv_diag *d)
 {
 	struct svc_egress *e;
 	struct svc_actor who;
@@ -639,38 +641,73 @@ svc_egress_open(struct svc *s, const struct svc_principal *p, const char *uid, c
 	*out = NULL;
 	*n = 0;
 	if (p->role != SVC_OPERATOR && p->role != SVC_CLINICIAN && p->role != SVC_RESEARCH)
-		return refuse(s, p, "retrieve", d);
+		return svc__refuse(s, p, "retrieve", d);
+	if (nuids == 0)
+		return pv_diag_set(d, PV_EINVAL, -1, "no UID to retrieve");
 	if ((e = pv_calloc(1, sizeof(*e))) == NULL)
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
 	e->s = s;
 	pthread_mutex_init(&e->amu, NULL);
-	snprintf(orig, sizeof(orig), "%s", uid);
 	if (p->role == SVC_RESEARCH) {
-		const char *o;
-
 		pthread_mutex_lock(&s->mu);
 		e->pj = project_of(s, p);
-		o = e->pj != NULL ? umap_get(&e->pj->uids, uid) : NULL;
-		if (o != NULL)
-			snprintf(orig, sizeof(orig), "%s", o);
 		pthread_mutex_unlock(&s->mu);
 		if (e->pj == NULL) {
 			svc_egress_close(e);
-			return refuse(s, p, "retrieve without a project", d);
+			return svc__refuse(s, p, "retrieve without a project", d);
 		}
-		if (o == NULL) {
-			/* an original UID, or a pseudonym of another project: nothing (and nothing said of it) */
-			rc = pv_diag_set(d, PV_ENOTFOUND, -1, "no such UID for project %s", e->pj->name);
+	}
+	/* Every UID resolved before any event: one unknown, nothing taken. */
+	for (size_t u = 0; u < nuids; u++) {
+		struct vault_instance *in = NULL;
+		size_t m = 0;
+		void *q;
+
+		snprintf(orig, sizeof(orig), "%s", uids[u]);
+		if (e->pj != NULL) {
+			const char *o;
+
+			pthread_mutex_lock(&s->mu);
+			o = umap_get(&e->pj->uids, uids[u]);
+			if (o != NULL)
+				snprintf(orig, sizeof(orig), "%s", o);
+			pthread_mutex_unlock(&s->mu);
+			if (o == NULL) {
+				/* an original UID, or a pseudonym of another project: nothing (and nothing said of it) */
+				rc = pv_diag_set(d, PV_ENOTFOUND, -1, "no such UID for project %s", e->pj->name);
+				svc_egress_close(e);
+				return rc;
+			}
+		}
+		if ((rc = vault_resolve(s->v, orig, &in, &m, level, d)) != 0) {
+			if (nuids > 1 && rc == PV_ENOTFOUND) {
+				/* which one, in the caller's own words */
+				char msg[sizeof(d->msg)];
+
+				snprintf(msg, sizeof(msg), "%s", d->msg);
+				pv_diag_clear(d);
+				pv_diag_set(d, rc, -1, "%s: %s", uids[u], msg);
+			}
 			svc_egress_close(e);
 			return rc;
 		}
-	}
-	if ((rc = vault_resolve(s->v, orig, &e->in, &e->n, level, d)) != 0) {
-		svc_egress_close(e);
-		return rc;
+		if ((q = realloc(e->in, (e->n + m) * sizeof(*e->in))) != NULL)
+			e->in = q;
+		if (q == NULL || (q = realloc(e->uid_of, (e->n + m) * sizeof(*e->uid_of))) == NULL) {
+			free(in);
+			svc_egress_close(e);
+			return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		}
+		e->uid_of = q;
+		memcpy(e->in + e->n, in, m * sizeof(*in));
+		for (size_t k = 0; k < m; k++)
+			e->uid_of[e->n + k] = u;
+		e->n += m;
+		pv_cleanse(in, m * sizeof(*in));
+		free(in);
 	}
 	/* The events first: who takes what, in which form. */
-	actor_of(p, &who, process, sizeof(process));
+	svc__actor_of(p, &who, process, sizeof(process));
 	snprintf(what, sizeof(what), "%s%s", detail != NULL ? detail : "retrieve",
 	    e->pj != NULL ? " de-identified (project)" : "");
 	if ((rc = svc_audit_derive(s->hook, &who, &e->a, d)) == 0)
@@ -685,6 +722,40 @@ svc_egress_open(struct svc *s, const struct svc_principal *p, const char *uid, c
 }
 
 int
+svc_egress_open(struct svc *s, const struct svc_principal *p, const char *uid, const char *detail,
+    struct svc_egress **out, size_t *n, int *level, struct pv_diag *d)
+{
+	return svc_egress_open_many(s, p, &uid, 1, detail, out, n, level, d);
+}
+
+size_t
+svc_egress_uid_index(const struct svc_egress *e, size_t i)
+{
+	return i < e->n ? e->uid_of[i] : 0;
+}
+
+int
+svc_egress_uids(const struct svc_egress *e, size_t i, char study[72], char series[72], char sop[72])
+{
+	const struct vault_instance *in;
+	int rc;
+
+	if (i >= e->n)
+		return PV_EINVAL;
+	in = &e->in[i];
+	if (e->pj == NULL) {
+		snprintf(study, 72, "%s", in->study_uid);
+		snprintf(series, 72, "%s", in->series_uid);
+		snprintf(sop, 72, "%s", in->sop_uid);
+		return 0;
+	}
+	if ((rc = deid_uid_pseudonym(e->pj->p.cfg.key, in->study_uid, strlen(in->study_uid), study)) != 0 ||
+	    (rc = deid_uid_pseudonym(e->pj->p.cfg.key, in->series_uid, strlen(in->series_uid), series)) != 0)
+		return rc;
+	return deid_uid_pseudonym(e->pj->p.cfg.key, in->sop_uid, strlen(in->sop_uid), sop);
+}
+
+int
 svc_egress_name(const struct svc_egress *e, size_t i, char out[72])
 {
 	if (i >= e->n)
@@ -696,8 +767,9 @@ svc_egress_name(const struct svc_egress *e, size_t i, char out[72])
 	return deid_uid_pseudonym(e->pj->p.cfg.key, e->in[i].sop_uid, strlen(e->in[i].sop_uid), out);
 }
 
-int
-svc_egress_write(struct svc_egress *e, size_t i, int fd, struct pv_diag *d)
+/* The instance as the principal may have it: to fd, or (fd < 0) into *mem. */
+static int
+egress_out(struct svc_egress *e, size_t i, int fd, struct pv_buf *mem, struct pv_diag *d)
 {
 	struct deid_pipeline pl;
 	struct deid_outcome oc;
@@ -708,8 +780,8 @@ svc_egress_write(struct svc_egress *e, size_t i, int fd, struct pv_diag *d)
 
 	if (i >= e->n)
 		return pv_diag_set(d, PV_EINVAL, -1, "no instance %zu", i);
-	if (e->pj == NULL)
-		return vault_get(e->s->v, &e->in[i], fd, d);   /* every chunk verified; the exact bytes */
+	if (e->pj == NULL)   /* every chunk verified; the exact bytes */
+		return fd >= 0 ? vault_get(e->s->v, &e->in[i], fd, d) : vault_get_mem(e->s->v, &e->in[i], mem, d);
 	pv_buf_init(&b, (size_t)1 << 40);
 	pv_buf_init(&o, (size_t)1 << 40);
 	pl = (struct deid_pipeline){ &e->pj->p.cfg, e->pj->p.rules, e->pj->p.clean_pixels, e->pj->p.no_ocr, 0 };
@@ -724,8 +796,14 @@ svc_egress_write(struct svc_egress *e, size_t i, int fd, struct pv_diag *d)
 			pthread_mutex_unlock(&e->amu);
 			if (rc == 0)
 				rc = pv_diag_set(d, PV_EHELD, -1, "held back by the de-identification pipeline: %s", oc.reason);
-		} else if ((rc = write_mem(f, &o, d)) == 0 && pv_write_all(fd, o.data, o.len) != 0) {
-			rc = pv_diag_set(d, PV_EIO, -1, "cannot write the de-identified copy: %s", strerror(errno));
+		} else if ((rc = write_mem(f, &o, d)) == 0) {
+			if (fd < 0) {
+				pv_buf_free_scrub(mem);
+				*mem = o;
+				pv_buf_init(&o, (size_t)1 << 40);
+			} else if (pv_write_all(fd, o.data, o.len) != 0) {
+				rc = pv_diag_set(d, PV_EIO, -1, "cannot write the de-identified copy: %s", strerror(errno));
+			}
 		}
 	}
 	dcm_file_free(f);  /* and its reader; a failed dcm_file_read freed it already */
@@ -734,13 +812,30 @@ svc_egress_write(struct svc_egress *e, size_t i, int fd, struct pv_diag *d)
 	return rc;
 }
 
+int
+svc_egress_write(struct svc_egress *e, size_t i, int fd, struct pv_diag *d)
+{
+	if (fd < 0)
+		return pv_diag_set(d, PV_EINVAL, -1, "no output");
+	return egress_out(e, i, fd, NULL, d);
+}
+
+int
+svc_egress_mem(struct svc_egress *e, size_t i, struct pv_buf *out, struct pv_diag *d)
+{
+	return egress_out(e, i, -1, out, d);
+}
+
 void
 svc_egress_close(struct svc_egress *e)
 {
 	if (e == NULL)
 		return;
 	svc_audit_close(e->a);
+	if (e->in != NULL)
+		pv_cleanse(e->in, e->n * sizeof(*e->in));
 	free(e->in);
+	free(e->uid_of);
 	pthread_mutex_destroy(&e->amu);
 	free(e);
 }
@@ -804,7 +899,7 @@ svc_rm(struct svc *s, const struct svc_principal *p, const char *uid, int dry, s
 
 	*found = *shredded = 0;
 	if (p->role != SVC_OPERATOR && p->role != SVC_ADMIN)
-		return refuse(s, p, "delete", d);
+		return svc__refuse(s, p, "delete", d);
 	if ((rc = vault_resolve(s->v, uid, &in, &n, &level, d)) != 0)
 		return rc;
 	*found = n;
@@ -813,7 +908,7 @@ svc_rm(struct svc *s, const struct svc_principal *p, const char *uid, int dry, s
 		return 0;
 	}
 	/* Written ahead: the deletion is in the audit trail before it cannot be undone. */
-	actor_of(p, &who, process, sizeof(process));
+	svc__actor_of(p, &who, process, sizeof(process));
 	if ((rc = svc_audit_derive(s->hook, &who, &a, d)) == 0)
 		rc = svc_audit_instances(a, 110103, 'D', 0, in, n, "rm (crypto-shred)", d);
 	svc_audit_close(a);

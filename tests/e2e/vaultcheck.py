@@ -550,6 +550,19 @@ def export_checks(root, vault, meta):
     p = pv(["export", "--vault", vault, "2.25.1", "-o", os.path.join(root, "export-none")], ok=(1,))
     check(not os.path.exists(os.path.join(root, "export-none")) and b"no instance" in p.stderr,
           "export of an unknown UID writes nothing")
+    def exports():
+        return sum(1 for e in ledger_events(vault) if e["event"] == 110106)
+    before = exports()
+    p = pv(["export", "--vault", vault, st["uid"], "2.25.7", "-o", os.path.join(root, "export-half")], ok=(1,))
+    check(not os.path.exists(os.path.join(root, "export-half")) and b"2.25.7" in p.stderr and
+          exports() == before,
+          "export of a known and an unknown UID names the unknown one, writes nothing and logs no Export")
+    bad = os.path.join(root, "not-a-key")
+    open(bad, "w").write("nonsense\n")
+    p = pv(["export", "--vault", vault, st["uid"], "-o", os.path.join(root, "export-badkey"), "--deid",
+            "--key", bad], ok=(1,))
+    check(not os.path.exists(os.path.join(root, "export-badkey")) and exports() == before,
+          "export --deid with a file that is not a project key writes nothing and logs no Export")
 
 
 def ledger_events(vault, extra=()):

@@ -535,3 +535,116 @@ test_svc_research_held(void)
 		T_EQ_INT(count_events(dir, held_ev), 1);
 	}
 }
+
+struct evs {
+	int n, patient;
+};
+
+static int
+count_ev(void *ctx, uint64_t index, const struct lg_event *e, size_t size)
+{
+	struct evs *c = ctx;
+
+	(void)index;
+	(void)size;
+	if (e != NULL) {
+		c->n++;
+		c->patient += e->code == 110107;
+	}
+	return 0;
+}
+
+static void
+fsck_problem(void *ctx, const char *what, const char *objid, const struct pv_diag *d)
+{
+	(void)what;
+	(void)objid;
+	(void)d;
+	(*(int *)ctx)++;
+}
+
+static int
+q_one(void *ctx, const char *objid, uint64_t size, const char *reason, const char *path)
+{
+	(void)objid;
+	(void)size;
+	(void)reason;
+	(void)path;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Administration through svc: each call checks the role (a refusal is a Security Alert) and leaves its event. */
+void
+test_svc_admin_roles(void)
+{
+	static const struct svc_principal modality = { "ct-scanner-2", SVC_MODALITY, "tls-certificate", "127.0.0.7",
+		"CT2", NULL, "dimse" };
+	static const struct svc_principal research = { "researcher-3", SVC_RESEARCH, "token", "127.0.0.8", NULL, "p3",
+		"dicomweb" };
+	static const struct svc_principal auditor = { "auditor-3", SVC_AUDITOR, "token", "127.0.0.9", NULL, NULL,
+		"dicomweb" };
+	static const struct svc_principal admin = { "admin-3", SVC_ADMIN, "tls-certificate", "127.0.0.10", NULL, NULL,
+		"dimse" };
+	struct svc_ledger_filter f = { NULL, NULL, NULL, NULL, -1, -1, 0 };
+	char dir[512], reason[256], copy[600];
+	struct vault_fsck r;
+	struct pv_buf b;
+	struct pv_diag d;
+	struct svc *s = NULL;
+	struct evs c;
+	size_t n = 9, done = 9;
+	int st, problems = 0, listed = 0;
+
+	pv_diag_clear(&d);
+	if ((s = new_service("svc-admin", "p3", 0x44, dir)) == NULL)
+		return;
+	planted_instance(&b, 1);
+	T_ASSERT(svc_ingest_mem(s, &modality, b.data, b.len, "C-STORE", &st, reason, sizeof(reason), &d) == 0);
+	T_EQ_INT(st, VAULT_STORED);
+	pv_buf_free(&b);
+	/* Refused: a modality, a research user and an auditor cannot administer the vault. */
+	T_EQ_INT(svc_fsck(s, &research, 0, fsck_problem, &problems, &r, &d), PV_EAUTH);
+	pv_diag_clear(&d);
+	T_EQ_INT(svc_fsck(s, &auditor, 0, fsck_problem, &problems, &r, &d), PV_EAUTH);
+	pv_diag_clear(&d);
+	T_EQ_INT(svc_quarantine_list(s, &modality, q_one, &listed, &n, &d), PV_EAUTH);
+	pv_diag_clear(&d);
+	T_EQ_INT(svc_quarantine_purge(s, &research, NULL, 0, NULL, NULL, &done, &d), PV_EAUTH);
+	pv_diag_clear(&d);
+	snprintf(copy, sizeof(copy), "%s/svc-admin-copy", t_tmpdir());
+	T_EQ_INT(svc_set_checkpoint_copy(s, &modality, copy, &d), PV_EAUTH);
+	pv_diag_clear(&d);
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(svc_ledger_events(s, &research, &f, count_ev, &c, &d), PV_EAUTH);
+	T_EQ_INT(c.n, 0);
+	T_EQ_INT(problems, 0);
+	T_EQ_INT(access(copy, F_OK), -1);
+	/* Allowed: the admin checks the vault, the auditor reads the trail (by patient too). */
+	pv_diag_clear(&d);
+	T_ASSERT(svc_fsck(s, &admin, 0, fsck_problem, &problems, &r, &d) == 0);
+	T_EQ_INT(problems, 0);
+	T_EQ_INT((int)r.instances, 1);
+	T_ASSERT(svc_quarantine_list(s, &admin, q_one, &listed, &n, &d) == 0);
+	T_EQ_INT((int)n, 0);
+	memset(&c, 0, sizeof(c));
+	f.patient = "PLANTID77";
+	T_ASSERT(svc_ledger_events(s, &auditor, &f, count_ev, &c, &d) == 0);
+	T_EQ_INT(c.patient, 1);
+	memset(&c, 0, sizeof(c));
+	f.patient = "SOMEONE-ELSE";
+	T_ASSERT(svc_ledger_events(s, &auditor, &f, count_ev, &c, &d) == 0);
+	T_EQ_INT(c.n, 0);
+	svc_close(s);
+	{
+		static const char *const alerts[] = { "event 110113", "outcome 4", NULL };
+		static const char *const by_research[] = { "event 110113", "researcher-3 research", NULL };
+		static const char *const fsck_ev[] = { "event 110100", "admin-3 admin", NULL };
+		static const char *const trail[] = { "event 110101", "auditor-3 auditor", NULL };
+
+		T_EQ_INT(count_events(dir, alerts), 6);
+		T_EQ_INT(count_events(dir, by_research), 3);
+		T_EQ_INT(count_events(dir, fsck_ev), 1);
+		T_EQ_INT(count_events(dir, trail), 2);
+	}
+}

@@ -61,7 +61,8 @@
 	X(test_audit_event_encoding) \
 	X(test_svc_slow_query_consumer) \
 	X(test_svc_roles_and_egress) \
-	X(test_svc_research_held)
+	X(test_svc_research_held) \
+	X(test_svc_admin_roles)
 
 #define PV_DECLARE_TEST(name) void name(void);
 PV_TEST_LIST(PV_DECLARE_TEST)

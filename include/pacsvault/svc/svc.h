@@ -25,9 +25,12 @@
 #define PV_SVC_SVC_H
 #include <stddef.h>
 #include <stdint.h>
+#include "pacsvault/base/buf.h"
 #include "pacsvault/base/err.h"
+#include "pacsvault/base/fsutil.h"
 #include "pacsvault/deid/engine.h"
 #include "pacsvault/deid/pixclean.h"
+#include "pacsvault/ledger/event.h"
 #include "pacsvault/store/query.h"
 #include "pacsvault/store/vault.h"
 
@@ -53,11 +56,16 @@ struct svc_project {
 
 struct svc;
 
+/* Loads the index's library (SQLite) now rather than on first use (store_index_load). */
+void svc_load_index(void);
+
 /* Opens the vault in dir (vault_open mode) and its audit trail. */
 int svc_open(const char *dir, const char *master_key_path, int mode, struct svc **out, struct pv_diag *d)
 	__attribute__((warn_unused_result));
 void svc_close(struct svc *s);
 struct vault *svc_vault(struct svc *s);
+/* What the open found of an interrupted import (vault_settled): non-zero when there was one. */
+int svc_settled(struct svc *s, uint64_t *placed, uint64_t *shredded);
 
 /* Adds a de-identification project (copied). PV_EEXIST for a name taken. */
 int svc_project_add(struct svc *s, const struct svc_project *p, struct pv_diag *d) __attribute__((warn_unused_result));
@@ -114,6 +122,21 @@ struct svc_egress;
 int svc_egress_open(struct svc *s, const struct svc_principal *p, const char *uid, const char *detail,
     struct svc_egress **out, size_t *n, int *level, struct pv_diag *d) __attribute__((warn_unused_result));
 int svc_egress_name(const struct svc_egress *e, size_t i, char out[72]) __attribute__((warn_unused_result));
+/*
+ * Several UIDs at once (export): every one is resolved, and refused or not
+ * found as a whole, before the events are written; svc_egress_uid_index
+ * says which of uids instance i came from. *level: the last UID's.
+ */
+int svc_egress_open_many(struct svc *s, const struct svc_principal *p, const char *const *uids, size_t nuids,
+    const char *detail, struct svc_egress **out, size_t *n, int *level, struct pv_diag *d)
+    __attribute__((warn_unused_result));
+size_t svc_egress_uid_index(const struct svc_egress *e, size_t i);
+/* Its Study, Series and SOP Instance UIDs as the principal knows them (a research project's pseudonyms). */
+int svc_egress_uids(const struct svc_egress *e, size_t i, char study[72], char series[72], char sop[72])
+    __attribute__((warn_unused_result));
+/* As svc_egress_write, into memory (out is replaced; the caller scrubs and frees it). */
+int svc_egress_mem(struct svc_egress *e, size_t i, struct pv_buf *out, struct pv_diag *d)
+    __attribute__((warn_unused_result));
 int svc_egress_write(struct svc_egress *e, size_t i, int fd, struct pv_diag *d) __attribute__((warn_unused_result));
 void svc_egress_close(struct svc_egress *e);
 
@@ -140,6 +163,59 @@ int svc_egress(struct svc *s, const struct svc_principal *p, const char *uid, sv
  * dry: resolve and count only (*found), nothing audited or changed.
  */
 int svc_rm(struct svc *s, const struct svc_principal *p, const char *uid, int dry, size_t *found, size_t *shredded,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+
+/*
+ * Administration (ops.c): operator and admin only; any other role is
+ * refused with a Security Alert. Each call leaves its event.
+ *
+ * svc_fsck: vault_fsck (repair: a writer's svc) and the audit trail
+ * verified with the sealed key against the checkpoint copy outside (a
+ * problem reported as "ledger"); then its event (DCM 110100).
+ */
+typedef void (*svc_fsck_fn)(void *ctx, const char *what, const char *objid, const struct pv_diag *d);
+int svc_fsck(struct svc *s, const struct svc_principal *p, int repair, svc_fsck_fn fn, void *ctx,
+    struct vault_fsck *r, struct pv_diag *d) __attribute__((warn_unused_result));
+/* Sets (path) or clears (NULL) the copy of every checkpoint outside the vault folder (a writer's svc). */
+int svc_set_checkpoint_copy(struct svc *s, const struct svc_principal *p, const char *path, struct pv_diag *d)
+    __attribute__((warn_unused_result));
+/* vault_rotate_key of the closed vault in dir, then its event, written under the new key. */
+int svc_rotate_key(const char *dir, const char *master_key_path, const char *new_key_path,
+    const struct svc_principal *p, void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+    char newid[9], uint64_t *objects, struct pv_diag *d) __attribute__((warn_unused_result));
+/* The quarantined objects to fn (*n of them), then the event of the listing. */
+int svc_quarantine_list(struct svc *s, const struct svc_principal *p, vault_quarantine_fn fn, void *ctx, size_t *n,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+/*
+ * The original bytes of a quarantined object into af (opened by the
+ * caller, never over a file), made durable, the Export event, then the
+ * object shredded and its Delete event. af is committed or aborted.
+ */
+int svc_quarantine_release(struct svc *s, const struct svc_principal *p, const char *objid, struct pv_atomic *af,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+/* Shreds the quarantined objects ids (NULL: all), each with its event; one that cannot be goes to fn. */
+typedef void (*svc_purge_fn)(void *ctx, const char *objid, const struct pv_diag *d);
+int svc_quarantine_purge(struct svc *s, const struct svc_principal *p, const char *const *ids, size_t nids,
+    svc_purge_fn fn, void *ctx, size_t *done, struct pv_diag *d) __attribute__((warn_unused_result));
+
+/*
+ * The audit trail, read (operator, admin, auditor): every event the filter
+ * keeps, oldest first, to fn (e NULL: an entry that is not an audit event,
+ * given only when nothing is filtered; size its length); then an Audit Log
+ * Used event (110101). A patient or UID is matched by its keyed hash under
+ * the vault's audit key; a patient without an issuer matches under every
+ * IssuerOfPatientID the vault holds it with, and without one.
+ */
+struct svc_ledger_filter {
+	const char *patient, *issuer, *uid, *user;
+	int64_t since, until;      /* ms since 1970, -1: none */
+	uint32_t code;             /* DCM event code, 0: any */
+};
+typedef int (*svc_event_fn)(void *ctx, uint64_t index, const struct lg_event *e, size_t size);
+int svc_ledger_events(struct svc *s, const struct svc_principal *p, const struct svc_ledger_filter *f,
+    svc_event_fn fn, void *ctx, struct pv_diag *d) __attribute__((warn_unused_result));
+/* The same over a ledger folder without its vault (an auditor's copy): no patient or UID filter, no event. */
+int svc_ledger_events_dir(const char *dir, const struct svc_ledger_filter *f, svc_event_fn fn, void *ctx,
     struct pv_diag *d) __attribute__((warn_unused_result));
 
 #endif
