@@ -117,7 +117,9 @@ SVC_SRC := \
 
 NET_SRC := \
 	src/net/tls.c \
-	src/net/syslog.c
+	src/net/syslog.c \
+	src/net/ul.c \
+	src/net/dimse.c
 
 LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC) $(STORE_SRC) $(SVC_SRC) $(NET_SRC)
 
@@ -150,10 +152,11 @@ UNIT_SRC := \
 	tests/unit/test_ledger.c \
 	tests/unit/test_store.c \
 	tests/unit/test_svc.c \
+	tests/unit/test_net.c \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg fuzz_jpegdct \
-	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan fuzz_vault fuzz_event fuzz_jpegmeta fuzz_textclean fuzz_ingest
+	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan fuzz_vault fuzz_event fuzz_jpegmeta fuzz_textclean fuzz_ingest fuzz_pdu
 
 BUILD := build
 REL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(APP_SRC))

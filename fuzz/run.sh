@@ -14,6 +14,9 @@ case "$target" in
 fuzz_rle|fuzz_jpegll|fuzz_jpeg|fuzz_jpegdct|fuzz_jpegls|fuzz_j2k)
 	[ -z "$(ls -A "$corpus")" ] && /usr/bin/python3 fuzz/codec_seeds.py "$target" "$corpus"
 	;;
+fuzz_pdu)
+	[ -z "$(ls -A "$corpus")" ] && /usr/bin/python3 fuzz/pdu_seeds.py "$corpus"
+	;;
 fuzz_pixrules)
 	[ -z "$(ls -A "$corpus")" ] && cp tests/regress/pixrules-sample.txt "$corpus/"
 	;;

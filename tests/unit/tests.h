@@ -62,7 +62,9 @@
 	X(test_svc_slow_query_consumer) \
 	X(test_svc_roles_and_egress) \
 	X(test_svc_research_held) \
-	X(test_svc_admin_roles)
+	X(test_svc_admin_roles) \
+	X(test_net_assoc_roundtrip) \
+	X(test_net_pdata_and_dimse)
 
 #define PV_DECLARE_TEST(name) void name(void);
 PV_TEST_LIST(PV_DECLARE_TEST)
