@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -26,12 +27,15 @@ struct svc_audit {
 	uint8_t key[PV_KEY_LEN];
 	int has_seed;               /* the ledger's signing seed, unsealed from the vault */
 	uint8_t seed[32];
-	char copy[PATH_MAX];        /* where each new checkpoint is appended (outside the vault), or "" */
 	char user[64], process[96], host[256];
 	struct svc_actor who;        /* the requestor of this handle's events */
 	char who_buf[5][256];
 	const struct svc_actor *(*item_actor)(void *cookie);
+	char copy[PATH_MAX];        /* where each new checkpoint is appended (outside the vault), or "": under copy_mu */
 };
+
+/* Guards every handle's copy path: a service's base handle gets a new one while others derive from it. */
+static pthread_mutex_t copy_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int
 svc_audit_open(const char *vault_dir, struct vault *v, const char *command, struct svc_audit **out,
@@ -56,6 +60,8 @@ svc_audit_open(const char *vault_dir, struct vault *v, const char *command, stru
 		}
 		a->has_key = 1;
 		a->v = v;
+		if (vault_setting_get(v, "checkpoint_copy", a->copy, sizeof(a->copy)) != 0)
+			a->copy[0] = '\0';
 		rc = vault_ledger_seed(v, a->seed, d);
 		if (rc == 0)
 			a->has_seed = 1;
@@ -63,8 +69,6 @@ svc_audit_open(const char *vault_dir, struct vault *v, const char *command, stru
 			svc_audit_close(a);
 			return rc;
 		}
-		if (vault_setting_get(v, "checkpoint_copy", a->copy, sizeof(a->copy)) != 0)
-			a->copy[0] = '\0';
 	}
 	if ((pw = getpwuid(geteuid())) != NULL)
 		snprintf(a->user, sizeof(a->user), "%s", pw->pw_name);
@@ -211,7 +215,9 @@ svc_audit_derive(const struct svc_audit *base, const struct svc_actor *who, stru
 	*out = NULL;
 	if ((a = malloc(sizeof(*a))) == NULL)
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	pthread_mutex_lock(&copy_mu);
 	*a = *base;   /* the keys as unsealed once by the base handle */
+	pthread_mutex_unlock(&copy_mu);
 	a->item_actor = NULL;
 	if ((a->ledger_dir = strdup(base->ledger_dir)) == NULL) {
 		pv_cleanse(a, sizeof(*a));
@@ -235,6 +241,14 @@ svc_audit_derive(const struct svc_audit *base, const struct svc_actor *who, stru
 }
 
 void
+svc_audit_set_copy(struct svc_audit *a, const char *path)
+{
+	pthread_mutex_lock(&copy_mu);
+	snprintf(a->copy, sizeof(a->copy), "%s", path != NULL ? path : "");
+	pthread_mutex_unlock(&copy_mu);
+}
+
+void
 svc_audit_item_actors(struct svc_audit *a, const struct svc_actor *(*of)(void *cookie))
 {
 	a->item_actor = of;
@@ -249,18 +263,18 @@ svc_audit_item_actors(struct svc_audit *a, const struct svc_actor *(*of)(void *c
  * everyone who does not hold the copy.
  */
 static int
-check_copy(struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
+check_copy(struct lg_log *l, const char *copy, struct pv_diag *d)
 {
 	uint8_t *buf;
 	struct stat st;
 	size_t n, start = 0, internal = SIZE_MAX;
 	int fd, rc;
 
-	if ((fd = open(a->copy, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open(copy, O_RDONLY | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? pv_diag_set(d, PV_EINTEGRITY, -1, "the checkpoint copy %s is missing (it is "
 		    "made when it is set): not signing; restore it, or set one anew with 'pacsvault vault "
-		    "checkpoint-copy FILE'", a->copy) : pv_diag_set(d, PV_EIO, -1, "the checkpoint copy %s cannot be "
-		    "read: %s", a->copy, strerror(errno));
+		    "checkpoint-copy FILE'", copy) : pv_diag_set(d, PV_EIO, -1, "the checkpoint copy %s cannot be "
+		    "read: %s", copy, strerror(errno));
 	if (fstat(fd, &st) != 0 || (buf = malloc(COPY_TAIL + 1)) == NULL) {
 		close(fd);
 		return PV_ENOMEM;
@@ -269,7 +283,7 @@ check_copy(struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
 	if (pv_pread_all(fd, buf, n, (uint64_t)st.st_size - n) != 0) {
 		close(fd);
 		free(buf);
-		return pv_diag_set(d, PV_EIO, -1, "the checkpoint copy %s cannot be read", a->copy);
+		return pv_diag_set(d, PV_EIO, -1, "the checkpoint copy %s cannot be read", copy);
 	}
 	close(fd);
 	/* The last note: its text ends at its one blank line; the blank line before that ends the
@@ -303,7 +317,7 @@ check_copy(struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
  * someone without it added, rewrote or uncovered entries.
  */
 static int
-take_key(struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
+take_key(struct svc_audit *a, struct lg_log *l, const char *copy, struct pv_diag *d)
 {
 	int rc;
 
@@ -323,7 +337,7 @@ take_key(struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
 		    "signing key (ledger.sign.pvo)");
 	if ((rc = lg_log_set_seed(l, a->seed, d)) != 0)
 		return rc;
-	return a->copy[0] != '\0' ? check_copy(a, l, d) : 0;
+	return copy[0] != '\0' ? check_copy(l, copy, d) : 0;
 }
 
 /*
@@ -333,7 +347,7 @@ take_key(struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
  * `ledger verify --checkpoint` and `vault fsck` saying so.
  */
 static int
-copy_checkpoint(const struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
+copy_checkpoint(const char *copy, struct lg_log *l, struct pv_diag *d)
 {
 	struct pv_buf note;
 	int fd, rc = 0;
@@ -343,10 +357,10 @@ copy_checkpoint(const struct svc_audit *a, struct lg_log *l, struct pv_diag *d)
 		pv_buf_free(&note);
 		return rc;
 	}
-	fd = open(a->copy, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = open(copy, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0 || pv_write_all(fd, note.data, note.len) != 0 || pv_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
 		rc = pv_diag_set(d, PV_EIO, -1, "the audit events are committed, but their checkpoint could not be "
-		    "copied to %s: %s", a->copy, strerror(errno));
+		    "copied to %s: %s", copy, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	pv_buf_free(&note);
@@ -358,6 +372,7 @@ static int
 append_all(struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, size_t n, struct pv_diag *d)
 {
 	struct lg_log *l = NULL;
+	char copy[PATH_MAX];
 	size_t start = 0;
 	int rc;
 
@@ -365,7 +380,11 @@ append_all(struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, si
 		return 0;
 	if ((rc = lg_log_open_wait(a->ledger_dir, AUDIT_WAIT_MS, &l, d)) != 0)
 		return rc;
-	if ((rc = take_key(a, l, d)) != 0) {
+	/* the copy as named now (svc_audit_set_copy may have changed it since this handle was made) */
+	pthread_mutex_lock(&copy_mu);
+	snprintf(copy, sizeof(copy), "%s", a->copy);
+	pthread_mutex_unlock(&copy_mu);
+	if ((rc = take_key(a, l, copy, d)) != 0) {
 		lg_log_close(l);
 		return rc;
 	}
@@ -377,8 +396,8 @@ append_all(struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, si
 	}
 	if (rc == 0)
 		rc = lg_log_commit(l, d);
-	if (rc == 0 && a->copy[0] != '\0' && lg_log_has_seed(l))
-		rc = copy_checkpoint(a, l, d);
+	if (rc == 0 && copy[0] != '\0' && lg_log_has_seed(l))
+		rc = copy_checkpoint(copy, l, d);
 	lg_log_close(l);
 	return rc;
 }

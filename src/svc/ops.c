@@ -59,6 +59,14 @@ svc_set_checkpoint_copy(struct svc *s, const struct svc_principal *p, const char
 		return svc__refuse(s, p, "checkpoint copy", d);
 	if ((rc = svc_vault_set_checkpoint_copy(s->v, path, d)) != 0)
 		return rc;
+	{
+		char now[4096];
+
+		/* the path as stored (made absolute) */
+		if (vault_setting_get(s->v, "checkpoint_copy", now, sizeof(now)) != 0)
+			now[0] = '\0';
+		svc_audit_set_copy(s->hook, now);
+	}
 	return svc__audit_as(s, p, 110100, 'U', 0, "vault", "checkpoint-copy", path == NULL ? "cleared" : "set", d);
 }
 

@@ -84,4 +84,7 @@ int svc_audit_instances(struct svc_audit *a, uint32_t code, char action, int out
 int svc_audit_event(struct svc_audit *a, uint32_t code, char action, int outcome, const char *patient_id,
     const char *issuer, const struct lg_object *objects, size_t nobjects, struct pv_diag *d) __attribute__((warn_unused_result));
 
+/* Names the checkpoint copy of this handle and every one derived from it from now on (NULL: none). */
+void svc_audit_set_copy(struct svc_audit *a, const char *path);
+
 #endif
