@@ -44,7 +44,8 @@ BASE_SRC := \
 	src/base/jsonw.c \
 	src/base/sandbox.c \
 	src/base/png.c \
-	src/base/dynlib.c
+	src/base/dynlib.c \
+	src/base/ini.c
 
 DICOM_SRC := \
 	src/dicom/vr.c \
@@ -57,7 +58,8 @@ DICOM_SRC := \
 	src/dicom/dataset.c \
 	src/dicom/writer.c \
 	src/dicom/json.c \
-	src/dicom/uid.c
+	src/dicom/uid.c \
+	src/dicom/sopclass_table.c
 
 CRYPTO_SRC := \
 	src/crypto/ossl.c \
@@ -65,7 +67,8 @@ CRYPTO_SRC := \
 	src/crypto/keyfile.c \
 	src/crypto/cms.c \
 	src/crypto/sign.c \
-	src/crypto/sealed.c
+	src/crypto/sealed.c \
+	src/crypto/passwd.c
 
 CODEC_SRC := \
 	src/codec/pixel.c \
@@ -113,13 +116,15 @@ SVC_SRC := \
 	src/svc/svc.c \
 	src/svc/ops.c \
 	src/svc/export.c \
+	src/svc/users.c \
 	src/svc/audit.c
 
 NET_SRC := \
 	src/net/tls.c \
 	src/net/syslog.c \
 	src/net/ul.c \
-	src/net/dimse.c
+	src/net/dimse.c \
+	src/net/server.c
 
 LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC) $(STORE_SRC) $(SVC_SRC) $(NET_SRC)
 
@@ -137,6 +142,7 @@ APP_SRC := \
 	src/app/cmd_ledger.c \
 	src/app/cmd_vault.c \
 	src/app/devbench.c \
+	src/app/cmd_serve.c \
 	src/app/cmd_atna.c \
 	src/app/cmd_witness.c \
 	src/app/inputs.c
@@ -230,6 +236,7 @@ install: $(BUILD)/pacsvault
 
 dict:
 	$(PYTHON) scripts/gen-dict.py data/dict/dicom-dict.tsv src/dicom/dict_table.c
+	$(PYTHON) scripts/gen-sopclass.py data/dict/storage-sop-classes.tsv src/dicom/sopclass_table.c
 
 profile:
 	$(PYTHON) scripts/gen-profile.py data/ps3.15/ps3.15_e1_1.tsv src/deid/profile_table.c \

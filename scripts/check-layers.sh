@@ -8,7 +8,8 @@
 # net (TLS). Headers under include/pacsvault/MODULE/ count as MODULE.
 #
 # The front ends reach the archive only through svc (issue #16):
-#   - src/net/*.c and src/app/cmd_vault.c (import, find, get, rm, export,
+#   - src/net/*.c, src/app/cmd_serve.c (serve, user) and src/app/cmd_vault.c
+#     (import, find, get, rm, export,
 #     vault *, ledger show: the archive's front ends) include no store,
 #     deid or ledger header;
 #   - every other src/app file includes no store header (the file tools:
@@ -83,7 +84,7 @@ check_file() {
 # front_file FILE: 1 for an archive front end, 2 for another app file, 0 otherwise.
 front_kind() {
 	case "$1" in
-	*/src/net/*.c|*/src/app/cmd_vault.c) echo 1 ;;
+	*/src/net/*.c|*/src/app/cmd_vault.c|*/src/app/cmd_serve.c) echo 1 ;;
 	*/src/app/devbench.c|*/src/app/ocr_helper.c) echo 0 ;;
 	*/src/app/*.c) echo 2 ;;
 	*) echo 0 ;;

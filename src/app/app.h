@@ -56,6 +56,22 @@ int cmd_get(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_ledger_show(int argc, char **argv);
 int cmd_vault_bench(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+
+/* The vault folder and master key of the common options (--vault, --master-key, $PACSVAULT_DIR...). */
+struct vopts {
+	const char *dir;
+	const char *master;
+};
+extern const char app_vault_help[];
+void vopts_default(struct vopts *o);
+struct svc;
+struct svc_principal;
+/* The command line's principal: the OS user, role operator, on this host; via names the command. */
+const struct svc_principal *app_principal(const char *via);
+/* The service over the vault of o (mode: VAULT_READ, VAULT_WRITE or VAULT_QUIET), reported on failure. */
+int open_svc(const char *cmd, const struct vopts *o, int mode, struct svc **s);
 int cmd_ledger_atna(int argc, char **argv);
 int cmd_ledger_witness(int argc, char **argv);
 /* The kept cosignature lines of the checkpoint at size of the ledger in dir, appended to out. */

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char vault_common_help[] =
+const char app_vault_help[] =
 "Common options:\n"
 "  --vault DIR          the vault (default: $PACSVAULT_DIR, else ./vault)\n"
 "  --master-key FILE    the master key when kept outside the vault\n"
@@ -167,7 +167,7 @@ static const char rm_help[] =
 "or failed, 2 bad usage.\n";
 
 /* The command line's principal: the OS user, role operator, on this host. */
-static const struct svc_principal *
+const struct svc_principal *
 app_principal(const char *via)
 {
 	static struct svc_principal p;
@@ -191,13 +191,7 @@ app_principal(const char *via)
 	return &p;
 }
 
-/* The vault folder and master key of the common options. */
-struct vopts {
-	const char *dir;
-	const char *master;
-};
-
-static void
+void
 vopts_default(struct vopts *o)
 {
 	o->dir = getenv("PACSVAULT_DIR");
@@ -209,7 +203,7 @@ vopts_default(struct vopts *o)
 }
 
 /* The service over the vault of o (mode: VAULT_READ, VAULT_WRITE or VAULT_QUIET). */
-static int
+int
 open_svc(const char *cmd, const struct vopts *o, int mode, struct svc **s)
 {
 	struct pv_diag d;
@@ -581,7 +575,7 @@ cmd_vault(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(vault_help, argc < 2 ? stderr : stdout);
-		fputs(vault_common_help, argc < 2 ? stderr : stdout);
+		fputs(app_vault_help, argc < 2 ? stderr : stdout);
 		return argc < 2 ? PV_EXIT_USAGE : PV_EXIT_OK;
 	}
 	sub = argv[1];
@@ -598,7 +592,7 @@ cmd_vault(int argc, char **argv)
 		case 'J': json = 1; break;
 		case 'h':
 			fputs(vault_help, stdout);
-			fputs(vault_common_help, stdout);
+			fputs(app_vault_help, stdout);
 			return PV_EXIT_OK;
 		default:
 			return app_usage_error("vault", "unknown option (see 'pacsvault vault --help')");
@@ -752,7 +746,7 @@ cmd_import(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(import_help, stdout);
-			fputs(vault_common_help, stdout);
+			fputs(app_vault_help, stdout);
 			return PV_EXIT_OK;
 		default:
 			return app_usage_error("import", "unknown option");
@@ -972,7 +966,7 @@ cmd_find(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(find_help, stdout);
-			fputs(vault_common_help, stdout);
+			fputs(app_vault_help, stdout);
 			return PV_EXIT_OK;
 		default:
 			return app_usage_error("find", "unknown option");
@@ -1124,7 +1118,7 @@ cmd_get(int argc, char **argv)
 		case 'f': force = 1; break;
 		case 'h':
 			fputs(get_help, stdout);
-			fputs(vault_common_help, stdout);
+			fputs(app_vault_help, stdout);
 			return PV_EXIT_OK;
 		default:
 			return app_usage_error("get", "unknown option");
@@ -1213,7 +1207,7 @@ cmd_rm(int argc, char **argv)
 		case 'n': dry = 1; break;
 		case 'h':
 			fputs(rm_help, stdout);
-			fputs(vault_common_help, stdout);
+			fputs(app_vault_help, stdout);
 			return PV_EXIT_OK;
 		default:
 			return app_usage_error("rm", "unknown option");
@@ -1447,7 +1441,7 @@ cmd_ledger_show(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(show_help, stdout);
-			fputs(vault_common_help, stdout);
+			fputs(app_vault_help, stdout);
 			return PV_EXIT_OK;
 		default:
 			return app_usage_error("ledger show", "unknown option");
@@ -1547,7 +1541,7 @@ cmd_export(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			fputs(export_help, stdout);
-			fputs(vault_common_help, stdout);
+			fputs(app_vault_help, stdout);
 			return PV_EXIT_OK;
 		}
 		if ((strcmp(argv[i], "--vault") == 0 || strcmp(argv[i], "--master-key") == 0) && i + 1 < argc) {

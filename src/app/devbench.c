@@ -14,11 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-struct vopts {
-	const char *dir;
-	const char *master;
-};
-
 /* mode: VAULT_READ, VAULT_WRITE or VAULT_QUIET (vault.h). */
 static int
 open_vault(const char *cmd, const struct vopts *o, int mode, struct vault **v)

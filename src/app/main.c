@@ -34,6 +34,8 @@ static const char help_text[] =
 "  get UID -o PATH         the exact imported bytes of an instance, series, study\n"
 "  export UID... -o DIR [--deid ...]  identified, or through the deid engine\n"
 "  rm UID...               crypto-shred instances, series or studies\n"
+"  serve --config FILE     the DICOM server (DIMSE over TLS) on the vault\n"
+"  user add|list|rm|passwd the server's users: roles, certificates, secrets\n"
 "  keygen -o FILE          write a new key file (project or master, 0600)\n"
 "  help [COMMAND]          this text, or a command's own help\n"
 "  version                 the version and the data dictionary edition\n"
@@ -107,6 +109,7 @@ static const struct {
 	{ "import", cmd_import, LIB_CRYPTO | LIB_SQLITE }, { "find", cmd_find, LIB_CRYPTO | LIB_SQLITE },
 	{ "get", cmd_get, LIB_CRYPTO | LIB_SQLITE }, { "rm", cmd_rm, LIB_CRYPTO | LIB_SQLITE },
 	{ "export", cmd_export, LIB_CRYPTO | LIB_SQLITE },
+	{ "serve", cmd_serve, LIB_CRYPTO | LIB_SQLITE }, { "user", cmd_user, LIB_CRYPTO | LIB_SQLITE },
 };
 
 static void

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 struct net_tls {
@@ -198,4 +199,259 @@ net_tls_free(struct net_tls *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	free(t);
+}
+
+/* ---- the server side ---- */
+
+struct net_tls_server {
+	SSL_CTX *ctx;
+};
+
+struct net_conn {
+	SSL *ssl;      /* NULL: plain TCP */
+	int fd;
+};
+
+int64_t
+net_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Client certificates are pinned by their key, not chained to a CA: the handshake takes any one. */
+static int
+accept_any(int ok, X509_STORE_CTX *x)
+{
+	(void)ok;
+	(void)x;
+	return 1;
+}
+
+int
+net_tls_server_new(const char *cert, const char *key, int require_client_cert, struct net_tls_server **out,
+    struct pv_diag *d)
+{
+	struct net_tls_server *s;
+	int rc;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	ERR_clear_error();
+	if ((s->ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		rc = ssl_err(d, PV_EINTERNAL, "TLS");
+		goto fail;
+	}
+	SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(s->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	if (SSL_CTX_set_cipher_list(s->ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL") != 1) {
+		rc = ssl_err(d, PV_EINTERNAL, "TLS cipher list");
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(s->ctx, cert) != 1) {
+		rc = ssl_err(d, PV_EINVAL, "cannot load the server certificate (tls_cert)");
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(s->ctx, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(s->ctx) != 1) {
+		rc = ssl_err(d, PV_EINVAL, "cannot load the server key (tls_key), or it is not the certificate's");
+		goto fail;
+	}
+	if (require_client_cert)
+		SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
+	*out = s;
+	return 0;
+fail:
+	net_tls_server_free(s);
+	return rc;
+}
+
+void
+net_tls_server_free(struct net_tls_server *s)
+{
+	if (s == NULL)
+		return;
+	SSL_CTX_free(s->ctx);
+	free(s);
+}
+
+int
+net_conn_accept(struct net_tls_server *srv, int fd, int timeout_ms, struct net_conn **out, struct pv_diag *d)
+{
+	struct net_conn *c;
+	int64_t deadline = net_now_ms() + timeout_ms;
+	struct timeval tv = { 1, 0 };
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	}
+	c->fd = fd;
+	/* every blocking read or write returns within a second, so deadlines are kept */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (srv != NULL) {
+		ERR_clear_error();
+		if ((c->ssl = SSL_new(srv->ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+			net_conn_close(c);
+			return ssl_err(d, PV_EINTERNAL, "TLS");
+		}
+		for (;;) {
+			int r;
+
+			errno = 0;
+			if ((r = SSL_accept(c->ssl)) == 1)
+				break;
+			if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ && net_now_ms() < deadline) {
+				ERR_clear_error();
+				continue;
+			}
+			r = ssl_err(d, PV_EAUTH, net_now_ms() >= deadline ? "TLS handshake timed out" :
+			    "TLS handshake failed");
+			net_conn_close(c);
+			return r;
+		}
+	}
+	*out = c;
+	return 0;
+}
+
+int
+net_conn_read(struct net_conn *c, void *p, size_t n, int64_t deadline_ms, size_t *got, struct pv_diag *d)
+{
+	char *q = p;
+	size_t have = 0;
+
+	if (got != NULL)
+		*got = 0;
+	while (have < n) {
+		ssize_t r;
+		int chunk = n - have > (1u << 30) ? 1 << 30 : (int)(n - have);
+
+		if (net_now_ms() >= deadline_ms)
+			return pv_diag_set(d, PV_EIO, -1, "timed out after %zu of %zu bytes", have, n);
+		errno = 0;
+		if (c->ssl != NULL) {
+			int e;
+
+			if ((r = SSL_read(c->ssl, q + have, chunk)) > 0) {
+				have += (size_t)r;
+				continue;
+			}
+			e = SSL_get_error(c->ssl, (int)r);
+			if (e == SSL_ERROR_WANT_READ) {
+				ERR_clear_error();
+				continue;
+			}
+			if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0) ||
+			    ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+				ERR_clear_error();
+				if (got != NULL)
+					*got = have;
+				return pv_diag_set(d, PV_ETRUNC, -1, "the peer closed the connection");
+			}
+			return ssl_err(d, PV_EIO, "TLS read failed");
+		}
+		r = recv(c->fd, q + have, (size_t)chunk, 0);
+		if (r > 0) {
+			have += (size_t)r;
+			continue;
+		}
+		if (r == 0) {
+			if (got != NULL)
+				*got = have;
+			return pv_diag_set(d, PV_ETRUNC, -1, "the peer closed the connection");
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			continue;
+		return pv_diag_set(d, PV_EIO, -1, "read failed: %s", strerror(errno));
+	}
+	if (got != NULL)
+		*got = have;
+	return 0;
+}
+
+int
+net_conn_write(struct net_conn *c, const void *p, size_t n, struct pv_diag *d)
+{
+	const char *q = p;
+	int64_t deadline = net_now_ms() + 60000;
+
+	while (n > 0) {
+		int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
+		ssize_t w;
+
+		if (net_now_ms() >= deadline)
+			return pv_diag_set(d, PV_EIO, -1, "write timed out (the peer does not read)");
+		errno = 0;
+		if (c->ssl != NULL) {
+			if ((w = SSL_write(c->ssl, q, chunk)) <= 0) {
+				if (SSL_get_error(c->ssl, (int)w) == SSL_ERROR_WANT_WRITE) {
+					ERR_clear_error();
+					continue;
+				}
+				return ssl_err(d, PV_EIO, "TLS write failed");
+			}
+		} else if ((w = send(c->fd, q, (size_t)chunk, MSG_NOSIGNAL)) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			return pv_diag_set(d, PV_EIO, -1, "write failed: %s", strerror(errno));
+		}
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+net_conn_peer_pin(struct net_conn *c, char hex[65])
+{
+	X509 *x;
+	EVP_PKEY *k;
+	unsigned char *der = NULL, md[32];
+	int n, rc = PV_ENOTFOUND;
+
+	hex[0] = '\0';
+	if (c->ssl == NULL || (x = SSL_get1_peer_certificate(c->ssl)) == NULL)
+		return PV_ENOTFOUND;
+	if ((k = X509_get_pubkey(x)) != NULL && (n = i2d_PUBKEY(k, &der)) > 0 &&
+	    EVP_Digest(der, (size_t)n, md, NULL, EVP_sha256(), NULL) == 1) {
+		for (int i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		rc = 0;
+	}
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	return rc;
+}
+
+const char *
+net_conn_protocol(struct net_conn *c)
+{
+	return c->ssl != NULL ? SSL_get_version(c->ssl) : "tcp";
+}
+
+int
+net_conn_fd(const struct net_conn *c)
+{
+	return c->fd;
+}
+
+void
+net_conn_close(struct net_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->ssl != NULL) {
+		(void)SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		ERR_clear_error();
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
 }

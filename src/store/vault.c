@@ -979,6 +979,85 @@ vault_set_ledger_seed(struct vault *v, const uint8_t seed[32], struct pv_diag *d
 	return sync_dir(v->dir) == 0 ? 0 : pv_diag_set(d, PV_EIO, -1, "cannot sync the vault folder");
 }
 
+/* The object id a sealed blob is bound to: its name, so that one cannot be put in another's place. */
+static int
+blob_objid(const char *name, uint8_t objid[PV_SEALED_OBJID], struct pv_diag *d)
+{
+	if (strcmp(name, "users.pvo") != 0)
+		return pv_diag_set(d, PV_EINVAL, -1, "%s: not a sealed blob of the vault", name);
+	memset(objid, 0, PV_SEALED_OBJID);
+	memcpy(objid, "blob:", 5);
+	memcpy(objid + 5, name, strlen(name) < PV_SEALED_OBJID - 5 ? strlen(name) : PV_SEALED_OBJID - 5);
+	return 0;
+}
+
+int
+vault_blob_get(struct vault *v, const char *name, struct pv_buf *out, struct pv_diag *d)
+{
+	struct pv_opener o;
+	uint8_t objid[PV_SEALED_OBJID], *chunk = NULL;
+	char *p;
+	int fd, rc;
+
+	if ((rc = blob_objid(name, objid, d)) != 0)
+		return rc;
+	if ((p = path_join(v->dir, name)) == NULL)
+		return PV_ENOMEM;
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return errno == ENOENT ? PV_ENOTFOUND : pv_diag_set(d, PV_EIO, -1, "%s: %s", name, strerror(errno));
+	if ((chunk = malloc(PV_SEALED_CHUNK)) == NULL) {
+		close(fd);
+		return PV_ENOMEM;
+	}
+	if ((rc = pv_opener_begin(&o, &v->master, fd, objid, d)) == 0) {
+		for (uint64_t i = 0; rc == 0 && i < o.nchunks; i++) {
+			size_t n = 0;
+
+			if ((rc = pv_opener_chunk(&o, i, chunk, &n, d)) == 0 && pv_buf_append(out, chunk, n) != 0)
+				rc = pv_diag_set(d, PV_ELIMIT, -1, "%s: too large", name);
+		}
+		pv_opener_free(&o);
+	}
+	pv_cleanse(chunk, PV_SEALED_CHUNK);
+	free(chunk);
+	close(fd);
+	if (rc != 0)
+		pv_diag_set_path(d, name);
+	return rc;
+}
+
+int
+vault_blob_put(struct vault *v, const char *name, const void *data, size_t n, struct pv_diag *d)
+{
+	struct pv_atomic af;
+	struct pv_sealer s;
+	uint8_t objid[PV_SEALED_OBJID];
+	char *p;
+	int rc;
+
+	if ((rc = blob_objid(name, objid, d)) != 0)
+		return rc;
+	if ((p = path_join(v->dir, name)) == NULL)
+		return PV_ENOMEM;
+	rc = pv_atomic_open(&af, p, 0600, d);
+	free(p);
+	if (rc != 0)
+		return rc;
+	if ((rc = pv_sealer_begin(&s, &v->master, objid, af.fd, d)) == 0 &&
+	    (n == 0 || (rc = pv_sealer_update(&s, data, n, d)) == 0))
+		rc = pv_sealer_finish(&s, d);
+	pv_sealer_free(&s);
+	if (rc != 0) {
+		pv_atomic_abort(&af);
+		return rc;
+	}
+	if ((rc = pv_atomic_commit(&af, d)) != 0)
+		return rc;
+	return sync_dir(v->dir) == 0 ? 0 : pv_diag_set(d, PV_EIO, -1, "cannot sync the vault folder");
+}
+
 int
 vault_setting_get(struct vault *v, const char *key, char *out, size_t n)
 {
@@ -2777,12 +2856,12 @@ rot_walk(const char *dir, struct rot_walk *w, uint64_t *count)
 	char p[2048], q[4096];
 	int rc;
 
-	static const char *const keys[] = { "index.key.pvo", "ledger.key.pvo", "ledger.sign.pvo" };
+	static const char *const keys[] = { "index.key.pvo", "ledger.key.pvo", "ledger.sign.pvo", "users.pvo" };
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, keys[i]);
-		if (i == 2 && access(p, F_OK) != 0)
-			continue;   /* a vault made before the ledger's signing key was sealed */
+		if (i >= 2 && access(p, F_OK) != 0)
+			continue;   /* a vault made before the ledger's signing key was sealed; one without users */
 		if (w != NULL && (rc = rot_file(w, p)) != 0)
 			return rc;
 		(*count)++;

@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import check, finish  # noqa: E402
+from e2e import check, finish, free_port  # noqa: E402
 
 PV = os.environ["PV"]
 DATA = os.environ.get("PYDICOM_DATA", "/usr/lib/python3/dist-packages/pydicom/data")
@@ -37,14 +37,6 @@ def run(args, ok=(0,), **kw):
 
 def pv(args, ok=(0,)):
     return run([PV] + args, ok=ok)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def make_pki(d):

@@ -1,5 +1,6 @@
 """e2e.py: what the Python end-to-end scripts share: PASS:/FAIL: lines,
 their count, and the closing "N passed, N failed" line of tests/run.sh."""
+import socket
 import subprocess
 
 _counts = {"passed": 0, "failed": 0}
@@ -28,3 +29,12 @@ def run(args, ok=(0,), inp=None):
         raise RuntimeError("%s: exit %d: %s" % (" ".join(args[:3]), p.returncode,
                                                p.stderr.decode(errors="replace")[-600:]))
     return p
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

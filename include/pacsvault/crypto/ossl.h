@@ -45,7 +45,8 @@
 	X(OPENSSL_sk_free) X(OPENSSL_sk_new_null) X(OPENSSL_sk_push) X(OSSL_PARAM_construct_end) \
 	X(OSSL_PARAM_construct_utf8_string) X(PEM_read_PrivateKey) X(PEM_read_X509) \
 	X(X509_VERIFY_PARAM_set1_ip_asc) X(X509_free) X(X509_verify_cert_error_string) \
-	X(d2i_CMS_bio) X(i2d_CMS_bio)
+	X(d2i_CMS_bio) X(i2d_CMS_bio) X(X509_get_pubkey) X(i2d_PUBKEY) X(X509_get0_notAfter) \
+	X(X509_cmp_current_time) X(EVP_PBE_scrypt) X(CRYPTO_memcmp) X(CRYPTO_free)
 
 #define PV_OSSL_SSL_FUNCS(X) \
 	X(SSL_CTX_check_private_key) X(SSL_CTX_ctrl) X(SSL_CTX_free) \
@@ -53,7 +54,8 @@
 	X(SSL_CTX_use_PrivateKey_file) X(SSL_CTX_use_certificate_chain_file) X(SSL_connect) \
 	X(SSL_ctrl) X(SSL_free) X(SSL_get0_param) X(SSL_get_error) X(SSL_get_verify_result) \
 	X(SSL_new) X(SSL_read) X(SSL_set1_host) X(SSL_set_fd) X(SSL_shutdown) X(SSL_write) \
-	X(TLS_client_method)
+	X(TLS_client_method) X(TLS_server_method) X(SSL_accept) X(SSL_CTX_set_cipher_list) \
+	X(SSL_get1_peer_certificate) X(SSL_get_version) X(SSL_pending) X(SSL_CTX_set_options)
 
 #define PV_OSSL_FIELD(f) __typeof__(&f) f;
 struct pv_ossl_crypto_api {
@@ -123,6 +125,13 @@ const struct pv_ossl_ssl_api *pv_ossl_ssl(void);
 #define X509_free (pv_ossl_crypto()->X509_free)
 #define X509_verify_cert_error_string (pv_ossl_crypto()->X509_verify_cert_error_string)
 #define d2i_CMS_bio (pv_ossl_crypto()->d2i_CMS_bio)
+#define X509_get_pubkey (pv_ossl_crypto()->X509_get_pubkey)
+#define i2d_PUBKEY (pv_ossl_crypto()->i2d_PUBKEY)
+#define X509_get0_notAfter (pv_ossl_crypto()->X509_get0_notAfter)
+#define X509_cmp_current_time (pv_ossl_crypto()->X509_cmp_current_time)
+#define EVP_PBE_scrypt (pv_ossl_crypto()->EVP_PBE_scrypt)
+#define CRYPTO_memcmp (pv_ossl_crypto()->CRYPTO_memcmp)
+#define CRYPTO_free (pv_ossl_crypto()->CRYPTO_free)
 #define i2d_CMS_bio (pv_ossl_crypto()->i2d_CMS_bio)
 #define SSL_CTX_check_private_key (pv_ossl_ssl()->SSL_CTX_check_private_key)
 #define SSL_CTX_ctrl (pv_ossl_ssl()->SSL_CTX_ctrl)
@@ -133,6 +142,13 @@ const struct pv_ossl_ssl_api *pv_ossl_ssl(void);
 #define SSL_CTX_use_PrivateKey_file (pv_ossl_ssl()->SSL_CTX_use_PrivateKey_file)
 #define SSL_CTX_use_certificate_chain_file (pv_ossl_ssl()->SSL_CTX_use_certificate_chain_file)
 #define SSL_connect (pv_ossl_ssl()->SSL_connect)
+#define TLS_server_method (pv_ossl_ssl()->TLS_server_method)
+#define SSL_accept (pv_ossl_ssl()->SSL_accept)
+#define SSL_CTX_set_cipher_list (pv_ossl_ssl()->SSL_CTX_set_cipher_list)
+#define SSL_get1_peer_certificate (pv_ossl_ssl()->SSL_get1_peer_certificate)
+#define SSL_get_version (pv_ossl_ssl()->SSL_get_version)
+#define SSL_pending (pv_ossl_ssl()->SSL_pending)
+#define SSL_CTX_set_options (pv_ossl_ssl()->SSL_CTX_set_options)
 #define SSL_ctrl (pv_ossl_ssl()->SSL_ctrl)
 #define SSL_free (pv_ossl_ssl()->SSL_free)
 #define SSL_get0_param (pv_ossl_ssl()->SSL_get0_param)

@@ -125,6 +125,18 @@ int vault_ledger_seed(struct vault *v, uint8_t seed[32], struct pv_diag *d) __at
 int vault_set_ledger_seed(struct vault *v, const uint8_t seed[32], struct pv_diag *d)
 	__attribute__((warn_unused_result));
 
+/*
+ * Small documents sealed under the master key in the vault folder, bound
+ * to their name (today only "users.pvo", the users of serve): appended to
+ * out; PV_ENOTFOUND when there is none. Put replaces it atomically and
+ * durably (a reader may put: the caller serialises its read-modify-write,
+ * as svc does with a lock file). Key rotation rewraps them with the objects.
+ */
+int vault_blob_get(struct vault *v, const char *name, struct pv_buf *out, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+int vault_blob_put(struct vault *v, const char *name, const void *data, size_t n, struct pv_diag *d)
+	__attribute__((warn_unused_result));
+
 /* The vault's settings (clear text in the index; no patient value): 0, or PV_ENOTFOUND. */
 int vault_setting_get(struct vault *v, const char *key, char *out, size_t n) __attribute__((warn_unused_result));
 int vault_setting_set(struct vault *v, const char *key, const char *value, struct pv_diag *d)

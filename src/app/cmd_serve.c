@@ -1,0 +1,595 @@
+/*
+ * cmd_serve.c: `pacsvault serve` (the configuration file, the refusal to
+ * start unsafely, signals) and `pacsvault user` (docs/pacsvault.1).
+ */
+#include "app.h"
+#include "pacsvault/base/ini.h"
+#include "pacsvault/crypto/hash.h"
+#include "pacsvault/crypto/passwd.h"
+#include "pacsvault/net/server.h"
+#include "pacsvault/net/tls.h"
+#include "pacsvault/svc/svc.h"
+#include "pacsvault/svc/users.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static const char serve_help[] =
+"usage: pacsvault serve --config FILE [--vault DIR] [--master-key FILE] [--check]\n"
+"\n"
+"Runs the DICOM server on the vault in the foreground: DIMSE (PS3.7, PS3.8)\n"
+"on every 'dimse' listener of the configuration, over TLS when tls_cert and\n"
+"tls_key are set. One line per association and request goes to stderr\n"
+"(never a patient value). SIGTERM or SIGINT stops it: no new association,\n"
+"each one finishes the message in hand (an instance being stored is\n"
+"acknowledged), then the server exits 0.\n"
+"\n"
+"It refuses to start when a listener is not on loopback and TLS is off,\n"
+"there are no users, or anonymous peers may connect, and says which.\n"
+"\n"
+"Peers authenticate by a client certificate pinned to a user, or by User\n"
+"Identity Negotiation (user name and passcode); AE titles are only\n"
+"labels. Each user's role decides what it may do (see 'pacsvault user').\n"
+"\n"
+"Configuration (INI; '#' or ';' comments; an unknown key is an error naming\n"
+"its line; relative paths are relative to the file's folder):\n"
+"  [server]\n"
+"  ae_title = PACSVAULT            the called AE title this server answers to\n"
+"  dimse = 127.0.0.1:11112         host:port, several comma-separated\n"
+"  tls_cert = server.crt           PEM; with tls_key, TLS on every listener\n"
+"  tls_key = server.key\n"
+"  client_certificates = required  or optional (then a user name and passcode)\n"
+"  anonymous = echo                or none: what a peer without credentials may\n"
+"                                  do (echo: C-ECHO only; loopback only)\n"
+"  max_associations = 64           open at once, and per peer address:\n"
+"  max_associations_per_address = 16\n"
+"  max_pdu = 65536                 the largest P-DATA-TF accepted\n"
+"  max_dataset = 2147483648        the largest data set of one C-STORE (bytes)\n"
+"  idle_timeout = 60               seconds without a PDU before an abort\n"
+"  artim_timeout = 30              seconds to the A-ASSOCIATE-RQ\n"
+"  vault = DIR                     as --vault; master_key = FILE as --master-key\n"
+"  [peer \"WORKSTATION1\"]           a C-MOVE destination\n"
+"  host = 127.0.0.1\n"
+"  port = 11113\n"
+"  tls = yes\n"
+"  ca = ca.crt                     verifies the destination's certificate\n"
+"\n"
+"Options:\n"
+"  --config FILE   the configuration\n"
+"  --check         read the configuration and the vault, say what is unsafe\n"
+"                  or wrong, and exit\n"
+"\n"
+"Exit status: 0 stopped cleanly (or --check found nothing), 1 cannot start\n"
+"(what and where is said), 2 bad usage.\n";
+
+struct conf {
+	struct net_server_cfg net;
+	char dir[PATH_MAX];        /* the configuration file's folder */
+	char vault[PATH_MAX], master[PATH_MAX];
+	const char *file;
+	int in_peer;               /* the [peer] being read: index + 1 */
+};
+
+static int
+path_in(const struct conf *c, const char *v, char *out, size_t n)
+{
+	if (v[0] == '/')
+		return snprintf(out, n, "%s", v) >= (int)n;
+	return snprintf(out, n, "%s/%s", c->dir, v) >= (int)n;
+}
+
+static int
+parse_uint(const char *v, unsigned long long lo, unsigned long long hi, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	if (*v == '\0' || *v == '-')
+		return -1;
+	*out = strtoull(v, &end, 10);
+	return errno != 0 || *end != '\0' || *out < lo || *out > hi ? -1 : 0;
+}
+
+static int
+endpoint(const char *v, struct net_endpoint *e)
+{
+	const char *colon = strrchr(v, ':');
+	const char *host = v;
+	size_t hn;
+	unsigned long long port;
+
+	if (colon == NULL)
+		return -1;
+	hn = (size_t)(colon - v);
+	if (hn >= 2 && v[0] == '[' && v[hn - 1] == ']') {
+		host = v + 1;
+		hn -= 2;
+	}
+	if (hn == 0 || hn >= sizeof(e->host) || parse_uint(colon + 1, 1, 65535, &port) != 0)
+		return -1;
+	memcpy(e->host, host, hn);
+	e->host[hn] = '\0';
+	snprintf(e->port, sizeof(e->port), "%llu", port);
+	return 0;
+}
+
+static int
+bad(struct pv_diag *d, const struct conf *c, unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+bad(struct pv_diag *d, const struct conf *c, unsigned line, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return pv_diag_set(d, PV_EINVAL, -1, "%s:%u: %s", c->file, line, msg);
+}
+
+static int
+on_key(void *ctx, const char *section, const char *name, const char *key, const char *v, unsigned line,
+    struct pv_diag *d)
+{
+	struct conf *c = ctx;
+	struct net_server_cfg *n = &c->net;
+	unsigned long long u;
+
+	if (strcmp(section, "server") == 0 && name[0] == '\0') {
+		if (strcmp(key, "ae_title") == 0) {
+			if (v[0] == '\0' || strlen(v) > 16 || strchr(v, '\\') != NULL)
+				return bad(d, c, line, "ae_title: 1 to 16 characters, no backslash");
+			snprintf(n->ae_title, sizeof(n->ae_title), "%s", v);
+		} else if (strcmp(key, "dimse") == 0) {
+			char list[1024], *save = NULL, *tok;
+
+			snprintf(list, sizeof(list), "%s", v);
+			n->ndimse = 0;
+			for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+				while (*tok == ' ' || *tok == '\t')
+					tok++;
+				for (size_t k = strlen(tok); k > 0 && (tok[k - 1] == ' ' || tok[k - 1] == '\t'); k--)
+					tok[k - 1] = '\0';
+				if (n->ndimse == NET_MAX_LISTEN)
+					return bad(d, c, line, "dimse: at most 8 listeners");
+				if (endpoint(tok, &n->dimse[n->ndimse++]) != 0)
+					return bad(d, c, line, "dimse: '%s' is not host:port", tok);
+			}
+		} else if (strcmp(key, "tls_cert") == 0 || strcmp(key, "tls_key") == 0) {
+			if (path_in(c, v, key[4] == 'c' ? n->tls_cert : n->tls_key, sizeof(n->tls_cert)) != 0)
+				return bad(d, c, line, "%s: path too long", key);
+		} else if (strcmp(key, "client_certificates") == 0) {
+			if (strcmp(v, "required") != 0 && strcmp(v, "optional") != 0)
+				return bad(d, c, line, "client_certificates: required or optional, not '%s'", v);
+			n->client_cert_optional = v[0] == 'o';
+		} else if (strcmp(key, "anonymous") == 0) {
+			if (strcmp(v, "none") != 0 && strcmp(v, "echo") != 0)
+				return bad(d, c, line, "anonymous: none or echo, not '%s'", v);
+			n->anonymous = v[0] == 'e' ? NET_ANON_ECHO : NET_ANON_NONE;
+		} else if (strcmp(key, "max_associations") == 0 || strcmp(key, "max_associations_per_address") == 0) {
+			if (parse_uint(v, 1, 4096, &u) != 0)
+				return bad(d, c, line, "%s: a number from 1 to 4096", key);
+			if (key[16] == '\0')
+				n->max_assoc = (unsigned)u;
+			else
+				n->max_per_addr = (unsigned)u;
+		} else if (strcmp(key, "max_pdu") == 0) {
+			if (parse_uint(v, 4096, (unsigned long long)1 << 24, &u) != 0)
+				return bad(d, c, line, "max_pdu: a number from 4096 to 16777216");
+			n->max_pdu = (uint32_t)u;
+		} else if (strcmp(key, "max_dataset") == 0) {
+			if (parse_uint(v, 1024, (unsigned long long)1 << 40, &u) != 0)
+				return bad(d, c, line, "max_dataset: a number of bytes from 1024 to 2^40");
+			n->max_dataset = u;
+		} else if (strcmp(key, "idle_timeout") == 0 || strcmp(key, "artim_timeout") == 0) {
+			if (parse_uint(v, 1, 86400, &u) != 0)
+				return bad(d, c, line, "%s: seconds from 1 to 86400", key);
+			if (key[0] == 'i')
+				n->idle_timeout_s = (int)u;
+			else
+				n->artim_timeout_s = (int)u;
+		} else if (strcmp(key, "vault") == 0 || strcmp(key, "master_key") == 0) {
+			if (path_in(c, v, key[0] == 'v' ? c->vault : c->master, sizeof(c->vault)) != 0)
+				return bad(d, c, line, "%s: path too long", key);
+		} else {
+			return bad(d, c, line, "unknown key '%s' in [server]", key);
+		}
+		return 0;
+	}
+	if (strcmp(section, "peer") == 0 && name[0] != '\0') {
+		struct net_peer *p = NULL;
+
+		for (size_t i = 0; i < n->npeers; i++)
+			if (strcmp(n->peers[i].ae, name) == 0)
+				p = &n->peers[i];
+		if (p == NULL) {
+			if (strlen(name) > 16)
+				return bad(d, c, line, "peer \"%s\": an AE title is at most 16 characters", name);
+			if (n->npeers == NET_MAX_PEERS)
+				return bad(d, c, line, "at most 64 peers");
+			p = &n->peers[n->npeers++];
+			snprintf(p->ae, sizeof(p->ae), "%s", name);
+		}
+		if (strcmp(key, "host") == 0) {
+			if (v[0] == '\0' || strlen(v) >= sizeof(p->at.host))
+				return bad(d, c, line, "host: a host name or address");
+			snprintf(p->at.host, sizeof(p->at.host), "%s", v);
+		} else if (strcmp(key, "port") == 0) {
+			if (parse_uint(v, 1, 65535, &u) != 0)
+				return bad(d, c, line, "port: a number from 1 to 65535");
+			snprintf(p->at.port, sizeof(p->at.port), "%llu", u);
+		} else if (strcmp(key, "tls") == 0) {
+			if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+				return bad(d, c, line, "tls: yes or no, not '%s'", v);
+			p->tls = v[0] == 'y';
+		} else if (strcmp(key, "ca") == 0) {
+			if (path_in(c, v, p->ca, sizeof(p->ca)) != 0)
+				return bad(d, c, line, "ca: path too long");
+		} else {
+			return bad(d, c, line, "unknown key '%s' in a [peer]", key);
+		}
+		return 0;
+	}
+	return bad(d, c, line, "unknown section [%s] (there are [server] and [peer \"AE\"])", section);
+}
+
+static int
+read_conf(const char *file, struct conf *c, struct pv_diag *d)
+{
+	char tmp[PATH_MAX], *dir;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	net_server_cfg_init(&c->net);
+	c->file = file;
+	snprintf(tmp, sizeof(tmp), "%s", file);
+	dir = dirname(tmp);
+	if (realpath(dir, c->dir) == NULL)
+		snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	if ((rc = pv_ini_parse_file(file, on_key, c, d)) != 0)
+		return rc;
+	if (c->net.ndimse == 0)
+		return pv_diag_set(d, PV_EINVAL, -1, "%s: no listener: set dimse = HOST:PORT in [server]", file);
+	if ((c->net.tls_cert[0] != '\0') != (c->net.tls_key[0] != '\0'))
+		return pv_diag_set(d, PV_EINVAL, -1, "%s: tls_cert and tls_key go together", file);
+	for (size_t i = 0; i < c->net.npeers; i++) {
+		const struct net_peer *p = &c->net.peers[i];
+
+		if (p->at.host[0] == '\0' || p->at.port[0] == '\0')
+			return pv_diag_set(d, PV_EINVAL, -1, "%s: peer \"%s\" needs host and port", file, p->ae);
+		if (!p->tls && !net_host_is_loopback(p->at.host))
+			return pv_diag_set(d, PV_EINVAL, -1, "%s: peer \"%s\" is not on loopback and has tls = no: "
+			    "instances would leave in clear", file, p->ae);
+		if (p->tls && p->ca[0] == '\0')
+			return pv_diag_set(d, PV_EINVAL, -1, "%s: peer \"%s\" has tls = yes without ca (its certificate "
+			    "could not be verified)", file, p->ae);
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "vault", required_argument, NULL, 'V' },
+		{ "master-key", required_argument, NULL, 'M' },
+		{ "check", no_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *file = NULL, *vdir = NULL, *mk = NULL;
+	struct conf *c;
+	struct vopts o;
+	struct svc *s = NULL;
+	struct pv_diag d;
+	struct sigaction sa;
+	char why[2048];
+	int ch, check = 0, rc;
+	size_t nusers;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': file = optarg; break;
+		case 'V': vdir = optarg; break;
+		case 'M': mk = optarg; break;
+		case 'K': check = 1; break;
+		case 'h':
+			fputs(serve_help, stdout);
+			return PV_EXIT_OK;
+		default:
+			return app_usage_error("serve", "unknown option");
+		}
+	}
+	if (file == NULL || optind != argc)
+		return app_usage_error("serve", "--config FILE (and nothing else)");
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PV_EXIT_INTERNAL;
+	pv_diag_clear(&d);
+	if (read_conf(file, c, &d) != 0) {
+		fprintf(stderr, "pacsvault: serve: %s\n", d.msg);
+		free(c);
+		return PV_EXIT_FAIL;
+	}
+	vopts_default(&o);
+	if (c->vault[0] != '\0')
+		o.dir = c->vault;
+	if (c->master[0] != '\0')
+		o.master = c->master;
+	if (vdir != NULL)
+		o.dir = vdir;
+	if (mk != NULL)
+		o.master = mk;
+	if (open_svc("serve", &o, VAULT_WRITE, &s) != PV_EXIT_OK) {
+		free(c);
+		return PV_EXIT_FAIL;
+	}
+	nusers = svc_user_count(s);
+	if (net_server_unsafe(&c->net, nusers, why, sizeof(why))) {
+		fprintf(stderr, "pacsvault: serve: refusing to start:\n%s", why);
+		svc_close(s);
+		free(c);
+		return PV_EXIT_FAIL;
+	}
+	if (c->net.tls_cert[0] != '\0') {
+		struct net_tls_server *t = NULL;
+
+		net_tls_load();
+		if (net_tls_server_new(c->net.tls_cert, c->net.tls_key, 1, &t, &d) != 0) {
+			fprintf(stderr, "pacsvault: serve: %s\n", d.msg);
+			svc_close(s);
+			free(c);
+			return PV_EXIT_FAIL;
+		}
+		net_tls_server_free(t);
+	}
+	if (check) {
+		printf("%s: %zu listener%s, TLS %s, %zu users, %zu peers: can start\n", file, c->net.ndimse,
+		    c->net.ndimse == 1 ? "" : "s", c->net.tls_cert[0] ? "on" : "off (loopback only)", nusers,
+		    c->net.npeers);
+		svc_close(s);
+		free(c);
+		return PV_EXIT_OK;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pv_diag_clear(&d);
+	rc = net_server_run(s, &c->net, &stop_flag, &d);
+	if (rc != 0)
+		fprintf(stderr, "pacsvault: serve: %s\n", d.msg);
+	else
+		fprintf(stderr, "pacsvault serve: stopped\n");
+	svc_close(s);
+	free(c);
+	return rc == 0 ? PV_EXIT_OK : PV_EXIT_FAIL;
+}
+
+/* ---- user ---- */
+
+static const char user_help[] =
+"usage: pacsvault user add NAME --role ROLE [--cert FILE.pem] [--project NAME]\n"
+"                          [--ae TITLE[,TITLE...]] [--password-stdin]\n"
+"       pacsvault user list [--json]\n"
+"       pacsvault user rm NAME\n"
+"       pacsvault user passwd NAME        (the new secret from standard input)\n"
+"\n"
+"The users of 'pacsvault serve', kept in the vault sealed under its master\n"
+"key (users.pvo). ROLE is one of:\n"
+"  modality    C-ECHO and C-STORE\n"
+"  clinician   store, query and retrieve identified data\n"
+"  research    query and retrieve, only ever de-identified by its --project\n"
+"  auditor     the audit trail only\n"
+"  admin       users, projects, configuration\n"
+"A user authenticates with a TLS client certificate (--cert: pinned by the\n"
+"SHA-256 of its public key) or with a secret (User Identity Negotiation,\n"
+"user name and passcode), read from standard input with --password-stdin,\n"
+"or when there is no --cert (one line; on a terminal, not echoed). The\n"
+"secret is stored as scrypt (N=2^15, r=8, p=1), never in clear. --ae lists\n"
+"the calling AE titles the user may use (default: any); AE titles are\n"
+"checked after authentication and never authenticate. Every change is an\n"
+"event in the audit trail; no secret is ever printed or logged.\n"
+"\n"
+"Exit status: 0 done, 1 failed (an existing or unknown user...), 2 bad usage.\n";
+
+/* One line from standard input (not echoed on a terminal), without its newline. */
+static int
+read_secret(char *buf, size_t n)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), ok;
+	size_t len;
+
+	if (tty) {
+		fprintf(stderr, "secret: ");
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		} else {
+			tty = 0;
+		}
+	}
+	ok = fgets(buf, (int)n, stdin) != NULL;
+	if (tty) {
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (!ok)
+		return -1;
+	len = strlen(buf);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	return len == 0 ? -1 : 0;
+}
+
+static int
+list_one(void *ctx, const struct svc_user *u)
+{
+	int json = *(int *)ctx;
+
+	if (json)
+		printf("%s{\"name\":\"%s\",\"role\":\"%s\",\"project\":%s%s%s,\"certificate_pin\":%s%s%s,"
+		    "\"secret\":%s,\"ae_titles\":\"%s\"}", json > 1 ? "," : "", u->name, svc_role_name(u->role),
+		    u->project[0] ? "\"" : "", u->project[0] ? u->project : "null", u->project[0] ? "\"" : "",
+		    u->pin[0] ? "\"" : "", u->pin[0] ? u->pin : "null", u->pin[0] ? "\"" : "",
+		    u->secret[0] ? "true" : "false", u->aes);
+	else
+		printf("%s\t%s\t%s\t%s\t%s\t%s\n", u->name, svc_role_name(u->role), u->project[0] ? u->project : "-",
+		    u->pin[0] ? u->pin : "-", u->secret[0] ? "secret" : "-", u->aes[0] ? u->aes : "any-ae");
+	if (json)
+		*(int *)ctx = 2;
+	return 0;
+}
+
+int
+cmd_user(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "vault", required_argument, NULL, 'V' },
+		{ "master-key", required_argument, NULL, 'M' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "project", required_argument, NULL, 'p' },
+		{ "ae", required_argument, NULL, 'a' },
+		{ "password-stdin", no_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sub, *role = NULL, *cert = NULL, *project = NULL, *aes = NULL;
+	struct vopts o;
+	struct svc *s = NULL;
+	struct pv_diag d;
+	char secret[1024];
+	int ch, pw_stdin = 0, json = 0, rc = 0;
+
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(user_help, argc < 2 ? stderr : stdout);
+		fputs(app_vault_help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? PV_EXIT_USAGE : PV_EXIT_OK;
+	}
+	sub = argv[1];
+	vopts_default(&o);
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'V': o.dir = optarg; break;
+		case 'M': o.master = optarg; break;
+		case 'r': role = optarg; break;
+		case 'C': cert = optarg; break;
+		case 'p': project = optarg; break;
+		case 'a': aes = optarg; break;
+		case 'P': pw_stdin = 1; break;
+		case 'J': json = 1; break;
+		case 'h':
+			fputs(user_help, stdout);
+			return PV_EXIT_OK;
+		default:
+			return app_usage_error("user", "unknown option");
+		}
+	}
+	pv_diag_clear(&d);
+	if (strcmp(sub, "add") == 0) {
+		struct svc_user u;
+		int have_secret = 0;
+
+		if (argc - optind != 1 || role == NULL)
+			return app_usage_error("user add", "NAME --role ROLE");
+		memset(&u, 0, sizeof(u));
+		if (!svc_name_valid(argv[optind]))
+			return app_usage_error("user add", "a user name is 1 to 64 letters, digits, '.', '_', '-' or '@'");
+		snprintf(u.name, sizeof(u.name), "%s", argv[optind]);
+		if ((u.role = svc_role_parse(role)) < 0)
+			return app_usage_error("user add", "--role is modality, clinician, research, auditor or admin");
+		if ((u.role == SVC_RESEARCH) != (project != NULL))
+			return app_usage_error("user add", u.role == SVC_RESEARCH ? "a research user needs --project NAME" :
+			    "--project goes with --role research");
+		if (project != NULL)
+			snprintf(u.project, sizeof(u.project), "%s", project);
+		if (aes != NULL && strlen(aes) >= sizeof(u.aes))
+			return app_usage_error("user add", "--ae: too long");
+		if (aes != NULL)
+			snprintf(u.aes, sizeof(u.aes), "%s", aes);
+		if (cert != NULL && pv_cert_pin_file(cert, u.pin, &d) != 0) {
+			app_report("user add", cert, &d);
+			return PV_EXIT_FAIL;
+		}
+		if (pw_stdin || cert == NULL) {
+			if (read_secret(secret, sizeof(secret)) != 0) {
+				fprintf(stderr, "pacsvault: user add: no secret on standard input\n");
+				return PV_EXIT_FAIL;
+			}
+			have_secret = 1;
+		}
+		if (open_svc("user add", &o, VAULT_WRITE, &s) != PV_EXIT_OK)
+			return PV_EXIT_FAIL;
+		rc = svc_user_add(s, app_principal("pacsvault user add"), &u, have_secret ? secret : NULL,
+		    have_secret ? strlen(secret) : 0, &d);
+		pv_cleanse(secret, sizeof(secret));
+		if (rc == 0)
+			fprintf(stderr, "pacsvault: user add: %s (%s)%s%s\n", u.name, role, u.pin[0] ? ", certificate " : "",
+			    u.pin);
+	} else if (strcmp(sub, "rm") == 0 || strcmp(sub, "passwd") == 0) {
+		if (argc - optind != 1)
+			return app_usage_error(sub[0] == 'r' ? "user rm" : "user passwd", "one NAME");
+		if (sub[0] == 'p' && read_secret(secret, sizeof(secret)) != 0) {
+			fprintf(stderr, "pacsvault: user passwd: no secret on standard input\n");
+			return PV_EXIT_FAIL;
+		}
+		if (open_svc(sub[0] == 'r' ? "user rm" : "user passwd", &o, VAULT_WRITE, &s) != PV_EXIT_OK)
+			return PV_EXIT_FAIL;
+		if (sub[0] == 'r')
+			rc = svc_user_rm(s, app_principal("pacsvault user rm"), argv[optind], &d);
+		else
+			rc = svc_user_passwd(s, app_principal("pacsvault user passwd"), argv[optind], secret, strlen(secret),
+			    &d);
+		pv_cleanse(secret, sizeof(secret));
+	} else if (strcmp(sub, "list") == 0) {
+		if (argc != optind)
+			return app_usage_error("user list", "no arguments");
+		if (open_svc("user list", &o, VAULT_READ, &s) != PV_EXIT_OK)
+			return PV_EXIT_FAIL;
+		if (json)
+			putchar('[');
+		rc = svc_user_list(s, app_principal("pacsvault user list"), list_one, &json, &d);
+		if (json)
+			puts("]");
+	} else {
+		return app_usage_error("user", "add, list, rm or passwd");
+	}
+	svc_close(s);
+	if (rc != 0) {
+		char where[96];
+
+		snprintf(where, sizeof(where), "user %s", sub);
+		app_report(where, NULL, &d);
+		return PV_EXIT_FAIL;
+	}
+	return PV_EXIT_OK;
+}

@@ -1,0 +1,209 @@
+"""servecheck.py: `pacsvault serve` with dcmtk's echoscu and storescu (issue #17).
+
+Everything on loopback, certificates made here with openssl, every file
+synthetic or from python3-pydicom's test data.
+"""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import check, finish, free_port  # noqa: E402
+
+PV = os.environ["PV"]
+DATA = os.environ.get("PYDICOM_DATA", "/usr/lib/python3/dist-packages/pydicom/data")
+CT = os.path.join(DATA, "test_files", "CT_small.dcm")
+MR = os.path.join(DATA, "test_files", "MR_small.dcm")
+
+
+def run(args, ok=(0,), **kw):
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, **kw)
+    if ok is not None and p.returncode not in ok:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(args[:3]), p.returncode, p.stderr.decode()[-800:]))
+    return p
+
+
+def make_pki(d):
+    o = lambda *a: run(["openssl"] + list(a))
+    o("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+      "-subj", "/CN=pacsvault test CA", "-keyout", d + "/ca.key", "-out", d + "/ca.crt")
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1"), ("ct", "extendedKeyUsage=clientAuth"),
+                      ("stranger", "extendedKeyUsage=clientAuth")):
+        o("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=" + name,
+          "-keyout", "%s/%s.key" % (d, name), "-out", "%s/%s.csr" % (d, name))
+        with open("%s/%s.ext" % (d, name), "w") as f:
+            f.write(ext + "\n")
+        o("x509", "-req", "-in", "%s/%s.csr" % (d, name), "-CA", d + "/ca.crt", "-CAkey", d + "/ca.key",
+          "-CAcreateserial", "-days", "2", "-out", "%s/%s.crt" % (d, name), "-extfile", "%s/%s.ext" % (d, name))
+
+
+def dataset_bytes(path):
+    """What follows a Part 10 file's meta group (which DIMSE does not carry)."""
+    b = open(path, "rb").read()
+    assert b[128:132] == b"DICM" and b[132:136] == b"\x02\x00\x00\x00"
+    return b[144 + int.from_bytes(b[140:144], "little"):]
+
+
+class Server:
+    def __init__(self, root, conf, va):
+        self.log = open(os.path.join(root, "serve-%d.log" % time.time_ns()), "w+b")
+        self.p = subprocess.Popen([PV, "serve", "--config", conf] + va, stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            self.log.seek(0)
+            if b"listening on" in self.log.read():
+                return
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("serve did not start: " + self.text())
+
+    def text(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        return self.p.wait(timeout=60)
+
+
+def main():
+    root = sys.argv[1]
+    os.makedirs(root, exist_ok=True)
+    pki = os.path.join(root, "pki")
+    os.makedirs(pki, exist_ok=True)
+    make_pki(pki)
+    mk = os.path.join(root, "master.key")
+    vault = os.path.join(root, "vault")
+    run([PV, "keygen", "--type", "master", "-o", mk])
+    run([PV, "vault", "init", vault, "--master-key", mk])
+    va = ["--vault", vault, "--master-key", mk]
+
+    def events(code=None):
+        out = json.loads(run([PV, "ledger", "show", "--json"] + va).stdout.decode())
+        return [e for e in out if code is None or e["event"] == code]
+
+    # --- the configuration
+    def conf(name, text):
+        p = os.path.join(root, name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    p = run([PV, "serve", "--config", conf("typo.ini", "[server]\nae_title = PACSVAULT\ndimse = 127.0.0.1:1\n"
+                                                        "\n# a comment\nmax_asociations = 4\n"), "--check"] + va, ok=(1,))
+    check(b"typo.ini:6: unknown key 'max_asociations' in [server]" in p.stderr,
+          "an unknown key is an error naming its file and line")
+    p = run([PV, "serve", "--config", conf("port.ini", "[server]\ndimse = 127.0.0.1:99999\n"), "--check"] + va,
+            ok=(1,))
+    check(b"port.ini:2:" in p.stderr and b"host:port" in p.stderr, "a bad listener names its line")
+    p = run([PV, "serve", "--config", conf("public.ini", "[server]\ndimse = 0.0.0.0:%d\n" % free_port())] + va,
+            ok=(1,))
+    err = p.stderr.decode()
+    check("refusing to start" in err and "TLS is off" in err and "no users" in err and "anonymous" in err,
+          "a listener off loopback without TLS, users and with anonymous echo is refused, each reason said")
+    check(not os.path.exists(os.path.join(root, "nothing")), "(nothing started)")
+
+    # --- plain TCP on loopback: anonymous echo only; a user with a secret may store
+    port = free_port()
+    plain = conf("plain.ini", "[server]\nae_title = PACSVAULT\ndimse = 127.0.0.1:%d   # loopback\n" % port)
+    p = run([PV, "serve", "--config", plain, "--check"] + va)
+    check(b"can start" in p.stdout, "serve --check accepts a loopback listener")
+    run([PV, "user", "add", "ct-synthetic", "--role", "modality"] + va, input=b"synthetic-passcode-1\n")
+    run([PV, "user", "add", "auditor-synthetic", "--role", "auditor"] + va, input=b"synthetic-passcode-2\n")
+    lst = json.loads(run([PV, "user", "list", "--json"] + va).stdout.decode())
+    check([u["name"] for u in lst] == ["ct-synthetic", "auditor-synthetic"] and all(u["secret"] is True for u in lst),
+          "user list shows the users, that they have a secret, and never the secret")
+    raw = b"".join(open(f, "rb").read() for f in glob.glob(os.path.join(vault, "*.pvo")))
+    check(b"synthetic-passcode" not in raw and b"ct-synthetic" not in raw,
+          "users.pvo is sealed: neither the names nor the secrets are in clear in the vault folder")
+    p = run([PV, "user", "add", "ct-synthetic", "--role", "modality"] + va, ok=(1,), input=b"x\n")
+    check(b"exists" in p.stderr, "a second user of the same name is refused")
+    srv = Server(root, plain, va)
+    p = run(["echoscu", "-aec", "PACSVAULT", "127.0.0.1", str(port)], ok=None)
+    check(p.returncode == 0, "anonymous C-ECHO on loopback answers")
+    p = run(["storescu", "-aec", "PACSVAULT", "127.0.0.1", str(port), CT], ok=None)
+    check(p.returncode != 0, "an anonymous C-STORE is refused (no storage context accepted)")
+    p = run(["storescu", "-aec", "PACSVAULT", "-usr", "ct-synthetic", "-pwd", "synthetic-passcode-1",
+             "127.0.0.1", str(port), CT], ok=None)
+    check(p.returncode == 0, "C-STORE with user name and passcode (User Identity Negotiation) is stored")
+    p = run(["storescu", "-aec", "PACSVAULT", "-usr", "ct-synthetic", "-pwd", "wrong", "127.0.0.1", str(port), MR],
+            ok=None)
+    check(p.returncode != 0 and b"Rejected" in p.stderr, "a wrong passcode is rejected")
+    p = run(["storescu", "-aec", "PACSVAULT", "-usr", "auditor-synthetic", "-pwd", "synthetic-passcode-2",
+             "127.0.0.1", str(port), MR], ok=None)
+    check(p.returncode != 0, "an auditor cannot store (no storage context accepted)")
+    p = run(["echoscu", "-aec", "SOMEONE-ELSE", "127.0.0.1", str(port)], ok=None)
+    check(p.returncode != 0, "a wrong called AE title is rejected")
+    rc = srv.stop()
+    log = srv.text()
+    check(rc == 0 and "stopped" in log, "SIGTERM stops serve with status 0")
+    check("synthetic-passcode" not in log and "CT1" not in log, "the server's log holds no secret and no patient value")
+    got = os.path.join(root, "got")
+    run([PV, "get", "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322", "-o", got] + va)   # CT_small's study
+    files = [f for f in glob.glob(os.path.join(got, "**"), recursive=True) if os.path.isfile(f)]
+    sent, orig = dataset_bytes(files[0]) if files else b"", dataset_bytes(CT)
+    # storescu leaves out the file's Data Set Trailing Padding (FFFC,FFFC): all else is as in the file
+    check(len(files) == 1 and len(sent) > 30000 and orig.startswith(sent) and
+          orig[len(sent):len(sent) + 4] == b"\xfc\xff\xfc\xff",
+          "the data set stored over C-STORE is byte for byte what storescu sent (the file's, without its "
+          "trailing padding; the meta group is the receiver's, PS3.10 7.1)")
+    ev = events()
+    auth = [e for e in ev if e["event"] == 110114]
+    ok_auth = [e for e in auth if e["outcome"] == 0]
+    bad_auth = [e for e in auth if e["outcome"] == 4]
+    check(len(ok_auth) >= 2 and len(bad_auth) >= 1, "authentications are audited, successes and the failure (%d, %d)"
+          % (len(ok_auth), len(bad_auth)))
+    imp = [e for e in ev if e["event"] == 110107]
+    check(len(imp) == 1 and any(p_["user"] == "ct-synthetic" and p_["role"] == "modality" and p_["ae"] == "STORESCU"
+                                for p_ in imp[0]["participants"]),
+          "the Import event names the user, its role and its calling AE title")
+
+    # --- TLS with pinned client certificates
+    run([PV, "user", "add", "ct-cert", "--role", "modality", "--cert", os.path.join(pki, "ct.crt")] + va)
+    tport = free_port()
+    tls = conf("tls.ini", "[server]\nae_title = PACSVAULT\ndimse = 127.0.0.1:%d\ntls_cert = pki/server.crt\n"
+                          "tls_key = pki/server.key\nanonymous = none\n" % tport)
+    srv = Server(root, tls, va)
+    tlsargs = ["+tls", os.path.join(pki, "ct.key"), os.path.join(pki, "ct.crt"), "+cf", os.path.join(pki, "ca.crt")]
+    p = run(["echoscu", "-aec", "PACSVAULT"] + tlsargs + ["127.0.0.1", str(tport)], ok=None)
+    check(p.returncode == 0, "C-ECHO over TLS with a pinned client certificate (dcmtk's BCP 195 profile)")
+    p = run(["storescu", "-aec", "PACSVAULT"] + tlsargs + ["127.0.0.1", str(tport), MR], ok=None)
+    check(p.returncode == 0, "C-STORE over TLS with a pinned client certificate")
+    stranger = ["+tls", os.path.join(pki, "stranger.key"), os.path.join(pki, "stranger.crt"), "+cf",
+                os.path.join(pki, "ca.crt")]
+    p = run(["echoscu", "-aec", "PACSVAULT"] + stranger + ["127.0.0.1", str(tport)], ok=None)
+    check(p.returncode != 0, "a certificate signed by the same CA but pinned to no user is rejected")
+    p = run(["echoscu", "-aec", "PACSVAULT", "+tla", "+cf", os.path.join(pki, "ca.crt"), "127.0.0.1", str(tport)],
+            ok=None)
+    check(p.returncode != 0, "TLS without a client certificate is refused")
+    p = run(["echoscu", "-aec", "PACSVAULT", "-to", "5", "127.0.0.1", str(tport)], ok=None)
+    check(p.returncode != 0, "plain DICOM to the TLS port is refused")
+    p = run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % tport, "-tls1_1", "-cert", os.path.join(pki, "ct.crt"),
+             "-key", os.path.join(pki, "ct.key")], ok=None, input=b"")
+    check(p.returncode != 0, "TLS 1.1 is refused")
+    rc = srv.stop()
+    log = srv.text()
+    check(rc == 0, "serve over TLS stops with status 0")
+    check("TLSv1.3" in log or "TLSv1.2" in log, "the log says which TLS version each association used")
+    ev = events(110114)
+    fails = [e for e in ev if e["outcome"] == 4]
+    whys = " ".join(o["detail"] or "" for e in fails for o in e["objects"])
+    check("unknown certificate" in whys and "did not return a certificate" in whys and "wrong version" in whys,
+          "the unknown certificate, the missing one and plaintext to TLS are each an audited failure")
+    run([PV, "user", "rm", "ct-cert"] + va)
+    srv = Server(root, tls, va)
+    p = run(["echoscu", "-aec", "PACSVAULT"] + tlsargs + ["127.0.0.1", str(tport)], ok=None)
+    check(p.returncode != 0, "a removed user's certificate is refused at the next association")
+    srv.stop()
+    p = run([PV, "vault", "fsck"] + va, ok=None)
+    check(p.returncode == 0, "vault fsck is clean after the server's stores")
+    return finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
