@@ -49,6 +49,7 @@ run_file(const char *path)
 	fuzz_textclean_one(buf, (size_t)n);
 	fuzz_ingest_one(buf, (size_t)n);
 	fuzz_pdu_one(buf, (size_t)n);
+	fuzz_ini_one(buf, (size_t)n);
 	free(buf);
 	printf("PASS: replay %s\n", path);
 	passed++;

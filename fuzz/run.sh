@@ -14,6 +14,11 @@ case "$target" in
 fuzz_rle|fuzz_jpegll|fuzz_jpeg|fuzz_jpegdct|fuzz_jpegls|fuzz_j2k)
 	[ -z "$(ls -A "$corpus")" ] && /usr/bin/python3 fuzz/codec_seeds.py "$target" "$corpus"
 	;;
+fuzz_ini)
+	if [ -z "$(ls -A "$corpus")" ]; then
+		printf '[server]\nae_title = PACSVAULT\ndimse = 127.0.0.1:11112, [::1]:11112 # two\ntls_cert = a.crt\n; c\n[peer "WS1"]\nhost = 127.0.0.1\nport = 11113\ntls = yes\n' > "$corpus/seed-serve"
+	fi
+	;;
 fuzz_pdu)
 	[ -z "$(ls -A "$corpus")" ] && /usr/bin/python3 fuzz/pdu_seeds.py "$corpus"
 	;;
