@@ -117,6 +117,7 @@ SVC_SRC := \
 	src/svc/ops.c \
 	src/svc/export.c \
 	src/svc/users.c \
+	src/svc/projects.c \
 	src/svc/audit.c
 
 NET_SRC := \
@@ -124,7 +125,8 @@ NET_SRC := \
 	src/net/syslog.c \
 	src/net/ul.c \
 	src/net/dimse.c \
-	src/net/server.c
+	src/net/server.c \
+	src/net/qr.c
 
 LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC) $(STORE_SRC) $(SVC_SRC) $(NET_SRC)
 

@@ -108,17 +108,20 @@ fuzz_pdu_one(const uint8_t *data, size_t size)
 		case UL_ASSOCIATE_RJ: {
 			struct ul_reject r;
 
-			(void)ul_parse_reject(body, len, &r, &d);
+			if (ul_parse_reject(body, len, &r, &d) == 0 && r.result == 0 && r.source > 3)
+				pv_diag_clear(&d);   /* any values parse; nothing to check */
 			break;
 		}
 		case UL_ABORT: {
 			struct ul_abort r;
 
-			(void)ul_parse_abort(body, len, &r, &d);
+			if (ul_parse_abort(body, len, &r, &d) == 0 && r.source > 2)
+				pv_diag_clear(&d);
 			break;
 		}
 		default:
-			(void)ul_parse_release(body, len, &d);
+			if (ul_parse_release(body, len, &d) != 0 && len == 4)
+				abort();   /* four bytes are always a release body */
 			break;
 		}
 		off += UL_HEADER + len;

@@ -9,6 +9,9 @@
 #include "pacsvault/net/server.h"
 #include "pacsvault/net/tls.h"
 #include "pacsvault/svc/svc.h"
+#include "pacsvault/crypto/keyfile.h"
+#include "pacsvault/deid/profile.h"
+#include "pacsvault/svc/projects.h"
 #include "pacsvault/svc/users.h"
 
 #include <errno.h>
@@ -345,6 +348,19 @@ cmd_serve(int argc, char **argv)
 		return PV_EXIT_FAIL;
 	}
 	nusers = svc_user_count(s);
+	{
+		size_t np = 0;
+
+		pv_diag_clear(&d);
+		if (svc_projects_load(s, &np, &d) != 0) {
+			fprintf(stderr, "pacsvault: serve: the projects: %s\n", d.msg);
+			svc_close(s);
+			free(c);
+			return PV_EXIT_FAIL;
+		}
+		if (!check)
+			fprintf(stderr, "pacsvault serve: %zu users, %zu de-identification projects\n", nusers, np);
+	}
 	if (net_server_unsafe(&c->net, nusers, why, sizeof(why))) {
 		fprintf(stderr, "pacsvault: serve: refusing to start:\n%s", why);
 		svc_close(s);
@@ -589,6 +605,130 @@ cmd_user(int argc, char **argv)
 
 		snprintf(where, sizeof(where), "user %s", sub);
 		app_report(where, NULL, &d);
+		return PV_EXIT_FAIL;
+	}
+	return PV_EXIT_OK;
+}
+
+/* ---- project ---- */
+
+static const char project_help[] =
+"usage: pacsvault project add NAME --key FILE [--retain-* | --clean-* options]\n"
+"                             [--clean-pixel-data] [--no-ocr]\n"
+"       pacsvault project list\n"
+"\n"
+"De-identification projects for research users (user add --role research\n"
+"--project NAME): whatever such a user queries or retrieves comes through\n"
+"the project's de-identification (the engine of 'pacsvault deid', with the\n"
+"PS3.15 options given here and the project key FILE), and the UIDs it sees\n"
+"are the project's pseudonyms. Kept in the vault sealed under its master key\n"
+"(projects.pvo); a running server loads them when it starts. The options\n"
+"are those of 'pacsvault deid' (see its --help): --retain-safe-private,\n"
+"--retain-uids, --retain-device-identity, --retain-institution-identity,\n"
+"--retain-patient-characteristics, --retain-full-dates,\n"
+"--retain-modified-dates, --clean-descriptors, --clean-structured-content,\n"
+"--clean-graphics, --clean-pixel-data, --no-ocr.\n"
+"\n"
+"Exit status: 0 done, 1 failed (an existing project, a bad key...), 2 bad usage.\n";
+
+static int
+project_print(void *ctx, const char *name, unsigned opts, int clean)
+{
+	(void)ctx;
+	printf("%s\toptions 0x%x\t%s\n", name, opts, clean ? "pixels cleaned" : "pixels as stored");
+	return 0;
+}
+
+int
+cmd_project(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "vault", required_argument, NULL, 'V' },
+		{ "master-key", required_argument, NULL, 'M' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "clean-pixel-data", no_argument, NULL, 'X' },
+		{ "no-ocr", no_argument, NULL, 'W' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
+		{ "retain-uids", no_argument, NULL, 1000 + DEID_OPT_UIDS },
+		{ "retain-device-identity", no_argument, NULL, 1000 + DEID_OPT_DEVICE },
+		{ "retain-institution-identity", no_argument, NULL, 1000 + DEID_OPT_INSTITUTION },
+		{ "retain-patient-characteristics", no_argument, NULL, 1000 + DEID_OPT_PATIENT_CHARS },
+		{ "retain-full-dates", no_argument, NULL, 1000 + DEID_OPT_FULL_DATES },
+		{ "retain-modified-dates", no_argument, NULL, 1000 + DEID_OPT_MODIFIED_DATES },
+		{ "clean-descriptors", no_argument, NULL, 1000 + DEID_OPT_CLEAN_DESCRIPTORS },
+		{ "clean-structured-content", no_argument, NULL, 1000 + DEID_OPT_CLEAN_STRUCTURED },
+		{ "clean-graphics", no_argument, NULL, 1000 + DEID_OPT_CLEAN_GRAPHICS },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct svc_project pj;
+	const char *keyfile = NULL;
+	struct vopts o;
+	struct svc *s = NULL;
+	struct pv_diag d;
+	int ch, rc;
+
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(project_help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? PV_EXIT_USAGE : PV_EXIT_OK;
+	}
+	memset(&pj, 0, sizeof(pj));
+	vopts_default(&o);
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (ch >= 1000 && ch < 1000 + DEID_OPT_COUNT) {
+			pj.cfg.opts |= DEID_OPT_BIT(ch - 1000);
+			continue;
+		}
+		switch (ch) {
+		case 'V': o.dir = optarg; break;
+		case 'M': o.master = optarg; break;
+		case 'k': keyfile = optarg; break;
+		case 'X': pj.clean_pixels = 1; break;
+		case 'W': pj.no_ocr = 1; break;
+		case 'h':
+			fputs(project_help, stdout);
+			return PV_EXIT_OK;
+		default:
+			return app_usage_error("project", "unknown option");
+		}
+	}
+	pv_diag_clear(&d);
+	if (strcmp(argv[1], "list") == 0) {
+		if (argc != optind)
+			return app_usage_error("project list", "no arguments");
+		if (open_svc("project list", &o, VAULT_READ, &s) != PV_EXIT_OK)
+			return PV_EXIT_FAIL;
+		rc = svc_project_names(s, project_print, NULL, &d);
+	} else if (strcmp(argv[1], "add") == 0) {
+		struct pv_key key;
+
+		if (argc - optind != 1 || keyfile == NULL)
+			return app_usage_error("project add", "NAME --key FILE");
+		if ((pj.cfg.opts & DEID_OPT_BIT(DEID_OPT_FULL_DATES)) && (pj.cfg.opts & DEID_OPT_BIT(DEID_OPT_MODIFIED_DATES)))
+			return app_usage_error("project add", "--retain-full-dates and --retain-modified-dates exclude "
+			    "each other");
+		if (pv_key_read(keyfile, PV_KEY_PROJECT, &key, &d) != 0) {
+			app_report("project add", keyfile, &d);
+			return PV_EXIT_FAIL;
+		}
+		memcpy(pj.cfg.key, key.key, sizeof(pj.cfg.key));
+		pv_key_clear(&key);
+		pj.name = argv[optind];
+		if (open_svc("project add", &o, VAULT_READ, &s) != PV_EXIT_OK) {
+			pv_cleanse(&pj, sizeof(pj));
+			return PV_EXIT_FAIL;
+		}
+		rc = svc_project_store(s, app_principal("pacsvault project add"), &pj, &d);
+		pv_cleanse(&pj, sizeof(pj));
+		if (rc == 0)
+			fprintf(stderr, "pacsvault: project add: %s\n", argv[optind]);
+	} else {
+		return app_usage_error("project", "add or list");
+	}
+	svc_close(s);
+	if (rc != 0) {
+		app_report("project", NULL, &d);
 		return PV_EXIT_FAIL;
 	}
 	return PV_EXIT_OK;

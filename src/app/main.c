@@ -36,6 +36,7 @@ static const char help_text[] =
 "  rm UID...               crypto-shred instances, series or studies\n"
 "  serve --config FILE     the DICOM server (DIMSE over TLS) on the vault\n"
 "  user add|list|rm|passwd the server's users: roles, certificates, secrets\n"
+"  project add|list        de-identification projects for research users\n"
 "  keygen -o FILE          write a new key file (project or master, 0600)\n"
 "  help [COMMAND]          this text, or a command's own help\n"
 "  version                 the version and the data dictionary edition\n"
@@ -110,6 +111,7 @@ static const struct {
 	{ "get", cmd_get, LIB_CRYPTO | LIB_SQLITE }, { "rm", cmd_rm, LIB_CRYPTO | LIB_SQLITE },
 	{ "export", cmd_export, LIB_CRYPTO | LIB_SQLITE },
 	{ "serve", cmd_serve, LIB_CRYPTO | LIB_SQLITE }, { "user", cmd_user, LIB_CRYPTO | LIB_SQLITE },
+	{ "project", cmd_project, LIB_CRYPTO | LIB_SQLITE },
 };
 
 static void

@@ -43,7 +43,6 @@
 
 #define VERIFICATION "1.2.840.10008.1.1"
 #define ASSOC_PDU_MAX (256u * 1024)   /* the largest non-data PDU accepted */
-#define ADDRS_MAX 256
 
 void
 net_server_cfg_init(struct net_server_cfg *c)
@@ -113,55 +112,10 @@ net_server_unsafe(const struct net_server_cfg *cfg, size_t nusers, char *out, si
 
 /* ---- the server ---- */
 
-struct addr_count {
-	char addr[64];
-	unsigned n;
-};
+#include "server_int.h"
 
-struct server {
-	struct svc *s;
-	const struct net_server_cfg *cfg;
-	struct net_tls_server *tls;
-	volatile sig_atomic_t *stop;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	unsigned active;
-	uint64_t next_id;
-	struct addr_count addrs[ADDRS_MAX];
-};
-
-struct pctx {
-	uint8_t id;
-	int accepted;
-	char abstract[UL_UID_MAX + 1];
-	char ts[UL_UID_MAX + 1];
-};
-
-struct assoc {
-	struct server *srv;
-	int fd;                       /* until the connection is set up in its thread */
-	struct net_conn *c;
-	uint64_t id;
-	char addr[64];
-	char calling[17];
-	uint32_t peer_max;            /* the largest P-DATA-TF the peer takes (0: no limit) */
-	struct pctx pc[UL_MAX_PCTX];
-	size_t npc;
-	int authenticated;
-	struct svc_user user;
-	struct svc_principal p;
-	char via[32];
-	struct pv_buf cmd, data, out;
-	int have_cmd;                 /* a command parsed, its data set still coming */
-	uint8_t cmd_ctx;
-	struct dimse_cmd dc;
-};
-
-static void
-logf_(const struct assoc *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-logf_(const struct assoc *a, const char *fmt, ...)
+void
+net__log(const struct assoc *a, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -206,8 +160,8 @@ send_reject(struct assoc *a, uint8_t result, uint8_t source, uint8_t reason)
 }
 
 /* Sends bytes as PDVs of ctx, each P-DATA-TF within the peer's maximum length. */
-static int
-send_pdata(struct assoc *a, uint8_t ctx, int command, const void *p, size_t n, struct pv_diag *d)
+int
+net__send_pdata(struct assoc *a, uint8_t ctx, int command, const void *p, size_t n, struct pv_diag *d)
 {
 	size_t max = a->peer_max != 0 && a->peer_max > 6 ? a->peer_max - 6 : (size_t)1 << 20;
 	const uint8_t *q = p;
@@ -229,8 +183,8 @@ send_pdata(struct assoc *a, uint8_t ctx, int command, const void *p, size_t n, s
 	return 0;
 }
 
-static int
-send_rsp(struct assoc *a, const struct dimse_cmd *rsp, struct pv_diag *d)
+int
+net__send_rsp(struct assoc *a, const struct dimse_cmd *rsp, struct pv_diag *d)
 {
 	struct pv_buf b;
 	int rc;
@@ -240,7 +194,7 @@ send_rsp(struct assoc *a, const struct dimse_cmd *rsp, struct pv_diag *d)
 		pv_buf_free(&b);
 		return pv_diag_set(d, PV_ENOMEM, -1, "cannot build the response");
 	}
-	rc = send_pdata(a, a->cmd_ctx, 1, b.data, b.len, d);
+	rc = net__send_pdata(a, a->cmd_ctx, 1, b.data, b.len, d);
 	pv_buf_free(&b);
 	return rc;
 }
@@ -260,6 +214,12 @@ static int
 role_stores(int role)
 {
 	return role == SVC_MODALITY || role == SVC_CLINICIAN;
+}
+
+static int
+role_queries(int role)
+{
+	return role == SVC_CLINICIAN || role == SVC_RESEARCH;
 }
 
 /* The transfer syntax to accept among those proposed: Explicit VR Little Endian first; for storage, any known one. */
@@ -303,12 +263,13 @@ negotiate(struct assoc *a, const struct ul_assoc *rq, struct ul_assoc *ac)
 		struct pctx *mine = &a->pc[a->npc++];
 		int verification = strcmp(pc->abstract, VERIFICATION) == 0;
 		int storage = dcm_storage_class(pc->abstract) != NULL;
+		int find = net__is_find_model(pc->abstract);
 		const char *ts = NULL;
 
 		out->id = pc->id;
 		mine->id = pc->id;
 		snprintf(mine->abstract, sizeof(mine->abstract), "%s", pc->abstract);
-		if (!verification && !(storage && role_stores(role))) {
+		if (!verification && !(storage && role_stores(role)) && !(find && role_queries(role))) {
 			/* not a service this peer may use: the same answer as an unknown one */
 			out->result = UL_PC_ABSTRACT_NOT_SUPPORTED;
 			continue;
@@ -354,8 +315,8 @@ meta_el(struct pv_buf *b, uint16_t elem, const char vr[2], const char *v, size_t
 	return 0;
 }
 
-static int
-part10(struct pv_buf *b, const char *cls, const char *inst, const char *ts, const char *source_ae,
+int
+net__part10(struct pv_buf *b, const char *cls, const char *inst, const char *ts, const char *source_ae,
     const void *ds, size_t n)
 {
 	size_t at;
@@ -393,8 +354,8 @@ do_echo(struct assoc *a, struct pv_diag *d)
 	snprintf(r.affected_class, sizeof(r.affected_class), "%s", VERIFICATION);
 	r.dataset_type = DIMSE_NO_DATASET;
 	r.status = DIMSE_SUCCESS;
-	logf_(a, "C-ECHO");
-	return send_rsp(a, &r, d);
+	net__log(a, "C-ECHO");
+	return net__send_rsp(a, &r, d);
 }
 
 static int
@@ -420,7 +381,7 @@ do_store(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 		what = "refused: SOP class is not the context's";
 	} else {
 		pv_buf_init(&file, a->srv->cfg->max_dataset + 4096);
-		if (part10(&file, a->dc.affected_class, a->dc.affected_inst, pc->ts, a->calling, a->data.data,
+		if (net__part10(&file, a->dc.affected_class, a->dc.affected_inst, pc->ts, a->calling, a->data.data,
 		    a->data.len) != 0) {
 			r.status = DIMSE_OUT_OF_RESOURCES;
 			what = "out of memory";
@@ -453,9 +414,9 @@ do_store(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 		}
 		pv_buf_free_scrub(&file);
 	}
-	logf_(a, "C-STORE %s: %s%s%s", dcm_storage_class(a->dc.affected_class) != NULL ?
+	net__log(a, "C-STORE %s: %s%s%s", dcm_storage_class(a->dc.affected_class) != NULL ?
 	    dcm_storage_class(a->dc.affected_class)->name : "?", what, sd.code != 0 ? ": " : "", sd.code != 0 ? sd.msg : "");
-	return send_rsp(a, &r, d);
+	return net__send_rsp(a, &r, d);
 }
 
 /* One whole DIMSE message (command, and its data set when it has one). */
@@ -469,9 +430,11 @@ dispatch(struct assoc *a, struct pv_diag *d)
 		return do_echo(a, d);
 	if (a->dc.field == DIMSE_C_STORE_RQ && dcm_storage_class(pc->abstract) != NULL)
 		return do_store(a, pc, d);
+	if (a->dc.field == DIMSE_C_FIND_RQ && net__is_find_model(pc->abstract))
+		return net__find(a, pc, d);
 	if (a->dc.field == DIMSE_C_CANCEL_RQ)
 		return 0;
-	logf_(a, "%s on a %s context: not supported", dimse_name(a->dc.field), pc->abstract);
+	net__log(a, "%s on a %s context: not supported", dimse_name(a->dc.field), pc->abstract);
 	if (a->dc.field & 0x8000)
 		return 0;   /* a response we did not ask for: ignored */
 	memset(&r, 0, sizeof(r));
@@ -480,7 +443,7 @@ dispatch(struct assoc *a, struct pv_diag *d)
 	r.dataset_type = DIMSE_NO_DATASET;
 	r.status = DIMSE_UNRECOGNIZED_OPERATION;
 	snprintf(r.affected_class, sizeof(r.affected_class), "%s", pc->abstract);
-	return send_rsp(a, &r, d);
+	return net__send_rsp(a, &r, d);
 }
 
 /* A P-DATA-TF: its PDVs into the command or data set in hand; each complete message dispatched. */
@@ -610,12 +573,12 @@ run_assoc(struct assoc *a)
 		struct pv_diag ad;
 		char why[sizeof(d.msg)];
 
-		logf_(a, "connection refused: %s", d.msg);
+		net__log(a, "connection refused: %s", d.msg);
 		/* a failed handshake is an authentication failure too (no certificate, not TLS at all) */
 		snprintf(why, sizeof(why), "%s", d.msg);
 		pv_diag_clear(&ad);
 		if (a->srv->tls != NULL && svc_auth_refused(a->srv->s, a->addr, "dimse", why, &ad) != 0)
-			logf_(a, "cannot write the event: %s", ad.msg);
+			net__log(a, "cannot write the event: %s", ad.msg);
 		goto done;
 	}
 	if ((rq = calloc(1, sizeof(*rq))) == NULL || (ac = calloc(1, sizeof(*ac))) == NULL)
@@ -623,23 +586,23 @@ run_assoc(struct assoc *a)
 	/* Sta2: the A-ASSOCIATE-RQ, before ARTIM expires. */
 	rc = read_pdu(a, net_now_ms() + (int64_t)cfg->artim_timeout_s * 1000, &type, &body, 0, &d);
 	if (rc <= 0) {
-		logf_(a, "no association: %s", rc == 0 ? "closed" : d.msg);
+		net__log(a, "no association: %s", rc == 0 ? "closed" : d.msg);
 		goto done;
 	}
 	if (type != UL_ASSOCIATE_RQ) {
-		logf_(a, "a PDU of type %u before A-ASSOCIATE-RQ: aborted", type);
+		net__log(a, "a PDU of type %u before A-ASSOCIATE-RQ: aborted", type);
 		send_abort(a, 2, 2);
 		goto done;
 	}
 	if (ul_parse_assoc(type, (const uint8_t *)body.data, body.len, rq, &d) != 0) {
-		logf_(a, "A-ASSOCIATE-RQ malformed: %s", d.msg);
+		net__log(a, "A-ASSOCIATE-RQ malformed: %s", d.msg);
 		send_reject(a, 1, 1, 1);
 		goto done;
 	}
 	snprintf(a->calling, sizeof(a->calling), "%s", rq->calling);
 	a->peer_max = rq->max_pdu;
 	if (strcmp(rq->app_context, UL_APP_CONTEXT) != 0) {
-		logf_(a, "%s -> %s: application context not supported: rejected", rq->calling, rq->called);
+		net__log(a, "%s -> %s: application context not supported: rejected", rq->calling, rq->called);
 		send_reject(a, 1, 1, 2);
 		goto done;
 	}
@@ -648,7 +611,7 @@ run_assoc(struct assoc *a)
 		goto done;
 	}
 	if (strcmp(rq->called, cfg->ae_title) != 0) {
-		logf_(a, "%s -> %s: called AE title not this server's: rejected", rq->calling, rq->called);
+		net__log(a, "%s -> %s: called AE title not this server's: rejected", rq->calling, rq->called);
 		send_reject(a, 1, 1, 7);
 		goto done;
 	}
@@ -674,7 +637,7 @@ run_assoc(struct assoc *a)
 		cr.ae = a->calling;
 		cr.via = "dimse";
 		if (cr.id_type == 3) {
-			logf_(a, "%s -> %s: user identity type %u (Kerberos, SAML or JWT) not supported: rejected",
+			net__log(a, "%s -> %s: user identity type %u (Kerberos, SAML or JWT) not supported: rejected",
 			    rq->calling, rq->called, rq->identity.type);
 			send_reject(a, 1, 1, 1);
 			goto done;
@@ -688,7 +651,7 @@ run_assoc(struct assoc *a)
 		} else if (rc == PV_ENOTFOUND && cfg->anonymous == NET_ANON_ECHO) {
 			a->authenticated = 0;   /* Verification only */
 		} else {
-			logf_(a, "%s -> %s: %s: rejected", rq->calling, rq->called, rc == PV_ENOTFOUND ?
+			net__log(a, "%s -> %s: %s: rejected", rq->calling, rq->called, rc == PV_ENOTFOUND ?
 			    "no credentials (a client certificate or a user identity)" : d.msg);
 			send_reject(a, 1, 1, 1);
 			goto done;
@@ -697,10 +660,10 @@ run_assoc(struct assoc *a)
 	accepted = negotiate(a, rq, ac);
 	pv_buf_reset(&a->out);
 	if (ul_build_assoc(ac, &a->out) != 0 || send_out(a, &d) != 0) {
-		logf_(a, "cannot answer the A-ASSOCIATE-RQ: %s", d.msg);
+		net__log(a, "cannot answer the A-ASSOCIATE-RQ: %s", d.msg);
 		goto done;
 	}
-	logf_(a, "%s -> %s: %s%s%s (%s), %s, %d of %zu contexts accepted", rq->calling, rq->called,
+	net__log(a, "%s -> %s: %s%s%s (%s), %s, %d of %zu contexts accepted", rq->calling, rq->called,
 	    a->authenticated ? "user " : "anonymous", a->authenticated ? a->user.name : "",
 	    "", a->authenticated ? svc_role_name(a->user.role) : "echo only", net_conn_protocol(a->c), accepted,
 	    rq->npc);
@@ -710,21 +673,21 @@ run_assoc(struct assoc *a)
 		rc = read_pdu(a, net_now_ms() + (int64_t)cfg->idle_timeout_s * 1000, &type, &body, 1, &d);
 		if (rc == 0) {
 			if (*a->srv->stop) {
-				logf_(a, "server stopping: aborted");
+				net__log(a, "server stopping: aborted");
 				send_abort(a, 0, 0);
 			} else {
-				logf_(a, "the peer closed the connection without a release");
+				net__log(a, "the peer closed the connection without a release");
 			}
 			break;
 		}
 		if (rc < 0) {
-			logf_(a, "%s: aborted", d.msg);
+			net__log(a, "%s: aborted", d.msg);
 			send_abort(a, 2, rc == PV_ELIMIT || rc == PV_EPARSE ? 6 : 0);
 			break;
 		}
 		if (type == UL_P_DATA_TF) {
 			if ((rc = pdata(a, (const uint8_t *)body.data, body.len, &d)) != 0) {
-				logf_(a, "%s: aborted", d.msg);
+				net__log(a, "%s: aborted", d.msg);
 				send_abort(a, 2, 6);
 				break;
 			}
@@ -734,14 +697,14 @@ run_assoc(struct assoc *a)
 			pv_buf_reset(&a->out);
 			if (ul_build_release(UL_RELEASE_RP, &a->out) == 0)
 				(void)send_out(a, &d);
-			logf_(a, "released");
+			net__log(a, "released");
 			break;
 		}
 		if (type == UL_ABORT) {
-			logf_(a, "aborted by the peer");
+			net__log(a, "aborted by the peer");
 			break;
 		}
-		logf_(a, "unexpected PDU type %u: aborted", type);
+		net__log(a, "unexpected PDU type %u: aborted", type);
 		send_abort(a, 2, 2);
 		break;
 	}
@@ -853,7 +816,7 @@ take(struct server *srv, int lfd)
 	pthread_mutex_unlock(&srv->mu);
 	if (over) {
 		/* over a limit: refused at once, before any TLS work (a plain A-ASSOCIATE-RJ on TCP) */
-		logf_(a, "refused: %u associations open (limits %u, %u per address)", srv->active, srv->cfg->max_assoc,
+		net__log(a, "refused: %u associations open (limits %u, %u per address)", srv->active, srv->cfg->max_assoc,
 		    srv->cfg->max_per_addr);
 		close(fd);
 		pv_buf_free(&a->cmd);

@@ -1,0 +1,333 @@
+/*
+ * qr.c: Query/Retrieve over DIMSE (PS3.4 annex C): C-FIND SCP for the
+ * Patient Root and Study Root information models, on svc_query, so the
+ * role's rules hold (a research user gets its project's pseudonyms, may
+ * match only on keys that name no one) and the Query event is written
+ * before any answer.
+ *
+ * The identifier is read with the DICOM codec (in the context's transfer
+ * syntax, its Specific Character Set converted to UTF-8); every key the
+ * index holds becomes a query key (matching as in `pacsvault find`,
+ * docs/CONFORMANCE.md); keys it does not hold are left out of the answers
+ * (PS3.4 C.2.2.1.1: optional keys an SCP does not support). Answers are
+ * in ISO_IR 192.
+ */
+#include "pacsvault/base/buf.h"
+#include "pacsvault/dicom/charset.h"
+#include "pacsvault/dicom/dataset.h"
+#include "pacsvault/dicom/dict.h"
+#include "pacsvault/dicom/reader.h"
+#include "pacsvault/dicom/value.h"
+#include "pacsvault/dicom/vr.h"
+#include "server_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATIENT_ROOT_FIND "1.2.840.10008.5.1.4.1.2.1.1"
+#define STUDY_ROOT_FIND "1.2.840.10008.5.1.4.1.2.2.1"
+#define MAX_KEYS 48
+
+int
+net__is_find_model(const char *uid)
+{
+	return strcmp(uid, PATIENT_ROOT_FIND) == 0 || strcmp(uid, STUDY_ROOT_FIND) == 0;
+}
+
+static uint32_t
+level_key(int level)
+{
+	switch (level) {
+	case QUERY_PATIENT: return 0x00100020u;
+	case QUERY_STUDY: return 0x0020000Du;
+	case QUERY_SERIES: return 0x0020000Eu;
+	default: return 0x00080018u;
+	}
+}
+
+static const struct query_attr *
+attr_of(uint32_t tag)
+{
+	for (const struct query_attr *a = query_attrs; a->tag != 0; a++)
+		if (a->tag == tag)
+			return a;
+	return NULL;
+}
+
+/* One element of an answer, in the context's transfer syntax (Little Endian, explicit or implicit VR). */
+static int
+put_el(struct pv_buf *b, int explicit_vr, uint32_t tag, const char *vr, const char *v)
+{
+	size_t n = strlen(v), len = n + (n & 1);
+	uint8_t h[12] = { (uint8_t)(tag >> 16), (uint8_t)(tag >> 24), (uint8_t)tag, (uint8_t)(tag >> 8) };
+	int lng = strcmp(vr, "UT") == 0 || strcmp(vr, "UC") == 0 || strcmp(vr, "UR") == 0;
+
+	if (explicit_vr && !lng) {
+		if (len > 0xffff)
+			return PV_ELIMIT;
+		h[4] = (uint8_t)vr[0];
+		h[5] = (uint8_t)vr[1];
+		h[6] = (uint8_t)len;
+		h[7] = (uint8_t)(len >> 8);
+		if (pv_buf_append(b, h, 8) != 0)
+			return PV_ENOMEM;
+	} else if (explicit_vr) {
+		h[4] = (uint8_t)vr[0];
+		h[5] = (uint8_t)vr[1];
+		h[8] = (uint8_t)len;
+		h[9] = (uint8_t)(len >> 8);
+		h[10] = (uint8_t)(len >> 16);
+		h[11] = (uint8_t)(len >> 24);
+		if (pv_buf_append(b, h, 12) != 0)
+			return PV_ENOMEM;
+	} else {
+		h[4] = (uint8_t)len;
+		h[5] = (uint8_t)(len >> 8);
+		h[6] = (uint8_t)(len >> 16);
+		h[7] = (uint8_t)(len >> 24);
+		if (pv_buf_append(b, h, 8) != 0)
+			return PV_ENOMEM;
+	}
+	if (pv_buf_append(b, v, n) != 0 || ((n & 1) && pv_buf_putc(b, strcmp(vr, "UI") == 0 ? '\0' : ' ') != 0))
+		return PV_ENOMEM;
+	return 0;
+}
+
+struct find_run {
+	struct assoc *a;
+	const struct pctx *pc;
+	int level, explicit_vr;
+	uint32_t tags[MAX_KEYS];       /* the keys asked for, ascending, that the index holds */
+	const char *vrs[MAX_KEYS];
+	size_t ntags;
+	size_t sent;
+	int err;
+	struct pv_diag *d;
+};
+
+static const char *
+value_of(const struct vault_match *m, uint32_t tag)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->tag[i] == tag)
+			return m->value[i];
+	return NULL;
+}
+
+static const char *
+level_name(int level)
+{
+	return level == QUERY_IMAGE ? "IMAGE" : query_level_name(level);
+}
+
+/* One match: a pending C-FIND-RSP and its identifier. */
+static int
+answer(void *ctx, const struct vault_match *m)
+{
+	struct find_run *r = ctx;
+	struct dimse_cmd rsp;
+	struct pv_buf b;
+	int rc = 0;
+	uint32_t at[MAX_KEYS + 3];
+	const char *vr[MAX_KEYS + 3], *val[MAX_KEYS + 3];
+	size_t n = 0;
+
+	if (r->err != 0)
+		return r->err;
+	/* Specific Character Set, Query/Retrieve Level, Retrieve AE Title, then the keys, ascending */
+	at[n] = 0x00080005u, vr[n] = "CS", val[n++] = "ISO_IR 192";
+	at[n] = 0x00080052u, vr[n] = "CS", val[n++] = level_name(r->level);
+	at[n] = 0x00080054u, vr[n] = "AE", val[n++] = r->a->srv->cfg->ae_title;
+	for (size_t i = 0; i < r->ntags; i++) {
+		const char *v = value_of(m, r->tags[i]);
+
+		at[n] = r->tags[i];
+		vr[n] = r->vrs[i];
+		val[n++] = v != NULL ? v : "";
+	}
+	/* insertion sort: the three fixed ones fall among the keys */
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && at[k - 1] > at[k]; k--) {
+			uint32_t t = at[k];
+			const char *x = vr[k], *y = val[k];
+
+			at[k] = at[k - 1], vr[k] = vr[k - 1], val[k] = val[k - 1];
+			at[k - 1] = t, vr[k - 1] = x, val[k - 1] = y;
+		}
+	pv_buf_init(&b, (size_t)1 << 24);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (i == 0 || at[i] != at[i - 1])
+			rc = put_el(&b, r->explicit_vr, at[i], vr[i], val[i]);
+	if (rc != 0) {
+		pv_buf_free_scrub(&b);
+		return r->err = pv_diag_set(r->d, rc, -1, "cannot encode an answer");
+	}
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.field = DIMSE_C_FIND_RSP;
+	rsp.responded_id = r->a->dc.msg_id;
+	snprintf(rsp.affected_class, sizeof(rsp.affected_class), "%s", r->pc->abstract);
+	rsp.dataset_type = 0x0001;
+	rsp.status = DIMSE_PENDING;
+	if ((rc = net__send_rsp(r->a, &rsp, r->d)) == 0)
+		rc = net__send_pdata(r->a, r->pc->id, 0, b.data, b.len, r->d);
+	pv_buf_free_scrub(&b);
+	if (rc != 0)
+		return r->err = rc;
+	r->sent++;
+	return 0;
+}
+
+/* The identifier's keys: level and query keys (values in UTF-8). */
+static int
+read_identifier(struct assoc *a, const struct pctx *pc, struct find_run *r, struct query_key *keys, size_t *nkeys,
+    char *why, size_t wn)
+{
+	struct pv_buf file, u8;
+	struct dcm_reader *rd = NULL;
+	struct dcm_file *f = NULL;
+	struct dcm_charset cs;
+	struct pv_diag d;
+	char lv[32] = "";
+	int rc;
+
+	*nkeys = 0;
+	pv_diag_clear(&d);
+	pv_buf_init(&file, a->data.len + 4096);
+	pv_buf_init(&u8, (size_t)1 << 20);
+	if (net__part10(&file, pc->abstract, "2.25.0", pc->ts, "", a->data.data, a->data.len) != 0 ||
+	    dcm_reader_open_mem(file.data, file.len, NULL, &rd, &d) != 0 || dcm_file_read(rd, &f, &d) != 0) {
+		snprintf(why, wn, "the identifier does not parse: %.120s", d.msg);
+		pv_buf_free(&file);
+		return -1;
+	}
+	dcm_charset_default(&cs);
+	if (dcm_ds_find(&f->ds, 0x00080005u) != NULL) {
+		struct dcm_elem *e = dcm_ds_find(&f->ds, 0x00080005u);
+		const uint8_t *v;
+
+		if (dcm_file_value(f, e, &v) == 0)
+			(void)dcm_charset_parse(v, e->length, &cs);
+	}
+	if (dcm_ds_get_str(f, &f->ds, 0x00080052u, lv, sizeof(lv)) != 0 || (r->level = query_level_parse(lv)) < 0) {
+		snprintf(why, wn, "no valid Query/Retrieve Level (0008,0052)");
+		rc = -1;
+		goto out;
+	}
+	if (strcmp(pc->abstract, STUDY_ROOT_FIND) == 0 && r->level == QUERY_PATIENT) {
+		snprintf(why, wn, "the Study Root model has no PATIENT level");
+		rc = -1;
+		goto out;
+	}
+	rc = 0;
+	for (uint32_t i = 0; i < f->ds.n && rc == 0; i++) {
+		struct dcm_elem *e = &f->ds.e[i];
+		const struct query_attr *qa = attr_of(e->tag);
+		const uint8_t *v;
+		char arg[1200];
+
+		if (qa == NULL || e->vr == DCM_VR_SQ || qa->level > r->level)
+			continue;   /* not held by the index, or below the level: not answered */
+		if (*nkeys == MAX_KEYS || r->ntags == MAX_KEYS)
+			break;
+		pv_buf_reset(&u8);
+		if (e->length > 0 && (dcm_file_value(f, e, &v) != 0 ||
+		    dcm_charset_to_utf8(&cs, (enum dcm_vr)e->vr, v, dcm_value_trim_len((enum dcm_vr)e->vr, v, e->length),
+		    &u8) < 0 || pv_buf_putc(&u8, '\0') != 0)) {
+			snprintf(why, wn, "(%04X,%04X): the value does not read", e->tag >> 16, e->tag & 0xffff);
+			rc = -1;
+			break;
+		}
+		if (snprintf(arg, sizeof(arg), "%s=%s", qa->keyword, e->length > 0 ? u8.data : "") >= (int)sizeof(arg)) {
+			snprintf(why, wn, "(%04X,%04X): the value is too long", e->tag >> 16, e->tag & 0xffff);
+			rc = -1;
+			break;
+		}
+		pv_diag_clear(&d);
+		if (query_key_parse(arg, &keys[*nkeys], &d) != 0) {
+			snprintf(why, wn, "%s: %.120s", qa->keyword, d.msg);
+			rc = -1;
+			break;
+		}
+		(*nkeys)++;
+		r->tags[r->ntags] = e->tag;
+		r->vrs[r->ntags++] = qa->vr;
+	}
+	/* the level's unique key is always answered */
+	if (rc == 0) {
+		int have = 0;
+
+		for (size_t i = 0; i < r->ntags; i++)
+			have |= r->tags[i] == level_key(r->level);
+		if (!have && r->ntags < MAX_KEYS && attr_of(level_key(r->level)) != NULL) {
+			r->tags[r->ntags] = level_key(r->level);
+			r->vrs[r->ntags++] = attr_of(level_key(r->level))->vr;
+			for (size_t i = r->ntags - 1; i > 0 && r->tags[i - 1] > r->tags[i]; i--) {
+				uint32_t t = r->tags[i];
+				const char *x = r->vrs[i];
+
+				r->tags[i] = r->tags[i - 1], r->vrs[i] = r->vrs[i - 1];
+				r->tags[i - 1] = t, r->vrs[i - 1] = x;
+			}
+		}
+	}
+out:
+	dcm_file_free(f);
+	pv_buf_free(&u8);
+	pv_buf_free_scrub(&file);
+	return rc;
+}
+
+int
+net__find(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
+{
+	struct find_run r;
+	struct query_key keys[MAX_KEYS];
+	struct dimse_cmd rsp;
+	char why[200] = "";
+	size_t nkeys = 0;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(keys, 0, sizeof(keys));
+	r.a = a;
+	r.pc = pc;
+	r.d = d;
+	r.explicit_vr = strcmp(pc->ts, "1.2.840.10008.1.2") != 0;
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.field = DIMSE_C_FIND_RSP;
+	rsp.responded_id = a->dc.msg_id;
+	rsp.dataset_type = DIMSE_NO_DATASET;
+	snprintf(rsp.affected_class, sizeof(rsp.affected_class), "%s", pc->abstract);
+	if (read_identifier(a, pc, &r, keys, &nkeys, why, sizeof(why)) != 0) {
+		rsp.status = 0xA900;   /* Identifier does not match SOP Class */
+		snprintf(rsp.error_comment, sizeof(rsp.error_comment), "%.64s", why);
+		net__log(a, "C-FIND refused: %s", why);
+	} else {
+		struct pv_diag qd;
+
+		pv_diag_clear(&qd);
+		rc = svc_query(a->srv->s, &a->p, r.level, keys, nkeys, answer, &r, &qd);
+		if (r.err != 0) {
+			/* the peer went away mid-answer: nothing more to say to it */
+			for (size_t i = 0; i < nkeys; i++)
+				query_key_free(&keys[i]);
+			net__log(a, "C-FIND %s: %zu answers sent, then: %s", level_name(r.level), r.sent, d->msg);
+			return r.err;
+		}
+		if (rc == PV_EAUTH) {
+			rsp.status = DIMSE_REFUSED_NOT_AUTHORIZED;
+			snprintf(rsp.error_comment, sizeof(rsp.error_comment), "not allowed for this user's role");
+		} else if (rc != 0) {
+			rsp.status = DIMSE_UNABLE_TO_PROCESS;
+			snprintf(rsp.error_comment, sizeof(rsp.error_comment), "the query could not be run");
+		} else {
+			rsp.status = DIMSE_SUCCESS;
+		}
+		net__log(a, "C-FIND %s on %zu keys: %zu answers%s%s", level_name(r.level), nkeys, r.sent,
+		    rc != 0 ? ", then: " : "", rc != 0 ? qd.msg : "");
+	}
+	for (size_t i = 0; i < nkeys; i++)
+		query_key_free(&keys[i]);
+	return net__send_rsp(a, &rsp, d);
+}
