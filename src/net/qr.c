@@ -18,7 +18,9 @@
 #include "pacsvault/dicom/dict.h"
 #include "pacsvault/dicom/reader.h"
 #include "pacsvault/dicom/value.h"
+#include "pacsvault/dicom/ts.h"
 #include "pacsvault/dicom/vr.h"
+#include "pacsvault/dicom/writer.h"
 #include "server_int.h"
 
 #include <stdio.h>
@@ -329,5 +331,275 @@ net__find(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 	}
 	for (size_t i = 0; i < nkeys; i++)
 		query_key_free(&keys[i]);
+	return net__send_rsp(a, &rsp, d);
+}
+
+/* ---- C-GET ---- */
+
+#define PATIENT_ROOT_GET "1.2.840.10008.5.1.4.1.2.1.3"
+#define STUDY_ROOT_GET "1.2.840.10008.5.1.4.1.2.2.3"
+#define UIDS_MAX 256
+
+int
+net__is_get_model(const char *uid)
+{
+	return strcmp(uid, PATIENT_ROOT_GET) == 0 || strcmp(uid, STUDY_ROOT_GET) == 0;
+}
+
+/* The UIDs asked for at the identifier's level (a list: backslash-separated). */
+static int
+retrieve_uids(struct assoc *a, const struct pctx *pc, char (*uids)[72], size_t *n, int *level, char *why, size_t wn)
+{
+	struct pv_buf file;
+	struct dcm_reader *rd = NULL;
+	struct dcm_file *f = NULL;
+	struct pv_diag d;
+	char lv[32] = "", list[UIDS_MAX * 66];
+	int rc = -1;
+
+	*n = 0;
+	pv_diag_clear(&d);
+	pv_buf_init(&file, a->data.len + 4096);
+	if (net__part10(&file, pc->abstract, "2.25.0", pc->ts, "", a->data.data, a->data.len) != 0 ||
+	    dcm_reader_open_mem(file.data, file.len, NULL, &rd, &d) != 0 || dcm_file_read(rd, &f, &d) != 0) {
+		snprintf(why, wn, "the identifier does not parse: %.120s", d.msg);
+		pv_buf_free(&file);
+		return -1;
+	}
+	if (dcm_ds_get_str(f, &f->ds, 0x00080052u, lv, sizeof(lv)) != 0 || (*level = query_level_parse(lv)) < 0 ||
+	    *level == QUERY_PATIENT) {
+		snprintf(why, wn, "retrieve at STUDY, SERIES or IMAGE level, by UID");
+		goto out;
+	}
+	{
+		struct dcm_elem *e = dcm_ds_find(&f->ds, level_key(*level));
+		const uint8_t *v;
+		char *save = NULL, *tok;
+
+		if (e == NULL || e->length == 0 || e->length >= sizeof(list) || dcm_file_value(f, e, &v) != 0) {
+			snprintf(why, wn, "no %s to retrieve", query_level_name(*level));
+			goto out;
+		}
+		memcpy(list, v, e->length);
+		list[e->length] = '\0';
+		for (tok = strtok_r(list, "\\", &save); tok != NULL; tok = strtok_r(NULL, "\\", &save)) {
+			size_t k = strlen(tok);
+
+			while (k > 0 && (tok[k - 1] == ' ' || tok[k - 1] == '\0'))
+				tok[--k] = '\0';
+			if (k == 0 || k > 64 || *n == UIDS_MAX) {
+				snprintf(why, wn, "a UID list of more than %d, or a UID of more than 64 characters", UIDS_MAX);
+				goto out;
+			}
+			snprintf(uids[(*n)++], 72, "%s", tok);
+		}
+	}
+	rc = *n > 0 ? 0 : -1;
+	if (rc != 0)
+		snprintf(why, wn, "no UID to retrieve");
+out:
+	dcm_file_free(f);
+	pv_buf_free_scrub(&file);
+	return rc;
+}
+
+/* The storage context the peer accepted as SCP for cls, in ts (or an uncompressed one when ts is). */
+static const struct pctx *
+store_ctx(const struct assoc *a, const char *cls, const char *ts, int *transcode)
+{
+	const struct pctx *other = NULL;
+	const struct dcm_ts *t = dcm_ts_lookup(ts, strlen(ts));
+	int native = t != NULL && !t->encapsulated && !t->deflated;
+
+	*transcode = 0;
+	for (size_t i = 0; i < a->npc; i++) {
+		const struct pctx *p = &a->pc[i];
+		const struct dcm_ts *pt;
+
+		if (!p->accepted || !p->peer_scp || strcmp(p->abstract, cls) != 0)
+			continue;
+		if (strcmp(p->ts, ts) == 0)
+			return p;
+		pt = dcm_ts_lookup(p->ts, strlen(p->ts));
+		if (native && pt != NULL && !pt->encapsulated && !pt->deflated && other == NULL)
+			other = p;
+	}
+	*transcode = other != NULL;
+	return other;
+}
+
+/* One sub-operation: instance bytes (Part 10) to the peer by C-STORE; its status, or < 0 when the association failed. */
+static int
+sub_store(struct assoc *a, uint16_t msg_id, const struct pv_buf *part10, char *why, size_t wn, struct pv_diag *d)
+{
+	struct pv_buf enc;
+	struct dcm_reader *rd = NULL;
+	struct dcm_file *f = NULL;
+	struct dimse_cmd rq, rsp;
+	const struct pctx *sc;
+	char cls[65] = "", inst[65] = "";
+	struct pv_diag pd;
+	uint8_t rctx = 0;
+	int transcode, rc;
+
+	pv_diag_clear(&pd);
+	if (dcm_reader_open_mem(part10->data, part10->len, NULL, &rd, &pd) != 0 || dcm_file_read(rd, &f, &pd) != 0) {
+		snprintf(why, wn, "the stored instance does not read");
+		return DIMSE_UNABLE_TO_PROCESS;
+	}
+	if (dcm_ds_get_str(f, &f->meta, 0x00020002u, cls, sizeof(cls)) != 0 ||
+	    dcm_ds_get_str(f, &f->meta, 0x00020003u, inst, sizeof(inst)) != 0) {
+		dcm_file_free(f);
+		snprintf(why, wn, "the stored instance has no SOP class or instance in its meta group");
+		return DIMSE_UNABLE_TO_PROCESS;
+	}
+	if ((sc = store_ctx(a, cls, f->ts->uid, &transcode)) == NULL) {
+		dcm_file_free(f);
+		snprintf(why, wn, "no storage context for its SOP class and transfer syntax");
+		return DIMSE_UNABLE_TO_PROCESS;
+	}
+	pv_buf_init(&enc, part10->len + ((size_t)1 << 20));
+	if ((rc = dcm_encode_dataset(f, &f->ds, transcode ? dcm_ts_lookup(sc->ts, strlen(sc->ts)) : f->ts, &enc, &pd)) != 0) {
+		dcm_file_free(f);
+		pv_buf_free_scrub(&enc);
+		snprintf(why, wn, "cannot encode it in the context's transfer syntax");
+		return DIMSE_UNABLE_TO_PROCESS;
+	}
+	dcm_file_free(f);
+	memset(&rq, 0, sizeof(rq));
+	rq.field = DIMSE_C_STORE_RQ;
+	rq.msg_id = msg_id;
+	rq.dataset_type = 0x0001;
+	snprintf(rq.affected_class, sizeof(rq.affected_class), "%s", cls);
+	snprintf(rq.affected_inst, sizeof(rq.affected_inst), "%s", inst);
+	{
+		struct pv_buf cb;
+
+		pv_buf_init(&cb, DIMSE_CMD_MAX);
+		rc = dimse_build(&rq, &cb) != 0 ? pv_diag_set(d, PV_ENOMEM, -1, "out of memory") :
+		    net__send_pdata(a, sc->id, 1, cb.data, cb.len, d);
+		pv_buf_free(&cb);
+	}
+	if (rc == 0)
+		rc = net__send_pdata(a, sc->id, 0, enc.data, enc.len, d);
+	pv_buf_free_scrub(&enc);
+	if (rc == 0)
+		rc = net__await_command(a, &rsp, &rctx, d);
+	if (rc != 0)
+		return -1;
+	if (rsp.field == DIMSE_C_CANCEL_RQ)
+		return DIMSE_CANCEL;
+	if (rsp.field != DIMSE_C_STORE_RSP || rsp.responded_id != msg_id) {
+		pv_diag_set(d, PV_EPARSE, -1, "%s while the C-STORE-RSP was awaited", dimse_name(rsp.field));
+		return -1;
+	}
+	if (rsp.status != 0)
+		snprintf(why, wn, "the peer answered 0x%04X", rsp.status);
+	return rsp.status;
+}
+
+int
+net__get(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
+{
+	char (*mine)[72] = calloc(UIDS_MAX, sizeof(*mine));
+	const char *list[UIDS_MAX];
+	struct svc_egress *e = NULL;
+	struct dimse_cmd rsp;
+	struct pv_diag ed;
+	char why[200] = "";
+	size_t nuid = 0, n = 0;
+	unsigned completed = 0, failed = 0, warning = 0;
+	int level = 0, rc = 0, cancelled = 0;
+	uint16_t sub_id = 1;
+
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.field = DIMSE_C_GET_RSP;
+	rsp.responded_id = a->dc.msg_id;
+	rsp.dataset_type = DIMSE_NO_DATASET;
+	snprintf(rsp.affected_class, sizeof(rsp.affected_class), "%s", pc->abstract);
+	if (mine == NULL)
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	if (retrieve_uids(a, pc, mine, &nuid, &level, why, sizeof(why)) != 0) {
+		rsp.status = 0xA900;
+		snprintf(rsp.error_comment, sizeof(rsp.error_comment), "%.64s", why);
+		net__log(a, "C-GET refused: %s", why);
+		free(mine);
+		return net__send_rsp(a, &rsp, d);
+	}
+	for (size_t i = 0; i < nuid; i++)
+		list[i] = mine[i];
+	pv_diag_clear(&ed);
+	/* Through the one way out: resolved (a research user's pseudonyms), allowed, Export events first. */
+	rc = svc_egress_open_many(a->srv->s, &a->p, list, nuid, "C-GET", &e, &n, &level, &ed);
+	if (rc != 0) {
+		rsp.status = rc == PV_EAUTH ? DIMSE_REFUSED_NOT_AUTHORIZED : rc == PV_ENOTFOUND ? DIMSE_SUCCESS :
+		    DIMSE_UNABLE_TO_PROCESS;
+		rsp.has_subops = 1;
+		net__log(a, "C-GET %s of %zu UIDs: %s", query_level_name(level), nuid,
+		    rc == PV_ENOTFOUND ? "nothing found" : ed.msg);
+		free(mine);
+		return net__send_rsp(a, &rsp, d);
+	}
+	for (size_t i = 0; i < n && !cancelled; i++) {
+		struct pv_buf b;
+		int st;
+
+		pv_buf_init(&b, (size_t)1 << 40);
+		pv_diag_clear(&ed);
+		why[0] = '\0';
+		if ((rc = svc_egress_mem(e, i, &b, &ed)) != 0) {
+			failed++;
+			net__log(a, "C-GET sub-operation %zu: %s", i + 1, rc == PV_EHELD ? "held back by the de-identification "
+			    "pipeline" : "the instance could not be read");
+			pv_buf_free_scrub(&b);
+			rc = 0;
+			continue;
+		}
+		st = sub_store(a, sub_id++, &b, why, sizeof(why), d);
+		pv_buf_free_scrub(&b);
+		if (st < 0) {
+			svc_egress_close(e);
+			free(mine);
+			net__log(a, "C-GET: the association failed during sub-operation %zu: %s", i + 1, d->msg);
+			return PV_EIO;
+		}
+		if (st == DIMSE_CANCEL) {
+			cancelled = 1;
+			break;
+		}
+		if (st == DIMSE_SUCCESS)
+			completed++;
+		else if ((st & 0xF000) == 0xB000)
+			warning++;
+		else {
+			failed++;
+			net__log(a, "C-GET sub-operation %zu failed: %s", i + 1, why);
+		}
+		if (i + 1 < n) {
+			struct dimse_cmd p = rsp;
+
+			p.status = DIMSE_PENDING;
+			p.has_subops = 1;
+			p.remaining = (uint16_t)(n - i - 1);
+			p.completed = (uint16_t)completed;
+			p.failed = (uint16_t)failed;
+			p.warning = (uint16_t)warning;
+			if ((rc = net__send_rsp(a, &p, d)) != 0) {
+				svc_egress_close(e);
+				free(mine);
+				return rc;
+			}
+		}
+	}
+	svc_egress_close(e);
+	free(mine);
+	rsp.has_subops = 1;
+	rsp.completed = (uint16_t)completed;
+	rsp.failed = (uint16_t)failed;
+	rsp.warning = (uint16_t)warning;
+	rsp.status = cancelled ? DIMSE_CANCEL : failed == 0 && warning == 0 ? DIMSE_SUCCESS :
+	    completed + warning > 0 ? DIMSE_SUBOPS_WARNING : DIMSE_OUT_OF_RESOURCES_SUBOPS;
+	net__log(a, "C-GET %s of %zu UIDs: %zu instances, %u sent, %u warnings, %u failed%s", query_level_name(level),
+	    nuid, n, completed, warning, failed, cancelled ? ", cancelled" : "");
 	return net__send_rsp(a, &rsp, d);
 }

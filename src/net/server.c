@@ -199,7 +199,7 @@ net__send_rsp(struct assoc *a, const struct dimse_cmd *rsp, struct pv_diag *d)
 	return rc;
 }
 
-static const struct pctx *
+const struct pctx *
 ctx_of(const struct assoc *a, uint8_t id)
 {
 	for (size_t i = 0; i < a->npc; i++)
@@ -263,13 +263,19 @@ negotiate(struct assoc *a, const struct ul_assoc *rq, struct ul_assoc *ac)
 		struct pctx *mine = &a->pc[a->npc++];
 		int verification = strcmp(pc->abstract, VERIFICATION) == 0;
 		int storage = dcm_storage_class(pc->abstract) != NULL;
-		int find = net__is_find_model(pc->abstract);
+		int find = net__is_find_model(pc->abstract) || net__is_get_model(pc->abstract);
 		const char *ts = NULL;
+		int peer_scp = 0;
 
 		out->id = pc->id;
 		mine->id = pc->id;
 		snprintf(mine->abstract, sizeof(mine->abstract), "%s", pc->abstract);
-		if (!verification && !(storage && role_stores(role)) && !(find && role_queries(role))) {
+		/* a storage class the peer proposes to take as SCP: for C-GET's sub-operations */
+		for (size_t k = 0; k < rq->nroles; k++)
+			if (strcmp(rq->roles[k].uid, pc->abstract) == 0 && rq->roles[k].scp)
+				peer_scp = 1;
+		mine->peer_scp = storage && peer_scp && role_queries(role);
+		if (!verification && !(storage && (role_stores(role) || mine->peer_scp)) && !(find && role_queries(role))) {
 			/* not a service this peer may use: the same answer as an unknown one */
 			out->result = UL_PC_ABSTRACT_NOT_SUPPORTED;
 			continue;
@@ -284,6 +290,17 @@ negotiate(struct assoc *a, const struct ul_assoc *rq, struct ul_assoc *ac)
 		mine->accepted = 1;
 		snprintf(mine->ts, sizeof(mine->ts), "%s", ts);
 		accepted++;
+	}
+	/* role selection: the peer as SCP of the storage classes accepted for it (C-GET), as SCU as proposed */
+	for (size_t k = 0; k < rq->nroles && ac->nroles < UL_MAX_PCTX; k++) {
+		struct ul_role *r = &ac->roles[ac->nroles];
+		int granted = 0;
+
+		for (size_t i = 0; i < a->npc; i++)
+			granted |= a->pc[i].accepted && a->pc[i].peer_scp && strcmp(a->pc[i].abstract, rq->roles[k].uid) == 0;
+		*r = rq->roles[k];
+		r->scp = (uint8_t)(rq->roles[k].scp && granted);
+		ac->nroles++;
 	}
 	if (rq->has_identity && rq->identity.positive_response && a->authenticated)
 		ac->has_identity = 1;   /* types 1 and 2: an empty server response */
@@ -432,6 +449,8 @@ dispatch(struct assoc *a, struct pv_diag *d)
 		return do_store(a, pc, d);
 	if (a->dc.field == DIMSE_C_FIND_RQ && net__is_find_model(pc->abstract))
 		return net__find(a, pc, d);
+	if (a->dc.field == DIMSE_C_GET_RQ && net__is_get_model(pc->abstract))
+		return net__get(a, pc, d);
 	if (a->dc.field == DIMSE_C_CANCEL_RQ)
 		return 0;
 	net__log(a, "%s on a %s context: not supported", dimse_name(a->dc.field), pc->abstract);
@@ -539,6 +558,55 @@ read_pdu(struct assoc *a, int64_t idle_deadline, uint8_t *type, struct pv_buf *b
 	    NULL, d)) != 0)
 		return rc;
 	return 1;
+}
+
+int
+net__await_command(struct assoc *a, struct dimse_cmd *c, uint8_t *ctx, struct pv_diag *d)
+{
+	struct pv_buf body, cmd;
+	uint8_t type;
+	int rc = 0;
+
+	pv_buf_init(&body, (size_t)a->srv->cfg->max_pdu + ASSOC_PDU_MAX);
+	pv_buf_init(&cmd, DIMSE_CMD_MAX);
+	for (;;) {
+		struct ul_pdv v;
+		size_t off = 0;
+		int r, done = 0;
+
+		r = read_pdu(a, net_now_ms() + (int64_t)a->srv->cfg->idle_timeout_s * 1000, &type, &body, 1, d);
+		if (r <= 0) {
+			rc = r == 0 ? pv_diag_set(d, PV_ETRUNC, -1, "the peer closed the association mid-operation") : r;
+			break;
+		}
+		if (type != UL_P_DATA_TF) {
+			rc = pv_diag_set(d, PV_EPARSE, -1, "PDU type %u while a response was awaited", type);
+			break;
+		}
+		while ((r = ul_next_pdv((const uint8_t *)body.data, body.len, &off, &v, d)) == 1) {
+			if (!v.command || ctx_of(a, v.ctx) == NULL) {
+				rc = pv_diag_set(d, PV_EPARSE, -1, "a data set while a response was awaited");
+				break;
+			}
+			if (pv_buf_append(&cmd, v.data, v.len) != 0) {
+				rc = pv_diag_set(d, PV_ELIMIT, -1, "a command set over %d bytes", DIMSE_CMD_MAX);
+				break;
+			}
+			if (v.last) {
+				*ctx = v.ctx;
+				rc = dimse_parse((const uint8_t *)cmd.data, cmd.len, c, d);
+				done = 1;
+				break;
+			}
+		}
+		if (r < 0)
+			rc = r;
+		if (rc != 0 || done)
+			break;
+	}
+	pv_buf_free(&body);
+	pv_buf_free(&cmd);
+	return rc;
 }
 
 static void

@@ -35,6 +35,7 @@ struct server {
 struct pctx {
 	uint8_t id;
 	int accepted;
+	int peer_scp;                 /* a storage context the peer takes as SCP (C-GET sub-operations) */
 	char abstract[UL_UID_MAX + 1];
 	char ts[UL_UID_MAX + 1];
 };
@@ -67,6 +68,13 @@ int net__send_rsp(struct assoc *a, const struct dimse_cmd *rsp, struct pv_diag *
 /* Part 10 bytes (preamble, meta group) around a received data set. */
 int net__part10(struct pv_buf *b, const char *cls, const char *inst, const char *ts, const char *source_ae,
     const void *ds, size_t n);
+/* The accepted context id, or NULL. */
+const struct pctx *ctx_of(const struct assoc *a, uint8_t id);
+/* Reads PDUs until a whole command set arrives (a sub-operation's response, a C-CANCEL). */
+int net__await_command(struct assoc *a, struct dimse_cmd *c, uint8_t *ctx, struct pv_diag *d);
+/* C-GET (qr.c): the identifier in a->data, on context pc. */
+int net__get(struct assoc *a, const struct pctx *pc, struct pv_diag *d);
+int net__is_get_model(const char *uid);
 /* C-FIND (qr.c): the identifier in a->data, on context pc. */
 int net__find(struct assoc *a, const struct pctx *pc, struct pv_diag *d);
 /* 1 when uid is a Query/Retrieve FIND model this server offers (Patient Root, Study Root). */
