@@ -397,6 +397,18 @@ collect_terms(struct dctx *x, const struct dcm_dataset *ds, const struct dcm_cha
 		want = e->vr == DCM_VR_PN || term_attribute(e->tag) ||
 		    (DCM_IS_PRIVATE(e->tag) && (e->vr == DCM_VR_LO || e->vr == DCM_VR_SH || e->vr == DCM_VR_PN) &&
 		    !DCM_IS_PRIVATE_CREATOR(e->tag));
+		/* a private element read in Implicit VR (UN) that holds a short text: an identifier as likely
+		 * as the same element in Explicit VR */
+		if (!want && DCM_IS_PRIVATE(e->tag) && !DCM_IS_PRIVATE_CREATOR(e->tag) && e->vr == DCM_VR_UN &&
+		    e->length >= 4 && e->length <= 64 && dcm_file_value(x->f, e, &v) == 0) {
+			uint32_t k = 0, n2 = e->length;
+
+			while (n2 > 0 && (v[n2 - 1] == ' ' || v[n2 - 1] == 0))
+				n2--;
+			while (k < n2 && v[k] >= 0x20 && v[k] < 0x7f && v[k] != '\\')
+				k++;
+			want = n2 >= 4 && k == n2;
+		}
 		if (!want || e->length == 0 || e->length > 1024 || dcm_file_value(x->f, e, &v) != 0)
 			continue;
 		pv_buf_reset(&x->tmp);

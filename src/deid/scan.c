@@ -23,7 +23,7 @@
 static const char *const kind_names[SCAN_KIND_COUNT] = {
 	"phi-attribute", "national-id", "ssn", "phone", "email", "date", "person-name", "pattern",
 	"private", "uid", "file-meta", "overlay", "curve", "burned-in-flag", "burned-in-text", "against",
-	"institution", "age",
+	"institution", "age", "record-number",
 };
 
 const char *
@@ -808,6 +808,7 @@ tk_kind(enum deid_text_kind k)
 	case DEID_TK_EMAIL: return SCAN_EMAIL;
 	case DEID_TK_INSTITUTION: return SCAN_INSTITUTION;
 	case DEID_TK_AGE: return SCAN_AGE;
+	case DEID_TK_RECORD: return SCAN_RECORD;
 	default: return SCAN_PERSON_NAME;
 	}
 }
@@ -823,6 +824,7 @@ tk_detail(enum deid_text_kind k)
 	case DEID_TK_EMAIL: return "an e-mail address";
 	case DEID_TK_INSTITUTION: return "an institution's name";
 	case DEID_TK_AGE: return "an age over 89";
+	case DEID_TK_RECORD: return "a record number (letters joined to five or more digits)";
 	default: return "person-name-like text";
 	}
 }

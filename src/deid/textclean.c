@@ -805,6 +805,30 @@ deid_text_find(const char *in, size_t n, const struct deid_terms *terms, deid_te
 				continue;
 			}
 		}
+		/*
+		 * Record numbers: a word of one to four Latin letters joined to five or more
+		 * digits ("MRN968298", "ID-204871", "A12345678"): how medical record,
+		 * accession and case numbers are written in free text. Not in a code value.
+		 */
+		if (digits_ok && c < 0x80 && is_word_letter(c) && boundary_before(&t, i)) {
+			size_t j = i, letters = 0, digits = 0;
+
+			while (j < t.n && t.c[j] < 0x80 && is_word_letter(t.c[j]) && letters < 5) {
+				letters++;
+				j++;
+			}
+			if (letters >= 1 && letters <= 4 && j < t.n && (t.c[j] == '-' || t.c[j] == '#' || t.c[j] == ':') &&
+			    j + 1 < t.n && is_digit(t.c[j + 1]))
+				j++;
+			while (j < t.n && is_digit(t.c[j])) {
+				digits++;
+				j++;
+			}
+			/* emitted, and the digits still go to the detectors below (a national ID in it is named) */
+			if (letters >= 1 && letters <= 4 && digits >= 5 && boundary_after(&t, j) &&
+			    (rc = emit(&t, DEID_TK_RECORD, i, j)) != 0)
+				goto out;
+		}
 		/* Phone numbers and other long digit runs: 7-15 digits with + ( ) - . space */
 		if (digits_ok && (is_digit(c) || c == '+' || c == '(')) {
 			size_t j = i, digits = 0, last = i;

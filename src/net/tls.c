@@ -246,7 +246,10 @@ net_tls_server_new(const char *cert, const char *key, int require_client_cert, s
 		goto fail;
 	}
 	SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(s->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	/* no resumption: every connection shows its certificate again (and a removed user's session cannot return) */
+	SSL_CTX_set_options(s->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(s->ctx, SSL_SESS_CACHE_OFF);
 	if (SSL_CTX_set_cipher_list(s->ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL") != 1) {
 		rc = ssl_err(d, PV_EINTERNAL, "TLS cipher list");
 		goto fail;

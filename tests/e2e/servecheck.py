@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -200,9 +201,136 @@ def main():
     p = run(["echoscu", "-aec", "PACSVAULT"] + tlsargs + ["127.0.0.1", str(tport)], ok=None)
     check(p.returncode != 0, "a removed user's certificate is refused at the next association")
     srv.stop()
+    qr(root, pki, tls, tport)
     p = run([PV, "vault", "fsck"] + va, ok=None)
     check(p.returncode == 0, "vault fsck is clean after the server's stores")
     return finish()
+
+
+def stunnel(root, name, pki, user, port):
+    """A TLS wrapper with user's client certificate in front of the server (for getscu, which has no TLS)."""
+    local = free_port()
+    conf = os.path.join(root, "stunnel-%s.conf" % name)
+    with open(conf, "w") as f:
+        f.write("foreground = yes\npid =\n[dicom]\nclient = yes\naccept = 127.0.0.1:%d\nconnect = 127.0.0.1:%d\n"
+                "cert = %s/%s.crt\nkey = %s/%s.key\nCAfile = %s/ca.crt\nverifyChain = yes\ncheckIP = 127.0.0.1\n"
+                % (local, port, pki, user, pki, user, pki))
+    p = subprocess.Popen(["stunnel4", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", local), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return p, local
+
+
+def tag_values(path, keyword):
+    out = run(["dcmdump", "+P", keyword, path], ok=None).stdout.decode(errors="replace")
+    return [line.split("[", 1)[1].split("]", 1)[0].strip() for line in out.splitlines() if "[" in line]
+
+
+def qr(root, pki, tls, tport):
+    """C-FIND and C-GET with planted identifiers: a clinician sees them, a research user never (a vault of its own)."""
+    mk = os.path.join(root, "master2.key")
+    vault = os.path.join(root, "vault2")
+    run([PV, "keygen", "--type", "master", "-o", mk])
+    run([PV, "vault", "init", vault, "--master-key", mk])
+    va = ["--vault", vault, "--master-key", mk]
+
+    def events(code):
+        out = json.loads(run([PV, "ledger", "show", "--json"] + va).stdout.decode())
+        return [e for e in out if e["event"] == code]
+
+    demo = os.path.join(root, "demo")
+    manifest = os.path.join(root, "plants.json")
+    run(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                                          "synth.py"), "demo", demo, manifest])
+    plants = sorted({v for vs in json.load(open(manifest, encoding="utf-8")).values() for v in vs})
+    needles = [v.encode("utf-8") for v in plants if len(v) >= 4]
+    pkey = os.path.join(root, "p1.key")
+    run([PV, "keygen", "-o", pkey])
+    run([PV, "project", "add", "p1", "--key", pkey, "--clean-descriptors"] + va)
+    for name in ("dr", "res"):
+        run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=" + name,
+             "-keyout", "%s/%s.key" % (pki, name), "-out", "%s/%s.csr" % (pki, name)])
+        run(["openssl", "x509", "-req", "-in", "%s/%s.csr" % (pki, name), "-CA", pki + "/ca.crt", "-CAkey",
+             pki + "/ca.key", "-CAcreateserial", "-days", "2", "-out", "%s/%s.crt" % (pki, name)])
+    run([PV, "user", "add", "ct-cert", "--role", "modality", "--cert", os.path.join(pki, "ct.crt")] + va)
+    run([PV, "user", "add", "dr", "--role", "clinician", "--cert", os.path.join(pki, "dr.crt")] + va)
+    run([PV, "user", "add", "res", "--role", "research", "--project", "p1", "--cert", os.path.join(pki, "res.crt")] + va)
+    tl = lambda u: ["+tls", os.path.join(pki, u + ".key"), os.path.join(pki, u + ".crt"), "+cf", os.path.join(pki, "ca.crt")]
+    srv = Server(root, tls, va)
+    files = sorted(glob.glob(os.path.join(demo, "*.dcm")))
+    p = run(["storescu", "-aec", "PACSVAULT"] + tl("ct") + ["127.0.0.1", str(tport)] + files, ok=None)
+    check(p.returncode == 0, "a modality stores the %d planted studies' files over TLS" % len(files))
+    keys = ["-k", "QueryRetrieveLevel=STUDY", "-k", "PatientName=", "-k", "PatientID=", "-k", "PatientBirthDate=",
+            "-k", "StudyDate=", "-k", "AccessionNumber=", "-k", "StudyID=", "-k", "ReferringPhysicianName=",
+            "-k", "StudyDescription=", "-k", "StudyInstanceUID=", "-k", "ModalitiesInStudy="]
+
+    def find(user, out):
+        os.makedirs(out, exist_ok=True)
+        p = run(["findscu", "-aec", "PACSVAULT", "-S", "-X", "-od", out] + tl(user) + keys + ["127.0.0.1", str(tport)],
+                ok=None)
+        rsp = sorted(glob.glob(os.path.join(out, "rsp*.dcm")))
+        return p, rsp, b"".join(open(f, "rb").read() for f in rsp)
+
+    p, rsp, blob = find("dr", os.path.join(root, "find-dr"))
+    found = [n for n in needles if n in blob]
+    check(p.returncode == 0 and len(rsp) >= 3 and len(found) >= 5,
+          "a clinician's C-FIND answers carry the identifiers (%d answers, %d planted values seen): the search "
+          "below would see them" % (len(rsp), len(found)))
+    p, rsp, blob = find("res", os.path.join(root, "find-res"))
+    leaked = [n.decode() for n in needles if n in blob]
+    check(p.returncode == 0 and len(rsp) >= 3 and not leaked,
+          "a research user's C-FIND answers (%d) hold none of the %d planted values %s" % (len(rsp), len(needles),
+                                                                                          leaked[:3]))
+    pseud = sorted({v for f in rsp for v in tag_values(f, "StudyInstanceUID")})
+    originals = set()
+    for f in files:
+        originals.update(tag_values(f, "StudyInstanceUID"))
+    check(len(pseud) == len(originals) and not (set(pseud) & originals) and all(u.startswith("2.25.") for u in pseud),
+          "its study UIDs are the project's pseudonyms (%d), none an original" % len(pseud))
+    st, sport = stunnel(root, "res", pki, "res", tport)
+    got = os.path.join(root, "get-res")
+    os.makedirs(got)
+    for u in pseud:
+        run(["getscu", "-aec", "PACSVAULT", "-od", got, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=" + u,
+             "127.0.0.1", str(sport)], ok=None)
+    rec = sorted(glob.glob(os.path.join(got, "*")))
+    blob = b"".join(open(f, "rb").read() for f in rec)
+    leaked = [n.decode() for n in needles if n in blob]
+    check(len(rec) == len(files) and not leaked,
+          "its C-GET of every study returns %d files, none holding a planted value %s" % (len(rec), leaked[:3]))
+    check(sorted({v for f in rec for v in tag_values(f, "StudyInstanceUID")}) == pseud,
+          "the files it receives carry the same pseudonymous study UIDs its C-FIND showed")
+    empty = os.path.join(root, "get-res-orig")
+    os.makedirs(empty)
+    run(["getscu", "-aec", "PACSVAULT", "-od", empty, "-k", "QueryRetrieveLevel=STUDY", "-k",
+         "StudyInstanceUID=" + sorted(originals)[0], "127.0.0.1", str(sport)], ok=None)
+    check(os.listdir(empty) == [], "an original study UID gives a research user nothing")
+    st.terminate()
+    st.wait()
+    st, dport = stunnel(root, "dr", pki, "dr", tport)
+    gdr = os.path.join(root, "get-dr")
+    os.makedirs(gdr)
+    run(["getscu", "-aec", "PACSVAULT", "-od", gdr, "-k", "QueryRetrieveLevel=STUDY", "-k",
+         "StudyInstanceUID=" + sorted(originals)[0], "127.0.0.1", str(dport)], ok=None)
+    rec = glob.glob(os.path.join(gdr, "*"))
+    check(len(rec) >= 1 and any(n in open(rec[0], "rb").read() for n in needles),
+          "a clinician's C-GET returns the identified instance (%d files)" % len(rec))
+    st.terminate()
+    st.wait()
+    p = run(["findscu", "-aec", "PACSVAULT", "-S"] + tl("ct") + keys + ["127.0.0.1", str(tport)], ok=None)
+    check(p.returncode != 0 or b"Pending" not in p.stderr + p.stdout, "a modality user cannot C-FIND")
+    srv.stop()
+    log = srv.text()
+    check(not any(n.decode() in log for n in needles), "the server's log holds no planted value")
+    ex = [e for e in events(110106) if any(p_["user"] == "res" for p_ in e["participants"])]
+    check(len(ex) >= len(pseud) and all("de-identified" in (o["detail"] or "") for e in ex for o in e["objects"]
+                                        if o["type"] == "instance"),
+          "each C-GET by the research user is an Export event marked de-identified (%d)" % len(ex))
 
 
 if __name__ == "__main__":

@@ -575,6 +575,19 @@ finds(const char *text, enum deid_text_kind k, const char *what)
 }
 
 void
+test_record_number_detector(void)
+{
+	/* how medical record and case numbers are written in free text (found leaking through Clean Descriptors) */
+	T_ASSERT(finds("CT chest for patient MRN968298", DEID_TK_RECORD, "MRN968298"));
+	T_ASSERT(finds("see ID-204871, ward 3", DEID_TK_RECORD, "ID-204871"));
+	T_ASSERT(finds("case#:A12345678.", DEID_TK_RECORD, "A12345678"));
+	T_ASSERT(!finds("T2 FLAIR 3D", DEID_TK_RECORD, "T2"));
+	T_ASSERT(!finds("kernel B30f", DEID_TK_RECORD, "B30"));
+	T_ASSERT(!finds("ABCDE12345", DEID_TK_RECORD, "ABCDE12345"));   /* five letters: a word, not a prefix */
+	T_ASSERT(!finds("MRN1234", DEID_TK_RECORD, "MRN1234"));         /* four digits: a code */
+}
+
+void
 test_resident_id_detector(void)
 {
 	/* ISO 7064 MOD 11-2 check digits computed by hand (weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2). */

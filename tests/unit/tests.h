@@ -12,6 +12,7 @@
 	X(test_jpegdct_against_libjpeg) \
 	X(test_pixel_rules) \
 	X(test_pixel_rules_outside_regions) \
+	X(test_record_number_detector) \
 	X(test_resident_id_detector) \
 	X(test_scan_mask) \
 	X(test_text_regions) \

@@ -42,6 +42,7 @@ enum scan_kind {
 	SCAN_AGAINST,           /* a value of the originals (--against) */
 	SCAN_INSTITUTION,       /* a hospital's or clinic's name in free text */
 	SCAN_AGE,               /* an age over 89 in free text */
+	SCAN_RECORD,            /* a record number in free text ("MRN968298") */
 	SCAN_KIND_COUNT
 };
 

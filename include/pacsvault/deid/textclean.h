@@ -9,7 +9,8 @@
  * run is a boundary. Finds and redacts: the data set's own identifiers
  * (terms, any number, matched case-folded; Latin-script terms at word
  * boundaries), 18-character PRC resident identity numbers with a valid ISO
- * 7064 MOD 11-2 check and birth date, US social security numbers, phone
+ * 7064 MOD 11-2 check and birth date, US social security numbers, record
+ * numbers (one to four letters joined to five or more digits), phone
  * numbers (7 to 15 digits with the usual separators), e-mail addresses,
  * dates (2024-03-01, 01.03.2024, 3/14/61, 14-MAR-1961, 14 March 1961,
  * March 14, 1961, 1961年3月14日), ages over 89 (95-year-old, 095Y, 1200M,
@@ -51,7 +52,8 @@ enum deid_text_kind {
 	DEID_TK_EMAIL,
 	DEID_TK_NAME,     /* person-name-like text */
 	DEID_TK_INSTITUTION, /* a hospital's or clinic's name */
-	DEID_TK_AGE       /* an age over 89 */
+	DEID_TK_AGE,      /* an age over 89 */
+	DEID_TK_RECORD    /* a record number: letters joined to 5+ digits ("MRN968298") */
 };
 
 /* Called for each identifying span [a, b) found; a non-zero return stops the search. */
