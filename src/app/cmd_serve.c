@@ -65,6 +65,8 @@ static const char serve_help[] =
 "  port = 11113\n"
 "  tls = yes\n"
 "  ca = ca.crt                     verifies the destination's certificate\n"
+"  cert = client.crt               this server's certificate and key towards it\n"
+"  key = client.key                (default: tls_cert and tls_key)\n"
 "\n"
 "Options:\n"
 "  --config FILE   the configuration\n"
@@ -235,9 +237,10 @@ on_key(void *ctx, const char *section, const char *name, const char *key, const 
 			if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
 				return bad(d, c, line, "tls: yes or no, not '%s'", v);
 			p->tls = v[0] == 'y';
-		} else if (strcmp(key, "ca") == 0) {
-			if (path_in(c, v, p->ca, sizeof(p->ca)) != 0)
-				return bad(d, c, line, "ca: path too long");
+		} else if (strcmp(key, "ca") == 0 || strcmp(key, "cert") == 0 || strcmp(key, "key") == 0) {
+			if (path_in(c, v, strcmp(key, "ca") == 0 ? p->ca : strcmp(key, "cert") == 0 ? p->cert : p->key,
+			    sizeof(p->ca)) != 0)
+				return bad(d, c, line, "%s: path too long", key);
 		} else {
 			return bad(d, c, line, "unknown key '%s' in a [peer]", key);
 		}

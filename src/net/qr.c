@@ -603,3 +603,320 @@ net__get(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 	    nuid, n, completed, warning, failed, cancelled ? ", cancelled" : "");
 	return net__send_rsp(a, &rsp, d);
 }
+
+/* ---- C-MOVE ---- */
+
+#define PATIENT_ROOT_MOVE "1.2.840.10008.5.1.4.1.2.1.2"
+#define STUDY_ROOT_MOVE "1.2.840.10008.5.1.4.1.2.2.2"
+#define MOVE_PAIRS 64
+
+int
+net__is_move_model(const char *uid)
+{
+	return strcmp(uid, PATIENT_ROOT_MOVE) == 0 || strcmp(uid, STUDY_ROOT_MOVE) == 0;
+}
+
+/* A SOP class and transfer syntax among the instances to send: one presentation context each. */
+struct pair {
+	char cls[65], ts[65];
+};
+
+static int
+meta_of(const struct pv_buf *b, char cls[65], char ts[65])
+{
+	struct dcm_reader *rd = NULL;
+	struct dcm_file *f = NULL;
+	struct pv_diag d;
+	int rc = -1;
+
+	pv_diag_clear(&d);
+	if (dcm_reader_open_mem(b->data, b->len, NULL, &rd, &d) != 0 || dcm_file_read(rd, &f, &d) != 0)
+		return -1;
+	if (dcm_ds_get_str(f, &f->meta, 0x00020002u, cls, 65) == 0 && f->ts != NULL && f->ts->known) {
+		snprintf(ts, 65, "%s", f->ts->uid);
+		rc = 0;
+	}
+	dcm_file_free(f);
+	return rc;
+}
+
+/* The association to the destination: one context per pair (its syntax, and the native ones when it is native). */
+static int
+move_open(struct assoc *a, const struct net_peer *peer, const struct pair *pairs, size_t np, struct assoc **out,
+    struct pv_diag *d)
+{
+	const struct net_server_cfg *cfg = a->srv->cfg;
+	struct assoc *o = calloc(1, sizeof(*o));
+	struct ul_assoc *rq = calloc(1, sizeof(*rq)), *ac = calloc(1, sizeof(*ac));
+	struct pv_buf body;
+	uint8_t type;
+	int rc;
+
+	*out = NULL;
+	pv_buf_init(&body, ASSOC_BODY_MAX);
+	if (o == NULL || rq == NULL || ac == NULL) {
+		rc = pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		goto fail;
+	}
+	o->srv = a->srv;
+	o->fd = -1;
+	o->id = a->id;
+	snprintf(o->addr, sizeof(o->addr), "%.63s", peer->at.host);
+	pv_buf_init(&o->cmd, DIMSE_CMD_MAX);
+	pv_buf_init(&o->data, DIMSE_CMD_MAX);
+	pv_buf_init(&o->out, (size_t)2 << 20);
+	if ((rc = net_conn_connect(peer->at.host, peer->at.port, peer->tls, peer->ca,
+	    peer->cert[0] ? peer->cert : cfg->tls_cert, peer->cert[0] ? peer->key : cfg->tls_key,
+	    cfg->artim_timeout_s * 1000, &o->c, d)) != 0)
+		goto fail;
+	rq->type = UL_ASSOCIATE_RQ;
+	snprintf(rq->called, sizeof(rq->called), "%s", peer->ae);
+	snprintf(rq->calling, sizeof(rq->calling), "%s", cfg->ae_title);
+	rq->max_pdu = cfg->max_pdu;
+	snprintf(rq->impl_uid, sizeof(rq->impl_uid), "%s", DCM_IMPL_CLASS_UID);
+	snprintf(rq->impl_version, sizeof(rq->impl_version), "%s", DCM_IMPL_VERSION_NAME);
+	for (size_t i = 0; i < np && rq->npc < UL_MAX_PCTX; i++) {
+		struct ul_pctx *pc = &rq->pc[rq->npc];
+		const struct dcm_ts *t = dcm_ts_lookup(pairs[i].ts, strlen(pairs[i].ts));
+
+		pc->id = (uint8_t)(2 * rq->npc + 1);
+		snprintf(pc->abstract, sizeof(pc->abstract), "%s", pairs[i].cls);
+		snprintf(pc->ts[pc->nts++], sizeof(pc->ts[0]), "%s", pairs[i].ts);
+		if (t != NULL && !t->encapsulated && !t->deflated) {
+			if (strcmp(pairs[i].ts, "1.2.840.10008.1.2.1") != 0)
+				snprintf(pc->ts[pc->nts++], sizeof(pc->ts[0]), "1.2.840.10008.1.2.1");
+			if (strcmp(pairs[i].ts, "1.2.840.10008.1.2") != 0)
+				snprintf(pc->ts[pc->nts++], sizeof(pc->ts[0]), "1.2.840.10008.1.2");
+		}
+		rq->npc++;
+	}
+	pv_buf_reset(&o->out);
+	if (ul_build_assoc(rq, &o->out) != 0) {
+		rc = pv_diag_set(d, PV_ENOMEM, -1, "cannot build the A-ASSOCIATE-RQ");
+		goto fail;
+	}
+	if ((rc = net_conn_write(o->c, o->out.data, o->out.len, d)) != 0)
+		goto fail;
+	pv_buf_reset(&o->out);
+	rc = net__read_pdu(o, net_now_ms() + (int64_t)cfg->artim_timeout_s * 1000, &type, &body, 0, d);
+	if (rc <= 0) {
+		rc = rc == 0 ? pv_diag_set(d, PV_EIO, -1, "the destination closed the connection") : rc;
+		goto fail;
+	}
+	if (type == UL_ASSOCIATE_RJ) {
+		rc = pv_diag_set(d, PV_EAUTH, -1, "the destination rejected the association");
+		goto fail;
+	}
+	if (type != UL_ASSOCIATE_AC || (rc = ul_parse_assoc(type, (const uint8_t *)body.data, body.len, ac, d)) != 0) {
+		rc = d->code != 0 ? d->code : pv_diag_set(d, PV_EPARSE, -1, "not an A-ASSOCIATE-AC from the destination");
+		goto fail;
+	}
+	o->peer_max = ac->max_pdu;
+	for (size_t i = 0; i < ac->npc; i++)
+		for (size_t k = 0; k < rq->npc; k++)
+			if (ac->pc[i].id == rq->pc[k].id && ac->pc[i].result == UL_PC_ACCEPT && ac->pc[i].nts == 1) {
+				struct pctx *m = &o->pc[o->npc++];
+
+				m->id = ac->pc[i].id;
+				m->accepted = 1;
+				m->peer_scp = 1;
+				snprintf(m->abstract, sizeof(m->abstract), "%s", rq->pc[k].abstract);
+				snprintf(m->ts, sizeof(m->ts), "%s", ac->pc[i].ts[0]);
+			}
+	pv_buf_free(&body);
+	free(rq);
+	free(ac);
+	*out = o;
+	return 0;
+fail:
+	pv_buf_free(&body);
+	free(rq);
+	free(ac);
+	if (o != NULL) {
+		net_conn_close(o->c);
+		pv_buf_free(&o->cmd);
+		pv_buf_free(&o->data);
+		pv_buf_free(&o->out);
+		free(o);
+	}
+	return rc;
+}
+
+static void
+move_close(struct assoc *o, int release)
+{
+	if (o == NULL)
+		return;
+	if (release) {
+		struct pv_buf body;
+		struct pv_diag d;
+		uint8_t type;
+
+		pv_diag_clear(&d);
+		pv_buf_init(&body, ASSOC_BODY_MAX);
+		pv_buf_reset(&o->out);
+		if (ul_build_release(UL_RELEASE_RQ, &o->out) == 0 && net_conn_write(o->c, o->out.data, o->out.len, &d) == 0)
+			(void)net__read_pdu(o, net_now_ms() + 10000, &type, &body, 1, &d);
+		pv_buf_free(&body);
+	}
+	net_conn_close(o->c);
+	pv_buf_free(&o->cmd);
+	pv_buf_free(&o->data);
+	pv_buf_free(&o->out);
+	free(o);
+}
+
+int
+net__move(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
+{
+	const struct net_server_cfg *cfg = a->srv->cfg;
+	const struct net_peer *peer = NULL;
+	char (*mine)[72] = calloc(UIDS_MAX, sizeof(*mine));
+	const char *list[UIDS_MAX];
+	struct pair *pairs = calloc(MOVE_PAIRS, sizeof(*pairs));
+	uint8_t *held = NULL;
+	struct svc_egress *e = NULL;
+	struct assoc *o = NULL;
+	struct dimse_cmd rsp;
+	struct pv_diag ed;
+	char why[200] = "", what[64];
+	size_t nuid = 0, n = 0, np = 0;
+	unsigned completed = 0, failed = 0, warning = 0;
+	int level = 0, rc = 0;
+	uint16_t sub_id = 1;
+
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.field = DIMSE_C_MOVE_RSP;
+	rsp.responded_id = a->dc.msg_id;
+	rsp.dataset_type = DIMSE_NO_DATASET;
+	snprintf(rsp.affected_class, sizeof(rsp.affected_class), "%s", pc->abstract);
+	if (mine == NULL || pairs == NULL) {
+		free(mine);
+		free(pairs);
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	}
+	for (size_t i = 0; i < cfg->npeers; i++)
+		if (strcmp(cfg->peers[i].ae, a->dc.move_dest) == 0)
+			peer = &cfg->peers[i];
+	if (peer == NULL) {
+		/* only the destinations the configuration names: an AE title is not an address */
+		rsp.status = DIMSE_MOVE_DEST_UNKNOWN;
+		snprintf(rsp.error_comment, sizeof(rsp.error_comment), "move destination not configured");
+		net__log(a, "C-MOVE to an unknown destination: refused");
+		goto answer;
+	}
+	if (retrieve_uids(a, pc, mine, &nuid, &level, why, sizeof(why)) != 0) {
+		rsp.status = 0xA900;
+		snprintf(rsp.error_comment, sizeof(rsp.error_comment), "%.64s", why);
+		net__log(a, "C-MOVE refused: %s", why);
+		goto answer;
+	}
+	for (size_t i = 0; i < nuid; i++)
+		list[i] = mine[i];
+	snprintf(what, sizeof(what), "C-MOVE to %s", peer->ae);
+	pv_diag_clear(&ed);
+	if ((rc = svc_egress_open_many(a->srv->s, &a->p, list, nuid, what, &e, &n, &level, &ed)) != 0) {
+		rsp.status = rc == PV_EAUTH ? DIMSE_REFUSED_NOT_AUTHORIZED : rc == PV_ENOTFOUND ? DIMSE_SUCCESS :
+		    DIMSE_UNABLE_TO_PROCESS;
+		rsp.has_subops = 1;
+		net__log(a, "C-MOVE %s of %zu UIDs to %s: %s", query_level_name(level), nuid, peer->ae,
+		    rc == PV_ENOTFOUND ? "nothing found" : ed.msg);
+		rc = 0;
+		goto answer;
+	}
+	/* What will be sent, in which syntax: one context each (the instances are read again to send them). */
+	if (n > 0 && (held = calloc(n, 1)) == NULL) {
+		rc = pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pv_buf b;
+		struct pair p;
+		int have = 0;
+
+		pv_buf_init(&b, (size_t)1 << 40);
+		pv_diag_clear(&ed);
+		if (svc_egress_mem(e, i, &b, &ed) != 0 || meta_of(&b, p.cls, p.ts) != 0) {
+			held[i] = 1;
+			pv_buf_free_scrub(&b);
+			continue;
+		}
+		pv_buf_free_scrub(&b);
+		for (size_t k = 0; k < np; k++)
+			have |= strcmp(pairs[k].cls, p.cls) == 0 && strcmp(pairs[k].ts, p.ts) == 0;
+		if (!have && np < MOVE_PAIRS)
+			pairs[np++] = p;
+	}
+	pv_diag_clear(&ed);
+	if (np > 0 && (rc = move_open(a, peer, pairs, np, &o, &ed)) != 0) {
+		rsp.status = DIMSE_OUT_OF_RESOURCES_SUBOPS;
+		rsp.has_subops = 1;
+		rsp.failed = (uint16_t)n;
+		snprintf(rsp.error_comment, sizeof(rsp.error_comment), "the destination cannot be reached");
+		net__log(a, "C-MOVE to %s: %s", peer->ae, ed.msg);
+		rc = 0;
+		goto answer;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pv_buf b;
+		int st;
+
+		if (held[i]) {
+			failed++;
+			continue;
+		}
+		pv_buf_init(&b, (size_t)1 << 40);
+		pv_diag_clear(&ed);
+		if (svc_egress_mem(e, i, &b, &ed) != 0) {
+			failed++;
+			pv_buf_free_scrub(&b);
+			continue;
+		}
+		st = sub_store(o, sub_id++, &b, why, sizeof(why), &ed);
+		pv_buf_free_scrub(&b);
+		if (st < 0) {
+			net__log(a, "C-MOVE to %s: the destination's association failed: %s", peer->ae, ed.msg);
+			failed += (unsigned)(n - i);
+			move_close(o, 0);
+			o = NULL;
+			break;
+		}
+		if (st == DIMSE_SUCCESS)
+			completed++;
+		else if ((st & 0xF000) == 0xB000)
+			warning++;
+		else {
+			failed++;
+			net__log(a, "C-MOVE sub-operation %zu failed: %s", i + 1, why);
+		}
+		if (i + 1 < n) {
+			struct dimse_cmd p = rsp;
+
+			p.status = DIMSE_PENDING;
+			p.has_subops = 1;
+			p.remaining = (uint16_t)(n - i - 1);
+			p.completed = (uint16_t)completed;
+			p.failed = (uint16_t)failed;
+			p.warning = (uint16_t)warning;
+			if ((rc = net__send_rsp(a, &p, d)) != 0)
+				goto out;
+		}
+	}
+	rsp.has_subops = 1;
+	rsp.completed = (uint16_t)completed;
+	rsp.failed = (uint16_t)failed;
+	rsp.warning = (uint16_t)warning;
+	rsp.status = failed == 0 && warning == 0 ? DIMSE_SUCCESS : completed + warning > 0 ? DIMSE_SUBOPS_WARNING :
+	    DIMSE_OUT_OF_RESOURCES_SUBOPS;
+	net__log(a, "C-MOVE %s of %zu UIDs to %s (%s): %zu instances, %u sent, %u warnings, %u failed",
+	    query_level_name(level), nuid, peer->ae, peer->tls ? "TLS" : "TCP", n, completed, warning, failed);
+answer:
+	rc = net__send_rsp(a, &rsp, d);
+out:
+	move_close(o, 1);
+	svc_egress_close(e);
+	free(held);
+	free(pairs);
+	free(mine);
+	return rc;
+}

@@ -263,7 +263,8 @@ negotiate(struct assoc *a, const struct ul_assoc *rq, struct ul_assoc *ac)
 		struct pctx *mine = &a->pc[a->npc++];
 		int verification = strcmp(pc->abstract, VERIFICATION) == 0;
 		int storage = dcm_storage_class(pc->abstract) != NULL;
-		int find = net__is_find_model(pc->abstract) || net__is_get_model(pc->abstract);
+		int find = net__is_find_model(pc->abstract) || net__is_get_model(pc->abstract) ||
+		    net__is_move_model(pc->abstract);
 		const char *ts = NULL;
 		int peer_scp = 0;
 
@@ -451,6 +452,8 @@ dispatch(struct assoc *a, struct pv_diag *d)
 		return net__find(a, pc, d);
 	if (a->dc.field == DIMSE_C_GET_RQ && net__is_get_model(pc->abstract))
 		return net__get(a, pc, d);
+	if (a->dc.field == DIMSE_C_MOVE_RQ && net__is_move_model(pc->abstract))
+		return net__move(a, pc, d);
 	if (a->dc.field == DIMSE_C_CANCEL_RQ)
 		return 0;
 	net__log(a, "%s on a %s context: not supported", dimse_name(a->dc.field), pc->abstract);
@@ -516,8 +519,8 @@ pdata(struct assoc *a, const uint8_t *body, size_t n, struct pv_diag *d)
 /* ---- the association ---- */
 
 /* Reads one PDU: 1 with type and body, 0 when the peer closed between PDUs or the server stops, < 0 on error. */
-static int
-read_pdu(struct assoc *a, int64_t idle_deadline, uint8_t *type, struct pv_buf *body, int in_assoc,
+int
+net__read_pdu(struct assoc *a, int64_t idle_deadline, uint8_t *type, struct pv_buf *body, int in_assoc,
     struct pv_diag *d)
 {
 	uint8_t h[UL_HEADER];
@@ -574,7 +577,7 @@ net__await_command(struct assoc *a, struct dimse_cmd *c, uint8_t *ctx, struct pv
 		size_t off = 0;
 		int r, done = 0;
 
-		r = read_pdu(a, net_now_ms() + (int64_t)a->srv->cfg->idle_timeout_s * 1000, &type, &body, 1, d);
+		r = net__read_pdu(a, net_now_ms() + (int64_t)a->srv->cfg->idle_timeout_s * 1000, &type, &body, 1, d);
 		if (r <= 0) {
 			rc = r == 0 ? pv_diag_set(d, PV_ETRUNC, -1, "the peer closed the association mid-operation") : r;
 			break;
@@ -652,7 +655,7 @@ run_assoc(struct assoc *a)
 	if ((rq = calloc(1, sizeof(*rq))) == NULL || (ac = calloc(1, sizeof(*ac))) == NULL)
 		goto done;
 	/* Sta2: the A-ASSOCIATE-RQ, before ARTIM expires. */
-	rc = read_pdu(a, net_now_ms() + (int64_t)cfg->artim_timeout_s * 1000, &type, &body, 0, &d);
+	rc = net__read_pdu(a, net_now_ms() + (int64_t)cfg->artim_timeout_s * 1000, &type, &body, 0, &d);
 	if (rc <= 0) {
 		net__log(a, "no association: %s", rc == 0 ? "closed" : d.msg);
 		goto done;
@@ -738,7 +741,7 @@ run_assoc(struct assoc *a)
 	/* Sta6: established. */
 	for (;;) {
 		pv_diag_clear(&d);
-		rc = read_pdu(a, net_now_ms() + (int64_t)cfg->idle_timeout_s * 1000, &type, &body, 1, &d);
+		rc = net__read_pdu(a, net_now_ms() + (int64_t)cfg->idle_timeout_s * 1000, &type, &body, 1, &d);
 		if (rc == 0) {
 			if (*a->srv->stop) {
 				net__log(a, "server stopping: aborted");

@@ -14,6 +14,7 @@
 #include "pacsvault/svc/users.h"
 
 #define ADDRS_MAX 256
+#define ASSOC_BODY_MAX (256u * 1024)   /* the largest A-ASSOCIATE PDU body read */
 
 struct addr_count {
 	char addr[64];
@@ -68,6 +69,12 @@ int net__send_rsp(struct assoc *a, const struct dimse_cmd *rsp, struct pv_diag *
 /* Part 10 bytes (preamble, meta group) around a received data set. */
 int net__part10(struct pv_buf *b, const char *cls, const char *inst, const char *ts, const char *source_ae,
     const void *ds, size_t n);
+/* Reads one PDU: 1 with type and body, 0 when the peer closed between PDUs or the server stops, < 0 on error. */
+int net__read_pdu(struct assoc *a, int64_t idle_deadline, uint8_t *type, struct pv_buf *body, int in_assoc,
+    struct pv_diag *d);
+/* C-MOVE (qr.c): the identifier in a->data, on context pc; the instances go to a configured peer. */
+int net__move(struct assoc *a, const struct pctx *pc, struct pv_diag *d);
+int net__is_move_model(const char *uid);
 /* The accepted context id, or NULL. */
 const struct pctx *ctx_of(const struct assoc *a, uint8_t id);
 /* Reads PDUs until a whole command set arrives (a sub-operation's response, a C-CANCEL). */

@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,4 +459,85 @@ net_conn_close(struct net_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
+}
+
+int
+net_conn_connect(const char *host, const char *port, int tls, const char *ca, const char *cert, const char *key,
+    int timeout_ms, struct net_conn **out, struct pv_diag *d)
+{
+	struct net_conn *c;
+	SSL_CTX *ctx = NULL;
+	struct in6_addr a6;
+	struct in_addr a4;
+	int fd, one = 1, rc;
+
+	*out = NULL;
+	if ((fd = dial(host, port, timeout_ms, d)) < 0)
+		return PV_EIO;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	}
+	c->fd = fd;
+	if (!tls) {
+		*out = c;
+		return 0;
+	}
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		rc = ssl_err(d, PV_EINTERNAL, "TLS");
+		goto fail;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL") != 1) {
+		rc = ssl_err(d, PV_EINTERNAL, "TLS cipher list");
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		rc = ssl_err(d, PV_EINVAL, "cannot load the peer's CA file");
+		goto fail;
+	}
+	if (cert != NULL && cert[0] != '\0' && (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key != NULL && key[0] != '\0' ? key : cert, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)) {
+		rc = ssl_err(d, PV_EINVAL, "cannot load this server's certificate and key for the peer");
+		goto fail;
+	}
+	if ((c->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+		rc = ssl_err(d, PV_EINTERNAL, "TLS");
+		goto fail;
+	}
+	/* the peer must be the one named: its IP address, or its DNS name */
+	if (inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host) != 1) {
+			rc = ssl_err(d, PV_EINTERNAL, "TLS");
+			goto fail;
+		}
+	} else if (SSL_set1_host(c->ssl, host) != 1 || SSL_set_tlsext_host_name(c->ssl, host) != 1) {
+		rc = ssl_err(d, PV_EINTERNAL, "TLS");
+		goto fail;
+	}
+	errno = 0;
+	if (SSL_connect(c->ssl) != 1) {
+		long v = SSL_get_verify_result(c->ssl);
+
+		if (v != X509_V_OK) {
+			rc = pv_diag_set(d, PV_EAUTH, -1, "the peer's certificate does not verify: %s",
+			    X509_verify_cert_error_string(v));
+			ERR_clear_error();
+		} else {
+			rc = ssl_err(d, PV_EIO, "TLS handshake with the peer failed");
+		}
+		goto fail;
+	}
+	SSL_CTX_free(ctx);   /* the connection keeps its own reference */
+	*out = c;
+	return 0;
+fail:
+	SSL_CTX_free(ctx);
+	net_conn_close(c);
+	return rc;
 }

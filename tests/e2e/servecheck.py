@@ -261,6 +261,18 @@ def qr(root, pki, tls, tport):
     run([PV, "user", "add", "dr", "--role", "clinician", "--cert", os.path.join(pki, "dr.crt")] + va)
     run([PV, "user", "add", "res", "--role", "research", "--project", "p1", "--cert", os.path.join(pki, "res.crt")] + va)
     tl = lambda u: ["+tls", os.path.join(pki, u + ".key"), os.path.join(pki, u + ".crt"), "+cf", os.path.join(pki, "ca.crt")]
+    # a C-MOVE destination: dcmtk's storescp over TLS (its certificate for 127.0.0.1, ours required of us)
+    wport = free_port()
+    moved = os.path.join(root, "moved")
+    os.makedirs(moved)
+    with open(tls) as f:
+        conf_text = f.read()
+    tls = os.path.join(root, "qr.ini")
+    with open(tls, "w") as f:
+        f.write(conf_text + "[peer \"WS1\"]\nhost = 127.0.0.1\nport = %d\ntls = yes\nca = pki/ca.crt\n" % wport)
+    scp = subprocess.Popen(["storescp", "+tls", os.path.join(pki, "server.key"), os.path.join(pki, "server.crt"),
+                            "+cf", os.path.join(pki, "ca.crt"), "-od", moved, "-aet", "WS1", str(wport)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     srv = Server(root, tls, va)
     files = sorted(glob.glob(os.path.join(demo, "*.dcm")))
     p = run(["storescu", "-aec", "PACSVAULT"] + tl("ct") + ["127.0.0.1", str(tport)] + files, ok=None)
@@ -310,6 +322,21 @@ def qr(root, pki, tls, tport):
     run(["getscu", "-aec", "PACSVAULT", "-od", empty, "-k", "QueryRetrieveLevel=STUDY", "-k",
          "StudyInstanceUID=" + sorted(originals)[0], "127.0.0.1", str(sport)], ok=None)
     check(os.listdir(empty) == [], "an original study UID gives a research user nothing")
+    for u in pseud:
+        run(["movescu", "-aec", "PACSVAULT", "-aem", "WS1", "-S", "-k", "QueryRetrieveLevel=STUDY",
+             "-k", "StudyInstanceUID=" + u, "127.0.0.1", str(sport)], ok=None)
+    rec = sorted(glob.glob(os.path.join(moved, "*")))
+    blob = b"".join(open(f, "rb").read() for f in rec)
+    leaked = [n.decode() for n in needles if n in blob]
+    check(len(rec) == len(files) and not leaked,
+          "its C-MOVE of every study to a configured destination over TLS delivers %d files, none holding a "
+          "planted value %s" % (len(rec), leaked[:3]))
+    p = run(["movescu", "-aec", "PACSVAULT", "-aem", "ELSEWHERE", "-S", "-k", "QueryRetrieveLevel=STUDY",
+             "-k", "StudyInstanceUID=" + pseud[0], "127.0.0.1", str(sport)], ok=None)
+    check(b"MoveDestinationUnknown" in p.stderr + p.stdout and len(os.listdir(moved)) == len(rec),
+          "a C-MOVE to a destination the configuration does not name is refused (A801)")
+    scp.terminate()
+    scp.wait()
     st.terminate()
     st.wait()
     st, dport = stunnel(root, "dr", pki, "dr", tport)

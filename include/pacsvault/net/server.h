@@ -26,6 +26,7 @@ struct net_peer {
 	struct net_endpoint at;
 	int tls;
 	char ca[4096];
+	char cert[4096], key[4096];   /* this server's identity to it (default: tls_cert, tls_key) */
 };
 
 enum { NET_ANON_NONE = 0, NET_ANON_ECHO = 1 };

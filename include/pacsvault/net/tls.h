@@ -60,6 +60,13 @@ int net_conn_accept(struct net_tls_server *srv, int fd, int timeout_ms, struct n
  */
 int net_conn_read(struct net_conn *c, void *p, size_t n, int64_t deadline_ms, size_t *got, struct pv_diag *d)
     __attribute__((warn_unused_result));
+/*
+ * A connection to a peer (C-MOVE's destination): TCP, or TLS 1.2+ with the
+ * peer's certificate verified by ca and matched to host, this side
+ * presenting cert and key when given.
+ */
+int net_conn_connect(const char *host, const char *port, int tls, const char *ca, const char *cert, const char *key,
+    int timeout_ms, struct net_conn **out, struct pv_diag *d) __attribute__((warn_unused_result));
 int net_conn_write(struct net_conn *c, const void *p, size_t n, struct pv_diag *d) __attribute__((warn_unused_result));
 /* The SHA-256 (hex) of the client certificate's SubjectPublicKeyInfo; 0, or PV_ENOTFOUND without one. */
 int net_conn_peer_pin(struct net_conn *c, char hex[65]);
