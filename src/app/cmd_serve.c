@@ -10,7 +10,6 @@
 #include "pacsvault/net/tls.h"
 #include "pacsvault/svc/svc.h"
 #include "pacsvault/crypto/keyfile.h"
-#include "pacsvault/deid/profile.h"
 #include "pacsvault/svc/projects.h"
 #include "pacsvault/svc/users.h"
 
