@@ -59,6 +59,7 @@ int cmd_vault_bench(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_project(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 /* The vault folder and master key of the common options (--vault, --master-key, $PACSVAULT_DIR...). */
 struct vopts {

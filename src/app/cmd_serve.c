@@ -7,6 +7,7 @@
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/crypto/passwd.h"
 #include "pacsvault/net/server.h"
+#include "pacsvault/net/syslog.h"
 #include "pacsvault/net/tls.h"
 #include "pacsvault/svc/svc.h"
 #include "pacsvault/crypto/keyfile.h"
@@ -17,11 +18,13 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -59,6 +62,12 @@ static const char serve_help[] =
 "  idle_timeout = 60               seconds without a PDU before an abort\n"
 "  artim_timeout = 30              seconds to the A-ASSOCIATE-RQ\n"
 "  vault = DIR                     as --vault; master_key = FILE as --master-key\n"
+"  [audit]                         the ATNA export (RFC 5425), run by serve:\n"
+"  syslog = host:6514              the collector, over TLS\n"
+"  ca = ca.crt                     verifies its certificate\n"
+"  cert = c.crt / key = c.key      this sender's (mutual TLS), optional\n"
+"  source_id = NAME                AuditSourceID (default: the host name)\n"
+"  interval = 10                   seconds between rounds\n"
 "  [peer \"WORKSTATION1\"]           a C-MOVE destination\n"
 "  host = 127.0.0.1\n"
 "  port = 11113\n"
@@ -77,6 +86,9 @@ static const char serve_help[] =
 
 struct conf {
 	struct net_server_cfg net;
+	struct net_endpoint syslog;   /* [audit]: the ATNA collector (host empty: none) */
+	char audit_ca[PATH_MAX], audit_cert[PATH_MAX], audit_key[PATH_MAX], source_id[65];
+	unsigned audit_interval;
 	char dir[PATH_MAX];        /* the configuration file's folder */
 	char vault[PATH_MAX], master[PATH_MAX];
 	const char *file;
@@ -245,7 +257,28 @@ on_key(void *ctx, const char *section, const char *name, const char *key, const 
 		}
 		return 0;
 	}
-	return bad(d, c, line, "unknown section [%s] (there are [server] and [peer \"AE\"])", section);
+	if (strcmp(section, "audit") == 0 && name[0] == '\0') {
+		if (strcmp(key, "syslog") == 0) {
+			if (endpoint(v, &c->syslog) != 0)
+				return bad(d, c, line, "syslog: '%s' is not host:port", v);
+		} else if (strcmp(key, "ca") == 0 || strcmp(key, "cert") == 0 || strcmp(key, "key") == 0) {
+			if (path_in(c, v, strcmp(key, "ca") == 0 ? c->audit_ca : strcmp(key, "cert") == 0 ? c->audit_cert :
+			    c->audit_key, sizeof(c->audit_ca)) != 0)
+				return bad(d, c, line, "%s: path too long", key);
+		} else if (strcmp(key, "source_id") == 0) {
+			if (v[0] == '\0' || strlen(v) >= sizeof(c->source_id))
+				return bad(d, c, line, "source_id: 1 to 64 characters");
+			snprintf(c->source_id, sizeof(c->source_id), "%s", v);
+		} else if (strcmp(key, "interval") == 0) {
+			if (parse_uint(v, 1, 86400, &u) != 0)
+				return bad(d, c, line, "interval: seconds from 1 to 86400");
+			c->audit_interval = (unsigned)u;
+		} else {
+			return bad(d, c, line, "unknown key '%s' in [audit]", key);
+		}
+		return 0;
+	}
+	return bad(d, c, line, "unknown section [%s] (there are [server], [peer \"AE\"] and [audit])", section);
 }
 
 static int
@@ -261,8 +294,12 @@ read_conf(const char *file, struct conf *c, struct pv_diag *d)
 	dir = dirname(tmp);
 	if (realpath(dir, c->dir) == NULL)
 		snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	c->audit_interval = 10;
 	if ((rc = pv_ini_parse_file(file, on_key, c, d)) != 0)
 		return rc;
+	if (c->syslog.host[0] != '\0' && c->audit_ca[0] == '\0')
+		return pv_diag_set(d, PV_EINVAL, -1, "%s: [audit] syslog needs ca (the collector's certificate is verified)",
+		    file);
 	if (c->net.ndimse == 0)
 		return pv_diag_set(d, PV_EINVAL, -1, "%s: no listener: set dimse = HOST:PORT in [server]", file);
 	if ((c->net.tls_cert[0] != '\0') != (c->net.tls_key[0] != '\0'))
@@ -283,6 +320,48 @@ read_conf(const char *file, struct conf *c, struct pv_diag *d)
 }
 
 static volatile sig_atomic_t stop_flag;
+
+/* The ATNA export beside the server: every interval, what the ledger holds past the collector's cursor. */
+struct exporter {
+	const struct conf *c;
+	char ledger[PATH_MAX + 8];
+};
+
+static void *
+export_loop(void *arg)
+{
+	struct exporter *x = arg;
+	struct net_syslog_cfg cfg;
+	int failing = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.host = x->c->syslog.host;
+	cfg.port = x->c->syslog.port;
+	cfg.ca = x->c->audit_ca;
+	cfg.cert = x->c->audit_cert[0] ? x->c->audit_cert : NULL;
+	cfg.key = x->c->audit_key[0] ? x->c->audit_key : NULL;
+	cfg.source_id = x->c->source_id[0] ? x->c->source_id : NULL;
+	for (;;) {
+		struct net_syslog_result r;
+		struct pv_diag d;
+		int last = stop_flag;
+
+		pv_diag_clear(&d);
+		if (net_syslog_export(x->ledger, &cfg, &r, &d) != 0) {
+			if (!failing)
+				fprintf(stderr, "pacsvault serve: audit export to %s:%s: %s (the events wait in the ledger)\n",
+				    cfg.host, cfg.port, d.msg);
+			failing = 1;
+		} else if (failing) {
+			fprintf(stderr, "pacsvault serve: audit export to %s:%s: caught up\n", cfg.host, cfg.port);
+			failing = 0;
+		}
+		if (last)
+			return NULL;   /* one last round after the stop: the server's final events go too */
+		for (unsigned i = 0; i < x->c->audit_interval * 10 && !stop_flag; i++)
+			usleep(100000);
+	}
+}
 
 static void
 on_signal(int sig)
@@ -395,8 +474,23 @@ cmd_serve(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	pv_diag_clear(&d);
-	rc = net_server_run(s, &c->net, &stop_flag, &d);
+	{
+		struct exporter x;
+		pthread_t th;
+		int exporting = 0;
+
+		if (c->syslog.host[0] != '\0') {
+			x.c = c;
+			snprintf(x.ledger, sizeof(x.ledger), "%s/ledger", o.dir);
+			net_tls_load();
+			exporting = pthread_create(&th, NULL, export_loop, &x) == 0;
+		}
+		pv_diag_clear(&d);
+		rc = net_server_run(s, &c->net, &stop_flag, &d);
+		stop_flag = 1;
+		if (exporting)
+			pthread_join(th, NULL);
+	}
 	if (rc != 0)
 		fprintf(stderr, "pacsvault: serve: %s\n", d.msg);
 	else
@@ -734,4 +828,277 @@ cmd_project(int argc, char **argv)
 		return PV_EXIT_FAIL;
 	}
 	return PV_EXIT_OK;
+}
+
+/* ---- doctor ---- */
+
+static const char doctor_help[] =
+"usage: pacsvault doctor [--config FILE] [--vault DIR] [--master-key FILE] [--json]\n"
+"\n"
+"Reads the configuration (when given) and the vault and says, item by item,\n"
+"what is unsafe or wrong, and what is fine: listeners off loopback without\n"
+"TLS or users, anonymous access, the TLS versions, the server certificate's\n"
+"expiry (30 days ahead), key files that others can read, users without a\n"
+"certificate, research users without their project, the master key kept\n"
+"inside the vault, no checkpoint copy outside it, no audit export. Each line\n"
+"starts with ok, note or UNSAFE.\n"
+"\n"
+"Exit status: 0 nothing unsafe, 1 something unsafe (or the vault or the\n"
+"configuration cannot be read), 2 bad usage.\n";
+
+struct doc {
+	int json, unsafe, first;
+};
+
+static void
+say(struct doc *dc, const char *level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+say(struct doc *dc, const char *level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (strcmp(level, "UNSAFE") == 0)
+		dc->unsafe++;
+	if (dc->json) {
+		printf("%s{\"level\":\"%s\",\"what\":\"", dc->first ? "" : ",", level);
+		for (const char *p = msg; *p; p++)
+			if (*p == '"' || *p == '\\')
+				printf("\\%c", *p);
+			else if ((unsigned char)*p < 0x20)
+				printf("\\u%04x", *p);
+			else
+				putchar(*p);
+		printf("\"}");
+		dc->first = 0;
+	} else {
+		printf("%-6s %s\n", level, msg);
+	}
+}
+
+static void
+key_mode(struct doc *dc, const char *what, const char *path)
+{
+	struct stat st;
+
+	if (path == NULL || path[0] == '\0')
+		return;
+	if (stat(path, &st) != 0)
+		say(dc, "UNSAFE", "%s %s cannot be read: %s", what, path, strerror(errno));
+	else if (st.st_mode & 077)
+		say(dc, "UNSAFE", "%s %s is readable or writable by others (mode %03o): chmod 600", what, path,
+		    (unsigned)(st.st_mode & 0777));
+	else
+		say(dc, "ok", "%s %s is the owner's only (mode %03o)", what, path, (unsigned)(st.st_mode & 0777));
+}
+
+static void
+cert_check(struct doc *dc, const char *what, const char *path)
+{
+	struct pv_diag d;
+	int state;
+
+	pv_diag_clear(&d);
+	if (pv_cert_expiry(path, 30, &state, &d) != 0)
+		say(dc, "UNSAFE", "%s: %s", what, d.msg);
+	else if (state == 2)
+		say(dc, "UNSAFE", "%s %s has expired (or is not valid yet)", what, path);
+	else if (state == 1)
+		say(dc, "UNSAFE", "%s %s expires within 30 days", what, path);
+	else
+		say(dc, "ok", "%s %s is valid for more than 30 days", what, path);
+}
+
+struct user_scan {
+	struct doc *dc;
+	struct svc *s;
+	int off_loopback, optional;
+	size_t n, no_cert;
+};
+
+static int
+project_exists(void *ctx, const char *name, unsigned opts, int clean)
+{
+	(void)opts;
+	(void)clean;
+	if (strcmp(name, (const char *)((void **)ctx)[0]) == 0)
+		((void **)ctx)[1] = (void *)1;
+	return 0;
+}
+
+static int
+user_scan_one(void *ctx, const struct svc_user *u)
+{
+	struct user_scan *x = ctx;
+
+	x->n++;
+	if (u->pin[0] == '\0') {
+		x->no_cert++;
+		say(x->dc, x->off_loopback ? "UNSAFE" : "note", "user %s (%s) has no certificate: it authenticates by "
+		    "secret alone%s", u->name, svc_role_name(u->role), x->optional ? "" : ", and cannot connect while "
+		    "client_certificates = required");
+	}
+	if (u->role == SVC_RESEARCH) {
+		void *q[2] = { (void *)u->project, NULL };
+		struct pv_diag d;
+
+		pv_diag_clear(&d);
+		if (svc_project_names(x->s, project_exists, q, &d) == 0 && q[1] == NULL)
+			say(x->dc, "UNSAFE", "research user %s names project %s, which the vault does not hold: its queries "
+			    "are refused", u->name, u->project);
+	}
+	return 0;
+}
+
+int
+cmd_doctor(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "vault", required_argument, NULL, 'V' },
+		{ "master-key", required_argument, NULL, 'M' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *file = NULL, *vdir = NULL, *mk = NULL;
+	struct conf *c = NULL;
+	struct doc dc = { 0, 0, 1 };
+	struct vopts o;
+	struct svc *s = NULL;
+	struct pv_diag d;
+	char why[2048], copy[4096];
+	int ch, off = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': file = optarg; break;
+		case 'V': vdir = optarg; break;
+		case 'M': mk = optarg; break;
+		case 'J': dc.json = 1; break;
+		case 'h':
+			fputs(doctor_help, stdout);
+			return PV_EXIT_OK;
+		default:
+			return app_usage_error("doctor", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return app_usage_error("doctor", "no arguments");
+	if (dc.json)
+		putchar('[');
+	vopts_default(&o);
+	if (file != NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return PV_EXIT_INTERNAL;
+		pv_diag_clear(&d);
+		if (read_conf(file, c, &d) != 0) {
+			say(&dc, "UNSAFE", "the configuration cannot be used: %s", d.msg);
+			free(c);
+			c = NULL;
+		} else {
+			if (c->vault[0] != '\0')
+				o.dir = c->vault;
+			if (c->master[0] != '\0')
+				o.master = c->master;
+		}
+	}
+	if (vdir != NULL)
+		o.dir = vdir;
+	if (mk != NULL)
+		o.master = mk;
+	if (open_svc("doctor", &o, VAULT_READ, &s) != PV_EXIT_OK) {
+		say(&dc, "UNSAFE", "the vault %s cannot be opened (see above)", o.dir);
+		if (dc.json)
+			puts("]");
+		free(c);
+		return PV_EXIT_FAIL;
+	}
+	/* the vault */
+	if (svc_master_inside(s))
+		say(&dc, "UNSAFE", "the master key is kept inside the vault folder: whoever copies the folder has the "
+		    "images (vault init --master-key FILE keeps it outside)");
+	else {
+		say(&dc, "ok", "the master key is kept outside the vault folder");
+		key_mode(&dc, "master key", o.master);
+	}
+	if (svc_setting(s, "checkpoint_copy", copy, sizeof(copy)) != 0 || copy[0] == '\0')
+		say(&dc, "UNSAFE", "no checkpoint copy outside the vault: whoever can write the folder could cut the "
+		    "audit trail unseen (vault checkpoint-copy FILE)");
+	else
+		say(&dc, "ok", "every checkpoint is copied to %s", copy);
+	if (c != NULL) {
+		struct user_scan us;
+		int tls = c->net.tls_cert[0] != '\0';
+
+		for (size_t i = 0; i < c->net.ndimse; i++) {
+			int lo = net_host_is_loopback(c->net.dimse[i].host);
+
+			off |= !lo;
+			say(&dc, lo ? "ok" : "note", "dimse %s:%s is %s", c->net.dimse[i].host, c->net.dimse[i].port,
+			    lo ? "on loopback" : "off loopback: reachable from the network");
+		}
+		if (net_server_unsafe(&c->net, svc_user_count(s), why, sizeof(why))) {
+			char *save = NULL;
+
+			for (char *l = strtok_r(why, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
+				say(&dc, "UNSAFE", "%s (serve refuses to start)", l);
+		}
+		if (tls) {
+			say(&dc, "ok", "TLS 1.2 and 1.3 only, ECDHE with AES-GCM or ChaCha20 for 1.2 (PS3.15 BCP 195)");
+			say(&dc, c->net.client_cert_optional && off ? "UNSAFE" : "ok", "client certificates are %s",
+			    c->net.client_cert_optional ? "optional: a stolen password is enough" : "required and pinned");
+			cert_check(&dc, "the server certificate", c->net.tls_cert);
+			key_mode(&dc, "the server key", c->net.tls_key);
+		} else {
+			say(&dc, off ? "UNSAFE" : "note", "TLS is off (tls_cert, tls_key): %s", off ?
+			    "associations, passwords and images cross the network in clear" :
+			    "acceptable on loopback only; anyone on this host can read the traffic");
+		}
+		if (c->net.anonymous == NET_ANON_ECHO)
+			say(&dc, off ? "UNSAFE" : "note", "a peer without credentials may send C-ECHO");
+		for (size_t i = 0; i < c->net.npeers; i++) {
+			const struct net_peer *p = &c->net.peers[i];
+
+			say(&dc, p->tls ? "ok" : "note", "C-MOVE destination %s at %s:%s %s", p->ae, p->at.host, p->at.port,
+			    p->tls ? "over TLS, its certificate verified" : "over TCP on loopback");
+			if (p->key[0])
+				key_mode(&dc, "the key towards peer", p->key);
+		}
+		if (c->syslog.host[0] == '\0')
+			say(&dc, "UNSAFE", "no audit export: set [audit] syslog = HOST:PORT and ca, so that the hospital's "
+			    "audit repository holds every event and checkpoint outside this machine");
+		else {
+			say(&dc, "ok", "audit events and checkpoints are exported to %s:%s over TLS", c->syslog.host,
+			    c->syslog.port);
+			if (c->audit_key[0])
+				key_mode(&dc, "the audit export key", c->audit_key);
+		}
+		memset(&us, 0, sizeof(us));
+		us.dc = &dc;
+		us.s = s;
+		us.off_loopback = off;
+		us.optional = c->net.client_cert_optional;
+		pv_diag_clear(&d);
+		if (svc_user_list(s, app_principal("pacsvault doctor"), user_scan_one, &us, &d) != 0)
+			say(&dc, "UNSAFE", "the users cannot be read: %s", d.msg);
+		else if (us.n == 0)
+			say(&dc, off ? "UNSAFE" : "note", "there are no users: only anonymous C-ECHO is answered");
+		else if (us.no_cert == 0)
+			say(&dc, "ok", "%zu users, each with a pinned certificate", us.n);
+	}
+	svc_close(s);
+	free(c);
+	if (dc.json)
+		puts("]");
+	else if (dc.unsafe == 0)
+		printf("nothing unsafe\n");
+	else
+		printf("%d unsafe\n", dc.unsafe);
+	return dc.unsafe == 0 ? PV_EXIT_OK : PV_EXIT_FAIL;
 }

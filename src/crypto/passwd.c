@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LOGN 15
 #define R 8
@@ -121,4 +122,32 @@ pv_cert_pin_file(const char *path, char hex[65], struct pv_diag *d)
 	X509_free(x);
 	ERR_clear_error();
 	return rc;
+}
+
+int
+pv_cert_expiry(const char *path, int days, int *state, struct pv_diag *d)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x;
+	time_t soon = time(NULL) + (time_t)days * 86400;
+
+	*state = 2;
+	if (f == NULL)
+		return pv_diag_set(d, PV_EIO, -1, "%s: %s", path, strerror(errno));
+	ERR_clear_error();
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL) {
+		ERR_clear_error();
+		return pv_diag_set(d, PV_EPARSE, -1, "%s: not a PEM certificate", path);
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0)
+		*state = 2;
+	else if (X509_cmp_time(X509_get0_notAfter(x), &soon) <= 0)
+		*state = 1;
+	else
+		*state = 0;
+	X509_free(x);
+	ERR_clear_error();
+	return 0;
 }

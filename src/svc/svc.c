@@ -230,6 +230,21 @@ svc_vault(struct svc *s)
 }
 
 int
+svc_setting(struct svc *s, const char *key, char *out, size_t n)
+{
+	return vault_setting_get(s->v, key, out, n);
+}
+
+int
+svc_master_inside(struct svc *s)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/master.key", s->dir);
+	return access(p, F_OK) == 0;
+}
+
+int
 svc_settled(struct svc *s, uint64_t *placed, uint64_t *shredded)
 {
 	return vault_settled(s->v, placed, shredded);

@@ -201,10 +201,46 @@ def main():
     p = run(["echoscu", "-aec", "PACSVAULT"] + tlsargs + ["127.0.0.1", str(tport)], ok=None)
     check(p.returncode != 0, "a removed user's certificate is refused at the next association")
     srv.stop()
+    doctor(root, pki, va, tport)
     qr(root, pki, tls, tport)
     p = run([PV, "vault", "fsck"] + va, ok=None)
     check(p.returncode == 0, "vault fsck is clean after the server's stores")
     return finish()
+
+
+def doctor(root, pki, va, tport):
+    """pacsvault doctor: each unsafe item named, exit 0 only when there is none."""
+    d = os.path.join(root, "doctor")
+    os.makedirs(d)
+    o = lambda *a: run(["openssl"] + list(a))
+    o("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=long",
+      "-keyout", d + "/long.key", "-out", d + "/long.csr")
+    o("x509", "-req", "-in", d + "/long.csr", "-CA", pki + "/ca.crt", "-CAkey", pki + "/ca.key", "-CAcreateserial",
+      "-days", "400", "-out", d + "/long.crt")
+    bad = os.path.join(d, "bad.ini")
+    with open(bad, "w") as f:
+        f.write("[server]\ndimse = 0.0.0.0:%d\ntls_cert = ../pki/server.crt\ntls_key = ../pki/server.key\n"
+                "client_certificates = optional\n" % tport)
+    os.chmod(os.path.join(pki, "server.key"), 0o644)
+    p = run([PV, "doctor", "--config", bad] + va, ok=None)
+    out = p.stdout.decode()
+    os.chmod(os.path.join(pki, "server.key"), 0o600)
+    check(p.returncode == 1 and all(w in out for w in (
+        "UNSAFE no checkpoint copy", "UNSAFE no audit export", "expires within 30 days", "readable or writable by "
+        "others", "anonymous peers may echo", "client certificates are optional", "has no certificate")),
+          "doctor names each unsafe item of a bad set-up and exits 1")
+    run([PV, "vault", "checkpoint-copy", os.path.join(d, "checkpoints.txt")] + va)
+    good = os.path.join(d, "good.ini")
+    with open(good, "w") as f:
+        f.write("[server]\ndimse = 127.0.0.1:%d\ntls_cert = long.crt\ntls_key = long.key\nanonymous = none\n"
+                "[audit]\nsyslog = 127.0.0.1:6514\nca = ../pki/ca.crt\n" % tport)
+    os.chmod(d + "/long.key", 0o600)
+    p = run([PV, "doctor", "--config", good, "--json"] + va, ok=None)
+    items = json.loads(p.stdout.decode())
+    check(p.returncode == 0 and not [i for i in items if i["level"] == "UNSAFE"] and
+          any("audit events and checkpoints are exported" in i["what"] for i in items),
+          "doctor finds nothing unsafe in a loopback TLS set-up with a checkpoint copy and an audit export "
+          "(exit 0, --json)")
 
 
 def stunnel(root, name, pki, user, port):

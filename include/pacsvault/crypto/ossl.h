@@ -46,7 +46,7 @@
 	X(OSSL_PARAM_construct_utf8_string) X(PEM_read_PrivateKey) X(PEM_read_X509) \
 	X(X509_VERIFY_PARAM_set1_ip_asc) X(X509_free) X(X509_verify_cert_error_string) \
 	X(d2i_CMS_bio) X(i2d_CMS_bio) X(X509_get_pubkey) X(i2d_PUBKEY) X(X509_get0_notAfter) \
-	X(X509_cmp_current_time) X(EVP_PBE_scrypt) X(CRYPTO_memcmp) X(CRYPTO_free)
+	X(X509_cmp_current_time) X(EVP_PBE_scrypt) X(CRYPTO_memcmp) X(CRYPTO_free) X(X509_cmp_time)
 
 #define PV_OSSL_SSL_FUNCS(X) \
 	X(SSL_CTX_check_private_key) X(SSL_CTX_ctrl) X(SSL_CTX_free) \
@@ -132,6 +132,7 @@ const struct pv_ossl_ssl_api *pv_ossl_ssl(void);
 #define EVP_PBE_scrypt (pv_ossl_crypto()->EVP_PBE_scrypt)
 #define CRYPTO_memcmp (pv_ossl_crypto()->CRYPTO_memcmp)
 #define CRYPTO_free (pv_ossl_crypto()->CRYPTO_free)
+#define X509_cmp_time (pv_ossl_crypto()->X509_cmp_time)
 #define i2d_CMS_bio (pv_ossl_crypto()->i2d_CMS_bio)
 #define SSL_CTX_check_private_key (pv_ossl_ssl()->SSL_CTX_check_private_key)
 #define SSL_CTX_ctrl (pv_ossl_ssl()->SSL_CTX_ctrl)

@@ -22,4 +22,10 @@ int pv_pw_verify(const void *secret, size_t n, const char *stored, struct pv_dia
 /* The pin of the first certificate in a PEM file. */
 int pv_cert_pin_file(const char *path, char hex[65], struct pv_diag *d) __attribute__((warn_unused_result));
 
+/*
+ * The first certificate of a PEM file: 0 with *state 0 (valid beyond
+ * days), 1 (expires within days), 2 (expired or not yet valid).
+ */
+int pv_cert_expiry(const char *path, int days, int *state, struct pv_diag *d) __attribute__((warn_unused_result));
+
 #endif

@@ -64,6 +64,10 @@ int svc_open(const char *dir, const char *master_key_path, int mode, struct svc 
 	__attribute__((warn_unused_result));
 void svc_close(struct svc *s);
 struct vault *svc_vault(struct svc *s);
+/* A setting of the vault ("checkpoint_copy"): 0, or PV_ENOTFOUND. */
+int svc_setting(struct svc *s, const char *key, char *out, size_t n) __attribute__((warn_unused_result));
+/* 1 when the vault keeps its master key inside its folder (whoever copies the folder has the data). */
+int svc_master_inside(struct svc *s);
 /* What the open found of an interrupted import (vault_settled): non-zero when there was one. */
 int svc_settled(struct svc *s, uint64_t *placed, uint64_t *shredded);
 
