@@ -101,4 +101,8 @@ sh bench/parse.sh
 # cat, find at 1,000,000 instances.
 sh bench/vault.sh "$corpus/ct"
 
+# The DIMSE server (issue #17): C-STORE, C-FIND, C-GET over TLS against
+# Orthanc and dcmtk's storescp.
+sh bench/serve.sh "$corpus/ct"
+
 rm -rf build/bench/deid-work
