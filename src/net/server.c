@@ -358,7 +358,7 @@ net__part10(struct pv_buf *b, const char *cls, const char *inst, const char *ts,
 	g[1] = (uint8_t)(gl >> 8);
 	g[2] = (uint8_t)(gl >> 16);
 	g[3] = (uint8_t)(gl >> 24);
-	return pv_buf_append(b, ds, n) != 0 ? PV_ENOMEM : 0;
+	return n > 0 && pv_buf_append(b, ds, n) != 0 ? PV_ENOMEM : 0;
 }
 
 static int
@@ -380,7 +380,6 @@ static int
 do_store(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 {
 	struct dimse_cmd r;
-	struct pv_buf file;
 	struct pv_diag sd;
 	char reason[256] = "";
 	const char *what;
@@ -398,12 +397,11 @@ do_store(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 		snprintf(r.error_comment, sizeof(r.error_comment), "SOP class is not the context's");
 		what = "refused: SOP class is not the context's";
 	} else {
-		pv_buf_init(&file, a->srv->cfg->max_dataset + 4096);
-		if (net__part10(&file, a->dc.affected_class, a->dc.affected_inst, pc->ts, a->calling, a->data.data,
-		    a->data.len) != 0) {
+		/* a->data holds the Part 10 head (written when the command came) and the data set after it */
+		if (a->data_off == 0) {
 			r.status = DIMSE_OUT_OF_RESOURCES;
-			what = "out of memory";
-		} else if ((rc = svc_ingest_mem(a->srv->s, &a->p, file.data, file.len, "C-STORE", &st, reason,
+			what = "no file head";
+		} else if ((rc = svc_ingest_mem(a->srv->s, &a->p, a->data.data, a->data.len, "C-STORE", &st, reason,
 		    sizeof(reason), &sd)) == PV_EAUTH) {
 			r.status = DIMSE_REFUSED_NOT_AUTHORIZED;
 			what = "refused: the role may not store";
@@ -430,7 +428,6 @@ do_store(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 				break;
 			}
 		}
-		pv_buf_free_scrub(&file);
 	}
 	net__log(a, "C-STORE %s: %s%s%s", dcm_storage_class(a->dc.affected_class) != NULL ?
 	    dcm_storage_class(a->dc.affected_class)->name : "?", what, sd.code != 0 ? ": " : "", sd.code != 0 ? sd.msg : "");
@@ -495,6 +492,14 @@ pdata(struct assoc *a, const uint8_t *body, size_t n, struct pv_diag *d)
 			pv_buf_reset(&a->cmd);
 			if (a->dc.dataset_type != DIMSE_NO_DATASET) {
 				a->have_cmd = 1;
+				/* a C-STORE's data set lands after its Part 10 head, so that the vault takes it as it is */
+				a->data_off = 0;
+				if (a->dc.field == DIMSE_C_STORE_RQ && dcm_storage_class(ctx_of(a, v.ctx)->abstract) != NULL) {
+					if (net__part10(&a->data, a->dc.affected_class, a->dc.affected_inst, ctx_of(a, v.ctx)->ts,
+					    a->calling, NULL, 0) != 0)
+						return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+					a->data_off = a->data.len;
+				}
 				continue;
 			}
 		} else {
@@ -508,8 +513,16 @@ pdata(struct assoc *a, const uint8_t *body, size_t n, struct pv_diag *d)
 			a->have_cmd = 0;
 		}
 		r = dispatch(a, d);
-		pv_buf_free_scrub(&a->data);
-		pv_buf_init(&a->data, a->srv->cfg->max_dataset);
+		/* the data set scrubbed; the buffer kept for the next one (freed when it grew past 64 MiB) */
+		if (a->data.cap > ((size_t)64 << 20)) {
+			pv_buf_free_scrub(&a->data);
+			pv_buf_init(&a->data, a->srv->cfg->max_dataset + DATA_HEAD);
+		} else {
+			if (a->data.data != NULL)
+				explicit_bzero(a->data.data, a->data.len);
+			pv_buf_reset(&a->data);
+		}
+		a->data_off = 0;
 		if (r != 0)
 			return r;
 	}
@@ -863,7 +876,7 @@ take(struct server *srv, int lfd)
 	a->srv = srv;
 	snprintf(a->addr, sizeof(a->addr), "%s", host);
 	pv_buf_init(&a->cmd, DIMSE_CMD_MAX);
-	pv_buf_init(&a->data, srv->cfg->max_dataset);
+	pv_buf_init(&a->data, srv->cfg->max_dataset + DATA_HEAD);
 	pv_buf_init(&a->out, (size_t)2 << 20);
 	pthread_mutex_lock(&srv->mu);
 	a->id = ++srv->next_id;

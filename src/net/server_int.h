@@ -14,6 +14,7 @@
 #include "pacsvault/svc/users.h"
 
 #define ADDRS_MAX 256
+#define DATA_HEAD 1024              /* room for a Part 10 head before a C-STORE data set */
 #define ASSOC_BODY_MAX (256u * 1024)   /* the largest A-ASSOCIATE PDU body read */
 
 struct addr_count {
@@ -57,6 +58,7 @@ struct assoc {
 	char via[32];
 	struct pv_buf cmd, data, out;
 	int have_cmd;                 /* a command parsed, its data set still coming */
+	size_t data_off;              /* C-STORE: where the data set starts in data (after its Part 10 head) */
 	uint8_t cmd_ctx;
 	struct dimse_cmd dc;
 };
