@@ -194,22 +194,23 @@ tunnel() { # PORT -> prints the local port; pid in tpid
 	tpid=$!
 	sleep 0.5
 }
-get_s() { # AET LOCALPORT
+get_s() { # AET LOCALPORT -> "seconds instances"
 	rm -rf "$w/get"; mkdir -p "$w/get"
 	t0=$(now)
 	getscu -q -aec "$1" -od "$w/get" -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study" 127.0.0.1 "$2" > /dev/null 2>&1 || true
 	t1=$(now)
-	g=$(ls "$w/get" | wc -l)
-	[ "$g" = "$n" ] || echo "bench: C-GET from $1 returned $g of $n" >&2
-	echo "$t1 - $t0" | bc -l
+	echo "$(echo "$t1 - $t0" | bc -l) $(ls "$w/get" | wc -l)"
 }
 tunnel "$pport"; tp=$tpid; lpv=$lp
 tunnel "$oport"; to=$tpid; lor=$lp
-t_gpv=$(get_s PACSVAULT "$lpv")
-t_gor=$(get_s ORTHANC "$lor")
+set -- $(get_s PACSVAULT "$lpv"); t_gpv=$1; g_pv=$2
+set -- $(get_s ORTHANC "$lor"); t_gor=$1; g_or=$2
 kill "$tp" "$to" 2>/dev/null || true
+[ "$g_pv" = "$g_or" ] || echo "bench: C-GET returned $g_pv instances from pacsvault, $g_or from Orthanc" >&2
 echo
-echo "== serve: C-GET of the study ($n instances) through stunnel"
+echo "== serve: C-GET of one study ($g_pv instances) through stunnel"
+n=$g_pv
+mb=$(echo "$(du -sb "$w/get" | cut -f1) / 1048576" | bc -l)
 rate "pacsvault serve" "$t_gpv"
 rate "Orthanc" "$t_gor"
 printf 'C-GET: %.2fx Orthanc (target 3x)\n' "$(echo "$t_gor / $t_gpv" | bc -l)"
