@@ -38,6 +38,19 @@ struct deid_source {
 };
 /* cmd_deid's engine: argv as for deid, the inputs from src (NULL: the files of argv). */
 int app_deid_run(int argc, char **argv, const struct deid_source *src);
+
+/* The PS3.15 options of deid (and of a project) as getopt_long entries: 1000 + the DEID_OPT_ bit. */
+#define APP_DEID_PROFILE_OPTIONS \
+	{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE }, \
+	{ "retain-uids", no_argument, NULL, 1000 + DEID_OPT_UIDS }, \
+	{ "retain-device-identity", no_argument, NULL, 1000 + DEID_OPT_DEVICE }, \
+	{ "retain-institution-identity", no_argument, NULL, 1000 + DEID_OPT_INSTITUTION }, \
+	{ "retain-patient-characteristics", no_argument, NULL, 1000 + DEID_OPT_PATIENT_CHARS }, \
+	{ "retain-full-dates", no_argument, NULL, 1000 + DEID_OPT_FULL_DATES }, \
+	{ "retain-modified-dates", no_argument, NULL, 1000 + DEID_OPT_MODIFIED_DATES }, \
+	{ "clean-descriptors", no_argument, NULL, 1000 + DEID_OPT_CLEAN_DESCRIPTORS }, \
+	{ "clean-structured-content", no_argument, NULL, 1000 + DEID_OPT_CLEAN_STRUCTURED }, \
+	{ "clean-graphics", no_argument, NULL, 1000 + DEID_OPT_CLEAN_GRAPHICS },
 int cmd_export(int argc, char **argv);
 
 int cmd_reid(int argc, char **argv);

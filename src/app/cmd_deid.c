@@ -515,16 +515,7 @@ app_deid_run(int argc, char **argv, const struct deid_source *src)
 		{ "no-verify", no_argument, NULL, 'V' },
 		{ "mirror", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
-		{ "retain-uids", no_argument, NULL, 1000 + DEID_OPT_UIDS },
-		{ "retain-device-identity", no_argument, NULL, 1000 + DEID_OPT_DEVICE },
-		{ "retain-institution-identity", no_argument, NULL, 1000 + DEID_OPT_INSTITUTION },
-		{ "retain-patient-characteristics", no_argument, NULL, 1000 + DEID_OPT_PATIENT_CHARS },
-		{ "retain-full-dates", no_argument, NULL, 1000 + DEID_OPT_FULL_DATES },
-		{ "retain-modified-dates", no_argument, NULL, 1000 + DEID_OPT_MODIFIED_DATES },
-		{ "clean-descriptors", no_argument, NULL, 1000 + DEID_OPT_CLEAN_DESCRIPTORS },
-		{ "clean-structured-content", no_argument, NULL, 1000 + DEID_OPT_CLEAN_STRUCTURED },
-		{ "clean-graphics", no_argument, NULL, 1000 + DEID_OPT_CLEAN_GRAPHICS },
+		APP_DEID_PROFILE_OPTIONS
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *outdir = NULL, *keypath = NULL, *report_path = NULL, *recipe_path = NULL;

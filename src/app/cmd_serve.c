@@ -319,6 +319,21 @@ read_conf(const char *file, struct conf *c, struct pv_diag *d)
 	return 0;
 }
 
+/* The vault of serve and doctor: the environment's, then the configuration's, then the command line's. */
+static void
+vault_of(const struct conf *c, const char *vdir, const char *mk, struct vopts *o)
+{
+	vopts_default(o);
+	if (c != NULL && c->vault[0] != '\0')
+		o->dir = c->vault;
+	if (c != NULL && c->master[0] != '\0')
+		o->master = c->master;
+	if (vdir != NULL)
+		o->dir = vdir;
+	if (mk != NULL)
+		o->master = mk;
+}
+
 static volatile sig_atomic_t stop_flag;
 
 /* The ATNA export beside the server: every interval, what the ledger holds past the collector's cursor. */
@@ -415,15 +430,7 @@ cmd_serve(int argc, char **argv)
 		free(c);
 		return PV_EXIT_FAIL;
 	}
-	vopts_default(&o);
-	if (c->vault[0] != '\0')
-		o.dir = c->vault;
-	if (c->master[0] != '\0')
-		o.master = c->master;
-	if (vdir != NULL)
-		o.dir = vdir;
-	if (mk != NULL)
-		o.master = mk;
+	vault_of(c, vdir, mk, &o);
 	if (open_svc("serve", &o, VAULT_WRITE, &s) != PV_EXIT_OK) {
 		free(c);
 		return PV_EXIT_FAIL;
@@ -745,16 +752,7 @@ cmd_project(int argc, char **argv)
 		{ "clean-pixel-data", no_argument, NULL, 'X' },
 		{ "no-ocr", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "retain-safe-private", no_argument, NULL, 1000 + DEID_OPT_SAFE_PRIVATE },
-		{ "retain-uids", no_argument, NULL, 1000 + DEID_OPT_UIDS },
-		{ "retain-device-identity", no_argument, NULL, 1000 + DEID_OPT_DEVICE },
-		{ "retain-institution-identity", no_argument, NULL, 1000 + DEID_OPT_INSTITUTION },
-		{ "retain-patient-characteristics", no_argument, NULL, 1000 + DEID_OPT_PATIENT_CHARS },
-		{ "retain-full-dates", no_argument, NULL, 1000 + DEID_OPT_FULL_DATES },
-		{ "retain-modified-dates", no_argument, NULL, 1000 + DEID_OPT_MODIFIED_DATES },
-		{ "clean-descriptors", no_argument, NULL, 1000 + DEID_OPT_CLEAN_DESCRIPTORS },
-		{ "clean-structured-content", no_argument, NULL, 1000 + DEID_OPT_CLEAN_STRUCTURED },
-		{ "clean-graphics", no_argument, NULL, 1000 + DEID_OPT_CLEAN_GRAPHICS },
+		APP_DEID_PROFILE_OPTIONS
 		{ NULL, 0, NULL, 0 },
 	};
 	struct svc_project pj;
@@ -992,7 +990,6 @@ cmd_doctor(int argc, char **argv)
 		return app_usage_error("doctor", "no arguments");
 	if (dc.json)
 		putchar('[');
-	vopts_default(&o);
 	if (file != NULL) {
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return PV_EXIT_INTERNAL;
@@ -1001,17 +998,9 @@ cmd_doctor(int argc, char **argv)
 			say(&dc, "UNSAFE", "the configuration cannot be used: %s", d.msg);
 			free(c);
 			c = NULL;
-		} else {
-			if (c->vault[0] != '\0')
-				o.dir = c->vault;
-			if (c->master[0] != '\0')
-				o.master = c->master;
 		}
 	}
-	if (vdir != NULL)
-		o.dir = vdir;
-	if (mk != NULL)
-		o.master = mk;
+	vault_of(c, vdir, mk, &o);
 	if (open_svc("doctor", &o, VAULT_READ, &s) != PV_EXIT_OK) {
 		say(&dc, "UNSAFE", "the vault %s cannot be opened (see above)", o.dir);
 		if (dc.json)

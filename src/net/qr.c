@@ -498,6 +498,40 @@ sub_store(struct assoc *a, uint16_t msg_id, const struct pv_buf *part10, char *w
 	return rsp.status;
 }
 
+/* The counts of a retrieve's sub-operations. */
+struct tally {
+	unsigned completed, failed, warning;
+};
+
+/*
+ * Counts sub-operation i of n by its status st, then, unless it was the
+ * last, sends the pending response rsp with the counts so far.
+ */
+static int
+tally_pending(struct assoc *a, const struct dimse_cmd *rsp, int st, size_t i, size_t n, struct tally *t,
+    const char *op, const char *why, struct pv_diag *d)
+{
+	struct dimse_cmd p = *rsp;
+
+	if (st == DIMSE_SUCCESS)
+		t->completed++;
+	else if ((st & 0xF000) == 0xB000)
+		t->warning++;
+	else {
+		t->failed++;
+		net__log(a, "%s sub-operation %zu failed: %s", op, i + 1, why);
+	}
+	if (i + 1 >= n)
+		return 0;
+	p.status = DIMSE_PENDING;
+	p.has_subops = 1;
+	p.remaining = (uint16_t)(n - i - 1);
+	p.completed = (uint16_t)t->completed;
+	p.failed = (uint16_t)t->failed;
+	p.warning = (uint16_t)t->warning;
+	return net__send_rsp(a, &p, d);
+}
+
 int
 net__get(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 {
@@ -508,7 +542,7 @@ net__get(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 	struct pv_diag ed;
 	char why[200] = "";
 	size_t nuid = 0, n = 0;
-	unsigned completed = 0, failed = 0, warning = 0;
+	struct tally t = { 0, 0, 0 };
 	int level = 0, rc = 0, cancelled = 0;
 	uint16_t sub_id = 1;
 
@@ -548,7 +582,7 @@ net__get(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 		pv_diag_clear(&ed);
 		why[0] = '\0';
 		if ((rc = svc_egress_mem(e, i, &b, &ed)) != 0) {
-			failed++;
+			t.failed++;
 			net__log(a, "C-GET sub-operation %zu: %s", i + 1, rc == PV_EHELD ? "held back by the de-identification "
 			    "pipeline" : "the instance could not be read");
 			pv_buf_free_scrub(&b);
@@ -567,40 +601,22 @@ net__get(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 			cancelled = 1;
 			break;
 		}
-		if (st == DIMSE_SUCCESS)
-			completed++;
-		else if ((st & 0xF000) == 0xB000)
-			warning++;
-		else {
-			failed++;
-			net__log(a, "C-GET sub-operation %zu failed: %s", i + 1, why);
-		}
-		if (i + 1 < n) {
-			struct dimse_cmd p = rsp;
-
-			p.status = DIMSE_PENDING;
-			p.has_subops = 1;
-			p.remaining = (uint16_t)(n - i - 1);
-			p.completed = (uint16_t)completed;
-			p.failed = (uint16_t)failed;
-			p.warning = (uint16_t)warning;
-			if ((rc = net__send_rsp(a, &p, d)) != 0) {
-				svc_egress_close(e);
-				free(mine);
-				return rc;
-			}
+		if ((rc = tally_pending(a, &rsp, st, i, n, &t, "C-GET", why, d)) != 0) {
+			svc_egress_close(e);
+			free(mine);
+			return rc;
 		}
 	}
 	svc_egress_close(e);
 	free(mine);
 	rsp.has_subops = 1;
-	rsp.completed = (uint16_t)completed;
-	rsp.failed = (uint16_t)failed;
-	rsp.warning = (uint16_t)warning;
-	rsp.status = cancelled ? DIMSE_CANCEL : failed == 0 && warning == 0 ? DIMSE_SUCCESS :
-	    completed + warning > 0 ? DIMSE_SUBOPS_WARNING : DIMSE_OUT_OF_RESOURCES_SUBOPS;
+	rsp.completed = (uint16_t)t.completed;
+	rsp.failed = (uint16_t)t.failed;
+	rsp.warning = (uint16_t)t.warning;
+	rsp.status = cancelled ? DIMSE_CANCEL : t.failed == 0 && t.warning == 0 ? DIMSE_SUCCESS :
+	    t.completed + t.warning > 0 ? DIMSE_SUBOPS_WARNING : DIMSE_OUT_OF_RESOURCES_SUBOPS;
 	net__log(a, "C-GET %s of %zu UIDs: %zu instances, %u sent, %u warnings, %u failed%s", query_level_name(level),
-	    nuid, n, completed, warning, failed, cancelled ? ", cancelled" : "");
+	    nuid, n, t.completed, t.warning, t.failed, cancelled ? ", cancelled" : "");
 	return net__send_rsp(a, &rsp, d);
 }
 
@@ -781,7 +797,7 @@ net__move(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 	struct pv_diag ed;
 	char why[200] = "", what[64];
 	size_t nuid = 0, n = 0, np = 0;
-	unsigned completed = 0, failed = 0, warning = 0;
+	struct tally t = { 0, 0, 0 };
 	int level = 0, rc = 0;
 	uint16_t sub_id = 1;
 
@@ -862,13 +878,13 @@ net__move(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 		int st;
 
 		if (held[i]) {
-			failed++;
+			t.failed++;
 			continue;
 		}
 		pv_buf_init(&b, (size_t)1 << 40);
 		pv_diag_clear(&ed);
 		if (svc_egress_mem(e, i, &b, &ed) != 0) {
-			failed++;
+			t.failed++;
 			pv_buf_free_scrub(&b);
 			continue;
 		}
@@ -876,40 +892,22 @@ net__move(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 		pv_buf_free_scrub(&b);
 		if (st < 0) {
 			net__log(a, "C-MOVE to %s: the destination's association failed: %s", peer->ae, ed.msg);
-			failed += (unsigned)(n - i);
+			t.failed += (unsigned)(n - i);
 			move_close(o, 0);
 			o = NULL;
 			break;
 		}
-		if (st == DIMSE_SUCCESS)
-			completed++;
-		else if ((st & 0xF000) == 0xB000)
-			warning++;
-		else {
-			failed++;
-			net__log(a, "C-MOVE sub-operation %zu failed: %s", i + 1, why);
-		}
-		if (i + 1 < n) {
-			struct dimse_cmd p = rsp;
-
-			p.status = DIMSE_PENDING;
-			p.has_subops = 1;
-			p.remaining = (uint16_t)(n - i - 1);
-			p.completed = (uint16_t)completed;
-			p.failed = (uint16_t)failed;
-			p.warning = (uint16_t)warning;
-			if ((rc = net__send_rsp(a, &p, d)) != 0)
-				goto out;
-		}
+		if ((rc = tally_pending(a, &rsp, st, i, n, &t, "C-MOVE", why, d)) != 0)
+			goto out;
 	}
 	rsp.has_subops = 1;
-	rsp.completed = (uint16_t)completed;
-	rsp.failed = (uint16_t)failed;
-	rsp.warning = (uint16_t)warning;
-	rsp.status = failed == 0 && warning == 0 ? DIMSE_SUCCESS : completed + warning > 0 ? DIMSE_SUBOPS_WARNING :
-	    DIMSE_OUT_OF_RESOURCES_SUBOPS;
+	rsp.completed = (uint16_t)t.completed;
+	rsp.failed = (uint16_t)t.failed;
+	rsp.warning = (uint16_t)t.warning;
+	rsp.status = t.failed == 0 && t.warning == 0 ? DIMSE_SUCCESS : t.completed + t.warning > 0 ?
+	    DIMSE_SUBOPS_WARNING : DIMSE_OUT_OF_RESOURCES_SUBOPS;
 	net__log(a, "C-MOVE %s of %zu UIDs to %s (%s): %zu instances, %u sent, %u warnings, %u failed",
-	    query_level_name(level), nuid, peer->ae, peer->tls ? "TLS" : "TCP", n, completed, warning, failed);
+	    query_level_name(level), nuid, peer->ae, peer->tls ? "TLS" : "TCP", n, t.completed, t.warning, t.failed);
 answer:
 	rc = net__send_rsp(a, &rsp, d);
 out:
