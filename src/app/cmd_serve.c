@@ -57,6 +57,7 @@ static const char serve_help[] =
 "                                  do (echo: C-ECHO only; loopback only)\n"
 "  max_associations = 64           open at once, and per peer address:\n"
 "  max_associations_per_address = 16\n"
+"  max_associations_per_user = 16\n"
 "  max_pdu = 65536                 the largest P-DATA-TF accepted\n"
 "  max_dataset = 2147483648        the largest data set of one C-STORE (bytes)\n"
 "  idle_timeout = 60               seconds without a PDU before an abort\n"
@@ -192,13 +193,16 @@ on_key(void *ctx, const char *section, const char *name, const char *key, const 
 			if (strcmp(v, "none") != 0 && strcmp(v, "echo") != 0)
 				return bad(d, c, line, "anonymous: none or echo, not '%s'", v);
 			n->anonymous = v[0] == 'e' ? NET_ANON_ECHO : NET_ANON_NONE;
-		} else if (strcmp(key, "max_associations") == 0 || strcmp(key, "max_associations_per_address") == 0) {
+		} else if (strcmp(key, "max_associations") == 0 || strcmp(key, "max_associations_per_address") == 0 ||
+		    strcmp(key, "max_associations_per_user") == 0) {
 			if (parse_uint(v, 1, 4096, &u) != 0)
 				return bad(d, c, line, "%s: a number from 1 to 4096", key);
 			if (key[16] == '\0')
 				n->max_assoc = (unsigned)u;
-			else
+			else if (key[21] == 'a')
 				n->max_per_addr = (unsigned)u;
+			else
+				n->max_per_user = (unsigned)u;
 		} else if (strcmp(key, "max_pdu") == 0) {
 			if (parse_uint(v, 4096, (unsigned long long)1 << 24, &u) != 0)
 				return bad(d, c, line, "max_pdu: a number from 4096 to 16777216");

@@ -51,6 +51,7 @@ net_server_cfg_init(struct net_server_cfg *c)
 	snprintf(c->ae_title, sizeof(c->ae_title), "PACSVAULT");
 	c->max_assoc = 64;
 	c->max_per_addr = 16;
+	c->max_per_user = 16;
 	c->max_pdu = 65536;
 	c->max_dataset = (uint64_t)2 << 30;
 	c->idle_timeout_s = 60;
@@ -625,6 +626,34 @@ net__await_command(struct assoc *a, struct dimse_cmd *c, uint8_t *ctx, struct pv
 	return rc;
 }
 
+/* Counts the association against its user's limit; 0 when the user is at the limit. */
+static int
+user_slot(struct assoc *a)
+{
+	struct server *srv = a->srv;
+	size_t slot = ADDRS_MAX;
+	int ok = 0;
+
+	pthread_mutex_lock(&srv->mu);
+	for (size_t i = 0; i < ADDRS_MAX; i++) {
+		if (srv->users[i].n > 0 && strcmp(srv->users[i].addr, a->user.name) == 0) {
+			slot = i;
+			break;
+		}
+		if (srv->users[i].n == 0 && slot == ADDRS_MAX)
+			slot = i;
+	}
+	if (slot < ADDRS_MAX && srv->users[slot].n < srv->cfg->max_per_user) {
+		if (srv->users[slot].n == 0)
+			snprintf(srv->users[slot].addr, sizeof(srv->users[slot].addr), "%s", a->user.name);
+		srv->users[slot].n++;
+		a->user_counted = 1;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&srv->mu);
+	return ok;
+}
+
 static void
 principal_of(struct assoc *a)
 {
@@ -729,6 +758,12 @@ run_assoc(struct assoc *a)
 		pv_diag_clear(&d);
 		rc = svc_authenticate(a->srv->s, &cr, &a->user, &d);
 		pv_cleanse(rq->identity.secondary, sizeof(rq->identity.secondary));
+		if (rc == 0 && !user_slot(a)) {
+			net__log(a, "%s -> %s: user %s has %u associations open (max_associations_per_user): rejected",
+			    rq->calling, rq->called, a->user.name, cfg->max_per_user);
+			send_reject(a, 2, 2, 2);   /* transient, provider (ACSE), local limit exceeded */
+			goto done;
+		}
 		if (rc == 0) {
 			a->authenticated = 1;
 			principal_of(a);
@@ -811,16 +846,21 @@ assoc_thread(void *arg)
 	pv_buf_free(&a->cmd);
 	pv_buf_free_scrub(&a->data);
 	pv_buf_free(&a->out);
-	pv_cleanse(&a->user, sizeof(a->user));
 	pthread_mutex_lock(&srv->mu);
 	for (size_t i = 0; i < ADDRS_MAX; i++)
 		if (srv->addrs[i].n > 0 && strcmp(srv->addrs[i].addr, a->addr) == 0) {
 			srv->addrs[i].n--;
 			break;
 		}
+	for (size_t i = 0; a->user_counted && i < ADDRS_MAX; i++)
+		if (srv->users[i].n > 0 && strcmp(srv->users[i].addr, a->user.name) == 0) {
+			srv->users[i].n--;
+			break;
+		}
 	srv->active--;
 	pthread_cond_broadcast(&srv->cv);
 	pthread_mutex_unlock(&srv->mu);
+	pv_cleanse(&a->user, sizeof(a->user));
 	free(a);
 	return NULL;
 }

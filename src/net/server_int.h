@@ -32,6 +32,7 @@ struct server {
 	unsigned active;
 	uint64_t next_id;
 	struct addr_count addrs[ADDRS_MAX];
+	struct addr_count users[ADDRS_MAX];   /* open associations per authenticated user */
 };
 
 struct pctx {
@@ -53,6 +54,7 @@ struct assoc {
 	struct pctx pc[UL_MAX_PCTX];
 	size_t npc;
 	int authenticated;
+	int user_counted;             /* this association counts against its user's limit */
 	struct svc_user user;
 	struct svc_principal p;
 	char via[32];

@@ -42,6 +42,18 @@ def make_pki(d):
           "-CAcreateserial", "-days", "2", "-out", "%s/%s.crt" % (d, name), "-extfile", "%s/%s.ext" % (d, name))
 
 
+def assoc_rq(called, calling, user, secret):
+    """An A-ASSOCIATE-RQ (PS3.8 9.3.2) proposing Verification, with User Identity type 2."""
+    import struct
+    item = lambda t, v: bytes([t, 0]) + struct.pack(">H", len(v)) + v
+    pc = item(0x20, bytes([1, 0, 0, 0]) + item(0x30, b"1.2.840.10008.1.1") + item(0x40, b"1.2.840.10008.1.2"))
+    ident = bytes([2, 0]) + struct.pack(">H", len(user)) + user + struct.pack(">H", len(secret)) + secret
+    ui = item(0x50, item(0x51, struct.pack(">I", 16384)) + item(0x52, b"1.2.3.4") + item(0x58, ident))
+    body = struct.pack(">HH", 1, 0) + called.ljust(16) + calling.ljust(16) + bytes(32) + \
+        item(0x10, b"1.2.840.10008.3.1.1.1") + pc + ui
+    return bytes([1, 0]) + struct.pack(">I", len(body)) + body
+
+
 def dataset_bytes(path):
     """What follows a Part 10 file's meta group (which DIMSE does not carry)."""
     b = open(path, "rb").read()
@@ -111,7 +123,8 @@ def main():
 
     # --- plain TCP on loopback: anonymous echo only; a user with a secret may store
     port = free_port()
-    plain = conf("plain.ini", "[server]\nae_title = PACSVAULT\ndimse = 127.0.0.1:%d   # loopback\n" % port)
+    plain = conf("plain.ini", "[server]\nae_title = PACSVAULT\ndimse = 127.0.0.1:%d   # loopback\n"
+                              "max_associations_per_user = 1\n" % port)
     p = run([PV, "serve", "--config", plain, "--check"] + va)
     check(b"can start" in p.stdout, "serve --check accepts a loopback listener")
     run([PV, "user", "add", "ct-synthetic", "--role", "modality"] + va, input=b"synthetic-passcode-1\n")
@@ -140,6 +153,16 @@ def main():
     check(p.returncode != 0, "an auditor cannot store (no storage context accepted)")
     p = run(["echoscu", "-aec", "SOMEONE-ELSE", "127.0.0.1", str(port)], ok=None)
     check(p.returncode != 0, "a wrong called AE title is rejected")
+    # a user's associations are capped: one held open here by hand, the next refused (transient)
+    held = socket.create_connection(("127.0.0.1", port), timeout=10)
+    held.sendall(assoc_rq(b"PACSVAULT", b"HOLDER", b"ct-synthetic", b"synthetic-passcode-1"))
+    first = held.recv(6)
+    p = run(["storescu", "-aec", "PACSVAULT", "-usr", "ct-synthetic", "-pwd", "synthetic-passcode-1",
+             "127.0.0.1", str(port), MR], ok=None)
+    held.close()
+    check(first[:1] == b"\x02" and p.returncode != 0 and b"Rejected Transient" in p.stderr,
+          "with max_associations_per_user = 1, a user's second association is rejected (transient) while the "
+          "first is open")
     rc = srv.stop()
     log = srv.text()
     check(rc == 0 and "stopped" in log, "SIGTERM stops serve with status 0")

@@ -37,7 +37,7 @@ struct net_server_cfg {
 	size_t ndimse;
 	char tls_cert[4096], tls_key[4096];   /* both set: TLS on every listener */
 	int client_cert_optional;             /* TLS: 0 every client must present a certificate */
-	unsigned max_assoc, max_per_addr;
+	unsigned max_assoc, max_per_addr, max_per_user;
 	uint32_t max_pdu;                     /* the largest P-DATA-TF accepted (our maximum length) */
 	uint64_t max_dataset;                 /* the largest data set of one C-STORE */
 	int idle_timeout_s, artim_timeout_s;
