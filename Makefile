@@ -164,7 +164,7 @@ UNIT_SRC := \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg fuzz_jpegdct \
-	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan fuzz_vault fuzz_event fuzz_jpegmeta fuzz_textclean fuzz_ingest fuzz_pdu fuzz_ini
+	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan fuzz_vault fuzz_event fuzz_jpegmeta fuzz_textclean fuzz_ingest fuzz_pdu fuzz_ini fuzz_assoc
 
 BUILD := build
 REL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(APP_SRC))

@@ -19,7 +19,7 @@ fuzz_ini)
 		printf '[server]\nae_title = PACSVAULT\ndimse = 127.0.0.1:11112, [::1]:11112 # two\ntls_cert = a.crt\n; c\n[peer "WS1"]\nhost = 127.0.0.1\nport = 11113\ntls = yes\n' > "$corpus/seed-serve"
 	fi
 	;;
-fuzz_pdu)
+fuzz_pdu|fuzz_assoc)
 	[ -z "$(ls -A "$corpus")" ] && /usr/bin/python3 fuzz/pdu_seeds.py "$corpus"
 	;;
 fuzz_pixrules)

@@ -865,6 +865,39 @@ assoc_thread(void *arg)
 	return NULL;
 }
 
+int
+net__serve_fd(struct svc *s, const struct net_server_cfg *cfg, int fd)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	struct assoc *a = calloc(1, sizeof(*a));
+	static volatile sig_atomic_t never;
+
+	if (srv == NULL || a == NULL) {
+		free(srv);
+		free(a);
+		close(fd);
+		return PV_ENOMEM;
+	}
+	srv->s = s;
+	srv->cfg = cfg;
+	srv->stop = &never;
+	pthread_mutex_init(&srv->mu, NULL);
+	pthread_cond_init(&srv->cv, NULL);
+	srv->active = 1;
+	a->srv = srv;
+	a->fd = fd;
+	a->id = 1;
+	snprintf(a->addr, sizeof(a->addr), "fuzz");
+	pv_buf_init(&a->cmd, DIMSE_CMD_MAX);
+	pv_buf_init(&a->data, cfg->max_dataset + DATA_HEAD);
+	pv_buf_init(&a->out, (size_t)2 << 20);
+	assoc_thread(a);   /* frees a; the server's counts go back to zero */
+	pthread_mutex_destroy(&srv->mu);
+	pthread_cond_destroy(&srv->cv);
+	free(srv);
+	return 0;
+}
+
 static int
 listen_on(const struct net_endpoint *e, struct pv_diag *d)
 {

@@ -79,6 +79,8 @@ int net__read_pdu(struct assoc *a, int64_t idle_deadline, uint8_t *type, struct 
 /* C-MOVE (qr.c): the identifier in a->data, on context pc; the instances go to a configured peer. */
 int net__move(struct assoc *a, const struct pctx *pc, struct pv_diag *d);
 int net__is_move_model(const char *uid);
+/* One association on fd, in this thread, to its end (fuzz_assoc); fd is closed. */
+int net__serve_fd(struct svc *s, const struct net_server_cfg *cfg, int fd);
 /* The accepted context id, or NULL. */
 const struct pctx *ctx_of(const struct assoc *a, uint8_t id);
 /* Reads PDUs until a whole command set arrives (a sub-operation's response, a C-CANCEL). */
