@@ -219,6 +219,7 @@ def main():
     whys = " ".join(o["detail"] or "" for e in fails for o in e["objects"])
     check("unknown certificate" in whys and "did not return a certificate" in whys and "wrong version" in whys,
           "the unknown certificate, the missing one and plaintext to TLS are each an audited failure")
+    check("unsupported protocol" in whys, "the TLS 1.1 attempt reached the server and was refused there (audited)")
     run([PV, "user", "rm", "ct-cert"] + va)
     srv = Server(root, tls, va)
     p = run(["echoscu", "-aec", "PACSVAULT"] + tlsargs + ["127.0.0.1", str(tport)], ok=None)
