@@ -42,12 +42,12 @@ def make_pki(d):
           "-CAcreateserial", "-days", "2", "-out", "%s/%s.crt" % (d, name), "-extfile", "%s/%s.ext" % (d, name))
 
 
-def assoc_rq(called, calling, user, secret):
-    """An A-ASSOCIATE-RQ (PS3.8 9.3.2) proposing Verification, with User Identity type 2."""
+def assoc_rq(called, calling, user, secret, id_type=2):
+    """An A-ASSOCIATE-RQ (PS3.8 9.3.2) proposing Verification, with User Identity (type 2: name and passcode)."""
     import struct
     item = lambda t, v: bytes([t, 0]) + struct.pack(">H", len(v)) + v
     pc = item(0x20, bytes([1, 0, 0, 0]) + item(0x30, b"1.2.840.10008.1.1") + item(0x40, b"1.2.840.10008.1.2"))
-    ident = bytes([2, 0]) + struct.pack(">H", len(user)) + user + struct.pack(">H", len(secret)) + secret
+    ident = bytes([id_type, 0]) + struct.pack(">H", len(user)) + user + struct.pack(">H", len(secret)) + secret
     ui = item(0x50, item(0x51, struct.pack(">I", 16384)) + item(0x52, b"1.2.3.4") + item(0x58, ident))
     body = struct.pack(">HH", 1, 0) + called.ljust(16) + calling.ljust(16) + bytes(32) + \
         item(0x10, b"1.2.840.10008.3.1.1.1") + pc + ui
@@ -153,6 +153,13 @@ def main():
     check(p.returncode != 0, "an auditor cannot store (no storage context accepted)")
     p = run(["echoscu", "-aec", "SOMEONE-ELSE", "127.0.0.1", str(port)], ok=None)
     check(p.returncode != 0, "a wrong called AE title is rejected")
+    # a user name alone (User Identity type 1) proves nothing; a JWT (type 5) is not taken either
+    for t, what in ((1, "a user name alone (identity type 1)"), (5, "a JWT (identity type 5)")):
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        c.sendall(assoc_rq(b"PACSVAULT", b"SOMEONE", b"ct-synthetic", b"" if t == 1 else b"eyJhbGciOi.x.y", t))
+        ans = c.recv(6)
+        c.close()
+        check(ans[:1] == b"\x03", "%s is rejected (A-ASSOCIATE-RJ)" % what)
     # a user's associations are capped: one held open here by hand, the next refused (transient)
     held = socket.create_connection(("127.0.0.1", port), timeout=10)
     held.sendall(assoc_rq(b"PACSVAULT", b"HOLDER", b"ct-synthetic", b"synthetic-passcode-1"))
@@ -411,6 +418,19 @@ def qr(root, pki, tls, tport):
     st.wait()
     p = run(["findscu", "-aec", "PACSVAULT", "-S"] + tl("ct") + keys + ["127.0.0.1", str(tport)], ok=None)
     check(p.returncode != 0 or b"Pending" not in p.stderr + p.stdout, "a modality user cannot C-FIND")
+    # a research user may not match on what names a person, nor find anything by an original UID
+    os.makedirs(os.path.join(root, "find-res-name"))
+    p = run(["findscu", "-v", "-aec", "PACSVAULT", "-S", "-X", "-od", os.path.join(root, "find-res-name")] + tl("res") +
+            ["-k", "QueryRetrieveLevel=STUDY", "-k", "PatientName=C*", "-k", "StudyInstanceUID=", "127.0.0.1",
+             str(tport)], ok=None)
+    check(not glob.glob(os.path.join(root, "find-res-name", "rsp*.dcm")) and b"Status: 0x124" in p.stderr + p.stdout,
+          "a research user's C-FIND on PatientName is refused (0124), no answer")
+    os.makedirs(os.path.join(root, "find-res-orig"))
+    run(["findscu", "-aec", "PACSVAULT", "-S", "-X", "-od", os.path.join(root, "find-res-orig")] + tl("res") +
+        ["-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=" + sorted(originals)[0], "127.0.0.1", str(tport)],
+        ok=None)
+    check(not glob.glob(os.path.join(root, "find-res-orig", "rsp*.dcm")),
+          "a research user's C-FIND by an original study UID finds nothing")
     srv.stop()
     log = srv.text()
     check(not any(n.decode() in log for n in needles), "the server's log holds no planted value")
