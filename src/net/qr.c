@@ -25,6 +25,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #define PATIENT_ROOT_FIND "1.2.840.10008.5.1.4.1.2.1.1"
@@ -658,8 +659,8 @@ meta_of(const struct pv_buf *b, char cls[65], char ts[65])
 
 /* The association to the destination: one context per pair (its syntax, and the native ones when it is native). */
 static int
-move_open(struct assoc *a, const struct net_peer *peer, const struct pair *pairs, size_t np, struct assoc **out,
-    struct pv_diag *d)
+move_open(struct assoc *a, const struct net_peer *peer, const struct pair *pairs, size_t np, int as_scp,
+    struct assoc **out, struct pv_diag *d)
 {
 	const struct net_server_cfg *cfg = a->srv->cfg;
 	struct assoc *o = calloc(1, sizeof(*o));
@@ -703,6 +704,13 @@ move_open(struct assoc *a, const struct net_peer *peer, const struct pair *pairs
 				snprintf(pc->ts[pc->nts++], sizeof(pc->ts[0]), "1.2.840.10008.1.2.1");
 			if (strcmp(pairs[i].ts, "1.2.840.10008.1.2") != 0)
 				snprintf(pc->ts[pc->nts++], sizeof(pc->ts[0]), "1.2.840.10008.1.2");
+		}
+		if (as_scp && rq->nroles < UL_MAX_PCTX) {
+			/* this side as the SCP of the class (a storage commitment report: N-EVENT-REPORT) */
+			snprintf(rq->roles[rq->nroles].uid, sizeof(rq->roles[0].uid), "%s", pairs[i].cls);
+			rq->roles[rq->nroles].scu = 0;
+			rq->roles[rq->nroles].scp = 1;
+			rq->nroles++;
 		}
 		rq->npc++;
 	}
@@ -864,7 +872,7 @@ net__move(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 			pairs[np++] = p;
 	}
 	pv_diag_clear(&ed);
-	if (np > 0 && (rc = move_open(a, peer, pairs, np, &o, &ed)) != 0) {
+	if (np > 0 && (rc = move_open(a, peer, pairs, np, 0, &o, &ed)) != 0) {
 		rsp.status = DIMSE_OUT_OF_RESOURCES_SUBOPS;
 		rsp.has_subops = 1;
 		rsp.failed = (uint16_t)n;
@@ -916,5 +924,273 @@ out:
 	free(held);
 	free(pairs);
 	free(mine);
+	return rc;
+}
+
+/* ---- Storage Commitment Push Model SCP (PS3.4 annex J) ---- */
+
+#define SC_CLASS "1.2.840.10008.1.20.1"
+#define SC_INSTANCE "1.2.840.10008.1.20.1.1"
+#define SC_MAX 4096
+
+int
+net__is_commitment(const char *uid)
+{
+	return strcmp(uid, SC_CLASS) == 0;
+}
+
+struct sc_ref {
+	char cls[65], inst[65];
+	int have;
+};
+
+struct sc_job {
+	struct server *srv;
+	struct net_peer peer;
+	char tx[65];
+	struct sc_ref *refs;
+	size_t n;
+	uint64_t id;
+	char addr[64];
+};
+
+/* Explicit VR Little Endian: a sequence of undefined length and its items, written by hand. */
+static int
+sq_open(struct pv_buf *b, uint32_t tag)
+{
+	uint8_t h[12] = { (uint8_t)(tag >> 16), (uint8_t)(tag >> 24), (uint8_t)tag, (uint8_t)(tag >> 8), 'S', 'Q', 0, 0,
+		0xff, 0xff, 0xff, 0xff };
+
+	return pv_buf_append(b, h, 12);
+}
+
+static int
+item_mark(struct pv_buf *b, uint16_t e)
+{
+	uint8_t h[8] = { 0xfe, 0xff, (uint8_t)e, (uint8_t)(e >> 8), 0xff, 0xff, 0xff, 0xff };
+
+	if (e != 0xe000)
+		h[4] = h[5] = h[6] = h[7] = 0;
+	return pv_buf_append(b, h, 8);
+}
+
+/* The report's data set: Transaction UID, the references kept, those that failed with reason 0112. */
+static int
+report_dataset(const struct sc_job *j, struct pv_buf *b, int *failures)
+{
+	int rc = 0, seq;
+
+	*failures = 0;
+	for (size_t i = 0; i < j->n; i++)
+		*failures += !j->refs[i].have;
+	rc |= put_el(b, 1, 0x00081195u, "UI", j->tx);
+	for (seq = 0; seq < 2 && rc == 0; seq++) {
+		int want = seq == 0 ? 0 : 1;   /* 0: FailedSOPSequence (0008,1198), 1: ReferencedSOPSequence (0008,1199) */
+		size_t count = 0;
+
+		for (size_t i = 0; i < j->n; i++)
+			count += j->refs[i].have == want;
+		if (count == 0)
+			continue;
+		rc |= sq_open(b, want ? 0x00081199u : 0x00081198u);
+		for (size_t i = 0; i < j->n && rc == 0; i++) {
+			if (j->refs[i].have != want)
+				continue;
+			rc |= item_mark(b, 0xe000);
+			rc |= put_el(b, 1, 0x00081150u, "UI", j->refs[i].cls);
+			rc |= put_el(b, 1, 0x00081155u, "UI", j->refs[i].inst);
+			if (!want) {
+				uint8_t us[10] = { 0x08, 0x00, 0x97, 0x11, 'U', 'S', 2, 0, 0x12, 0x01 };   /* 0112: no such object */
+
+				rc |= pv_buf_append(b, us, 10);
+			}
+			rc |= item_mark(b, 0xe00d);
+		}
+		rc |= item_mark(b, 0xe0dd);
+	}
+	return rc != 0 ? PV_ENOMEM : 0;
+}
+
+/* The N-EVENT-REPORT, on a new association to the requester (a configured peer), as PS3.4 J.3.3 allows. */
+static void *
+report_thread(void *arg)
+{
+	struct sc_job *j = arg;
+	struct assoc fake, *o = NULL;
+	struct pair p;
+	struct pv_buf ds, cb;
+	struct pv_diag d;
+	struct dimse_cmd rq, rsp;
+	uint8_t ctx = 0;
+	int failures = 0, rc;
+
+	memset(&fake, 0, sizeof(fake));
+	fake.srv = j->srv;
+	fake.id = j->id;
+	snprintf(fake.addr, sizeof(fake.addr), "%s", j->addr);
+	memset(&p, 0, sizeof(p));
+	snprintf(p.cls, sizeof(p.cls), SC_CLASS);
+	snprintf(p.ts, sizeof(p.ts), "1.2.840.10008.1.2.1");
+	pv_diag_clear(&d);
+	pv_buf_init(&ds, (size_t)16 << 20);
+	pv_buf_init(&cb, DIMSE_CMD_MAX);
+	if ((rc = report_dataset(j, &ds, &failures)) != 0 || (rc = move_open(&fake, &j->peer, &p, 1, 1, &o, &d)) != 0) {
+		net__log(&fake, "storage commitment %s: no report to %s: %s", j->tx, j->peer.ae, d.msg);
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.field = DIMSE_N_EVENT_REPORT_RQ;
+	rq.msg_id = 1;
+	rq.dataset_type = 0x0001;
+	rq.event_type = failures == 0 ? 1 : 2;
+	snprintf(rq.affected_class, sizeof(rq.affected_class), SC_CLASS);
+	snprintf(rq.affected_inst, sizeof(rq.affected_inst), SC_INSTANCE);
+	if (o->npc == 0 || dimse_build(&rq, &cb) != 0 ||
+	    net__send_pdata(o, o->pc[0].id, 1, cb.data, cb.len, &d) != 0 ||
+	    net__send_pdata(o, o->pc[0].id, 0, ds.data, ds.len, &d) != 0 ||
+	    net__await_command(o, &rsp, &ctx, &d) != 0 || rsp.field != DIMSE_N_EVENT_REPORT_RSP) {
+		net__log(&fake, "storage commitment %s: the report to %s failed: %s", j->tx, j->peer.ae,
+		    o->npc == 0 ? "the peer took no storage commitment context" : d.msg);
+		move_close(o, 0);
+		goto out;
+	}
+	net__log(&fake, "storage commitment %s: reported to %s: %zu committed, %d failed (status 0x%04X)", j->tx,
+	    j->peer.ae, j->n - (size_t)failures, failures, rsp.status);
+	move_close(o, 1);
+out:
+	pv_buf_free(&ds);
+	pv_buf_free(&cb);
+	free(j->refs);
+	pthread_mutex_lock(&j->srv->mu);
+	j->srv->active--;   /* the server waits for reports as for associations */
+	pthread_cond_broadcast(&j->srv->cv);
+	pthread_mutex_unlock(&j->srv->mu);
+	free(j);
+	return NULL;
+}
+
+/* The N-ACTION-RQ's data set: its Transaction UID and referenced instances. */
+static int
+read_commit_request(struct assoc *a, const struct pctx *pc, struct sc_job *j, char *why, size_t wn)
+{
+	struct pv_buf file;
+	struct dcm_reader *rd = NULL;
+	struct dcm_file *f = NULL;
+	struct dcm_elem *seq;
+	struct pv_diag d;
+	int rc = -1;
+
+	pv_diag_clear(&d);
+	pv_buf_init(&file, a->data.len + 4096);
+	if (net__part10(&file, pc->abstract, SC_INSTANCE, pc->ts, "", a->data.data, a->data.len) != 0 ||
+	    dcm_reader_open_mem(file.data, file.len, NULL, &rd, &d) != 0 || dcm_file_read(rd, &f, &d) != 0) {
+		snprintf(why, wn, "the request does not parse: %.120s", d.msg);
+		pv_buf_free(&file);
+		return -1;
+	}
+	if (dcm_ds_get_str(f, &f->ds, 0x00081195u, j->tx, sizeof(j->tx)) != 0 || j->tx[0] == '\0') {
+		snprintf(why, wn, "no Transaction UID");
+		goto out;
+	}
+	if ((seq = dcm_ds_find(&f->ds, 0x00081199u)) == NULL || seq->seq == NULL || seq->seq->nitems == 0 ||
+	    seq->seq->nitems > SC_MAX) {
+		snprintf(why, wn, "a Referenced SOP Sequence of 1 to %d items is required", SC_MAX);
+		goto out;
+	}
+	if ((j->refs = calloc(seq->seq->nitems, sizeof(*j->refs))) == NULL) {
+		snprintf(why, wn, "out of memory");
+		goto out;
+	}
+	for (uint32_t i = 0; i < seq->seq->nitems; i++) {
+		struct sc_ref *r = &j->refs[j->n];
+
+		if (dcm_ds_get_str(f, seq->seq->items[i], 0x00081150u, r->cls, sizeof(r->cls)) != 0 ||
+		    dcm_ds_get_str(f, seq->seq->items[i], 0x00081155u, r->inst, sizeof(r->inst)) != 0) {
+			snprintf(why, wn, "item %u lacks its SOP class or instance", i + 1);
+			goto out;
+		}
+		j->n++;
+	}
+	rc = 0;
+out:
+	dcm_file_free(f);
+	pv_buf_free_scrub(&file);
+	return rc;
+}
+
+int
+net__commit(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
+{
+	const struct net_server_cfg *cfg = a->srv->cfg;
+	struct sc_job *j = calloc(1, sizeof(*j));
+	struct dimse_cmd rsp;
+	const struct net_peer *peer = NULL;
+	char why[200] = "";
+	size_t have = 0;
+	int rc;
+
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.field = DIMSE_N_ACTION_RSP;
+	rsp.responded_id = a->dc.msg_id;
+	rsp.dataset_type = DIMSE_NO_DATASET;
+	rsp.action_type = a->dc.action_type;
+	snprintf(rsp.affected_class, sizeof(rsp.affected_class), SC_CLASS);
+	snprintf(rsp.affected_inst, sizeof(rsp.affected_inst), SC_INSTANCE);
+	if (j == NULL)
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	for (size_t i = 0; i < cfg->npeers; i++)
+		if (strcmp(cfg->peers[i].ae, a->calling) == 0)
+			peer = &cfg->peers[i];
+	if (a->dc.action_type != 1 || strcmp(a->dc.requested_class, SC_CLASS) != 0 ||
+	    strcmp(a->dc.requested_inst, SC_INSTANCE) != 0) {
+		rsp.status = 0x0123;   /* no such action (or not the well-known instance) */
+		net__log(a, "N-ACTION: not a storage commitment request");
+	} else if (read_commit_request(a, pc, j, why, sizeof(why)) != 0) {
+		rsp.status = DIMSE_PROCESSING_FAILURE;
+		snprintf(rsp.error_comment, sizeof(rsp.error_comment), "%.64s", why);
+		net__log(a, "storage commitment refused: %s", why);
+	} else if (peer == NULL) {
+		/* the report goes on a new association to the requester: it must be a configured peer */
+		rsp.status = DIMSE_PROCESSING_FAILURE;
+		snprintf(rsp.error_comment, sizeof(rsp.error_comment), "calling AE is not a configured peer");
+		net__log(a, "storage commitment refused: the calling AE %s is not a configured [peer]", a->calling);
+	} else {
+		struct pv_diag sd;
+
+		/* each instance: in the vault, with that SOP class (checked through svc, as this user) */
+		for (size_t i = 0; i < j->n; i++) {
+			pv_diag_clear(&sd);
+			j->refs[i].have = svc_committed(a->srv->s, &a->p, j->refs[i].cls, j->refs[i].inst, &sd) == 1;
+			have += (size_t)j->refs[i].have;
+		}
+		rsp.status = DIMSE_SUCCESS;
+		net__log(a, "storage commitment %s: %zu of %zu instances held; report to follow", j->tx, have, j->n);
+	}
+	rc = net__send_rsp(a, &rsp, d);
+	if (rsp.status == DIMSE_SUCCESS && rc == 0) {
+		pthread_t th;
+		pthread_attr_t at;
+
+		j->srv = a->srv;
+		j->peer = *peer;
+		j->id = a->id;
+		snprintf(j->addr, sizeof(j->addr), "%s", a->addr);
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		pthread_mutex_lock(&a->srv->mu);
+		a->srv->active++;
+		pthread_mutex_unlock(&a->srv->mu);
+		if (pthread_create(&th, &at, report_thread, j) == 0) {
+			pthread_attr_destroy(&at);
+			return 0;
+		}
+		pthread_attr_destroy(&at);
+		pthread_mutex_lock(&a->srv->mu);
+		a->srv->active--;
+		pthread_mutex_unlock(&a->srv->mu);
+		net__log(a, "storage commitment %s: no thread for the report", j->tx);
+	}
+	free(j->refs);
+	free(j);
 	return rc;
 }

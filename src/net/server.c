@@ -277,7 +277,8 @@ negotiate(struct assoc *a, const struct ul_assoc *rq, struct ul_assoc *ac)
 			if (strcmp(rq->roles[k].uid, pc->abstract) == 0 && rq->roles[k].scp)
 				peer_scp = 1;
 		mine->peer_scp = storage && peer_scp && role_queries(role);
-		if (!verification && !(storage && (role_stores(role) || mine->peer_scp)) && !(find && role_queries(role))) {
+		if (!verification && !(storage && (role_stores(role) || mine->peer_scp)) && !(find && role_queries(role)) &&
+		    !(net__is_commitment(pc->abstract) && role_stores(role))) {
 			/* not a service this peer may use: the same answer as an unknown one */
 			out->result = UL_PC_ABSTRACT_NOT_SUPPORTED;
 			continue;
@@ -452,6 +453,8 @@ dispatch(struct assoc *a, struct pv_diag *d)
 		return net__get(a, pc, d);
 	if (a->dc.field == DIMSE_C_MOVE_RQ && net__is_move_model(pc->abstract))
 		return net__move(a, pc, d);
+	if (a->dc.field == DIMSE_N_ACTION_RQ && net__is_commitment(pc->abstract))
+		return net__commit(a, pc, d);
 	if (a->dc.field == DIMSE_C_CANCEL_RQ)
 		return 0;
 	net__log(a, "%s on a %s context: not supported", dimse_name(a->dc.field), pc->abstract);

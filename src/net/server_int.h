@@ -81,6 +81,9 @@ int net__move(struct assoc *a, const struct pctx *pc, struct pv_diag *d);
 int net__is_move_model(const char *uid);
 /* One association on fd, in this thread, to its end (fuzz_assoc); fd is closed. */
 int net__serve_fd(struct svc *s, const struct net_server_cfg *cfg, int fd);
+/* Storage Commitment Push Model (qr.c): the N-ACTION-RQ in hand; the report follows on a new association. */
+int net__commit(struct assoc *a, const struct pctx *pc, struct pv_diag *d);
+int net__is_commitment(const char *uid);
 /* The accepted context id, or NULL. */
 const struct pctx *ctx_of(const struct assoc *a, uint8_t id);
 /* Reads PDUs until a whole command set arrives (a sub-operation's response, a C-CANCEL). */

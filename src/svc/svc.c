@@ -230,6 +230,28 @@ svc_vault(struct svc *s)
 }
 
 int
+svc_committed(struct svc *s, const struct svc_principal *p, const char *sop_class, const char *sop_uid,
+    struct pv_diag *d)
+{
+	struct vault_instance *in = NULL;
+	size_t n = 0;
+	int level = 0, rc;
+
+	if (p->role != SVC_MODALITY && p->role != SVC_CLINICIAN && p->role != SVC_OPERATOR)
+		return svc__refuse(s, p, "storage commitment", d);
+	(void)sop_class;
+	rc = vault_resolve(s->v, sop_uid, &in, &n, &level, d);
+	if (in != NULL)
+		pv_cleanse(in, n * sizeof(*in));
+	free(in);
+	if (rc == PV_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	return level == QUERY_IMAGE && n == 1 ? 1 : 0;
+}
+
+int
 svc_setting(struct svc *s, const char *key, char *out, size_t n)
 {
 	return vault_setting_get(s->v, key, out, n);

@@ -106,6 +106,15 @@ def main():
         log.close()
     check(kills == ROUNDS and len(acked) > 0, "serve killed %d times during 4-association stores; %d distinct "
           "instances acknowledged" % (kills, len(acked)))
+    # started once more after the last kill, as an operator would: its open settles what that kill left in tmp/
+    log = open(os.path.join(root, "serve-last.log"), "wb")
+    srv = subprocess.Popen([PV, "serve", "--config", conf] + va, stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.time() + 30
+    while time.time() < deadline and b"listening on" not in open(log.name, "rb").read():
+        time.sleep(0.02)
+    srv.send_signal(signal.SIGTERM)
+    check(srv.wait(timeout=60) == 0, "serve starts again after the last kill and stops cleanly")
+    log.close()
     p = run([PV, "vault", "fsck"] + va, ok=None)
     check(p.returncode == 0, "vault fsck is clean after the kills (%s)" % p.stdout.decode().strip()[-120:])
     got = os.path.join(root, "got")

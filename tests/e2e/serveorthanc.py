@@ -96,6 +96,29 @@ def main():
         check(len(ev) == 2 and all(p_["user"] == "orthanc" and p_["ae"] == "ORTHANC" for e in ev
                                    for p_ in e["participants"] if p_["requestor"]),
               "their Import events name the user orthanc and its calling AE title")
+        # Storage commitment: Orthanc asks (N-ACTION), pacsvault reports on a new association (N-EVENT-REPORT)
+        refs = []
+        for i in ids:
+            tags = http(ohttp, "GET", "/instances/%s/simplified-tags" % i)
+            refs.append({"SOPClassUID": tags["SOPClassUID"], "SOPInstanceUID": tags["SOPInstanceUID"]})
+
+        def commit(instances):
+            tx = http(ohttp, "POST", "/modalities/pv/storage-commitment",
+                      json.dumps({"DicomInstances": instances}).encode())["ID"]
+            end = time.time() + 30
+            while time.time() < end:
+                rep = http(ohttp, "GET", "/storage-commitment/" + tx)
+                if rep.get("Status") != "Pending":
+                    return rep
+                time.sleep(0.1)
+            return {"Status": "Pending"}
+        rep = commit(refs)
+        check(rep.get("Status") == "Success" and len(rep.get("Success", [])) == 2,
+              "storage commitment of the two stored instances: both committed (Orthanc's report: %s)"
+              % rep.get("Status"))
+        rep = commit(refs + [{"SOPClassUID": refs[0]["SOPClassUID"], "SOPInstanceUID": "2.25.1234567890"}])
+        check(rep.get("Status") == "Failure" and len(rep.get("Success", [])) == 2 and len(rep.get("Failures", [])) == 1,
+              "storage commitment with an instance never stored: two committed, one failed (no such object)")
         for i in ids:
             http(ohttp, "DELETE", "/instances/" + i)
         check(http(ohttp, "GET", "/statistics")["CountInstances"] == 0, "(Orthanc emptied)")

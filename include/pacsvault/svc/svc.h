@@ -64,6 +64,14 @@ int svc_open(const char *dir, const char *master_key_path, int mode, struct svc 
 	__attribute__((warn_unused_result));
 void svc_close(struct svc *s);
 struct vault *svc_vault(struct svc *s);
+/*
+ * Storage commitment: 1 when the vault holds the instance sop_uid (stored
+ * and committed), 0 when not; modality, clinician and operator only. The
+ * SOP class is not checked against the stored one (the index does not
+ * keep it by instance). No event: nothing leaves but "held" or "not".
+ */
+int svc_committed(struct svc *s, const struct svc_principal *p, const char *sop_class, const char *sop_uid,
+    struct pv_diag *d) __attribute__((warn_unused_result));
 /* A setting of the vault ("checkpoint_copy"): 0, or PV_ENOTFOUND. */
 int svc_setting(struct svc *s, const char *key, char *out, size_t n) __attribute__((warn_unused_result));
 /* 1 when the vault keeps its master key inside its folder (whoever copies the folder has the data). */
