@@ -365,6 +365,22 @@ def qr(root, pki, tls, tport):
     check(p.returncode == 0 and len(rsp) >= 3 and not leaked,
           "a research user's C-FIND answers (%d) hold none of the %d planted values %s" % (len(rsp), len(needles),
                                                                                           leaked[:3]))
+    # every level, every key the index holds: a research user's answers carry no planted value
+    every = ["PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID",
+             "StudyDate", "StudyTime", "AccessionNumber", "StudyID", "StudyDescription", "ReferringPhysicianName",
+             "ModalitiesInStudy", "NumberOfStudyRelatedInstances", "SeriesInstanceUID", "Modality", "SeriesNumber",
+             "SeriesDescription", "SeriesDate", "BodyPartExamined", "SOPInstanceUID", "SOPClassUID", "InstanceNumber"]
+    for lv, upto in (("SERIES", 19), ("IMAGE", 22)):
+        out = os.path.join(root, "find-res-" + lv)
+        os.makedirs(out)
+        run(["findscu", "-aec", "PACSVAULT", "-S", "-X", "-od", out] + tl("res") +
+            ["-k", "QueryRetrieveLevel=" + lv] + [a for k in every[5:upto + 1] for a in ("-k", k + "=")] +
+            ["127.0.0.1", str(tport)], ok=None)
+        got_l = sorted(glob.glob(os.path.join(out, "rsp*.dcm")))
+        blob_l = b"".join(open(f, "rb").read() for f in got_l)
+        leaked = [n.decode() for n in needles if n in blob_l]
+        check(len(got_l) >= 3 and not leaked, "a research user's C-FIND at %s level with every key the index holds: "
+              "%d answers, no planted value %s" % (lv, len(got_l), leaked[:3]))
     pseud = sorted({v for f in rsp for v in tag_values(f, "StudyInstanceUID")})
     originals = set()
     for f in files:
