@@ -577,17 +577,41 @@ read_secret(char *buf, size_t n)
 	return len == 0 ? -1 : 0;
 }
 
+/* s as a JSON string (quoted, escaped) on standard output; NULL as null. */
+static void
+put_json_str(const char *s)
+{
+	if (s == NULL) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('"');
+	for (const char *p = s; *p; p++)
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if ((unsigned char)*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	putchar('"');
+}
+
 static int
 list_one(void *ctx, const struct svc_user *u)
 {
 	int json = *(int *)ctx;
 
-	if (json)
-		printf("%s{\"name\":\"%s\",\"role\":\"%s\",\"project\":%s%s%s,\"certificate_pin\":%s%s%s,"
-		    "\"secret\":%s,\"ae_titles\":\"%s\"}", json > 1 ? "," : "", u->name, svc_role_name(u->role),
-		    u->project[0] ? "\"" : "", u->project[0] ? u->project : "null", u->project[0] ? "\"" : "",
-		    u->pin[0] ? "\"" : "", u->pin[0] ? u->pin : "null", u->pin[0] ? "\"" : "",
-		    u->secret[0] ? "true" : "false", u->aes);
+	if (json) {
+		printf("%s{\"name\":", json > 1 ? "," : "");
+		put_json_str(u->name);
+		printf(",\"role\":\"%s\",\"project\":", svc_role_name(u->role));
+		put_json_str(u->project[0] ? u->project : NULL);
+		printf(",\"certificate_pin\":");
+		put_json_str(u->pin[0] ? u->pin : NULL);
+		printf(",\"secret\":%s,\"ae_titles\":", u->secret[0] ? "true" : "false");
+		put_json_str(u->aes);
+		putchar('}');
+	}
 	else
 		printf("%s\t%s\t%s\t%s\t%s\t%s\n", u->name, svc_role_name(u->role), u->project[0] ? u->project : "-",
 		    u->pin[0] ? u->pin : "-", u->secret[0] ? "secret" : "-", u->aes[0] ? u->aes : "any-ae");
@@ -873,15 +897,9 @@ say(struct doc *dc, const char *level, const char *fmt, ...)
 	if (strcmp(level, "UNSAFE") == 0)
 		dc->unsafe++;
 	if (dc->json) {
-		printf("%s{\"level\":\"%s\",\"what\":\"", dc->first ? "" : ",", level);
-		for (const char *p = msg; *p; p++)
-			if (*p == '"' || *p == '\\')
-				printf("\\%c", *p);
-			else if ((unsigned char)*p < 0x20)
-				printf("\\u%04x", *p);
-			else
-				putchar(*p);
-		printf("\"}");
+		printf("%s{\"level\":\"%s\",\"what\":", dc->first ? "" : ",", level);
+		put_json_str(msg);
+		putchar('}');
 		dc->first = 0;
 	} else {
 		printf("%-6s %s\n", level, msg);
