@@ -425,6 +425,7 @@ cmd_ledger(int argc, char **argv)
 		(void)nc;
 		memset(&vo, 0, sizeof(vo));
 		vo.vk = vkey != NULL ? &vk : NULL;
+		vo.wait_ms = 2000;  /* a server holding the log lets go when it sees a waiter */
 		pv_buf_init(&anchors, (size_t)64 << 20);
 		for (size_t i = 0; i < nanchor_files; i++) {
 			unsigned char *t = NULL;

@@ -14,6 +14,15 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
+
+/* The journal of a log held open by a long-lived writer (lg_log_hold): see log.h. */
+#define JR_MAGIC "PVLJ"
+#define JR_VERSION 1u
+#define JR_HDR 48
+#define JR_SETTLE ((uint64_t)8 << 20)   /* settled (files synced, HEAD written) beyond this */
+#define JR_BODY_MAX ((uint64_t)1 << 30)
+enum { F_DAT = 1, F_IDX = 2, F_CP = 3, F_LVL = 16 };
 
 struct lg_log {
 	char *dir;
@@ -28,6 +37,11 @@ struct lg_log {
 	uint64_t dat_committed;
 	uint64_t lvl_written[LG_MAX_PROOF];  /* hashes of level k in its file (pending included) */
 	uint64_t cp_len;
+	uint64_t cp_last;           /* offset of the last checkpoint record, UINT64_MAX when none */
+	int fd_jr, fd_wait;         /* the journal; the waiters' file (lock_log) */
+	int hold;                   /* commits go to the journal (lg_log_hold) */
+	uint64_t jr_len;            /* bytes of committed records in the journal, not yet settled */
+	uint8_t dirty[3 + LG_MAX_PROOF];  /* written since last synced: entries.dat, .idx, checkpoints, tree.K */
 	struct pv_buf pend_dat, pend_idx;
 	struct lg_tree t;
 };
@@ -161,18 +175,67 @@ note_size(const char *s, uint64_t *size)
 	return 0;
 }
 
+/*
+ * HEAD: "pacsvault-ledger 1\nsize N\n", or version 2 with the line
+ * "checkpoints LEN LAST\n": the checkpoints file's committed length and the
+ * offset of its last record (open and the signer find the last checkpoint
+ * without reading them all). *cp_len is UINT64_MAX for version 1.
+ */
 static int
-parse_head(const char *s, uint64_t *size)
+parse_head(const char *s, uint64_t *size, uint64_t *cp_len, uint64_t *cp_last)
 {
 	char *end;
-	if (strncmp(s, "pacsvault-ledger 1\nsize ", 24) != 0)
+	int v2;
+
+	*cp_len = *cp_last = UINT64_MAX;
+	if (strncmp(s, "pacsvault-ledger 1\nsize ", 24) == 0)
+		v2 = 0;
+	else if (strncmp(s, "pacsvault-ledger 2\nsize ", 24) == 0)
+		v2 = 1;
+	else
+		return PV_EPARSE;
+	if (s[24] < '0' || s[24] > '9')
 		return PV_EPARSE;
 	errno = 0;
 	unsigned long long v = strtoull(s + 24, &end, 10);
-	if (errno != 0 || end == s + 24 || strcmp(end, "\n") != 0)
+	if (errno != 0 || end == s + 24)
 		return PV_EPARSE;
 	*size = v;
+	if (!v2)
+		return strcmp(end, "\n") == 0 ? 0 : PV_EPARSE;
+	if (strncmp(end, "\ncheckpoints ", 13) != 0 || end[13] < '0' || end[13] > '9')
+		return PV_EPARSE;
+	const char *q = end + 13;
+	unsigned long long a = strtoull(q, &end, 10), b;
+	if (errno != 0 || end == q || *end != ' ' || ((end[1] < '0' || end[1] > '9') && end[1] != '-'))
+		return PV_EPARSE;
+	q = end + 1;
+	if (strncmp(q, "-\n", 2) == 0) {
+		b = UINT64_MAX;
+		end = (char *)q + 1;
+	} else {
+		b = strtoull(q, &end, 10);
+		if (errno != 0 || end == q || b >= a)
+			return PV_EPARSE;
+	}
+	if (strcmp(end, "\n") != 0 || (a == 0) != (b == UINT64_MAX))
+		return PV_EPARSE;
+	*cp_len = a;
+	*cp_last = b;
 	return 0;
+}
+
+static int
+format_head(char *out, size_t n, uint64_t size, uint64_t cp_len, uint64_t cp_last)
+{
+	char last[24];
+
+	if (cp_last == UINT64_MAX)
+		snprintf(last, sizeof(last), "-");
+	else
+		snprintf(last, sizeof(last), "%llu", (unsigned long long)cp_last);
+	return snprintf(out, n, "pacsvault-ledger 2\nsize %llu\ncheckpoints %llu %s\n", (unsigned long long)size,
+	    (unsigned long long)cp_len, last);
 }
 
 static uint64_t
@@ -197,7 +260,7 @@ be32(const uint8_t *p)
 static int
 lock_log(const char *dir, int how, unsigned wait_ms, int *fd, struct pv_diag *d)
 {
-	int rc = open_file(dir, "lock", O_RDWR | O_CREAT, fd);
+	int rc = open_file(dir, "lock", O_RDWR | O_CREAT, fd), wfd = -1;
 	unsigned waited = 0;
 
 	if (rc != 0)
@@ -208,11 +271,21 @@ lock_log(const char *dir, int how, unsigned wait_ms, int *fd, struct pv_diag *d)
 		if (waited >= wait_ms) {
 			close(*fd);
 			*fd = -1;
+			if (wfd >= 0)
+				close(wfd);
 			return pv_diag_set(d, PV_EEXIST, -1, "%s: the ledger is in use by another process", dir);
+		}
+		/* Said to a holder that keeps the log open between commits (lg_log_contended): a
+		 * shared lock on "wait" while this one waits. */
+		if (wfd < 0 && open_file(dir, "wait", O_RDWR | O_CREAT, &wfd) == 0 && flock(wfd, LOCK_SH | LOCK_NB) != 0) {
+			close(wfd);
+			wfd = -1;
 		}
 		nanosleep(&ts, NULL);
 		waited += 5;
 	}
+	if (wfd >= 0)
+		close(wfd);
 	return 0;
 }
 
@@ -221,8 +294,18 @@ lg_log_close(struct lg_log *l)
 {
 	if (l == NULL)
 		return;
+	if (l->jr_len > 0) {
+		struct pv_diag d;
+		/* (left in the journal when this fails: the next open settles it) */
+		if (lg_log_settle(l, &d) != 0)
+			pv_diag_clear(&d);
+	}
 	if (l->fd_lock >= 0)
 		close(l->fd_lock);  /* releases the lock */
+	if (l->fd_jr >= 0)
+		close(l->fd_jr);
+	if (l->fd_wait >= 0)
+		close(l->fd_wait);
 	if (l->fd_dat >= 0)
 		close(l->fd_dat);
 	if (l->fd_idx >= 0)
@@ -311,6 +394,166 @@ lg_log_open(const char *dir, struct lg_log **out, struct pv_diag *d)
 	return lg_log_open_wait(dir, 0, out, d);
 }
 
+/* The descriptor of a file of the log, by its number in journal records. */
+static int
+file_fd(struct lg_log *l, uint32_t f)
+{
+	if (f == F_DAT)
+		return l->fd_dat;
+	if (f == F_IDX)
+		return l->fd_idx;
+	if (f == F_CP)
+		return l->fd_cp;
+	if (f >= F_LVL && f < F_LVL + LG_MAX_PROOF)
+		return level_fd(l, (int)(f - F_LVL));
+	return -1;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/*
+ * Checks that a record's sections extend the log exactly from its state
+ * (committed entries, entries.dat's end, the checkpoints' end) to size,
+ * and writes them into the files when apply is set.
+ */
+static int
+jr_sections(struct lg_log *l, const uint8_t *body, uint64_t blen, uint64_t size, uint64_t cp_after, int apply,
+    uint64_t *dat_end)
+{
+	uint64_t pos = 0, base = l->committed, dat_to = l->dat_committed, cp_to = l->cp_len;
+	uint64_t lvl_to[LG_MAX_PROOF];
+
+	for (int k = 0; k < LG_MAX_PROOF; k++)
+		lvl_to[k] = base >> k;
+	while (pos < blen) {
+		if (blen - pos < 16)
+			return PV_EINTEGRITY;
+		uint32_t f = be32(body + pos), n = be32(body + pos + 4);
+		uint64_t off = be64(body + pos + 8);
+		const uint8_t *p = body + pos + 16;
+		if (blen - pos - 16 < n)
+			return PV_EINTEGRITY;
+		if (f == F_DAT && off == dat_to)
+			dat_to += n;
+		else if (f == F_IDX && off == base * 8 && n == (size - base) * 8)
+			;
+		else if (f == F_CP && off == cp_to)
+			cp_to += n;
+		else if (f >= F_LVL && f < F_LVL + LG_MAX_PROOF && off == lvl_to[f - F_LVL] * LG_HASH &&
+		    n == ((size >> (f - F_LVL)) - lvl_to[f - F_LVL]) * LG_HASH)
+			lvl_to[f - F_LVL] = size >> (f - F_LVL);
+		else
+			return PV_EINTEGRITY;
+		if (apply) {
+			int fd = file_fd(l, f);
+			if (fd < 0 || pv_pwrite_all(fd, p, n, off) != 0)
+				return PV_EIO;
+			l->dirty[f >= F_LVL ? 3 + (f - F_LVL) : f - 1] = 1;
+		}
+		pos += 16 + (uint64_t)n;
+	}
+	for (int k = 0; k < LG_MAX_PROOF; k++)
+		if (lvl_to[k] != size >> k)
+			return PV_EINTEGRITY;
+	if (cp_to != cp_after)
+		return PV_EINTEGRITY;
+	*dat_end = dat_to;
+	return 0;
+}
+
+/* The state after a batch of size entries whose entries end at dat_end was written. */
+static void
+advance(struct lg_log *l, uint64_t size, uint64_t dat_end, uint64_t cp_len, uint64_t cp_last)
+{
+	for (int k = 0; k < LG_MAX_PROOF; k++) {
+		l->t.count[k] = l->t.base[k] = size >> k;
+		l->lvl_written[k] = size >> k;
+	}
+	l->t.size = l->committed = size;
+	l->dat_end = l->dat_committed = dat_end;
+	l->cp_len = cp_len;
+	l->cp_last = cp_last;
+}
+
+/*
+ * Replays the journal's committed records into the files (a holder that
+ * stopped without settling: a crash). A record cut short or failing its
+ * CRC ends the journal (its commit never returned); one that does not
+ * continue the log is an error: the journal or the files were changed.
+ */
+static int
+jr_replay(struct lg_log *l, uint64_t *replayed, struct pv_diag *d)
+{
+	struct stat st;
+	uint64_t pos = 0, len;
+	uint8_t h[JR_HDR];
+
+	*replayed = 0;
+	if (fstat(l->fd_jr, &st) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "%s: cannot read the ledger's journal", l->dir);
+	len = (uint64_t)st.st_size;
+	while (len - pos >= JR_HDR + 4 && pv_pread_all(l->fd_jr, h, JR_HDR, pos) == 0) {
+		uint64_t base = be64(h + 8), size = be64(h + 16), cpl = be64(h + 24), cpa = be64(h + 32), blen = be32(h + 44);
+		uint64_t dat_end;
+		uint8_t *rec;
+		int rc;
+
+		if (memcmp(h, JR_MAGIC, 4) != 0 || be32(h + 4) != JR_VERSION || blen > JR_BODY_MAX ||
+		    len - pos - JR_HDR - 4 < blen)
+			break;
+		if ((rec = malloc(JR_HDR + blen + 4)) == NULL)
+			return PV_ENOMEM;
+		memcpy(rec, h, JR_HDR);
+		if (pv_pread_all(l->fd_jr, rec + JR_HDR, blen + 4, pos + JR_HDR) != 0 ||
+		    crc32(0L, rec, (uInt)(JR_HDR + blen)) != be32(rec + JR_HDR + blen)) {
+			free(rec);
+			if (pos + JR_HDR + blen + 4 < len)  /* not the torn last write: damage */
+				return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the ledger's journal is damaged at byte %llu "
+				    "(a record that fails its check is followed by more)", l->dir, (unsigned long long)pos);
+			break;
+		}
+		if (size <= l->committed) {
+			/* settled already (a crash between HEAD and the journal's truncation) */
+			free(rec);
+			pos += JR_HDR + blen + 4;
+			continue;
+		}
+		if (base != l->committed || size < base) {
+			free(rec);
+			return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the ledger's journal continues from entry %llu, its "
+			    "files end at %llu: they were changed; see 'pacsvault ledger verify'", l->dir,
+			    (unsigned long long)base, (unsigned long long)l->committed);
+		}
+		rc = jr_sections(l, rec + JR_HDR, blen, size, cpl, 0, &dat_end);
+		if (rc == 0)
+			rc = jr_sections(l, rec + JR_HDR, blen, size, cpl, 1, &dat_end);
+		free(rec);
+		if (rc != 0)
+			return pv_diag_set(d, rc == PV_EIO ? PV_EIO : PV_EINTEGRITY, -1, "%s: a record of the ledger's journal "
+			    "does not fit its files (entries %llu to %llu)%s", l->dir, (unsigned long long)base,
+			    (unsigned long long)size, rc == PV_EIO ? ": cannot write it" : ": they were changed");
+		advance(l, size, dat_end, cpl, cpa);
+		pos += JR_HDR + blen + 4;
+		(*replayed)++;
+	}
+	if (pos != len && ftruncate(l->fd_jr, (off_t)pos) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "%s: cannot cut the ledger's journal", l->dir);
+	l->jr_len = pos;
+	return 0;
+}
+
 int
 lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct pv_diag *d)
 {
@@ -318,13 +561,15 @@ lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct 
 	char buf[512];
 	size_t n;
 	int rc;
+	uint64_t head_cp_len, head_cp_last;
 
 	*out = NULL;
 	if ((l = pv_calloc(1, sizeof(*l))) == NULL)
 		return PV_ENOMEM;
-	l->fd_dat = l->fd_idx = l->fd_cp = l->fd_lock = -1;
+	l->fd_dat = l->fd_idx = l->fd_cp = l->fd_lock = l->fd_jr = l->fd_wait = -1;
 	for (int k = 0; k < LG_MAX_PROOF; k++)
 		l->fd_lvl[k] = -1;
+	l->cp_last = UINT64_MAX;
 	pv_buf_init(&l->pend_dat, (size_t)1 << 30);
 	pv_buf_init(&l->pend_idx, (size_t)1 << 28);
 	if ((l->dir = strdup(dir)) == NULL || (rc = lg_tree_init(&l->t)) != 0) {
@@ -333,7 +578,8 @@ lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct 
 	}
 	l->t.fetch = tree_fetch;
 	l->t.fetch_ctx = l;
-	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &l->committed) != 0) {
+	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 ||
+	    parse_head(buf, &l->committed, &head_cp_len, &head_cp_last) != 0) {
 		lg_log_close(l);
 		return pv_diag_set(d, PV_EPARSE, -1, "%s: not a ledger (no readable HEAD)", dir);
 	}
@@ -344,7 +590,8 @@ lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct 
 		return rc;
 	}
 	/* HEAD again, under the lock: a commit may have landed in between */
-	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &l->committed) != 0) {
+	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 ||
+	    parse_head(buf, &l->committed, &head_cp_len, &head_cp_last) != 0) {
 		lg_log_close(l);
 		return pv_diag_set(d, PV_EPARSE, -1, "%s: not a ledger (no readable HEAD)", dir);
 	}
@@ -359,7 +606,8 @@ lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct 
 	l->sealed = !l->has_seed;
 	if ((rc = open_file(dir, "entries.dat", O_RDWR | O_CREAT, &l->fd_dat)) != 0 ||
 	    (rc = open_file(dir, "entries.idx", O_RDWR | O_CREAT, &l->fd_idx)) != 0 ||
-	    (rc = open_file(dir, "checkpoints", O_RDWR | O_CREAT, &l->fd_cp)) != 0) {
+	    (rc = open_file(dir, "checkpoints", O_RDWR | O_CREAT, &l->fd_cp)) != 0 ||
+	    (rc = open_file(dir, "journal", O_RDWR | O_CREAT, &l->fd_jr)) != 0) {
 		lg_log_close(l);
 		return pv_diag_set(d, rc, -1, "%s: cannot open the ledger's files", dir);
 	}
@@ -398,15 +646,27 @@ lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct 
 		l->lvl_written[k] = cnt;
 	}
 	l->t.size = N;
-	/* checkpoints: drop a partial record left by a crash */
+	/* checkpoints: drop a partial record left by a crash. HEAD (version 2) says where the
+	 * committed ones end and where the last begins; whole records after that (a checkpoint
+	 * signed by 'ledger checkpoint' since) are read, a version 1 HEAD reads them all. */
 	{
-		uint64_t pos = 0, len;
+		uint64_t pos = 0, len, last = UINT64_MAX;
 		uint8_t lb[4];
 		if (fstat(l->fd_cp, &st) != 0) {
 			lg_log_close(l);
 			return PV_EIO;
 		}
 		len = (uint64_t)st.st_size;
+		if (head_cp_len != UINT64_MAX) {
+			if (head_cp_len > len || (head_cp_last != UINT64_MAX && (pv_pread_all(l->fd_cp, lb, 4, head_cp_last) != 0 ||
+			    head_cp_last + 4 + be32(lb) != head_cp_len))) {
+				lg_log_close(l);
+				return pv_diag_set(d, PV_EINTEGRITY, -1, "%s: the checkpoints file is not the one HEAD committed "
+				    "(cut or rewritten); see 'pacsvault ledger verify'", dir);
+			}
+			pos = head_cp_len;
+			last = head_cp_last;
+		}
 		/* A whole record stays unless it is of a size HEAD never committed (signed with the
 		 * batch it covers, whose commit a crash stopped before HEAD). */
 		while (pos + 4 <= len && pv_pread_all(l->fd_cp, lb, 4, pos) == 0 && pos + 4 + be32(lb) <= len &&
@@ -419,6 +679,7 @@ lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct 
 			cpb[k] = '\0';
 			if (note_size(cpb, &csz) == 0 && csz > N)
 				break;
+			last = pos;
 			pos += 4 + be32(lb);
 		}
 		if (pos != len && ftruncate(l->fd_cp, (off_t)pos) != 0) {
@@ -426,6 +687,15 @@ lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, struct 
 			return PV_EIO;
 		}
 		l->cp_len = pos;
+		l->cp_last = last;
+	}
+	/* Then the journal's committed records, settled at once: after open the journal is empty. */
+	{
+		uint64_t replayed;
+		if ((rc = jr_replay(l, &replayed, d)) != 0 || (l->jr_len > 0 && (rc = lg_log_settle(l, d)) != 0)) {
+			lg_log_close(l);
+			return rc;
+		}
 	}
 	*out = l;
 	return 0;
@@ -477,9 +747,9 @@ lg_log_append(struct lg_log *l, const void *entry, size_t n, uint64_t *index, st
 	return 0;
 }
 
-/* Signs a checkpoint of the first size entries and writes its record at off; *len gets its length. */
+/* Signs a checkpoint of the first size entries; its record (u32 length, note) is appended to rec. */
 static int
-sign_record(struct lg_log *l, uint64_t size, uint64_t off, uint64_t *len, struct pv_diag *d)
+sign_record(struct lg_log *l, uint64_t size, struct pv_buf *rec, struct pv_diag *d)
 {
 	struct lg_checkpoint c;
 	struct pv_buf body, note;
@@ -498,14 +768,9 @@ sign_record(struct lg_log *l, uint64_t size, uint64_t off, uint64_t *len, struct
 	if (rc != 0) {
 		rc = pv_diag_set(d, rc, -1, "cannot sign a checkpoint");
 	} else {
-		lb[0] = (uint8_t)(note.len >> 24);
-		lb[1] = (uint8_t)(note.len >> 16);
-		lb[2] = (uint8_t)(note.len >> 8);
-		lb[3] = (uint8_t)note.len;
-		if (pv_pwrite_all(l->fd_cp, lb, 4, off) != 0 || pv_pwrite_all(l->fd_cp, note.data, note.len, off + 4) != 0)
-			rc = pv_diag_set(d, PV_EIO, -1, "cannot store the checkpoint");
-		else
-			*len = 4 + note.len;
+		put32(lb, (uint32_t)note.len);
+		if ((rc = pv_buf_append(rec, lb, 4)) == 0)
+			rc = pv_buf_append(rec, note.data, note.len);
 	}
 	pv_buf_free(&body);
 	pv_buf_free(&note);
@@ -662,56 +927,194 @@ lg_log_forget_key(struct lg_log *l, struct pv_diag *d)
 	return 0;
 }
 
-int
-lg_log_commit(struct lg_log *l, struct pv_diag *d)
+/* HEAD, replaced atomically (temporary, fsync, rename, directory fsync): the commit record. */
+static int
+write_head(struct lg_log *l, struct pv_diag *d)
 {
-	char head[64];
-	int n, rc;
+	char head[128];
+	int n = format_head(head, sizeof(head), l->committed, l->cp_len, l->cp_last);
 
-	if (l->t.size == l->committed)
-		return 0;
-	/* the data first, each file synced once: every write is started
-	 * (SYNC_FILE_RANGE_WRITE) before the first fdatasync waits, so the
-	 * files' I/O overlaps instead of one round trip to the disk each ... */
-	int fds[LG_MAX_PROOF + 3], nfd = 0;
-	if (pv_pwrite_all(l->fd_dat, l->pend_dat.data, l->pend_dat.len, l->dat_committed) != 0 ||
-	    pv_pwrite_all(l->fd_idx, l->pend_idx.data, l->pend_idx.len, l->committed * 8) != 0)
-		return pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's entries");
-	fds[nfd++] = l->fd_dat;
-	fds[nfd++] = l->fd_idx;
-	for (int k = 0; k < LG_MAX_PROOF && l->t.count[k] > 0; k++) {
-		if (l->t.count[k] == l->lvl_written[k])
-			continue;
-		int fd = level_fd(l, k);
-		if (fd < 0 || pv_pwrite_all(fd, l->t.level[k] + (l->lvl_written[k] - l->t.base[k]) * LG_HASH,
-		    (size_t)(l->t.count[k] - l->lvl_written[k]) * LG_HASH, l->lvl_written[k] * LG_HASH) != 0)
-			return pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's tree");
-		fds[nfd++] = fd;
-	}
-	/* A log whose seed is kept sealed signs a checkpoint of every batch, written with it:
-	 * no committed entry is ever outside a signed checkpoint (open drops a checkpoint of
-	 * a size HEAD never reached). */
-	uint64_t cp_add = 0;
-	if (l->sealed && l->has_seed) {
-		if ((rc = sign_record(l, l->t.size, l->cp_len, &cp_add, d)) != 0)
-			return rc;
-		fds[nfd++] = l->fd_cp;
+	return write_atomic(l->dir, "HEAD", head, (size_t)n, 0644, d);
+}
+
+/* Syncs every file of the log once: each write started first, so their I/O overlaps. */
+static int
+sync_files(struct lg_log *l, struct pv_diag *d)
+{
+	int fds[LG_MAX_PROOF + 3], which[LG_MAX_PROOF + 3], nfd = 0;
+
+	for (int i = 0; i < 3 + LG_MAX_PROOF; i++) {
+		int fd = i == 0 ? l->fd_dat : i == 1 ? l->fd_idx : i == 2 ? l->fd_cp : l->fd_lvl[i - 3];
+		if (l->dirty[i] && fd >= 0) {
+			which[nfd] = i;
+			fds[nfd++] = fd;
+		}
 	}
 	for (int i = 0; i < nfd; i++)
 		(void)sync_file_range(fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);  /* a hint: fdatasync decides */
 	for (int i = 0; i < nfd; i++)
 		if (fdatasync(fds[i]) != 0)
-			return pv_diag_set(d, PV_EIO, -1, "cannot sync the ledger's %s", i < 2 ? "entries" :
-			    fds[i] == l->fd_cp ? "checkpoints" : "tree");
+			return pv_diag_set(d, PV_EIO, -1, "cannot sync the ledger's %s", which[i] < 2 ? "entries" :
+			    which[i] == 2 ? "checkpoints" : "tree");
+	memset(l->dirty, 0, sizeof(l->dirty));
+	return 0;
+}
+
+int
+lg_log_settle(struct lg_log *l, struct pv_diag *d)
+{
+	int rc;
+
+	if (l->jr_len == 0)
+		return 0;
+	/* the files, then HEAD, then the journal emptied: a crash in between replays
+	 * records HEAD already covers, which open skips */
+	if ((rc = sync_files(l, d)) != 0 || (rc = write_head(l, d)) != 0)
+		return rc;
+	/* (not synced: records a crash brings back are all under HEAD, and skipped) */
+	if (ftruncate(l->fd_jr, 0) != 0)
+		return pv_diag_set(d, PV_EIO, -1, "%s: cannot empty the ledger's journal", l->dir);
+	l->jr_len = 0;
+	return 0;
+}
+
+void
+lg_log_hold(struct lg_log *l, int on)
+{
+	l->hold = on;
+}
+
+int
+lg_log_contended(struct lg_log *l)
+{
+	if (l->fd_wait < 0 && open_file(l->dir, "wait", O_RDWR | O_CREAT, &l->fd_wait) != 0)
+		return 0;
+	if (flock(l->fd_wait, LOCK_EX | LOCK_NB) != 0)
+		return 1;   /* a waiter holds it shared (lock_log) */
+	(void)flock(l->fd_wait, LOCK_UN);
+	return 0;
+}
+
+/* One section of a journal record: file number, length, offset, bytes. */
+static int
+jr_put(struct pv_buf *rec, uint32_t f, const void *p, size_t n, uint64_t off)
+{
+	uint8_t h[16];
+	int rc;
+
+	put32(h, f);
+	put32(h + 4, (uint32_t)n);
+	put64(h + 8, off);
+	if ((rc = pv_buf_append(rec, h, 16)) != 0)
+		return rc;
+	return pv_buf_append(rec, p, n);
+}
+
+int
+lg_log_commit(struct lg_log *l, struct pv_diag *d)
+{
+	struct pv_buf cp, rec;
+	int rc = 0;
+
+	if (l->t.size == l->committed)
+		return 0;
+	/* A log whose seed is kept sealed signs a checkpoint of every batch, written with it:
+	 * no committed entry is ever outside a signed checkpoint (open drops a checkpoint of
+	 * a size HEAD never reached). */
+	pv_buf_init(&cp, 65536 + 4);
+	if (l->sealed && l->has_seed && (rc = sign_record(l, l->t.size, &cp, d)) != 0) {
+		pv_buf_free(&cp);
+		return rc;
+	}
+	uint64_t cp_last = cp.len > 0 ? l->cp_len : l->cp_last, cp_after = l->cp_len + cp.len;
+	if (l->hold) {
+		/* One record in the journal, one fdatasync: the commit. The files are written after
+		 * it and synced when the journal is settled (lg_log_settle). */
+		uint8_t h[JR_HDR], c4[4];
+
+		pv_buf_init(&rec, (size_t)JR_BODY_MAX);
+		memset(h, 0, sizeof(h));
+		memcpy(h, JR_MAGIC, 4);
+		put32(h + 4, JR_VERSION);
+		put64(h + 8, l->committed);
+		put64(h + 16, l->t.size);
+		put64(h + 24, cp_after);
+		put64(h + 32, cp_last);
+		rc = pv_buf_append(&rec, h, JR_HDR);
+		if (rc == 0)
+			rc = jr_put(&rec, F_DAT, l->pend_dat.data, l->pend_dat.len, l->dat_committed);
+		if (rc == 0)
+			rc = jr_put(&rec, F_IDX, l->pend_idx.data, l->pend_idx.len, l->committed * 8);
+		for (int k = 0; rc == 0 && k < LG_MAX_PROOF && l->t.count[k] > 0; k++)
+			if (l->t.count[k] != l->lvl_written[k])
+				rc = jr_put(&rec, F_LVL + (uint32_t)k, l->t.level[k] + (l->lvl_written[k] - l->t.base[k]) * LG_HASH,
+				    (size_t)(l->t.count[k] - l->lvl_written[k]) * LG_HASH, l->lvl_written[k] * LG_HASH);
+		if (rc == 0 && cp.len > 0)
+			rc = jr_put(&rec, F_CP, cp.data, cp.len, l->cp_len);
+		if (rc == 0 && rec.len - JR_HDR > JR_BODY_MAX)
+			rc = PV_ELIMIT;
+		if (rc == 0) {
+			put32((uint8_t *)rec.data + 40, 0);
+			put32((uint8_t *)rec.data + 44, (uint32_t)(rec.len - JR_HDR));
+			put32(c4, (uint32_t)crc32(0L, (const Bytef *)rec.data, (uInt)rec.len));
+			rc = pv_buf_append(&rec, c4, 4);
+		}
+		if (rc != 0)
+			rc = pv_diag_set(d, rc, -1, "cannot build the ledger's journal record");
+		else if (pv_pwrite_all(l->fd_jr, rec.data, rec.len, l->jr_len) != 0 || fdatasync(l->fd_jr) != 0)
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's journal");
+		else {
+			uint64_t dat_end;
+			l->jr_len += rec.len;
+			/* the files now, from the record itself (the replay's own path) */
+			if (jr_sections(l, (const uint8_t *)rec.data + JR_HDR, rec.len - JR_HDR - 4, l->t.size, cp_after, 1, &dat_end) != 0)
+				rc = pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's files (the batch is in its journal)");
+			else
+				advance(l, l->t.size, dat_end, cp_after, cp_last);
+		}
+		pv_buf_free(&rec);
+		pv_buf_free(&cp);
+		if (rc != 0)
+			return rc;
+		lg_tree_spill(&l->t);
+		pv_buf_reset(&l->pend_dat);
+		pv_buf_reset(&l->pend_idx);
+		return l->jr_len >= JR_SETTLE ? lg_log_settle(l, d) : 0;
+	}
+	/* Direct: the data first, each file synced once ... */
+	l->dirty[0] = l->dirty[1] = 1;
+	if (pv_pwrite_all(l->fd_dat, l->pend_dat.data, l->pend_dat.len, l->dat_committed) != 0 ||
+	    pv_pwrite_all(l->fd_idx, l->pend_idx.data, l->pend_idx.len, l->committed * 8) != 0)
+		rc = pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's entries");
+	for (int k = 0; rc == 0 && k < LG_MAX_PROOF && l->t.count[k] > 0; k++) {
+		if (l->t.count[k] == l->lvl_written[k])
+			continue;
+		int fd = level_fd(l, k);
+		l->dirty[3 + k] = 1;
+		if (fd < 0 || pv_pwrite_all(fd, l->t.level[k] + (l->lvl_written[k] - l->t.base[k]) * LG_HASH,
+		    (size_t)(l->t.count[k] - l->lvl_written[k]) * LG_HASH, l->lvl_written[k] * LG_HASH) != 0)
+			rc = pv_diag_set(d, PV_EIO, -1, "cannot write the ledger's tree");
+	}
+	l->dirty[2] = cp.len > 0;
+	if (rc == 0 && cp.len > 0 && pv_pwrite_all(l->fd_cp, cp.data, cp.len, l->cp_len) != 0)
+		rc = pv_diag_set(d, PV_EIO, -1, "cannot store the checkpoint");
+	pv_buf_free(&cp);
+	if (rc != 0 || (rc = sync_files(l, d)) != 0)
+		return rc;
 	for (int k = 0; k < LG_MAX_PROOF && l->t.count[k] > 0; k++)
 		l->lvl_written[k] = l->t.count[k];
 	/* ... then the commit record */
-	n = snprintf(head, sizeof(head), "pacsvault-ledger 1\nsize %llu\n", (unsigned long long)l->t.size);
-	if ((rc = write_atomic(l->dir, "HEAD", head, (size_t)n, 0644, d)) != 0)
-		return rc;
+	uint64_t was = l->committed, was_cp = l->cp_len, was_last = l->cp_last;
 	l->committed = l->t.size;
+	l->cp_len = cp_after;
+	l->cp_last = cp_last;
+	if ((rc = write_head(l, d)) != 0) {
+		l->committed = was;
+		l->cp_len = was_cp;
+		l->cp_last = was_last;
+		return rc;
+	}
 	l->dat_committed = l->dat_end;
-	l->cp_len += cp_add;
 	/* Everything is in the level files now: memory stays at one batch. */
 	lg_tree_spill(&l->t);
 	pv_buf_reset(&l->pend_dat);
@@ -745,15 +1148,12 @@ lg_log_vkey(struct lg_log *l, struct pv_buf *out)
 int
 lg_log_last_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag *d)
 {
-	uint64_t pos = 0, last = UINT64_MAX;
+	uint64_t last = l->cp_last;
 	uint8_t lb[4];
-	while (pos + 4 <= l->cp_len && pv_pread_all(l->fd_cp, lb, 4, pos) == 0) {
-		last = pos;
-		pos += 4 + be32(lb);
-	}
+
 	if (last == UINT64_MAX)
 		return 0;
-	if (pv_pread_all(l->fd_cp, lb, 4, last) != 0 || be32(lb) > 65536)
+	if (pv_pread_all(l->fd_cp, lb, 4, last) != 0 || be32(lb) > 65536 || last + 4 + be32(lb) > l->cp_len)
 		return pv_diag_set(d, PV_EIO, -1, "the last checkpoint cannot be read");
 	size_t at = out->len;
 	if (pv_buf_fill(out, 0, be32(lb)) != 0)
@@ -826,6 +1226,8 @@ lg_log_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag *d)
 	if (!l->has_seed)
 		return pv_diag_set(d, PV_EAUTH, -1, "%s: this ledger's signing key is kept sealed by its vault, "
 		    "whose commands sign a checkpoint with every commit", l->dir);
+	if ((rc = lg_log_settle(l, d)) != 0)   /* its record goes after what HEAD committed */
+		return rc;
 	memset(&c, 0, sizeof(c));
 	snprintf(c.origin, sizeof(c.origin), "%s", l->origin);
 	c.size = l->committed;
@@ -865,8 +1267,10 @@ lg_log_checkpoint(struct lg_log *l, struct pv_buf *out, struct pv_diag *d)
 		if (pv_pwrite_all(l->fd_cp, lb, 4, l->cp_len) != 0 ||
 		    pv_pwrite_all(l->fd_cp, note.data, note.len, l->cp_len + 4) != 0 || fdatasync(l->fd_cp) != 0)
 			rc = pv_diag_set(d, PV_EIO, -1, "cannot store the checkpoint");
-		else
+		else {
+			l->cp_last = l->cp_len;
 			l->cp_len += 4 + note.len;
+		}
 	}
 	if (rc == 0)
 		rc = pv_buf_append(out, note.data, note.len);
@@ -968,7 +1372,7 @@ lg_log_verify_ex(const char *dir, const struct lg_verify_opts *o, struct lg_veri
 {
 	char buf[512], origin[LG_NAME_MAX];
 	size_t n;
-	uint64_t N;
+	uint64_t N, vcp_len, vcp_last;
 	uint8_t seed[32];
 	struct lg_verifier v;
 	struct lg_tree t;
@@ -985,12 +1389,24 @@ lg_log_verify_ex(const char *dir, const struct lg_verify_opts *o, struct lg_veri
 	memset(res, 0, sizeof(*res));
 	entries = &res->entries;
 	checkpoints = &res->checkpoints;
-	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &N) != 0)
+	/* Batches committed to the journal by a writer that stopped without settling them (a
+	 * crash) are settled into the files first: opening the log does it. */
+	{
+		char jp[4096];
+		struct stat jst;
+		if (joinpath(jp, sizeof(jp), dir, "journal") == 0 && stat(jp, &jst) == 0 && jst.st_size > 0) {
+			struct lg_log *jl;
+			if ((rc = lg_log_open_wait(dir, o->wait_ms, &jl, d)) != 0)
+				return rc;   /* (its message names what stopped it) */
+			lg_log_close(jl);
+		}
+	}
+	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &N, &vcp_len, &vcp_last) != 0)
 		return pv_diag_set(d, PV_EPARSE, -1, "not a ledger (no readable HEAD)");
 	/* a shared lock: nobody appends or signs while the files are read */
-	if ((rc = lock_log(dir, LOCK_SH, 0, &fd_lock, d)) != 0)
+	if ((rc = lock_log(dir, LOCK_SH, o->wait_ms, &fd_lock, d)) != 0)
 		return rc;
-	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &N) != 0) {
+	if (read_small(dir, "HEAD", buf, sizeof(buf), &n) != 0 || parse_head(buf, &N, &vcp_len, &vcp_last) != 0) {
 		close(fd_lock);
 		return pv_diag_set(d, PV_EPARSE, -1, "not a ledger (no readable HEAD)");
 	}

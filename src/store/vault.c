@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct vault {
 	uint64_t settled_published, settled_shredded;  /* what the last settle_staged did */
 	pthread_mutex_t lock;
 	size_t batch_files;
+	atomic_int sync_each;        /* each object synced by the thread that seals it (vault_import_sync_each) */
 	/*
 	 * The index connections. ix is the one writer connection: the committer's
 	 * batch transactions, rm, quarantine, fsck, settings, always under wlock.
@@ -83,6 +85,7 @@ struct qent {
 	struct vault_batch_item item;
 	struct store_instance_row row;    /* pointers set at commit: into attrs, modality, sop_class */
 	struct pv_buf attrs[4];           /* sealed patient, study, series, instance columns */
+	int synced;                       /* its object was synced when sealed (sync_each) */
 	char *modality, *sop_class;
 	struct store_quarantine_row q;    /* objid and info set at commit */
 	uint8_t *qinfo;
@@ -933,6 +936,12 @@ vault_import_batching(struct vault *v, size_t files, vault_ack_fn ack, void *ctx
 }
 
 void
+vault_import_sync_each(struct vault *v, int on)
+{
+	atomic_store(&v->sync_each, on);
+}
+
+void
 vault_set_commit_hook(struct vault *v, vault_commit_hook hook, void *ctx)
 {
 	v->hook = hook;
@@ -1189,7 +1198,7 @@ sync_objects(struct vault *v, struct qent **b, size_t n, struct pv_diag *d)
 	int fd;
 
 	for (size_t i = 0; i < n; i++) {
-		if (b[i]->status != VAULT_STORED && b[i]->status != VAULT_QUARANTINED)
+		if ((b[i]->status != VAULT_STORED && b[i]->status != VAULT_QUARANTINED) || b[i]->synced)
 			continue;
 		staged_path(v, b[i]->item.objid, p, sizeof(p));
 		if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0 || fdatasync(fd) != 0) {
@@ -1395,8 +1404,11 @@ done:
  * new id, mac the content MAC.
  */
 static int
-seal_file(struct vault *v, int fd, char objid[STORE_OBJID_HEX], uint8_t mac[STORE_MAC_LEN], struct pv_diag *d)
+seal_file(struct vault *v, int fd, char objid[STORE_OBJID_HEX], uint8_t mac[STORE_MAC_LEN], int *synced,
+    struct pv_diag *d)
 {
+	int sync_now = atomic_load(&v->sync_each);
+
 	struct pv_sealer s;
 	struct pv_mac *m = NULL;
 	uint8_t id[PV_SEALED_OBJID], *buf = NULL;
@@ -1438,12 +1450,18 @@ seal_file(struct vault *v, int fd, char objid[STORE_OBJID_HEX], uint8_t mac[STOR
 	}
 	if ((rc = pv_sealer_finish(&s, d)) != 0 || (rc = pv_mac_final(m, mac)) != 0)
 		goto done;
+	*synced = 0;
+	if (sync_now && fdatasync(out) != 0) {
+		rc = pv_diag_set(d, PV_EIO, -1, "cannot sync a sealed object: %s", strerror(errno));
+		goto done;
+	}
 	if (close(out) != 0) {
 		out = -1;
 		rc = pv_diag_set(d, PV_EIO, -1, "cannot write a sealed object: %s", strerror(errno));
 		goto done;
 	}
 	out = -1;
+	*synced = sync_now;
 done:
 	if (out >= 0)
 		close(out);
@@ -1516,12 +1534,13 @@ quarantine_file(struct vault *v, int fd, const char *path, const char *why, void
 	char objid[STORE_OBJID_HEX];
 	uint8_t mac[STORE_MAC_LEN], aad[96], *sealed = NULL;
 	struct qent *e;
+	int synced = 0;
 	struct stat st;
 	size_t wl = strlen(why), pl = strlen(path), n = wl + 1 + pl, an;
 	char *plain;
 	int rc;
 
-	if ((rc = seal_file(v, fd, objid, mac, d)) != 0)
+	if ((rc = seal_file(v, fd, objid, mac, &synced, d)) != 0)
 		return rc;
 	if ((plain = malloc(n)) == NULL || (sealed = malloc(n + PV_SEALED_SMALL_OVERHEAD)) == NULL) {
 		free(plain);
@@ -1544,6 +1563,7 @@ quarantine_file(struct vault *v, int fd, const char *path, const char *why, void
 	}
 	e->cookie = cookie;
 	e->kind = e->status = VAULT_QUARANTINED;
+	e->synced = synced;
 	memcpy(e->item.objid, objid, sizeof(e->item.objid));
 	e->q.size = e->item.size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	e->q.stored = (int64_t)time(NULL);
@@ -1776,6 +1796,7 @@ import_core(struct vault *v, int fd, const char *path, const void *mem, size_t m
 	struct pv_diag d;
 	struct store_instance_row row;
 	struct qent *e;
+	int synced = 0;
 	struct pv_buf bp, bs, bse, bi;
 	char objid[STORE_OBJID_HEX], key[2 * VAULT_VALUE_MAX + 2];
 	const char *pid, *issuer, *sop, *study, *series, *acc, *cls, *mod;
@@ -1876,7 +1897,7 @@ import_core(struct vault *v, int fd, const char *path, const void *mem, size_t m
 		rc = same < 0 ? PV_EIO : 0;
 		goto done;
 	}
-	if ((rc = seal_file(v, fd, objid, mac, &d)) != 0) {
+	if ((rc = seal_file(v, fd, objid, mac, &synced, &d)) != 0) {
 		pv_diag_format(&d, NULL, reason, rn);
 		goto done;
 	}
@@ -1898,6 +1919,7 @@ import_core(struct vault *v, int fd, const char *path, const void *mem, size_t m
 	}
 	e->cookie = cookie;
 	e->kind = e->status = VAULT_STORED;
+	e->synced = synced;
 	e->row = row;
 	memcpy(e->row.objid, objid, sizeof(objid));
 	e->row.size = (uint64_t)st.st_size;

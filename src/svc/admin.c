@@ -128,6 +128,7 @@ svc_ledger_check(struct vault *v, struct lg_verify_result *r, struct pv_diag *d)
 	int rc, fd;
 
 	memset(&o, 0, sizeof(o));
+	o.wait_ms = 30000;
 	memset(r, 0, sizeof(*r));
 	pv_buf_init(&copy, COPY_MAX);
 	snprintf(ledger, sizeof(ledger), "%s/ledger", vault_dir(v));

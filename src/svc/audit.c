@@ -20,8 +20,30 @@
 
 #define AUDIT_WAIT_MS 30000
 
+/*
+ * The log held open between commits by one service (and every handle
+ * derived from its base): each batch is one journal record and one
+ * fdatasync (lg_log_hold), the key and the checkpoint copy are checked
+ * once when it is opened. It is let go (settled, closed, the lock
+ * released) when another process or handle waits for it (seen after each
+ * commit, and by the reaper every 50 ms), after HOLD_IDLE_MS without a
+ * commit, and when the base handle closes.
+ */
+#define HOLD_IDLE_MS 1000
+struct audit_writer {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct lg_log *l;
+	char copy[PATH_MAX];        /* the copy the held log was checked against */
+	int64_t last_ms;            /* monotonic time of the last commit */
+	int reaper, stop;
+	pthread_t th;
+};
+
 struct svc_audit {
 	char *ledger_dir;
+	struct audit_writer *w;     /* shared by derived handles; owned by the handle with owns_w */
+	int owns_w;
 	struct vault *v;
 	int has_key;
 	uint8_t key[PV_KEY_LEN];
@@ -52,6 +74,13 @@ svc_audit_open(const char *vault_dir, struct vault *v, const char *command, stru
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
 	}
 	snprintf(a->ledger_dir, n, "%s/ledger", vault_dir);
+	if ((a->w = calloc(1, sizeof(*a->w))) == NULL) {
+		svc_audit_close(a);
+		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	}
+	pthread_mutex_init(&a->w->mu, NULL);
+	pthread_cond_init(&a->w->cv, NULL);
+	a->owns_w = 1;
 	if (v != NULL) {
 		if (vault_audit_key(v, a->key) != 0) {
 			svc_audit_close(a);
@@ -91,6 +120,19 @@ svc_audit_close(struct svc_audit *a)
 {
 	if (a == NULL)
 		return;
+	if (a->owns_w && a->w != NULL) {
+		struct audit_writer *w = a->w;
+		pthread_mutex_lock(&w->mu);
+		w->stop = 1;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		if (w->reaper)
+			pthread_join(w->th, NULL);
+		lg_log_close(w->l);   /* settles the journal */
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+	}
 	pv_cleanse(a->key, sizeof(a->key));
 	pv_cleanse(a->seed, sizeof(a->seed));
 	free(a->ledger_dir);
@@ -199,8 +241,11 @@ svc_audit_open_as(const char *vault_dir, struct vault *v, const struct svc_actor
 	int rc;
 
 	*out = NULL;
-	if ((rc = svc_audit_open(vault_dir, v, who->process != NULL ? who->process : "svc", &base, d)) == 0)
-		rc = svc_audit_derive(base, who, out, d);
+	if ((rc = svc_audit_open(vault_dir, v, who->process != NULL ? who->process : "svc", &base, d)) == 0 &&
+	    (rc = svc_audit_derive(base, who, out, d)) == 0) {
+		(*out)->owns_w = 1;   /* the derived handle outlives the base */
+		base->owns_w = 0;
+	}
 	svc_audit_close(base);
 	return rc;
 }
@@ -219,6 +264,7 @@ svc_audit_derive(const struct svc_audit *base, const struct svc_actor *who, stru
 	*a = *base;   /* the keys as unsealed once by the base handle */
 	pthread_mutex_unlock(&copy_mu);
 	a->item_actor = NULL;
+	a->owns_w = 0;
 	if ((a->ledger_dir = strdup(base->ledger_dir)) == NULL) {
 		pv_cleanse(a, sizeof(*a));
 		free(a);
@@ -367,26 +413,77 @@ copy_checkpoint(const char *copy, struct lg_log *l, struct pv_diag *d)
 	return rc;
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Lets the held log go when nobody committed for HOLD_IDLE_MS or someone waits for it. */
+static void *
+reaper(void *arg)
+{
+	struct audit_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		if (w->l != NULL && (mono_ms() - w->last_ms >= HOLD_IDLE_MS || lg_log_contended(w->l))) {
+			lg_log_close(w->l);
+			w->l = NULL;
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
 /* Appends the n encoded events of buf (entry boundaries in ends) and commits them. */
 static int
 append_all(struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, size_t n, struct pv_diag *d)
 {
-	struct lg_log *l = NULL;
+	struct audit_writer *w = a->w;
+	struct lg_log *l;
 	char copy[PATH_MAX];
 	size_t start = 0;
-	int rc;
+	int rc = 0;
 
 	if (n == 0)
 		return 0;
-	if ((rc = lg_log_open_wait(a->ledger_dir, AUDIT_WAIT_MS, &l, d)) != 0)
-		return rc;
 	/* the copy as named now (svc_audit_set_copy may have changed it since this handle was made) */
 	pthread_mutex_lock(&copy_mu);
 	snprintf(copy, sizeof(copy), "%s", a->copy);
 	pthread_mutex_unlock(&copy_mu);
-	if ((rc = take_key(a, l, copy, d)) != 0) {
-		lg_log_close(l);
-		return rc;
+	pthread_mutex_lock(&w->mu);
+	if (w->l != NULL && strcmp(w->copy, copy) != 0) {
+		lg_log_close(w->l);   /* checked against another copy: opened and checked anew */
+		w->l = NULL;
+	}
+	if ((l = w->l) == NULL) {
+		if ((rc = lg_log_open_wait(a->ledger_dir, AUDIT_WAIT_MS, &l, d)) == 0 &&
+		    (rc = take_key(a, l, copy, d)) != 0) {
+			lg_log_close(l);
+			l = NULL;
+		}
+		if (l != NULL)
+			snprintf(w->copy, sizeof(w->copy), "%s", copy);
+		/* The first batch after opening goes straight to the files (a one-shot command
+		 * leaves a settled log, at the cost it always had); the next ones, while the log
+		 * stays held, to the journal. */
+		if (l != NULL)
+			lg_log_hold(l, 0);
+	} else {
+		lg_log_hold(l, 1);
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		uint64_t idx;
@@ -398,7 +495,22 @@ append_all(struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, si
 		rc = lg_log_commit(l, d);
 	if (rc == 0 && copy[0] != '\0' && lg_log_has_seed(l))
 		rc = copy_checkpoint(copy, l, d);
-	lg_log_close(l);
+	if (l != NULL && (rc != 0 || lg_log_contended(l))) {
+		/* a failed batch leaves no handle in doubt: closed (pending entries dropped), reopened next time */
+		lg_log_close(l);
+		l = NULL;
+	}
+	w->l = l;
+	w->last_ms = mono_ms();
+	if (l != NULL && !w->reaper && !w->stop) {
+		if (pthread_create(&w->th, NULL, reaper, w) == 0)
+			w->reaper = 1;
+		else {
+			lg_log_close(l);
+			w->l = NULL;
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
 	return rc;
 }
 

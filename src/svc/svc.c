@@ -472,6 +472,8 @@ svc_ingest_mem(struct svc *s, const struct svc_principal *p, const void *data, s
 		return svc__refuse(s, p, "store", d);
 	if ((req = request_of(s, p, NULL)) == NULL)
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+	/* A network store: its thread waits for this one acknowledgement, others alongside. */
+	vault_import_sync_each(s->v, 1);
 	rc = vault_import_mem(s->v, data, n, label, req, status, reason, rn, &bytes);
 	request_done(s, req, *status);
 	/* Acknowledged only once durable, with its Import event naming p. */

@@ -73,7 +73,7 @@ def mth(leaves):
 def read_entries(d):
     idx = open(os.path.join(d, "entries.idx"), "rb").read()
     dat = open(os.path.join(d, "entries.dat"), "rb").read()
-    n = int(open(os.path.join(d, "HEAD")).read().split("size ")[1])
+    n = int(open(os.path.join(d, "HEAD")).read().split("size ")[1].split("\n")[0])
     out = []
     for i in range(n):
         off = struct.unpack(">Q", idx[8 * i:8 * i + 8])[0]

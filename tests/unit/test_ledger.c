@@ -3,11 +3,16 @@
 #include "tests.h"
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/ledger/event.h"
+#include "pacsvault/ledger/log.h"
 #include "pacsvault/ledger/merkle.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int
 unhex(const char *s, size_t n, uint8_t *out, size_t max)
@@ -528,4 +533,125 @@ test_audit_event_encoding(void)
 	T_EQ_INT(lg_event_time_parse("1970-01-01"), 0);
 	pv_buf_free(&b);
 	free(scratch);
+}
+
+/* Appends batches of entries "e<i>" in a child that holds the log (journal) and exits without closing. */
+static void
+journal_child(const char *dir, int first, int batches, int per)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct lg_log *l;
+		struct pv_diag d;
+		char e[32];
+		uint64_t idx;
+		int i = first;
+
+		if (lg_log_open(dir, &l, &d) != 0)
+			_exit(2);
+		lg_log_hold(l, 1);
+		for (int b = 0; b < batches; b++) {
+			for (int k = 0; k < per; k++, i++) {
+				int n = snprintf(e, sizeof(e), "e%d", i);
+				if (lg_log_append(l, e, (size_t)n, &idx, &d) != 0)
+					_exit(3);
+			}
+			if (lg_log_commit(l, &d) != 0)
+				_exit(4);
+		}
+		_exit(0);   /* a crash: no close, nothing settled */
+	}
+	int st = -1;
+	T_ASSERT(pid > 0 && waitpid(pid, &st, 0) == pid);
+	T_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static long long
+file_size(const char *dir, const char *name)
+{
+	char p[4096];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* A held log's batches are in its journal only; open (and verify) settle them; a torn last record is dropped, damage is named. */
+void
+test_log_journal(void)
+{
+	char dir[2048], p[4096], head[256];
+	struct lg_log *l;
+	struct pv_diag d;
+	uint64_t ne = 0, nc = 0;
+
+	pv_diag_clear(&d);
+	struct pv_buf e;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/jl", t_tmpdir());
+	T_ASSERT(lg_log_create(dir, "test.example/jl", &d) == 0);
+	journal_child(dir, 0, 3, 5);
+	T_ASSERT(file_size(dir, "journal") > 0);
+	snprintf(p, sizeof(p), "%s/HEAD", dir);
+	f = fopen(p, "r");
+	T_ASSERT(f != NULL && fgets(head, sizeof(head), f) != NULL && fgets(head, sizeof(head), f) != NULL);
+	if (f != NULL)
+		fclose(f);
+	T_EQ_STR(head, "size 0\n");                 /* nothing settled: the 15 entries live in the journal */
+	T_ASSERT(lg_log_verify(dir, &ne, &nc, &d) == 0);
+	T_EQ_U64(ne, 15);
+	T_EQ_INT(file_size(dir, "journal"), 0);
+	T_EQ_INT(file_size(dir, "entries.idx"), 15 * 8);
+	T_ASSERT(lg_log_open(dir, &l, &d) == 0);
+	if (l != NULL) {
+		pv_buf_init(&e, 1024);
+		T_ASSERT(lg_log_entry(l, 7, &e, &d) == 0);
+		T_ASSERT(e.len == 2 && memcmp(e.data, "e7", 2) == 0);
+		pv_buf_free(&e);
+		lg_log_close(l);
+	}
+
+	/* a torn last record (its commit never returned): dropped, the earlier one kept */
+	journal_child(dir, 15, 2, 4);
+	long long jl = file_size(dir, "journal");
+	snprintf(p, sizeof(p), "%s/journal", dir);
+	T_ASSERT(jl > 0 && truncate(p, jl - 3) == 0);
+	T_ASSERT(lg_log_open(dir, &l, &d) == 0);
+	if (l != NULL) {
+		T_EQ_U64(lg_log_size(l), 19);
+		lg_log_close(l);
+	}
+	T_ASSERT(lg_log_verify(dir, &ne, &nc, &d) == 0);
+	T_EQ_U64(ne, 19);
+
+	/* a damaged record followed by another: an error, nothing dropped silently */
+	journal_child(dir, 19, 2, 3);
+	{
+		int fd = open(p, O_RDWR);
+		uint8_t b;
+		T_ASSERT(fd >= 0 && pread(fd, &b, 1, 60) == 1);
+		b ^= 1;
+		T_ASSERT(pwrite(fd, &b, 1, 60) == 1);
+		close(fd);
+	}
+	pv_diag_clear(&d);
+	T_ASSERT(lg_log_open(dir, &l, &d) == PV_EINTEGRITY);
+	T_ASSERT(strstr(d.msg, "journal is damaged") != NULL);
+
+	/* a journal that does not continue the files (HEAD and files cut behind it): named */
+	snprintf(dir, sizeof(dir), "%s/jl2", t_tmpdir());
+	T_ASSERT(lg_log_create(dir, "test.example/jl2", &d) == 0);
+	journal_child(dir, 0, 1, 3);
+	T_ASSERT(lg_log_verify(dir, &ne, &nc, &d) == 0);
+	journal_child(dir, 3, 1, 3);
+	snprintf(p, sizeof(p), "%s/HEAD", dir);
+	f = fopen(p, "w");
+	T_ASSERT(f != NULL && fputs("pacsvault-ledger 1\nsize 2\n", f) >= 0);
+	if (f != NULL)
+		fclose(f);
+	pv_diag_clear(&d);
+	T_ASSERT(lg_log_open(dir, &l, &d) == PV_EINTEGRITY);
+	T_ASSERT(strstr(d.msg, "journal continues from entry 3") != NULL);
 }

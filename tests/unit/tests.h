@@ -60,6 +60,7 @@
 	X(test_sealed_small) \
 	X(test_query_matching) \
 	X(test_audit_event_encoding) \
+	X(test_log_journal) \
 	X(test_svc_slow_query_consumer) \
 	X(test_svc_roles_and_egress) \
 	X(test_svc_research_held) \

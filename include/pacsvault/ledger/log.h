@@ -7,7 +7,12 @@
  *                  of the complete aligned subtrees of 2^K leaves; level K
  *                  of a log of n entries holds exactly n >> K hashes
  *   checkpoints    the signed checkpoints: u32 big-endian length, the note
- *   HEAD           "pacsvault-ledger 1\nsize N\n": the committed size
+ *   HEAD           "pacsvault-ledger 2\nsize N\ncheckpoints LEN LAST\n": the
+ *                  committed size, the checkpoints' committed length and the
+ *                  offset of the last one ("-": none); version 1 has no
+ *                  checkpoints line (their end is then found by reading them)
+ *   journal        the batches committed by a writer holding the log open
+ *                  (lg_log_hold), each one record, not yet settled
  *   origin         the log's name
  *   vkey           its verifier key (the public key, note format)
  *   key            its Ed25519 seed (0600), for a log that keeps its own key;
@@ -20,6 +25,15 @@
  * rename, directory fsync): group commit. HEAD is the commit record: on
  * open, every file is cut back to what HEAD says, so a crash at any moment
  * leaves the log at its last committed size, whole.
+ *
+ * A long-lived writer (a server) holds the log open and commits each batch
+ * as one record appended to the journal (header, the bytes of every file
+ * at their offsets, the checkpoint, CRC-32), with one fdatasync; the files
+ * are written after it and synced, HEAD written and the journal emptied
+ * when it is settled: past 8 MiB, on close, or by lg_log_settle. Open
+ * replays (and settles) what a crash left in the journal: a record cut
+ * short ends it (its commit never returned), one that does not continue
+ * the files is an error.
  */
 #ifndef PV_LEDGER_LOG_H
 #define PV_LEDGER_LOG_H
@@ -58,6 +72,13 @@ int lg_log_open_wait(const char *dir, unsigned wait_ms, struct lg_log **out, str
 void lg_log_close(struct lg_log *l);
 
 uint64_t lg_log_size(const struct lg_log *l);          /* committed and pending */
+
+/* Commits go to the journal, one fdatasync each (on), or to the files (off, the default). */
+void lg_log_hold(struct lg_log *l, int on);
+/* Writes what the journal holds into the files for good: synced, HEAD, journal emptied. */
+int lg_log_settle(struct lg_log *l, struct pv_diag *d) __attribute__((warn_unused_result));
+/* 1 when another process (or handle) waits to open the log: a holder should close it. */
+int lg_log_contended(struct lg_log *l);
 struct lg_tree *lg_log_tree(struct lg_log *l);
 const char *lg_log_origin(const struct lg_log *l);
 
@@ -131,6 +152,7 @@ struct lg_verify_opts {
 	const struct lg_verifier *vk;    /* NULL: the log's key file, else its vkey file */
 	const uint8_t *anchors;          /* checkpoints held outside: one or more signed notes */
 	size_t anchors_len;
+	unsigned wait_ms;                /* how long to wait for a writer holding the log (0: refuse) */
 };
 struct lg_verify_result {
 	uint64_t entries, checkpoints;

@@ -108,6 +108,13 @@ struct vault_batch_item {
  */
 typedef int (*vault_commit_hook)(void *ctx, const struct vault_batch_item *items, size_t n, struct pv_diag *d);
 void vault_set_commit_hook(struct vault *v, vault_commit_hook hook, void *ctx);
+/*
+ * Each object is synced (fdatasync) by the thread that seals it, before it
+ * is queued, instead of by the committer: for callers that each wait for
+ * their acknowledgement, several at once (network stores), whose syncs then
+ * overlap instead of queueing behind one another. Set before importing.
+ */
+void vault_import_sync_each(struct vault *v, int on);
 
 /*
  * The vault's audit key (a PV_KEY_LEDGER key sealed under the master key
