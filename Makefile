@@ -118,6 +118,7 @@ SVC_SRC := \
 	src/svc/export.c \
 	src/svc/users.c \
 	src/svc/projects.c \
+	src/svc/tokens.c \
 	src/svc/audit.c
 
 NET_SRC := \
@@ -126,7 +127,9 @@ NET_SRC := \
 	src/net/ul.c \
 	src/net/dimse.c \
 	src/net/server.c \
-	src/net/qr.c
+	src/net/qr.c \
+	src/net/http.c \
+	src/net/web.c
 
 LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC) $(STORE_SRC) $(SVC_SRC) $(NET_SRC)
 
@@ -164,7 +167,7 @@ UNIT_SRC := \
 	tests/unit/dcmbuild.c
 
 FUZZ_TARGETS := fuzz_reader fuzz_roundtrip fuzz_deid fuzz_recipe fuzz_rle fuzz_jpegll fuzz_jpeg fuzz_jpegdct \
-	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan fuzz_vault fuzz_event fuzz_jpegmeta fuzz_textclean fuzz_ingest fuzz_pdu fuzz_ini fuzz_assoc
+	fuzz_jpegls fuzz_pixrules fuzz_j2k fuzz_note fuzz_scan fuzz_vault fuzz_event fuzz_jpegmeta fuzz_textclean fuzz_ingest fuzz_pdu fuzz_ini fuzz_assoc fuzz_http
 
 BUILD := build
 REL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC) $(APP_SRC))

@@ -26,6 +26,7 @@ int fuzz_ingest_one(const uint8_t *data, size_t size);
 int fuzz_pdu_one(const uint8_t *data, size_t size);
 int fuzz_ini_one(const uint8_t *data, size_t size);
 int fuzz_assoc_one(const uint8_t *data, size_t size);
+int fuzz_http_one(const uint8_t *data, size_t size);
 
 #ifdef PV_REPLAY
 #define PV_FUZZ_ENTRY(fn) /* replay.c calls fn directly */

@@ -51,6 +51,7 @@ run_file(const char *path)
 	fuzz_pdu_one(buf, (size_t)n);
 	fuzz_ini_one(buf, (size_t)n);
 	fuzz_assoc_one(buf, (size_t)n);
+	fuzz_http_one(buf, (size_t)n);
 	free(buf);
 	printf("PASS: replay %s\n", path);
 	passed++;

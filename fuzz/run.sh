@@ -19,6 +19,13 @@ fuzz_ini)
 		printf '[server]\nae_title = PACSVAULT\ndimse = 127.0.0.1:11112, [::1]:11112 # two\ntls_cert = a.crt\n; c\n[peer "WS1"]\nhost = 127.0.0.1\nport = 11113\ntls = yes\n' > "$corpus/seed-serve"
 	fi
 	;;
+fuzz_http)
+	if [ -z "$(ls -A "$corpus")" ]; then
+		printf 'GET /dicomweb/studies?PatientID=1&limit=2 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer pvt.0123456789abcdef.x\r\n\r\n' > "$corpus/seed-get"
+		printf 'POST /dicomweb/studies HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\nX-T: 1\r\n\r\n' > "$corpus/seed-chunked"
+		printf 'GET /a%%2Fb HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc' > "$corpus/seed-10"
+	fi
+	;;
 fuzz_pdu|fuzz_assoc)
 	[ -z "$(ls -A "$corpus")" ] && /usr/bin/python3 fuzz/pdu_seeds.py "$corpus"
 	;;

@@ -71,6 +71,7 @@ int cmd_ledger_show(int argc, char **argv);
 int cmd_vault_bench(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 int cmd_project(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 

@@ -12,6 +12,7 @@
 #include "pacsvault/svc/svc.h"
 #include "pacsvault/crypto/keyfile.h"
 #include "pacsvault/svc/projects.h"
+#include "pacsvault/svc/tokens.h"
 #include "pacsvault/svc/users.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char serve_help[] =
@@ -44,6 +46,14 @@ static const char serve_help[] =
 "de-identified data, under pseudonymous UIDs); Storage Commitment, its\n"
 "report sent to the requester, a configured peer. docs/CONFORMANCE.md.\n"
 "\n"
+"DICOMweb (PS3.18) on every 'http' listener, HTTPS with tls_cert and\n"
+"tls_key, root /dicomweb: QIDO-RS (studies, series, instances: DICOM JSON)\n"
+"and WADO-RS (a study, series or instance as multipart/related\n"
+"application/dicom), for requests carrying 'Authorization: Bearer TOKEN'\n"
+"(see 'pacsvault token'): no token or a bad one is 401 and audited. The\n"
+"roles are DIMSE's: a research token gets its project's de-identified data\n"
+"only. With 'viewer = DIR' the files of DIR are served at / (no token).\n"
+"\n"
 "It refuses to start when a listener is not on loopback and TLS is off,\n"
 "there are no users, or anonymous peers may connect, and says which.\n"
 "\n"
@@ -56,6 +66,9 @@ static const char serve_help[] =
 "  [server]\n"
 "  ae_title = PACSVAULT            the called AE title this server answers to\n"
 "  dimse = 127.0.0.1:11112         host:port, several comma-separated\n"
+"  http = 127.0.0.1:8443           DICOMweb host:port, several comma-separated\n"
+"  viewer = DIR                    static files served at / on http (a web viewer)\n"
+"  http_timeout = 10               seconds for a request's head (and TLS handshake)\n"
 "  tls_cert = server.crt           PEM; with tls_key, TLS on every listener\n"
 "  tls_key = server.key\n"
 "  client_certificates = required  or optional (then a user name and passcode)\n"
@@ -188,6 +201,28 @@ on_key(void *ctx, const char *section, const char *name, const char *key, const 
 				if (endpoint(tok, &n->dimse[n->ndimse++]) != 0)
 					return bad(d, c, line, "dimse: '%s' is not host:port", tok);
 			}
+		} else if (strcmp(key, "http") == 0) {
+			char list[1024], *save = NULL, *tok;
+
+			snprintf(list, sizeof(list), "%s", v);
+			n->nhttp = 0;
+			for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+				while (*tok == ' ' || *tok == '\t')
+					tok++;
+				for (size_t k = strlen(tok); k > 0 && (tok[k - 1] == ' ' || tok[k - 1] == '\t'); k--)
+					tok[k - 1] = '\0';
+				if (n->nhttp == NET_MAX_LISTEN)
+					return bad(d, c, line, "http: at most 8 listeners");
+				if (endpoint(tok, &n->http[n->nhttp++]) != 0)
+					return bad(d, c, line, "http: '%s' is not host:port", tok);
+			}
+		} else if (strcmp(key, "viewer") == 0) {
+			if (path_in(c, v, n->viewer, sizeof(n->viewer)) != 0)
+				return bad(d, c, line, "viewer: path too long");
+		} else if (strcmp(key, "http_timeout") == 0) {
+			if (parse_uint(v, 1, 3600, &u) != 0)
+				return bad(d, c, line, "http_timeout: seconds from 1 to 3600");
+			n->http_timeout_s = (int)u;
 		} else if (strcmp(key, "tls_cert") == 0 || strcmp(key, "tls_key") == 0) {
 			if (path_in(c, v, key[4] == 'c' ? n->tls_cert : n->tls_key, sizeof(n->tls_cert)) != 0)
 				return bad(d, c, line, "%s: path too long", key);
@@ -310,8 +345,14 @@ read_conf(const char *file, struct conf *c, struct pv_diag *d)
 	if (c->syslog.host[0] != '\0' && c->audit_ca[0] == '\0')
 		return pv_diag_set(d, PV_EINVAL, -1, "%s: [audit] syslog needs ca (the collector's certificate is verified)",
 		    file);
-	if (c->net.ndimse == 0)
-		return pv_diag_set(d, PV_EINVAL, -1, "%s: no listener: set dimse = HOST:PORT in [server]", file);
+	if (c->net.ndimse == 0 && c->net.nhttp == 0)
+		return pv_diag_set(d, PV_EINVAL, -1, "%s: no listener: set dimse = HOST:PORT (or http = HOST:PORT) in "
+		    "[server]", file);
+	if (c->net.viewer[0] != '\0') {
+		struct stat vst;
+		if (stat(c->net.viewer, &vst) != 0 || !S_ISDIR(vst.st_mode))
+			return pv_diag_set(d, PV_EINVAL, -1, "%s: viewer: %s is not a folder", file, c->net.viewer);
+	}
 	if ((c->net.tls_cert[0] != '\0') != (c->net.tls_key[0] != '\0'))
 		return pv_diag_set(d, PV_EINVAL, -1, "%s: tls_cert and tls_key go together", file);
 	for (size_t i = 0; i < c->net.npeers; i++) {
@@ -700,7 +741,7 @@ cmd_user(int argc, char **argv)
 			}
 			have_secret = 1;
 		}
-		if (open_svc("user add", &o, VAULT_WRITE, &s) != PV_EXIT_OK)
+		if (open_svc("user add", &o, VAULT_READ, &s) != PV_EXIT_OK)
 			return PV_EXIT_FAIL;
 		rc = svc_user_add(s, app_principal("pacsvault user add"), &u, have_secret ? secret : NULL,
 		    have_secret ? strlen(secret) : 0, &d);
@@ -715,7 +756,7 @@ cmd_user(int argc, char **argv)
 			fprintf(stderr, "pacsvault: user passwd: no secret on standard input\n");
 			return PV_EXIT_FAIL;
 		}
-		if (open_svc(sub[0] == 'r' ? "user rm" : "user passwd", &o, VAULT_WRITE, &s) != PV_EXIT_OK)
+		if (open_svc(sub[0] == 'r' ? "user rm" : "user passwd", &o, VAULT_READ, &s) != PV_EXIT_OK)
 			return PV_EXIT_FAIL;
 		if (sub[0] == 'r')
 			rc = svc_user_rm(s, app_principal("pacsvault user rm"), argv[optind], &d);
@@ -1060,6 +1101,13 @@ cmd_doctor(int argc, char **argv)
 			say(&dc, lo ? "ok" : "note", "dimse %s:%s is %s", c->net.dimse[i].host, c->net.dimse[i].port,
 			    lo ? "on loopback" : "off loopback: reachable from the network");
 		}
+		for (size_t i = 0; i < c->net.nhttp; i++) {
+			int lo = net_host_is_loopback(c->net.http[i].host);
+
+			off |= !lo;
+			say(&dc, lo ? "ok" : "note", "http %s:%s is %s", c->net.http[i].host, c->net.http[i].port,
+			    lo ? "on loopback" : "off loopback: reachable from the network");
+		}
 		if (net_server_unsafe(&c->net, svc_user_count(s), why, sizeof(why))) {
 			char *save = NULL;
 
@@ -1118,4 +1166,139 @@ cmd_doctor(int argc, char **argv)
 	else
 		printf("%d unsafe\n", dc.unsafe);
 	return dc.unsafe == 0 ? PV_EXIT_OK : PV_EXIT_FAIL;
+}
+
+static const char token_help[] =
+"usage: pacsvault token issue USER [--ttl 8h] [--json]\n"
+"       pacsvault token list [--json]\n"
+"       pacsvault token revoke ID\n"
+"\n"
+"Bearer tokens for 'pacsvault serve''s DICOMweb listener (the 'http' key):\n"
+"requests carry 'Authorization: Bearer TOKEN' and act as USER, with its role\n"
+"and project as they are at each request (a removed user's tokens stop).\n"
+"'issue' prints the token once, on standard output: only the SHA-256 of its\n"
+"secret is kept, in the vault sealed under the master key (tokens.pvo).\n"
+"--ttl: how long it works (Ns, Nm, Nh, Nd; default 8h, at most 366d).\n"
+"'list' shows each live token's ID, user, issue and expiry times (never a\n"
+"secret); 'revoke ID' ends one at once. Issuing and revoking are events in\n"
+"the ledger (operator or admin only).\n"
+"\n"
+"Exit status: 0 done, 1 failed (what and where is said), 2 bad usage.\n";
+
+static int
+token_one(void *ctx, const struct svc_token_info *t)
+{
+	int *json = ctx;
+	char a[32], b[32];
+	time_t ta = (time_t)t->issued, tb = (time_t)t->expires;
+	struct tm tm;
+
+	strftime(a, sizeof(a), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&ta, &tm));
+	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tb, &tm));
+	if (*json) {
+		if (*json == 2)
+			putchar(',');
+		*json = 2;
+		printf("{\"id\":\"%s\",\"user\":", t->id);
+		put_json_str(t->user);
+		printf(",\"issued\":\"%s\",\"expires\":\"%s\"}", a, b);
+	} else {
+		printf("%s\t%s\t%s\t%s\n", t->id, t->user, a, b);
+	}
+	return 0;
+}
+
+int
+cmd_token(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "vault", required_argument, NULL, 'V' },
+		{ "master-key", required_argument, NULL, 'M' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sub, *ttl = "8h";
+	struct vopts o;
+	struct svc *s = NULL;
+	struct pv_diag d;
+	int ch, json = 0, rc = 0;
+
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(token_help, argc < 2 ? stderr : stdout);
+		fputs(app_vault_help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? PV_EXIT_USAGE : PV_EXIT_OK;
+	}
+	sub = argv[1];
+	vopts_default(&o);
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'V': o.dir = optarg; break;
+		case 'M': o.master = optarg; break;
+		case 't': ttl = optarg; break;
+		case 'J': json = 1; break;
+		case 'h':
+			fputs(token_help, stdout);
+			return PV_EXIT_OK;
+		default:
+			return app_usage_error("token", "unknown option");
+		}
+	}
+	pv_diag_clear(&d);
+	if (strcmp(sub, "issue") == 0) {
+		char tok[SVC_TOKEN_MAX];
+		struct svc_token_info ti;
+		int64_t secs = svc_ttl_parse(ttl);
+
+		if (argc - optind != 1)
+			return app_usage_error("token issue", "one USER");
+		if (secs < 0)
+			return app_usage_error("token issue", "--ttl is Ns, Nm, Nh or Nd, at most 366 days");
+		if (open_svc("token issue", &o, VAULT_READ, &s) != PV_EXIT_OK)
+			return PV_EXIT_FAIL;
+		rc = svc_token_issue(s, app_principal("pacsvault token issue"), argv[optind], secs, tok, &ti, &d);
+		if (rc == 0) {
+			if (json) {
+				printf("{\"id\":\"%s\",\"token\":\"%s\",\"user\":", ti.id, tok);
+				put_json_str(ti.user);
+				printf(",\"expires\":%lld}\n", (long long)ti.expires);
+			} else {
+				printf("%s\n", tok);
+			}
+			fflush(stdout);
+			fprintf(stderr, "pacsvault: token issue: %s for %s, %s\n", ti.id, ti.user, ttl);
+		}
+		pv_cleanse(tok, sizeof(tok));
+	} else if (strcmp(sub, "revoke") == 0) {
+		if (argc - optind != 1)
+			return app_usage_error("token revoke", "one ID");
+		if (open_svc("token revoke", &o, VAULT_READ, &s) != PV_EXIT_OK)
+			return PV_EXIT_FAIL;
+		rc = svc_token_revoke(s, app_principal("pacsvault token revoke"), argv[optind], &d);
+		if (rc == 0)
+			fprintf(stderr, "pacsvault: token revoke: %s\n", argv[optind]);
+	} else if (strcmp(sub, "list") == 0) {
+		if (argc != optind)
+			return app_usage_error("token list", "no arguments");
+		if (open_svc("token list", &o, VAULT_READ, &s) != PV_EXIT_OK)
+			return PV_EXIT_FAIL;
+		if (json)
+			putchar('[');
+		rc = svc_token_list(s, app_principal("pacsvault token list"), token_one, &json, &d);
+		if (json)
+			puts("]");
+	} else {
+		return app_usage_error("token", "issue, list or revoke");
+	}
+	svc_close(s);
+	if (rc != 0) {
+		char where[96];
+
+		snprintf(where, sizeof(where), "token %s", sub);
+		app_report(where, NULL, &d);
+		return PV_EXIT_FAIL;
+	}
+	return PV_EXIT_OK;
 }

@@ -36,6 +36,7 @@ static const char help_text[] =
 "  rm UID...               crypto-shred instances, series or studies\n"
 "  serve --config FILE     the DICOM server (DIMSE over TLS) on the vault\n"
 "  user add|list|rm|passwd the server's users: roles, certificates, secrets\n"
+"  token issue|list|revoke bearer tokens for the DICOMweb listener\n"
 "  project add|list        de-identification projects for research users\n"
 "  doctor [--config FILE]  what is unsafe in the server's set-up, item by item\n"
 "  keygen -o FILE          write a new key file (project or master, 0600)\n"
@@ -112,6 +113,7 @@ static const struct {
 	{ "get", cmd_get, LIB_CRYPTO | LIB_SQLITE }, { "rm", cmd_rm, LIB_CRYPTO | LIB_SQLITE },
 	{ "export", cmd_export, LIB_CRYPTO | LIB_SQLITE },
 	{ "serve", cmd_serve, LIB_CRYPTO | LIB_SQLITE }, { "user", cmd_user, LIB_CRYPTO | LIB_SQLITE },
+	{ "token", cmd_token, LIB_CRYPTO | LIB_SQLITE },
 	{ "project", cmd_project, LIB_CRYPTO | LIB_SQLITE }, { "doctor", cmd_doctor, LIB_CRYPTO | LIB_SQLITE },
 };
 

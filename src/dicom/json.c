@@ -52,8 +52,8 @@ bulk_uri(struct jctx *j, uint64_t off, uint64_t len)
 }
 
 /* Is s[0..n) a JSON number as DS/IS allow (PS3.5 6.2)? */
-static int
-json_number_ok(const char *s, size_t n)
+int
+dcm_json_number_ok(const char *s, size_t n)
 {
 	size_t i = 0;
 	if (n == 0 || n > 32)
@@ -153,7 +153,7 @@ json_strings(struct jctx *j, const struct dcm_elem *e, const uint8_t *v, const s
 				gi++;
 			}
 			pv_jw_end_object(&j->w);
-		} else if ((vr == DCM_VR_DS || vr == DCM_VR_IS) && json_number_ok(t->data + s, end - s)) {
+		} else if ((vr == DCM_VR_DS || vr == DCM_VR_IS) && dcm_json_number_ok(t->data + s, end - s)) {
 			pv_jw_raw(&j->w, t->data + s, end - s);
 		} else if (vr == DCM_VR_DS || vr == DCM_VR_IS) {
 			/* Not valid JSON as it stands; try to normalise ("+1", "01.50", ".5"). */

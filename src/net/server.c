@@ -56,6 +56,7 @@ net_server_cfg_init(struct net_server_cfg *c)
 	c->max_dataset = (uint64_t)2 << 30;
 	c->idle_timeout_s = 60;
 	c->artim_timeout_s = 30;
+	c->http_timeout_s = 10;
 	c->anonymous = NET_ANON_ECHO;
 }
 
@@ -81,6 +82,22 @@ net_server_unsafe(const struct net_server_cfg *cfg, size_t nusers, char *out, si
 	int bad = 0;
 
 	out[0] = '\0';
+	for (size_t i = 0; i < cfg->nhttp; i++) {
+		const char *h = cfg->http[i].host;
+
+		if (net_host_is_loopback(h))
+			continue;
+		if (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0') {
+			len += (size_t)snprintf(out + len, len < n ? n - len : 0, "http %s:%s is not on loopback and TLS "
+			    "is off: set tls_cert and tls_key\n", h, cfg->http[i].port);
+			bad = 1;
+		}
+		if (nusers == 0) {
+			len += (size_t)snprintf(out + len, len < n ? n - len : 0, "http %s:%s is not on loopback and "
+			    "there are no users: add them with 'pacsvault user add'\n", h, cfg->http[i].port);
+			bad = 1;
+		}
+	}
 	for (size_t i = 0; i < cfg->ndimse; i++) {
 		const char *h = cfg->dimse[i].host;
 		int tls = cfg->tls_cert[0] != '\0' && cfg->tls_key[0] != '\0';
@@ -846,6 +863,17 @@ assoc_thread(void *arg)
 	net_conn_close(a->c);
 	if (a->fd >= 0)
 		close(a->fd);
+	a->fd = -1;
+	net__conn_done(a);
+	(void)srv;
+	return NULL;
+}
+
+void
+net__conn_done(struct assoc *a)
+{
+	struct server *srv = a->srv;
+
 	pv_buf_free(&a->cmd);
 	pv_buf_free_scrub(&a->data);
 	pv_buf_free(&a->out);
@@ -865,7 +893,6 @@ assoc_thread(void *arg)
 	pthread_mutex_unlock(&srv->mu);
 	pv_cleanse(&a->user, sizeof(a->user));
 	free(a);
-	return NULL;
 }
 
 int
@@ -912,7 +939,7 @@ listen_on(const struct net_endpoint *e, struct pv_diag *d)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(e->host, e->port, &hints, &res)) != 0)
-		return pv_diag_set(d, PV_EINVAL, -1, "dimse %s:%s: %s", e->host, e->port, gai_strerror(rc));
+		return pv_diag_set(d, PV_EINVAL, -1, "%s:%s: %s", e->host, e->port, gai_strerror(rc));
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol)) < 0)
 			continue;
@@ -924,12 +951,12 @@ listen_on(const struct net_endpoint *e, struct pv_diag *d)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		return pv_diag_set(d, PV_EIO, -1, "dimse %s:%s: cannot listen: %s", e->host, e->port, strerror(errno));
+		return pv_diag_set(d, PV_EIO, -1, "%s:%s: cannot listen: %s", e->host, e->port, strerror(errno));
 	return fd;
 }
 
 static void
-take(struct server *srv, int lfd)
+take(struct server *srv, int lfd, int web)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -976,7 +1003,7 @@ take(struct server *srv, int lfd)
 	pthread_mutex_unlock(&srv->mu);
 	if (over) {
 		/* over a limit: refused at once, before any TLS work (a plain A-ASSOCIATE-RJ on TCP) */
-		net__log(a, "refused: %u associations open (limits %u, %u per address)", srv->active, srv->cfg->max_assoc,
+		net__log(a, "refused: %u connections open (limits %u, %u per address)", srv->active, srv->cfg->max_assoc,
 		    srv->cfg->max_per_addr);
 		close(fd);
 		pv_buf_free(&a->cmd);
@@ -989,7 +1016,7 @@ take(struct server *srv, int lfd)
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&at, (size_t)1 << 20);
-	if (pthread_create(&th, &at, assoc_thread, a) != 0) {
+	if (pthread_create(&th, &at, web ? net__web_thread : assoc_thread, a) != 0) {
 		pthread_attr_destroy(&at);
 		close(fd);
 		goto fail;
@@ -1011,7 +1038,7 @@ int
 net_server_run(struct svc *s, const struct net_server_cfg *cfg, volatile sig_atomic_t *stop, struct pv_diag *d)
 {
 	struct server *sp = calloc(1, sizeof(*sp));
-	struct pollfd pf[NET_MAX_LISTEN];
+	struct pollfd pf[2 * NET_MAX_LISTEN];
 	size_t n = 0;
 	int rc = 0;
 #define srv (*sp)
@@ -1026,8 +1053,13 @@ net_server_run(struct svc *s, const struct net_server_cfg *cfg, volatile sig_ato
 	if (cfg->tls_cert[0] != '\0' &&
 	    (rc = net_tls_server_new(cfg->tls_cert, cfg->tls_key, !cfg->client_cert_optional, &srv.tls, d)) != 0)
 		goto out;
-	for (; n < cfg->ndimse; n++) {
-		int fd = listen_on(&cfg->dimse[n], d);
+	if (cfg->tls_cert[0] != '\0' && cfg->nhttp > 0 &&
+	    (rc = net_tls_server_new(cfg->tls_cert, cfg->tls_key, 0, &srv.web_tls, d)) != 0)
+		goto out;
+	for (; n < cfg->ndimse + cfg->nhttp; n++) {
+		int web = n >= cfg->ndimse;
+		const struct net_endpoint *ep = web ? &cfg->http[n - cfg->ndimse] : &cfg->dimse[n];
+		int fd = listen_on(ep, d);
 
 		if (fd < 0) {
 			rc = PV_EIO;
@@ -1035,8 +1067,13 @@ net_server_run(struct svc *s, const struct net_server_cfg *cfg, volatile sig_ato
 		}
 		pf[n].fd = fd;
 		pf[n].events = POLLIN;
-		fprintf(stderr, "pacsvault serve: %s listening on %s:%s (%s)\n", cfg->ae_title, cfg->dimse[n].host,
-		    cfg->dimse[n].port, srv.tls != NULL ? "TLS" : "TCP, loopback only");
+		if (web)
+			fprintf(stderr, "pacsvault serve: DICOMweb listening on %s:%s (%s), root /dicomweb%s%s\n", ep->host,
+			    ep->port, srv.web_tls != NULL ? "HTTPS" : "HTTP, loopback only", cfg->viewer[0] ? ", viewer at / from " :
+			    "", cfg->viewer);
+		else
+			fprintf(stderr, "pacsvault serve: %s listening on %s:%s (%s)\n", cfg->ae_title, ep->host, ep->port,
+			    srv.tls != NULL ? "TLS" : "TCP, loopback only");
 	}
 	while (!*stop) {
 		int r = poll(pf, n, 500);
@@ -1047,7 +1084,7 @@ net_server_run(struct svc *s, const struct net_server_cfg *cfg, volatile sig_ato
 		}
 		for (size_t i = 0; r > 0 && i < n; i++)
 			if (pf[i].revents & POLLIN)
-				take(&srv, pf[i].fd);
+				take(&srv, pf[i].fd, i >= cfg->ndimse);
 	}
 out:
 	for (size_t i = 0; i < n; i++)
@@ -1072,6 +1109,7 @@ out:
 	if (srv.active == 0) {
 		pthread_mutex_unlock(&srv.mu);
 		net_tls_server_free(srv.tls);
+		net_tls_server_free(srv.web_tls);
 		pthread_mutex_destroy(&srv.mu);
 		pthread_cond_destroy(&srv.cv);
 		free(sp);

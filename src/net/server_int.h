@@ -26,6 +26,7 @@ struct server {
 	struct svc *s;
 	const struct net_server_cfg *cfg;
 	struct net_tls_server *tls;
+	struct net_tls_server *web_tls;   /* HTTPS: client certificates optional (bearer tokens) */
 	volatile sig_atomic_t *stop;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -84,6 +85,10 @@ int net__serve_fd(struct svc *s, const struct net_server_cfg *cfg, int fd);
 /* Storage Commitment Push Model (qr.c): the N-ACTION-RQ in hand; the report follows on a new association. */
 int net__commit(struct assoc *a, const struct pctx *pc, struct pv_diag *d);
 int net__is_commitment(const char *uid);
+/* An HTTP connection (web.c): a's fd, id, addr and srv; ends with net__conn_done(a). */
+void *net__web_thread(void *arg);
+/* A connection's end: its slot in the server's counts released, a freed. */
+void net__conn_done(struct assoc *a);
 /* The accepted context id, or NULL. */
 const struct pctx *ctx_of(const struct assoc *a, uint8_t id);
 /* Reads PDUs until a whole command set arrives (a sub-operation's response, a C-CANCEL). */

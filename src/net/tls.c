@@ -324,15 +324,30 @@ net_conn_accept(struct net_tls_server *srv, int fd, int timeout_ms, struct net_c
 	return 0;
 }
 
+static int conn_read(struct net_conn *c, void *p, size_t n, int64_t deadline_ms, size_t *got, int some,
+    struct pv_diag *d);
+
 int
 net_conn_read(struct net_conn *c, void *p, size_t n, int64_t deadline_ms, size_t *got, struct pv_diag *d)
+{
+	return conn_read(c, p, n, deadline_ms, got, 0, d);
+}
+
+int
+net_conn_read_some(struct net_conn *c, void *p, size_t n, int64_t deadline_ms, size_t *got, struct pv_diag *d)
+{
+	return conn_read(c, p, n, deadline_ms, got, 1, d);
+}
+
+static int
+conn_read(struct net_conn *c, void *p, size_t n, int64_t deadline_ms, size_t *got, int some, struct pv_diag *d)
 {
 	char *q = p;
 	size_t have = 0;
 
 	if (got != NULL)
 		*got = 0;
-	while (have < n) {
+	while (have < n && !(some && have > 0)) {
 		ssize_t r;
 		int chunk = n - have > (1u << 30) ? 1 << 30 : (int)(n - have);
 

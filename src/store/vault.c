@@ -992,7 +992,7 @@ vault_set_ledger_seed(struct vault *v, const uint8_t seed[32], struct pv_diag *d
 static int
 blob_objid(const char *name, uint8_t objid[PV_SEALED_OBJID], struct pv_diag *d)
 {
-	if (strcmp(name, "users.pvo") != 0 && strcmp(name, "projects.pvo") != 0)
+	if (strcmp(name, "users.pvo") != 0 && strcmp(name, "projects.pvo") != 0 && strcmp(name, "tokens.pvo") != 0)
 		return pv_diag_set(d, PV_EINVAL, -1, "%s: not a sealed blob of the vault", name);
 	memset(objid, 0, PV_SEALED_OBJID);
 	memcpy(objid, "blob:", 5);
@@ -2908,9 +2908,9 @@ rot_walk(const char *dir, struct rot_walk *w, uint64_t *count)
 	int rc;
 
 	static const char *const keys[] = { "index.key.pvo", "ledger.key.pvo", "ledger.sign.pvo", "users.pvo",
-		"projects.pvo" };
+		"projects.pvo", "tokens.pvo" };
 
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, keys[i]);
 		if (i >= 2 && access(p, F_OK) != 0)
 			continue;   /* a vault made before the ledger's signing key was sealed; one without users */

@@ -31,6 +31,9 @@ void svc__actor_of(const struct svc_principal *p, struct svc_actor *a, char *pro
 /* One event as p: code, action, outcome, one object. */
 int svc__audit_as(struct svc *s, const struct svc_principal *p, uint32_t code, char action, int outcome,
     const char *type, const char *id, const char *detail, struct pv_diag *d) __attribute__((warn_unused_result));
+struct svc_user;
+/* A user by name, its secret cleared (PV_ENOTFOUND: none). */
+int svc__user_get(struct svc *s, const char *name, struct svc_user *out, struct pv_diag *d);
 /* A refusal: a Security Alert naming the principal and what it asked; then PV_EAUTH. */
 int svc__refuse(struct svc *s, const struct svc_principal *p, const char *what, struct pv_diag *d)
     __attribute__((warn_unused_result));

@@ -463,6 +463,24 @@ svc_authenticate(struct svc *s, const struct svc_credentials *c, struct svc_user
 }
 
 int
+svc__user_get(struct svc *s, const char *name, struct svc_user *out, struct pv_diag *d)
+{
+	struct ulist l;
+	struct svc_user *u;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = load(s, &l, d)) != 0)
+		return rc;
+	if ((u = find(&l, name)) != NULL) {
+		*out = *u;
+		pv_cleanse(out->secret, sizeof(out->secret));
+	}
+	ulist_free(&l);
+	return u != NULL ? 0 : PV_ENOTFOUND;
+}
+
+int
 svc_user_add(struct svc *s, const struct svc_principal *p, const struct svc_user *u, const char *secret, size_t n,
     struct pv_diag *d)
 {

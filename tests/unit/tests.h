@@ -66,7 +66,9 @@
 	X(test_svc_research_held) \
 	X(test_svc_admin_roles) \
 	X(test_net_assoc_roundtrip) \
-	X(test_net_pdata_and_dimse)
+	X(test_net_pdata_and_dimse) \
+	X(test_net_http_framing) \
+	X(test_net_http_chunked)
 
 #define PV_DECLARE_TEST(name) void name(void);
 PV_TEST_LIST(PV_DECLARE_TEST)

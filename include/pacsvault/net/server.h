@@ -44,6 +44,10 @@ struct net_server_cfg {
 	int anonymous;                        /* what a peer that presents no credentials may do */
 	struct net_peer peers[NET_MAX_PEERS];
 	size_t npeers;
+	struct net_endpoint http[NET_MAX_LISTEN];   /* DICOMweb (HTTPS with tls_cert, tls_key) */
+	size_t nhttp;
+	char viewer[4096];                    /* static files served at / ("" none) */
+	int http_timeout_s;                   /* a request head (and the TLS handshake) must come within */
 };
 
 /* Defaults for every field (ae_title PACSVAULT, no listener). */

@@ -60,6 +60,9 @@ int net_conn_accept(struct net_tls_server *srv, int fd, int timeout_ms, struct n
  */
 int net_conn_read(struct net_conn *c, void *p, size_t n, int64_t deadline_ms, size_t *got, struct pv_diag *d)
     __attribute__((warn_unused_result));
+/* As net_conn_read, but returns once at least one byte came (*got says how many, up to n). */
+int net_conn_read_some(struct net_conn *c, void *p, size_t n, int64_t deadline_ms, size_t *got, struct pv_diag *d)
+    __attribute__((warn_unused_result));
 /*
  * A connection to a peer (C-MOVE's destination): TCP, or TLS 1.2+ with the
  * peer's certificate verified by ca and matched to host, this side
