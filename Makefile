@@ -119,6 +119,7 @@ SVC_SRC := \
 	src/svc/users.c \
 	src/svc/projects.c \
 	src/svc/tokens.c \
+	src/svc/dicomweb.c \
 	src/svc/audit.c
 
 NET_SRC := \

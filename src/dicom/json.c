@@ -16,6 +16,7 @@ struct jctx {
 	struct pv_buf uri;   /* percent-encoded path */
 	uint32_t inline_max;
 	int err;
+	int raw_prefix;      /* uri is a ready URI prefix (dcm_json_write_uri), not a path */
 };
 
 static void
@@ -41,7 +42,7 @@ bulk_uri(struct jctx *j, uint64_t off, uint64_t len)
 {
 	char tail[64];
 	pv_buf_reset(&j->tmp);
-	if (pv_buf_puts(&j->tmp, "file:") != 0 || pv_buf_append(&j->tmp, j->uri.data, j->uri.len) != 0)
+	if ((!j->raw_prefix && pv_buf_puts(&j->tmp, "file:") != 0) || pv_buf_append(&j->tmp, j->uri.data, j->uri.len) != 0)
 		return;
 	snprintf(tail, sizeof(tail), "?offset=%llu&length=%llu", (unsigned long long)off,
 	    (unsigned long long)len);
@@ -333,9 +334,9 @@ json_ds(struct jctx *j, struct dcm_dataset *ds, const struct dcm_charset *parent
 	return j->w.err;
 }
 
-int
-dcm_json_write_file(struct dcm_file *f, const char *path, uint32_t inline_max,
-    struct pv_buf *out, struct pv_diag *d)
+static int
+write_json(struct dcm_file *f, const char *path, int raw, int pretty, uint32_t inline_max, struct pv_buf *out,
+    struct pv_diag *d)
 {
 	struct jctx j;
 	struct dcm_charset cs;
@@ -344,17 +345,26 @@ dcm_json_write_file(struct dcm_file *f, const char *path, uint32_t inline_max,
 	memset(&j, 0, sizeof(j));
 	j.f = f;
 	j.inline_max = inline_max;
+	j.raw_prefix = raw;
 	pv_buf_init(&j.tmp, (size_t)1 << 31);
 	pv_buf_init(&j.uri, 1 << 16);
-	uri_encode(&j.uri, path);
+	if (raw) {
+		if (pv_buf_puts(&j.uri, path) != 0) {
+			pv_buf_free(&j.tmp);
+			pv_buf_free(&j.uri);
+			return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
+		}
+	} else {
+		uri_encode(&j.uri, path);
+	}
 	if (j.uri.data == NULL && pv_buf_puts(&j.uri, "") != 0) {
 		pv_buf_free(&j.tmp);
 		return pv_diag_set(d, PV_ENOMEM, -1, "out of memory");
 	}
-	pv_jw_init(&j.w, out, 1);
+	pv_jw_init(&j.w, out, pretty);
 	dcm_charset_default(&cs);
 	rc = json_ds(&j, &f->ds, &cs);
-	if (rc == 0 && j.w.err == 0)
+	if (rc == 0 && j.w.err == 0 && pretty)
 		rc = pv_buf_putc(out, '\n');
 	if (rc == 0)
 		rc = j.w.err;
@@ -363,4 +373,18 @@ dcm_json_write_file(struct dcm_file *f, const char *path, uint32_t inline_max,
 	if (rc != 0)
 		return pv_diag_set(d, rc, -1, "cannot write JSON: %s", pv_strerror(rc));
 	return 0;
+}
+
+int
+dcm_json_write_file(struct dcm_file *f, const char *path, uint32_t inline_max,
+    struct pv_buf *out, struct pv_diag *d)
+{
+	return write_json(f, path, 0, 1, inline_max, out, d);
+}
+
+int
+dcm_json_write_uri(struct dcm_file *f, const char *prefix, uint32_t inline_max, struct pv_buf *out,
+    struct pv_diag *d)
+{
+	return write_json(f, prefix, 1, 0, inline_max, out, d);
 }

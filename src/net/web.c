@@ -18,6 +18,7 @@
 #include "pacsvault/crypto/hash.h"
 #include "pacsvault/dicom/json.h"
 #include "pacsvault/net/http.h"
+#include "pacsvault/svc/dicomweb.h"
 #include "pacsvault/svc/tokens.h"
 #include "server_int.h"
 
@@ -462,6 +463,249 @@ wado(struct web *w, const char *uid)
 	return rc;
 }
 
+/* ---- WADO-RS metadata, bulk data, frames ---- */
+
+/* The scheme and authority this request reached us by, for absolute BulkDataURIs ("" if the Host is odd). */
+static void
+origin_of(struct web *w, char *out, size_t n)
+{
+	const char *h = http_header(&w->rq, "Host", NULL);
+
+	out[0] = '\0';
+	if (h == NULL || h[0] == '\0' || strlen(h) > 255 || h[strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-:[]")] != '\0')
+		return;
+	snprintf(out, n, "%s://%s", w->srv->web_tls != NULL ? "https" : "http", h);
+}
+
+static int
+open_egress(struct web *w, const char *uid, const char *detail, struct svc_egress **e, size_t *n, int *sent)
+{
+	struct pv_diag d;
+	int level, rc;
+
+	*sent = 0;
+	pv_diag_clear(&d);
+	rc = svc_egress_open(w->srv->s, &w->p, uid, detail, e, n, &level, &d);
+	if (rc == 0)
+		return 0;
+	*sent = 1;
+	if (rc == PV_EAUTH)
+		return send_error(w, 403, "not allowed for this user's role", NULL) == 0 ? rc : PV_EIO;
+	if (rc == PV_ENOTFOUND)
+		return send_error(w, 404, "no such study, series or instance", NULL) == 0 ? rc : PV_EIO;
+	wlog(w, "%s failed: %s", detail, d.msg);
+	return send_error(w, 500, "the retrieval could not be prepared", NULL) == 0 ? rc : PV_EIO;
+}
+
+static int
+metadata(struct web *w, const char *uid)
+{
+	struct svc_egress *e = NULL;
+	struct pv_buf out;
+	struct pv_diag d;
+	char org[300], prefix[700], st[72], se[72], sop[72];
+	size_t n = 0, done = 0, held = 0;
+	int sent, rc;
+
+	if ((rc = open_egress(w, uid, "wado-rs metadata", &e, &n, &sent)) != 0)
+		return sent ? (rc == PV_EIO ? rc : 0) : rc;
+	origin_of(w, org, sizeof(org));
+	pv_buf_init(&out, (size_t)1 << 30);
+	rc = pv_buf_putc(&out, '[');
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		size_t mark = out.len;
+
+		pv_diag_clear(&d);
+		if ((rc = svc_egress_uids(e, i, st, se, sop)) != 0)
+			break;
+		snprintf(prefix, sizeof(prefix), "%s/dicomweb/studies/%s/series/%s/instances/%s/bulkdata", org, st, se, sop);
+		if (done > 0 && (rc = pv_buf_putc(&out, ',')) != 0)
+			break;
+		rc = svc_egress_metadata(e, i, prefix, &out, &d);
+		if (rc == PV_EHELD) {
+			out.len = mark;
+			held++;
+			rc = 0;
+			continue;
+		}
+		if (rc != 0)
+			wlog(w, "metadata: instance %zu of %zu: %s", i + 1, n, d.msg);
+		done++;
+	}
+	if (rc == 0)
+		rc = pv_buf_putc(&out, ']');
+	svc_egress_close(e);
+	if (rc != 0) {
+		pv_buf_free_scrub(&out);
+		return send_error(w, 500, "the metadata could not be made", NULL);
+	}
+	wlog(w, "WADO metadata: %zu of %zu instances%s", done, n, held ? " (some held back)" : "");
+	rc = send_all(w, 200, "application/dicom+json", out.data, out.len, NULL);
+	pv_buf_free_scrub(&out);
+	return rc;
+}
+
+/* One multipart/related answer of octet-stream parts: p[ends[k-1]..ends[k]) each; ts names their syntax when set. */
+static int
+send_octets(struct web *w, const char *p, const size_t *ends, size_t np, const char *ts)
+{
+	char boundary[40], ctype[200], part[256];
+	uint8_t rnd[12];
+	size_t from = 0;
+	int rc;
+
+	if (pv_random(rnd, sizeof(rnd)) != 0)
+		return send_error(w, 500, "no randomness", NULL);
+	snprintf(boundary, sizeof(boundary), "pv");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(boundary + 2 + 2 * i, sizeof(boundary) - 2 - 2 * i, "%02x", rnd[i]);
+	snprintf(ctype, sizeof(ctype), "multipart/related; type=\"application/octet-stream\"; boundary=%s", boundary);
+	if ((rc = send_head(w, 200, ctype, SIZE_MAX, NULL)) != 0)
+		return rc;
+	for (size_t k = 0; k < np && rc == 0; k++) {
+		int m = snprintf(part, sizeof(part), "--%s\r\nContent-Type: application/octet-stream%s%s\r\n\r\n", boundary,
+		    ts != NULL && ts[0] ? "; transfer-syntax=" : "", ts != NULL ? ts : "");
+		if ((rc = send_chunk(w, part, (size_t)m)) == 0 && ends[k] > from)
+			rc = send_chunk(w, p + from, ends[k] - from);
+		if (rc == 0)
+			rc = send_chunk(w, "\r\n", 2);
+		from = ends[k];
+	}
+	if (rc == 0) {
+		int m = snprintf(part, sizeof(part), "--%s--\r\n", boundary);
+		if ((rc = send_chunk(w, part, (size_t)m)) == 0)
+			rc = send_chunk(w, NULL, 0);
+	}
+	return rc;
+}
+
+/* Accept for octet-stream parts: absent, any, or multipart/related of application/octet-stream; *want_ts the syntax asked ("" any). */
+static int
+accept_octets(const char *acc, char *want_ts, size_t n)
+{
+	want_ts[0] = '\0';
+	if (acc == NULL || acc[0] == '\0')
+		return 1;
+	for (const char *p = acc; *p != '\0';) {
+		size_t k = strcspn(p, ",");
+		char one[512], type[128], ts[128];
+
+		snprintf(one, sizeof(one), "%.*s", (int)(k < 500 ? k : 500), p);
+		p += k + (p[k] == ',');
+		char *s = one + strspn(one, " \t");
+		size_t tl = strcspn(s, "; \t");
+		if (tl == 3 && strncmp(s, "*/*", 3) == 0)
+			return 1;
+		if (tl == 17 && strncasecmp(s, "multipart/related", 17) == 0) {
+			if (http_media_param(s, "type", type, sizeof(type)) == 0 &&
+			    strcasecmp(type, "application/octet-stream") != 0)
+				continue;
+			if (http_media_param(s, "transfer-syntax", ts, sizeof(ts)) == 0 && strcmp(ts, "*") != 0)
+				snprintf(want_ts, n, "%s", ts);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+frames(struct web *w, const char *uid, const char *list)
+{
+	struct svc_egress *e = NULL;
+	struct pv_buf out;
+	struct pv_diag d;
+	uint32_t fr[SVC_FRAMES_MAX];
+	size_t nf = 0, n = 0, ends[SVC_FRAMES_MAX];
+	char want[128], ts[65];
+	int sent, rc;
+
+	if (!accept_octets(http_header(&w->rq, "Accept", NULL), want, sizeof(want)))
+		return send_error(w, 406, "frames are sent as multipart/related; type=\"application/octet-stream\"", NULL);
+	for (const char *p = list; *p != '\0';) {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+		if (*p < '0' || *p > '9' || v == 0 || v > 1000000 || (*end != ',' && *end != '\0') || nf == SVC_FRAMES_MAX)
+			return send_error(w, 400, "frames are listed as 1-based numbers separated by commas", NULL);
+		fr[nf++] = (uint32_t)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if ((rc = open_egress(w, uid, "wado-rs frames", &e, &n, &sent)) != 0)
+		return sent ? (rc == PV_EIO ? rc : 0) : rc;
+	if (n != 1) {
+		svc_egress_close(e);
+		return send_error(w, 404, "frames are of one instance", NULL);
+	}
+	pv_buf_init(&out, (size_t)4 << 30);
+	pv_diag_clear(&d);
+	rc = svc_egress_frames(e, 0, fr, nf, &out, ends, ts, &d);
+	svc_egress_close(e);
+	if (rc == 0 && want[0] != '\0' && strcmp(want, ts) != 0) {
+		pv_buf_free_scrub(&out);
+		return send_error(w, 406, "frames are sent in the stored transfer syntax only (transfer-syntax=* or none)", NULL);
+	}
+	if (rc != 0) {
+		pv_buf_free_scrub(&out);
+		wlog(w, "frames failed: %s", d.msg);
+		return send_error(w, rc == PV_EINVAL ? 400 : rc == PV_ENOTFOUND ? 404 : rc == PV_EHELD ? 404 :
+		    rc == PV_EUNSUPPORTED ? 406 : 500, rc == PV_EINVAL ? "a frame number is out of range" :
+		    rc == PV_ENOTFOUND ? "the instance has no pixel data" : rc == PV_EHELD ? "held back by the project" :
+		    rc == PV_EUNSUPPORTED ? "these frames cannot be cut out as stored" : "the frames could not be read", NULL);
+	}
+	wlog(w, "WADO frames: %zu", nf);
+	rc = send_octets(w, out.data, ends, nf, ts);
+	pv_buf_free_scrub(&out);
+	return rc;
+}
+
+static int
+bulkdata(struct web *w, const char *uid)
+{
+	struct svc_egress *e = NULL;
+	struct pv_buf out;
+	struct pv_diag d;
+	char name[32], value[32], want[128];
+	size_t pos = 0, n = 0, end;
+	unsigned long long off = 0, len = 0;
+	int have = 0, r, sent, rc;
+
+	if (!accept_octets(http_header(&w->rq, "Accept", NULL), want, sizeof(want)))
+		return send_error(w, 406, "bulk data is sent as multipart/related; type=\"application/octet-stream\"", NULL);
+	while ((r = http_query_next(w->rq.query, &pos, name, sizeof(name), value, sizeof(value))) == 1) {
+		char *e2;
+		unsigned long long v = strtoull(value, &e2, 10);
+		if (value[0] < '0' || value[0] > '9' || *e2 != '\0')
+			return send_error(w, 400, "offset and length are numbers", NULL);
+		if (strcmp(name, "offset") == 0)
+			off = v, have |= 1;
+		else if (strcmp(name, "length") == 0)
+			len = v, have |= 2;
+	}
+	if (r < 0 || have != 3 || len > ((unsigned long long)1 << 32))
+		return send_error(w, 400, "bulkdata needs offset and length (as the metadata's BulkDataURI gives them)", NULL);
+	if ((rc = open_egress(w, uid, "wado-rs bulkdata", &e, &n, &sent)) != 0)
+		return sent ? (rc == PV_EIO ? rc : 0) : rc;
+	if (n != 1) {
+		svc_egress_close(e);
+		return send_error(w, 404, "bulk data is of one instance", NULL);
+	}
+	pv_buf_init(&out, (size_t)4 << 30);
+	pv_diag_clear(&d);
+	rc = svc_egress_range(e, 0, off, len, &out, &d);
+	svc_egress_close(e);
+	if (rc != 0) {
+		wlog(w, "bulkdata failed: %s", d.msg);
+		pv_buf_free_scrub(&out);
+		return send_error(w, rc == PV_EINVAL ? 400 : rc == PV_EHELD ? 404 : 500, rc == PV_EINVAL ?
+		    "the range is outside the instance" : rc == PV_EHELD ? "held back by the project" :
+		    "the bulk data could not be read", NULL);
+	}
+	end = out.len;
+	rc = send_octets(w, out.data, &end, 1, NULL);
+	pv_buf_free_scrub(&out);
+	return rc;
+}
+
 /* ---- the viewer's static files ---- */
 
 static const char *
@@ -596,13 +840,13 @@ segments(char *path, char **seg, int max)
 static int
 route(struct web *w)
 {
-	char path[HTTP_TARGET_MAX], *s[8];
+	char path[HTTP_TARGET_MAX], *s[10];
 	int n, sent, rc;
 
 	if (strcmp(w->rq.method, "GET") != 0 && strcmp(w->rq.method, "HEAD") != 0)
 		return send_error(w, 405, "only GET and HEAD are served here", "Allow: GET, HEAD\r\n");
 	snprintf(path, sizeof(path), "%s", w->rq.path);
-	if ((n = segments(path, s, 7)) < 0)
+	if ((n = segments(path, s, 8)) < 0)
 		return static_file(w);
 	if ((rc = authenticate(w, &sent)) != 0)
 		return sent ? 0 : rc;
@@ -621,6 +865,16 @@ route(struct web *w)
 		return qido(w, QUERY_IMAGE, s[1], NULL);
 	if (n == 5 && IS(0, "studies") && IS(2, "series") && IS(4, "instances"))
 		return qido(w, QUERY_IMAGE, s[1], s[3]);
+	if (n == 3 && IS(0, "studies") && IS(2, "metadata"))
+		return metadata(w, s[1]);
+	if (n == 5 && IS(0, "studies") && IS(2, "series") && IS(4, "metadata"))
+		return metadata(w, s[3]);
+	if (n == 7 && IS(0, "studies") && IS(2, "series") && IS(4, "instances") && IS(6, "metadata"))
+		return metadata(w, s[5]);
+	if (n == 7 && IS(0, "studies") && IS(2, "series") && IS(4, "instances") && IS(6, "bulkdata"))
+		return bulkdata(w, s[5]);
+	if (n == 8 && IS(0, "studies") && IS(2, "series") && IS(4, "instances") && IS(6, "frames"))
+		return frames(w, s[5], s[7]);
 	if (n == 2 && IS(0, "studies"))
 		return wado(w, s[1]);
 	if (n == 4 && IS(0, "studies") && IS(2, "series"))

@@ -789,9 +789,16 @@ svc_egress_uids(const struct svc_egress *e, size_t i, char study[72], char serie
 		return 0;
 	}
 	if ((rc = deid_uid_pseudonym(e->pj->p.cfg.key, in->study_uid, strlen(in->study_uid), study)) != 0 ||
-	    (rc = deid_uid_pseudonym(e->pj->p.cfg.key, in->series_uid, strlen(in->series_uid), series)) != 0)
+	    (rc = deid_uid_pseudonym(e->pj->p.cfg.key, in->series_uid, strlen(in->series_uid), series)) != 0 ||
+	    (rc = deid_uid_pseudonym(e->pj->p.cfg.key, in->sop_uid, strlen(in->sop_uid), sop)) != 0)
 		return rc;
-	return deid_uid_pseudonym(e->pj->p.cfg.key, in->sop_uid, strlen(in->sop_uid), sop);
+	/* given out to the project: they resolve back for it (a WADO-RS BulkDataURI, a later retrieve) */
+	pthread_mutex_lock(&e->s->mu);
+	if ((rc = umap_put(&e->pj->uids, study, in->study_uid)) == 0 && (rc = umap_put(&e->pj->uids, series,
+	    in->series_uid)) == 0)
+		rc = umap_put(&e->pj->uids, sop, in->sop_uid);
+	pthread_mutex_unlock(&e->s->mu);
+	return rc;
 }
 
 int

@@ -218,6 +218,41 @@ def main():
     st, _, _ = curl("/dicomweb/studies/1.2.3.4.5.6", tok=t_dr)
     check(st == 404, "WADO-RS of an unknown study: 404")
 
+    # --- WADO-RS metadata, bulk data, frames
+    import pydicom  # noqa: E402
+    st, h, body = curl("/dicomweb/studies/%s/metadata" % suid, tok=t_dr)
+    meta = json.loads(body) if st == 200 else []
+    check(st == 200 and "application/dicom+json" in h and len(meta) == len(inst) and
+          all("00100010" in m and "00080018" in m for m in meta),
+          "WADO-RS study metadata: one DICOM JSON object per instance (%d), with the patient's name" % len(meta))
+    by_sop = {}
+    for f in files:
+        ds = pydicom.dcmread(f)
+        by_sop[str(ds.SOPInstanceUID)] = ds
+    m0 = next((m for m in meta if "7FE00010" in m), None)
+    ok_bulk = ok_frame = False
+    if m0 is not None:
+        sop0 = m0["00080018"]["Value"][0]
+        uri = m0["7FE00010"].get("BulkDataURI", "")
+        pix = by_sop[sop0].PixelData
+        path = uri[uri.index("/dicomweb/"):] if "/dicomweb/" in uri else ""
+        st, h, body = curl(path, tok=t_dr)
+        bp = parts_of(h, body) or []
+        ok_bulk = st == 200 and len(bp) == 1 and bp[0] == pix
+        ser0 = m0["0020000E"]["Value"][0]
+        st, h, body = curl("/dicomweb/studies/%s/series/%s/instances/%s/frames/1" % (suid, ser0, sop0), tok=t_dr,
+                           accept='multipart/related; type="application/octet-stream"; transfer-syntax=*')
+        fp = parts_of(h, body) or []
+        ok_frame = st == 200 and len(fp) == 1 and fp[0] == pix[:len(fp[0])] and len(fp[0]) > 0 and \
+            "transfer-syntax=" in body.decode("latin-1")[:300]
+        st, _, _ = curl("/dicomweb/studies/%s/series/%s/instances/%s/frames/99" % (suid, ser0, sop0), tok=t_dr)
+        check(st == 400, "a frame number beyond the instance's: 400")
+    check(ok_bulk, "the pixel data's BulkDataURI gives exactly the stored pixel data")
+    check(ok_frame, "frame 1 as stored (multipart octet-stream with its transfer syntax) is the first frame's bytes")
+    st, h, body = curl("/dicomweb/studies/%s/metadata" % ruid if False else "/dicomweb/studies/%s/metadata" % suid,
+                       tok=t_ct)
+    check(st == 403, "a modality's token may not read metadata: 403")
+
     # --- roles
     st, _, _ = curl("/dicomweb/studies", tok=t_ct)
     check(st == 403, "a modality's token may not query: 403")
@@ -238,6 +273,19 @@ def main():
           "its WADO-RS of that study: %d instances, none holding a planted value %s" % (len(parts), leaked[:3]))
     st, _, _ = curl("/dicomweb/studies/%s" % suid, tok=t_res)
     check(st in (403, 404), "a research token cannot retrieve by an original study UID (%d)" % st)
+    st, h, body = curl("/dicomweb/studies/%s/metadata" % ruid, tok=t_res)
+    rmeta = json.loads(body) if st == 200 else []
+    leaked = [n for n in needles if n in body]
+    check(st == 200 and len(rmeta) >= 1 and not leaked and all(m["0020000D"]["Value"][0] == ruid for m in rmeta),
+          "its metadata of that study: %d instances under the pseudonymous UID, none of the planted values %s" %
+          (len(rmeta), leaked[:3]))
+    rm0 = next((m for m in rmeta if "7FE00010" in m), None)
+    if rm0 is not None:
+        uri = rm0["7FE00010"].get("BulkDataURI", "")
+        st, h, body = curl(uri[uri.index("/dicomweb/"):], tok=t_res)
+        check(st == 200 and len(parts_of(h, body) or []) == 1, "its BulkDataURI resolves for it (pseudonymous UIDs) (%d %r)" % (st, body[:80]))
+        st, _, _ = curl(uri[uri.index("/dicomweb/"):], tok=t_ct)
+        check(st == 403, "... and not for a modality token")
 
     # --- revocation reaches the running server
     tid = t_dr.split(".")[1]

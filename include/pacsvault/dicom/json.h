@@ -23,6 +23,13 @@
 int dcm_json_write_file(struct dcm_file *f, const char *path, uint32_t inline_max,
     struct pv_buf *out, struct pv_diag *d) __attribute__((warn_unused_result));
 
+/*
+ * The same, compact, for the web: a BulkDataURI is prefix (a URI, used as
+ * is) followed by "?offset=N&length=N".
+ */
+int dcm_json_write_uri(struct dcm_file *f, const char *prefix, uint32_t inline_max, struct pv_buf *out,
+    struct pv_diag *d) __attribute__((warn_unused_result));
+
 /* 1 when s[0..n) (an IS or DS value, trimmed) is also a JSON number (RFC 8259 6), as DICOM JSON writes it. */
 int dcm_json_number_ok(const char *s, size_t n);
 
