@@ -24,6 +24,7 @@ fuzz_http)
 		printf 'GET /dicomweb/studies?PatientID=1&limit=2 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer pvt.0123456789abcdef.x\r\n\r\n' > "$corpus/seed-get"
 		printf 'POST /dicomweb/studies HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\nX-T: 1\r\n\r\n' > "$corpus/seed-chunked"
 		printf 'GET /a%%2Fb HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc' > "$corpus/seed-10"
+		printf 'pre\r\n--b\r\nContent-Type: application/dicom\r\n\r\nDICM1\r\n--b \r\n\r\nDICM2\r\n--b--\r\nepi' > "$corpus/seed-multipart"
 	fi
 	;;
 fuzz_pdu|fuzz_assoc)

@@ -462,3 +462,148 @@ http_media_param(const char *value, const char *param, char *out, size_t n)
 	}
 	return -1;
 }
+
+enum { MP_PRE, MP_AFTER, MP_HDR, MP_BODY, MP_END };
+
+void
+http_multipart_init(struct http_multipart *m, const char *boundary, const char *want_type, uint64_t max_part,
+    http_part_fn part, void *ctx)
+{
+	memset(m, 0, sizeof(*m));
+	m->dl = (size_t)snprintf(m->delim, sizeof(m->delim), "--%.70s", boundary);
+	snprintf(m->want, sizeof(m->want), "%s", want_type);
+	m->max_part = max_part;
+	m->part = part;
+	m->ctx = ctx;
+	pv_buf_init(&m->cur, (size_t)(max_part + 65536));
+}
+
+void
+http_multipart_free(struct http_multipart *m)
+{
+	pv_buf_free_scrub(&m->cur);
+}
+
+static void
+mp_erase(struct pv_buf *b, size_t k)
+{
+	memmove(b->data, b->data + k, b->len - k);
+	b->len -= k;
+}
+
+static int
+mp_fail(struct http_multipart *m, const char *why)
+{
+	snprintf(m->why, sizeof(m->why), "%s", why);
+	return PV_EPARSE;
+}
+
+int
+http_multipart_feed(struct http_multipart *m, const char *in, size_t n)
+{
+	if (m->state == MP_END)
+		return 0;   /* the epilogue is ignored */
+	if (pv_buf_append(&m->cur, in, n) != 0)
+		return PV_ELIMIT;
+	for (;;) {
+		char *c = m->cur.data;
+		size_t len = m->cur.len;
+
+		switch (m->state) {
+		case MP_PRE: {
+			char *at = len >= m->dl ? memmem(c, len, m->delim, m->dl) : NULL;
+			if (at == NULL) {
+				if (len >= m->dl)
+					mp_erase(&m->cur, len - m->dl + 1);
+				return 0;
+			}
+			/* a delimiter starts a line: at the very start or after CRLF */
+			if (at != c && (at - c < 2 || at[-2] != '\r' || at[-1] != '\n')) {
+				mp_erase(&m->cur, (size_t)(at - c) + 1);
+				break;
+			}
+			mp_erase(&m->cur, (size_t)(at - c) + m->dl);
+			m->state = MP_AFTER;
+			break;
+		}
+		case MP_AFTER: {
+			size_t k = 0;
+			if (len < 2)
+				return 0;
+			if (c[0] == '-' && c[1] == '-') {
+				m->state = MP_END;
+				m->done = 1;
+				m->cur.len = 0;
+				return 0;
+			}
+			while (k < len && (c[k] == ' ' || c[k] == '\t'))
+				k++;   /* transport padding (RFC 2046 5.1.1) */
+			if (k > 256)
+				return mp_fail(m, "a malformed boundary line");
+			if (k + 2 > len)
+				return 0;
+			if (c[k] != '\r' || c[k + 1] != '\n')
+				return mp_fail(m, "a boundary line does not end with CRLF");
+			mp_erase(&m->cur, k + 2);
+			m->state = MP_HDR;
+			break;
+		}
+		case MP_HDR: {
+			char *end = NULL;
+			if (len >= 2 && c[0] == '\r' && c[1] == '\n')
+				end = c;   /* no header fields */
+			else if (len >= 4)
+				end = memmem(c, len, "\r\n\r\n", 4);
+			if (end == NULL) {
+				if (len > 16384)
+					return mp_fail(m, "a part's headers are over 16 KiB");
+				return 0;
+			}
+			m->type_ok = 1;
+			for (char *l = c; l < end;) {
+				char *e = memmem(l, (size_t)(end - l) + 2, "\r\n", 2);
+				size_t ll = (size_t)(e - l);
+				if (ll > 13 && strncasecmp(l, "Content-Type:", 13) == 0) {
+					char v[128];
+					size_t k = 13;
+					while (k < ll && (l[k] == ' ' || l[k] == '\t'))
+						k++;
+					snprintf(v, sizeof(v), "%.*s", (int)(ll - k < 120 ? ll - k : 120), l + k);
+					v[strcspn(v, "; \t")] = '\0';
+					m->type_ok = strcasecmp(v, m->want) == 0;
+				}
+				l = e + 2;
+			}
+			mp_erase(&m->cur, (size_t)(end - c) + (end == c ? 2 : 4));
+			m->state = MP_BODY;
+			m->scan = 0;
+			break;
+		}
+		case MP_BODY: {
+			char pat[84];
+			char *at;
+			int rc;
+
+			pat[0] = '\r';
+			pat[1] = '\n';
+			memcpy(pat + 2, m->delim, m->dl);
+			at = len >= m->dl + 2 && len - m->scan >= m->dl + 2 ? memmem(c + m->scan, len - m->scan, pat, m->dl + 2) : NULL;
+			if (at == NULL) {
+				if ((uint64_t)len > m->max_part + m->dl + 2)
+					return PV_ELIMIT;
+				m->scan = len > m->dl + 2 ? len - m->dl - 1 : 0;
+				return 0;
+			}
+			if ((uint64_t)(at - c) > m->max_part)
+				return PV_ELIMIT;
+			if ((rc = m->part(m->ctx, c, (size_t)(at - c), m->type_ok)) != 0)
+				return rc;
+			mp_erase(&m->cur, (size_t)(at - m->cur.data) + m->dl + 2);
+			m->state = MP_AFTER;
+			break;
+		}
+		default:
+			return 0;
+		}
+	}
+}

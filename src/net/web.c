@@ -16,7 +16,9 @@
 #include "pacsvault/base/jsonw.h"
 #include "pacsvault/base/mem.h"
 #include "pacsvault/crypto/hash.h"
+#include "pacsvault/dicom/dataset.h"
 #include "pacsvault/dicom/json.h"
+#include "pacsvault/dicom/reader.h"
 #include "pacsvault/net/http.h"
 #include "pacsvault/svc/dicomweb.h"
 #include "pacsvault/svc/tokens.h"
@@ -51,6 +53,9 @@ struct web {
 	struct svc_principal p;
 	int keep;
 };
+
+static int fill(struct web *w, int64_t deadline);
+static int skip_body(struct web *w, int64_t deadline);
 
 static void
 wlog(const struct web *w, const char *fmt, ...)
@@ -706,6 +711,228 @@ bulkdata(struct web *w, const char *uid)
 	return rc;
 }
 
+/* ---- STOW-RS ---- */
+
+struct stow {
+	struct web *w;
+	const char *study;            /* POST /studies/{study}: every instance must be of it */
+	struct http_multipart mp;
+	struct pv_jw ok, bad;
+	struct pv_buf okb, badb;
+	size_t nok, nbad, nparts;
+};
+
+/* SOP Class, SOP Instance and Study Instance UIDs of a Part 10 body ("" when not found). */
+static void
+part_uids(const char *p, size_t n, char cls[72], char inst[72], char study[72])
+{
+	struct dcm_reader_opts ro;
+	struct dcm_reader *r = NULL;
+	struct dcm_file *f = NULL;
+	struct pv_diag d;
+
+	cls[0] = inst[0] = study[0] = '\0';
+	memset(&ro, 0, sizeof(ro));
+	pv_diag_clear(&d);
+	if (dcm_reader_open_mem(p, n, &ro, &r, &d) != 0 || dcm_file_read(r, &f, &d) != 0)
+		return;
+	if (dcm_ds_get_str(f, &f->meta, 0x00020002u, cls, 72) != 0 && dcm_ds_get_str(f, &f->ds, 0x00080016u, cls, 72) != 0)
+		cls[0] = '\0';
+	if (dcm_ds_get_str(f, &f->meta, 0x00020003u, inst, 72) != 0 && dcm_ds_get_str(f, &f->ds, 0x00080018u, inst, 72) != 0)
+		inst[0] = '\0';
+	if (dcm_ds_get_str(f, &f->ds, 0x0020000Du, study, 72) != 0)
+		study[0] = '\0';
+	dcm_file_free(f);
+}
+
+static void
+stow_item(struct pv_jw *j, const char *cls, const char *inst, const char *url, int reason)
+{
+	char r[16];
+
+	pv_jw_begin_object(j);
+	json_attr(j, 0x00081150u, "UI", cls);
+	json_attr(j, 0x00081155u, "UI", inst);
+	if (url != NULL)
+		json_attr(j, 0x00081190u, "UR", url);
+	if (reason >= 0) {
+		snprintf(r, sizeof(r), "%d", reason);
+		json_attr(j, 0x00081197u, "US", r);
+	}
+	pv_jw_end_object(j);
+}
+
+/* One part: stored through svc (durable before the answer), its outcome in the answer's sequences. */
+static int
+stow_part(void *ctx, const char *p, size_t n, int type_ok)
+{
+	struct stow *st = ctx;
+	char cls[72], inst[72], study[72], reason[256], url[512], org[300];
+	struct pv_diag d;
+	int status = VAULT_FAILED, rc, failure = -1;
+
+	st->nparts++;
+	part_uids(p, n, cls, inst, study);
+	if (!type_ok)
+		failure = 0xC122;   /* not application/dicom: refused, nothing stored */
+	else if (st->study != NULL && strcmp(study, st->study) != 0)
+		failure = 0xA902;   /* not of the study the request named */
+	else {
+		pv_diag_clear(&d);
+		rc = svc_ingest_mem(st->w->srv->s, &st->w->p, p, n, "STOW-RS", &status, reason, sizeof(reason), &d);
+		if (rc == PV_EAUTH)
+			return PV_EAUTH;
+		if (rc != 0 || (status != VAULT_STORED && status != VAULT_DUPLICATE))
+			failure = status == VAULT_CONFLICT ? 0xA900 : status == VAULT_QUARANTINED || status == VAULT_SKIPPED ?
+			    0xC000 : 0x0110;
+	}
+	if (failure >= 0) {
+		stow_item(&st->bad, cls, inst, NULL, failure);
+		st->nbad++;
+		wlog(st->w, "STOW-RS part %zu refused (0x%04X)", st->nparts, (unsigned)failure);
+	} else {
+		origin_of(st->w, org, sizeof(org));
+		snprintf(url, sizeof(url), "%s/dicomweb/studies/%s", org, study);
+		stow_item(&st->ok, cls, inst, url, -1);
+		st->nok++;
+	}
+	return 0;
+}
+
+static int
+stow(struct web *w, const char *study)
+{
+	const char *ct = http_header(&w->rq, "Content-Type", NULL);
+	char type[128], boundary[72];
+	struct stow st;
+	struct pv_diag d;
+	int rc = 0;
+	int64_t deadline;
+
+	if (ct == NULL || strncasecmp(ct, "multipart/related", 17) != 0 ||
+	    (http_media_param(ct, "type", type, sizeof(type)) == 0 && strcasecmp(type, "application/dicom") != 0)) {
+		w->keep = 0;
+		return send_error(w, 415, "STOW-RS takes multipart/related; type=\"application/dicom\"", NULL);
+	}
+	if (http_media_param(ct, "boundary", boundary, sizeof(boundary)) != 0 || boundary[0] == '\0' ||
+	    strlen(boundary) > 70) {
+		w->keep = 0;
+		return send_error(w, 400, "the multipart boundary is missing or over 70 characters", NULL);
+	}
+	if (w->rq.content_length < 0 && !w->rq.chunked) {
+		w->keep = 0;
+		return send_error(w, 411, "a body needs Content-Length or chunked transfer coding", NULL);
+	}
+	memset(&st, 0, sizeof(st));
+	st.w = w;
+	st.study = study;
+	http_multipart_init(&st.mp, boundary, "application/dicom", w->srv->cfg->max_dataset, stow_part, &st);
+	pv_buf_init(&st.okb, (size_t)64 << 20);
+	pv_buf_init(&st.badb, (size_t)64 << 20);
+	pv_jw_init(&st.ok, &st.okb, 0);
+	pv_jw_init(&st.bad, &st.badb, 0);
+	pv_jw_begin_array(&st.ok);
+	pv_jw_begin_array(&st.bad);
+	pv_diag_clear(&d);
+	/* the body, as it arrives: each part stored once whole, never the whole body held */
+	if (w->rq.chunked) {
+		struct http_chunked ck;
+		char *dec = malloc(sizeof(w->buf));
+
+		http_chunked_init(&ck, 0);
+		while (rc == 0 && dec != NULL) {
+			size_t used = 0, on = 0;
+
+			if (w->have > 0 && http_chunked_feed(&ck, w->buf, w->have, &used, dec, &on, &d) != 0) {
+				rc = PV_EPARSE;
+				snprintf(st.mp.why, sizeof(st.mp.why), "%.150s", d.msg);
+				break;
+			}
+			memmove(w->buf, w->buf + used, w->have - used);
+			w->have -= used;
+			if (on > 0 && (rc = http_multipart_feed(&st.mp, dec, on)) != 0)
+				break;
+			if (ck.done)
+				break;
+			deadline = net_now_ms() + (int64_t)w->srv->cfg->idle_timeout_s * 1000;
+			if (fill(w, deadline) != 0)
+				rc = PV_EIO;
+		}
+		if (dec == NULL)
+			rc = PV_ENOMEM;
+		free(dec);
+	} else {
+		uint64_t left = (uint64_t)w->rq.content_length;
+		while (rc == 0 && left > 0) {
+			size_t k = w->have < left ? w->have : (size_t)left;
+
+			if (k > 0 && (rc = http_multipart_feed(&st.mp, w->buf, k)) != 0)
+				break;
+			memmove(w->buf, w->buf + k, w->have - k);
+			w->have -= k;
+			left -= k;
+			deadline = net_now_ms() + (int64_t)w->srv->cfg->idle_timeout_s * 1000;
+			if (left > 0 && fill(w, deadline) != 0)
+				rc = PV_EIO;
+		}
+	}
+	pv_jw_end_array(&st.ok);
+	pv_jw_end_array(&st.bad);
+	if (rc == 0 && !st.mp.done) {
+		rc = PV_EPARSE;
+		snprintf(st.mp.why, sizeof(st.mp.why), "the body ends before the closing boundary");
+	}
+	char why[sizeof(st.mp.why)];
+	snprintf(why, sizeof(why), "%s", st.mp.why);
+	http_multipart_free(&st.mp);
+	if (rc != 0) {
+		w->keep = 0;
+		if (rc == PV_EAUTH)
+			rc = send_error(w, 403, "storing is not allowed for this user's role", NULL);
+		else if (rc == PV_EIO)
+			rc = PV_EIO;   /* the client went away or stalled: nothing to answer */
+		else
+			rc = send_error(w, rc == PV_ELIMIT ? 413 : 400, rc == PV_ELIMIT ? "a part is over max_dataset" :
+			    why[0] ? why : "a malformed multipart body", NULL);
+		wlog(w, "STOW-RS ended after %zu parts (%zu stored)", st.nparts, st.nok);
+		pv_buf_free(&st.okb);
+		pv_buf_free(&st.badb);
+		return rc;
+	}
+	/* the answer (PS3.18 10.5.3): 200 all stored, 202 some, 409 none */
+	struct pv_buf out;
+	struct pv_jw j;
+	pv_buf_init(&out, (size_t)128 << 20);
+	pv_jw_init(&j, &out, 0);
+	pv_jw_begin_object(&j);
+	if (st.nbad > 0) {
+		pv_jw_key(&j, "00081198", 8);
+		pv_jw_begin_object(&j);
+		pv_jw_key(&j, "vr", 2);
+		pv_jw_string(&j, "SQ", 2);
+		pv_jw_key(&j, "Value", 5);
+		pv_jw_raw(&j, st.badb.data, st.badb.len);
+		pv_jw_end_object(&j);
+	}
+	if (st.nok > 0) {
+		pv_jw_key(&j, "00081199", 8);
+		pv_jw_begin_object(&j);
+		pv_jw_key(&j, "vr", 2);
+		pv_jw_string(&j, "SQ", 2);
+		pv_jw_key(&j, "Value", 5);
+		pv_jw_raw(&j, st.okb.data, st.okb.len);
+		pv_jw_end_object(&j);
+	}
+	pv_jw_end_object(&j);
+	pv_buf_free(&st.okb);
+	pv_buf_free(&st.badb);
+	wlog(w, "STOW-RS: %zu parts, %zu stored, %zu refused", st.nparts, st.nok, st.nbad);
+	rc = send_all(w, st.nbad == 0 && st.nok > 0 ? 200 : st.nok > 0 ? 202 : 409, "application/dicom+json", out.data,
+	    out.len, NULL);
+	pv_buf_free(&out);
+	return rc;
+}
+
 /* ---- the viewer's static files ---- */
 
 static const char *
@@ -843,10 +1070,25 @@ route(struct web *w)
 	char path[HTTP_TARGET_MAX], *s[10];
 	int n, sent, rc;
 
-	if (strcmp(w->rq.method, "GET") != 0 && strcmp(w->rq.method, "HEAD") != 0)
-		return send_error(w, 405, "only GET and HEAD are served here", "Allow: GET, HEAD\r\n");
 	snprintf(path, sizeof(path), "%s", w->rq.path);
-	if ((n = segments(path, s, 8)) < 0)
+	n = segments(path, s, 8);
+	if (strcmp(w->rq.method, "POST") == 0 && n >= 1 && n <= 2 && strcmp(s[0], "studies") == 0) {
+		/* STOW-RS reads its own body, part by part */
+		if ((rc = authenticate(w, &sent)) != 0) {
+			w->keep = 0;   /* the body was not read */
+			return sent ? 0 : rc;
+		}
+		return stow(w, n == 2 ? s[1] : NULL);
+	}
+	if ((rc = skip_body(w, net_now_ms() + (int64_t)w->srv->cfg->idle_timeout_s * 1000)) != 0) {
+		w->keep = 0;
+		return send_error(w, rc == PV_ELIMIT ? 413 : 400, rc == PV_ELIMIT ? "the body is over the limit" :
+		    "the body could not be read", NULL);
+	}
+	if (strcmp(w->rq.method, "GET") != 0 && strcmp(w->rq.method, "HEAD") != 0)
+		return send_error(w, 405, "only GET and HEAD are served here (and POST to /dicomweb/studies)",
+		    "Allow: GET, HEAD\r\n");
+	if (n < 0)
 		return static_file(w);
 	if ((rc = authenticate(w, &sent)) != 0)
 		return sent ? 0 : rc;
@@ -984,12 +1226,6 @@ serve_conn(struct web *w)
 		memmove(w->buf, w->buf + used, w->have - used);
 		w->have -= used;
 		w->keep = w->rq.keep_alive && !*w->srv->stop;
-		if ((rc = skip_body(w, net_now_ms() + (int64_t)cfg->idle_timeout_s * 1000)) != 0) {
-			w->keep = 0;
-			send_error(w, rc == PV_ELIMIT ? 413 : 400, rc == PV_ELIMIT ? "the body is over the limit" :
-			    "the body could not be read", NULL);
-			return;
-		}
 		if (route(w) != 0 || !w->keep)
 			return;
 	}

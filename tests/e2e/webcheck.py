@@ -287,6 +287,56 @@ def main():
         st, _, _ = curl(uri[uri.index("/dicomweb/"):], tok=t_ct)
         check(st == 403, "... and not for a modality token")
 
+    # --- STOW-RS: stored through the ingest, refused for the wrong roles, answered per part
+    sample_dir = os.environ.get("PYDICOM_DATA", "/usr/lib/python3/dist-packages/pydicom/data")
+    up = [os.path.join(sample_dir, "test_files", n) for n in ("CT_small.dcm", "MR_small.dcm")]
+    bnd = b"pv-stow-boundary"
+
+    def mp(parts, ctype=b"application/dicom"):
+        out = b"preamble\r\n"
+        for x in parts:
+            out += b"--" + bnd + b"\r\nContent-Type: " + ctype + b"\r\n\r\n" + x + b"\r\n"
+        return out + b"--" + bnd + b"--\r\n"
+
+    def stow(tok, body, path="/dicomweb/studies", chunked=False, ctype=None):
+        bf = os.path.join(root, "stow.bin")
+        open(bf, "wb").write(body)
+        extra = ["-X", "POST", "-H", "Content-Type: " + (ctype or 'multipart/related; type="application/dicom"; '
+                                                        'boundary=' + bnd.decode()), "--data-binary", "@" + bf]
+        if chunked:
+            extra += ["-H", "Transfer-Encoding: chunked"]
+        return curl(path, tok=tok, extra=extra)
+
+    blobs = [open(f, "rb").read() for f in up]
+    st, h, body = stow(t_ct, mp(blobs))
+    ans = json.loads(body) if body.startswith(b"{") else {}
+    refd = ans.get("00081199", {}).get("Value", [])
+    check(st == 200 and len(refd) == 2 and all("00081190" in x for x in refd),
+          "STOW-RS by a modality token: 200, both instances in the Referenced SOP Sequence with a RetrieveURL")
+    sop_ct = str(pydicom.dcmread(up[0]).SOPInstanceUID)
+    st, h, body = curl("/dicomweb/instances?SOPInstanceUID=%s" % sop_ct, tok=t_dr)
+    check(st == 200 and len(json.loads(body)) == 1, "the stored instance is found by QIDO")
+    st_uid = str(pydicom.dcmread(up[0]).StudyInstanceUID)
+    st2, h2, body2 = curl("/dicomweb/studies/%s" % st_uid, tok=t_dr)
+    got = parts_of(h2, body2) or []
+    check(st2 == 200 and blobs[0] in got, "and retrieved byte-identical")
+    st, h, body = stow(t_ct, mp([blobs[1]]), chunked=True)
+    check(st == 200, "STOW-RS with a chunked body (the same instance again: a duplicate is success)")
+    st, h, body = stow(t_ct, mp([blobs[0]]), path="/dicomweb/studies/1.2.3.999")
+    ans = json.loads(body) if body.startswith(b"{") else {}
+    check(st == 409 and len(ans.get("00081198", {}).get("Value", [])) == 1,
+          "STOW-RS to a study its instance is not of: 409 with the Failed SOP Sequence")
+    st, h, body = stow(t_ct, mp([b"not dicom at all"] + [blobs[0]]))
+    ans = json.loads(body) if body.startswith(b"{") else {}
+    check(st == 202 and len(ans.get("00081198", {}).get("Value", [])) == 1 and
+          len(ans.get("00081199", {}).get("Value", [])) == 1, "a part that is not DICOM fails alone: 202")
+    st, _, _ = stow(t_res, mp([blobs[0]]))
+    check(st == 403, "a research token may not store: 403")
+    st, _, _ = stow(t_ct, mp([blobs[0]]), ctype="application/dicom")
+    check(st == 415, "STOW-RS that is not multipart/related: 415")
+    st, _, body = stow(t_ct, mp([blobs[0]])[:-30])
+    check(st == 400 and b"closing boundary" in body, "a body cut before its closing boundary: 400, named")
+
     # --- revocation reaches the running server
     tid = t_dr.split(".")[1]
     run([PV, "token", "revoke", tid] + va)

@@ -15,6 +15,7 @@
 #define PV_NET_HTTP_H
 #include <stddef.h>
 #include <stdint.h>
+#include "pacsvault/base/buf.h"
 #include "pacsvault/base/err.h"
 
 #define HTTP_HEAD_MAX 16384      /* request line and headers */
@@ -82,5 +83,30 @@ const char *http_reason(int status);
 
 /* Splits a media type parameter out of a header value: the value of param (case-insensitive) unquoted, or -1. */
 int http_media_param(const char *value, const char *param, char *out, size_t n);
+
+/*
+ * A multipart body (RFC 2046 5.1, as multipart/related uses it) parsed as
+ * it arrives: each part, once whole, goes to part() with its bytes and
+ * whether its Content-Type is the one wanted (or absent). Only the part in
+ * hand is held (at most max_part bytes). The preamble and epilogue are
+ * skipped; transport padding after a boundary is allowed.
+ */
+typedef int (*http_part_fn)(void *ctx, const char *p, size_t n, int type_ok);
+struct http_multipart {
+	char delim[80];              /* "--" boundary */
+	size_t dl, scan;
+	int state, type_ok, done;
+	char want[64];
+	uint64_t max_part;
+	struct pv_buf cur;
+	http_part_fn part;
+	void *ctx;
+	char why[160];               /* what was wrong, on PV_EPARSE */
+};
+void http_multipart_init(struct http_multipart *m, const char *boundary, const char *want_type, uint64_t max_part,
+    http_part_fn part, void *ctx);
+/* 0, PV_EPARSE (why says), PV_ELIMIT (a part over max_part), or what part() returned. */
+int http_multipart_feed(struct http_multipart *m, const char *in, size_t n) __attribute__((warn_unused_result));
+void http_multipart_free(struct http_multipart *m);
 
 #endif
