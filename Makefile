@@ -130,6 +130,7 @@ NET_SRC := \
 	src/net/server.c \
 	src/net/qr.c \
 	src/net/http.c \
+	src/net/httpd.c \
 	src/net/web.c
 
 LIB_SRC := $(BASE_SRC) $(CRYPTO_SRC) $(DICOM_SRC) $(CODEC_SRC) $(DEID_SRC) $(LEDGER_SRC) $(STORE_SRC) $(SVC_SRC) $(NET_SRC)

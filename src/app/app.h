@@ -72,6 +72,10 @@ int cmd_vault_bench(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+struct lg_log;
+/* ledger checkpoint --policy: asks the policy's witnesses (by their URLs) to cosign the last checkpoint. */
+int ledger_ask_witnesses(struct lg_log *l, const char *dir, const char *policy_file, const char *const *urls, size_t nurls,
+    const char *ca);
 int cmd_project(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 

@@ -31,10 +31,18 @@ static const char ledger_help[] =
 "                              on standard output: \"committed SIZE\"\n"
 "  entry DIR --index N         entry N, byte for byte as it was appended (a\n"
 "                              newline after it only on a terminal)\n"
-"  checkpoint DIR              sign a checkpoint of the committed size, after\n"
+"  checkpoint DIR [--policy FILE [--witness URL...] [--witness-ca FILE]]\n"
+"                              sign a checkpoint of the committed size, after\n"
 "                              checking it is consistent with the last one\n"
 "                              (a vault's ledger signs one with every commit;\n"
-"                              its key is sealed and this refuses)\n"
+"                              its key is sealed and this refuses). With\n"
+"                              --policy, each witness of it that has a URL\n"
+"                              (or only those --witness names) is asked to\n"
+"                              cosign it (C2SP tlog-witness add-checkpoint,\n"
+"                              over HTTPS verified with --witness-ca or the\n"
+"                              system's CAs); cosignatures that verify with\n"
+"                              the policy's keys are kept; exit 1 unless the\n"
+"                              policy's quorum is met\n"
 "  verify DIR [--vkey VKEY|FILE] [--checkpoint FILE]...\n"
 "                              recompute every hash, check every checkpoint's\n"
 "                              signature, root and consistency; the first\n"
@@ -326,12 +334,14 @@ cmd_ledger(int argc, char **argv)
 		{ "leaf-hash", required_argument, NULL, 'L' },
 		{ "policy", required_argument, NULL, 'P' },
 		{ "checkpoint", required_argument, NULL, 'C' },
+		{ "witness", required_argument, NULL, 'W' },
+		{ "witness-ca", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *origin = NULL, *vkey = NULL, *entry = NULL, *leaf = NULL, *policy = NULL, *sub, *dir;
-	const char *anchor_files[16];
-	size_t nanchor_files = 0;
+	const char *anchor_files[16], *wurls[16], *wca = NULL;
+	size_t nanchor_files = 0, nwurls = 0;
 	unsigned long batch = 1000;
 	long long index = -1, from = -1, to = -1;
 	int c, rc = PV_EXIT_OK;
@@ -360,6 +370,12 @@ cmd_ledger(int argc, char **argv)
 				return app_usage_error("ledger", "--checkpoint at most 16 times");
 			anchor_files[nanchor_files++] = optarg;
 			break;
+		case 'W':
+			if (nwurls == sizeof(wurls) / sizeof(wurls[0]))
+				return app_usage_error("ledger", "--witness at most 16 times");
+			wurls[nwurls++] = optarg;
+			break;
+		case 'A': wca = optarg; break;
 		case 'E': entry = optarg; break;
 		case 'L': leaf = optarg; break;
 		case 'P': policy = optarg; break;
@@ -497,6 +513,10 @@ cmd_ledger(int argc, char **argv)
 			rc = PV_EXIT_FAIL;
 		} else {
 			fwrite(note.data, 1, note.len, stdout);
+			fflush(stdout);
+			/* then the witnesses: the policy's (or those --witness names), their cosignatures kept */
+			if (nwurls > 0 || policy != NULL)
+				rc = ledger_ask_witnesses(l, dir, policy, wurls, nwurls, wca);
 		}
 		pv_buf_free(&note);
 	} else if (strcmp(sub, "prove") == 0) {

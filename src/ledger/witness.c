@@ -362,6 +362,11 @@ lg_policy_parse(const char *text, size_t n, struct lg_policy *p, struct pv_diag 
 				return pv_diag_set(d, PV_EPARSE, -1, "policy line %u: not a cosignature/v1 verifier key "
 				    "(type 0x04)", lineno);
 			snprintf(p->wit_name[p->nwit], sizeof(p->wit_name[0]), "%s", f[1]);
+			if (nf == 4 && ((strncmp(f[3], "https://", 8) != 0 && strncmp(f[3], "http://", 7) != 0) ||
+			    strlen(f[3]) >= sizeof(p->wit_url[0])))
+				return pv_diag_set(d, PV_EPARSE, -1, "policy line %u: the witness URL is not http(s):// (or over "
+				    "255 characters)", lineno);
+			snprintf(p->wit_url[p->nwit], sizeof(p->wit_url[0]), "%s", nf == 4 ? f[3] : "");
 			p->nwit++;
 		} else if (strcmp(f[0], "group") == 0) {
 			int k, i;

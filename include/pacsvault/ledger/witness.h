@@ -53,6 +53,7 @@ struct lg_policy {
 	struct lg_verifier logs[8];
 	struct lg_verifier wit[LG_POLICY_MAX];
 	char wit_name[LG_POLICY_MAX][64];
+	char wit_url[LG_POLICY_MAX][256];    /* its add-checkpoint submission prefix, "" when not given */
 	struct {
 		char name[64];
 		unsigned k;
