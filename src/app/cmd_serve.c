@@ -72,6 +72,8 @@ static const char serve_help[] =
 "  http = 127.0.0.1:8443           DICOMweb host:port, several comma-separated\n"
 "  viewer = DIR                    static files served at / on http (a web viewer)\n"
 "  http_timeout = 10               seconds for a request's head (and TLS handshake)\n"
+"  cors_origin = https://viewer.example  the one web origin whose pages may call\n"
+"                                  /dicomweb (CORS); none by default\n"
 "  tls_cert = server.crt           PEM; with tls_key, TLS on every listener\n"
 "  tls_key = server.key\n"
 "  client_certificates = required  or optional (then a user name and passcode)\n"
@@ -222,6 +224,13 @@ on_key(void *ctx, const char *section, const char *name, const char *key, const 
 		} else if (strcmp(key, "viewer") == 0) {
 			if (path_in(c, v, n->viewer, sizeof(n->viewer)) != 0)
 				return bad(d, c, line, "viewer: path too long");
+		} else if (strcmp(key, "cors_origin") == 0) {
+			/* scheme://host[:port], exactly as a browser sends Origin */
+			const char *h = strncmp(v, "https://", 8) == 0 ? v + 8 : strncmp(v, "http://", 7) == 0 ? v + 7 : NULL;
+			if (h == NULL || *h == '\0' || strlen(v) >= sizeof(n->cors_origin) ||
+			    h[strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]")] != '\0')
+				return bad(d, c, line, "cors_origin: one origin, scheme://host[:port] in lower case, no path");
+			snprintf(n->cors_origin, sizeof(n->cors_origin), "%s", v);
 		} else if (strcmp(key, "http_timeout") == 0) {
 			if (parse_uint(v, 1, 3600, &u) != 0)
 				return bad(d, c, line, "http_timeout: seconds from 1 to 3600");

@@ -52,6 +52,7 @@ struct web {
 	struct svc_user user;
 	struct svc_principal p;
 	int keep;
+	int cors;                       /* the request's Origin is the configured one: CORS headers on the answer */
 };
 
 static int fill(struct web *w, int64_t deadline);
@@ -79,9 +80,12 @@ send_head(struct web *w, int status, const char *ctype, size_t n, const char *ex
 	    ctype != NULL ? ctype : "", ctype != NULL ? "\r\n" : "");
 	struct pv_diag d;
 
+	if (w->cors)
+		k += snprintf(h + k, sizeof(h) - (size_t)k, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+		    "Access-Control-Expose-Headers: Content-Type, Content-Length\r\n", w->srv->cfg->cors_origin);
 	if (n == SIZE_MAX)
 		k += snprintf(h + k, sizeof(h) - (size_t)k, "Transfer-Encoding: chunked\r\n");
-	else
+	else if (status != 204)
 		k += snprintf(h + k, sizeof(h) - (size_t)k, "Content-Length: %zu\r\n", n);
 	k += snprintf(h + k, sizeof(h) - (size_t)k, "%s%s\r\n", extra != NULL ? extra : "",
 	    w->keep ? "" : "Connection: close\r\n");
@@ -1072,6 +1076,22 @@ route(struct web *w)
 
 	snprintf(path, sizeof(path), "%s", w->rq.path);
 	n = segments(path, s, 8);
+	{
+		const char *origin = http_header(&w->rq, "Origin", NULL);
+		w->cors = origin != NULL && w->srv->cfg->cors_origin[0] != '\0' && n >= 0 &&
+		    strcmp(origin, w->srv->cfg->cors_origin) == 0;
+	}
+	if (strcmp(w->rq.method, "OPTIONS") == 0 && n >= 0) {
+		/* a CORS preflight: answered for the configured origin only, without a token */
+		if (skip_body(w, net_now_ms() + (int64_t)w->srv->cfg->idle_timeout_s * 1000) != 0) {
+			w->keep = 0;
+			return send_error(w, 400, "the body could not be read", NULL);
+		}
+		if (!w->cors)
+			return send_error(w, 403, "this origin may not call the API from a browser", NULL);
+		return send_all(w, 204, NULL, NULL, 0, "Access-Control-Allow-Methods: GET, POST\r\n"
+		    "Access-Control-Allow-Headers: Authorization, Accept, Content-Type\r\nAccess-Control-Max-Age: 600\r\n");
+	}
 	if (strcmp(w->rq.method, "POST") == 0 && n >= 1 && n <= 2 && strcmp(s[0], "studies") == 0) {
 		/* STOW-RS reads its own body, part by part */
 		if ((rc = authenticate(w, &sent)) != 0) {

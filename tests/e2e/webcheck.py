@@ -136,7 +136,7 @@ def main():
     conf = os.path.join(root, "web.ini")
     with open(conf, "w") as f:
         f.write("[server]\nhttp = 127.0.0.1:%d\ntls_cert = pki/server.crt\ntls_key = pki/server.key\n"
-                "http_timeout = 2\nidle_timeout = 5\nviewer = viewer\n" % port)
+                "http_timeout = 2\nidle_timeout = 5\nviewer = viewer\ncors_origin = https://viewer.example\n" % port)
     p = run([PV, "serve", "--config", conf, "--check"] + va, ok=None)
     check(p.returncode == 0, "the HTTPS configuration checks clean (%s)" % p.stderr.decode().strip()[-200:])
     srv = Server(root, conf, va)
@@ -336,6 +336,18 @@ def main():
     check(st == 415, "STOW-RS that is not multipart/related: 415")
     st, _, body = stow(t_ct, mp([blobs[0]])[:-30])
     check(st == 400 and b"closing boundary" in body, "a body cut before its closing boundary: 400, named")
+
+    # --- CORS: the configured viewer origin only
+    st, h, _ = curl("/dicomweb/studies", tok=t_dr, extra=("-H", "Origin: https://viewer.example"))
+    check(st == 200 and "Access-Control-Allow-Origin: https://viewer.example" in h,
+          "a request from the configured origin gets Access-Control-Allow-Origin")
+    st, h, _ = curl("/dicomweb/studies", tok=t_dr, extra=("-H", "Origin: https://evil.example"))
+    check(st == 200 and "Access-Control-Allow-Origin" not in h, "from another origin: no CORS header")
+    st, h, _ = curl("/dicomweb/studies", extra=("-X", "OPTIONS", "-H", "Origin: https://viewer.example", "-H",
+                                                 "Access-Control-Request-Method: GET"))
+    check(st == 204 and "Access-Control-Allow-Headers: Authorization" in h, "a preflight from it: 204 (no token needed)")
+    st, _, _ = curl("/dicomweb/studies", extra=("-X", "OPTIONS", "-H", "Origin: https://evil.example"))
+    check(st == 403, "a preflight from another origin: 403")
 
     # --- revocation reaches the running server
     tid = t_dr.split(".")[1]

@@ -48,6 +48,7 @@ struct net_server_cfg {
 	size_t nhttp;
 	char viewer[4096];                    /* static files served at / ("" none) */
 	int http_timeout_s;                   /* a request head (and the TLS handshake) must come within */
+	char cors_origin[256];                /* the one web origin allowed to call /dicomweb from a browser ("" none) */
 };
 
 /* Defaults for every field (ae_title PACSVAULT, no listener). */
