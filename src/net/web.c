@@ -893,8 +893,9 @@ stow(struct web *w, const char *study)
 		w->keep = 0;
 		if (rc == PV_EAUTH)
 			rc = send_error(w, 403, "storing is not allowed for this user's role", NULL);
-		else if (rc == PV_EIO)
-			rc = PV_EIO;   /* the client went away or stalled: nothing to answer */
+		else if (rc == PV_EIO)   /* the body stalled (or the client went away): said if it can hear */
+			rc = send_error(w, 408, "the body stopped before its end (what was stored before is kept; see "
+			    "the answer of a complete request for which)", NULL) == 0 ? 0 : PV_EIO;
 		else
 			rc = send_error(w, rc == PV_ELIMIT ? 413 : 400, rc == PV_ELIMIT ? "a part is over max_dataset" :
 			    why[0] ? why : "a malformed multipart body", NULL);
@@ -1241,6 +1242,14 @@ serve_conn(struct web *w)
 			w->keep = 0;
 			wlog(w, "bad request (%d): %s", status, d.msg);
 			send_error(w, status, d.msg, NULL);
+			/* a lingering close: what the client is still sending is read and dropped for a moment,
+			 * so that closing does not reset the connection before it has read the answer */
+			for (int64_t until = net_now_ms() + 1000, got = 0; got < ((int64_t)1 << 20);) {
+				w->have = 0;
+				if (fill(w, until) != 0)
+					break;
+				got += (int64_t)w->have;
+			}
 			return;
 		}
 		memmove(w->buf, w->buf + used, w->have - used);

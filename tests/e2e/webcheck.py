@@ -337,6 +337,48 @@ def main():
     st, _, body = stow(t_ct, mp([blobs[0]])[:-30])
     check(st == 400 and b"closing boundary" in body, "a body cut before its closing boundary: 400, named")
 
+    # bad STOW bodies: each a clear 4xx, nothing stored half, nothing lost of what was stored before
+    rle = open(os.path.join(sample_dir, "test_files", "SC_rgb_rle_2frame.dcm"), "rb").read()
+    rds = pydicom.dcmread(os.path.join(sample_dir, "test_files", "SC_rgb_rle_2frame.dcm"))
+    mr_uid = str(rds.SOPInstanceUID)
+    st, _, body = stow(t_ct, mp([blobs[0]]).replace(b"--" + bnd, b"--other-boundary"))
+    check(st == 400 and b"closing boundary" in body, "a wrong boundary: 400, named")
+    cut = mp([rle, blobs[0]])
+    cut = cut[:cut.index(blobs[0]) + 1000]   # the second part cut half-way, no closing boundary
+    st, _, body = stow(t_ct, cut)
+    st2, _, b2 = curl("/dicomweb/instances?SOPInstanceUID=%s" % mr_uid, tok=t_dr)
+    check(st == 400 and st2 == 200 and len(json.loads(b2)) == 1,
+          "a body cut in its second part: 400, and the first part (complete) is stored and found")
+    from pydicom.encaps import generate_pixel_data_frame
+    want = list(generate_pixel_data_frame(rds.PixelData, 2))
+    st, h, body = curl("/dicomweb/studies/%s/series/%s/instances/%s/frames/2,1" % (rds.StudyInstanceUID,
+                       rds.SeriesInstanceUID, mr_uid), tok=t_dr)
+    fp = parts_of(h, body) or []
+    check(st == 200 and fp == [want[1], want[0]] and "transfer-syntax=1.2.840.10008.1.2.5" in body.decode("latin-1"),
+          "frames 2,1 of a stored RLE image: its two compressed frames as stored, in that order, named RLE")
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    t = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="127.0.0.1")
+    t.sendall(b"POST /dicomweb/studies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + t_ct.encode() +
+              b"\r\nContent-Type: multipart/related; type=\"application/dicom\"; boundary=" + bnd +
+              b"\r\nContent-Length: 4294967296\r\n\r\n" + mp([blobs[1]])[:5000])
+    try:
+        ans = t.recv(4096)
+    except (OSError, socket.timeout):
+        ans = b""
+    t.close()
+    check(ans.startswith(b"HTTP/1.1 408 "), "a 4 GiB Content-Length whose body stops: 408 after idle_timeout (%r)" %
+          ans[:30])
+    many = b"GET /dicomweb/studies HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(10000))
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    t = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="127.0.0.1")
+    try:
+        t.sendall(many + b"\r\n")
+        ans = t.recv(4096)
+    except (OSError, socket.timeout):
+        ans = b""
+    t.close()
+    check(ans.startswith(b"HTTP/1.1 431 "), "10,000 headers: 431")
+
     # --- CORS: the configured viewer origin only
     st, h, _ = curl("/dicomweb/studies", tok=t_dr, extra=("-H", "Origin: https://viewer.example"))
     check(st == 200 and "Access-Control-Allow-Origin: https://viewer.example" in h,
