@@ -105,4 +105,8 @@ sh bench/vault.sh "$corpus/ct"
 # Orthanc and dcmtk's storescp.
 sh bench/serve.sh "$corpus/ct"
 
+# DICOMweb (issue #18): QIDO, WADO-RS, STOW-RS against Orthanc's DICOMweb
+# plugin and cat.
+sh bench/web.sh "$corpus/ct"
+
 rm -rf build/bench/deid-work

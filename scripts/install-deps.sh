@@ -10,7 +10,7 @@ libssl-dev zlib1g-dev libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev libsqli
 libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim
 dcmtk python3-pydicom python3-numpy python3-pil python3-cryptography fonts-dejavu-core fonts-wqy-microhei dicom3tools libgdcm-tools
 openjph-tools
-hyperfine bc strace time openssl chromium curl orthanc rsyslog rsyslog-openssl libxml2-utils stunnel4
+hyperfine bc strace time openssl chromium curl orthanc orthanc-dicomweb wrk rsyslog rsyslog-openssl libxml2-utils stunnel4
 "
 
 missing=""
