@@ -30,9 +30,13 @@
  * commit, and when the base handle closes.
  */
 #define HOLD_IDLE_MS 1000
+struct gc_req;
 struct audit_writer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t cv_done;     /* a group commit ended */
+	struct gc_req *head, *tail; /* batches waiting for the next group commit */
+	int leader;                 /* a thread is committing a group (the log is its alone meanwhile) */
 	struct lg_log *l;
 	char copy[PATH_MAX];        /* the copy the held log was checked against */
 	int64_t last_ms;            /* monotonic time of the last commit */
@@ -80,6 +84,7 @@ svc_audit_open(const char *vault_dir, struct vault *v, const char *command, stru
 	}
 	pthread_mutex_init(&a->w->mu, NULL);
 	pthread_cond_init(&a->w->cv, NULL);
+	pthread_cond_init(&a->w->cv_done, NULL);
 	a->owns_w = 1;
 	if (v != NULL) {
 		if (vault_audit_key(v, a->key) != 0) {
@@ -131,6 +136,7 @@ svc_audit_close(struct svc_audit *a)
 		lg_log_close(w->l);   /* settles the journal */
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);
+		pthread_cond_destroy(&w->cv_done);
 		free(w);
 	}
 	pv_cleanse(a->key, sizeof(a->key));
@@ -439,7 +445,7 @@ reaper(void *arg)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-		if (w->l != NULL && (mono_ms() - w->last_ms >= HOLD_IDLE_MS || lg_log_contended(w->l))) {
+		if (w->l != NULL && !w->leader && (mono_ms() - w->last_ms >= HOLD_IDLE_MS || lg_log_contended(w->l))) {
 			lg_log_close(w->l);
 			w->l = NULL;
 		}
@@ -448,35 +454,43 @@ reaper(void *arg)
 	return NULL;
 }
 
-/* Appends the n encoded events of buf (entry boundaries in ends) and commits them. */
-static int
-append_all(struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, size_t n, struct pv_diag *d)
-{
-	struct audit_writer *w = a->w;
-	struct lg_log *l;
+/* One caller's events in a group commit. */
+struct gc_req {
+	struct svc_audit *a;
+	const struct pv_buf *buf;
+	const size_t *ends;
+	size_t n;
 	char copy[PATH_MAX];
-	size_t start = 0;
+	int done, rc;
+	struct pv_diag d;
+	struct gc_req *next;
+};
+
+/*
+ * Commits the group g (every batch with one copy path) as the leader, the
+ * writer's mutex not held: the log opened (and checked) when it is not held,
+ * every batch appended, one commit (one journal record, one fdatasync), the
+ * checkpoint copied. Returns the commit's status; d says why.
+ */
+static int
+commit_group(struct audit_writer *w, struct gc_req *g, struct pv_diag *d)
+{
+	struct svc_audit *a = g->a;
+	struct lg_log *l = w->l;
 	int rc = 0;
 
-	if (n == 0)
-		return 0;
-	/* the copy as named now (svc_audit_set_copy may have changed it since this handle was made) */
-	pthread_mutex_lock(&copy_mu);
-	snprintf(copy, sizeof(copy), "%s", a->copy);
-	pthread_mutex_unlock(&copy_mu);
-	pthread_mutex_lock(&w->mu);
-	if (w->l != NULL && strcmp(w->copy, copy) != 0) {
-		lg_log_close(w->l);   /* checked against another copy: opened and checked anew */
-		w->l = NULL;
+	if (l != NULL && strcmp(w->copy, g->copy) != 0) {
+		lg_log_close(l);   /* checked against another copy: opened and checked anew */
+		l = w->l = NULL;
 	}
-	if ((l = w->l) == NULL) {
+	if (l == NULL) {
 		if ((rc = lg_log_open_wait(a->ledger_dir, AUDIT_WAIT_MS, &l, d)) == 0 &&
-		    (rc = take_key(a, l, copy, d)) != 0) {
+		    (rc = take_key(a, l, g->copy, d)) != 0) {
 			lg_log_close(l);
 			l = NULL;
 		}
 		if (l != NULL)
-			snprintf(w->copy, sizeof(w->copy), "%s", copy);
+			snprintf(w->copy, sizeof(w->copy), "%s", g->copy);
 		/* The first batch after opening goes straight to the files (a one-shot command
 		 * leaves a settled log, at the cost it always had); the next ones, while the log
 		 * stays held, to the journal. */
@@ -485,33 +499,115 @@ append_all(struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, si
 	} else {
 		lg_log_hold(l, 1);
 	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		uint64_t idx;
+	for (struct gc_req *r = g; r != NULL && rc == 0; r = r->next) {
+		size_t start = 0;
 
-		rc = lg_log_append(l, buf->data + start, ends[i] - start, &idx, d);
-		start = ends[i];
+		for (size_t i = 0; i < r->n && rc == 0; i++) {
+			uint64_t idx;
+
+			rc = lg_log_append(l, r->buf->data + start, r->ends[i] - start, &idx, d);
+			start = r->ends[i];
+		}
 	}
 	if (rc == 0)
 		rc = lg_log_commit(l, d);
-	if (rc == 0 && copy[0] != '\0' && lg_log_has_seed(l))
-		rc = copy_checkpoint(copy, l, d);
+	if (rc == 0 && g->copy[0] != '\0' && lg_log_has_seed(l))
+		rc = copy_checkpoint(g->copy, l, d);
 	if (l != NULL && (rc != 0 || lg_log_contended(l))) {
-		/* a failed batch leaves no handle in doubt: closed (pending entries dropped), reopened next time */
+		/* a failed group leaves no handle in doubt: closed (pending entries dropped), reopened next time */
 		lg_log_close(l);
 		l = NULL;
 	}
 	w->l = l;
-	w->last_ms = mono_ms();
-	if (l != NULL && !w->reaper && !w->stop) {
-		if (pthread_create(&w->th, NULL, reaper, w) == 0)
-			w->reaper = 1;
-		else {
-			lg_log_close(l);
-			w->l = NULL;
+	return rc;
+}
+
+/*
+ * Appends the n encoded events of buf (entry boundaries in ends) and commits
+ * them, durably, before it returns. Callers on several threads share group
+ * commits: one of them (the leader) commits every batch queued meanwhile in
+ * one go while the others wait, so N concurrent queries cost one fdatasync,
+ * not N.
+ */
+static int
+append_all(struct svc_audit *a, const struct pv_buf *buf, const size_t *ends, size_t n, struct pv_diag *d)
+{
+	struct audit_writer *w = a->w;
+	struct gc_req me;
+
+	if (n == 0)
+		return 0;
+	memset(&me, 0, sizeof(me));
+	me.a = a;
+	me.buf = buf;
+	me.ends = ends;
+	me.n = n;
+	pv_diag_clear(&me.d);
+	/* the copy as named now (svc_audit_set_copy may have changed it since this handle was made) */
+	pthread_mutex_lock(&copy_mu);
+	snprintf(me.copy, sizeof(me.copy), "%s", a->copy);
+	pthread_mutex_unlock(&copy_mu);
+	pthread_mutex_lock(&w->mu);
+	if (w->tail != NULL)
+		w->tail->next = &me;
+	else
+		w->head = &me;
+	w->tail = &me;
+	while (!me.done) {
+		struct gc_req *g, *rest = NULL, **gp, **rp;
+		struct pv_diag gd;
+		int rc;
+
+		if (w->leader) {
+			pthread_cond_wait(&w->cv_done, &w->mu);
+			continue;
 		}
+		/* leader: every queued batch with the first one's copy path, in order */
+		w->leader = 1;
+		g = NULL;
+		gp = &g;
+		rp = &rest;
+		for (struct gc_req *r = w->head, *nx; r != NULL; r = nx) {
+			nx = r->next;
+			r->next = NULL;
+			if (strcmp(r->copy, w->head->copy) == 0) {
+				*gp = r;
+				gp = &r->next;
+			} else {
+				*rp = r;
+				rp = &r->next;
+			}
+		}
+		w->head = rest;
+		w->tail = NULL;
+		for (struct gc_req *r = rest; r != NULL; r = r->next)
+			w->tail = r;
+		pthread_mutex_unlock(&w->mu);
+		pv_diag_clear(&gd);
+		rc = commit_group(w, g, &gd);
+		pthread_mutex_lock(&w->mu);
+		for (struct gc_req *r = g, *nx; r != NULL; r = nx) {
+			nx = r->next;
+			r->rc = rc;
+			r->d = gd;
+			r->done = 1;
+		}
+		w->last_ms = mono_ms();
+		if (w->l != NULL && !w->reaper && !w->stop) {
+			if (pthread_create(&w->th, NULL, reaper, w) == 0)
+				w->reaper = 1;
+			else {
+				lg_log_close(w->l);
+				w->l = NULL;
+			}
+		}
+		w->leader = 0;
+		pthread_cond_broadcast(&w->cv_done);
 	}
 	pthread_mutex_unlock(&w->mu);
-	return rc;
+	if (me.rc != 0 && d != NULL && d->code == 0)
+		*d = me.d;   /* (an error already said stays first, as pv_diag_set keeps it) */
+	return me.rc;
 }
 
 /* Encodes e into buf and records its end. */

@@ -65,6 +65,7 @@
 	X(test_svc_roles_and_egress) \
 	X(test_svc_research_held) \
 	X(test_svc_admin_roles) \
+	X(test_svc_audit_group_commit) \
 	X(test_net_assoc_roundtrip) \
 	X(test_net_pdata_and_dimse) \
 	X(test_net_http_framing) \
