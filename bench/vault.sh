@@ -16,6 +16,9 @@
 # cat; find by patient ID under 5 ms at 1M instances. Printed as ratios;
 # nothing asserts on them.
 set -eu
+# dcmtk (storescu, and Orthanc built on it) turns Nagle off only with TCP_NODELAY set: without it each
+# PDU exchange can wait for a delayed ACK (40 ms), which made the storescu line unfair to Orthanc
+export TCP_NODELAY=1
 cd "$(dirname "$0")/.."
 PV=${PV:-build/pacsvault}
 corpus=${1:-build/bench/corpus/ct}
