@@ -369,10 +369,14 @@ qido(struct web *w, int level, const char *study, const char *series)
 
 /* ---- WADO-RS ---- */
 
-/* 1 when the Accept header admits multipart/related of application/dicom in the stored transfer syntax. */
+/*
+ * 1 when the Accept header admits multipart/related of part_type (or is
+ * absent, or any type); want_ts gets the transfer-syntax asked for ("" any).
+ */
 static int
-accept_dicom(const char *acc, char *why, size_t wn)
+accept_multipart(const char *acc, const char *part_type, char *want_ts, size_t n)
 {
+	want_ts[0] = '\0';
 	if (acc == NULL || acc[0] == '\0')
 		return 1;
 	for (const char *p = acc; *p != '\0';) {
@@ -383,20 +387,30 @@ accept_dicom(const char *acc, char *why, size_t wn)
 		p += k + (p[k] == ',');
 		char *s = one + strspn(one, " \t");
 		size_t tl = strcspn(s, "; \t");
-		if ((tl == 3 && strncmp(s, "*/*", 3) == 0))
+		if (tl == 3 && strncmp(s, "*/*", 3) == 0)
 			return 1;
 		if (tl == 17 && strncasecmp(s, "multipart/related", 17) == 0) {
-			if (http_media_param(s, "type", type, sizeof(type)) == 0 && strcasecmp(type, "application/dicom") != 0)
+			if (http_media_param(s, "type", type, sizeof(type)) == 0 && strcasecmp(type, part_type) != 0)
 				continue;
-			if (http_media_param(s, "transfer-syntax", ts, sizeof(ts)) == 0 && strcmp(ts, "*") != 0) {
-				snprintf(why, wn, "only the stored transfer syntax is sent (transfer-syntax=* or none)");
-				continue;
-			}
+			if (http_media_param(s, "transfer-syntax", ts, sizeof(ts)) == 0 && strcmp(ts, "*") != 0)
+				snprintf(want_ts, n, "%s", ts);
 			return 1;
 		}
 	}
-	if (why[0] == '\0')
-		snprintf(why, wn, "the instances are sent as multipart/related; type=\"application/dicom\"");
+	return 0;
+}
+
+/* A random multipart boundary ("pv" and 24 hex digits); 0, or -1 without randomness. */
+static int
+make_boundary(char out[40])
+{
+	uint8_t rnd[12];
+
+	if (pv_random(rnd, sizeof(rnd)) != 0)
+		return -1;
+	snprintf(out, 40, "pv");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(out + 2 + 2 * i, 40 - 2 - 2 * i, "%02x", rnd[i]);
 	return 0;
 }
 
@@ -408,11 +422,12 @@ wado(struct web *w, const char *uid)
 	struct pv_buf b;
 	size_t n = 0, sent = 0, held = 0;
 	int level, rc;
-	char why[200] = "", boundary[40], ctype[160];
-	uint8_t rnd[12];
+	char want[128], boundary[40], ctype[160];
 
-	if (!accept_dicom(http_header(&w->rq, "Accept", NULL), why, sizeof(why)))
-		return send_error(w, 406, why, NULL);
+	if (!accept_multipart(http_header(&w->rq, "Accept", NULL), "application/dicom", want, sizeof(want)))
+		return send_error(w, 406, "the instances are sent as multipart/related; type=\"application/dicom\"", NULL);
+	if (want[0] != '\0')
+		return send_error(w, 406, "only the stored transfer syntax is sent (transfer-syntax=* or none)", NULL);
 	pv_diag_clear(&d);
 	rc = svc_egress_open(w->srv->s, &w->p, uid, "wado-rs", &e, &n, &level, &d);
 	if (rc == PV_EAUTH)
@@ -423,13 +438,10 @@ wado(struct web *w, const char *uid)
 		wlog(w, "WADO failed: %s", d.msg);
 		return send_error(w, 500, "the retrieval could not be prepared", NULL);
 	}
-	if (pv_random(rnd, sizeof(rnd)) != 0) {
+	if (make_boundary(boundary) != 0) {
 		svc_egress_close(e);
 		return send_error(w, 500, "no randomness", NULL);
 	}
-	snprintf(boundary, sizeof(boundary), "pv");
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(boundary + 2 + 2 * i, sizeof(boundary) - 2 - 2 * i, "%02x", rnd[i]);
 	snprintf(ctype, sizeof(ctype), "multipart/related; type=\"application/dicom\"; boundary=%s", boundary);
 	if ((rc = send_head(w, 200, ctype, SIZE_MAX, NULL)) != 0) {
 		svc_egress_close(e);
@@ -560,15 +572,11 @@ static int
 send_octets(struct web *w, const char *p, const size_t *ends, size_t np, const char *ts)
 {
 	char boundary[40], ctype[200], part[256];
-	uint8_t rnd[12];
 	size_t from = 0;
 	int rc;
 
-	if (pv_random(rnd, sizeof(rnd)) != 0)
+	if (make_boundary(boundary) != 0)
 		return send_error(w, 500, "no randomness", NULL);
-	snprintf(boundary, sizeof(boundary), "pv");
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(boundary + 2 + 2 * i, sizeof(boundary) - 2 - 2 * i, "%02x", rnd[i]);
 	snprintf(ctype, sizeof(ctype), "multipart/related; type=\"application/octet-stream\"; boundary=%s", boundary);
 	if ((rc = send_head(w, 200, ctype, SIZE_MAX, NULL)) != 0)
 		return rc;
@@ -589,35 +597,6 @@ send_octets(struct web *w, const char *p, const size_t *ends, size_t np, const c
 	return rc;
 }
 
-/* Accept for octet-stream parts: absent, any, or multipart/related of application/octet-stream; *want_ts the syntax asked ("" any). */
-static int
-accept_octets(const char *acc, char *want_ts, size_t n)
-{
-	want_ts[0] = '\0';
-	if (acc == NULL || acc[0] == '\0')
-		return 1;
-	for (const char *p = acc; *p != '\0';) {
-		size_t k = strcspn(p, ",");
-		char one[512], type[128], ts[128];
-
-		snprintf(one, sizeof(one), "%.*s", (int)(k < 500 ? k : 500), p);
-		p += k + (p[k] == ',');
-		char *s = one + strspn(one, " \t");
-		size_t tl = strcspn(s, "; \t");
-		if (tl == 3 && strncmp(s, "*/*", 3) == 0)
-			return 1;
-		if (tl == 17 && strncasecmp(s, "multipart/related", 17) == 0) {
-			if (http_media_param(s, "type", type, sizeof(type)) == 0 &&
-			    strcasecmp(type, "application/octet-stream") != 0)
-				continue;
-			if (http_media_param(s, "transfer-syntax", ts, sizeof(ts)) == 0 && strcmp(ts, "*") != 0)
-				snprintf(want_ts, n, "%s", ts);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static int
 frames(struct web *w, const char *uid, const char *list)
 {
@@ -629,7 +608,7 @@ frames(struct web *w, const char *uid, const char *list)
 	char want[128], ts[65];
 	int sent, rc;
 
-	if (!accept_octets(http_header(&w->rq, "Accept", NULL), want, sizeof(want)))
+	if (!accept_multipart(http_header(&w->rq, "Accept", NULL), "application/octet-stream", want, sizeof(want)))
 		return send_error(w, 406, "frames are sent as multipart/related; type=\"application/octet-stream\"", NULL);
 	for (const char *p = list; *p != '\0';) {
 		char *end;
@@ -678,7 +657,7 @@ bulkdata(struct web *w, const char *uid)
 	unsigned long long off = 0, len = 0;
 	int have = 0, r, sent, rc;
 
-	if (!accept_octets(http_header(&w->rq, "Accept", NULL), want, sizeof(want)))
+	if (!accept_multipart(http_header(&w->rq, "Accept", NULL), "application/octet-stream", want, sizeof(want)))
 		return send_error(w, 406, "bulk data is sent as multipart/related; type=\"application/octet-stream\"", NULL);
 	while ((r = http_query_next(w->rq.query, &pos, name, sizeof(name), value, sizeof(value))) == 1) {
 		char *e2;
