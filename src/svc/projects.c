@@ -157,19 +157,15 @@ svc_project_store(struct svc *s, const struct svc_principal *p, const struct svc
 {
 	struct pv_buf all, out;
 	struct namer n;
-	char path[4096], hex[65], detail[160];
+	char hex[65], detail[160];
 	int fd, rc;
 
 	if (p->role != SVC_OPERATOR && p->role != SVC_ADMIN)
 		return svc__refuse(s, p, "project add", d);
 	if (!svc_name_valid(pj->name))
 		return pv_diag_set(d, PV_EINVAL, -1, "a project name is 1 to 64 letters, digits, '.', '_', '-' or '@'");
-	snprintf(path, sizeof(path), "%s/users.lock", s->dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(fd, LOCK_EX) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return pv_diag_set(d, PV_EIO, -1, "users.lock: cannot lock");
-	}
+	if ((fd = svc__lock_file(s, "users.lock", d)) < 0)
+		return fd;
 	pv_buf_init(&all, (size_t)16 << 20);
 	pv_buf_init(&out, (size_t)16 << 20);
 	memset(&n, 0, sizeof(n));

@@ -32,6 +32,8 @@ void svc__actor_of(const struct svc_principal *p, struct svc_actor *a, char *pro
 int svc__audit_as(struct svc *s, const struct svc_principal *p, uint32_t code, char action, int outcome,
     const char *type, const char *id, const char *detail, struct pv_diag *d) __attribute__((warn_unused_result));
 struct svc_user;
+/* An exclusive flock on VAULT/name (users.lock, tokens.lock): its descriptor, or a negative PV_E*. */
+int svc__lock_file(struct svc *s, const char *name, struct pv_diag *d);
 /* A user by name, its secret cleared (PV_ENOTFOUND: none). */
 int svc__user_get(struct svc *s, const char *name, struct svc_user *out, struct pv_diag *d);
 /* A refusal: a Security Alert naming the principal and what it asked; then PV_EAUTH. */

@@ -164,22 +164,6 @@ save(struct svc *s, const struct tlist *l, struct pv_diag *d)
 	return rc;
 }
 
-static int
-lock_tokens(struct svc *s, struct pv_diag *d)
-{
-	char p[4096];
-	int fd;
-
-	snprintf(p, sizeof(p), "%s/tokens.lock", s->dir);
-	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return pv_diag_set(d, PV_EIO, -1, "tokens.lock: cannot open");
-	if (flock(fd, LOCK_EX) != 0) {
-		close(fd);
-		return pv_diag_set(d, PV_EIO, -1, "tokens.lock: cannot lock");
-	}
-	return fd;
-}
-
 static void
 hexs(const uint8_t *p, size_t n, char *out)
 {
@@ -265,7 +249,7 @@ svc_token_issue(struct svc *s, const struct svc_principal *p, const char *user, 
 		return pv_diag_set(d, PV_EINVAL, -1, "a token lives from 1 second to 366 days");
 	if ((rc = svc__user_get(s, user, &u, d)) != 0)
 		return rc == PV_ENOTFOUND ? pv_diag_set(d, PV_ENOTFOUND, -1, "no user '%s'", user) : rc;
-	if ((fd = lock_tokens(s, d)) < 0)
+	if ((fd = svc__lock_file(s, "tokens.lock", d)) < 0)
 		return fd;
 	if ((rc = load(s, &l, d)) != 0) {
 		close(fd);
@@ -309,7 +293,7 @@ svc_token_revoke(struct svc *s, const struct svc_principal *p, const char *id, s
 
 	if (!is_admin(p))
 		return svc__refuse(s, p, "token revoke", d);
-	if ((fd = lock_tokens(s, d)) < 0)
+	if ((fd = svc__lock_file(s, "tokens.lock", d)) < 0)
 		return fd;
 	if ((rc = load(s, &l, d)) != 0) {
 		close(fd);

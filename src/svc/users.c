@@ -166,21 +166,31 @@ save(struct svc *s, const struct ulist *l, struct pv_diag *d)
 	return rc;
 }
 
-/* Serialises the changes of users.pvo between processes (a running serve reads it without the lock). */
-static int
-lock_users(struct svc *s, struct pv_diag *d)
+/*
+ * An exclusive flock on VAULT/name, serialising the changes of a sealed
+ * list between processes (a running serve reads the list without it): the
+ * descriptor, or a negative PV_E* with d set.
+ */
+int
+svc__lock_file(struct svc *s, const char *name, struct pv_diag *d)
 {
 	char p[4096];
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/users.lock", s->dir);
+	snprintf(p, sizeof(p), "%s/%s", s->dir, name);
 	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return pv_diag_set(d, PV_EIO, -1, "users.lock: cannot open");
+		return pv_diag_set(d, PV_EIO, -1, "%s: cannot open", name);
 	if (flock(fd, LOCK_EX) != 0) {
 		close(fd);
-		return pv_diag_set(d, PV_EIO, -1, "users.lock: cannot lock");
+		return pv_diag_set(d, PV_EIO, -1, "%s: cannot lock", name);
 	}
 	return fd;
+}
+
+static int
+lock_users(struct svc *s, struct pv_diag *d)
+{
+	return svc__lock_file(s, "users.lock", d);
 }
 
 static struct svc_user *
