@@ -106,6 +106,7 @@ struct find_run {
 	size_t ntags;
 	size_t sent;
 	int err;
+	int cancelled;                 /* a C-CANCEL-RQ for this C-FIND came between answers */
 	struct pv_diag *d;
 };
 
@@ -175,6 +176,21 @@ answer(void *ctx, const struct vault_match *m)
 	if ((rc = net__send_rsp(r->a, &rsp, r->d)) == 0)
 		rc = net__send_pdata(r->a, r->pc->id, 0, b.data, b.len, r->d);
 	pv_buf_free_scrub(&b);
+	/* PS3.4 C.4.1.2.3: the peer may cancel between answers (a C-CANCEL-RQ for this message) */
+	if (rc == 0 && r->a->c != NULL && net_conn_readable(r->a->c)) {
+		struct dimse_cmd c;
+		uint8_t cctx;
+
+		if ((rc = net__await_command(r->a, &c, &cctx, r->d)) == 0) {
+			if (c.field == DIMSE_C_CANCEL_RQ && c.responded_id == r->a->dc.msg_id) {
+				r->cancelled = 1;
+				r->sent++;
+				return 1;   /* stops the query: the final response says Cancel */
+			}
+			rc = pv_diag_set(r->d, PV_EPARSE, -1, "%s during a C-FIND (no asynchronous operations were "
+			    "negotiated)", dimse_name(c.field));
+		}
+	}
 	if (rc != 0)
 		return r->err = rc;
 	r->sent++;
@@ -311,6 +327,8 @@ net__find(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 
 		pv_diag_clear(&qd);
 		rc = svc_query(a->srv->s, &a->p, r.level, keys, nkeys, answer, &r, &qd);
+		if (r.cancelled && rc == 1)
+			rc = 0;
 		if (r.err != 0) {
 			/* the peer went away mid-answer: nothing more to say to it */
 			for (size_t i = 0; i < nkeys; i++)
@@ -325,9 +343,10 @@ net__find(struct assoc *a, const struct pctx *pc, struct pv_diag *d)
 			rsp.status = DIMSE_UNABLE_TO_PROCESS;
 			snprintf(rsp.error_comment, sizeof(rsp.error_comment), "the query could not be run");
 		} else {
-			rsp.status = DIMSE_SUCCESS;
+			rsp.status = r.cancelled ? DIMSE_CANCEL : DIMSE_SUCCESS;
 		}
-		net__log(a, "C-FIND %s on %zu keys: %zu answers%s%s", level_name(r.level), nkeys, r.sent,
+		net__log(a, "C-FIND %s on %zu keys: %zu answers%s%s%s", level_name(r.level), nkeys, r.sent,
+		    r.cancelled ? " (cancelled by the peer)" : "",
 		    rc != 0 ? ", then: " : "", rc != 0 ? qd.msg : "");
 	}
 	for (size_t i = 0; i < nkeys; i++)

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -459,6 +460,16 @@ int
 net_conn_fd(const struct net_conn *c)
 {
 	return c->fd;
+}
+
+int
+net_conn_readable(struct net_conn *c)
+{
+	struct pollfd pf = { c->fd, POLLIN, 0 };
+
+	if (c->ssl != NULL && SSL_pending(c->ssl) > 0)
+		return 1;
+	return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 }
 
 void

@@ -61,6 +61,100 @@ def dataset_bytes(path):
     return b[144 + int.from_bytes(b[140:144], "little"):]
 
 
+def find_with_cancel(port, pki, user):
+    """A raw association over TLS (client certificate of user) that sends a C-FIND-RQ at IMAGE level and, in
+    the same write, a C-CANCEL-RQ for it; returns (pending responses, final status), or None."""
+    import socket
+    import ssl
+    import struct
+    item = lambda t, v: bytes([t, 0]) + struct.pack(">H", len(v)) + v
+    pc = item(0x20, bytes([1, 0, 0, 0]) + item(0x30, b"1.2.840.10008.5.1.4.1.2.2.1") +
+              item(0x40, b"1.2.840.10008.1.2.1"))
+    ui = item(0x50, item(0x51, struct.pack(">I", 16384)) + item(0x52, b"1.2.3.4"))
+    body = struct.pack(">HH", 1, 0) + b"PACSVAULT".ljust(16) + b"CANCELLER".ljust(16) + bytes(32) + \
+        item(0x10, b"1.2.840.10008.3.1.1.1") + pc + ui
+    rq = bytes([1, 0]) + struct.pack(">I", len(body)) + body
+
+    def el(tag, v):   # implicit VR little endian (command sets)
+        if len(v) % 2:
+            v += b"\0"
+        return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, len(v)) + v
+
+    def cmd(elems):
+        b = b"".join(elems)
+        return el(0x00000000, struct.pack("<I", len(b))) + b
+
+    def pdata(data, control):
+        pdv = struct.pack(">I", len(data) + 2) + bytes([1, control]) + data
+        return bytes([4, 0]) + struct.pack(">I", len(pdv)) + pdv
+
+    def ex(tag, vr, v):   # explicit VR little endian (the identifier)
+        if len(v) % 2:
+            v += b" "
+        return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr + struct.pack("<H", len(v)) + v
+
+    find = cmd([el(0x00000002, b"1.2.840.10008.5.1.4.1.2.2.1"), el(0x00000100, struct.pack("<H", 0x0020)),
+                el(0x00000110, struct.pack("<H", 7)), el(0x00000700, struct.pack("<H", 0)),
+                el(0x00000800, struct.pack("<H", 0))])
+    ident = ex(0x00080018, b"UI", b"") + ex(0x00080052, b"CS", b"IMAGE")
+    cancel = cmd([el(0x00000100, struct.pack("<H", 0x0FFF)), el(0x00000120, struct.pack("<H", 7)),
+                  el(0x00000800, struct.pack("<H", 0x0101))])
+    ctx = ssl.create_default_context(cafile=os.path.join(pki, "ca.crt"))
+    ctx.load_cert_chain(os.path.join(pki, user + ".crt"), os.path.join(pki, user + ".key"))
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20), server_hostname="127.0.0.1")
+
+    def read_pdu():
+        h = b""
+        while len(h) < 6:
+            c = s.recv(6 - len(h))
+            if not c:
+                return None, None
+            h += c
+        n = struct.unpack(">I", h[2:6])[0]
+        b = b""
+        while len(b) < n:
+            c = s.recv(n - len(b))
+            if not c:
+                return None, None
+            b += c
+        return h[0], b
+
+    try:
+        s.sendall(rq)
+        t, _ = read_pdu()
+        if t != 2:
+            return None
+        s.sendall(pdata(find, 3) + pdata(ident, 2) + pdata(cancel, 3))
+        pending, final = 0, None
+        while final is None:
+            t, b = read_pdu()
+            if t != 4:
+                return None
+            pos = 0
+            while pos < len(b):
+                n = struct.unpack(">I", b[pos:pos + 4])[0]
+                control, data = b[pos + 5], b[pos + 6:pos + 4 + n]
+                pos += 4 + n
+                if control & 1:   # a command: its Status (0000,0900)
+                    i = 0
+                    while i < len(data):
+                        g, e, ln = struct.unpack("<HHI", data[i:i + 8])
+                        if (g, e) == (0, 0x0900):
+                            st = struct.unpack("<H", data[i + 8:i + 10])[0]
+                            if st in (0xFF00, 0xFF01):
+                                pending += 1
+                            else:
+                                final = st
+                        i += 8 + ln
+        s.sendall(bytes([5, 0, 0, 0, 0, 4, 0, 0, 0, 0]))
+        read_pdu()
+        return pending, final
+    except (OSError, ssl.SSLError, struct.error):
+        return None
+    finally:
+        s.close()
+
+
 class Server:
     def __init__(self, root, conf, va):
         self.log = open(os.path.join(root, "serve-%d.log" % time.time_ns()), "w+b")
@@ -360,6 +454,9 @@ def qr(root, pki, tls, tport):
     check(p.returncode == 0 and len(rsp) >= 3 and len(found) >= 5,
           "a clinician's C-FIND answers carry the identifiers (%d answers, %d planted values seen): the search "
           "below would see them" % (len(rsp), len(found)))
+    got = find_with_cancel(tport, pki, "dr")
+    check(got == (1, 0xFE00), "a C-CANCEL-RQ sent with the C-FIND-RQ: one answer, then the final status Cancel "
+          "(FE00) (%r)" % (got,))
     p, rsp, blob = find("res", os.path.join(root, "find-res"))
     leaked = [n.decode() for n in needles if n in blob]
     check(p.returncode == 0 and len(rsp) >= 3 and not leaked,

@@ -76,6 +76,8 @@ int net_conn_peer_pin(struct net_conn *c, char hex[65]);
 /* "TLSv1.3", or "tcp". */
 const char *net_conn_protocol(struct net_conn *c);
 int net_conn_fd(const struct net_conn *c);
+/* 1 when a read would not block: bytes (or the peer's close) are waiting, TLS-buffered ones included. */
+int net_conn_readable(struct net_conn *c);
 void net_conn_close(struct net_conn *c);
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t net_now_ms(void);
