@@ -337,7 +337,7 @@ qido(struct web *w, int level, const char *study, const char *series)
 	if (rc != 0) {
 		for (size_t i = 0; i < nk; i++)
 			query_key_free(&keys[i]);
-		wlog(w, "QIDO refused: %s", d.msg);
+		wlog(w, "QIDO refused: a query parameter was not accepted (400)");   /* (its text may hold a value) */
 		return send_error(w, 400, d.msg, NULL);
 	}
 	pv_buf_init(&q.out, (size_t)256 << 20);

@@ -2,7 +2,7 @@
  * dicomweb.h: what DICOMweb (PS3.18) retrieves of an instance, on the
  * egress chokepoint (svc_egress_mem: the identified bytes, or the
  * research project's de-identified copy), so that the network front end
- * never parses DICOM or pixel data itself:
+ * never parses a stored instance or its pixels:
  *   its metadata as DICOM JSON, bulk data as BulkDataURIs under a prefix;
  *   a byte range of it (the bulk data those URIs name);
  *   frames of its pixel data as stored (native, or one compressed stream
